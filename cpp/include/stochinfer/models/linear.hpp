@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "stochinfer/models/model_base.hpp"
+
+namespace stochinfer {
+
+/// Ornstein-Uhlenbeck process dx = A x dt + G dW with G = chol(2D) constant.
+/// p = [A (d*d, row-major), G (d*d, row-major, lower)].
+template <class T>
+struct LinearOU : ModelDefaults {
+  using scalar = T;
+  static constexpr bool kUnderdamped = false;
+  int d = 0;
+  const T* p = nullptr;
+
+  STOCHINFER_HD int dim() const { return d; }
+  STOCHINFER_HD int noise_dim() const { return d; }
+  template <class V>
+  STOCHINFER_HD void drift(const V* x, T, V* f) const {
+    const T* A = p;
+    for (int i = 0; i < d; ++i) {
+      V s = A[i * d] * x[0];
+      for (int j = 1; j < d; ++j) s += A[i * d + j] * x[j];
+      f[i] = s;
+    }
+  }
+  template <class V>
+  STOCHINFER_HD void noise(const V*, T, const V* xi, V* g) const {
+    const T* G = p + d * d;
+    for (int i = 0; i < d; ++i) {
+      V s = G[i * d] * xi[0];
+      for (int j = 1; j <= i; ++j) s += G[i * d + j] * xi[j];
+      g[i] = s;
+    }
+  }
+  template <class V>
+  STOCHINFER_HD void stratonovich_shift(const V*, T, V* c) const {
+    for (int i = 0; i < d; ++i) c[i] = V(T(0));
+  }
+};
+
+}  // namespace stochinfer

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include "stochinfer/models/model_base.hpp"
+
+namespace stochinfer {
+
+/// Nonlinear rotational system (methods.md §5.4):
+/// Phi(x) = A x + alpha x * exp(-x*x/2) elementwise, constant noise G = chol(2D).
+/// p = [alpha, A (d*d), G (d*d lower)].
+template <class T>
+struct Nonlinear : ModelDefaults {
+  using scalar = T;
+  static constexpr bool kUnderdamped = false;
+  int d = 0;
+  const T* p = nullptr;
+
+  STOCHINFER_HD int dim() const { return d; }
+  STOCHINFER_HD int noise_dim() const { return d; }
+  template <class V>
+  STOCHINFER_HD void drift(const V* x, T, V* f) const {
+    const T alpha = p[0];
+    const T* A = p + 1;
+    for (int i = 0; i < d; ++i) {
+      V s = alpha * x[i] * vexp(T(-0.5) * x[i] * x[i]);
+      for (int j = 0; j < d; ++j) s += A[i * d + j] * x[j];
+      f[i] = s;
+    }
+  }
+  template <class V>
+  STOCHINFER_HD void noise(const V*, T, const V* xi, V* g) const {
+    const T* G = p + 1 + d * d;
+    for (int i = 0; i < d; ++i) {
+      V s = G[i * d] * xi[0];
+      for (int j = 1; j <= i; ++j) s += G[i * d + j] * xi[j];
+      g[i] = s;
+    }
+  }
+  template <class V>
+  STOCHINFER_HD void stratonovich_shift(const V*, T, V* c) const {
+    for (int i = 0; i < d; ++i) c[i] = V(T(0));
+  }
+};
+
+}  // namespace stochinfer

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace stochinfer {
+
+enum class Integrator {
+  euler_maruyama,     ///< overdamped, Ito
+  heun,               ///< overdamped, stochastic Heun (same Ito SDE, Stratonovich-consistent)
+  underdamped_euler,  ///< underdamped, explicit Euler of the reference LBN code
+  baoab,              ///< underdamped, BAOAB splitting
+};
+
+enum class InitKind {
+  zeros,           ///< x(0) = 0
+  broadcast,       ///< x(0) = init_data[0 .. dim), same for every trajectory
+  per_trajectory,  ///< x(0) = init_data[i * dim .. (i+1) * dim) for trajectory i
+  gaussian,        ///< x(0) = mean + L z: init_data = [mean (dim), L (dim*dim, row-major lower)]
+  model_default,   ///< Model::initial_state(u, x) from uniforms u
+};
+
+/// Everything a simulation needs besides the model and the output buffer.
+/// Times are in the model's time unit. The normal used for (trajectory i,
+/// integration step g, component k) is normal_at(seed, integrator_noise,
+/// traj_offset + i, g, k), g counted from the start of burn-in; so output never
+/// depends on thread count, on how trajectories are split into calls
+/// (use traj_offset), or on the backend.
+struct SimulationConfig {
+  std::int64_t n_traj = 1;
+  std::int64_t n_steps = 1;       ///< recording intervals of length dt after burn-in
+  int substeps = 1;               ///< integration steps per dt (step dt / substeps)
+  std::int64_t record_every = 1;  ///< keep every record_every-th point (t = 0 always kept)
+  std::int64_t burn_in = 0;       ///< intervals of length dt simulated first and discarded
+  double dt = 0.01;
+  double t0 = 0.0;  ///< time of the first recorded point; burn-in runs from t0 - burn_in*dt
+  std::uint64_t seed = 0;
+  std::uint64_t traj_offset = 0;
+  Integrator integrator = Integrator::euler_maruyama;
+  InitKind init = InitKind::zeros;
+  const double* init_data = nullptr;  ///< see InitKind
+  int n_threads = 0;                  ///< 0: all hardware threads
+  const std::atomic<bool>* cancel = nullptr;  ///< polled; set it to stop early
+};
+
+/// Number of recorded points per trajectory: floor(n_steps / record_every) + 1.
+inline std::int64_t n_records(const SimulationConfig& c) { return c.n_steps / c.record_every + 1; }
+
+enum class SimulationStatus { completed, cancelled };
+
+/// Throws std::invalid_argument naming the offending field.
+inline void validate(const SimulationConfig& c) {
+  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (c.n_traj < 1) fail("n_traj must be >= 1");
+  if (c.n_steps < 1) fail("n_steps must be >= 1");
+  if (c.substeps < 1) fail("substeps must be >= 1");
+  if (c.record_every < 1) fail("record_every must be >= 1");
+  if (c.burn_in < 0) fail("burn_in must be >= 0");
+  if (!(c.dt > 0.0) || c.dt == c.dt + 1.0) fail("dt must be finite and > 0");
+  if (c.init != InitKind::zeros && c.init != InitKind::model_default && c.init_data == nullptr)
+    fail("init_data is required for this InitKind");
+  const double total = static_cast<double>(c.burn_in + c.n_steps) * c.substeps;
+  if (total >= 72057594037927936.0) fail("too many integration steps (counter has 56 bits)");
+}
+
+}  // namespace stochinfer

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "stochinfer/integrators/baoab.hpp"
+#include "stochinfer/integrators/euler_maruyama.hpp"
+#include "stochinfer/integrators/heun.hpp"
+#include "stochinfer/integrators/underdamped_euler.hpp"
+#include "stochinfer/rng.hpp"
+#include "stochinfer/simd.hpp"
+#include "stochinfer/simulate.hpp"
+
+namespace stochinfer {
+
+namespace detail {
+
+template <class Model, class = void>
+struct has_initial_state : std::false_type {};
+template <class Model>
+struct has_initial_state<Model, std::void_t<decltype(&Model::template initial_state<typename Model::scalar>)>>
+    : std::true_type {};
+
+/// Applies one integration step of the configured scheme.
+template <class Model, class V, class T>
+inline void integrator_step(Integrator kind, const Model& m, V* x, T t, T dt, T sqrt_dt,
+                            const V* xi, V* work) {
+  if constexpr (Model::kUnderdamped) {
+    if (kind == Integrator::baoab)
+      baoab_step(m, x, t, dt, sqrt_dt, xi, work);
+    else
+      underdamped_euler_step(m, x, t, dt, sqrt_dt, xi, work);
+  } else {
+    if (kind == Integrator::heun)
+      heun_step(m, x, t, dt, sqrt_dt, xi, work);
+    else
+      euler_maruyama_step(m, x, t, dt, sqrt_dt, xi, work);
+  }
+}
+
+/// Initial state of W lanes starting at global trajectory index traj (lane l = traj + l).
+template <class Model, class V, class U>
+inline void initial_state(const Model& m, const SimulationConfig& c, std::int64_t first_local,
+                          const U& traj, V* x) {
+  using T = typename Model::scalar;
+  constexpr int W = value_traits<V>::width;
+  const int d = m.dim();
+  switch (c.init) {
+    case InitKind::zeros:
+      for (int k = 0; k < d; ++k) x[k] = V(T(0));
+      break;
+    case InitKind::broadcast:
+      for (int k = 0; k < d; ++k) x[k] = V(static_cast<T>(c.init_data[k]));
+      break;
+    case InitKind::per_trajectory:
+      for (int k = 0; k < d; ++k)
+        for (int l = 0; l < W; ++l) {
+          const std::int64_t i = std::min<std::int64_t>(first_local + l, c.n_traj - 1);
+          if constexpr (W == 1)
+            x[k] = static_cast<T>(c.init_data[i * d + k]);
+          else
+            x[k][l] = static_cast<T>(c.init_data[i * d + k]);
+        }
+      break;
+    case InitKind::gaussian:
+    case InitKind::model_default: {
+      std::vector<V> z(d + 3);
+      for (int b = 0; 4 * b < d; ++b) {
+        U ctr[4];
+        const std::uint64_t step = c.init == InitKind::gaussian ? 0 : 1;
+        philox_block(c.seed, RngPurpose::initial_state, traj, step, b, ctr);
+        typename float_of<U>::type zf[4];
+        if (c.init == InitKind::gaussian) {
+          box_muller4<U>(ctr, zf);
+        } else {
+          for (int j = 0; j < 4; ++j) zf[j] = (vto_float31(ctr[j] >> 1) + 0.5f) * 4.656612873077393e-10f;
+        }
+        for (int j = 0; j < 4; ++j) {
+          if constexpr (W == 1) {
+            z[4 * b + j] = static_cast<T>(zf[j]);
+          } else {
+            for (int l = 0; l < W; ++l) z[4 * b + j][l] = static_cast<T>(zf[j][l]);
+          }
+        }
+      }
+      if (c.init == InitKind::gaussian) {
+        const double* mean = c.init_data;
+        const double* L = c.init_data + d;
+        for (int i = 0; i < d; ++i) {
+          V s = V(static_cast<T>(mean[i]));
+          for (int j = 0; j <= i; ++j) s += static_cast<T>(L[i * d + j]) * z[j];
+          x[i] = s;
+        }
+      } else {
+        if constexpr (has_initial_state<Model>::value) {
+          m.initial_state(z.data(), x);
+        } else {
+          for (int k = 0; k < d; ++k) x[k] = V(T(0));
+        }
+      }
+      break;
+    }
+  }
+}
+
+/// Advances W trajectories [first, first + W) through all steps, writing records.
+template <class Model, int W>
+bool simulate_lanes(const Model& m, const SimulationConfig& c, std::int64_t first,
+                    typename Model::scalar* out) {
+  using T = typename Model::scalar;
+  using V = std::conditional_t<W == 1, T, Pack<T, W>>;
+  using U = std::conditional_t<W == 1, std::uint32_t, Pack<std::uint32_t, W>>;
+  using F = typename float_of<U>::type;
+  const int d = m.dim();
+  const int nd = m.noise_dim();
+  const int nblocks = (nd + 3) / 4;
+  const std::int64_t nrec = n_records(c);
+  const int lanes = static_cast<int>(std::min<std::int64_t>(W, c.n_traj - first));
+
+  U traj;
+  if constexpr (W == 1) {
+    traj = static_cast<std::uint32_t>(c.traj_offset + first);
+  } else {
+    for (int l = 0; l < W; ++l) traj[l] = static_cast<std::uint32_t>(c.traj_offset + first + l);
+  }
+  std::vector<V> x(d), xi(4 * nblocks), work(6 * d);
+  initial_state(m, c, first, traj, x.data());
+
+  auto record = [&](std::int64_t r) {
+    for (int l = 0; l < lanes; ++l) {
+      T* row = out + ((first + l) * nrec + r) * d;
+      for (int k = 0; k < d; ++k) {
+        if constexpr (W == 1)
+          row[k] = x[k];
+        else
+          row[k] = x[k][l];
+      }
+    }
+  };
+  if (c.burn_in == 0) record(0);
+
+  const T h = static_cast<T>(c.dt / c.substeps);
+  const T sqrt_h = static_cast<T>(std::sqrt(c.dt / c.substeps));
+  const std::int64_t total = c.burn_in + c.n_steps;
+  std::uint64_t g = 0;  // integration step counter, the RNG's step index
+  for (std::int64_t n = 0; n < total; ++n) {
+    if (c.cancel && (n & 63) == 0 && c.cancel->load(std::memory_order_relaxed)) return false;
+    for (int s = 0; s < c.substeps; ++s, ++g) {
+      for (int b = 0; b < nblocks; ++b) {
+        U ctr[4];
+        philox_block(c.seed, RngPurpose::integrator_noise, traj, g, b, ctr);
+        F z[4];
+        box_muller4<U>(ctr, z);
+        for (int j = 0; j < 4; ++j) {
+          if constexpr (std::is_same_v<V, F>) {
+            xi[4 * b + j] = z[j];
+          } else if constexpr (W == 1) {
+            xi[4 * b + j] = static_cast<T>(z[j]);
+          } else {
+            for (int l = 0; l < W; ++l) xi[4 * b + j][l] = static_cast<T>(z[j][l]);
+          }
+        }
+      }
+      const double t = c.t0 + (static_cast<double>(g) / c.substeps - static_cast<double>(c.burn_in)) * c.dt;
+      integrator_step(c.integrator, m, x.data(), static_cast<T>(t), h, sqrt_h, xi.data(), work.data());
+    }
+    const std::int64_t rec_n = n - c.burn_in + 1;  // recorded interval index after this step
+    if (rec_n >= 0 && rec_n % c.record_every == 0) record(rec_n / c.record_every);
+  }
+  return true;
+}
+
+}  // namespace detail
+
+/// Lanes per CPU block: two AVX2 registers of the scalar type.
+template <class T>
+constexpr int cpu_lanes() {
+  return sizeof(T) == 4 ? 16 : 8;
+}
+
+/// Simulates c.n_traj trajectories of model m on CPU threads into `out`, a
+/// caller-owned buffer of n_traj * n_records(c) * m.dim() values, row-major
+/// (trajectory, record, component). W = 1 gives the scalar reference loop.
+template <class Model, int W = cpu_lanes<typename Model::scalar>()>
+SimulationStatus simulate_cpu(const Model& m, const SimulationConfig& c,
+                              typename Model::scalar* out) {
+  validate(c);
+  if constexpr (Model::kUnderdamped) {
+    if (c.integrator != Integrator::baoab && c.integrator != Integrator::underdamped_euler)
+      throw std::invalid_argument("integrator: underdamped models need 'baoab' or 'underdamped_euler'");
+  } else {
+    if (c.integrator != Integrator::euler_maruyama && c.integrator != Integrator::heun)
+      throw std::invalid_argument("integrator: overdamped models need 'euler_maruyama' or 'heun'");
+  }
+  const std::int64_t nblocks = (c.n_traj + W - 1) / W;
+  int nthreads = c.n_threads > 0 ? c.n_threads : static_cast<int>(std::thread::hardware_concurrency());
+  nthreads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(nthreads, nblocks)));
+  std::atomic<std::int64_t> next{0};
+  std::atomic<bool> stopped{false};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto worker = [&]() {
+    try {
+      for (;;) {
+        const std::int64_t b = next.fetch_add(1);
+        if (b >= nblocks || stopped.load(std::memory_order_relaxed)) return;
+        if (!detail::simulate_lanes<Model, W>(m, c, b * W, out)) {
+          stopped = true;
+          return;
+        }
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      stopped = true;
+    }
+  };
+  if (nthreads == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (int i = 0; i < nthreads; ++i) pool.emplace_back(worker);
+    for (auto& th : pool) th.join();
+  }
+  if (error) std::rethrow_exception(error);
+  return stopped ? SimulationStatus::cancelled : SimulationStatus::completed;
+}
+
+}  // namespace stochinfer

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+// Linked instead of the CUDA backend when the build has no CUDA toolkit.
+#include <stdexcept>
+
+#include "stochinfer/builtin.hpp"
+
+namespace stochinfer {
+
+bool cuda_available() { return false; }
+
+SimulationStatus simulate_builtin_cuda(const BuiltinModel&, const SimulationConfig&, float*) {
+  throw std::runtime_error("stochinfer was built without CUDA: use backend='cpu' or rebuild with a CUDA toolkit");
+}
+SimulationStatus simulate_builtin_cuda(const BuiltinModel&, const SimulationConfig&, double*) {
+  throw std::runtime_error("stochinfer was built without CUDA: use backend='cpu' or rebuild with a CUDA toolkit");
+}
+
+}  // namespace stochinfer

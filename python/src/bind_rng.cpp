@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+
+#include "stochinfer/rng.hpp"
+
+namespace py = pybind11;
+using namespace stochinfer;
+
+namespace {
+RngPurpose parse_purpose(const std::string& s) {
+  if (s == "integrator_noise") return RngPurpose::integrator_noise;
+  if (s == "initial_state") return RngPurpose::initial_state;
+  if (s == "markov_jump") return RngPurpose::markov_jump;
+  if (s == "user") return RngPurpose::user;
+  throw py::value_error("purpose: integrator_noise, initial_state, markov_jump or user");
+}
+}  // namespace
+
+void bind_rng(py::module_& m) {
+  m.def(
+      "philox4x32_10",
+      [](std::uint32_t c0, std::uint32_t c1, std::uint32_t c2, std::uint32_t c3, std::uint32_t k0,
+         std::uint32_t k1) {
+        std::uint32_t c[4] = {c0, c1, c2, c3};
+        philox4x32_10(c, k0, k1);
+        return py::make_tuple(c[0], c[1], c[2], c[3]);
+      },
+      "Raw Philox4x32-10 block (for known-answer tests).");
+  m.def(
+      "normals",
+      [](std::uint64_t seed, const std::string& purpose, std::uint64_t traj_offset,
+         std::int64_t n_traj, std::uint64_t step, std::int64_t n_components) {
+        if (n_traj < 1 || n_components < 1) throw py::value_error("n_traj and n_components must be >= 1");
+        const RngPurpose p = parse_purpose(purpose);
+        py::array_t<float> out({n_traj, n_components});
+        float* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          for (std::int64_t i = 0; i < n_traj; ++i)
+            for (std::int64_t k = 0; k < n_components; ++k)
+              o[i * n_components + k] =
+                  normal_at(seed, p, traj_offset + i, step, static_cast<std::uint32_t>(k));
+        }
+        return out;
+      },
+      py::arg("seed"), py::arg("purpose"), py::arg("traj_offset"), py::arg("n_traj"),
+      py::arg("step"), py::arg("n_components"),
+      "Standard normals (float32) for trajectories traj_offset.. at one step: the same "
+      "numbers the simulators use.");
+  m.def(
+      "uniforms",
+      [](std::uint64_t seed, const std::string& purpose, std::uint64_t traj_offset,
+         std::int64_t n_traj, std::uint64_t step, std::int64_t n_components) {
+        if (n_traj < 1 || n_components < 1) throw py::value_error("n_traj and n_components must be >= 1");
+        const RngPurpose p = parse_purpose(purpose);
+        py::array_t<float> out({n_traj, n_components});
+        float* o = out.mutable_data();
+        for (std::int64_t i = 0; i < n_traj; ++i)
+          for (std::int64_t k = 0; k < n_components; ++k)
+            o[i * n_components + k] = uniform_at(seed, p, traj_offset + i, step, static_cast<std::uint32_t>(k));
+        return out;
+      },
+      py::arg("seed"), py::arg("purpose"), py::arg("traj_offset"), py::arg("n_traj"),
+      py::arg("step"), py::arg("n_components"));
+}

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "interrupt.hpp"
+#include "stochinfer/builtin.hpp"
+
+namespace py = pybind11;
+using namespace stochinfer;
+
+namespace {
+
+Integrator parse_integrator(const std::string& s) {
+  if (s == "euler_maruyama") return Integrator::euler_maruyama;
+  if (s == "heun") return Integrator::heun;
+  if (s == "underdamped_euler") return Integrator::underdamped_euler;
+  if (s == "baoab") return Integrator::baoab;
+  throw py::value_error("integrator: unknown '" + s +
+                        "' (euler_maruyama, heun, underdamped_euler, baoab)");
+}
+
+InitKind parse_init(const std::string& s) {
+  if (s == "zeros") return InitKind::zeros;
+  if (s == "broadcast") return InitKind::broadcast;
+  if (s == "per_trajectory") return InitKind::per_trajectory;
+  if (s == "gaussian") return InitKind::gaussian;
+  if (s == "model_default") return InitKind::model_default;
+  throw py::value_error("initial: unknown kind '" + s + "'");
+}
+
+template <class T>
+py::str run(const BuiltinModel& model, SimulationConfig c, py::array_t<T> out,
+            const std::optional<py::array_t<double, py::array::c_style>>& init_data,
+            const std::string& backend) {
+  const int d = state_dim(model);
+  if (out.ndim() != 3 || out.shape(1) != n_records(c) || out.shape(2) != d ||
+      !(out.flags() & py::array::c_style) || !out.writeable())
+    throw py::value_error("out: expected a writeable C-contiguous array of shape (n_traj, " +
+                          std::to_string(n_records(c)) + ", " + std::to_string(d) + ")");
+  c.n_traj = out.shape(0);
+  if (init_data) c.init_data = init_data->data();
+  T* ptr = out.mutable_data();
+  std::atomic<bool> cancel{false};
+  c.cancel = &cancel;
+  SimulationStatus st;
+  try {
+    st = stochinfer::python::run_interruptible(
+        [&]() {
+          return backend == "cuda" ? simulate_builtin_cuda(model, c, ptr) : simulate_builtin(model, c, ptr);
+        },
+        cancel);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+  return st == SimulationStatus::completed ? py::str("completed") : py::str("cancelled");
+}
+
+}  // namespace
+
+void bind_simulate(py::module_& m) {
+  m.def(
+      "simulate",
+      [](const std::string& model, int size, std::vector<double> params, py::array out,
+         std::int64_t n_steps, int substeps, std::int64_t record_every, std::int64_t burn_in,
+         double dt, double t0, std::uint64_t seed, std::uint64_t traj_offset,
+         const std::string& integrator, const std::string& init,
+         std::optional<py::array_t<double, py::array::c_style>> init_data, int n_threads,
+         const std::string& backend) {
+        BuiltinModel bm{model, size, std::move(params)};
+        try {
+          validate(bm);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+        if (backend != "cpu" && backend != "cuda") throw py::value_error("backend: 'cpu' or 'cuda'");
+        SimulationConfig c;
+        c.n_steps = n_steps;
+        c.substeps = substeps;
+        c.record_every = record_every;
+        c.burn_in = burn_in;
+        c.dt = dt;
+        c.t0 = t0;
+        c.seed = seed;
+        c.traj_offset = traj_offset;
+        c.integrator = parse_integrator(integrator);
+        c.init = parse_init(init);
+        c.n_threads = n_threads;
+        if (py::isinstance<py::array_t<float>>(out) && out.dtype().is(py::dtype::of<float>()))
+          return run<float>(bm, c, out.cast<py::array_t<float>>(), init_data, backend);
+        if (out.dtype().is(py::dtype::of<double>()))
+          return run<double>(bm, c, out.cast<py::array_t<double>>(), init_data, backend);
+        throw py::type_error("out: dtype must be float32 or float64");
+      },
+      py::arg("model"), py::arg("size"), py::arg("params"), py::arg("out"), py::arg("n_steps"),
+      py::arg("substeps"), py::arg("record_every"), py::arg("burn_in"), py::arg("dt"),
+      py::arg("t0"), py::arg("seed"), py::arg("traj_offset"), py::arg("integrator"),
+      py::arg("init"), py::arg("init_data"), py::arg("n_threads"), py::arg("backend"),
+      "Simulate a built-in model into `out` (n_traj, n_records, state_dim). Returns "
+      "'completed' or 'cancelled'. Releases the GIL; Ctrl-C raises KeyboardInterrupt.");
+  m.def(
+      "state_dim",
+      [](const std::string& model, int size, std::vector<double> params) {
+        return state_dim(BuiltinModel{model, size, std::move(params)});
+      },
+      py::arg("model"), py::arg("size"), py::arg("params"));
+}

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+#include <pybind11/pybind11.h>
+
+#include "stochinfer/builtin.hpp"
+
+namespace py = pybind11;
+
+void bind_simulate(py::module_& m);
+void bind_rng(py::module_& m);
+void bind_markov_chain(py::module_& m);
+void bind_ground_truth(py::module_& m);
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "stochinfer compiled core (thin bindings; see the stochinfer package for the API)";
+  m.attr("__version__") = STOCHINFER_VERSION_INFO;
+  m.def("cuda_available", &stochinfer::cuda_available, "True if built with CUDA and a GPU is present.");
+  m.def("cpu_isa", &stochinfer::cpu_isa, "Instruction set the CPU loops dispatched to.");
+  bind_simulate(m);
+  bind_rng(m);
+  bind_markov_chain(m);
+  auto gt = m.def_submodule("ground_truth", "Analytic ground truth (double precision).");
+  bind_ground_truth(gt);
+}
