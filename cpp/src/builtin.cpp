@@ -6,15 +6,15 @@
 
 namespace stochinfer {
 
-namespace isa_generic {
+namespace dispatch_generic {
 SimulationStatus run(const BuiltinModel&, const SimulationConfig&, float*);
 SimulationStatus run(const BuiltinModel&, const SimulationConfig&, double*);
-}  // namespace isa_generic
+}  // namespace dispatch_generic
 #ifdef STOCHINFER_HAVE_AVX2
-namespace isa_avx2 {
+namespace dispatch_avx2 {
 SimulationStatus run(const BuiltinModel&, const SimulationConfig&, float*);
 SimulationStatus run(const BuiltinModel&, const SimulationConfig&, double*);
-}  // namespace isa_avx2
+}  // namespace dispatch_avx2
 #endif
 
 namespace {
@@ -59,9 +59,9 @@ template <class T>
 SimulationStatus dispatch(const BuiltinModel& m, const SimulationConfig& c, T* out) {
   validate(m);
 #ifdef STOCHINFER_HAVE_AVX2
-  if (use_avx2()) return isa_avx2::run(m, c, out);
+  if (use_avx2()) return dispatch_avx2::run(m, c, out);
 #endif
-  return isa_generic::run(m, c, out);
+  return dispatch_generic::run(m, c, out);
 }
 }  // namespace
 

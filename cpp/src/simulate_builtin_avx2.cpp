@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-#define STOCHINFER_ISA_NS isa_avx2
+// Built-in models' CPU loops compiled for AVX2 + FMA (see CMakeLists.txt).
+#define STOCHINFER_ISA_NAMESPACE isa_avx2
+#define STOCHINFER_DISPATCH_NS dispatch_avx2
 #include "builtin_dispatch.hpp"
 
-namespace stochinfer::isa_avx2 {
+namespace stochinfer::dispatch_avx2 {
 SimulationStatus run(const BuiltinModel& m, const SimulationConfig& c, float* out) {
   return simulate_builtin_cpu(m, c, out);
 }
 SimulationStatus run(const BuiltinModel& m, const SimulationConfig& c, double* out) {
   return simulate_builtin_cpu(m, c, out);
 }
-}  // namespace stochinfer::isa_avx2
+}  // namespace stochinfer::dispatch_avx2

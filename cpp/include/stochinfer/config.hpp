@@ -10,6 +10,14 @@
 #define STOCHINFER_HD inline
 #endif
 
+/// Code headers (simd, rng, models, integrators, simulate_cpu) live in an inline
+/// namespace named after the instruction set they are compiled for, so the AVX2
+/// and baseline instantiations of the same templates get different symbols and
+/// the linker cannot merge one into the other. Users never spell it.
+#ifndef STOCHINFER_ISA_NAMESPACE
+#define STOCHINFER_ISA_NAMESPACE isa_baseline
+#endif
+
 #define STOCHINFER_VERSION_MAJOR 0
 #define STOCHINFER_VERSION_MINOR 1
 #define STOCHINFER_VERSION_PATCH 0

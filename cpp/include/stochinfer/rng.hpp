@@ -6,6 +6,7 @@
 #include "stochinfer/simd.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// What a draw is for; part of the counter so streams never overlap.
 enum class RngPurpose : std::uint32_t {
@@ -57,15 +58,16 @@ STOCHINFER_HD F log_unit(const F& x) {
   const F m = vfrom_bits((bits & U(0x007FFFFFu)) | U(0x3F800000u));
   const F s = (m - 1.0f) / (m + 1.0f);  // [0, 1/3)
   const F s2 = s * s;
+  // Every a * b + c is an explicit vfma (see simd.hpp): bit-identical on all backends.
   F p = F(1.0f / 15);
-  p = F(1.0f / 13) + s2 * p;
-  p = F(1.0f / 11) + s2 * p;
-  p = F(1.0f / 9) + s2 * p;
-  p = F(1.0f / 7) + s2 * p;
-  p = F(1.0f / 5) + s2 * p;
-  p = F(1.0f / 3) + s2 * p;
-  p = F(1.0f) + s2 * p;
-  return 2.0f * s * p + e * 0.693147180559945f;
+  p = vfma(s2, p, F(1.0f / 13));
+  p = vfma(s2, p, F(1.0f / 11));
+  p = vfma(s2, p, F(1.0f / 9));
+  p = vfma(s2, p, F(1.0f / 7));
+  p = vfma(s2, p, F(1.0f / 5));
+  p = vfma(s2, p, F(1.0f / 3));
+  p = vfma(s2, p, F(1.0f));
+  return vfma(e, F(0.693147180559945f), (2.0f * s) * p);
 }
 
 /// Four standard normals (float precision) from one Philox block: two
@@ -83,13 +85,19 @@ STOCHINFER_HD void box_muller4(const U r[4], typename float_of<U>::type z[4]) {
     const F a = (vto_float31(w & U(0x1FFFFFFFu)) + 0.5f) *
                 (1.862645149230957e-09f * 0.785398163397448f);  // (0, pi/4)
     const F a2 = a * a;
-    const F s = a * (1.0f + a2 * (-1.0f / 6 + a2 * (1.0f / 120 + a2 * (-1.0f / 5040))));
-    const F c = 1.0f + a2 * (-0.5f + a2 * (1.0f / 24 + a2 * (-1.0f / 720 + a2 * (1.0f / 40320))));
-    const F swap = vto_float31(w >> 31);  // 0 or 1
-    const F sign_c = 1.0f - 2.0f * vto_float31((w >> 30) & U(1u));
+    // Horner steps as explicit vfma, and no product feeds an addition below, so
+    // contraction (nvcc, GCC -mfma) cannot change the bits.
+    const F s = a * vfma(a2, vfma(a2, vfma(a2, F(-1.0f / 5040), F(1.0f / 120)), F(-1.0f / 6)), F(1.0f));
+    const F c = vfma(a2, vfma(a2, vfma(a2, vfma(a2, F(1.0f / 40320), F(-1.0f / 720)), F(1.0f / 24)), F(-0.5f)),
+                     F(1.0f));
+    const F sign_c = 1.0f - 2.0f * vto_float31((w >> 30) & U(1u));  // exact either way
     const F sign_s = 1.0f - 2.0f * vto_float31((w >> 29) & U(1u));
-    z[2 * pair] = rad * sign_c * (c + swap * (s - c));
-    z[2 * pair + 1] = rad * sign_s * (s + swap * (c - s));
+    // swap (top bit) exchanges c and s: a branch-free bit select
+    const U bc = vbits(c);
+    const U bs = vbits(s);
+    const U flip = (bc ^ bs) & (U(0u) - (w >> 31));
+    z[2 * pair] = rad * sign_c * vfrom_bits(bc ^ flip);      // swap ? s : c
+    z[2 * pair + 1] = rad * sign_s * vfrom_bits(bs ^ flip);  // swap ? c : s
   }
 }
 
@@ -114,4 +122,5 @@ STOCHINFER_HD float uniform_at(std::uint64_t seed, RngPurpose purpose, std::uint
   return (vto_float31(c[component % 4] >> 1) + 0.5f) * 4.656612873077393e-10f;
 }
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

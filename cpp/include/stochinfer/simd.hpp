@@ -7,6 +7,7 @@
 #include "stochinfer/config.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Fixed-width lane pack: W trajectories advanced in lock-step on the CPU. Each
 /// operator is a plain loop over lanes that the compiler turns into SIMD
@@ -103,6 +104,43 @@ STOCHINFER_HD float vmax(float a, float b) { return a > b ? a : b; }
 STOCHINFER_HD double vmax(double a, double b) { return a > b ? a : b; }
 STOCHINFER_HD float vabs(float a) { return fabsf(a); }
 STOCHINFER_HD double vabs(double a) { return fabs(a); }
+/// Exact float fma without an FMA instruction: a * b is exact in double, the sum
+/// is rounded to odd (TwoSum error e; truncate, then set the last bit if
+/// inexact), and the final rounding to float is then correct (53 >= 24 + 2).
+/// Branch-free integer/double ops only, so lane loops vectorise with SSE2.
+/// Equals fmaf for every finite result (and for infinities).
+STOCHINFER_HD float fma_emulated(float a, float b, float c) {
+  const double p = static_cast<double>(a) * static_cast<double>(b);
+  const double cd = c;
+  const double s = p + cd;
+  const double bb = s - p;
+  const double e = (p - (s - bb)) + (cd - bb);  // s + e == p + c exactly
+  std::uint64_t u, ue;
+  std::memcpy(&u, &s, 8);
+  std::memcpy(&ue, &e, 8);
+  // flags as 0/1 words from shifts and adds only (no 64-bit compares: SSE2 has none)
+  const std::uint64_t mag = ue & 0x7FFFFFFFFFFFFFFFull;
+  const std::uint64_t nonzero = (mag + 0x7FFFFFFFFFFFFFFFull) >> 63;
+  const std::uint64_t finite = (((mag >> 52) + 1u) >> 11) ^ 1u;
+  const std::uint64_t inexact = nonzero & finite;
+  const std::uint64_t away = ((u ^ ue) >> 63) & inexact;  // s was rounded away from zero
+  u = (u - away) | inexact;
+  double r;
+  std::memcpy(&r, &u, 8);
+  return static_cast<float>(r);
+}
+/// Fused multiply-add a * b + c with a single rounding, on every backend. The RNG's
+/// float arithmetic spells out each fusion with vfma so that no compiler's
+/// contraction choice (nvcc, or GCC with -mfma) can change the normals' bits;
+/// x86 builds without FMA use the exact emulation above.
+STOCHINFER_HD float vfma(float a, float b, float c) {
+#if defined(__CUDA_ARCH__) || defined(__FMA__) || !(defined(__x86_64__) || defined(_M_X64))
+  return fmaf(a, b, c);
+#else
+  return fma_emulated(a, b, c);
+#endif
+}
+STOCHINFER_HD double vfma(double a, double b, double c) { return fma(a, b, c); }
 /// select(c, a, b) = c ? a : b with c a 0/1-valued scalar of the value type.
 template <class T>
 STOCHINFER_HD T vselect_lt(T x, T y, T a, T b) {  // x < y ? a : b
@@ -137,6 +175,12 @@ template <class T, int W>
 inline Pack<T, W> vabs(const Pack<T, W>& a) {
   Pack<T, W> r;
   for (int i = 0; i < W; ++i) r.v[i] = std::fabs(a.v[i]);
+  return r;
+}
+template <class T, int W>
+inline Pack<T, W> vfma(const Pack<T, W>& a, const Pack<T, W>& b, const Pack<T, W>& c) {
+  Pack<T, W> r;
+  for (int i = 0; i < W; ++i) r.v[i] = vfma(a.v[i], b.v[i], c.v[i]);
   return r;
 }
 template <class T, int W>
@@ -206,4 +250,5 @@ struct float_of<Pack<std::uint32_t, W>> {
   using type = Pack<float, W>;
 };
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "stochinfer/config.hpp"
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -19,6 +20,7 @@
 #include "stochinfer/simulate.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 namespace detail {
 
@@ -233,4 +235,5 @@ SimulationStatus simulate_cpu(const Model& m, const SimulationConfig& c,
   return stopped ? SimulationStatus::cancelled : SimulationStatus::completed;
 }
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

@@ -5,6 +5,7 @@
 #include "stochinfer/config.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// One BAOAB step (Leimkuhler-Matthews splitting): half kick (B), half drift (A),
 /// Ornstein-Uhlenbeck velocity update (O), half drift, half kick. The O step is
@@ -39,4 +40,5 @@ STOCHINFER_HD void baoab_step(const Model& m, V* state, T t, T dt, T sqrt_dt, co
   m.project(state);
 }
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

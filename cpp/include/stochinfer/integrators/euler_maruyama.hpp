@@ -3,6 +3,7 @@
 #include "stochinfer/config.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// One Euler-Maruyama (Ito) step of an overdamped model:
 /// x <- x + Phi(x, t) dt + sqrt(2 D(x, t)) xi sqrt(dt).
@@ -19,4 +20,5 @@ STOCHINFER_HD void euler_maruyama_step(const Model& m, V* x, T t, T dt, T sqrt_d
   m.project(x);
 }
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

@@ -3,6 +3,7 @@
 #include "stochinfer/config.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// One stochastic Heun step: the predictor-corrector (trapezoidal) scheme that
 /// converges to the Stratonovich solution. Models are specified in Ito form, so
@@ -35,4 +36,5 @@ STOCHINFER_HD void heun_step(const Model& m, V* x, T t, T dt, T sqrt_dt, const V
   m.project(x);
 }
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

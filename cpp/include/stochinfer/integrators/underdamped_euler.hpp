@@ -3,6 +3,7 @@
 #include "stochinfer/config.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Explicit Euler scheme of the reference LBN code (methods.md §5.7): force
 /// from the old (x, v); x advanced with the old v; then v advanced.
@@ -26,4 +27,5 @@ STOCHINFER_HD void underdamped_euler_step(const Model& m, V* state, T t, T dt, T
   m.project(state);
 }
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

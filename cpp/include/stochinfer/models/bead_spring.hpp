@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "stochinfer/config.hpp"
 #include "stochinfer/models/model_base.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Bead-spring chain between walls (methods.md §5.1):
 /// gamma dx_i = k (x_{i-1} - 2 x_i + x_{i+1}) dt + sqrt(2 gamma T_i) dW_i, x_0 = x_{N+1} = 0.
@@ -36,4 +38,5 @@ struct BeadSpring : ModelDefaults {
   }
 };
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "stochinfer/config.hpp"
 #include "stochinfer/models/carnot_protocol.hpp"
 #include "stochinfer/models/model_base.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Underdamped Brownian Carnot engine (methods.md §5.8), m = 1:
 /// dx = v dt, dv = [-k(t) x - gamma v] dt + sqrt(2 gamma T(t)) dW.
@@ -35,4 +37,5 @@ struct BrownianCarnot : ModelDefaults {
   }
 };
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

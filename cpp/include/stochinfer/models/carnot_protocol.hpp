@@ -5,6 +5,7 @@
 #include "stochinfer/config.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Brownian Carnot cycle protocol (methods.md §5.8), period tau, time t in any
 /// cycle (reduced modulo tau). Shared by the simulator and the ground truth.
@@ -41,4 +42,5 @@ struct CarnotProtocol {
   }
 };
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

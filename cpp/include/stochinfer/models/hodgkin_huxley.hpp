@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "stochinfer/config.hpp"
 #include "stochinfer/models/model_base.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Stochastic Hodgkin-Huxley neuron, shifted convention (rest ~ 0 mV; methods.md §5.6).
 /// State (V, n, m, h); D = diag(0, T, T, T): noise on the gates only.
@@ -68,4 +70,5 @@ struct HodgkinHuxley : ModelDefaults {
   }
 };
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "stochinfer/config.hpp"
 #include "stochinfer/models/model_base.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Multiplicative-noise system (methods.md §5.5): D(x) = diag(T (1 + T0 e^{-x_i^2/2})),
 /// Phi(x) = A x - T T0 x e^{-x^2/2} (the second term is div D, the spurious drift).
@@ -41,4 +43,5 @@ struct Inhomogeneous : ModelDefaults {
   }
 };
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "stochinfer/config.hpp"
 #include "stochinfer/models/model_base.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Ornstein-Uhlenbeck process dx = A x dt + G dW with G = chol(2D) constant.
 /// p = [A (d*d, row-major), G (d*d, row-major, lower)].
@@ -39,4 +41,5 @@ struct LinearOU : ModelDefaults {
   }
 };
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

@@ -4,6 +4,7 @@
 #include "stochinfer/simd.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Contract of a model functor (one struct, used by the reference loop, the
 /// CPU SIMD loop and the CUDA kernel). V is the value type: float/double or a
@@ -26,4 +27,5 @@ struct ModelDefaults {
   STOCHINFER_HD void project(V*) const {}
 };
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "stochinfer/config.hpp"
 #include "stochinfer/models/model_base.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Nonlinear rotational system (methods.md §5.4):
 /// Phi(x) = A x + alpha x * exp(-x*x/2) elementwise, constant noise G = chol(2D).
@@ -41,4 +43,5 @@ struct Nonlinear : ModelDefaults {
   }
 };
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "stochinfer/config.hpp"
 #include "stochinfer/models/model_base.hpp"
 
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 
 /// Underdamped Van der Pol oscillators (methods.md §5.7), d independent copies:
 /// dx = v dt, dv = [mu (1 - x^2) v - x] dt + sqrt(2 D) dW,
@@ -33,4 +35,5 @@ struct VanDerPol : ModelDefaults {
   }
 };
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

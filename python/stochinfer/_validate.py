@@ -1,0 +1,95 @@
+"""Argument checks shared by the public functions: each raises a clear error
+naming the argument and the fix."""
+from __future__ import annotations
+
+import numbers
+import os
+
+import numpy as np
+
+
+class OutputTooLargeError(ValueError, MemoryError):
+    """The requested output does not fit in available memory."""
+
+
+def positive_int(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def positive_float(name: str, value, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {v}")
+    return v
+
+
+def finite_float(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    return v
+
+
+def finite_array(name: str, value, shape: tuple | None = None, dtype=np.float64) -> np.ndarray:
+    """Converts to a C-contiguous array of `dtype`, checking shape (None entries are free) and finiteness."""
+    try:
+        arr = np.ascontiguousarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
+        if not ok:
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
+
+
+def positive_definite(name: str, m: np.ndarray) -> np.ndarray:
+    m = finite_array(name, m, shape=(None, None))
+    if m.shape[0] != m.shape[1]:
+        raise ValueError(f"{name} must be square, got {m.shape}")
+    if not np.allclose(m, m.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(m).max()))):
+        raise ValueError(f"{name} must be symmetric")
+    try:
+        np.linalg.cholesky(m)
+    except np.linalg.LinAlgError:
+        ev = np.linalg.eigvalsh(m).min()
+        raise ValueError(f"{name} must be positive definite (smallest eigenvalue {ev:.3g})") from None
+    return m
+
+
+def available_memory_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_output_fits(shape: tuple, dtype, hint: str) -> None:
+    """Refuses, before allocating, an output larger than the memory available."""
+    nbytes = int(np.prod([int(s) for s in shape], dtype=object)) * np.dtype(dtype).itemsize
+    avail = available_memory_bytes()
+    if avail is not None and nbytes > avail:
+        raise OutputTooLargeError(
+            f"output of shape {tuple(shape)} ({np.dtype(dtype).name}) needs {nbytes / 2**30:.2f} GiB "
+            f"but only {avail / 2**30:.2f} GiB are available; {hint}"
+        )

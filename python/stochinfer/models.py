@@ -1,0 +1,546 @@
+"""Built-in models with analytic ground truth (methods.md §5), plus user-defined models.
+
+Every model integrates the Itô SDE dz = Φ(z, t) dt + √(2 D(z, t)) dW in its own
+time unit (k_B = 1). Each class exposes ``drift(x, t)`` and ``diffusion(x, t)`` as
+float64 numpy functions (the truth that inference is scored against) and, where
+they exist, closed-form quantities such as ``ep_rate()`` (k_B per unit time).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional
+
+import numpy as np
+
+from . import _core
+from ._validate import finite_array, finite_float, positive_definite, positive_float, positive_int
+
+gt = _core.ground_truth
+
+__all__ = [
+    "Model", "LinearOU", "BeadSpring", "Nonlinear", "Inhomogeneous", "HodgkinHuxley",
+    "VanDerPol", "VanDerPolIHD", "BrownianCarnot", "FlashingRatchet", "PythonModel",
+]
+
+
+class Model:
+    """Base class of continuous models simulated by the compiled core."""
+
+    cpp_name: str = ""
+    underdamped: bool = False
+    default_integrator: str = "euler_maruyama"
+    default_initial: str = "zeros"
+    #: integration steps of length dt/substeps to discard before recording, unless told otherwise
+    default_burn_in_substeps: int = 0
+
+    def _size(self) -> int:
+        raise NotImplementedError
+
+    def _params(self) -> list:
+        raise NotImplementedError
+
+    @property
+    def dim(self) -> int:
+        """State dimension (2 × degrees of freedom for underdamped models)."""
+        return int(_core.state_dim(self.cpp_name, self._size(), self._params()))
+
+    @property
+    def dof(self) -> int:
+        """Number of position coordinates."""
+        return self.dim // 2 if self.underdamped else self.dim
+
+    def initial_distribution(self, dt: float, substeps: int, integrator: str):
+        """(kind, data) for the compiled core's initial state; see simulate(initial=...)."""
+        return "zeros", None
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._describe().items())
+        return f"{type(self).__name__}({fields})"
+
+    def _describe(self) -> dict:
+        return {}
+
+    def to_dict(self) -> dict:
+        return {"model": type(self).__name__, **self._describe()}
+
+
+class _LinearMixin:
+    """Ground truth of Ornstein–Uhlenbeck models dx = A x dt + √(2D) dW (methods.md §5.0)."""
+
+    A: np.ndarray
+    D: np.ndarray
+
+    def drift(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
+        """Φ(x) = A x for states x of shape (..., d)."""
+        return np.asarray(x, dtype=np.float64) @ self.A.T
+
+    def diffusion(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
+        """Constant D, broadcast to shape (..., d, d)."""
+        x = np.asarray(x)
+        return np.broadcast_to(self.D, x.shape[:-1] + self.D.shape)
+
+    def stationary_covariance(self) -> np.ndarray:
+        """Continuous-time stationary covariance C: A C + C Aᵀ + 2D = 0."""
+        return np.asarray(gt.stationary_covariance(self.A, self.D))
+
+    def sampled_covariance(self, dt: float, substeps: int = 1, method: str = "euler_maruyama") -> np.ndarray:
+        """Stationary covariance C_s of the chain actually sampled every dt
+        (method 'euler_maruyama' with `substeps`, or 'exact')."""
+        return np.asarray(gt.sampled_covariance(self.A, self.D, float(dt), method, int(substeps)))
+
+    def ep_rate(self) -> float:
+        """Entropy production rate σ = tr[Ωᵀ D⁻¹ Ω C] (k_B per unit time)."""
+        return float(gt.ep_rate(self.A, self.D))
+
+    def snapshot_ep_rate(self, dt: float, substeps: int = 1, method: str = "euler_maruyama") -> float:
+        """σ_Δt: the EP rate visible in snapshot pairs dt apart (k_B per unit time),
+        the value a transition-based estimator converges to (methods.md §5.0)."""
+        return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, int(substeps)))
+
+    def transition_entropy(self, x: np.ndarray) -> np.ndarray:
+        """Stochastic EP (k_B) of every transition of trajectories x (n_traj, L, d):
+        mid-point form ΔS_sys + ΔS_med; returns (n_traj, L - 1)."""
+        x = finite_array("x", x, shape=(None, None, self.A.shape[0]))
+        if x.shape[1] < 2:
+            raise ValueError("x: need at least 2 time points per trajectory")
+        C = self.stationary_covariance()
+        a = x[:, :-1].reshape(-1, x.shape[2])
+        b = x[:, 1:].reshape(-1, x.shape[2])
+        return np.asarray(gt.transition_entropy(self.A, self.D, C, a, b)).reshape(x.shape[0], x.shape[1] - 1)
+
+    def initial_distribution(self, dt: float, substeps: int, integrator: str):
+        # exactly stationary for Euler-Maruyama: the discrete Lyapunov covariance of the substep chain
+        if integrator == "euler_maruyama":
+            C = self.sampled_covariance(dt, substeps, "euler_maruyama")
+        else:
+            C = self.stationary_covariance()
+        L = np.linalg.cholesky(C)
+        d = C.shape[0]
+        return "gaussian", np.concatenate([np.zeros(d), L.ravel()])
+
+
+def _stable(name: str, A: np.ndarray) -> None:
+    ev = np.linalg.eigvals(A)
+    if np.max(ev.real) >= 0:
+        raise ValueError(f"{name} must be stable (all eigenvalues with negative real part); max real part {np.max(ev.real):.3g}")
+
+
+class LinearOU(_LinearMixin, Model):
+    """General Ornstein–Uhlenbeck process dx = A x dt + √(2D) dW.
+
+    A: (d, d) stable drift matrix (1/time); D: (d, d) symmetric positive-definite
+    diffusion matrix (length²/time).
+    """
+
+    cpp_name = "linear_ou"
+    default_initial = "stationary"
+
+    def __init__(self, A, D):
+        A = finite_array("A", A, shape=(None, None))
+        if A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be square, got {A.shape}")
+        _stable("A", A)
+        D = positive_definite("D", D)
+        if D.shape != A.shape:
+            raise ValueError(f"D must have the shape of A {A.shape}, got {D.shape}")
+        self.A, self.D = A, D
+
+    def _size(self):
+        return self.A.shape[0]
+
+    def _params(self):
+        G = np.linalg.cholesky(2.0 * self.D)
+        return list(self.A.ravel()) + list(G.ravel())
+
+    def _describe(self):
+        return {"A": self.A.tolist(), "D": self.D.tolist()}
+
+
+class BeadSpring(_LinearMixin, Model):
+    """Bead-spring chain between walls (methods.md §5.1).
+
+    γ dx_i = k (x_{i−1} − 2x_i + x_{i+1}) dt + √(2γT_i) dW_i with x_0 = x_{N+1} = 0 and a
+    linear temperature profile T_i = t_cold + (t_hot − t_cold)(i − 1)/(N − 1), unless
+    `temperatures` gives every T_i. Units: k_B = 1; time in γ/k when k = γ = 1.
+    """
+
+    cpp_name = "bead_spring"
+    default_initial = "stationary"
+
+    def __init__(self, n_beads: int = 2, t_cold: float = 1.0, t_hot: float = 10.0, k: float = 1.0,
+                 gamma: float = 1.0, temperatures: Optional[np.ndarray] = None):
+        self.n_beads = positive_int("n_beads", n_beads)
+        self.k = positive_float("k", k)
+        self.gamma = positive_float("gamma", gamma)
+        if temperatures is None:
+            t_cold = positive_float("t_cold", t_cold)
+            t_hot = positive_float("t_hot", t_hot)
+            if self.n_beads == 1:
+                temps = np.array([t_cold])
+            else:
+                temps = t_cold + (t_hot - t_cold) * np.arange(self.n_beads) / (self.n_beads - 1)
+        else:
+            temps = finite_array("temperatures", temperatures, shape=(self.n_beads,))
+            if np.any(temps <= 0):
+                raise ValueError("temperatures must all be > 0")
+        self.temperatures = temps
+        self.A = np.asarray(gt.bead_spring_drift_matrix(self.n_beads, self.k, self.gamma))
+        self.D = np.asarray(gt.bead_spring_diffusion(self.temperatures, self.gamma))
+
+    @classmethod
+    def high_dimensional(cls, n_beads: int, t_hot: float = 10.0, target_ep_rate: float = 1.0) -> "BeadSpring":
+        """The σ = 1 family of methods.md §5.2: T_N = t_hot and T_1 solved so that ep_rate() = target."""
+        n = positive_int("n_beads", n_beads, minimum=2)
+        t1 = float(gt.high_dim_cold_temperature(n, positive_float("t_hot", t_hot), positive_float("target_ep_rate", target_ep_rate)))
+        return cls(n_beads=n, t_cold=t1, t_hot=t_hot)
+
+    def _size(self):
+        return self.n_beads
+
+    def _params(self):
+        return [self.k / self.gamma] + list(np.sqrt(2.0 * self.temperatures / self.gamma))
+
+    def _describe(self):
+        return {"n_beads": self.n_beads, "temperatures": self.temperatures.tolist(), "k": self.k, "gamma": self.gamma}
+
+
+class Nonlinear(Model):
+    """Nonlinear rotational system (methods.md §5.4): Φ(x) = A x + α x ⊙ e^{−x⊙x/2},
+    A = diag −k, sub-diagonal +k, super-diagonal −k; constant tridiagonal D with
+    D_ii = T, D_{i,i±1} = −√T, positive definite only for T > 4cos²(π/(d+1))."""
+
+    cpp_name = "nonlinear"
+
+    def __init__(self, dim: int = 2, k: float = 2.0, alpha: float = 10.0, temperature: float = 2.0):
+        self.d = positive_int("dim", dim)
+        self.k = positive_float("k", k)
+        self.alpha = finite_float("alpha", alpha)
+        self.temperature = positive_float("temperature", temperature)
+        bound = 4 * math.cos(math.pi / (self.d + 1)) ** 2
+        if self.d > 1 and self.temperature <= bound:
+            raise ValueError(f"temperature must exceed 4cos²(π/(dim+1)) = {bound:.4g} for dim={self.d}, "
+                             f"else D is singular; got {self.temperature}")
+        self.A = -self.k * np.eye(self.d) + self.k * np.eye(self.d, k=-1) - self.k * np.eye(self.d, k=1)
+        s = math.sqrt(self.temperature)
+        self.D = self.temperature * np.eye(self.d) - s * (np.eye(self.d, k=1) + np.eye(self.d, k=-1))
+
+    def _size(self):
+        return self.d
+
+    def _params(self):
+        return [self.alpha] + list(self.A.ravel()) + list(np.linalg.cholesky(2.0 * self.D).ravel())
+
+    def drift(self, x, t: float = 0.0):
+        x = np.asarray(x, dtype=np.float64)
+        return x @ self.A.T + self.alpha * x * np.exp(-0.5 * x * x)
+
+    def diffusion(self, x, t: float = 0.0):
+        x = np.asarray(x)
+        return np.broadcast_to(self.D, x.shape[:-1] + self.D.shape)
+
+    def _describe(self):
+        return {"dim": self.d, "k": self.k, "alpha": self.alpha, "temperature": self.temperature}
+
+
+class Inhomogeneous(Model):
+    """Multiplicative-noise system (methods.md §5.5): D(x) = diag(T(1 + T₀e^{−x_i²/2})),
+    Φ(x) = A x − T T₀ x ⊙ e^{−x²/2} (the spurious drift ∇·D), A = k·tridiag(1, −2, 1)."""
+
+    cpp_name = "inhomogeneous"
+    default_integrator = "euler_maruyama"
+
+    def __init__(self, dim: int = 2, k: float = 2.0, temperature: float = 1.0, t0: float = 2.0):
+        self.d = positive_int("dim", dim)
+        self.k = positive_float("k", k)
+        self.temperature = positive_float("temperature", temperature)
+        self.t0 = positive_float("t0", t0, allow_zero=True)
+        self.A = self.k * (np.eye(self.d, k=-1) - 2 * np.eye(self.d) + np.eye(self.d, k=1))
+
+    def _size(self):
+        return self.d
+
+    def _params(self):
+        return [self.temperature, self.t0] + list(self.A.ravel())
+
+    def drift(self, x, t: float = 0.0):
+        x = np.asarray(x, dtype=np.float64)
+        return x @ self.A.T - self.temperature * self.t0 * x * np.exp(-0.5 * x * x)
+
+    def diffusion(self, x, t: float = 0.0):
+        x = np.asarray(x, dtype=np.float64)
+        diag = self.temperature * (1 + self.t0 * np.exp(-0.5 * x * x))
+        return diag[..., :, None] * np.eye(self.d)
+
+    def _describe(self):
+        return {"dim": self.d, "k": self.k, "temperature": self.temperature, "t0": self.t0}
+
+
+class HodgkinHuxley(Model):
+    """Stochastic Hodgkin–Huxley neuron (methods.md §5.6), state (V [mV], n, m, h),
+    time in ms. Noise on the gates only, D = diag(0, T, T, T); gates are clipped
+    to [0, 1] after every step. V(0) ~ U(−20, 20) mV, gates at steady state."""
+
+    cpp_name = "hodgkin_huxley"
+    default_initial = "model_default"
+
+    def __init__(self, temperature: float = 0.01, C: float = 1.0, g_na: float = 120.0, g_k: float = 36.0,
+                 g_l: float = 0.3, e_na: float = 115.0, e_k: float = -12.0, e_l: float = 10.6, i_ext: float = 0.0):
+        self.temperature = positive_float("temperature", temperature)
+        self.C = positive_float("C", C)
+        self.g_na, self.g_k, self.g_l = (positive_float(n, v, allow_zero=True) for n, v in
+                                         (("g_na", g_na), ("g_k", g_k), ("g_l", g_l)))
+        self.e_na, self.e_k, self.e_l, self.i_ext = (finite_float(n, v) for n, v in
+                                                     (("e_na", e_na), ("e_k", e_k), ("e_l", e_l), ("i_ext", i_ext)))
+
+    def _size(self):
+        return 4
+
+    def _params(self):
+        return [self.C, self.g_na, self.g_k, self.g_l, self.e_na, self.e_k, self.e_l, self.i_ext, self.temperature]
+
+    def initial_distribution(self, dt, substeps, integrator):
+        return "model_default", None
+
+    @staticmethod
+    def _exprel_inv(y):
+        y = np.asarray(y, dtype=np.float64)
+        small = np.abs(y) < 1e-4
+        with np.errstate(invalid="ignore", divide="ignore"):
+            exact = y / np.expm1(y)
+        return np.where(small, 1 - y / 2 + y * y / 12, exact)
+
+    def drift(self, x, t: float = 0.0):
+        x = np.asarray(x, dtype=np.float64)
+        V, n, m, h = (x[..., i] for i in range(4))
+        a = [0.1 * self._exprel_inv((10 - V) / 10), self._exprel_inv((25 - V) / 10), 0.07 * np.exp(-V / 20)]
+        b = [0.125 * np.exp(-V / 80), 4 * np.exp(-V / 18), 1 / (np.exp((30 - V) / 10) + 1)]
+        dV = (self.i_ext - (self.g_na * m**3 * h * (V - self.e_na) + self.g_k * n**4 * (V - self.e_k)
+                            + self.g_l * (V - self.e_l))) / self.C
+        gates = [a[j] * (1 - g) - b[j] * g for j, g in enumerate((n, m, h))]
+        return np.stack([dV] + gates, axis=-1)
+
+    def diffusion(self, x, t: float = 0.0):
+        x = np.asarray(x)
+        D = np.diag([0.0, self.temperature, self.temperature, self.temperature])
+        return np.broadcast_to(D, x.shape[:-1] + (4, 4))
+
+    def _describe(self):
+        return {"temperature": self.temperature, "i_ext": self.i_ext}
+
+
+class VanDerPol(Model):
+    """Underdamped Van der Pol oscillators (methods.md §5.7): ẋ = v,
+    dv = [μ(1 − x²)v − x] dt + √(2D) dW with D = T (1 + c_x x² + c_v v²); `dim`
+    independent copies. State (x, v). Default integrator BAOAB; the reference
+    LBN scheme is integrator='underdamped_euler'. Burn-in: 10,000 steps of dt/substeps."""
+
+    cpp_name = "van_der_pol"
+    underdamped = True
+    default_integrator = "baoab"
+    default_burn_in_substeps = 10_000
+
+    def __init__(self, mu: float = 2.0, temperature: float = 1.0, dim: int = 1, c_x: float = 0.0, c_v: float = 0.0):
+        self.mu = finite_float("mu", mu)
+        self.temperature = positive_float("temperature", temperature)
+        self.d = positive_int("dim", dim)
+        self.c_x = positive_float("c_x", c_x, allow_zero=True)
+        self.c_v = positive_float("c_v", c_v, allow_zero=True)
+
+    def _size(self):
+        return self.d
+
+    def _params(self):
+        return [self.mu, self.temperature, self.c_x, self.c_v]
+
+    def drift(self, z, t: float = 0.0):
+        """Acceleration field a(x, v) for states z = (x, v) of shape (..., 2·dim)."""
+        z = np.asarray(z, dtype=np.float64)
+        x, v = z[..., : self.d], z[..., self.d:]
+        return self.mu * (1 - x * x) * v - x
+
+    def diffusion(self, z, t: float = 0.0):
+        """Velocity diffusion D(x, v), shape (..., dim, dim)."""
+        z = np.asarray(z, dtype=np.float64)
+        x, v = z[..., : self.d], z[..., self.d:]
+        diag = self.temperature * (1 + self.c_x * x * x + self.c_v * v * v)
+        return diag[..., :, None] * np.eye(self.d)
+
+    def _describe(self):
+        return {"mu": self.mu, "temperature": self.temperature, "dim": self.d, "c_x": self.c_x, "c_v": self.c_v}
+
+
+class VanDerPolIHD(VanDerPol):
+    """Van der Pol with state-dependent noise D(x, v) = T(1 + 0.3x² + 0.1v²) (methods.md §5.7)."""
+
+    def __init__(self, mu: float = 2.0, temperature: float = 1.0, dim: int = 1, c_x: float = 0.3, c_v: float = 0.1):
+        super().__init__(mu=mu, temperature=temperature, dim=dim, c_x=c_x, c_v=c_v)
+
+
+class BrownianCarnot(Model):
+    """Underdamped Brownian Carnot engine (methods.md §5.8), m = 1:
+    ẋ = v, dv = [−k(t)x − γv] dt + √(2γT(t)) dW over a cycle of period `tau`.
+    Starts in equilibrium at (k_max/9, t_cold) and, by default, runs 100 cycles
+    before recording."""
+
+    cpp_name = "brownian_carnot"
+    underdamped = True
+    default_integrator = "baoab"
+    default_initial = "equilibrium"
+
+    def __init__(self, tau: float = 100.0, k_max: float = 40.0, t_cold: float = 10.0, gamma: float = 10.0,
+                 burn_in_cycles: int = 100):
+        self.tau = positive_float("tau", tau)
+        self.k_max = positive_float("k_max", k_max)
+        self.t_cold = positive_float("t_cold", t_cold)
+        self.gamma = positive_float("gamma", gamma)
+        self.burn_in_cycles = positive_int("burn_in_cycles", burn_in_cycles, minimum=0)
+
+    def _size(self):
+        return 1
+
+    def _params(self):
+        return [self.gamma, self.tau, self.k_max, self.t_cold]
+
+    def stiffness(self, t):
+        """k(t): k_max/9 → k_max/3 (τ/4) → k_max (τ/2), mirrored."""
+        s = np.mod(np.asarray(t, dtype=np.float64), self.tau)
+        s = np.where(s <= self.tau / 2, s, self.tau - s)
+        return self.k_max / 9 + 32 * self.k_max / (9 * self.tau**2) * s * s
+
+    def temperature(self, t):
+        """T(t): cold isotherm, T ∝ √k, hot isotherm √3·t_cold, T ∝ √k back."""
+        s = np.mod(np.asarray(t, dtype=np.float64), self.tau)
+        root = np.sqrt(self.stiffness(t) / (self.k_max / 3))
+        th = math.sqrt(3) * self.t_cold
+        return np.select([s < self.tau / 4, s < self.tau / 2, s < 3 * self.tau / 4],
+                         [self.t_cold, self.t_cold * root, th], th * root)
+
+    def drift(self, z, t=0.0):
+        """Acceleration −k(t)x − γv for states z = (x, v) (..., 2); t broadcasts with z[..., 0]."""
+        z = np.asarray(z, dtype=np.float64)
+        return (-self.stiffness(t) * z[..., 0] - self.gamma * z[..., 1])[..., None]
+
+    def diffusion(self, z, t=0.0):
+        """Velocity diffusion γT(t), shape (..., 1, 1)."""
+        z = np.asarray(z, dtype=np.float64)
+        return (self.gamma * self.temperature(t) * np.ones(z.shape[:-1]))[..., None, None]
+
+    def cycle_thermodynamics(self) -> dict:
+        """Exact mean work per cycle ⟨W⟩ (on the particle; negative = engine output), heat
+        from the hot bath Q_h and efficiency η = −⟨W⟩/Q_h from the moment ODEs."""
+        return dict(gt.carnot_cycle_moments(self.tau, self.k_max, self.t_cold, self.gamma))
+
+    def work(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Work per trajectory W = Σ ½ x² Δk along recorded positions x (n_traj, L) at times t (L,)."""
+        x = np.asarray(x, dtype=np.float64)
+        k = self.stiffness(t)
+        xm2 = 0.5 * (x[:, 1:] ** 2 + x[:, :-1] ** 2)
+        return np.sum(0.5 * xm2 * np.diff(k), axis=1)
+
+    def initial_distribution(self, dt, substeps, integrator):
+        k0 = self.k_max / 9
+        return "gaussian", np.array([0.0, 0.0, math.sqrt(self.t_cold / k0), 0.0, 0.0, math.sqrt(self.t_cold)])
+
+    def default_burn_in(self, dt: float) -> int:
+        return int(round(self.burn_in_cycles * self.tau / dt))
+
+    def _describe(self):
+        return {"tau": self.tau, "k_max": self.k_max, "t_cold": self.t_cold, "gamma": self.gamma}
+
+
+class FlashingRatchet:
+    """Discrete flashing ratchet as an embedded Markov jump chain (methods.md §5.3).
+
+    Tokens 0–2: position i with the potential on (U = i·V); 3–5: potential off.
+    One step = one jump; EP in k_B per jump. Partial observation: position only (token mod 3).
+    """
+
+    n_states = 6
+
+    def __init__(self, potential: float = 2.0, temperature: float = 1.0, switch_rate: float = 1.0):
+        self.potential = positive_float("potential", potential, allow_zero=True)
+        self.temperature = positive_float("temperature", temperature)
+        self.switch_rate = positive_float("switch_rate", switch_rate)
+
+    def transition_matrix(self) -> np.ndarray:
+        return np.asarray(gt.ratchet_transition_matrix(self.potential, self.temperature, self.switch_rate))
+
+    def stationary_distribution(self) -> np.ndarray:
+        return np.asarray(gt.ratchet_stationary(self.transition_matrix()))
+
+    def ep_per_step(self) -> float:
+        """Exact mean EP per jump Σ π_i P_ij ln(P_ij/P_ji) (k_B per step)."""
+        return float(gt.ratchet_ep_per_step(self.transition_matrix()))
+
+    def transition_entropy(self, tokens: np.ndarray) -> np.ndarray:
+        """Stochastic EP of every jump of full-information token paths (n_traj, L) → (n_traj, L − 1)."""
+        tokens = np.ascontiguousarray(tokens, dtype=np.int32)
+        if tokens.ndim != 2 or tokens.shape[1] < 2:
+            raise ValueError("tokens must have shape (n_traj, L) with L >= 2")
+        if tokens.min() < 0 or tokens.max() >= self.n_states:
+            raise ValueError("tokens must be full-information states 0..5")
+        P = self.transition_matrix()
+        return np.asarray(gt.ratchet_transition_entropy(P, gt.ratchet_stationary(P), tokens))
+
+    def sample(self, n_traj: int, n_steps: int, seed: int = 0, observe: str = "full",
+               n_threads: Optional[int] = None) -> np.ndarray:
+        """Token paths (n_traj, n_steps + 1), int32, started from the stationary distribution.
+        observe='position' returns token mod 3 (the hidden on/off state removed)."""
+        n_traj = positive_int("n_traj", n_traj)
+        n_steps = positive_int("n_steps", n_steps)
+        if observe not in ("full", "position"):
+            raise ValueError("observe must be 'full' or 'position'")
+        P = self.transition_matrix()
+        out = _core.sample_markov_chain(P, gt.ratchet_stationary(P), n_traj, n_steps, int(seed),
+                                        0 if n_threads is None else positive_int("n_threads", n_threads))
+        return out % 3 if observe == "position" else out
+
+    def __repr__(self):
+        return f"FlashingRatchet(potential={self.potential}, temperature={self.temperature}, switch_rate={self.switch_rate})"
+
+
+class PythonModel:
+    """User-defined overdamped model from vectorised Python callables.
+
+    drift(x, t) -> (n_traj, d) array for states x (n_traj, d) at time t; noise is
+    either a constant `diffusion` matrix D (d, d) or a callable `noise(x, t, xi)`
+    returning √(2D(x, t)) ξ for standard normals ξ (n_traj, d). Evaluated once
+    per integration step for the whole batch in Python: much slower than the
+    built-in models, but with the same random numbers (seed, trajectory, step, component).
+    """
+
+    underdamped = False
+
+    def __init__(self, drift: Callable, dim: int, diffusion=None, noise: Optional[Callable] = None):
+        if not callable(drift):
+            raise TypeError("drift must be callable drift(x, t) -> array")
+        self.d = positive_int("dim", dim)
+        if (diffusion is None) == (noise is None):
+            raise ValueError("give exactly one of diffusion (constant matrix) or noise (callable)")
+        self._drift = drift
+        self._noise = noise
+        self._G = None
+        if diffusion is not None:
+            D = positive_definite("diffusion", np.atleast_2d(np.asarray(diffusion, dtype=np.float64)))
+            if D.shape != (self.d, self.d):
+                raise ValueError(f"diffusion must have shape ({self.d}, {self.d}), got {D.shape}")
+            self._G = np.linalg.cholesky(2.0 * D)
+
+    @property
+    def dim(self) -> int:
+        return self.d
+
+    @property
+    def dof(self) -> int:
+        return self.d
+
+    def drift(self, x, t: float = 0.0):
+        return self._drift(x, t)
+
+    def noise_increment(self, x, t, xi):
+        if self._G is not None:
+            return xi @ self._G.T
+        return self._noise(x, t, xi)
+
+    def to_dict(self):
+        return {"model": "PythonModel", "dim": self.d}

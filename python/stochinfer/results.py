@@ -1,0 +1,90 @@
+"""Result containers."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Trajectories:
+    """Simulated (or loaded) trajectories.
+
+    data: (n_traj, n_records, state_dim) array; for underdamped models the state is
+    (positions, velocities). dt: time between records (model time unit).
+    settings: every option that changed the numbers (integrator, substeps, seed, ...).
+    """
+
+    data: np.ndarray
+    dt: float
+    t0: float = 0.0
+    model: Optional[Any] = None
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def underdamped(self) -> bool:
+        return bool(self.settings.get("underdamped", False))
+
+    @property
+    def x(self) -> np.ndarray:
+        """Positions, (n_traj, n_records, dof) (a view, no copy)."""
+        if self.underdamped:
+            return self.data[..., : self.data.shape[-1] // 2]
+        return self.data
+
+    @property
+    def v(self) -> np.ndarray:
+        """Velocities of underdamped models, (n_traj, n_records, dof)."""
+        if not self.underdamped:
+            raise AttributeError("v: only underdamped models have velocities")
+        return self.data[..., self.data.shape[-1] // 2:]
+
+    @property
+    def t(self) -> np.ndarray:
+        """Record times, (n_records,)."""
+        return self.t0 + self.dt * np.arange(self.data.shape[1])
+
+    @property
+    def n_traj(self) -> int:
+        return self.data.shape[0]
+
+    def __repr__(self) -> str:
+        return (f"Trajectories(n_traj={self.data.shape[0]}, n_records={self.data.shape[1]}, "
+                f"dim={self.data.shape[2]}, dt={self.dt}, dtype={self.data.dtype.name}, "
+                f"model={self.model!r})")
+
+    def save(self, path: str) -> None:
+        """Write an .npz (keys: x, dt, t0, settings as JSON, format_version) atomically."""
+        meta = dict(self.settings)
+        if self.model is not None and hasattr(self.model, "to_dict"):
+            meta["model"] = self.model.to_dict()
+        directory = os.path.dirname(os.path.abspath(path)) or "."
+        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=directory)
+        os.close(fd)
+        try:
+            np.savez(tmp, x=self.data, dt=self.dt, t0=self.t0, settings=json.dumps(meta, default=str),
+                     format_version=FORMAT_VERSION)
+            os.replace(tmp, path if path.endswith(".npz") else path + ".npz")
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    @classmethod
+    def load(cls, path: str) -> "Trajectories":
+        """Read an .npz written by save(), or any .npz holding an array 'x' (n_traj, L, dim) and 'dt'."""
+        with np.load(path, allow_pickle=False) as f:
+            if "x" not in f:
+                raise ValueError(f"{path}: no array 'x' (n_traj, n_steps, dim) in the file")
+            data = f["x"]
+            dt = float(f["dt"]) if "dt" in f else float("nan")
+            t0 = float(f["t0"]) if "t0" in f else 0.0
+            settings = json.loads(str(f["settings"])) if "settings" in f else {}
+        if data.ndim == 2:
+            data = data[:, :, None]
+        return cls(data=data, dt=dt, t0=t0, model=None, settings=settings)

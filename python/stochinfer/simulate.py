@@ -1,0 +1,139 @@
+"""Batched Langevin simulation (compiled core; CPU threads or CUDA)."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import numpy as np
+
+from . import _core
+from ._validate import (check_output_fits, finite_array, finite_float, positive_float,
+                        positive_int)
+from .models import FlashingRatchet, Model, PythonModel
+from .results import Trajectories
+
+__all__ = ["simulate"]
+
+_OVERDAMPED = ("euler_maruyama", "heun")
+_UNDERDAMPED = ("baoab", "underdamped_euler")
+
+
+def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: float, *,
+             substeps: int = 1, seed: int = 0, record_every: int = 1, burn_in: Optional[int] = None,
+             initial: Union[str, np.ndarray, None] = None, dtype: str = "float64",
+             integrator: Optional[str] = None, t0: float = 0.0, n_threads: Optional[int] = None,
+             backend: str = "cpu", traj_offset: int = 0) -> Trajectories:
+    """Simulate `n_traj` independent trajectories of `model`.
+
+    Parameters
+    ----------
+    model : a built-in model from ``stochinfer.models`` or a ``PythonModel``.
+    n_traj : number of trajectories.
+    n_steps : recording intervals of length ``dt`` (model time unit); the output has
+        ``n_steps // record_every + 1`` points per trajectory, the first at ``t0``.
+    dt : recording interval (> 0). Integration uses ``dt / substeps``.
+    substeps : integration steps per ``dt`` (methods.md: EP estimators see σ_Δt of this scheme).
+    seed : the normal for (trajectory i, integration step g, component k) depends only on
+        (seed, traj_offset + i, g, k): same seed, same result, for any thread count or backend.
+    record_every : keep every ``record_every``-th point (memory scales with 1/record_every);
+        ``record_every=n_steps`` keeps only the initial and final states.
+    burn_in : intervals of ``dt`` simulated and discarded before ``t0``; default the model's.
+    initial : "stationary" (exact stationary law of the integrator in use, linear models),
+        "equilibrium" (models that define one), "model_default", "zeros", an array of shape
+        (dim,) shared by all trajectories, or (n_traj, dim), one row each. Default: the model's.
+    dtype : "float64" or "float32" (output and arithmetic; normals are computed in float32).
+    integrator : "euler_maruyama" (default, Itô) or "heun" for overdamped models; "baoab"
+        (default) or "underdamped_euler" (reference LBN scheme) for underdamped ones.
+    n_threads : CPU threads (default: all cores).
+    backend : "cpu" or "cuda".
+    traj_offset : global index of the first trajectory, to shard one ensemble over calls.
+
+    Returns
+    -------
+    Trajectories with ``.x`` (n_traj, n_records, dof), ``.v`` (underdamped), ``.t``,
+    ``.settings`` (every option that changes numbers).
+
+    Raises ValueError/TypeError naming the argument for bad input, OutputTooLargeError
+    (a ValueError and MemoryError) before allocating an output larger than available
+    memory. Ctrl-C raises KeyboardInterrupt promptly and returns nothing.
+    """
+    if isinstance(model, FlashingRatchet):
+        raise TypeError("model: FlashingRatchet is a Markov jump chain; use model.sample(n_traj, n_steps, seed)")
+    n_traj = positive_int("n_traj", n_traj)
+    n_steps = positive_int("n_steps", n_steps)
+    dt = positive_float("dt", dt)
+    substeps = positive_int("substeps", substeps)
+    record_every = positive_int("record_every", record_every)
+    if record_every > n_steps:
+        raise ValueError(f"record_every ({record_every}) must be <= n_steps ({n_steps})")
+    seed = positive_int("seed", seed, minimum=0)
+    if seed >= 2**64:
+        raise ValueError("seed must be < 2**64")
+    traj_offset = positive_int("traj_offset", traj_offset, minimum=0)
+    t0 = finite_float("t0", t0)
+    if dtype not in ("float32", "float64", np.float32, np.float64):
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    dtype = np.dtype(dtype)
+    threads = 0 if n_threads is None else positive_int("n_threads", n_threads)
+    if backend not in ("cpu", "cuda"):
+        raise ValueError(f"backend must be 'cpu' or 'cuda', got {backend!r}")
+
+    if isinstance(model, PythonModel):
+        from ._python_model import simulate_python_model
+        return simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_every,
+                                     0 if burn_in is None else positive_int("burn_in", burn_in, minimum=0),
+                                     initial, dtype, integrator, t0, traj_offset)
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a stochinfer model, got {type(model).__name__}")
+
+    allowed = _UNDERDAMPED if model.underdamped else _OVERDAMPED
+    integrator = model.default_integrator if integrator is None else integrator
+    if integrator not in allowed:
+        kind = "underdamped" if model.underdamped else "overdamped"
+        raise ValueError(f"integrator must be one of {allowed} for the {kind} model {type(model).__name__}, got {integrator!r}")
+
+    if burn_in is None:
+        if hasattr(model, "default_burn_in"):
+            burn_in = model.default_burn_in(dt)
+        else:
+            burn_in = math.ceil(model.default_burn_in_substeps / substeps)
+    burn_in = positive_int("burn_in", burn_in, minimum=0)
+
+    dim = model.dim
+    init_kind, init_data = _initial(model, initial, n_traj, dim, dt, substeps, integrator)
+
+    n_rec = n_steps // record_every + 1
+    shape = (n_traj, n_rec, dim)
+    check_output_fits(shape, dtype, "lower n_traj or n_steps, raise record_every, or use dtype='float32'")
+    out = np.empty(shape, dtype=dtype)
+    status = _core.simulate(model.cpp_name, model._size(), model._params(), out, n_steps, substeps,
+                            record_every, burn_in, dt, t0, seed, traj_offset, integrator, init_kind,
+                            init_data, threads, backend)
+    if status != "completed":  # cancelled without a pending signal: never return partial output
+        raise KeyboardInterrupt("simulation cancelled")
+    settings = dict(integrator=integrator, substeps=substeps, seed=seed, record_every=record_every,
+                    burn_in=burn_in, initial=init_kind if isinstance(initial, (str, type(None))) else "array",
+                    dtype=dtype.name, backend=backend, traj_offset=traj_offset, dt_integration=dt / substeps,
+                    underdamped=model.underdamped)
+    return Trajectories(data=out, dt=dt * record_every, t0=t0, model=model, settings=settings)
+
+
+def _initial(model, initial, n_traj, dim, dt, substeps, integrator):
+    if initial is None:
+        initial = model.default_initial
+    if isinstance(initial, str):
+        if initial == "zeros":
+            return "zeros", None
+        if initial in ("stationary", "equilibrium", "model_default"):
+            kind, data = model.initial_distribution(dt, substeps, integrator)
+            if initial == "stationary" and kind != "gaussian":
+                raise ValueError(f"initial='stationary' is not available for {type(model).__name__}; "
+                                 f"use 'zeros', an array, or the default ({model.default_initial!r})")
+            return kind, data
+        raise ValueError(f"initial must be 'stationary', 'equilibrium', 'model_default', 'zeros' or an array, got {initial!r}")
+    arr = finite_array("initial", initial)
+    if arr.shape == (dim,):
+        return "broadcast", arr
+    if arr.shape == (n_traj, dim):
+        return "per_trajectory", arr
+    raise ValueError(f"initial must have shape ({dim},) or ({n_traj}, {dim}), got {arr.shape}")

@@ -1,0 +1,269 @@
+"""Simulation engine against exact results (methods.md §7.1)."""
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer import models
+from conftest import within_se
+
+A2 = np.array([[-1.0, 0.7], [-0.4, -2.0]])
+D2 = np.array([[1.0, 0.3], [0.3, 0.5]])
+
+
+def em_transition_moments(A, D, x0, dt, substeps):
+    """Exact mean and covariance of `substeps` Euler-Maruyama steps (numpy float64)."""
+    h = dt / substeps
+    B = np.eye(len(x0)) + A * h
+    mean, cov = np.array(x0, float), np.zeros_like(A)
+    for _ in range(substeps):
+        mean = B @ mean
+        cov = B @ cov @ B.T + 2 * D * h
+    return mean, cov
+
+
+def cov_se(cov, n):
+    """Standard error of sample covariance entries for Gaussian data."""
+    d = np.diag(cov)
+    return np.sqrt((np.outer(d, d) + cov**2) / n)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_ou_transition_law_exact(dtype):
+    x0 = np.array([1.5, -0.5])
+    n = 400_000
+    tr = si.simulate(models.LinearOU(A2, D2), n_traj=n, n_steps=1, dt=0.1, substeps=4, seed=3,
+                     initial=x0, dtype=dtype)
+    assert tr.x.shape == (n, 2, 2) and tr.x.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(tr.x[:, 0], np.broadcast_to(x0, (n, 2)).astype(dtype))
+    mean, cov = em_transition_moments(A2, D2, x0, 0.1, 4)
+    x1 = tr.x[:, 1].astype(np.float64)
+    assert within_se(x1.mean(0), mean, np.sqrt(np.diag(cov) / n))
+    assert within_se(np.cov(x1.T), cov, cov_se(cov, n))
+
+
+def test_python_model_matches_builtin_bitwise_statistics():
+    """Independent numpy Euler-Maruyama (PythonModel, same normals) vs the compiled loop."""
+    x0 = np.array([0.3, -0.2])
+    builtin = si.simulate(models.LinearOU(A2, D2), 50, 40, 0.05, substeps=2, seed=9, initial=x0)
+    user = si.simulate(models.PythonModel(lambda x, t: x @ A2.T, dim=2, diffusion=D2), 50, 40, 0.05,
+                       substeps=2, seed=9, initial=x0)
+    np.testing.assert_allclose(user.x, builtin.x, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("substeps,dt", [(1, 0.05), (10, 0.05)])
+def test_stationary_covariance_is_that_of_the_integrator(substeps, dt):
+    model = models.BeadSpring(n_beads=2)
+    Cs = model.sampled_covariance(dt, substeps, "euler_maruyama")
+    C = model.stationary_covariance()
+    tr = si.simulate(model, n_traj=20000, n_steps=400, dt=dt, substeps=substeps, seed=1, record_every=100)
+    x = tr.x  # stationary start, so every record is stationary; records 100 dt apart
+    for r in range(x.shape[1]):
+        n = x.shape[0]
+        emp = x[:, r].T @ x[:, r] / n
+        assert within_se(emp, Cs, cov_se(Cs, n)), (r, emp, Cs)
+    if substeps == 1:  # the test can tell C_s from C: EM at dt = 0.05 inflates the variances by ~4%
+        emp = np.einsum("nri,nrj->ij", x, x) / (x.shape[0] * x.shape[1])
+        n_all = x.shape[0] * x.shape[1]  # records 5 time units apart: correlation < e^-5
+        assert np.abs(emp - C)[1, 1] > 6 * cov_se(C, n_all)[1, 1]
+        assert within_se(emp, Cs, cov_se(Cs, n_all))
+
+
+@pytest.mark.parametrize("substeps,sigma_dt", [(1, 2.0403), (10, 1.9901)])
+def test_mean_transition_entropy_is_snapshot_rate(substeps, sigma_dt):
+    """Mean stochastic EP per step / dt = σ_Δt of the integrator (methods.md H9), not σ."""
+    model = models.BeadSpring(n_beads=2)
+    dt = 0.01
+    assert model.snapshot_ep_rate(dt, substeps) == pytest.approx(sigma_dt, abs=6e-5)
+    tr = si.simulate(model, n_traj=1000, n_steps=10_000, dt=dt, substeps=substeps, seed=substeps)
+    ds = model.transition_entropy(tr.x)
+    per_traj = ds.mean(axis=1) / dt
+    se = per_traj.std(ddof=1) / np.sqrt(len(per_traj))
+    assert se < 0.012
+    assert within_se(per_traj.mean(), model.snapshot_ep_rate(dt, substeps), se)
+    assert abs(per_traj.mean() - model.ep_rate()) > 0.0 and model.ep_rate() == pytest.approx(2.025)
+
+
+def test_same_seed_same_result_any_threads_or_split():
+    model = models.BeadSpring(n_beads=5)
+    kw = dict(n_steps=200, dt=0.01, substeps=3, seed=12, record_every=7)
+    one = si.simulate(model, 101, n_threads=1, **kw)
+    two = si.simulate(model, 101, n_threads=2, **kw)
+    np.testing.assert_array_equal(one.x, two.x)
+    first = si.simulate(model, 60, **kw)
+    second = si.simulate(model, 41, traj_offset=60, **kw)
+    np.testing.assert_array_equal(np.concatenate([first.x, second.x]), one.x)
+    assert not np.array_equal(si.simulate(model, 101, **{**kw, "seed": 13}).x, one.x)
+
+
+def test_float32_tracks_float64():
+    model = models.BeadSpring(n_beads=5)
+    a = si.simulate(model, 64, 300, 0.01, seed=2, dtype="float64")
+    b = si.simulate(model, 64, 300, 0.01, seed=2, dtype="float32")
+    np.testing.assert_allclose(b.x, a.x, atol=2e-4)
+
+
+def test_record_every_and_shapes():
+    model = models.BeadSpring(n_beads=3)
+    full = si.simulate(model, 5, 100, 0.01, seed=4)
+    sparse = si.simulate(model, 5, 100, 0.01, seed=4, record_every=10)
+    assert full.x.shape == (5, 101, 3) and sparse.x.shape == (5, 11, 3)
+    np.testing.assert_array_equal(sparse.x, full.x[:, ::10])
+    assert sparse.dt == pytest.approx(0.1)
+    final = si.simulate(model, 5, 100, 0.01, seed=4, record_every=100)
+    np.testing.assert_array_equal(final.x[:, -1], full.x[:, -1])
+    np.testing.assert_allclose(full.t[:3], [0, 0.01, 0.02])
+
+
+def test_burn_in_is_the_same_path_continued():
+    model = models.BeadSpring(n_beads=2)
+    long = si.simulate(model, 7, 30, 0.01, seed=5, initial="zeros")
+    burned = si.simulate(model, 7, 20, 0.01, seed=5, initial="zeros", burn_in=10)
+    np.testing.assert_array_equal(burned.x, long.x[:, 10:])
+
+
+def test_ratchet_transition_frequencies_match_chain():
+    rat = models.FlashingRatchet(potential=2.0)
+    P = rat.transition_matrix()
+    np.testing.assert_allclose(P.sum(1), 1)
+    tokens = rat.sample(n_traj=4, n_steps=250_000, seed=7)
+    a, b = tokens[:, :-1].ravel(), tokens[:, 1:].ravel()
+    counts = np.zeros((6, 6))
+    np.add.at(counts, (a, b), 1)
+    n_from = counts.sum(1, keepdims=True)
+    freq = counts / n_from
+    se = np.sqrt(P * (1 - P) / n_from)
+    mask = P > 0
+    assert np.all(np.abs(freq - P)[mask] <= 4.5 * se[mask])
+    assert np.all(counts[~mask] == 0)
+    pi = rat.stationary_distribution()
+    occ = np.bincount(tokens.ravel(), minlength=6) / tokens.size
+    assert np.allclose(occ, pi, atol=0.01)
+    # mean per-jump EP of the sampled path vs the exact EP per step (0.213069 at V = 2)
+    ds = rat.transition_entropy(tokens)
+    blocks = ds[:, :250_000 // 2500 * 2500].reshape(-1, 2500).mean(1)  # 400 blocks >> correlation time
+    assert rat.ep_per_step() == pytest.approx(0.213069, abs=2e-6)
+    assert within_se(blocks.mean(), rat.ep_per_step(), blocks.std(ddof=1) / np.sqrt(len(blocks)))
+    assert set(np.unique(rat.sample(2, 100, seed=1, observe="position"))) <= {0, 1, 2}
+
+
+def test_carnot_mean_work_matches_moment_odes():
+    eng = models.BrownianCarnot(tau=10.0, burn_in_cycles=20)
+    truth = eng.cycle_thermodynamics()
+    assert truth["mean_work"] == pytest.approx(0.2349, abs=1e-4)
+    tr = si.simulate(eng, n_traj=2000, n_steps=1000, dt=0.01, substeps=10, seed=8)
+    w = eng.work(tr.x[..., 0], tr.t)
+    se = w.std(ddof=1) / np.sqrt(len(w))
+    assert within_se(w.mean(), truth["mean_work"], se), (w.mean(), se, truth)
+
+
+def test_hodgkin_huxley_gates_clipped_and_initial_law():
+    tr = si.simulate(models.HodgkinHuxley(temperature=0.01), 200, 500, 0.01, substeps=10, seed=3)
+    V0 = tr.x[:, 0, 0]
+    assert V0.min() >= -20 and V0.max() <= 20 and V0.std() > 5
+    gates = tr.x[..., 1:]
+    assert gates.min() >= 0 and gates.max() <= 1
+    assert np.all(np.isfinite(tr.x))
+
+
+def test_underdamped_integrators_agree_on_van_der_pol_stationary_moments():
+    vdp = models.VanDerPol()
+    kw = dict(n_traj=4000, n_steps=200, dt=0.1, substeps=20, seed=4, record_every=50)
+    a = si.simulate(vdp, integrator="baoab", **kw)
+    b = si.simulate(vdp, integrator="underdamped_euler", **kw)
+    assert a.x.shape == (4000, 5, 1) and a.v.shape == (4000, 5, 1)
+    for q in ("x", "v"):
+        ma, mb = np.mean(getattr(a, q) ** 2), np.mean(getattr(b, q) ** 2)
+        se = np.std(getattr(a, q) ** 2) / np.sqrt(4000 * 5)
+        assert abs(ma - mb) < 6 * se * np.sqrt(2) + 0.02 * ma  # O(dt) scheme difference allowed: 2%
+
+
+def test_heun_and_em_reach_the_stationary_law_of_multiplicative_noise():
+    """1-D inhomogeneous model: zero-flux stationary density p ∝ exp(∫Φ/D)/D (numerical quadrature)."""
+    m = models.Inhomogeneous(dim=1, k=2.0, temperature=1.0, t0=2.0)
+    grid = np.linspace(-6, 6, 24001)
+    phi = m.drift(grid[:, None])[:, 0]
+    D = m.diffusion(grid[:, None])[:, 0, 0]
+    integrand = phi / D
+    pot = np.concatenate([[0], np.cumsum(0.5 * (integrand[1:] + integrand[:-1]) * np.diff(grid))])
+    p = np.exp(pot - pot.max()) / D
+    p /= np.trapz(p, grid) if hasattr(np, "trapz") else np.trapezoid(p, grid)
+    x2_exact = np.sum(p * grid**2) * (grid[1] - grid[0])
+    for integ in ("euler_maruyama", "heun"):
+        tr = si.simulate(m, 20000, 300, 0.05, substeps=20, seed=5, record_every=100, integrator=integ, burn_in=100)
+        x2 = tr.x[:, 1:, 0] ** 2
+        se = x2.std() / np.sqrt(x2.size)
+        assert within_se(x2.mean(), x2_exact, se), (integ, x2.mean(), x2_exact, se)
+
+
+def test_save_load_roundtrip(tmp_path):
+    tr = si.simulate(models.BeadSpring(n_beads=2), 3, 10, 0.01, seed=1)
+    tr.save(str(tmp_path / "run.npz"))
+    back = si.Trajectories.load(str(tmp_path / "run.npz"))
+    np.testing.assert_array_equal(back.x, tr.x)
+    assert back.dt == tr.dt and back.settings["seed"] == 1
+
+
+# ---- bad input ----
+
+@pytest.mark.parametrize("kwargs,exc,word", [
+    (dict(dt=0.0), ValueError, "dt"),
+    (dict(dt=-1.0), ValueError, "dt"),
+    (dict(dt=float("nan")), ValueError, "dt"),
+    (dict(n_traj=0), ValueError, "n_traj"),
+    (dict(n_traj=2.5), TypeError, "n_traj"),
+    (dict(n_steps=0), ValueError, "n_steps"),
+    (dict(substeps=0), ValueError, "substeps"),
+    (dict(record_every=1000), ValueError, "record_every"),
+    (dict(dtype="int32"), TypeError, "dtype"),
+    (dict(initial=np.ones(3)), ValueError, "initial"),
+    (dict(initial=np.array([np.nan, 0.0])), ValueError, "initial"),
+    (dict(integrator="baoab"), ValueError, "integrator"),
+    (dict(backend="tpu"), ValueError, "backend"),
+    (dict(seed=-1), ValueError, "seed"),
+])
+def test_bad_arguments_raise_naming_the_argument(kwargs, exc, word):
+    args = dict(n_traj=4, n_steps=10, dt=0.01)
+    args.update(kwargs)
+    with pytest.raises(exc, match=word):
+        si.simulate(models.BeadSpring(n_beads=2), **args)
+
+
+@pytest.mark.parametrize("make,word", [
+    (lambda: models.BeadSpring(n_beads=2, t_cold=-1), "t_cold"),
+    (lambda: models.BeadSpring(n_beads=0), "n_beads"),
+    (lambda: models.LinearOU([[1.0]], [[1.0]]), "stable"),
+    (lambda: models.LinearOU([[-1.0]], [[-1.0]]), "positive definite"),
+    (lambda: models.LinearOU([[-1.0, 0], [0, -1]], [[1.0, 0.2], [0.1, 1]]), "symmetric"),
+    (lambda: models.LinearOU([[np.nan]], [[1.0]]), "NaN"),
+    (lambda: models.Nonlinear(dim=2, temperature=1.0), "temperature"),
+    (lambda: models.HodgkinHuxley(temperature=float("inf")), "temperature"),
+])
+def test_bad_model_parameters(make, word):
+    with pytest.raises(ValueError, match=word):
+        make()
+
+
+def test_output_larger_than_memory_is_refused_before_allocating():
+    with pytest.raises(si.OutputTooLargeError, match="GiB"):
+        si.simulate(models.BeadSpring(n_beads=5), n_traj=10**9, n_steps=10**6, dt=0.01)
+
+
+def test_ctrl_c_interrupts_promptly():
+    model = models.BeadSpring(n_beads=32)
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        si.simulate(model, n_traj=100_000, n_steps=100_000, dt=0.01, record_every=100_000)  # ~minutes
+    assert time.perf_counter() - start < 5.0
+    timer.cancel()
+
+
+def test_ratchet_is_not_simulated_as_sde():
+    with pytest.raises(TypeError, match="sample"):
+        si.simulate(models.FlashingRatchet(), 2, 10, 0.01)
