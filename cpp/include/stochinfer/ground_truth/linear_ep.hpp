@@ -93,6 +93,7 @@ inline void check_drift_diffusion(const Eigen::MatrixXd& A, const Eigen::MatrixX
                                   const char* fn) {
   try {
     require_square(A, "A");
+    if (A.rows() == 0) throw std::invalid_argument("A must not be empty");
     require_same_shape(A, D, "A", "D");
     require_finite(A, "A");
     require_finite(D, "D");

@@ -35,8 +35,9 @@ inline void require_finite(const Eigen::MatrixXd& M, const char* name) {
 }
 
 inline void require_symmetric(const Eigen::MatrixXd& M, const char* name) {
+  if (M.size() == 0) return;
   const double scale = M.cwiseAbs().maxCoeff();
-  if (M.size() > 0 && (M - M.transpose()).cwiseAbs().maxCoeff() > 1e-8 * scale) {
+  if ((M - M.transpose()).cwiseAbs().maxCoeff() > 1e-8 * scale) {
     throw std::invalid_argument(std::string(name) + " must be symmetric");
   }
 }
