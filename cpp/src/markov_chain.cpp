@@ -55,7 +55,7 @@ SimulationStatus sample_markov_chain(const double* P, int n, const double* initi
       const std::int64_t i = next.fetch_add(1);
       if (i >= n_traj || stopped) return;
       std::int32_t* row = out + i * (n_steps + 1);
-      int s = draw(cdf0.data(), n, uniform_at(seed, RngPurpose::initial_state, i, 0, 0));
+      int s = draw(cdf0.data(), n, uniform_at(seed, RngPurpose::initial_uniform, i, 0));
       row[0] = s;
       for (std::int64_t t = 0; t < n_steps; ++t) {
         if (cancel && (t & 0xFFFF) == 0 && cancel->load(std::memory_order_relaxed)) {
@@ -65,7 +65,7 @@ SimulationStatus sample_markov_chain(const double* P, int n, const double* initi
         // 31-bit float uniforms are too coarse for tiny jump probabilities; use two words.
         std::uint32_t c[4];
         philox_block<std::uint32_t>(seed, RngPurpose::markov_jump, static_cast<std::uint32_t>(i),
-                                    static_cast<std::uint64_t>(t), 0, c);
+                                    static_cast<std::uint32_t>(i >> 32), static_cast<std::uint64_t>(t), c);
         const double u = ((static_cast<std::uint64_t>(c[0]) << 21 ^ c[1]) + 0.5) / 9007199254740992.0;
         s = draw(cdf.data() + static_cast<std::size_t>(s) * n, n, u);
         row[t + 1] = s;

@@ -16,7 +16,8 @@ RngPurpose parse_purpose(const std::string& s) {
   if (s == "initial_state") return RngPurpose::initial_state;
   if (s == "markov_jump") return RngPurpose::markov_jump;
   if (s == "user") return RngPurpose::user;
-  throw py::value_error("purpose: integrator_noise, initial_state, markov_jump or user");
+  if (s == "initial_uniform") return RngPurpose::initial_uniform;
+  throw py::value_error("purpose: integrator_noise, initial_state, initial_uniform, markov_jump or user");
 }
 }  // namespace
 
@@ -40,17 +41,19 @@ void bind_rng(py::module_& m) {
         float* o = out.mutable_data();
         {
           py::gil_scoped_release release;
-          for (std::int64_t i = 0; i < n_traj; ++i)
-            for (std::int64_t k = 0; k < n_components; ++k)
-              o[i * n_components + k] =
-                  normal_at(seed, p, traj_offset + i, step, static_cast<std::uint32_t>(k));
+          for (std::int64_t i = 0; i < n_traj; ++i) {
+            NormalStream<std::uint32_t> s = normal_stream(seed, p, traj_offset + i);
+            s.seek(step * static_cast<std::uint64_t>(n_components));
+            s.read(o + i * n_components, static_cast<int>(n_components));
+          }
         }
         return out;
       },
       py::arg("seed"), py::arg("purpose"), py::arg("traj_offset"), py::arg("n_traj"),
       py::arg("step"), py::arg("n_components"),
-      "Standard normals (float32) for trajectories traj_offset.. at one step: the same "
-      "numbers the simulators use.");
+      "Standard normals (float32) of trajectories traj_offset .. traj_offset + n_traj - 1: "
+      "numbers step*n_components .. (step+1)*n_components - 1 of each stream, i.e. what an "
+      "integrator with n_components noise components reads at integration step `step`.");
   m.def(
       "uniforms",
       [](std::uint64_t seed, const std::string& purpose, std::uint64_t traj_offset,
@@ -61,7 +64,8 @@ void bind_rng(py::module_& m) {
         float* o = out.mutable_data();
         for (std::int64_t i = 0; i < n_traj; ++i)
           for (std::int64_t k = 0; k < n_components; ++k)
-            o[i * n_components + k] = uniform_at(seed, p, traj_offset + i, step, static_cast<std::uint32_t>(k));
+            o[i * n_components + k] =
+                uniform_at(seed, p, traj_offset + i, step * static_cast<std::uint64_t>(n_components) + k);
         return out;
       },
       py::arg("seed"), py::arg("purpose"), py::arg("traj_offset"), py::arg("n_traj"),

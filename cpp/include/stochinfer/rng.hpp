@@ -14,6 +14,7 @@ enum class RngPurpose : std::uint32_t {
   initial_state = 1,
   markov_jump = 2,
   user = 3,
+  initial_uniform = 4,
 };
 
 /// Philox4x32-10 (Salmon et al., SC'11) on a word type U: std::uint32_t (one
@@ -34,18 +35,18 @@ STOCHINFER_HD void philox4x32_10(U c[4], std::uint32_t k0, std::uint32_t k1) {
   }
 }
 
-/// Counter layout shared by every backend. One Philox call gives components
-/// 4*block .. 4*block+3 of (trajectory, step):
-///   c0 = component block, c1 = step bits 0..31,
-///   c2 = purpose << 24 | step bits 32..55, c3 = trajectory (mod 2^32); key = seed.
+/// Counter layout shared by every backend: block `block` of the stream
+/// (seed, purpose, trajectory) is
+///   c0 = block bits 0..31, c1 = block bits 32..63,
+///   c2 = purpose << 24 | trajectory bits 32..55, c3 = trajectory bits 0..31; key = seed.
+/// traj_lo / traj_hi are the trajectory's bits 0..31 and 32..55 (U: one or W lanes).
 template <class U>
-STOCHINFER_HD void philox_block(std::uint64_t seed, RngPurpose purpose, const U& trajectory,
-                                std::uint64_t step, std::uint32_t block, U c[4]) {
-  c[0] = U(block);
-  c[1] = U(static_cast<std::uint32_t>(step));
-  c[2] = U((static_cast<std::uint32_t>(purpose) << 24) |
-           static_cast<std::uint32_t>((step >> 32) & 0xFFFFFFu));
-  c[3] = trajectory;
+STOCHINFER_HD void philox_block(std::uint64_t seed, RngPurpose purpose, const U& traj_lo,
+                                const U& traj_hi, std::uint64_t block, U c[4]) {
+  c[0] = U(static_cast<std::uint32_t>(block));
+  c[1] = U(static_cast<std::uint32_t>(block >> 32));
+  c[2] = U(static_cast<std::uint32_t>(purpose) << 24) | (traj_hi & U(0xFFFFFFu));
+  c[3] = traj_lo;
   philox4x32_10(c, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
 }
 
@@ -101,25 +102,77 @@ STOCHINFER_HD void box_muller4(const U r[4], typename float_of<U>::type z[4]) {
   }
 }
 
-/// The standard normal for (seed, purpose, trajectory, step, component): the
-/// single definition every backend reproduces.
-STOCHINFER_HD float normal_at(std::uint64_t seed, RngPurpose purpose, std::uint64_t trajectory,
-                              std::uint64_t step, std::uint32_t component) {
-  std::uint32_t c[4];
-  philox_block<std::uint32_t>(seed, purpose, static_cast<std::uint32_t>(trajectory), step,
-                              component / 4, c);
-  float z[4];
-  box_muller4<std::uint32_t>(c, z);
-  return z[component % 4];
+/// The normals of one trajectory's stream (seed, purpose, trajectory), read in
+/// order: normal j is output j % 4 of Philox block j / 4. An integrator with
+/// noise_dim() = m consumes normals g*m .. g*m + m - 1 at integration step g, so
+/// no Philox output is wasted whatever m is. U = std::uint32_t gives one
+/// trajectory (CUDA, reference); U = Pack<std::uint32_t, W> gives W trajectories
+/// in lock-step (CPU), which share the read position.
+template <class U>
+struct NormalStream {
+  using F = typename float_of<U>::type;
+  std::uint64_t seed = 0;
+  RngPurpose purpose = RngPurpose::integrator_noise;
+  U traj_lo, traj_hi;
+  std::uint64_t next_block = 0;  ///< block generated on the next refill
+  int used = 4;                  ///< normals of `cache` already read (4: empty)
+  F cache[4];
+
+  STOCHINFER_HD void refill() {
+    U c[4];
+    philox_block(seed, purpose, traj_lo, traj_hi, next_block, c);
+    box_muller4<U>(c, cache);
+    ++next_block;
+    used = 0;
+  }
+  /// Position the stream so that the next normal read is normal `index`.
+  STOCHINFER_HD void seek(std::uint64_t index) {
+    next_block = index / 4;
+    used = 4;
+    if (index % 4 != 0) {
+      refill();
+      used = static_cast<int>(index % 4);
+    }
+  }
+  /// Reads the next n normals into out[0..n), converted to the value type V.
+  template <class V>
+  STOCHINFER_HD void read(V* out, int n) {
+    for (int k = 0; k < n; ++k) {
+      if (used == 4) refill();
+      out[k] = vcast<V>(cache[used++]);
+    }
+  }
+};
+
+/// Stream of trajectory `trajectory` (56 bits are used), positioned at normal 0.
+STOCHINFER_HD NormalStream<std::uint32_t> normal_stream(std::uint64_t seed, RngPurpose purpose,
+                                                        std::uint64_t trajectory) {
+  NormalStream<std::uint32_t> s;
+  s.seed = seed;
+  s.purpose = purpose;
+  s.traj_lo = static_cast<std::uint32_t>(trajectory);
+  s.traj_hi = static_cast<std::uint32_t>(trajectory >> 32);
+  return s;
 }
 
-/// Uniform in (0, 1) for (seed, purpose, trajectory, step, component).
+/// Normal number `index` of the stream (seed, purpose, trajectory): the single
+/// definition every backend reproduces.
+STOCHINFER_HD float normal_at(std::uint64_t seed, RngPurpose purpose, std::uint64_t trajectory,
+                              std::uint64_t index) {
+  NormalStream<std::uint32_t> s = normal_stream(seed, purpose, trajectory);
+  s.seek(index);
+  float z;
+  s.read(&z, 1);
+  return z;
+}
+
+/// Uniform in (0, 1) from 31 bits of output word `index` % 4 of block `index` / 4.
 STOCHINFER_HD float uniform_at(std::uint64_t seed, RngPurpose purpose, std::uint64_t trajectory,
-                               std::uint64_t step, std::uint32_t component) {
+                               std::uint64_t index) {
   std::uint32_t c[4];
-  philox_block<std::uint32_t>(seed, purpose, static_cast<std::uint32_t>(trajectory), step,
-                              component / 4, c);
-  return (vto_float31(c[component % 4] >> 1) + 0.5f) * 4.656612873077393e-10f;
+  philox_block<std::uint32_t>(seed, purpose, static_cast<std::uint32_t>(trajectory),
+                              static_cast<std::uint32_t>(trajectory >> 32), index / 4, c);
+  return (vto_float31(c[index % 4] >> 1) + 0.5f) * 4.656612873077393e-10f;
 }
 
 }  // inline namespace STOCHINFER_ISA_NAMESPACE

@@ -240,6 +240,28 @@ inline Pack<float, W> vfrom_bits(const Pack<std::uint32_t, W>& u) {
   return r;
 }
 
+/// Value conversion between lane types of equal width (e.g. float -> double lanes).
+template <class To>
+struct LaneCast {
+  template <class From>
+  STOCHINFER_HD static To from(const From& x) {
+    return static_cast<To>(x);
+  }
+};
+template <class T, int W>
+struct LaneCast<Pack<T, W>> {
+  template <class From>
+  static Pack<T, W> from(const Pack<From, W>& x) {
+    Pack<T, W> r;
+    for (int i = 0; i < W; ++i) r.v[i] = static_cast<T>(x.v[i]);
+    return r;
+  }
+};
+template <class To, class From>
+STOCHINFER_HD To vcast(const From& x) {
+  return LaneCast<To>::from(x);
+}
+
 /// The float lane type matching a word type.
 template <class U>
 struct float_of {

@@ -50,7 +50,7 @@ inline void integrator_step(Integrator kind, const Model& m, V* x, T t, T dt, T 
 /// Initial state of W lanes starting at global trajectory index traj (lane l = traj + l).
 template <class Model, class V, class U>
 inline void initial_state(const Model& m, const SimulationConfig& c, std::int64_t first_local,
-                          const U& traj, V* x) {
+                          const U& traj_lo, const U& traj_hi, V* x) {
   using T = typename Model::scalar;
   constexpr int W = value_traits<V>::width;
   const int d = m.dim();
@@ -73,23 +73,16 @@ inline void initial_state(const Model& m, const SimulationConfig& c, std::int64_
       break;
     case InitKind::gaussian:
     case InitKind::model_default: {
-      std::vector<V> z(d + 3);
-      for (int b = 0; 4 * b < d; ++b) {
-        U ctr[4];
-        const std::uint64_t step = c.init == InitKind::gaussian ? 0 : 1;
-        philox_block(c.seed, RngPurpose::initial_state, traj, step, b, ctr);
-        typename float_of<U>::type zf[4];
-        if (c.init == InitKind::gaussian) {
-          box_muller4<U>(ctr, zf);
-        } else {
-          for (int j = 0; j < 4; ++j) zf[j] = (vto_float31(ctr[j] >> 1) + 0.5f) * 4.656612873077393e-10f;
-        }
-        for (int j = 0; j < 4; ++j) {
-          if constexpr (W == 1) {
-            z[4 * b + j] = static_cast<T>(zf[j]);
-          } else {
-            for (int l = 0; l < W; ++l) z[4 * b + j][l] = static_cast<T>(zf[j][l]);
-          }
+      std::vector<V> z(d);
+      if (c.init == InitKind::gaussian) {
+        NormalStream<U> ns{c.seed, RngPurpose::initial_state, traj_lo, traj_hi};
+        ns.read(z.data(), d);
+      } else {
+        for (int b = 0; 4 * b < d; ++b) {  // uniforms in (0, 1), 31 bits each
+          U ctr[4];
+          philox_block(c.seed, RngPurpose::initial_uniform, traj_lo, traj_hi, b, ctr);
+          for (int j = 0; j < 4 && 4 * b + j < d; ++j)
+            z[4 * b + j] = vcast<V>((vto_float31(ctr[j] >> 1) + 0.5f) * 4.656612873077393e-10f);
         }
       }
       if (c.init == InitKind::gaussian) {
@@ -119,21 +112,25 @@ bool simulate_lanes(const Model& m, const SimulationConfig& c, std::int64_t firs
   using T = typename Model::scalar;
   using V = std::conditional_t<W == 1, T, Pack<T, W>>;
   using U = std::conditional_t<W == 1, std::uint32_t, Pack<std::uint32_t, W>>;
-  using F = typename float_of<U>::type;
   const int d = m.dim();
   const int nd = m.noise_dim();
-  const int nblocks = (nd + 3) / 4;
   const std::int64_t nrec = n_records(c);
   const int lanes = static_cast<int>(std::min<std::int64_t>(W, c.n_traj - first));
 
-  U traj;
-  if constexpr (W == 1) {
-    traj = static_cast<std::uint32_t>(c.traj_offset + first);
-  } else {
-    for (int l = 0; l < W; ++l) traj[l] = static_cast<std::uint32_t>(c.traj_offset + first + l);
+  U traj_lo, traj_hi;
+  for (int l = 0; l < W; ++l) {
+    const std::uint64_t traj = c.traj_offset + static_cast<std::uint64_t>(first + l);
+    if constexpr (W == 1) {
+      traj_lo = static_cast<std::uint32_t>(traj);
+      traj_hi = static_cast<std::uint32_t>(traj >> 32);
+    } else {
+      traj_lo[l] = static_cast<std::uint32_t>(traj);
+      traj_hi[l] = static_cast<std::uint32_t>(traj >> 32);
+    }
   }
-  std::vector<V> x(d), xi(4 * nblocks), work(6 * d);
-  initial_state(m, c, first, traj, x.data());
+  std::vector<V> x(d), xi(nd), work(6 * d);
+  initial_state(m, c, first, traj_lo, traj_hi, x.data());
+  NormalStream<U> noise{c.seed, RngPurpose::integrator_noise, traj_lo, traj_hi};
 
   auto record = [&](std::int64_t r) {
     for (int l = 0; l < lanes; ++l) {
@@ -151,25 +148,11 @@ bool simulate_lanes(const Model& m, const SimulationConfig& c, std::int64_t firs
   const T h = static_cast<T>(c.dt / c.substeps);
   const T sqrt_h = static_cast<T>(std::sqrt(c.dt / c.substeps));
   const std::int64_t total = c.burn_in + c.n_steps;
-  std::uint64_t g = 0;  // integration step counter, the RNG's step index
+  std::uint64_t g = 0;  // integration step counter (reads normals g*nd .. g*nd + nd - 1)
   for (std::int64_t n = 0; n < total; ++n) {
     if (c.cancel && (n & 63) == 0 && c.cancel->load(std::memory_order_relaxed)) return false;
     for (int s = 0; s < c.substeps; ++s, ++g) {
-      for (int b = 0; b < nblocks; ++b) {
-        U ctr[4];
-        philox_block(c.seed, RngPurpose::integrator_noise, traj, g, b, ctr);
-        F z[4];
-        box_muller4<U>(ctr, z);
-        for (int j = 0; j < 4; ++j) {
-          if constexpr (std::is_same_v<V, F>) {
-            xi[4 * b + j] = z[j];
-          } else if constexpr (W == 1) {
-            xi[4 * b + j] = static_cast<T>(z[j]);
-          } else {
-            for (int l = 0; l < W; ++l) xi[4 * b + j][l] = static_cast<T>(z[j][l]);
-          }
-        }
-      }
+      noise.read(xi.data(), nd);
       const double t = c.t0 + (static_cast<double>(g) / c.substeps - static_cast<double>(c.burn_in)) * c.dt;
       integrator_step(c.integrator, m, x.data(), static_cast<T>(t), h, sqrt_h, xi.data(), work.data());
     }

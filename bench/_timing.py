@@ -1,0 +1,55 @@
+"""Shared timing and memory helpers for the benchmarks.
+
+``measure`` runs ``warmup`` untimed calls, then ``repeats`` timed calls, and
+reports every time plus the median and the minimum.  Each call's result is
+passed to ``on_result`` (for shape / sanity checks) and then dropped before the
+next call, so peak RSS reflects one output array at a time.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import statistics
+import time
+from typing import Any, Callable, Optional
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process (Linux reports ru_maxrss in KiB)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def current_rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return -1
+
+
+def timed_call(fn: Callable[[], Any], on_result: Optional[Callable[[Any], None]] = None) -> float:
+    """Time one call of ``fn``; the result is inspected by ``on_result`` then freed."""
+    gc.collect()
+    t0 = time.perf_counter()
+    res = fn()
+    dt = time.perf_counter() - t0
+    if on_result is not None:
+        on_result(res)
+    del res
+    gc.collect()
+    return dt
+
+
+def measure(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1,
+            on_result: Optional[Callable[[Any], None]] = None) -> dict:
+    """Warm up ``warmup`` times, then time ``repeats`` calls; median and min of the times."""
+    warm_times = [timed_call(fn, on_result) for _ in range(warmup)]
+    times = [timed_call(fn, on_result) for _ in range(max(1, repeats))]
+    return {
+        "warmup_s": warm_times,
+        "times_s": times,
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "k": len(times),
+    }
