@@ -65,6 +65,11 @@ def quick_cases():
             for dt in ("float32", "float64") for rec in (1, "final")]
 
 
+def gpu_cases():
+    """GPU headline (issue target: >= 1e11 bead-steps/s for N = 5, float32, final state only)."""
+    return [make_case(5, b, 10**3, rec, "float32") for b in (10**6, 10**7) for rec in ("final", 100)]
+
+
 def smoke_cases():
     """Tiny cases that exercise every code path in seconds (harness self-test, not a benchmark)."""
     return [make_case(3, 200, 100, 1, "float32"), make_case(3, 200, 100, "final", "float64")]
@@ -283,7 +288,7 @@ def markdown(report):
     if vers:
         lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(vers.items())))
     lines.append("")
-    lines.append("| case | peer | wall s | bead-steps/s | stochinfer/peer | k | peak RSS MiB | "
+    lines.append(f"| case | peer | wall s | bead-steps/s | {report['settings'].get('ref', 'stochinfer')}/peer | k | peak RSS MiB | "
                  "peak − output MiB | RSS after import MiB |")
     lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     notes = []
@@ -292,7 +297,8 @@ def markdown(report):
         by_case.setdefault(r["case"], []).append(r)
     for case in report["cases"]:
         rows = by_case.get(case["label"], [])
-        si = next((r for r in rows if r["peer"] == "stochinfer" and r.get("throughput")), None)
+        ref = report["settings"].get("ref", "stochinfer")
+        si = next((r for r in rows if r["peer"] == ref and r.get("throughput")), None)
         for r in rows:
             st = r["status"]
             if st in ("ok", "extrapolated"):
@@ -300,7 +306,7 @@ def markdown(report):
                 wall = f"{mark}{r['wall_s']:.3g}"
                 thr = f"{mark}{fmt_num(r['throughput'])}"
                 ratio = "–"
-                if r["peer"] == "stochinfer":
+                if r["peer"] == ref:
                     ratio = "(ref)"
                 elif si is not None and r["throughput"]:
                     approx = "~" if (st == "extrapolated" or si["status"] == "extrapolated") else ""
@@ -355,6 +361,9 @@ def main(argv=None):
     g.add_argument("--full", action="store_true", help="full grid N∈{2,5,32}, B∈{1e3,1e5}, "
                    "every 1/100/final, float32/64")
     g.add_argument("--smoke", action="store_true", help="tiny cases: self-test of the harness in seconds")
+    g.add_argument("--gpu", action="store_true", help="GPU cases (large B); use with "
+                   "--peers stochinfer_cuda,diffrax --ref stochinfer_cuda")
+    ap.add_argument("--ref", default="stochinfer", help="peer the ratios are taken against")
     ap.add_argument("--peers", default=",".join(PEERS),
                     help=f"comma-separated subset of {','.join(PEERS)} (default: all)")
     ap.add_argument("--cases", default=None, help="only cases whose label contains this substring "
@@ -376,7 +385,8 @@ def main(argv=None):
         worker_main(args.worker)
         return 0
 
-    cases = full_cases() if args.full else smoke_cases() if args.smoke else quick_cases()
+    cases = (full_cases() if args.full else smoke_cases() if args.smoke
+             else gpu_cases() if args.gpu else quick_cases())
     if args.cases:
         cases = [c for c in cases if args.cases in c["label"]]
     if args.budget is None:
@@ -395,6 +405,7 @@ def main(argv=None):
         "git_rev": git_rev(),
         "machine": minfo,
         "settings": {"budget_s": args.budget, "repeats": args.repeats, "pilot_frac": args.pilot_frac,
+                     "ref": args.ref,
                      "mem_limit_bytes": mem_limit, "dt": DT, "seed": SEED},
         "cases": cases,
         "results": [],

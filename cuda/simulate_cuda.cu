@@ -31,10 +31,7 @@
 
 #include "stochinfer/builtin.hpp"
 #include "stochinfer/detail/with_builtin.hpp"
-#include "stochinfer/integrators/baoab.hpp"
-#include "stochinfer/integrators/euler_maruyama.hpp"
-#include "stochinfer/integrators/heun.hpp"
-#include "stochinfer/integrators/underdamped_euler.hpp"
+#include "stochinfer/integrators/integrator_step.hpp"
 #include "stochinfer/rng.hpp"
 #include "stochinfer/simulate.hpp"
 #include "stochinfer/simulate_cpu.hpp"  // detail::initial_state (host), shared with the CPU
@@ -226,23 +223,6 @@ struct ChunkArgs {
   T sqrt_h;  ///< sqrt(dt / substeps)
 };
 
-/// The integrator dispatch of detail::integrator_step, in device code.
-template <class Model, class T>
-__device__ __forceinline__ void device_step(Integrator kind, const Model& m, T* x, T t, T h, T sqrt_h,
-                                            const T* xi, T* work) {
-  if constexpr (Model::kUnderdamped) {
-    if (kind == Integrator::baoab)
-      baoab_step(m, x, t, h, sqrt_h, xi, work);
-    else
-      underdamped_euler_step(m, x, t, h, sqrt_h, xi, work);
-  } else {
-    if (kind == Integrator::heun)
-      heun_step(m, x, t, h, sqrt_h, xi, work);
-    else
-      euler_maruyama_step(m, x, t, h, sqrt_h, xi, work);
-  }
-}
-
 constexpr int kBlock = 128;
 
 /// Advances every trajectory of the batch through one chunk of recording
@@ -272,7 +252,7 @@ __global__ void __launch_bounds__(kBlock) advance_chunk(Model m, ChunkArgs<typen
     for (int s = 0; s < a.substeps; ++s, ++g) {
       noise.read(xi, nd);
       const double t = a.t0 + (static_cast<double>(g) / a.substeps - static_cast<double>(a.burn_in)) * a.dt;
-      device_step(a.integrator, m, x, static_cast<T>(t), a.h, a.sqrt_h, xi, work);
+      integrator_step(a.integrator, m, x, static_cast<T>(t), a.h, a.sqrt_h, xi, work);
     }
     if (n == next_rec) {
       for (int k = 0; k < d; ++k) row[k] = x[k];

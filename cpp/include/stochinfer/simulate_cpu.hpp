@@ -11,10 +11,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "stochinfer/integrators/baoab.hpp"
-#include "stochinfer/integrators/euler_maruyama.hpp"
-#include "stochinfer/integrators/heun.hpp"
-#include "stochinfer/integrators/underdamped_euler.hpp"
+#include "stochinfer/integrators/integrator_step.hpp"
 #include "stochinfer/rng.hpp"
 #include "stochinfer/simd.hpp"
 #include "stochinfer/simulate.hpp"
@@ -29,23 +26,6 @@ struct has_initial_state : std::false_type {};
 template <class Model>
 struct has_initial_state<Model, std::void_t<decltype(&Model::template initial_state<typename Model::scalar>)>>
     : std::true_type {};
-
-/// Applies one integration step of the configured scheme.
-template <class Model, class V, class T>
-inline void integrator_step(Integrator kind, const Model& m, V* x, T t, T dt, T sqrt_dt,
-                            const V* xi, V* work) {
-  if constexpr (Model::kUnderdamped) {
-    if (kind == Integrator::baoab)
-      baoab_step(m, x, t, dt, sqrt_dt, xi, work);
-    else
-      underdamped_euler_step(m, x, t, dt, sqrt_dt, xi, work);
-  } else {
-    if (kind == Integrator::heun)
-      heun_step(m, x, t, dt, sqrt_dt, xi, work);
-    else
-      euler_maruyama_step(m, x, t, dt, sqrt_dt, xi, work);
-  }
-}
 
 /// Initial state of W lanes starting at global trajectory index traj (lane l = traj + l).
 template <class Model, class V, class U>
