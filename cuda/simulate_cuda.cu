@@ -323,13 +323,7 @@ SimulationStatus run_model(const BuiltinModel& bm, const Model& mh, const Simula
   using T = typename Model::scalar;
   // the checks of simulate_cpu, in the same order and words
   validate(c);
-  if constexpr (Model::kUnderdamped) {
-    if (c.integrator != Integrator::baoab && c.integrator != Integrator::underdamped_euler)
-      throw std::invalid_argument("integrator: underdamped models need 'baoab' or 'underdamped_euler'");
-  } else {
-    if (c.integrator != Integrator::euler_maruyama && c.integrator != Integrator::heun)
-      throw std::invalid_argument("integrator: overdamped models need 'euler_maruyama' or 'heun'");
-  }
+  validate_integrator(Model::kUnderdamped, c.integrator);
   const ChunkKernel<Model> kernel = pick_kernel<Model>(bm.size);
   if (!kernel)
     throw std::invalid_argument("model: the CUDA backend supports sizes up to " + std::to_string(kMaxSize) +

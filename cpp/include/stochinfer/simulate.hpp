@@ -65,4 +65,14 @@ inline void validate(const SimulationConfig& c) {
   if (total >= 72057594037927936.0) fail("too many integration steps (counter has 56 bits)");
 }
 
+/// Throws std::invalid_argument if the integrator does not fit the model kind.
+inline void validate_integrator(bool underdamped, Integrator integrator) {
+  if (underdamped) {
+    if (integrator != Integrator::baoab && integrator != Integrator::underdamped_euler)
+      throw std::invalid_argument("integrator: underdamped models need 'baoab' or 'underdamped_euler'");
+  } else if (integrator != Integrator::euler_maruyama && integrator != Integrator::heun) {
+    throw std::invalid_argument("integrator: overdamped models need 'euler_maruyama' or 'heun'");
+  }
+}
+
 }  // namespace stochinfer

@@ -157,13 +157,7 @@ template <class Model, int W = cpu_lanes<typename Model::scalar>()>
 SimulationStatus simulate_cpu(const Model& m, const SimulationConfig& c,
                               typename Model::scalar* out) {
   validate(c);
-  if constexpr (Model::kUnderdamped) {
-    if (c.integrator != Integrator::baoab && c.integrator != Integrator::underdamped_euler)
-      throw std::invalid_argument("integrator: underdamped models need 'baoab' or 'underdamped_euler'");
-  } else {
-    if (c.integrator != Integrator::euler_maruyama && c.integrator != Integrator::heun)
-      throw std::invalid_argument("integrator: overdamped models need 'euler_maruyama' or 'heun'");
-  }
+  validate_integrator(Model::kUnderdamped, c.integrator);
   const std::int64_t nblocks = (c.n_traj + W - 1) / W;
   int nthreads = c.n_threads > 0 ? c.n_threads : static_cast<int>(std::thread::hardware_concurrency());
   nthreads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(nthreads, nblocks)));
