@@ -9,6 +9,7 @@ void bind_simulate(py::module_& m);
 void bind_rng(py::module_& m);
 void bind_markov_chain(py::module_& m);
 void bind_ground_truth(py::module_& m);
+void bind_neep(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "stochinfer compiled core (thin bindings; see the stochinfer package for the API)";
@@ -18,6 +19,7 @@ PYBIND11_MODULE(_core, m) {
   bind_simulate(m);
   bind_rng(m);
   bind_markov_chain(m);
+  bind_neep(m);
   auto gt = m.def_submodule("ground_truth", "Analytic ground truth (double precision).");
   bind_ground_truth(gt);
 }

@@ -1,17 +1,24 @@
 """stochinfer: learn the physics of noisy systems from data.
 
-Batched Langevin simulation with analytic ground truth (this release), entropy
-production estimators and Langevin inference with uncertainty (coming).
+Batched Langevin simulation with analytic ground truth, entropy production
+estimators (NEEP and baselines) with error bars; Langevin inference (coming).
 """
 from . import _core
+
+if not _core.nn_isa_supported():
+    raise ImportError(
+        f"stochinfer was compiled for {_core.nn_isa()} instructions, which this CPU lacks; reinstall from "
+        "source on this machine, or build portably with "
+        "pip install . --config-settings=cmake.define.STOCHINFER_NN_ISA=baseline")
 from . import models
 from ._validate import OutputTooLargeError
 from .results import Trajectories
 from .simulate import simulate
+from .ep import EPResult, NEEP, entropy_production
 
 __version__ = _core.__version__
 
-__all__ = ["models", "simulate", "Trajectories", "OutputTooLargeError", "cuda_available", "__version__"]
+__all__ = ["models", "simulate", "entropy_production", "NEEP", "EPResult", "Trajectories", "OutputTooLargeError", "cuda_available", "__version__"]
 
 
 def cuda_available() -> bool:

@@ -15,6 +15,8 @@ enum class RngPurpose : std::uint32_t {
   markov_jump = 2,
   user = 3,
   initial_uniform = 4,
+  weight_init = 5,
+  minibatch = 6,
 };
 
 /// Philox4x32-10 (Salmon et al., SC'11) on a word type U: std::uint32_t (one

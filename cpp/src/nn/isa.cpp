@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+// Built with baseline flags: it must run on any x86-64 to say whether the
+// network code (built for STOCHINFER_NN_ISA_NAME) can.
+#include <cstring>
+
+#include "stochinfer/neep.hpp"
+
+#ifndef STOCHINFER_NN_ISA_NAME
+#define STOCHINFER_NN_ISA_NAME "baseline"
+#endif
+
+namespace stochinfer {
+
+const char* nn_isa() { return STOCHINFER_NN_ISA_NAME; }
+
+bool nn_isa_supported() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (std::strcmp(STOCHINFER_NN_ISA_NAME, "avx512") == 0)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+  if (std::strcmp(STOCHINFER_NN_ISA_NAME, "avx2") == 0)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return true;
+}
+
+}  // namespace stochinfer

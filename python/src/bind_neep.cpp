@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <string>
+
+#include "interrupt.hpp"
+#include "stochinfer/neep.hpp"
+
+namespace py = pybind11;
+using stochinfer::Segment;
+using stochinfer::StateArray;
+using stochinfer::StateType;
+
+namespace {
+
+/// A view of a C-contiguous float32/float64 (n_traj, L, d) or int32 (n_traj, L)
+/// array; the Python layer keeps the array alive and unchanged during the call.
+StateArray state_array(const py::array& a) {
+  if (!(a.flags() & py::array::c_style)) throw py::value_error("data must be C-contiguous");
+  StateArray s;
+  s.data = a.data();
+  if (py::isinstance<py::array_t<std::int32_t>>(a)) {
+    if (a.ndim() != 2) throw py::value_error("token data must have shape (n_traj, L)");
+    s.type = StateType::int32;
+    s.dim = 1;
+  } else {
+    if (a.ndim() != 3) throw py::value_error("data must have shape (n_traj, L, dim)");
+    if (py::isinstance<py::array_t<float>>(a))
+      s.type = StateType::float32;
+    else if (py::isinstance<py::array_t<double>>(a))
+      s.type = StateType::float64;
+    else
+      throw py::type_error("data must be float32, float64 or int32 tokens");
+    s.dim = a.shape(2);
+  }
+  s.n_traj = a.shape(0);
+  s.length = a.shape(1);
+  return s;
+}
+
+std::vector<Segment> segments(const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& seg) {
+  if (seg.ndim() != 2 || seg.shape(1) != 3) throw py::value_error("segments must have shape (k, 3): traj, begin, end");
+  std::vector<Segment> out(seg.shape(0));
+  auto r = seg.unchecked<2>();
+  for (py::ssize_t k = 0; k < seg.shape(0); ++k) out[k] = Segment{r(k, 0), r(k, 1), r(k, 2)};
+  return out;
+}
+
+template <class T>
+py::array_t<T> copy_out(const T* p, std::size_t n) {
+  py::array_t<T> a(static_cast<py::ssize_t>(n));
+  std::copy(p, p + n, a.mutable_data());
+  return a;
+}
+
+template <class T>
+void copy_in(T* p, std::size_t n, const py::array_t<T, py::array::c_style | py::array::forcecast>& a,
+             const char* name) {
+  if (a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != n)
+    throw py::value_error(std::string(name) + " must be a 1-D array of length " + std::to_string(n));
+  std::copy(a.data(), a.data() + n, p);
+}
+
+template <class T>
+void bind_model(py::module_& m, const char* name) {
+  using Model = stochinfer::NeepModel<T>;
+  using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
+  py::class_<Model>(m, name, "NEEP network h(s, s') with Adam state (see stochinfer.NEEP).")
+      .def(py::init([](int state_dim, int n_tokens, int embed_dim, int n_states, int hidden, int n_layers,
+                       const std::string& activation, std::uint64_t seed, int n_threads) {
+             stochinfer::MlpSpec s;
+             s.state_dim = state_dim;
+             s.n_tokens = n_tokens;
+             s.embed_dim = embed_dim;
+             s.n_states = n_states;
+             s.hidden = hidden;
+             s.n_layers = n_layers;
+             s.activation = stochinfer::activation_from_name(activation);
+             return Model(s, seed, n_threads);
+           }),
+           py::arg("state_dim"), py::arg("n_tokens"), py::arg("embed_dim"), py::arg("n_states"), py::arg("hidden"),
+           py::arg("n_layers"), py::arg("activation"), py::arg("seed"), py::arg("n_threads") = 0)
+      .def_property_readonly("n_params", &Model::n_params)
+      .def_property_readonly("input_width", [](Model& md) { return md.spec().input_width(); })
+      .def("get_params", [](Model& md) { return copy_out(md.params(), md.n_params()); })
+      .def("set_params", [](Model& md, const Arr& a) { copy_in(md.params(), md.n_params(), a, "params"); })
+      .def("get_adam_state",
+           [](Model& md) {
+             return py::make_tuple(copy_out(md.adam_m(), md.n_params()), copy_out(md.adam_v(), md.n_params()),
+                                   md.adam_step());
+           })
+      .def("set_adam_state",
+           [](Model& md, const Arr& am, const Arr& av, std::int64_t step) {
+             copy_in(md.adam_m(), md.n_params(), am, "adam_m");
+             copy_in(md.adam_v(), md.n_params(), av, "adam_v");
+             md.adam_step() = step;
+           })
+      .def("set_input_transform", &Model::set_input_transform, py::arg("shift"), py::arg("scale"))
+      .def(
+          "train",
+          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg, std::int64_t n_steps, int batch,
+             double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+             std::uint64_t sample_seed) {
+            const StateArray s = state_array(data);
+            const std::vector<Segment> sg = segments(seg);
+            stochinfer::AdamConfig c{lr, beta1, beta2, eps, weight_decay, decoupled};
+            std::atomic<bool> cancel{false};
+            const auto st = stochinfer::python::run_interruptible(
+                [&] { return md.train(s, sg, n_steps, batch, c, sample_seed, &cancel); }, cancel);
+            return py::make_tuple(st.steps_done, st.mean_loss);
+          },
+          py::arg("data"), py::arg("segments"), py::arg("n_steps"), py::arg("batch"), py::arg("lr"),
+          py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("decoupled"),
+          py::arg("sample_seed"), "Adam updates; returns (steps_done, mean minibatch loss).")
+      .def(
+          "delta_s",
+          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
+            const StateArray s = state_array(data);
+            const std::vector<Segment> sg = segments(seg);
+            std::int64_t n = 0;
+            for (const auto& g : sg) n += g.end - g.begin - 1;
+            py::array_t<double> out(n);
+            double* o = out.mutable_data();
+            std::atomic<bool> cancel{false};
+            stochinfer::python::run_interruptible([&] { return md.delta_s(s, sg, o, &cancel); }, cancel);
+            return out;
+          },
+          py::arg("data"), py::arg("segments"), "ΔS of every transition of the segments, in order (float64).")
+      .def(
+          "loss_and_grad",
+          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
+            py::array_t<T> g(static_cast<py::ssize_t>(md.n_params()));
+            double loss;
+            {
+              const StateArray s = state_array(data);
+              const std::vector<Segment> sg = segments(seg);
+              py::gil_scoped_release release;
+              loss = md.loss_and_grad(s, sg, g.mutable_data());
+            }
+            return py::make_tuple(loss, g);
+          },
+          py::arg("data"), py::arg("segments"))
+      .def(
+          "forward_rows",
+          [](Model& md, const Arr& x) {
+            if (x.ndim() != 2 || x.shape(1) != md.spec().input_width())
+              throw py::value_error("x must have shape (n, " + std::to_string(md.spec().input_width()) + ")");
+            py::array_t<T> out(x.shape(0));
+            md.forward_rows(x.data(), x.shape(0), out.mutable_data());
+            return out;
+          },
+          py::arg("x"), "Network output h for explicit input rows (continuous inputs).");
+}
+
+}  // namespace
+
+void bind_neep(py::module_& m) {
+  m.def("nn_isa", &stochinfer::nn_isa, "Instruction set the network code was built for.");
+  m.def("nn_isa_supported", &stochinfer::nn_isa_supported, "True if this CPU can run the network code.");
+  bind_model<float>(m, "NeepModel32");
+  bind_model<double>(m, "NeepModel64");
+}

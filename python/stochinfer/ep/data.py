@@ -1,0 +1,159 @@
+"""Input handling for EP estimators: turns Trajectories, arrays or token paths
+into one validated array (no copy when already contiguous) plus what is known
+about the generating model."""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from .._validate import positive_float
+
+
+@dataclass
+class EPData:
+    """data: (n_traj, L, d) float32/float64, or (n_traj, L) int32 tokens."""
+
+    data: np.ndarray
+    dt: float
+    tokens: bool
+    model: Any = None
+    substeps: Optional[int] = None
+    integrator: Optional[str] = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def n_traj(self) -> int:
+        return self.data.shape[0]
+
+    @property
+    def length(self) -> int:
+        return self.data.shape[1]
+
+    @property
+    def dim(self) -> int:
+        return 1 if self.tokens else self.data.shape[2]
+
+
+def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = None) -> EPData:
+    """Validates `data`: a Trajectories object, a float array (n_traj, L, d) or (L, d)
+    for one trajectory, or integer token paths (n_traj, L) or (L,).
+
+    dt (model time unit) is required for arrays and must match a Trajectories' dt.
+    Token paths default to dt = 1 (EP per step)."""
+    from ..results import Trajectories
+
+    notes = []
+    integrator = None
+    if isinstance(data, Trajectories):
+        if data.underdamped:
+            raise ValueError("data: underdamped trajectories hold (x, v); velocities are odd under time reversal "
+                             "and NEEP assumes even states. Pass traj.x explicitly to estimate the EP visible "
+                             "in positions only")
+        if dt is not None and not np.isclose(float(dt), data.dt, rtol=1e-9, atol=0.0):
+            raise ValueError(f"dt={dt} does not match the trajectories' recording interval dt={data.dt}; "
+                             "omit dt or pass the right one")
+        dt = data.dt
+        model = model if model is not None else data.model
+        if substeps is None:
+            substeps = data.settings.get("substeps")
+        integrator = data.settings.get("integrator")
+        arr = data.x
+    else:
+        arr = data
+    if isinstance(arr, (list, tuple)):
+        arr = np.asarray(arr)
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"data must be a numpy array or Trajectories, got {type(arr).__name__}")
+    if arr.dtype.kind in "iu":
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2:
+            raise ValueError(f"token data must have shape (n_traj, L) or (L,), got {arr.shape}")
+        if arr.size and arr.min() < 0:
+            raise ValueError("token data must be non-negative integers (state labels 0, 1, ...)")
+        if arr.size and arr.max() >= 2**31:
+            raise ValueError("token labels must fit in int32")
+        arr = np.ascontiguousarray(arr, dtype=np.int32)
+        tokens = True
+        dt = 1.0 if dt is None else dt
+    elif arr.dtype.kind == "f":
+        if arr.ndim == 2:
+            arr = arr[None]
+            notes.append("2-D float data read as one trajectory (L, dim)")
+        if arr.ndim != 3:
+            raise ValueError(f"data must have shape (n_traj, L, dim), got {arr.shape}")
+        if arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float64)
+        arr = np.ascontiguousarray(arr)  # no copy when already C-contiguous
+        if not np.isfinite(arr).all():
+            bad = np.argwhere(~np.isfinite(arr))[0]
+            raise ValueError(f"data contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
+                             "remove or interpolate those points")
+        tokens = False
+        if dt is None:
+            raise ValueError("dt is required for arrays: the time between consecutive points (model time unit)")
+    else:
+        raise TypeError(f"data must be float (states) or integer (tokens), got dtype {arr.dtype}")
+    if arr.shape[1] < 2:
+        raise ValueError(f"data: need at least 2 time steps per trajectory, got {arr.shape[1]}")
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real):
+        raise TypeError(f"dt must be a real number, got {type(dt).__name__}")
+    dt = positive_float("dt", dt)
+    if substeps is not None and (not isinstance(substeps, numbers.Integral) or substeps < 1):
+        raise ValueError(f"substeps must be an integer >= 1, got {substeps}")
+    return EPData(arr, dt, tokens, model, None if substeps is None else int(substeps), integrator, notes)
+
+
+def model_truth(d: EPData) -> dict:
+    """Analytic truth of the generating model, when it has one: σ, σ_Δt of the
+    integrator that produced the data, and the optimal NEEP loss."""
+    m = d.model
+    if m is None:
+        return {}
+    t = {}
+    if d.tokens and hasattr(m, "ep_per_step"):
+        if _partially_observed(d):
+            # coarse-grained EP has no closed form; the full-information value bounds it
+            t["full_information_ep_rate"] = m.ep_per_step() / d.dt
+            return t
+        t["snapshot_ep_rate"] = m.ep_per_step() / d.dt
+        t["optimal_loss"] = 1.0 - m.ep_per_step()
+        return t
+    if not d.tokens and hasattr(m, "snapshot_ep_rate"):
+        t["ep_rate"] = m.ep_rate()
+        method = d.integrator or "euler_maruyama"
+        if method not in ("euler_maruyama", "exact"):
+            method = "euler_maruyama"
+        substeps = d.substeps or 1
+        if d.substeps is None:
+            d.notes.append("substeps unknown: σ_Δt computed for Euler–Maruyama without substeps")
+        t["snapshot_ep_rate"] = m.snapshot_ep_rate(d.dt, substeps=substeps, method=method)
+        t["optimal_loss"] = 1.0 - t["snapshot_ep_rate"] * d.dt
+        t["truth_for"] = f"{method}, {substeps} substeps, dt={d.dt}"
+    return t
+
+
+def truth_delta_s(d: EPData, segments: np.ndarray) -> Optional[np.ndarray]:
+    """Analytic ΔS of every transition of `segments`, in order, or None."""
+    m = d.model
+    if m is None or not hasattr(m, "transition_entropy"):
+        return None
+    if d.tokens and _partially_observed(d):
+        return None
+    out = []
+    for traj, b, e in segments:
+        piece = d.data[traj, b:e][None]
+        try:
+            out.append(np.asarray(m.transition_entropy(piece))[0])
+        except ValueError:
+            return None
+    return np.concatenate(out) if out else None
+
+
+def _partially_observed(d: EPData) -> bool:
+    """Token data using fewer labels than the model's states: a coarse-grained view."""
+    n = getattr(d.model, "n_states", None)
+    return n is not None and int(d.data.max()) + 1 < n

@@ -1,0 +1,331 @@
+"""NEEP: neural estimator of entropy production (Kim et al., PRL 125, 140604
+(2020); methods.md §1). The network, loss, sampler and optimiser run in the
+compiled core; this module validates input, splits the data, drives training
+and reports the estimate with its error bar."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from typing import Optional
+
+import numpy as np
+
+from .. import _core
+from .._validate import positive_float, positive_int
+from ..train import run_training
+from . import readout
+from .data import EPData, as_ep_data, model_truth, truth_delta_s
+from .result import EPResult
+from .splits import Split, three_way_split
+
+FORMAT_VERSION = 1
+_ACTIVATIONS = ("relu", "elu", "tanh", "softplus", "silu")
+_CONFIG_KEYS = ("hidden", "layers", "activation", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay", "batch",
+                "n_iter", "eval_every", "patience", "standardize", "embed_dim", "dtype", "split",
+                "val_max_transitions")
+
+
+class NEEP:
+    """Neural estimator of entropy production from transitions (continuous states
+    or discrete tokens).
+
+    An MLP h(s, s') of `layers` hidden layers of width `hidden` scores ordered pairs;
+    ΔS = h(s, s') − h(s', s) is the stochastic EP (k_B) of the transition s → s'.
+    Training minimises mean(e^{−ΔS} − ΔS) with Adam on minibatches of `batch`
+    transitions drawn uniformly with replacement; the checkpoint with the lowest
+    validation loss is kept and the rate is read out on the test set.
+
+    Defaults (ours, measured in bench/RESULTS.md): width 128, lr 1e-3, 4000 updates,
+    evaluation every 250, z-scored input. The paper's reference configuration is
+    hidden=256, layers=3, lr=1e-4, weight_decay=5e-5, batch=4096, 50 000 updates,
+    no standardisation.
+
+    Parameters
+    ----------
+    hidden, layers: network width and number of hidden layers.
+    activation: 'relu' (reference), 'elu', 'tanh', 'softplus' or 'silu'.
+    lr, weight_decay: Adam learning rate and L2 weight decay (decoupled=True: AdamW).
+    lr_schedule: 'cosine' (decay to lr/100 over n_iter; averages out minibatch noise
+    in the read-out) or 'constant' (the reference).
+    batch: transitions per update.  n_iter: updates.  eval_every: updates between
+    validation checks.  patience: stop when the validation loss has not improved
+    for this many updates (None: never).
+    standardize: z-score each state component with training-set statistics
+    (continuous states; applied while reading, the data are not copied).
+    embed_dim: embedding width for token data.
+    dtype: network precision, 'float32' or 'float64'.
+    split: train/validation/test fractions (by trajectory when there are >= 3).
+    val_max_transitions: cap on validation transitions scored at each check (a
+    fixed subset of whole validation segments; the test read-out always uses all).
+    record_test: also score the test set at each check (training curves,
+    benchmarks; never used for selection).
+    n_threads: CPU threads (None: all). Results do not depend on it.
+    progress: progress bar (None: only on an interactive terminal; needs tqdm).
+    """
+
+    def __init__(self, hidden: int = 128, layers: int = 3, *, activation: str = "relu", lr: float = 1e-3,
+                 lr_schedule: str = "cosine", weight_decay: float = 5e-5,
+                 decoupled_weight_decay: bool = False, batch: int = 4096,
+                 n_iter: int = 4000, eval_every: int = 250, patience: Optional[int] = None,
+                 standardize: bool = True, embed_dim: int = 128, dtype: str = "float32",
+                 split=(0.6, 0.2, 0.2), val_max_transitions: int = 10**6, record_test: bool = False,
+                 n_threads: Optional[int] = None, progress: Optional[bool] = None):
+        self.hidden = positive_int("hidden", hidden)
+        self.layers = positive_int("layers", layers)
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}; got {activation!r}")
+        self.activation = activation
+        self.lr = positive_float("lr", lr)
+        if lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
+        self.lr_schedule = lr_schedule
+        self.weight_decay = positive_float("weight_decay", weight_decay, allow_zero=True)
+        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+        self.batch = positive_int("batch", batch)
+        self.n_iter = positive_int("n_iter", n_iter)
+        self.eval_every = positive_int("eval_every", eval_every)
+        self.patience = None if patience is None else positive_int("patience", patience)
+        self.standardize = bool(standardize)
+        self.embed_dim = positive_int("embed_dim", embed_dim)
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        self.dtype = dtype
+        self.split = tuple(split)
+        self.val_max_transitions = positive_int("val_max_transitions", val_max_transitions)
+        self.record_test = bool(record_test)
+        self.n_threads = 0 if n_threads is None else positive_int("n_threads", n_threads)
+        self.progress = progress
+        self.net = None          # compiled network after fit/load
+        self.dt = None
+        self.tokens = None
+        self.shift = self.scale = None
+        self.result_: Optional[EPResult] = None
+        self._state_dim, self._n_tokens = None, 0
+
+    # ---- configuration -------------------------------------------------------
+    def settings(self) -> dict:
+        """Every option that changes the numbers."""
+        return {k: getattr(self, k) for k in _CONFIG_KEYS}
+
+    def _new_net(self, d: EPData, seed: int):
+        cls = _core.NeepModel32 if self.dtype == "float32" else _core.NeepModel64
+        n_tokens = int(d.data.max()) + 1 if d.tokens else 0
+        if d.tokens and d.model is not None and getattr(d.model, "n_states", 0) > n_tokens:
+            n_tokens = int(d.model.n_states)
+        self._state_dim, self._n_tokens = d.dim, n_tokens
+        return cls(state_dim=d.dim, n_tokens=n_tokens, embed_dim=self.embed_dim if d.tokens else 0, n_states=2,
+                   hidden=self.hidden, n_layers=self.layers, activation=self.activation, seed=int(seed),
+                   n_threads=self.n_threads)
+
+    def _input_transform(self, d: EPData, segments: np.ndarray):
+        if d.tokens or not self.standardize:
+            return None, None
+        s1 = np.zeros(d.dim)
+        s2 = np.zeros(d.dim)
+        n = 0
+        for traj, b, e in segments:  # per segment: no copy of the training set
+            piece = d.data[traj, b:e]
+            s1 += piece.sum(0, dtype=np.float64)
+            s2 += np.square(piece, dtype=np.float64).sum(0)
+            n += e - b
+        mean = s1 / n
+        std = np.sqrt(np.maximum(s2 / n - mean**2, 0.0))
+        if np.any(std == 0):
+            raise ValueError(f"data: component(s) {np.flatnonzero(std == 0).tolist()} are constant over the "
+                             "training set; drop them or pass standardize=False")
+        return mean, 1.0 / std
+
+    # ---- fitting --------------------------------------------------------------
+    def fit(self, data, dt: Optional[float] = None, *, seed: int = 0, model=None, substeps: Optional[int] = None,
+            n_seeds: int = 1) -> EPResult:
+        """Train on `data` and estimate the EP rate on held-out data.
+
+        data: Trajectories from stochinfer.simulate, a float array (n_traj, L, dim)
+        (or (L, dim) for one trajectory), or integer token paths (n_traj, L).
+        dt: time between consecutive points (taken from Trajectories; 1 for tokens,
+        giving EP per step). model: the generating built-in model, if known, for
+        the truth (taken from Trajectories); substeps: integration substeps of the
+        data (for σ_Δt). seed: keys the split, weight init and minibatches.
+        n_seeds: K > 1 trains an ensemble of K networks (seeds seed .. seed+K−1) on
+        the same split; the rate uses their mean ΔS and the seed spread is reported.
+
+        Returns an EPResult (rate in k_B per unit time, or per step for tokens).
+        """
+        d = as_ep_data(data, dt, model, substeps)
+        n_seeds = positive_int("n_seeds", n_seeds)
+        split = three_way_split(d.n_traj, d.length, self.split, seed=seed)
+        self.dt, self.tokens = d.dt, d.tokens
+        self.shift, self.scale = self._input_transform(d, split.train)
+        val = _cap_segments(split.val, self.val_max_transitions)
+        truth = model_truth(d)
+        members, fits = [], []
+        for k in range(n_seeds):
+            net = self._new_net(d, seed + k)
+            if self.shift is not None:
+                net.set_input_transform(self.shift.tolist(), self.scale.tolist())
+            fit = self._train(net, d, split, val, seed + k, truth)
+            members.append(net)
+            fits.append(fit)
+        self.net = members[0]
+        self._members = members
+        res = self._read_out(d, split, members, fits, truth, seed)
+        self.result_ = res
+        return res
+
+    def _train(self, net, d: EPData, split: Split, val: np.ndarray, seed: int, truth: dict) -> dict:
+        def step(n):
+            losses = []
+            while n > 0:  # learning rate piecewise constant over blocks of <= 50 updates
+                k = min(n, 50)
+                it = net.get_adam_state()[2]
+                lr = _scheduled_lr(self.lr, self.lr_schedule, it + k / 2, self.n_iter)
+                done, loss = net.train(d.data, split.train, k, self.batch, lr, 0.9, 0.999, 1e-8,
+                                       self.weight_decay, self.decoupled_weight_decay, seed)
+                losses.append(loss)
+                n -= k
+            return float(np.mean(losses))
+
+        def evaluate():
+            out = {"val_loss": readout.neep_loss(net.delta_s(d.data, val))}
+            if self.record_test:
+                ds = net.delta_s(d.data, split.test)
+                out["test_loss"] = readout.neep_loss(ds)
+                out["test_rate"] = readout.mean_rate(ds, d.dt)
+            return out
+
+        def get_state():
+            return net.get_params(), net.get_adam_state()
+
+        def set_state(state):
+            net.set_params(state[0])
+            net.set_adam_state(*state[1])
+
+        return run_training(step, evaluate, get_state, set_state, self.n_iter, self.eval_every, self.patience,
+                            self.progress, desc="NEEP")
+
+    def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
+        per_member = [net.delta_s(d.data, split.test) for net in members]
+        ds = np.mean(per_member, axis=0) if len(per_member) > 1 else per_member[0]
+        parts = readout.per_segment(ds, split.test)
+        rate = readout.mean_rate(ds, d.dt)
+        if split.kind == "trajectory":
+            se = readout.rate_stderr(parts, d.dt)
+            se_method = f"spread over {len(parts)} test trajectories"
+        else:
+            se = readout.block_bootstrap_stderr(ds, d.dt, seed=seed) if len(parts) == 1 else \
+                readout.rate_stderr(parts, d.dt)
+            se_method = "block bootstrap (100 blocks)" if len(parts) == 1 else f"spread over {len(parts)} segments"
+        test_loss = readout.neep_loss(ds)
+        ds_truth = truth_delta_s(d, split.test)
+        r2 = readout.r_squared(ds, ds_truth) if ds_truth is not None else None
+        if ds_truth is not None:  # the truth on these very transitions: separates estimator from sampling error
+            truth = dict(truth, test_set_rate=readout.mean_rate(ds_truth, d.dt))
+        settings = self.settings()
+        settings.update(seed=seed, n_seeds=len(members), split=split.describe(), stderr_method=se_method,
+                        n_threads=self.n_threads or None, iterations=[f["iterations"] for f in fits],
+                        best_iteration=[f["best"]["iteration"] for f in fits],
+                        interrupted=any(f["interrupted"] for f in fits), notes=list(d.notes),
+                        train_s=sum(f["train_s"] for f in fits), eval_s=sum(f["eval_s"] for f in fits),
+                        standardize_shift=None if self.shift is None else self.shift.tolist(),
+                        standardize_scale=None if self.scale is None else self.scale.tolist(),
+                        isa=_core.nn_isa())
+        return EPResult(
+            rate=rate, stderr=se, method="neep", kind="estimate", dt=d.dt,
+            units="k_B/step" if d.tokens and d.dt == 1.0 else "k_B/time",
+            rate_regression=readout.regression_rate(parts, d.dt), bound=(1.0 - test_loss) / d.dt,
+            test_loss=test_loss, r2=r2, delta_s=ds, delta_s_truth=ds_truth, test_segments=split.test,
+            truth=truth, seed_rates=[readout.mean_rate(p, d.dt) for p in per_member] if len(members) > 1 else None,
+            history=fits[0]["history"], settings=settings, estimator=self)
+
+    # ---- using a trained estimator ---------------------------------------------
+    def delta_s(self, data) -> np.ndarray:
+        """Stochastic EP (k_B) of every transition of new data with the trained
+        network: (n_traj, L − 1) float64."""
+        if self.net is None:
+            raise RuntimeError("NEEP is not trained: call fit() or NEEP.load() first")
+        d = as_ep_data(data, self.dt, None)
+        if d.tokens != self.tokens:
+            raise ValueError("data: this estimator was trained on " + ("tokens" if self.tokens else "real states"))
+        segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
+        return self.net.delta_s(d.data, segs).reshape(d.n_traj, d.length - 1)
+
+    def save(self, path: str) -> None:
+        """Save the trained estimator to a .npz file (atomic write).
+
+        Keys: format_version, kind ('neep'), config (JSON: constructor settings,
+        dt, tokens, state_dim, n_tokens, precision), params (flat, layout in
+        cpp/include/stochinfer/nn/mlp.hpp), shift/scale (input z-score, may be empty)."""
+        if self.net is None:
+            raise RuntimeError("nothing to save: call fit() first")
+        cfg = self.settings()
+        cfg.update(dt=self.dt, tokens=self.tokens, state_dim=self._state_dim, n_tokens=self._n_tokens)
+        arrays = {"format_version": np.array(FORMAT_VERSION), "kind": np.array("neep"),
+                  "config": np.array(json.dumps(cfg)), "params": self.net.get_params(),
+                  "shift": np.array([] if self.shift is None else self.shift),
+                  "scale": np.array([] if self.scale is None else self.scale)}
+        _atomic_savez(path, arrays)
+
+    @classmethod
+    def load(cls, path: str) -> "NEEP":
+        """Load an estimator written by save(); ready for delta_s()."""
+        with np.load(path, allow_pickle=False) as f:
+            if "format_version" not in f or str(f["kind"]) != "neep":
+                raise ValueError(f"{path}: not a stochinfer NEEP file")
+            version = int(f["format_version"])
+            if version > FORMAT_VERSION:
+                raise ValueError(f"{path}: format version {version} is newer than this stochinfer "
+                                 f"({FORMAT_VERSION}); upgrade stochinfer")
+            cfg = json.loads(str(f["config"]))
+            params, shift, scale = f["params"], f["shift"], f["scale"]
+        est = cls(**{k: cfg[k] for k in _CONFIG_KEYS})
+        est.dt, est.tokens = cfg["dt"], cfg["tokens"]
+        est._state_dim, est._n_tokens = cfg["state_dim"], cfg["n_tokens"]
+        net_cls = _core.NeepModel32 if est.dtype == "float32" else _core.NeepModel64
+        est.net = net_cls(state_dim=cfg["state_dim"], n_tokens=cfg["n_tokens"],
+                          embed_dim=est.embed_dim if est.tokens else 0, n_states=2, hidden=est.hidden,
+                          n_layers=est.layers, activation=est.activation, seed=0, n_threads=0)
+        est.net.set_params(params)
+        if shift.size:
+            est.shift, est.scale = shift, scale
+            est.net.set_input_transform(shift.tolist(), scale.tolist())
+        return est
+
+    def __repr__(self) -> str:
+        return f"NEEP(hidden={self.hidden}, layers={self.layers}, activation={self.activation!r}, lr={self.lr})"
+
+
+def _scheduled_lr(lr: float, schedule: str, it: float, n_iter: int) -> float:
+    """'constant', or 'cosine' from lr down to lr/100 over n_iter updates."""
+    if schedule == "constant":
+        return lr
+    frac = min(it / n_iter, 1.0)
+    return lr * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * frac)))
+
+
+def _cap_segments(segs: np.ndarray, cap: int) -> np.ndarray:
+    """The first whole segments holding at most `cap` transitions (at least one segment)."""
+    n = np.cumsum(segs[:, 2] - segs[:, 1] - 1)
+    k = max(1, int(np.searchsorted(n, cap, side="right")))
+    if k == 1 and n[0] > cap:  # one long segment: cut it
+        s = segs[:1].copy()
+        s[0, 2] = s[0, 1] + cap + 1
+        return s
+    return segs[:k]
+
+
+def _atomic_savez(path: str, arrays: dict) -> None:
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

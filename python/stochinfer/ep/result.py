@@ -1,0 +1,153 @@
+"""EPResult: an entropy-production estimate with its error bar and, where the
+data came from a built-in model, the analytic truth."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+
+@dataclass
+class EPResult:
+    """Entropy production estimated from data.
+
+    rate: the estimate in k_B per unit time (per step for jump chains, `units` says
+    which); stderr: its standard error from the spread over test trajectories (block
+    bootstrap for a single trajectory). kind: 'estimate' or 'bound' (a lower bound).
+    truth: analytic values when known — 'ep_rate' (σ), 'snapshot_ep_rate' (σ_Δt, what
+    a transition-based estimator converges to), 'optimal_loss' (1 − σ_Δt Δt).
+    delta_s: stochastic EP (k_B) of every test transition, in order; delta_s_truth
+    the analytic values of the same transitions. settings: every option that changed
+    the numbers. history: the training curve.
+    """
+
+    rate: float
+    stderr: float
+    method: str
+    kind: str = "estimate"
+    dt: float = 1.0
+    units: str = "k_B/time"
+    rate_regression: Optional[float] = None
+    bound: Optional[float] = None
+    test_loss: Optional[float] = None
+    r2: Optional[float] = None
+    delta_s: Optional[np.ndarray] = None
+    delta_s_truth: Optional[np.ndarray] = None
+    test_segments: Optional[np.ndarray] = None
+    truth: dict = field(default_factory=dict)
+    seed_rates: Optional[list] = None
+    history: list = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+    estimator: Any = None
+
+    @property
+    def reference(self) -> Optional[float]:
+        """The value the estimate is compared with: σ_Δt when known, else σ."""
+        return self.truth.get("snapshot_ep_rate", self.truth.get("ep_rate"))
+
+    @property
+    def relative_error(self) -> Optional[float]:
+        ref = self.reference
+        return None if ref is None or ref == 0 else (self.rate - ref) / ref
+
+    @property
+    def seed_spread(self) -> Optional[float]:
+        """Standard deviation of the rate over ensemble members (K seeds)."""
+        if not self.seed_rates or len(self.seed_rates) < 2:
+            return None
+        return float(np.std(self.seed_rates, ddof=1))
+
+    def summary(self) -> str:
+        what = "lower bound" if self.kind == "bound" else "estimate"
+        lines = [f"{self.method.upper()} EP rate {what}: {self.rate:.5g} ± {self.stderr:.2g} {self.units}"]
+        if self.seed_rates and len(self.seed_rates) > 1:
+            lines.append(f"  ensemble of {len(self.seed_rates)} seeds: seed spread {self.seed_spread:.2g}")
+        if self.rate_regression is not None:
+            lines.append(f"  cumulative-regression read-out {self.rate_regression:.5g}")
+        if self.bound is not None:
+            lines.append(f"  variational bound (1 - test loss)/dt = {self.bound:.5g}; test loss {self.test_loss:.6f}")
+        t = self.truth
+        if "snapshot_ep_rate" in t:
+            err = self.rate - t["snapshot_ep_rate"]
+            z = err / self.stderr if self.stderr and self.stderr > 0 else float("nan")
+            lines.append(f"  truth σ_Δt = {t['snapshot_ep_rate']:.5g} (pairs dt apart): error {100 * err / t['snapshot_ep_rate']:+.2f}%"
+                         f" ({z:+.1f} SE)")
+        if "ep_rate" in t:
+            lines.append(f"  truth σ = {t['ep_rate']:.5g} (continuous time): error {100 * (self.rate / t['ep_rate'] - 1):+.2f}%")
+        if "test_set_rate" in t:
+            lines.append(f"  analytic ΔS on the same test transitions: {t['test_set_rate']:.5g} (sampling scatter of the test set)")
+        if "optimal_loss" in t and self.test_loss is not None:
+            lines.append(f"  optimal loss 1 - σ_Δt·dt = {t['optimal_loss']:.6f} (test loss {self.test_loss - t['optimal_loss']:+.2e} above)")
+        if self.r2 is not None:
+            lines.append(f"  per-transition R² vs analytic ΔS: {self.r2:.4f}")
+        return "\n".join(lines)
+
+    __str__ = summary
+
+    def __repr__(self) -> str:
+        return f"EPResult(method={self.method!r}, rate={self.rate:.6g}, stderr={self.stderr:.3g}, units={self.units!r})"
+
+    def to_dict(self) -> dict:
+        """JSON-friendly summary (no per-transition arrays)."""
+        keys = ("rate", "stderr", "method", "kind", "dt", "units", "rate_regression", "bound", "test_loss", "r2",
+                "seed_rates", "truth", "settings")
+        d = {k: getattr(self, k) for k in keys}
+        d["relative_error"] = self.relative_error
+        d["history"] = [dict(h) for h in self.history]
+        return d
+
+    def plot(self, path: Optional[str] = None):
+        """Training curve, cumulative EP of test trajectories, and ΔS vs the
+        analytic ΔS when known. Needs matplotlib (pip install 'stochinfer[plot]').
+        Saves to `path` when given; returns the figure."""
+        try:
+            import matplotlib
+            if path is not None:
+                matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("plot() needs matplotlib: pip install 'stochinfer[plot]'") from None
+        n = 1 + (self.delta_s is not None) + (self.delta_s_truth is not None)
+        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
+        axes = axes[0]
+        ax = axes[0]
+        if self.history:
+            it = [h["iteration"] for h in self.history]
+            ax.plot(it, [h["val_loss"] for h in self.history], label="validation loss")
+            if "optimal_loss" in self.truth:
+                ax.axhline(self.truth["optimal_loss"], color="k", ls="--", lw=1, label="optimum 1 − σ_Δt dt")
+            ax.set_xlabel("iteration")
+            ax.set_ylabel("loss")
+            ax.legend(fontsize=8)
+        ax.set_title("training")
+        k = 1
+        if self.delta_s is not None:
+            ax = axes[k]
+            k += 1
+            from .readout import per_segment
+            parts = per_segment(self.delta_s, self.test_segments) if self.test_segments is not None else [self.delta_s]
+            for p in parts[:20]:
+                ax.plot(np.arange(1, len(p) + 1) * self.dt, np.cumsum(p), lw=0.6, alpha=0.6)
+            tmax = max(len(p) for p in parts) * self.dt
+            ax.plot([0, tmax], [0, self.rate * tmax], "k--", lw=1, label=f"rate {self.rate:.4g}")
+            if self.reference is not None:
+                ax.plot([0, tmax], [0, self.reference * tmax], "r:", lw=1, label=f"truth {self.reference:.4g}")
+            ax.set_xlabel("time" if self.units == "k_B/time" else "step")
+            ax.set_ylabel("cumulative EP (k_B)")
+            ax.legend(fontsize=8)
+            ax.set_title("test trajectories")
+        if self.delta_s_truth is not None:
+            ax = axes[k]
+            m = min(len(self.delta_s), 20000)
+            idx = np.linspace(0, len(self.delta_s) - 1, m).astype(int)
+            ax.scatter(self.delta_s_truth[idx], self.delta_s[idx], s=2, alpha=0.3)
+            lim = np.percentile(np.abs(self.delta_s_truth), 99.5)
+            ax.plot([-lim, lim], [-lim, lim], "k--", lw=1)
+            ax.set_xlabel("analytic ΔS")
+            ax.set_ylabel("estimated ΔS")
+            ax.set_title(f"R² = {self.r2:.4f}" if self.r2 is not None else "per transition")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=120)
+        return fig

@@ -1,0 +1,73 @@
+"""Shared training loop: evaluation every few iterations, checkpoint on the
+validation loss, early stopping, progress bar, and Ctrl-C that keeps the best
+model. Estimators supply the steps (compiled) and the evaluation."""
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from typing import Callable, Optional
+
+
+def _progress_bar(total: int, desc: str, enabled: Optional[bool]):
+    """tqdm when installed and stderr is a terminal (or enabled=True); else None."""
+    if enabled is False or (enabled is None and not sys.stderr.isatty()):
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        if enabled:
+            warnings.warn("progress=True needs tqdm: pip install 'stochinfer[progress]'", stacklevel=3)
+        return None
+    return tqdm(total=total, desc=desc, unit="it", leave=False)
+
+
+def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get_state: Callable[[], object],
+                 set_state: Callable[[object], None], n_iter: int, eval_every: int,
+                 patience: Optional[int] = None, progress: Optional[bool] = None, desc: str = "training") -> dict:
+    """Runs `step(n)` (n updates, returns their mean loss) in blocks of eval_every,
+    calls `evaluate()` (a dict with 'val_loss') after each block, keeps the state
+    with the lowest validation loss and restores it at the end.
+
+    Stops after n_iter updates, or when the validation loss has not improved for
+    `patience` updates. On Ctrl-C it warns and returns with the best state so far
+    (re-raises if no evaluation finished yet). Returns {'history', 'best',
+    'iterations', 'interrupted', 'stopped_early', 'train_s', 'eval_s'}.
+    """
+    history, best, best_state = [], None, None
+    it, interrupted, stopped_early = 0, False, False
+    train_s = eval_s = 0.0
+    bar = _progress_bar(n_iter, desc, progress)
+    try:
+        while it < n_iter:
+            n = min(eval_every, n_iter - it)
+            t0 = time.perf_counter()
+            train_loss = step(n)
+            t1 = time.perf_counter()
+            it += n
+            entry = dict(evaluate())
+            t2 = time.perf_counter()
+            train_s += t1 - t0
+            eval_s += t2 - t1
+            entry.update(iteration=it, train_loss=float(train_loss), train_s=train_s, eval_s=eval_s)
+            history.append(entry)
+            if best is None or entry["val_loss"] < best["val_loss"]:
+                best, best_state = entry, get_state()
+            if bar is not None:
+                bar.update(n)
+                bar.set_postfix(val_loss=f"{entry['val_loss']:.5f}", best=best["iteration"])
+            if patience is not None and it - best["iteration"] >= patience:
+                stopped_early = True
+                break
+    except KeyboardInterrupt:
+        if best_state is None:
+            raise
+        interrupted = True
+        warnings.warn(f"training interrupted at iteration {it}: keeping the best model so far "
+                      f"(iteration {best['iteration']}, validation loss {best['val_loss']:.6g})", stacklevel=2)
+    finally:
+        if bar is not None:
+            bar.close()
+    set_state(best_state)
+    return {"history": history, "best": best, "iterations": it, "interrupted": interrupted,
+            "stopped_early": stopped_early, "train_s": train_s, "eval_s": eval_s}

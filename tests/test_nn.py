@@ -1,0 +1,206 @@
+"""Compiled neural core: gradients vs finite differences (float64), forward pass
+vs an independent numpy float64 implementation, initialisation, Adam vs the
+PyTorch update formula, thread invariance, antisymmetry and divergence errors."""
+import numpy as np
+import pytest
+
+from stochinfer import _core
+
+ACTS = ["relu", "elu", "tanh", "softplus", "silu"]
+
+
+def make(dtype=np.float64, d=3, hidden=7, layers=2, act="tanh", tokens=0, embed=4, seed=1, threads=2):
+    cls = _core.NeepModel64 if dtype == np.float64 else _core.NeepModel32
+    return cls(state_dim=d, n_tokens=tokens, embed_dim=embed if tokens else 0, n_states=2, hidden=hidden,
+               n_layers=layers, activation=act, seed=seed, n_threads=threads)
+
+
+def np_act(a, z):
+    return {"relu": lambda z: np.maximum(z, 0), "elu": lambda z: np.where(z > 0, z, np.expm1(z)),
+            "tanh": np.tanh, "softplus": lambda z: np.where(z > 20, z, np.log1p(np.exp(z))),
+            "silu": lambda z: z / (1 + np.exp(-z))}[a](z)
+
+
+def np_forward(params, x, d_in, hidden, layers, act):
+    """Independent float64 forward pass; W is stored column-major (out x in)."""
+    off, h = 0, x.astype(np.float64)
+    dims = [d_in] + [hidden] * layers + [1]
+    for l in range(layers + 1):
+        n_in, n_out = dims[l], dims[l + 1]
+        W = params[off:off + n_in * n_out].reshape((n_out, n_in), order="F")
+        off += n_in * n_out
+        b = params[off:off + n_out]
+        off += n_out
+        h = h @ W.T + b
+        if l < layers:
+            h = np_act(act, h)
+    assert off == len(params)
+    return h[:, 0]
+
+
+def segs_all(x):
+    return np.array([[m, 0, x.shape[1]] for m in range(x.shape[0])], dtype=np.int64)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_forward_matches_numpy_float64(act):
+    net = make(act=act, d=3, hidden=9, layers=3)
+    x = np.random.default_rng(0).normal(size=(700, 6)) * 2
+    ref = np_forward(net.get_params(), x, 6, 9, 3, act)
+    np.testing.assert_allclose(net.forward_rows(x), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_forward_float32_close_to_float64_reference():
+    net = make(np.float32, act="relu", d=2, hidden=64, layers=3)
+    x = np.random.default_rng(1).normal(size=(1500, 4))
+    ref = np_forward(net.get_params().astype(np.float64), x, 4, 64, 3, "relu")
+    np.testing.assert_allclose(net.forward_rows(x.astype(np.float32)), ref, rtol=1e-4, atol=1e-5)
+
+
+def fd_check(net, x, segs, n_check=40, eps=1e-6):
+    loss, g = net.loss_and_grad(x, segs)
+    p = net.get_params()
+    idx = np.unique(np.linspace(0, len(p) - 1, n_check).astype(int))
+    fd = []
+    for j in idx:
+        q = p.copy()
+        q[j] += eps
+        net.set_params(q)
+        lp = net.loss_and_grad(x, segs)[0]
+        q[j] -= 2 * eps
+        net.set_params(q)
+        lm = net.loss_and_grad(x, segs)[0]
+        fd.append((lp - lm) / (2 * eps))
+    net.set_params(p)
+    scale = np.abs(g).max()
+    np.testing.assert_allclose(g[idx], fd, rtol=0, atol=1e-6 * scale + 1e-9)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_gradient_matches_finite_differences(act):
+    net = make(act=act, d=3, hidden=8, layers=3)
+    x = np.random.default_rng(2).normal(size=(4, 300, 3))  # > 1 chunk and > 1 group
+    segs = np.array([[0, 0, 300], [1, 10, 200], [2, 0, 300], [3, 5, 7]], dtype=np.int64)
+    fd_check(net, x, segs)
+
+
+def test_embedding_gradient_matches_finite_differences():
+    net = make(act="relu", tokens=6, embed=5, hidden=8, layers=1)
+    tok = np.random.default_rng(3).integers(0, 6, size=(3, 400)).astype(np.int32)
+    fd_check(net, tok, segs_all(tok), n_check=60)
+
+
+def test_embedding_forward_matches_numpy():
+    net = make(act="elu", tokens=6, embed=5, hidden=8, layers=2)
+    p = net.get_params()
+    E = p[:30].reshape((5, 6), order="F")
+    tok = np.random.default_rng(4).integers(0, 6, size=(2, 50)).astype(np.int32)
+    a, b = tok[:, :-1].ravel(), tok[:, 1:].ravel()
+    rest = p[30:]
+    h_ab = np_forward(rest, np.concatenate([E[:, a].T, E[:, b].T], 1), 10, 8, 2, "elu")
+    h_ba = np_forward(rest, np.concatenate([E[:, b].T, E[:, a].T], 1), 10, 8, 2, "elu")
+    np.testing.assert_allclose(net.delta_s(tok, segs_all(tok)), h_ab - h_ba, rtol=1e-12, atol=1e-12)
+
+
+def test_pytorch_default_initialisation():
+    net = make(d=5, hidden=256, layers=3, act="relu")
+    p = net.get_params()
+    W0 = p[:10 * 256]
+    bound = 1 / np.sqrt(10)
+    assert np.abs(W0).max() <= bound
+    # U(-b, b): variance b²/3; standard error of the sample variance ~ b²·sqrt(4/45/n)
+    n = len(W0)
+    assert abs(W0.var() - bound**2 / 3) < 4 * bound**2 * np.sqrt(4 / 45 / n)
+    assert abs(W0.mean()) < 4 * bound / np.sqrt(3 * n)
+    W1 = p[10 * 256 + 256:10 * 256 + 256 + 256 * 256]
+    assert np.abs(W1).max() <= 1 / 16 and np.abs(W1).max() > 0.99 / 16
+    np.testing.assert_array_equal(p, make(d=5, hidden=256, layers=3, act="relu").get_params())
+    assert not np.array_equal(p, make(d=5, hidden=256, layers=3, act="relu", seed=2).get_params())
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_adam_matches_pytorch_update_formula(decoupled):
+    net = make(act="tanh", d=2, hidden=5, layers=2)
+    x = np.random.default_rng(5).normal(size=(1, 2, 2))  # a single transition: every minibatch is it
+    segs = segs_all(x)
+    lr, b1, b2, eps, wd = 1e-2, 0.9, 0.999, 1e-8, 0.1
+    p = net.get_params()
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    for t in range(1, 4):
+        net.set_params(p)
+        g = net.loss_and_grad(x, segs)[1]
+        if decoupled:
+            p = p * (1 - lr * wd)
+        else:
+            g = g + wd * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        denom = np.sqrt(v) / np.sqrt(1 - b2**t) + eps
+        p = p - lr / (1 - b1**t) * m / denom
+        net.set_params(net.get_params())  # keep the network's own state for its update
+    net2 = make(act="tanh", d=2, hidden=5, layers=2)
+    net2.train(x, segs, 3, 8, lr, b1, b2, eps, wd, decoupled, 0)
+    np.testing.assert_allclose(net2.get_params(), p, rtol=1e-10, atol=1e-13)
+    assert net2.get_adam_state()[2] == 3
+
+
+def test_training_is_independent_of_thread_count():
+    x = np.random.default_rng(6).normal(size=(5, 500, 3)).astype(np.float32)
+    out = []
+    for threads in (1, 2, 3):
+        net = make(np.float32, act="relu", d=3, hidden=32, layers=2, threads=threads)
+        net.train(x, segs_all(x), 20, 1000, 1e-3, 0.9, 0.999, 1e-8, 1e-4, False, 7)
+        out.append((net.get_params(), net.delta_s(x, segs_all(x))))
+    for p, ds in out[1:]:
+        np.testing.assert_array_equal(p, out[0][0])
+        np.testing.assert_array_equal(ds, out[0][1])
+
+
+def test_minibatches_follow_the_seed():
+    x = np.random.default_rng(6).normal(size=(5, 500, 3))
+    a, b, c = (make(act="relu") for _ in range(3))
+    for net, seed in ((a, 1), (b, 1), (c, 2)):
+        net.train(x, segs_all(x), 5, 64, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, seed)
+    np.testing.assert_array_equal(a.get_params(), b.get_params())
+    assert not np.array_equal(a.get_params(), c.get_params())
+
+
+def test_delta_s_is_antisymmetric_under_time_reversal():
+    net = make(act="silu", d=2, hidden=16, layers=2)
+    x = np.random.default_rng(8).normal(size=(2, 600, 2))
+    ds = net.delta_s(x, segs_all(x)).reshape(2, -1)
+    ds_rev = net.delta_s(np.ascontiguousarray(x[:, ::-1]), segs_all(x)).reshape(2, -1)
+    np.testing.assert_allclose(ds_rev[:, ::-1], -ds, rtol=1e-12, atol=1e-12)
+
+
+def test_float32_and_float64_data_give_the_same_delta_s():
+    net = make(act="relu")
+    x = np.random.default_rng(9).normal(size=(2, 100, 3)).astype(np.float32)
+    np.testing.assert_array_equal(net.delta_s(x, segs_all(x)), net.delta_s(x.astype(np.float64), segs_all(x)))
+
+
+def test_divergence_raises_a_clear_error():
+    net = make(act="relu", d=2, hidden=16, layers=3)
+    net.set_params(net.get_params() * 1e4)
+    x = np.random.default_rng(10).normal(size=(2, 100, 2))
+    with pytest.raises(RuntimeError, match="diverged"):
+        net.train(x, segs_all(x), 1, 64, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, 0)
+
+
+def test_core_rejects_bad_data_and_segments():
+    net = make(act="relu", d=3)
+    x = np.zeros((2, 10, 3))
+    with pytest.raises(ValueError, match="components"):
+        net.delta_s(np.zeros((2, 10, 2)), segs_all(x))
+    with pytest.raises(ValueError, match="outside the data"):
+        net.delta_s(x, np.array([[0, 0, 11]], dtype=np.int64))
+    with pytest.raises(ValueError, match="tokens"):
+        net.delta_s(np.zeros((2, 10), dtype=np.int32), segs_all(x))
+    tnet = make(act="relu", tokens=3)
+    with pytest.raises(ValueError, match="token out of range"):
+        tnet.delta_s(np.full((1, 5), 7, dtype=np.int32), np.array([[0, 0, 5]], dtype=np.int64))
+    with pytest.raises(ValueError, match="activation"):
+        make(act="gelu")
+    with pytest.raises(ValueError, match="lr"):
+        net.train(x, segs_all(x), 1, 8, -1.0, 0.9, 0.999, 1e-8, 0.0, False, 0)
