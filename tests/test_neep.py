@@ -1,0 +1,198 @@
+"""NEEP estimator: accuracy against analytic truth (small data, SE-based
+tolerances), discrete tokens, ensembles, save/load, Ctrl-C, thread invariance
+and bad input. Full-size acceptance runs are in test_neep_acceptance.py (slow)."""
+import os
+import signal
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer.ep import NEEP, three_way_split
+from stochinfer.train import run_training
+
+FAST = dict(hidden=32, layers=2, batch=1024, n_iter=1500, eval_every=250, lr=3e-3, progress=False)
+
+
+@pytest.fixture(scope="module")
+def bead2():
+    m = si.models.BeadSpring(n_beads=2)
+    return si.simulate(m, n_traj=100, n_steps=4000, dt=0.01, substeps=10, seed=11, dtype="float32")
+
+
+@pytest.fixture(scope="module")
+def fit2(bead2):
+    return NEEP(**FAST).fit(bead2, seed=0)
+
+
+def test_bead_spring_rate_and_per_transition_ep(fit2):
+    res = fit2
+    sdt = si.models.BeadSpring(n_beads=2).snapshot_ep_rate(0.01, substeps=10)
+    assert res.truth["snapshot_ep_rate"] == pytest.approx(sdt)
+    assert res.truth["ep_rate"] == pytest.approx(2.025)
+    assert abs(res.rate - sdt) < 3 * res.stderr
+    assert res.r2 >= 0.95
+    # 1 - loss is a lower bound on σ_Δt·dt: allow the test set's sampling error on it
+    assert res.bound < sdt + 3 * res.stderr
+    assert res.delta_s.shape == (20 * 4000,) and res.delta_s_truth.shape == res.delta_s.shape
+    assert res.units == "k_B/time" and res.kind == "estimate"
+    text = str(res)
+    assert "σ_Δt" in text and "R²" in text
+
+
+def test_error_bar_is_the_spread_over_test_trajectories(fit2):
+    res = fit2
+    per = res.delta_s.reshape(20, -1).mean(1) / res.dt
+    assert res.stderr == pytest.approx(per.std(ddof=1) / np.sqrt(20), rel=1e-9)
+    assert res.rate_regression == pytest.approx(res.rate, rel=0.05)
+
+
+def test_identity_preprocessing_path(bead2):
+    res = NEEP(standardize=False, **FAST).fit(bead2, seed=0)
+    assert res.settings["standardize_shift"] is None
+    assert res.r2 >= 0.95 and abs(res.rate - res.reference) < 3 * res.stderr
+
+
+def test_same_result_for_any_thread_count(bead2):
+    opts = dict(FAST, n_iter=300)
+    a = NEEP(n_threads=1, **opts).fit(bead2, seed=3)
+    b = NEEP(n_threads=2, **opts).fit(bead2, seed=3)
+    assert a.rate == b.rate
+    np.testing.assert_array_equal(a.delta_s, b.delta_s)
+
+
+def test_ensemble_reports_seed_spread(bead2):
+    res = NEEP(**dict(FAST, n_iter=500)).fit(bead2, seed=0, n_seeds=2)
+    assert len(res.seed_rates) == 2 and res.seed_spread > 0
+    assert res.rate == pytest.approx(np.mean(res.seed_rates), rel=1e-9)
+
+
+def test_flashing_ratchet_tokens_single_trajectory():
+    rat = si.models.FlashingRatchet(potential=2.0)
+    tok = rat.sample(n_traj=1, n_steps=200_000, seed=4)
+    res = NEEP(hidden=64, layers=1, embed_dim=16, batch=1024, n_iter=1500, eval_every=250, lr=3e-3,
+               progress=False).fit(tok, model=rat, seed=0)
+    assert res.settings["split"]["kind"] == "time_block"
+    assert res.units == "k_B/step"
+    assert "bootstrap" in res.settings["stderr_method"]
+    assert abs(res.rate - rat.ep_per_step()) < 3 * res.stderr
+    assert res.r2 > 0.99
+
+
+def test_partially_observed_tokens_report_the_full_information_bound():
+    rat = si.models.FlashingRatchet(potential=1.5)
+    tok = rat.sample(n_traj=1, n_steps=50_000, seed=5, observe="position")
+    res = NEEP(hidden=32, layers=1, embed_dim=8, batch=512, n_iter=250, eval_every=250,
+               progress=False).fit(tok, model=rat)
+    assert "snapshot_ep_rate" not in res.truth and res.r2 is None
+    assert res.truth["full_information_ep_rate"] == pytest.approx(rat.ep_per_step())
+
+
+def test_save_load_roundtrip(tmp_path, fit2, bead2):
+    est = fit2.estimator
+    path = tmp_path / "neep.npz"
+    est.save(str(path))
+    assert sorted(os.listdir(tmp_path)) == ["neep.npz"]  # atomic: no temporary left behind
+    est2 = NEEP.load(str(path))
+    x = bead2.x[:3]
+    np.testing.assert_array_equal(est2.delta_s(x), est.delta_s(x))
+    with np.load(path) as f:
+        assert int(f["format_version"]) == 1
+    bad = tmp_path / "other.npz"
+    np.savez(bad, a=np.zeros(2))
+    with pytest.raises(ValueError, match="not a stochinfer NEEP file"):
+        NEEP.load(str(bad))
+
+
+def test_ctrl_c_keeps_the_best_model(bead2):
+    est = NEEP(**dict(FAST, n_iter=10**6, eval_every=50, hidden=64))
+    timer = threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.warns(UserWarning, match="interrupted"):
+            res = est.fit(bead2, seed=0)
+    finally:
+        timer.cancel()
+    assert res.settings["interrupted"] and np.isfinite(res.rate)
+    assert res.settings["iterations"][0] < 10**6
+
+
+def test_run_training_restores_best_state_on_interrupt():
+    state = {"p": 0}
+    losses = iter([0.5, 0.3, 0.4])
+
+    def step(n):
+        state["p"] += 1
+        if state["p"] == 4:
+            raise KeyboardInterrupt
+        return 0.0
+
+    with pytest.warns(UserWarning, match="keeping the best"):
+        out = run_training(step, lambda: {"val_loss": next(losses)}, lambda: state["p"],
+                           lambda s: state.update(p=s), n_iter=100, eval_every=10, progress=False)
+    assert out["interrupted"] and out["best"]["iteration"] == 20 and state["p"] == 2
+
+
+def test_early_stopping():
+    vals = iter([1.0, 0.5] + [0.6] * 100)
+    out = run_training(lambda n: 0.0, lambda: {"val_loss": next(vals)}, lambda: None, lambda s: None,
+                       n_iter=10_000, eval_every=10, patience=30, progress=False)
+    assert out["stopped_early"] and out["iterations"] == 50
+
+
+def test_split_by_trajectory_and_time_blocks():
+    s = three_way_split(10, 100, seed=0)
+    parts = [set(p[:, 0]) for p in (s.train, s.val, s.test)]
+    assert s.kind == "trajectory" and sum(map(len, parts)) == 10 and not (parts[0] & parts[2])
+    t = three_way_split(1, 1000)
+    assert t.kind == "time_block" and t.train[0, 2] == t.val[0, 1] and t.val[0, 2] == t.test[0, 1]
+    with pytest.raises(ValueError, match="too little data"):
+        three_way_split(1, 20)
+
+
+def test_bad_input_is_rejected_with_clear_errors(bead2):
+    x = bead2.x[:10].astype(np.float64)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        y = x.copy()
+        y[1, 2, 0] = np.nan
+        NEEP(**FAST).fit(y, dt=0.01)
+    with pytest.raises(ValueError, match="at least 2 time steps"):
+        NEEP(**FAST).fit(x[:, :1], dt=0.01)
+    with pytest.raises(ValueError, match="does not match"):
+        NEEP(**FAST).fit(bead2, dt=0.02)
+    with pytest.raises(ValueError, match="dt is required"):
+        NEEP(**FAST).fit(x)
+    with pytest.raises(ValueError, match="dt must be > 0"):
+        NEEP(**FAST).fit(x, dt=-1.0)
+    with pytest.raises(ValueError, match="too little data"):
+        NEEP(**FAST).fit(x[:1, :15], dt=0.01)
+    with pytest.raises(TypeError, match="float"):
+        NEEP(**FAST).fit(x.astype(complex), dt=0.01)
+    with pytest.raises(ValueError, match="non-negative"):
+        NEEP(**FAST).fit(np.array([[0, 1, -1, 2] * 10]))
+    with pytest.raises(ValueError, match="activation"):
+        NEEP(activation="gelu")
+    with pytest.raises(ValueError, match="hidden"):
+        NEEP(hidden=0)
+    with pytest.raises(RuntimeError, match="not trained"):
+        NEEP().delta_s(x)
+
+
+def test_entropy_production_dispatches_methods(bead2):
+    tur = si.entropy_production(bead2, method="tur")
+    assert tur.kind == "bound" and tur.rate < tur.truth["snapshot_ep_rate"] + 3 * tur.stderr
+    rat = si.models.FlashingRatchet(potential=2.0)
+    tok = rat.sample(n_traj=4, n_steps=50_000, seed=1)
+    plug = si.entropy_production(tok, method="plugin", model=rat)
+    assert abs(plug.rate - rat.ep_per_step()) < 4 * plug.stderr and plug.units == "k_B/step"
+    with pytest.raises(ValueError, match="method must be one of"):
+        si.entropy_production(tok, method="magic")
+
+
+def test_plot(tmp_path, fit2):
+    pytest.importorskip("matplotlib")
+    fig = fit2.plot(str(tmp_path / "neep.png"))
+    assert (tmp_path / "neep.png").stat().st_size > 1000
+    assert len(fig.axes) == 3
