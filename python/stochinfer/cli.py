@@ -60,14 +60,81 @@ def demo(quick: bool = False) -> int:
     return 0
 
 
+def _load_states(path: str, dt):
+    """A Trajectories .npz (from simulate(...).save), or an .npy/.npz holding one
+    array (n_traj, L, dim) / token paths (n_traj, L)."""
+    import stochinfer as si
+
+    if path.endswith(".npy"):
+        return np.load(path, allow_pickle=False)
+    with np.load(path, allow_pickle=False) as f:
+        keys = list(f.keys())
+    if "x" in keys and "dt" in keys:
+        return si.Trajectories.load(path)
+    if len(keys) == 1:
+        with np.load(path, allow_pickle=False) as f:
+            return f[keys[0]]
+    raise ValueError(f"{path}: expected a Trajectories file (keys x, dt) or a single array; found {keys}")
+
+
+def ep(args) -> int:
+    import stochinfer as si
+
+    data = _load_states(args.file, args.dt)
+    if isinstance(data, si.Trajectories) and args.dt is None:
+        args.dt = data.dt
+    if not isinstance(data, si.Trajectories) and args.dt is None and np.asarray(data).dtype.kind == "f":
+        print("error: --dt is required for plain arrays (time between consecutive points)", file=sys.stderr)
+        return 2
+    options = {}
+    if args.method == "neep":
+        options = dict(hidden=args.hidden, layers=args.layers, n_iter=args.n_iter, lr=args.lr)
+        options = {k: v for k, v in options.items() if v is not None}
+    shape = data.x.shape if isinstance(data, si.Trajectories) else np.shape(data)
+    print(f"stochinfer ep: {args.file}, shape {shape}, dt = {args.dt}, method = {args.method}")
+    t = time.perf_counter()
+    res = si.entropy_production(data, args.dt, method=args.method, seed=args.seed, **options)
+    print(res.summary())
+    print(f"  ({time.perf_counter() - t:.1f} s)")
+    if args.save_model and args.method == "neep":
+        res.estimator.save(args.save_model)
+        print(f"  trained estimator saved to {args.save_model}")
+    if args.plot:
+        res.plot(args.plot)
+        print(f"  plot saved to {args.plot}")
+    if args.json:
+        import json
+        with open(args.json, "w") as fh:
+            json.dump(res.to_dict(), fh, indent=1, default=float)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="stochinfer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="simulate built-in systems and compare with analytic truth")
     p_demo.add_argument("--quick", action="store_true", help="4x less data (faster, wider error bars)")
+    p_ep = sub.add_parser("ep", help="estimate entropy production of trajectories in a file")
+    p_ep.add_argument("file", help=".npz from simulate(...).save(), or .npy/.npz with one (n_traj, L, dim) array")
+    p_ep.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
+    p_ep.add_argument("--method", default="neep", choices=["neep", "plugin", "tur"])
+    p_ep.add_argument("--seed", type=int, default=0)
+    p_ep.add_argument("--hidden", type=int, default=None, help="NEEP width")
+    p_ep.add_argument("--layers", type=int, default=None, help="NEEP hidden layers")
+    p_ep.add_argument("--n-iter", type=int, default=None, help="NEEP training updates")
+    p_ep.add_argument("--lr", type=float, default=None, help="NEEP learning rate")
+    p_ep.add_argument("--save-model", default=None, help="write the trained NEEP to this .npz")
+    p_ep.add_argument("--plot", default=None, help="write a figure (PNG) here (needs matplotlib)")
+    p_ep.add_argument("--json", default=None, help="write the result summary as JSON here")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo(quick=args.quick)
+    if args.command == "ep":
+        try:
+            return ep(args)
+        except (ValueError, TypeError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return 2
 
 

@@ -546,3 +546,17 @@ class PythonModel:
 
     def to_dict(self):
         return {"model": "PythonModel", "dim": self.d}
+
+
+def from_dict(d: dict):
+    """Rebuilds a built-in model from its to_dict() (as stored by Trajectories.save);
+    None for models without a stored description (PythonModel)."""
+    kwargs = {k: v for k, v in d.items() if k != "model"}
+    cls = {c.__name__: c for c in (LinearOU, BeadSpring, Nonlinear, Inhomogeneous, HodgkinHuxley, VanDerPol,
+                                   VanDerPolIHD, BrownianCarnot)}.get(d.get("model"))
+    if cls is None:
+        return None
+    if cls is BeadSpring:
+        return BeadSpring(n_beads=kwargs["n_beads"], k=kwargs["k"], gamma=kwargs["gamma"],
+                          temperatures=np.asarray(kwargs["temperatures"]))
+    return cls(**kwargs)

@@ -87,4 +87,8 @@ class Trajectories:
             settings = json.loads(str(f["settings"])) if "settings" in f else {}
         if data.ndim == 2:
             data = data[:, :, None]
-        return cls(data=data, dt=dt, t0=t0, model=None, settings=settings)
+        model = None
+        if isinstance(settings.get("model"), dict):
+            from .models import from_dict
+            model = from_dict(settings["model"])  # built-in models come back with their ground truth
+        return cls(data=data, dt=dt, t0=t0, model=model, settings=settings)

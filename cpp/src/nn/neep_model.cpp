@@ -10,32 +10,12 @@
 
 #include "stochinfer/losses/neep.hpp"
 #include "stochinfer/nn/adam.hpp"
+#include "stochinfer/nn/batching.hpp"
 #include "stochinfer/nn/mlp.hpp"
-#include "stochinfer/parallel.hpp"
-#include "stochinfer/rng.hpp"
 
 namespace stochinfer {
 namespace {
-
-// Fixed work decomposition: pairs are processed in chunks of kChunk, and chunk c
-// adds its gradient into group c % kGroups, groups summed in order, so the result
-// does not depend on the thread count.
-constexpr int kChunk = 256;
-constexpr int kGroups = 16;
-
-std::int64_t n_transitions(const std::vector<Segment>& segs) {
-  std::int64_t n = 0;
-  for (const Segment& s : segs) n += s.end - s.begin - 1;
-  return n;
-}
-
-void check_segments(const StateArray& a, const std::vector<Segment>& segs) {
-  for (const Segment& s : segs)
-    if (s.traj < 0 || s.traj >= a.n_traj || s.begin < 0 || s.end > a.length || s.end - s.begin < 2)
-      throw std::invalid_argument("segment (" + std::to_string(s.traj) + ", " + std::to_string(s.begin) + ", " +
-                                  std::to_string(s.end) + ") is outside the data or shorter than 2 points");
-}
-
+constexpr int kChunk = 256;  // pairs per chunk (2 x 256 network columns)
 }  // namespace
 
 template <class T>
@@ -45,21 +25,21 @@ struct NeepModel<T>::Impl {
   std::vector<T> p, m, v, grad;
   std::int64_t step = 0;
   ThreadPool pool;
-  std::vector<typename Mlp::Workspace> ws;
-  std::vector<std::vector<T>> dout;         // per worker, 2 * kChunk
-  std::vector<std::vector<T>> group_grad;   // kGroups x n_params
-  std::vector<std::vector<T>> chunk_grad;   // per worker scratch, n_params
+  std::vector<typename Mlp::Workspace> ws;   // per worker
+  std::vector<nn::Mat<T>> dout;              // per worker, 1 x 2 kChunk
+  std::vector<std::vector<std::int64_t>> idx;  // per worker, 2 x kChunk (trajectory, time)
+  nn::GroupedGradient<T> grouped;
   std::vector<double> shift, scale;
-  std::vector<std::int64_t> tr, tt;         // sampled (trajectory, time) of the current batch
+  std::vector<std::int64_t> tr, tt;          // the current minibatch
 
   Impl(const MlpSpec& spec, std::uint64_t seed, int n_threads)
       : mlp(spec), p(mlp.n_params()), m(mlp.n_params(), T(0)), v(mlp.n_params(), T(0)),
         grad(mlp.n_params()), pool(n_threads) {
     mlp.init(p.data(), seed);
     ws.resize(pool.size());
-    dout.assign(pool.size(), std::vector<T>(2 * kChunk));
-    chunk_grad.assign(pool.size(), std::vector<T>(mlp.n_params()));
     for (auto& w : ws) mlp.reserve(w, 2 * kChunk);
+    dout.assign(pool.size(), nn::Mat<T>(1, 2 * kChunk));
+    idx.assign(pool.size(), std::vector<std::int64_t>(2 * kChunk));
   }
 
   void check_data(const StateArray& a) const {
@@ -76,10 +56,10 @@ struct NeepModel<T>::Impl {
     }
   }
 
-  /// Columns i and n + i of the workspace input: [s_t; s_t+1] and [s_t+1; s_t].
-  void gather_pairs(const StateArray& a, const std::int64_t* trj, const std::int64_t* tim, int n,
-                    typename Mlp::Workspace& w) const {
+  /// Columns i and n + i of worker w's input: [s_t; s_t+1] and [s_t+1; s_t].
+  void gather_pairs(const StateArray& a, const std::int64_t* trj, const std::int64_t* tim, int n, int w) {
     const MlpSpec& s = mlp.spec();
+    auto& wk = ws[w];
     if (s.n_tokens > 0) {
       const int* base = static_cast<const int*>(a.data);
       for (int i = 0; i < n; ++i) {
@@ -87,17 +67,16 @@ struct NeepModel<T>::Impl {
         const int t0 = base[o], t1 = base[o + 1];
         if (t0 < 0 || t0 >= s.n_tokens || t1 < 0 || t1 >= s.n_tokens)
           throw std::invalid_argument("token out of range [0, " + std::to_string(s.n_tokens) + ")");
-        w.tokens[2 * i] = t0;
-        w.tokens[2 * i + 1] = t1;
-        w.tokens[2 * (n + i)] = t1;
-        w.tokens[2 * (n + i) + 1] = t0;
+        wk.tokens[2 * i] = t0;
+        wk.tokens[2 * i + 1] = t1;
+        wk.tokens[2 * (n + i)] = t1;
+        wk.tokens[2 * (n + i) + 1] = t0;
       }
-      return;
+    } else if (a.type == StateType::float32) {
+      gather_real_pairs(static_cast<const float*>(a.data), a, trj, tim, n, wk);
+    } else {
+      gather_real_pairs(static_cast<const double*>(a.data), a, trj, tim, n, wk);
     }
-    if (a.type == StateType::float32)
-      gather_real_pairs(static_cast<const float*>(a.data), a, trj, tim, n, w);
-    else
-      gather_real_pairs(static_cast<const double*>(a.data), a, trj, tim, n, w);
   }
 
   template <class S>
@@ -121,9 +100,9 @@ struct NeepModel<T>::Impl {
     }
   }
 
-  /// Forward + backward of n pairs in worker w's buffers; adds the loss sum to
-  /// *loss_sum and writes the gradient (scaled by 1/denom) into g.
-  void pair_grad(int w, int n, double denom, double* loss_sum, T* g) {
+  /// Forward + backward of the n pairs loaded in worker w: returns their loss sum,
+  /// writes the gradient of (loss sum / denom) into g.
+  double pair_grad(int w, int n, double denom, T* g) {
     auto& wk = ws[w];
     mlp.forward(p.data(), wk, 2 * n);
     const T* h = wk.out.data();
@@ -140,58 +119,8 @@ struct NeepModel<T>::Impl {
       dy[i] = slope;
       dy[n + i] = -slope;
     }
-    *loss_sum += sum;
     mlp.backward(p.data(), wk, 2 * n, dy, g);
-  }
-
-  /// Sums the per-chunk gradients of a batch: chunk c goes to group c % kGroups.
-  /// `load(c, w)` fills worker w's input with chunk c and returns its size.
-  template <class Load>
-  double batch_grad(std::int64_t n_pairs, double denom, Load load) {
-    const std::int64_t n_chunks = (n_pairs + kChunk - 1) / kChunk;
-    const int n_groups = static_cast<int>(std::min<std::int64_t>(kGroups, n_chunks));
-    const std::size_t np = p.size();
-    if (group_grad.size() < std::size_t(n_groups)) group_grad.resize(n_groups);
-    std::vector<double> group_loss(n_groups, 0.0);
-    pool.parallel_for(n_groups, [&](int grp, int w) {
-      auto& acc = group_grad[grp];
-      acc.resize(np);
-      T* tmp = chunk_grad[w].data();
-      for (std::int64_t c = grp; c < n_chunks; c += n_groups) {
-        const int n = load(c, w);
-        const bool first = c == grp;  // the group's first chunk writes its sum directly
-        pair_grad(w, n, denom, &group_loss[grp], first ? acc.data() : tmp);
-        if (!first)
-          for (std::size_t j = 0; j < np; ++j) acc[j] += tmp[j];
-      }
-    });
-    std::copy(group_grad[0].begin(), group_grad[0].end(), grad.begin());
-    double loss = group_loss[0];
-    for (int grp = 1; grp < n_groups; ++grp) {
-      loss += group_loss[grp];
-      const T* a = group_grad[grp].data();
-      for (std::size_t j = 0; j < np; ++j) grad[j] += a[j];
-    }
-    return loss / denom;
-  }
-
-  void sample_batch(const std::vector<Segment>& segs, const std::vector<std::int64_t>& cum, int batch,
-                    std::uint64_t seed, std::int64_t k) {
-    tr.resize(batch);
-    tt.resize(batch);
-    const std::uint64_t total = static_cast<std::uint64_t>(cum.back());
-    for (int i = 0; i < batch; i += 2) {
-      std::uint32_t c[4];
-      philox_block<std::uint32_t>(seed, RngPurpose::minibatch, static_cast<std::uint32_t>(k),
-                                  static_cast<std::uint32_t>(std::uint64_t(k) >> 32), std::uint64_t(i / 2), c);
-      for (int h = 0; h < 2 && i + h < batch; ++h) {
-        const std::uint64_t u = ((std::uint64_t(c[2 * h + 1]) << 32) | c[2 * h]) % total;
-        const std::size_t sidx =
-            std::upper_bound(cum.begin(), cum.end(), static_cast<std::int64_t>(u)) - cum.begin() - 1;
-        tr[i + h] = segs[sidx].traj;
-        tt[i + h] = segs[sidx].begin + (static_cast<std::int64_t>(u) - cum[sidx]);
-      }
-    }
+    return sum;
   }
 };
 
@@ -234,72 +163,53 @@ NeepTrainStats NeepModel<T>::train(const StateArray& data, const std::vector<Seg
                                    const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
   I.check_data(data);
-  check_segments(data, segs);
   adam.validate();
   if (segs.empty()) throw std::invalid_argument("no training transitions");
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
-  std::vector<std::int64_t> cum(segs.size() + 1, 0);
-  for (std::size_t k = 0; k < segs.size(); ++k) cum[k + 1] = cum[k] + segs[k].end - segs[k].begin - 1;
+  const nn::WindowIndex index(data, segs, 2, 1);
+  I.tr.resize(batch);
+  I.tt.resize(batch);
   NeepTrainStats st;
   double loss_sum = 0.0;
   for (std::int64_t s = 0; s < n_steps; ++s) {
     if (cancel && cancel->load(std::memory_order_relaxed)) break;
-    I.sample_batch(segs, cum, batch, sample_seed, I.step);
-    const double loss = I.batch_grad(batch, double(batch), [&](std::int64_t c, int w) {
+    index.sample(sample_seed, I.step, batch, I.tr.data(), I.tt.data());
+    const double loss = I.grouped.run(I.pool, batch, kChunk, I.p.size(), I.grad.data(), [&](std::int64_t c, int w, T* g) {
       const std::int64_t lo = c * kChunk;
       const int n = static_cast<int>(std::min<std::int64_t>(kChunk, batch - lo));
-      I.gather_pairs(data, I.tr.data() + lo, I.tt.data() + lo, n, I.ws[w]);
-      return n;
+      I.gather_pairs(data, I.tr.data() + lo, I.tt.data() + lo, n, w);
+      return I.pair_grad(w, n, double(batch), g);
     });
     ++I.step;
     nn::adam_update(adam, long(I.step), I.p.data(), I.grad.data(), I.m.data(), I.v.data(), I.p.size());
-    loss_sum += loss;
+    loss_sum += loss / batch;
     ++st.steps_done;
   }
   st.mean_loss = st.steps_done ? loss_sum / double(st.steps_done) : 0.0;
   return st;
 }
 
-namespace {
-/// The (trajectory, time) of transitions [lo, lo + n) of the segments in order.
-void transitions_at(const std::vector<Segment>& segs, const std::vector<std::int64_t>& cum, std::int64_t lo, int n,
-                    std::int64_t* trj, std::int64_t* tim) {
-  std::size_t k = std::upper_bound(cum.begin(), cum.end(), lo) - cum.begin() - 1;
-  for (int i = 0; i < n; ++i) {
-    while (lo + i >= cum[k + 1]) ++k;
-    trj[i] = segs[k].traj;
-    tim[i] = segs[k].begin + (lo + i - cum[k]);
-  }
-}
-}  // namespace
-
 template <class T>
 bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
                            const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
   I.check_data(data);
-  check_segments(data, segs);
-  std::vector<std::int64_t> cum(segs.size() + 1, 0);
-  for (std::size_t k = 0; k < segs.size(); ++k) cum[k + 1] = cum[k] + segs[k].end - segs[k].begin - 1;
-  const std::int64_t total = cum.back();
+  const nn::WindowIndex index(data, segs, 2, 1);
+  const std::int64_t total = index.size();
   const std::int64_t n_chunks = (total + kChunk - 1) / kChunk;
   const int n_tasks = static_cast<int>(std::min<std::int64_t>(n_chunks, 1 << 20));
-  std::vector<std::vector<std::int64_t>> idx(I.pool.size(), std::vector<std::int64_t>(2 * kChunk));
   std::atomic<bool> stopped{false};
-  // tasks stride over chunks so any chunk count fits in an int task index
-  const std::int64_t stride = n_tasks;
   I.pool.parallel_for(n_tasks, [&](int task, int w) {
-    for (std::int64_t c = task; c < n_chunks; c += stride) {
+    for (std::int64_t c = task; c < n_chunks; c += n_tasks) {
       if (cancel && cancel->load(std::memory_order_relaxed)) {
         stopped = true;
         return;
       }
       const std::int64_t lo = c * kChunk;
       const int n = static_cast<int>(std::min<std::int64_t>(kChunk, total - lo));
-      std::int64_t* trj = idx[w].data();
-      std::int64_t* tim = trj + kChunk;
-      transitions_at(segs, cum, lo, n, trj, tim);
-      I.gather_pairs(data, trj, tim, n, I.ws[w]);
+      std::int64_t* trj = I.idx[w].data();
+      index.at(lo, n, trj, trj + kChunk);
+      I.gather_pairs(data, trj, trj + kChunk, n, w);
       I.mlp.forward(I.p.data(), I.ws[w], 2 * n);
       const T* h = I.ws[w].out.data();
       for (int i = 0; i < n; ++i) out[lo + i] = double(h[i]) - double(h[n + i]);
@@ -312,21 +222,17 @@ template <class T>
 double NeepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Segment>& segs, T* grad) {
   Impl& I = *impl_;
   I.check_data(data);
-  check_segments(data, segs);
-  std::vector<std::int64_t> cum(segs.size() + 1, 0);
-  for (std::size_t k = 0; k < segs.size(); ++k) cum[k + 1] = cum[k] + segs[k].end - segs[k].begin - 1;
-  const std::int64_t total = cum.back();
-  if (total < 1) throw std::invalid_argument("no transitions");
-  std::vector<std::vector<std::int64_t>> idx(I.pool.size(), std::vector<std::int64_t>(2 * kChunk));
-  const double loss = I.batch_grad(total, double(total), [&](std::int64_t c, int w) {
+  const nn::WindowIndex index(data, segs, 2, 1);
+  const std::int64_t total = index.size();
+  const double loss = I.grouped.run(I.pool, total, kChunk, I.p.size(), grad, [&](std::int64_t c, int w, T* g) {
     const std::int64_t lo = c * kChunk;
     const int n = static_cast<int>(std::min<std::int64_t>(kChunk, total - lo));
-    transitions_at(segs, cum, lo, n, idx[w].data(), idx[w].data() + kChunk);
-    I.gather_pairs(data, idx[w].data(), idx[w].data() + kChunk, n, I.ws[w]);
-    return n;
+    std::int64_t* trj = I.idx[w].data();
+    index.at(lo, n, trj, trj + kChunk);
+    I.gather_pairs(data, trj, trj + kChunk, n, w);
+    return I.pair_grad(w, n, double(total), g);
   });
-  std::copy(I.grad.begin(), I.grad.end(), grad);
-  return loss;
+  return loss / double(total);
 }
 
 template <class T>

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "stochinfer/neep.hpp"
+#include "stochinfer/parallel.hpp"
+#include "stochinfer/rng.hpp"
+
+namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
+namespace nn {
+
+/// Windows of `span` consecutive points inside segments (span = 2: transitions).
+/// Training draws window starts uniformly with stride 1; evaluation walks them
+/// in order with a given stride (span - 1 makes consecutive windows share endpoints).
+class WindowIndex {
+ public:
+  WindowIndex(const StateArray& a, const std::vector<Segment>& segs, int span, std::int64_t stride)
+      : segs_(segs), span_(span), stride_(stride), cum_(segs.size() + 1, 0) {
+    if (span < 2) throw std::invalid_argument("window length must be >= 2");
+    for (std::size_t k = 0; k < segs.size(); ++k) {
+      const Segment& s = segs[k];
+      if (s.traj < 0 || s.traj >= a.n_traj || s.begin < 0 || s.end > a.length || s.end - s.begin < span)
+        throw std::invalid_argument("segment (" + std::to_string(s.traj) + ", " + std::to_string(s.begin) + ", " +
+                                    std::to_string(s.end) + ") is outside the data or shorter than " +
+                                    std::to_string(span) + " points");
+      cum_[k + 1] = cum_[k] + (s.end - s.begin - span) / stride + 1;
+    }
+  }
+
+  std::int64_t size() const { return cum_.back(); }
+
+  /// (trajectory, start) of windows [lo, lo + n) in order.
+  void at(std::int64_t lo, int n, std::int64_t* trj, std::int64_t* start) const {
+    std::size_t k = std::upper_bound(cum_.begin(), cum_.end(), lo) - cum_.begin() - 1;
+    for (int i = 0; i < n; ++i) {
+      while (lo + i >= cum_[k + 1]) ++k;
+      trj[i] = segs_[k].traj;
+      start[i] = segs_[k].begin + (lo + i - cum_[k]) * stride_;
+    }
+  }
+
+  /// `batch` windows drawn uniformly with replacement, keyed by (seed, step, i).
+  void sample(std::uint64_t seed, std::int64_t step, int batch, std::int64_t* trj, std::int64_t* start) const {
+    const std::uint64_t total = static_cast<std::uint64_t>(size());
+    for (int i = 0; i < batch; i += 2) {
+      std::uint32_t c[4];
+      philox_block<std::uint32_t>(seed, RngPurpose::minibatch, static_cast<std::uint32_t>(step),
+                                  static_cast<std::uint32_t>(std::uint64_t(step) >> 32), std::uint64_t(i / 2), c);
+      for (int h = 0; h < 2 && i + h < batch; ++h) {
+        const std::int64_t u = static_cast<std::int64_t>(((std::uint64_t(c[2 * h + 1]) << 32) | c[2 * h]) % total);
+        at(u, 1, trj + i + h, start + i + h);
+      }
+    }
+  }
+
+ private:
+  std::vector<Segment> segs_;
+  int span_;
+  std::int64_t stride_;
+  std::vector<std::int64_t> cum_;
+};
+
+/// Gradient of a mean loss over n_items split into chunks of `chunk`: chunk c adds
+/// into group c % 16 (the group's first chunk writes), groups are summed in order,
+/// so the result does not depend on how many threads ran the chunks.
+/// chunk_grad(c, w, g) computes chunk c on worker w, writes its gradient into g
+/// and returns its loss sum.
+template <class T>
+class GroupedGradient {
+ public:
+  static constexpr int kGroups = 16;
+
+  template <class ChunkGrad>
+  double run(ThreadPool& pool, std::int64_t n_items, int chunk, std::size_t n_params, T* grad, ChunkGrad chunk_grad) {
+    const std::int64_t n_chunks = (n_items + chunk - 1) / chunk;
+    const int n_groups = static_cast<int>(std::min<std::int64_t>(kGroups, n_chunks));
+    if (group_.size() < std::size_t(n_groups)) group_.resize(n_groups);
+    if (scratch_.size() < std::size_t(pool.size())) scratch_.resize(pool.size());
+    std::vector<double> loss(n_groups, 0.0);
+    pool.parallel_for(n_groups, [&](int grp, int w) {
+      auto& acc = group_[grp];
+      acc.resize(n_params);
+      auto& tmp = scratch_[w];
+      tmp.resize(n_params);
+      for (std::int64_t c = grp; c < n_chunks; c += n_groups) {
+        const bool first = c == grp;
+        loss[grp] += chunk_grad(c, w, first ? acc.data() : tmp.data());
+        if (!first)
+          for (std::size_t j = 0; j < n_params; ++j) acc[j] += tmp[j];
+      }
+    });
+    std::copy(group_[0].begin(), group_[0].begin() + n_params, grad);
+    double total = loss[0];
+    for (int grp = 1; grp < n_groups; ++grp) {
+      total += loss[grp];
+      const T* a = group_[grp].data();
+      for (std::size_t j = 0; j < n_params; ++j) grad[j] += a[j];
+    }
+    return total;
+  }
+
+ private:
+  std::vector<std::vector<T>> group_, scratch_;
+};
+
+}  // namespace nn
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
+}  // namespace stochinfer
