@@ -204,3 +204,62 @@ def test_core_rejects_bad_data_and_segments():
         make(act="gelu")
     with pytest.raises(ValueError, match="lr"):
         net.train(x, segs_all(x), 1, 8, -1.0, 0.9, 0.999, 1e-8, 0.0, False, 0)
+
+
+# ---- GRU / RNEEP network ---------------------------------------------------------
+
+def rneep_np_g(p, w, nt, E, H):
+    """Independent float64 numpy RNEEP network g(w) (PyTorch GRU equations)."""
+    sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    o = 0
+    Em = p[o:o + E * nt].reshape((E, nt), order="F"); o += E * nt
+    Wi = p[o:o + 3 * H * E].reshape((3 * H, E), order="F"); o += 3 * H * E
+    bi = p[o:o + 3 * H]; o += 3 * H
+    Wh = p[o:o + 3 * H * H].reshape((3 * H, H), order="F"); o += 3 * H * H
+    bh = p[o:o + 3 * H]; o += 3 * H
+    wo = p[o:o + H]; o += H
+    h, hs = np.zeros(H), []
+    for k in w:
+        gi, gh = Wi @ Em[:, k] + bi, Wh @ h + bh
+        r, z = sig(gi[:H] + gh[:H]), sig(gi[H:2 * H] + gh[H:2 * H])
+        c = np.tanh(gi[2 * H:] + r * gh[2 * H:])
+        h = (1 - z) * c + z * h
+        hs.append(h)
+    return wo @ np.mean(hs, 0) + p[o]
+
+
+def test_rneep_forward_matches_numpy_gru():
+    nt, E, H, n = 3, 4, 5, 6
+    net = _core.RneepModel64(n_tokens=nt, embed_dim=E, hidden=H, window=n, seed=1, n_threads=2)
+    tok = np.random.default_rng(0).integers(0, nt, size=(2, 300)).astype(np.int32)
+    segs = np.array([[0, 0, 300], [1, 7, 250]], dtype=np.int64)
+    ds = net.delta_s(tok, segs)
+    p = net.get_params()
+    ref = [rneep_np_g(p, tok[tr, s:s + n], nt, E, H) - rneep_np_g(p, tok[tr, s:s + n][::-1], nt, E, H)
+           for tr, b, e in segs for s in range(b, e - n + 1, n - 1)]
+    assert len(ds) == len(ref) == 59 + 48
+    np.testing.assert_allclose(ds, ref, rtol=1e-12, atol=1e-13)
+
+
+def test_rneep_gradient_matches_finite_differences():
+    net = _core.RneepModel64(n_tokens=3, embed_dim=4, hidden=5, window=6, seed=2, n_threads=2)
+    tok = np.random.default_rng(1).integers(0, 3, size=(2, 800)).astype(np.int32)  # > 1 chunk of windows
+    fd_check(net, tok, segs_all(tok), n_check=80)
+
+
+def test_rneep_float32_training_is_thread_invariant():
+    tok = np.random.default_rng(2).integers(0, 3, size=(1, 5000)).astype(np.int32)
+    params = []
+    for threads in (1, 2):
+        net = _core.RneepModel32(n_tokens=3, embed_dim=8, hidden=16, window=8, seed=0, n_threads=threads)
+        net.train(tok, segs_all(tok), 5, 300, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, 3)
+        params.append(net.get_params())
+    np.testing.assert_array_equal(params[0], params[1])
+
+
+def test_rneep_rejects_real_states_and_short_segments():
+    net = _core.RneepModel64(n_tokens=3, embed_dim=4, hidden=5, window=6, seed=2)
+    with pytest.raises(ValueError, match="token paths"):
+        net.delta_s(np.zeros((1, 10, 1)), np.array([[0, 0, 10]], dtype=np.int64))
+    with pytest.raises(ValueError, match="shorter than 6"):
+        net.delta_s(np.zeros((1, 10), dtype=np.int32), np.array([[0, 0, 5]], dtype=np.int64))

@@ -8,6 +8,7 @@
 
 #include "interrupt.hpp"
 #include "stochinfer/neep.hpp"
+#include "stochinfer/rneep.hpp"
 
 namespace py = pybind11;
 using stochinfer::Segment;
@@ -155,6 +156,74 @@ void bind_model(py::module_& m, const char* name) {
           py::arg("x"), "Network output h for explicit input rows (continuous inputs).");
 }
 
+template <class T>
+void bind_rneep(py::module_& m, const char* name) {
+  using Model = stochinfer::RneepModel<T>;
+  using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
+  py::class_<Model>(m, name, "RNEEP network (embedding + GRU + time average + linear) with Adam state.")
+      .def(py::init([](int n_tokens, int embed_dim, int hidden, int window, std::uint64_t seed, int n_threads) {
+             return Model(stochinfer::RneepSpec{n_tokens, embed_dim, hidden, window}, seed, n_threads);
+           }),
+           py::arg("n_tokens"), py::arg("embed_dim"), py::arg("hidden"), py::arg("window"), py::arg("seed"),
+           py::arg("n_threads") = 0)
+      .def_property_readonly("n_params", &Model::n_params)
+      .def("get_params", [](Model& md) { return copy_out(md.params(), md.n_params()); })
+      .def("set_params", [](Model& md, const Arr& a) { copy_in(md.params(), md.n_params(), a, "params"); })
+      .def("get_adam_state",
+           [](Model& md) {
+             return py::make_tuple(copy_out(md.adam_m(), md.n_params()), copy_out(md.adam_v(), md.n_params()),
+                                   md.adam_step());
+           })
+      .def("set_adam_state",
+           [](Model& md, const Arr& am, const Arr& av, std::int64_t step) {
+             copy_in(md.adam_m(), md.n_params(), am, "adam_m");
+             copy_in(md.adam_v(), md.n_params(), av, "adam_v");
+             md.adam_step() = step;
+           })
+      .def(
+          "train",
+          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg, std::int64_t n_steps, int batch,
+             double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+             std::uint64_t sample_seed) {
+            const StateArray s = state_array(data);
+            const std::vector<Segment> sg = segments(seg);
+            stochinfer::AdamConfig c{lr, beta1, beta2, eps, weight_decay, decoupled};
+            std::atomic<bool> cancel{false};
+            const auto st = stochinfer::python::run_interruptible(
+                [&] { return md.train(s, sg, n_steps, batch, c, sample_seed, &cancel); }, cancel);
+            return py::make_tuple(st.steps_done, st.mean_loss);
+          },
+          py::arg("data"), py::arg("segments"), py::arg("n_steps"), py::arg("batch"), py::arg("lr"),
+          py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("decoupled"),
+          py::arg("sample_seed"))
+      .def(
+          "delta_s",
+          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
+            const StateArray s = state_array(data);
+            const std::vector<Segment> sg = segments(seg);
+            py::array_t<double> out(md.n_windows(s, sg));
+            double* o = out.mutable_data();
+            std::atomic<bool> cancel{false};
+            stochinfer::python::run_interruptible([&] { return md.delta_s(s, sg, o, &cancel); }, cancel);
+            return out;
+          },
+          py::arg("data"), py::arg("segments"), "ΔS of the read-out windows (stride window - 1), in order.")
+      .def(
+          "loss_and_grad",
+          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
+            py::array_t<T> g(static_cast<py::ssize_t>(md.n_params()));
+            const StateArray s = state_array(data);
+            const std::vector<Segment> sg = segments(seg);
+            double loss;
+            {
+              py::gil_scoped_release release;
+              loss = md.loss_and_grad(s, sg, g.mutable_data());
+            }
+            return py::make_tuple(loss, g);
+          },
+          py::arg("data"), py::arg("segments"));
+}
+
 }  // namespace
 
 void bind_neep(py::module_& m) {
@@ -162,4 +231,6 @@ void bind_neep(py::module_& m) {
   m.def("nn_isa_supported", &stochinfer::nn_isa_supported, "True if this CPU can run the network code.");
   bind_model<float>(m, "NeepModel32");
   bind_model<double>(m, "NeepModel64");
+  bind_rneep<float>(m, "RneepModel32");
+  bind_rneep<double>(m, "RneepModel64");
 }

@@ -14,11 +14,11 @@ from . import models
 from ._validate import OutputTooLargeError
 from .results import Trajectories
 from .simulate import simulate
-from .ep import EPResult, NEEP, entropy_production
+from .ep import EPResult, NEEP, RNEEP, entropy_production
 
 __version__ = _core.__version__
 
-__all__ = ["models", "simulate", "entropy_production", "NEEP", "EPResult", "Trajectories", "OutputTooLargeError", "cuda_available", "__version__"]
+__all__ = ["models", "simulate", "entropy_production", "NEEP", "RNEEP", "EPResult", "Trajectories", "OutputTooLargeError", "cuda_available", "__version__"]
 
 
 def cuda_available() -> bool:

@@ -49,3 +49,16 @@ void AdamConfig::validate() const {
 }
 
 }  // namespace stochinfer
+
+#include "stochinfer/rneep.hpp"
+
+namespace stochinfer {
+
+void RneepSpec::validate() const {
+  if (n_tokens < 1) throw std::invalid_argument("n_tokens must be >= 1");
+  if (embed_dim < 1) throw std::invalid_argument("embed_dim must be >= 1");
+  if (hidden < 1) throw std::invalid_argument("hidden must be >= 1");
+  if (window < 2) throw std::invalid_argument("window must be >= 2 tokens");
+}
+
+}  // namespace stochinfer

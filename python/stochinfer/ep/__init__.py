@@ -7,13 +7,14 @@ from typing import Optional
 
 from .baselines import BaselineEstimate, block_kld, plugin_binned, plugin_discrete, tur_bound
 from .neep import NEEP
+from .rneep import RNEEP
 from .result import EPResult
 from .splits import Split, three_way_split
 
-__all__ = ["entropy_production", "NEEP", "EPResult", "BaselineEstimate", "plugin_discrete", "plugin_binned",
+__all__ = ["entropy_production", "NEEP", "RNEEP", "EPResult", "BaselineEstimate", "plugin_discrete", "plugin_binned",
            "block_kld", "tur_bound", "Split", "three_way_split"]
 
-_METHODS = ("neep", "plugin", "tur")
+_METHODS = ("neep", "rneep", "plugin", "tur")
 
 
 def entropy_production(data, dt: Optional[float] = None, *, method: str = "neep", seed: int = 0, model=None,
@@ -23,7 +24,8 @@ def entropy_production(data, dt: Optional[float] = None, *, method: str = "neep"
     data: Trajectories (from simulate), float array (n_traj, L, dim), or integer
     token paths (n_traj, L) of a jump chain. dt: time between points (model time
     unit; omit for Trajectories; tokens default to 1 = EP per step).
-    method: 'neep' (neural estimator, default; options go to NEEP(...)), 'plugin'
+    method: 'neep' (neural estimator, default; options go to NEEP(...)), 'rneep'
+    (recurrent NEEP for partially observed token data; a lower bound), 'plugin'
     (histogram KLD: tokens, or binned continuous data in low dimension) or 'tur'
     (short-time TUR lower bound with a linear current basis; continuous data).
     Returns an EPResult: rate ± stderr in k_B per unit time (per step for tokens),
@@ -32,6 +34,8 @@ def entropy_production(data, dt: Optional[float] = None, *, method: str = "neep"
     method = method.lower()
     if method == "neep":
         return NEEP(**options).fit(data, dt, seed=seed, model=model, substeps=substeps)
+    if method == "rneep":
+        return RNEEP(**options).fit(data, dt, seed=seed, model=model)
     if method in ("plugin", "tur"):
         from .baseline_result import baseline_result
         return baseline_result(method, data, dt, model=model, substeps=substeps, **options)

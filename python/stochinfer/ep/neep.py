@@ -28,6 +28,8 @@ _CONFIG_KEYS = ("hidden", "layers", "activation", "lr", "lr_schedule", "weight_d
 
 
 class NEEP:
+    _method, _kind, _window = "neep", "estimate", 2
+    _config_keys = _CONFIG_KEYS
     """Neural estimator of entropy production from transitions (continuous states
     or discrete tokens).
 
@@ -107,17 +109,20 @@ class NEEP:
     # ---- configuration -------------------------------------------------------
     def settings(self) -> dict:
         """Every option that changes the numbers."""
-        return {k: getattr(self, k) for k in _CONFIG_KEYS}
+        return {k: getattr(self, k) for k in self._config_keys}
 
     def _new_net(self, d: EPData, seed: int):
-        cls = _core.NeepModel32 if self.dtype == "float32" else _core.NeepModel64
         n_tokens = int(d.data.max()) + 1 if d.tokens else 0
         if d.tokens and d.model is not None and getattr(d.model, "n_states", 0) > n_tokens:
             n_tokens = int(d.model.n_states)
         self._state_dim, self._n_tokens = d.dim, n_tokens
-        return cls(state_dim=d.dim, n_tokens=n_tokens, embed_dim=self.embed_dim if d.tokens else 0, n_states=2,
-                   hidden=self.hidden, n_layers=self.layers, activation=self.activation, seed=int(seed),
-                   n_threads=self.n_threads)
+        return self._build_net(seed)
+
+    def _build_net(self, seed: int):
+        cls = _core.NeepModel32 if self.dtype == "float32" else _core.NeepModel64
+        return cls(state_dim=self._state_dim, n_tokens=self._n_tokens,
+                   embed_dim=self.embed_dim if self._n_tokens else 0, n_states=2, hidden=self.hidden,
+                   n_layers=self.layers, activation=self.activation, seed=int(seed), n_threads=self.n_threads)
 
     def _input_transform(self, d: EPData, segments: np.ndarray):
         if d.tokens or not self.standardize:
@@ -192,7 +197,7 @@ class NEEP:
             if self.record_test:
                 ds = net.delta_s(d.data, split.test)
                 out["test_loss"] = readout.neep_loss(ds)
-                out["test_rate"] = readout.mean_rate(ds, d.dt)
+                out["test_rate"] = readout.mean_rate(ds, d.dt * (self._window - 1))
             return out
 
         def get_state():
@@ -208,17 +213,18 @@ class NEEP:
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
         per_member = [net.delta_s(d.data, split.test) for net in members]
         ds = np.mean(per_member, axis=0) if len(per_member) > 1 else per_member[0]
-        parts = readout.per_segment(ds, split.test)
-        rate = readout.mean_rate(ds, d.dt)
+        item_dt = d.dt * (self._window - 1)  # time spanned by one ΔS item
+        parts = readout.per_segment(ds, split.test, self._window)
+        rate = readout.mean_rate(ds, item_dt)
         if split.kind == "trajectory":
-            se = readout.rate_stderr(parts, d.dt)
+            se = readout.rate_stderr(parts, item_dt)
             se_method = f"spread over {len(parts)} test trajectories"
         else:
-            se = readout.block_bootstrap_stderr(ds, d.dt, seed=seed) if len(parts) == 1 else \
-                readout.rate_stderr(parts, d.dt)
+            se = readout.block_bootstrap_stderr(ds, item_dt, seed=seed) if len(parts) == 1 else \
+                readout.rate_stderr(parts, item_dt)
             se_method = "block bootstrap (100 blocks)" if len(parts) == 1 else f"spread over {len(parts)} segments"
         test_loss = readout.neep_loss(ds)
-        ds_truth = truth_delta_s(d, split.test)
+        ds_truth = truth_delta_s(d, split.test) if self._window == 2 else None
         r2 = readout.r_squared(ds, ds_truth) if ds_truth is not None else None
         if ds_truth is not None:  # the truth on these very transitions: separates estimator from sampling error
             truth = dict(truth, test_set_rate=readout.mean_rate(ds_truth, d.dt))
@@ -232,24 +238,24 @@ class NEEP:
                         standardize_scale=None if self.scale is None else self.scale.tolist(),
                         isa=_core.nn_isa())
         return EPResult(
-            rate=rate, stderr=se, method="neep", kind="estimate", dt=d.dt,
-            units="k_B/step" if d.tokens and d.dt == 1.0 else "k_B/time",
-            rate_regression=readout.regression_rate(parts, d.dt), bound=(1.0 - test_loss) / d.dt,
+            rate=rate, stderr=se, method=self._method, kind=self._kind, dt=d.dt,
+            units="k_B/step" if d.tokens and d.dt == 1.0 else "k_B/time", window=self._window,
+            rate_regression=readout.regression_rate(parts, item_dt), bound=(1.0 - test_loss) / item_dt,
             test_loss=test_loss, r2=r2, delta_s=ds, delta_s_truth=ds_truth, test_segments=split.test,
-            truth=truth, seed_rates=[readout.mean_rate(p, d.dt) for p in per_member] if len(members) > 1 else None,
+            truth=truth, seed_rates=[readout.mean_rate(p, item_dt) for p in per_member] if len(members) > 1 else None,
             history=fits[0]["history"], settings=settings, estimator=self)
 
     # ---- using a trained estimator ---------------------------------------------
     def delta_s(self, data) -> np.ndarray:
         """Stochastic EP (k_B) of every transition of new data with the trained
-        network: (n_traj, L − 1) float64."""
+        network: (n_traj, L − 1) float64 (RNEEP: of every read-out window)."""
         if self.net is None:
             raise RuntimeError("NEEP is not trained: call fit() or NEEP.load() first")
         d = as_ep_data(data, self.dt, None)
         if d.tokens != self.tokens:
             raise ValueError("data: this estimator was trained on " + ("tokens" if self.tokens else "real states"))
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
-        return self.net.delta_s(d.data, segs).reshape(d.n_traj, d.length - 1)
+        return self.net.delta_s(d.data, segs).reshape(d.n_traj, -1)
 
     def save(self, path: str) -> None:
         """Save the trained estimator to a .npz file (atomic write).
@@ -261,7 +267,7 @@ class NEEP:
             raise RuntimeError("nothing to save: call fit() first")
         cfg = self.settings()
         cfg.update(dt=self.dt, tokens=self.tokens, state_dim=self._state_dim, n_tokens=self._n_tokens)
-        arrays = {"format_version": np.array(FORMAT_VERSION), "kind": np.array("neep"),
+        arrays = {"format_version": np.array(FORMAT_VERSION), "kind": np.array(self._method),
                   "config": np.array(json.dumps(cfg)), "params": self.net.get_params(),
                   "shift": np.array([] if self.shift is None else self.shift),
                   "scale": np.array([] if self.scale is None else self.scale)}
@@ -271,21 +277,18 @@ class NEEP:
     def load(cls, path: str) -> "NEEP":
         """Load an estimator written by save(); ready for delta_s()."""
         with np.load(path, allow_pickle=False) as f:
-            if "format_version" not in f or str(f["kind"]) != "neep":
-                raise ValueError(f"{path}: not a stochinfer NEEP file")
+            if "format_version" not in f or str(f["kind"]) != cls._method:
+                raise ValueError(f"{path}: not a stochinfer {cls._method.upper()} file")
             version = int(f["format_version"])
             if version > FORMAT_VERSION:
                 raise ValueError(f"{path}: format version {version} is newer than this stochinfer "
                                  f"({FORMAT_VERSION}); upgrade stochinfer")
             cfg = json.loads(str(f["config"]))
             params, shift, scale = f["params"], f["shift"], f["scale"]
-        est = cls(**{k: cfg[k] for k in _CONFIG_KEYS})
+        est = cls(**{k: cfg[k] for k in cls._config_keys})
         est.dt, est.tokens = cfg["dt"], cfg["tokens"]
         est._state_dim, est._n_tokens = cfg["state_dim"], cfg["n_tokens"]
-        net_cls = _core.NeepModel32 if est.dtype == "float32" else _core.NeepModel64
-        est.net = net_cls(state_dim=cfg["state_dim"], n_tokens=cfg["n_tokens"],
-                          embed_dim=est.embed_dim if est.tokens else 0, n_states=2, hidden=est.hidden,
-                          n_layers=est.layers, activation=est.activation, seed=0, n_threads=0)
+        est.net = est._build_net(0)
         est.net.set_params(params)
         if shift.size:
             est.shift, est.scale = shift, scale

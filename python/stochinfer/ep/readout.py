@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def per_segment(delta_s: np.ndarray, segments: np.ndarray) -> list:
-    """Splits the ordered ΔS of all transitions of `segments` into one array per segment."""
-    lengths = segments[:, 2] - segments[:, 1] - 1
+def per_segment(delta_s: np.ndarray, segments: np.ndarray, window: int = 2) -> list:
+    """Splits the ordered ΔS of all items of `segments` into one array per segment.
+    Items are transitions (window = 2) or windows of `window` points with stride
+    window − 1 (RNEEP read-out)."""
+    lengths = (segments[:, 2] - segments[:, 1] - window) // (window - 1) + 1
     return np.split(delta_s, np.cumsum(lengths)[:-1])
 
 

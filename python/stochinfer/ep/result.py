@@ -28,6 +28,7 @@ class EPResult:
     kind: str = "estimate"
     dt: float = 1.0
     units: str = "k_B/time"
+    window: int = 2  # points per ΔS item: 2 for transitions, n for RNEEP windows (stride n − 1)
     rate_regression: Optional[float] = None
     bound: Optional[float] = None
     test_loss: Optional[float] = None
@@ -73,6 +74,8 @@ class EPResult:
             z = err / self.stderr if self.stderr and self.stderr > 0 else float("nan")
             lines.append(f"  truth σ_Δt = {t['snapshot_ep_rate']:.5g} (pairs dt apart): error {100 * err / t['snapshot_ep_rate']:+.2f}%"
                          f" ({z:+.1f} SE)")
+        if "full_information_ep_rate" in t:
+            lines.append(f"  full-information EP {t['full_information_ep_rate']:.5g} (an upper bound for coarse-grained data)")
         if "ep_rate" in t:
             lines.append(f"  truth σ = {t['ep_rate']:.5g} (continuous time): error {100 * (self.rate / t['ep_rate'] - 1):+.2f}%")
         if "test_set_rate" in t:
@@ -126,10 +129,12 @@ class EPResult:
             ax = axes[k]
             k += 1
             from .readout import per_segment
-            parts = per_segment(self.delta_s, self.test_segments) if self.test_segments is not None else [self.delta_s]
+            parts = per_segment(self.delta_s, self.test_segments, self.window) \
+                if self.test_segments is not None else [self.delta_s]
+            step = self.dt * (self.window - 1)
             for p in parts[:20]:
-                ax.plot(np.arange(1, len(p) + 1) * self.dt, np.cumsum(p), lw=0.6, alpha=0.6)
-            tmax = max(len(p) for p in parts) * self.dt
+                ax.plot(np.arange(1, len(p) + 1) * step, np.cumsum(p), lw=0.6, alpha=0.6)
+            tmax = max(len(p) for p in parts) * step
             ax.plot([0, tmax], [0, self.rate * tmax], "k--", lw=1, label=f"rate {self.rate:.4g}")
             if self.reference is not None:
                 ax.plot([0, tmax], [0, self.reference * tmax], "r:", lw=1, label=f"truth {self.reference:.4g}")

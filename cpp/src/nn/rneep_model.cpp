@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+// RNEEP (GRU over token windows) training and evaluation on CPU threads.
+#include "stochinfer/rneep.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "stochinfer/losses/neep.hpp"
+#include "stochinfer/nn/adam.hpp"
+#include "stochinfer/nn/batching.hpp"
+#include "stochinfer/nn/gru.hpp"
+
+namespace stochinfer {
+namespace {
+constexpr int kChunk = 64;  // windows per chunk (2 x 64 sequences)
+}  // namespace
+
+template <class T>
+struct RneepModel<T>::Impl {
+  using Mat = nn::Mat<T>;
+  RneepSpec spec;
+  nn::Gru gru;
+  std::size_t o_wi, o_bi, o_gru, o_w, o_b, n_par;  // parameter offsets
+  std::vector<T> p, m, v, grad;
+  std::int64_t step = 0;
+  ThreadPool pool;
+  struct Work {
+    std::vector<int> tok;          // S x n tokens, row s = sequence s
+    Mat P, dP, gi, hbar, dgi, carry, ext, dout;
+    nn::Gru::Tape<T> tape;
+    std::vector<std::int64_t> idx;
+  };
+  std::vector<Work> ws;
+  nn::GroupedGradient<T> grouped;
+  std::vector<std::int64_t> tr, tt;
+
+  Impl(const RneepSpec& s, std::uint64_t seed, int n_threads) : spec(s), pool(n_threads) {
+    s.validate();
+    const int E = s.embed_dim, H = s.hidden;
+    gru.hidden = H;
+    o_wi = std::size_t(E) * s.n_tokens;
+    o_bi = o_wi + std::size_t(3 * H) * E;
+    o_gru = o_bi + 3 * H;
+    o_w = o_gru + gru.n_params();
+    o_b = o_w + H;
+    n_par = o_b + 1;
+    p.resize(n_par);
+    m.assign(n_par, T(0));
+    v.assign(n_par, T(0));
+    grad.resize(n_par);
+    // PyTorch defaults: Embedding N(0, 1); GRU and Linear(H, 1) U(-1/√H, 1/√H)
+    for (std::size_t i = 0; i < o_wi; ++i) p[i] = T(normal_at(seed, RngPurpose::weight_init, 0, i));
+    const double bound = 1.0 / std::sqrt(double(H));
+    for (std::size_t i = o_wi; i < n_par; ++i)
+      p[i] = T(bound * (2.0 * double(uniform_at(seed, RngPurpose::weight_init, 1, i)) - 1.0));
+    ws.resize(pool.size());
+    const int S = 2 * kChunk, n = s.window;
+    for (auto& w : ws) {
+      w.tok.resize(std::size_t(S) * n);
+      w.P.resize(3 * H, s.n_tokens);
+      w.dP.resize(3 * H, s.n_tokens);
+      w.gi.resize(3 * H, S);
+      w.hbar.resize(H, S);
+      w.dgi.resize(3 * H, S);
+      w.carry.resize(H, S);
+      w.ext.resize(H, S);
+      w.dout.resize(1, S);
+      w.tape.reserve(H, S * n, S);
+      w.idx.resize(2 * kChunk);
+    }
+  }
+
+  void check_data(const StateArray& a) const {
+    if (!a.data || a.type != StateType::int32 || a.dim != 1)
+      throw std::invalid_argument("RNEEP takes int32 token paths (n_traj, L)");
+  }
+
+  /// Loads windows (trj, start) into worker w: sequence i is window i, sequence
+  /// n_win + i the same window reversed.
+  void load(const StateArray& a, const std::int64_t* trj, const std::int64_t* start, int n_win, Work& w) const {
+    const int* base = static_cast<const int*>(a.data);
+    const int n = spec.window;
+    for (int i = 0; i < n_win; ++i) {
+      const int* src = base + trj[i] * a.length + start[i];
+      for (int t = 0; t < n; ++t) {
+        const int k = src[t];
+        if (k < 0 || k >= spec.n_tokens)
+          throw std::invalid_argument("token out of range [0, " + std::to_string(spec.n_tokens) + ")");
+        w.tok[std::size_t(i) * n + t] = k;
+        w.tok[std::size_t(n_win + i) * n + (n - 1 - t)] = k;
+      }
+    }
+  }
+
+  /// g of the S loaded sequences into w.dout (used as output buffer first).
+  void forward(Work& w, int S) const {
+    const int E = spec.embed_dim, H = spec.hidden, n = spec.window;
+    nn::ConstMatMap<T> Emb(p.data(), E, spec.n_tokens);
+    nn::ConstMatMap<T> Wi(p.data() + o_wi, 3 * H, E);
+    Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> bi(p.data() + o_bi, 3 * H);
+    w.P.noalias() = Wi * Emb;  // input projection of every token: a lookup replaces W_i x_t
+    w.P.colwise() += bi;
+    gru.forward(p.data() + o_gru, S, n, w.tape, [&](int t) {
+      nn::MatMap<T> gi(w.gi.data(), 3 * H, S);
+      for (int s = 0; s < S; ++s) gi.col(s) = w.P.col(w.tok[std::size_t(s) * n + t]);
+      return nn::ConstMatMap<T>(w.gi.data(), 3 * H, S);
+    });
+    nn::MatMap<T> hbar(w.hbar.data(), H, S);
+    hbar.setZero();
+    for (int t = 0; t < n; ++t) hbar += nn::ConstMatMap<T>(w.tape.h.data() + std::size_t(t) * H * S, H, S);
+    hbar *= T(1) / T(n);
+    Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> wo(p.data() + o_w, H);
+    nn::MatMap<T> out(w.dout.data(), 1, S);
+    out.noalias() = wo * hbar;
+    out.array() += p[o_b];
+  }
+
+  /// Backward from dL/dg (w.dout, S entries); writes the gradient into g.
+  void backward(Work& w, int S, T* g) const {
+    const int E = spec.embed_dim, H = spec.hidden, n = spec.window;
+    nn::ConstMatMap<T> dout(w.dout.data(), 1, S);
+    nn::ConstMatMap<T> hbar(w.hbar.data(), H, S);
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dwo(g + o_w, H);
+    dwo.setZero();
+    T db = 0;
+    for (int s = 0; s < S; ++s) {  // fixed order (thread invariance)
+      dwo += hbar.col(s) * dout(0, s);
+      db += dout(0, s);
+    }
+    g[o_b] = db;
+    Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> wo(p.data() + o_w, H);
+    nn::MatMap<T> ext(w.ext.data(), H, S);
+    ext.noalias() = (wo / T(n)) * dout;  // each h_t feeds the time average
+    w.dP.setZero();
+    gru.backward(
+        p.data() + o_gru, S, n, w.tape, [&](int) { return nn::ConstMatMap<T>(w.ext.data(), H, S); },
+        [&](int t, const nn::ConstMatMap<T>& D) {
+          for (int s = 0; s < S; ++s) w.dP.col(w.tok[std::size_t(s) * n + t]) += D.col(s);
+        },
+        w.dgi, w.carry, g + o_gru);
+    nn::ConstMatMap<T> Emb(p.data(), E, spec.n_tokens);
+    nn::ConstMatMap<T> Wi(p.data() + o_wi, 3 * H, E);
+    nn::MatMap<T> dWi(g + o_wi, 3 * H, E);
+    nn::MatMap<T> dEmb(g, E, spec.n_tokens);
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dbi(g + o_bi, 3 * H);
+    dWi.noalias() = w.dP * Emb.transpose();
+    dEmb.noalias() = Wi.transpose() * w.dP;
+    dbi.setZero();
+    for (Eigen::Index k = 0; k < w.dP.cols(); ++k) dbi += w.dP.col(k);
+  }
+
+  double window_grad(Work& w, int n_win, double denom, T* g) const {
+    const int S = 2 * n_win;
+    forward(w, S);
+    T* d = w.dout.data();
+    double sum = 0.0;
+    for (int i = 0; i < n_win; ++i) {
+      const double ds = double(d[i]) - double(d[n_win + i]);
+      const double term = neep_loss_term(ds);
+      if (!std::isfinite(term))
+        throw std::runtime_error("RNEEP training diverged: a window got ΔS = " + std::to_string(ds) +
+                                 "; lower the learning rate");
+      sum += term;
+      const T slope = T(neep_loss_slope(ds) / denom);
+      d[i] = slope;
+      d[n_win + i] = -slope;
+    }
+    backward(w, S, g);
+    return sum;
+  }
+};
+
+template <class T>
+RneepModel<T>::RneepModel(const RneepSpec& spec, std::uint64_t init_seed, int n_threads)
+    : impl_(std::make_unique<Impl>(spec, init_seed, n_threads)) {}
+template <class T>
+RneepModel<T>::~RneepModel() = default;
+template <class T>
+RneepModel<T>::RneepModel(RneepModel&&) noexcept = default;
+template <class T>
+RneepModel<T>& RneepModel<T>::operator=(RneepModel&&) noexcept = default;
+template <class T>
+const RneepSpec& RneepModel<T>::spec() const { return impl_->spec; }
+template <class T>
+std::size_t RneepModel<T>::n_params() const { return impl_->n_par; }
+template <class T>
+T* RneepModel<T>::params() { return impl_->p.data(); }
+template <class T>
+T* RneepModel<T>::adam_m() { return impl_->m.data(); }
+template <class T>
+T* RneepModel<T>::adam_v() { return impl_->v.data(); }
+template <class T>
+std::int64_t& RneepModel<T>::adam_step() { return impl_->step; }
+
+template <class T>
+NeepTrainStats RneepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
+                                    int batch, const AdamConfig& adam, std::uint64_t sample_seed,
+                                    const std::atomic<bool>* cancel) {
+  Impl& I = *impl_;
+  I.check_data(data);
+  adam.validate();
+  if (batch < 1) throw std::invalid_argument("batch must be >= 1");
+  const nn::WindowIndex index(data, segs, I.spec.window, 1);
+  I.tr.resize(batch);
+  I.tt.resize(batch);
+  NeepTrainStats st;
+  double loss_sum = 0.0;
+  for (std::int64_t s = 0; s < n_steps; ++s) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) break;
+    index.sample(sample_seed, I.step, batch, I.tr.data(), I.tt.data());
+    const double loss = I.grouped.run(I.pool, batch, kChunk, I.n_par, I.grad.data(), [&](std::int64_t c, int w, T* g) {
+      const std::int64_t lo = c * kChunk;
+      const int n = static_cast<int>(std::min<std::int64_t>(kChunk, batch - lo));
+      I.load(data, I.tr.data() + lo, I.tt.data() + lo, n, I.ws[w]);
+      return I.window_grad(I.ws[w], n, double(batch), g);
+    });
+    ++I.step;
+    nn::adam_update(adam, long(I.step), I.p.data(), I.grad.data(), I.m.data(), I.v.data(), I.n_par);
+    loss_sum += loss / batch;
+    ++st.steps_done;
+  }
+  st.mean_loss = st.steps_done ? loss_sum / double(st.steps_done) : 0.0;
+  return st;
+}
+
+template <class T>
+std::int64_t RneepModel<T>::n_windows(const StateArray& data, const std::vector<Segment>& segs) const {
+  return nn::WindowIndex(data, segs, impl_->spec.window, impl_->spec.window - 1).size();
+}
+
+template <class T>
+bool RneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
+                            const std::atomic<bool>* cancel) {
+  Impl& I = *impl_;
+  I.check_data(data);
+  const nn::WindowIndex index(data, segs, I.spec.window, I.spec.window - 1);
+  const std::int64_t total = index.size();
+  const std::int64_t n_chunks = (total + kChunk - 1) / kChunk;
+  const int n_tasks = static_cast<int>(std::min<std::int64_t>(n_chunks, 1 << 20));
+  std::atomic<bool> stopped{false};
+  I.pool.parallel_for(n_tasks, [&](int task, int w) {
+    auto& wk = I.ws[w];
+    for (std::int64_t c = task; c < n_chunks; c += n_tasks) {
+      if (cancel && cancel->load(std::memory_order_relaxed)) {
+        stopped = true;
+        return;
+      }
+      const std::int64_t lo = c * kChunk;
+      const int n = static_cast<int>(std::min<std::int64_t>(kChunk, total - lo));
+      index.at(lo, n, wk.idx.data(), wk.idx.data() + kChunk);
+      I.load(data, wk.idx.data(), wk.idx.data() + kChunk, n, wk);
+      I.forward(wk, 2 * n);
+      const T* g = wk.dout.data();
+      for (int i = 0; i < n; ++i) out[lo + i] = double(g[i]) - double(g[n + i]);
+    }
+  });
+  return !stopped;
+}
+
+template <class T>
+double RneepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Segment>& segs, T* grad) {
+  Impl& I = *impl_;
+  I.check_data(data);
+  const nn::WindowIndex index(data, segs, I.spec.window, I.spec.window - 1);
+  const std::int64_t total = index.size();
+  const double loss = I.grouped.run(I.pool, total, kChunk, I.n_par, grad, [&](std::int64_t c, int w, T* g) {
+    auto& wk = I.ws[w];
+    const std::int64_t lo = c * kChunk;
+    const int n = static_cast<int>(std::min<std::int64_t>(kChunk, total - lo));
+    index.at(lo, n, wk.idx.data(), wk.idx.data() + kChunk);
+    I.load(data, wk.idx.data(), wk.idx.data() + kChunk, n, wk);
+    return I.window_grad(wk, n, double(total), g);
+  });
+  return loss / double(total);
+}
+
+template class RneepModel<float>;
+template class RneepModel<double>;
+
+}  // namespace stochinfer
