@@ -11,6 +11,7 @@
 #include "stochinfer/losses/neep.hpp"
 #include "stochinfer/nn/adam.hpp"
 #include "stochinfer/nn/batching.hpp"
+#include "stochinfer/nn/flush_denormals.hpp"
 #include "stochinfer/nn/mlp.hpp"
 
 namespace stochinfer {
@@ -162,6 +163,7 @@ NeepTrainStats NeepModel<T>::train(const StateArray& data, const std::vector<Seg
                                    int batch, const AdamConfig& adam, std::uint64_t sample_seed,
                                    const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
+  nn::FlushDenormals ftz;
   I.check_data(data);
   adam.validate();
   if (segs.empty()) throw std::invalid_argument("no training transitions");
@@ -175,6 +177,7 @@ NeepTrainStats NeepModel<T>::train(const StateArray& data, const std::vector<Seg
     if (cancel && cancel->load(std::memory_order_relaxed)) break;
     index.sample(sample_seed, I.step, batch, I.tr.data(), I.tt.data());
     const double loss = I.grouped.run(I.pool, batch, kChunk, I.p.size(), I.grad.data(), [&](std::int64_t c, int w, T* g) {
+      nn::FlushDenormals ftz_worker;
       const std::int64_t lo = c * kChunk;
       const int n = static_cast<int>(std::min<std::int64_t>(kChunk, batch - lo));
       I.gather_pairs(data, I.tr.data() + lo, I.tt.data() + lo, n, w);
@@ -193,6 +196,7 @@ template <class T>
 bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
                            const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
+  nn::FlushDenormals ftz;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, 2, 1);
   const std::int64_t total = index.size();
@@ -200,6 +204,7 @@ bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& s
   const int n_tasks = static_cast<int>(std::min<std::int64_t>(n_chunks, 1 << 20));
   std::atomic<bool> stopped{false};
   I.pool.parallel_for(n_tasks, [&](int task, int w) {
+    nn::FlushDenormals ftz_worker;
     for (std::int64_t c = task; c < n_chunks; c += n_tasks) {
       if (cancel && cancel->load(std::memory_order_relaxed)) {
         stopped = true;
@@ -221,10 +226,12 @@ bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& s
 template <class T>
 double NeepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Segment>& segs, T* grad) {
   Impl& I = *impl_;
+  nn::FlushDenormals ftz;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, 2, 1);
   const std::int64_t total = index.size();
   const double loss = I.grouped.run(I.pool, total, kChunk, I.p.size(), grad, [&](std::int64_t c, int w, T* g) {
+      nn::FlushDenormals ftz_worker;
     const std::int64_t lo = c * kChunk;
     const int n = static_cast<int>(std::min<std::int64_t>(kChunk, total - lo));
     std::int64_t* trj = I.idx[w].data();
@@ -238,6 +245,7 @@ double NeepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Seg
 template <class T>
 void NeepModel<T>::forward_rows(const T* x, std::int64_t n, T* out) {
   Impl& I = *impl_;
+  nn::FlushDenormals ftz;
   const MlpSpec& s = I.mlp.spec();
   if (s.n_tokens > 0) throw std::invalid_argument("forward_rows takes real-valued inputs");
   const int width = s.input_width();

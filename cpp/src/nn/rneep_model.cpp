@@ -10,6 +10,7 @@
 #include "stochinfer/losses/neep.hpp"
 #include "stochinfer/nn/adam.hpp"
 #include "stochinfer/nn/batching.hpp"
+#include "stochinfer/nn/flush_denormals.hpp"
 #include "stochinfer/nn/gru.hpp"
 
 namespace stochinfer {
@@ -199,6 +200,7 @@ NeepTrainStats RneepModel<T>::train(const StateArray& data, const std::vector<Se
                                     int batch, const AdamConfig& adam, std::uint64_t sample_seed,
                                     const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
+  nn::FlushDenormals ftz;
   I.check_data(data);
   adam.validate();
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
@@ -211,6 +213,7 @@ NeepTrainStats RneepModel<T>::train(const StateArray& data, const std::vector<Se
     if (cancel && cancel->load(std::memory_order_relaxed)) break;
     index.sample(sample_seed, I.step, batch, I.tr.data(), I.tt.data());
     const double loss = I.grouped.run(I.pool, batch, kChunk, I.n_par, I.grad.data(), [&](std::int64_t c, int w, T* g) {
+      nn::FlushDenormals ftz_worker;
       const std::int64_t lo = c * kChunk;
       const int n = static_cast<int>(std::min<std::int64_t>(kChunk, batch - lo));
       I.load(data, I.tr.data() + lo, I.tt.data() + lo, n, I.ws[w]);
@@ -234,6 +237,7 @@ template <class T>
 bool RneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
                             const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
+  nn::FlushDenormals ftz;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, I.spec.window, I.spec.window - 1);
   const std::int64_t total = index.size();
@@ -241,6 +245,7 @@ bool RneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& 
   const int n_tasks = static_cast<int>(std::min<std::int64_t>(n_chunks, 1 << 20));
   std::atomic<bool> stopped{false};
   I.pool.parallel_for(n_tasks, [&](int task, int w) {
+    nn::FlushDenormals ftz_worker;
     auto& wk = I.ws[w];
     for (std::int64_t c = task; c < n_chunks; c += n_tasks) {
       if (cancel && cancel->load(std::memory_order_relaxed)) {
@@ -262,10 +267,12 @@ bool RneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& 
 template <class T>
 double RneepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Segment>& segs, T* grad) {
   Impl& I = *impl_;
+  nn::FlushDenormals ftz;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, I.spec.window, I.spec.window - 1);
   const std::int64_t total = index.size();
   const double loss = I.grouped.run(I.pool, total, kChunk, I.n_par, grad, [&](std::int64_t c, int w, T* g) {
+      nn::FlushDenormals ftz_worker;
     auto& wk = I.ws[w];
     const std::int64_t lo = c * kChunk;
     const int n = static_cast<int>(std::min<std::int64_t>(kChunk, total - lo));

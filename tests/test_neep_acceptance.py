@@ -1,0 +1,66 @@
+"""Acceptance runs of issue 3 / methods.md §7.2 at full data size. Slow (minutes
+each on 2 cores): run with `pytest -m slow tests/test_neep_acceptance.py`.
+Measured values are recorded in bench/RESULTS.md."""
+import numpy as np
+import pytest
+
+import stochinfer as si
+
+pytestmark = pytest.mark.slow
+
+
+def bead_spring_fit(model, seed=0, **opts):
+    tr = si.simulate(model, n_traj=1000, n_steps=10_000, dt=0.01, substeps=10, seed=seed, dtype="float32")
+    return si.NEEP(progress=False, **opts).fit(tr, seed=seed)
+
+
+@pytest.mark.parametrize("n_beads, r2_min", [(2, 0.98), (5, 0.95)])
+def test_bead_spring_full_size(n_beads, r2_min):
+    res = bead_spring_fit(si.models.BeadSpring(n_beads=n_beads))
+    print(res)
+    assert abs(res.relative_error) <= 0.02
+    assert res.r2 >= r2_min
+    assert res.test_loss <= res.truth["optimal_loss"] + 5e-4
+
+
+@pytest.mark.parametrize("n_beads, tol", [(8, 0.05), (16, 0.05), (32, 0.05), (48, 0.10), (64, 0.10), (80, 0.10),
+                                          (128, 0.10)])
+def test_high_dimensional_bead_spring(n_beads, tol):
+    res = bead_spring_fit(si.models.BeadSpring.high_dimensional(n_beads))
+    print(res)
+    assert abs(res.relative_error) <= tol
+
+
+@pytest.mark.parametrize("potential", [2.0, 3.0])
+def test_flashing_ratchet_full_information(potential):
+    rat = si.models.FlashingRatchet(potential=potential)
+    train = rat.sample(n_traj=1, n_steps=10**6, seed=1)
+    test = rat.sample(n_traj=1, n_steps=10**6, seed=2)
+    # 10^6 jumps to learn from and an independent 10^6 to read out on (the paper's protocol)
+    data = np.concatenate([train, test])
+    res = si.NEEP(hidden=256, layers=1, embed_dim=128, progress=False, split=(0.45, 0.1, 0.45)).fit(data, model=rat)
+    print(res)
+    assert abs(res.rate / rat.ep_per_step() - 1) <= 0.01
+
+
+def test_rneep_partially_observed_ratchet():
+    rat = si.models.FlashingRatchet(potential=1.5)
+    tok = rat.sample(n_traj=1, n_steps=10**7, seed=3, observe="position")
+    res = si.RNEEP(window=32, progress=False, n_iter=4000).fit(tok, model=rat)
+    print(res)
+    assert 0.0278 <= res.rate <= 0.1306
+
+
+def test_error_bar_coverage():
+    """The reported 1σ interval covers σ_Δt in 68% ± 10% of independent datasets."""
+    model = si.models.BeadSpring(n_beads=2)
+    sdt = model.snapshot_ep_rate(0.01, substeps=10)
+    hits = []
+    for seed in range(60):
+        tr = si.simulate(model, n_traj=50, n_steps=4000, dt=0.01, substeps=10, seed=1000 + seed, dtype="float32")
+        res = si.NEEP(hidden=32, layers=2, batch=1024, n_iter=1500, eval_every=250, lr=3e-3,
+                      progress=False).fit(tr, seed=seed)
+        hits.append(abs(res.rate - sdt) <= res.stderr)
+    coverage = np.mean(hits)
+    print(f"coverage {coverage:.3f} over {len(hits)} datasets")
+    assert 0.58 <= coverage <= 0.78
