@@ -145,11 +145,12 @@ def test_adam_matches_pytorch_update_formula(decoupled):
     assert net2.get_adam_state()[2] == 3
 
 
-def test_training_is_independent_of_thread_count():
+@pytest.mark.parametrize("act", ["relu", "elu"])
+def test_training_is_independent_of_thread_count(act):
     x = np.random.default_rng(6).normal(size=(5, 500, 3)).astype(np.float32)
     out = []
     for threads in (1, 2, 3):
-        net = make(np.float32, act="relu", d=3, hidden=32, layers=2, threads=threads)
+        net = make(np.float32, act=act, d=3, hidden=32, layers=2, threads=threads)
         net.train(x, segs_all(x), 20, 1000, 1e-3, 0.9, 0.999, 1e-8, 1e-4, False, 7)
         out.append((net.get_params(), net.delta_s(x, segs_all(x))))
     for p, ds in out[1:]:
