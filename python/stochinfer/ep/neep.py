@@ -39,10 +39,13 @@ class NEEP:
     transitions drawn uniformly with replacement; the checkpoint with the lowest
     validation loss is kept and the rate is read out on the test set.
 
-    Defaults (ours, measured in bench/RESULTS.md): width 128, lr 1e-3, 4000 updates,
-    evaluation every 250, z-scored input. The paper's reference configuration is
-    hidden=256, layers=3, lr=1e-4, weight_decay=5e-5, batch=4096, 50 000 updates,
-    no standardisation.
+    Defaults (ours, chosen by measurement, bench/RESULTS.md): 3 x 64 SiLU, Adam lr 3e-3
+    with cosine decay, 4000 updates of 4096 transitions, evaluation every 500,
+    z-scored input. Smooth activations fit the (locally quadratic) stochastic EP far
+    better than ReLU: on bead-spring N = 5, R² 0.995 vs 0.92 at equal updates. The
+    paper's reference configuration is hidden=256, layers=3, activation='relu',
+    lr=1e-4, lr_schedule='constant', weight_decay=5e-5, batch=4096, 50 000 updates,
+    standardize=False.
 
     Parameters
     ----------
@@ -67,10 +70,10 @@ class NEEP:
     progress: progress bar (None: only on an interactive terminal; needs tqdm).
     """
 
-    def __init__(self, hidden: int = 128, layers: int = 3, *, activation: str = "relu", lr: float = 1e-3,
+    def __init__(self, hidden: int = 64, layers: int = 3, *, activation: str = "silu", lr: float = 3e-3,
                  lr_schedule: str = "cosine", weight_decay: float = 5e-5,
                  decoupled_weight_decay: bool = False, batch: int = 4096,
-                 n_iter: int = 4000, eval_every: int = 250, patience: Optional[int] = None,
+                 n_iter: int = 4000, eval_every: int = 500, patience: Optional[int] = None,
                  standardize: bool = True, embed_dim: int = 128, dtype: str = "float32",
                  split=(0.6, 0.2, 0.2), val_max_transitions: int = 10**6, record_test: bool = False,
                  n_threads: Optional[int] = None, progress: Optional[bool] = None):
