@@ -95,9 +95,10 @@ def convergence(args) -> dict:
     out = {"data": f"bead-spring N=5, {M} x {L}, dt 0.01, 10 substeps, float32", "target_sigma_dt": target}
     configs = {
         "stochinfer defaults": dict(),
-        "stochinfer, paper defaults": dict(hidden=256, layers=3, lr=1e-4, lr_schedule="constant",
-                                           weight_decay=5e-5, standardize=False, n_iter=args.paper_iters,
-                                           eval_every=500),
+        "stochinfer, paper defaults": dict(hidden=256, layers=3, activation="relu", lr=1e-4,
+                                           lr_schedule="constant", weight_decay=5e-5,
+                                           decoupled_weight_decay=False, standardize=False,
+                                           n_iter=args.paper_iters, eval_every=500),
     }
     for name, cfg in configs.items():
         cfg = dict(cfg, record_test=True, progress=False, n_threads=args.threads)

@@ -39,7 +39,7 @@ class RNEEP(NEEP):
     _config_keys = _RNEEP_KEYS
 
     def __init__(self, hidden: int = 128, *, embed_dim: int = 128, window: int = 32, lr: float = 1e-3,
-                 lr_schedule: str = "cosine", weight_decay: float = 5e-5, decoupled_weight_decay: bool = False,
+                 lr_schedule: str = "cosine", weight_decay: float = 5e-5, decoupled_weight_decay: bool = True,
                  batch: int = 256, n_iter: int = 3000, eval_every: int = 250, patience: Optional[int] = None,
                  dtype: str = "float32", split=(0.6, 0.2, 0.2), val_max_transitions: int = 10**6,
                  record_test: bool = False, n_threads: Optional[int] = None, progress: Optional[bool] = None):
