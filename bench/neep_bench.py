@@ -131,13 +131,20 @@ def convergence(args) -> dict:
 
 
 def memory(args) -> dict:
+    # ru_maxrss survives exec on Linux (a child would report its parent's peak): reset the
+    # high-water mark through /proc/self/clear_refs and read VmHWM instead.
     code = r"""
-import resource, numpy as np, stochinfer as si
+import numpy as np, stochinfer as si
+def hwm():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM"))
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
 m = si.models.BeadSpring(n_beads=5)
 tr = si.simulate(m, n_traj=1000, n_steps=10_000, dt=0.01, substeps=10, seed=0, dtype="float32")
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+base = hwm()
 res = si.NEEP(n_iter=%d, eval_every=250, progress=False).fit(tr, seed=0)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = hwm()
 print(tr.x.nbytes, base, peak, res.estimator.net.n_params * 4)
 """ % (250 if args.quick else 1000)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()

@@ -224,3 +224,21 @@ def test_rneep_save_load(tmp_path):
         NEEP.load(str(tmp_path / "r.npz"))
     with pytest.raises(ValueError, match="integer token paths"):
         si.RNEEP().fit(np.zeros((3, 100, 1)), dt=0.1)
+
+
+def test_cli_ep_on_a_saved_trajectories_file(tmp_path, bead2, capsys):
+    from stochinfer.cli import main
+    path = str(tmp_path / "traj.npz")
+    bead2.save(path)
+    loaded = si.Trajectories.load(path)
+    assert loaded.model is not None and loaded.model.to_dict() == bead2.model.to_dict()
+    assert main(["ep", path, "--hidden", "16", "--n-iter", "200", "--json", str(tmp_path / "r.json"),
+                 "--save-model", str(tmp_path / "m.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "NEEP EP rate estimate" in out and "σ_Δt" in out
+    assert (tmp_path / "r.json").exists() and (tmp_path / "m.npz").exists()
+    assert main(["ep", path, "--method", "tur"]) == 0
+    assert "TUR EP rate lower bound" in capsys.readouterr().out
+    np.save(tmp_path / "plain.npy", bead2.x[:5])
+    assert main(["ep", str(tmp_path / "plain.npy")]) == 2
+    assert "--dt is required" in capsys.readouterr().err

@@ -84,6 +84,12 @@ def test_gradient_matches_finite_differences(act):
     fd_check(net, x, segs)
 
 
+def test_gradient_over_many_chunks_and_groups():
+    net = make(act="softplus", d=2, hidden=8, layers=2)  # 4096 pairs per chunk (the cap) at width 8
+    x = np.random.default_rng(12).normal(size=(3, 50_001, 2))  # 150k transitions: 19 chunks, 16 groups
+    fd_check(net, x, segs_all(x), n_check=20)
+
+
 def test_embedding_gradient_matches_finite_differences():
     net = make(act="relu", tokens=6, embed=5, hidden=8, layers=1)
     tok = np.random.default_rng(3).integers(0, 6, size=(3, 400)).astype(np.int32)
@@ -151,7 +157,8 @@ def test_training_is_independent_of_thread_count(act):
     out = []
     for threads in (1, 2, 3):
         net = make(np.float32, act=act, d=3, hidden=32, layers=2, threads=threads)
-        net.train(x, segs_all(x), 20, 1000, 1e-3, 0.9, 0.999, 1e-8, 1e-4, False, 7)
+        # 40000 pairs = 20 chunks of 2048 at width 32: more chunks than reduction groups
+        net.train(x, segs_all(x), 6, 40000, 1e-3, 0.9, 0.999, 1e-8, 1e-4, False, 7)
         out.append((net.get_params(), net.delta_s(x, segs_all(x))))
     for p, ds in out[1:]:
         np.testing.assert_array_equal(p, out[0][0])

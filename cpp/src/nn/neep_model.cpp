@@ -16,13 +16,17 @@
 
 namespace stochinfer {
 namespace {
-constexpr int kChunk = 256;  // pairs per chunk (2 x 256 network columns)
+/// Pairs per chunk: about 64k activations per layer (L2-sized; 256 pairs at width 256,
+/// 1024 at width 64, where bigger products run at a better fraction of peak). A
+/// function of the network only, so results stay independent of the thread count.
+int chunk_pairs(const MlpSpec& s) { return std::max(32, std::min(4096, 65536 / s.hidden)); }
 }  // namespace
 
 template <class T>
 struct NeepModel<T>::Impl {
   using Mlp = nn::Mlp<T>;
   Mlp mlp;
+  int kChunk;  // pairs per chunk
   std::vector<T> p, m, v, grad;
   std::int64_t step = 0;
   ThreadPool pool;
@@ -34,7 +38,7 @@ struct NeepModel<T>::Impl {
   std::vector<std::int64_t> tr, tt;          // the current minibatch
 
   Impl(const MlpSpec& spec, std::uint64_t seed, int n_threads)
-      : mlp(spec), p(mlp.n_params()), m(mlp.n_params(), T(0)), v(mlp.n_params(), T(0)),
+      : mlp(spec), kChunk(chunk_pairs(spec)), p(mlp.n_params()), m(mlp.n_params(), T(0)), v(mlp.n_params(), T(0)),
         grad(mlp.n_params()), pool(n_threads) {
     mlp.init(p.data(), seed);
     ws.resize(pool.size());
@@ -164,6 +168,7 @@ NeepTrainStats NeepModel<T>::train(const StateArray& data, const std::vector<Seg
                                    const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
   nn::FlushDenormals ftz;
+  const int kChunk = I.kChunk;
   I.check_data(data);
   adam.validate();
   if (segs.empty()) throw std::invalid_argument("no training transitions");
@@ -197,6 +202,7 @@ bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& s
                            const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
   nn::FlushDenormals ftz;
+  const int kChunk = I.kChunk;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, 2, 1);
   const std::int64_t total = index.size();
@@ -227,6 +233,7 @@ template <class T>
 double NeepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Segment>& segs, T* grad) {
   Impl& I = *impl_;
   nn::FlushDenormals ftz;
+  const int kChunk = I.kChunk;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, 2, 1);
   const std::int64_t total = index.size();
@@ -246,6 +253,7 @@ template <class T>
 void NeepModel<T>::forward_rows(const T* x, std::int64_t n, T* out) {
   Impl& I = *impl_;
   nn::FlushDenormals ftz;
+  const int kChunk = I.kChunk;
   const MlpSpec& s = I.mlp.spec();
   if (s.n_tokens > 0) throw std::invalid_argument("forward_rows takes real-valued inputs");
   const int width = s.input_width();
