@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import stochinfer as si
-from stochinfer.ep_baselines import BaselineEstimate, block_kld, plugin_binned, plugin_discrete, tur_bound
+from stochinfer.ep.baselines import BaselineEstimate, block_kld, plugin_binned, plugin_discrete, tur_bound
 from conftest import within_se
 
 DT = 0.01
