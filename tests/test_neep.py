@@ -67,6 +67,9 @@ def test_ensemble_reports_seed_spread(bead2):
     res = NEEP(**dict(FAST, n_iter=500)).fit(bead2, seed=0, n_seeds=2)
     assert len(res.seed_rates) == 2 and res.seed_spread > 0
     assert res.rate == pytest.approx(np.mean(res.seed_rates), rel=1e-9)
+    per = res.delta_s.reshape(20, -1).mean(1) / res.dt
+    se_test = per.std(ddof=1) / np.sqrt(20)
+    assert res.stderr == pytest.approx(np.sqrt(se_test**2 + res.seed_spread**2 / 2), rel=1e-9)
 
 
 def test_flashing_ratchet_tokens_single_trajectory():

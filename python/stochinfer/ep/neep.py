@@ -159,7 +159,10 @@ class NEEP:
         the truth (taken from Trajectories); substeps: integration substeps of the
         data (for σ_Δt). seed: keys the split, weight init and minibatches.
         n_seeds: K > 1 trains an ensemble of K networks (seeds seed .. seed+K−1) on
-        the same split; the rate uses their mean ΔS and the seed spread is reported.
+        the same split; the rate uses their mean ΔS, the seed spread is reported, and
+        the standard error adds spread²/K to the test-set sampling variance. With one
+        network the error bar is the test-set sampling error alone and misses the
+        optimisation noise (see bench/RESULTS.md, coverage).
 
         Returns an EPResult (rate in k_B per unit time, or per step for tokens).
         """
@@ -228,6 +231,10 @@ class NEEP:
             se = readout.block_bootstrap_stderr(ds, item_dt, seed=seed) if len(parts) == 1 else \
                 readout.rate_stderr(parts, item_dt)
             se_method = "block bootstrap (100 blocks)" if len(parts) == 1 else f"spread over {len(parts)} segments"
+        seed_rates = [readout.mean_rate(p, item_dt) for p in per_member] if len(members) > 1 else None
+        if seed_rates:  # optimisation noise of the ensemble mean: most of the estimator's own error
+            se = float(np.sqrt(se**2 + np.var(seed_rates, ddof=1) / len(seed_rates)))
+            se_method += f" + seed spread / sqrt({len(seed_rates)})"
         test_loss = readout.neep_loss(ds)
         ds_truth = truth_delta_s(d, split.test) if self._window == 2 else None
         r2 = readout.r_squared(ds, ds_truth) if ds_truth is not None else None
@@ -247,7 +254,7 @@ class NEEP:
             units="k_B/step" if d.tokens and d.dt == 1.0 else "k_B/time", window=self._window,
             rate_regression=readout.regression_rate(parts, item_dt), bound=(1.0 - test_loss) / item_dt,
             test_loss=test_loss, r2=r2, delta_s=ds, delta_s_truth=ds_truth, test_segments=split.test,
-            truth=truth, seed_rates=[readout.mean_rate(p, item_dt) for p in per_member] if len(members) > 1 else None,
+            truth=truth, seed_rates=seed_rates,
             history=fits[0]["history"], settings=settings, estimator=self)
 
     # ---- using a trained estimator ---------------------------------------------
