@@ -9,10 +9,9 @@
 #include <string>
 
 #include "stochinfer/losses/neep.hpp"
-#include "stochinfer/nn/adam.hpp"
-#include "stochinfer/nn/batching.hpp"
 #include "stochinfer/nn/flush_denormals.hpp"
 #include "stochinfer/nn/mlp.hpp"
+#include "stochinfer/nn/training_loop.hpp"
 
 namespace stochinfer {
 namespace {
@@ -27,24 +26,19 @@ struct NeepModel<T>::Impl {
   using Mlp = nn::Mlp<T>;
   Mlp mlp;
   int kChunk;  // pairs per chunk
-  std::vector<T> p, m, v, grad;
-  std::int64_t step = 0;
+  nn::OptimState<T> opt;
+  const std::vector<T>& p;  // = opt.p
   ThreadPool pool;
   std::vector<typename Mlp::Workspace> ws;   // per worker
   std::vector<nn::Mat<T>> dout;              // per worker, 1 x 2 kChunk
-  std::vector<std::vector<std::int64_t>> idx;  // per worker, 2 x kChunk (trajectory, time)
-  nn::GroupedGradient<T> grouped;
   std::vector<double> shift, scale;
-  std::vector<std::int64_t> tr, tt;          // the current minibatch
 
   Impl(const MlpSpec& spec, std::uint64_t seed, int n_threads)
-      : mlp(spec), kChunk(chunk_pairs(spec)), p(mlp.n_params()), m(mlp.n_params(), T(0)), v(mlp.n_params(), T(0)),
-        grad(mlp.n_params()), pool(n_threads) {
-    mlp.init(p.data(), seed);
+      : mlp(spec), kChunk(chunk_pairs(spec)), opt(mlp.n_params()), p(opt.p), pool(n_threads) {
+    mlp.init(opt.p.data(), seed);
     ws.resize(pool.size());
     for (auto& w : ws) mlp.reserve(w, 2 * kChunk);
     dout.assign(pool.size(), nn::Mat<T>(1, 2 * kChunk));
-    idx.assign(pool.size(), std::vector<std::int64_t>(2 * kChunk));
   }
 
   void check_data(const StateArray& a) const {
@@ -105,6 +99,14 @@ struct NeepModel<T>::Impl {
     }
   }
 
+  /// The ItemGrad of train_loop / full_gradient for these data.
+  auto item_grad(const StateArray& data) {
+    return [this, &data](const std::int64_t* trj, const std::int64_t* tim, int n, int w, double denom, T* g) {
+      gather_pairs(data, trj, tim, n, w);
+      return pair_grad(w, n, denom, g);
+    };
+  }
+
   /// Forward + backward of the n pairs loaded in worker w: returns their loss sum,
   /// writes the gradient of (loss sum / denom) into g.
   double pair_grad(int w, int n, double denom, T* g) {
@@ -142,15 +144,15 @@ NeepModel<T>& NeepModel<T>::operator=(NeepModel&&) noexcept = default;
 template <class T>
 const MlpSpec& NeepModel<T>::spec() const { return impl_->mlp.spec(); }
 template <class T>
-std::size_t NeepModel<T>::n_params() const { return impl_->p.size(); }
+std::size_t NeepModel<T>::n_params() const { return impl_->opt.p.size(); }
 template <class T>
-T* NeepModel<T>::params() { return impl_->p.data(); }
+T* NeepModel<T>::params() { return impl_->opt.p.data(); }
 template <class T>
-T* NeepModel<T>::adam_m() { return impl_->m.data(); }
+T* NeepModel<T>::adam_m() { return impl_->opt.m.data(); }
 template <class T>
-T* NeepModel<T>::adam_v() { return impl_->v.data(); }
+T* NeepModel<T>::adam_v() { return impl_->opt.v.data(); }
 template <class T>
-std::int64_t& NeepModel<T>::adam_step() { return impl_->step; }
+std::int64_t& NeepModel<T>::adam_step() { return impl_->opt.step; }
 
 template <class T>
 void NeepModel<T>::set_input_transform(const std::vector<double>& shift, const std::vector<double>& scale) {
@@ -167,86 +169,35 @@ NeepTrainStats NeepModel<T>::train(const StateArray& data, const std::vector<Seg
                                    int batch, const AdamConfig& adam, std::uint64_t sample_seed,
                                    const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
-  nn::FlushDenormals ftz;
-  const int kChunk = I.kChunk;
   I.check_data(data);
   adam.validate();
   if (segs.empty()) throw std::invalid_argument("no training transitions");
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
   const nn::WindowIndex index(data, segs, 2, 1);
-  I.tr.resize(batch);
-  I.tt.resize(batch);
-  NeepTrainStats st;
-  double loss_sum = 0.0;
-  for (std::int64_t s = 0; s < n_steps; ++s) {
-    if (cancel && cancel->load(std::memory_order_relaxed)) break;
-    index.sample(sample_seed, I.step, batch, I.tr.data(), I.tt.data());
-    const double loss = I.grouped.run(I.pool, batch, kChunk, I.p.size(), I.grad.data(), [&](std::int64_t c, int w, T* g) {
-      nn::FlushDenormals ftz_worker;
-      const std::int64_t lo = c * kChunk;
-      const int n = static_cast<int>(std::min<std::int64_t>(kChunk, batch - lo));
-      I.gather_pairs(data, I.tr.data() + lo, I.tt.data() + lo, n, w);
-      return I.pair_grad(w, n, double(batch), g);
-    });
-    ++I.step;
-    nn::adam_update(adam, long(I.step), I.p.data(), I.grad.data(), I.m.data(), I.v.data(), I.p.size());
-    loss_sum += loss / batch;
-    ++st.steps_done;
-  }
-  st.mean_loss = st.steps_done ? loss_sum / double(st.steps_done) : 0.0;
-  return st;
+  return nn::train_loop(I.pool, I.opt, index, n_steps, batch, I.kChunk, adam, sample_seed, cancel, I.item_grad(data));
 }
 
 template <class T>
 bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
                            const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
-  nn::FlushDenormals ftz;
-  const int kChunk = I.kChunk;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, 2, 1);
-  const std::int64_t total = index.size();
-  const std::int64_t n_chunks = (total + kChunk - 1) / kChunk;
-  const int n_tasks = static_cast<int>(std::min<std::int64_t>(n_chunks, 1 << 20));
-  std::atomic<bool> stopped{false};
-  I.pool.parallel_for(n_tasks, [&](int task, int w) {
-    nn::FlushDenormals ftz_worker;
-    for (std::int64_t c = task; c < n_chunks; c += n_tasks) {
-      if (cancel && cancel->load(std::memory_order_relaxed)) {
-        stopped = true;
-        return;
-      }
-      const std::int64_t lo = c * kChunk;
-      const int n = static_cast<int>(std::min<std::int64_t>(kChunk, total - lo));
-      std::int64_t* trj = I.idx[w].data();
-      index.at(lo, n, trj, trj + kChunk);
-      I.gather_pairs(data, trj, trj + kChunk, n, w);
-      I.mlp.forward(I.p.data(), I.ws[w], 2 * n);
-      const T* h = I.ws[w].out.data();
-      for (int i = 0; i < n; ++i) out[lo + i] = double(h[i]) - double(h[n + i]);
-    }
-  });
-  return !stopped;
+  return nn::evaluate_loop(I.pool, index, I.kChunk, cancel,
+                           [&](const std::int64_t* trj, const std::int64_t* tim, int n, int w, std::int64_t lo) {
+                             I.gather_pairs(data, trj, tim, n, w);
+                             I.mlp.forward(I.p.data(), I.ws[w], 2 * n);
+                             const T* h = I.ws[w].out.data();
+                             for (int i = 0; i < n; ++i) out[lo + i] = double(h[i]) - double(h[n + i]);
+                           });
 }
 
 template <class T>
 double NeepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Segment>& segs, T* grad) {
   Impl& I = *impl_;
-  nn::FlushDenormals ftz;
-  const int kChunk = I.kChunk;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, 2, 1);
-  const std::int64_t total = index.size();
-  const double loss = I.grouped.run(I.pool, total, kChunk, I.p.size(), grad, [&](std::int64_t c, int w, T* g) {
-      nn::FlushDenormals ftz_worker;
-    const std::int64_t lo = c * kChunk;
-    const int n = static_cast<int>(std::min<std::int64_t>(kChunk, total - lo));
-    std::int64_t* trj = I.idx[w].data();
-    index.at(lo, n, trj, trj + kChunk);
-    I.gather_pairs(data, trj, trj + kChunk, n, w);
-    return I.pair_grad(w, n, double(total), g);
-  });
-  return loss / double(total);
+  return nn::full_gradient(I.pool, I.opt, index, I.kChunk, grad, I.item_grad(data));
 }
 
 template <class T>

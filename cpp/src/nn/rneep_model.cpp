@@ -8,10 +8,8 @@
 #include <string>
 
 #include "stochinfer/losses/neep.hpp"
-#include "stochinfer/nn/adam.hpp"
-#include "stochinfer/nn/batching.hpp"
-#include "stochinfer/nn/flush_denormals.hpp"
 #include "stochinfer/nn/gru.hpp"
+#include "stochinfer/nn/training_loop.hpp"
 
 namespace stochinfer {
 namespace {
@@ -24,21 +22,24 @@ struct RneepModel<T>::Impl {
   RneepSpec spec;
   nn::Gru gru;
   std::size_t o_wi, o_bi, o_gru, o_w, o_b, n_par;  // parameter offsets
-  std::vector<T> p, m, v, grad;
-  std::int64_t step = 0;
+  nn::OptimState<T> opt;
+  std::vector<T>& p;  // = opt.p
   ThreadPool pool;
   struct Work {
     std::vector<int> tok;          // S x n tokens, row s = sequence s
     Mat P, dP, gi, hbar, dgi, carry, ext, dout;
     nn::Gru::Tape<T> tape;
-    std::vector<std::int64_t> idx;
   };
   std::vector<Work> ws;
-  nn::GroupedGradient<T> grouped;
-  std::vector<std::int64_t> tr, tt;
 
-  Impl(const RneepSpec& s, std::uint64_t seed, int n_threads) : spec(s), pool(n_threads) {
+  static std::size_t count_params(const RneepSpec& s) {
     s.validate();
+    const std::size_t E = s.embed_dim, H = s.hidden;
+    return E * s.n_tokens + 3 * H * E + 3 * H + nn::Gru{s.hidden}.n_params() + H + 1;
+  }
+
+  Impl(const RneepSpec& s, std::uint64_t seed, int n_threads)
+      : spec(s), opt(count_params(s)), p(opt.p), pool(n_threads) {
     const int E = s.embed_dim, H = s.hidden;
     gru.hidden = H;
     o_wi = std::size_t(E) * s.n_tokens;
@@ -47,10 +48,6 @@ struct RneepModel<T>::Impl {
     o_w = o_gru + gru.n_params();
     o_b = o_w + H;
     n_par = o_b + 1;
-    p.resize(n_par);
-    m.assign(n_par, T(0));
-    v.assign(n_par, T(0));
-    grad.resize(n_par);
     // PyTorch defaults: Embedding N(0, 1); GRU and Linear(H, 1) U(-1/√H, 1/√H)
     for (std::size_t i = 0; i < o_wi; ++i) p[i] = T(normal_at(seed, RngPurpose::weight_init, 0, i));
     const double bound = 1.0 / std::sqrt(double(H));
@@ -69,7 +66,6 @@ struct RneepModel<T>::Impl {
       w.ext.resize(H, S);
       w.dout.resize(1, S);
       w.tape.reserve(H, S * n, S);
-      w.idx.resize(2 * kChunk);
     }
   }
 
@@ -152,6 +148,14 @@ struct RneepModel<T>::Impl {
     for (Eigen::Index k = 0; k < w.dP.cols(); ++k) dbi += w.dP.col(k);
   }
 
+  /// The ItemGrad of train_loop / full_gradient for these data.
+  auto item_grad(const StateArray& data) {
+    return [this, &data](const std::int64_t* trj, const std::int64_t* start, int n, int w, double denom, T* g) {
+      load(data, trj, start, n, ws[w]);
+      return window_grad(ws[w], n, denom, g);
+    };
+  }
+
   double window_grad(Work& w, int n_win, double denom, T* g) const {
     const int S = 2 * n_win;
     forward(w, S);
@@ -189,43 +193,22 @@ std::size_t RneepModel<T>::n_params() const { return impl_->n_par; }
 template <class T>
 T* RneepModel<T>::params() { return impl_->p.data(); }
 template <class T>
-T* RneepModel<T>::adam_m() { return impl_->m.data(); }
+T* RneepModel<T>::adam_m() { return impl_->opt.m.data(); }
 template <class T>
-T* RneepModel<T>::adam_v() { return impl_->v.data(); }
+T* RneepModel<T>::adam_v() { return impl_->opt.v.data(); }
 template <class T>
-std::int64_t& RneepModel<T>::adam_step() { return impl_->step; }
+std::int64_t& RneepModel<T>::adam_step() { return impl_->opt.step; }
 
 template <class T>
 NeepTrainStats RneepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
                                     int batch, const AdamConfig& adam, std::uint64_t sample_seed,
                                     const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
-  nn::FlushDenormals ftz;
   I.check_data(data);
   adam.validate();
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
   const nn::WindowIndex index(data, segs, I.spec.window, 1);
-  I.tr.resize(batch);
-  I.tt.resize(batch);
-  NeepTrainStats st;
-  double loss_sum = 0.0;
-  for (std::int64_t s = 0; s < n_steps; ++s) {
-    if (cancel && cancel->load(std::memory_order_relaxed)) break;
-    index.sample(sample_seed, I.step, batch, I.tr.data(), I.tt.data());
-    const double loss = I.grouped.run(I.pool, batch, kChunk, I.n_par, I.grad.data(), [&](std::int64_t c, int w, T* g) {
-      nn::FlushDenormals ftz_worker;
-      const std::int64_t lo = c * kChunk;
-      const int n = static_cast<int>(std::min<std::int64_t>(kChunk, batch - lo));
-      I.load(data, I.tr.data() + lo, I.tt.data() + lo, n, I.ws[w]);
-      return I.window_grad(I.ws[w], n, double(batch), g);
-    });
-    ++I.step;
-    nn::adam_update(adam, long(I.step), I.p.data(), I.grad.data(), I.m.data(), I.v.data(), I.n_par);
-    loss_sum += loss / batch;
-    ++st.steps_done;
-  }
-  st.mean_loss = st.steps_done ? loss_sum / double(st.steps_done) : 0.0;
-  return st;
+  return nn::train_loop(I.pool, I.opt, index, n_steps, batch, kChunk, adam, sample_seed, cancel, I.item_grad(data));
 }
 
 template <class T>
@@ -237,50 +220,24 @@ template <class T>
 bool RneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
                             const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
-  nn::FlushDenormals ftz;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, I.spec.window, I.spec.window - 1);
-  const std::int64_t total = index.size();
-  const std::int64_t n_chunks = (total + kChunk - 1) / kChunk;
-  const int n_tasks = static_cast<int>(std::min<std::int64_t>(n_chunks, 1 << 20));
-  std::atomic<bool> stopped{false};
-  I.pool.parallel_for(n_tasks, [&](int task, int w) {
-    nn::FlushDenormals ftz_worker;
-    auto& wk = I.ws[w];
-    for (std::int64_t c = task; c < n_chunks; c += n_tasks) {
-      if (cancel && cancel->load(std::memory_order_relaxed)) {
-        stopped = true;
-        return;
-      }
-      const std::int64_t lo = c * kChunk;
-      const int n = static_cast<int>(std::min<std::int64_t>(kChunk, total - lo));
-      index.at(lo, n, wk.idx.data(), wk.idx.data() + kChunk);
-      I.load(data, wk.idx.data(), wk.idx.data() + kChunk, n, wk);
-      I.forward(wk, 2 * n);
-      const T* g = wk.dout.data();
-      for (int i = 0; i < n; ++i) out[lo + i] = double(g[i]) - double(g[n + i]);
-    }
-  });
-  return !stopped;
+  return nn::evaluate_loop(I.pool, index, kChunk, cancel,
+                           [&](const std::int64_t* trj, const std::int64_t* start, int n, int w, std::int64_t lo) {
+                             auto& wk = I.ws[w];
+                             I.load(data, trj, start, n, wk);
+                             I.forward(wk, 2 * n);
+                             const T* g = wk.dout.data();
+                             for (int i = 0; i < n; ++i) out[lo + i] = double(g[i]) - double(g[n + i]);
+                           });
 }
 
 template <class T>
 double RneepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Segment>& segs, T* grad) {
   Impl& I = *impl_;
-  nn::FlushDenormals ftz;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, I.spec.window, I.spec.window - 1);
-  const std::int64_t total = index.size();
-  const double loss = I.grouped.run(I.pool, total, kChunk, I.n_par, grad, [&](std::int64_t c, int w, T* g) {
-      nn::FlushDenormals ftz_worker;
-    auto& wk = I.ws[w];
-    const std::int64_t lo = c * kChunk;
-    const int n = static_cast<int>(std::min<std::int64_t>(kChunk, total - lo));
-    index.at(lo, n, wk.idx.data(), wk.idx.data() + kChunk);
-    I.load(data, wk.idx.data(), wk.idx.data() + kChunk, n, wk);
-    return I.window_grad(wk, n, double(total), g);
-  });
-  return loss / double(total);
+  return nn::full_gradient(I.pool, I.opt, index, kChunk, grad, I.item_grad(data));
 }
 
 template class RneepModel<float>;

@@ -4,7 +4,10 @@
 #include <xmmintrin.h>
 #endif
 
+#include "stochinfer/config.hpp"
+
 namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
 namespace nn {
 
 /// Sets flush-to-zero and denormals-are-zero on this thread for its lifetime.
@@ -23,4 +26,5 @@ class FlushDenormals {
 };
 
 }  // namespace nn
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

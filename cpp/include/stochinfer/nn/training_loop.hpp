@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "stochinfer/neep.hpp"
+#include "stochinfer/nn/adam.hpp"
+#include "stochinfer/nn/batching.hpp"
+#include "stochinfer/nn/flush_denormals.hpp"
+
+namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
+namespace nn {
+
+/// Parameters, Adam moments and the scratch of a network trained by train_loop.
+template <class T>
+struct OptimState {
+  std::vector<T> p, m, v, grad;
+  std::int64_t step = 0;  ///< Adam updates done (keys the minibatches)
+  GroupedGradient<T> grouped;
+  std::vector<std::int64_t> trj, start;  ///< the current minibatch
+
+  explicit OptimState(std::size_t n) : p(n), m(n, T(0)), v(n, T(0)), grad(n) {}
+};
+
+/// ItemGrad: (const int64* trj, const int64* start, int n, int worker, double denom,
+/// T* g) -> loss sum of the n windows; writes d(loss sum / denom)/dθ into g.
+
+/// n_steps Adam updates on minibatches of `batch` windows drawn from `index`.
+template <class T, class ItemGrad>
+NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const WindowIndex& index, std::int64_t n_steps,
+                          int batch, int chunk, const AdamConfig& adam, std::uint64_t seed,
+                          const std::atomic<bool>* cancel, ItemGrad item_grad) {
+  FlushDenormals ftz;
+  st.trj.resize(batch);
+  st.start.resize(batch);
+  NeepTrainStats out;
+  double loss_sum = 0.0;
+  for (std::int64_t s = 0; s < n_steps; ++s) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) break;
+    index.sample(seed, st.step, batch, st.trj.data(), st.start.data());
+    const double loss = st.grouped.run(pool, batch, chunk, st.p.size(), st.grad.data(), [&](std::int64_t c, int w, T* g) {
+      FlushDenormals ftz_worker;
+      const std::int64_t lo = c * chunk;
+      const int n = static_cast<int>(std::min<std::int64_t>(chunk, batch - lo));
+      return item_grad(st.trj.data() + lo, st.start.data() + lo, n, w, double(batch), g);
+    });
+    ++st.step;
+    adam_update(adam, long(st.step), st.p.data(), st.grad.data(), st.m.data(), st.v.data(), st.p.size());
+    loss_sum += loss / batch;
+    ++out.steps_done;
+  }
+  out.mean_loss = out.steps_done ? loss_sum / double(out.steps_done) : 0.0;
+  return out;
+}
+
+/// Mean loss over every window of `index` (in order) and its gradient into grad.
+template <class T, class ItemGrad>
+double full_gradient(ThreadPool& pool, OptimState<T>& st, const WindowIndex& index, int chunk, T* grad,
+                     ItemGrad item_grad) {
+  FlushDenormals ftz;
+  const std::int64_t total = index.size();
+  std::vector<std::vector<std::int64_t>> idx(pool.size(), std::vector<std::int64_t>(2 * std::size_t(chunk)));
+  const double loss = st.grouped.run(pool, total, chunk, st.p.size(), grad, [&](std::int64_t c, int w, T* g) {
+    FlushDenormals ftz_worker;
+    const std::int64_t lo = c * chunk;
+    const int n = static_cast<int>(std::min<std::int64_t>(chunk, total - lo));
+    index.at(lo, n, idx[w].data(), idx[w].data() + chunk);
+    return item_grad(idx[w].data(), idx[w].data() + chunk, n, w, double(total), g);
+  });
+  return loss / double(total);
+}
+
+/// Runs eval(trj, start, n, worker, lo) over every window of `index` in chunks, in
+/// parallel; returns false when cancelled.
+template <class Eval>
+bool evaluate_loop(ThreadPool& pool, const WindowIndex& index, int chunk, const std::atomic<bool>* cancel, Eval eval) {
+  FlushDenormals ftz;
+  const std::int64_t total = index.size();
+  const std::int64_t n_chunks = (total + chunk - 1) / chunk;
+  const int n_tasks = static_cast<int>(std::min<std::int64_t>(n_chunks, 1 << 20));
+  std::vector<std::vector<std::int64_t>> idx(pool.size(), std::vector<std::int64_t>(2 * std::size_t(chunk)));
+  std::atomic<bool> stopped{false};
+  pool.parallel_for(n_tasks, [&](int task, int w) {
+    FlushDenormals ftz_worker;
+    for (std::int64_t c = task; c < n_chunks; c += n_tasks) {
+      if (cancel && cancel->load(std::memory_order_relaxed)) {
+        stopped = true;
+        return;
+      }
+      const std::int64_t lo = c * chunk;
+      const int n = static_cast<int>(std::min<std::int64_t>(chunk, total - lo));
+      index.at(lo, n, idx[w].data(), idx[w].data() + chunk);
+      eval(idx[w].data(), idx[w].data() + chunk, n, w, lo);
+    }
+  });
+  return !stopped;
+}
+
+}  // namespace nn
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
+}  // namespace stochinfer
