@@ -3,8 +3,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "interrupt.hpp"
 #include "stochinfer/neep.hpp"
@@ -65,27 +68,13 @@ void copy_in(T* p, std::size_t n, const py::array_t<T, py::array::c_style | py::
   std::copy(a.data(), a.data() + n, p);
 }
 
-template <class T>
-void bind_model(py::module_& m, const char* name) {
-  using Model = stochinfer::NeepModel<T>;
+/// Methods shared by the network estimators: parameters, Adam state, training,
+/// per-item ΔS and full-batch loss/gradient.
+template <class Model, class Cls>
+void bind_network_methods(Cls& cls, std::int64_t (*n_items)(Model&, const StateArray&, const std::vector<Segment>&)) {
+  using T = std::remove_pointer_t<decltype(std::declval<Model&>().params())>;
   using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
-  py::class_<Model>(m, name, "NEEP network h(s, s') with Adam state (see stochinfer.NEEP).")
-      .def(py::init([](int state_dim, int n_tokens, int embed_dim, int n_states, int hidden, int n_layers,
-                       const std::string& activation, std::uint64_t seed, int n_threads) {
-             stochinfer::MlpSpec s;
-             s.state_dim = state_dim;
-             s.n_tokens = n_tokens;
-             s.embed_dim = embed_dim;
-             s.n_states = n_states;
-             s.hidden = hidden;
-             s.n_layers = n_layers;
-             s.activation = stochinfer::activation_from_name(activation);
-             return Model(s, seed, n_threads);
-           }),
-           py::arg("state_dim"), py::arg("n_tokens"), py::arg("embed_dim"), py::arg("n_states"), py::arg("hidden"),
-           py::arg("n_layers"), py::arg("activation"), py::arg("seed"), py::arg("n_threads") = 0)
-      .def_property_readonly("n_params", &Model::n_params)
-      .def_property_readonly("input_width", [](Model& md) { return md.spec().input_width(); })
+  cls.def_property_readonly("n_params", &Model::n_params)
       .def("get_params", [](Model& md) { return copy_out(md.params(), md.n_params()); })
       .def("set_params", [](Model& md, const Arr& a) { copy_in(md.params(), md.n_params(), a, "params"); })
       .def("get_adam_state",
@@ -99,7 +88,6 @@ void bind_model(py::module_& m, const char* name) {
              copy_in(md.adam_v(), md.n_params(), av, "adam_v");
              md.adam_step() = step;
            })
-      .def("set_input_transform", &Model::set_input_transform, py::arg("shift"), py::arg("scale"))
       .def(
           "train",
           [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg, std::int64_t n_steps, int batch,
@@ -118,96 +106,16 @@ void bind_model(py::module_& m, const char* name) {
           py::arg("sample_seed"), "Adam updates; returns (steps_done, mean minibatch loss).")
       .def(
           "delta_s",
-          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
+          [n_items](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
             const StateArray s = state_array(data);
             const std::vector<Segment> sg = segments(seg);
-            std::int64_t n = 0;
-            for (const auto& g : sg) n += g.end - g.begin - 1;
-            py::array_t<double> out(n);
+            py::array_t<double> out(n_items(md, s, sg));
             double* o = out.mutable_data();
             std::atomic<bool> cancel{false};
             stochinfer::python::run_interruptible([&] { return md.delta_s(s, sg, o, &cancel); }, cancel);
             return out;
           },
-          py::arg("data"), py::arg("segments"), "ΔS of every transition of the segments, in order (float64).")
-      .def(
-          "loss_and_grad",
-          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
-            py::array_t<T> g(static_cast<py::ssize_t>(md.n_params()));
-            double loss;
-            {
-              const StateArray s = state_array(data);
-              const std::vector<Segment> sg = segments(seg);
-              py::gil_scoped_release release;
-              loss = md.loss_and_grad(s, sg, g.mutable_data());
-            }
-            return py::make_tuple(loss, g);
-          },
-          py::arg("data"), py::arg("segments"))
-      .def(
-          "forward_rows",
-          [](Model& md, const Arr& x) {
-            if (x.ndim() != 2 || x.shape(1) != md.spec().input_width())
-              throw py::value_error("x must have shape (n, " + std::to_string(md.spec().input_width()) + ")");
-            py::array_t<T> out(x.shape(0));
-            md.forward_rows(x.data(), x.shape(0), out.mutable_data());
-            return out;
-          },
-          py::arg("x"), "Network output h for explicit input rows (continuous inputs).");
-}
-
-template <class T>
-void bind_rneep(py::module_& m, const char* name) {
-  using Model = stochinfer::RneepModel<T>;
-  using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
-  py::class_<Model>(m, name, "RNEEP network (embedding + GRU + time average + linear) with Adam state.")
-      .def(py::init([](int n_tokens, int embed_dim, int hidden, int window, std::uint64_t seed, int n_threads) {
-             return Model(stochinfer::RneepSpec{n_tokens, embed_dim, hidden, window}, seed, n_threads);
-           }),
-           py::arg("n_tokens"), py::arg("embed_dim"), py::arg("hidden"), py::arg("window"), py::arg("seed"),
-           py::arg("n_threads") = 0)
-      .def_property_readonly("n_params", &Model::n_params)
-      .def("get_params", [](Model& md) { return copy_out(md.params(), md.n_params()); })
-      .def("set_params", [](Model& md, const Arr& a) { copy_in(md.params(), md.n_params(), a, "params"); })
-      .def("get_adam_state",
-           [](Model& md) {
-             return py::make_tuple(copy_out(md.adam_m(), md.n_params()), copy_out(md.adam_v(), md.n_params()),
-                                   md.adam_step());
-           })
-      .def("set_adam_state",
-           [](Model& md, const Arr& am, const Arr& av, std::int64_t step) {
-             copy_in(md.adam_m(), md.n_params(), am, "adam_m");
-             copy_in(md.adam_v(), md.n_params(), av, "adam_v");
-             md.adam_step() = step;
-           })
-      .def(
-          "train",
-          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg, std::int64_t n_steps, int batch,
-             double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-             std::uint64_t sample_seed) {
-            const StateArray s = state_array(data);
-            const std::vector<Segment> sg = segments(seg);
-            stochinfer::AdamConfig c{lr, beta1, beta2, eps, weight_decay, decoupled};
-            std::atomic<bool> cancel{false};
-            const auto st = stochinfer::python::run_interruptible(
-                [&] { return md.train(s, sg, n_steps, batch, c, sample_seed, &cancel); }, cancel);
-            return py::make_tuple(st.steps_done, st.mean_loss);
-          },
-          py::arg("data"), py::arg("segments"), py::arg("n_steps"), py::arg("batch"), py::arg("lr"),
-          py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("decoupled"),
-          py::arg("sample_seed"))
-      .def(
-          "delta_s",
-          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
-            const StateArray s = state_array(data);
-            const std::vector<Segment> sg = segments(seg);
-            py::array_t<double> out(md.n_windows(s, sg));
-            double* o = out.mutable_data();
-            std::atomic<bool> cancel{false};
-            stochinfer::python::run_interruptible([&] { return md.delta_s(s, sg, o, &cancel); }, cancel);
-            return out;
-          },
-          py::arg("data"), py::arg("segments"), "ΔS of the read-out windows (stride window - 1), in order.")
+          py::arg("data"), py::arg("segments"), "ΔS of every read-out item of the segments, in order (float64).")
       .def(
           "loss_and_grad",
           [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
@@ -222,6 +130,59 @@ void bind_rneep(py::module_& m, const char* name) {
             return py::make_tuple(loss, g);
           },
           py::arg("data"), py::arg("segments"));
+}
+
+template <class T>
+void bind_model(py::module_& m, const char* name) {
+  using Model = stochinfer::NeepModel<T>;
+  using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
+  py::class_<Model> cls(m, name, "NEEP network h(s, s') with Adam state (see stochinfer.NEEP).");
+  cls.def(py::init([](int state_dim, int n_tokens, int embed_dim, int n_states, int hidden, int n_layers,
+                      const std::string& activation, std::uint64_t seed, int n_threads) {
+            stochinfer::MlpSpec s;
+            s.state_dim = state_dim;
+            s.n_tokens = n_tokens;
+            s.embed_dim = embed_dim;
+            s.n_states = n_states;
+            s.hidden = hidden;
+            s.n_layers = n_layers;
+            s.activation = stochinfer::activation_from_name(activation);
+            return Model(s, seed, n_threads);
+          }),
+          py::arg("state_dim"), py::arg("n_tokens"), py::arg("embed_dim"), py::arg("n_states"), py::arg("hidden"),
+          py::arg("n_layers"), py::arg("activation"), py::arg("seed"), py::arg("n_threads") = 0)
+      .def_property_readonly("input_width", [](Model& md) { return md.spec().input_width(); })
+      .def("set_input_transform", &Model::set_input_transform, py::arg("shift"), py::arg("scale"))
+      .def(
+          "forward_rows",
+          [](Model& md, const Arr& x) {
+            if (x.ndim() != 2 || x.shape(1) != md.spec().input_width())
+              throw py::value_error("x must have shape (n, " + std::to_string(md.spec().input_width()) + ")");
+            py::array_t<T> out(x.shape(0));
+            md.forward_rows(x.data(), x.shape(0), out.mutable_data());
+            return out;
+          },
+          py::arg("x"), "Network output h for explicit input rows (continuous inputs).");
+  bind_network_methods<Model>(cls, [](Model&, const StateArray& s, const std::vector<Segment>& sg) {
+    std::int64_t n = 0;
+    for (const auto& g : sg) n += std::max<std::int64_t>(g.end - g.begin - 1, 0);
+    (void)s;
+    return n;
+  });
+}
+
+template <class T>
+void bind_rneep(py::module_& m, const char* name) {
+  using Model = stochinfer::RneepModel<T>;
+  py::class_<Model> cls(m, name, "RNEEP network (embedding + GRU + time average + linear) with Adam state.");
+  cls.def(py::init([](int n_tokens, int embed_dim, int hidden, int window, std::uint64_t seed, int n_threads) {
+            return Model(stochinfer::RneepSpec{n_tokens, embed_dim, hidden, window}, seed, n_threads);
+          }),
+          py::arg("n_tokens"), py::arg("embed_dim"), py::arg("hidden"), py::arg("window"), py::arg("seed"),
+          py::arg("n_threads") = 0);
+  bind_network_methods<Model>(cls, [](Model& md, const StateArray& s, const std::vector<Segment>& sg) {
+    return md.n_windows(s, sg);
+  });
 }
 
 }  // namespace
