@@ -26,7 +26,10 @@ def test_bead_spring_full_size(n_beads, r2_min):
 @pytest.mark.parametrize("n_beads, tol", [(8, 0.05), (16, 0.05), (32, 0.05), (48, 0.10), (64, 0.10), (80, 0.10),
                                           (128, 0.10)])
 def test_high_dimensional_bead_spring(n_beads, tol):
-    res = bead_spring_fit(si.models.BeadSpring.high_dimensional(n_beads))
+    # defaults reach N = 8 (−0.9%) but undertrain from N = 16 on (−4%, −7% at 32); wider and
+    # longer training reached −4.6% at N = 32 (bench/RESULTS.md); N >= 48 not yet verified
+    opts = {} if n_beads <= 8 else dict(hidden=128, n_iter=8000)
+    res = bead_spring_fit(si.models.BeadSpring.high_dimensional(n_beads), **opts)
     print(res)
     assert abs(res.relative_error) <= tol
 
