@@ -97,6 +97,8 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
             raise ValueError("dt is required for arrays: the time between consecutive points (model time unit)")
     else:
         raise TypeError(f"data must be float (states) or integer (tokens), got dtype {arr.dtype}")
+    if arr.shape[0] < 1 or (not tokens and arr.shape[2] < 1):
+        raise ValueError(f"data is empty (shape {arr.shape}): need at least one trajectory with one component")
     if arr.shape[1] < 2:
         raise ValueError(f"data: need at least 2 time steps per trajectory, got {arr.shape[1]}")
     if isinstance(dt, bool) or not isinstance(dt, numbers.Real):
