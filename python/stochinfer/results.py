@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
+
+from ._io import atomic_savez
 
 FORMAT_VERSION = 1
 
@@ -64,16 +64,8 @@ class Trajectories:
         meta = dict(self.settings)
         if self.model is not None and hasattr(self.model, "to_dict"):
             meta["model"] = self.model.to_dict()
-        directory = os.path.dirname(os.path.abspath(path)) or "."
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=directory)
-        os.close(fd)
-        try:
-            np.savez(tmp, x=self.data, dt=self.dt, t0=self.t0, settings=json.dumps(meta, default=str),
-                     format_version=FORMAT_VERSION)
-            os.replace(tmp, path if path.endswith(".npz") else path + ".npz")
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        atomic_savez(path, dict(x=self.data, dt=self.dt, t0=self.t0, settings=json.dumps(meta, default=str),
+                                format_version=FORMAT_VERSION))
 
     @classmethod
     def load(cls, path: str) -> "Trajectories":

@@ -5,14 +5,12 @@ and reports the estimate with its error bar."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import warnings
 from typing import Optional
 
 import numpy as np
 
 from .. import _core
+from .._io import atomic_savez
 from .._validate import positive_float, positive_int
 from ..train import run_training
 from . import readout
@@ -178,25 +176,27 @@ class NEEP:
             net = self._new_net(d, seed + k)
             if self.shift is not None:
                 net.set_input_transform(self.shift.tolist(), self.scale.tolist())
-            fit = self._train(net, d, split, val, seed + k, truth)
+            fit = self._train(net, d, split, val, seed + k)
             members.append(net)
             fits.append(fit)
         self.net = members[0]
-        self._members = members
         res = self._read_out(d, split, members, fits, truth, seed)
         self.result_ = res
         return res
 
-    def _train(self, net, d: EPData, split: Split, val: np.ndarray, seed: int, truth: dict) -> dict:
+    def _train(self, net, d: EPData, split: Split, val: np.ndarray, seed: int) -> dict:
+        updates = 0
+
         def step(n):
+            nonlocal updates
             losses = []
             while n > 0:  # learning rate piecewise constant over blocks of <= 50 updates
                 k = min(n, 50)
-                it = net.get_adam_state()[2]
-                lr = _scheduled_lr(self.lr, self.lr_schedule, it + k / 2, self.n_iter)
+                lr = _scheduled_lr(self.lr, self.lr_schedule, updates + k / 2, self.n_iter)
                 done, loss = net.train(d.data, split.train, k, self.batch, lr, 0.9, 0.999, 1e-8,
                                        self.weight_decay, self.decoupled_weight_decay, seed)
                 losses.append(loss)
+                updates += done
                 n -= k
             return float(np.mean(losses))
 
@@ -283,7 +283,7 @@ class NEEP:
                   "config": np.array(json.dumps(cfg)), "params": self.net.get_params(),
                   "shift": np.array([] if self.shift is None else self.shift),
                   "scale": np.array([] if self.scale is None else self.scale)}
-        _atomic_savez(path, arrays)
+        atomic_savez(path, arrays)
 
     @classmethod
     def load(cls, path: str) -> "NEEP":
@@ -329,18 +329,3 @@ def _cap_segments(segs: np.ndarray, cap: int) -> np.ndarray:
         return s
     return segs[:k]
 
-
-def _atomic_savez(path: str, arrays: dict) -> None:
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

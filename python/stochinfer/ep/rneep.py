@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
-
 from .. import _core
 from .._validate import positive_int
 from .data import EPData, as_ep_data
