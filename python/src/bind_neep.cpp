@@ -3,7 +3,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <algorithm>
 #include <atomic>
 #include <string>
 #include <type_traits>
@@ -71,7 +70,7 @@ void copy_in(T* p, std::size_t n, const py::array_t<T, py::array::c_style | py::
 /// Methods shared by the network estimators: parameters, Adam state, training,
 /// per-item ΔS and full-batch loss/gradient.
 template <class Model, class Cls>
-void bind_network_methods(Cls& cls, std::int64_t (*n_items)(Model&, const StateArray&, const std::vector<Segment>&)) {
+void bind_network_methods(Cls& cls) {
   using T = std::remove_pointer_t<decltype(std::declval<Model&>().params())>;
   using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
   cls.def_property_readonly("n_params", &Model::n_params)
@@ -106,10 +105,10 @@ void bind_network_methods(Cls& cls, std::int64_t (*n_items)(Model&, const StateA
           py::arg("sample_seed"), "Adam updates; returns (steps_done, mean minibatch loss).")
       .def(
           "delta_s",
-          [n_items](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
+          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
             const StateArray s = state_array(data);
             const std::vector<Segment> sg = segments(seg);
-            py::array_t<double> out(n_items(md, s, sg));
+            py::array_t<double> out(md.n_delta_s(s, sg));
             double* o = out.mutable_data();
             std::atomic<bool> cancel{false};
             stochinfer::python::run_interruptible([&] { return md.delta_s(s, sg, o, &cancel); }, cancel);
@@ -163,12 +162,7 @@ void bind_model(py::module_& m, const char* name) {
             return out;
           },
           py::arg("x"), "Network output h for explicit input rows (continuous inputs).");
-  bind_network_methods<Model>(cls, [](Model&, const StateArray& s, const std::vector<Segment>& sg) {
-    std::int64_t n = 0;
-    for (const auto& g : sg) n += std::max<std::int64_t>(g.end - g.begin - 1, 0);
-    (void)s;
-    return n;
-  });
+  bind_network_methods<Model>(cls);
 }
 
 template <class T>
@@ -180,9 +174,7 @@ void bind_rneep(py::module_& m, const char* name) {
           }),
           py::arg("n_tokens"), py::arg("embed_dim"), py::arg("hidden"), py::arg("window"), py::arg("seed"),
           py::arg("n_threads") = 0);
-  bind_network_methods<Model>(cls, [](Model& md, const StateArray& s, const std::vector<Segment>& sg) {
-    return md.n_windows(s, sg);
-  });
+  bind_network_methods<Model>(cls);
 }
 
 }  // namespace

@@ -67,6 +67,8 @@ class NeepModel {
   /// entries). Returns false when cancelled.
   bool delta_s(const StateArray& data, const std::vector<Segment>& segments, double* out,
                const std::atomic<bool>* cancel = nullptr);
+  /// Number of ΔS values (transitions) delta_s writes for these segments.
+  std::int64_t n_delta_s(const StateArray& data, const std::vector<Segment>& segments) const;
 
   /// Mean loss over every transition of the segments and its gradient (n_params
   /// entries); no update. For gradient checks and diagnostics.

@@ -45,8 +45,8 @@ class RneepModel {
   /// ΔS of the windows of stride window − 1 of every segment, in order.
   bool delta_s(const StateArray& tokens, const std::vector<Segment>& segments, double* out,
                const std::atomic<bool>* cancel = nullptr);
-  /// Number of read-out windows delta_s writes for these segments.
-  std::int64_t n_windows(const StateArray& tokens, const std::vector<Segment>& segments) const;
+  /// Number of ΔS values (read-out windows) delta_s writes for these segments.
+  std::int64_t n_delta_s(const StateArray& tokens, const std::vector<Segment>& segments) const;
   /// Mean loss over the read-out windows and its gradient (no update).
   double loss_and_grad(const StateArray& tokens, const std::vector<Segment>& segments, T* grad);
 

@@ -27,14 +27,13 @@ struct NeepModel<T>::Impl {
   Mlp mlp;
   int kChunk;  // pairs per chunk
   nn::OptimState<T> opt;
-  const std::vector<T>& p;  // = opt.p
   ThreadPool pool;
   std::vector<typename Mlp::Workspace> ws;   // per worker
   std::vector<nn::Mat<T>> dout;              // per worker, 1 x 2 kChunk
   std::vector<double> shift, scale;
 
   Impl(const MlpSpec& spec, std::uint64_t seed, int n_threads)
-      : mlp(spec), kChunk(chunk_pairs(spec)), opt(mlp.n_params()), p(opt.p), pool(n_threads) {
+      : mlp(spec), kChunk(chunk_pairs(spec)), opt(mlp.n_params()), pool(n_threads) {
     mlp.init(opt.p.data(), seed);
     ws.resize(pool.size());
     for (auto& w : ws) mlp.reserve(w, 2 * kChunk);
@@ -111,22 +110,9 @@ struct NeepModel<T>::Impl {
   /// writes the gradient of (loss sum / denom) into g.
   double pair_grad(int w, int n, double denom, T* g) {
     auto& wk = ws[w];
-    mlp.forward(p.data(), wk, 2 * n);
-    const T* h = wk.out.data();
-    T* dy = dout[w].data();
-    double sum = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const double ds = double(h[i]) - double(h[n + i]);
-      const double term = neep_loss_term(ds);
-      if (!std::isfinite(term))
-        throw std::runtime_error("NEEP training diverged: a transition got ΔS = " + std::to_string(ds) +
-                                 " and e^{-ΔS} overflowed; lower the learning rate or standardise the input");
-      sum += term;
-      const T slope = T(neep_loss_slope(ds) / denom);
-      dy[i] = slope;
-      dy[n + i] = -slope;
-    }
-    mlp.backward(p.data(), wk, 2 * n, dy, g);
+    mlp.forward(opt.p.data(), wk, 2 * n);
+    const double sum = neep_antisymmetric_loss(wk.out.data(), n, denom, dout[w].data(), "NEEP");
+    mlp.backward(opt.p.data(), wk, 2 * n, dout[w].data(), g);
     return sum;
   }
 };
@@ -178,6 +164,11 @@ NeepTrainStats NeepModel<T>::train(const StateArray& data, const std::vector<Seg
 }
 
 template <class T>
+std::int64_t NeepModel<T>::n_delta_s(const StateArray& data, const std::vector<Segment>& segs) const {
+  return nn::WindowIndex(data, segs, 2, 1).size();
+}
+
+template <class T>
 bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
                            const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
@@ -186,7 +177,7 @@ bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& s
   return nn::evaluate_loop(I.pool, index, I.kChunk, cancel,
                            [&](const std::int64_t* trj, const std::int64_t* tim, int n, int w, std::int64_t lo) {
                              I.gather_pairs(data, trj, tim, n, w);
-                             I.mlp.forward(I.p.data(), I.ws[w], 2 * n);
+                             I.mlp.forward(I.opt.p.data(), I.ws[w], 2 * n);
                              const T* h = I.ws[w].out.data();
                              for (int i = 0; i < n; ++i) out[lo + i] = double(h[i]) - double(h[n + i]);
                            });
@@ -212,7 +203,7 @@ void NeepModel<T>::forward_rows(const T* x, std::int64_t n, T* out) {
   for (std::int64_t lo = 0; lo < n; lo += 2 * kChunk) {
     const int m = static_cast<int>(std::min<std::int64_t>(2 * kChunk, n - lo));
     std::copy(x + lo * width, x + (lo + m) * width, w.x0.data());  // row-major rows = columns
-    I.mlp.forward(I.p.data(), w, m);
+    I.mlp.forward(I.opt.p.data(), w, m);
     std::copy(w.out.data(), w.out.data() + m, out + lo);
   }
 }

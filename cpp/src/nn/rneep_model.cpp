@@ -19,11 +19,25 @@ constexpr int kChunk = 64;  // windows per chunk (2 x 64 sequences)
 template <class T>
 struct RneepModel<T>::Impl {
   using Mat = nn::Mat<T>;
+  /// Offsets in the flat parameter buffer (see rneep.hpp) and its size.
+  struct Layout {
+    std::size_t wi, bi, gru, w, b, n;
+    explicit Layout(const RneepSpec& s) {
+      s.validate();
+      const std::size_t E = s.embed_dim, H = s.hidden;
+      wi = E * s.n_tokens;
+      bi = wi + 3 * H * E;
+      gru = bi + 3 * H;
+      w = gru + nn::Gru{s.hidden}.n_params();
+      b = w + H;
+      n = b + 1;
+    }
+  };
   RneepSpec spec;
   nn::Gru gru;
-  std::size_t o_wi, o_bi, o_gru, o_w, o_b, n_par;  // parameter offsets
+  Layout o;
   nn::OptimState<T> opt;
-  std::vector<T>& p;  // = opt.p
+  std::vector<T>& p = opt.p;
   ThreadPool pool;
   struct Work {
     std::vector<int> tok;          // S x n tokens, row s = sequence s
@@ -32,26 +46,13 @@ struct RneepModel<T>::Impl {
   };
   std::vector<Work> ws;
 
-  static std::size_t count_params(const RneepSpec& s) {
-    s.validate();
-    const std::size_t E = s.embed_dim, H = s.hidden;
-    return E * s.n_tokens + 3 * H * E + 3 * H + nn::Gru{s.hidden}.n_params() + H + 1;
-  }
-
   Impl(const RneepSpec& s, std::uint64_t seed, int n_threads)
-      : spec(s), opt(count_params(s)), p(opt.p), pool(n_threads) {
-    const int E = s.embed_dim, H = s.hidden;
-    gru.hidden = H;
-    o_wi = std::size_t(E) * s.n_tokens;
-    o_bi = o_wi + std::size_t(3 * H) * E;
-    o_gru = o_bi + 3 * H;
-    o_w = o_gru + gru.n_params();
-    o_b = o_w + H;
-    n_par = o_b + 1;
+      : spec(s), gru{s.hidden}, o(s), opt(o.n), pool(n_threads) {
+    const int H = s.hidden;
     // PyTorch defaults: Embedding N(0, 1); GRU and Linear(H, 1) U(-1/√H, 1/√H)
-    for (std::size_t i = 0; i < o_wi; ++i) p[i] = T(normal_at(seed, RngPurpose::weight_init, 0, i));
+    for (std::size_t i = 0; i < o.wi; ++i) p[i] = T(normal_at(seed, RngPurpose::weight_init, 0, i));
     const double bound = 1.0 / std::sqrt(double(H));
-    for (std::size_t i = o_wi; i < n_par; ++i)
+    for (std::size_t i = o.wi; i < o.n; ++i)
       p[i] = T(bound * (2.0 * double(uniform_at(seed, RngPurpose::weight_init, 1, i)) - 1.0));
     ws.resize(pool.size());
     const int S = 2 * kChunk, n = s.window;
@@ -95,11 +96,11 @@ struct RneepModel<T>::Impl {
   void forward(Work& w, int S) const {
     const int E = spec.embed_dim, H = spec.hidden, n = spec.window;
     nn::ConstMatMap<T> Emb(p.data(), E, spec.n_tokens);
-    nn::ConstMatMap<T> Wi(p.data() + o_wi, 3 * H, E);
-    Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> bi(p.data() + o_bi, 3 * H);
+    nn::ConstMatMap<T> Wi(p.data() + o.wi, 3 * H, E);
+    Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> bi(p.data() + o.bi, 3 * H);
     w.P.noalias() = Wi * Emb;  // input projection of every token: a lookup replaces W_i x_t
     w.P.colwise() += bi;
-    gru.forward(p.data() + o_gru, S, n, w.tape, [&](int t) {
+    gru.forward(p.data() + o.gru, S, n, w.tape, [&](int t) {
       nn::MatMap<T> gi(w.gi.data(), 3 * H, S);
       for (int s = 0; s < S; ++s) gi.col(s) = w.P.col(w.tok[std::size_t(s) * n + t]);
       return nn::ConstMatMap<T>(w.gi.data(), 3 * H, S);
@@ -108,10 +109,10 @@ struct RneepModel<T>::Impl {
     hbar.setZero();
     for (int t = 0; t < n; ++t) hbar += nn::ConstMatMap<T>(w.tape.h.data() + std::size_t(t) * H * S, H, S);
     hbar *= T(1) / T(n);
-    Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> wo(p.data() + o_w, H);
+    Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> wo(p.data() + o.w, H);
     nn::MatMap<T> out(w.dout.data(), 1, S);
     out.noalias() = wo * hbar;
-    out.array() += p[o_b];
+    out.array() += p[o.b];
   }
 
   /// Backward from dL/dg (w.dout, S entries); writes the gradient into g.
@@ -119,29 +120,29 @@ struct RneepModel<T>::Impl {
     const int E = spec.embed_dim, H = spec.hidden, n = spec.window;
     nn::ConstMatMap<T> dout(w.dout.data(), 1, S);
     nn::ConstMatMap<T> hbar(w.hbar.data(), H, S);
-    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dwo(g + o_w, H);
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dwo(g + o.w, H);
     dwo.setZero();
     T db = 0;
     for (int s = 0; s < S; ++s) {  // fixed order (thread invariance)
       dwo += hbar.col(s) * dout(0, s);
       db += dout(0, s);
     }
-    g[o_b] = db;
-    Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> wo(p.data() + o_w, H);
+    g[o.b] = db;
+    Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> wo(p.data() + o.w, H);
     nn::MatMap<T> ext(w.ext.data(), H, S);
     ext.noalias() = (wo / T(n)) * dout;  // each h_t feeds the time average
     w.dP.setZero();
     gru.backward(
-        p.data() + o_gru, S, n, w.tape, [&](int) { return nn::ConstMatMap<T>(w.ext.data(), H, S); },
+        p.data() + o.gru, S, n, w.tape, [&](int) { return nn::ConstMatMap<T>(w.ext.data(), H, S); },
         [&](int t, const nn::ConstMatMap<T>& D) {
           for (int s = 0; s < S; ++s) w.dP.col(w.tok[std::size_t(s) * n + t]) += D.col(s);
         },
-        w.dgi, w.carry, g + o_gru);
+        w.dgi, w.carry, g + o.gru);
     nn::ConstMatMap<T> Emb(p.data(), E, spec.n_tokens);
-    nn::ConstMatMap<T> Wi(p.data() + o_wi, 3 * H, E);
-    nn::MatMap<T> dWi(g + o_wi, 3 * H, E);
+    nn::ConstMatMap<T> Wi(p.data() + o.wi, 3 * H, E);
+    nn::MatMap<T> dWi(g + o.wi, 3 * H, E);
     nn::MatMap<T> dEmb(g, E, spec.n_tokens);
-    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dbi(g + o_bi, 3 * H);
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dbi(g + o.bi, 3 * H);
     dWi.noalias() = w.dP * Emb.transpose();
     dEmb.noalias() = Wi.transpose() * w.dP;
     dbi.setZero();
@@ -157,22 +158,9 @@ struct RneepModel<T>::Impl {
   }
 
   double window_grad(Work& w, int n_win, double denom, T* g) const {
-    const int S = 2 * n_win;
-    forward(w, S);
-    T* d = w.dout.data();
-    double sum = 0.0;
-    for (int i = 0; i < n_win; ++i) {
-      const double ds = double(d[i]) - double(d[n_win + i]);
-      const double term = neep_loss_term(ds);
-      if (!std::isfinite(term))
-        throw std::runtime_error("RNEEP training diverged: a window got ΔS = " + std::to_string(ds) +
-                                 "; lower the learning rate");
-      sum += term;
-      const T slope = T(neep_loss_slope(ds) / denom);
-      d[i] = slope;
-      d[n_win + i] = -slope;
-    }
-    backward(w, S, g);
+    forward(w, 2 * n_win);
+    const double sum = neep_antisymmetric_loss(w.dout.data(), n_win, denom, w.dout.data(), "RNEEP");
+    backward(w, 2 * n_win, g);
     return sum;
   }
 };
@@ -189,7 +177,7 @@ RneepModel<T>& RneepModel<T>::operator=(RneepModel&&) noexcept = default;
 template <class T>
 const RneepSpec& RneepModel<T>::spec() const { return impl_->spec; }
 template <class T>
-std::size_t RneepModel<T>::n_params() const { return impl_->n_par; }
+std::size_t RneepModel<T>::n_params() const { return impl_->opt.p.size(); }
 template <class T>
 T* RneepModel<T>::params() { return impl_->p.data(); }
 template <class T>
@@ -212,7 +200,7 @@ NeepTrainStats RneepModel<T>::train(const StateArray& data, const std::vector<Se
 }
 
 template <class T>
-std::int64_t RneepModel<T>::n_windows(const StateArray& data, const std::vector<Segment>& segs) const {
+std::int64_t RneepModel<T>::n_delta_s(const StateArray& data, const std::vector<Segment>& segs) const {
   return nn::WindowIndex(data, segs, impl_->spec.window, impl_->spec.window - 1).size();
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "stochinfer/config.hpp"
 
@@ -13,6 +15,26 @@ STOCHINFER_HD double neep_loss_term(double delta_s) { return std::exp(-delta_s) 
 
 /// d(e^{-ΔS} - ΔS)/dΔS.
 STOCHINFER_HD double neep_loss_slope(double delta_s) { return -std::exp(-delta_s) - 1.0; }
+
+/// The loss sum over n antisymmetric items ΔS_i = out[i] - out[n + i] (network
+/// outputs for both orders of a pair or window). Writes d(loss sum / denom)/d out
+/// into grad[i] and grad[n + i] (grad may alias out). Throws when e^{-ΔS} overflows.
+template <class T>
+double neep_antisymmetric_loss(T* out, int n, double denom, T* grad, const char* estimator) {
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const double ds = double(out[i]) - double(out[n + i]);
+    const double term = neep_loss_term(ds);
+    if (!std::isfinite(term))
+      throw std::runtime_error(std::string(estimator) + " training diverged: an item got ΔS = " + std::to_string(ds) +
+                               " and e^{-ΔS} overflowed; lower the learning rate or standardise the input");
+    sum += term;
+    const T slope = T(neep_loss_slope(ds) / denom);
+    grad[i] = slope;
+    grad[n + i] = -slope;
+  }
+  return sum;
+}
 
 }  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer
