@@ -17,6 +17,8 @@ enum class RngPurpose : std::uint32_t {
   initial_uniform = 4,
   weight_init = 5,
   minibatch = 6,
+  weight_sample = 7,     ///< Bayesian weight noise while training
+  posterior_sample = 8,  ///< Bayesian weight noise for evaluation and prediction
 };
 
 /// Philox4x32-10 (Salmon et al., SC'11) on a word type U: std::uint32_t (one

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace stochinfer {
 
@@ -46,6 +47,35 @@ void AdamConfig::validate() const {
   if (!(eps > 0)) throw std::invalid_argument("eps must be > 0");
   if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
     throw std::invalid_argument("weight_decay must be a finite number >= 0");
+}
+
+void BayesMlpSpec::validate() const {
+  if (in_dim < 0) throw std::invalid_argument("in_dim must be >= 0");
+  if (out_dim < 1) throw std::invalid_argument("out_dim must be >= 1");
+  if (hidden < 1) throw std::invalid_argument("hidden must be >= 1");
+  if (n_layers < 1) throw std::invalid_argument("n_layers must be >= 1");
+  if (in_dim == 0 && n_layers != 1)
+    throw std::invalid_argument("a network without input (in_dim = 0) is a constant vector: n_layers must be 1");
+  if (n_bayes < 0 || n_bayes > n_layers) throw std::invalid_argument("n_bayes must be in [0, n_layers]");
+  if (!(prior_std > 0) || !std::isfinite(prior_std)) throw std::invalid_argument("prior_std must be > 0");
+  if (!std::isfinite(rho_init)) throw std::invalid_argument("rho_init must be finite");
+  activation_name(activation);
+}
+
+void HeadSpec::validate() const {
+  if (kind != HeadKind::affine && kind != HeadKind::cholesky) throw std::invalid_argument("unknown head kind");
+  if (d < 1) throw std::invalid_argument("d must be >= 1");
+  const std::size_t m = static_cast<std::size_t>(out_dim());
+  if (!mean.empty() && mean.size() != m)
+    throw std::invalid_argument("head mean must have " + std::to_string(m) + " entries");
+  if (!scale.empty() && scale.size() != m)
+    throw std::invalid_argument("head scale must have " + std::to_string(m) + " entries");
+  for (double v : mean)
+    if (!std::isfinite(v)) throw std::invalid_argument("head mean must be finite");
+  for (double v : scale)
+    if (!(v > 0) || !std::isfinite(v)) throw std::invalid_argument("head scale entries must be finite and > 0");
+  if (!(pred_scale > 0) || !std::isfinite(pred_scale)) throw std::invalid_argument("pred_scale must be > 0");
+  if (!(diag_eps >= 0) || !std::isfinite(diag_eps)) throw std::invalid_argument("diag_eps must be >= 0");
 }
 
 }  // namespace stochinfer

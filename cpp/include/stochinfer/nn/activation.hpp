@@ -28,7 +28,10 @@ void activation_forward(Activation a, const T* z, T* y, std::size_t n) {
       if (y != z) Y = Z;
       return;
     case Activation::relu: Y = Z.max(T(0)); return;
-    case Activation::elu: Y = (Z > T(0)).select(Z, Z.min(T(0)).expm1()); return;
+    // max(z, 0) + exp(min(z, 0)) - 1: no select and no expm1, which Eigen 3.4
+    // evaluates one scalar at a time (a third of a training step). The absolute
+    // error stays at one ulp of 1, all a network output needs.
+    case Activation::elu: Y = Z.max(T(0)) + (Z.min(T(0)).exp() - T(1)); return;
     case Activation::tanh: Y = Z.tanh(); return;
     case Activation::softplus: Y = (Z > T(20)).select(Z, Z.min(T(20)).exp().log1p()); return;  // torch's threshold
     case Activation::silu: Y = Z * Z.logistic(); return;
@@ -44,7 +47,7 @@ void activation_backward(Activation a, const T* z, const T* y, T* g, std::size_t
   switch (a) {
     case Activation::identity: return;
     case Activation::relu: G = (Y > T(0)).select(G, T(0)); return;
-    case Activation::elu: G *= (Y > T(0)).select(A::Ones(Eigen::Index(n)), Y + T(1)); return;
+    case Activation::elu: G *= Y.min(T(0)) + T(1); return;  // 1 for y > 0, y + 1 = e^z otherwise
     case Activation::tanh: G *= T(1) - Y.square(); return;
     case Activation::softplus: G *= T(1) - (-Y).exp(); return;  // sigmoid(z) = 1 - e^{-softplus(z)}
     case Activation::silu: {

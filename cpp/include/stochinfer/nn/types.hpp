@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <string>
+#include <vector>
 
 /// Plain settings shared by the network code and its callers; no ISA-specific
 /// code lives here, so it sits outside the instruction-set namespace.
@@ -43,5 +44,45 @@ struct AdamConfig {
   bool decoupled = false;
   void validate() const;
 };
+
+/// A vector-valued regression network (methods.md §3.2): n_layers Dense layers
+/// (the last maps to out_dim, no activation), `activation` after the others; the
+/// last n_bayes layers are Bayes-by-Backprop layers with mean-field Gaussian
+/// weights N(mu, softplus(rho)^2), prior N(0, prior_std^2). in_dim may be 0: a
+/// network without input is a (Bayesian) constant vector (homogeneous diffusion).
+struct BayesMlpSpec {
+  int in_dim = 1;
+  int out_dim = 1;
+  int hidden = 256;
+  int n_layers = 4;
+  int n_bayes = 2;
+  Activation activation = Activation::elu;
+  double prior_std = 0.1;
+  double rho_init = -5.0;  ///< softplus(-5) = 0.0067
+  void validate() const;   ///< throws std::invalid_argument naming the bad field
+};
+
+/// How network outputs become a field and a prediction of the regression label
+/// (methods.md §3.3). affine: field u = raw * scale + mean (drift, out_dim = d).
+/// cholesky: u likewise, filling a lower-triangular L row by row ((0,0), (1,0),
+/// (1,1), (2,0), ...) with softplus(u) + diag_eps on the diagonal; the field is
+/// D = L Lᵀ as its d(d+1)/2 lower-triangular entries (positive definite by
+/// construction). In both cases prediction = pred_scale * field and the loss of
+/// a label y is ½‖y - prediction‖².
+enum class HeadKind : int { affine = 0, cholesky = 1 };
+
+struct HeadSpec {
+  HeadKind kind = HeadKind::affine;
+  int d = 1;
+  std::vector<double> mean, scale;  ///< out_dim entries each; empty = 0 and 1
+  double pred_scale = 1.0;
+  double diag_eps = 1e-6;
+  int out_dim() const { return kind == HeadKind::cholesky ? d * (d + 1) / 2 : d; }
+  void validate() const;
+};
+
+/// KL term of the ELBO: differentiated (true ELBO) or added as a constant, as
+/// the published reference code does (methods.md §3.2).
+enum class KlGradient : int { elbo = 0, detached = 1 };
 
 }  // namespace stochinfer

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "stochinfer/nn/types.hpp"
+
+namespace stochinfer {
+
+/// Regression rows owned by the caller: inputs X (n x in_dim) and labels Y
+/// (n x out_dim), both row-major in the network's precision.
+template <class T>
+struct RegressionData {
+  const T* x = nullptr;
+  const T* y = nullptr;
+  std::int64_t n = 0;
+};
+
+/// One training run's settings (methods.md §3.2, §3.4).
+struct LangevinTrainConfig {
+  int batch = 128;             ///< rows per minibatch (drawn with replacement)
+  int n_samples = 3;           ///< K weight samples per minibatch (Bayesian layers)
+  double kl_weight = 0.0;      ///< β / N_batches: weight of the mean KL per parameter
+  KlGradient kl_gradient = KlGradient::elbo;
+  AdamConfig adam;
+  std::uint64_t seed = 0;      ///< keys minibatches and weight noise with the update number
+  void validate() const;
+};
+
+struct LangevinTrainStats {
+  std::int64_t steps_done = 0;  ///< fewer than asked when cancelled
+  double mean_loss = 0.0;       ///< mean objective (NLL + KL term) over steps and members
+};
+
+/// A drift or diffusion network of the Langevin Bayesian network estimator
+/// (methods.md §3), or a deep ensemble of `n_members` such networks trained
+/// together: every update draws one minibatch per member from that member's rows
+/// (a bootstrap resample gives a bagged ensemble) and K weight samples, so the
+/// members run in one batched, threaded pass. Every draw is keyed by (seed,
+/// update number, member, sample), and the work is split into fixed chunks
+/// reduced in a fixed order: results do not depend on the thread count.
+template <class T>
+class LangevinNet {
+ public:
+  LangevinNet(const BayesMlpSpec& net, const HeadSpec& head, int n_members, std::uint64_t init_seed,
+              int n_threads = 0);
+  ~LangevinNet();
+  LangevinNet(LangevinNet&&) noexcept;
+  LangevinNet& operator=(LangevinNet&&) noexcept;
+
+  const BayesMlpSpec& net_spec() const;
+  const HeadSpec& head_spec() const;
+  int n_members() const;
+  std::size_t n_params_member() const;
+  std::size_t n_params() const;  ///< all members: member e owns [e * n_params_member, ...)
+  T* params();
+  T* adam_m();
+  T* adam_v();
+  std::int64_t& adam_step();
+
+  /// n_steps Adam updates. rows[e] lists member e's training rows (indices into
+  /// data, repeats allowed); a single list is shared by every member.
+  LangevinTrainStats train(const RegressionData<T>& data, const std::vector<std::vector<std::int64_t>>& rows,
+                           std::int64_t n_steps, const LangevinTrainConfig& cfg,
+                           const std::atomic<bool>* cancel = nullptr);
+
+  /// Objective of one update on the given rows with the weight noise of update
+  /// `step` (the minibatch loss the training minimises, here over all listed
+  /// rows), summed over members, and its gradient over all members' parameters.
+  /// For gradient checks.
+  double objective_and_grad(const RegressionData<T>& data, const std::vector<std::vector<std::int64_t>>& rows,
+                            const LangevinTrainConfig& cfg, std::int64_t step, T* grad);
+
+  /// Mean NLL ½‖y - prediction‖² over the rows, per member, averaged over
+  /// n_samples weight samples keyed by seed (n_samples = 0: mean weights).
+  std::vector<double> nll(const RegressionData<T>& data, const std::int64_t* rows, std::int64_t n_rows,
+                          int n_samples, std::uint64_t seed, const std::atomic<bool>* cancel = nullptr);
+
+  /// Mean KL per Bayesian parameter of member e (0 without Bayesian layers).
+  double kl_mean(int member) const;
+
+  /// Fields at n input rows x (n x in_dim) for n_samples posterior weight samples
+  /// per member (keyed by seed; n_samples = 0: the mean weights, one "sample"):
+  /// out has shape (n_members * max(n_samples, 1), n, out_dim). False when cancelled.
+  bool predict(const T* x, std::int64_t n, int n_samples, std::uint64_t seed, T* out,
+               const std::atomic<bool>* cancel = nullptr);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+extern template class LangevinNet<float>;
+extern template class LangevinNet<double>;
+
+/// Per-point summary of samples (n_samples, n, m): mean, standard deviation
+/// (ddof 1; 0 for one sample) and the q_lo, q_hi quantiles (linear interpolation,
+/// numpy's default), each written as (n, m). Threaded over points.
+template <class T>
+void posterior_summary(const T* samples, std::int64_t n_samples, std::int64_t n, std::int64_t m, double q_lo,
+                       double q_hi, double* mean, double* stdev, double* lo, double* hi, int n_threads = 0);
+
+}  // namespace stochinfer

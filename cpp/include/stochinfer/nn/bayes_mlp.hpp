@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "stochinfer/nn/activation.hpp"
+#include "stochinfer/nn/dense.hpp"
+#include "stochinfer/rng.hpp"
+
+namespace stochinfer {
+inline namespace STOCHINFER_ISA_NAMESPACE {
+namespace nn {
+
+inline double softplus(double r) { return r > 20 ? r : std::log1p(std::exp(r)); }
+inline double sigmoid(double r) { return 1.0 / (1.0 + std::exp(-r)); }
+
+/// Vector-output MLP whose last n_bayes layers are Bayes-by-Backprop layers
+/// (methods.md §3.2). Parameter layout, layer by layer: a deterministic layer is
+/// Dense's [W, b]; a Bayesian layer is [mu_W, mu_b] (Dense layout) then
+/// [rho_W, rho_b]. A forward pass runs on "dense weights": one [W, b] per layer,
+/// pointing into the parameters (deterministic layers) or into a sampled buffer
+/// w = mu + softplus(rho) * eps holding the Bayesian layers, which are last and
+/// therefore one contiguous block of n_sampled() values.
+template <class T>
+class BayesMlp {
+ public:
+  struct Workspace {
+    Mat<T> x0;              ///< input (in_dim x cols)
+    std::vector<Mat<T>> act;  ///< per hidden layer output
+    Mat<T> out;             ///< out_dim x cols (raw network output)
+    Mat<T> g0, g1;          ///< backward scratch
+  };
+
+  explicit BayesMlp(const BayesMlpSpec& spec) : spec_(spec) {
+    spec.validate();
+    if (activation_needs_input(spec.activation))
+      throw std::invalid_argument("the Bayesian network supports activations that need no input copy (not silu)");
+    std::size_t po = 0, wo = 0;
+    int in = spec.in_dim;
+    for (int l = 0; l < spec.n_layers; ++l) {
+      const int out = l + 1 < spec.n_layers ? spec.hidden : spec.out_dim;
+      layers_.push_back(Dense{in, out});
+      param_off_.push_back(po);
+      dense_off_.push_back(wo);
+      const std::size_t n = layers_.back().n_params();
+      po += is_bayes(l) ? 2 * n : n;
+      wo += n;
+      in = out;
+    }
+    n_params_ = po;
+    n_dense_ = wo;
+    sampled_off_ = spec.n_bayes > 0 ? dense_off_[first_bayes()] : n_dense_;
+  }
+
+  const BayesMlpSpec& spec() const { return spec_; }
+  std::size_t n_params() const { return n_params_; }
+  /// Number of dense weights: every layer's [W, b] (the size of a full gradient in Dense layout).
+  std::size_t n_dense() const { return n_dense_; }
+  /// Number of Bayesian weights and biases (each has a mu and a rho).
+  std::size_t n_sampled() const { return n_dense_ - sampled_off_; }
+  int first_bayes() const { return spec_.n_layers - spec_.n_bayes; }
+  bool is_bayes(int l) const { return l >= first_bayes(); }
+  int n_layers() const { return spec_.n_layers; }
+
+  /// Deterministic layers: PyTorch's default U(±1/√fan_in) for W and b. Bayesian
+  /// layers: mu_W ~ U(±√(6/fan_in)), mu_b = 0, rho = rho_init (methods.md §3.2).
+  /// Drawn from the counter-based RNG keyed by (seed, weight_init, index).
+  void init(T* p, std::uint64_t seed) const {
+    for (int l = 0; l < n_layers(); ++l) {
+      const Dense& d = layers_[l];
+      T* q = p + param_off_[l];
+      const std::size_t nw = std::size_t(d.out) * d.in, n = d.n_params();
+      const double fan = std::max(1, d.in);
+      const double bound = is_bayes(l) ? std::sqrt(6.0 / fan) : 1.0 / std::sqrt(fan);
+      for (std::size_t k = 0; k < n; ++k) {
+        const double u = 2.0 * double(uniform_at(seed, RngPurpose::weight_init, 2, param_off_[l] + k)) - 1.0;
+        q[k] = (is_bayes(l) && k >= nw) ? T(0) : T(bound * u);
+      }
+      if (is_bayes(l)) std::fill(q + n, q + 2 * n, T(spec_.rho_init));
+    }
+  }
+
+  /// softplus(rho) and σ(rho) of every Bayesian weight (n_sampled() entries each,
+  /// in sampled order), once per update and shared by its weight samples.
+  void rho_maps(const T* p, T* soft, T* sig) const {
+    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+    std::size_t o = 0;
+    for (int l = first_bayes(); l < n_layers(); ++l) {
+      const Eigen::Index n = Eigen::Index(layers_[l].n_params());
+      Eigen::Map<const A> rho(p + param_off_[l] + n, n);
+      Eigen::Map<A>(soft + o, n) = (rho > T(20)).select(rho, rho.min(T(20)).exp().log1p());
+      Eigen::Map<A>(sig + o, n) = rho.logistic();
+      o += std::size_t(n);
+    }
+  }
+
+  /// w = mu + soft * eps for every Bayesian weight, eps read from `noise` (eps = 0
+  /// when noise is null: the mean weights); soft from rho_maps. Writes
+  /// n_sampled() values into w and eps.
+  void sample(const T* p, const T* soft, NormalStream<std::uint32_t>* noise, T* w, T* eps) const {
+    std::size_t o = 0;
+    for (int l = first_bayes(); l < n_layers(); ++l) {
+      const std::size_t n = layers_[l].n_params();
+      const T* mu = p + param_off_[l];
+      for (std::size_t k = 0; k < n; ++k, ++o) {
+        float e = 0.0f;
+        if (noise) noise->read(&e, 1);
+        w[o] = mu[k] + soft[o] * T(e);
+        eps[o] = T(e);
+      }
+    }
+  }
+
+  /// Per-layer [W, b] pointers: deterministic layers from p, Bayesian from w.
+  void layer_weights(const T* p, const T* w, std::vector<const T*>& ptr) const {
+    ptr.resize(n_layers());
+    for (int l = 0; l < n_layers(); ++l)
+      ptr[l] = is_bayes(l) ? w + (dense_off_[l] - sampled_off_) : p + param_off_[l];
+  }
+
+  void reserve(Workspace& ws, int max_cols) const {
+    if (ws.out.cols() >= max_cols) return;
+    ws.x0.resize(spec_.in_dim, max_cols);
+    ws.act.assign(n_layers() - 1, Mat<T>(spec_.hidden, max_cols));
+    ws.out.resize(spec_.out_dim, max_cols);
+    const int wide = std::max({spec_.hidden, spec_.in_dim, spec_.out_dim});
+    ws.g0.resize(wide, max_cols);
+    ws.g1.resize(wide, max_cols);
+  }
+
+  /// Forward pass over the first n columns, from layer `from` on (from > 0 reuses
+  /// ws.act[from - 1], e.g. the deterministic layers shared by weight samples).
+  void forward(const std::vector<const T*>& w, Workspace& ws, int n, int from = 0) const {
+    for (int l = from; l < n_layers(); ++l) {
+      const Dense& d = layers_[l];
+      ConstMatMap<T> x(l == 0 ? ws.x0.data() : ws.act[l - 1].data(), d.in, n);
+      const bool last = l + 1 == n_layers();
+      MatMap<T> y(last ? ws.out.data() : ws.act[l].data(), d.out, n);
+      d.forward(w[l], x, y);
+      if (!last) activation_forward(spec_.activation, y.data(), y.data(), std::size_t(d.out) * n);
+    }
+  }
+
+  /// Backward through layers [lo, hi) after forward(w, ws, n): dy = dL/d(output
+  /// of layer hi - 1 before its activation; the raw output when hi = n_layers).
+  /// Writes dL/d(dense weights) of those layers into gd at their Dense-layout
+  /// offsets. When lo > 0 returns dL/d(pre-activation of layer lo - 1) (hidden x n,
+  /// in ws scratch, valid until the next call); otherwise nullptr.
+  const T* backward(const std::vector<const T*>& w, Workspace& ws, int n, const T* dy_top, T* gd, int lo,
+                    int hi) const {
+    Mat<T>* cur = &ws.g0;
+    Mat<T>* nxt = &ws.g1;
+    const T* result = nullptr;
+    for (int l = hi - 1; l >= lo; --l) {
+      const Dense& d = layers_[l];
+      ConstMatMap<T> x(l == 0 ? ws.x0.data() : ws.act[l - 1].data(), d.in, n);
+      ConstMatMap<T> dy(l == hi - 1 ? dy_top : cur->data(), d.out, n);
+      MatMap<T> dx(nxt->data(), d.in, n);
+      d.backward(w[l], x, dy, l > 0 ? &dx : nullptr, gd + dense_off_[l]);
+      if (l > 0) {
+        activation_backward(spec_.activation, static_cast<const T*>(nullptr), ws.act[l - 1].data(), dx.data(),
+                            std::size_t(d.in) * n);
+        result = dx.data();
+      }
+      std::swap(cur, nxt);
+    }
+    return lo > 0 ? result : nullptr;
+  }
+
+  /// Dense-layout gradient size of the deterministic layers (they come first).
+  std::size_t n_prefix() const { return sampled_off_; }
+
+  /// g = c * dL/dθ of one member from dense-weight gradients: gd_prefix (the
+  /// deterministic layers, n_prefix() entries) and, per weight sample k < K,
+  /// gd_bayes[k] (the Bayesian layers, n_sampled() entries) with its noise
+  /// eps[k]: dL/dmu = Σ_k dL/dw_k, dL/drho = Σ_k dL/dw_k eps_k σ(rho).
+  void param_grad(const T* gd_prefix, const T* const* gd_bayes, const T* const* eps, int K, const T* sig, T c,
+                  T* g) const {
+    for (std::size_t k = 0; k < sampled_off_; ++k) g[k] = c * gd_prefix[k];
+    std::size_t o = 0;
+    for (int l = first_bayes(); l < n_layers(); ++l) {
+      const std::size_t n = layers_[l].n_params();
+      T* gm = g + param_off_[l];
+      T* gr = gm + n;
+      for (std::size_t k = 0; k < n; ++k) {
+        T sm = 0, sr = 0;
+        for (int j = 0; j < K; ++j) {
+          sm += gd_bayes[j][o + k];
+          sr += gd_bayes[j][o + k] * eps[j][o + k];
+        }
+        gm[k] = c * sm;
+        gr[k] = c * sr * sig[o + k];
+      }
+      o += n;
+    }
+  }
+
+  /// Mean KL divergence per Bayesian parameter, KL̄ = Σ[ln(σp/s) + (s² + mu²)/(2σp²) - ½] / n_sampled(),
+  /// of q = N(mu, s²), s = softplus(rho), from the prior N(0, σp²). Adds c * dKL̄/dθ
+  /// into g when g is non-null. 0 without Bayesian layers.
+  double kl_mean(const T* p, T c = T(0), T* g = nullptr) const {
+    if (n_sampled() == 0) return 0.0;
+    const double sp = spec_.prior_std, inv_var = 1.0 / (sp * sp);
+    const double cn = double(c) / double(n_sampled());
+    double sum = 0.0;
+    for (int l = first_bayes(); l < n_layers(); ++l) {
+      const std::size_t n = layers_[l].n_params();
+      const T* mu = p + param_off_[l];
+      const T* rho = mu + n;
+      for (std::size_t k = 0; k < n; ++k) {
+        const double m = mu[k], r = rho[k], s = softplus(r);
+        sum += std::log(sp / s) + 0.5 * (s * s + m * m) * inv_var - 0.5;
+        if (g) {
+          g[param_off_[l] + k] += T(cn * m * inv_var);
+          g[param_off_[l] + n + k] += T(cn * (-1.0 / s + s * inv_var) * sigmoid(r));
+        }
+      }
+    }
+    return sum / double(n_sampled());
+  }
+
+ private:
+  BayesMlpSpec spec_;
+  std::vector<Dense> layers_;
+  std::vector<std::size_t> param_off_, dense_off_;
+  std::size_t n_params_ = 0, n_dense_ = 0, sampled_off_ = 0;
+};
+
+}  // namespace nn
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
+}  // namespace stochinfer

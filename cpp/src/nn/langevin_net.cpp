@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: MIT
+// Langevin drift/diffusion networks (Bayes-by-Backprop or deep ensemble) on CPU
+// threads. Compiled for the network instruction set inside its ISA namespace.
+#include "stochinfer/langevin_net.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "stochinfer/losses/langevin.hpp"
+#include "stochinfer/nn/adam.hpp"
+#include "stochinfer/nn/bayes_mlp.hpp"
+#include "stochinfer/nn/flush_denormals.hpp"
+#include "stochinfer/parallel.hpp"
+#include "stochinfer/rng.hpp"
+
+namespace stochinfer {
+
+void LangevinTrainConfig::validate() const {
+  if (batch < 1) throw std::invalid_argument("batch must be >= 1");
+  if (n_samples < 1 || n_samples > 255) throw std::invalid_argument("n_samples must be in [1, 255]");
+  if (!(kl_weight >= 0) || !std::isfinite(kl_weight)) throw std::invalid_argument("kl_weight must be >= 0");
+  adam.validate();
+}
+
+namespace {
+constexpr int kTrainChunk = 64;   // rows per training task: fixed, so results ignore the thread count
+constexpr int kEvalChunk = 256;   // points per evaluation task
+constexpr int kMaxGroups = 8;     // gradient accumulators per member
+constexpr int kSampleBlock = 32;  // posterior samples materialised at once
+}  // namespace
+
+template <class T>
+struct LangevinNet<T>::Impl {
+  using Net = nn::BayesMlp<T>;
+  struct Worker {
+    typename Net::Workspace ws;
+    losses::LangevinHead head;
+    nn::Mat<T> y, dout, dacc;  // labels, dL/draw, summed dL/d(prefix output)
+    std::vector<T> gd;         // dense-layout gradient scratch
+    std::vector<const T*> wptr;
+    explicit Worker(const HeadSpec& h) : head(h) {}
+  };
+
+  Net net;
+  HeadSpec head_spec;
+  int E;
+  std::size_t P;
+  std::vector<T> p, m, v, grad;
+  std::int64_t step = 0;
+  ThreadPool pool;
+  std::vector<Worker> wk;
+  std::vector<std::vector<T>> acc;  // per (member, group) gradient accumulators
+  std::vector<T> wsamp, eps;        // sampled Bayesian weights and their noise, per (member, sample)
+  std::vector<T> soft, sig;         // softplus(rho), σ(rho) per member
+
+  Impl(const BayesMlpSpec& s, const HeadSpec& h, int n_members, std::uint64_t seed, int n_threads)
+      : net(s), head_spec(h), E(n_members), P(net.n_params()), pool(n_threads) {
+    h.validate();
+    if (h.out_dim() != s.out_dim)
+      throw std::invalid_argument("the head needs " + std::to_string(h.out_dim()) + " network outputs, the network has " +
+                                  std::to_string(s.out_dim));
+    if (n_members < 1 || n_members > 255) throw std::invalid_argument("n_members must be in [1, 255]");
+    p.resize(P * E);
+    m.assign(P * E, T(0));
+    v.assign(P * E, T(0));
+    grad.resize(P * E);
+    // member e's initialisation is keyed by seed + e: members are independent draws
+    for (int e = 0; e < E; ++e) net.init(p.data() + P * e, seed + std::uint64_t(e));
+    for (int w = 0; w < pool.size(); ++w) {
+      wk.emplace_back(h);
+      Worker& k = wk.back();
+      net.reserve(k.ws, kEvalChunk);
+      k.y.resize(s.out_dim, kEvalChunk);
+      k.dout.resize(s.out_dim, kEvalChunk);
+      k.dacc.resize(s.hidden, kEvalChunk);
+      k.gd.resize(net.n_dense());
+    }
+  }
+
+  int n_bayes_samples(int k) const { return net.n_sampled() > 0 ? k : 1; }
+  const T* member(int e) const { return p.data() + P * std::size_t(e); }
+
+  /// Weight samples (e, k) for k < K into wsamp/eps, noise keyed by (seed, purpose, key(e, k)).
+  template <class Key>
+  void sample_weights(int K, std::uint64_t seed, RngPurpose purpose, bool mean_weights, Key key) {
+    const std::size_t ns = net.n_sampled();
+    if (ns == 0) return;
+    wsamp.resize(ns * E * K);
+    eps.resize(ns * E * K);
+    soft.resize(ns * E);
+    sig.resize(ns * E);
+    pool.parallel_for(E, [&](int e, int) { net.rho_maps(member(e), soft.data() + ns * e, sig.data() + ns * e); });
+    pool.parallel_for(E * K, [&](int t, int) {
+      const int e = t / K, k = t % K;
+      auto noise = normal_stream(seed, purpose, key(e, k));
+      net.sample(member(e), soft.data() + ns * e, mean_weights ? nullptr : &noise, wsamp.data() + ns * t,
+                 eps.data() + ns * t);
+    });
+  }
+  const T* sampled(int K, int e, int k) const {
+    return net.n_sampled() ? wsamp.data() + net.n_sampled() * (std::size_t(e) * K + k) : nullptr;
+  }
+  const T* sampled_eps(int K, int e, int k) const {
+    return net.n_sampled() ? eps.data() + net.n_sampled() * (std::size_t(e) * K + k) : nullptr;
+  }
+
+  void gather(const RegressionData<T>& d, const std::int64_t* rows, int n, Worker& w, bool labels) const {
+    const int din = net.spec().in_dim, dout = net.spec().out_dim;
+    for (int i = 0; i < n; ++i) {
+      const std::int64_t r = rows[i];
+      if (r < 0 || r >= d.n) throw std::invalid_argument("row index " + std::to_string(r) + " is outside the data");
+      std::copy(d.x + r * din, d.x + (r + 1) * din, w.ws.x0.data() + std::int64_t(i) * din);
+      if (labels) std::copy(d.y + r * dout, d.y + (r + 1) * dout, w.y.data() + std::int64_t(i) * dout);
+    }
+  }
+
+  /// Loss sum of the n rows loaded in worker w over K weight samples of member e;
+  /// adds the dense-weight gradients of that sum into a (deterministic layers,
+  /// then the Bayesian layers once per sample: n_prefix() + K n_sampled()).
+  double rows_grad(Worker& w, int e, int K, int n, T* a) {
+    const int fb = net.first_bayes(), L = net.n_layers(), mo = net.spec().out_dim;
+    const std::size_t np = net.n_prefix(), ns = net.n_sampled();
+    const T* pe = member(e);
+    auto add = [&](std::size_t from, std::size_t count, T* dst) {
+      const T* src = w.gd.data() + from;
+      for (std::size_t j = 0; j < count; ++j) dst[j] += src[j];
+    };
+    net.layer_weights(pe, sampled(K, e, 0), w.wptr);
+    net.forward(w.wptr, w.ws, n, 0);
+    double loss = 0.0;
+    const bool split = fb > 0 && fb < L;  // deterministic prefix shared by the samples
+    if (split) w.dacc.leftCols(n).setZero();
+    for (int k = 0; k < K; ++k) {
+      if (k > 0) {
+        net.layer_weights(pe, sampled(K, e, k), w.wptr);
+        net.forward(w.wptr, w.ws, n, fb);
+      }
+      for (int i = 0; i < n; ++i)
+        loss += w.head.loss_grad(w.ws.out.data() + std::int64_t(i) * mo, w.y.data() + std::int64_t(i) * mo,
+                                 w.dout.data() + std::int64_t(i) * mo);
+      const T* dz = net.backward(w.wptr, w.ws, n, w.dout.data(), w.gd.data(), split ? fb : 0, L);
+      if (ns) add(np, ns, a + np + std::size_t(k) * ns);
+      if (split) w.dacc.leftCols(n) += nn::ConstMatMap<T>(dz, net.spec().hidden, n);
+    }
+    if (split) net.backward(w.wptr, w.ws, n, w.dacc.data(), w.gd.data(), 0, fb);
+    if (np) add(0, np, a);
+    return loss;
+  }
+
+  /// Sum over members of each member's objective (mean NLL over its rows and K
+  /// samples + kl_weight * KL̄), gradient into g_all; weight noise must be sampled.
+  double objective(const RegressionData<T>& d, const std::vector<const std::int64_t*>& rows, std::int64_t n_rows,
+                   int K, const LangevinTrainConfig& cfg, T* g_all) {
+    const std::int64_t nc = (n_rows + kTrainChunk - 1) / kTrainChunk;
+    const int G = static_cast<int>(std::min<std::int64_t>(nc, kMaxGroups));
+    const std::size_t np = net.n_prefix(), ns = net.n_sampled(), na = np + std::size_t(K) * ns;
+    if (acc.size() < std::size_t(E * G)) acc.resize(E * G);
+    std::vector<double> loss(E * G, 0.0);
+    pool.parallel_for(E * G, [&](int t, int wi) {
+      nn::FlushDenormals ftz;
+      const int e = t / G, grp = t % G;
+      auto& a = acc[t];
+      a.assign(na, T(0));
+      Worker& w = wk[wi];
+      for (std::int64_t ch = grp; ch < nc; ch += G) {
+        const std::int64_t lo = ch * kTrainChunk;
+        const int n = static_cast<int>(std::min<std::int64_t>(kTrainChunk, n_rows - lo));
+        gather(d, rows[e] + lo, n, w, true);
+        loss[t] += rows_grad(w, e, K, n, a.data());
+      }
+    });
+    const T c = T(1.0 / (double(K) * double(n_rows)));
+    std::vector<double> total(E, 0.0);
+    pool.parallel_for(E, [&](int e, int) {
+      auto& a0 = acc[std::size_t(e) * G];
+      double le = loss[std::size_t(e) * G];
+      for (int grp = 1; grp < G; ++grp) {  // groups in order: thread-count independent
+        le += loss[std::size_t(e) * G + grp];
+        const auto& a = acc[std::size_t(e) * G + grp];
+        for (std::size_t j = 0; j < na; ++j) a0[j] += a[j];
+      }
+      std::vector<const T*> gb(K), ep(K);
+      for (int k = 0; k < K; ++k) {
+        gb[k] = a0.data() + np + std::size_t(k) * ns;
+        ep[k] = sampled_eps(K, e, k);
+      }
+      T* g = g_all + P * std::size_t(e);
+      net.param_grad(a0.data(), gb.data(), ep.data(), K, ns ? sig.data() + ns * e : nullptr, c, g);
+      const bool kl_grad = cfg.kl_gradient == KlGradient::elbo && cfg.kl_weight > 0;
+      const double kl = net.kl_mean(member(e), T(cfg.kl_weight), kl_grad ? g : nullptr);
+      total[e] = le * double(c) + cfg.kl_weight * kl;
+    });
+    double sum = 0.0;
+    for (double t : total) sum += t;
+    return sum;
+  }
+
+  std::uint64_t train_key(std::int64_t s, int e, int k) const {
+    return (std::uint64_t(s) << 16) | (std::uint64_t(e) << 8) | std::uint64_t(k);
+  }
+
+  /// Runs fn(worker, e, s, lo, n) for every (member, sample, chunk of points) after
+  /// loading the chunk's inputs and forward-passing sample s; samples are drawn in
+  /// blocks, keyed by (seed, posterior_sample, e << 32 | s).
+  template <class Load, class Fn>
+  bool eval_samples(std::int64_t n_points, int S, std::uint64_t seed, const std::atomic<bool>* cancel, Load load,
+                    Fn fn) {
+    const bool mean_w = S == 0 || net.n_sampled() == 0;
+    const int n_s = mean_w ? 1 : S;
+    const std::int64_t nc = (n_points + kEvalChunk - 1) / kEvalChunk;
+    const int fb = net.first_bayes();
+    for (int s0 = 0; s0 < n_s; s0 += kSampleBlock) {
+      const int B = std::min(kSampleBlock, n_s - s0);
+      sample_weights(B, seed, RngPurpose::posterior_sample, mean_w,
+                     [&](int e, int k) { return (std::uint64_t(e) << 32) | std::uint64_t(s0 + k); });
+      std::atomic<bool> stopped{false};
+      const int n_tasks = static_cast<int>(std::min<std::int64_t>(nc * E, 1 << 20));
+      pool.parallel_for(n_tasks, [&](int task, int wi) {
+        nn::FlushDenormals ftz;
+        Worker& w = wk[wi];
+        for (std::int64_t t = task; t < nc * E; t += n_tasks) {
+          if (cancel && cancel->load(std::memory_order_relaxed)) {
+            stopped = true;
+            return;
+          }
+          const int e = static_cast<int>(t % E);
+          const std::int64_t lo = (t / E) * kEvalChunk;
+          const int n = static_cast<int>(std::min<std::int64_t>(kEvalChunk, n_points - lo));
+          load(w, lo, n);
+          for (int k = 0; k < B; ++k) {
+            net.layer_weights(member(e), sampled(B, e, k), w.wptr);
+            net.forward(w.wptr, w.ws, n, k == 0 ? 0 : fb);
+            fn(w, e, s0 + k, lo, n);
+          }
+        }
+      });
+      if (stopped) return false;
+    }
+    return true;
+  }
+};
+
+template <class T>
+LangevinNet<T>::LangevinNet(const BayesMlpSpec& net, const HeadSpec& head, int n_members, std::uint64_t init_seed,
+                            int n_threads)
+    : impl_(std::make_unique<Impl>(net, head, n_members, init_seed, n_threads)) {}
+template <class T>
+LangevinNet<T>::~LangevinNet() = default;
+template <class T>
+LangevinNet<T>::LangevinNet(LangevinNet&&) noexcept = default;
+template <class T>
+LangevinNet<T>& LangevinNet<T>::operator=(LangevinNet&&) noexcept = default;
+
+template <class T>
+const BayesMlpSpec& LangevinNet<T>::net_spec() const { return impl_->net.spec(); }
+template <class T>
+const HeadSpec& LangevinNet<T>::head_spec() const { return impl_->head_spec; }
+template <class T>
+int LangevinNet<T>::n_members() const { return impl_->E; }
+template <class T>
+std::size_t LangevinNet<T>::n_params_member() const { return impl_->P; }
+template <class T>
+std::size_t LangevinNet<T>::n_params() const { return impl_->p.size(); }
+template <class T>
+T* LangevinNet<T>::params() { return impl_->p.data(); }
+template <class T>
+T* LangevinNet<T>::adam_m() { return impl_->m.data(); }
+template <class T>
+T* LangevinNet<T>::adam_v() { return impl_->v.data(); }
+template <class T>
+std::int64_t& LangevinNet<T>::adam_step() { return impl_->step; }
+
+namespace {
+template <class T>
+void check_data(const RegressionData<T>& d, const BayesMlpSpec& s) {
+  if (d.n < 1) throw std::invalid_argument("no data rows");
+  if ((s.in_dim > 0 && !d.x) || !d.y) throw std::invalid_argument("data pointers are null");
+}
+
+std::vector<const std::int64_t*> member_rows(const std::vector<std::vector<std::int64_t>>& rows, int E,
+                                             std::size_t* n_rows) {
+  if (rows.size() != 1 && rows.size() != std::size_t(E))
+    throw std::invalid_argument("rows must hold one list, or one per ensemble member (" + std::to_string(E) + ")");
+  *n_rows = rows[0].size();
+  for (const auto& r : rows)
+    if (r.size() != *n_rows || r.empty()) throw std::invalid_argument("every member needs the same, nonzero number of rows");
+  std::vector<const std::int64_t*> out(E);
+  for (int e = 0; e < E; ++e) out[e] = rows[rows.size() == 1 ? 0 : e].data();
+  return out;
+}
+}  // namespace
+
+template <class T>
+LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
+                                         const std::vector<std::vector<std::int64_t>>& rows, std::int64_t n_steps,
+                                         const LangevinTrainConfig& cfg, const std::atomic<bool>* cancel) {
+  cfg.validate();
+  Impl& im = *impl_;
+  check_data(data, im.net.spec());
+  std::size_t n_rows = 0;
+  const auto src = member_rows(rows, im.E, &n_rows);
+  for (const auto& r : rows)
+    for (std::int64_t i : r)
+      if (i < 0 || i >= data.n) throw std::invalid_argument("row index " + std::to_string(i) + " is outside the data");
+  const int K = im.n_bayes_samples(cfg.n_samples);
+  nn::FlushDenormals ftz;
+  std::vector<std::vector<std::int64_t>> batch(im.E, std::vector<std::int64_t>(cfg.batch));
+  std::vector<const std::int64_t*> bptr(im.E);
+  LangevinTrainStats out;
+  double loss_sum = 0.0;
+  for (std::int64_t s = 0; s < n_steps; ++s) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) break;
+    const std::int64_t key = im.step;
+    for (int e = 0; e < im.E; ++e) {
+      for (int i = 0; i < cfg.batch; i += 2) {
+        std::uint32_t c[4];
+        philox_block<std::uint32_t>(cfg.seed, RngPurpose::minibatch, static_cast<std::uint32_t>(key),
+                                    static_cast<std::uint32_t>(e), std::uint64_t(i / 2), c);
+        for (int h = 0; h < 2 && i + h < cfg.batch; ++h)
+          batch[e][i + h] = src[e][((std::uint64_t(c[2 * h + 1]) << 32) | c[2 * h]) % n_rows];
+      }
+      bptr[e] = batch[e].data();
+    }
+    im.sample_weights(K, cfg.seed, RngPurpose::weight_sample, false,
+                      [&](int e, int k) { return im.train_key(key, e, k); });
+    loss_sum += im.objective(data, bptr, cfg.batch, K, cfg, im.grad.data()) / im.E;
+    ++im.step;
+    nn::adam_update(cfg.adam, long(im.step), im.p.data(), im.grad.data(), im.m.data(), im.v.data(), im.p.size());
+    ++out.steps_done;
+  }
+  out.mean_loss = out.steps_done ? loss_sum / double(out.steps_done) : 0.0;
+  return out;
+}
+
+template <class T>
+double LangevinNet<T>::objective_and_grad(const RegressionData<T>& data,
+                                          const std::vector<std::vector<std::int64_t>>& rows,
+                                          const LangevinTrainConfig& cfg, std::int64_t step, T* grad) {
+  cfg.validate();
+  Impl& im = *impl_;
+  check_data(data, im.net.spec());
+  std::size_t n_rows = 0;
+  const auto src = member_rows(rows, im.E, &n_rows);
+  const int K = im.n_bayes_samples(cfg.n_samples);
+  im.sample_weights(K, cfg.seed, RngPurpose::weight_sample, false,
+                    [&](int e, int k) { return im.train_key(step, e, k); });
+  return im.objective(data, src, std::int64_t(n_rows), K, cfg, grad);
+}
+
+template <class T>
+std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data, const std::int64_t* rows,
+                                        std::int64_t n_rows, int n_samples, std::uint64_t seed,
+                                        const std::atomic<bool>* cancel) {
+  Impl& im = *impl_;
+  check_data(data, im.net.spec());
+  if (n_rows < 1) throw std::invalid_argument("nll needs at least one row");
+  if (n_samples < 0) throw std::invalid_argument("n_samples must be >= 0");
+  const int mo = im.net.spec().out_dim;
+  const std::int64_t nc = (n_rows + kEvalChunk - 1) / kEvalChunk;
+  // per (member, chunk) sums, added in order afterwards: thread-count independent
+  std::vector<double> part(std::size_t(im.E) * nc, 0.0);
+  const bool ok = im.eval_samples(
+      n_rows, n_samples, seed, cancel,
+      [&](typename Impl::Worker& w, std::int64_t lo, int n) { im.gather(data, rows + lo, n, w, true); },
+      [&](typename Impl::Worker& w, int e, int, std::int64_t lo, int n) {
+        double s = 0.0;
+        for (int i = 0; i < n; ++i)
+          s += w.head.loss_grad(w.ws.out.data() + std::int64_t(i) * mo, w.y.data() + std::int64_t(i) * mo,
+                                w.dout.data() + std::int64_t(i) * mo);
+        part[std::size_t(e) * nc + lo / kEvalChunk] += s;
+      });
+  if (!ok) throw std::runtime_error("cancelled");
+  const int n_s = (n_samples == 0 || im.net.n_sampled() == 0) ? 1 : n_samples;
+  std::vector<double> out(im.E, 0.0);
+  for (int e = 0; e < im.E; ++e) {
+    for (std::int64_t c = 0; c < nc; ++c) out[e] += part[std::size_t(e) * nc + c];
+    out[e] /= double(n_rows) * n_s;
+  }
+  return out;
+}
+
+template <class T>
+double LangevinNet<T>::kl_mean(int member) const {
+  if (member < 0 || member >= impl_->E) throw std::invalid_argument("member out of range");
+  return impl_->net.kl_mean(impl_->member(member));
+}
+
+template <class T>
+bool LangevinNet<T>::predict(const T* x, std::int64_t n, int n_samples, std::uint64_t seed, T* out,
+                             const std::atomic<bool>* cancel) {
+  Impl& im = *impl_;
+  if (n < 0) throw std::invalid_argument("n must be >= 0");
+  if (n_samples < 0) throw std::invalid_argument("n_samples must be >= 0");
+  if (n == 0) return true;
+  const int din = im.net.spec().in_dim, mo = im.net.spec().out_dim;
+  const int n_s = (n_samples == 0 || im.net.n_sampled() == 0) ? 1 : n_samples;
+  return im.eval_samples(
+      n, n_samples, seed, cancel,
+      [&](typename Impl::Worker& w, std::int64_t lo, int cnt) {
+        std::copy(x + lo * din, x + (lo + cnt) * din, w.ws.x0.data());
+      },
+      [&](typename Impl::Worker& w, int e, int s, std::int64_t lo, int cnt) {
+        T* o = out + ((std::int64_t(e) * n_s + s) * n + lo) * mo;
+        for (int i = 0; i < cnt; ++i)
+          w.head.field(w.ws.out.data() + std::int64_t(i) * mo, o + std::int64_t(i) * mo);
+      });
+}
+
+template <class T>
+void posterior_summary(const T* samples, std::int64_t n_samples, std::int64_t n, std::int64_t m, double q_lo,
+                       double q_hi, double* mean, double* stdev, double* lo, double* hi, int n_threads) {
+  if (n_samples < 1) throw std::invalid_argument("posterior_summary needs at least one sample");
+  if (!(q_lo >= 0 && q_lo <= q_hi && q_hi <= 1)) throw std::invalid_argument("need 0 <= q_lo <= q_hi <= 1");
+  ThreadPool pool(n_threads);
+  const std::int64_t total = n * m;
+  const std::int64_t per = 4096;
+  const int n_tasks = static_cast<int>((total + per - 1) / per);
+  pool.parallel_for(n_tasks, [&](int task, int) {
+    std::vector<double> col(n_samples);
+    auto quantile = [&](double q) {  // numpy 'linear': position q (S - 1)
+      const double pos = q * double(n_samples - 1);
+      const std::int64_t i = static_cast<std::int64_t>(std::floor(pos));
+      const double f = pos - double(i);
+      std::nth_element(col.begin(), col.begin() + i, col.end());
+      const double a = col[i];
+      if (f == 0.0 || i + 1 >= n_samples) return a;
+      const double b = *std::min_element(col.begin() + i + 1, col.end());
+      return a + f * (b - a);
+    };
+    for (std::int64_t j = std::int64_t(task) * per; j < std::min(total, std::int64_t(task + 1) * per); ++j) {
+      double s = 0.0;
+      for (std::int64_t k = 0; k < n_samples; ++k) s += (col[k] = double(samples[k * total + j]));
+      const double mu = s / double(n_samples);
+      double ss = 0.0;
+      for (double c : col) ss += (c - mu) * (c - mu);
+      mean[j] = mu;
+      stdev[j] = n_samples > 1 ? std::sqrt(ss / double(n_samples - 1)) : 0.0;
+      lo[j] = quantile(q_lo);
+      hi[j] = quantile(q_hi);
+    }
+  });
+}
+
+template class LangevinNet<float>;
+template class LangevinNet<double>;
+template void posterior_summary<float>(const float*, std::int64_t, std::int64_t, std::int64_t, double, double,
+                                       double*, double*, double*, double*, int);
+template void posterior_summary<double>(const double*, std::int64_t, std::int64_t, std::int64_t, double, double,
+                                        double*, double*, double*, double*, int);
+
+}  // namespace stochinfer

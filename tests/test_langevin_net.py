@@ -1,0 +1,210 @@
+"""Langevin networks in C++ (Bayes-by-Backprop layers, heads, deep ensembles):
+finite-difference gradients in float64, a numpy float64 reference forward pass,
+the closed-form KL, thread-count invariance and the posterior summary."""
+import numpy as np
+import pytest
+
+from stochinfer import _core
+
+PRIOR = 0.1
+
+
+def make_net(in_dim=2, d=2, head="affine", hidden=8, n_layers=3, n_bayes=2, n_members=1, dtype=64, threads=2,
+             rho_init=-3.0, seed=0):
+    m = d * (d + 1) // 2 if head == "cholesky" else d
+    rng = np.random.default_rng(seed + 100)
+    cls = _core.LangevinNet64 if dtype == 64 else _core.LangevinNet32
+    return cls(in_dim=in_dim, out_dim=m, hidden=hidden, n_layers=n_layers, n_bayes=n_bayes, activation="elu",
+               prior_std=PRIOR, rho_init=rho_init, head=head, d=d, mean=list(rng.normal(size=m) * 0.3),
+               scale=list(rng.uniform(0.5, 2.0, size=m)), pred_scale=0.3, diag_eps=1e-6, n_members=n_members,
+               seed=seed, n_threads=threads)
+
+
+def data(n, in_dim, m, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, in_dim)), rng.normal(size=(n, m)) * 0.3
+
+
+def fd_check(net, x, y, rows, K=3, kl=0.05, mode="elbo", h=1e-6):
+    loss, g = net.objective_and_grad(x, y, rows, K, kl, mode, 3, 11)
+    p = net.get_params()
+    num = np.empty_like(p)
+    for i in range(p.size):
+        q = p.copy()
+        q[i] += h
+        net.set_params(q)
+        a = net.objective_and_grad(x, y, rows, K, kl, mode, 3, 11)[0]
+        q[i] -= 2 * h
+        net.set_params(q)
+        b = net.objective_and_grad(x, y, rows, K, kl, mode, 3, 11)[0]
+        num[i] = (a - b) / (2 * h)
+    net.set_params(p)
+    return loss, g, num
+
+
+@pytest.mark.parametrize("head,d,n_layers,n_bayes", [
+    ("affine", 2, 3, 2),     # the default shape: deterministic prefix, Bayesian suffix
+    ("affine", 3, 2, 2),     # every layer Bayesian
+    ("affine", 2, 3, 0),     # deterministic network (deep-ensemble member)
+    ("cholesky", 2, 3, 2),   # diffusion head, 2-D
+    ("cholesky", 3, 2, 1),   # diffusion head, 3-D
+])
+def test_objective_gradient_matches_finite_differences(head, d, n_layers, n_bayes):
+    net = make_net(d=d, in_dim=d, head=head, n_layers=n_layers, n_bayes=n_bayes)
+    m = d * (d + 1) // 2 if head == "cholesky" else d
+    x, y = data(150, d, m)  # 150 rows: three training chunks of 64
+    _, g, num = fd_check(net, x, y, np.arange(150))
+    assert np.max(np.abs(g - num)) <= 1e-6 * max(1.0, np.max(np.abs(num)))
+
+
+def test_homogeneous_diffusion_vector_gradient():
+    """No input: a Bayesian constant vector of Cholesky entries (homogeneous D)."""
+    net = make_net(in_dim=0, d=2, head="cholesky", n_layers=1, n_bayes=1)
+    x = np.zeros((40, 0))
+    _, y = data(40, 1, 3)
+    _, g, num = fd_check(net, x, y, np.arange(40))
+    assert np.max(np.abs(g - num)) <= 1e-6 * max(1.0, np.max(np.abs(num)))
+
+
+def test_ensemble_members_have_separate_gradients():
+    net = make_net(n_bayes=0, n_members=3)
+    x, y = data(70, 2, 2)
+    rows = np.stack([np.arange(70), np.arange(70)[::-1], np.roll(np.arange(70), 5)])
+    loss, g, num = fd_check(net, x, y, rows, K=1)
+    assert np.max(np.abs(g - num)) <= 1e-6 * max(1.0, np.max(np.abs(num)))
+    P = net.n_params_member
+    assert not np.allclose(g[:P], g[P:2 * P])  # members start from different weights
+
+
+def test_detached_kl_changes_only_the_gradient():
+    """'detached' adds the KL value but not its gradient: the gradients differ by
+    exactly kl_weight * dKL̄/dθ, which we compute here in numpy."""
+    net = make_net(hidden=6, n_layers=2, n_bayes=1)
+    x, y = data(30, 2, 2)
+    rows = np.arange(30)
+    le, ge = net.objective_and_grad(x, y, rows, 2, 0.2, "elbo", 3, 5)
+    ld, gd = net.objective_and_grad(x, y, rows, 2, 0.2, "detached", 3, 5)
+    assert le == pytest.approx(ld, rel=1e-14)
+    p = net.get_params()
+    # layout: layer 0 [W (6x2), b (6)], layer 1 Bayesian [mu_W (2x6), mu_b (2), rho_W, rho_b]
+    off = 6 * 2 + 6
+    n = 2 * 6 + 2
+    mu, rho = p[off:off + n], p[off + n:off + 2 * n]
+    s = np.log1p(np.exp(rho))
+    kl_mean = np.mean(np.log(PRIOR / s) + (s ** 2 + mu ** 2) / (2 * PRIOR ** 2) - 0.5)
+    assert net.kl_mean(0) == pytest.approx(kl_mean, rel=1e-12)
+    want = np.zeros_like(p)
+    want[off:off + n] = 0.2 * mu / PRIOR ** 2 / n
+    want[off + n:] = 0.2 * (-1 / s + s / PRIOR ** 2) / (1 + np.exp(-rho)) / n
+    np.testing.assert_allclose(ge - gd, want, rtol=1e-9, atol=1e-15)
+
+
+def numpy_forward(net, p, x, n_layers, hidden, n_bayes, out_dim):
+    """float64 reference with the mean weights (w = mu)."""
+    h = x
+    off = 0
+    for l in range(n_layers):
+        fan_in = h.shape[1]
+        fan_out = hidden if l + 1 < n_layers else out_dim
+        W = p[off:off + fan_in * fan_out].reshape(fan_in, fan_out)  # column-major (out x in) = W.T row-major
+        b = p[off + fan_in * fan_out: off + fan_in * fan_out + fan_out]
+        off += (fan_in + 1) * fan_out * (2 if l >= n_layers - n_bayes else 1)
+        h = h @ W + b
+        if l + 1 < n_layers:
+            h = np.where(h > 0, h, np.expm1(np.minimum(h, 0)))
+    return h
+
+
+@pytest.mark.parametrize("head", ["affine", "cholesky"])
+def test_mean_weight_fields_match_numpy_reference(head):
+    d = 2
+    net = make_net(head=head, d=d, hidden=16, n_layers=4, n_bayes=2)
+    m = 3 if head == "cholesky" else 2
+    rng = np.random.default_rng(100)
+    mean, scale = rng.normal(size=m) * 0.3, rng.uniform(0.5, 2.0, size=m)
+    x = np.random.default_rng(2).normal(size=(300, 2))
+    raw = numpy_forward(net, net.get_params(), x, 4, 16, 2, m)
+    u = raw * scale + mean
+    if head == "affine":
+        want = u
+    else:
+        L = np.zeros((300, 2, 2))
+        L[:, 0, 0] = np.log1p(np.exp(u[:, 0])) + 1e-6
+        L[:, 1, 0] = u[:, 1]
+        L[:, 1, 1] = np.log1p(np.exp(u[:, 2])) + 1e-6
+        D = L @ L.transpose(0, 2, 1)
+        want = np.stack([D[:, 0, 0], D[:, 1, 0], D[:, 1, 1]], axis=1)
+        assert np.all(np.linalg.eigvalsh(D) > 0)
+    got = net.predict(x, 0, 0)
+    assert got.shape == (1, 300, m)
+    np.testing.assert_allclose(got[0], want, rtol=1e-12, atol=1e-12)
+
+
+def test_posterior_samples_vary_and_are_reproducible():
+    net = make_net(hidden=16, n_layers=3, n_bayes=2, rho_init=-2.0)
+    x = np.random.default_rng(3).normal(size=(500, 2))
+    a = net.predict(x, 40, 9)
+    b = net.predict(x, 40, 9)
+    c = net.predict(x, 40, 10)
+    assert a.shape == (40, 500, 2)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert np.all(a.std(axis=0) > 0)
+    # the sample mean approaches the mean-weight field only approximately (nonlinear), but closely for small s
+    mean_w = net.predict(x, 0, 0)[0]
+    assert np.mean(np.abs(a.mean(axis=0) - mean_w)) < 0.2 * np.mean(np.abs(mean_w))
+
+
+def test_training_is_thread_count_invariant_and_lowers_the_loss():
+    x, y = data(2000, 2, 2)
+    y = 0.3 * np.tanh(x) + 0.05 * y
+    rows = np.arange(1500)
+    val = np.arange(1500, 2000)
+    out = []
+    for threads in (1, 2):
+        net = make_net(hidden=32, n_layers=4, n_bayes=2, threads=threads, rho_init=-5)
+        before = net.nll(x, y, val, 3, 0)[0]
+        steps, loss = net.train(x, y, rows, 300, 128, 3, 1e-4, "elbo", 3e-3, 0.0, 4)
+        assert steps == 300
+        after = net.nll(x, y, val, 3, 0)[0]
+        out.append(net.get_params())
+        assert after < 0.5 * before
+    np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_ensemble_training_with_bootstrap_rows_is_thread_invariant():
+    x, y = data(600, 2, 2)
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 600, size=(4, 600))
+    res = []
+    for threads in (1, 2):
+        net = make_net(n_bayes=0, n_members=4, hidden=16, threads=threads)
+        net.train(x, y, rows, 50, 64, 1, 0.0, "elbo", 1e-3, 0.0, 2)
+        res.append((net.get_params(), net.nll(x, y, np.arange(600), 0, 0)))
+    np.testing.assert_array_equal(res[0][0], res[1][0])
+    assert len(res[0][1]) == 4
+
+
+def test_posterior_summary_matches_numpy():
+    s = np.random.default_rng(4).normal(size=(37, 101, 3))
+    for arr in (s, s.astype(np.float32)):
+        mean, sd, lo, hi = _core.posterior_summary(arr, 0.025, 0.975, 2)
+        ref = arr.astype(np.float64)
+        np.testing.assert_allclose(mean, ref.mean(0), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(sd, ref.std(0, ddof=1), rtol=1e-10)
+        np.testing.assert_allclose(lo, np.percentile(ref, 2.5, axis=0), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(hi, np.percentile(ref, 97.5, axis=0), rtol=1e-12, atol=1e-12)
+
+
+def test_bad_construction_and_input_are_clear_errors():
+    with pytest.raises(ValueError, match="n_bayes"):
+        make_net(n_bayes=5, n_layers=3)
+    with pytest.raises(ValueError, match="head"):
+        make_net(head="spline")
+    net = make_net()
+    with pytest.raises(ValueError, match="x must have shape"):
+        net.predict(np.zeros((3, 5)), 1, 0)
+    with pytest.raises(ValueError, match="outside the data"):
+        net.train(np.zeros((4, 2)), np.zeros((4, 2)), np.array([0, 9]), 1, 2, 1, 0.0, "elbo", 1e-3, 0.0, 0)
+    with pytest.raises(ValueError, match="kl_gradient"):
+        net.train(np.zeros((4, 2)), np.zeros((4, 2)), np.arange(4), 1, 2, 1, 0.0, "none", 1e-3, 0.0, 0)
