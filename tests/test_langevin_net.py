@@ -208,3 +208,16 @@ def test_bad_construction_and_input_are_clear_errors():
         net.train(np.zeros((4, 2)), np.zeros((4, 2)), np.array([0, 9]), 1, 2, 1, 0.0, "elbo", 1e-3, 0.0, 0)
     with pytest.raises(ValueError, match="kl_gradient"):
         net.train(np.zeros((4, 2)), np.zeros((4, 2)), np.arange(4), 1, 2, 1, 0.0, "none", 1e-3, 0.0, 0)
+
+
+def test_paired_prediction_evaluates_each_sample_on_its_own_points():
+    for n_bayes, members in ((2, 1), (0, 3)):
+        net = make_net(hidden=16, n_bayes=n_bayes, n_members=members, rho_init=-2.0)
+        S = 5 if n_bayes else 1
+        U = members * S
+        x = np.random.default_rng(6).normal(size=(U, 300, 2))
+        paired = net.predict(x, S, 4, True)
+        for u in range(U):
+            np.testing.assert_array_equal(paired[u], net.predict(x[u], S, 4)[u])
+    with pytest.raises(ValueError, match="paired x must have shape"):
+        net.predict(np.zeros((2, 3, 2)), 1, 0, True)

@@ -156,21 +156,26 @@ void bind_net(py::module_& m, const char* name) {
       .def("kl_mean", &Net::kl_mean, py::arg("member") = 0)
       .def(
           "predict",
-          [](Net& md, const Arr<T>& x, int n_samples, std::uint64_t seed) {
+          [](Net& md, const Arr<T>& x, int n_samples, std::uint64_t seed, bool paired) {
             const int din = md.net_spec().in_dim, mo = md.net_spec().out_dim;
-            if (x.ndim() != 2 || x.shape(1) != din)
-              throw py::value_error("x must have shape (n, " + std::to_string(din) + ")");
             const bool bayes = md.net_spec().n_bayes > 0;
             const py::ssize_t S = md.n_members() * ((n_samples == 0 || !bayes) ? 1 : n_samples);
-            py::array_t<T> out({S, x.shape(0), py::ssize_t(mo)});
+            if (!paired && (x.ndim() != 2 || x.shape(1) != din))
+              throw py::value_error("x must have shape (n, " + std::to_string(din) + ")");
+            if (paired && (x.ndim() != 3 || x.shape(0) != S || x.shape(2) != din))
+              throw py::value_error("paired x must have shape (" + std::to_string(S) + ", n, " +
+                                    std::to_string(din) + ")");
+            const py::ssize_t n = x.shape(x.ndim() - 2);
+            py::array_t<T> out({S, n, py::ssize_t(mo)});
             T* o = out.mutable_data();
             std::atomic<bool> cancel{false};
             stochinfer::python::run_interruptible(
-                [&] { return md.predict(x.data(), x.shape(0), n_samples, seed, o, &cancel); }, cancel);
+                [&] { return md.predict(x.data(), n, n_samples, seed, o, &cancel, paired); }, cancel);
             return out;
           },
-          py::arg("x"), py::arg("n_samples"), py::arg("seed"),
-          "Fields (n_members * samples, n, out_dim) for posterior weight samples (0: mean weights).");
+          py::arg("x"), py::arg("n_samples"), py::arg("seed"), py::arg("paired") = false,
+          "Fields (n_members * samples, n, out_dim) for posterior weight samples (0: mean weights); paired: "
+          "x is (n_members * samples, n, in_dim), block u evaluated by sample u only.");
 }
 
 template <class T>

@@ -1,7 +1,8 @@
 """stochinfer: learn the physics of noisy systems from data.
 
 Batched Langevin simulation with analytic ground truth, entropy production
-estimators (NEEP and baselines) with error bars; Langevin inference (coming).
+estimators (NEEP and baselines) with error bars, and Langevin equation inference
+(drift and diffusion with posterior bands).
 """
 from . import _core
 
@@ -15,10 +16,11 @@ from ._validate import OutputTooLargeError
 from .results import Trajectories
 from .simulate import simulate
 from .ep import EPResult, NEEP, RNEEP, entropy_production
+from .langevin import LangevinFit, TrainSettings, infer_langevin
 
 __version__ = _core.__version__
 
-__all__ = ["models", "simulate", "entropy_production", "NEEP", "RNEEP", "EPResult", "Trajectories", "OutputTooLargeError", "cuda_available", "__version__"]
+__all__ = ["models", "simulate", "entropy_production", "NEEP", "RNEEP", "EPResult", "Trajectories", "infer_langevin", "LangevinFit", "TrainSettings", "OutputTooLargeError", "cuda_available", "__version__"]
 
 
 def cuda_available() -> bool:

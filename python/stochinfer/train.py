@@ -8,6 +8,8 @@ import time
 import warnings
 from typing import Callable, Optional
 
+import numpy as np
+
 
 def _progress_bar(total: int, desc: str, enabled: Optional[bool]):
     """tqdm when installed and stderr is a terminal (or enabled=True); else None."""
@@ -71,3 +73,11 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     set_state(best_state)
     return {"history": history, "best": best, "iterations": it, "interrupted": interrupted,
             "stopped_early": stopped_early, "train_s": train_s, "eval_s": eval_s}
+
+
+def scheduled_lr(lr: float, schedule: str, it: float, n_iter: int) -> float:
+    """'constant', or 'cosine' from lr down to lr/100 over n_iter updates."""
+    if schedule == "constant":
+        return lr
+    frac = min(it / n_iter, 1.0)
+    return lr * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * frac)))

@@ -83,9 +83,12 @@ class LangevinNet {
 
   /// Fields at n input rows x (n x in_dim) for n_samples posterior weight samples
   /// per member (keyed by seed; n_samples = 0: the mean weights, one "sample"):
-  /// out has shape (n_members * max(n_samples, 1), n, out_dim). False when cancelled.
+  /// out has shape (U, n, out_dim), U = n_members * max(n_samples, 1). paired:
+  /// x holds U blocks of n rows, block u evaluated by sample u only. The samples
+  /// stay materialised until the parameters change, so repeated calls with the
+  /// same (n_samples, seed) (a simulation loop) do not redraw them. False when cancelled.
   bool predict(const T* x, std::int64_t n, int n_samples, std::uint64_t seed, T* out,
-               const std::atomic<bool>* cancel = nullptr);
+               const std::atomic<bool>* cancel = nullptr, bool paired = false);
 
  private:
   struct Impl;

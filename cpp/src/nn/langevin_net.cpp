@@ -28,7 +28,6 @@ namespace {
 constexpr int kTrainChunk = 64;   // rows per training task: fixed, so results ignore the thread count
 constexpr int kEvalChunk = 256;   // points per evaluation task
 constexpr int kMaxGroups = 8;     // gradient accumulators per member
-constexpr int kSampleBlock = 32;  // posterior samples materialised at once
 }  // namespace
 
 template <class T>
@@ -54,6 +53,10 @@ struct LangevinNet<T>::Impl {
   std::vector<std::vector<T>> acc;  // per (member, group) gradient accumulators
   std::vector<T> wsamp, eps;        // sampled Bayesian weights and their noise, per (member, sample)
   std::vector<T> soft, sig;         // softplus(rho), σ(rho) per member
+  std::vector<T> post_w;            // cached posterior samples (ensure_posterior)
+  bool post_valid = false, post_mean = false;
+  int post_ns = 0;
+  std::uint64_t post_seed = 0, post_version = 0, version = 0;  // version: bumped when parameters may change
 
   Impl(const BayesMlpSpec& s, const HeadSpec& h, int n_members, std::uint64_t seed, int n_threads)
       : net(s), head_spec(h), E(n_members), P(net.n_params()), pool(n_threads) {
@@ -82,21 +85,23 @@ struct LangevinNet<T>::Impl {
   int n_bayes_samples(int k) const { return net.n_sampled() > 0 ? k : 1; }
   const T* member(int e) const { return p.data() + P * std::size_t(e); }
 
-  /// Weight samples (e, k) for k < K into wsamp/eps, noise keyed by (seed, purpose, key(e, k)).
+  /// Weight samples (e, k) for k < K into w/ep ((member, sample) blocks of
+  /// n_sampled()), noise keyed by (seed, purpose, key(e, k)).
   template <class Key>
-  void sample_weights(int K, std::uint64_t seed, RngPurpose purpose, bool mean_weights, Key key) {
+  void sample_weights(int K, std::uint64_t seed, RngPurpose purpose, bool mean_weights, Key key, std::vector<T>& w,
+                      std::vector<T>& ep) {
     const std::size_t ns = net.n_sampled();
     if (ns == 0) return;
-    wsamp.resize(ns * E * K);
-    eps.resize(ns * E * K);
+    w.resize(ns * E * K);
+    ep.resize(ns * E * K);
     soft.resize(ns * E);
     sig.resize(ns * E);
     pool.parallel_for(E, [&](int e, int) { net.rho_maps(member(e), soft.data() + ns * e, sig.data() + ns * e); });
     pool.parallel_for(E * K, [&](int t, int) {
       const int e = t / K, k = t % K;
       auto noise = normal_stream(seed, purpose, key(e, k));
-      net.sample(member(e), soft.data() + ns * e, mean_weights ? nullptr : &noise, wsamp.data() + ns * t,
-                 eps.data() + ns * t);
+      net.sample(member(e), soft.data() + ns * e, mean_weights ? nullptr : &noise, w.data() + ns * t,
+                 ep.data() + ns * t);
     });
   }
   const T* sampled(int K, int e, int k) const {
@@ -104,6 +109,24 @@ struct LangevinNet<T>::Impl {
   }
   const T* sampled_eps(int K, int e, int k) const {
     return net.n_sampled() ? eps.data() + net.n_sampled() * (std::size_t(e) * K + k) : nullptr;
+  }
+
+  /// Posterior weight samples s < n_s of every member, keyed by (seed,
+  /// posterior_sample, e << 32 | s), kept until the parameters change: simulating
+  /// the inferred equation evaluates the same samples at every step.
+  void ensure_posterior(int n_s, std::uint64_t seed, bool mean_w) {
+    if (post_valid && post_ns == n_s && post_seed == seed && post_mean == mean_w && post_version == version) return;
+    std::vector<T> unused;
+    sample_weights(n_s, seed, RngPurpose::posterior_sample, mean_w,
+                   [](int e, int k) { return (std::uint64_t(e) << 32) | std::uint64_t(k); }, post_w, unused);
+    post_valid = true;
+    post_ns = n_s;
+    post_seed = seed;
+    post_mean = mean_w;
+    post_version = version;
+  }
+  const T* posterior(int e, int s) const {
+    return net.n_sampled() ? post_w.data() + net.n_sampled() * (std::size_t(e) * post_ns + s) : nullptr;
   }
 
   void gather(const RegressionData<T>& d, const std::int64_t* rows, int n, Worker& w, bool labels) const {
@@ -201,44 +224,46 @@ struct LangevinNet<T>::Impl {
     return (std::uint64_t(s) << 16) | (std::uint64_t(e) << 8) | std::uint64_t(k);
   }
 
-  /// Runs fn(worker, e, s, lo, n) for every (member, sample, chunk of points) after
-  /// loading the chunk's inputs and forward-passing sample s; samples are drawn in
-  /// blocks, keyed by (seed, posterior_sample, e << 32 | s).
+  /// Runs fn(worker, e, s, lo, n) for every (member, posterior sample, chunk of
+  /// points) after load(worker, e, s, lo, n) and the forward pass of sample s.
+  /// paired = false: every sample sees the same points, loaded once per chunk and
+  /// sharing the deterministic layers; paired = true: sample (e, s) has its own
+  /// points (simulation of one trajectory set per sample).
   template <class Load, class Fn>
-  bool eval_samples(std::int64_t n_points, int S, std::uint64_t seed, const std::atomic<bool>* cancel, Load load,
-                    Fn fn) {
+  bool eval_samples(std::int64_t n_points, int S, std::uint64_t seed, bool paired, const std::atomic<bool>* cancel,
+                    Load load, Fn fn) {
     const bool mean_w = S == 0 || net.n_sampled() == 0;
     const int n_s = mean_w ? 1 : S;
+    ensure_posterior(n_s, seed, mean_w);
     const std::int64_t nc = (n_points + kEvalChunk - 1) / kEvalChunk;
     const int fb = net.first_bayes();
-    for (int s0 = 0; s0 < n_s; s0 += kSampleBlock) {
-      const int B = std::min(kSampleBlock, n_s - s0);
-      sample_weights(B, seed, RngPurpose::posterior_sample, mean_w,
-                     [&](int e, int k) { return (std::uint64_t(e) << 32) | std::uint64_t(s0 + k); });
-      std::atomic<bool> stopped{false};
-      const int n_tasks = static_cast<int>(std::min<std::int64_t>(nc * E, 1 << 20));
-      pool.parallel_for(n_tasks, [&](int task, int wi) {
-        nn::FlushDenormals ftz;
-        Worker& w = wk[wi];
-        for (std::int64_t t = task; t < nc * E; t += n_tasks) {
-          if (cancel && cancel->load(std::memory_order_relaxed)) {
-            stopped = true;
-            return;
-          }
-          const int e = static_cast<int>(t % E);
-          const std::int64_t lo = (t / E) * kEvalChunk;
-          const int n = static_cast<int>(std::min<std::int64_t>(kEvalChunk, n_points - lo));
-          load(w, lo, n);
-          for (int k = 0; k < B; ++k) {
-            net.layer_weights(member(e), sampled(B, e, k), w.wptr);
-            net.forward(w.wptr, w.ws, n, k == 0 ? 0 : fb);
-            fn(w, e, s0 + k, lo, n);
-          }
+    const std::int64_t units = paired ? std::int64_t(E) * n_s : E;  // tasks per chunk
+    std::atomic<bool> stopped{false};
+    const int n_tasks = static_cast<int>(std::min<std::int64_t>(nc * units, 1 << 20));
+    pool.parallel_for(n_tasks, [&](int task, int wi) {
+      nn::FlushDenormals ftz;
+      Worker& w = wk[wi];
+      for (std::int64_t t = task; t < nc * units; t += n_tasks) {
+        if (cancel && cancel->load(std::memory_order_relaxed)) {
+          stopped = true;
+          return;
         }
-      });
-      if (stopped) return false;
-    }
-    return true;
+        const std::int64_t u = t % units;
+        const int e = static_cast<int>(paired ? u / n_s : u);
+        const std::int64_t lo = (t / units) * kEvalChunk;
+        const int n = static_cast<int>(std::min<std::int64_t>(kEvalChunk, n_points - lo));
+        const int s_begin = paired ? static_cast<int>(u % n_s) : 0;
+        const int s_end = paired ? s_begin + 1 : n_s;
+        if (!paired) load(w, e, 0, lo, n);
+        for (int k = s_begin; k < s_end; ++k) {
+          if (paired) load(w, e, k, lo, n);
+          net.layer_weights(member(e), posterior(e, k), w.wptr);
+          net.forward(w.wptr, w.ws, n, (k == s_begin) ? 0 : fb);
+          fn(w, e, k, lo, n);
+        }
+      }
+    });
+    return !stopped;
   }
 };
 
@@ -264,7 +289,10 @@ std::size_t LangevinNet<T>::n_params_member() const { return impl_->P; }
 template <class T>
 std::size_t LangevinNet<T>::n_params() const { return impl_->p.size(); }
 template <class T>
-T* LangevinNet<T>::params() { return impl_->p.data(); }
+T* LangevinNet<T>::params() {
+  ++impl_->version;  // the caller may write through the pointer
+  return impl_->p.data();
+}
 template <class T>
 T* LangevinNet<T>::adam_m() { return impl_->m.data(); }
 template <class T>
@@ -305,6 +333,7 @@ LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
     for (std::int64_t i : r)
       if (i < 0 || i >= data.n) throw std::invalid_argument("row index " + std::to_string(i) + " is outside the data");
   const int K = im.n_bayes_samples(cfg.n_samples);
+  ++im.version;
   nn::FlushDenormals ftz;
   std::vector<std::vector<std::int64_t>> batch(im.E, std::vector<std::int64_t>(cfg.batch));
   std::vector<const std::int64_t*> bptr(im.E);
@@ -324,7 +353,7 @@ LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
       bptr[e] = batch[e].data();
     }
     im.sample_weights(K, cfg.seed, RngPurpose::weight_sample, false,
-                      [&](int e, int k) { return im.train_key(key, e, k); });
+                      [&](int e, int k) { return im.train_key(key, e, k); }, im.wsamp, im.eps);
     loss_sum += im.objective(data, bptr, cfg.batch, K, cfg, im.grad.data()) / im.E;
     ++im.step;
     nn::adam_update(cfg.adam, long(im.step), im.p.data(), im.grad.data(), im.m.data(), im.v.data(), im.p.size());
@@ -345,7 +374,7 @@ double LangevinNet<T>::objective_and_grad(const RegressionData<T>& data,
   const auto src = member_rows(rows, im.E, &n_rows);
   const int K = im.n_bayes_samples(cfg.n_samples);
   im.sample_weights(K, cfg.seed, RngPurpose::weight_sample, false,
-                    [&](int e, int k) { return im.train_key(step, e, k); });
+                    [&](int e, int k) { return im.train_key(step, e, k); }, im.wsamp, im.eps);
   return im.objective(data, src, std::int64_t(n_rows), K, cfg, grad);
 }
 
@@ -362,8 +391,8 @@ std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data, const std
   // per (member, chunk) sums, added in order afterwards: thread-count independent
   std::vector<double> part(std::size_t(im.E) * nc, 0.0);
   const bool ok = im.eval_samples(
-      n_rows, n_samples, seed, cancel,
-      [&](typename Impl::Worker& w, std::int64_t lo, int n) { im.gather(data, rows + lo, n, w, true); },
+      n_rows, n_samples, seed, false, cancel,
+      [&](typename Impl::Worker& w, int, int, std::int64_t lo, int n) { im.gather(data, rows + lo, n, w, true); },
       [&](typename Impl::Worker& w, int e, int, std::int64_t lo, int n) {
         double s = 0.0;
         for (int i = 0; i < n; ++i)
@@ -389,7 +418,7 @@ double LangevinNet<T>::kl_mean(int member) const {
 
 template <class T>
 bool LangevinNet<T>::predict(const T* x, std::int64_t n, int n_samples, std::uint64_t seed, T* out,
-                             const std::atomic<bool>* cancel) {
+                             const std::atomic<bool>* cancel, bool paired) {
   Impl& im = *impl_;
   if (n < 0) throw std::invalid_argument("n must be >= 0");
   if (n_samples < 0) throw std::invalid_argument("n_samples must be >= 0");
@@ -397,9 +426,10 @@ bool LangevinNet<T>::predict(const T* x, std::int64_t n, int n_samples, std::uin
   const int din = im.net.spec().in_dim, mo = im.net.spec().out_dim;
   const int n_s = (n_samples == 0 || im.net.n_sampled() == 0) ? 1 : n_samples;
   return im.eval_samples(
-      n, n_samples, seed, cancel,
-      [&](typename Impl::Worker& w, std::int64_t lo, int cnt) {
-        std::copy(x + lo * din, x + (lo + cnt) * din, w.ws.x0.data());
+      n, n_samples, seed, paired, cancel,
+      [&](typename Impl::Worker& w, int e, int s, std::int64_t lo, int cnt) {
+        const T* src = x + ((paired ? std::int64_t(e) * n_s + s : 0) * n + lo) * din;
+        std::copy(src, src + std::int64_t(cnt) * din, w.ws.x0.data());
       },
       [&](typename Impl::Worker& w, int e, int s, std::int64_t lo, int cnt) {
         T* o = out + ((std::int64_t(e) * n_s + s) * n + lo) * mo;

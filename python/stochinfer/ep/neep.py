@@ -12,7 +12,7 @@ import numpy as np
 from .. import _core
 from .._io import atomic_savez
 from .._validate import positive_float, positive_int
-from ..train import run_training
+from ..train import run_training, scheduled_lr
 from . import readout
 from .data import EPData, as_ep_data, model_truth, truth_delta_s
 from .result import EPResult
@@ -192,7 +192,7 @@ class NEEP:
             losses = []
             while n > 0:  # learning rate piecewise constant over blocks of <= 50 updates
                 k = min(n, 50)
-                lr = _scheduled_lr(self.lr, self.lr_schedule, updates + k / 2, self.n_iter)
+                lr = scheduled_lr(self.lr, self.lr_schedule, updates + k / 2, self.n_iter)
                 done, loss = net.train(d.data, split.train, k, self.batch, lr, 0.9, 0.999, 1e-8,
                                        self.weight_decay, self.decoupled_weight_decay, seed)
                 losses.append(loss)
@@ -309,14 +309,6 @@ class NEEP:
 
     def __repr__(self) -> str:
         return f"NEEP(hidden={self.hidden}, layers={self.layers}, activation={self.activation!r}, lr={self.lr})"
-
-
-def _scheduled_lr(lr: float, schedule: str, it: float, n_iter: int) -> float:
-    """'constant', or 'cosine' from lr down to lr/100 over n_iter updates."""
-    if schedule == "constant":
-        return lr
-    frac = min(it / n_iter, 1.0)
-    return lr * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * frac)))
 
 
 def _cap_segments(segs: np.ndarray, cap: int) -> np.ndarray:

@@ -66,6 +66,7 @@ class BayesMlp {
 
   /// Deterministic layers: PyTorch's default U(±1/√fan_in) for W and b. Bayesian
   /// layers: mu_W ~ U(±√(6/fan_in)), mu_b = 0, rho = rho_init (methods.md §3.2).
+  /// A layer without input (fan_in 0) starts with b = 0.
   /// Drawn from the counter-based RNG keyed by (seed, weight_init, index).
   void init(T* p, std::uint64_t seed) const {
     for (int l = 0; l < n_layers(); ++l) {
@@ -73,7 +74,8 @@ class BayesMlp {
       T* q = p + param_off_[l];
       const std::size_t nw = std::size_t(d.out) * d.in, n = d.n_params();
       const double fan = std::max(1, d.in);
-      const double bound = is_bayes(l) ? std::sqrt(6.0 / fan) : 1.0 / std::sqrt(fan);
+      // no input (a constant output vector): start at 0, i.e. at the head's mean
+      const double bound = d.in == 0 ? 0.0 : is_bayes(l) ? std::sqrt(6.0 / fan) : 1.0 / std::sqrt(fan);
       for (std::size_t k = 0; k < n; ++k) {
         const double u = 2.0 * double(uniform_at(seed, RngPurpose::weight_init, 2, param_off_[l] + k)) - 1.0;
         q[k] = (is_bayes(l) && k >= nw) ? T(0) : T(bound * u);

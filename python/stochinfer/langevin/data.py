@@ -1,0 +1,132 @@
+"""Input handling for Langevin inference: validation, train/validation split,
+normalisation and the regression targets of methods.md §3.3."""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from .._validate import positive_float
+
+REGIMES = ("overdamped", "underdamped")
+
+
+@dataclass
+class LangevinData:
+    """Validated trajectories and what is known about them.
+
+    x: (n_traj, L, d) positions (float64); t: (n_traj, L) times or None for
+    autonomous systems; dt: recording interval (model time unit)."""
+
+    x: np.ndarray
+    dt: float
+    regime: str
+    model: Any = None
+    t: Optional[np.ndarray] = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def n_traj(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def length(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def dim(self) -> int:
+        return self.x.shape[2]
+
+
+def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_dependent: bool = False) -> LangevinData:
+    """Validates `data`: Trajectories (positions are used; velocities are never
+    observed), or a float array (n_traj, L, d) or (L, d) for one trajectory.
+    dt is required for arrays and must match a Trajectories' dt."""
+    from ..results import Trajectories
+
+    if regime not in REGIMES:
+        raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
+    notes = []
+    t = None
+    if isinstance(data, Trajectories):
+        if dt is not None and not np.isclose(float(dt), data.dt, rtol=1e-9, atol=0.0):
+            raise ValueError(f"dt={dt} does not match the trajectories' recording interval dt={data.dt}; "
+                             "omit dt or pass the right one")
+        dt = data.dt
+        model = model if model is not None else data.model
+        if data.underdamped and regime == "overdamped":
+            notes.append("underdamped trajectories fitted as overdamped positions")
+        t = np.broadcast_to(data.t, data.x.shape[:2]) if time_dependent else None
+        arr = data.x
+    else:
+        arr = data
+    if isinstance(arr, (list, tuple)):
+        arr = np.asarray(arr)
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"data must be a numpy array or Trajectories, got {type(arr).__name__}")
+    if arr.dtype.kind not in "f":
+        raise TypeError(f"data must be a float array of states, got dtype {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[None]
+        notes.append("2-D data read as one trajectory (L, dim)")
+    if arr.ndim != 3:
+        raise ValueError(f"data must have shape (n_traj, L, dim), got {arr.shape}")
+    if arr.shape[0] < 1 or arr.shape[2] < 1:
+        raise ValueError(f"data is empty (shape {arr.shape}): need at least one trajectory with one component")
+    need = 3 if regime == "overdamped" else 4
+    if arr.shape[1] < need:
+        raise ValueError(f"data: need at least {need} time points per trajectory for the {regime} regime, "
+                         f"got {arr.shape[1]}")
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"data contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
+                         "remove or interpolate those points")
+    if dt is None:
+        raise ValueError("dt is required for arrays: the time between consecutive points (model time unit)")
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real):
+        raise TypeError(f"dt must be a real number, got {type(dt).__name__}")
+    dt = positive_float("dt", dt)
+    if time_dependent and t is None:
+        t = np.broadcast_to(np.arange(arr.shape[1]) * dt, arr.shape[:2])
+    return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes)
+
+
+def tril_pairs(d: int):
+    """(i, j) of the lower triangle, row by row: (0,0), (1,0), (1,1), (2,0), ..."""
+    return [(i, j) for i in range(d) for j in range(i + 1)]
+
+
+def tril_outer(a: np.ndarray, b: Optional[np.ndarray] = None) -> np.ndarray:
+    """Lower-triangular entries of a bᵀ per row: (n, d), (n, d) -> (n, d(d+1)/2)."""
+    b = a if b is None else b
+    return np.stack([a[:, i] * b[:, j] for i, j in tril_pairs(a.shape[1])], axis=1)
+
+
+def tril_to_matrix(v: np.ndarray, d: int) -> np.ndarray:
+    """(..., d(d+1)/2) lower-triangular entries -> (..., d, d) symmetric matrices."""
+    out = np.zeros(v.shape[:-1] + (d, d), dtype=v.dtype)
+    for k, (i, j) in enumerate(tril_pairs(d)):
+        out[..., i, j] = v[..., k]
+        out[..., j, i] = v[..., k]
+    return out
+
+
+def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: bool, seed: int = 0):
+    """Train and validation point indices (flattened (traj, time) over n_points per
+    trajectory). Autonomous data: the last val_fraction of *time* of every
+    trajectory validates (one trajectory suffices); time-dependent data: a
+    val_fraction of *trajectories* (methods.md §3.4)."""
+    idx = np.arange(n_traj * n_points).reshape(n_traj, n_points)
+    if by_trajectory:
+        n_val = int(round(val_fraction * n_traj))
+        if n_traj < 5 or n_val < 1:
+            raise ValueError(f"time-dependent data are split by trajectory: need at least 5 trajectories "
+                             f"(got {n_traj})")
+        perm = np.random.default_rng(seed).permutation(n_traj)
+        return np.sort(idx[perm[n_val:]].ravel()), np.sort(idx[perm[:n_val]].ravel())
+    cut = int(round((1 - val_fraction) * n_points))
+    if cut < 2 or n_points - cut < 2:
+        raise ValueError(f"too few points per trajectory ({n_points}) for a {val_fraction:.0%} validation split")
+    return idx[:, :cut].ravel(), idx[:, cut:].ravel()

@@ -1,0 +1,137 @@
+"""One learned field (drift or diffusion) of the Langevin equation: the compiled
+network (Bayes-by-Backprop or deep ensemble), its training on regression rows
+and its posterior samples, all in normalised units."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+import numpy as np
+
+from .. import _core
+from ..train import run_training, scheduled_lr
+
+METHODS = ("bbb", "ensemble")
+
+
+@dataclass
+class TrainSettings:
+    """Training settings of one field network (methods.md §3.2, §3.4).
+
+    lr, batch, n_iter (Adam updates), eval_every (updates between validation
+    evaluations), patience (updates without improvement before stopping; None:
+    never), lr_schedule ('cosine' to lr/100 or 'constant'), n_samples (K weight
+    samples per minibatch), beta (KL weight; the KL term is beta / N_batches times
+    the mean KL per Bayesian parameter), kl_gradient ('elbo' or 'detached', the
+    published code's behaviour), weight_decay (decoupled, AdamW)."""
+
+    lr: float = 1e-3
+    batch: int = 256
+    n_iter: int = 3000
+    eval_every: int = 100
+    patience: Optional[int] = 1500
+    lr_schedule: str = "cosine"
+    n_samples: int = 3
+    beta: float = 0.01
+    kl_gradient: str = "elbo"
+    weight_decay: float = 0.0
+    val_samples: int = 3
+
+    def validate(self) -> None:
+        for name in ("batch", "n_iter", "eval_every", "n_samples", "val_samples"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"patience must be >= 1 or None, got {self.patience!r}")
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}")
+        if self.kl_gradient not in ("elbo", "detached"):
+            raise ValueError(f"kl_gradient must be 'elbo' or 'detached', got {self.kl_gradient!r}")
+        if not (self.beta >= 0 and math.isfinite(self.beta)):
+            raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
+
+
+class FieldNetwork:
+    """A drift ('affine' head) or diffusion ('cholesky' head) network.
+
+    method 'bbb': one network whose last n_bayes layers are Bayesian; 'ensemble':
+    n_members deterministic networks trained together, each on its own bootstrap
+    resample of the training rows when bootstrap=True."""
+
+    def __init__(self, head: str, in_dim: int, d: int, mean: np.ndarray, scale: np.ndarray, pred_scale: float, *,
+                 hidden: int = 256, layers: int = 4, n_bayes: int = 2, method: str = "bbb", n_members: int = 5,
+                 bootstrap: bool = True, dtype: str = "float32", seed: int = 0, n_threads: Optional[int] = None):
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        self.head, self.d, self.method, self.dtype = head, d, method, dtype
+        self.bootstrap = bool(bootstrap) and method == "ensemble"
+        m = d * (d + 1) // 2 if head == "cholesky" else d
+        n_bayes = n_bayes if method == "bbb" else 0
+        members = n_members if method == "ensemble" else 1
+        if in_dim == 0:  # homogeneous: a constant vector, Bayesian for bbb
+            hidden, layers, n_bayes = 1, 1, (1 if method == "bbb" else 0)
+        cls = _core.LangevinNet32 if dtype == "float32" else _core.LangevinNet64
+        self.net = cls(in_dim=in_dim, out_dim=m, hidden=hidden, n_layers=layers, n_bayes=n_bayes,
+                       activation="elu", prior_std=0.1, rho_init=-5.0, head=head, d=d,
+                       mean=[float(v) for v in mean], scale=[float(v) for v in scale],
+                       pred_scale=float(pred_scale), diag_eps=1e-6, n_members=members, seed=seed,
+                       n_threads=n_threads or 0)
+        self.spec = dict(head=head, in_dim=in_dim, d=d, hidden=hidden, layers=layers, n_bayes=n_bayes,
+                         method=method, n_members=members, bootstrap=self.bootstrap, dtype=dtype)
+        self.history: dict = {}
+
+    @property
+    def n_members(self) -> int:
+        return self.net.n_members
+
+    def fit(self, x: np.ndarray, y: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
+            settings: TrainSettings, seed: int = 0, progress: Optional[bool] = None, desc: str = "") -> dict:
+        """Trains on rows of (x, y); keeps the parameters with the lowest validation NLL."""
+        settings.validate()
+        dt_np = np.float32 if self.dtype == "float32" else np.float64
+        x = np.ascontiguousarray(x, dtype=dt_np)
+        y = np.ascontiguousarray(y, dtype=dt_np)
+        rows = np.ascontiguousarray(train_rows, dtype=np.int64)
+        if self.bootstrap:
+            rng = np.random.default_rng([seed, 7])
+            rows = np.ascontiguousarray(rows[rng.integers(0, rows.size, size=(self.n_members, rows.size))])
+        val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
+        n_batches = math.ceil(train_rows.size / settings.batch)
+        kl_weight = settings.beta / n_batches
+        updates = 0
+
+        def step(n):
+            nonlocal updates
+            losses = []
+            while n > 0:  # learning rate piecewise constant over blocks of <= 50 updates
+                k = min(n, 50)
+                lr = scheduled_lr(settings.lr, settings.lr_schedule, updates + k / 2, settings.n_iter)
+                done, loss = self.net.train(x, y, rows, k, settings.batch, settings.n_samples, kl_weight,
+                                            settings.kl_gradient, lr, settings.weight_decay, seed)
+                losses.append(loss)
+                updates += done
+                n -= k
+            return float(np.mean(losses))
+
+        def evaluate():
+            per_member = self.net.nll(x, y, val_rows, settings.val_samples, seed + 1)
+            return {"val_loss": float(np.mean(per_member))}
+
+        hist = run_training(step, evaluate, self.net.get_params, self.net.set_params, settings.n_iter,
+                            settings.eval_every, settings.patience, progress, desc=desc or f"{self.head} network")
+        hist["settings"] = asdict(settings)
+        hist["kl_weight"] = kl_weight
+        self.history = hist
+        return hist
+
+    def samples(self, x: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
+        """Fields (S, n, m) in normalised units: n_samples posterior samples (bbb) or
+        the members (ensemble); n_samples = 0 gives the mean weights."""
+        dt_np = np.float32 if self.dtype == "float32" else np.float64
+        return self.net.predict(np.ascontiguousarray(x, dtype=dt_np), n_samples, seed).astype(np.float64)

@@ -1,0 +1,157 @@
+"""Langevin inference (methods.md §3): the Python pipeline on small data, bad
+input, reproducibility and interruption. Acceptance at the default data size is
+in test_langevin_acceptance.py (slow)."""
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer.langevin import TrainSettings, metrics
+from stochinfer.langevin.data import tril_outer, tril_to_matrix
+
+A = np.array([[-1.0, 0.5], [-0.5, -1.0]])
+D = np.array([[1.0, 0.3], [0.3, 0.5]])
+FAST = dict(hidden=32, drift_settings=TrainSettings(n_iter=1200, batch=256),
+            diffusion_settings=TrainSettings(n_iter=800, batch=256))
+
+
+@pytest.fixture(scope="module")
+def ou():
+    m = si.models.LinearOU(A, D)
+    return m, si.simulate(m, 10, 2000, 0.01, substeps=10, seed=3)
+
+
+@pytest.fixture(scope="module")
+def ou_fit(ou):
+    m, tr = ou
+    return si.infer_langevin(tr, **FAST)
+
+
+def test_tril_helpers_round_trip():
+    a = np.random.default_rng(0).normal(size=(5, 3))
+    M = tril_to_matrix(tril_outer(a), 3)
+    np.testing.assert_allclose(M, a[:, :, None] * a[:, None, :], rtol=1e-15)
+
+
+def test_linear_ou_drift_and_diffusion_recovered(ou, ou_fit):
+    m, _ = ou
+    te = si.simulate(m, 1, 5000, 0.01, substeps=10, seed=99)
+    rep = ou_fit.report(m, points=te.x[0, ::5])
+    assert rep["drift"]["r2"] >= 0.9, rep["drift"]
+    assert rep["diffusion"]["relative_error"] <= 0.1, rep["diffusion"]
+    assert rep["provenance"]["kl_gradient"] == "elbo" and rep["provenance"]["method"] == "bbb"
+
+
+def test_field_shapes_bands_and_positive_definite_diffusion(ou_fit):
+    pts = np.random.default_rng(1).normal(size=(50, 2))
+    f = ou_fit.drift(pts, n_samples=30, return_samples=True)
+    assert f.mean.shape == (50, 2) and f.samples.shape == (30, 50, 2)
+    assert np.all(f.lo <= f.mean) and np.all(f.mean <= f.hi) and np.all(f.std > 0)
+    g = ou_fit.diffusion(pts, n_samples=30, return_samples=True)
+    assert g.mean.shape == (50, 2, 2) and g.samples.shape == (30, 50, 2, 2)
+    np.testing.assert_allclose(g.samples, np.swapaxes(g.samples, -1, -2))
+    assert np.all(np.linalg.eigvalsh(g.samples) > 0)
+    # same seed, same samples; another seed, other samples
+    np.testing.assert_array_equal(ou_fit.drift(pts, n_samples=30).mean, f.mean)
+    assert not np.array_equal(ou_fit.drift(pts, n_samples=30, seed=1).mean, f.mean)
+
+
+def test_bands_widen_away_from_the_data(ou_fit):
+    near = np.random.default_rng(2).normal(scale=0.3, size=(200, 2))
+    far = near + 6.0
+    w_near = ou_fit.drift(near, n_samples=100).std.mean()
+    w_far = ou_fit.drift(far, n_samples=100).std.mean()
+    assert w_far > 2 * w_near
+
+
+def test_same_seed_same_fit(ou):
+    _, tr = ou
+    short = dict(hidden=16, drift_settings=TrainSettings(n_iter=100), diffusion_settings=TrainSettings(n_iter=50))
+    a = si.infer_langevin(tr, seed=4, **short)
+    b = si.infer_langevin(tr, seed=4, n_threads=1, **short)
+    pts = np.zeros((3, 2))
+    np.testing.assert_array_equal(a.drift(pts).mean, b.drift(pts).mean)
+    np.testing.assert_array_equal(a.diffusion(pts).mean, b.diffusion(pts).mean)
+
+
+def test_ensemble_and_homogeneous_diffusion(ou):
+    m, tr = ou
+    fit = si.infer_langevin(tr, method="ensemble", n_members=4, homogeneous_diffusion=True, **FAST)
+    pts = np.random.default_rng(3).normal(size=(400, 2))
+    d = fit.drift(pts, return_samples=True)
+    assert d.samples.shape == (4, 400, 2)
+    g = fit.diffusion(pts)
+    np.testing.assert_allclose(g.mean, g.mean[:1].repeat(400, axis=0))  # constant D
+    assert metrics.relative_error(m.diffusion(pts), g.mean) <= 0.1
+    assert fit.report(m, points=pts)["provenance"]["method"] == "ensemble"
+
+
+def test_metrics_against_hand_computed_values():
+    f = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    g = f + 0.1
+    assert metrics.r2(f, f) == 1.0
+    assert metrics.r2(f, g) == pytest.approx(1 - 6 * 0.01 / np.sum((f - f.mean(0)) ** 2))
+    assert metrics.relative_error(f, g) == pytest.approx(np.sqrt(0.06 / 4))
+    assert metrics.coverage(f, f - 0.05, f + 0.2) == 1.0
+    assert metrics.coverage(f, f + 0.05, f + 0.2) == 0.0
+    rng = np.random.default_rng(0)
+    std = np.exp(rng.normal(size=(500, 1)))
+    est = std * rng.normal(size=(500, 2))  # errors proportional to the std: positive correlation
+    c = metrics.calibration(np.zeros((500, 2)), est, np.repeat(std, 2, axis=1))
+    assert c["corr"] > 0.3 and c["p_value"] < 1e-6
+
+
+def test_bad_input_is_rejected_with_clear_errors(ou):
+    m, tr = ou
+    x = tr.x.copy()
+    with pytest.raises(ValueError, match="regime"):
+        si.infer_langevin(x, dt=0.01, regime="inertial")
+    bad = x.copy()
+    bad[0, 5, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        si.infer_langevin(bad, dt=0.01)
+    with pytest.raises(ValueError, match="dt is required"):
+        si.infer_langevin(x)
+    with pytest.raises(ValueError, match="does not match"):
+        si.infer_langevin(tr, dt=0.02)
+    with pytest.raises(ValueError, match="dt must be > 0"):
+        si.infer_langevin(x, dt=-1.0)
+    with pytest.raises(ValueError, match="too few points"):
+        si.infer_langevin(x[:1, :40], dt=0.01)
+    with pytest.raises(ValueError, match="method"):
+        si.infer_langevin(x, dt=0.01, method="dropout")
+    with pytest.raises(ValueError, match="lr must be"):
+        si.infer_langevin(x, dt=0.01, drift_settings=TrainSettings(lr=-1.0))
+    noiseless = x.copy()
+    noiseless[..., 1] = 0.5 * noiseless[..., 0]  # second component carries no independent noise
+    with pytest.raises(ValueError, match="singular"):
+        si.infer_langevin(noiseless, dt=0.01, **FAST)
+    with pytest.raises(ValueError, match="5 trajectories"):
+        si.infer_langevin(x[:3], dt=0.01, time_dependent=True)
+
+
+def test_points_must_match_the_fit(ou_fit):
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        ou_fit.drift(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        ou_fit.diffusion(np.full((2, 2), np.nan))
+    with pytest.raises(ValueError, match="level"):
+        ou_fit.drift(np.zeros((2, 2)), level=1.5)
+
+
+def test_ctrl_c_keeps_the_best_model(ou):
+    _, tr = ou
+    timer = threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.warns(UserWarning, match="interrupted"):
+            fit = si.infer_langevin(tr, hidden=64, drift_settings=TrainSettings(n_iter=10**6, eval_every=20, patience=None),
+                                    diffusion_settings=TrainSettings(n_iter=20))
+    finally:
+        timer.cancel()
+    h = fit.histories["drift"]
+    assert h["interrupted"] and h["iterations"] < 10**6
+    assert np.all(np.isfinite(fit.drift(np.zeros((2, 2))).mean))
