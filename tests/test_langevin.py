@@ -155,3 +155,22 @@ def test_ctrl_c_keeps_the_best_model(ou):
     h = fit.histories["drift"]
     assert h["interrupted"] and h["iterations"] < 10**6
     assert np.all(np.isfinite(fit.drift(np.zeros((2, 2))).mean))
+
+
+def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):
+    """Medium EP along paths of the inferred OU equation vs the analytic σ, within
+    3 of the reported error bars (posterior spread and path noise combined)."""
+    m, _ = ou
+    sim = ou_fit.simulate(40, 1500, n_samples=8, seed=2)
+    assert sim.x.shape == (8, 40, 1501, 2) and sim.mode == "per_sample"
+    th = ou_fit.thermodynamics(sim)
+    assert th["error"] > 0 and th["per_sample"].shape == (8,)
+    assert abs(th["ep_rate"] - m.ep_rate()) < 3 * th["error"], (th, m.ep_rate())
+    again = ou_fit.simulate(40, 100, n_samples=8, seed=2)
+    np.testing.assert_array_equal(again.x[:, :, :101], sim.x[:, :, :101])
+    mean_path = ou_fit.simulate(10, 50, n_samples=8, seed=2, mode="ensemble_mean", x0=np.zeros(2))
+    assert mean_path.x.shape == (1, 10, 51, 2) and np.all(mean_path.spread[:, 1:] > 0)
+    with pytest.raises(ValueError, match="mode"):
+        ou_fit.simulate(2, 2, mode="independent")
+    with pytest.raises(ValueError, match="x0 must have shape"):
+        ou_fit.simulate(2, 2, x0=np.zeros(3))

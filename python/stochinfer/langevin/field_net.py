@@ -130,8 +130,9 @@ class FieldNetwork:
         self.history = hist
         return hist
 
-    def samples(self, x: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
+    def samples(self, x: np.ndarray, n_samples: int, seed: int, paired: bool = False) -> np.ndarray:
         """Fields (S, n, m) in normalised units: n_samples posterior samples (bbb) or
-        the members (ensemble); n_samples = 0 gives the mean weights."""
+        the members (ensemble); n_samples = 0 gives the mean weights. paired: x is
+        (S, n, in_dim) and sample s is evaluated on x[s] only."""
         dt_np = np.float32 if self.dtype == "float32" else np.float64
-        return self.net.predict(np.ascontiguousarray(x, dtype=dt_np), n_samples, seed).astype(np.float64)
+        return self.net.predict(np.ascontiguousarray(x, dtype=dt_np), n_samples, seed, paired).astype(np.float64)
