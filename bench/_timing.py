@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import platform
 import resource
 import statistics
 import time
@@ -53,3 +54,14 @@ def measure(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1,
         "min_s": min(times),
         "k": len(times),
     }
+
+
+def machine() -> str:
+    """CPU model, core count and OS, for recording benchmark figures."""
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"

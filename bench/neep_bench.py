@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -31,16 +30,7 @@ sys.path.insert(0, os.path.join(HERE, "peers"))
 
 import stochinfer as si  # noqa: E402
 import neep_torch_peer as tp  # noqa: E402
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
+from _timing import machine  # noqa: E402
 
 
 def our_steps_per_second(hidden: int, batch: int = 4096, n_steps: int = 30, threads: int = 2) -> float:

@@ -174,3 +174,22 @@ def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):
         ou_fit.simulate(2, 2, mode="independent")
     with pytest.raises(ValueError, match="x0 must have shape"):
         ou_fit.simulate(2, 2, x0=np.zeros(3))
+
+
+def test_noiseless_coordinates_get_exactly_zero_diffusion():
+    """dx1 = (−x1 + x2) dt without noise, dx2 = −x2 dt + √2 dW: D = diag(0, 1)."""
+    m = si.models.LinearOU(np.array([[-1.0, 1.0], [0.0, -1.0]]), np.diag([1e-12, 1.0]))
+    tr = si.simulate(m, 10, 2000, 0.01, substeps=10, seed=5)
+    x = tr.x.copy()
+    with pytest.raises(ValueError, match="noiseless="):
+        si.infer_langevin(x, dt=0.01, **FAST)
+    fit = si.infer_langevin(x, dt=0.01, noiseless=[0], **FAST)
+    g = fit.diffusion(np.random.default_rng(0).normal(size=(100, 2)), return_samples=True)
+    assert np.all(g.samples[..., 0, :] == 0) and np.all(g.samples[..., :, 0] == 0)
+    assert abs(g.mean[:, 1, 1].mean() - 1.0) < 0.1
+    sim = fit.simulate(5, 20, n_samples=4)
+    assert np.all(np.isfinite(sim.x))
+    with pytest.raises(ValueError, match="invertible D"):
+        fit.thermodynamics(sim)
+    with pytest.raises(ValueError, match="noiseless must list"):
+        si.infer_langevin(x, dt=0.01, noiseless=[2], **FAST)

@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import dataclass, replace
 from statistics import NormalDist
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -135,9 +135,19 @@ class LangevinFit:
         S = self._n_samples(n_samples)
         net = self.nets["diffusion"]
         xin = x[:, :0] if self.options["homogeneous_diffusion"] else x
-        tri = net.samples(xin, S, seed + 104729)
-        D = tril_to_matrix(tri, self.dim) * np.outer(self.norm["s_x"], self.norm["s_x"])
-        return D * self.norm["diffusion_factor"]
+        return self._physical_diffusion(net.samples(xin, S, seed + 104729))
+
+    def _physical_diffusion(self, tri: np.ndarray) -> np.ndarray:
+        """(S, n, m) lower-triangular entries of the noisy block -> (S, n, d, d) in
+        physical units, noiseless coordinates exactly zero."""
+        noisy = self.norm["noisy"]
+        s = self.norm["s_x"][noisy]
+        block = tril_to_matrix(tri, len(noisy)) * np.outer(s, s) * self.norm["diffusion_factor"]
+        if len(noisy) == self.dim:
+            return block
+        D = np.zeros(block.shape[:-2] + (self.dim, self.dim))
+        D[..., np.ix_(noisy, noisy)[0], np.ix_(noisy, noisy)[1]] = block
+        return D
 
     def drift(self, points, t=None, *, n_samples: Optional[int] = None, level: float = 0.95, seed: int = 0,
               return_samples: bool = False) -> FieldEstimate:
@@ -168,9 +178,8 @@ class LangevinFit:
             fr = self.nets["drift_shifted"].samples(xin, n_samples, seed + 7919, paired)
             f = f + (f - fr) / 4.0
         xd = xin[..., :0] if self.options["homogeneous_diffusion"] else xin
-        tri = self.nets["diffusion"].samples(xd, n_samples, seed + 104729, paired)
-        D = tril_to_matrix(tri, self.dim) * np.outer(self.norm["s_x"], self.norm["s_x"])
-        return f * self.norm["s_x"], D * self.norm["diffusion_factor"]
+        D = self._physical_diffusion(self.nets["diffusion"].samples(xd, n_samples, seed + 104729, paired))
+        return f * self.norm["s_x"], D
 
     def simulate(self, n_traj: int, n_steps: int, dt: Optional[float] = None, **kwargs):
         """Simulate the inferred equation with its posterior (see
@@ -235,6 +244,29 @@ class LangevinFit:
         f = np.broadcast_to(f, want) if f.shape != want and f.size != np.prod(want) else f.reshape(want)
         return f
 
+    def plot(self, path: Optional[str] = None, truth=None):
+        """Fields along a slice with posterior bands (and a drift/uncertainty map
+        for d >= 2); see stochinfer.langevin.plot.plot_fields. Needs matplotlib."""
+        from .plot import plot_fields
+
+        return plot_fields(self, path, truth)
+
+    def format_report(self, rep: dict) -> str:
+        """Human-readable lines of report()."""
+        lines = [f"  vs truth on {rep['n_points']} held-out states ({rep['level']:.0%} bands):"]
+        for name in ("drift", "diffusion"):
+            r = rep[name]
+            c = r["calibration"]
+            r2 = "   n/a" if not np.isfinite(r["r2"]) else f"{r['r2']:6.3f}"
+            lines.append(f"    {name:9s} R² {r2}  rel. error {r['relative_error']:6.3f}  NMSE {r['nmse']:.4f}  "
+                         f"band coverage {r['coverage']:.3f}  corr(log err, log var) {c['corr']:+.2f} "
+                         f"(p = {c['p_value']:.2g})")
+        p = rep["provenance"]
+        lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
+                     f"3/2 diffusion correction {p['diffusion_factor_3_2']}, F_r drift correction "
+                     f"{p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}")
+        return "\n".join(lines)
+
     def provenance(self) -> dict:
         """What produced these numbers (methods.md §7.4)."""
         o = self.options
@@ -277,10 +309,25 @@ def _drift_output_scale(x: np.ndarray, rate: np.ndarray):
     return rate.mean(axis=0), np.maximum(spread, 0.05 * np.maximum(noise, 1e-12))
 
 
+def _check_noisy(x: np.ndarray, noisy) -> None:
+    """Rejects coordinates without noise, which the Cholesky head cannot fit: over
+    two steps a diffusive coordinate's mean squared increment doubles, a smooth
+    (noiseless) one's quadruples. Ratio > 3: noiseless."""
+    d1 = np.mean(np.diff(x, axis=1) ** 2, axis=(0, 1))
+    d2 = np.mean((x[:, 2:] - x[:, :-2]) ** 2, axis=(0, 1))
+    ratio = d2 / np.maximum(d1, 1e-300)
+    smooth = [i for i in noisy if ratio[i] > 3.0 or d1[i] == 0]
+    if smooth:
+        raise ValueError(f"coordinates {smooth} look noiseless (two-step/one-step mean squared increment "
+                         f"{np.round(ratio[smooth], 2).tolist()}, diffusive ≈ 2, smooth ≈ 4): the diffusion "
+                         f"matrix is singular. Pass noiseless={smooth} to learn D on the other coordinates")
+
+
 def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
                    hidden: int = 128, layers: int = 4, n_bayes: int = 2, n_members: int = 5,
                    bootstrap: bool = True, homogeneous_diffusion: bool = False, diff_use_drift: bool = True,
                    corrections: bool = True, time_dependent: bool = False, measurement_noise: float = 0.0,
+                   noiseless: Sequence[int] = (),
                    preset: str = "fast", drift_settings: Optional[TrainSettings] = None,
                    diffusion_settings: Optional[TrainSettings] = None, kl_gradient: Optional[str] = None,
                    n_posterior: int = 200, val_fraction: float = 0.2, dtype: str = "float32", seed: int = 0,
@@ -300,7 +347,10 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     diffusion labels; without it D is biased by Φ²Δt/2 (25% for the nonlinear
     system's strong drift, 3x the target error for Van der Pol). corrections (underdamped): D × 3/2
     and Φ + (Φ − Φ_r)/4 (methods.md §3.3). time_dependent: time is an input and
-    the split is by trajectory (driven systems). measurement_noise: std of
+    the split is by trajectory (driven systems). noiseless: coordinates known to
+    carry no noise (e.g. [0], the voltage of the Hodgkin–Huxley model): D is
+    learned on the others and their rows of D are exactly zero (methods.md §3.8).
+    measurement_noise: std of
     Gaussian noise added to the positions before training (robustness studies).
     preset: 'fast' (default) or 'reference' (the published protocol; slow);
     drift_settings / diffusion_settings override it; kl_gradient 'elbo' (default)
@@ -387,27 +437,38 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         nets["drift_shifted"] = drift_r
 
     # diffusion: labels tril(ΔΔᵀ) (minus the frozen drift's part), field D̃ = L Lᵀ, prediction 2D̃Δt
-    y_d = tril_outer(label)
+    noisy = [i for i in range(dim) if i not in set(int(k) for k in noiseless)]
+    if any(not 0 <= int(k) < dim for k in noiseless) or not noisy:
+        raise ValueError(f"noiseless must list coordinates in [0, {dim}) and leave at least one noisy one, "
+                         f"got {list(noiseless)}")
+    norm["noisy"] = noisy
+    nd = len(noisy)
+    if not under:
+        _check_noisy(x, noisy)
+    y_d = tril_outer(label[:, noisy])
     if diff_use_drift:
-        f = drift.samples(X, 0, 0)[0] * d.dt
+        f = drift.samples(X, 0, 0)[0][:, noisy] * d.dt
         y_d = y_d - tril_outer(f)
-    d_bar = tril_to_matrix(y_d[train].mean(axis=0), dim) / (2 * d.dt)
+    d_bar = tril_to_matrix(y_d[train].mean(axis=0), nd) / (2 * d.dt)
     try:
         L0 = np.linalg.cholesky(d_bar)
+        if np.min(np.diag(L0)) ** 2 < 1e-8 * np.max(np.diag(d_bar)):
+            raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
         ev = np.linalg.eigvalsh(d_bar)
         raise ValueError(f"the data's mean diffusion matrix is singular (eigenvalues {ev}): some directions "
-                         "carry no noise; this estimator needs noise in every component") from None
+                         "carry no noise. Pass noiseless=[...] for coordinates known to be noiseless; "
+                         "otherwise this estimator needs noise in every component") from None
     mean_out, scale_out = [], []
     diag_scale = float(np.mean(np.diag(L0)))
-    for i, j in tril_pairs(dim):
+    for i, j in tril_pairs(nd):
         if i == j:
             mean_out.append(float(np.log(np.expm1(L0[i, i]))))  # softplus⁻¹: raw 0 gives the mean D
             scale_out.append(0.5)
         else:
             mean_out.append(float(L0[i, j]))
             scale_out.append(0.5 * diag_scale)
-    diff = FieldNetwork("cholesky", 0 if homogeneous_diffusion else in_dim, dim, np.array(mean_out),
+    diff = FieldNetwork("cholesky", 0 if homogeneous_diffusion else in_dim, nd, np.array(mean_out),
                         np.array(scale_out), 2 * d.dt, seed=seed + 2, **common)
     Xd = X[:, :0] if homogeneous_diffusion else X
     hist["diffusion"] = diff.fit(Xd, y_d, train, val, dd, seed=seed + 2, progress=progress, desc="diffusion")
@@ -425,6 +486,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     norm["_val_states"] = (val_states, val_t)
     options = dict(method=method, kl_gradient=ds.kl_gradient, corrections=corrections, preset=preset,
                    homogeneous_diffusion=homogeneous_diffusion, diff_use_drift=diff_use_drift,
+                   noiseless=[i for i in range(dim) if i not in noisy],
                    n_posterior=n_posterior if method == "bbb" else None, measurement_noise=measurement_noise,
                    train_s=time.perf_counter() - t_start)
     if method == "ensemble":

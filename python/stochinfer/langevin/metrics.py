@@ -13,9 +13,12 @@ def _flat(a: np.ndarray) -> np.ndarray:
 
 
 def r2(truth: np.ndarray, estimate: np.ndarray) -> float:
-    """1 - Σ‖f - f̂‖² / Σ‖f - mean f‖² (mean over points, per entry)."""
+    """1 - Σ‖f - f̂‖² / Σ‖f - mean f‖² (mean over points, per entry); nan for a constant truth."""
     f, g = _flat(truth), _flat(estimate)
-    return float(1.0 - np.sum((f - g) ** 2) / np.sum((f - f.mean(axis=0)) ** 2))
+    spread = np.sum((f - f.mean(axis=0)) ** 2)
+    if spread <= 1e-24 * max(1.0, np.sum(f ** 2)):  # a constant field: R² is undefined
+        return float("nan")
+    return float(1.0 - np.sum((f - g) ** 2) / spread)
 
 
 def nmse(truth: np.ndarray, samples: np.ndarray) -> float:

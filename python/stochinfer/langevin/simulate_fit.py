@@ -34,14 +34,21 @@ class InferredTrajectories:
     settings: dict = field(default_factory=dict)
 
 
-def _sqrt2dt_cholesky(D: np.ndarray, dt: float) -> np.ndarray:
-    """√(2 dt) L with D = L Lᵀ per matrix (any square root gives the same law)."""
-    return np.sqrt(2 * dt) * np.linalg.cholesky(D)
+def _sqrt2dt_cholesky(D: np.ndarray, dt: float, noisy) -> np.ndarray:
+    """√(2 dt) L with D = L Lᵀ per matrix (any square root gives the same law);
+    only the noisy block is factorised, noiseless coordinates get no kick."""
+    if len(noisy) == D.shape[-1]:
+        return np.sqrt(2 * dt) * np.linalg.cholesky(D)
+    i, j = np.ix_(noisy, noisy)
+    L = np.zeros_like(D)
+    L[..., i, j] = np.linalg.cholesky(D[..., i, j])
+    return np.sqrt(2 * dt) * L
 
 
 def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, x0=None, v0=None,
                  t0: float = 0.0, n_samples: int = 20, mode: str = "per_sample", seed: int = 0,
-                 record_every: int = 1, posterior_seed: int = 0) -> InferredTrajectories:
+                 record_every: int = 1, posterior_seed: int = 0,
+                 period: Optional[float] = None) -> InferredTrajectories:
     """Simulate the inferred equation for n_steps of dt (default: the data's dt).
 
     mode 'per_sample': every posterior sample j drives its own set of n_traj
@@ -52,13 +59,16 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     both modes (common random numbers). x0 (and v0, underdamped): (n_traj, d) or
     (d,) initial states; default: random states of the training data.
     Underdamped: explicit Euler (x advanced with the old v, then v).
-    Ensembles use their members as the samples."""
+    Ensembles use their members as the samples. period: for periodically driven
+    fits, the networks see t mod period (the time input covers one period)."""
     n_traj = positive_int("n_traj", n_traj)
     n_steps = positive_int("n_steps", n_steps)
     record_every = positive_int("record_every", record_every)
     dt = fit.dt if dt is None else positive_float("dt", dt)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if period is not None:
+        period = positive_float("period", period)
     d = fit.dim
     under = fit.regime == "underdamped"
     rng = np.random.Generator(np.random.Philox(seed))
@@ -81,10 +91,12 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     paired = mode == "per_sample"
     for k in range(1, n_steps + 1):
         t = t0 + (k - 1) * dt
+        if period is not None:
+            t = t % period
         z = np.concatenate([x, v], axis=-1) if under else x
         F, Dm = fit._fields_at(z, t, S, posterior_seed, paired)  # (S, n, d), (S, n, d, d)
         xi = rng.standard_normal((n_traj, d))
-        kick = np.einsum("snij,nj->sni", _sqrt2dt_cholesky(Dm, dt), xi)
+        kick = np.einsum("snij,nj->sni", _sqrt2dt_cholesky(Dm, dt, fit.norm["noisy"]), xi)
         if under:
             x_new = x + v * dt
             v_new = v + F * dt + kick if paired else v + np.mean(F * dt + kick, axis=0, keepdims=True)
@@ -110,7 +122,7 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     t_rec = t0 + dt * record_every * np.arange(n_rec)
     return InferredTrajectories(xs, vs, t_rec, dt, mode, S, seed, spread,
                                 {"n_traj": n_traj, "n_steps": n_steps, "record_every": record_every,
-                                 "posterior_seed": posterior_seed})
+                                 "posterior_seed": posterior_seed, "period": period})
 
 
 def _initial(value, data_states, n, d, rng, name):
@@ -134,6 +146,9 @@ def entropy_production(fit, sim: InferredTrajectories) -> dict:
     `error`, the two combined in quadrature (the error bar to quote)."""
     if fit.regime != "overdamped":
         raise ValueError("path EP ΔS = Σ D⁻¹Φ·Δx is defined here for overdamped fits")
+    if len(fit.norm["noisy"]) != fit.dim:
+        raise ValueError("path EP needs an invertible D; this fit has noiseless coordinates "
+                         f"{fit.options['noiseless']} (the EP of the noisy subspace is not implemented)")
     U, n, L, d = sim.x.shape
     per_sample = sim.mode == "per_sample"
     S = sim.n_samples
@@ -162,17 +177,17 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
     protocol stiffness(t) and temperature(t); one simulated trajectory = one cycle)."""
     if not hasattr(model, "stiffness"):
         raise ValueError("model must provide stiffness(t) (the driving protocol), e.g. models.BrownianCarnot")
-    k = model.stiffness(sim.t)
-    dk = np.diff(k)
-    x = sim.x[..., 0]
-    mid = 0.5 * (x[:, :, 1:] ** 2 + x[:, :, :-1] ** 2)
-    w = 0.5 * np.sum(mid * dk, axis=-1)  # (U, n)
+    U, n, L, _ = sim.x.shape
+    w = model.work(sim.x[..., 0].reshape(U * n, L), sim.t).reshape(U, n)  # the model's own W = Σ ½x̄²Δk
     post = float(w.mean(axis=1).std(ddof=1)) if w.shape[0] > 1 else 0.0
     cycles = float(w.mean(axis=0).std(ddof=1) / np.sqrt(w.shape[1]))
     out = {"work_per_cycle": float(w.mean()), "error": float(np.hypot(post, cycles)), "posterior_std": post,
            "stderr_cycles": cycles, "work_per_sample": w.mean(axis=1)}
     if sim.v is not None and hasattr(model, "temperature"):
         tau = float(model.tau)
+        k = model.stiffness(sim.t)
+        dk = np.diff(k)
+        mid = 0.5 * (sim.x[..., 0][:, :, 1:] ** 2 + sim.x[..., 0][:, :, :-1] ** 2)
         u = 0.5 * k * sim.x[..., 0] ** 2 + 0.5 * sim.v[..., 0] ** 2  # (U, n, L)
         hot = (sim.t >= tau / 2) & (sim.t <= 3 * tau / 4)
         idx = np.nonzero(hot)[0]
