@@ -194,21 +194,13 @@ def main(argv=None) -> int:
     p_in.add_argument("--plot", default=None, help="write a figure of the fields with bands (PNG) here")
     p_in.add_argument("--json", default=None, help="write the summary and report as JSON here")
     args = parser.parse_args(argv)
-    if args.command == "infer":
-        try:
-            return infer(args)
-        except (ValueError, TypeError, OSError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
     if args.command == "demo":
         return demo(quick=args.quick)
-    if args.command == "ep":
-        try:
-            return ep(args)
-        except (ValueError, TypeError, OSError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-    return 2
+    try:
+        return {"ep": ep, "infer": infer}[args.command](args)
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

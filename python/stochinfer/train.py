@@ -81,3 +81,24 @@ def scheduled_lr(lr: float, schedule: str, it: float, n_iter: int) -> float:
         return lr
     frac = min(it / n_iter, 1.0)
     return lr * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * frac)))
+
+
+def scheduled_step(train_block: Callable[[int, float], tuple], lr: float, schedule: str, n_iter: int,
+                   block: int = 50) -> Callable[[int], float]:
+    """A `step(n)` for run_training: n updates in blocks of at most `block`, the
+    learning rate piecewise constant per block at its scheduled value;
+    train_block(k, lr) runs k updates and returns (updates done, mean loss)."""
+    updates = 0
+
+    def step(n: int) -> float:
+        nonlocal updates
+        losses = []
+        while n > 0:
+            k = min(n, block)
+            done, loss = train_block(k, scheduled_lr(lr, schedule, updates + k / 2, n_iter))
+            losses.append(loss)
+            updates += done
+            n -= k
+        return float(np.mean(losses))
+
+    return step

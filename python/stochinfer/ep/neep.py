@@ -12,7 +12,7 @@ import numpy as np
 from .. import _core
 from .._io import atomic_savez
 from .._validate import positive_float, positive_int
-from ..train import run_training, scheduled_lr
+from ..train import run_training, scheduled_step
 from . import readout
 from .data import EPData, as_ep_data, model_truth, truth_delta_s
 from .result import EPResult
@@ -185,20 +185,10 @@ class NEEP:
         return res
 
     def _train(self, net, d: EPData, split: Split, val: np.ndarray, seed: int) -> dict:
-        updates = 0
-
-        def step(n):
-            nonlocal updates
-            losses = []
-            while n > 0:  # learning rate piecewise constant over blocks of <= 50 updates
-                k = min(n, 50)
-                lr = scheduled_lr(self.lr, self.lr_schedule, updates + k / 2, self.n_iter)
-                done, loss = net.train(d.data, split.train, k, self.batch, lr, 0.9, 0.999, 1e-8,
-                                       self.weight_decay, self.decoupled_weight_decay, seed)
-                losses.append(loss)
-                updates += done
-                n -= k
-            return float(np.mean(losses))
+        step = scheduled_step(
+            lambda k, lr: net.train(d.data, split.train, k, self.batch, lr, 0.9, 0.999, 1e-8, self.weight_decay,
+                                    self.decoupled_weight_decay, seed),
+            self.lr, self.lr_schedule, self.n_iter)
 
         def evaluate():
             out = {"val_loss": readout.neep_loss(net.delta_s(d.data, val))}

@@ -10,7 +10,7 @@ from typing import Optional
 import numpy as np
 
 from .. import _core
-from ..train import run_training, scheduled_lr
+from ..train import run_training, scheduled_step
 
 METHODS = ("bbb", "ensemble")
 
@@ -104,20 +104,10 @@ class FieldNetwork:
         val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
         n_batches = math.ceil(train_rows.size / settings.batch)
         kl_weight = settings.beta / n_batches
-        updates = 0
-
-        def step(n):
-            nonlocal updates
-            losses = []
-            while n > 0:  # learning rate piecewise constant over blocks of <= 50 updates
-                k = min(n, 50)
-                lr = scheduled_lr(settings.lr, settings.lr_schedule, updates + k / 2, settings.n_iter)
-                done, loss = self.net.train(x, y, rows, k, settings.batch, settings.n_samples, kl_weight,
-                                            settings.kl_gradient, lr, settings.weight_decay, seed)
-                losses.append(loss)
-                updates += done
-                n -= k
-            return float(np.mean(losses))
+        step = scheduled_step(
+            lambda k, lr: self.net.train(x, y, rows, k, settings.batch, settings.n_samples, kl_weight,
+                                         settings.kl_gradient, lr, settings.weight_decay, seed),
+            settings.lr, settings.lr_schedule, settings.n_iter)
 
         def evaluate():
             per_member = self.net.nll(x, y, val_rows, settings.val_samples, seed + 1)

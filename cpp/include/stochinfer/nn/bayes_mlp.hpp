@@ -91,9 +91,14 @@ class BayesMlp {
     std::size_t o = 0;
     for (int l = first_bayes(); l < n_layers(); ++l) {
       const Eigen::Index n = Eigen::Index(layers_[l].n_params());
-      Eigen::Map<const A> rho(p + param_off_[l] + n, n);
-      Eigen::Map<A>(soft + o, n) = (rho > T(20)).select(rho, rho.min(T(20)).exp().log1p());
-      Eigen::Map<A>(sig + o, n) = rho.logistic();
+      // an aligned copy: Eigen peels scalar iterations up to the first aligned
+      // address, and its scalar and packet exp differ in the last bit, so mapping
+      // the parameters in place would make the bits depend on heap addresses
+      const A rho = Eigen::Map<const A>(p + param_off_[l] + n, n);
+      const A sp = (rho > T(20)).select(rho, rho.min(T(20)).exp().log1p());
+      const A sg = rho.logistic();
+      std::copy(sp.data(), sp.data() + n, soft + o);
+      std::copy(sg.data(), sg.data() + n, sig + o);
       o += std::size_t(n);
     }
   }
