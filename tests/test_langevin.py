@@ -193,3 +193,11 @@ def test_noiseless_coordinates_get_exactly_zero_diffusion():
         fit.thermodynamics(sim)
     with pytest.raises(ValueError, match="noiseless must list"):
         si.infer_langevin(x, dt=0.01, noiseless=[2], **FAST)
+
+
+def test_default_training_length_scales_with_the_data():
+    s = TrainSettings(batch=256)
+    assert s.resolved_n_iter(8000) == 3000             # one trajectory of 10⁴ points: ~100 passes
+    assert s.resolved_n_iter(800_000) == 3 * 3125      # 100 Carnot cycles: three passes
+    assert s.resolved_n_iter(10**8) == 15_000
+    assert TrainSettings(n_iter=7).resolved_n_iter(10**6) == 7

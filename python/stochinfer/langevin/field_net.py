@@ -19,7 +19,8 @@ METHODS = ("bbb", "ensemble")
 class TrainSettings:
     """Training settings of one field network (methods.md §3.2, §3.4).
 
-    lr, batch, n_iter (Adam updates), eval_every (updates between validation
+    lr, batch, n_iter (Adam updates; None: three passes over the training rows,
+    at least 3000 and at most 15 000), eval_every (updates between validation
     evaluations), patience (updates without improvement before stopping; None:
     never), lr_schedule ('cosine' to lr/100 or 'constant'), n_samples (K weight
     samples per minibatch), beta (KL weight; the KL term is beta / N_batches times
@@ -28,7 +29,7 @@ class TrainSettings:
 
     lr: float = 1e-3
     batch: int = 256
-    n_iter: int = 3000
+    n_iter: Optional[int] = None
     eval_every: int = 100
     patience: Optional[int] = 1500
     lr_schedule: str = "cosine"
@@ -37,10 +38,18 @@ class TrainSettings:
     kl_gradient: str = "elbo"
     weight_decay: float = 0.0
     val_samples: int = 3
+    max_val_rows: int = 20_000
+
+    def resolved_n_iter(self, n_train: int) -> int:
+        if self.n_iter is not None:
+            return int(self.n_iter)
+        return int(min(15_000, max(3000, 3 * math.ceil(n_train / self.batch))))
 
     def validate(self) -> None:
         for name in ("batch", "n_iter", "eval_every", "n_samples", "val_samples"):
             v = getattr(self, name)
+            if v is None and name == "n_iter":
+                continue
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -94,6 +103,7 @@ class FieldNetwork:
             settings: TrainSettings, seed: int = 0, progress: Optional[bool] = None, desc: str = "") -> dict:
         """Trains on rows of (x, y); keeps the parameters with the lowest validation NLL."""
         settings.validate()
+        n_iter = settings.resolved_n_iter(train_rows.size)
         dt_np = np.float32 if self.dtype == "float32" else np.float64
         x = np.ascontiguousarray(x, dtype=dt_np)
         y = np.ascontiguousarray(y, dtype=dt_np)
@@ -101,22 +111,26 @@ class FieldNetwork:
         if self.bootstrap:
             rng = np.random.default_rng([seed, 7])
             rows = np.ascontiguousarray(rows[rng.integers(0, rows.size, size=(self.n_members, rows.size))])
+        if val_rows.size > settings.max_val_rows:  # a fixed subset keeps evaluation cheap on big data
+            pick = np.random.default_rng([seed, 5]).choice(val_rows.size, settings.max_val_rows, replace=False)
+            val_rows = np.sort(val_rows[pick])
         val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
         n_batches = math.ceil(train_rows.size / settings.batch)
         kl_weight = settings.beta / n_batches
         step = scheduled_step(
             lambda k, lr: self.net.train(x, y, rows, k, settings.batch, settings.n_samples, kl_weight,
                                          settings.kl_gradient, lr, settings.weight_decay, seed),
-            settings.lr, settings.lr_schedule, settings.n_iter)
+            settings.lr, settings.lr_schedule, n_iter)
 
         def evaluate():
             per_member = self.net.nll(x, y, val_rows, settings.val_samples, seed + 1)
             return {"val_loss": float(np.mean(per_member))}
 
-        hist = run_training(step, evaluate, self.net.get_params, self.net.set_params, settings.n_iter,
+        hist = run_training(step, evaluate, self.net.get_params, self.net.set_params, n_iter,
                             settings.eval_every, settings.patience, progress, desc=desc or f"{self.head} network")
         hist["settings"] = asdict(settings)
         hist["kl_weight"] = kl_weight
+        hist["n_iter"] = n_iter
         self.history = hist
         return hist
 

@@ -18,8 +18,7 @@ from . import metrics
 #: Faster than the published protocol (Adam lr 1e-6/5e-6, 5000/10000 epochs of batch
 #: 128): larger steps with cosine decay and early stopping on the validation NLL.
 PRESETS = {
-    "fast": (TrainSettings(lr=1e-3, batch=256, n_iter=3000),
-             TrainSettings(lr=1e-3, batch=256, n_iter=3000)),
+    "fast": (TrainSettings(lr=1e-3, batch=256), TrainSettings(lr=1e-3, batch=256)),
     "reference": (TrainSettings(lr=1e-6, batch=128, n_iter=300_000, eval_every=79, patience=None,
                                 lr_schedule="constant"),
                   TrainSettings(lr=5e-6, batch=128, n_iter=600_000, eval_every=79, patience=None,
