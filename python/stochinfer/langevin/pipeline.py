@@ -1,0 +1,231 @@
+"""infer_langevin: the overdamped and underdamped pipelines of methods.md §3.3
+(validation, split, normalisation, regression targets, training of the drift
+and diffusion networks) that produce a LangevinFit."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .data import as_langevin_data, split_rows, tril_outer, tril_pairs, tril_to_matrix
+from .field_net import FieldNetwork, TrainSettings
+from .fit import LangevinFit
+
+#: Faster than the published protocol (Adam lr 1e-6/5e-6, 5000/10000 epochs of batch
+#: 128): larger steps with cosine decay and early stopping on the validation NLL.
+PRESETS = {
+    "fast": (TrainSettings(lr=1e-3, batch=256), TrainSettings(lr=1e-3, batch=256)),
+    "reference": (TrainSettings(lr=1e-6, batch=128, n_iter=300_000, eval_every=79, patience=None,
+                                lr_schedule="constant"),
+                  TrainSettings(lr=5e-6, batch=128, n_iter=600_000, eval_every=79, patience=None,
+                                lr_schedule="constant")),
+}
+
+
+
+def _standardise(a: np.ndarray, rows: np.ndarray):
+    mu = a[rows].mean(axis=0)
+    s = a[rows].std(axis=0)
+    s = np.where(s > 0, s, 1.0)
+    return mu, s
+
+
+def _drift_output_scale(x: np.ndarray, rate: np.ndarray):
+    """Output de-normalisation of the drift network: the mean of Δ/Δt and, per
+    component, the spread of its linear least-squares fit on the inputs. The
+    published code scales by std(Δ/Δt), which the noise dominates (√(2D/Δt), 10×
+    the drift at Δt = 0.01): the drift then needs raw outputs ~0.1, as small as
+    the Bayesian layers' weight noise, and the posterior mean degrades."""
+    B = np.concatenate([np.ones((x.shape[0], 1)), x], axis=1)
+    coef = np.linalg.lstsq(B, rate, rcond=None)[0]
+    spread = (B @ coef).std(axis=0)
+    noise = rate.std(axis=0)
+    return rate.mean(axis=0), np.maximum(spread, 0.05 * np.maximum(noise, 1e-12))
+
+
+def _check_noisy(x: np.ndarray, noisy) -> None:
+    """Rejects coordinates without noise, which the Cholesky head cannot fit: over
+    two steps a diffusive coordinate's mean squared increment doubles, a smooth
+    (noiseless) one's quadruples. Ratio > 3: noiseless."""
+    d1 = np.mean(np.diff(x, axis=1) ** 2, axis=(0, 1))
+    d2 = np.mean((x[:, 2:] - x[:, :-2]) ** 2, axis=(0, 1))
+    ratio = d2 / np.maximum(d1, 1e-300)
+    smooth = [i for i in noisy if ratio[i] > 3.0 or d1[i] == 0]
+    if smooth:
+        raise ValueError(f"coordinates {smooth} look noiseless (two-step/one-step mean squared increment "
+                         f"{np.round(ratio[smooth], 2).tolist()}, diffusive ≈ 2, smooth ≈ 4): the diffusion "
+                         f"matrix is singular. Pass noiseless={smooth} to learn D on the other coordinates")
+
+
+def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
+                   hidden: int = 128, layers: int = 4, n_bayes: int = 2, n_members: int = 5,
+                   bootstrap: bool = True, homogeneous_diffusion: bool = False, diff_use_drift: bool = True,
+                   corrections: bool = True, time_dependent: bool = False, measurement_noise: float = 0.0,
+                   noiseless: Sequence[int] = (),
+                   preset: str = "fast", drift_settings: Optional[TrainSettings] = None,
+                   diffusion_settings: Optional[TrainSettings] = None, kl_gradient: Optional[str] = None,
+                   n_posterior: int = 200, val_fraction: float = 0.2, dtype: str = "float32", seed: int = 0,
+                   n_threads: Optional[int] = None, progress: Optional[bool] = None, model=None) -> LangevinFit:
+    """Infer the drift and diffusion of a Langevin equation from trajectories.
+
+    data: Trajectories (positions are used) or an array (n_traj, L, d) / (L, d) of
+    positions recorded every `dt` (model time unit). regime: 'overdamped'
+    (dx = Φ(x) dt + √(2D(x)) dW) or 'underdamped' (dv = Φ(x, v) dt + √(2D) dW;
+    velocities are reconstructed by finite differences, never observed).
+    method: 'bbb' (Bayes-by-Backprop, the last n_bayes of `layers` layers Bayesian)
+    or 'ensemble' (n_members deterministic networks trained together, each on a
+    bootstrap resample when bootstrap=True). hidden: width (the paper's 256 is
+    slower and was not more accurate at the default data size, bench/RESULTS.md).
+    homogeneous_diffusion: constant D (a learned vector, no input).
+    diff_use_drift (default True): subtract the frozen drift's (ΦΔt)(ΦΔt)ᵀ from the
+    diffusion labels; without it D is biased by Φ²Δt/2 (25% for the nonlinear
+    system's strong drift, 3x the target error for Van der Pol). corrections (underdamped): D × 3/2
+    and Φ + (Φ − Φ_r)/4 (methods.md §3.3). time_dependent: time is an input and
+    the split is by trajectory (driven systems). noiseless: coordinates known to
+    carry no noise (e.g. [0], the voltage of the Hodgkin–Huxley model): D is
+    learned on the others and their rows of D are exactly zero (methods.md §3.8).
+    measurement_noise: std of
+    Gaussian noise added to the positions before training (robustness studies).
+    preset: 'fast' (default) or 'reference' (the published protocol; slow);
+    drift_settings / diffusion_settings override it; kl_gradient 'elbo' (default)
+    or 'detached' (the published code). n_posterior: samples for bands (200).
+    dtype of the networks: 'float32' (default) or 'float64'.
+
+    Returns a LangevinFit; training keeps the best validation NLL and stops
+    cleanly (keeping the best model, with a warning) on Ctrl-C.
+    """
+    t_start = time.perf_counter()
+    d = as_langevin_data(data, dt, regime, model=model, time_dependent=time_dependent)
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}")
+    ds, dd = (replace(s) for s in PRESETS[preset])
+    ds = drift_settings if drift_settings is not None else ds
+    dd = diffusion_settings if diffusion_settings is not None else dd
+    if kl_gradient is not None:
+        ds, dd = replace(ds, kl_gradient=kl_gradient), replace(dd, kl_gradient=kl_gradient)
+    ds.validate()
+    dd.validate()
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    if n_posterior < 2:
+        raise ValueError(f"n_posterior must be >= 2, got {n_posterior}")
+    if method == "ensemble" and n_members < 2:
+        raise ValueError(f"an ensemble needs n_members >= 2, got {n_members}")
+    x = d.x
+    if measurement_noise:
+        if not (measurement_noise > 0 and math.isfinite(measurement_noise)):
+            raise ValueError(f"measurement_noise must be a finite std > 0, got {measurement_noise}")
+        x = x + np.random.default_rng([seed, 11]).normal(scale=measurement_noise, size=x.shape)
+    M, L, dim = x.shape
+    under = regime == "underdamped"
+    n_pts = L - (2 if under else 1)  # rows per trajectory
+    train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed)
+    min_rows = 10 * dim * (dim + 1)
+    if train.size < max(min_rows, 50):
+        raise ValueError(f"too few points for the chosen network: {train.size} training rows "
+                         f"(need at least {max(min_rows, 50)}); pass longer or more trajectories")
+
+    # normalisation from training points only (methods.md §3.3)
+    flat_x = x.reshape(M * L, dim)
+    point_of_row = (np.arange(M * n_pts) // n_pts) * L + np.arange(M * n_pts) % n_pts
+    mu_x, s_x = _standardise(flat_x, point_of_row[train])
+    xt = (x - mu_x) / s_x  # (M, L, d)
+    norm = {"mu_x": mu_x, "s_x": s_x}
+    if under:
+        v = np.diff(xt, axis=1) / d.dt            # v̂_i = (x̃_{i+1} − x̃_i)/Δt, (M, L−1, d)
+        z_x, z_v = xt[:, :-2], v[:, :-1]          # states (x̃_i, v̂_i), i < L − 2
+        label = (v[:, 1:] - v[:, :-1]).reshape(-1, dim)  # Δv̂_i
+        vr = z_v.reshape(-1, dim)
+        mu_v, s_v = _standardise(vr, train)
+        norm.update(mu_v=mu_v, s_v=s_v)
+        inputs = [z_x.reshape(-1, dim), (vr - mu_v) / s_v]
+        shifted = [xt[:, 1:-1].reshape(-1, dim), ((v[:, 1:].reshape(-1, dim)) - mu_v) / s_v]
+    else:
+        inputs = [xt[:, :-1].reshape(-1, dim)]
+        label = np.diff(xt, axis=1).reshape(-1, dim)  # Δx̃_i
+        shifted = None
+    if d.t is not None:
+        tt = np.asarray(d.t, dtype=np.float64)[:, :n_pts].reshape(-1)
+        mu_t, s_t = _standardise(tt[:, None], train)
+        norm.update(mu_t=mu_t[0], s_t=s_t[0])
+        inputs.append(((tt - mu_t[0]) / s_t[0])[:, None])
+        if shifted is not None:
+            t1 = np.asarray(d.t, dtype=np.float64)[:, 1:n_pts + 1].reshape(-1)
+            shifted.append(((t1 - mu_t[0]) / s_t[0])[:, None])
+    X = np.concatenate(inputs, axis=1)
+    in_dim = X.shape[1]
+
+    common = dict(hidden=hidden, layers=layers, n_bayes=n_bayes, method=method, n_members=n_members,
+                  bootstrap=bootstrap, dtype=dtype, n_threads=n_threads)
+    nets, hist = {}, {}
+    # drift: field F̃ = raw · scale + mean, prediction F̃ Δt
+    mean_f, scale_f = _drift_output_scale(X[train], label[train] / d.dt)
+    drift = FieldNetwork("affine", in_dim, dim, mean_f, scale_f, d.dt, seed=seed, **common)
+    hist["drift"] = drift.fit(X, label, train, val, ds, seed=seed, progress=progress, desc="drift")
+    nets["drift"] = drift
+    if under and corrections:
+        Xs = np.concatenate(shifted, axis=1)
+        drift_r = FieldNetwork("affine", in_dim, dim, mean_f, scale_f, d.dt, seed=seed + 1, **common)
+        hist["drift_shifted"] = drift_r.fit(Xs, label, train, val, ds, seed=seed + 1, progress=progress,
+                                            desc="drift (shifted)")
+        nets["drift_shifted"] = drift_r
+
+    # diffusion: labels tril(ΔΔᵀ) (minus the frozen drift's part), field D̃ = L Lᵀ, prediction 2D̃Δt
+    noisy = [i for i in range(dim) if i not in set(int(k) for k in noiseless)]
+    if any(not 0 <= int(k) < dim for k in noiseless) or not noisy:
+        raise ValueError(f"noiseless must list coordinates in [0, {dim}) and leave at least one noisy one, "
+                         f"got {list(noiseless)}")
+    norm["noisy"] = noisy
+    nd = len(noisy)
+    if not under:
+        _check_noisy(x, noisy)
+    y_d = tril_outer(label[:, noisy])
+    if diff_use_drift:
+        f = drift.samples(X, 0, 0)[0][:, noisy] * d.dt
+        y_d = y_d - tril_outer(f)
+    d_bar = tril_to_matrix(y_d[train].mean(axis=0), nd) / (2 * d.dt)
+    try:
+        L0 = np.linalg.cholesky(d_bar)
+        if np.min(np.diag(L0)) ** 2 < 1e-8 * np.max(np.diag(d_bar)):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        ev = np.linalg.eigvalsh(d_bar)
+        raise ValueError(f"the data's mean diffusion matrix is singular (eigenvalues {ev}): some directions "
+                         "carry no noise. Pass noiseless=[...] for coordinates known to be noiseless; "
+                         "otherwise this estimator needs noise in every component") from None
+    mean_out, scale_out = [], []
+    diag_scale = float(np.mean(np.diag(L0)))
+    for i, j in tril_pairs(nd):
+        if i == j:
+            mean_out.append(float(np.log(np.expm1(L0[i, i]))))  # softplus⁻¹: raw 0 gives the mean D
+            scale_out.append(0.5)
+        else:
+            mean_out.append(float(L0[i, j]))
+            scale_out.append(0.5 * diag_scale)
+    diff = FieldNetwork("cholesky", 0 if homogeneous_diffusion else in_dim, nd, np.array(mean_out),
+                        np.array(scale_out), 2 * d.dt, seed=seed + 2, **common)
+    Xd = X[:, :0] if homogeneous_diffusion else X
+    hist["diffusion"] = diff.fit(Xd, y_d, train, val, dd, seed=seed + 2, progress=progress, desc="diffusion")
+    nets["diffusion"] = diff
+    norm["diffusion_factor"] = 1.5 if (under and corrections) else 1.0
+
+    # held-out states in physical units, for report()
+    if under:
+        xs = x[:, :-2].reshape(-1, dim)[val]
+        vs = (np.diff(x, axis=1)[:, :-1] / d.dt).reshape(-1, dim)[val]
+        val_states = np.concatenate([xs, vs], axis=1)
+    else:
+        val_states = x[:, :-1].reshape(-1, dim)[val]
+    val_t = np.asarray(d.t, dtype=np.float64)[:, :n_pts].reshape(-1)[val] if d.t is not None else None
+    norm["_val_states"] = (val_states, val_t)
+    options = dict(method=method, kl_gradient=ds.kl_gradient, corrections=corrections, preset=preset,
+                   homogeneous_diffusion=homogeneous_diffusion, diff_use_drift=diff_use_drift,
+                   noiseless=[i for i in range(dim) if i not in noisy],
+                   n_posterior=n_posterior if method == "bbb" else None, measurement_noise=measurement_noise,
+                   train_s=time.perf_counter() - t_start)
+    if method == "ensemble":
+        options["n_posterior"] = 1  # the members are the samples
+    return LangevinFit(d, nets, norm, options, hist)
