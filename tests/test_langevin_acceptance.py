@@ -1,6 +1,6 @@
 """Acceptance checks of Langevin inference at the default data size (methods.md
 §3.4, §7.4): one trajectory of 10⁴ points at Δt = 0.01 (10 integration substeps),
-an independent test trajectory (seed + 1), default settings. Slow (about 15 min
+an independent test trajectory (seed + 1), default settings. Slow (2.5 min alone
 on 2 cores): run with ``pytest -m slow tests/test_langevin_acceptance.py``.
 
 Every fit is seeded, so each number below is reproducible bit for bit. Targets
