@@ -201,3 +201,34 @@ def test_default_training_length_scales_with_the_data():
     assert s.resolved_n_iter(800_000) == 3 * 3125      # 100 Carnot cycles: three passes
     assert s.resolved_n_iter(10**8) == 15_000
     assert TrainSettings(n_iter=7).resolved_n_iter(10**6) == 7
+
+
+def test_driven_underdamped_path_runs_end_to_end():
+    """Time as an input, split by trajectory, underdamped corrections, periodic
+    simulation and the Carnot read-out (accuracy is in the slow checks)."""
+    m = si.models.BrownianCarnot(tau=10.0)
+    tr = si.simulate(m, n_traj=10, n_steps=1000, dt=0.01, substeps=10, seed=0)
+    fit = si.infer_langevin(tr, regime="underdamped", time_dependent=True, **FAST)
+    assert set(fit.nets) == {"drift", "drift_shifted", "diffusion"}
+    z = np.array([[0.5, 0.0], [-0.5, 1.0]])
+    with pytest.raises(ValueError, match="pass t"):
+        fit.drift(z)
+    assert fit.drift(z, t=2.0).mean.shape == (2, 1)
+    rep = fit.report(m)
+    assert rep["provenance"]["diffusion_factor_3_2"] and rep["provenance"]["drift_correction_F_r"]
+    assert np.isfinite(rep["drift"]["r2"]) and rep["drift"]["r2"] > 0.5
+    sim = fit.simulate(4, 1000, x0=tr.x[:4, 0], v0=tr.v[:4, 0], n_samples=3, period=10.0)
+    th = fit.thermodynamics(sim, m)
+    assert np.isfinite(th["work_per_cycle"]) and th["error"] > 0 and np.isfinite(th["heat_hot"])
+
+
+def test_measurement_noise_option(ou):
+    _, tr = ou
+    short = dict(hidden=16, drift_settings=TrainSettings(n_iter=60), diffusion_settings=TrainSettings(n_iter=60))
+    clean = si.infer_langevin(tr, **short)
+    noisy = si.infer_langevin(tr, measurement_noise=0.05, **short)
+    pts = np.zeros((2, 2))
+    assert noisy.options["measurement_noise"] == 0.05
+    assert not np.array_equal(clean.drift(pts).mean, noisy.drift(pts).mean)
+    with pytest.raises(ValueError, match="measurement_noise"):
+        si.infer_langevin(tr, measurement_noise=-1.0, **short)
