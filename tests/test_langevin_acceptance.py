@@ -85,3 +85,21 @@ def test_bands_widen_outside_the_sampled_region(system):
     _, fit, pts, _ = fitted(system, "ensemble")
     far = pts + 3 * pts.std(axis=0)
     assert fit.drift(far).std.mean() > 2 * fit.drift(pts).std.mean()
+
+
+def test_carnot_work_per_cycle_from_the_inferred_equation():
+    """Brownian Carnot engine, τ = 100, 100 recorded cycles (methods.md §5.8): the
+    ensemble's inferred equation, simulated for 60 cycles per member from the data's
+    cycle-start states, gives the mean work per cycle within 10% of the moment-ODE
+    value −3.5557, with a 1σ error bar (posterior spread and cycle noise) covering it.
+    Measured: −3.637 ± 1.038, Q_h 9.48 (9.166), efficiency 0.381 ± 0.069 (0.388)."""
+    m = si.models.BrownianCarnot(tau=100.0)
+    tr = si.simulate(m, n_traj=100, n_steps=10_000, dt=0.01, substeps=10, seed=0)
+    fit = si.infer_langevin(tr, regime="underdamped", time_dependent=True, method="ensemble", progress=False)
+    x0 = tr.x[:60, 0]
+    v0 = (tr.x[:60, 1] - tr.x[:60, 0]) / 0.01  # finite-difference velocity: positions only
+    sim = fit.simulate(60, 10_000, x0=x0, v0=v0, seed=5, period=100.0)
+    th = fit.thermodynamics(sim, m)
+    exact = m.cycle_thermodynamics()["mean_work"]
+    assert abs(th["work_per_cycle"] - exact) <= 0.1 * abs(exact), th
+    assert abs(th["work_per_cycle"] - exact) <= th["error"], th
