@@ -156,8 +156,8 @@ class LangevinFit:
         samples at states z: (1, n, state_dim) shared by all samples, or (S, n,
         state_dim) with sample s at z[s] (paired). Same seeds as drift()/diffusion()."""
         U, n, _ = z.shape
-        x = self._inputs(z.reshape(U * n, -1), None if t is None else np.full(U * n, t, dtype=np.float64)
-                         if self.time_dependent else None).reshape(U, n, -1)
+        tt = np.full(U * n, t, dtype=np.float64) if (self.time_dependent and t is not None) else None
+        x = self._inputs(z.reshape(U * n, -1), tt).reshape(U, n, -1)
         xin = x if paired else x[0]
         f = self.nets["drift"].samples(xin, n_samples, seed, paired)
         if "drift_shifted" in self.nets:

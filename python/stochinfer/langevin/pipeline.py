@@ -224,8 +224,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     options = dict(method=method, kl_gradient=ds.kl_gradient, corrections=corrections, preset=preset,
                    homogeneous_diffusion=homogeneous_diffusion, diff_use_drift=diff_use_drift,
                    noiseless=[i for i in range(dim) if i not in noisy],
-                   n_posterior=n_posterior if method == "bbb" else None, measurement_noise=measurement_noise,
+                   n_posterior=n_posterior if method == "bbb" else 1,  # ensembles: the members are the samples
+                   measurement_noise=measurement_noise,
                    train_s=time.perf_counter() - t_start)
-    if method == "ensemble":
-        options["n_posterior"] = 1  # the members are the samples
     return LangevinFit(d, nets, norm, options, hist)
