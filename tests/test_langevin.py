@@ -232,3 +232,21 @@ def test_measurement_noise_option(ou):
     assert not np.array_equal(clean.drift(pts).mean, noisy.drift(pts).mean)
     with pytest.raises(ValueError, match="measurement_noise"):
         si.infer_langevin(tr, measurement_noise=-1.0, **short)
+
+
+def test_save_and_load_reproduce_the_fit(ou, ou_fit, tmp_path):
+    m, _ = ou
+    path = ou_fit.save(tmp_path / "fit")
+    assert path.endswith(".npz")
+    back = si.LangevinFit.load(path, model=m)
+    pts = np.random.default_rng(7).normal(size=(20, 2))
+    for name in ("drift", "diffusion"):
+        a, b = getattr(ou_fit, name)(pts, n_samples=16), getattr(back, name)(pts, n_samples=16)
+        np.testing.assert_array_equal(a.mean, b.mean)
+        np.testing.assert_array_equal(a.hi, b.hi)
+    assert back.provenance() == ou_fit.provenance()
+    assert back.report()["drift"]["r2"] == ou_fit.report(m)["drift"]["r2"]
+    other = tmp_path / "other.npz"
+    np.savez(other, x=np.zeros(3))
+    with pytest.raises(ValueError, match="not a stochinfer Langevin fit"):
+        si.LangevinFit.load(str(other))

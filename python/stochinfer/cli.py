@@ -153,6 +153,8 @@ def infer(args) -> int:
         rep = fit.report()
         print(fit.format_report(rep))
         out["report"] = rep
+    if args.save:
+        print(f"  fit saved to {fit.save(args.save)}")
     if args.plot:
         try:
             fit.plot(args.plot)
@@ -193,6 +195,7 @@ def main(argv=None) -> int:
     p_in.add_argument("--seed", type=int, default=0)
     p_in.add_argument("--plot", default=None, help="write a figure of the fields with bands (PNG) here")
     p_in.add_argument("--json", default=None, help="write the summary and report as JSON here")
+    p_in.add_argument("--save", default=None, help="write the fit to this .npz (LangevinFit.load reads it)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo(quick=args.quick)

@@ -93,7 +93,20 @@ class FieldNetwork:
                        n_threads=n_threads or 0)
         self.spec = dict(head=head, in_dim=in_dim, d=d, hidden=hidden, layers=layers, n_bayes=n_bayes,
                          method=method, n_members=members, bootstrap=self.bootstrap, dtype=dtype)
+        self.config = dict(head=head, in_dim=in_dim, d=d, mean=[float(v) for v in mean],
+                           scale=[float(v) for v in scale], pred_scale=float(pred_scale), hidden=hidden,
+                           layers=layers, n_bayes=n_bayes, method=method, n_members=members,
+                           bootstrap=self.bootstrap, dtype=dtype)
         self.history: dict = {}
+
+    @classmethod
+    def restore(cls, config: dict, params: np.ndarray) -> "FieldNetwork":
+        """A network rebuilt from its `config` and trained parameters (LangevinFit.load)."""
+        c = dict(config)
+        net = cls(c.pop("head"), c.pop("in_dim"), c.pop("d"), np.array(c.pop("mean")), np.array(c.pop("scale")),
+                  c.pop("pred_scale"), **c)
+        net.net.set_params(params)
+        return net
 
     @property
     def n_members(self) -> int:

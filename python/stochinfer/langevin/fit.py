@@ -2,6 +2,7 @@
 fields and bands, accuracy/calibration reports, simulation and plots."""
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -9,8 +10,12 @@ from typing import Optional
 
 import numpy as np
 
+from .._io import atomic_savez
 from .data import LangevinData, tril_to_matrix
+from .field_net import FieldNetwork
 from . import metrics
+
+FORMAT_VERSION = 1
 
 
 @dataclass
@@ -260,6 +265,45 @@ class LangevinFit:
                 "diffusion_factor_3_2": self.regime == "underdamped" and o["corrections"],
                 "drift_correction_F_r": "drift_shifted" in self.nets, "preset": o["preset"],
                 "homogeneous_diffusion": o["homogeneous_diffusion"], "diff_use_drift": o["diff_use_drift"]}
+
+    def save(self, path: str) -> str:
+        """Save the fit to a .npz file (atomic write); returns the path.
+
+        Keys: format_version, kind ('langevin_fit'), config (JSON: regime, dim, dt,
+        options, normalisation, network configurations, training histories),
+        params_<network> (flat, layout in cpp/include/stochinfer/nn/bayes_mlp.hpp),
+        val_states / val_t (held-out states used by report()). The truth model is
+        not stored."""
+        norm = {k: (np.asarray(v).tolist()) for k, v in self.norm.items()}
+        cfg = {"regime": self.regime, "dim": self.dim, "dt": self.dt, "time_dependent": self.time_dependent,
+               "options": self.options, "notes": self.notes, "norm": norm,
+               "nets": {k: n.config for k, n in self.nets.items()}, "histories": self.histories}
+        arrays = {"format_version": np.array(FORMAT_VERSION), "kind": np.array("langevin_fit"),
+                  "config": np.array(json.dumps(cfg, default=float)),
+                  "val_states": self._val_states[0],
+                  "val_t": np.array([]) if self._val_states[1] is None else self._val_states[1]}
+        arrays.update({f"params_{k}": n.net.get_params() for k, n in self.nets.items()})
+        return atomic_savez(path, arrays)
+
+    @classmethod
+    def load(cls, path: str, model=None) -> "LangevinFit":
+        """Load a fit written by save(); `model` optionally attaches a truth for report()."""
+        with np.load(path, allow_pickle=False) as f:
+            if "format_version" not in f or str(f["kind"]) != "langevin_fit":
+                raise ValueError(f"{path}: not a stochinfer Langevin fit file")
+            version = int(f["format_version"])
+            if version > FORMAT_VERSION:
+                raise ValueError(f"{path}: format version {version} is newer than this stochinfer "
+                                 f"({FORMAT_VERSION}); upgrade stochinfer")
+            cfg = json.loads(str(f["config"]))
+            arrays = {k: f[k] for k in f.files}
+        norm = {k: (np.array(v) if isinstance(v, list) and k != "noisy" else v) for k, v in cfg["norm"].items()}
+        val_t = arrays["val_t"] if arrays["val_t"].size else None
+        norm["_val_states"] = (arrays["val_states"], val_t)
+        nets = {k: FieldNetwork.restore(c, arrays[f"params_{k}"]) for k, c in cfg["nets"].items()}
+        t = np.zeros((1, 1)) if cfg["time_dependent"] else None
+        d = LangevinData(np.zeros((1, 1, cfg["dim"])), cfg["dt"], cfg["regime"], model, t, cfg["notes"])
+        return cls(d, nets, norm, cfg["options"], cfg["histories"])
 
     def summary(self) -> str:
         o = self.options
