@@ -250,3 +250,20 @@ def test_save_and_load_reproduce_the_fit(ou, ou_fit, tmp_path):
     np.savez(other, x=np.zeros(3))
     with pytest.raises(ValueError, match="not a stochinfer Langevin fit"):
         si.LangevinFit.load(str(other))
+
+
+def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):
+    from stochinfer.cli import main
+    m = si.models.LinearOU(A, D)
+    path = str(tmp_path / "traj.npz")
+    si.simulate(m, 2, 3000, 0.01, substeps=10, seed=8).save(path)
+    assert main(["infer", path, "--hidden", "16", "--json", str(tmp_path / "r.json"),
+                 "--save", str(tmp_path / "fit.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "Langevin fit (overdamped" in out and "vs truth" in out and "provenance" in out
+    assert (tmp_path / "r.json").exists() and si.LangevinFit.load(str(tmp_path / "fit.npz")).dim == 2
+    np.save(tmp_path / "plain.npy", np.zeros((1, 50, 2)))
+    assert main(["infer", str(tmp_path / "plain.npy")]) == 2
+    assert "--dt is required" in capsys.readouterr().err
+    assert main(["infer", str(tmp_path / "plain.npy"), "--dt", "0.01"]) == 2
+    assert "error:" in capsys.readouterr().err
