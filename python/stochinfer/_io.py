@@ -1,6 +1,7 @@
 """File helpers shared by the result containers."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -24,3 +25,17 @@ def atomic_savez(path, arrays: dict) -> str:
             os.remove(tmp)
         raise
     return path
+
+
+def load_versioned(path, kind: str, max_version: int, what: str):
+    """Reads an .npz written with keys format_version, kind and config (JSON):
+    returns (config dict, every array). Raises ValueError for another kind of
+    file or a newer format than this stochinfer reads."""
+    with np.load(path, allow_pickle=False) as f:
+        if "format_version" not in f or "kind" not in f or str(f["kind"]) != kind:
+            raise ValueError(f"{path}: not a stochinfer {what} file")
+        version = int(f["format_version"])
+        if version > max_version:
+            raise ValueError(f"{path}: format version {version} is newer than this stochinfer "
+                             f"({max_version}); upgrade stochinfer")
+        return json.loads(str(f["config"])), {k: f[k] for k in f.files}

@@ -10,7 +10,7 @@ from typing import Optional
 import numpy as np
 
 from .. import _core
-from .._io import atomic_savez
+from .._io import atomic_savez, load_versioned
 from .._validate import positive_float, positive_int
 from ..train import run_training, scheduled_step
 from . import readout
@@ -278,15 +278,8 @@ class NEEP:
     @classmethod
     def load(cls, path: str) -> "NEEP":
         """Load an estimator written by save(); ready for delta_s()."""
-        with np.load(path, allow_pickle=False) as f:
-            if "format_version" not in f or str(f["kind"]) != cls._method:
-                raise ValueError(f"{path}: not a stochinfer {cls._method.upper()} file")
-            version = int(f["format_version"])
-            if version > FORMAT_VERSION:
-                raise ValueError(f"{path}: format version {version} is newer than this stochinfer "
-                                 f"({FORMAT_VERSION}); upgrade stochinfer")
-            cfg = json.loads(str(f["config"]))
-            params, shift, scale = f["params"], f["shift"], f["scale"]
+        cfg, arrays = load_versioned(path, cls._method, FORMAT_VERSION, cls._method.upper())
+        params, shift, scale = arrays["params"], arrays["shift"], arrays["scale"]
         est = cls(**{k: cfg[k] for k in cls._config_keys})
         est.dt, est.tokens = cfg["dt"], cfg["tokens"]
         est._state_dim, est._n_tokens = cfg["state_dim"], cfg["n_tokens"]

@@ -10,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._io import atomic_savez
+from .._io import atomic_savez, load_versioned
 from .data import LangevinData, tril_to_matrix
 from .field_net import FieldNetwork
 from . import metrics
@@ -288,15 +288,7 @@ class LangevinFit:
     @classmethod
     def load(cls, path: str, model=None) -> "LangevinFit":
         """Load a fit written by save(); `model` optionally attaches a truth for report()."""
-        with np.load(path, allow_pickle=False) as f:
-            if "format_version" not in f or str(f["kind"]) != "langevin_fit":
-                raise ValueError(f"{path}: not a stochinfer Langevin fit file")
-            version = int(f["format_version"])
-            if version > FORMAT_VERSION:
-                raise ValueError(f"{path}: format version {version} is newer than this stochinfer "
-                                 f"({FORMAT_VERSION}); upgrade stochinfer")
-            cfg = json.loads(str(f["config"]))
-            arrays = {k: f[k] for k in f.files}
+        cfg, arrays = load_versioned(path, "langevin_fit", FORMAT_VERSION, "Langevin fit")
         norm = {k: (np.array(v) if isinstance(v, list) and k != "noisy" else v) for k, v in cfg["norm"].items()}
         val_t = arrays["val_t"] if arrays["val_t"].size else None
         norm["_val_states"] = (arrays["val_states"], val_t)
