@@ -189,8 +189,8 @@ def test_noiseless_coordinates_get_exactly_zero_diffusion():
     assert abs(g.mean[:, 1, 1].mean() - 1.0) < 0.1
     sim = fit.simulate(5, 20, n_samples=4)
     assert np.all(np.isfinite(sim.x))
-    with pytest.raises(ValueError, match="invertible D"):
-        fit.thermodynamics(sim)
+    th = fit.thermodynamics(sim)  # EP on the noisy subspace
+    assert np.isfinite(th["ep_rate"]) and th["error"] > 0
     with pytest.raises(ValueError, match="noiseless must list"):
         si.infer_langevin(x, dt=0.01, noiseless=[2], **FAST)
 

@@ -141,25 +141,25 @@ def _initial(value, data_states, n, d, rng, name):
 def entropy_production(fit, sim: InferredTrajectories) -> dict:
     """Medium EP along the simulated paths of an overdamped fit, per posterior
     sample: ΔS = Σ (D̂⁻¹Φ̂)(x̄)·Δx (Stratonovich mid-points x̄), as a rate (k_B per
-    time unit). Returns the posterior mean and std over samples of the rate, the
+    time unit). With noiseless coordinates D̂ is inverted on the noisy subspace
+    only (methods.md §3.8). Returns the posterior mean and std over samples of the rate, the
     per-sample rates, the standard error over trajectories of their mean, and
     `error`, the two combined in quadrature (the error bar to quote)."""
     if fit.regime != "overdamped":
         raise ValueError("path EP ΔS = Σ D⁻¹Φ·Δx is defined here for overdamped fits")
-    if len(fit.norm["noisy"]) != fit.dim:
-        raise ValueError("path EP needs an invertible D; this fit has noiseless coordinates "
-                         f"{fit.options['noiseless']} (the EP of the noisy subspace is not implemented)")
     U, n, L, d = sim.x.shape
     per_sample = sim.mode == "per_sample"
     S = sim.n_samples
     mid = 0.5 * (sim.x[:, :, 1:] + sim.x[:, :, :-1])  # (U, n, L-1, d)
-    dx = np.diff(sim.x, axis=2)
+    noisy = fit.norm["noisy"]
+    dx = np.diff(sim.x, axis=2)[..., noisy]
     tau = sim.dt * sim.settings["record_every"]
     rates = np.empty((S, n))
     for k in range(L - 1):
         t = sim.t[k] + 0.5 * tau
         F, Dm = fit._fields_at(mid[:, :, k], t, S, sim.settings["posterior_seed"], per_sample)
-        force = np.linalg.solve(Dm, F[..., None])[..., 0]  # (S, n, d)
+        i, j = np.ix_(noisy, noisy)
+        force = np.linalg.solve(Dm[..., i, j], F[..., noisy, None])[..., 0]  # (S, n, noisy)
         inc = np.einsum("snd,snd->sn", force, dx[:, :, k] if per_sample else np.broadcast_to(dx[:, :, k], force.shape))
         rates = inc if k == 0 else rates + inc
     rates = rates / (tau * (L - 1))
