@@ -56,6 +56,29 @@ def finite_array(name: str, value, shape: tuple | None = None, dtype=np.float64)
     return arr
 
 
+def recording_dt(dt, traj_dt: float) -> float:
+    """The recording interval of a Trajectories object; a dt given with it must agree."""
+    if dt is not None and not np.isclose(float(dt), traj_dt, rtol=1e-9, atol=0.0):
+        raise ValueError(f"dt={dt} does not match the trajectories' recording interval dt={traj_dt}; "
+                         "omit dt or pass the right one")
+    return traj_dt
+
+
+def required_dt(dt) -> float:
+    """dt for plain arrays: present, real, finite and > 0."""
+    if dt is None:
+        raise ValueError("dt is required for arrays: the time between consecutive points (model time unit)")
+    return positive_float("dt", dt)
+
+
+def finite_states(arr: np.ndarray) -> None:
+    """Rejects NaN/inf in trajectory data, naming the first bad index."""
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"data contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
+                         "remove or interpolate those points")
+
+
 def positive_definite(name: str, m: np.ndarray) -> np.ndarray:
     m = finite_array(name, m, shape=(None, None))
     if m.shape[0] != m.shape[1]:

@@ -85,15 +85,15 @@ struct LangevinNet<T>::Impl {
   int n_bayes_samples(int k) const { return net.n_sampled() > 0 ? k : 1; }
   const T* member(int e) const { return p.data() + P * std::size_t(e); }
 
-  /// Weight samples (e, k) for k < K into w/ep ((member, sample) blocks of
-  /// n_sampled()), noise keyed by (seed, purpose, key(e, k)).
+  /// Weight samples (e, k) for k < K into w and, when non-null, their noise into
+  /// ep ((member, sample) blocks of n_sampled()), keyed by (seed, purpose, key(e, k)).
   template <class Key>
   void sample_weights(int K, std::uint64_t seed, RngPurpose purpose, bool mean_weights, Key key, std::vector<T>& w,
-                      std::vector<T>& ep) {
+                      std::vector<T>* ep) {
     const std::size_t ns = net.n_sampled();
     if (ns == 0) return;
     w.resize(ns * E * K);
-    ep.resize(ns * E * K);
+    if (ep) ep->resize(ns * E * K);
     soft.resize(ns * E);
     sig.resize(ns * E);
     pool.parallel_for(E, [&](int e, int) { net.rho_maps(member(e), soft.data() + ns * e, sig.data() + ns * e); });
@@ -101,7 +101,7 @@ struct LangevinNet<T>::Impl {
       const int e = t / K, k = t % K;
       auto noise = normal_stream(seed, purpose, key(e, k));
       net.sample(member(e), soft.data() + ns * e, mean_weights ? nullptr : &noise, w.data() + ns * t,
-                 ep.data() + ns * t);
+                 ep ? ep->data() + ns * t : nullptr);
     });
   }
   const T* sampled(int K, int e, int k) const {
@@ -116,9 +116,8 @@ struct LangevinNet<T>::Impl {
   /// the inferred equation evaluates the same samples at every step.
   void ensure_posterior(int n_s, std::uint64_t seed, bool mean_w) {
     if (post_valid && post_ns == n_s && post_seed == seed && post_mean == mean_w && post_version == version) return;
-    std::vector<T> unused;
     sample_weights(n_s, seed, RngPurpose::posterior_sample, mean_w,
-                   [](int e, int k) { return (std::uint64_t(e) << 32) | std::uint64_t(k); }, post_w, unused);
+                   [](int e, int k) { return (std::uint64_t(e) << 32) | std::uint64_t(k); }, post_w, nullptr);
     post_valid = true;
     post_ns = n_s;
     post_seed = seed;
@@ -353,7 +352,7 @@ LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
       bptr[e] = batch[e].data();
     }
     im.sample_weights(K, cfg.seed, RngPurpose::weight_sample, false,
-                      [&](int e, int k) { return im.train_key(key, e, k); }, im.wsamp, im.eps);
+                      [&](int e, int k) { return im.train_key(key, e, k); }, im.wsamp, &im.eps);
     loss_sum += im.objective(data, bptr, cfg.batch, K, cfg, im.grad.data()) / im.E;
     ++im.step;
     nn::adam_update(cfg.adam, long(im.step), im.p.data(), im.grad.data(), im.m.data(), im.v.data(), im.p.size());
@@ -374,7 +373,7 @@ double LangevinNet<T>::objective_and_grad(const RegressionData<T>& data,
   const auto src = member_rows(rows, im.E, &n_rows);
   const int K = im.n_bayes_samples(cfg.n_samples);
   im.sample_weights(K, cfg.seed, RngPurpose::weight_sample, false,
-                    [&](int e, int k) { return im.train_key(step, e, k); }, im.wsamp, im.eps);
+                    [&](int e, int k) { return im.train_key(step, e, k); }, im.wsamp, &im.eps);
   return im.objective(data, src, std::int64_t(n_rows), K, cfg, grad);
 }
 

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import positive_float
+from .._validate import finite_states, positive_float, recording_dt, required_dt
 
 
 @dataclass
@@ -52,10 +52,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
             raise ValueError("data: underdamped trajectories hold (x, v); velocities are odd under time reversal "
                              "and NEEP assumes even states. Pass traj.x explicitly to estimate the EP visible "
                              "in positions only")
-        if dt is not None and not np.isclose(float(dt), data.dt, rtol=1e-9, atol=0.0):
-            raise ValueError(f"dt={dt} does not match the trajectories' recording interval dt={data.dt}; "
-                             "omit dt or pass the right one")
-        dt = data.dt
+        dt = recording_dt(dt, data.dt)
         model = model if model is not None else data.model
         if substeps is None:
             substeps = data.settings.get("substeps")
@@ -88,21 +85,15 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
         if arr.dtype not in (np.float32, np.float64):
             arr = arr.astype(np.float64)
         arr = np.ascontiguousarray(arr)  # no copy when already C-contiguous
-        if not np.isfinite(arr).all():
-            bad = np.argwhere(~np.isfinite(arr))[0]
-            raise ValueError(f"data contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
-                             "remove or interpolate those points")
+        finite_states(arr)
         tokens = False
-        if dt is None:
-            raise ValueError("dt is required for arrays: the time between consecutive points (model time unit)")
+        dt = required_dt(dt)
     else:
         raise TypeError(f"data must be float (states) or integer (tokens), got dtype {arr.dtype}")
     if arr.shape[0] < 1 or (not tokens and arr.shape[2] < 1):
         raise ValueError(f"data is empty (shape {arr.shape}): need at least one trajectory with one component")
     if arr.shape[1] < 2:
         raise ValueError(f"data: need at least 2 time steps per trajectory, got {arr.shape[1]}")
-    if isinstance(dt, bool) or not isinstance(dt, numbers.Real):
-        raise TypeError(f"dt must be a real number, got {type(dt).__name__}")
     dt = positive_float("dt", dt)
     if substeps is not None and (not isinstance(substeps, numbers.Integral) or substeps < 1):
         raise ValueError(f"substeps must be an integer >= 1, got {substeps}")

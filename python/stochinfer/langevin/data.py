@@ -2,13 +2,12 @@
 normalisation and the regression targets of methods.md §3.3."""
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import positive_float
+from .._validate import finite_states, recording_dt, required_dt
 
 REGIMES = ("overdamped", "underdamped")
 
@@ -51,10 +50,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     notes = []
     t = None
     if isinstance(data, Trajectories):
-        if dt is not None and not np.isclose(float(dt), data.dt, rtol=1e-9, atol=0.0):
-            raise ValueError(f"dt={dt} does not match the trajectories' recording interval dt={data.dt}; "
-                             "omit dt or pass the right one")
-        dt = data.dt
+        dt = recording_dt(dt, data.dt)
         model = model if model is not None else data.model
         if data.underdamped and regime == "overdamped":
             notes.append("underdamped trajectories fitted as overdamped positions")
@@ -79,15 +75,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     if arr.shape[1] < need:
         raise ValueError(f"data: need at least {need} time points per trajectory for the {regime} regime, "
                          f"got {arr.shape[1]}")
-    if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"data contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
-                         "remove or interpolate those points")
-    if dt is None:
-        raise ValueError("dt is required for arrays: the time between consecutive points (model time unit)")
-    if isinstance(dt, bool) or not isinstance(dt, numbers.Real):
-        raise TypeError(f"dt must be a real number, got {type(dt).__name__}")
-    dt = positive_float("dt", dt)
+    finite_states(arr)
+    dt = required_dt(dt)
     if time_dependent and t is None:
         t = np.broadcast_to(np.arange(arr.shape[1]) * dt, arr.shape[:2])
     return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes)

@@ -78,7 +78,7 @@ class FieldNetwork:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        self.head, self.d, self.method, self.dtype = head, d, method, dtype
+        self.head, self.dtype = head, dtype
         self.bootstrap = bool(bootstrap) and method == "ensemble"
         m = d * (d + 1) // 2 if head == "cholesky" else d
         n_bayes = n_bayes if method == "bbb" else 0
@@ -91,8 +91,7 @@ class FieldNetwork:
                        mean=[float(v) for v in mean], scale=[float(v) for v in scale],
                        pred_scale=float(pred_scale), diag_eps=1e-6, n_members=members, seed=seed,
                        n_threads=n_threads or 0)
-        self.spec = dict(head=head, in_dim=in_dim, d=d, hidden=hidden, layers=layers, n_bayes=n_bayes,
-                         method=method, n_members=members, bootstrap=self.bootstrap, dtype=dtype)
+        # everything restore() needs to rebuild this network (saved by LangevinFit.save)
         self.config = dict(head=head, in_dim=in_dim, d=d, mean=[float(v) for v in mean],
                            scale=[float(v) for v in scale], pred_scale=float(pred_scale), hidden=hidden,
                            layers=layers, n_bayes=n_bayes, method=method, n_members=members,

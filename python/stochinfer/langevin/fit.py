@@ -47,7 +47,7 @@ class LangevinFit:
     `report(truth=model)` for accuracy and calibration against a known model.
     Physical units: states as given, time in the data's unit."""
 
-    def __init__(self, d: LangevinData, nets: dict, norm: dict, options: dict, histories: dict):
+    def __init__(self, d: LangevinData, nets: dict, norm: dict, options: dict, histories: dict, val_states):
         self.regime = d.regime
         self.dim = d.dim
         self.dt = d.dt
@@ -58,7 +58,7 @@ class LangevinFit:
         self.options = options
         self.histories = histories
         self.notes = list(d.notes)
-        self._val_states = norm.pop("_val_states")
+        self._val_states = val_states  # (states, times or None) held out in time or by trajectory
 
     # ----- inputs -----------------------------------------------------------
     @property
@@ -111,22 +111,25 @@ class LangevinFit:
     def drift_samples(self, points, t=None, n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
         """Posterior samples of the drift Φ (S, n, d) in physical units (ensemble: the members).
         Underdamped: the acceleration, with the F + (F − F_r)/4 correction when enabled."""
-        x = self._inputs(points, t)
-        S = self._n_samples(n_samples)
-        f = self.nets["drift"].samples(x, S, seed)
-        if "drift_shifted" in self.nets:
-            fr = self.nets["drift_shifted"].samples(x, S, seed + 7919)
-            f = f + (f - fr) / 4.0
-        return f * self.norm["s_x"]
+        return self._drift(self._inputs(points, t), self._n_samples(n_samples), seed, False)
 
     def diffusion_samples(self, points, t=None, n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
         """Posterior samples of the diffusion matrix D (S, n, d, d) in physical units
         (underdamped: of the velocity, times 3/2 when the correction is on)."""
-        x = self._inputs(points, t)
-        S = self._n_samples(n_samples)
-        net = self.nets["diffusion"]
-        xin = x[:, :0] if self.options["homogeneous_diffusion"] else x
-        return self._physical_diffusion(net.samples(xin, S, seed + 104729))
+        return self._diffusion(self._inputs(points, t), self._n_samples(n_samples), seed, False)
+
+    def _drift(self, x: np.ndarray, n_samples: int, seed: int, paired: bool) -> np.ndarray:
+        """Drift samples from normalised network inputs (see FieldNetwork.samples)."""
+        f = self.nets["drift"].samples(x, n_samples, seed, paired)
+        if "drift_shifted" in self.nets:
+            fr = self.nets["drift_shifted"].samples(x, n_samples, seed + 7919, paired)
+            f = f + (f - fr) / 4.0
+        return f * self.norm["s_x"]
+
+    def _diffusion(self, x: np.ndarray, n_samples: int, seed: int, paired: bool) -> np.ndarray:
+        """Diffusion samples from normalised network inputs (see FieldNetwork.samples)."""
+        xin = x[..., :0] if self.options["homogeneous_diffusion"] else x
+        return self._physical_diffusion(self.nets["diffusion"].samples(xin, n_samples, seed + 104729, paired))
 
     def _physical_diffusion(self, tri: np.ndarray) -> np.ndarray:
         """(S, n, m) lower-triangular entries of the noisy block -> (S, n, d, d) in
@@ -164,13 +167,7 @@ class LangevinFit:
         tt = np.full(U * n, t, dtype=np.float64) if (self.time_dependent and t is not None) else None
         x = self._inputs(z.reshape(U * n, -1), tt).reshape(U, n, -1)
         xin = x if paired else x[0]
-        f = self.nets["drift"].samples(xin, n_samples, seed, paired)
-        if "drift_shifted" in self.nets:
-            fr = self.nets["drift_shifted"].samples(xin, n_samples, seed + 7919, paired)
-            f = f + (f - fr) / 4.0
-        xd = xin[..., :0] if self.options["homogeneous_diffusion"] else xin
-        D = self._physical_diffusion(self.nets["diffusion"].samples(xd, n_samples, seed + 104729, paired))
-        return f * self.norm["s_x"], D
+        return self._drift(xin, n_samples, seed, paired), self._diffusion(xin, n_samples, seed, paired)
 
     def simulate(self, n_traj: int, n_steps: int, dt: Optional[float] = None, **kwargs):
         """Simulate the inferred equation with its posterior (see
@@ -291,11 +288,10 @@ class LangevinFit:
         cfg, arrays = load_versioned(path, "langevin_fit", FORMAT_VERSION, "Langevin fit")
         norm = {k: (np.array(v) if isinstance(v, list) and k != "noisy" else v) for k, v in cfg["norm"].items()}
         val_t = arrays["val_t"] if arrays["val_t"].size else None
-        norm["_val_states"] = (arrays["val_states"], val_t)
         nets = {k: FieldNetwork.restore(c, arrays[f"params_{k}"]) for k, c in cfg["nets"].items()}
         t = np.zeros((1, 1)) if cfg["time_dependent"] else None
         d = LangevinData(np.zeros((1, 1, cfg["dim"])), cfg["dt"], cfg["regime"], model, t, cfg["notes"])
-        return cls(d, nets, norm, cfg["options"], cfg["histories"])
+        return cls(d, nets, norm, cfg["options"], cfg["histories"], (arrays["val_states"], val_t))
 
     def summary(self) -> str:
         o = self.options

@@ -25,7 +25,6 @@ PRESETS = {
 }
 
 
-
 def _standardise(a: np.ndarray, rows: np.ndarray):
     mu = a[rows].mean(axis=0)
     s = a[rows].std(axis=0)
@@ -122,6 +121,12 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     M, L, dim = x.shape
     under = regime == "underdamped"
     n_pts = L - (2 if under else 1)  # rows per trajectory
+    noisy = [i for i in range(dim) if i not in set(int(k) for k in noiseless)]
+    if any(not 0 <= int(k) < dim for k in noiseless) or not noisy:
+        raise ValueError(f"noiseless must list coordinates in [0, {dim}) and leave at least one noisy one, "
+                         f"got {list(noiseless)}")
+    if not under:  # before any training: a coordinate without noise makes D singular
+        _check_noisy(x, noisy)
     train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed)
     min_rows = 10 * dim * (dim + 1)
     if train.size < max(min_rows, 50):
@@ -133,7 +138,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     point_of_row = (np.arange(M * n_pts) // n_pts) * L + np.arange(M * n_pts) % n_pts
     mu_x, s_x = _standardise(flat_x, point_of_row[train])
     xt = (x - mu_x) / s_x  # (M, L, d)
-    norm = {"mu_x": mu_x, "s_x": s_x}
+    norm = {"mu_x": mu_x, "s_x": s_x, "noisy": noisy}
     if under:
         v = np.diff(xt, axis=1) / d.dt            # v̂_i = (x̃_{i+1} − x̃_i)/Δt, (M, L−1, d)
         z_x, z_v = xt[:, :-2], v[:, :-1]          # states (x̃_i, v̂_i), i < L − 2
@@ -174,14 +179,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         nets["drift_shifted"] = drift_r
 
     # diffusion: labels tril(ΔΔᵀ) (minus the frozen drift's part), field D̃ = L Lᵀ, prediction 2D̃Δt
-    noisy = [i for i in range(dim) if i not in set(int(k) for k in noiseless)]
-    if any(not 0 <= int(k) < dim for k in noiseless) or not noisy:
-        raise ValueError(f"noiseless must list coordinates in [0, {dim}) and leave at least one noisy one, "
-                         f"got {list(noiseless)}")
-    norm["noisy"] = noisy
     nd = len(noisy)
-    if not under:
-        _check_noisy(x, noisy)
     y_d = tril_outer(label[:, noisy])
     if diff_use_drift:
         f = drift.samples(X, 0, 0)[0][:, noisy] * d.dt
@@ -220,11 +218,10 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     else:
         val_states = x[:, :-1].reshape(-1, dim)[val]
     val_t = np.asarray(d.t, dtype=np.float64)[:, :n_pts].reshape(-1)[val] if d.t is not None else None
-    norm["_val_states"] = (val_states, val_t)
     options = dict(method=method, kl_gradient=ds.kl_gradient, corrections=corrections, preset=preset,
                    homogeneous_diffusion=homogeneous_diffusion, diff_use_drift=diff_use_drift,
                    noiseless=[i for i in range(dim) if i not in noisy],
                    n_posterior=n_posterior if method == "bbb" else 1,  # ensembles: the members are the samples
                    measurement_noise=measurement_noise,
                    train_s=time.perf_counter() - t_start)
-    return LangevinFit(d, nets, norm, options, hist)
+    return LangevinFit(d, nets, norm, options, hist, (val_states, val_t))

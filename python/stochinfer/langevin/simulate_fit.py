@@ -98,16 +98,14 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
         xi = rng.standard_normal((n_traj, d))
         kick = np.einsum("snij,nj->sni", _sqrt2dt_cholesky(Dm, dt, fit.norm["noisy"]), xi)
         if under:
-            x_new = x + v * dt
-            v_new = v + F * dt + kick if paired else v + np.mean(F * dt + kick, axis=0, keepdims=True)
-            if not paired:
-                step_spread = np.std(F * dt + kick, axis=0)
-            x, v = x_new, v_new
+            x = x + v * dt  # with the old v (explicit Euler)
+        prop = (v if under else x) + F * dt + kick  # the noisy variable: v, or x (overdamped)
+        if not paired:
+            step_spread = np.std(prop, axis=0)
+            prop = prop.mean(axis=0, keepdims=True)
+        if under:
+            v = prop
         else:
-            prop = x + F * dt + kick
-            if not paired:
-                step_spread = np.std(prop, axis=0)
-                prop = prop.mean(axis=0, keepdims=True)
             x = prop
         if not np.all(np.isfinite(x)):
             raise FloatingPointError(f"the inferred equation diverged at step {k}; reduce dt or start inside "

@@ -105,7 +105,8 @@ class BayesMlp {
 
   /// w = mu + soft * eps for every Bayesian weight, eps read from `noise` (eps = 0
   /// when noise is null: the mean weights); soft from rho_maps. Writes
-  /// n_sampled() values into w and eps.
+  /// n_sampled() values into w and, when non-null, eps (training needs them for
+  /// the rho gradient; prediction does not).
   void sample(const T* p, const T* soft, NormalStream<std::uint32_t>* noise, T* w, T* eps) const {
     std::size_t o = 0;
     for (int l = first_bayes(); l < n_layers(); ++l) {
@@ -115,7 +116,7 @@ class BayesMlp {
         float e = 0.0f;
         if (noise) noise->read(&e, 1);
         w[o] = mu[k] + soft[o] * T(e);
-        eps[o] = T(e);
+        if (eps) eps[o] = T(e);
       }
     }
   }
