@@ -148,12 +148,15 @@ def test_ctrl_c_keeps_the_best_model(ou):
     timer.start()
     try:
         with pytest.warns(UserWarning, match="interrupted"):
-            fit = si.infer_langevin(tr, hidden=64, drift_settings=TrainSettings(n_iter=10**6, eval_every=20, patience=None),
+            # 20 000 updates (about a minute): long enough for the signal at 3 s, and a lost
+            # signal fails the assertion below instead of hanging the run
+            fit = si.infer_langevin(tr, hidden=64, drift_settings=TrainSettings(n_iter=20_000, eval_every=20,
+                                                                                 patience=None),
                                     diffusion_settings=TrainSettings(n_iter=20))
     finally:
         timer.cancel()
     h = fit.histories["drift"]
-    assert h["interrupted"] and h["iterations"] < 10**6
+    assert h["interrupted"] and h["iterations"] < 20_000
     assert np.all(np.isfinite(fit.drift(np.zeros((2, 2))).mean))
 
 
