@@ -11,6 +11,7 @@ import pytest
 import stochinfer as si
 from stochinfer.langevin import TrainSettings, metrics
 from stochinfer.langevin.data import tril_outer, tril_to_matrix
+from stochinfer.langevin.friction import finite_dt_bias
 
 A = np.array([[-1.0, 0.5], [-0.5, -1.0]])
 D = np.array([[1.0, 0.3], [0.3, 0.5]])
@@ -218,7 +219,11 @@ def test_driven_underdamped_path_runs_end_to_end():
         fit.drift(z)
     assert fit.drift(z, t=2.0).mean.shape == (2, 1)
     rep = fit.report(m)
-    assert rep["provenance"]["diffusion_factor_3_2"] and rep["provenance"]["drift_correction_F_r"]
+    prov = rep["provenance"]
+    assert prov["diffusion_factor_3_2"] and prov["drift_correction_F_r"] and prov["friction_correction"]
+    # the finite-γΔt factor uses the inferred drift's friction (truth γ = 10, γΔt = 0.1)
+    assert prov["friction"][0] == pytest.approx(m.gamma, rel=0.3)
+    assert prov["diffusion_factor"][0] == pytest.approx(1.5 / finite_dt_bias(prov["friction"][0] * 0.01))
     assert np.isfinite(rep["drift"]["r2"]) and rep["drift"]["r2"] > 0.5
     sim = fit.simulate(4, 1000, x0=tr.x[:4, 0], v0=tr.v[:4, 0], n_samples=3, period=10.0)
     th = fit.thermodynamics(sim, m)

@@ -136,7 +136,8 @@ class LangevinFit:
         physical units, noiseless coordinates exactly zero."""
         noisy = self.norm["noisy"]
         s = self.norm["s_x"][noisy]
-        block = tril_to_matrix(tri, len(noisy)) * np.outer(s, s) * self.norm["diffusion_factor"]
+        s = s * np.sqrt(self.norm["diffusion_factor"])  # per noisy component (a scalar in older files)
+        block = tril_to_matrix(tri, len(noisy)) * np.outer(s, s)
         if len(noisy) == self.dim:
             return block
         D = np.zeros(block.shape[:-2] + (self.dim, self.dim))
@@ -253,6 +254,9 @@ class LangevinFit:
         lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
                      f"3/2 diffusion correction {p['diffusion_factor_3_2']}, F_r drift correction "
                      f"{p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}")
+        if p.get("friction_correction"):
+            lines.append(f"    finite-γΔt diffusion factor {np.round(p['diffusion_factor'], 4).tolist()} "
+                         f"(3/2 / ρ(γΔt), mean friction γ {np.round(p['friction'], 3).tolist()})")
         return "\n".join(lines)
 
     def provenance(self) -> dict:
@@ -261,7 +265,10 @@ class LangevinFit:
         return {"regime": self.regime, "method": o["method"], "kl_gradient": o["kl_gradient"],
                 "diffusion_factor_3_2": self.regime == "underdamped" and o["corrections"],
                 "drift_correction_F_r": "drift_shifted" in self.nets, "preset": o["preset"],
-                "homogeneous_diffusion": o["homogeneous_diffusion"], "diff_use_drift": o["diff_use_drift"]}
+                "homogeneous_diffusion": o["homogeneous_diffusion"], "diff_use_drift": o["diff_use_drift"],
+                "friction_correction": o.get("friction_correction", False),
+                "friction": np.asarray(self.norm.get("friction", [])).tolist(),
+                "diffusion_factor": np.atleast_1d(self.norm["diffusion_factor"]).tolist()}
 
     def save(self, path: str) -> str:
         """Save the fit to a .npz file (atomic write); returns the path.

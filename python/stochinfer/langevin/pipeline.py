@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import replace
 from typing import Optional, Sequence
 
@@ -13,6 +14,7 @@ import numpy as np
 from .data import as_langevin_data, split_rows, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import FieldNetwork, TrainSettings
 from .fit import LangevinFit
+from .friction import finite_dt_bias, mean_friction
 
 #: Faster than the published protocol (Adam lr 1e-6/5e-6, 5000/10000 epochs of batch
 #: 128): larger steps with cosine decay and early stopping on the validation NLL.
@@ -62,7 +64,7 @@ def _check_noisy(x: np.ndarray, noisy) -> None:
 def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
                    hidden: int = 128, layers: int = 4, n_bayes: int = 2, n_members: int = 5,
                    bootstrap: bool = True, homogeneous_diffusion: bool = False, diff_use_drift: bool = True,
-                   corrections: bool = True, time_dependent: bool = False, measurement_noise: float = 0.0,
+                   corrections: bool = True, friction_correction: bool = True, time_dependent: bool = False, measurement_noise: float = 0.0,
                    noiseless: Sequence[int] = (),
                    preset: str = "fast", drift_settings: Optional[TrainSettings] = None,
                    diffusion_settings: Optional[TrainSettings] = None, kl_gradient: Optional[str] = None,
@@ -82,7 +84,10 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     diff_use_drift (default True): subtract the frozen drift's (ΦΔt)(ΦΔt)ᵀ from the
     diffusion labels; without it D is biased by Φ²Δt/2 (25% for the nonlinear
     system's strong drift, 3x the target error for Van der Pol). corrections (underdamped): D × 3/2
-    and Φ + (Φ − Φ_r)/4 (methods.md §3.3). time_dependent: time is an input and
+    and Φ + (Φ − Φ_r)/4 (methods.md §3.3). friction_correction (underdamped, with
+    corrections): 3/2 is exact only for γΔt → 0 and leaves D about γΔt low; divide
+    by the exact factor ρ(γΔt) of langevin/friction.py, γ the mean friction
+    −∂Φ/∂v of the inferred drift (False: 3/2 alone, the published code). time_dependent: time is an input and
     the split is by trajectory (driven systems). noiseless: coordinates known to
     carry no noise (e.g. [0], the voltage of the Hodgkin–Huxley model): D is
     learned on the others and their rows of D are exactly zero (methods.md §3.8).
@@ -208,7 +213,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     Xd = X[:, :0] if homogeneous_diffusion else X
     hist["diffusion"] = diff.fit(Xd, y_d, train, val, dd, seed=seed + 2, progress=progress, desc="diffusion")
     nets["diffusion"] = diff
-    norm["diffusion_factor"] = 1.5 if (under and corrections) else 1.0
+    norm["diffusion_factor"] = np.full(nd, 1.5 if (under and corrections) else 1.0)
 
     # held-out states in physical units, for report()
     if under:
@@ -218,10 +223,22 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     else:
         val_states = x[:, :-1].reshape(-1, dim)[val]
     val_t = np.asarray(d.t, dtype=np.float64)[:, :n_pts].reshape(-1)[val] if d.t is not None else None
-    options = dict(method=method, kl_gradient=ds.kl_gradient, corrections=corrections, preset=preset,
+    options = dict(method=method, kl_gradient=ds.kl_gradient, corrections=corrections,
+                   friction_correction=bool(under and corrections and friction_correction), preset=preset,
                    homogeneous_diffusion=homogeneous_diffusion, diff_use_drift=diff_use_drift,
                    noiseless=[i for i in range(dim) if i not in noisy],
                    n_posterior=n_posterior if method == "bbb" else 1,  # ensembles: the members are the samples
                    measurement_noise=measurement_noise,
                    train_s=time.perf_counter() - t_start)
-    return LangevinFit(d, nets, norm, options, hist, (val_states, val_t))
+    fit = LangevinFit(d, nets, norm, options, hist, (val_states, val_t))
+    if under and corrections and friction_correction:
+        # 3/2 is exact only for γΔt → 0; divide by ρ(γΔt) with the friction of the inferred drift
+        rows = train[:: max(1, train.size // 20_000)]
+        gamma = mean_friction(lambda r: fit._drift(r, 0, seed, False).mean(axis=0) / s_x, X[rows], dim, s_v)
+        fit.norm["friction"] = gamma
+        if np.max(gamma * d.dt) > 0.5:
+            warnings.warn(f"friction × dt = {np.round(gamma * d.dt, 3).tolist()} > 0.5: the velocity relaxes within "
+                          "a few recorded steps, so finite-difference velocities and the diffusion correction "
+                          "are unreliable; record more often", stacklevel=2)
+        fit.norm["diffusion_factor"] = 1.5 / finite_dt_bias(gamma[noisy] * d.dt)
+    return fit

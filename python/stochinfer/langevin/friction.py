@@ -1,0 +1,45 @@
+"""Finite-γΔt correction of the underdamped diffusion estimate.
+
+From positions alone the pipeline sees window averages v̂_i = (x_{i+1} − x_i)/Δt and
+estimates D from r_i = v̂_{i+1} − v̂_i − Φ(x_i, v̂_i)Δt as D ≈ (3/2) E[r²]/(2Δt). The
+factor 3/2 is exact only for γΔt → 0. For a velocity relaxing with friction γ
+(an Ornstein–Uhlenbeck velocity; the position force enters at O(kΔt²)) the
+expectation is exact in closed form:
+
+    (3/2) E[r²]/(2Δt) = D · ρ(γΔt),
+    ρ(a) = (3/4) [(2 − 2a)(I_s − I_c) + a² I_s] / a³,
+    I_s = 2(a − 1 + e^{−a}),  I_c = (1 − e^{−a})²,
+
+with I_s γ⁻² and I_c γ⁻² the double integrals of e^{−γ|s−u|} over one window and
+over two adjacent windows. ρ(a) = 1 − a + O(a²): the 3/2 estimate is ~γΔt low
+(10% for the Carnot engine's γΔt = 0.1). Checked against simulation in
+tests/test_langevin.py."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def finite_dt_bias(a) -> np.ndarray:
+    """ρ(γΔt): the 3/2 estimate of D divided by the true D, for friction γ ≥ 0
+    (a = γΔt, dimensionless; negative values are treated as 0)."""
+    a = np.maximum(np.asarray(a, dtype=np.float64), 0.0)
+    small = a < 1e-3
+    b = np.where(small, 1.0, a)  # the closed form cancels to ~1e-16/a² relative: series below 1e-3
+    e = np.expm1(-b)             # e^{−a} − 1
+    i_s = 2.0 * (b + e)
+    i_c = e * e
+    exact = 0.75 * ((2.0 - 2.0 * b) * (i_s - i_c) + b * b * i_s) / b**3
+    return np.where(small, 1.0 - a + 0.85 * a * a, exact)
+
+
+def mean_friction(drift_of_rows, rows: np.ndarray, dim: int, s_v: np.ndarray) -> np.ndarray:
+    """Diagonal of the mean friction −∂Φ_i/∂v_i (1/time) of a drift given on
+    normalised network input rows (columns: d positions, d standardised velocities,
+    optionally time): the slopes of a least-squares linear fit of the drift over
+    the rows. drift_of_rows(rows) -> (n, d) drift in normalised position units per
+    time²; s_v: the velocity standardisation (normalised position units per time)."""
+    f = drift_of_rows(rows)
+    design = np.concatenate([np.ones((rows.shape[0], 1)), rows], axis=1)
+    coef = np.linalg.lstsq(design, f, rcond=None)[0]  # (1 + in_dim, d)
+    dfdv = coef[1 + dim + np.arange(dim), np.arange(dim)]
+    return -dfdv / s_v
