@@ -199,6 +199,22 @@ def test_noiseless_coordinates_get_exactly_zero_diffusion():
         si.infer_langevin(x, dt=0.01, noiseless=[2], **FAST)
 
 
+def test_report_scores_hodgkin_huxley_only_inside_its_scoring_mask():
+    m = si.models.HodgkinHuxley()
+    pts = np.array([[0.0, 0.3, 0.05, 0.6], [0.0, 0.3, 0.005, 0.6], [0.0, 1.0, 0.5, 0.5], [10.0, 0.5, 0.5, 0.98]])
+    np.testing.assert_array_equal(m.scoring_mask(pts), [True, False, False, True])
+    tr = si.simulate(m, 1, 3000, 0.01, substeps=10, seed=0)
+    fit = si.infer_langevin(tr, noiseless=[0], **FAST)
+    states = fit._val_states[0]
+    rep = fit.report(m)
+    keep = m.scoring_mask(states)
+    assert rep["n_points"] == keep.sum() and rep["n_excluded"] == (~keep).sum()
+    assert rep["n_excluded"] > 0  # spikes drive gates to their bounds within 30 ms
+    assert "left out" in fit.format_report(rep)
+    with pytest.raises(ValueError, match="scoring_mask"):
+        fit.report(m, points=pts[1:3])
+
+
 def test_default_training_length_scales_with_the_data():
     s = TrainSettings(batch=256)
     assert s.resolved_n_iter(8000) == 3000             # one trajectory of 10⁴ points: ~100 passes

@@ -301,6 +301,13 @@ class HodgkinHuxley(Model):
     def initial_distribution(self, dt, substeps, integrator):
         return "model_default", None
 
+    def scoring_mask(self, points) -> np.ndarray:
+        """True where every gate is inside (0.01, 0.99): elsewhere the clipping to
+        [0, 1], which the drift formula leaves out, shapes the recorded increments,
+        so LangevinFit.report scores only these states."""
+        g = np.asarray(points, dtype=np.float64)[..., 1:4]
+        return np.all((g > 0.01) & (g < 0.99), axis=-1)
+
     @staticmethod
     def _exprel_inv(y):
         y = np.asarray(y, dtype=np.float64)

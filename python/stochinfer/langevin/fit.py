@@ -194,10 +194,13 @@ class LangevinFit:
         """Accuracy and calibration against a model with known drift/diffusion (a
         built-in model, or anything with drift(x, t) and diffusion(x, t)).
 
-        points default to the held-out validation states. Returns a dict per field:
-        r2, nmse, relative_error, coverage (of the `level` band), calibration
-        (correlation of log error with log posterior variance, p-value), and
-        provenance (method, kl_gradient, corrections)."""
+        points default to the held-out validation states. A truth with a
+        scoring_mask(points) method (HodgkinHuxley: gates inside (0.01, 0.99), where
+        the unclipped drift formula holds) scores only the states it keeps; the
+        number left out is reported. Returns a dict per field: r2, nmse,
+        relative_error, coverage (of the `level` band), calibration (correlation of
+        log error with log posterior variance, p-value), and provenance (method,
+        kl_gradient, corrections)."""
         truth = truth if truth is not None else self.model
         if truth is None:
             raise ValueError("report needs truth=<model with drift() and diffusion()> (none attached to the data)")
@@ -205,7 +208,18 @@ class LangevinFit:
             points, t = self._val_states
         pts = np.asarray(points, dtype=np.float64)
         tt = 0.0 if t is None else np.asarray(t, dtype=np.float64)
-        out = {"n_points": int(pts.shape[0]), "level": level, "provenance": self.provenance()}
+        n_excluded = 0
+        if hasattr(truth, "scoring_mask") and pts.ndim == 2:
+            keep = np.asarray(truth.scoring_mask(pts), dtype=bool)
+            n_excluded = int(pts.shape[0] - keep.sum())
+            if not keep.any():
+                raise ValueError("points: none lies where the truth's drift formula holds (its scoring_mask)")
+            pts = pts[keep]
+            if t is not None and np.ndim(t) > 0:
+                t = np.asarray(t)[keep]
+                tt = np.asarray(t, dtype=np.float64)
+        out = {"n_points": int(pts.shape[0]), "n_excluded": n_excluded, "level": level,
+               "provenance": self.provenance()}
         for name, est_fn, true_fn in (("drift", self.drift, truth.drift), ("diffusion", self.diffusion,
                                                                           truth.diffusion)):
             est = est_fn(pts, t if self.time_dependent else None, n_samples=n_samples, level=level,
@@ -242,7 +256,8 @@ class LangevinFit:
 
     def format_report(self, rep: dict) -> str:
         """Human-readable lines of report()."""
-        lines = [f"  vs truth on {rep['n_points']} held-out states ({rep['level']:.0%} bands):"]
+        skipped = f", {rep['n_excluded']} outside the truth's scoring mask left out" if rep.get("n_excluded") else ""
+        lines = [f"  vs truth on {rep['n_points']} held-out states ({rep['level']:.0%} bands{skipped}):"]
         for name in ("drift", "diffusion"):
             r = rep[name]
             c = r["calibration"]
