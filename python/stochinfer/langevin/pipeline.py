@@ -187,7 +187,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     nd = len(noisy)
     y_d = tril_outer(label[:, noisy])
     if diff_use_drift:
-        f = drift.samples(X, 0, 0)[0][:, noisy] * d.dt
+        f = drift.samples(X, 0, 0).mean(axis=0)[:, noisy] * d.dt  # ensembles: the members' mean
         y_d = y_d - tril_outer(f)
     d_bar = tril_to_matrix(y_d[train].mean(axis=0), nd) / (2 * d.dt)
     try:
