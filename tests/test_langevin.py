@@ -103,6 +103,8 @@ def test_metrics_against_hand_computed_values():
     est = std * rng.normal(size=(500, 2))  # errors proportional to the std: positive correlation
     c = metrics.calibration(np.zeros((500, 2)), est, np.repeat(std, 2, axis=1))
     assert c["corr"] > 0.3 and c["p_value"] < 1e-6
+    flat = metrics.calibration(np.zeros((500, 2)), est, np.ones((500, 2)))  # a constant band: undefined
+    assert np.isnan(flat["corr"]) and np.isnan(flat["p_value"]) and flat["n"] == 500
 
 
 def test_bad_input_is_rejected_with_clear_errors(ou):

@@ -48,8 +48,9 @@ def calibration(truth: np.ndarray, mean: np.ndarray, std: np.ndarray) -> dict:
     var = np.sum(_flat(std) ** 2, axis=1)
     ok = (err > 0) & (var > 0)
     n = int(ok.sum())
-    if n < 4:
+    log_err, log_var = np.log(err[ok]), np.log(var[ok])
+    if n < 4 or np.ptp(log_var) == 0 or np.ptp(log_err) == 0:  # e.g. a constant (homogeneous) diffusion band
         return {"corr": float("nan"), "p_value": float("nan"), "n": n}
-    r = float(np.corrcoef(np.log(err[ok]), np.log(var[ok]))[0, 1])
+    r = float(np.corrcoef(log_err, log_var)[0, 1])
     z = math.atanh(min(max(r, -0.999999), 0.999999)) * math.sqrt(n - 3)
     return {"corr": r, "p_value": 0.5 * math.erfc(z / math.sqrt(2)), "n": n}
