@@ -13,6 +13,7 @@ import numpy as np
 from .._io import atomic_savez, load_versioned
 from .data import LangevinData, tril_to_matrix
 from .field_net import FieldNetwork
+from .friction import unshrink_drift
 from . import metrics
 
 FORMAT_VERSION = 1
@@ -124,6 +125,10 @@ class LangevinFit:
         if "drift_shifted" in self.nets:
             fr = self.nets["drift_shifted"].samples(x, n_samples, seed + 7919, paired)
             f = f + (f - fr) / 4.0
+        if self.options.get("friction_correction") and "friction" in self.norm:  # set once γ is known
+            d = self.dim
+            v = x[..., d:2 * d] * self.norm["s_v"] + self.norm["mu_v"]  # v̂ in normalised position units
+            f = unshrink_drift(f, v, self.norm["friction"], self.dt)
         return f * self.norm["s_x"]
 
     def _diffusion(self, x: np.ndarray, n_samples: int, seed: int, paired: bool) -> np.ndarray:

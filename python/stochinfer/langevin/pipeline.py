@@ -85,10 +85,11 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     diffusion labels; without it D is biased by Φ²Δt/2 (25% for the nonlinear
     system's strong drift, 3x the target error for Van der Pol). corrections (underdamped): D × 3/2
     and Φ + (Φ − Φ_r)/4 (methods.md §3.3). friction_correction (underdamped, with
-    corrections): 3/2 is exact only for γΔt → 0 and leaves D about γΔt low; divide
-    by the exact factor ρ(γΔt) of langevin/friction.py, γ the mean friction
-    −∂Φ/∂v of the inferred drift (False: 3/2 alone, the published code). time_dependent: time is an input and
-    the split is by trajectory (driven systems). noiseless: coordinates known to
+    corrections): 3/2 is exact only for γΔt → 0 and leaves D about γΔt low, so D is
+    divided by the exact factor ρ(γΔt); the non-friction force, shrunk by
+    1/(1 + γΔt/2), is scaled back (langevin/friction.py). γ is the mean friction
+    −∂Φ/∂v of the inferred drift. False: 3/2 and F_r alone, the published code.
+    time_dependent: time is an input and the split is by trajectory (driven systems). noiseless: coordinates known to
     carry no noise (e.g. [0], the voltage of the Hodgkin–Huxley model): D is
     learned on the others and their rows of D are exactly zero (methods.md §3.8).
     measurement_noise: std of
