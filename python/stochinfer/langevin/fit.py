@@ -125,7 +125,7 @@ class LangevinFit:
         if "drift_shifted" in self.nets:
             fr = self.nets["drift_shifted"].samples(x, n_samples, seed + 7919, paired)
             f = f + (f - fr) / 4.0
-        if self.options.get("friction_correction") and "friction" in self.norm:  # set once γ is known
+        if "friction" in self.norm:  # friction_correction on; absent while γ itself is being measured
             d = self.dim
             v = x[..., d:2 * d] * self.norm["s_v"] + self.norm["mu_v"]  # v̂ in normalised position units
             f = unshrink_drift(f, v, self.norm["friction"], self.dt)

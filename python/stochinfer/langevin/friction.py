@@ -1,4 +1,4 @@
-"""Finite-γΔt correction of the underdamped diffusion estimate.
+"""Finite-γΔt corrections of the underdamped diffusion and drift estimates.
 
 From positions alone the pipeline sees window averages v̂_i = (x_{i+1} − x_i)/Δt and
 estimates D from r_i = v̂_{i+1} − v̂_i − Φ(x_i, v̂_i)Δt as D ≈ (3/2) E[r²]/(2Δt). The

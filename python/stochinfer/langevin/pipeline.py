@@ -89,11 +89,11 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     divided by the exact factor ρ(γΔt); the non-friction force, shrunk by
     1/(1 + γΔt/2), is scaled back (langevin/friction.py). γ is the mean friction
     −∂Φ/∂v of the inferred drift. False: 3/2 and F_r alone, the published code.
-    time_dependent: time is an input and the split is by trajectory (driven systems). noiseless: coordinates known to
-    carry no noise (e.g. [0], the voltage of the Hodgkin–Huxley model): D is
-    learned on the others and their rows of D are exactly zero (methods.md §3.8).
-    measurement_noise: std of
-    Gaussian noise added to the positions before training (robustness studies).
+    time_dependent: time is an input and the split is by trajectory (driven
+    systems). noiseless: coordinates known to carry no noise (e.g. [0], the
+    voltage of the Hodgkin–Huxley model): D is learned on the others and their rows
+    of D are exactly zero (methods.md §3.8). measurement_noise: std of Gaussian
+    noise added to the positions before training (robustness studies).
     preset: 'fast' (default) or 'reference' (the published protocol; slow);
     drift_settings / diffusion_settings override it; kl_gradient 'elbo' (default)
     or 'detached' (the published code). n_posterior: samples for bands (200).
@@ -232,14 +232,14 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                    measurement_noise=measurement_noise,
                    train_s=time.perf_counter() - t_start)
     fit = LangevinFit(d, nets, norm, options, hist, (val_states, val_t))
-    if under and corrections and friction_correction:
-        # 3/2 is exact only for γΔt → 0; divide by ρ(γΔt) with the friction of the inferred drift
+    if options["friction_correction"]:
+        # γ of the drift as trained (measured before norm["friction"] switches on its own correction)
         rows = train[:: max(1, train.size // 20_000)]
         gamma = mean_friction(lambda r: fit._drift(r, 0, seed, False).mean(axis=0) / s_x, X[rows], dim, s_v)
-        fit.norm["friction"] = gamma
         if np.max(gamma * d.dt) > 0.5:
-            warnings.warn(f"friction × dt = {np.round(gamma * d.dt, 3).tolist()} > 0.5: the velocity relaxes within "
-                          "a few recorded steps, so finite-difference velocities and the diffusion correction "
-                          "are unreliable; record more often", stacklevel=2)
+            warnings.warn(f"friction × dt = {np.round(gamma * d.dt, 3).tolist()} > 0.5: the velocity relaxes "
+                          "within a few recorded steps, so finite-difference velocities and the finite-γΔt "
+                          "corrections are unreliable; record more often", stacklevel=2)
+        fit.norm["friction"] = gamma
         fit.norm["diffusion_factor"] = 1.5 / finite_dt_bias(gamma[noisy] * d.dt)
     return fit
