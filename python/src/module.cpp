@@ -11,6 +11,7 @@ void bind_markov_chain(py::module_& m);
 void bind_ground_truth(py::module_& m);
 void bind_neep(py::module_& m);
 void bind_langevin(py::module_& m);
+void bind_inferred_langevin(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "stochinfer compiled core (thin bindings; see the stochinfer package for the API)";
@@ -22,6 +23,7 @@ PYBIND11_MODULE(_core, m) {
   bind_markov_chain(m);
   bind_neep(m);
   bind_langevin(m);
+  bind_inferred_langevin(m);
   auto gt = m.def_submodule("ground_truth", "Analytic ground truth (double precision).");
   bind_ground_truth(gt);
 }

@@ -11,9 +11,8 @@ from typing import Optional
 import numpy as np
 
 from .._io import atomic_savez, load_versioned
-from .data import LangevinData, tril_to_matrix
+from .data import LangevinData
 from .field_net import FieldNetwork
-from .friction import unshrink_drift
 from . import metrics
 
 FORMAT_VERSION = 1
@@ -67,7 +66,8 @@ class LangevinFit:
         """Components of a state: d (overdamped) or 2d, (x, v) (underdamped)."""
         return self.dim * (2 if self.regime == "underdamped" else 1)
 
-    def _inputs(self, points, t) -> np.ndarray:
+    def _states(self, points, t):
+        """Checked states (n, state_dim) and times ((n,) or None) in physical units."""
         z = np.asarray(points, dtype=np.float64)
         if z.ndim == 1:
             z = z[None]
@@ -76,16 +76,37 @@ class LangevinFit:
             raise ValueError(f"points must have shape (n, {self.state_dim}) holding {what}, got {z.shape}")
         if not np.isfinite(z).all():
             raise ValueError("points contain NaN or inf")
-        nm = self.norm
-        cols = [(z[:, :self.dim] - nm["mu_x"]) / nm["s_x"]]
-        if self.regime == "underdamped":
-            cols.append((z[:, self.dim:] / nm["s_x"] - nm["mu_v"]) / nm["s_v"])
-        if self.time_dependent:
-            if t is None:
-                raise ValueError("this fit has time as an input: pass t (scalar or (n,)) in the data's time unit")
-            tt = np.broadcast_to(np.asarray(t, dtype=np.float64), (z.shape[0],))
-            cols.append(((tt - nm["mu_t"]) / nm["s_t"])[:, None])
-        return np.concatenate(cols, axis=1)
+        if not self.time_dependent:
+            return np.ascontiguousarray(z), None
+        if t is None:
+            raise ValueError("this fit has time as an input: pass t (scalar or (n,)) in the data's time unit")
+        tt = np.asarray(t, dtype=np.float64)
+        if tt.ndim > 1 or (tt.ndim == 1 and tt.shape[0] != z.shape[0]):
+            raise ValueError(f"t must be a scalar or have shape ({z.shape[0]},), got {tt.shape}")
+        if not np.isfinite(tt).all():
+            raise ValueError("t contains NaN or inf")
+        return np.ascontiguousarray(z), np.ascontiguousarray(np.broadcast_to(tt, (z.shape[0],)))
+
+    def _equation(self, n_threads: int = 0):
+        """The compiled equation (cpp/include/stochinfer/inferred_langevin.hpp): the one
+        implementation of the field assembly (normalisation, F_r combination,
+        finite-γΔt factors, noiseless block) and of the simulation loop."""
+        from .. import _core
+
+        nm, d = self.norm, self.dim
+        under = self.regime == "underdamped"
+        noisy = [int(i) for i in nm["noisy"]]
+        vec = lambda key: [float(v) for v in np.broadcast_to(np.asarray(nm[key], dtype=np.float64), (d,))]
+        cls = _core.InferredLangevin32 if self.nets["drift"].dtype == "float32" else _core.InferredLangevin64
+        shifted = self.nets.get("drift_shifted")
+        return cls(self.nets["drift"].net, shifted.net if shifted is not None else None,
+                   self.nets["diffusion"].net, dim=d, underdamped=under, time_input=self.time_dependent,
+                   mu_x=vec("mu_x"), s_x=vec("s_x"), mu_v=vec("mu_v") if under else [],
+                   s_v=vec("s_v") if under else [], mu_t=float(nm.get("mu_t", 0.0)), s_t=float(nm.get("s_t", 1.0)),
+                   noisy=noisy,
+                   diffusion_factor=[float(v) for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
+                   friction=vec("friction") if "friction" in nm else [], dt=float(self.dt),
+                   homogeneous_diffusion=bool(self.options["homogeneous_diffusion"]), n_threads=n_threads)
 
     def _band(self, samples: np.ndarray, level: float, ensemble: bool):
         from .. import _core
@@ -112,42 +133,19 @@ class LangevinFit:
     def drift_samples(self, points, t=None, n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
         """Posterior samples of the drift Φ (S, n, d) in physical units (ensemble: the members).
         Underdamped: the acceleration, with the F + (F − F_r)/4 correction when enabled."""
-        return self._drift(self._inputs(points, t), self._n_samples(n_samples), seed, False)
+        z, tt = self._states(points, t)
+        return self._equation().fields(z, tt, self._n_samples(n_samples), seed, diffusion=False)[0]
 
     def diffusion_samples(self, points, t=None, n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
         """Posterior samples of the diffusion matrix D (S, n, d, d) in physical units
         (underdamped: of the velocity, times 3/2 when the correction is on)."""
-        return self._diffusion(self._inputs(points, t), self._n_samples(n_samples), seed, False)
+        z, tt = self._states(points, t)
+        return self._equation().fields(z, tt, self._n_samples(n_samples), seed, drift=False)[1]
 
-    def _drift(self, x: np.ndarray, n_samples: int, seed: int, paired: bool) -> np.ndarray:
-        """Drift samples from normalised network inputs (see FieldNetwork.samples)."""
-        f = self.nets["drift"].samples(x, n_samples, seed, paired)
-        if "drift_shifted" in self.nets:
-            fr = self.nets["drift_shifted"].samples(x, n_samples, seed + 7919, paired)
-            f = f + (f - fr) / 4.0
-        if "friction" in self.norm:  # friction_correction on; absent while γ itself is being measured
-            d = self.dim
-            v = x[..., d:2 * d] * self.norm["s_v"] + self.norm["mu_v"]  # v̂ in normalised position units
-            f = unshrink_drift(f, v, self.norm["friction"], self.dt)
-        return f * self.norm["s_x"]
-
-    def _diffusion(self, x: np.ndarray, n_samples: int, seed: int, paired: bool) -> np.ndarray:
-        """Diffusion samples from normalised network inputs (see FieldNetwork.samples)."""
-        xin = x[..., :0] if self.options["homogeneous_diffusion"] else x
-        return self._physical_diffusion(self.nets["diffusion"].samples(xin, n_samples, seed + 104729, paired))
-
-    def _physical_diffusion(self, tri: np.ndarray) -> np.ndarray:
-        """(S, n, m) lower-triangular entries of the noisy block -> (S, n, d, d) in
-        physical units, noiseless coordinates exactly zero."""
-        noisy = self.norm["noisy"]
-        s = self.norm["s_x"][noisy]
-        s = s * np.sqrt(self.norm["diffusion_factor"])  # per noisy component (a scalar in older files)
-        block = tril_to_matrix(tri, len(noisy)) * np.outer(s, s)
-        if len(noisy) == self.dim:
-            return block
-        D = np.zeros(block.shape[:-2] + (self.dim, self.dim))
-        D[..., np.ix_(noisy, noisy)[0], np.ix_(noisy, noisy)[1]] = block
-        return D
+    def _drift_from_inputs(self, rows: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
+        """Drift samples (S, n, d), physical units, from normalised network input rows."""
+        dt_np = np.float32 if self.nets["drift"].dtype == "float32" else np.float64
+        return self._equation().drift_from_inputs(np.ascontiguousarray(rows, dtype=dt_np), n_samples, seed)
 
     def drift(self, points, t=None, *, n_samples: Optional[int] = None, level: float = 0.95, seed: int = 0,
               return_samples: bool = False) -> FieldEstimate:
@@ -169,11 +167,10 @@ class LangevinFit:
         """Drift (S, n, d) and diffusion (S, n, d, d), physical units, of S posterior
         samples at states z: (1, n, state_dim) shared by all samples, or (S, n,
         state_dim) with sample s at z[s] (paired). Same seeds as drift()/diffusion()."""
-        U, n, _ = z.shape
-        tt = np.full(U * n, t, dtype=np.float64) if (self.time_dependent and t is not None) else None
-        x = self._inputs(z.reshape(U * n, -1), tt).reshape(U, n, -1)
-        xin = x if paired else x[0]
-        return self._drift(xin, n_samples, seed, paired), self._diffusion(xin, n_samples, seed, paired)
+        n = z.shape[1]
+        tt = np.full(n, t, dtype=np.float64) if (self.time_dependent and t is not None) else None
+        zz = np.ascontiguousarray(z if paired else z[0], dtype=np.float64)
+        return self._equation().fields(zz, tt, n_samples, seed, paired)
 
     def simulate(self, n_traj: int, n_steps: int, dt: Optional[float] = None, **kwargs):
         """Simulate the inferred equation with its posterior (see

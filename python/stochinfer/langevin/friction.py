@@ -18,8 +18,9 @@ The drift label has a finite-γΔt bias too. The second difference averages the
 acceleration over two steps, so it carries −γ a Δt/2 of its own acceleration a.
 The Φ + (Φ − Φ_r)/4 combination removes the friction's bias, but the rest of the
 force (e.g. −kx) is left shrunk by 1/(1 + γΔt/2) to first order: 5–7% at γΔt = 0.1.
-`unshrink_drift` undoes this with the mean friction. Both are checked against
-simulation in tests/test_langevin_friction.py."""
+The field assembly (InferredLangevin, cpp/src/nn/inferred_langevin.cpp) undoes this
+with the mean friction: Φ ← Φ + (γΔt/2)(Φ + γv). Both corrections are checked
+against simulation in tests/test_langevin_friction.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,14 +37,6 @@ def finite_dt_bias(a) -> np.ndarray:
     i_c = e * e
     exact = 0.75 * ((2.0 - 2.0 * b) * (i_s - i_c) + b * b * i_s) / b**3
     return np.where(small, 1.0 - a + 0.85 * a * a, exact)
-
-
-def unshrink_drift(f: np.ndarray, v: np.ndarray, gamma, dt: float) -> np.ndarray:
-    """Drift with its non-friction part P = f + γv scaled by (1 + γΔt/2), the
-    friction part −γv unchanged: f + (γΔt/2)(f + γv). f, v: (..., d) drift and
-    velocity in matching units; gamma: (d,) mean friction (1/time); dt: time step."""
-    g = np.asarray(gamma, dtype=np.float64)
-    return f + 0.5 * g * dt * (f + g * v)
 
 
 def mean_friction(drift_of_rows, rows: np.ndarray, dim: int, s_v: np.ndarray) -> np.ndarray:

@@ -235,7 +235,8 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     if options["friction_correction"]:
         # γ of the drift as trained (measured before norm["friction"] switches on its own correction)
         rows = train[:: max(1, train.size // 20_000)]
-        gamma = mean_friction(lambda r: fit._drift(r, 0, seed, False).mean(axis=0) / s_x, X[rows], dim, s_v)
+        gamma = mean_friction(lambda r: fit._drift_from_inputs(r, 0, seed).mean(axis=0) / s_x, X[rows], dim,
+                             s_v)
         if np.max(gamma * d.dt) > 0.5:
             warnings.warn(f"friction × dt = {np.round(gamma * d.dt, 3).tolist()} > 0.5: the velocity relaxes "
                           "within a few recorded steps, so finite-difference velocities and the finite-γΔt "

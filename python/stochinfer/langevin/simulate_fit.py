@@ -1,7 +1,8 @@
 """Simulating an inferred Langevin equation (methods.md §3.6) and thermodynamic
-read-outs with posterior error bars. The networks are evaluated in C++ (every
-posterior sample at once, samples cached between steps); the Euler update on
-their outputs is a few numpy array operations per step."""
+read-outs with posterior error bars. The time loop and the networks run in C++
+(InferredLangevin::simulate: every posterior sample at once, samples cached
+between steps, the euler_maruyama / underdamped_euler step templates of the
+built-in simulator on the per-step fields); the read-outs are numpy."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._validate import positive_float, positive_int
+from .._validate import check_output_fits, finite_float, positive_float, positive_int
 
 MODES = ("ensemble_mean", "per_sample")
 
@@ -34,37 +35,31 @@ class InferredTrajectories:
     settings: dict = field(default_factory=dict)
 
 
-def _sqrt2dt_cholesky(D: np.ndarray, dt: float, noisy) -> np.ndarray:
-    """√(2 dt) L with D = L Lᵀ per matrix (any square root gives the same law);
-    only the noisy block is factorised, noiseless coordinates get no kick."""
-    if len(noisy) == D.shape[-1]:
-        return np.sqrt(2 * dt) * np.linalg.cholesky(D)
-    i, j = np.ix_(noisy, noisy)
-    L = np.zeros_like(D)
-    L[..., i, j] = np.linalg.cholesky(D[..., i, j])
-    return np.sqrt(2 * dt) * L
-
-
 def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, x0=None, v0=None,
                  t0: float = 0.0, n_samples: int = 20, mode: str = "per_sample", seed: int = 0,
                  record_every: int = 1, posterior_seed: int = 0,
                  period: Optional[float] = None) -> InferredTrajectories:
-    """Simulate the inferred equation for n_steps of dt (default: the data's dt).
+    """Simulate the inferred equation for n_steps of dt (default: the data's dt),
+    in C++ (threaded, GIL released, Ctrl-C stops it).
 
     mode 'per_sample': every posterior sample j drives its own set of n_traj
     trajectories (the spread of derived quantities over samples is the posterior
     error bar); 'ensemble_mean' (the published scheme): each step computes
     x'_j = x + Φ_j dt + √(2D_j dt) ξ for every sample with a shared ξ and
     advances with the mean of the x'_j. Noise ξ is shared across samples in
-    both modes (common random numbers). x0 (and v0, underdamped): (n_traj, d) or
-    (d,) initial states; default: random states of the training data.
-    Underdamped: explicit Euler (x advanced with the old v, then v).
-    Ensembles use their members as the samples. period: for periodically driven
-    fits, the networks see t mod period (the time input covers one period)."""
+    both modes (common random numbers): trajectory i reads d normals per step
+    from the counter-based stream (seed, 'integrator_noise', i), the one
+    stochinfer.simulate uses, so `_core.normals` reproduces it. x0 (and v0,
+    underdamped): (n_traj, d) or (d,) initial states; default: random states of
+    the training data. Underdamped: explicit Euler (x advanced with the old v,
+    then v). Ensembles use their members as the samples. period: for
+    periodically driven fits, the networks see t mod period (the time input
+    covers one period). Same seed, same paths, whatever the thread count."""
     n_traj = positive_int("n_traj", n_traj)
     n_steps = positive_int("n_steps", n_steps)
     record_every = positive_int("record_every", record_every)
     dt = fit.dt if dt is None else positive_float("dt", dt)
+    t0 = finite_float("t0", t0)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if period is not None:
@@ -75,48 +70,18 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     states = fit._val_states[0]
     x0 = _initial(x0, states[:, :d], n_traj, d, rng, "x0")
     v0 = _initial(v0, states[:, d:], n_traj, d, rng, "v0") if under else None
-    S = fit.nets["drift"].n_members if fit.options["method"] == "ensemble" else positive_int("n_samples", n_samples)
+    ensemble = fit.options["method"] == "ensemble"
+    S = fit.nets["drift"].n_members if ensemble else positive_int("n_samples", n_samples)
     U = S if mode == "per_sample" else 1
-    x = np.repeat(x0[None], U, axis=0)
-    v = np.repeat(v0[None], U, axis=0) if under else None
     n_rec = n_steps // record_every + 1
-    xs = np.empty((U, n_traj, n_rec, d))
-    vs = np.empty((U, n_traj, n_rec, d)) if under else None
-    spread = np.empty((n_traj, n_rec, d)) if mode == "ensemble_mean" else None
-    xs[:, :, 0] = x
-    if under:
-        vs[:, :, 0] = v
-    if spread is not None:
-        spread[:, 0] = 0.0
-    paired = mode == "per_sample"
-    for k in range(1, n_steps + 1):
-        t = t0 + (k - 1) * dt
-        if period is not None:
-            t = t % period
-        z = np.concatenate([x, v], axis=-1) if under else x
-        F, Dm = fit._fields_at(z, t, S, posterior_seed, paired)  # (S, n, d), (S, n, d, d)
-        xi = rng.standard_normal((n_traj, d))
-        kick = np.einsum("snij,nj->sni", _sqrt2dt_cholesky(Dm, dt, fit.norm["noisy"]), xi)
-        if under:
-            x = x + v * dt  # with the old v (explicit Euler)
-        prop = (v if under else x) + F * dt + kick  # the noisy variable: v, or x (overdamped)
-        if not paired:
-            step_spread = np.std(prop, axis=0)
-            prop = prop.mean(axis=0, keepdims=True)
-        if under:
-            v = prop
-        else:
-            x = prop
-        if not np.all(np.isfinite(x)):
-            raise FloatingPointError(f"the inferred equation diverged at step {k}; reduce dt or start inside "
-                                     "the sampled region")
-        if k % record_every == 0:
-            r = k // record_every
-            xs[:, :, r] = x
-            if under:
-                vs[:, :, r] = v
-            if spread is not None:
-                spread[:, r] = step_spread
+    check_output_fits((U * (2 if under else 1), n_traj, n_rec, d), np.float64,
+                      "simulate fewer trajectories or steps, or raise record_every")
+    xs, vs, spread, done, diverged = fit._equation().simulate(
+        x0, v0, n_steps, dt, t0, period or 0.0, S, mode == "per_sample", seed, posterior_seed,
+        record_every)
+    if diverged:
+        raise FloatingPointError(f"the inferred equation diverged at step {done + 1}; reduce dt or start inside "
+                                 "the sampled region")
     t_rec = t0 + dt * record_every * np.arange(n_rec)
     return InferredTrajectories(xs, vs, t_rec, dt, mode, S, seed, spread,
                                 {"n_traj": n_traj, "n_steps": n_steps, "record_every": record_every,

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "stochinfer/langevin_net.hpp"
+
+namespace stochinfer {
+
+/// How network outputs become the physical fields of a fitted Langevin equation
+/// dz = Φ dt + √(2D) dW (methods.md §3). Written by the Python pipeline (the
+/// `norm` of a LangevinFit) or by a C++ user who trained the networks.
+///
+/// Inputs of every network are the normalised state: (x − mu_x)/s_x, then
+/// (underdamped) (v/s_x − mu_v)/s_v, then (time inputs) (t − mu_t)/s_t.
+/// Drift: f = F + (F − F_r)/4 when a shifted drift network F_r is given
+/// (methods.md §3.5); with `friction` set, the non-friction part is scaled back
+/// by (1 + γΔt/2): f + (γΔt/2)(f + γv) (python/stochinfer/langevin/friction.py
+/// derives both finite-γΔt corrections); Φ = f · s_x.
+/// Diffusion: the noisy block is D̃ s_i s_j with s = s_x[noisy] √factor;
+/// noiseless coordinates get exactly zero rows and columns.
+struct InferredFieldsSpec {
+  int dim = 1;                              ///< d: positions (underdamped states are (x, v), 2d)
+  bool underdamped = false;
+  bool time_input = false;                  ///< the networks take time as their last input
+  std::vector<double> mu_x, s_x;            ///< d each
+  std::vector<double> mu_v, s_v;            ///< d each (underdamped)
+  double mu_t = 0.0, s_t = 1.0;
+  std::vector<int> noisy;                   ///< noisy coordinates, increasing; empty = all
+  std::vector<double> diffusion_factor;     ///< one per noisy coordinate (3/2 / ρ(γΔt) underdamped)
+  std::vector<double> friction;             ///< d mean frictions γ (1/time); empty: no unshrink
+  double dt = 0.0;                          ///< the data's time step (for the unshrink)
+  bool homogeneous_diffusion = false;       ///< the diffusion network takes no input
+  int state_dim() const { return underdamped ? 2 * dim : dim; }
+  int in_dim() const { return state_dim() + (time_input ? 1 : 0); }
+  void validate() const;
+};
+
+/// Settings of a simulation of the inferred equation (methods.md §3.6).
+struct InferredSimulationConfig {
+  std::int64_t n_traj = 1;
+  std::int64_t n_steps = 1;
+  double dt = 0.01;
+  double t0 = 0.0;
+  double period = 0.0;          ///< > 0: networks see t mod period (periodically driven fits)
+  int n_samples = 20;           ///< posterior samples (bbb); ensembles use their members
+  bool per_sample = true;       ///< false: the published ensemble-mean scheme
+  std::uint64_t seed = 0;       ///< noise: stream (seed, integrator_noise, trajectory), d normals per step
+  std::uint64_t posterior_seed = 0;
+  std::int64_t record_every = 1;
+  void validate() const;
+};
+
+struct InferredSimulationResult {
+  std::int64_t steps_done = 0;  ///< fewer than asked when cancelled or diverged
+  bool diverged = false;        ///< a state became NaN/inf at step steps_done + 1
+};
+
+/// A fitted Langevin equation: drift network, optional shifted drift network
+/// (underdamped F_r correction) and diffusion network, plus the normalisation.
+/// The single implementation of the field assembly (Python's LangevinFit.drift,
+/// .diffusion and .simulate all call it) and of the simulation loop. The
+/// networks are borrowed and must outlive this object.
+///
+/// Fields come per posterior sample: S = n_members · max(n_samples, 1) samples
+/// (n_samples = 0: the mean weights). `paired`: the states hold S blocks of n
+/// rows and sample s is evaluated on block s only.
+template <class T>
+class InferredLangevin {
+ public:
+  InferredLangevin(LangevinNet<T>& drift, LangevinNet<T>* drift_shifted, LangevinNet<T>& diffusion,
+                   InferredFieldsSpec spec, int n_threads = 0);
+  ~InferredLangevin();
+  InferredLangevin(InferredLangevin&&) noexcept;
+  InferredLangevin& operator=(InferredLangevin&&) noexcept;
+
+  const InferredFieldsSpec& spec() const;
+  int n_outputs(int n_samples) const;  ///< S, the same for every network
+
+  /// Network inputs (rows x in_dim) of physical states z (rows x state_dim) at
+  /// times t (rows values; nullptr when the networks take no time).
+  void normalise(const double* z, const double* t, std::int64_t rows, T* inputs) const;
+
+  /// Physical drift (S, n, d) and diffusion (S, n, d, d) from network inputs
+  /// ((n or S·n) x in_dim); either output may be nullptr. False when cancelled.
+  bool fields_from_inputs(const T* inputs, std::int64_t n, int n_samples, std::uint64_t seed, bool paired,
+                          double* drift, double* diffusion, const std::atomic<bool>* cancel = nullptr);
+
+  /// The same from physical states z ((n or S·n) x state_dim) and times t (n per
+  /// block, shared by the blocks; nullptr without a time input).
+  bool fields(const double* z, const double* t, std::int64_t n, int n_samples, std::uint64_t seed, bool paired,
+              double* drift, double* diffusion, const std::atomic<bool>* cancel = nullptr);
+
+  /// Simulates the inferred equation from x0 (and v0, underdamped), each
+  /// (n_traj x d). Every step evaluates the fields of all S samples at the
+  /// current states (one batched network pass), then advances each trajectory
+  /// with euler_maruyama_step (overdamped) or underdamped_euler_step on those
+  /// cached fields, the noise √(2dt) L ξ with D = L Lᵀ on the noisy block and ξ
+  /// shared by all samples (common random numbers). per_sample: sample s drives
+  /// its own copy of the trajectories; otherwise the published scheme advances
+  /// one copy with the mean over samples of the proposed states.
+  /// Outputs: x_rec, v_rec (U, n_traj, n_rec, d) with U = S (per_sample) or 1 and
+  /// n_rec = n_steps / record_every + 1; spread (n_traj, n_rec, d): std over
+  /// samples of the proposed noisy variable (ensemble mean only; may be nullptr).
+  /// Results do not depend on the thread count.
+  InferredSimulationResult simulate(const InferredSimulationConfig& cfg, const double* x0, const double* v0,
+                                    double* x_rec, double* v_rec, double* spread,
+                                    const std::atomic<bool>* cancel = nullptr);
+
+ private:
+  bool assemble(const T* inputs, const double* inputs64, std::int64_t n, int n_samples, std::uint64_t seed,
+                bool paired, double* drift, double* diffusion, const std::atomic<bool>* cancel);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+extern template class InferredLangevin<float>;
+extern template class InferredLangevin<double>;
+
+}  // namespace stochinfer

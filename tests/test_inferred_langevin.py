@@ -1,0 +1,180 @@
+"""The compiled inferred equation (cpp/include/stochinfer/inferred_langevin.hpp)
+against a numpy float64 reference: field assembly from the raw network outputs,
+and the simulation loop fed the same normals. Small, briefly trained fits cover
+every branch: noiseless coordinates, ensembles with homogeneous diffusion, and a
+driven underdamped fit with the F_r and finite-γΔt corrections and a time input."""
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer import _core
+from stochinfer.langevin import TrainSettings
+from stochinfer.langevin.data import tril_to_matrix
+
+SHORT = dict(hidden=16, drift_settings=TrainSettings(n_iter=60), diffusion_settings=TrainSettings(n_iter=60))
+
+
+@pytest.fixture(scope="module")
+def fits():
+    ou = si.models.LinearOU(np.array([[-1.0, 1.0], [0.0, -1.0]]), np.diag([1e-12, 1.0]))
+    x = si.simulate(ou, 4, 600, 0.01, substeps=5, seed=5).x
+    carnot = si.models.BrownianCarnot(tau=10.0)
+    tr = si.simulate(carnot, n_traj=5, n_steps=600, dt=0.01, substeps=5, seed=0)
+    out = {
+        "noiseless_bbb": si.infer_langevin(x, dt=0.01, noiseless=[0], **SHORT),
+        "ensemble_homogeneous": si.infer_langevin(x, dt=0.01, method="ensemble", n_members=3, noiseless=[0],
+                                                  homogeneous_diffusion=True, **SHORT),
+        "driven_underdamped": si.infer_langevin(tr, regime="underdamped", time_dependent=True, **SHORT),
+    }
+    assert "friction" in out["driven_underdamped"].norm  # every correction is exercised
+    return out
+
+
+def reference_fields(fit, z, t, n_samples, seed, paired):
+    """numpy float64 assembly from the networks' raw (normalised) outputs; z is
+    (n, state_dim), or (S, n, state_dim) paired; t a scalar or None."""
+    nm, d = fit.norm, fit.dim
+    cols = [(z[..., :d] - nm["mu_x"]) / nm["s_x"]]
+    if fit.regime == "underdamped":
+        cols.append((z[..., d:] / nm["s_x"] - nm["mu_v"]) / nm["s_v"])
+    if fit.time_dependent:
+        cols.append(np.full(z.shape[:-1] + (1,), (t - nm["mu_t"]) / nm["s_t"]))
+    x = np.concatenate(cols, axis=-1)
+    f = fit.nets["drift"].samples(x, n_samples, seed, paired)
+    if "drift_shifted" in fit.nets:
+        fr = fit.nets["drift_shifted"].samples(x, n_samples, seed + 7919, paired)
+        f = f + (f - fr) / 4.0
+    if "friction" in nm:  # f + (γΔt/2)(f + γv), v in normalised position units
+        g = np.asarray(nm["friction"])
+        v = x[..., d:2 * d] * nm["s_v"] + nm["mu_v"]
+        f = f + 0.5 * g * fit.dt * (f + g * v)
+    F = f * nm["s_x"]
+    xin = x[..., :0] if fit.options["homogeneous_diffusion"] else x
+    tri = fit.nets["diffusion"].samples(xin, n_samples, seed + 104729, paired)
+    noisy = nm["noisy"]
+    s = nm["s_x"][noisy] * np.sqrt(nm["diffusion_factor"])
+    block = tril_to_matrix(tri, len(noisy)) * np.outer(s, s)
+    D = np.zeros(block.shape[:-2] + (d, d))
+    D[..., np.ix_(noisy, noisy)[0], np.ix_(noisy, noisy)[1]] = block
+    return F, D
+
+
+def reference_simulation(fit, x0, v0, n_steps, dt, S, seed, per_sample, record_every, period=None):
+    """The explicit Euler loop in numpy with the normals of the stream (seed,
+    'integrator_noise', trajectory), d per step."""
+    d, n = fit.dim, x0.shape[0]
+    under = fit.regime == "underdamped"
+    U = S if per_sample else 1
+    x = np.repeat(x0[None], U, axis=0)
+    v = np.repeat(v0[None], U, axis=0) if under else None
+    xs, vs, spread = [x], [v], [np.zeros((n, d))]
+    noisy = fit.norm["noisy"]
+    for k in range(1, n_steps + 1):
+        t = (k - 1) * dt
+        t = t % period if period else t
+        z = np.concatenate([x, v], axis=-1) if under else x
+        F, D = reference_fields(fit, z if per_sample else z[0], t, S, 0, per_sample)
+        xi = _core.normals(seed, "integrator_noise", 0, n, k - 1, d).astype(np.float64)
+        L = np.zeros_like(D)
+        i, j = np.ix_(noisy, noisy)
+        L[..., i, j] = np.linalg.cholesky(D[..., i, j])
+        kick = np.einsum("snij,nj->sni", np.sqrt(2 * dt) * L, xi)
+        if under:
+            x = x + v * dt
+        prop = (v if under else x) + F * dt + kick
+        step_spread = prop.std(axis=0)
+        if not per_sample:
+            prop = prop.mean(axis=0, keepdims=True)
+        if under:
+            v = prop
+        else:
+            x = prop
+        if k % record_every == 0:
+            xs.append(x), vs.append(v), spread.append(step_spread)
+    stack = lambda a: np.stack(a, axis=2)
+    return stack(xs), (stack(vs) if under else None), np.stack(spread, axis=1)
+
+
+def _states(fit, n, rng):
+    return fit._val_states[0][rng.integers(0, fit._val_states[0].shape[0], n)]
+
+
+@pytest.mark.parametrize("name", ["noiseless_bbb", "ensemble_homogeneous", "driven_underdamped"])
+def test_fields_match_the_numpy_reference(fits, name):
+    fit = fits[name]
+    rng = np.random.default_rng(1)
+    z = _states(fit, 37, rng)
+    t = 3.7 if fit.time_dependent else None
+    S = fit.nets["drift"].n_members if fit.options["method"] == "ensemble" else 6
+    F_ref, D_ref = reference_fields(fit, z, t, S, 4, False)
+    np.testing.assert_allclose(fit.drift_samples(z, t, S, seed=4), F_ref, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(fit.diffusion_samples(z, t, S, seed=4), D_ref, rtol=1e-6, atol=0)
+    zp = np.stack([_states(fit, 37, rng) for _ in range(S)])  # paired: sample s at its own states
+    F_ref, D_ref = reference_fields(fit, zp, t, S, 4, True)
+    F, D = fit._fields_at(zp, t, S, 4, True)
+    np.testing.assert_allclose(F, F_ref, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(D, D_ref, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("name,mode", [("noiseless_bbb", "per_sample"), ("noiseless_bbb", "ensemble_mean"),
+                                       ("ensemble_homogeneous", "per_sample"),
+                                       ("driven_underdamped", "per_sample"),
+                                       ("driven_underdamped", "ensemble_mean")])
+def test_simulation_matches_the_numpy_loop_fed_the_same_normals(fits, name, mode):
+    fit = fits[name]
+    rng = np.random.default_rng(2)
+    z0 = _states(fit, 70, rng)  # 70 trajectories: two simulation tasks
+    d = fit.dim
+    x0, v0 = z0[:, :d], (z0[:, d:] if fit.regime == "underdamped" else None)
+    S = fit.nets["drift"].n_members if fit.options["method"] == "ensemble" else 4
+    period = 2.0 if fit.time_dependent else None
+    sim = fit.simulate(70, 12, x0=x0, v0=v0, n_samples=S, mode=mode, seed=9, record_every=3, period=period)
+    xs, vs, spread = reference_simulation(fit, x0, v0, 12, fit.dt, S, 9, mode == "per_sample", 3, period)
+    assert sim.x.shape == xs.shape == ((S if mode == "per_sample" else 1), 70, 5, d)
+    np.testing.assert_allclose(sim.x, xs, rtol=1e-9, atol=1e-12)
+    if vs is not None:
+        np.testing.assert_allclose(sim.v, vs, rtol=1e-9, atol=1e-12)
+    if mode == "ensemble_mean":
+        np.testing.assert_allclose(sim.spread, spread, rtol=1e-7, atol=1e-12)
+        assert np.all(sim.spread[:, 1:][..., fit.norm["noisy"]] > 0)
+
+
+def test_simulation_does_not_depend_on_the_thread_count(fits):
+    fit = fits["driven_underdamped"]
+    rng = np.random.default_rng(3)
+    z0 = _states(fit, 150, rng)
+    runs = [fit._equation(n_threads=k).simulate(z0[:, :1], z0[:, 1:], 30, 0.01, 0.5, 10.0, 3, True, 7, 0, 1)
+            for k in (1, 3)]
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_divergence_and_bad_simulation_input_are_clear_errors(fits):
+    fit = fits["noiseless_bbb"]
+    with pytest.raises(FloatingPointError, match="diverged at step"):
+        fit.simulate(3, 50, dt=1e6, x0=np.array([1e3, 1e3]), n_samples=2)
+    for kwargs, match in [(dict(dt=-0.1), "dt"), (dict(dt=float("nan")), "dt"), (dict(t0=float("inf")), "t0"),
+                          (dict(record_every=0), "record_every"), (dict(n_samples=0), "n_samples"),
+                          (dict(x0=np.array([np.nan, 0.0])), "x0"), (dict(period=0.0), "period")]:
+        with pytest.raises((ValueError, TypeError), match=match):
+            fit.simulate(3, 5, **kwargs)
+    with pytest.raises(si.OutputTooLargeError, match="record_every"):
+        fit.simulate(10**6, 10**7, n_samples=2)
+
+
+def test_ctrl_c_stops_a_long_simulation(fits):
+    fit = fits["noiseless_bbb"]
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fit.simulate(500, 10**6, n_samples=4, record_every=10**5)  # minutes of work
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - t0 < 10
