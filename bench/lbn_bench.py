@@ -8,8 +8,13 @@ Parts (--part, default all):
   pipeline    wall time of stochinfer.infer_langevin (drift + diffusion, default
               settings) on one system's default data (nonlinear, 1 x 10^4 points),
               against the 2-minute target.
+  simulate    simulating the inferred equation (per-sample mode, S = 20 posterior
+              samples, default width 128): stochinfer's C++ loop against the numpy
+              loop on the same networks (tests/test_inferred_langevin.py's float64
+              reference, which the C++ loop reproduces) and a PyTorch loop with the
+              same network shapes (bench/peers/lbn_torch_sim_peer.py).
 
-Usage: python bench/lbn_bench.py [--part throughput|pipeline] [--threads 2] [--steps 300]
+Usage: python bench/lbn_bench.py [--part throughput|pipeline|simulate] [--threads 2] [--steps 300]
 """
 from __future__ import annotations
 
@@ -91,9 +96,41 @@ def pipeline(args) -> list:
     return out
 
 
+def simulate(args) -> list:
+    sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+    from test_inferred_langevin import reference_simulation  # the numpy float64 loop
+    try:
+        import torch
+        import lbn_torch_sim_peer as tsp
+    except ImportError:
+        tsp = None
+        print("torch not installed: PyTorch column skipped (pip install torch)")
+    m = si.models.Nonlinear()
+    tr = si.simulate(m, 1, 10**4, 0.01, substeps=10, seed=0, burn_in=0, initial="zeros")
+    quick = si.TrainSettings(n_iter=500)  # timing only: weights need not be converged
+    fit = si.infer_langevin(tr, drift_settings=quick, diffusion_settings=quick, n_threads=args.threads,
+                            progress=False)
+    S, out = 20, []
+    print("| trajectories x steps (S = 20) | stochinfer s | numpy loop s | PyTorch s | vs numpy | vs PyTorch |")
+    print("|---|---|---|---|---|---|")
+    for n_traj, n_steps in ((100, 1000), (1000, 200)):
+        x0 = fit._val_states[0][:n_traj]
+        t = time.perf_counter()
+        fit.simulate(n_traj, n_steps, x0=x0, n_samples=S, seed=1)
+        ours = time.perf_counter() - t
+        t = time.perf_counter()
+        reference_simulation(fit, x0, None, n_steps, fit.dt, S, 1, True, 1)
+        ref = time.perf_counter() - t
+        theirs = tsp.simulate(2, n_traj, n_steps, S, threads=args.threads)[1] if tsp else float("nan")
+        print(f"| {n_traj} x {n_steps} | {ours:.2f} | {ref:.2f} | {theirs:.2f} | {ref / ours:.1f}x | "
+              f"{theirs / ours:.1f}x |", flush=True)
+        out.append(dict(n_traj=n_traj, n_steps=n_steps, S=S, ours_s=ours, numpy_s=ref, torch_s=theirs))
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--part", choices=["throughput", "pipeline"], default=None)
+    p.add_argument("--part", choices=["throughput", "pipeline", "simulate"], default=None)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--json", default=None)
@@ -104,6 +141,8 @@ def main(argv=None) -> int:
         res["throughput"] = throughput(args)
     if args.part in (None, "pipeline"):
         res["pipeline"] = pipeline(args)
+    if args.part in (None, "simulate"):
+        res["simulate"] = simulate(args)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(res, fh, indent=1)
