@@ -120,12 +120,13 @@ struct InferredLangevin<T>::Impl {
   LangevinNet<T>* diffusion;
   InferredFieldsSpec spec;
   std::vector<int> noisy;  // resolved: all coordinates when spec.noisy is empty
-  ThreadPool pool;
+  int n_threads;
+  std::unique_ptr<ThreadPool> pool;  // started by the first simulate(): field queries need no threads
   std::vector<T> in, out_f, out_fr, out_d;
   std::vector<double> in64;
 
   Impl(LangevinNet<T>& f, LangevinNet<T>* fr, LangevinNet<T>& D, InferredFieldsSpec s, int n_threads)
-      : drift(&f), shifted(fr), diffusion(&D), spec(std::move(s)), pool(n_threads) {
+      : drift(&f), shifted(fr), diffusion(&D), spec(std::move(s)), n_threads(n_threads) {
     spec.validate();
     noisy = spec.noisy;
     if (noisy.empty())
@@ -313,6 +314,7 @@ InferredSimulationResult InferredLangevin<T>::simulate(const InferredSimulationC
     streams[i] = normal_stream(cfg.seed, RngPurpose::integrator_noise, std::uint64_t(i));
   const int n_tasks = static_cast<int>((n + kTrajChunk - 1) / kTrajChunk);
   const double sqrt_dt = std::sqrt(cfg.dt);
+  if (!im.pool) im.pool = std::make_unique<ThreadPool>(im.n_threads);
   InferredSimulationResult res;
   for (std::int64_t k = 1; k <= cfg.n_steps; ++k) {
     if (cancel && cancel->load(std::memory_order_relaxed)) return res;
@@ -328,7 +330,7 @@ InferredSimulationResult InferredLangevin<T>::simulate(const InferredSimulationC
     std::atomic<bool> bad_noise{false}, diverged{false};
     const bool rec = k % cfg.record_every == 0;
     const std::int64_t r = k / cfg.record_every;
-    im.pool.parallel_for(n_tasks, [&](int task, int) {
+    im.pool->parallel_for(n_tasks, [&](int task, int) {
       std::vector<double> xi(d), g(std::size_t(d) * d), work(2 * d), state(sd), prop(std::size_t(S) * d), x1(d);
       const std::int64_t lo = task * kTrajChunk, hi = std::min(n, lo + kTrajChunk);
       for (std::int64_t i = lo; i < hi; ++i) {
