@@ -1,8 +1,9 @@
 """The compiled inferred equation (cpp/include/stochinfer/inferred_langevin.hpp)
 against a numpy float64 reference: field assembly from the raw network outputs,
 and the simulation loop fed the same normals. Small, briefly trained fits cover
-every branch: noiseless coordinates, ensembles with homogeneous diffusion, and a
-driven underdamped fit with the F_r and finite-γΔt corrections and a time input."""
+every branch: noiseless coordinates, ensembles with homogeneous diffusion, and
+driven underdamped fits with the F_r correction (linear and network forms), the
+finite-γΔt corrections and a time input."""
 import os
 import signal
 import threading
@@ -30,6 +31,8 @@ def fits():
         "ensemble_homogeneous": si.infer_langevin(x, dt=0.01, method="ensemble", n_members=3, noiseless=[0],
                                                   homogeneous_diffusion=True, **SHORT),
         "driven_underdamped": si.infer_langevin(tr, regime="underdamped", time_dependent=True, **SHORT),
+        "driven_underdamped_network": si.infer_langevin(tr, regime="underdamped", time_dependent=True,
+                                                        drift_correction="network", **SHORT),
     }
     assert "friction" in out["driven_underdamped"].norm  # every correction is exercised
     return out
@@ -46,7 +49,10 @@ def reference_fields(fit, z, t, n_samples, seed, paired):
         cols.append(np.full(z.shape[:-1] + (1,), (t - nm["mu_t"]) / nm["s_t"]))
     x = np.concatenate(cols, axis=-1)
     f = fit.nets["drift"].samples(x, n_samples, seed, paired)
-    if "drift_shifted" in fit.nets:
+    if fit.options.get("drift_correction") == "linear":  # the projection of (F − F_r)/4 on (1, inputs)
+        C = np.asarray(nm["fr_linear"])
+        f = f + C[0] + x @ C[1:]
+    elif "drift_shifted" in fit.nets:
         fr = fit.nets["drift_shifted"].samples(x, n_samples, seed + 7919, paired)
         f = f + (f - fr) / 4.0
     if "friction" in nm:  # f + (γΔt/2)(f + γv), v in normalised position units
@@ -104,7 +110,8 @@ def _states(fit, n, rng):
     return fit._val_states[0][rng.integers(0, fit._val_states[0].shape[0], n)]
 
 
-@pytest.mark.parametrize("name", ["noiseless_bbb", "ensemble_homogeneous", "driven_underdamped"])
+@pytest.mark.parametrize("name", ["noiseless_bbb", "ensemble_homogeneous", "driven_underdamped",
+                                  "driven_underdamped_network"])
 def test_fields_match_the_numpy_reference(fits, name):
     fit = fits[name]
     rng = np.random.default_rng(1)
@@ -124,7 +131,8 @@ def test_fields_match_the_numpy_reference(fits, name):
 @pytest.mark.parametrize("name,mode", [("noiseless_bbb", "per_sample"), ("noiseless_bbb", "ensemble_mean"),
                                        ("ensemble_homogeneous", "per_sample"),
                                        ("driven_underdamped", "per_sample"),
-                                       ("driven_underdamped", "ensemble_mean")])
+                                       ("driven_underdamped", "ensemble_mean"),
+                                       ("driven_underdamped_network", "per_sample")])
 def test_simulation_matches_the_numpy_loop_fed_the_same_normals(fits, name, mode):
     fit = fits[name]
     rng = np.random.default_rng(2)

@@ -238,7 +238,10 @@ def test_driven_underdamped_path_runs_end_to_end():
     assert fit.drift(z, t=2.0).mean.shape == (2, 1)
     rep = fit.report(m)
     prov = rep["provenance"]
-    assert prov["diffusion_factor_3_2"] and prov["drift_correction_F_r"] and prov["friction_correction"]
+    assert prov["diffusion_factor_3_2"] and prov["drift_correction_F_r"] == "linear" and prov["friction_correction"]
+    assert np.shape(fit.norm["fr_linear"]) == (1 + 3, 1)  # (1, x, v, t) -> the one acceleration
+    with pytest.raises(ValueError, match="drift_correction"):
+        si.infer_langevin(tr, regime="underdamped", time_dependent=True, drift_correction="pointwise", **FAST)
     # the finite-γΔt factor uses the inferred drift's friction (truth γ = 10, γΔt = 0.1)
     assert prov["friction"][0] == pytest.approx(m.gamma, rel=0.3)
     assert prov["diffusion_factor"][0] == pytest.approx(1.5 / finite_dt_bias(prov["friction"][0] * 0.01))

@@ -30,7 +30,7 @@ void bind_inferred(py::module_& m, const char* name) {
                       std::vector<double> mu_x, std::vector<double> s_x, std::vector<double> mu_v,
                       std::vector<double> s_v, double mu_t, double s_t, std::vector<int> noisy,
                       std::vector<double> diffusion_factor, std::vector<double> friction, double dt,
-                      bool homogeneous_diffusion, int n_threads) {
+                      bool homogeneous_diffusion, std::vector<double> fr_linear, int n_threads) {
             stochinfer::InferredFieldsSpec s;
             s.dim = dim;
             s.underdamped = underdamped;
@@ -46,12 +46,13 @@ void bind_inferred(py::module_& m, const char* name) {
             s.friction = std::move(friction);
             s.dt = dt;
             s.homogeneous_diffusion = homogeneous_diffusion;
+            s.fr_linear = std::move(fr_linear);
             return Model(drift, drift_shifted, diffusion, std::move(s), n_threads);
           }),
           py::arg("drift"), py::arg("drift_shifted"), py::arg("diffusion"), py::arg("dim"), py::arg("underdamped"),
           py::arg("time_input"), py::arg("mu_x"), py::arg("s_x"), py::arg("mu_v"), py::arg("s_v"), py::arg("mu_t"),
           py::arg("s_t"), py::arg("noisy"), py::arg("diffusion_factor"), py::arg("friction"), py::arg("dt"),
-          py::arg("homogeneous_diffusion"), py::arg("n_threads") = 0,
+          py::arg("homogeneous_diffusion"), py::arg("fr_linear") = std::vector<double>{}, py::arg("n_threads") = 0,
           py::keep_alive<1, 2>(), py::keep_alive<1, 3>(), py::keep_alive<1, 4>())
       .def("n_outputs", &Model::n_outputs, py::arg("n_samples"))
       .def(

@@ -16,7 +16,9 @@ namespace stochinfer {
 /// Inputs of every network are the normalised state: (x − mu_x)/s_x, then
 /// (underdamped) (v/s_x − mu_v)/s_v, then (time inputs) (t − mu_t)/s_t.
 /// Drift: f = F + (F − F_r)/4 when a shifted drift network F_r is given
-/// (methods.md §3.5); with `friction` set, the non-friction part is scaled back
+/// (methods.md §3.3), or f = F + [1, inputs]·C with `fr_linear` = C, the
+/// least-squares linear projection of (F − F_r)/4 over the training states
+/// (the same first-order correction without the two networks' noise); with `friction` set, the non-friction part is scaled back
 /// by (1 + γΔt/2): f + (γΔt/2)(f + γv) (python/stochinfer/langevin/friction.py
 /// derives both finite-γΔt corrections); Φ = f · s_x.
 /// Diffusion: the noisy block is D̃ s_i s_j with s = s_x[noisy] √factor;
@@ -31,6 +33,7 @@ struct InferredFieldsSpec {
   std::vector<int> noisy;                   ///< noisy coordinates, increasing; empty = all
   std::vector<double> diffusion_factor;     ///< one per noisy coordinate (3/2 / ρ(γΔt) underdamped)
   std::vector<double> friction;             ///< d mean frictions γ (1/time); empty: no unshrink
+  std::vector<double> fr_linear;            ///< (1 + in_dim) x d row-major C; empty: none (or the network F_r)
   double dt = 0.0;                          ///< the data's time step (for the unshrink)
   bool homogeneous_diffusion = false;       ///< the diffusion network takes no input
   int state_dim() const { return underdamped ? 2 * dim : dim; }

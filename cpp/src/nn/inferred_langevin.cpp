@@ -96,6 +96,9 @@ void InferredFieldsSpec::validate() const {
   const std::size_t nd = noisy.empty() ? std::size_t(dim) : noisy.size();
   need(diffusion_factor.size() == nd, "diffusion_factor needs one entry per noisy coordinate");
   for (double a : diffusion_factor) need(finite_positive(a), "diffusion_factor must be finite and > 0");
+  need(fr_linear.empty() || fr_linear.size() == std::size_t(in_dim() + 1) * dim,
+       "fr_linear must hold (1 + in_dim) x dim coefficients");
+  for (double a : fr_linear) need(std::isfinite(a), "fr_linear must be finite");
   if (!friction.empty()) {
     need(underdamped, "friction (the finite-γΔt drift correction) applies to underdamped fits only");
     sized(friction, "friction", false);
@@ -141,6 +144,7 @@ struct InferredLangevin<T>::Impl {
     };
     check_drift(f, "drift");
     if (fr) check_drift(*fr, "drift_shifted");
+    need(!(fr && !spec.fr_linear.empty()), "give the F_r correction as a network or as fr_linear, not both");
     need(D.head_spec().kind == HeadKind::cholesky && D.head_spec().d == nd,
          "diffusion must be a cholesky-head network over the noisy coordinates");
     need(D.net_spec().in_dim == (spec.homogeneous_diffusion ? 0 : spec.in_dim()),
@@ -222,14 +226,20 @@ bool InferredLangevin<T>::assemble(const T* inputs, const double* inputs64, std:
       im.out_fr.resize(im.out_f.size());
       if (!im.shifted->predict(inputs, n, n_samples, seed + 7919, im.out_fr.data(), cancel, paired)) return false;
     }
+    const auto input = [&](std::int64_t i) { return inputs64 ? inputs64[i] : double(inputs[i]); };
+    const std::vector<double>& C = s.fr_linear;
     for (std::int64_t r = 0; r < total; ++r) {
       const std::int64_t row = (paired ? r : r % n) * din;
       for (int k = 0; k < d; ++k) {
         double f = double(im.out_f[r * d + k]);
         if (im.shifted) f += (f - double(im.out_fr[r * d + k])) / 4.0;  // F + (F − F_r)/4
+        if (!C.empty()) {  // its linear projection
+          double c = C[k];
+          for (int j = 0; j < din; ++j) c += input(row + j) * C[std::size_t(1 + j) * d + k];
+          f += c;
+        }
         if (!s.friction.empty()) {  // (1 + γΔt/2) on the non-friction part; v in normalised position units
-          const double vn = inputs64 ? inputs64[row + d + k] : double(inputs[row + d + k]);
-          const double g = s.friction[k], v = vn * s.s_v[k] + s.mu_v[k];
+          const double g = s.friction[k], v = input(row + d + k) * s.s_v[k] + s.mu_v[k];
           f += 0.5 * g * s.dt * (f + g * v);
         }
         drift[r * d + k] = f * s.s_x[k];

@@ -98,7 +98,8 @@ class LangevinFit:
         noisy = [int(i) for i in nm["noisy"]]
         vec = lambda key: [float(v) for v in np.broadcast_to(np.asarray(nm[key], dtype=np.float64), (d,))]
         cls = _core.InferredLangevin32 if self.nets["drift"].dtype == "float32" else _core.InferredLangevin64
-        shifted = self.nets.get("drift_shifted")
+        linear = self.options.get("drift_correction") == "linear" and "fr_linear" in nm
+        shifted = None if linear else self.nets.get("drift_shifted")
         return cls(self.nets["drift"].net, shifted.net if shifted is not None else None,
                    self.nets["diffusion"].net, dim=d, underdamped=under, time_input=self.time_dependent,
                    mu_x=vec("mu_x"), s_x=vec("s_x"), mu_v=vec("mu_v") if under else [],
@@ -106,7 +107,8 @@ class LangevinFit:
                    noisy=noisy,
                    diffusion_factor=[float(v) for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
                    friction=vec("friction") if "friction" in nm else [], dt=float(self.dt),
-                   homogeneous_diffusion=bool(self.options["homogeneous_diffusion"]), n_threads=n_threads)
+                   homogeneous_diffusion=bool(self.options["homogeneous_diffusion"]),
+                   fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if linear else [], n_threads=n_threads)
 
     def _band(self, samples: np.ndarray, level: float, ensemble: bool):
         from .. import _core
@@ -281,7 +283,8 @@ class LangevinFit:
         o = self.options
         return {"regime": self.regime, "method": o["method"], "kl_gradient": o["kl_gradient"],
                 "diffusion_factor_3_2": self.regime == "underdamped" and o["corrections"],
-                "drift_correction_F_r": "drift_shifted" in self.nets, "preset": o["preset"],
+                "drift_correction_F_r": (o.get("drift_correction") or "network") if "drift_shifted" in self.nets
+                else False, "preset": o["preset"],
                 "homogeneous_diffusion": o["homogeneous_diffusion"], "diff_use_drift": o["diff_use_drift"],
                 "friction_correction": o.get("friction_correction", False),
                 "friction": np.asarray(self.norm.get("friction", [])).tolist(),
