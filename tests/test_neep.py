@@ -47,6 +47,10 @@ def test_error_bar_is_the_spread_over_test_trajectories(fit2):
     per = res.delta_s.reshape(20, -1).mean(1) / res.dt
     assert res.stderr == pytest.approx(per.std(ddof=1) / np.sqrt(20), rel=1e-9)
     assert res.rate_regression == pytest.approx(res.rate, rel=0.05)
+    assert res.dof == 19  # 20 test trajectories
+    lo, hi = res.interval()
+    assert (hi - lo) / 2 == pytest.approx(1.0264 * res.stderr, rel=1e-3)  # t₁₉ at 0.8413: 1.0264
+    assert "68.3% interval" in str(res)
 
 
 def test_identity_preprocessing_path(bead2):
@@ -70,6 +74,8 @@ def test_ensemble_reports_seed_spread(bead2):
     per = res.delta_s.reshape(20, -1).mean(1) / res.dt
     se_test = per.std(ddof=1) / np.sqrt(20)
     assert res.stderr == pytest.approx(np.sqrt(se_test**2 + res.seed_spread**2 / 2), rel=1e-9)
+    a, b = se_test**2, res.seed_spread**2 / 2  # Welch–Satterthwaite: 19 and 1 degrees of freedom
+    assert res.dof == pytest.approx((a + b) ** 2 / (a * a / 19 + b * b / 1), rel=1e-9)
 
 
 def test_flashing_ratchet_tokens_single_trajectory():

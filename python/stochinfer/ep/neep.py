@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _core
 from .._io import atomic_savez, load_versioned
+from .._stats import welch_dof
 from .._validate import positive_float, positive_int
 from ..train import run_training, scheduled_step
 from . import readout
@@ -217,13 +218,17 @@ class NEEP:
         if split.kind == "trajectory":
             se = readout.rate_stderr(parts, item_dt)
             se_method = f"spread over {len(parts)} test trajectories"
+            dof = len(parts) - 1
         else:
-            se = readout.block_bootstrap_stderr(ds, item_dt, seed=seed) if len(parts) == 1 else \
-                readout.rate_stderr(parts, item_dt)
-            se_method = "block bootstrap (100 blocks)" if len(parts) == 1 else f"spread over {len(parts)} segments"
+            boot = len(parts) == 1
+            se = readout.block_bootstrap_stderr(ds, item_dt, seed=seed) if boot else readout.rate_stderr(parts, item_dt)
+            se_method = "block bootstrap (100 blocks)" if boot else f"spread over {len(parts)} segments"
+            dof = min(100, len(ds) // 2) - 1 if boot else len(parts) - 1
         seed_rates = [readout.mean_rate(p, item_dt) for p in per_member] if len(members) > 1 else None
         if seed_rates:  # optimisation noise of the ensemble mean: most of the estimator's own error
-            se = float(np.sqrt(se**2 + np.var(seed_rates, ddof=1) / len(seed_rates)))
+            v_seed = np.var(seed_rates, ddof=1) / len(seed_rates)
+            dof = welch_dof([se**2, v_seed], [dof, len(seed_rates) - 1])
+            se = float(np.sqrt(se**2 + v_seed))
             se_method += f" + seed spread / sqrt({len(seed_rates)})"
         test_loss = readout.neep_loss(ds)
         ds_truth = truth_delta_s(d, split.test) if self._window == 2 else None
@@ -244,7 +249,7 @@ class NEEP:
             units="k_B/step" if d.tokens and d.dt == 1.0 else "k_B/time", window=self._window,
             rate_regression=readout.regression_rate(parts, item_dt), bound=(1.0 - test_loss) / item_dt,
             test_loss=test_loss, r2=r2, delta_s=ds, delta_s_truth=ds_truth, test_segments=split.test,
-            truth=truth, seed_rates=seed_rates,
+            truth=truth, seed_rates=seed_rates, dof=float(dof) if dof and dof > 0 else None,
             history=fits[0]["history"], settings=settings, estimator=self)
 
     # ---- using a trained estimator ---------------------------------------------

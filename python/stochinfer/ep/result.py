@@ -3,9 +3,12 @@ data came from a built-in model, the analytic truth."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any, Optional
 
 import numpy as np
+
+from .._stats import student_t_quantile
 
 
 @dataclass
@@ -38,6 +41,7 @@ class EPResult:
     test_segments: Optional[np.ndarray] = None
     truth: dict = field(default_factory=dict)
     seed_rates: Optional[list] = None
+    dof: Optional[float] = None  # degrees of freedom of stderr (None: treated as exact)
     history: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
     estimator: Any = None
@@ -59,9 +63,23 @@ class EPResult:
             return None
         return float(np.std(self.seed_rates, ddof=1))
 
+    def interval(self, level: float = 0.6827) -> tuple:
+        """Central `level` interval (default: the 1σ level) of the rate: rate ± t·stderr
+        with t the Student-t quantile for `dof` degrees of freedom (the standard error
+        is itself estimated, from few test trajectories and seeds), or the normal
+        quantile when dof is None."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level}")
+        q = 0.5 * (1 + level)
+        k = student_t_quantile(q, self.dof) if self.dof else NormalDist().inv_cdf(q)
+        return self.rate - k * self.stderr, self.rate + k * self.stderr
+
     def summary(self) -> str:
         what = "lower bound" if self.kind == "bound" else "estimate"
         lines = [f"{self.method.upper()} EP rate {what}: {self.rate:.5g} ± {self.stderr:.2g} {self.units}"]
+        if self.dof and np.isfinite(self.stderr):
+            lo, hi = self.interval()
+            lines.append(f"  68.3% interval [{lo:.5g}, {hi:.5g}] (Student t, {self.dof:.3g} degrees of freedom)")
         if self.seed_rates and len(self.seed_rates) > 1:
             lines.append(f"  ensemble of {len(self.seed_rates)} seeds: seed spread {self.seed_spread:.2g}")
         if self.rate_regression is not None:
@@ -93,7 +111,7 @@ class EPResult:
 
     def to_dict(self) -> dict:
         """JSON-friendly summary (no per-transition arrays)."""
-        keys = ("rate", "stderr", "method", "kind", "dt", "units", "rate_regression", "bound", "test_loss", "r2",
+        keys = ("rate", "stderr", "dof", "method", "kind", "dt", "units", "rate_regression", "bound", "test_loss", "r2",
                 "seed_rates", "truth", "settings")
         d = {k: getattr(self, k) for k in keys}
         d["relative_error"] = self.relative_error

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Optional
 
 import numpy as np
 
 from .._io import atomic_savez, load_versioned
+from .._stats import student_t_quantile
 from .data import LangevinData
 from .field_net import FieldNetwork
 from . import metrics
@@ -30,14 +30,6 @@ class FieldEstimate:
     hi: np.ndarray
     level: float
     samples: Optional[np.ndarray] = None
-
-
-def _t_quantile(q: float, dof: int) -> float:
-    """Student-t quantile (Cornish–Fisher to 1/ν³; 0.2% at ν = 4, q = 0.975)."""
-    z = NormalDist().inv_cdf(q)
-    v = float(dof)
-    return (z + (z ** 3 + z) / (4 * v) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * v ** 2)
-            + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * v ** 3))
 
 
 class LangevinFit:
@@ -120,7 +112,7 @@ class LangevinFit:
         mean, std, lo, hi = _core.posterior_summary(flat, q, 1 - q)
         if ensemble:  # few members: a t band for a new draw, mean ± t σ √(1 + 1/E)
             E = samples.shape[0]
-            half = _t_quantile(1 - q, E - 1) * std * math.sqrt(1 + 1 / E) if E > 1 else np.zeros_like(std)
+            half = student_t_quantile(1 - q, E - 1) * std * math.sqrt(1 + 1 / E) if E > 1 else np.zeros_like(std)
             lo, hi = mean - half, mean + half
         shape = samples.shape[1:]
         return [a.reshape(shape) for a in (mean, std, lo, hi)]
