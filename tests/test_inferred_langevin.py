@@ -45,8 +45,8 @@ def reference_fields(fit, z, t, n_samples, seed, paired):
     cols = [(z[..., :d] - nm["mu_x"]) / nm["s_x"]]
     if fit.regime == "underdamped":
         cols.append((z[..., d:] / nm["s_x"] - nm["mu_v"]) / nm["s_v"])
-    if fit.time_dependent:
-        cols.append(np.full(z.shape[:-1] + (1,), (t - nm["mu_t"]) / nm["s_t"]))
+    if fit.time_dependent:  # t: a scalar or one time per row of a block
+        cols.append(np.broadcast_to(((np.asarray(t) - nm["mu_t"]) / nm["s_t"])[..., None], z.shape[:-1] + (1,)))
     x = np.concatenate(cols, axis=-1)
     f = fit.nets["drift"].samples(x, n_samples, seed, paired)
     if fit.options.get("drift_correction") == "linear":  # the projection of (F − F_r)/4 on (1, inputs)
@@ -70,7 +70,7 @@ def reference_fields(fit, z, t, n_samples, seed, paired):
     return F, D
 
 
-def reference_simulation(fit, x0, v0, n_steps, dt, S, seed, per_sample, record_every, period=None):
+def reference_simulation(fit, x0, v0, n_steps, dt, S, seed, per_sample, record_every, period=None, t0=0.0):
     """The explicit Euler loop in numpy with the normals of the stream (seed,
     'integrator_noise', trajectory), d per step."""
     d, n = fit.dim, x0.shape[0]
@@ -81,7 +81,7 @@ def reference_simulation(fit, x0, v0, n_steps, dt, S, seed, per_sample, record_e
     xs, vs, spread = [x], [v], [np.zeros((n, d))]
     noisy = fit.norm["noisy"]
     for k in range(1, n_steps + 1):
-        t = (k - 1) * dt
+        t = t0 + (k - 1) * dt
         t = t % period if period else t
         z = np.concatenate([x, v], axis=-1) if under else x
         F, D = reference_fields(fit, z if per_sample else z[0], t, S, 0, per_sample)
@@ -126,6 +126,12 @@ def test_fields_match_the_numpy_reference(fits, name):
     F, D = fit._fields_at(zp, t, S, 4, True)
     np.testing.assert_allclose(F, F_ref, rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(D, D_ref, rtol=1e-6, atol=0)
+    if fit.time_dependent:  # one time per row, shared by the blocks
+        t_rows = np.linspace(0.0, 9.0, 37)
+        F, D = fit._equation().fields(np.ascontiguousarray(zp), t_rows, S, 4, True)
+        F_ref, D_ref = reference_fields(fit, zp, t_rows, S, 4, True)
+        np.testing.assert_allclose(F, F_ref, rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(D, D_ref, rtol=1e-6, atol=0)
 
 
 @pytest.mark.parametrize("name,mode", [("noiseless_bbb", "per_sample"), ("noiseless_bbb", "ensemble_mean"),
@@ -141,8 +147,9 @@ def test_simulation_matches_the_numpy_loop_fed_the_same_normals(fits, name, mode
     x0, v0 = z0[:, :d], (z0[:, d:] if fit.regime == "underdamped" else None)
     S = fit.nets["drift"].n_members if fit.options["method"] == "ensemble" else 4
     period = 2.0 if fit.time_dependent else None
-    sim = fit.simulate(70, 12, x0=x0, v0=v0, n_samples=S, mode=mode, seed=9, record_every=3, period=period)
-    xs, vs, spread = reference_simulation(fit, x0, v0, 12, fit.dt, S, 9, mode == "per_sample", 3, period)
+    t0 = 1.93 if fit.time_dependent else 0.0  # the time input wraps at step 8
+    sim = fit.simulate(70, 12, x0=x0, v0=v0, n_samples=S, mode=mode, seed=9, record_every=3, period=period, t0=t0)
+    xs, vs, spread = reference_simulation(fit, x0, v0, 12, fit.dt, S, 9, mode == "per_sample", 3, period, t0)
     assert sim.x.shape == xs.shape == ((S if mode == "per_sample" else 1), 70, 5, d)
     np.testing.assert_allclose(sim.x, xs, rtol=1e-9, atol=1e-12)
     if vs is not None:
@@ -152,14 +159,16 @@ def test_simulation_matches_the_numpy_loop_fed_the_same_normals(fits, name, mode
         assert np.all(sim.spread[:, 1:][..., fit.norm["noisy"]] > 0)
 
 
-def test_simulation_does_not_depend_on_the_thread_count(fits):
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_simulation_does_not_depend_on_the_thread_count(fits, per_sample):
     fit = fits["driven_underdamped"]
     rng = np.random.default_rng(3)
     z0 = _states(fit, 150, rng)
-    runs = [fit._equation(n_threads=k).simulate(z0[:, :1], z0[:, 1:], 30, 0.01, 0.5, 10.0, 3, True, 7, 0, 1)
+    runs = [fit._equation(n_threads=k).simulate(z0[:, :1], z0[:, 1:], 30, 0.01, 0.5, 10.0, 3, per_sample, 7, 0, 1)
             for k in (1, 3)]
-    np.testing.assert_array_equal(runs[0][0], runs[1][0])
-    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    for a, b in zip(runs[0][:3], runs[1][:3]):  # x, v, spread (None per sample)
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
 
 
 def test_divergence_and_bad_simulation_input_are_clear_errors(fits):
@@ -173,6 +182,18 @@ def test_divergence_and_bad_simulation_input_are_clear_errors(fits):
             fit.simulate(3, 5, **kwargs)
     with pytest.raises(si.OutputTooLargeError, match="record_every"):
         fit.simulate(10**6, 10**7, n_samples=2)
+
+
+def test_networks_without_bayesian_layers_give_one_sample():
+    """bbb with n_bayes=0 is deterministic: one sample, whatever n_samples asks."""
+    m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
+    x = si.simulate(m, 4, 600, 0.01, substeps=5, seed=2).x
+    fit = si.infer_langevin(x, dt=0.01, n_bayes=0, **SHORT)
+    sim = fit.simulate(5, 10, n_samples=4)
+    assert sim.n_samples == 1 and sim.x.shape == (1, 5, 11, 2)
+    assert np.isfinite(fit.thermodynamics(sim)["ep_rate"])
+    with pytest.raises(ValueError, match="n_samples must be >= 0"):
+        fit._equation().fields(np.zeros((2, 2)), None, -1, 0)
 
 
 def test_ctrl_c_stops_a_long_simulation(fits):

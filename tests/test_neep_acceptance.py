@@ -68,8 +68,10 @@ def test_error_bar_coverage():
     independent datasets (binomial standard error of the coverage over 40: 7%).
     Measured 0.600 (24 of 40) with the Student-t interval (the standard error comes
     from 10 test trajectories and 3 seeds: Welch–Satterthwaite dof); rate ± stderr
-    alone covered 0.575. Inside the band, near its lower edge: the estimator's own
-    error (training-set dependence) is not in the interval (bench/RESULTS.md)."""
+    alone covered 0.575. Inside the band by one dataset (23 of 40 would fail): the
+    estimator's own error (training-set dependence) is not in the interval
+    (bench/RESULTS.md). Seeds are fixed, but float32 summation order differs
+    between instruction sets, so another machine may flip a dataset."""
     model = si.models.BeadSpring(n_beads=2)
     sdt = model.snapshot_ep_rate(0.01, substeps=10)
     hits, hits_se = [], []

@@ -25,6 +25,13 @@ def test_against_scipy_for_non_integer_dof():
             assert student_t_cdf(stats.t.ppf(q, dof), dof) == pytest.approx(q, rel=1e-10)
 
 
+def test_cdf_near_zero_for_large_dof():
+    stats = pytest.importorskip("scipy.stats")
+    for dof in (1e3, 1e5, 5e6):
+        for q in (0.5000001, 0.50001, 0.51):
+            assert student_t_quantile(q, dof) == pytest.approx(stats.t.ppf(q, dof), rel=1e-6)
+
+
 def test_limits_and_bad_input():
     assert student_t_quantile(0.975, math.inf) == pytest.approx(1.959964, rel=1e-6)
     assert student_t_quantile(0.5, 3) == pytest.approx(0.0, abs=1e-12)

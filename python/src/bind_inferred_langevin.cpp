@@ -60,6 +60,7 @@ void bind_inferred(py::module_& m, const char* name) {
           [](Model& md, const F64& z, std::optional<F64> t, int n_samples, std::uint64_t seed, bool paired,
              bool want_drift, bool want_diffusion) {
             const auto& s = md.spec();
+            if (n_samples < 0) throw py::value_error("n_samples must be >= 0 (0: the mean weights)");
             const py::ssize_t S = md.n_outputs(n_samples), sd = s.state_dim(), d = s.dim;
             if (!paired && (z.ndim() != 2 || z.shape(1) != sd))
               throw py::value_error("z must have shape (n, " + std::to_string(sd) + ")");
@@ -89,6 +90,7 @@ void bind_inferred(py::module_& m, const char* name) {
           "drift_from_inputs",
           [](Model& md, const Arr<T>& x, int n_samples, std::uint64_t seed) {
             const auto& s = md.spec();
+            if (n_samples < 0) throw py::value_error("n_samples must be >= 0 (0: the mean weights)");
             if (x.ndim() != 2 || x.shape(1) != s.in_dim())
               throw py::value_error("x must have shape (n, " + std::to_string(s.in_dim()) + ")");
             const py::ssize_t S = md.n_outputs(n_samples), n = x.shape(0);
@@ -124,7 +126,7 @@ void bind_inferred(py::module_& m, const char* name) {
             c.seed = seed;
             c.posterior_seed = posterior_seed;
             c.record_every = record_every;
-            c.validate();
+            c.validate();  // n_samples >= 0 among the rest
             const py::ssize_t U = per_sample ? md.n_outputs(n_samples) : 1;
             const py::ssize_t n_rec = n_steps / record_every + 1;
             py::array_t<double> xs({U, n, n_rec, d});

@@ -36,7 +36,12 @@ def _incomplete_beta(a: float, b: float, x: float) -> float:
 
 def student_t_cdf(t: float, dof: float) -> float:
     """P(T ≤ t) for Student's t with dof > 0 degrees of freedom (dof may be non-integer)."""
-    tail = 0.5 * _incomplete_beta(0.5 * dof, 0.5, dof / (dof + t * t))
+    t2 = t * t
+    if t2 < dof:  # near 0, dof/(dof + t²) rounds to 1: use the complementary form
+        central = _incomplete_beta(0.5, 0.5 * dof, t2 / (dof + t2))  # P(|T| ≤ |t|)
+        tail = 0.5 * (1.0 - central)
+    else:
+        tail = 0.5 * _incomplete_beta(0.5 * dof, 0.5, dof / (dof + t2))
     return 1.0 - tail if t >= 0 else tail
 
 

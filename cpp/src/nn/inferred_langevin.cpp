@@ -175,6 +175,7 @@ const InferredFieldsSpec& InferredLangevin<T>::spec() const {
 template <class T>
 int InferredLangevin<T>::n_outputs(int n_samples) const {
   const Impl& im = *impl_;
+  need(n_samples >= 0, "n_samples must be >= 0 (0: the mean weights)");
   const int S = Impl::outputs(*im.drift, n_samples);
   need(!im.shifted || Impl::outputs(*im.shifted, n_samples) == S, "drift_shifted gives a different sample count");
   need(Impl::outputs(*im.diffusion, n_samples) == S,
@@ -387,7 +388,9 @@ InferredSimulationResult InferredLangevin<T>::simulate(const InferredSimulationC
       }
     });
     if (bad_noise)
-      throw std::domain_error("a posterior diffusion sample is not positive definite at step " + std::to_string(k));
+      throw std::domain_error("a posterior diffusion sample is not positive definite at step " + std::to_string(k) +
+                              " (states far outside the data can do this: start inside the sampled region or "
+                              "reduce dt)");
     if (diverged) {
       res.diverged = true;
       return res;

@@ -222,8 +222,8 @@ class NEEP:
         else:
             boot = len(parts) == 1
             se = readout.block_bootstrap_stderr(ds, item_dt, seed=seed) if boot else readout.rate_stderr(parts, item_dt)
-            se_method = "block bootstrap (100 blocks)" if boot else f"spread over {len(parts)} segments"
-            dof = min(100, len(ds) // 2) - 1 if boot else len(parts) - 1
+            se_method = f"block bootstrap ({readout.bootstrap_blocks(len(ds))} blocks)" if boot else f"spread over {len(parts)} segments"
+            dof = readout.bootstrap_blocks(len(ds)) - 1 if boot else len(parts) - 1
         seed_rates = [readout.mean_rate(p, item_dt) for p in per_member] if len(members) > 1 else None
         if seed_rates:  # optimisation noise of the ensemble mean: most of the estimator's own error
             v_seed = np.var(seed_rates, ddof=1) / len(seed_rates)

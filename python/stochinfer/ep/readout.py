@@ -41,12 +41,21 @@ def rate_stderr(parts: list, dt: float) -> float:
     return float(np.sqrt(k / (k - 1) * np.sum((sums - m * ns) ** 2)) / ns.sum() / dt)
 
 
-def block_bootstrap_stderr(series: np.ndarray, dt: float, n_blocks: int = 100, n_resamples: int = 2000,
+BOOTSTRAP_BLOCKS = 100
+
+
+def bootstrap_blocks(n_items: int, n_blocks: int = BOOTSTRAP_BLOCKS) -> int:
+    """Blocks block_bootstrap_stderr uses for a series of n_items (its standard
+    error has this many minus one degrees of freedom)."""
+    return min(n_blocks, n_items // 2)
+
+
+def block_bootstrap_stderr(series: np.ndarray, dt: float, n_blocks: int = BOOTSTRAP_BLOCKS, n_resamples: int = 2000,
                            seed: int = 0) -> float:
     """Standard error of mean(series)/dt for one long correlated series: the series
     is cut into n_blocks contiguous blocks (much longer than the relaxation time)
     resampled with replacement."""
-    n_blocks = min(n_blocks, len(series) // 2)
+    n_blocks = bootstrap_blocks(len(series), n_blocks)
     if n_blocks < 2:
         return float("nan")
     size = len(series) // n_blocks

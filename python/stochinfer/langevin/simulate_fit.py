@@ -71,12 +71,14 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     x0 = _initial(x0, states[:, :d], n_traj, d, rng, "x0")
     v0 = _initial(v0, states[:, d:], n_traj, d, rng, "v0") if under else None
     ensemble = fit.options["method"] == "ensemble"
+    eq = fit._equation()
     S = fit.nets["drift"].n_members if ensemble else positive_int("n_samples", n_samples)
+    S = eq.n_outputs(S)  # 1 for networks without Bayesian layers
     U = S if mode == "per_sample" else 1
     n_rec = n_steps // record_every + 1
     check_output_fits((U * (2 if under else 1), n_traj, n_rec, d), np.float64,
                       "simulate fewer trajectories or steps, or raise record_every")
-    xs, vs, spread, done, diverged = fit._equation().simulate(
+    xs, vs, spread, done, diverged = eq.simulate(
         x0, v0, n_steps, dt, t0, period or 0.0, S, mode == "per_sample", seed, posterior_seed,
         record_every)
     if diverged:
@@ -126,7 +128,10 @@ def entropy_production(fit, sim: InferredTrajectories) -> dict:
         K = k1 - k0
         t = None
         if fit.time_dependent:
-            t = np.ascontiguousarray(np.broadcast_to(sim.t[k0:k1] + 0.5 * tau, (n, K)).reshape(n * K))
+            tk = sim.t[k0:k1] + 0.5 * tau
+            if sim.settings.get("period"):  # as the simulation saw it: t mod period
+                tk = np.mod(tk, sim.settings["period"])
+            t = np.ascontiguousarray(np.broadcast_to(tk, (n, K)).reshape(n * K))
         z = np.ascontiguousarray(mid.reshape(U, n * K, d) if per_sample else mid.reshape(n * K, d))
         F, Dm = eq.fields(z, t, S, sim.settings["posterior_seed"], per_sample)  # (S, n K, d), (S, n K, d, d)
         force = np.linalg.solve(Dm[..., i, j], F[..., noisy, None])[..., 0]  # D⁻¹Φ on the noisy subspace
