@@ -184,8 +184,10 @@ int InferredLangevin<T>::n_outputs(int n_samples) const {
 }
 
 namespace {
+/// t holds one time per row of a block of `block` rows, shared by the blocks.
 template <class V>
-void normalise_rows(const InferredFieldsSpec& s, const double* z, const double* t, std::int64_t rows, V* inputs) {
+void normalise_rows(const InferredFieldsSpec& s, const double* z, const double* t, std::int64_t rows,
+                    std::int64_t block, V* inputs) {
   const int d = s.dim, sd = s.state_dim(), din = s.in_dim();
   need(!s.time_input || t != nullptr, "this fit has time as an input: pass t");
   for (std::int64_t r = 0; r < rows; ++r) {
@@ -194,14 +196,14 @@ void normalise_rows(const InferredFieldsSpec& s, const double* z, const double* 
     for (int k = 0; k < d; ++k) o[k] = V((zr[k] - s.mu_x[k]) / s.s_x[k]);
     if (s.underdamped)
       for (int k = 0; k < d; ++k) o[d + k] = V((zr[d + k] / s.s_x[k] - s.mu_v[k]) / s.s_v[k]);
-    if (s.time_input) o[sd] = V((t[r] - s.mu_t) / s.s_t);
+    if (s.time_input) o[sd] = V((t[r % block] - s.mu_t) / s.s_t);
   }
 }
 }  // namespace
 
 template <class T>
 void InferredLangevin<T>::normalise(const double* z, const double* t, std::int64_t rows, T* inputs) const {
-  normalise_rows(impl_->spec, z, t, rows, inputs);
+  normalise_rows(impl_->spec, z, t, rows, rows, inputs);
 }
 
 template <class T>
@@ -274,14 +276,9 @@ bool InferredLangevin<T>::fields(const double* z, const double* t, std::int64_t 
                                  const std::atomic<bool>* cancel) {
   Impl& im = *impl_;
   const std::int64_t rows = paired ? std::int64_t(n_outputs(n_samples)) * n : n;
-  std::vector<double> tt;
-  if (im.spec.time_input && t && paired) {  // the blocks share one time per row
-    tt.resize(rows);
-    for (std::int64_t r = 0; r < rows; ++r) tt[r] = t[r % n];
-  }
   // the networks see T inputs; the friction correction reads the velocity in double
   im.in64.resize(std::size_t(rows) * im.spec.in_dim());
-  normalise_rows(im.spec, z, tt.empty() ? t : tt.data(), rows, im.in64.data());
+  normalise_rows(im.spec, z, t, rows, n, im.in64.data());
   im.in.assign(im.in64.begin(), im.in64.end());
   return assemble(im.in.data(), im.in64.data(), n, n_samples, seed, paired, drift, diffusion, cancel);
 }

@@ -2,8 +2,8 @@
 data came from a built-in model, the analytic truth."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any, Optional
 
 import numpy as np
@@ -71,7 +71,7 @@ class EPResult:
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
         q = 0.5 * (1 + level)
-        k = student_t_quantile(q, self.dof) if self.dof else NormalDist().inv_cdf(q)
+        k = student_t_quantile(q, self.dof or math.inf)
         return self.rate - k * self.stderr, self.rate + k * self.stderr
 
     def summary(self) -> str:

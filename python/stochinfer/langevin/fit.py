@@ -157,15 +157,6 @@ class LangevinFit:
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
 
-    def _fields_at(self, z: np.ndarray, t, n_samples: int, seed: int, paired: bool):
-        """Drift (S, n, d) and diffusion (S, n, d, d), physical units, of S posterior
-        samples at states z: (1, n, state_dim) shared by all samples, or (S, n,
-        state_dim) with sample s at z[s] (paired). Same seeds as drift()/diffusion()."""
-        n = z.shape[1]
-        tt = np.full(n, t, dtype=np.float64) if (self.time_dependent and t is not None) else None
-        zz = np.ascontiguousarray(z if paired else z[0], dtype=np.float64)
-        return self._equation().fields(zz, tt, n_samples, seed, paired)
-
     def simulate(self, n_traj: int, n_steps: int, dt: Optional[float] = None, **kwargs):
         """Simulate the inferred equation with its posterior (see
         stochinfer.langevin.simulate_fit.simulate_fit for the options)."""

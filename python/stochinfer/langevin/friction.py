@@ -39,14 +39,18 @@ def finite_dt_bias(a) -> np.ndarray:
     return np.where(small, 1.0 - a + 0.85 * a * a, exact)
 
 
+def linear_fit(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients C ((1 + n_cols) x m) of values (n, m) ≈ [1, rows]·C."""
+    design = np.concatenate([np.ones((rows.shape[0], 1)), rows], axis=1)
+    return np.linalg.lstsq(design, values, rcond=None)[0]
+
+
 def mean_friction(drift_of_rows, rows: np.ndarray, dim: int, s_v: np.ndarray) -> np.ndarray:
     """Diagonal of the mean friction −∂Φ_i/∂v_i (1/time) of a drift given on
     normalised network input rows (columns: d positions, d standardised velocities,
     optionally time): the slopes of a least-squares linear fit of the drift over
     the rows. drift_of_rows(rows) -> (n, d) drift in normalised position units per
     time²; s_v: the velocity standardisation (normalised position units per time)."""
-    f = drift_of_rows(rows)
-    design = np.concatenate([np.ones((rows.shape[0], 1)), rows], axis=1)
-    coef = np.linalg.lstsq(design, f, rcond=None)[0]  # (1 + in_dim, d)
+    coef = linear_fit(rows, drift_of_rows(rows))  # (1 + in_dim, d)
     dfdv = coef[1 + dim + np.arange(dim), np.arange(dim)]
     return -dfdv / s_v

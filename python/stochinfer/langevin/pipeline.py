@@ -14,7 +14,7 @@ import numpy as np
 from .data import as_langevin_data, split_rows, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import FieldNetwork, TrainSettings
 from .fit import LangevinFit
-from .friction import finite_dt_bias, mean_friction
+from .friction import finite_dt_bias, linear_fit, mean_friction
 
 #: Faster than the published protocol (Adam lr 1e-6/5e-6, 5000/10000 epochs of batch
 #: 128): larger steps with cosine decay and early stopping on the validation NLL.
@@ -61,14 +61,12 @@ def _check_noisy(x: np.ndarray, noisy) -> None:
                          f"matrix is singular. Pass noiseless={smooth} to learn D on the other coordinates")
 
 
-def _linear_fr_correction(drift, drift_r, X: np.ndarray, train: np.ndarray, seed: int) -> np.ndarray:
+def _linear_fr_correction(drift, drift_r, rows: np.ndarray, seed: int) -> np.ndarray:
     """Coefficients C ((1 + in_dim) x d, normalised units) of the least-squares fit
-    [1, X]·C ≈ (F − F_r)/4 over (at most 20 000 of) the training rows, with the
-    mean-weight networks (ensembles: the members' mean)."""
-    rows = X[train[:: max(1, train.size // 20_000)]]
+    [1, rows]·C ≈ (F − F_r)/4 over network input rows, with the mean-weight
+    networks (ensembles: the members' mean)."""
     diff = (drift.samples(rows, 0, seed).mean(axis=0) - drift_r.samples(rows, 0, seed).mean(axis=0)) / 4.0
-    design = np.concatenate([np.ones((rows.shape[0], 1)), rows], axis=1)
-    return np.linalg.lstsq(design, diff, rcond=None)[0]
+    return linear_fit(rows, diff)
 
 
 def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
@@ -187,6 +185,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
             shifted.append(((t1 - mu_t[0]) / s_t[0])[:, None])
     X = np.concatenate(inputs, axis=1)
     in_dim = X.shape[1]
+    fit_rows = train[:: max(1, train.size // 20_000)]  # training rows for the linear fits of the corrections
 
     common = dict(hidden=hidden, layers=layers, n_bayes=n_bayes, method=method, n_members=n_members,
                   bootstrap=bootstrap, dtype=dtype, n_threads=n_threads)
@@ -203,7 +202,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                                             desc="drift (shifted)")
         nets["drift_shifted"] = drift_r
         if drift_correction == "linear":
-            norm["fr_linear"] = _linear_fr_correction(drift, drift_r, X, train, seed)
+            norm["fr_linear"] = _linear_fr_correction(drift, drift_r, X[fit_rows], seed)
 
     # diffusion: labels tril(ΔΔᵀ) (minus the frozen drift's part), field D̃ = L Lᵀ, prediction 2D̃Δt
     nd = len(noisy)
@@ -256,8 +255,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     fit = LangevinFit(d, nets, norm, options, hist, (val_states, val_t))
     if options["friction_correction"]:
         # γ of the drift as trained (measured before norm["friction"] switches on its own correction)
-        rows = train[:: max(1, train.size // 20_000)]
-        gamma = mean_friction(lambda r: fit._drift_from_inputs(r, 0, seed).mean(axis=0) / s_x, X[rows], dim,
+        gamma = mean_friction(lambda r: fit._drift_from_inputs(r, 0, seed).mean(axis=0) / s_x, X[fit_rows], dim,
                              s_v)
         if np.max(gamma * d.dt) > 0.5:
             warnings.warn(f"friction × dt = {np.round(gamma * d.dt, 3).tolist()} > 0.5: the velocity relaxes "
