@@ -296,3 +296,40 @@ def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):
     assert "--dt is required" in capsys.readouterr().err
     assert main(["infer", str(tmp_path / "plain.npy"), "--dt", "0.01"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["bbb", "ensemble"])
+def test_linear_drift_base_starts_at_the_least_squares_fit(method):
+    """FieldNetwork(linear_base=True).fit() fits [1, x]·A to the field on each
+    member's rows (numpy lstsq here) and zeroes the output layer: with a vanishing
+    learning rate the trained field is that fit."""
+    from stochinfer.langevin.field_net import FieldNetwork
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 2))
+    y = (x @ A.T + 0.3 * np.sin(x)) * 0.01 + 0.1 * rng.normal(size=(3000, 2))
+    mean = np.array([0.2, -0.1])
+    net = FieldNetwork("affine", 2, 2, mean, np.ones(2), 0.01, hidden=16, layers=3, method=method, n_members=3,
+                       linear_base=True, dtype="float64", seed=1)
+    rows = np.arange(2500)
+    net.fit(x, y, rows, np.arange(2500, 3000), TrainSettings(n_iter=1, lr=1e-14, eval_every=1), seed=4)
+    got = net.samples(x[:50], 0, 0)
+    B = np.concatenate([np.ones((3000, 1)), x], axis=1)
+    if method == "bbb":
+        member_rows = [rows]
+    else:  # the members' bootstrap rows, drawn as FieldNetwork.fit draws them
+        member_rows = rows[np.random.default_rng([4, 7]).integers(0, rows.size, size=(3, rows.size))]
+    for e, r in enumerate(member_rows):
+        coef = np.linalg.lstsq(B[r], y[r] / 0.01, rcond=None)[0]
+        np.testing.assert_allclose(got[e], B[:50] @ coef, rtol=1e-6, atol=1e-6)
+    if method == "ensemble":
+        assert not np.allclose(got[0], got[1])  # each member fits its own bootstrap rows
+
+
+def test_drift_base_option(ou):
+    _, tr = ou
+    with pytest.raises(ValueError, match="drift_base"):
+        si.infer_langevin(tr, drift_base="quadratic", **FAST)
+    fit = si.infer_langevin(tr, drift_base="none", hidden=16, drift_settings=TrainSettings(n_iter=100),
+                            diffusion_settings=TrainSettings(n_iter=100))
+    assert fit.provenance()["drift_base"] == "none" and fit.nets["drift"].net.linear_base == []

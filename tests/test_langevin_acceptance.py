@@ -22,12 +22,15 @@ SYSTEMS = {
 }
 R2_TARGET = {"nonlinear": 0.95, "inhomogeneous": 0.95, "vanderpol": 0.90}
 # measured with this build, seed 0 (bench/RESULTS.md); (system, method) -> drift R²
-# (Van der Pol: ensemble 0.930, bbb 0.936 with the default linear F_r correction; the published
-# pointwise form gave 0.894 and 0.925)
-R2_SHORT = {("nonlinear", "bbb"): 0.932, ("nonlinear", "ensemble"): 0.920, ("inhomogeneous", "bbb"): 0.872}
+# (with the default linear drift base; without it nonlinear bbb was 0.932, ensemble 0.920 and
+# inhomogeneous bbb 0.872. Van der Pol: ensemble 0.928, bbb 0.925)
+R2_SHORT = {("nonlinear", "ensemble"): 0.941, ("inhomogeneous", "bbb"): 0.9498}
 # (system, method) -> measured correlation of log error with log posterior variance, where not positive
-# (Van der Pol bbb: +0.18 with the linear F_r correction, −0.21 with the pointwise form)
-CORR_NEGATIVE = {("inhomogeneous", "bbb"): -0.24}
+# (the ensemble's best checkpoint is at update 100: its members are nearly their bootstrap linear fits,
+# whose spread grows towards the edges while the missed nonlinearity sits in the middle)
+CORR_NEGATIVE = {("inhomogeneous", "ensemble"): -0.11}
+# system -> measured ratio of the ensemble's mean drift std 3 std outside the data to inside, where <= 2
+WIDEN_SHORT = {"inhomogeneous": 1.88}
 
 _cache = {}
 
@@ -66,8 +69,7 @@ def test_diffusion_relative_error(system, method):
     assert rep["diffusion"]["relative_error"] <= 0.10, rep["diffusion"]
 
 
-@pytest.mark.parametrize("system", ["nonlinear", pytest.param("inhomogeneous", marks=pytest.mark.xfail(
-    strict=True, reason="measured coverage 1.000 > 0.99: the bagged ensemble's bands are too wide here"))])
+@pytest.mark.parametrize("system", ["nonlinear", "inhomogeneous"])
 def test_ensemble_band_coverage(system):
     """95% bands of the deep ensemble cover the true drift on 85–99% of held-out states."""
     _, _, _, rep = fitted(system, "ensemble")
@@ -82,7 +84,8 @@ def test_error_variance_correlation_is_positive_and_significant(system, method):
     assert c["corr"] > 0 and c["p_value"] < 0.01, c
 
 
-@pytest.mark.parametrize("system", list(SYSTEMS))
+@pytest.mark.parametrize("system", [pytest.param(s, marks=pytest.mark.xfail(
+    strict=True, reason=f"measured ratio {WIDEN_SHORT[s]}")) if s in WIDEN_SHORT else s for s in SYSTEMS])
 def test_bands_widen_outside_the_sampled_region(system):
     _, fit, pts, _ = fitted(system, "ensemble")
     far = pts + 3 * pts.std(axis=0)

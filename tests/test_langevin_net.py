@@ -221,3 +221,81 @@ def test_paired_prediction_evaluates_each_sample_on_its_own_points():
             np.testing.assert_array_equal(paired[u], net.predict(x[u], S, 4)[u])
     with pytest.raises(ValueError, match="paired x must have shape"):
         net.predict(np.zeros((2, 3, 2)), 1, 0, True)
+
+
+def _linear_coeffs(n_members, in_dim=2, m=2, seed=4):
+    return np.random.default_rng(seed).normal(size=(n_members, 1 + in_dim, m))
+
+
+@pytest.mark.parametrize("n_bayes,n_members", [(2, 1), (0, 3)])
+def test_linear_base_gradient_matches_finite_differences(n_bayes, n_members):
+    """The base field [1, x]·A_e enters the loss of member e; its gradient flows to
+    the network only (A is fitted, not trained)."""
+    net = make_net(n_bayes=n_bayes, n_members=n_members)
+    net.set_linear_base(list(_linear_coeffs(n_members).ravel()))
+    x, y = data(150, 2, 2)
+    rows = np.arange(150) if n_members == 1 else np.stack([np.roll(np.arange(150), 7 * e) for e in range(n_members)])
+    _, g, num = fd_check(net, x, y, rows, K=3 if n_bayes else 1)
+    assert np.max(np.abs(g - num)) <= 1e-6 * max(1.0, np.max(np.abs(num)))
+
+
+def test_linear_base_adds_to_the_field_and_a_zero_output_layer_starts_from_it():
+    net = make_net(hidden=16, n_layers=4, n_bayes=0, n_members=3)
+    x = np.random.default_rng(2).normal(size=(300, 2))
+    y = np.random.default_rng(5).normal(size=(300, 2))
+    before = net.predict(x, 0, 0)
+    A = _linear_coeffs(3)
+    net.set_linear_base(list(A.ravel()))
+    base = np.einsum("nj,ejk->enk", np.concatenate([np.ones((300, 1)), x], axis=1), A)
+    np.testing.assert_allclose(net.predict(x, 0, 0), before + base, rtol=1e-12, atol=1e-12)
+    net.zero_output_layer()
+    rng = np.random.default_rng(100)  # make_net's head mean
+    mean = rng.normal(size=2) * 0.3
+    np.testing.assert_allclose(net.predict(x, 0, 0), base + mean, rtol=1e-12, atol=1e-12)
+    nll = net.nll(x, y, np.arange(300), 0, 0)  # ½‖y − pred_scale · field‖², per member
+    want = 0.5 * np.sum((y[None] - 0.3 * (base + mean)) ** 2, axis=2).mean(axis=1)
+    np.testing.assert_allclose(nll, want, rtol=1e-12)
+    net.set_linear_base([])
+    np.testing.assert_allclose(net.predict(x, 0, 0), np.broadcast_to(mean, (3, 300, 2)), atol=1e-12)
+
+
+def test_linear_base_posterior_samples_have_the_given_covariance():
+    """With a Cholesky factor, each posterior sample draws A + chol ξ: at a point x the
+    base's spread across samples has variance bᵀ Cov b, b = [1, x] ⊗ e_k. Tolerance: 5
+    standard errors of a sample variance; the fitted base is used with the mean weights."""
+    net = make_net(hidden=8, n_layers=3, n_bayes=2, rho_init=-8.0)
+    A = _linear_coeffs(1)
+    q = A.size
+    Lc = np.tril(np.random.default_rng(6).normal(size=(q, q)) * 0.5) + np.eye(q)
+    x = np.array([[0.3, -1.2], [2.0, 0.5]])
+    S = 4000
+    net.set_linear_base(list(A.ravel()))
+    plain = net.predict(x, S, 3)
+    net.set_linear_base(list(A.ravel()), list(Lc.ravel()))
+    drawn = net.predict(x, S, 3)
+    diff = drawn - plain  # the same weight samples: the difference is the base's noise
+    cov = Lc @ Lc.T
+    for i in range(2):
+        for k in range(2):
+            b = np.zeros((3, 2))
+            b[:, k] = np.concatenate([[1.0], x[i]])
+            want = b.ravel() @ cov @ b.ravel()
+            got = diff[:, i, k].var(ddof=1)
+            assert abs(got - want) <= 5 * want * np.sqrt(2 / (S - 1)), (i, k, got, want)
+            assert abs(diff[:, i, k].mean()) <= 5 * np.sqrt(want / S)
+    np.testing.assert_array_equal(net.predict(x, S, 3), drawn)  # reproducible
+    net.set_linear_base([])
+    np.testing.assert_allclose(net.predict(x, 0, 0), make_net(hidden=8, n_layers=3, n_bayes=2,
+                                                              rho_init=-8.0).predict(x, 0, 0))
+
+
+def test_linear_base_bad_input_is_a_clear_error():
+    net = make_net()
+    with pytest.raises(ValueError, match="1 \\+ in_dim"):
+        net.set_linear_base([1.0, 2.0])
+    with pytest.raises(ValueError, match="finite"):
+        net.set_linear_base([np.nan] * 6)
+    with pytest.raises(ValueError, match="Cholesky"):
+        net.set_linear_base([0.0] * 6, [1.0] * 5)
+    with pytest.raises(ValueError, match="affine"):
+        make_net(head="cholesky").set_linear_base([0.0] * 9)

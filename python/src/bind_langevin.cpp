@@ -97,6 +97,15 @@ void bind_net(py::module_& m, const char* name) {
       .def_property_readonly("n_params", &Net::n_params)
       .def_property_readonly("n_params_member", &Net::n_params_member)
       .def_property_readonly("n_members", &Net::n_members)
+      .def("set_linear_base", &Net::set_linear_base, py::arg("coeffs"), py::arg("chol") = std::vector<double>{},
+           "Linear base field of the affine head: member e adds [1, x]·A_e, A_e the (1 + in_dim) x out_dim "
+           "row-major block e of coeffs (field units); [] removes it. chol: optional lower Cholesky factors "
+           "(q x q per member, q = (1 + in_dim) out_dim) of the covariance of A_e's entries, sampled in "
+           "posterior predictions.")
+      .def_property_readonly("linear_base_chol", [](const Net& md) { return md.linear_base_chol(); })
+      .def_property_readonly("linear_base", &Net::linear_base)
+      .def("zero_output_layer", &Net::zero_output_layer,
+           "Zeroes every member's output layer: the network starts as its linear base.")
       .def("get_params",
            [](Net& md) {
              py::array_t<T> a(static_cast<py::ssize_t>(md.n_params()));

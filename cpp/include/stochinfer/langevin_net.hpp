@@ -60,6 +60,20 @@ class LangevinNet {
   T* adam_v();
   std::int64_t& adam_step();
 
+  /// Linear base field of the affine (drift) head: member e adds [1, x]·A_e to its
+  /// field, A_e the (1 + in_dim) x out_dim row-major block e of `coeffs` (field
+  /// units), so the network learns the residual from a linear fit. Empty: none.
+  /// chol: optional lower Cholesky factors (row-major, q x q per member, q =
+  /// (1 + in_dim) out_dim) of the covariance of A_e's entries. With it, posterior
+  /// predictions (predict with n_samples > 0) draw A_e + chol ξ per sample, keyed by
+  /// (seed, linear_base_sample, e << 32 | s); training, nll and the mean weights use A_e.
+  void set_linear_base(const std::vector<double>& coeffs, const std::vector<double>& chol = {});
+  const std::vector<double>& linear_base() const;
+  const std::vector<double>& linear_base_chol() const;
+  /// Zeroes every member's output layer (weight means if Bayesian): the network
+  /// starts as its linear base exactly.
+  void zero_output_layer();
+
   /// n_steps Adam updates. rows[e] lists member e's training rows (indices into
   /// data, repeats allowed); a single list is shared by every member.
   LangevinTrainStats train(const RegressionData<T>& data, const std::vector<std::vector<std::int64_t>>& rows,

@@ -39,7 +39,8 @@ struct LangevinNet<T>::Impl {
     nn::Mat<T> y, dout, dacc;  // labels, dL/draw, summed dL/d(prefix output)
     std::vector<T> gd;         // dense-layout gradient scratch
     std::vector<const T*> wptr;
-    explicit Worker(const HeadSpec& h) : head(h) {}
+    std::vector<double> base;  // the head's base field at one state
+    explicit Worker(const HeadSpec& h) : head(h), base(std::size_t(h.out_dim())) {}
   };
 
   Net net;
@@ -54,6 +55,9 @@ struct LangevinNet<T>::Impl {
   std::vector<T> wsamp, eps;        // sampled Bayesian weights and their noise, per (member, sample)
   std::vector<T> soft, sig;         // softplus(rho), σ(rho) per member
   std::vector<T> post_w;            // cached posterior samples (ensure_posterior)
+  std::vector<double> lin;          // linear base field, per member (1 + in_dim) x out_dim; empty: none
+  std::vector<double> lin_chol;     // Cholesky factor of its covariance, per member; empty: fixed
+  std::vector<double> post_lin;     // its posterior samples, per (member, sample), with post_w
   bool post_valid = false, post_mean = false;
   int post_ns = 0;
   std::uint64_t post_seed = 0, post_version = 0, version = 0;  // version: bumped when parameters may change
@@ -80,6 +84,25 @@ struct LangevinNet<T>::Impl {
       k.dacc.resize(s.hidden, kEvalChunk);
       k.gd.resize(net.n_dense());
     }
+  }
+
+  std::size_t lin_size() const { return std::size_t(net.spec().in_dim + 1) * net.spec().out_dim; }
+
+  /// The base field at input column i of w's input, member e; posterior sample s
+  /// of the base when it has a covariance and posterior samples are drawn (s < 0:
+  /// the fitted base). nullptr: no base.
+  const double* base(Worker& w, int e, int i, int s = -1) const {
+    if (lin.empty()) return nullptr;
+    const int din = net.spec().in_dim, mo = net.spec().out_dim;
+    const double* a = (s >= 0 && !post_lin.empty()) ? post_lin.data() + lin_size() * (std::size_t(e) * post_ns + s)
+                                                    : lin.data() + lin_size() * e;
+    const T* x = w.ws.x0.data() + std::int64_t(i) * din;
+    for (int k = 0; k < mo; ++k) {
+      double s = a[k];
+      for (int j = 0; j < din; ++j) s += double(x[j]) * a[(j + 1) * mo + k];
+      w.base[k] = s;
+    }
+    return w.base.data();
   }
 
   int n_bayes_samples(int k) const { return net.n_sampled() > 0 ? k : 1; }
@@ -118,6 +141,24 @@ struct LangevinNet<T>::Impl {
     if (post_valid && post_ns == n_s && post_seed == seed && post_mean == mean_w && post_version == version) return;
     sample_weights(n_s, seed, RngPurpose::posterior_sample, mean_w,
                    [](int e, int k) { return (std::uint64_t(e) << 32) | std::uint64_t(k); }, post_w, nullptr);
+    post_lin.clear();
+    if (!lin_chol.empty() && !mean_w) {  // the base's posterior samples A_e + chol ξ
+      const std::size_t q = lin_size();
+      post_lin.resize(q * E * n_s);
+      std::vector<double> xi(q);
+      for (int e = 0; e < E; ++e)
+        for (int k = 0; k < n_s; ++k) {
+          auto noise = normal_stream(seed, RngPurpose::linear_base_sample, (std::uint64_t(e) << 32) | std::uint64_t(k));
+          noise.read(xi.data(), int(q));
+          const double* L = lin_chol.data() + q * q * e;
+          double* out = post_lin.data() + q * (std::size_t(e) * n_s + k);
+          for (std::size_t r = 0; r < q; ++r) {
+            double v = lin[q * e + r];
+            for (std::size_t c = 0; c <= r; ++c) v += L[r * q + c] * xi[c];
+            out[r] = v;
+          }
+        }
+    }
     post_valid = true;
     post_ns = n_s;
     post_seed = seed;
@@ -161,7 +202,7 @@ struct LangevinNet<T>::Impl {
       }
       for (int i = 0; i < n; ++i)
         loss += w.head.loss_grad(w.ws.out.data() + std::int64_t(i) * mo, w.y.data() + std::int64_t(i) * mo,
-                                 w.dout.data() + std::int64_t(i) * mo);
+                                 w.dout.data() + std::int64_t(i) * mo, base(w, e, i));
       const T* dz = net.backward(w.wptr, w.ws, n, w.dout.data(), w.gd.data(), split ? fb : 0, L);
       if (ns) add(np, ns, a + np + std::size_t(k) * ns);
       if (split) w.dacc.leftCols(n) += nn::ConstMatMap<T>(dz, net.spec().hidden, n);
@@ -293,6 +334,40 @@ T* LangevinNet<T>::params() {
   return impl_->p.data();
 }
 template <class T>
+void LangevinNet<T>::set_linear_base(const std::vector<double>& coeffs, const std::vector<double>& chol) {
+  Impl& im = *impl_;
+  const std::size_t q = im.lin_size(), want = std::size_t(im.E) * q;
+  if (!chol.empty()) {
+    if (coeffs.empty()) throw std::invalid_argument("a linear base covariance needs its coefficients");
+    if (chol.size() != want * q)
+      throw std::invalid_argument("the linear base's Cholesky factors need n_members x q x q = " +
+                                  std::to_string(want * q) + " entries, got " + std::to_string(chol.size()));
+    for (double c : chol)
+      if (!std::isfinite(c)) throw std::invalid_argument("linear base Cholesky factors must be finite");
+  }
+  if (!coeffs.empty()) {
+    if (im.head_spec.kind != HeadKind::affine) throw std::invalid_argument("a linear base needs the affine head");
+    if (coeffs.size() != want)
+      throw std::invalid_argument("the linear base needs n_members x (1 + in_dim) x out_dim = " + std::to_string(want) +
+                                  " coefficients, got " + std::to_string(coeffs.size()));
+    for (double c : coeffs)
+      if (!std::isfinite(c)) throw std::invalid_argument("linear base coefficients must be finite");
+  }
+  im.lin = coeffs;
+  im.lin_chol = chol;
+  im.post_valid = false;  // cached posterior samples hold the old base
+}
+template <class T>
+const std::vector<double>& LangevinNet<T>::linear_base() const { return impl_->lin; }
+template <class T>
+const std::vector<double>& LangevinNet<T>::linear_base_chol() const { return impl_->lin_chol; }
+template <class T>
+void LangevinNet<T>::zero_output_layer() {
+  Impl& im = *impl_;
+  for (int e = 0; e < im.E; ++e) im.net.zero_output_layer(im.p.data() + im.P * std::size_t(e));
+  ++im.version;
+}
+template <class T>
 T* LangevinNet<T>::adam_m() { return impl_->m.data(); }
 template <class T>
 T* LangevinNet<T>::adam_v() { return impl_->v.data(); }
@@ -396,7 +471,7 @@ std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data, const std
         double s = 0.0;
         for (int i = 0; i < n; ++i)
           s += w.head.loss_grad(w.ws.out.data() + std::int64_t(i) * mo, w.y.data() + std::int64_t(i) * mo,
-                                w.dout.data() + std::int64_t(i) * mo);
+                                w.dout.data() + std::int64_t(i) * mo, im.base(w, e, i));
         part[std::size_t(e) * nc + lo / kEvalChunk] += s;
       });
   if (!ok) throw std::runtime_error("cancelled");
@@ -433,7 +508,7 @@ bool LangevinNet<T>::predict(const T* x, std::int64_t n, int n_samples, std::uin
       [&](typename Impl::Worker& w, int e, int s, std::int64_t lo, int cnt) {
         T* o = out + ((std::int64_t(e) * n_s + s) * n + lo) * mo;
         for (int i = 0; i < cnt; ++i)
-          w.head.field(w.ws.out.data() + std::int64_t(i) * mo, o + std::int64_t(i) * mo);
+          w.head.field(w.ws.out.data() + std::int64_t(i) * mo, o + std::int64_t(i) * mo, im.base(w, e, i, s));
       });
 }
 

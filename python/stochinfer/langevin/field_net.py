@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _core
 from ..train import run_training, scheduled_step
+from .friction import linear_fit, linear_fit_chol
 
 METHODS = ("bbb", "ensemble")
 
@@ -69,16 +70,25 @@ class FieldNetwork:
 
     method 'bbb': one network whose last n_bayes layers are Bayesian; 'ensemble':
     n_members deterministic networks trained together, each on its own bootstrap
-    resample of the training rows when bootstrap=True."""
+    resample of the training rows when bootstrap=True. linear_base (affine head):
+    fit() first fits the field linearly in the inputs by least squares (each
+    member on its own rows), adds that fit to the head and zeroes the output layer,
+    so the network starts at the linear fit and learns the residual from it; early
+    stopping then shrinks towards the linear fit rather than towards the random
+    initial function (bench/RESULTS.md)."""
 
     def __init__(self, head: str, in_dim: int, d: int, mean: np.ndarray, scale: np.ndarray, pred_scale: float, *,
                  hidden: int = 256, layers: int = 4, n_bayes: int = 2, method: str = "bbb", n_members: int = 5,
-                 bootstrap: bool = True, dtype: str = "float32", seed: int = 0, n_threads: Optional[int] = None):
+                 bootstrap: bool = True, linear_base: bool = False, dtype: str = "float32", seed: int = 0,
+                 n_threads: Optional[int] = None):
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        if linear_base and head != "affine":
+            raise ValueError("linear_base needs the affine (drift) head")
         self.head, self.dtype = head, dtype
+        self.linear_base = bool(linear_base)
         self.bootstrap = bool(bootstrap) and method == "ensemble"
         m = d * (d + 1) // 2 if head == "cholesky" else d
         n_bayes = n_bayes if method == "bbb" else 0
@@ -95,17 +105,41 @@ class FieldNetwork:
         self.config = dict(head=head, in_dim=in_dim, d=d, mean=[float(v) for v in mean],
                            scale=[float(v) for v in scale], pred_scale=float(pred_scale), hidden=hidden,
                            layers=layers, n_bayes=n_bayes, method=method, n_members=members,
-                           bootstrap=self.bootstrap, dtype=dtype)
+                           bootstrap=self.bootstrap, linear_base=self.linear_base, dtype=dtype)
         self.history: dict = {}
 
     @classmethod
     def restore(cls, config: dict, params: np.ndarray) -> "FieldNetwork":
         """A network rebuilt from its `config` and trained parameters (LangevinFit.load)."""
         c = dict(config)
+        coeffs, chol = c.pop("linear", []), c.pop("linear_chol", [])
         net = cls(c.pop("head"), c.pop("in_dim"), c.pop("d"), np.array(c.pop("mean")), np.array(c.pop("scale")),
                   c.pop("pred_scale"), **c)
         net.net.set_params(params)
+        net._set_linear(np.asarray(coeffs, dtype=np.float64), np.asarray(chol, dtype=np.float64))
         return net
+
+    def _set_linear(self, coeffs: np.ndarray, chol: np.ndarray = np.zeros(0)) -> None:
+        self.config["linear"] = [float(v) for v in np.ravel(coeffs)]
+        self.config["linear_chol"] = [float(v) for v in np.ravel(chol)]
+        self.net.set_linear_base(self.config["linear"], self.config["linear_chol"])
+
+    def _fit_linear_base(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
+        """Least-squares linear fit of the field on each member's rows, as the head's
+        base; the output layer is zeroed so training starts from it. Ensembles carry
+        the fit's uncertainty in their members' bootstrap fits; Bayes-by-Backprop
+        samples it from the fit's sampling covariance in posterior predictions."""
+        target = y.astype(np.float64) / self.config["pred_scale"] - np.asarray(self.config["mean"])
+        member_rows = rows if rows.ndim == 2 else np.broadcast_to(rows, (self.n_members, rows.size))
+        coeffs, chols = [], []
+        for r in member_rows:
+            xr = x[r].astype(np.float64)
+            c = linear_fit(xr, target[r])
+            coeffs.append(c)
+            if self.config["method"] == "bbb":
+                chols.append(linear_fit_chol(xr, target[r], c))
+        self._set_linear(np.stack(coeffs), np.stack(chols) if chols else np.zeros(0))
+        self.net.zero_output_layer()
 
     @property
     def n_members(self) -> int:
@@ -127,6 +161,8 @@ class FieldNetwork:
             pick = np.random.default_rng([seed, 5]).choice(val_rows.size, settings.max_val_rows, replace=False)
             val_rows = np.sort(val_rows[pick])
         val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
+        if self.linear_base:
+            self._fit_linear_base(x, y, rows)
         n_batches = math.ceil(train_rows.size / settings.batch)
         kl_weight = settings.beta / n_batches
         step = scheduled_step(

@@ -254,7 +254,7 @@ class LangevinFit:
                          f"(p = {c['p_value']:.2g})")
         p = rep["provenance"]
         lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
-                     f"3/2 diffusion correction {p['diffusion_factor_3_2']}, F_r drift correction "
+                     f"drift base {p['drift_base']}, 3/2 diffusion correction {p['diffusion_factor_3_2']}, F_r drift correction "
                      f"{p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}")
         if p.get("friction_correction"):
             lines.append(f"    finite-γΔt diffusion factor {np.round(p['diffusion_factor'], 4).tolist()} "
@@ -265,6 +265,7 @@ class LangevinFit:
         """What produced these numbers (methods.md §7.4)."""
         o = self.options
         return {"regime": self.regime, "method": o["method"], "kl_gradient": o["kl_gradient"],
+                "drift_base": o.get("drift_base", "none"),
                 "diffusion_factor_3_2": self.regime == "underdamped" and o["corrections"],
                 "drift_correction_F_r": (o.get("drift_correction") or "network") if "drift_shifted" in self.nets
                 else False, "preset": o["preset"],

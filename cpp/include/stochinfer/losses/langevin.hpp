@@ -14,7 +14,9 @@ namespace losses {
 /// raw network output -> field (drift F̃, or the d(d+1)/2 lower-triangular entries
 /// of D̃ = L Lᵀ) -> prediction pred_scale * field, with the least-squares loss
 /// ½‖y - prediction‖² of a regression label y and its gradient. Column-wise, one
-/// state per call; the dimensions are small (d <= a few tens).
+/// state per call; the dimensions are small (d <= a few tens). The affine head
+/// optionally adds a base field of the state (m entries per call, `base`): the
+/// network then learns the residual from it.
 class LangevinHead {
  public:
   explicit LangevinHead(const HeadSpec& s) : spec_(s), m_(s.out_dim()) {
@@ -28,11 +30,11 @@ class LangevinHead {
   int out_dim() const { return m_; }
   const HeadSpec& spec() const { return spec_; }
 
-  /// Field of one raw output column (m entries each).
+  /// Field of one raw output column (m entries each); base as in loss_grad.
   template <class T>
-  void field(const T* raw, T* f) {
+  void field(const T* raw, T* f, const double* base = nullptr) {
     if (spec_.kind == HeadKind::affine) {
-      for (int k = 0; k < m_; ++k) f[k] = T(double(raw[k]) * scale_[k] + mean_[k]);
+      for (int k = 0; k < m_; ++k) f[k] = T(double(raw[k]) * scale_[k] + mean_[k] + (base ? base[k] : 0.0));
       return;
     }
     fill_cholesky(raw);
@@ -46,13 +48,14 @@ class LangevinHead {
   }
 
   /// Loss ½‖y - pred_scale * field(raw)‖² of one column; writes dL/draw into g.
+  /// base: the affine head's base field at this state (nullptr: none).
   template <class T>
-  double loss_grad(const T* raw, const T* y, T* g) {
+  double loss_grad(const T* raw, const T* y, T* g, const double* base = nullptr) {
     const double ps = spec_.pred_scale;
     double loss = 0.0;
     if (spec_.kind == HeadKind::affine) {
       for (int k = 0; k < m_; ++k) {
-        const double r = ps * (double(raw[k]) * scale_[k] + mean_[k]) - double(y[k]);
+        const double r = ps * (double(raw[k]) * scale_[k] + mean_[k] + (base ? base[k] : 0.0)) - double(y[k]);
         loss += 0.5 * r * r;
         g[k] = T(r * ps * scale_[k]);
       }

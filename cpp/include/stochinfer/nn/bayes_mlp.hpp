@@ -84,6 +84,13 @@ class BayesMlp {
     }
   }
 
+  /// Sets the output layer's weights and bias (their means, if Bayesian) to zero:
+  /// the network then starts as its head's base field (a residual fit).
+  void zero_output_layer(T* p) const {
+    const std::size_t off = param_off_.back();
+    std::fill(p + off, p + off + layers_.back().n_params(), T(0));
+  }
+
   /// softplus(rho) and σ(rho) of every Bayesian weight (n_sampled() entries each,
   /// in sampled order), once per update and shared by its weight samples.
   void rho_maps(const T* p, T* soft, T* sig) const {
