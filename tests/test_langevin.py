@@ -333,3 +333,64 @@ def test_drift_base_option(ou):
     fit = si.infer_langevin(tr, drift_base="none", hidden=16, drift_settings=TrainSettings(n_iter=100),
                             diffusion_settings=TrainSettings(n_iter=100))
     assert fit.provenance()["drift_base"] == "none" and fit.nets["drift"].net.linear_base == []
+
+
+def test_refit_retrains_from_the_initial_weights_on_all_rows(monkeypatch):
+    """refit=True: after validation picks k updates, the network is trained again
+    from its initial weights on training + validation rows for k updates, exactly
+    as a fresh network trained on those rows would be; Ctrl-C during the refit
+    keeps the validated model."""
+    from stochinfer.langevin.field_net import FieldNetwork
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 2))
+    y = (x @ A.T + 0.3 * np.sin(x)) * 0.01 + 0.1 * rng.normal(size=(3000, 2))
+    train, val = np.arange(2400), np.arange(2400, 3000)
+    args = ("affine", 2, 2, np.zeros(2), np.ones(2), 0.01)
+    kw = dict(hidden=16, layers=3, method="ensemble", n_members=2, linear_base=True, dtype="float64", seed=1)
+    settings = TrainSettings(n_iter=400, eval_every=50)
+    net = FieldNetwork(*args, **kw)
+    hist = net.fit(x, y, train, val, settings, seed=4, refit=True)
+    k = hist["best"]["iteration"]
+    assert hist["refit"] == {"rows": 3000, "updates": k, "interrupted": False}
+    fresh = FieldNetwork(*args, **kw)
+    rows = fresh._member_rows(np.arange(3000), 4)
+    fresh._fit_linear_base(x, y, rows)
+    fresh._steps(x, y, rows, settings, 400, 3000, 4)[0](k)
+    np.testing.assert_array_equal(net.net.get_params(), fresh.net.get_params())
+    np.testing.assert_array_equal(net.samples(x[:20], 0, 0), fresh.samples(x[:20], 0, 0))
+
+    validated = FieldNetwork(*args, **kw)
+    validated.fit(x, y, train, val, settings, seed=4)
+    interrupted = FieldNetwork(*args, **kw)
+    real_steps = FieldNetwork._steps
+    calls = []
+
+    def steps_then_interrupt(self, *a):
+        calls.append(1)
+        step, klw = real_steps(self, *a)
+        if len(calls) == 1:
+            return step, klw
+
+        def stop(n):
+            raise KeyboardInterrupt
+        return stop, klw
+
+    monkeypatch.setattr(FieldNetwork, "_steps", steps_then_interrupt)
+    with pytest.warns(UserWarning, match="refit interrupted"):
+        h = interrupted.fit(x, y, train, val, settings, seed=4, refit=True)
+    assert h["refit"]["interrupted"]
+    np.testing.assert_array_equal(interrupted.samples(x[:20], 0, 0), validated.samples(x[:20], 0, 0))
+
+
+def test_refit_option_in_the_pipeline(ou):
+    m, tr = ou
+    fit = si.infer_langevin(tr, refit=True, hidden=16, drift_settings=TrainSettings(n_iter=200, eval_every=50),
+                            diffusion_settings=TrainSettings(n_iter=200, eval_every=50))
+    n_rows = tr.x.shape[0] * (tr.x.shape[1] - 1)  # every overdamped row: training + validation
+    for name in ("drift", "diffusion"):
+        assert fit.histories[name]["refit"]["rows"] == n_rows
+        assert fit.histories[name]["refit"]["updates"] == fit.histories[name]["best"]["iteration"]
+    assert fit.provenance()["refit"] is True
+    with pytest.warns(UserWarning, match="in-sample"):
+        fit.report(m)

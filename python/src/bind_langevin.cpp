@@ -104,6 +104,13 @@ void bind_net(py::module_& m, const char* name) {
            "posterior predictions.")
       .def_property_readonly("linear_base_chol", [](const Net& md) { return md.linear_base_chol(); })
       .def_property_readonly("linear_base", &Net::linear_base)
+      .def("reset_optimizer",
+           [](Net& md) {
+             std::fill(md.adam_m(), md.adam_m() + md.n_params(), T(0));
+             std::fill(md.adam_v(), md.adam_v() + md.n_params(), T(0));
+             md.adam_step() = 0;
+           },
+           "Zeroes the Adam moments and the update counter (which also keys the minibatches).")
       .def("zero_output_layer", &Net::zero_output_layer,
            "Zeroes every member's output layer: the network starts as its linear base.")
       .def("get_params",

@@ -4,6 +4,7 @@ and its posterior samples, all in normalised units."""
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Optional
 
@@ -107,6 +108,7 @@ class FieldNetwork:
                            layers=layers, n_bayes=n_bayes, method=method, n_members=members,
                            bootstrap=self.bootstrap, linear_base=self.linear_base, dtype=dtype)
         self.history: dict = {}
+        self._initial = self.net.get_params().copy()  # a refit starts again from here
 
     @classmethod
     def restore(cls, config: dict, params: np.ndarray) -> "FieldNetwork":
@@ -145,30 +147,41 @@ class FieldNetwork:
     def n_members(self) -> int:
         return self.net.n_members
 
+    def _member_rows(self, train_rows: np.ndarray, seed: int) -> np.ndarray:
+        rows = np.ascontiguousarray(train_rows, dtype=np.int64)
+        if self.bootstrap:
+            rng = np.random.default_rng([seed, 7])
+            rows = np.ascontiguousarray(rows[rng.integers(0, rows.size, size=(self.n_members, rows.size))])
+        return rows
+
+    def _steps(self, x, y, rows, settings: TrainSettings, n_iter: int, n_train: int, seed: int):
+        kl_weight = settings.beta / math.ceil(n_train / settings.batch)
+        return scheduled_step(
+            lambda k, lr: self.net.train(x, y, rows, k, settings.batch, settings.n_samples, kl_weight,
+                                         settings.kl_gradient, lr, settings.weight_decay, seed),
+            settings.lr, settings.lr_schedule, n_iter), kl_weight
+
     def fit(self, x: np.ndarray, y: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
-            settings: TrainSettings, seed: int = 0, progress: Optional[bool] = None, desc: str = "") -> dict:
-        """Trains on rows of (x, y); keeps the parameters with the lowest validation NLL."""
+            settings: TrainSettings, seed: int = 0, progress: Optional[bool] = None, desc: str = "",
+            refit: bool = False) -> dict:
+        """Trains on rows of (x, y); keeps the parameters with the lowest validation NLL.
+        refit: then trains again from the same initial weights on the training and
+        validation rows together, for the number of updates the validation chose
+        (same schedule and minibatch keys): a quarter more data at the default split."""
         settings.validate()
         n_iter = settings.resolved_n_iter(train_rows.size)
         dt_np = np.float32 if self.dtype == "float32" else np.float64
         x = np.ascontiguousarray(x, dtype=dt_np)
         y = np.ascontiguousarray(y, dtype=dt_np)
-        rows = np.ascontiguousarray(train_rows, dtype=np.int64)
-        if self.bootstrap:
-            rng = np.random.default_rng([seed, 7])
-            rows = np.ascontiguousarray(rows[rng.integers(0, rows.size, size=(self.n_members, rows.size))])
+        rows = self._member_rows(train_rows, seed)
+        all_rows = np.union1d(train_rows, val_rows)
         if val_rows.size > settings.max_val_rows:  # a fixed subset keeps evaluation cheap on big data
             pick = np.random.default_rng([seed, 5]).choice(val_rows.size, settings.max_val_rows, replace=False)
             val_rows = np.sort(val_rows[pick])
         val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
         if self.linear_base:
             self._fit_linear_base(x, y, rows)
-        n_batches = math.ceil(train_rows.size / settings.batch)
-        kl_weight = settings.beta / n_batches
-        step = scheduled_step(
-            lambda k, lr: self.net.train(x, y, rows, k, settings.batch, settings.n_samples, kl_weight,
-                                         settings.kl_gradient, lr, settings.weight_decay, seed),
-            settings.lr, settings.lr_schedule, n_iter)
+        step, kl_weight = self._steps(x, y, rows, settings, n_iter, train_rows.size, seed)
 
         def evaluate():
             per_member = self.net.nll(x, y, val_rows, settings.val_samples, seed + 1)
@@ -179,8 +192,32 @@ class FieldNetwork:
         hist["settings"] = asdict(settings)
         hist["kl_weight"] = kl_weight
         hist["n_iter"] = n_iter
+        if refit and not hist["interrupted"]:
+            hist["refit"] = self._refit(x, y, all_rows, settings, n_iter,
+                                        hist["best"]["iteration"], seed)
         self.history = hist
         return hist
+
+    def _refit(self, x, y, all_rows: np.ndarray, settings: TrainSettings, n_iter: int, n_updates: int,
+               seed: int) -> dict:
+        """Retrains from the initial weights on all_rows for n_updates; on Ctrl-C keeps
+        the validated model."""
+        selected = self.net.get_params().copy()
+        linear = (np.array(self.config.get("linear", [])), np.array(self.config.get("linear_chol", [])))
+        rows = self._member_rows(all_rows, seed)
+        self.net.set_params(self._initial)
+        self.net.reset_optimizer()
+        if self.linear_base:
+            self._fit_linear_base(x, y, rows)
+        step, _ = self._steps(x, y, rows, settings, n_iter, all_rows.size, seed)
+        try:
+            step(n_updates)
+        except KeyboardInterrupt:
+            self.net.set_params(selected)
+            self._set_linear(*linear)
+            warnings.warn("refit interrupted: keeping the model chosen on the validation rows", stacklevel=3)
+            return {"rows": int(all_rows.size), "updates": 0, "interrupted": True}
+        return {"rows": int(all_rows.size), "updates": int(n_updates), "interrupted": False}
 
     def samples(self, x: np.ndarray, n_samples: int, seed: int, paired: bool = False) -> np.ndarray:
         """Fields (S, n, m) in normalised units: n_samples posterior samples (bbb) or

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -181,7 +182,8 @@ class LangevinFit:
         """Accuracy and calibration against a model with known drift/diffusion (a
         built-in model, or anything with drift(x, t) and diffusion(x, t)).
 
-        points default to the held-out validation states. A truth with a
+        points default to the held-out validation states (in-sample, with a
+        warning, for a fit made with refit=True). A truth with a
         scoring_mask(points) method (HodgkinHuxley: gates inside (0.01, 0.99), where
         the unclipped drift formula holds) scores only the states it keeps; the
         number left out is reported. Returns a dict per field: r2, nmse,
@@ -193,6 +195,9 @@ class LangevinFit:
             raise ValueError("report needs truth=<model with drift() and diffusion()> (none attached to the data)")
         if points is None:
             points, t = self._val_states
+            if self.options.get("refit"):
+                warnings.warn("this fit was refitted on the validation states too (refit=True): scores on them "
+                              "are in-sample; pass independent points for held-out scores", stacklevel=2)
         pts = np.asarray(points, dtype=np.float64)
         tt = 0.0 if t is None else np.asarray(t, dtype=np.float64)
         n_excluded = 0
@@ -265,7 +270,7 @@ class LangevinFit:
         """What produced these numbers (methods.md §7.4)."""
         o = self.options
         return {"regime": self.regime, "method": o["method"], "kl_gradient": o["kl_gradient"],
-                "drift_base": o.get("drift_base", "none"),
+                "drift_base": o.get("drift_base", "none"), "refit": o.get("refit", False),
                 "diffusion_factor_3_2": self.regime == "underdamped" and o["corrections"],
                 "drift_correction_F_r": (o.get("drift_correction") or "network") if "drift_shifted" in self.nets
                 else False, "preset": o["preset"],
