@@ -35,6 +35,7 @@ def fits():
                                                         drift_correction="network", **SHORT),
     }
     assert "friction" in out["driven_underdamped"].norm  # every correction is exercised
+    assert "drift_noiseless" in out["noiseless_bbb"].nets and "drift_noiseless" in out["ensemble_homogeneous"].nets
     return out
 
 
@@ -49,6 +50,9 @@ def reference_fields(fit, z, t, n_samples, seed, paired):
         cols.append(np.broadcast_to(((np.asarray(t) - nm["mu_t"]) / nm["s_t"])[..., None], z.shape[:-1] + (1,)))
     x = np.concatenate(cols, axis=-1)
     f = fit.nets["drift"].samples(x, n_samples, seed, paired)
+    if "drift_noiseless" in fit.nets:  # its own network replaces the noiseless coordinates' drift
+        quiet = [i for i in range(d) if i not in nm["noisy"]]
+        f[..., quiet] = fit.nets["drift_noiseless"].samples(x, n_samples, seed + 3571, paired)
     if fit.options.get("drift_correction") == "linear":  # the projection of (F − F_r)/4 on (1, inputs)
         C = np.asarray(nm["fr_linear"])
         f = f + C[0] + x @ C[1:]
@@ -207,3 +211,17 @@ def test_ctrl_c_stops_a_long_simulation(fits):
     finally:
         timer.cancel()
     assert time.perf_counter() - t0 < 10
+
+
+def test_noiseless_drift_network_is_checked(fits):
+    fit = fits["noiseless_bbb"]
+    eq = fit._equation()
+    with pytest.raises(ValueError, match="one output per noiseless coordinate"):
+        eq.set_noiseless_drift(fit.nets["drift"].net)  # two outputs, one noiseless coordinate
+    eq.set_noiseless_drift(None)  # the main network's outputs again
+    z = np.random.default_rng(2).normal(size=(7, 2))
+    main = fit.nets["drift"].samples((z - fit.norm["mu_x"]) / fit.norm["s_x"], 0, 0)[0] * fit.norm["s_x"]
+    np.testing.assert_allclose(eq.fields(z, None, 0, 0, False, True, False)[0][0], main, rtol=1e-5, atol=1e-6)
+    driven = fits["driven_underdamped"]._equation()
+    with pytest.raises(ValueError, match="needs noiseless coordinates"):
+        driven.set_noiseless_drift(fit.nets["drift_noiseless"].net)

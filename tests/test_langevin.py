@@ -199,6 +199,15 @@ def test_noiseless_coordinates_get_exactly_zero_diffusion():
     assert np.isfinite(th["ep_rate"]) and th["error"] > 0
     with pytest.raises(ValueError, match="noiseless must list"):
         si.infer_langevin(x, dt=0.01, noiseless=[2], **FAST)
+    # the noiseless coordinate's drift comes from its own network (FAST fixes n_iter: the same updates)
+    q = fit.nets["drift_noiseless"]
+    pts = np.random.default_rng(1).normal(size=(30, 2))
+    z = (pts - fit.norm["mu_x"]) / fit.norm["s_x"]
+    np.testing.assert_allclose(fit._drift_from_inputs(z, 0, 0)[0, :, 0],
+                               q.samples(z, 0, 0)[0, :, 0] * fit.norm["s_x"][0], rtol=1e-5, atol=1e-6)
+    assert fit.provenance()["separate_noiseless_drift"]
+    joint = si.infer_langevin(x, dt=0.01, noiseless=[0], separate_noiseless_drift=False, **FAST)
+    assert "drift_noiseless" not in joint.nets and not joint.provenance()["separate_noiseless_drift"]
 
 
 def test_report_scores_hodgkin_huxley_only_inside_its_scoring_mask():

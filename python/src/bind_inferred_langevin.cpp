@@ -55,6 +55,8 @@ void bind_inferred(py::module_& m, const char* name) {
           py::arg("homogeneous_diffusion"), py::arg("fr_linear") = std::vector<double>{}, py::arg("n_threads") = 0,
           py::keep_alive<1, 2>(), py::keep_alive<1, 3>(), py::keep_alive<1, 4>())
       .def("n_outputs", &Model::n_outputs, py::arg("n_samples"))
+      .def("set_noiseless_drift", &Model::set_noiseless_drift, py::arg("net").none(true), py::keep_alive<1, 2>(),
+           "A drift network for the noiseless coordinates, replacing the main one's outputs there (None: none).")
       .def(
           "fields",
           [](Model& md, const F64& z, std::optional<F64> t, int n_samples, std::uint64_t seed, bool paired,

@@ -82,6 +82,14 @@ class InferredLangevin {
   InferredLangevin& operator=(InferredLangevin&&) noexcept;
 
   const InferredFieldsSpec& spec() const;
+
+  /// An optional second drift network for the noiseless coordinates (the
+  /// complement of spec.noisy, in increasing order): its outputs replace the main
+  /// drift network's for those coordinates, before the corrections. A noiseless
+  /// coordinate's drift is a noise-free regression that needs more updates than the
+  /// noisy ones, whose early stopping a shared network follows. Borrowed; nullptr
+  /// removes it.
+  void set_noiseless_drift(LangevinNet<T>* net);
   int n_outputs(int n_samples) const;  ///< S, the same for every network
 
   /// Network inputs (rows x in_dim) of physical states z (rows x state_dim) at

@@ -121,11 +121,13 @@ struct InferredLangevin<T>::Impl {
   LangevinNet<T>* drift;
   LangevinNet<T>* shifted;
   LangevinNet<T>* diffusion;
+  LangevinNet<T>* noiseless_drift = nullptr;
   InferredFieldsSpec spec;
   std::vector<int> noisy;  // resolved: all coordinates when spec.noisy is empty
+  std::vector<int> slot;   // per coordinate: its output of noiseless_drift, or -1
   int n_threads;
   std::unique_ptr<ThreadPool> pool;  // started by the first simulate(): field queries need no threads
-  std::vector<T> in, out_f, out_fr, out_d;
+  std::vector<T> in, out_f, out_fr, out_d, out_fq;
   std::vector<double> in64;
 
   Impl(LangevinNet<T>& f, LangevinNet<T>* fr, LangevinNet<T>& D, InferredFieldsSpec s, int n_threads)
@@ -173,11 +175,34 @@ const InferredFieldsSpec& InferredLangevin<T>::spec() const {
 }
 
 template <class T>
+void InferredLangevin<T>::set_noiseless_drift(LangevinNet<T>* net) {
+  Impl& im = *impl_;
+  im.slot.assign(im.spec.dim, -1);
+  if (net) {
+    int q = 0;
+    for (int k = 0; k < im.spec.dim; ++k)
+      if (std::find(im.noisy.begin(), im.noisy.end(), k) == im.noisy.end()) im.slot[k] = q++;
+    need(q > 0, "a noiseless drift network needs noiseless coordinates (spec.noisy lists them all)");
+    need(net->head_spec().kind == HeadKind::affine && net->head_spec().d == q,
+         "the noiseless drift network must have an affine head with one output per noiseless coordinate (" +
+             std::to_string(q) + ")");
+    need(net->net_spec().in_dim == im.spec.in_dim(), "the noiseless drift network takes " +
+                                                        std::to_string(net->net_spec().in_dim) +
+                                                        " inputs, the spec " + std::to_string(im.spec.in_dim()));
+  } else {
+    im.slot.clear();
+  }
+  im.noiseless_drift = net;
+}
+
+template <class T>
 int InferredLangevin<T>::n_outputs(int n_samples) const {
   const Impl& im = *impl_;
   need(n_samples >= 0, "n_samples must be >= 0 (0: the mean weights)");
   const int S = Impl::outputs(*im.drift, n_samples);
   need(!im.shifted || Impl::outputs(*im.shifted, n_samples) == S, "drift_shifted gives a different sample count");
+  need(!im.noiseless_drift || Impl::outputs(*im.noiseless_drift, n_samples) == S,
+       "the noiseless drift network gives a different sample count");
   need(Impl::outputs(*im.diffusion, n_samples) == S,
        "the diffusion network gives a different number of posterior samples than the drift");
   return S;
@@ -229,12 +254,18 @@ bool InferredLangevin<T>::assemble(const T* inputs, const double* inputs64, std:
       im.out_fr.resize(im.out_f.size());
       if (!im.shifted->predict(inputs, n, n_samples, seed + 7919, im.out_fr.data(), cancel, paired)) return false;
     }
+    const int q = im.noiseless_drift ? im.noiseless_drift->head_spec().d : 0;
+    if (q) {
+      im.out_fq.resize(std::size_t(total) * q);
+      if (!im.noiseless_drift->predict(inputs, n, n_samples, seed + 3571, im.out_fq.data(), cancel, paired))
+        return false;
+    }
     const auto input = [&](std::int64_t i) { return inputs64 ? inputs64[i] : double(inputs[i]); };
     const std::vector<double>& C = s.fr_linear;
     for (std::int64_t r = 0; r < total; ++r) {
       const std::int64_t row = (paired ? r : r % n) * din;
       for (int k = 0; k < d; ++k) {
-        double f = double(im.out_f[r * d + k]);
+        double f = (q && im.slot[k] >= 0) ? double(im.out_fq[r * q + im.slot[k]]) : double(im.out_f[r * d + k]);
         if (im.shifted) f += (f - double(im.out_fr[r * d + k])) / 4.0;  // F + (F − F_r)/4
         if (!C.empty()) {  // its linear projection
           double c = C[k];

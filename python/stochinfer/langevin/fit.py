@@ -93,15 +93,18 @@ class LangevinFit:
         cls = _core.InferredLangevin32 if self.nets["drift"].dtype == "float32" else _core.InferredLangevin64
         linear = self.options.get("drift_correction") == "linear" and "fr_linear" in nm
         shifted = None if linear else self.nets.get("drift_shifted")
-        return cls(self.nets["drift"].net, shifted.net if shifted is not None else None,
-                   self.nets["diffusion"].net, dim=d, underdamped=under, time_input=self.time_dependent,
-                   mu_x=vec("mu_x"), s_x=vec("s_x"), mu_v=vec("mu_v") if under else [],
-                   s_v=vec("s_v") if under else [], mu_t=float(nm.get("mu_t", 0.0)), s_t=float(nm.get("s_t", 1.0)),
-                   noisy=noisy,
-                   diffusion_factor=[float(v) for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
-                   friction=vec("friction") if "friction" in nm else [], dt=float(self.dt),
-                   homogeneous_diffusion=bool(self.options["homogeneous_diffusion"]),
-                   fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if linear else [], n_threads=n_threads)
+        eq = cls(self.nets["drift"].net, shifted.net if shifted is not None else None,
+                 self.nets["diffusion"].net, dim=d, underdamped=under, time_input=self.time_dependent,
+                 mu_x=vec("mu_x"), s_x=vec("s_x"), mu_v=vec("mu_v") if under else [],
+                 s_v=vec("s_v") if under else [], mu_t=float(nm.get("mu_t", 0.0)), s_t=float(nm.get("s_t", 1.0)),
+                 noisy=noisy,
+                 diffusion_factor=[float(v) for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
+                 friction=vec("friction") if "friction" in nm else [], dt=float(self.dt),
+                 homogeneous_diffusion=bool(self.options["homogeneous_diffusion"]),
+                 fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if linear else [], n_threads=n_threads)
+        if "drift_noiseless" in self.nets:
+            eq.set_noiseless_drift(self.nets["drift_noiseless"].net)
+        return eq
 
     def _band(self, samples: np.ndarray, level: float, ensemble: bool):
         from .. import _core
@@ -271,6 +274,7 @@ class LangevinFit:
         o = self.options
         return {"regime": self.regime, "method": o["method"], "kl_gradient": o["kl_gradient"],
                 "drift_base": o.get("drift_base", "none"), "refit": o.get("refit", False),
+                "separate_noiseless_drift": o.get("separate_noiseless_drift", False),
                 "diffusion_factor_3_2": self.regime == "underdamped" and o["corrections"],
                 "drift_correction_F_r": (o.get("drift_correction") or "network") if "drift_shifted" in self.nets
                 else False, "preset": o["preset"],
