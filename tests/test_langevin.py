@@ -307,6 +307,17 @@ def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+def test_cli_infer_with_noiseless_coordinates(tmp_path, capsys):
+    from stochinfer.cli import main
+    m = si.models.LinearOU(np.array([[-1.0, 1.0], [0.0, -1.0]]), np.diag([1e-12, 1.0]))
+    path = str(tmp_path / "quiet.npz")
+    si.simulate(m, 2, 1500, 0.01, substeps=10, seed=5).save(path)
+    assert main(["infer", path, "--hidden", "8"]) == 2
+    assert "noiseless" in capsys.readouterr().err
+    assert main(["infer", path, "--hidden", "8", "--noiseless", "0", "--save", str(tmp_path / "fit.npz")]) == 0
+    assert "separate_noiseless_drift" in si.LangevinFit.load(str(tmp_path / "fit.npz")).provenance()
+
+
 @pytest.mark.parametrize("method", ["bbb", "ensemble"])
 def test_linear_drift_base_starts_at_the_least_squares_fit(method):
     """FieldNetwork(linear_base=True).fit() fits [1, x]·A to the field on each

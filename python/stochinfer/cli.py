@@ -145,7 +145,8 @@ def infer(args) -> int:
     options = {k: v for k, v in dict(hidden=args.hidden).items() if v is not None}
     t = time.perf_counter()
     fit = si.infer_langevin(data, args.dt, regime=args.regime, method=args.method, seed=args.seed,
-                            time_dependent=args.time_dependent, **options)
+                            time_dependent=args.time_dependent, noiseless=args.noiseless, refit=args.refit,
+                            **options)
     print(fit.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
     out = {"summary": fit.summary(), "provenance": fit.provenance()}
@@ -192,6 +193,10 @@ def main(argv=None) -> int:
     p_in.add_argument("--method", default="bbb", choices=["bbb", "ensemble"])
     p_in.add_argument("--hidden", type=int, default=None, help="network width")
     p_in.add_argument("--time-dependent", action="store_true", help="time as an input (driven systems)")
+    p_in.add_argument("--noiseless", type=int, nargs="+", default=(), metavar="I",
+                      help="coordinates without noise (e.g. 0 for a Hodgkin-Huxley voltage): zero rows of D")
+    p_in.add_argument("--refit", action="store_true",
+                      help="retrain on training + validation rows for the validated number of updates")
     p_in.add_argument("--seed", type=int, default=0)
     p_in.add_argument("--plot", default=None, help="write a figure of the fields with bands (PNG) here")
     p_in.add_argument("--json", default=None, help="write the summary and report as JSON here")
