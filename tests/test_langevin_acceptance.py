@@ -1,6 +1,6 @@
 """Acceptance checks of Langevin inference at the default data size (methods.md
 §3.4, §7.4): one trajectory of 10⁴ points at Δt = 0.01 (10 integration substeps),
-an independent test trajectory (seed + 1), default settings. Slow (2.5 min alone
+an independent test trajectory (seed + 1), default settings. Slow (4 min alone
 on 2 cores): run with ``pytest -m slow tests/test_langevin_acceptance.py``.
 
 Every fit is seeded, so each number below is reproducible bit for bit. Targets
@@ -15,16 +15,24 @@ import stochinfer as si
 
 pytestmark = pytest.mark.slow
 
-SYSTEMS = {
-    "nonlinear": (lambda: si.models.Nonlinear(), "overdamped", dict(burn_in=0, initial="zeros")),
-    "inhomogeneous": (lambda: si.models.Inhomogeneous(), "overdamped", dict(burn_in=0, initial="zeros")),
-    "vanderpol": (lambda: si.models.VanDerPol(), "underdamped", {}),
+SYSTEMS = {  # name: (model, regime, simulation options, fit options)
+    "nonlinear": (lambda: si.models.Nonlinear(), "overdamped", dict(burn_in=0, initial="zeros"), {}),
+    "inhomogeneous": (lambda: si.models.Inhomogeneous(), "overdamped", dict(burn_in=0, initial="zeros"), {}),
+    "hodgkin_huxley": (lambda: si.models.HodgkinHuxley(), "overdamped", {}, dict(noiseless=[0])),
+    "vanderpol": (lambda: si.models.VanDerPol(), "underdamped", {}, {}),
+    "vanderpol_ihd": (lambda: si.models.VanDerPolIHD(), "underdamped", {}, {}),
 }
-R2_TARGET = {"nonlinear": 0.95, "inhomogeneous": 0.95, "vanderpol": 0.90}
+OVERDAMPED = [s for s in SYSTEMS if SYSTEMS[s][1] == "overdamped"]
+R2_TARGET = {"nonlinear": 0.95, "inhomogeneous": 0.95, "hodgkin_huxley": 0.95, "vanderpol": 0.90,
+             "vanderpol_ihd": 0.90}
 # measured with this build, seed 0 (bench/RESULTS.md); (system, method) -> drift R²
 # (with the default linear drift base; without it nonlinear bbb was 0.932, ensemble 0.920 and
 # inhomogeneous bbb 0.872. Van der Pol: ensemble 0.928, bbb 0.925)
-R2_SHORT = {("nonlinear", "ensemble"): 0.941, ("inhomogeneous", "bbb"): 0.9498}
+R2_SHORT = {("nonlinear", "ensemble"): 0.941, ("inhomogeneous", "bbb"): 0.9498,
+            # the voltage's drift during the ~8 spikes of the training record dominates (bench/RESULTS.md)
+            ("hodgkin_huxley", "bbb"): 0.796, ("hodgkin_huxley", "ensemble"): 0.858}
+# (system, method) -> measured diffusion relative error, where above 10%
+D_LONG = {("vanderpol_ihd", "bbb"): 0.111, ("vanderpol_ihd", "ensemble"): 0.110}
 # (system, method) -> measured correlation of log error with log posterior variance, where not positive
 # (the ensemble's best checkpoint is at update 100: its members are nearly their bootstrap linear fits,
 # whose spread grows towards the edges while the missed nonlinearity sits in the middle)
@@ -38,12 +46,12 @@ _cache = {}
 def fitted(system: str, method: str):
     key = (system, method)
     if key not in _cache:
-        make, regime, kw = SYSTEMS[system]
+        make, regime, kw, fit_kw = SYSTEMS[system]
         m = make()
         tr = si.simulate(m, 1, 10**4, 0.01, substeps=10, seed=0, **kw)
         te = si.simulate(m, 1, 10**4, 0.01, substeps=10, seed=1, **kw)
         pts = te.x[0] if regime == "overdamped" else np.concatenate([te.x[0], te.v[0]], axis=1)
-        fit = si.infer_langevin(tr, regime=regime, method=method, progress=False)
+        fit = si.infer_langevin(tr, regime=regime, method=method, progress=False, **fit_kw)
         _cache[key] = (m, fit, pts[::2], fit.report(m, points=pts[::2]))
     return _cache[key]
 
@@ -63,13 +71,14 @@ def test_drift_r2(system, method):
     assert rep["drift"]["r2"] >= R2_TARGET[system], rep["drift"]
 
 
-@pytest.mark.parametrize("system,method", [(s, m) for s in SYSTEMS for m in ("bbb", "ensemble")])
+@pytest.mark.parametrize("system,method", [_known_gap(s, m, D_LONG, "diffusion relative error") for s in SYSTEMS
+                                           for m in ("bbb", "ensemble")])
 def test_diffusion_relative_error(system, method):
     _, _, _, rep = fitted(system, method)
     assert rep["diffusion"]["relative_error"] <= 0.10, rep["diffusion"]
 
 
-@pytest.mark.parametrize("system", ["nonlinear", "inhomogeneous"])
+@pytest.mark.parametrize("system", OVERDAMPED)
 def test_ensemble_band_coverage(system):
     """95% bands of the deep ensemble cover the true drift on 85–99% of held-out states."""
     _, _, _, rep = fitted(system, "ensemble")
