@@ -65,8 +65,9 @@ class LangevinNet {
   /// units), so the network learns the residual from a linear fit. Empty: none.
   /// chol: optional lower Cholesky factors (row-major, q x q per member, q =
   /// (1 + in_dim) out_dim) of the covariance of A_e's entries. With it, posterior
-  /// predictions (predict with n_samples > 0) draw A_e + chol ξ per sample, keyed by
-  /// (seed, linear_base_sample, e << 32 | s); training, nll and the mean weights use A_e.
+  /// predictions (predict with n_samples > 0) draw A_e + chol ξ for sample s = 2j and
+  /// A_e − chol ξ for s = 2j + 1 (antithetic pairs), ξ keyed by (seed,
+  /// linear_base_sample, e << 32 | 2j); training, nll and the mean weights use A_e.
   void set_linear_base(const std::vector<double>& coeffs, const std::vector<double>& chol = {});
   const std::vector<double>& linear_base() const;
   const std::vector<double>& linear_base_chol() const;

@@ -142,20 +142,24 @@ struct LangevinNet<T>::Impl {
     sample_weights(n_s, seed, RngPurpose::posterior_sample, mean_w,
                    [](int e, int k) { return (std::uint64_t(e) << 32) | std::uint64_t(k); }, post_w, nullptr);
     post_lin.clear();
-    if (!lin_chol.empty() && !mean_w) {  // the base's posterior samples A_e + chol ξ
+    if (!lin_chol.empty() && !mean_w) {  // the base's posterior samples A_e ± chol ξ
+      // antithetic pairs (samples 2j, 2j + 1 draw ξ and −ξ): each sample keeps its law, and the
+      // posterior mean of the base is the fit itself rather than the fit plus Monte Carlo noise
       const std::size_t q = lin_size();
       post_lin.resize(q * E * n_s);
       std::vector<double> xi(q);
       for (int e = 0; e < E; ++e)
         for (int k = 0; k < n_s; ++k) {
-          auto noise = normal_stream(seed, RngPurpose::linear_base_sample, (std::uint64_t(e) << 32) | std::uint64_t(k));
+          const std::uint64_t pair = std::uint64_t(k) & ~std::uint64_t(1);
+          auto noise = normal_stream(seed, RngPurpose::linear_base_sample, (std::uint64_t(e) << 32) | pair);
           noise.read(xi.data(), int(q));
+          const double sign = (k & 1) ? -1.0 : 1.0;
           const double* L = lin_chol.data() + q * q * e;
           double* out = post_lin.data() + q * (std::size_t(e) * n_s + k);
           for (std::size_t r = 0; r < q; ++r) {
-            double v = lin[q * e + r];
+            double v = 0.0;
             for (std::size_t c = 0; c <= r; ++c) v += L[r * q + c] * xi[c];
-            out[r] = v;
+            out[r] = lin[q * e + r] + sign * v;
           }
         }
     }
