@@ -313,7 +313,7 @@ def test_cli_infer_with_noiseless_coordinates(tmp_path, capsys):
     path = str(tmp_path / "quiet.npz")
     si.simulate(m, 2, 1500, 0.01, substeps=10, seed=5).save(path)
     assert main(["infer", path, "--hidden", "8"]) == 2
-    assert "noiseless" in capsys.readouterr().err
+    assert "--noiseless 0" in capsys.readouterr().err  # the error names the command-line fix
     assert main(["infer", path, "--hidden", "8", "--noiseless", "0", "--save", str(tmp_path / "fit.npz")]) == 0
     assert "separate_noiseless_drift" in si.LangevinFit.load(str(tmp_path / "fit.npz")).provenance()
 

@@ -58,7 +58,8 @@ def _check_noisy(x: np.ndarray, noisy) -> None:
     if smooth:
         raise ValueError(f"coordinates {smooth} look noiseless (two-step/one-step mean squared increment "
                          f"{np.round(ratio[smooth], 2).tolist()}, diffusive ≈ 2, smooth ≈ 4): the diffusion "
-                         f"matrix is singular. Pass noiseless={smooth} to learn D on the other coordinates")
+                         f"matrix is singular. Pass noiseless={smooth} (command line: --noiseless "
+                         f"{' '.join(map(str, smooth))}) to learn D on the other coordinates")
 
 
 def _linear_fr_correction(drift, drift_r, rows: np.ndarray, seed: int) -> np.ndarray:
@@ -246,7 +247,8 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     except np.linalg.LinAlgError:
         ev = np.linalg.eigvalsh(d_bar)
         raise ValueError(f"the data's mean diffusion matrix is singular (eigenvalues {ev}): some directions "
-                         "carry no noise. Pass noiseless=[...] for coordinates known to be noiseless; "
+                         "carry no noise. Pass noiseless=[...] (command line: --noiseless I ...) for coordinates known "
+                         "to be noiseless; "
                          "otherwise this estimator needs noise in every component") from None
     mean_out, scale_out = [], []
     diag_scale = float(np.mean(np.diag(L0)))
