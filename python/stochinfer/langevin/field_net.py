@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _core
 from ..train import run_training, scheduled_step
-from .friction import linear_fit, linear_fit_chol
+from .linear import linear_fit, linear_fit_chol
 
 METHODS = ("bbb", "ensemble")
 

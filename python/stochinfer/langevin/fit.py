@@ -262,8 +262,8 @@ class LangevinFit:
                          f"(p = {c['p_value']:.2g})")
         p = rep["provenance"]
         lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
-                     f"drift base {p['drift_base']}, 3/2 diffusion correction {p['diffusion_factor_3_2']}, F_r drift correction "
-                     f"{p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}")
+                     f"drift base {p['drift_base']}, 3/2 diffusion correction {p['diffusion_factor_3_2']}, "
+                     f"F_r drift correction {p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}")
         if p.get("friction_correction"):
             lines.append(f"    finite-γΔt diffusion factor {np.round(p['diffusion_factor'], 4).tolist()} "
                          f"(3/2 / ρ(γΔt), mean friction γ {np.round(p['friction'], 3).tolist()})")

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .linear import linear_fit
+
 
 def finite_dt_bias(a) -> np.ndarray:
     """ρ(γΔt): the 3/2 estimate of D divided by the true D, for friction γ ≥ 0
@@ -37,30 +39,6 @@ def finite_dt_bias(a) -> np.ndarray:
     i_c = e * e
     exact = 0.75 * ((2.0 - 2.0 * b) * (i_s - i_c) + b * b * i_s) / b**3
     return np.where(small, 1.0 - a + 0.85 * a * a, exact)
-
-
-def _design(rows: np.ndarray) -> np.ndarray:
-    return np.concatenate([np.ones((rows.shape[0], 1)), rows], axis=1)
-
-
-def linear_fit(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Least-squares coefficients C ((1 + n_cols) x m) of values (n, m) ≈ [1, rows]·C."""
-    return np.linalg.lstsq(_design(rows), values, rcond=None)[0]
-
-
-def linear_fit_chol(rows: np.ndarray, values: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factor of the sampling covariance of the coefficients `coef`
-    = linear_fit(rows, values) (entries in row-major order): kron((BᵀB)⁻¹, Σ),
-    B = [1, rows] ((BᵀB)⁺ for collinear inputs), Σ the residuals' covariance over
-    n − (1 + n_cols) degrees of freedom. Exact for independent Gaussian label noise, as the increments of a
-    diffusion are."""
-    design = _design(rows)
-    residuals = values - design @ coef
-    n, p = design.shape
-    sigma = residuals.T @ residuals / max(n - p, 1)
-    cov = np.kron(np.linalg.pinv(design.T @ design), np.atleast_2d(sigma))  # pinv: collinear inputs
-    cov = 0.5 * (cov + cov.T)
-    return np.linalg.cholesky(cov + 1e-12 * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0]))
 
 
 def mean_friction(drift_of_rows, rows: np.ndarray, dim: int, s_v: np.ndarray) -> np.ndarray:

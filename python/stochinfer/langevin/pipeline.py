@@ -14,7 +14,8 @@ import numpy as np
 from .data import as_langevin_data, split_rows, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import FieldNetwork, TrainSettings
 from .fit import LangevinFit
-from .friction import finite_dt_bias, linear_fit, mean_friction
+from .friction import finite_dt_bias, mean_friction
+from .linear import linear_fit
 
 #: Faster than the published protocol (Adam lr 1e-6/5e-6, 5000/10000 epochs of batch
 #: 128): larger steps with cosine decay and early stopping on the validation NLL.
@@ -40,9 +41,7 @@ def _drift_output_scale(x: np.ndarray, rate: np.ndarray):
     published code scales by std(Δ/Δt), which the noise dominates (√(2D/Δt), 10×
     the drift at Δt = 0.01): the drift then needs raw outputs ~0.1, as small as
     the Bayesian layers' weight noise, and the posterior mean degrades."""
-    B = np.concatenate([np.ones((x.shape[0], 1)), x], axis=1)
-    coef = np.linalg.lstsq(B, rate, rcond=None)[0]
-    spread = (B @ coef).std(axis=0)
+    spread = (x @ linear_fit(x, rate)[1:]).std(axis=0)  # the intercept does not spread
     noise = rate.std(axis=0)
     return rate.mean(axis=0), np.maximum(spread, 0.05 * np.maximum(noise, 1e-12))
 
@@ -109,9 +108,9 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     drift_base: 'linear' (default): the drift networks learn the residual from a
     least-squares linear fit of the drift in the inputs (each ensemble member on its
     own rows), starting at that fit; early stopping then shrinks towards the linear
-    fit instead of towards a random function. Mean drift R² over five datasets
-    rose by 0.05 (bbb) and 0.01 (ensemble) (bench/RESULTS.md). 'none': the network
-    alone, as published.
+    fit instead of towards a random function. Mean drift R² over six datasets rose
+    by 0.03 (bbb) and 0.01 (ensemble) (bench/RESULTS.md). 'none': the network alone,
+    as published.
     refit (default False): after the validation rows choose the number of updates,
     train each network again from its initial weights on training + validation rows
     for that many updates (a quarter more data, twice the training time). Over six
@@ -123,8 +122,9 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     of D are exactly zero (methods.md §3.8). separate_noiseless_drift (overdamped,
     default True): their drift, a noise-free regression, gets its own network with
     five times the updates and its own checkpoint, instead of stopping when the
-    noisy components do (Hodgkin–Huxley voltage R² 0.75 → 0.8–0.86, bench/RESULTS.md). measurement_noise: std of Gaussian
-    noise added to the positions before training (robustness studies).
+    noisy components do (Hodgkin–Huxley voltage R² 0.75 → 0.8–0.86,
+    bench/RESULTS.md). measurement_noise: std of Gaussian noise added to the
+    positions before training (robustness studies).
     preset: 'fast' (default) or 'reference' (the published protocol; slow);
     drift_settings / diffusion_settings override it; kl_gradient 'elbo' (default)
     or 'detached' (the published code). n_posterior: samples for bands (200).
