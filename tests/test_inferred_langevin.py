@@ -216,10 +216,12 @@ def test_ctrl_c_stops_a_long_simulation(fits):
 def test_noiseless_drift_network_is_checked(fits):
     fit = fits["noiseless_bbb"]
     eq = fit._equation()
+    z = np.random.default_rng(2).normal(size=(7, 2))
+    before = eq.fields(z, None, 0, 0, False, True, False)[0]
     with pytest.raises(ValueError, match="one output per noiseless coordinate"):
         eq.set_noiseless_drift(fit.nets["drift"].net)  # two outputs, one noiseless coordinate
+    np.testing.assert_array_equal(eq.fields(z, None, 0, 0, False, True, False)[0], before)  # unchanged
     eq.set_noiseless_drift(None)  # the main network's outputs again
-    z = np.random.default_rng(2).normal(size=(7, 2))
     main = fit.nets["drift"].samples((z - fit.norm["mu_x"]) / fit.norm["s_x"], 0, 0)[0] * fit.norm["s_x"]
     np.testing.assert_allclose(eq.fields(z, None, 0, 0, False, True, False)[0][0], main, rtol=1e-5, atol=1e-6)
     driven = fits["driven_underdamped"]._equation()

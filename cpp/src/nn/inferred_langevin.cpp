@@ -177,11 +177,12 @@ const InferredFieldsSpec& InferredLangevin<T>::spec() const {
 template <class T>
 void InferredLangevin<T>::set_noiseless_drift(LangevinNet<T>* net) {
   Impl& im = *impl_;
-  im.slot.assign(im.spec.dim, -1);
+  std::vector<int> slot;  // checked in full before anything changes
   if (net) {
+    slot.assign(im.spec.dim, -1);
     int q = 0;
     for (int k = 0; k < im.spec.dim; ++k)
-      if (std::find(im.noisy.begin(), im.noisy.end(), k) == im.noisy.end()) im.slot[k] = q++;
+      if (std::find(im.noisy.begin(), im.noisy.end(), k) == im.noisy.end()) slot[k] = q++;
     need(q > 0, "a noiseless drift network needs noiseless coordinates (spec.noisy lists them all)");
     need(net->head_spec().kind == HeadKind::affine && net->head_spec().d == q,
          "the noiseless drift network must have an affine head with one output per noiseless coordinate (" +
@@ -189,9 +190,8 @@ void InferredLangevin<T>::set_noiseless_drift(LangevinNet<T>* net) {
     need(net->net_spec().in_dim == im.spec.in_dim(), "the noiseless drift network takes " +
                                                         std::to_string(net->net_spec().in_dim) +
                                                         " inputs, the spec " + std::to_string(im.spec.in_dim()));
-  } else {
-    im.slot.clear();
   }
+  im.slot = std::move(slot);
   im.noiseless_drift = net;
 }
 

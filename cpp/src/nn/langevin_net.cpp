@@ -98,9 +98,9 @@ struct LangevinNet<T>::Impl {
                                                     : lin.data() + lin_size() * e;
     const T* x = w.ws.x0.data() + std::int64_t(i) * din;
     for (int k = 0; k < mo; ++k) {
-      double s = a[k];
-      for (int j = 0; j < din; ++j) s += double(x[j]) * a[(j + 1) * mo + k];
-      w.base[k] = s;
+      double acc = a[k];
+      for (int j = 0; j < din; ++j) acc += double(x[j]) * a[(j + 1) * mo + k];
+      w.base[k] = acc;
     }
     return w.base.data();
   }
