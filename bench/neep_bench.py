@@ -3,7 +3,8 @@
 
 Parts (--part, default all):
   throughput   training updates/s (sample + forward + backward + Adam), batch 4096,
-               3 hidden layers, d = 5, widths 256 and 64, float32, same thread count.
+               3 hidden layers, d = 5, widths 256 and 64, float32, same thread count;
+               and the GFLOP/s of a large float32 product (numpy), the machine's ceiling.
   convergence  bead-spring N = 5 (M = 1000 x 10^4, dt = 0.01, 10 substeps): wall time
                (training + evaluation) until the reported rate (test rate of the best
                validation checkpoint) is within 2% of σ_Δt. PyTorch with the paper's
@@ -44,8 +45,21 @@ def our_steps_per_second(hidden: int, batch: int = 4096, n_steps: int = 30, thre
     return n_steps / (time.perf_counter() - t)
 
 
+def large_sgemm_gflops(n: int = 2048, reps: int = 10) -> float:
+    """GFLOP/s of a large float32 product through numpy's BLAS (its threads as set by
+    the environment): the machine's practical float32 ceiling, for reading the ratios."""
+    a = np.random.default_rng(1).random((n, n), dtype=np.float32)
+    b = np.random.default_rng(2).random((n, n), dtype=np.float32)
+    a @ b
+    t = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2.0 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
+
+
 def throughput(args) -> dict:
-    out = {}
+    out = {"large_sgemm_gflops": large_sgemm_gflops()}
+    print(f"reference: numpy float32 2048^3 product {out['large_sgemm_gflops']:.0f} GFLOP/s", flush=True)
     for hidden in (256, 64):
         n = 30 if hidden == 256 else 200
         if args.quick:
