@@ -1,0 +1,103 @@
+"""Langevin inference accuracy across independent datasets: the six-dataset tables
+of bench/RESULTS.md ("Linear drift base", "Refit", "bootstrap band around a
+full-data ensemble").
+
+Protocol (methods.md §3.4, as tests/test_langevin_acceptance.py): one training
+trajectory of 10^4 points at dt = 0.01 (10 substeps, seed s), scored on every
+second state of an independent trajectory (seed s + 1); default settings except
+the variant:
+  default    infer_langevin(traj, regime, method)
+  none       drift_base="none" (the network alone, as published)
+  refit      refit=True
+  recentred  ensemble only: the bagged members shifted by (full-data ensemble mean
+             − bagged mean) at each state; the full-data ensemble is
+             bootstrap=False. Scored from the fields, not through report().
+
+Usage: PYTHONPATH=python python bench/lbn_datasets.py [--systems nonlinear,inhomogeneous]
+       [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10] [--variants default,none,refit,recentred]
+       [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+import stochinfer as si
+from stochinfer.langevin import metrics
+
+SYSTEMS = {
+    "nonlinear": (si.models.Nonlinear, "overdamped", dict(burn_in=0, initial="zeros")),
+    "inhomogeneous": (si.models.Inhomogeneous, "overdamped", dict(burn_in=0, initial="zeros")),
+    "vanderpol": (si.models.VanDerPol, "underdamped", {}),
+}
+VARIANTS = {"default": {}, "none": dict(drift_base="none"), "refit": dict(refit=True)}
+
+
+def data(system: str, seed: int):
+    make, regime, kw = SYSTEMS[system]
+    m = make()
+    tr = si.simulate(m, 1, 10**4, 0.01, substeps=10, seed=seed, **kw)
+    te = si.simulate(m, 1, 10**4, 0.01, substeps=10, seed=seed + 1, **kw)
+    pts = te.x[0] if regime == "overdamped" else np.concatenate([te.x[0], te.v[0]], axis=1)
+    return m, regime, tr, pts[::2]
+
+
+def scored(fit, m, pts) -> dict:
+    with np.errstate(all="ignore"):
+        rep = fit.report(m, points=pts)
+    dr, c = rep["drift"], rep["drift"]["calibration"]
+    return dict(r2=dr["r2"], coverage=dr["coverage"], corr=c["corr"], p=c["p_value"],
+                d_error=rep["diffusion"]["relative_error"])
+
+
+def recentred(m, regime, tr, pts) -> dict:
+    """Bagged members shifted onto the full-data ensemble's mean, with LangevinFit's t band."""
+    bag = si.infer_langevin(tr, regime=regime, method="ensemble", progress=False)
+    full = si.infer_langevin(tr, regime=regime, method="ensemble", bootstrap=False, progress=False)
+    s_bag, s_full = bag.drift_samples(pts), full.drift_samples(pts)
+    mean, sd, lo, hi = bag._band(s_bag - s_bag.mean(axis=0) + s_full.mean(axis=0), 0.95, ensemble=True)
+    truth = m.drift(pts)
+    cal = metrics.calibration(truth, mean, sd)
+    return dict(r2=metrics.r2(truth, mean), coverage=metrics.coverage(truth, lo, hi), corr=cal["corr"],
+                p=cal["p_value"], d_error=float("nan"))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--systems", default="nonlinear,inhomogeneous")
+    ap.add_argument("--methods", default="bbb,ensemble")
+    ap.add_argument("--seeds", default="0,1,2,3,4,10")
+    ap.add_argument("--variants", default="default,none")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    rows = []
+    print("| system | method | variant | seed | drift R² | coverage | corr (p) | D error |")
+    print("|---|---|---|---|---|---|---|---|")
+    for system in args.systems.split(","):
+        for seed in (int(s) for s in args.seeds.split(",")):
+            m, regime, tr, pts = data(system, seed)
+            for method in args.methods.split(","):
+                for variant in args.variants.split(","):
+                    if variant == "recentred":
+                        if method != "ensemble":
+                            continue
+                        r = recentred(m, regime, tr, pts)
+                    else:
+                        fit = si.infer_langevin(tr, regime=regime, method=method, progress=False,
+                                                **VARIANTS[variant])
+                        r = scored(fit, m, pts)
+                    r.update(system=system, method=method, variant=variant, seed=seed)
+                    rows.append(r)
+                    print(f"| {system} | {method} | {variant} | {seed} | {r['r2']:.4f} | {r['coverage']:.3f} | "
+                          f"{r['corr']:+.2f} ({r['p']:.1g}) | {r['d_error']:.3f} |", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
