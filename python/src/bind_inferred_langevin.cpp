@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <atomic>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,7 +31,8 @@ void bind_inferred(py::module_& m, const char* name) {
                       std::vector<double> mu_x, std::vector<double> s_x, std::vector<double> mu_v,
                       std::vector<double> s_v, double mu_t, double s_t, std::vector<int> noisy,
                       std::vector<double> diffusion_factor, std::vector<double> friction, double dt,
-                      bool homogeneous_diffusion, std::vector<double> fr_linear, int n_threads) {
+                      bool homogeneous_diffusion, std::vector<double> fr_linear, std::vector<double> diffusion_base,
+                      double diffusion_base_floor, int n_threads) {
             stochinfer::InferredFieldsSpec s;
             s.dim = dim;
             s.underdamped = underdamped;
@@ -47,12 +49,15 @@ void bind_inferred(py::module_& m, const char* name) {
             s.dt = dt;
             s.homogeneous_diffusion = homogeneous_diffusion;
             s.fr_linear = std::move(fr_linear);
+            s.diffusion_base = std::move(diffusion_base);
+            s.diffusion_base_floor = diffusion_base_floor;
             return Model(drift, drift_shifted, diffusion, std::move(s), n_threads);
           }),
           py::arg("drift"), py::arg("drift_shifted"), py::arg("diffusion"), py::arg("dim"), py::arg("underdamped"),
           py::arg("time_input"), py::arg("mu_x"), py::arg("s_x"), py::arg("mu_v"), py::arg("s_v"), py::arg("mu_t"),
           py::arg("s_t"), py::arg("noisy"), py::arg("diffusion_factor"), py::arg("friction"), py::arg("dt"),
-          py::arg("homogeneous_diffusion"), py::arg("fr_linear") = std::vector<double>{}, py::arg("n_threads") = 0,
+          py::arg("homogeneous_diffusion"), py::arg("fr_linear") = std::vector<double>{},
+          py::arg("diffusion_base") = std::vector<double>{}, py::arg("diffusion_base_floor") = 0.0, py::arg("n_threads") = 0,
           py::keep_alive<1, 2>(), py::keep_alive<1, 3>(), py::keep_alive<1, 4>())
       .def("n_outputs", &Model::n_outputs, py::arg("n_samples"))
       .def("set_noiseless_drift", &Model::set_noiseless_drift, py::arg("net").none(true), py::keep_alive<1, 2>(),
@@ -156,4 +161,22 @@ void bind_inferred(py::module_& m, const char* name) {
 void bind_inferred_langevin(py::module_& m) {
   bind_inferred<float>(m, "InferredLangevin32");
   bind_inferred<double>(m, "InferredLangevin64");
+  m.def(
+      "quadratic_diffusion_base",
+      [](const F64& u, std::vector<double> coeffs, double floor) {
+        if (u.ndim() != 2) throw py::value_error("u must have shape (n, n_inputs)");
+        const int k = static_cast<int>(u.shape(1));
+        if (coeffs.size() != std::size_t(stochinfer::diffusion_base_size(k)))
+          throw py::value_error("coeffs must hold 1 + n + n(n + 1)/2 values for n = " + std::to_string(k) +
+                                " inputs");
+        if (!(floor > 0) || !std::isfinite(floor)) throw py::value_error("floor must be finite and > 0");
+        py::array_t<double> out(u.shape(0));
+        const double* in = u.data();
+        double* o = out.mutable_data();
+        for (py::ssize_t i = 0; i < u.shape(0); ++i)
+          o[i] = stochinfer::quadratic_diffusion_base(in + i * k, k, coeffs, floor);
+        return out;
+      },
+      py::arg("u"), py::arg("coeffs"), py::arg("floor"),
+      "b(u) = max(floor, c0 + sum_j c_j u_j + sum_{j<=k} c_jk u_j u_k) per row: the diffusion base of a fit.");
 }

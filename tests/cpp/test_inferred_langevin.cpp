@@ -89,5 +89,36 @@ int main() {
     threw = true;
   }
   CHECK(threw);
+
+  // quadratic diffusion base b(u) = max(floor, c0 + c1 u0 + c2 u1 + c00 u0² + c01 u0 u1 + c11 u1²)
+  CHECK(diffusion_base_size(2) == 6 && diffusion_base_size(5) == 21);
+  const std::vector<double> c = {1.0, 0.5, -0.25, 0.3, 0.2, 0.1};
+  const double u[2] = {2.0, -1.0};
+  const double expect = 1.0 + 0.5 * 2.0 + 0.25 + 0.3 * 4.0 - 0.2 * 2.0 + 0.1;
+  CHECK(std::fabs(quadratic_diffusion_base(u, 2, c, 0.01) - expect) < 1e-14);
+  CHECK(quadratic_diffusion_base(u, 2, {-1.0, 0, 0, 0, 0, 0}, 0.05) == 0.05);  // the floor
+  // a base needs the right size, a positive floor and an input-dependent network
+  const auto rejects = [&](InferredFieldsSpec sp) {
+    try {
+      sp.validate();
+    } catch (const std::invalid_argument&) {
+      return true;
+    }
+    return false;
+  };
+  InferredFieldsSpec based = spec;
+  based.homogeneous_diffusion = false;
+  based.diffusion_base = {1.0, 0.0, 0.5};  // in_dim 1: 1 + 1 + 1 coefficients
+  based.diffusion_base_floor = 0.1;
+  CHECK(!rejects(based));
+  InferredFieldsSpec bad = based;
+  bad.diffusion_base_floor = 0.0;
+  CHECK(rejects(bad));
+  bad = based;
+  bad.diffusion_base.push_back(0.0);
+  CHECK(rejects(bad));
+  bad = based;
+  bad.homogeneous_diffusion = true;
+  CHECK(rejects(bad));
   return stochinfer_test::report();
 }

@@ -21,8 +21,10 @@ namespace stochinfer {
 /// (the same first-order correction without the two networks' noise); with `friction` set, the non-friction part is scaled back
 /// by (1 + γΔt/2): f + (γΔt/2)(f + γv) (python/stochinfer/langevin/friction.py
 /// derives both finite-γΔt corrections); Φ = f · s_x.
-/// Diffusion: the noisy block is D̃ s_i s_j with s = s_x[noisy] √factor;
-/// noiseless coordinates get exactly zero rows and columns.
+/// Diffusion: the noisy block is b(u) D̃ s_i s_j with s = s_x[noisy] √factor;
+/// noiseless coordinates get exactly zero rows and columns. b(u) is the scalar
+/// quadratic base of the network inputs u (diffusion_base, 1 when empty), the
+/// least-squares trend the diffusion network learns its ratio to.
 struct InferredFieldsSpec {
   int dim = 1;                              ///< d: positions (underdamped states are (x, v), 2d)
   bool underdamped = false;
@@ -35,11 +37,28 @@ struct InferredFieldsSpec {
   std::vector<double> friction;             ///< d mean frictions γ (1/time); empty: no unshrink
   std::vector<double> fr_linear;            ///< (1 + in_dim) x d row-major C; empty: none (or the network F_r)
   double dt = 0.0;                          ///< the data's time step (for the unshrink)
+  /// c of b(u) = max(floor, c₀ + Σ_j c_j u_j + Σ_{j≤k} c_jk u_j u_k), the pairs (j, k) in
+  /// row-major upper-triangle order (diffusion_base_size(in_dim) values); empty: b = 1
+  std::vector<double> diffusion_base;
+  double diffusion_base_floor = 0.0;        ///< > 0 with a base: keeps b (and D) positive definite
   bool homogeneous_diffusion = false;       ///< the diffusion network takes no input
   int state_dim() const { return underdamped ? 2 * dim : dim; }
   int in_dim() const { return state_dim() + (time_input ? 1 : 0); }
   void validate() const;
 };
+
+/// Number of coefficients of a quadratic diffusion base over n inputs: 1 + n + n(n + 1)/2.
+inline int diffusion_base_size(int n) { return 1 + n + n * (n + 1) / 2; }
+
+/// b(u) of InferredFieldsSpec::diffusion_base for one input row u (n values).
+inline double quadratic_diffusion_base(const double* u, int n, const std::vector<double>& c, double floor) {
+  double b = c[0];
+  for (int j = 0; j < n; ++j) b += c[std::size_t(1 + j)] * u[j];
+  std::size_t k = std::size_t(1 + n);
+  for (int j = 0; j < n; ++j)
+    for (int l = j; l < n; ++l) b += c[k++] * u[j] * u[l];
+  return b > floor ? b : floor;
+}
 
 /// Settings of a simulation of the inferred equation (methods.md §3.6).
 struct InferredSimulationConfig {

@@ -99,6 +99,13 @@ void InferredFieldsSpec::validate() const {
   need(fr_linear.empty() || fr_linear.size() == std::size_t(in_dim() + 1) * dim,
        "fr_linear must hold (1 + in_dim) x dim coefficients");
   for (double a : fr_linear) need(std::isfinite(a), "fr_linear must be finite");
+  if (!diffusion_base.empty()) {
+    need(!homogeneous_diffusion, "a diffusion base needs an input-dependent diffusion network");
+    need(diffusion_base.size() == std::size_t(diffusion_base_size(in_dim())),
+         "diffusion_base must hold 1 + n + n(n + 1)/2 coefficients, n = in_dim");
+    for (double a : diffusion_base) need(std::isfinite(a), "diffusion_base must be finite");
+    need(finite_positive(diffusion_base_floor), "diffusion_base_floor must be finite and > 0");
+  }
   if (!friction.empty()) {
     need(underdamped, "friction (the finite-γΔt drift correction) applies to underdamped fits only");
     sized(friction, "friction", false);
@@ -286,13 +293,20 @@ bool InferredLangevin<T>::assemble(const T* inputs, const double* inputs64, std:
     if (!im.diffusion->predict(inputs, n, n_samples, seed + 104729, im.out_d.data(), cancel, paired)) return false;
     std::vector<double> scale(nd);
     for (int a = 0; a < nd; ++a) scale[a] = s.s_x[im.noisy[a]] * std::sqrt(s.diffusion_factor[a]);
+    std::vector<double> u(s.diffusion_base.empty() ? 0 : din);
     for (std::int64_t r = 0; r < total; ++r) {
       double* D = diffusion + r * d * d;
       std::fill(D, D + d * d, 0.0);
+      double base = 1.0;
+      if (!u.empty()) {
+        const std::int64_t row = (paired ? r : r % n) * din;
+        for (int j = 0; j < din; ++j) u[j] = inputs64 ? inputs64[row + j] : double(inputs[row + j]);
+        base = quadratic_diffusion_base(u.data(), din, s.diffusion_base, s.diffusion_base_floor);
+      }
       int k = 0;
       for (int a = 0; a < nd; ++a)
         for (int b = 0; b <= a; ++b, ++k) {  // lower triangle row by row, the head's layout
-          const double v = double(im.out_d[r * m + k]) * scale[a] * scale[b];
+          const double v = double(im.out_d[r * m + k]) * scale[a] * scale[b] * base;
           D[im.noisy[a] * d + im.noisy[b]] = v;
           D[im.noisy[b] * d + im.noisy[a]] = v;
         }
