@@ -1,6 +1,6 @@
 """Langevin inference accuracy across independent datasets: the six-dataset tables
 of bench/RESULTS.md ("Linear drift base", "Refit", "bootstrap band around a
-full-data ensemble").
+full-data ensemble", "Diffusion base").
 
 Protocol (methods.md §3.4, as tests/test_langevin_acceptance.py): one training
 trajectory of 10^4 points at dt = 0.01 (10 substeps, seed s), scored on every
@@ -9,12 +9,13 @@ the variant:
   default    infer_langevin(traj, regime, method)
   none       drift_base="none" (the network alone, as published)
   refit      refit=True
+  no_dbase   diffusion_base="none" (the diffusion network alone, as published)
   recentred  ensemble only: the bagged members shifted by (full-data ensemble mean
              − bagged mean) at each state; the full-data ensemble is
              bootstrap=False. Scored from the fields, not through report().
 
 Usage: PYTHONPATH=python python bench/lbn_datasets.py [--systems nonlinear,inhomogeneous]
-       [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10] [--variants default,none,refit,recentred]
+       [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10] [--variants default,none,refit,no_dbase,recentred]
        [--json out.json]
 """
 from __future__ import annotations
@@ -32,8 +33,10 @@ SYSTEMS = {
     "nonlinear": (si.models.Nonlinear, "overdamped", dict(burn_in=0, initial="zeros")),
     "inhomogeneous": (si.models.Inhomogeneous, "overdamped", dict(burn_in=0, initial="zeros")),
     "vanderpol": (si.models.VanDerPol, "underdamped", {}),
+    "vanderpol_ihd": (si.models.VanDerPolIHD, "underdamped", {}),
 }
-VARIANTS = {"default": {}, "none": dict(drift_base="none"), "refit": dict(refit=True)}
+VARIANTS = {"default": {}, "none": dict(drift_base="none"), "refit": dict(refit=True),
+            "no_dbase": dict(diffusion_base="none")}
 
 
 def data(system: str, seed: int):
@@ -93,6 +96,12 @@ def main(argv=None) -> int:
                     rows.append(r)
                     print(f"| {system} | {method} | {variant} | {seed} | {r['r2']:.4f} | {r['coverage']:.3f} | "
                           f"{r['corr']:+.2f} ({r['p']:.1g}) | {r['d_error']:.3f} |", flush=True)
+    print("\nmeans over seeds\n| system | method | variant | drift R² | coverage | D error |\n|---|---|---|---|---|---|")
+    keys = dict.fromkeys((r["system"], r["method"], r["variant"]) for r in rows)
+    for key in keys:
+        sel = [r for r in rows if (r["system"], r["method"], r["variant"]) == key]
+        print(f"| {' | '.join(key)} | {np.mean([r['r2'] for r in sel]):.4f} | "
+              f"{np.mean([r['coverage'] for r in sel]):.3f} | {np.mean([r['d_error'] for r in sel]):.3f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -16,6 +16,7 @@ import stochinfer as si
 from stochinfer import _core
 from stochinfer.langevin import TrainSettings
 from stochinfer.langevin.data import tril_to_matrix
+from stochinfer.langevin.diffusion_base import quadratic_features
 
 SHORT = dict(hidden=16, drift_settings=TrainSettings(n_iter=60), diffusion_settings=TrainSettings(n_iter=60))
 
@@ -35,6 +36,8 @@ def fits():
                                                         drift_correction="network", **SHORT),
     }
     assert "friction" in out["driven_underdamped"].norm  # every correction is exercised
+    assert "diffusion_base" in out["noiseless_bbb"].norm and "diffusion_base" in out["driven_underdamped"].norm
+    assert "diffusion_base" not in out["ensemble_homogeneous"].norm  # a constant D has no trend
     assert "drift_noiseless" in out["noiseless_bbb"].nets and "drift_noiseless" in out["ensemble_homogeneous"].nets
     return out
 
@@ -69,6 +72,9 @@ def reference_fields(fit, z, t, n_samples, seed, paired):
     noisy = nm["noisy"]
     s = nm["s_x"][noisy] * np.sqrt(nm["diffusion_factor"])
     block = tril_to_matrix(tri, len(noisy)) * np.outer(s, s)
+    if "diffusion_base" in nm:  # times b(inputs) = max(floor, quadratic)
+        b = quadratic_features(x.reshape(-1, x.shape[-1])) @ np.asarray(nm["diffusion_base"])
+        block = block * np.maximum(b, nm["diffusion_base_floor"]).reshape(x.shape[:-1])[..., None, None]
     D = np.zeros(block.shape[:-2] + (d, d))
     D[..., np.ix_(noisy, noisy)[0], np.ix_(noisy, noisy)[1]] = block
     return F, D

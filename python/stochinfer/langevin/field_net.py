@@ -143,6 +143,12 @@ class FieldNetwork:
         self._set_linear(np.stack(coeffs), np.stack(chols) if chols else np.zeros(0))
         self.net.zero_output_layer()
 
+    def start_at_mean(self) -> None:
+        """Zeroes the output layer, so the network starts at its de-normalisation
+        mean (the diffusion base times the mean ratio); a refit starts there too."""
+        self.net.zero_output_layer()
+        self._initial = self.net.get_params().copy()
+
     @property
     def n_members(self) -> int:
         return self.net.n_members

@@ -101,7 +101,9 @@ class LangevinFit:
                  diffusion_factor=[float(v) for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
                  friction=vec("friction") if "friction" in nm else [], dt=float(self.dt),
                  homogeneous_diffusion=bool(self.options["homogeneous_diffusion"]),
-                 fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if linear else [], n_threads=n_threads)
+                 fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if linear else [],
+                 diffusion_base=[float(v) for v in np.ravel(nm.get("diffusion_base", []))],
+                 diffusion_base_floor=float(nm.get("diffusion_base_floor", 0.0)), n_threads=n_threads)
         if "drift_noiseless" in self.nets:
             eq.set_noiseless_drift(self.nets["drift_noiseless"].net)
         return eq
@@ -263,10 +265,11 @@ class LangevinFit:
         p = rep["provenance"]
         lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
                      f"drift base {p['drift_base']}, 3/2 diffusion correction {p['diffusion_factor_3_2']}, "
-                     f"F_r drift correction {p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}")
+                     f"F_r drift correction {p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}, "
+                     f"diffusion base {p['diffusion_base']}")
         if p.get("friction_correction"):
-            lines.append(f"    finite-γΔt diffusion factor {np.round(p['diffusion_factor'], 4).tolist()} "
-                         f"(3/2 / ρ(γΔt), mean friction γ {np.round(p['friction'], 3).tolist()})")
+            lines.append(f"    finite-γΔt correction: D labels / ρ(γ(z)Δt) at the local friction, drift unshrunk "
+                         f"with the mean friction γ {np.round(p['friction'], 3).tolist()}")
         return "\n".join(lines)
 
     def provenance(self) -> dict:
@@ -279,6 +282,7 @@ class LangevinFit:
                 "drift_correction_F_r": (o.get("drift_correction") or "network") if "drift_shifted" in self.nets
                 else False, "preset": o["preset"],
                 "homogeneous_diffusion": o["homogeneous_diffusion"], "diff_use_drift": o["diff_use_drift"],
+                "diffusion_base": o.get("diffusion_base", "none"),
                 "friction_correction": o.get("friction_correction", False),
                 "friction": np.asarray(self.norm.get("friction", [])).tolist(),
                 "diffusion_factor": np.atleast_1d(self.norm["diffusion_factor"]).tolist()}

@@ -19,7 +19,13 @@ acceleration over two steps, so it carries −γ a Δt/2 of its own acceleration
 The Φ + (Φ − Φ_r)/4 combination removes the friction's bias, but the rest of the
 force (e.g. −kx) is left shrunk by 1/(1 + γΔt/2) to first order: 5–7% at γΔt = 0.1.
 The field assembly (InferredLangevin, cpp/src/nn/inferred_langevin.cpp) undoes this
-with the mean friction: Φ ← Φ + (γΔt/2)(Φ + γv). Both corrections are checked
+with the mean friction: Φ ← Φ + (γΔt/2)(Φ + γv).
+
+Where the friction depends on the state (Van der Pol), the pipeline divides each
+diffusion label by ρ(γ(z_i)Δt) with the drift network's local friction γ(z_i)
+(local_friction) before training, so D needs no factor beyond 3/2 afterwards.
+ρ is taken as 1 where γ < 0 (anti-damping): the closed form is derived for a
+relaxing velocity. Both corrections are checked
 against simulation in tests/test_langevin_friction.py."""
 from __future__ import annotations
 
@@ -50,3 +56,18 @@ def mean_friction(drift_of_rows, rows: np.ndarray, dim: int, s_v: np.ndarray) ->
     coef = linear_fit(rows, drift_of_rows(rows))  # (1 + in_dim, d)
     dfdv = coef[1 + dim + np.arange(dim), np.arange(dim)]
     return -dfdv / s_v
+
+
+def local_friction(drift_of_rows, rows: np.ndarray, dim: int, s_v: np.ndarray, step: float = 0.25) -> np.ndarray:
+    """Pointwise friction γ_i(z) = −∂Φ_i/∂v_i (1/time), (n, d), by central
+    differences of step `step` in the standardised velocity inputs; arguments as
+    for mean_friction. Van der Pol's γ = −μ(1 − x²) runs from −2 to +6 over the
+    limit cycle, so ρ(γΔt) varies by 6% between the states: the mean friction
+    leaves that as a spurious x² shape in D."""
+    gamma = np.empty((rows.shape[0], dim))
+    for k in range(dim):
+        up, down = rows.copy(), rows.copy()
+        up[:, dim + k] += step
+        down[:, dim + k] -= step
+        gamma[:, k] = -(drift_of_rows(up)[:, k] - drift_of_rows(down)[:, k]) / (2 * step) / s_v[k]
+    return gamma

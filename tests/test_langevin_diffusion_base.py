@@ -1,0 +1,79 @@
+"""Quadratic diffusion base (python/stochinfer/langevin/diffusion_base.py): the
+compiled formula against the numpy feature matrix, the reweighted least-squares
+fit against exact and chi-square-noisy labels, and the pipeline option."""
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer.langevin import TrainSettings
+from stochinfer.langevin.diffusion_base import evaluate_base, fit_base, quadratic_features
+from stochinfer.langevin.field_net import FieldNetwork
+
+SHORT = dict(hidden=16, drift_settings=TrainSettings(n_iter=60), diffusion_settings=TrainSettings(n_iter=60))
+
+
+def test_compiled_base_matches_the_feature_matrix():
+    rng = np.random.default_rng(0)
+    u, c = rng.normal(size=(40, 3)), rng.normal(size=1 + 3 + 6)
+    q = quadratic_features(u)
+    assert q.shape == (40, 10)
+    np.testing.assert_allclose(q[:, 4:], np.column_stack([u[:, 0] ** 2, u[:, 0] * u[:, 1], u[:, 0] * u[:, 2],
+                                                          u[:, 1] ** 2, u[:, 1] * u[:, 2], u[:, 2] ** 2]))
+    floor = 0.05
+    np.testing.assert_allclose(evaluate_base(u, c, floor), np.maximum(q @ c, floor), rtol=1e-14, atol=0)
+    assert (q @ c < floor).any()  # the floor was exercised
+    with pytest.raises(ValueError, match="coeffs"):
+        evaluate_base(u, c[:-1], floor)
+    with pytest.raises(ValueError, match="floor"):
+        evaluate_base(u, c, 0.0)
+
+
+def test_fit_recovers_an_exact_quadratic():
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(500, 2))
+    c = np.array([1.0, 0.2, 0.0, 0.3, -0.1, 0.1])
+    coeffs, floor = fit_base(u, quadratic_features(u) @ c, np.arange(500))
+    np.testing.assert_allclose(coeffs, c, atol=1e-10)
+    assert floor == pytest.approx(0.1 * np.mean(quadratic_features(u) @ c))
+
+
+def test_fit_of_chi_square_labels_is_unbiased_within_its_standard_error():
+    """Labels D(u)·χ²₁ (the squared increments of a diffusion); each coefficient
+    within 4 sandwich standard errors of the truth."""
+    rng = np.random.default_rng(2)
+    n = 40_000
+    u = rng.normal(size=(n, 2))
+    c = np.array([1.0, 0.0, 0.0, 0.3, 0.0, 0.1])
+    q = quadratic_features(u)
+    D = q @ c
+    y = D * rng.normal(size=n) ** 2
+    coeffs, floor = fit_base(u, y, np.arange(n))
+    w = 1.0 / np.maximum(q @ coeffs, floor)
+    bread = np.linalg.inv(q.T @ (q * w[:, None]))
+    meat = q.T @ (q * (w**2 * (y - q @ coeffs) ** 2)[:, None])
+    se = np.sqrt(np.diag(bread @ meat @ bread))
+    assert np.all(np.abs(coeffs - c) < 4 * se), (coeffs, se)
+    assert np.all(se < 0.05)  # the test has power
+
+
+def test_network_starts_at_its_mean():
+    net = FieldNetwork("cholesky", 2, 1, np.array([0.3]), np.array([0.5]), 0.02, hidden=8, seed=0)
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    assert np.ptp(net.samples(x, 0, 0)) > 0  # random output layer
+    net.start_at_mean()
+    out = net.samples(x, 0, 0)
+    np.testing.assert_allclose(out, np.broadcast_to(out[:, :1], out.shape))  # constant: the de-normalisation mean
+    np.testing.assert_array_equal(net._initial, net.net.get_params())  # a refit starts there too
+
+
+def test_pipeline_option():
+    m = si.models.Inhomogeneous()
+    tr = si.simulate(m, 1, 1500, 0.01, substeps=5, seed=0, burn_in=0, initial="zeros")
+    fit = si.infer_langevin(tr, **SHORT)
+    assert fit.provenance()["diffusion_base"] == "quadratic"
+    assert np.shape(fit.norm["diffusion_base"]) == (1 + 2 + 3,) and fit.norm["diffusion_base_floor"] > 0
+    plain = si.infer_langevin(tr, diffusion_base="none", **SHORT)
+    assert "diffusion_base" not in plain.norm and plain.provenance()["diffusion_base"] == "none"
+    assert si.infer_langevin(tr, homogeneous_diffusion=True, **SHORT).provenance()["diffusion_base"] == "none"
+    with pytest.raises(ValueError, match="diffusion_base must be"):
+        si.infer_langevin(tr, diffusion_base="cubic", **SHORT)
