@@ -38,6 +38,7 @@ def fits():
     assert "friction" in out["driven_underdamped"].norm  # every correction is exercised
     assert "diffusion_base" in out["noiseless_bbb"].norm and "diffusion_base" in out["driven_underdamped"].norm
     assert "diffusion_base" not in out["ensemble_homogeneous"].norm  # a constant D has no trend
+    assert "diffusion_base_chol" in out["noiseless_bbb"].norm  # bbb draws the trend per sample
     assert "drift_noiseless" in out["noiseless_bbb"].nets and "drift_noiseless" in out["ensemble_homogeneous"].nets
     return out
 
@@ -72,9 +73,18 @@ def reference_fields(fit, z, t, n_samples, seed, paired):
     noisy = nm["noisy"]
     s = nm["s_x"][noisy] * np.sqrt(nm["diffusion_factor"])
     block = tril_to_matrix(tri, len(noisy)) * np.outer(s, s)
-    if "diffusion_base" in nm:  # times b(inputs) = max(floor, quadratic)
-        b = quadratic_features(x.reshape(-1, x.shape[-1])) @ np.asarray(nm["diffusion_base"])
-        block = block * np.maximum(b, nm["diffusion_base_floor"]).reshape(x.shape[:-1])[..., None, None]
+    if "diffusion_base" in nm:  # times b(inputs) = max(floor, quadratic), per sample c ± L ξ
+        c = np.asarray(nm["diffusion_base"])
+        q = quadratic_features(x.reshape(-1, x.shape[-1])).reshape(x.shape[:-1] + (c.size,))
+        S = tri.shape[0]
+        cs = np.repeat(c[None], S, axis=0)
+        if "diffusion_base_chol" in nm and n_samples > 0:
+            L = np.asarray(nm["diffusion_base_chol"])
+            for k in range(S):
+                xi = _core.normals(seed + 104729, "diffusion_base_sample", k & ~1, 1, 0, c.size)[0]
+                cs[k] = c + (-1.0 if k & 1 else 1.0) * (L @ xi.astype(np.float64))
+        b = np.einsum("snp,sp->sn", np.broadcast_to(q, (S,) + q.shape[-2:]), cs)
+        block = block * np.maximum(b, nm["diffusion_base_floor"])[..., None, None]
     D = np.zeros(block.shape[:-2] + (d, d))
     D[..., np.ix_(noisy, noisy)[0], np.ix_(noisy, noisy)[1]] = block
     return F, D

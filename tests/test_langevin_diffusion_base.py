@@ -6,7 +6,7 @@ import pytest
 
 import stochinfer as si
 from stochinfer.langevin import TrainSettings
-from stochinfer.langevin.diffusion_base import evaluate_base, fit_base, quadratic_features
+from stochinfer.langevin.diffusion_base import base_covariance_chol, evaluate_base, fit_base, quadratic_features
 from stochinfer.langevin.field_net import FieldNetwork
 
 SHORT = dict(hidden=16, drift_settings=TrainSettings(n_iter=60), diffusion_settings=TrainSettings(n_iter=60))
@@ -51,9 +51,13 @@ def test_fit_of_chi_square_labels_is_unbiased_within_its_standard_error():
     w = 1.0 / np.maximum(q @ coeffs, floor)
     bread = np.linalg.inv(q.T @ (q * w[:, None]))
     meat = q.T @ (q * (w**2 * (y - q @ coeffs) ** 2)[:, None])
-    se = np.sqrt(np.diag(bread @ meat @ bread))
+    cov = bread @ meat @ bread
+    se = np.sqrt(np.diag(cov))
     assert np.all(np.abs(coeffs - c) < 4 * se), (coeffs, se)
     assert np.all(se < 0.05)  # the test has power
+    L = base_covariance_chol(u, y, np.arange(n), coeffs, floor)  # what Bayes-by-Backprop samples from
+    np.testing.assert_allclose(L @ L.T, cov, rtol=1e-6, atol=1e-12 * np.abs(cov).max())
+    assert np.allclose(L, np.tril(L))
 
 
 def test_network_starts_at_its_mean():
@@ -72,6 +76,8 @@ def test_pipeline_option():
     fit = si.infer_langevin(tr, **SHORT)
     assert fit.provenance()["diffusion_base"] == "quadratic"
     assert np.shape(fit.norm["diffusion_base"]) == (1 + 2 + 3,) and fit.norm["diffusion_base_floor"] > 0
+    assert np.shape(fit.norm["diffusion_base_chol"]) == (6, 6)  # bbb samples the trend
+    assert "diffusion_base_chol" not in si.infer_langevin(tr, method="ensemble", n_members=2, **SHORT).norm
     plain = si.infer_langevin(tr, diffusion_base="none", **SHORT)
     assert "diffusion_base" not in plain.norm and plain.provenance()["diffusion_base"] == "none"
     assert si.infer_langevin(tr, homogeneous_diffusion=True, **SHORT).provenance()["diffusion_base"] == "none"

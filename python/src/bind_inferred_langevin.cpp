@@ -32,7 +32,7 @@ void bind_inferred(py::module_& m, const char* name) {
                       std::vector<double> s_v, double mu_t, double s_t, std::vector<int> noisy,
                       std::vector<double> diffusion_factor, std::vector<double> friction, double dt,
                       bool homogeneous_diffusion, std::vector<double> fr_linear, std::vector<double> diffusion_base,
-                      double diffusion_base_floor, int n_threads) {
+                      double diffusion_base_floor, std::vector<double> diffusion_base_chol, int n_threads) {
             stochinfer::InferredFieldsSpec s;
             s.dim = dim;
             s.underdamped = underdamped;
@@ -51,13 +51,15 @@ void bind_inferred(py::module_& m, const char* name) {
             s.fr_linear = std::move(fr_linear);
             s.diffusion_base = std::move(diffusion_base);
             s.diffusion_base_floor = diffusion_base_floor;
+            s.diffusion_base_chol = std::move(diffusion_base_chol);
             return Model(drift, drift_shifted, diffusion, std::move(s), n_threads);
           }),
           py::arg("drift"), py::arg("drift_shifted"), py::arg("diffusion"), py::arg("dim"), py::arg("underdamped"),
           py::arg("time_input"), py::arg("mu_x"), py::arg("s_x"), py::arg("mu_v"), py::arg("s_v"), py::arg("mu_t"),
           py::arg("s_t"), py::arg("noisy"), py::arg("diffusion_factor"), py::arg("friction"), py::arg("dt"),
           py::arg("homogeneous_diffusion"), py::arg("fr_linear") = std::vector<double>{},
-          py::arg("diffusion_base") = std::vector<double>{}, py::arg("diffusion_base_floor") = 0.0, py::arg("n_threads") = 0,
+          py::arg("diffusion_base") = std::vector<double>{}, py::arg("diffusion_base_floor") = 0.0,
+          py::arg("diffusion_base_chol") = std::vector<double>{}, py::arg("n_threads") = 0,
           py::keep_alive<1, 2>(), py::keep_alive<1, 3>(), py::keep_alive<1, 4>())
       .def("n_outputs", &Model::n_outputs, py::arg("n_samples"))
       .def("set_noiseless_drift", &Model::set_noiseless_drift, py::arg("net").none(true), py::keep_alive<1, 2>(),
@@ -174,7 +176,7 @@ void bind_inferred_langevin(py::module_& m) {
         const double* in = u.data();
         double* o = out.mutable_data();
         for (py::ssize_t i = 0; i < u.shape(0); ++i)
-          o[i] = stochinfer::quadratic_diffusion_base(in + i * k, k, coeffs, floor);
+          o[i] = stochinfer::quadratic_diffusion_base(in + i * k, k, coeffs.data(), floor);
         return out;
       },
       py::arg("u"), py::arg("coeffs"), py::arg("floor"),

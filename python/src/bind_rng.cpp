@@ -17,7 +17,9 @@ RngPurpose parse_purpose(const std::string& s) {
   if (s == "markov_jump") return RngPurpose::markov_jump;
   if (s == "user") return RngPurpose::user;
   if (s == "initial_uniform") return RngPurpose::initial_uniform;
-  throw py::value_error("purpose: integrator_noise, initial_state, initial_uniform, markov_jump or user");
+  if (s == "diffusion_base_sample") return RngPurpose::diffusion_base_sample;
+  throw py::value_error(
+      "purpose: integrator_noise, initial_state, initial_uniform, markov_jump, user or diffusion_base_sample");
 }
 }  // namespace
 

@@ -95,8 +95,9 @@ int main() {
   const std::vector<double> c = {1.0, 0.5, -0.25, 0.3, 0.2, 0.1};
   const double u[2] = {2.0, -1.0};
   const double expect = 1.0 + 0.5 * 2.0 + 0.25 + 0.3 * 4.0 - 0.2 * 2.0 + 0.1;
-  CHECK(std::fabs(quadratic_diffusion_base(u, 2, c, 0.01) - expect) < 1e-14);
-  CHECK(quadratic_diffusion_base(u, 2, {-1.0, 0, 0, 0, 0, 0}, 0.05) == 0.05);  // the floor
+  CHECK(std::fabs(quadratic_diffusion_base(u, 2, c.data(), 0.01) - expect) < 1e-14);
+  const std::vector<double> negative = {-1.0, 0, 0, 0, 0, 0};
+  CHECK(quadratic_diffusion_base(u, 2, negative.data(), 0.05) == 0.05);  // the floor
   // a base needs the right size, a positive floor and an input-dependent network
   const auto rejects = [&](InferredFieldsSpec sp) {
     try {
@@ -120,5 +121,10 @@ int main() {
   bad = based;
   bad.homogeneous_diffusion = true;
   CHECK(rejects(bad));
+  bad = based;
+  bad.diffusion_base_chol = {1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0};  // 3 coefficients need 3 x 3
+  CHECK(rejects(bad));
+  bad.diffusion_base_chol.push_back(1.0);
+  CHECK(!rejects(bad));
   return stochinfer_test::report();
 }

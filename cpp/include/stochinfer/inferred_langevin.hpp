@@ -24,7 +24,8 @@ namespace stochinfer {
 /// Diffusion: the noisy block is b(u) D̃ s_i s_j with s = s_x[noisy] √factor;
 /// noiseless coordinates get exactly zero rows and columns. b(u) is the scalar
 /// quadratic base of the network inputs u (diffusion_base, 1 when empty), the
-/// least-squares trend the diffusion network learns its ratio to.
+/// least-squares trend the diffusion network learns its ratio to, optionally drawn
+/// per posterior sample from its coefficients' sampling covariance.
 struct InferredFieldsSpec {
   int dim = 1;                              ///< d: positions (underdamped states are (x, v), 2d)
   bool underdamped = false;
@@ -41,6 +42,11 @@ struct InferredFieldsSpec {
   /// row-major upper-triangle order (diffusion_base_size(in_dim) values); empty: b = 1
   std::vector<double> diffusion_base;
   double diffusion_base_floor = 0.0;        ///< > 0 with a base: keeps b (and D) positive definite
+  /// lower Cholesky factor (row-major, size² values) of the base coefficients' covariance; with it,
+  /// posterior sample k (n_samples > 0) uses c ± L ξ, ξ from the stream (seed + 104729,
+  /// diffusion_base_sample, k with its lowest bit cleared): antithetic pairs, so the samples'
+  /// mean keeps c. Empty: every sample uses c
+  std::vector<double> diffusion_base_chol;
   bool homogeneous_diffusion = false;       ///< the diffusion network takes no input
   int state_dim() const { return underdamped ? 2 * dim : dim; }
   int in_dim() const { return state_dim() + (time_input ? 1 : 0); }
@@ -50,8 +56,9 @@ struct InferredFieldsSpec {
 /// Number of coefficients of a quadratic diffusion base over n inputs: 1 + n + n(n + 1)/2.
 inline int diffusion_base_size(int n) { return 1 + n + n * (n + 1) / 2; }
 
-/// b(u) of InferredFieldsSpec::diffusion_base for one input row u (n values).
-inline double quadratic_diffusion_base(const double* u, int n, const std::vector<double>& c, double floor) {
+/// b(u) for one input row u (n values) and coefficients c (diffusion_base_size(n) values,
+/// the order of InferredFieldsSpec::diffusion_base).
+inline double quadratic_diffusion_base(const double* u, int n, const double* c, double floor) {
   double b = c[0];
   for (int j = 0; j < n; ++j) b += c[std::size_t(1 + j)] * u[j];
   std::size_t k = std::size_t(1 + n);

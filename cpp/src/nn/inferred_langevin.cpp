@@ -26,6 +26,25 @@ void need(bool ok, const std::string& what) {
 
 bool finite_positive(double v) { return std::isfinite(v) && v > 0; }
 
+/// Coefficients of the diffusion base per posterior sample: S x size (c ± L ξ, antithetic
+/// pairs, InferredFieldsSpec::diffusion_base_chol), or c alone when S = 0 or no factor is given.
+std::vector<double> diffusion_base_samples(const InferredFieldsSpec& s, int S, std::uint64_t seed) {
+  const std::size_t p = s.diffusion_base.size();
+  if (S == 0 || s.diffusion_base_chol.empty()) return s.diffusion_base;
+  std::vector<double> out(p * std::size_t(S)), xi(p);
+  for (int k = 0; k < S; ++k) {
+    auto noise = normal_stream(seed, RngPurpose::diffusion_base_sample, std::uint64_t(k) & ~std::uint64_t(1));
+    noise.read(xi.data(), int(p));
+    const double sign = (k & 1) ? -1.0 : 1.0;
+    for (std::size_t r = 0; r < p; ++r) {
+      double v = 0.0;
+      for (std::size_t c = 0; c <= r; ++c) v += s.diffusion_base_chol[r * p + c] * xi[c];
+      out[std::size_t(k) * p + r] = s.diffusion_base[r] + sign * v;
+    }
+  }
+  return out;
+}
+
 /// Fields of one (sample, trajectory) cached for a step: the step templates'
 /// model contract (models/model_base.hpp) on a constant drift and noise factor.
 struct CachedFields {
@@ -105,6 +124,12 @@ void InferredFieldsSpec::validate() const {
          "diffusion_base must hold 1 + n + n(n + 1)/2 coefficients, n = in_dim");
     for (double a : diffusion_base) need(std::isfinite(a), "diffusion_base must be finite");
     need(finite_positive(diffusion_base_floor), "diffusion_base_floor must be finite and > 0");
+  }
+  if (!diffusion_base_chol.empty()) {
+    need(!diffusion_base.empty(), "diffusion_base_chol needs a diffusion_base");
+    need(diffusion_base_chol.size() == diffusion_base.size() * diffusion_base.size(),
+         "diffusion_base_chol must hold size(diffusion_base)² values");
+    for (double a : diffusion_base_chol) need(std::isfinite(a), "diffusion_base_chol must be finite");
   }
   if (!friction.empty()) {
     need(underdamped, "friction (the finite-γΔt drift correction) applies to underdamped fits only");
@@ -294,6 +319,8 @@ bool InferredLangevin<T>::assemble(const T* inputs, const double* inputs64, std:
     std::vector<double> scale(nd);
     for (int a = 0; a < nd; ++a) scale[a] = s.s_x[im.noisy[a]] * std::sqrt(s.diffusion_factor[a]);
     std::vector<double> u(s.diffusion_base.empty() ? 0 : din);
+    const std::vector<double> coeffs = diffusion_base_samples(s, n_samples > 0 ? S : 0, seed + 104729);
+    const std::size_t nc = s.diffusion_base.size();
     for (std::int64_t r = 0; r < total; ++r) {
       double* D = diffusion + r * d * d;
       std::fill(D, D + d * d, 0.0);
@@ -301,7 +328,8 @@ bool InferredLangevin<T>::assemble(const T* inputs, const double* inputs64, std:
       if (!u.empty()) {
         const std::int64_t row = (paired ? r : r % n) * din;
         for (int j = 0; j < din; ++j) u[j] = inputs64 ? inputs64[row + j] : double(inputs[row + j]);
-        base = quadratic_diffusion_base(u.data(), din, s.diffusion_base, s.diffusion_base_floor);
+        const std::size_t k = coeffs.size() > nc ? std::size_t(r / n) : 0;  // the row's posterior sample
+        base = quadratic_diffusion_base(u.data(), din, coeffs.data() + k * nc, s.diffusion_base_floor);
       }
       int k = 0;
       for (int a = 0; a < nd; ++a)

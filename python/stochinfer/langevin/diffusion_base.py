@@ -55,3 +55,19 @@ def fit_base(u: np.ndarray, rate: np.ndarray, rows: np.ndarray):
         coeffs = np.linalg.lstsq(q * w[:, None], y * w, rcond=None)[0]
         w = 1.0 / np.maximum(q @ coeffs, floor)
     return coeffs, floor
+
+
+def base_covariance_chol(u: np.ndarray, rate: np.ndarray, rows: np.ndarray, coeffs: np.ndarray,
+                         floor: float) -> np.ndarray:
+    """Lower Cholesky factor (p x p) of the sandwich covariance of `coeffs` =
+    fit_base(u, rate, rows): B⁻¹ M B⁻¹ with B = QᵀWQ, M = QᵀW²diag(e²)Q, W = 1/b and
+    e the residuals, which holds whatever the labels' variance. Bayes-by-Backprop
+    draws the base from it per posterior sample."""
+    q = quadratic_features(u[rows])
+    y = np.asarray(rate, dtype=np.float64)[rows]
+    w = 1.0 / np.maximum(q @ coeffs, floor)
+    bread = np.linalg.pinv(q.T @ (q * w[:, None]))
+    meat = q.T @ (q * (w**2 * (y - q @ coeffs) ** 2)[:, None])
+    cov = bread @ meat @ bread
+    cov = 0.5 * (cov + cov.T)
+    return np.linalg.cholesky(cov + 1e-12 * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0]))

@@ -103,7 +103,9 @@ class LangevinFit:
                  homogeneous_diffusion=bool(self.options["homogeneous_diffusion"]),
                  fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if linear else [],
                  diffusion_base=[float(v) for v in np.ravel(nm.get("diffusion_base", []))],
-                 diffusion_base_floor=float(nm.get("diffusion_base_floor", 0.0)), n_threads=n_threads)
+                 diffusion_base_floor=float(nm.get("diffusion_base_floor", 0.0)),
+                 diffusion_base_chol=[float(v) for v in np.ravel(nm.get("diffusion_base_chol", []))],
+                 n_threads=n_threads)
         if "drift_noiseless" in self.nets:
             eq.set_noiseless_drift(self.nets["drift_noiseless"].net)
         return eq

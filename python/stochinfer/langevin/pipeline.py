@@ -14,7 +14,7 @@ import numpy as np
 from .data import as_langevin_data, split_rows, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import FieldNetwork, TrainSettings
 from .fit import LangevinFit
-from .diffusion_base import evaluate_base, fit_base
+from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
 from .friction import finite_dt_bias, local_friction, mean_friction
 from .linear import linear_fit
 
@@ -260,9 +260,12 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     use_base = diffusion_base == "quadratic" and not homogeneous_diffusion
     if use_base:  # the network learns D / b(inputs) (langevin/diffusion_base.py)
         diag = [k for k, (i, j) in enumerate(pairs) if i == j]
-        coeffs, floor = fit_base(X, y_d[:, diag].mean(axis=1) / (2 * d.dt), train)
+        rate = y_d[:, diag].mean(axis=1) / (2 * d.dt)
+        coeffs, floor = fit_base(X, rate, train)
         y_d = y_d / evaluate_base(X, coeffs, floor)[:, None]
         norm.update(diffusion_base=coeffs, diffusion_base_floor=floor)
+        if method == "bbb":  # its posterior samples draw the trend too (ensembles: the members' spread)
+            norm["diffusion_base_chol"] = base_covariance_chol(X, rate, train, coeffs, floor)
     d_bar = tril_to_matrix(y_d[train].mean(axis=0), nd) / (2 * d.dt)
     try:
         L0 = np.linalg.cholesky(d_bar)
