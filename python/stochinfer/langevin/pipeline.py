@@ -99,7 +99,9 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     error over five datasets 0.124 → 0.06 (bbb), 0.112 → 0.07 (ensemble); constant-D
     systems pay the trend's noise (Van der Pol 0.03 → 0.05; pass
     homogeneous_diffusion=True when D is known to be constant) (bench/RESULTS.md).
-    'none': the network alone, as published. One trend serves all ensemble members.
+    'none': the network alone, as published. Bayes-by-Backprop draws the trend per
+    posterior sample from its coefficients' sandwich covariance; one trend serves all
+    ensemble members.
     diff_use_drift (default True): subtract the frozen drift's (ΦΔt)(ΦΔt)ᵀ from the
     diffusion labels; without it D is biased by Φ²Δt/2 (25% for the nonlinear
     system's strong drift, 3x the target error for Van der Pol). corrections (underdamped): D × 3/2
