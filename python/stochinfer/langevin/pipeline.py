@@ -95,9 +95,9 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     homogeneous_diffusion: constant D (a learned vector, no input).
     diffusion_base: 'quadratic' (default): the diffusion network learns the ratio of
     D to a scalar quadratic least-squares trend b(inputs) of the labels and starts
-    at b (langevin/diffusion_base.py). Van der Pol with state-dependent noise: D
-    error over five datasets 0.124 → 0.06 (bbb), 0.112 → 0.07 (ensemble); constant-D
-    systems pay the trend's noise (Van der Pol 0.03 → 0.05; pass
+    at b (langevin/diffusion_base.py). Van der Pol with state-dependent noise: mean
+    D error over six datasets 0.133 → 0.076 (bbb), 0.107 → 0.065 (ensemble);
+    constant-D systems pay the trend's noise (Van der Pol bbb 0.039 → 0.058; pass
     homogeneous_diffusion=True when D is known to be constant) (bench/RESULTS.md).
     'none': the network alone, as published. Bayes-by-Backprop draws the trend per
     posterior sample from its coefficients' sandwich covariance; one trend serves all
