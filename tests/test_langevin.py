@@ -414,3 +414,30 @@ def test_refit_option_in_the_pipeline(ou):
     assert fit.provenance()["refit"] is True
     with pytest.warns(UserWarning, match="in-sample"):
         fit.report(m)
+
+
+def test_ensemble_members_keep_their_own_best_checkpoint(ou):
+    """Each member ends at its own lowest validation NLL, recorded with its update."""
+    from stochinfer.langevin.field_net import FieldNetwork, _MemberCheckpoints
+
+    _, tr = ou
+    x = tr.x[:, :-1].reshape(-1, 2)
+    y = np.diff(tr.x, axis=1).reshape(-1, 2)
+    rows = np.arange(x.shape[0])
+    train, val = rows[rows % 5 != 0], rows[rows % 5 == 0]
+    net = FieldNetwork("affine", 2, 2, np.zeros(2), np.ones(2), 0.01, hidden=16, method="ensemble", n_members=3,
+                       linear_base=True, seed=1)
+    s = TrainSettings(n_iter=600, eval_every=50, patience=None, lr=3e-3)
+    hist = net.fit(x, y, train, val, s, seed=1)
+    assert len(hist["member_best_iterations"]) == 3
+    assert all(50 <= it <= 600 and it % 50 == 0 for it in hist["member_best_iterations"])
+    per_member = net.net.nll(x.astype(np.float32), y.astype(np.float32), val, s.val_samples, 2)
+    np.testing.assert_allclose(per_member, hist["member_best_val_loss"], rtol=1e-6)
+    assert np.mean(per_member) <= hist["best"]["val_loss"] + 1e-12  # never worse than the shared checkpoint
+
+    ck = _MemberCheckpoints(2, 10, 25)  # the bookkeeping alone: member 0 best at update 10, member 1 at 25
+    params = iter([np.array([1.0, 2.0, 3.0, 4.0]), np.array([5.0, 6.0, 7.0, 8.0]), np.array([9.0, 10.0, 11.0, 12.0])])
+    for losses in ([1.0, 3.0], [2.0, 2.5], [1.5, 0.5]):
+        ck.update(np.array(losses), lambda: next(params))
+    np.testing.assert_array_equal(ck.params.reshape(-1), [1.0, 2.0, 11.0, 12.0])
+    assert ck.iterations.tolist() == [10, 25] and ck.best.tolist() == [1.0, 0.5]
