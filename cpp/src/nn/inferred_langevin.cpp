@@ -11,6 +11,7 @@
 
 #include "stochinfer/integrators/euler_maruyama.hpp"
 #include "stochinfer/integrators/underdamped_euler.hpp"
+#include "stochinfer/nn/antithetic.hpp"
 #include "stochinfer/parallel.hpp"
 #include "stochinfer/rng.hpp"
 
@@ -26,23 +27,19 @@ void need(bool ok, const std::string& what) {
 
 bool finite_positive(double v) { return std::isfinite(v) && v > 0; }
 
-/// Coefficients of the diffusion base per posterior sample: S x size (c ± L ξ, antithetic
-/// pairs, InferredFieldsSpec::diffusion_base_chol), or c alone when S = 0 or no factor is given.
-std::vector<double> diffusion_base_samples(const InferredFieldsSpec& s, int S, std::uint64_t seed) {
+/// Coefficients of the diffusion base per posterior sample into out: S x size (c ± L ξ,
+/// InferredFieldsSpec::diffusion_base_chol), or c alone when S = 0 or no factor is given.
+void diffusion_base_samples(const InferredFieldsSpec& s, int S, std::uint64_t seed, std::vector<double>& out) {
   const std::size_t p = s.diffusion_base.size();
-  if (S == 0 || s.diffusion_base_chol.empty()) return s.diffusion_base;
-  std::vector<double> out(p * std::size_t(S)), xi(p);
-  for (int k = 0; k < S; ++k) {
-    auto noise = normal_stream(seed, RngPurpose::diffusion_base_sample, std::uint64_t(k) & ~std::uint64_t(1));
-    noise.read(xi.data(), int(p));
-    const double sign = (k & 1) ? -1.0 : 1.0;
-    for (std::size_t r = 0; r < p; ++r) {
-      double v = 0.0;
-      for (std::size_t c = 0; c <= r; ++c) v += s.diffusion_base_chol[r * p + c] * xi[c];
-      out[std::size_t(k) * p + r] = s.diffusion_base[r] + sign * v;
-    }
+  if (S == 0 || s.diffusion_base_chol.empty()) {
+    out = s.diffusion_base;
+    return;
   }
-  return out;
+  out.resize(p * std::size_t(S));
+  std::vector<double> xi(p);
+  for (int k = 0; k < S; ++k)
+    antithetic_gaussian_draw(seed, RngPurpose::diffusion_base_sample, 0, k, s.diffusion_base.data(),
+                             s.diffusion_base_chol.data(), p, xi.data(), out.data() + std::size_t(k) * p);
 }
 
 /// Fields of one (sample, trajectory) cached for a step: the step templates'
@@ -160,6 +157,11 @@ struct InferredLangevin<T>::Impl {
   int n_threads;
   std::unique_ptr<ThreadPool> pool;  // started by the first simulate(): field queries need no threads
   std::vector<T> in, out_f, out_fr, out_d, out_fq;
+  // the diffusion base's coefficients per posterior sample, for (base_S, base_seed): the same
+  // at every step of a simulation
+  std::vector<double> base_coeffs;
+  int base_S = -1;
+  std::uint64_t base_seed = 0;
   std::vector<double> in64;
 
   Impl(LangevinNet<T>& f, LangevinNet<T>* fr, LangevinNet<T>& D, InferredFieldsSpec s, int n_threads)
@@ -279,6 +281,7 @@ bool InferredLangevin<T>::assemble(const T* inputs, const double* inputs64, std:
   const int S = n_outputs(n_samples);
   const int d = s.dim, din = s.in_dim();
   const std::int64_t total = std::int64_t(S) * n;
+  const auto input = [&](std::int64_t i) { return inputs64 ? inputs64[i] : double(inputs[i]); };
   if (drift) {
     im.out_f.resize(std::size_t(total) * d);
     if (!im.drift->predict(inputs, n, n_samples, seed, im.out_f.data(), cancel, paired)) return false;
@@ -292,7 +295,6 @@ bool InferredLangevin<T>::assemble(const T* inputs, const double* inputs64, std:
       if (!im.noiseless_drift->predict(inputs, n, n_samples, seed + 3571, im.out_fq.data(), cancel, paired))
         return false;
     }
-    const auto input = [&](std::int64_t i) { return inputs64 ? inputs64[i] : double(inputs[i]); };
     const std::vector<double>& C = s.fr_linear;
     for (std::int64_t r = 0; r < total; ++r) {
       const std::int64_t row = (paired ? r : r % n) * din;
@@ -319,7 +321,13 @@ bool InferredLangevin<T>::assemble(const T* inputs, const double* inputs64, std:
     std::vector<double> scale(nd);
     for (int a = 0; a < nd; ++a) scale[a] = s.s_x[im.noisy[a]] * std::sqrt(s.diffusion_factor[a]);
     std::vector<double> u(s.diffusion_base.empty() ? 0 : din);
-    const std::vector<double> coeffs = diffusion_base_samples(s, n_samples > 0 ? S : 0, seed + 104729);
+    const int base_S = n_samples > 0 ? S : 0;
+    if (!u.empty() && (im.base_S != base_S || im.base_seed != seed)) {
+      diffusion_base_samples(s, base_S, seed + 104729, im.base_coeffs);
+      im.base_S = base_S;
+      im.base_seed = seed;
+    }
+    const std::vector<double>& coeffs = im.base_coeffs;
     const std::size_t nc = s.diffusion_base.size();
     for (std::int64_t r = 0; r < total; ++r) {
       double* D = diffusion + r * d * d;
@@ -327,7 +335,7 @@ bool InferredLangevin<T>::assemble(const T* inputs, const double* inputs64, std:
       double base = 1.0;
       if (!u.empty()) {
         const std::int64_t row = (paired ? r : r % n) * din;
-        for (int j = 0; j < din; ++j) u[j] = inputs64 ? inputs64[row + j] : double(inputs[row + j]);
+        for (int j = 0; j < din; ++j) u[j] = input(row + j);
         const std::size_t k = coeffs.size() > nc ? std::size_t(r / n) : 0;  // the row's posterior sample
         base = quadratic_diffusion_base(u.data(), din, coeffs.data() + k * nc, s.diffusion_base_floor);
       }

@@ -10,6 +10,7 @@
 
 #include "stochinfer/losses/langevin.hpp"
 #include "stochinfer/nn/adam.hpp"
+#include "stochinfer/nn/antithetic.hpp"
 #include "stochinfer/nn/bayes_mlp.hpp"
 #include "stochinfer/nn/flush_denormals.hpp"
 #include "stochinfer/parallel.hpp"
@@ -149,19 +150,10 @@ struct LangevinNet<T>::Impl {
       post_lin.resize(q * E * n_s);
       std::vector<double> xi(q);
       for (int e = 0; e < E; ++e)
-        for (int k = 0; k < n_s; ++k) {
-          const std::uint64_t pair = std::uint64_t(k) & ~std::uint64_t(1);
-          auto noise = normal_stream(seed, RngPurpose::linear_base_sample, (std::uint64_t(e) << 32) | pair);
-          noise.read(xi.data(), int(q));
-          const double sign = (k & 1) ? -1.0 : 1.0;
-          const double* L = lin_chol.data() + q * q * e;
-          double* out = post_lin.data() + q * (std::size_t(e) * n_s + k);
-          for (std::size_t r = 0; r < q; ++r) {
-            double v = 0.0;
-            for (std::size_t c = 0; c <= r; ++c) v += L[r * q + c] * xi[c];
-            out[r] = lin[q * e + r] + sign * v;
-          }
-        }
+        for (int k = 0; k < n_s; ++k)
+          antithetic_gaussian_draw(seed, RngPurpose::linear_base_sample, std::uint64_t(e), k, lin.data() + q * e,
+                                   lin_chol.data() + q * q * e, q, xi.data(),
+                                   post_lin.data() + q * (std::size_t(e) * n_s + k));
     }
     post_valid = true;
     post_ns = n_s;
