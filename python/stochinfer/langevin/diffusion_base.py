@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
+from .linear import psd_cholesky
 
 #: the floor as a fraction of the mean label: keeps b > 0 where the fitted
 #: quadratic dips (far outside the data), so D stays positive definite
@@ -68,6 +69,4 @@ def base_covariance_chol(u: np.ndarray, rate: np.ndarray, rows: np.ndarray, coef
     w = 1.0 / np.maximum(q @ coeffs, floor)
     bread = np.linalg.pinv(q.T @ (q * w[:, None]))
     meat = q.T @ (q * (w**2 * (y - q @ coeffs) ** 2)[:, None])
-    cov = bread @ meat @ bread
-    cov = 0.5 * (cov + cov.T)
-    return np.linalg.cholesky(cov + 1e-12 * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0]))
+    return psd_cholesky(bread @ meat @ bread)

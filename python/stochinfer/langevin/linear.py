@@ -25,6 +25,11 @@ def linear_fit_chol(rows: np.ndarray, values: np.ndarray, coef: np.ndarray) -> n
     residuals = values - design @ coef
     n, p = design.shape
     sigma = residuals.T @ residuals / max(n - p, 1)
-    cov = np.kron(np.linalg.pinv(design.T @ design), np.atleast_2d(sigma))  # pinv: collinear inputs
+    return psd_cholesky(np.kron(np.linalg.pinv(design.T @ design), np.atleast_2d(sigma)))  # pinv: collinear inputs
+
+
+def psd_cholesky(cov: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of a covariance matrix, symmetrised and with a 1e-12
+    relative jitter so that singular (collinear) directions factor too."""
     cov = 0.5 * (cov + cov.T)
     return np.linalg.cholesky(cov + 1e-12 * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0]))
