@@ -49,11 +49,15 @@ def data(system: str, seed: int):
 
 
 def scored(fit, m, pts) -> dict:
+    """Drift R², band coverage and error–variance correlation; the widening ratio of
+    the acceptance test (mean drift std at the states shifted by 3 std over that at
+    the states); diffusion relative error and band coverage."""
     with np.errstate(all="ignore"):
         rep = fit.report(m, points=pts)
     dr, c = rep["drift"], rep["drift"]["calibration"]
-    return dict(r2=dr["r2"], coverage=dr["coverage"], corr=c["corr"], p=c["p_value"],
-                d_error=rep["diffusion"]["relative_error"])
+    widen = fit.drift(pts + 3 * pts.std(axis=0)).std.mean() / fit.drift(pts).std.mean()
+    return dict(r2=dr["r2"], coverage=dr["coverage"], corr=c["corr"], p=c["p_value"], widen=float(widen),
+                d_error=rep["diffusion"]["relative_error"], d_coverage=rep["diffusion"]["coverage"])
 
 
 def recentred(m, regime, tr, pts) -> dict:
@@ -65,7 +69,7 @@ def recentred(m, regime, tr, pts) -> dict:
     truth = m.drift(pts)
     cal = metrics.calibration(truth, mean, sd)
     return dict(r2=metrics.r2(truth, mean), coverage=metrics.coverage(truth, lo, hi), corr=cal["corr"],
-                p=cal["p_value"], d_error=float("nan"))
+                p=cal["p_value"], widen=float("nan"), d_error=float("nan"), d_coverage=float("nan"))
 
 
 def main(argv=None) -> int:
@@ -77,8 +81,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     rows = []
-    print("| system | method | variant | seed | drift R² | coverage | corr (p) | D error |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| system | method | variant | seed | drift R² | coverage | corr (p) | widening | D error | D coverage |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for system in args.systems.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
             m, regime, tr, pts = data(system, seed)
@@ -95,7 +99,8 @@ def main(argv=None) -> int:
                     r.update(system=system, method=method, variant=variant, seed=seed)
                     rows.append(r)
                     print(f"| {system} | {method} | {variant} | {seed} | {r['r2']:.4f} | {r['coverage']:.3f} | "
-                          f"{r['corr']:+.2f} ({r['p']:.1g}) | {r['d_error']:.3f} |", flush=True)
+                          f"{r['corr']:+.2f} ({r['p']:.1g}) | {r['widen']:.2f} | {r['d_error']:.3f} | "
+                          f"{r['d_coverage']:.2f} |", flush=True)
     print("\nmeans over seeds\n| system | method | variant | drift R² | coverage | D error |\n|---|---|---|---|---|---|")
     keys = dict.fromkeys((r["system"], r["method"], r["variant"]) for r in rows)
     for key in keys:
