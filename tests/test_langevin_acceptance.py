@@ -1,6 +1,6 @@
 """Acceptance checks of Langevin inference at the default data size (methods.md
 §3.4, §7.4): one trajectory of 10⁴ points at Δt = 0.01 (10 integration substeps),
-an independent test trajectory (seed + 1), default settings. Slow (4 min alone
+an independent test trajectory (seed + 1), default settings. Slow (5 min alone
 on 2 cores): run with ``pytest -m slow tests/test_langevin_acceptance.py``.
 
 Every fit is seeded, so each number below is reproducible bit for bit. Targets
@@ -15,21 +15,26 @@ import stochinfer as si
 
 pytestmark = pytest.mark.slow
 
-SYSTEMS = {  # name: (model, regime, simulation options, fit options)
+SYSTEMS = {  # name: (model, regime, simulation options, fit options[, recorded points])
     "nonlinear": (lambda: si.models.Nonlinear(), "overdamped", dict(burn_in=0, initial="zeros"), {}),
     "inhomogeneous": (lambda: si.models.Inhomogeneous(), "overdamped", dict(burn_in=0, initial="zeros"), {}),
     "hodgkin_huxley": (lambda: si.models.HodgkinHuxley(), "overdamped", {}, dict(noiseless=[0])),
+    # 300 ms instead of 100: 36 spikes in the record instead of 12. At 100 ms the drift R² target is
+    # out of reach of the data, not of the estimator (bench/RESULTS.md, "Hodgkin–Huxley: how much data")
+    "hodgkin_huxley_300ms": (lambda: si.models.HodgkinHuxley(), "overdamped", {}, dict(noiseless=[0]), 3 * 10**4),
     "vanderpol": (lambda: si.models.VanDerPol(), "underdamped", {}, {}),
     "vanderpol_ihd": (lambda: si.models.VanDerPolIHD(), "underdamped", {}, {}),
 }
 OVERDAMPED = [s for s in SYSTEMS if SYSTEMS[s][1] == "overdamped"]
-R2_TARGET = {"nonlinear": 0.95, "inhomogeneous": 0.95, "hodgkin_huxley": 0.95, "vanderpol": 0.90,
+R2_TARGET = {"nonlinear": 0.95, "inhomogeneous": 0.95, "hodgkin_huxley": 0.95, "hodgkin_huxley_300ms": 0.95,
+             "vanderpol": 0.90,
              "vanderpol_ihd": 0.90}
 # measured with this build, seed 0 (bench/RESULTS.md); (system, method) -> drift R²
 # (with the default linear drift base; without it nonlinear bbb was 0.932, ensemble 0.920 and
 # inhomogeneous bbb 0.872 (now 0.9502). Van der Pol: ensemble 0.928, bbb 0.925)
 R2_SHORT = {("nonlinear", "ensemble"): "0.947 (0.941 before per-member checkpoints)",
-            # the voltage's drift during the ~8 spikes of the training record dominates (bench/RESULTS.md)
+            # a data limit: a network fitted to the exact drift at the same training states gets
+            # 0.89-0.94; hodgkin_huxley_300ms passes (bench/RESULTS.md, "how much data")
             ("hodgkin_huxley", "bbb"): 0.796, ("hodgkin_huxley", "ensemble"): 0.863}
 # (system, method) -> measured diffusion relative error, where above 10%
 # (Van der Pol with state-dependent noise was 0.111 / 0.110 before the quadratic diffusion base and
@@ -49,9 +54,9 @@ _cache = {}
 def fitted(system: str, method: str):
     key = (system, method)
     if key not in _cache:
-        make, regime, kw, fit_kw = SYSTEMS[system]
+        make, regime, kw, fit_kw, *length = SYSTEMS[system]
         m = make()
-        tr = si.simulate(m, 1, 10**4, 0.01, substeps=10, seed=0, **kw)
+        tr = si.simulate(m, 1, length[0] if length else 10**4, 0.01, substeps=10, seed=0, **kw)
         te = si.simulate(m, 1, 10**4, 0.01, substeps=10, seed=1, **kw)
         pts = te.x[0] if regime == "overdamped" else np.concatenate([te.x[0], te.v[0]], axis=1)
         fit = si.infer_langevin(tr, regime=regime, method=method, progress=False, **fit_kw)
