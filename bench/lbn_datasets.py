@@ -14,9 +14,12 @@ the variant:
              − bagged mean) at each state; the full-data ensemble is
              bootstrap=False. Scored from the fields, not through report().
 
+--points N trains on a record of N points instead of 10^4 (the held-out record stays
+10^4 points): how much data a target needs.
+
 Usage: PYTHONPATH=python python bench/lbn_datasets.py [--systems nonlinear,inhomogeneous]
        [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10] [--variants default,none,refit,no_dbase,recentred]
-       [--json out.json]
+       [--points 10000] [--json out.json]
 """
 from __future__ import annotations
 
@@ -39,10 +42,10 @@ VARIANTS = {"default": {}, "none": dict(drift_base="none"), "refit": dict(refit=
             "no_dbase": dict(diffusion_base="none")}
 
 
-def data(system: str, seed: int):
+def data(system: str, seed: int, points: int = 10**4):
     make, regime, kw = SYSTEMS[system]
     m = make()
-    tr = si.simulate(m, 1, 10**4, 0.01, substeps=10, seed=seed, **kw)
+    tr = si.simulate(m, 1, points, 0.01, substeps=10, seed=seed, **kw)
     te = si.simulate(m, 1, 10**4, 0.01, substeps=10, seed=seed + 1, **kw)
     pts = te.x[0] if regime == "overdamped" else np.concatenate([te.x[0], te.v[0]], axis=1)
     return m, regime, tr, pts[::2]
@@ -78,6 +81,7 @@ def main(argv=None) -> int:
     ap.add_argument("--methods", default="bbb,ensemble")
     ap.add_argument("--seeds", default="0,1,2,3,4,10")
     ap.add_argument("--variants", default="default,none")
+    ap.add_argument("--points", type=int, default=10**4)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     rows = []
@@ -85,7 +89,7 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for system in args.systems.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
-            m, regime, tr, pts = data(system, seed)
+            m, regime, tr, pts = data(system, seed, args.points)
             for method in args.methods.split(","):
                 for variant in args.variants.split(","):
                     if variant == "recentred":
