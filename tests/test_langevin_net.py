@@ -259,6 +259,38 @@ def test_linear_base_adds_to_the_field_and_a_zero_output_layer_starts_from_it():
     np.testing.assert_allclose(net.predict(x, 0, 0), np.broadcast_to(mean, (3, 300, 2)), atol=1e-12)
 
 
+@pytest.mark.parametrize("degree", [2, 3])
+def test_polynomial_base_adds_the_monomials_of_the_input(degree):
+    """Degree p: the base is polynomial_features(x, p)·A_e, the columns the numpy fit uses."""
+    from stochinfer.langevin.linear import n_monomials, polynomial_features
+    net = make_net(hidden=16, n_layers=4, n_bayes=0, n_members=2, in_dim=3)
+    x = np.random.default_rng(2).normal(size=(200, 3))
+    before = net.predict(x, 0, 0)
+    A = np.random.default_rng(4).normal(size=(2, n_monomials(3, degree), 2))
+    net.set_linear_base(list(A.ravel()), degree=degree)
+    assert net.linear_base_degree == degree
+    base = np.einsum("nj,ejk->enk", polynomial_features(x, degree), A)
+    np.testing.assert_allclose(net.predict(x, 0, 0), before + base, rtol=1e-12, atol=1e-12)
+
+
+def test_polynomial_base_gradient_matches_finite_differences():
+    from stochinfer.langevin.linear import n_monomials
+    net = make_net(n_bayes=2, n_members=1)
+    net.set_linear_base(list(np.random.default_rng(4).normal(size=(n_monomials(2, 3), 2)).ravel()), degree=3)
+    x, y = data(150, 2, 2)
+    _, g, num = fd_check(net, x, y, np.arange(150), K=3)
+    assert np.max(np.abs(g - num)) <= 1e-6 * max(1.0, np.max(np.abs(num)))
+
+
+def test_polynomial_features_order_and_count():
+    from stochinfer.langevin.linear import n_monomials, polynomial_features
+    u = np.array([[2.0, 3.0]])
+    np.testing.assert_array_equal(polynomial_features(u, 3)[0], [1, 2, 3, 4, 6, 9, 8, 12, 18, 27])
+    for m in range(1, 6):
+        for p in range(4):
+            assert polynomial_features(np.ones((1, m)), p).shape[1] == n_monomials(m, p)
+
+
 def test_linear_base_posterior_samples_have_the_given_covariance():
     """With a Cholesky factor, posterior samples draw A ± chol ξ (antithetic pairs): at a
     point x the base's spread across samples has variance bᵀ Cov b, b = [1, x] ⊗ e_k.
@@ -293,8 +325,12 @@ def test_linear_base_posterior_samples_have_the_given_covariance():
 
 def test_linear_base_bad_input_is_a_clear_error():
     net = make_net()
-    with pytest.raises(ValueError, match="1 \\+ in_dim"):
+    with pytest.raises(ValueError, match="n_monomials"):
         net.set_linear_base([1.0, 2.0])
+    with pytest.raises(ValueError, match="degree must be in"):
+        net.set_linear_base([0.0] * 6, degree=4)
+    with pytest.raises(ValueError, match="n_monomials"):
+        net.set_linear_base([0.0] * 6, degree=2)  # degree 2 over 2 inputs: 6 monomials x 2 outputs
     with pytest.raises(ValueError, match="finite"):
         net.set_linear_base([np.nan] * 6)
     with pytest.raises(ValueError, match="Cholesky"):

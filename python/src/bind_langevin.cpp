@@ -98,11 +98,14 @@ void bind_net(py::module_& m, const char* name) {
       .def_property_readonly("n_params_member", &Net::n_params_member)
       .def_property_readonly("n_members", &Net::n_members)
       .def("set_linear_base", &Net::set_linear_base, py::arg("coeffs"), py::arg("chol") = std::vector<double>{},
-           "Linear base field of the affine head: member e adds [1, x]·A_e, A_e the (1 + in_dim) x out_dim "
-           "row-major block e of coeffs (field units); [] removes it. chol: optional lower Cholesky factors "
-           "(q x q per member, q = (1 + in_dim) out_dim) of the covariance of A_e's entries, sampled in "
-           "posterior predictions.")
+           py::arg("degree") = 1,
+           "Polynomial base field of the affine head: member e adds m(x)·A_e, m(x) the monomials of the "
+           "input up to `degree` (1–3; degree 1: [1, x]; order of linear.polynomial_features) and A_e the "
+           "n_monomials x out_dim row-major block e of coeffs (field units); [] removes it. chol: optional "
+           "lower Cholesky factors (q x q per member, q = n_monomials out_dim) of the covariance of A_e's "
+           "entries, sampled in posterior predictions.")
       .def_property_readonly("linear_base_chol", [](const Net& md) { return md.linear_base_chol(); })
+      .def_property_readonly("linear_base_degree", &Net::linear_base_degree)
       .def_property_readonly("linear_base", &Net::linear_base)
       .def("reset_optimizer",
            [](Net& md) {

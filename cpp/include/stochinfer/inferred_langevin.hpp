@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "stochinfer/langevin_net.hpp"
+#include "stochinfer/nn/polynomial.hpp"
 
 namespace stochinfer {
 
@@ -54,16 +55,12 @@ struct InferredFieldsSpec {
 };
 
 /// Number of coefficients of a quadratic diffusion base over n inputs: 1 + n + n(n + 1)/2.
-inline int diffusion_base_size(int n) { return 1 + n + n * (n + 1) / 2; }
+inline int diffusion_base_size(int n) { return n_monomials(n, 2); }
 
 /// b(u) for one input row u (n values) and coefficients c (diffusion_base_size(n) values,
 /// the order of InferredFieldsSpec::diffusion_base).
 inline double quadratic_diffusion_base(const double* u, int n, const double* c, double floor) {
-  double b = c[0];
-  for (int j = 0; j < n; ++j) b += c[std::size_t(1 + j)] * u[j];
-  std::size_t k = std::size_t(1 + n);
-  for (int j = 0; j < n; ++j)
-    for (int l = j; l < n; ++l) b += c[k++] * u[j] * u[l];
+  const double b = polynomial_value(u, n, 2, c);
   return b > floor ? b : floor;
 }
 

@@ -60,17 +60,20 @@ class LangevinNet {
   T* adam_v();
   std::int64_t& adam_step();
 
-  /// Linear base field of the affine (drift) head: member e adds [1, x]·A_e to its
-  /// field, A_e the (1 + in_dim) x out_dim row-major block e of `coeffs` (field
-  /// units), so the network learns the residual from a linear fit. Empty: none.
+  /// Polynomial base field of the affine (drift) head: member e adds Σ_i m_i(x) A_e[i]
+  /// to its field, m_i the monomials of the input x up to `degree` (1–3, the order
+  /// of nn/polynomial.hpp; degree 1: [1, x]) and A_e the n_monomials(in_dim,
+  /// degree) x out_dim row-major block e of `coeffs` (field units), so the network
+  /// learns the residual from a least-squares fit. Empty: none.
   /// chol: optional lower Cholesky factors (row-major, q x q per member, q =
-  /// (1 + in_dim) out_dim) of the covariance of A_e's entries. With it, posterior
+  /// n_monomials out_dim) of the covariance of A_e's entries. With it, posterior
   /// predictions (predict with n_samples > 0) draw A_e + chol ξ for sample s = 2j and
   /// A_e − chol ξ for s = 2j + 1 (antithetic pairs), ξ keyed by (seed,
   /// linear_base_sample, e << 32 | 2j); training, nll and the mean weights use A_e.
-  void set_linear_base(const std::vector<double>& coeffs, const std::vector<double>& chol = {});
+  void set_linear_base(const std::vector<double>& coeffs, const std::vector<double>& chol = {}, int degree = 1);
   const std::vector<double>& linear_base() const;
   const std::vector<double>& linear_base_chol() const;
+  int linear_base_degree() const;
   /// Zeroes every member's output layer (weight means if Bayesian): the network
   /// starts as its linear base exactly.
   void zero_output_layer();

@@ -13,6 +13,7 @@
 #include "stochinfer/nn/antithetic.hpp"
 #include "stochinfer/nn/bayes_mlp.hpp"
 #include "stochinfer/nn/flush_denormals.hpp"
+#include "stochinfer/nn/polynomial.hpp"
 #include "stochinfer/parallel.hpp"
 #include "stochinfer/rng.hpp"
 
@@ -56,7 +57,8 @@ struct LangevinNet<T>::Impl {
   std::vector<T> wsamp, eps;        // sampled Bayesian weights and their noise, per (member, sample)
   std::vector<T> soft, sig;         // softplus(rho), σ(rho) per member
   std::vector<T> post_w;            // cached posterior samples (ensure_posterior)
-  std::vector<double> lin;          // linear base field, per member (1 + in_dim) x out_dim; empty: none
+  std::vector<double> lin;          // polynomial base field, per member n_monomials x out_dim; empty: none
+  int lin_degree = 1;               // its degree
   std::vector<double> lin_chol;     // Cholesky factor of its covariance, per member; empty: fixed
   std::vector<double> post_lin;     // its posterior samples, per (member, sample), with post_w
   bool post_valid = false, post_mean = false;
@@ -87,7 +89,7 @@ struct LangevinNet<T>::Impl {
     }
   }
 
-  std::size_t lin_size() const { return std::size_t(net.spec().in_dim + 1) * net.spec().out_dim; }
+  std::size_t lin_size() const { return std::size_t(n_monomials(net.spec().in_dim, lin_degree)) * net.spec().out_dim; }
 
   /// The base field at input column i of w's input, member e; posterior sample s
   /// of the base when it has a covariance and posterior samples are drawn (s < 0:
@@ -98,11 +100,7 @@ struct LangevinNet<T>::Impl {
     const double* a = (s >= 0 && !post_lin.empty()) ? post_lin.data() + lin_size() * (std::size_t(e) * post_ns + s)
                                                     : lin.data() + lin_size() * e;
     const T* x = w.ws.x0.data() + std::int64_t(i) * din;
-    for (int k = 0; k < mo; ++k) {
-      double acc = a[k];
-      for (int j = 0; j < din; ++j) acc += double(x[j]) * a[(j + 1) * mo + k];
-      w.base[k] = acc;
-    }
+    for (int k = 0; k < mo; ++k) w.base[k] = polynomial_value(x, din, lin_degree, a + k, std::size_t(mo));
     return w.base.data();
   }
 
@@ -330,9 +328,13 @@ T* LangevinNet<T>::params() {
   return impl_->p.data();
 }
 template <class T>
-void LangevinNet<T>::set_linear_base(const std::vector<double>& coeffs, const std::vector<double>& chol) {
+void LangevinNet<T>::set_linear_base(const std::vector<double>& coeffs, const std::vector<double>& chol, int degree) {
   Impl& im = *impl_;
-  const std::size_t q = im.lin_size(), want = std::size_t(im.E) * q;
+  if (degree < 1 || degree > kMaxPolynomialDegree)
+    throw std::invalid_argument("the base's polynomial degree must be in [1, " + std::to_string(kMaxPolynomialDegree) +
+                                "], got " + std::to_string(degree));
+  const std::size_t q = std::size_t(n_monomials(im.net.spec().in_dim, degree)) * im.net.spec().out_dim,
+                    want = std::size_t(im.E) * q;
   if (!chol.empty()) {
     if (coeffs.empty()) throw std::invalid_argument("a linear base covariance needs its coefficients");
     if (chol.size() != want * q)
@@ -344,19 +346,22 @@ void LangevinNet<T>::set_linear_base(const std::vector<double>& coeffs, const st
   if (!coeffs.empty()) {
     if (im.head_spec.kind != HeadKind::affine) throw std::invalid_argument("a linear base needs the affine head");
     if (coeffs.size() != want)
-      throw std::invalid_argument("the linear base needs n_members x (1 + in_dim) x out_dim = " + std::to_string(want) +
+      throw std::invalid_argument("the base needs n_members x n_monomials(in_dim, degree) x out_dim = " + std::to_string(want) +
                                   " coefficients, got " + std::to_string(coeffs.size()));
     for (double c : coeffs)
       if (!std::isfinite(c)) throw std::invalid_argument("linear base coefficients must be finite");
   }
   im.lin = coeffs;
   im.lin_chol = chol;
+  im.lin_degree = degree;
   im.post_valid = false;  // cached posterior samples hold the old base
 }
 template <class T>
 const std::vector<double>& LangevinNet<T>::linear_base() const { return impl_->lin; }
 template <class T>
 const std::vector<double>& LangevinNet<T>::linear_base_chol() const { return impl_->lin_chol; }
+template <class T>
+int LangevinNet<T>::linear_base_degree() const { return impl_->lin_degree; }
 template <class T>
 void LangevinNet<T>::zero_output_layer() {
   Impl& im = *impl_;
