@@ -8,6 +8,7 @@ second state of an independent trajectory (seed s + 1); default settings except
 the variant:
   default    infer_langevin(traj, regime, method)
   none       drift_base="none" (the network alone, as published)
+  linear, cubic, auto   drift_base= that (polynomial degree of the drift networks' base)
   refit      refit=True
   no_dbase   diffusion_base="none" (the diffusion network alone, as published)
   recentred  ensemble only: the bagged members shifted by (full-data ensemble mean
@@ -18,7 +19,7 @@ the variant:
 10^4 points): how much data a target needs.
 
 Usage: PYTHONPATH=python python bench/lbn_datasets.py [--systems nonlinear,inhomogeneous]
-       [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10] [--variants default,none,refit,no_dbase,recentred]
+       [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10] [--variants default,none,refit,no_dbase,linear,cubic,auto,recentred]
        [--points 10000] [--json out.json]
 """
 from __future__ import annotations
@@ -39,7 +40,8 @@ SYSTEMS = {
     "vanderpol_ihd": (si.models.VanDerPolIHD, "underdamped", {}),
 }
 VARIANTS = {"default": {}, "none": dict(drift_base="none"), "refit": dict(refit=True),
-            "no_dbase": dict(diffusion_base="none")}
+            "no_dbase": dict(diffusion_base="none"), "linear": dict(drift_base="linear"),
+            "cubic": dict(drift_base="cubic"), "auto": dict(drift_base="auto")}
 
 
 def data(system: str, seed: int, points: int = 10**4):

@@ -349,10 +349,48 @@ def test_linear_drift_base_starts_at_the_least_squares_fit(method):
 def test_drift_base_option(ou):
     _, tr = ou
     with pytest.raises(ValueError, match="drift_base"):
-        si.infer_langevin(tr, drift_base="quadratic", **FAST)
-    fit = si.infer_langevin(tr, drift_base="none", hidden=16, drift_settings=TrainSettings(n_iter=100),
-                            diffusion_settings=TrainSettings(n_iter=100))
+        si.infer_langevin(tr, drift_base="quartic", **FAST)
+    quick = dict(hidden=16, drift_settings=TrainSettings(n_iter=100), diffusion_settings=TrainSettings(n_iter=100))
+    fit = si.infer_langevin(tr, drift_base="none", **quick)
     assert fit.provenance()["drift_base"] == "none" and fit.nets["drift"].net.linear_base == []
+    fit = si.infer_langevin(tr, drift_base="cubic", **quick)
+    assert fit.provenance()["drift_base_degree"] == {"drift": 3} and fit.nets["drift"].net.linear_base_degree == 3
+    assert len(fit.nets["drift"].net.linear_base) == 10 * 2  # 10 monomials of 2 inputs up to degree 3, 2 outputs
+
+
+def test_select_degree_needs_the_held_out_rows_to_show_a_higher_degree_is_better():
+    from stochinfer.langevin.linear import select_degree
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 2))
+    train, val = np.arange(3000), np.arange(3000, 4000)
+    linear = x @ A.T + rng.normal(size=(4000, 2))
+    assert select_degree(x, linear, train, val)[0] == 1
+    cubic = linear + 0.5 * x[:, :1] ** 2 * x[:, 1:]  # Van der Pol's x²v term
+    assert select_degree(x, cubic, train, val)[0] == 3
+    quadratic = linear + 0.5 * x[:, :1] * x[:, 1:]
+    assert select_degree(x, quadratic, train, val)[0] == 2
+    # too few rows per coefficient column: degree 3 (10 columns) needs 200 training rows
+    assert max(select_degree(x, cubic, train[:150], val)[1]) == 2
+
+
+def test_auto_drift_base_keeps_the_network_with_the_lower_validation_nll():
+    """'auto' trains the linear-base network as well whenever the polynomial fit
+    prefers a higher degree, and keeps the one the validation rows prefer."""
+    from stochinfer.langevin.field_net import FieldNetwork
+    from stochinfer.langevin.pipeline import _train_drift
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3000, 2))
+    y = (x @ A.T + 2.0 * x[:, :1] ** 2 * x[:, 1:]) * 0.01 + 0.05 * rng.normal(size=(3000, 2))
+    train, val = np.arange(2400), np.arange(2400, 3000)
+    make = lambda deg: FieldNetwork("affine", 2, 2, np.zeros(2), np.ones(2), 0.01, hidden=16, layers=3,
+                                    method="ensemble", n_members=2, linear_base=True, base_degree=deg,
+                                    dtype="float64", seed=1)
+    net, hist = _train_drift(make, "auto", x, y, train, val, TrainSettings(n_iter=300, eval_every=50), 4,
+                             False, "drift", False)
+    scores = hist["base_degree"]["network_val_nll"]
+    assert set(scores) == {1, 3}
+    assert net.base_degree == hist["base_degree"]["chosen"] == min(scores, key=scores.get)
 
 
 def test_refit_retrains_from_the_initial_weights_on_all_rows(monkeypatch):

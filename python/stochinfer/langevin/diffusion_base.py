@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from .linear import psd_cholesky
+from .linear import polynomial_features, psd_cholesky
 
 #: the floor as a fraction of the mean label: keeps b > 0 where the fitted
 #: quadratic dips (far outside the data), so D stays positive definite
@@ -32,10 +32,7 @@ N_REWEIGHT = 5
 def quadratic_features(u: np.ndarray) -> np.ndarray:
     """[1, u_j, u_j u_k (j ≤ k, row-major)] per row of u (n, m): (n, 1 + m + m(m+1)/2),
     the coefficient order of stochinfer::quadratic_diffusion_base."""
-    u = np.asarray(u, dtype=np.float64)
-    m = u.shape[1]
-    pairs = [u[:, j] * u[:, k] for j in range(m) for k in range(j, m)]
-    return np.column_stack([np.ones(u.shape[0]), u] + pairs)
+    return polynomial_features(u, 2)
 
 
 def evaluate_base(u: np.ndarray, coeffs: np.ndarray, floor: float) -> np.ndarray:

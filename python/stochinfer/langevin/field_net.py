@@ -99,17 +99,17 @@ class FieldNetwork:
     method 'bbb': one network whose last n_bayes layers are Bayesian; 'ensemble':
     n_members deterministic networks trained together, each on its own bootstrap
     resample of the training rows when bootstrap=True. linear_base (affine head):
-    fit() first fits the field linearly in the inputs by least squares (each
-    member on its own rows), adds that fit to the head and zeroes the output layer,
-    so the network starts at the linear fit and learns the residual from it; early
-    stopping then shrinks towards the linear fit rather than towards the random
-    initial function (bench/RESULTS.md). Ensembles: training stops on the members' mean
+    fit() first fits the field by least squares on the monomials of the inputs up
+    to base_degree (1: linear; each member on its own rows), adds that fit to the
+    head and zeroes the output layer, so the network starts at the fit and learns
+    the residual from it; early stopping then shrinks towards the fit rather than
+    towards the random initial function (bench/RESULTS.md). Ensembles: training stops on the members' mean
     validation NLL, and each member keeps its own best checkpoint."""
 
     def __init__(self, head: str, in_dim: int, d: int, mean: np.ndarray, scale: np.ndarray, pred_scale: float, *,
                  hidden: int = 256, layers: int = 4, n_bayes: int = 2, method: str = "bbb", n_members: int = 5,
-                 bootstrap: bool = True, linear_base: bool = False, dtype: str = "float32", seed: int = 0,
-                 n_threads: Optional[int] = None):
+                 bootstrap: bool = True, linear_base: bool = False, base_degree: int = 1, dtype: str = "float32",
+                 seed: int = 0, n_threads: Optional[int] = None):
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if dtype not in ("float32", "float64"):
@@ -118,6 +118,9 @@ class FieldNetwork:
             raise ValueError("linear_base needs the affine (drift) head")
         self.head, self.dtype = head, dtype
         self.linear_base = bool(linear_base)
+        if base_degree not in (1, 2, 3):
+            raise ValueError(f"base_degree must be 1, 2 or 3, got {base_degree!r}")
+        self.base_degree = int(base_degree)
         self.bootstrap = bool(bootstrap) and method == "ensemble"
         m = d * (d + 1) // 2 if head == "cholesky" else d
         n_bayes = n_bayes if method == "bbb" else 0
@@ -134,7 +137,8 @@ class FieldNetwork:
         self.config = dict(head=head, in_dim=in_dim, d=d, mean=[float(v) for v in mean],
                            scale=[float(v) for v in scale], pred_scale=float(pred_scale), hidden=hidden,
                            layers=layers, n_bayes=n_bayes, method=method, n_members=members,
-                           bootstrap=self.bootstrap, linear_base=self.linear_base, dtype=dtype)
+                           bootstrap=self.bootstrap, linear_base=self.linear_base, base_degree=self.base_degree,
+                           dtype=dtype)
         self.history: dict = {}
         self._initial = self.net.get_params().copy()  # a refit starts again from here
 
@@ -152,7 +156,7 @@ class FieldNetwork:
     def _set_linear(self, coeffs: np.ndarray, chol: np.ndarray = np.zeros(0)) -> None:
         self.config["linear"] = [float(v) for v in np.ravel(coeffs)]
         self.config["linear_chol"] = [float(v) for v in np.ravel(chol)]
-        self.net.set_linear_base(self.config["linear"], self.config["linear_chol"])
+        self.net.set_linear_base(self.config["linear"], self.config["linear_chol"], self.base_degree)
 
     def _fit_linear_base(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
         """Least-squares linear fit of the field on each member's rows, as the head's
@@ -164,10 +168,10 @@ class FieldNetwork:
         coeffs, chols = [], []
         for r in member_rows:
             xr = x[r].astype(np.float64)
-            c = linear_fit(xr, target[r])
+            c = linear_fit(xr, target[r], self.base_degree)
             coeffs.append(c)
             if self.config["method"] == "bbb":
-                chols.append(linear_fit_chol(xr, target[r], c))
+                chols.append(linear_fit_chol(xr, target[r], c, self.base_degree))
         self._set_linear(np.stack(coeffs), np.stack(chols) if chols else np.zeros(0))
         self.net.zero_output_layer()
 

@@ -266,7 +266,7 @@ class LangevinFit:
                          f"(p = {c['p_value']:.2g})")
         p = rep["provenance"]
         lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
-                     f"drift base {p['drift_base']}, 3/2 diffusion correction {p['diffusion_factor_3_2']}, "
+                     f"drift base {p['drift_base']} (degree {_degrees(p['drift_base_degree'])}), 3/2 diffusion correction {p['diffusion_factor_3_2']}, "
                      f"F_r drift correction {p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}, "
                      f"diffusion base {p['diffusion_base']}")
         if p.get("friction_correction"):
@@ -278,7 +278,9 @@ class LangevinFit:
         """What produced these numbers (methods.md §7.4)."""
         o = self.options
         return {"regime": self.regime, "method": o["method"], "kl_gradient": o["kl_gradient"],
-                "drift_base": o.get("drift_base", "none"), "refit": o.get("refit", False),
+                "drift_base": o.get("drift_base", "none"),
+                "drift_base_degree": {k: int(v) for k, v in o.get("drift_base_degree", {}).items()},
+                "refit": o.get("refit", False),
                 "separate_noiseless_drift": o.get("separate_noiseless_drift", False),
                 "diffusion_factor_3_2": self.regime == "underdamped" and o["corrections"],
                 "drift_correction_F_r": (o.get("drift_correction") or "network") if "drift_shifted" in self.nets
@@ -331,3 +333,12 @@ class LangevinFit:
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+def _degrees(by_net: dict) -> str:
+    """'3' when every drift network's base has one degree, else 'drift 3, drift_noiseless 1'."""
+    if not by_net:
+        return "-"
+    if len(set(by_net.values())) == 1:
+        return str(next(iter(by_net.values())))
+    return ", ".join(f"{k} {v}" for k, v in by_net.items())
