@@ -296,9 +296,10 @@ def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):
     path = str(tmp_path / "traj.npz")
     si.simulate(m, 2, 3000, 0.01, substeps=10, seed=8).save(path)
     assert main(["infer", path, "--hidden", "16", "--json", str(tmp_path / "r.json"),
-                 "--save", str(tmp_path / "fit.npz")]) == 0
+                 "--save", str(tmp_path / "fit.npz"), "--drift-base", "quadratic"]) == 0
     out = capsys.readouterr().out
     assert "Langevin fit (overdamped" in out and "vs truth" in out and "provenance" in out
+    assert "drift base quadratic (degree 2)" in out
     assert (tmp_path / "r.json").exists() and si.LangevinFit.load(str(tmp_path / "fit.npz")).dim == 2
     np.save(tmp_path / "plain.npy", np.zeros((1, 50, 2)))
     assert main(["infer", str(tmp_path / "plain.npy")]) == 2
@@ -356,6 +357,19 @@ def test_drift_base_option(ou):
     fit = si.infer_langevin(tr, drift_base="cubic", **quick)
     assert fit.provenance()["drift_base_degree"] == {"drift": 3} and fit.nets["drift"].net.linear_base_degree == 3
     assert len(fit.nets["drift"].net.linear_base) == 10 * 2  # 10 monomials of 2 inputs up to degree 3, 2 outputs
+
+
+def test_a_saved_fit_keeps_its_polynomial_drift_base(ou, tmp_path):
+    _, tr = ou
+    fit = si.infer_langevin(tr, drift_base="cubic", hidden=16, method="bbb",
+                            drift_settings=TrainSettings(n_iter=100), diffusion_settings=TrainSettings(n_iter=100))
+    path = str(tmp_path / "fit.npz")
+    fit.save(path)
+    back = si.LangevinFit.load(path)
+    pts = tr.x[0, :200]
+    assert back.nets["drift"].net.linear_base_degree == 3
+    np.testing.assert_array_equal(back.drift(pts).mean, fit.drift(pts).mean)
+    np.testing.assert_array_equal(back.drift(pts).std, fit.drift(pts).std)  # the sampled cubic coefficients too
 
 
 def test_select_degree_needs_the_held_out_rows_to_show_a_higher_degree_is_better():

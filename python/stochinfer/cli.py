@@ -146,7 +146,7 @@ def infer(args) -> int:
     t = time.perf_counter()
     fit = si.infer_langevin(data, args.dt, regime=args.regime, method=args.method, seed=args.seed,
                             time_dependent=args.time_dependent, noiseless=args.noiseless, refit=args.refit,
-                            **options)
+                            drift_base=args.drift_base, **options)
     print(fit.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
     out = {"summary": fit.summary(), "provenance": fit.provenance()}
@@ -197,6 +197,9 @@ def main(argv=None) -> int:
                       help="coordinates without noise (e.g. 0 for a Hodgkin-Huxley voltage): zero rows of D")
     p_in.add_argument("--refit", action="store_true",
                       help="retrain on training + validation rows for the validated number of updates")
+    p_in.add_argument("--drift-base", default="linear", choices=["linear", "quadratic", "cubic", "auto", "none"],
+                      help="polynomial the drift networks start from (cubic: forces close to a low-order "
+                           "polynomial, e.g. oscillators)")
     p_in.add_argument("--seed", type=int, default=0)
     p_in.add_argument("--plot", default=None, help="write a figure of the fields with bands (PNG) here")
     p_in.add_argument("--json", default=None, help="write the summary and report as JSON here")
