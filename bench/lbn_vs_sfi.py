@@ -24,7 +24,7 @@ estimate), drift NMSE over posterior samples (SFI: the point estimate as a
 single sample). Time: wall seconds of the fit (SFI's includes JAX compilation).
 
     PYTHONPATH=python python bench/lbn_vs_sfi.py [--systems nonlinear,inhomogeneous,vanderpol]
-                                                 [--quick] [--json out.json]
+                                                 [--quick] [--json out.json] [--drift-bases cubic,auto]
 """
 from __future__ import annotations
 
@@ -61,9 +61,9 @@ def score(f, D, f_samples, D_mean, seconds, **extra):
                 diffusion_rel_error=metrics.relative_error(D, D_mean), time_s=seconds, **extra)
 
 
-def run_ours(traj, regime, method, z, f, D):
+def run_ours(traj, regime, method, z, f, D, **options):
     t0 = time.perf_counter()
-    fit = si.infer_langevin(traj, regime=regime, method=method, progress=False)
+    fit = si.infer_langevin(traj, regime=regime, method=method, progress=False, **options)
     secs = time.perf_counter() - t0
     fe, De = fit.drift(z, return_samples=True), fit.diffusion(z)
     return score(f, D, fe.samples, De.mean, secs, drift_coverage=metrics.coverage(f, fe.lo, fe.hi),
@@ -99,7 +99,7 @@ def run_sfi(SFI, x, dt, regime, order, z, f, D):
                  warnings=sorted({str(w.message).split(":")[0] for w in caught}))
 
 
-def run_system(name, n_steps, SFI):
+def run_system(name, n_steps, SFI, drift_bases=()):
     make, regime, sim_kw = SYSTEMS[name]
     m = make()
     dt = 0.01
@@ -110,10 +110,11 @@ def run_system(name, n_steps, SFI):
     z = z.reshape(-1, z.shape[-1])
     f, D = truth_fields(m, z, d)
     rows = {}
-    for method in ("bbb", "ensemble"):
-        label = f"stochinfer {method}"
+    for method, base in [(m_, None) for m_ in ("bbb", "ensemble")] + [(m_, b) for b in drift_bases
+                                                                        for m_ in ("bbb", "ensemble")]:
+        label = f"stochinfer {method}" + (f", drift_base={base}" if base else "")
         try:
-            rows[label] = run_ours(tr, regime, method, z, f, D)
+            rows[label] = run_ours(tr, regime, method, z, f, D, **({"drift_base": base} if base else {}))
         except Exception as e:  # report verbatim, keep the other rows
             rows[label] = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
             print(f"[{name}] {label} failed: {type(e).__name__}: {e}", file=sys.stderr)
@@ -158,6 +159,8 @@ def main(argv=None):
     ap.add_argument("--systems", default="nonlinear,inhomogeneous,vanderpol")
     ap.add_argument("--quick", action="store_true", help="2000 points per trajectory (smoke test)")
     ap.add_argument("--json", default=None, help="write all results (with SFI's order scan) here")
+    ap.add_argument("--drift-bases", default="", help="extra stochinfer rows with these drift_base values, "
+                                                        "e.g. cubic,auto")
     args = ap.parse_args(argv)
     names = [s.strip() for s in args.systems.split(",") if s.strip()]
     bad = [s for s in names if s not in SYSTEMS]
@@ -172,7 +175,7 @@ def main(argv=None):
     n_steps = 2000 if args.quick else 10 ** 4
     results = {}
     for name in names:
-        results[name] = run_system(name, n_steps, SFI)
+        results[name] = run_system(name, n_steps, SFI, [b for b in args.drift_bases.split(",") if b])
         print(f"[{name}] done", file=sys.stderr, flush=True)
     print(table(results))
     if args.json:
