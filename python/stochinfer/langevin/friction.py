@@ -22,8 +22,10 @@ The field assembly (InferredLangevin, cpp/src/nn/inferred_langevin.cpp) undoes t
 with the mean friction: Φ ← Φ + (γΔt/2)(Φ + γv).
 
 Where the friction depends on the state (Van der Pol), the pipeline divides each
-diffusion label by ρ(γ(z_i)Δt) with the drift network's local friction γ(z_i)
-(local_friction) before training, so D needs no factor beyond 3/2 afterwards.
+diffusion label by ρ(γ(z_i)Δt) with the local friction γ(z_i) (local_friction) of
+the corrected drift F + (F − F_r)/4 before training, so D needs no factor beyond 3/2
+afterwards. (F alone carries the friction bias the correction removes: with it the
+Carnot engine's D was 5% off instead of 2.5%.)
 ρ is taken as 1 where γ < 0 (anti-damping): the closed form is derived for a
 relaxing velocity. Both corrections are checked
 against simulation in tests/test_langevin_friction.py."""

@@ -16,7 +16,7 @@ from .field_net import FieldNetwork, TrainSettings
 from .fit import LangevinFit
 from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
 from .friction import finite_dt_bias, local_friction, mean_friction
-from .linear import linear_fit, select_degree
+from .linear import linear_fit, polynomial_features, select_degree
 
 #: Faster than the published protocol (Adam lr 1e-6/5e-6, 5000/10000 epochs of batch
 #: 128): larger steps with cosine decay and early stopping on the validation NLL.
@@ -107,6 +107,21 @@ def _linear_fr_correction(drift, drift_r, rows: np.ndarray, seed: int) -> np.nda
     networks (ensembles: the members' mean)."""
     diff = (drift.samples(rows, 0, seed).mean(axis=0) - drift_r.samples(rows, 0, seed).mean(axis=0)) / 4.0
     return linear_fit(rows, diff)
+
+
+def _corrected_drift(drift, drift_r, fr_linear):
+    """Φ = F + (F − F_r)/4 (methods.md §3.3) on normalised input rows, mean weights
+    (ensembles: the members' mean), with the correction as its linear projection
+    when fr_linear is given: the drift whose local friction the finite-γΔt factor
+    of the diffusion labels needs. F alone carries the friction bias the
+    correction removes; using it left the Carnot engine's D 5% off instead of 2.5%
+    (bench/RESULTS.md)."""
+    def field(rows: np.ndarray) -> np.ndarray:
+        f = drift.samples(rows, 0, 0).mean(axis=0)
+        if fr_linear is not None:
+            return f + polynomial_features(rows, 1) @ fr_linear
+        return f + (f - drift_r.samples(rows, 0, 0).mean(axis=0)) / 4.0
+    return field
 
 
 def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
@@ -313,7 +328,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     pairs = tril_pairs(nd)
     local_rho = under and corrections and friction_correction
     if local_rho:  # finite-γΔt factor at each state's own friction (langevin/friction.py)
-        gamma_i = local_friction(lambda r: drift.samples(r, 0, 0).mean(axis=0), X, dim, s_v)[:, noisy]
+        gamma_i = local_friction(_corrected_drift(drift, drift_r, norm.get("fr_linear")), X, dim, s_v)[:, noisy]
         rho = finite_dt_bias(np.minimum(gamma_i * d.dt, 0.5))
         y_d = y_d / np.column_stack([np.sqrt(rho[:, i] * rho[:, j]) for i, j in pairs])
     use_base = diffusion_base == "quadratic" and not homogeneous_diffusion
