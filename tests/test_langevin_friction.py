@@ -125,3 +125,29 @@ def test_local_friction_is_the_velocity_slope_at_each_state():
         return -(2.0 + r[:, :d] ** 2) * v - r[:, :d]
 
     np.testing.assert_allclose(local_friction(drift, rows, d, s_v), 2.0 + rows[:, :d] ** 2, rtol=1e-10)
+
+
+class _SlopeNet:
+    """Stub drift network: field = slope · (standardised velocity input), one member."""
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def samples(self, rows, n_samples, seed):
+        return (self.slope * rows[:, 1:2])[None]
+
+
+@pytest.mark.parametrize("linear_correction", [True, False])
+def test_diffusion_labels_take_the_friction_of_the_corrected_drift(linear_correction):
+    """The D labels' finite-γΔt factor needs the friction of Φ = F + (F − F_r)/4, not
+    of F alone, which carries the bias the correction removes (with F alone the
+    Carnot engine's D was 5% off instead of 2.5%, bench/RESULTS.md)."""
+    from stochinfer.langevin.linear import linear_fit
+    from stochinfer.langevin.pipeline import _corrected_drift
+
+    rows = np.random.default_rng(0).normal(size=(500, 2))  # (x, v) standardised
+    F, Fr = _SlopeNet(-6.0), _SlopeNet(-2.0)
+    C = linear_fit(rows, (F.samples(rows, 0, 0)[0] - Fr.samples(rows, 0, 0)[0]) / 4) if linear_correction else None
+    gamma = local_friction(_corrected_drift(F, Fr, C), rows, 1, np.ones(1))
+    np.testing.assert_allclose(gamma, 6.0 + (6.0 - 2.0) / 4, rtol=1e-9)
+    assert not np.allclose(local_friction(lambda r: F.samples(r, 0, 0)[0], rows, 1, np.ones(1)), gamma)
