@@ -59,6 +59,7 @@ struct LangevinNet<T>::Impl {
   std::vector<T> post_w;            // cached posterior samples (ensure_posterior)
   std::vector<double> lin;          // polynomial base field, per member n_monomials x out_dim; empty: none
   int lin_degree = 1;               // its degree
+  std::size_t lin_q = 0;            // its coefficients per member, n_monomials(in_dim, lin_degree) x out_dim
   std::vector<double> lin_chol;     // Cholesky factor of its covariance, per member; empty: fixed
   std::vector<double> post_lin;     // its posterior samples, per (member, sample), with post_w
   bool post_valid = false, post_mean = false;
@@ -89,7 +90,7 @@ struct LangevinNet<T>::Impl {
     }
   }
 
-  std::size_t lin_size() const { return std::size_t(n_monomials(net.spec().in_dim, lin_degree)) * net.spec().out_dim; }
+  std::size_t lin_size() const { return lin_q; }  // fixed by set_linear_base, read per row
 
   /// The base field at input column i of w's input, member e; posterior sample s
   /// of the base when it has a covariance and posterior samples are drawn (s < 0:
@@ -354,6 +355,7 @@ void LangevinNet<T>::set_linear_base(const std::vector<double>& coeffs, const st
   im.lin = coeffs;
   im.lin_chol = chol;
   im.lin_degree = degree;
+  im.lin_q = q;
   im.post_valid = false;  // cached posterior samples hold the old base
 }
 template <class T>

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _core
 from ..train import run_training, scheduled_step
-from .linear import linear_fit, linear_fit_chol
+from .linear import MAX_DEGREE, linear_fit, linear_fit_chol
 
 METHODS = ("bbb", "ensemble")
 
@@ -118,8 +118,8 @@ class FieldNetwork:
             raise ValueError("linear_base needs the affine (drift) head")
         self.head, self.dtype = head, dtype
         self.linear_base = bool(linear_base)
-        if base_degree not in (1, 2, 3):
-            raise ValueError(f"base_degree must be 1, 2 or 3, got {base_degree!r}")
+        if base_degree not in range(1, MAX_DEGREE + 1):
+            raise ValueError(f"base_degree must be in 1..{MAX_DEGREE}, got {base_degree!r}")
         self.base_degree = int(base_degree)
         self.bootstrap = bool(bootstrap) and method == "ensemble"
         m = d * (d + 1) // 2 if head == "cholesky" else d

@@ -80,9 +80,7 @@ def select_degree(rows: np.ndarray, values: np.ndarray, train: np.ndarray, val: 
         coef = linear_fit(rows[train], values[train], degree)
         r = values[val] - polynomial_features(rows[val], degree) @ coef
         losses[degree] = (r * r) @ scale
-    best = min(losses, key=lambda k: losses[k].mean())
-    for degree in sorted(losses):
-        diff = losses[degree] - losses[best]
-        if diff.mean() <= diff.std() / math.sqrt(diff.size):
-            return degree, {k: float(v.mean()) for k, v in losses.items()}
-    return best, {k: float(v.mean()) for k, v in losses.items()}
+    scores = {k: float(v.mean()) for k, v in losses.items()}
+    best = losses[min(scores, key=scores.get)]
+    within = lambda diff: diff.mean() <= diff.std() / math.sqrt(diff.size)  # the best itself always is
+    return next(k for k in sorted(losses) if within(losses[k] - best)), scores

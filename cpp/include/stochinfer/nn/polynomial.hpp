@@ -16,8 +16,9 @@ constexpr int kMaxPolynomialDegree = 3;
 /// Number of monomials of degree <= `degree` in n inputs: C(n + degree, degree).
 inline int n_monomials(int n, int degree) {
   if (n < 0 || degree < 0 || degree > kMaxPolynomialDegree)
-    throw std::invalid_argument("polynomial degree must be in [0, " + std::to_string(kMaxPolynomialDegree) +
-                                "], got " + std::to_string(degree));
+    throw std::invalid_argument("monomials need n >= 0 inputs and a degree in [0, " +
+                                std::to_string(kMaxPolynomialDegree) + "], got n = " + std::to_string(n) +
+                                ", degree " + std::to_string(degree));
   long long c = 1;
   for (int i = 1; i <= degree; ++i) c = c * (n + i) / i;
   return int(c);
