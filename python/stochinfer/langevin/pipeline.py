@@ -67,8 +67,8 @@ def _train_drift(make, drift_base: str, x, label, train, val, settings, seed, pr
     is above 1, a network with the linear base is trained too and the one with the
     lower validation NLL is kept. The polynomial fit alone is not enough: on the
     nonlinear system (a Gaussian bump) the cubic fit beats the linear one, but the
-    network on top of it stops early and ends at drift R² 0.64–0.76 instead of
-    0.94–0.97 (bench/RESULTS.md). Returns (network, history)."""
+    network on top of it barely trains and ends at drift R² 0.64–0.78 instead of
+    0.88–0.97 (bench/RESULTS.md). Returns (network, history)."""
     fixed = DRIFT_BASES[drift_base]
     if fixed is not None:
         net = make(fixed)
@@ -181,7 +181,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     friction): Van der Pol, seeds 0–3, R² 0.86–0.95 → 0.97–0.98; with
     state-dependent D 0.75–0.93 → 0.89–0.97 ("Polynomial drift base" in
     bench/RESULTS.md). Where it is not, the cubic base is costly: the nonlinear
-    system's Gaussian bump, 0.88–0.97 → 0.64–0.76 (the residual of a cubic fit is
+    system's Gaussian bump, 0.88–0.97 → 0.64–0.78 (the residual of a cubic fit is
     orthogonal to the smooth functions the network starts with, and training
     stalls). 'auto': the lowest degree within one standard error of the best
     held-out least-squares fit of the labels; if above 1, a network on the linear
