@@ -34,6 +34,8 @@ def fits():
         "driven_underdamped": si.infer_langevin(tr, regime="underdamped", time_dependent=True, **SHORT),
         "driven_underdamped_network": si.infer_langevin(tr, regime="underdamped", time_dependent=True,
                                                         drift_correction="network", **SHORT),
+        "driven_periodic": si.infer_langevin(tr, regime="underdamped", time_dependent=True, period=10.0,
+                                             method="ensemble", n_members=2, **SHORT),
     }
     assert "friction" in out["driven_underdamped"].norm  # every correction is exercised
     assert "diffusion_base" in out["noiseless_bbb"].norm and "diffusion_base" in out["driven_underdamped"].norm
@@ -50,7 +52,10 @@ def reference_fields(fit, z, t, n_samples, seed, paired):
     cols = [(z[..., :d] - nm["mu_x"]) / nm["s_x"]]
     if fit.regime == "underdamped":
         cols.append((z[..., d:] / nm["s_x"] - nm["mu_v"]) / nm["s_v"])
-    if fit.time_dependent:  # t: a scalar or one time per row of a block
+    if fit.time_dependent and "time_period" in nm:  # t: a scalar or one time per row of a block
+        w = 2 * np.pi * np.asarray(t)[..., None] / nm["time_period"]
+        cols.append(np.broadcast_to(np.concatenate([np.cos(w), np.sin(w)], axis=-1), z.shape[:-1] + (2,)))
+    elif fit.time_dependent:
         cols.append(np.broadcast_to(((np.asarray(t) - nm["mu_t"]) / nm["s_t"])[..., None], z.shape[:-1] + (1,)))
     x = np.concatenate(cols, axis=-1)
     f = fit.nets["drift"].samples(x, n_samples, seed, paired)
@@ -131,7 +136,7 @@ def _states(fit, n, rng):
 
 
 @pytest.mark.parametrize("name", ["noiseless_bbb", "ensemble_homogeneous", "driven_underdamped",
-                                  "driven_underdamped_network"])
+                                  "driven_underdamped_network", "driven_periodic"])
 def test_fields_match_the_numpy_reference(fits, name):
     fit = fits[name]
     rng = np.random.default_rng(1)
@@ -158,7 +163,8 @@ def test_fields_match_the_numpy_reference(fits, name):
                                        ("ensemble_homogeneous", "per_sample"),
                                        ("driven_underdamped", "per_sample"),
                                        ("driven_underdamped", "ensemble_mean"),
-                                       ("driven_underdamped_network", "per_sample")])
+                                       ("driven_underdamped_network", "per_sample"),
+                                       ("driven_periodic", "per_sample")])
 def test_simulation_matches_the_numpy_loop_fed_the_same_normals(fits, name, mode):
     fit = fits[name]
     rng = np.random.default_rng(2)
@@ -167,9 +173,13 @@ def test_simulation_matches_the_numpy_loop_fed_the_same_normals(fits, name, mode
     x0, v0 = z0[:, :d], (z0[:, d:] if fit.regime == "underdamped" else None)
     S = fit.nets["drift"].n_members if fit.options["method"] == "ensemble" else 4
     period = 2.0 if fit.time_dependent else None
-    t0 = 1.93 if fit.time_dependent else 0.0  # the time input wraps at step 8
+    if fit.options.get("period"):  # the fit's own period is the default
+        period, t0 = None, 9.93
+    else:
+        t0 = 1.93 if fit.time_dependent else 0.0  # the time input wraps at step 8
     sim = fit.simulate(70, 12, x0=x0, v0=v0, n_samples=S, mode=mode, seed=9, record_every=3, period=period, t0=t0)
-    xs, vs, spread = reference_simulation(fit, x0, v0, 12, fit.dt, S, 9, mode == "per_sample", 3, period, t0)
+    xs, vs, spread = reference_simulation(fit, x0, v0, 12, fit.dt, S, 9, mode == "per_sample", 3,
+                                          period or fit.options.get("period"), t0)
     assert sim.x.shape == xs.shape == ((S if mode == "per_sample" else 1), 70, 5, d)
     np.testing.assert_allclose(sim.x, xs, rtol=1e-9, atol=1e-12)
     if vs is not None:
@@ -243,3 +253,20 @@ def test_noiseless_drift_network_is_checked(fits):
     driven = fits["driven_underdamped"]._equation()
     with pytest.raises(ValueError, match="needs noiseless coordinates"):
         driven.set_noiseless_drift(fit.nets["drift_noiseless"].net)
+
+
+def test_a_periodic_time_input_makes_the_fields_periodic(fits):
+    """period=P: time enters as cos, sin of 2πt/P, so t and t + P give the same fields
+    and the inferred equation simulates with that period by default."""
+    fit = fits["driven_periodic"]
+    assert fit.nets["drift"].config["in_dim"] == 4 and fit.norm["time_period"] == 10.0  # (x, v, cos, sin)
+    z = _states(fit, 20, np.random.default_rng(4))
+    t = np.linspace(0.0, 9.9, 20)
+    np.testing.assert_allclose(fit.drift_samples(z, t + 10.0), fit.drift_samples(z, t), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(fit.diffusion_samples(z, t - 30.0), fit.diffusion_samples(z, t), rtol=1e-5)
+    assert fit.simulate(3, 5, x0=z[:3, :1], v0=z[:3, 1:]).settings["period"] == 10.0
+    tr = si.simulate(si.models.BrownianCarnot(tau=10.0), n_traj=5, n_steps=600, dt=0.01, seed=0)
+    for kwargs, match in [(dict(period=10.0), "time_dependent=True"), (dict(time_dependent=True, period=-1.0), "period"),
+                          (dict(time_dependent=True, period=float("nan")), "period")]:
+        with pytest.raises(ValueError, match=match):
+            si.infer_langevin(tr, regime="underdamped", **kwargs, **SHORT)

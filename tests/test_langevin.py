@@ -308,6 +308,22 @@ def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+def test_cli_infer_a_periodically_driven_system(tmp_path, capsys):
+    from stochinfer.cli import main
+    path = str(tmp_path / "carnot.npz")
+    si.simulate(si.models.BrownianCarnot(tau=10.0), 6, 1000, 0.01, substeps=5, seed=2).save(path)
+    fit_path = str(tmp_path / "fit.npz")
+    assert main(["infer", path, "--regime", "underdamped", "--hidden", "16", "--time-dependent", "--period", "10",
+                 "--save", fit_path]) == 0
+    assert "periodic, period 10" in capsys.readouterr().out
+    back = si.LangevinFit.load(fit_path)
+    assert back.norm["time_period"] == 10.0 and back.provenance()["time_input"] == "periodic, period 10"
+    z = back._val_states[0][:5]
+    np.testing.assert_allclose(back.drift(z, 2.5).mean, back.drift(z, 12.5).mean, rtol=1e-5, atol=1e-9)
+    assert main(["infer", path, "--regime", "underdamped", "--hidden", "16", "--period", "10"]) == 2
+    assert "time_dependent=True" in capsys.readouterr().err
+
+
 def test_cli_infer_with_noiseless_coordinates(tmp_path, capsys):
     from stochinfer.cli import main
     m = si.models.LinearOU(np.array([[-1.0, 1.0], [0.0, -1.0]]), np.diag([1e-12, 1.0]))

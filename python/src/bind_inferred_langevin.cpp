@@ -32,7 +32,7 @@ void bind_inferred(py::module_& m, const char* name) {
                       std::vector<double> s_v, double mu_t, double s_t, std::vector<int> noisy,
                       std::vector<double> diffusion_factor, std::vector<double> friction, double dt,
                       bool homogeneous_diffusion, std::vector<double> fr_linear, std::vector<double> diffusion_base,
-                      double diffusion_base_floor, std::vector<double> diffusion_base_chol, int n_threads) {
+                      double diffusion_base_floor, std::vector<double> diffusion_base_chol, double time_period, int n_threads) {
             stochinfer::InferredFieldsSpec s;
             s.dim = dim;
             s.underdamped = underdamped;
@@ -43,6 +43,7 @@ void bind_inferred(py::module_& m, const char* name) {
             s.s_v = std::move(s_v);
             s.mu_t = mu_t;
             s.s_t = s_t;
+            s.time_period = time_period;
             s.noisy = std::move(noisy);
             s.diffusion_factor = std::move(diffusion_factor);
             s.friction = std::move(friction);
@@ -59,7 +60,8 @@ void bind_inferred(py::module_& m, const char* name) {
           py::arg("s_t"), py::arg("noisy"), py::arg("diffusion_factor"), py::arg("friction"), py::arg("dt"),
           py::arg("homogeneous_diffusion"), py::arg("fr_linear") = std::vector<double>{},
           py::arg("diffusion_base") = std::vector<double>{}, py::arg("diffusion_base_floor") = 0.0,
-          py::arg("diffusion_base_chol") = std::vector<double>{}, py::arg("n_threads") = 0,
+          py::arg("diffusion_base_chol") = std::vector<double>{}, py::arg("time_period") = 0.0,
+          py::arg("n_threads") = 0,
           py::keep_alive<1, 2>(), py::keep_alive<1, 3>(), py::keep_alive<1, 4>())
       .def("n_outputs", &Model::n_outputs, py::arg("n_samples"))
       .def("set_noiseless_drift", &Model::set_noiseless_drift, py::arg("net").none(true), py::keep_alive<1, 2>(),

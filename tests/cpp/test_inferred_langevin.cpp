@@ -126,5 +126,31 @@ int main() {
   CHECK(rejects(bad));
   bad.diffusion_base_chol.push_back(1.0);
   CHECK(!rejects(bad));
+
+  // a periodic time input: two columns cos, sin of 2πt/P, so t and t + P are the same input
+  InferredFieldsSpec periodic = spec;
+  periodic.time_input = true;
+  periodic.time_period = 4.0;
+  CHECK(!rejects(periodic) && periodic.in_dim() == 3 && periodic.time_inputs() == 2);
+  BayesMlpSpec lin3 = lin;  // raw = w · (x̃, cos, sin) + b
+  lin3.in_dim = 3;
+  LangevinNet<double> drift3(lin3, affine, 1, 0, 1);
+  drift3.params()[0] = -1.0;
+  drift3.params()[1] = 0.5;
+  drift3.params()[2] = 0.25;
+  drift3.params()[3] = 0.0;
+  InferredLangevin<double> driven(drift3, nullptr, diffusion, periodic, 1);
+  const double z = 1.5, times[3] = {1.0, 5.0, -3.0};  // one phase, three periods apart
+  double fp[3], dp[3];
+  for (int i = 0; i < 3; ++i) CHECK(driven.fields(&z, &times[i], 1, 0, 0, false, &fp[i], &dp[i]));
+  const double f_expect = (-0.75 + 0.5 * std::cos(1.5707963267948966) + 0.25 * std::sin(1.5707963267948966)) * s_x;
+  CHECK(std::fabs(fp[0] - f_expect) < 1e-12);
+  CHECK(std::fabs(fp[1] - fp[0]) < 1e-12 && std::fabs(fp[2] - fp[0]) < 1e-12);
+  bad = periodic;
+  bad.time_input = false;  // a period without a time input
+  CHECK(rejects(bad));
+  bad = periodic;
+  bad.time_period = -1.0;
+  CHECK(rejects(bad));
   return stochinfer_test::report();
 }

@@ -105,6 +105,8 @@ void InferredFieldsSpec::validate() const {
     sized(s_v, "s_v", true);
   }
   if (time_input) need(std::isfinite(mu_t) && finite_positive(s_t), "mu_t, s_t must be finite, s_t > 0");
+  need(std::isfinite(time_period) && time_period >= 0, "time_period must be finite and >= 0 (0: time as is)");
+  need(time_input || time_period == 0, "time_period needs time_input");
   for (std::size_t k = 0; k < noisy.size(); ++k) {
     need(noisy[k] >= 0 && noisy[k] < dim, "noisy coordinates must lie in [0, dim)");
     need(k == 0 || noisy[k] > noisy[k - 1], "noisy coordinates must be increasing");
@@ -243,6 +245,8 @@ int InferredLangevin<T>::n_outputs(int n_samples) const {
 }
 
 namespace {
+constexpr double kTwoPi = 6.283185307179586476925;
+
 /// t holds one time per row of a block of `block` rows, shared by the blocks.
 template <class V>
 void normalise_rows(const InferredFieldsSpec& s, const double* z, const double* t, std::int64_t rows,
@@ -255,7 +259,13 @@ void normalise_rows(const InferredFieldsSpec& s, const double* z, const double* 
     for (int k = 0; k < d; ++k) o[k] = V((zr[k] - s.mu_x[k]) / s.s_x[k]);
     if (s.underdamped)
       for (int k = 0; k < d; ++k) o[d + k] = V((zr[d + k] / s.s_x[k] - s.mu_v[k]) / s.s_v[k]);
-    if (s.time_input) o[sd] = V((t[r % block] - s.mu_t) / s.s_t);
+    if (s.time_input && s.time_period > 0) {
+      const double phase = kTwoPi * t[r % block] / s.time_period;
+      o[sd] = V(std::cos(phase));
+      o[sd + 1] = V(std::sin(phase));
+    } else if (s.time_input) {
+      o[sd] = V((t[r % block] - s.mu_t) / s.s_t);
+    }
   }
 }
 }  // namespace

@@ -97,6 +97,7 @@ class LangevinFit:
                  self.nets["diffusion"].net, dim=d, underdamped=under, time_input=self.time_dependent,
                  mu_x=vec("mu_x"), s_x=vec("s_x"), mu_v=vec("mu_v") if under else [],
                  s_v=vec("s_v") if under else [], mu_t=float(nm.get("mu_t", 0.0)), s_t=float(nm.get("s_t", 1.0)),
+                 time_period=float(nm.get("time_period", 0.0)),
                  noisy=noisy,
                  diffusion_factor=[float(v) for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
                  friction=vec("friction") if "friction" in nm else [], dt=float(self.dt),
@@ -289,7 +290,9 @@ class LangevinFit:
                 "diffusion_base": o.get("diffusion_base", "none"),
                 "friction_correction": o.get("friction_correction", False),
                 "friction": np.asarray(self.norm.get("friction", [])).tolist(),
-                "diffusion_factor": np.atleast_1d(self.norm["diffusion_factor"]).tolist()}
+                "diffusion_factor": np.atleast_1d(self.norm["diffusion_factor"]).tolist(),
+                "time_input": (f"periodic, period {o['period']:g}" if o.get("period") else "t")
+                if self.time_dependent else None}
 
     def save(self, path: str) -> str:
         """Save the fit to a .npz file (atomic write); returns the path.
@@ -326,6 +329,8 @@ class LangevinFit:
         lines = [f"Langevin fit ({self.regime}, d = {self.dim}, dt = {self.dt:g}): {o['method']}"
                  + (f" ({self.nets['drift'].n_members} members)" if o["method"] == "ensemble" else
                     f", kl_gradient = {o['kl_gradient']}")]
+        if self.time_dependent:
+            lines[0] += f"; time input {self.provenance()['time_input']}"
         for k, h in self.histories.items():
             lines.append(f"  {k:14s} best validation NLL {h['best']['val_loss']:.6g} at update "
                          f"{h['best']['iteration']} of {h['iterations']} ({h['train_s']:.1f} s)")

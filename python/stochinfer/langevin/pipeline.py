@@ -11,7 +11,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .data import as_langevin_data, split_rows, tril_outer, tril_pairs, tril_to_matrix
+from .._validate import positive_float
+from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import FieldNetwork, TrainSettings
 from .fit import LangevinFit
 from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
@@ -130,7 +131,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                    diff_use_drift: bool = True,
                    corrections: bool = True, friction_correction: bool = True, drift_correction: str = "linear",
                    drift_base: str = "linear", refit: bool = False, separate_noiseless_drift: bool = True,
-                   time_dependent: bool = False,
+                   time_dependent: bool = False, period: Optional[float] = None,
                    measurement_noise: float = 0.0, noiseless: Sequence[int] = (),
                    preset: str = "fast", drift_settings: Optional[TrainSettings] = None,
                    diffusion_settings: Optional[TrainSettings] = None, kl_gradient: Optional[str] = None,
@@ -199,7 +200,10 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     datasets mean drift R² rose by 0.001–0.011 (bench/RESULTS.md); the validation
     states are then no longer held out, so pass independent points to report().
     time_dependent: time is an input and the split is by trajectory (driven
-    systems). noiseless: coordinates known to carry no noise (e.g. [0], the
+    systems). period (time-dependent fits of periodically driven systems, in the
+    data's time unit): the networks see time as cos(2πt/period), sin(2πt/period)
+    instead of t, so the fields are periodic by construction and the ends of the
+    period are neighbours rather than the edges of the input range. noiseless: coordinates known to carry no noise (e.g. [0], the
     voltage of the Hodgkin–Huxley model): D is learned on the others and their rows
     of D are exactly zero (methods.md §3.8). separate_noiseless_drift (overdamped,
     default True): their drift, a noise-free regression, gets its own network with
@@ -234,6 +238,10 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         raise ValueError(f"drift_base must be one of {tuple(DRIFT_BASES)}, got {drift_base!r}")
     if drift_correction not in ("linear", "network"):
         raise ValueError(f"drift_correction must be 'linear' or 'network', got {drift_correction!r}")
+    if period is not None:
+        if not time_dependent:
+            raise ValueError("period applies to driven fits: pass time_dependent=True with it")
+        period = positive_float("period", period)
     if diffusion_base not in ("quadratic", "none"):
         raise ValueError(f"diffusion_base must be 'quadratic' or 'none', got {diffusion_base!r}")
     if method == "ensemble" and n_members < 2:
@@ -279,12 +287,14 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         shifted = None
     if d.t is not None:
         tt = np.asarray(d.t, dtype=np.float64)[:, :n_pts].reshape(-1)
-        mu_t, s_t = _standardise(tt[:, None], train)
-        norm.update(mu_t=mu_t[0], s_t=s_t[0])
-        inputs.append(((tt - mu_t[0]) / s_t[0])[:, None])
+        if period is None:
+            mu_t, s_t = _standardise(tt[:, None], train)
+            norm.update(mu_t=mu_t[0], s_t=s_t[0])
+        else:
+            norm.update(time_period=period)
+        inputs.append(time_inputs(tt, norm))
         if shifted is not None:
-            t1 = np.asarray(d.t, dtype=np.float64)[:, 1:n_pts + 1].reshape(-1)
-            shifted.append(((t1 - mu_t[0]) / s_t[0])[:, None])
+            shifted.append(time_inputs(np.asarray(d.t, dtype=np.float64)[:, 1:n_pts + 1].reshape(-1), norm))
     X = np.concatenate(inputs, axis=1)
     in_dim = X.shape[1]
     fit_rows = train[:: max(1, train.size // 20_000)]  # training rows for the linear fits of the corrections
@@ -387,7 +397,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                    diffusion_base="quadratic" if use_base else "none",
                    noiseless=[i for i in range(dim) if i not in noisy],
                    n_posterior=n_posterior if method == "bbb" else 1,  # ensembles: the members are the samples
-                   measurement_noise=measurement_noise,
+                   measurement_noise=measurement_noise, period=period,
                    train_s=time.perf_counter() - t_start)
     fit = LangevinFit(d, nets, norm, options, hist, (val_states, val_t))
     if options["friction_correction"]:

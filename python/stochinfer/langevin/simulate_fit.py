@@ -54,7 +54,8 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     the training data. Underdamped: explicit Euler (x advanced with the old v,
     then v). Ensembles use their members as the samples. period: for
     periodically driven fits, the networks see t mod period (the time input
-    covers one period). Same seed, same paths, whatever the thread count."""
+    covers one period); default: the fit's own period (infer_langevin(period=)),
+    else none. Same seed, same paths, whatever the thread count."""
     n_traj = positive_int("n_traj", n_traj)
     n_steps = positive_int("n_steps", n_steps)
     record_every = positive_int("record_every", record_every)
@@ -62,6 +63,8 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     t0 = finite_float("t0", t0)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if period is None:
+        period = fit.options.get("period")
     if period is not None:
         period = positive_float("period", period)
     d = fit.dim
