@@ -32,7 +32,8 @@ void bind_inferred(py::module_& m, const char* name) {
                       std::vector<double> s_v, double mu_t, double s_t, std::vector<int> noisy,
                       std::vector<double> diffusion_factor, std::vector<double> friction, double dt,
                       bool homogeneous_diffusion, std::vector<double> fr_linear, std::vector<double> diffusion_base,
-                      double diffusion_base_floor, std::vector<double> diffusion_base_chol, double time_period, int n_threads) {
+                      double diffusion_base_floor, std::vector<double> diffusion_base_chol, double time_period,
+                      int n_threads) {
             stochinfer::InferredFieldsSpec s;
             s.dim = dim;
             s.underdamped = underdamped;
