@@ -60,8 +60,9 @@ def main(argv=None) -> int:
     print(f"seed {args.seed}, {args.cycles} cycles, options {options}: drift R² {rep['drift']['r2']:.4f}, D error {rep['diffusion']['relative_error']:.3f}, "
           f"fit {took:.0f} s")
     print(f"  W per cycle {th['work_per_cycle']:.3f} ± {th['error']:.3f} (exact {exact['mean_work']:.4f}, "
-          f"{100 * (th['work_per_cycle'] / exact['mean_work'] - 1):+.1f}%), Q_h {th['heat_hot']:.3f} "
-          f"({exact['heat_hot']:.4f}), efficiency {th['efficiency']:.3f} ({exact['efficiency']:.4f})")
+          f"{100 * (th['work_per_cycle'] / exact['mean_work'] - 1):+.1f}%), Q_h {th['heat_hot']:.3f} ± "
+          f"{th['heat_hot_error']:.3f} ({exact['heat_hot']:.4f}), efficiency {th['efficiency']:.3f} ± "
+          f"{th['efficiency_error']:.3f} ({exact['efficiency']:.4f})")
     print(f"  per member {np.array2string(th['work_per_sample'], precision=3)}; the data's own mean work "
           f"{w_data.mean():.3f} ± {w_data.std(ddof=1) / np.sqrt(w_data.size):.3f}")
     if args.diagnose:

@@ -263,7 +263,9 @@ def test_driven_underdamped_path_runs_end_to_end():
 def test_carnot_read_out_recovers_the_moment_odes_on_the_true_engine():
     """carnot_cycle (work per cycle, hot-isotherm heat by the first law, efficiency) applied
     to the true engine's own paths (τ = 100) agrees with the moment ODEs within 4 standard
-    errors, the errors from the spread of ten batches of 100 cycles."""
+    errors, the errors from the spread of ten batches of 100 cycles; each batch's error bar
+    is of the size of that spread (a factor 2 either way: ten batches estimate a standard
+    deviation to about ±25%)."""
     from types import SimpleNamespace
 
     from stochinfer.langevin.simulate_fit import carnot_cycle
@@ -274,10 +276,15 @@ def test_carnot_read_out_recovers_the_moment_odes_on_the_true_engine():
     batches = [carnot_cycle(None, SimpleNamespace(x=tr.x[None, b:b + 100], v=tr.v[None, b:b + 100], t=t), m)
                for b in range(0, 1000, 100)]
     exact = m.cycle_thermodynamics()
-    for key, truth in (("work_per_cycle", exact["mean_work"]), ("heat_hot", exact["heat_hot"])):
+    for key, err, truth in (("work_per_cycle", "error", exact["mean_work"]),
+                            ("heat_hot", "heat_hot_error", exact["heat_hot"]),
+                            ("efficiency", "efficiency_error", exact["efficiency"])):
         vals = np.array([b[key] for b in batches])
         se = vals.std(ddof=1) / np.sqrt(vals.size)
         assert abs(vals.mean() - truth) < 4 * se, (key, vals.mean(), truth, se)
+        # each batch's own error bar (cycle noise only: one sample) matches the batches' spread
+        bars = np.array([b[err] for b in batches])
+        assert 0.5 < bars.mean() / vals.std(ddof=1) < 2.0, (key, bars.mean(), vals.std(ddof=1))
 
 
 def test_measurement_noise_option(ou):

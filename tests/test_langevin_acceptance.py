@@ -141,8 +141,9 @@ def test_carnot_diffusion_relative_error():
 
 def test_carnot_work_error_bar_covers_the_exact_value():
     """The 1σ error bar (posterior spread and cycle noise) covers the moment-ODE value
-    −3.5557. Measured: −3.292 ± 0.944 (Q_h 7.00 vs 9.17, efficiency 0.47 vs 0.388). Over
-    six datasets (bench/RESULTS.md, "Carnot engine across datasets") it covers on five."""
+    −3.5557. Measured: −3.292 ± 0.944 (Q_h 7.00 ± 1.27 vs 9.17, efficiency 0.47 ± 0.14 vs
+    0.388). Over six datasets (bench/RESULTS.md, "Carnot engine across datasets") it covers
+    on five."""
     m, _, th = _carnot()
     exact = m.cycle_thermodynamics()["mean_work"]
     assert abs(th["work_per_cycle"] - exact) <= th["error"], th

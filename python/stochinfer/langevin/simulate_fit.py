@@ -153,7 +153,10 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
     """Work on the particle W = Σ ½x²Δk per cycle (negative: engine output), heat
     absorbed on the hot isotherm and efficiency, per posterior sample, for a
     driven underdamped fit of a Brownian Carnot engine (model provides the
-    protocol stiffness(t) and temperature(t); one simulated trajectory = one cycle)."""
+    protocol stiffness(t) and temperature(t); one simulated trajectory = one cycle).
+    Each read-out's error (`error`, `heat_hot_error`, `efficiency_error`) combines
+    the posterior spread over samples with the cycle noise of the sample-averaged
+    per-cycle values (the efficiency's by the delta method for a ratio)."""
     if not hasattr(model, "stiffness"):
         raise ValueError("model must provide stiffness(t) (the driving protocol), e.g. models.BrownianCarnot")
     U, n, L, _ = sim.x.shape
@@ -174,6 +177,20 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
         w_hot = 0.5 * np.sum(mid[..., a:b] * dk[a:b], axis=-1)
         q_hot = (u[..., b] - u[..., a]) - w_hot  # first law on the hot isotherm
         eff = -w.mean(axis=1) / q_hot.mean(axis=1)
-        out.update(heat_hot=float(q_hot.mean()), efficiency=float(eff.mean()),
-                   efficiency_posterior_std=float(eff.std(ddof=1)) if eff.size > 1 else 0.0)
+        q_post = float(q_hot.mean(axis=1).std(ddof=1)) if U > 1 else 0.0
+        q_cycles = float(q_hot.mean(axis=0).std(ddof=1) / np.sqrt(n))
+        eff_post = float(eff.std(ddof=1)) if eff.size > 1 else 0.0
+        out.update(heat_hot=float(q_hot.mean()), heat_hot_error=float(np.hypot(q_post, q_cycles)),
+                   heat_hot_per_sample=q_hot.mean(axis=1), efficiency=float(eff.mean()),
+                   efficiency_posterior_std=eff_post,
+                   efficiency_error=float(np.hypot(eff_post, _ratio_stderr(w.mean(axis=0), q_hot.mean(axis=0)))))
     return out
+
+
+def _ratio_stderr(a: np.ndarray, b: np.ndarray) -> float:
+    """Standard error of −mean(a)/mean(b) over n paired cycles (delta method)."""
+    n = a.size
+    ma, mb = a.mean(), b.mean()
+    c = np.cov(a, b, ddof=1)
+    var = (c[0, 0] / ma**2 + c[1, 1] / mb**2 - 2 * c[0, 1] / (ma * mb)) * (ma / mb) ** 2 / n
+    return float(np.sqrt(max(var, 0.0)))
