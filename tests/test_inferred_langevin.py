@@ -35,7 +35,7 @@ def fits():
         "driven_underdamped_network": si.infer_langevin(tr, regime="underdamped", time_dependent=True,
                                                         drift_correction="network", **SHORT),
         "driven_periodic": si.infer_langevin(tr, regime="underdamped", time_dependent=True, period=10.0,
-                                             method="ensemble", n_members=2, **SHORT),
+                                             time_harmonics=2, method="ensemble", n_members=2, **SHORT),
     }
     assert "friction" in out["driven_underdamped"].norm  # every correction is exercised
     assert "diffusion_base" in out["noiseless_bbb"].norm and "diffusion_base" in out["driven_underdamped"].norm
@@ -53,8 +53,10 @@ def reference_fields(fit, z, t, n_samples, seed, paired):
     if fit.regime == "underdamped":
         cols.append((z[..., d:] / nm["s_x"] - nm["mu_v"]) / nm["s_v"])
     if fit.time_dependent and "time_period" in nm:  # t: a scalar or one time per row of a block
-        w = 2 * np.pi * np.asarray(t)[..., None] / nm["time_period"]
-        cols.append(np.broadcast_to(np.concatenate([np.cos(w), np.sin(w)], axis=-1), z.shape[:-1] + (2,)))
+        K = nm["time_harmonics"]
+        w = 2 * np.pi * np.asarray(t)[..., None] / nm["time_period"] * np.repeat(np.arange(1, K + 1), 2)
+        w[..., 1::2] -= np.pi / 2  # cos(hφ), sin(hφ) = cos(hφ − π/2), h = 1 … K
+        cols.append(np.broadcast_to(np.cos(w), z.shape[:-1] + (2 * K,)))
     elif fit.time_dependent:
         cols.append(np.broadcast_to(((np.asarray(t) - nm["mu_t"]) / nm["s_t"])[..., None], z.shape[:-1] + (1,)))
     x = np.concatenate(cols, axis=-1)
@@ -256,17 +258,21 @@ def test_noiseless_drift_network_is_checked(fits):
 
 
 def test_a_periodic_time_input_makes_the_fields_periodic(fits):
-    """period=P: time enters as cos, sin of 2πt/P, so t and t + P give the same fields
-    and the inferred equation simulates with that period by default."""
+    """period=P: time enters as cos, sin of 2πht/P (h = 1, 2 here), so t and t + P give the
+    same fields and the inferred equation simulates with that period by default."""
     fit = fits["driven_periodic"]
-    assert fit.nets["drift"].config["in_dim"] == 4 and fit.norm["time_period"] == 10.0  # (x, v, cos, sin)
+    assert fit.nets["drift"].config["in_dim"] == 6 and fit.norm["time_period"] == 10.0  # (x, v, 2 × (cos, sin))
     z = _states(fit, 20, np.random.default_rng(4))
     t = np.linspace(0.0, 9.9, 20)
     np.testing.assert_allclose(fit.drift_samples(z, t + 10.0), fit.drift_samples(z, t), rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(fit.diffusion_samples(z, t - 30.0), fit.diffusion_samples(z, t), rtol=1e-5)
     assert fit.simulate(3, 5, x0=z[:3, :1], v0=z[:3, 1:]).settings["period"] == 10.0
     tr = si.simulate(si.models.BrownianCarnot(tau=10.0), n_traj=5, n_steps=600, dt=0.01, seed=0)
-    for kwargs, match in [(dict(period=10.0), "time_dependent=True"), (dict(time_dependent=True, period=-1.0), "period"),
-                          (dict(time_dependent=True, period=float("nan")), "period")]:
+    for kwargs, match in [(dict(period=10.0), "time_dependent=True"),
+                          (dict(time_dependent=True, period=-1.0), "period"),
+                          (dict(time_dependent=True, period=float("nan")), "period"),
+                          (dict(time_dependent=True, time_harmonics=2), "needs a period"),
+                          (dict(time_dependent=True, time_harmonics=1), "needs a period"),
+                          (dict(time_dependent=True, period=10.0, time_harmonics=0), "time_harmonics")]:
         with pytest.raises(ValueError, match=match):
             si.infer_langevin(tr, regime="underdamped", **kwargs, **SHORT)

@@ -341,10 +341,10 @@ def test_cli_infer_a_periodically_driven_system(tmp_path, capsys):
     si.simulate(si.models.BrownianCarnot(tau=10.0), 6, 1000, 0.01, substeps=5, seed=2).save(path)
     fit_path = str(tmp_path / "fit.npz")
     assert main(["infer", path, "--regime", "underdamped", "--hidden", "16", "--time-dependent", "--period", "10",
-                 "--save", fit_path]) == 0
-    assert "periodic, period 10" in capsys.readouterr().out
+                 "--time-harmonics", "2", "--save", fit_path]) == 0
+    assert "periodic, period 10, 2 harmonics" in capsys.readouterr().out
     back = si.LangevinFit.load(fit_path)
-    assert back.norm["time_period"] == 10.0 and back.provenance()["time_input"] == "periodic, period 10"
+    assert back.norm["time_period"] == 10.0 and back.provenance()["time_input"] == "periodic, period 10, 2 harmonics"
     z = back._val_states[0][:5]
     np.testing.assert_allclose(back.drift(z, 2.5).mean, back.drift(z, 12.5).mean, rtol=1e-5, atol=1e-9)
     assert main(["infer", path, "--regime", "underdamped", "--hidden", "16", "--period", "10"]) == 2

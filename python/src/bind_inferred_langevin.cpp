@@ -33,7 +33,7 @@ void bind_inferred(py::module_& m, const char* name) {
                       std::vector<double> diffusion_factor, std::vector<double> friction, double dt,
                       bool homogeneous_diffusion, std::vector<double> fr_linear, std::vector<double> diffusion_base,
                       double diffusion_base_floor, std::vector<double> diffusion_base_chol, double time_period,
-                      int n_threads) {
+                      int time_harmonics, int n_threads) {
             stochinfer::InferredFieldsSpec s;
             s.dim = dim;
             s.underdamped = underdamped;
@@ -45,6 +45,7 @@ void bind_inferred(py::module_& m, const char* name) {
             s.mu_t = mu_t;
             s.s_t = s_t;
             s.time_period = time_period;
+            s.time_harmonics = time_harmonics;
             s.noisy = std::move(noisy);
             s.diffusion_factor = std::move(diffusion_factor);
             s.friction = std::move(friction);
@@ -62,7 +63,7 @@ void bind_inferred(py::module_& m, const char* name) {
           py::arg("homogeneous_diffusion"), py::arg("fr_linear") = std::vector<double>{},
           py::arg("diffusion_base") = std::vector<double>{}, py::arg("diffusion_base_floor") = 0.0,
           py::arg("diffusion_base_chol") = std::vector<double>{}, py::arg("time_period") = 0.0,
-          py::arg("n_threads") = 0,
+          py::arg("time_harmonics") = 1, py::arg("n_threads") = 0,
           py::keep_alive<1, 2>(), py::keep_alive<1, 3>(), py::keep_alive<1, 4>())
       .def("n_outputs", &Model::n_outputs, py::arg("n_samples"))
       .def("set_noiseless_drift", &Model::set_noiseless_drift, py::arg("net").none(true), py::keep_alive<1, 2>(),

@@ -145,7 +145,8 @@ def infer(args) -> int:
     options = {k: v for k, v in dict(hidden=args.hidden).items() if v is not None}
     t = time.perf_counter()
     fit = si.infer_langevin(data, args.dt, regime=args.regime, method=args.method, seed=args.seed,
-                            time_dependent=args.time_dependent, period=args.period, noiseless=args.noiseless,
+                            time_dependent=args.time_dependent, period=args.period,
+                            time_harmonics=args.time_harmonics, noiseless=args.noiseless,
                             refit=args.refit, drift_base=args.drift_base, **options)
     print(fit.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
@@ -196,6 +197,8 @@ def main(argv=None) -> int:
     p_in.add_argument("--period", type=float, default=None,
                       help="period of the driving (time unit of the data; with --time-dependent): time enters "
                            "as cos and sin of 2πt/period")
+    p_in.add_argument("--time-harmonics", type=int, default=None, metavar="K",
+                      help="with --period: cos and sin of 2πht/period for h = 1 … K (default 3)")
     p_in.add_argument("--noiseless", type=int, nargs="+", default=(), metavar="I",
                       help="coordinates without noise (e.g. 0 for a Hodgkin-Huxley voltage): zero rows of D")
     p_in.add_argument("--refit", action="store_true",

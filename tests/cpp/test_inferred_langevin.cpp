@@ -152,5 +152,27 @@ int main() {
   bad = periodic;
   bad.time_period = -1.0;
   CHECK(rejects(bad));
+  bad = periodic;
+  bad.time_harmonics = 0;
+  CHECK(rejects(bad));
+  bad = spec;  // harmonics without a period
+  bad.time_input = true;
+  bad.time_harmonics = 2;
+  CHECK(rejects(bad));
+  periodic.time_harmonics = 2;  // cos φ, sin φ, cos 2φ, sin 2φ
+  CHECK(!rejects(periodic) && periodic.in_dim() == 5);
+  BayesMlpSpec lin5 = lin;
+  lin5.in_dim = 5;
+  LangevinNet<double> drift5(lin5, affine, 1, 0, 1);
+  const double w5[6] = {-1.0, 0.5, 0.25, 0.125, -0.375, 0.0};  // weights of (x̃, cos, sin, cos 2, sin 2), bias
+  for (int i = 0; i < 6; ++i) drift5.params()[i] = w5[i];
+  InferredLangevin<double> driven2(drift5, nullptr, diffusion, periodic, 1);
+  const double t2 = 0.5;  // φ = π/4
+  double f2, d2;
+  CHECK(driven2.fields(&z, &t2, 1, 0, 0, false, &f2, &d2));
+  const double ph = 0.7853981633974483;
+  const double f2_expect = (-0.75 + 0.5 * std::cos(ph) + 0.25 * std::sin(ph) + 0.125 * std::cos(2 * ph) -
+                            0.375 * std::sin(2 * ph)) * s_x;
+  CHECK(std::fabs(f2 - f2_expect) < 1e-12);
   return stochinfer_test::report();
 }

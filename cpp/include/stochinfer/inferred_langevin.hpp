@@ -16,8 +16,9 @@ namespace stochinfer {
 ///
 /// Inputs of every network are the normalised state: (x − mu_x)/s_x, then
 /// (underdamped) (v/s_x − mu_v)/s_v, then (time inputs) (t − mu_t)/s_t, or, with a
-/// time_period P > 0 (periodically driven fits), the two inputs cos(2πt/P), sin(2πt/P),
-/// so that t and t + P are the same input and the period's ends are neighbours.
+/// time_period P > 0 (periodically driven fits), cos(2πht/P), sin(2πht/P) for the
+/// harmonics h = 1 … time_harmonics in that order, so that t and t + P are the same input
+/// and the period's ends are neighbours.
 /// Drift: f = F + (F − F_r)/4 when a shifted drift network F_r is given
 /// (methods.md §3.3), or f = F + [1, inputs]·C with `fr_linear` = C, the
 /// least-squares linear projection of (F − F_r)/4 over the training states
@@ -36,7 +37,8 @@ struct InferredFieldsSpec {
   std::vector<double> mu_x, s_x;            ///< d each
   std::vector<double> mu_v, s_v;            ///< d each (underdamped)
   double mu_t = 0.0, s_t = 1.0;
-  double time_period = 0.0;                 ///< > 0: time enters as cos, sin of 2πt/time_period
+  double time_period = 0.0;                 ///< > 0: time enters as cos, sin of 2πht/time_period
+  int time_harmonics = 1;                   ///< h = 1 … time_harmonics (with a time_period)
   std::vector<int> noisy;                   ///< noisy coordinates, increasing; empty = all
   std::vector<double> diffusion_factor;     ///< one per noisy coordinate (3/2 / ρ(γΔt) underdamped)
   std::vector<double> friction;             ///< d mean frictions γ (1/time); empty: no unshrink
@@ -53,7 +55,7 @@ struct InferredFieldsSpec {
   std::vector<double> diffusion_base_chol;
   bool homogeneous_diffusion = false;       ///< the diffusion network takes no input
   int state_dim() const { return underdamped ? 2 * dim : dim; }
-  int time_inputs() const { return time_input ? (time_period > 0 ? 2 : 1) : 0; }
+  int time_inputs() const { return time_input ? (time_period > 0 ? 2 * time_harmonics : 1) : 0; }
   int in_dim() const { return state_dim() + time_inputs(); }
   void validate() const;
 };

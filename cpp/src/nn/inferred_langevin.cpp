@@ -107,6 +107,8 @@ void InferredFieldsSpec::validate() const {
   if (time_input) need(std::isfinite(mu_t) && finite_positive(s_t), "mu_t, s_t must be finite, s_t > 0");
   need(std::isfinite(time_period) && time_period >= 0, "time_period must be finite and >= 0 (0: time as is)");
   need(time_input || time_period == 0, "time_period needs time_input");
+  need(time_harmonics >= 1 && (time_harmonics == 1 || time_period > 0),
+       "time_harmonics must be >= 1, and above 1 only with a time_period");
   for (std::size_t k = 0; k < noisy.size(); ++k) {
     need(noisy[k] >= 0 && noisy[k] < dim, "noisy coordinates must lie in [0, dim)");
     need(k == 0 || noisy[k] > noisy[k - 1], "noisy coordinates must be increasing");
@@ -261,8 +263,10 @@ void normalise_rows(const InferredFieldsSpec& s, const double* z, const double* 
       for (int k = 0; k < d; ++k) o[d + k] = V((zr[d + k] / s.s_x[k] - s.mu_v[k]) / s.s_v[k]);
     if (s.time_input && s.time_period > 0) {
       const double phase = kTwoPi * t[r % block] / s.time_period;
-      o[sd] = V(std::cos(phase));
-      o[sd + 1] = V(std::sin(phase));
+      for (int h = 0; h < s.time_harmonics; ++h) {
+        o[sd + 2 * h] = V(std::cos((h + 1) * phase));
+        o[sd + 2 * h + 1] = V(std::sin((h + 1) * phase));
+      }
     } else if (s.time_input) {
       o[sd] = V((t[r % block] - s.mu_t) / s.s_t);
     }

@@ -14,13 +14,17 @@ REGIMES = ("overdamped", "underdamped")
 
 def time_inputs(t: np.ndarray, norm: dict) -> np.ndarray:
     """The networks' time columns for times t (n,): (t − mu_t)/s_t, (n, 1); or, for a
-    fit with norm['time_period'] = P, cos(2πt/P) and sin(2πt/P), (n, 2). The C++
-    field assembly (InferredFieldsSpec) builds the same columns."""
+    fit with norm['time_period'] = P, cos(2πht/P) and sin(2πht/P) for h = 1 … K
+    (K = norm['time_harmonics'], default 1), (n, 2K). The C++ field assembly
+    (InferredFieldsSpec) builds the same columns."""
     t = np.asarray(t, dtype=np.float64)
     period = float(norm.get("time_period", 0.0))
     if period > 0:
         phase = 2 * np.pi * t / period
-        return np.column_stack([np.cos(phase), np.sin(phase)])
+        cols = []
+        for h in range(1, int(norm.get("time_harmonics", 1)) + 1):
+            cols += [np.cos(h * phase), np.sin(h * phase)]
+        return np.column_stack(cols)
     return ((t - float(norm["mu_t"])) / float(norm["s_t"]))[:, None]
 
 

@@ -97,7 +97,7 @@ class LangevinFit:
                  self.nets["diffusion"].net, dim=d, underdamped=under, time_input=self.time_dependent,
                  mu_x=vec("mu_x"), s_x=vec("s_x"), mu_v=vec("mu_v") if under else [],
                  s_v=vec("s_v") if under else [], mu_t=float(nm.get("mu_t", 0.0)), s_t=float(nm.get("s_t", 1.0)),
-                 time_period=float(nm.get("time_period", 0.0)),
+                 time_period=float(nm.get("time_period", 0.0)), time_harmonics=int(nm.get("time_harmonics", 1)),
                  noisy=noisy,
                  diffusion_factor=[float(v) for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
                  friction=vec("friction") if "friction" in nm else [], dt=float(self.dt),
@@ -267,9 +267,11 @@ class LangevinFit:
                          f"(p = {c['p_value']:.2g})")
         p = rep["provenance"]
         lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
-                     f"drift base {p['drift_base']} (degree {_degrees(p['drift_base_degree'])}), 3/2 diffusion correction {p['diffusion_factor_3_2']}, "
+                     f"drift base {p['drift_base']} (degree {_degrees(p['drift_base_degree'])}), "
+                     f"3/2 diffusion correction {p['diffusion_factor_3_2']}, "
                      f"F_r drift correction {p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}, "
-                     f"diffusion base {p['diffusion_base']}")
+                     f"diffusion base {p['diffusion_base']}"
+                     + (f", time input {p['time_input']}" if p.get("time_input") else ""))
         if p.get("friction_correction"):
             lines.append(f"    finite-γΔt correction: D labels / ρ(γ(z)Δt) at the local friction, drift unshrunk "
                          f"with the mean friction γ {np.round(p['friction'], 3).tolist()}")
@@ -291,7 +293,9 @@ class LangevinFit:
                 "friction_correction": o.get("friction_correction", False),
                 "friction": np.asarray(self.norm.get("friction", [])).tolist(),
                 "diffusion_factor": np.atleast_1d(self.norm["diffusion_factor"]).tolist(),
-                "time_input": (f"periodic, period {o['period']:g}" if o.get("period") else "t")
+                "time_input": (f"periodic, period {o['period']:g}"
+                               + (f", {o['time_harmonics']} harmonics" if o.get("time_harmonics", 1) > 1 else "")
+                               if o.get("period") else "t")
                 if self.time_dependent else None}
 
     def save(self, path: str) -> str:
