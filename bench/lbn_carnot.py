@@ -57,7 +57,8 @@ def main(argv=None) -> int:
     th = fit.thermodynamics(sim, m)
     exact = m.cycle_thermodynamics()
     w_data = m.work(tr.x[:, :, 0], np.arange(tr.x.shape[1]) * 0.01)
-    print(f"seed {args.seed}, {args.cycles} cycles, options {options}: drift R² {rep['drift']['r2']:.4f}, D error {rep['diffusion']['relative_error']:.3f}, "
+    print(f"seed {args.seed}, {args.cycles} cycles, options {options}: drift R² {rep['drift']['r2']:.4f}, "
+          f"D error {rep['diffusion']['relative_error']:.3f}, "
           f"fit {took:.0f} s")
     print(f"  W per cycle {th['work_per_cycle']:.3f} ± {th['error']:.3f} (exact {exact['mean_work']:.4f}, "
           f"{100 * (th['work_per_cycle'] / exact['mean_work'] - 1):+.1f}%), Q_h {th['heat_hot']:.3f} ± "
@@ -127,7 +128,8 @@ def diagnose(m, tr, fit, sim) -> None:
         M = C.shape[2]
         w_fit = [moment_work(m, tt, C[:, 0, j], -C[:, 1, j], -C[:, 2, j], Dh[:, j]) for j in range(M)]
         w_k = [moment_work(m, tt, C[:, 0, j], k_true, -C[:, 2, j], Dh[:, j]) for j in range(M)]
-        print(f"  moment-ODE work per member from (k̂, γ̂, D̂): {np.array(w_fit)}; with the true k: {np.array(w_k)}")
+        print(f"  moment-ODE work per member from (k̂, γ̂, D̂): {np.array(w_fit)}; "
+              f"with the true k: {np.array(w_k)}")
         truth = si.simulate(m, n_traj=4000, n_steps=10_000, dt=dt, substeps=10, seed=1, record_every=5)
         x2t, v2t = (truth.x[..., 0] ** 2).mean(0), (truth.v[..., 0] ** 2).mean(0)
         x2, v2 = (sim.x[..., 0] ** 2).mean(1), (sim.v[..., 0] ** 2).mean(1)

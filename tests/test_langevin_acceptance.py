@@ -113,7 +113,8 @@ def test_bands_widen_outside_the_sampled_region(system):
 
 def _carnot():
     """Brownian Carnot engine, τ = 100, 100 recorded cycles (methods.md §5.8), ensemble
-    fit with a periodic time input (period=100: the protocol's period is known); its
+    fit with a periodic time input (period=100: the protocol's period is known; three
+    harmonics, the default); its
     inferred equation simulated for 1200 cycles per member (about a minute in C++) from
     the data's 100 cycle-start states. The path noise of the mean work is then 0.13
     (3.6%); at 60 cycles it was 0.47 (13%), too coarse to test a 10% claim."""
@@ -131,8 +132,8 @@ def _carnot():
 
 
 def test_carnot_diffusion_relative_error():
-    """γΔt = 0.1: the 3/2 factor alone left D 10.7% low; the finite-γΔt factor gives 3.7%
-    (2.9% with time as a plain input; 3.5–4.2% periodic over six datasets, bench/RESULTS.md)."""
+    """γΔt = 0.1: the 3/2 factor alone left D 10.7% low; the finite-γΔt factor gives 1.8%
+    (2.9% with time as a plain input; 1.6–3.0% over six datasets, bench/RESULTS.md)."""
     m, fit, _ = _carnot()
     rep = fit.report(m)
     assert rep["diffusion"]["relative_error"] <= 0.10, rep["diffusion"]
@@ -141,7 +142,7 @@ def test_carnot_diffusion_relative_error():
 
 def test_carnot_work_error_bar_covers_the_exact_value():
     """The 1σ error bar (posterior spread and cycle noise) covers the moment-ODE value
-    −3.5557. Measured: −3.292 ± 0.944 (Q_h 7.00 ± 1.27 vs 9.17, efficiency 0.47 ± 0.14 vs
+    −3.5557. Measured: −3.718 ± 0.380 (Q_h 8.49 ± 0.98 vs 9.17, efficiency 0.44 ± 0.09 vs
     0.388). Over six datasets (bench/RESULTS.md, "Carnot engine across datasets") it covers
     on five."""
     m, _, th = _carnot()
@@ -150,9 +151,9 @@ def test_carnot_work_error_bar_covers_the_exact_value():
 
 
 def test_carnot_work_within_10_percent():
-    """Measured −3.292 (−7.4%; path noise ±0.13). This dataset passes; over six datasets
-    the periodic fit is within 10% on three (errors −7.4, −10.2, +20.5, −29.0, +3.6,
-    +6.4%; RMS 16%) and with time as a plain input on one (+11.4, −4.6, +45.5, −48.0,
+    """Measured −3.718 (+4.6%; path noise ±0.13). This dataset passes; over six datasets
+    the periodic fit is within 10% on three (errors +4.6, −10.9, −0.3, −26.9, +3.9,
+    −24.0%; RMS 16%) and with time as a plain input on one (+11.4, −4.6, +45.5, −48.0,
     −18.2, −11.8%; RMS 29%). The data's own mean work over its 100 cycles has a 12%
     standard error, and the work is a small difference of compression and expansion
     terms (±11 each), so a 1.5% error in ⟨x²⟩ moves it 10% (bench/RESULTS.md)."""
