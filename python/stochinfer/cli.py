@@ -196,7 +196,7 @@ def main(argv=None) -> int:
     p_in.add_argument("--time-dependent", action="store_true", help="time as an input (driven systems)")
     p_in.add_argument("--period", type=float, default=None,
                       help="period of the driving (time unit of the data; with --time-dependent): time enters "
-                           "as cos and sin of 2πt/period")
+                           "as cos and sin of 2πht/period (see --time-harmonics)")
     p_in.add_argument("--time-harmonics", type=int, default=None, metavar="K",
                       help="with --period: cos and sin of 2πht/period for h = 1 … K (default 3)")
     p_in.add_argument("--noiseless", type=int, nargs="+", default=(), metavar="I",
