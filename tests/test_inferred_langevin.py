@@ -276,3 +276,19 @@ def test_a_periodic_time_input_makes_the_fields_periodic(fits):
                           (dict(time_dependent=True, period=10.0, time_harmonics=0), "time_harmonics")]:
         with pytest.raises(ValueError, match=match):
             si.infer_langevin(tr, regime="underdamped", **kwargs, **SHORT)
+
+
+def test_substeps_integrate_each_step_in_finer_steps(fits):
+    """substeps=k is the same simulation as k-times-finer steps recorded k times less often,
+    reported on the coarse step's clock; a bad value is a clear error."""
+    fit = fits["driven_underdamped"]
+    z0 = _states(fit, 8, np.random.default_rng(5))
+    kw = dict(x0=z0[:, :1], v0=z0[:, 1:], n_samples=2, seed=3, t0=0.5, period=10.0)
+    coarse = fit.simulate(8, 6, dt=0.01, record_every=2, substeps=4, **kw)
+    fine = fit.simulate(8, 24, dt=0.0025, record_every=8, **kw)
+    np.testing.assert_array_equal(coarse.x, fine.x)
+    np.testing.assert_array_equal(coarse.v, fine.v)
+    np.testing.assert_allclose(coarse.t, fine.t)
+    assert coarse.dt == 0.01 and coarse.settings["substeps"] == 4
+    with pytest.raises(ValueError, match="substeps"):
+        fit.simulate(8, 6, substeps=0, **kw)
