@@ -179,7 +179,8 @@ def test_simulation_matches_the_numpy_loop_fed_the_same_normals(fits, name, mode
         period, t0 = None, 9.93
     else:
         t0 = 1.93 if fit.time_dependent else 0.0  # the time input wraps at step 8
-    sim = fit.simulate(70, 12, x0=x0, v0=v0, n_samples=S, mode=mode, seed=9, record_every=3, period=period, t0=t0)
+    sim = fit.simulate(70, 12, x0=x0, v0=v0, n_samples=S, mode=mode, seed=9, record_every=3, period=period, t0=t0,
+                       substeps=1)
     xs, vs, spread = reference_simulation(fit, x0, v0, 12, fit.dt, S, 9, mode == "per_sample", 3,
                                           period or fit.options.get("period"), t0)
     assert sim.x.shape == xs.shape == ((S if mode == "per_sample" else 1), 70, 5, d)
@@ -285,10 +286,17 @@ def test_substeps_integrate_each_step_in_finer_steps(fits):
     z0 = _states(fit, 8, np.random.default_rng(5))
     kw = dict(x0=z0[:, :1], v0=z0[:, 1:], n_samples=2, seed=3, t0=0.5, period=10.0)
     coarse = fit.simulate(8, 6, dt=0.01, record_every=2, substeps=4, **kw)
-    fine = fit.simulate(8, 24, dt=0.0025, record_every=8, **kw)
+    fine = fit.simulate(8, 24, dt=0.0025, record_every=8, substeps=1, **kw)
     np.testing.assert_array_equal(coarse.x, fine.x)
     np.testing.assert_array_equal(coarse.v, fine.v)
     np.testing.assert_allclose(coarse.t, fine.t)
     assert coarse.dt == 0.01 and coarse.settings["substeps"] == 4
     with pytest.raises(ValueError, match="substeps"):
         fit.simulate(8, 6, substeps=0, **kw)
+    # default: the fewest substeps with γΔt/substeps <= 0.02 from the fit's mean friction; overdamped 1
+    gamma = max(abs(g) for g in fit.norm["friction"])
+    want = max(1, int(np.ceil(gamma * 0.01 / 0.02 - 1e-9)))
+    assert want > 1 and fit.simulate(8, 6, dt=0.01, **kw).settings["substeps"] == want
+    assert fit.simulate(8, 6, dt=0.001, **kw).settings["substeps"] == max(1, int(np.ceil(gamma * 0.001 / 0.02 - 1e-9)))
+    quiet = fits["noiseless_bbb"]
+    assert quiet.simulate(3, 4, n_samples=2).settings["substeps"] == 1

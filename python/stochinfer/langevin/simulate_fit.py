@@ -38,16 +38,17 @@ class InferredTrajectories:
 def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, x0=None, v0=None,
                  t0: float = 0.0, n_samples: int = 20, mode: str = "per_sample", seed: int = 0,
                  record_every: int = 1, posterior_seed: int = 0,
-                 period: Optional[float] = None, substeps: int = 1) -> InferredTrajectories:
+                 period: Optional[float] = None, substeps: Optional[int] = None) -> InferredTrajectories:
     """Simulate the inferred equation for n_steps of dt (default: the data's dt),
     in C++ (threaded, GIL released, Ctrl-C stops it).
 
     substeps: integrate each step of dt in that many explicit steps (recording and
-    record_every still count steps of dt). The explicit schemes bias the kinetic
+    record_every still count steps of dt). The explicit scheme biases the kinetic
     temperature where γΔt is not small: for an Ornstein–Uhlenbeck velocity the
-    stationary ⟨v²⟩ is T/(1 − γΔt/2), +5% at γΔt = 0.1; the Carnot engine simulated
-    at its data's dt runs 7% hot (bench/RESULTS.md). Work and heat moved less than
-    their error bars there, but use substeps ≥ 5 for kinetic quantities at γΔt ≳ 0.05.
+    stationary ⟨v²⟩ is T/(1 − γΔt/2), +5% at γΔt = 0.1. Default: underdamped fits
+    with a friction estimate take the fewest substeps that keep γΔt/substeps ≤ 0.02
+    (Carnot engine, γΔt = 0.1: 5 substeps; ⟨v²⟩ 7% high → 1–3%, hot-bath heat
+    8.49 → 9.61 against 9.17, bench/RESULTS.md), others 1.
 
     mode 'per_sample': every posterior sample j drives its own set of n_traj
     trajectories (the spread of derived quantities over samples is the posterior
@@ -66,8 +67,8 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     n_traj = positive_int("n_traj", n_traj)
     n_steps = positive_int("n_steps", n_steps)
     record_every = positive_int("record_every", record_every)
-    substeps = positive_int("substeps", substeps)
     dt = fit.dt if dt is None else positive_float("dt", dt)
+    substeps = _default_substeps(fit, dt) if substeps is None else positive_int("substeps", substeps)
     t0 = finite_float("t0", t0)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -99,6 +100,15 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     return InferredTrajectories(xs, vs, t_rec, dt, mode, S, seed, spread,
                                 {"n_traj": n_traj, "n_steps": n_steps, "record_every": record_every,
                                  "posterior_seed": posterior_seed, "period": period, "substeps": substeps})
+
+
+def _default_substeps(fit, dt: float, max_step: float = 0.02) -> int:
+    """Fewest explicit steps per dt with γΔt/substeps <= max_step, from the fit's mean
+    friction (underdamped fits with friction_correction); 1 otherwise."""
+    gamma = np.abs(np.asarray(fit.norm.get("friction", []), dtype=np.float64))
+    if fit.regime != "underdamped" or gamma.size == 0:
+        return 1
+    return max(1, int(np.ceil(gamma.max() * dt / max_step - 1e-9)))
 
 
 def _initial(value, data_states, n, d, rng, name):
