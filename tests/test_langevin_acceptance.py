@@ -114,10 +114,10 @@ def test_bands_widen_outside_the_sampled_region(system):
 def _carnot():
     """Brownian Carnot engine, τ = 100, 100 recorded cycles (methods.md §5.8), ensemble
     fit with a periodic time input (period=100: the protocol's period is known; three
-    harmonics, the default); its
-    inferred equation simulated for 1200 cycles per member (about a minute in C++) from
-    the data's 100 cycle-start states. The path noise of the mean work is then 0.13
-    (3.6%); at 60 cycles it was 0.47 (13%), too coarse to test a 10% claim."""
+    harmonics, the default); its inferred equation simulated for 1200 cycles per member
+    (5 substeps per step, the default at γΔt = 0.1: about 2.5 minutes in C++) from the
+    data's 100 cycle-start states. The path noise of the mean work is then 0.13 (3.6%);
+    at 60 cycles it was 0.47 (13%), too coarse to test a 10% claim."""
     if "carnot" not in _cache:
         m = si.models.BrownianCarnot(tau=100.0)
         tr = si.simulate(m, n_traj=100, n_steps=10_000, dt=0.01, substeps=10, seed=0)
@@ -142,8 +142,8 @@ def test_carnot_diffusion_relative_error():
 
 def test_carnot_work_error_bar_covers_the_exact_value():
     """The 1σ error bar (posterior spread and cycle noise) covers the moment-ODE value
-    −3.5557. Measured: −3.718 ± 0.380 (Q_h 8.49 ± 0.98 vs 9.17, efficiency 0.44 ± 0.09 vs
-    0.388). Over six datasets (bench/RESULTS.md, "Carnot engine across datasets") it covers
+    −3.5557. Measured: −3.793 ± 0.374 (Q_h 9.61 ± 1.06 vs 9.17, efficiency 0.398 ± 0.072
+    vs 0.388; with one substep −3.718 ± 0.380, Q_h 8.49 ± 0.98). Over six datasets (bench/RESULTS.md, "Carnot engine across datasets") it covers
     on five."""
     m, _, th = _carnot()
     exact = m.cycle_thermodynamics()["mean_work"]
@@ -151,7 +151,7 @@ def test_carnot_work_error_bar_covers_the_exact_value():
 
 
 def test_carnot_work_within_10_percent():
-    """Measured −3.718 (+4.6%; path noise ±0.13). This dataset passes; over six datasets
+    """Measured −3.793 (+6.7%; path noise ±0.13). This dataset passes; over six datasets
     the periodic fit is within 10% on three (errors +4.6, −10.9, −0.3, −26.9, +3.9,
     −24.0%; RMS 16%) and with time as a plain input on one (+11.4, −4.6, +45.5, −48.0,
     −18.2, −11.8%; RMS 29%). The data's own mean work over its 100 cycles has a 12%
