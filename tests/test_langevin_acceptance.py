@@ -152,9 +152,9 @@ def test_carnot_work_error_bar_covers_the_exact_value():
 
 def test_carnot_work_within_10_percent():
     """Measured −3.793 (+6.7%; path noise ±0.13). This dataset passes; over six datasets
-    the periodic fit is within 10% on three (errors +4.6, −10.9, −0.3, −26.9, +3.9,
-    −24.0%; RMS 16%) and with time as a plain input on one (+11.4, −4.6, +45.5, −48.0,
-    −18.2, −11.8%; RMS 29%). The data's own mean work over its 100 cycles has a 12%
+    this protocol is within 10% on four (errors +6.7, −7.5, +2.6, −26.9, +6.4, −22.9%;
+    RMS 15%) and with time as a plain input and one substep on one (+11.4, −4.6, +45.5,
+    −48.0, −18.2, −11.8%; RMS 29%). The data's own mean work over its 100 cycles has a 12%
     standard error, and the work is a small difference of compression and expansion
     terms (±11 each), so a 1.5% error in ⟨x²⟩ moves it 10% (bench/RESULTS.md)."""
     m, _, th = _carnot()
