@@ -175,14 +175,14 @@ def test_simulation_matches_the_numpy_loop_fed_the_same_normals(fits, name, mode
     x0, v0 = z0[:, :d], (z0[:, d:] if fit.regime == "underdamped" else None)
     S = fit.nets["drift"].n_members if fit.options["method"] == "ensemble" else 4
     period = 2.0 if fit.time_dependent else None
-    if fit.options.get("period"):  # the fit's own period is the default
+    if fit.norm.get("time_period"):  # the fit's own period is the default
         period, t0 = None, 9.93
     else:
         t0 = 1.93 if fit.time_dependent else 0.0  # the time input wraps at step 8
     sim = fit.simulate(70, 12, x0=x0, v0=v0, n_samples=S, mode=mode, seed=9, record_every=3, period=period, t0=t0,
                        substeps=1)
     xs, vs, spread = reference_simulation(fit, x0, v0, 12, fit.dt, S, 9, mode == "per_sample", 3,
-                                          period or fit.options.get("period"), t0)
+                                          period or fit.norm.get("time_period"), t0)
     assert sim.x.shape == xs.shape == ((S if mode == "per_sample" else 1), 70, 5, d)
     np.testing.assert_allclose(sim.x, xs, rtol=1e-9, atol=1e-12)
     if vs is not None:

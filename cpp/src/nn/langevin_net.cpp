@@ -347,8 +347,8 @@ void LangevinNet<T>::set_linear_base(const std::vector<double>& coeffs, const st
   if (!coeffs.empty()) {
     if (im.head_spec.kind != HeadKind::affine) throw std::invalid_argument("a linear base needs the affine head");
     if (coeffs.size() != want)
-      throw std::invalid_argument("the base needs n_members x n_monomials(in_dim, degree) x out_dim = " + std::to_string(want) +
-                                  " coefficients, got " + std::to_string(coeffs.size()));
+      throw std::invalid_argument("the base needs n_members x n_monomials(in_dim, degree) x out_dim = " +
+                                  std::to_string(want) + " coefficients, got " + std::to_string(coeffs.size()));
     for (double c : coeffs)
       if (!std::isfinite(c)) throw std::invalid_argument("linear base coefficients must be finite");
   }

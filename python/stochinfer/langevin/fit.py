@@ -293,10 +293,7 @@ class LangevinFit:
                 "friction_correction": o.get("friction_correction", False),
                 "friction": np.asarray(self.norm.get("friction", [])).tolist(),
                 "diffusion_factor": np.atleast_1d(self.norm["diffusion_factor"]).tolist(),
-                "time_input": (f"periodic, period {o['period']:g}"
-                               + (f", {o['time_harmonics']} harmonics" if o.get("time_harmonics", 1) > 1 else "")
-                               if o.get("period") else "t")
-                if self.time_dependent else None}
+                "time_input": _time_input(self.norm) if self.time_dependent else None}
 
     def save(self, path: str) -> str:
         """Save the fit to a .npz file (atomic write); returns the path.
@@ -351,3 +348,12 @@ def _degrees(by_net: dict) -> str:
     if len(set(by_net.values())) == 1:
         return str(next(iter(by_net.values())))
     return ", ".join(f"{k} {v}" for k, v in by_net.items())
+
+
+def _time_input(norm: dict) -> str:
+    """How time enters the networks: 't', or 'periodic, period P[, K harmonics]'."""
+    period = float(norm.get("time_period", 0.0))
+    if period <= 0:
+        return "t"
+    harmonics = int(norm.get("time_harmonics", 1))
+    return f"periodic, period {period:g}" + (f", {harmonics} harmonics" if harmonics > 1 else "")

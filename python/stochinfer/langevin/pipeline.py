@@ -405,8 +405,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                    diffusion_base="quadratic" if use_base else "none",
                    noiseless=[i for i in range(dim) if i not in noisy],
                    n_posterior=n_posterior if method == "bbb" else 1,  # ensembles: the members are the samples
-                   measurement_noise=measurement_noise, period=period,
-                   time_harmonics=time_harmonics if period is not None else None,
+                   measurement_noise=measurement_noise,
                    train_s=time.perf_counter() - t_start)
     fit = LangevinFit(d, nets, norm, options, hist, (val_states, val_t))
     if options["friction_correction"]:

@@ -73,7 +73,7 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if period is None:
-        period = fit.options.get("period")
+        period = fit.norm.get("time_period")  # the fit's own period (infer_langevin(period=))
     if period is not None:
         period = positive_float("period", period)
     d = fit.dim
