@@ -293,10 +293,11 @@ def test_substeps_integrate_each_step_in_finer_steps(fits):
     assert coarse.dt == 0.01 and coarse.settings["substeps"] == 4
     with pytest.raises(ValueError, match="substeps"):
         fit.simulate(8, 6, substeps=0, **kw)
-    # default: the fewest substeps with γΔt/substeps <= 0.02 from the fit's mean friction; overdamped 1
+    # default: the fewest substeps k with γΔt/k <= 0.02, γ the fit's largest friction; overdamped 1
     gamma = max(abs(g) for g in fit.norm["friction"])
-    want = max(1, int(np.ceil(gamma * 0.01 / 0.02 - 1e-9)))
-    assert want > 1 and fit.simulate(8, 6, dt=0.01, **kw).settings["substeps"] == want
-    assert fit.simulate(8, 6, dt=0.001, **kw).settings["substeps"] == max(1, int(np.ceil(gamma * 0.001 / 0.02 - 1e-9)))
+    for dt in (0.01, 0.001):
+        k = fit.simulate(8, 6, dt=dt, **kw).settings["substeps"]
+        assert gamma * dt / k <= 0.02 * (1 + 1e-9) and (k == 1 or gamma * dt / (k - 1) > 0.02)
+    assert fit.simulate(8, 6, dt=0.01, **kw).settings["substeps"] > 1
     quiet = fits["noiseless_bbb"]
     assert quiet.simulate(3, 4, n_samples=2).settings["substeps"] == 1

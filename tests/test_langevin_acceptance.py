@@ -144,8 +144,8 @@ def test_carnot_diffusion_relative_error():
 def test_carnot_work_error_bar_covers_the_exact_value():
     """The 1σ error bar (posterior spread and cycle noise) covers the moment-ODE value
     −3.5557. Measured: −3.793 ± 0.374 (Q_h 9.61 ± 1.06 vs 9.17, efficiency 0.398 ± 0.072
-    vs 0.388; with one substep −3.718 ± 0.380, Q_h 8.49 ± 0.98). Over six datasets (bench/RESULTS.md, "Carnot engine across datasets") it covers
-    on five."""
+    vs 0.388; with one substep −3.718 ± 0.380, Q_h 8.49 ± 0.98). Over six datasets
+    (bench/RESULTS.md, "Carnot engine across datasets") it covers on five."""
     m, _, th = _carnot()
     exact = m.cycle_thermodynamics()["mean_work"]
     assert abs(th["work_per_cycle"] - exact) <= th["error"], th

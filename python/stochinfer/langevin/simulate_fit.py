@@ -103,8 +103,8 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
 
 
 def _default_substeps(fit, dt: float, max_step: float = 0.02) -> int:
-    """Fewest explicit steps per dt with γΔt/substeps <= max_step, from the fit's mean
-    friction (underdamped fits with friction_correction); 1 otherwise."""
+    """Fewest explicit steps per dt with γΔt/substeps <= max_step, γ the fit's largest
+    friction estimate (underdamped fits with friction_correction); 1 otherwise."""
     gamma = np.abs(np.asarray(fit.norm.get("friction", []), dtype=np.float64))
     if fit.regime != "underdamped" or gamma.size == 0:
         return 1
