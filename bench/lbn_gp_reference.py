@@ -7,10 +7,15 @@ seed s; scored on every second state of the record with seed s + 1). Labels are 
 Itô increments Δx/Δt; each drift component gets its own GP with a squared-exponential
 kernel, one length scale per input (ARD), signal and noise variances and a constant
 mean. The hyperparameters maximise the marginal likelihood (ML-II, Nelder–Mead) on a
-random subset of 3000 training rows, then the GP conditions on all rows. Nothing is
+random subset of 3000 of its rows, then the GP conditions on all of them. Nothing is
 chosen by looking at the truth. Overdamped systems only.
 
+--rows all: every transition of the record (the GP needs no validation rows);
+--rows train: only the rows infer_langevin trains on (the first 80% of the record's
+time; the last 20% validate), the same data as the networks.
+
 Usage: PYTHONPATH=python python bench/lbn_gp_reference.py [--systems nonlinear] [--seeds 0,1,2,3,4,10]
+       [--rows all|train]
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from scipy.spatial.distance import cdist
 
 from lbn_datasets import data
 from stochinfer.langevin import metrics
+from stochinfer.langevin.data import split_rows
 
 
 def kernel(a: np.ndarray, b: np.ndarray, length: np.ndarray, signal_var: float) -> np.ndarray:
@@ -71,6 +77,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--systems", default="nonlinear")
     ap.add_argument("--seeds", default="0,1,2,3,4,10")
+    ap.add_argument("--rows", choices=("all", "train"), default="all")
     args = ap.parse_args(argv)
     print("| system | seed | GP drift R² | 95% coverage | corr (p) | length scales per component | time s |")
     print("|---|---|---|---|---|---|---|")
@@ -81,7 +88,10 @@ def main(argv=None) -> int:
                 raise SystemExit(f"{system}: the GP reference handles overdamped systems only")
             t0 = time.time()
             x = tr.x[0].astype(np.float64)
-            mean, std, hyper = gp_drift(x[:-1], (x[1:] - x[:-1]) / tr.dt, pts)
+            rows = np.arange(len(x) - 1)
+            if args.rows == "train":  # infer_langevin's default split (val_fraction 0.2)
+                rows = split_rows(1, len(x) - 1, 0.2, by_trajectory=False)[0]
+            mean, std, hyper = gp_drift(x[rows], (x[rows + 1] - x[rows]) / tr.dt, pts)
             truth = m.drift(pts)
             cal = metrics.calibration(truth, mean, std)
             cov = metrics.coverage(truth, mean - 1.96 * std, mean + 1.96 * std)
