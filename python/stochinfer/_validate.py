@@ -20,6 +20,28 @@ def positive_int(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+#: more threads than any machine we target has cores; larger requests are typos
+MAX_THREADS = 1024
+
+
+def seed_value(name: str, value) -> int:
+    """A seed of the counter-based streams: an integer in [0, 2**64)."""
+    v = positive_int(name, value, minimum=0)
+    if v >= 2**64:
+        raise ValueError(f"{name} must be < 2**64, got {v}")
+    return v
+
+
+def thread_count(value) -> int:
+    """n_threads: None (0 to the C++ core: all cores) or an integer in [1, MAX_THREADS]."""
+    if value is None:
+        return 0
+    v = positive_int("n_threads", value)
+    if v > MAX_THREADS:
+        raise ValueError(f"n_threads must be <= {MAX_THREADS}, got {v}; pass None to use all cores")
+    return v
+
+
 def positive_float(name: str, value, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _core
 from ._validate import (check_output_fits, finite_array, finite_float, positive_float,
-                        positive_int)
+                        positive_int, seed_value, thread_count)
 from .models import FlashingRatchet, Model, PythonModel
 from .results import Trajectories
 
@@ -66,15 +66,13 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
     record_every = positive_int("record_every", record_every)
     if record_every > n_steps:
         raise ValueError(f"record_every ({record_every}) must be <= n_steps ({n_steps})")
-    seed = positive_int("seed", seed, minimum=0)
-    if seed >= 2**64:
-        raise ValueError("seed must be < 2**64")
+    seed = seed_value("seed", seed)
     traj_offset = positive_int("traj_offset", traj_offset, minimum=0)
     t0 = finite_float("t0", t0)
     if dtype not in ("float32", "float64", np.float32, np.float64):
         raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     dtype = np.dtype(dtype)
-    threads = 0 if n_threads is None else positive_int("n_threads", n_threads)
+    threads = thread_count(n_threads)
     if backend not in ("cpu", "cuda"):
         raise ValueError(f"backend must be 'cpu' or 'cuda', got {backend!r}")
 

@@ -14,7 +14,8 @@ namespace stochinfer {
 /// the work at small widths). The calling thread is worker 0.
 class ThreadPool {
  public:
-  /// n_threads <= 0 means std::thread::hardware_concurrency().
+  /// n_threads <= 0 means std::thread::hardware_concurrency(). Throws
+  /// std::system_error when the system cannot start that many threads.
   explicit ThreadPool(int n_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -30,6 +31,7 @@ class ThreadPool {
  private:
   void worker_loop(int worker);
   void run_tasks(int worker);
+  void stop_and_join();
 
   int n_threads_ = 1;
   std::vector<std::thread> workers_;

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _core
 from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
-from .._validate import positive_float, positive_int
+from .._validate import positive_float, positive_int, thread_count
 from ..train import run_training, scheduled_step
 from . import readout
 from .data import EPData, as_ep_data, model_truth, truth_delta_s
@@ -101,7 +101,7 @@ class NEEP:
         self.split = tuple(split)
         self.val_max_transitions = positive_int("val_max_transitions", val_max_transitions)
         self.record_test = bool(record_test)
-        self.n_threads = 0 if n_threads is None else positive_int("n_threads", n_threads)
+        self.n_threads = thread_count(n_threads)
         self.progress = progress
         self.net = None          # compiled network after fit/load
         self.dt = None
