@@ -221,7 +221,8 @@ def test_networks_without_bayesian_layers_give_one_sample():
     """bbb with n_bayes=0 is deterministic: one sample, whatever n_samples asks."""
     m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
     x = si.simulate(m, 4, 600, 0.01, substeps=5, seed=2).x
-    fit = si.infer_langevin(x, dt=0.01, n_bayes=0, **SHORT)
+    with pytest.warns(UserWarning, match="n_bayes=0"):
+        fit = si.infer_langevin(x, dt=0.01, n_bayes=0, **SHORT)
     sim = fit.simulate(5, 10, n_samples=4)
     assert sim.n_samples == 1 and sim.x.shape == (1, 5, 11, 2)
     assert np.isfinite(fit.thermodynamics(sim)["ep_rate"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -15,7 +16,10 @@ def atomic_savez(path, arrays: dict) -> str:
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=os.path.dirname(os.path.abspath(path)))
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save {path}: the folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
@@ -30,12 +34,29 @@ def atomic_savez(path, arrays: dict) -> str:
 def load_versioned(path, kind: str, max_version: int, what: str):
     """Reads an .npz written with keys format_version, kind and config (JSON):
     returns (config dict, every array). Raises ValueError for another kind of
-    file or a newer format than this stochinfer reads."""
-    with np.load(path, allow_pickle=False) as f:
+    file, a newer format than this stochinfer reads, or a damaged file. A path
+    without its ".npz" is found as save() wrote it."""
+    path = os.fspath(path)
+    if not os.path.exists(path) and os.path.exists(path + ".npz"):
+        path += ".npz"
+    try:
+        f = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        # numpy's own message for a non-.npz file suggests allow_pickle, which is unsafe advice here
+        raise ValueError(f"{path}: not a stochinfer {what} file (not a readable .npz: "
+                         f"{type(exc).__name__})") from None
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: not a stochinfer {what} file (a single array, not an .npz)")
+    with f:
         if "format_version" not in f or "kind" not in f or str(f["kind"]) != kind:
             raise ValueError(f"{path}: not a stochinfer {what} file")
-        version = int(f["format_version"])
-        if version > max_version:
-            raise ValueError(f"{path}: format version {version} is newer than this stochinfer "
-                             f"({max_version}); upgrade stochinfer")
-        return json.loads(str(f["config"])), {k: f[k] for k in f.files}
+        try:
+            version = int(f["format_version"])
+            if version > max_version:
+                raise ValueError(f"{path}: format version {version} is newer than this stochinfer "
+                                 f"({max_version}); upgrade stochinfer")
+            return json.loads(str(f["config"])), {k: f[k] for k in f.files}
+        except (KeyError, TypeError, json.JSONDecodeError, zipfile.BadZipFile, EOFError) as exc:
+            raise ValueError(f"{path}: a damaged stochinfer {what} file ({type(exc).__name__}: {exc})") from None

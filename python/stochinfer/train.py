@@ -3,6 +3,7 @@ validation loss, early stopping, progress bar, and Ctrl-C that keeps the best
 model. Estimators supply the steps (compiled) and the evaluation."""
 from __future__ import annotations
 
+import math
 import sys
 import time
 import warnings
@@ -33,8 +34,10 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
 
     Stops after n_iter updates, or when the validation loss has not improved for
     `patience` updates. On Ctrl-C it warns and returns with the best state so far
-    (re-raises if no evaluation finished yet). Returns {'history', 'best',
-    'iterations', 'interrupted', 'stopped_early', 'train_s', 'eval_s'}.
+    (re-raises if no evaluation finished yet). A non-finite training or validation
+    loss raises FloatingPointError (the learning rate is too large for the data).
+    Returns {'history', 'best', 'iterations', 'interrupted', 'stopped_early',
+    'train_s', 'eval_s'}.
     """
     history, best, best_state = [], None, None
     it, interrupted, stopped_early = 0, False, False
@@ -53,6 +56,10 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
             eval_s += t2 - t1
             entry.update(iteration=it, train_loss=float(train_loss), train_s=train_s, eval_s=eval_s)
             history.append(entry)
+            if not (math.isfinite(entry["val_loss"]) and math.isfinite(entry["train_loss"])):
+                raise FloatingPointError(
+                    f"{desc} diverged: non-finite loss by update {it} (training {entry['train_loss']:.3g}, "
+                    f"validation {entry['val_loss']:.3g}); lower the learning rate (lr)")
             if best is None or entry["val_loss"] < best["val_loss"]:
                 best, best_state = entry, get_state()
             if bar is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 import warnings
 from dataclasses import dataclass
 from typing import Optional
@@ -11,6 +12,7 @@ from typing import Optional
 import numpy as np
 
 from .._io import atomic_savez, load_versioned
+from .._validate import check_output_fits, positive_int, seed_value
 from .._stats import student_t_quantile
 from .data import LangevinData
 from .field_net import FieldNetwork
@@ -52,6 +54,7 @@ class LangevinFit:
         self.histories = histories
         self.notes = list(d.notes)
         self._val_states = val_states  # (states, times or None) held out in time or by trajectory
+        self._id = uuid.uuid4().hex  # stamps this fit's simulations (thermodynamics checks it)
 
     # ----- inputs -----------------------------------------------------------
     @property
@@ -67,6 +70,8 @@ class LangevinFit:
         if z.ndim != 2 or z.shape[1] != self.state_dim:
             what = "(x, v)" if self.regime == "underdamped" else "x"
             raise ValueError(f"points must have shape (n, {self.state_dim}) holding {what}, got {z.shape}")
+        if z.shape[0] == 0:
+            raise ValueError("points is empty: pass at least one state")
         if not np.isfinite(z).all():
             raise ValueError("points contain NaN or inf")
         if not self.time_dependent:
@@ -126,24 +131,29 @@ class LangevinFit:
         shape = samples.shape[1:]
         return [a.reshape(shape) for a in (mean, std, lo, hi)]
 
+    def _sample_count(self, n_samples: int, n_points: int, per_point: int = 1) -> int:
+        """n_samples, after checking the (S, n, d[, d]) float64 output fits in memory."""
+        check_output_fits((n_samples, n_points, self.dim, per_point), np.float64,
+                          "ask for fewer n_samples or fewer points at a time")
+        return n_samples
+
     def _n_samples(self, n_samples: Optional[int]) -> int:
-        n = self.options["n_posterior"] if n_samples is None else int(n_samples)
-        if n < 1:
-            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
-        return n
+        return self.options["n_posterior"] if n_samples is None else positive_int("n_samples", n_samples)
 
     # ----- fields -------------------------------------------------------------
     def drift_samples(self, points, t=None, n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
         """Posterior samples of the drift Φ (S, n, d) in physical units (ensemble: the members).
         Underdamped: the acceleration, with the F + (F − F_r)/4 correction when enabled."""
         z, tt = self._states(points, t)
-        return self._equation().fields(z, tt, self._n_samples(n_samples), seed, diffusion=False)[0]
+        S = self._sample_count(self._n_samples(n_samples), z.shape[0])
+        return self._equation().fields(z, tt, S, seed_value("seed", seed), diffusion=False)[0]
 
     def diffusion_samples(self, points, t=None, n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
         """Posterior samples of the diffusion matrix D (S, n, d, d) in physical units
         (underdamped: of the velocity, times 3/2 when the correction is on)."""
         z, tt = self._states(points, t)
-        return self._equation().fields(z, tt, self._n_samples(n_samples), seed, drift=False)[1]
+        S = self._sample_count(self._n_samples(n_samples), z.shape[0], self.dim)
+        return self._equation().fields(z, tt, S, seed_value("seed", seed), drift=False)[1]
 
     def _drift_from_inputs(self, rows: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
         """Drift samples (S, n, d), physical units, from normalised network input rows."""
@@ -177,8 +187,15 @@ class LangevinFit:
         """Thermodynamics along simulated paths with posterior error bars: medium EP
         rate (overdamped), or work per cycle, hot-isotherm heat and efficiency of a
         driven engine whose protocol `model` provides (e.g. BrownianCarnot)."""
-        from .simulate_fit import carnot_cycle, entropy_production
+        from .simulate_fit import InferredTrajectories, carnot_cycle, entropy_production
 
+        if not isinstance(sim, InferredTrajectories):
+            raise TypeError(f"sim must be the result of this fit's simulate(), got {type(sim).__name__}")
+        if sim.settings.get("fit_id") != self._id:
+            raise ValueError("sim was simulated from another fit: pass paths from this fit's simulate()")
+        if sim.x.shape[2] < 2:
+            raise ValueError(f"sim has {sim.x.shape[2]} recorded state per path: rates need at least two "
+                             "(lower record_every or simulate more steps)")
         model = model if model is not None else self.model
         if model is not None and hasattr(model, "stiffness"):
             return carnot_cycle(self, sim, model)
@@ -206,7 +223,7 @@ class LangevinFit:
             if self.options.get("refit"):
                 warnings.warn("this fit was refitted on the validation states too (refit=True): scores on them "
                               "are in-sample; pass independent points for held-out scores", stacklevel=2)
-        pts = np.asarray(points, dtype=np.float64)
+        pts = self._states(points, t if self.time_dependent else None)[0]
         tt = 0.0 if t is None else np.asarray(t, dtype=np.float64)
         n_excluded = 0
         if hasattr(truth, "scoring_mask") and pts.ndim == 2:
@@ -318,9 +335,16 @@ class LangevinFit:
     def load(cls, path: str, model=None) -> "LangevinFit":
         """Load a fit written by save(); `model` optionally attaches a truth for report()."""
         cfg, arrays = load_versioned(path, "langevin_fit", FORMAT_VERSION, "Langevin fit")
-        norm = {k: (np.array(v) if isinstance(v, list) and k != "noisy" else v) for k, v in cfg["norm"].items()}
-        val_t = arrays["val_t"] if arrays["val_t"].size else None
-        nets = {k: FieldNetwork.restore(c, arrays[f"params_{k}"]) for k, c in cfg["nets"].items()}
+        try:
+            norm = {k: (np.array(v) if isinstance(v, list) and k != "noisy" else v) for k, v in cfg["norm"].items()}
+            val_t = arrays["val_t"] if arrays["val_t"].size else None
+            params = {k: arrays[f"params_{k}"] for k in cfg["nets"]}
+        except KeyError as exc:
+            raise ValueError(f"{path}: a damaged Langevin fit file (missing {exc})") from None
+        bad = [k for k, p in params.items() if not np.isfinite(p).all()]
+        if bad:
+            raise ValueError(f"{path}: the parameters of {bad} are not finite; refit and save again")
+        nets = {k: FieldNetwork.restore(c, params[k]) for k, c in cfg["nets"].items()}
         t = np.zeros((1, 1)) if cfg["time_dependent"] else None
         d = LangevinData(np.zeros((1, 1, cfg["dim"])), cfg["dt"], cfg["regime"], model, t, cfg["notes"])
         return cls(d, nets, norm, cfg["options"], cfg["histories"], (arrays["val_states"], val_t))

@@ -4,6 +4,7 @@ and diffusion networks) that produce a LangevinFit."""
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import warnings
 from dataclasses import replace
@@ -11,7 +12,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .._validate import positive_float, positive_int
+from .._validate import positive_float, positive_int, seed_value, thread_count
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import FieldNetwork, TrainSettings
 from .fit import LangevinFit
@@ -125,6 +126,13 @@ def _corrected_drift(drift, drift_r, fr_linear):
     return field
 
 
+def _coordinate_list(name: str, value) -> list:
+    """A sequence of integer coordinate indices (duplicates dropped)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise TypeError(f"{name} must be a list of coordinate indices, e.g. [0], got {value!r}")
+    return sorted({positive_int(f"{name} entries", k, minimum=-2**62) for k in value})
+
+
 def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
                    hidden: int = 128, layers: int = 4, n_bayes: int = 2, n_members: int = 5,
                    bootstrap: bool = True, homogeneous_diffusion: bool = False, diffusion_base: str = "quadratic",
@@ -235,10 +243,19 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         ds, dd = replace(ds, kl_gradient=kl_gradient), replace(dd, kl_gradient=kl_gradient)
     ds.validate()
     dd.validate()
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    if n_posterior < 2:
-        raise ValueError(f"n_posterior must be >= 2, got {n_posterior}")
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    n_posterior = positive_int("n_posterior", n_posterior, minimum=2)
+    hidden, layers = positive_int("hidden", hidden), positive_int("layers", layers)
+    n_bayes, n_members = positive_int("n_bayes", n_bayes, minimum=0), positive_int("n_members", n_members)
+    if n_bayes > layers:
+        raise ValueError(f"n_bayes (Bayesian layers, default 2) must be <= layers, got n_bayes={n_bayes} with "
+                         f"layers={layers}")
+    if method == "bbb" and n_bayes == 0:
+        warnings.warn("method='bbb' with n_bayes=0 has no Bayesian layer: its bands carry only the linear "
+                      "base's uncertainty, or none", stacklevel=2)
+    seed, n_threads = seed_value("seed", seed), thread_count(n_threads) or None
+    noiseless = _coordinate_list("noiseless", noiseless)
     if drift_base not in DRIFT_BASES:
         raise ValueError(f"drift_base must be one of {tuple(DRIFT_BASES)}, got {drift_base!r}")
     if drift_correction not in ("linear", "network"):

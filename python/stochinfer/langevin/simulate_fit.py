@@ -10,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._validate import check_output_fits, finite_float, positive_float, positive_int
+from .._validate import check_output_fits, finite_float, positive_float, positive_int, seed_value
 
 MODES = ("ensemble_mean", "per_sample")
 
@@ -78,18 +78,21 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
         period = positive_float("period", period)
     d = fit.dim
     under = fit.regime == "underdamped"
-    rng = np.random.Generator(np.random.Philox(seed))
-    states = fit._val_states[0]
-    x0 = _initial(x0, states[:, :d], n_traj, d, rng, "x0")
-    v0 = _initial(v0, states[:, d:], n_traj, d, rng, "v0") if under else None
+    seed, posterior_seed = seed_value("seed", seed), seed_value("posterior_seed", posterior_seed)
     ensemble = fit.options["method"] == "ensemble"
     eq = fit._equation()
     S = fit.nets["drift"].n_members if ensemble else positive_int("n_samples", n_samples)
     S = eq.n_outputs(S)  # 1 for networks without Bayesian layers
     U = S if mode == "per_sample" else 1
     n_rec = n_steps // record_every + 1
+    # before anything of size n_traj is allocated (the initial states included)
     check_output_fits((U * (2 if under else 1), n_traj, n_rec, d), np.float64,
                       "simulate fewer trajectories or steps, or raise record_every")
+    check_output_fits((S, n_traj, 2 * d + 2, d), np.float64, "simulate fewer trajectories or posterior samples")
+    rng = np.random.Generator(np.random.Philox(seed))
+    states = fit._val_states[0]
+    x0 = _initial(x0, states[:, :d], n_traj, d, rng, "x0")
+    v0 = _initial(v0, states[:, d:], n_traj, d, rng, "v0") if under else None
     xs, vs, spread, done, diverged = eq.simulate(
         x0, v0, n_steps * substeps, dt / substeps, t0, period or 0.0, S, mode == "per_sample", seed,
         posterior_seed, record_every * substeps)
@@ -99,7 +102,8 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     t_rec = t0 + dt * record_every * np.arange(n_rec)
     return InferredTrajectories(xs, vs, t_rec, dt, mode, S, seed, spread,
                                 {"n_traj": n_traj, "n_steps": n_steps, "record_every": record_every,
-                                 "posterior_seed": posterior_seed, "period": period, "substeps": substeps})
+                                 "posterior_seed": posterior_seed, "period": period, "substeps": substeps,
+                                 "fit_id": fit._id})
 
 
 def _default_substeps(fit, dt: float, max_step: float = 0.02) -> int:

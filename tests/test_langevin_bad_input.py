@@ -1,0 +1,125 @@
+"""Bad input to Langevin inference, its fits and their files: clear Python
+exceptions naming the argument, raised before any large allocation. (Data checks:
+test_langevin.py::test_bad_input_is_rejected_with_clear_errors.)"""
+import math
+
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer.langevin import TrainSettings
+from stochinfer.train import run_training
+
+SHORT = dict(hidden=16, drift_settings=TrainSettings(n_iter=60), diffusion_settings=TrainSettings(n_iter=60),
+             progress=False)
+
+
+@pytest.fixture(scope="module")
+def data():
+    m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
+    return si.simulate(m, 2, 600, 0.01, substeps=5, seed=2).x
+
+
+@pytest.fixture(scope="module")
+def two_fits(data):
+    return si.infer_langevin(data, dt=0.01, **SHORT), si.infer_langevin(data, dt=0.01, seed=1, **SHORT)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(n_threads=10**6), ValueError, "n_threads must be <= 1024"),
+    (dict(n_threads=-1), ValueError, "n_threads must be >= 1"),
+    (dict(seed=-1), ValueError, "seed must be >= 0"),
+    (dict(seed=2**70), ValueError, "seed must be < 2"),
+    (dict(seed=1.5), TypeError, "seed must be an integer"),
+    (dict(hidden=16.5), TypeError, "hidden must be an integer"),
+    (dict(n_members=2.5, method="ensemble"), TypeError, "n_members must be an integer"),
+    (dict(n_posterior=2.5), TypeError, "n_posterior must be an integer"),
+    (dict(layers=1), ValueError, "n_bayes .* must be <= layers"),
+    (dict(noiseless=0), TypeError, "noiseless must be a list"),
+    (dict(noiseless="1"), TypeError, "noiseless must be a list"),
+    (dict(noiseless=[0.7]), TypeError, "noiseless entries must be an integer"),
+    (dict(val_fraction="0.2"), ValueError, "val_fraction must be a number"),
+])
+def test_infer_langevin_rejects_bad_options_before_training(data, kwargs, error, match):
+    opts = {**SHORT, **kwargs}
+    with pytest.raises(error, match=match):
+        si.infer_langevin(data, dt=0.01, **opts)
+
+
+def test_bbb_without_bayesian_layers_warns(data):
+    with pytest.warns(UserWarning, match="n_bayes=0 has no Bayesian layer"):
+        si.infer_langevin(data, dt=0.01, n_bayes=0, **SHORT)
+
+
+def test_simulate_rejects_more_threads_than_any_machine_has():
+    with pytest.raises(ValueError, match="n_threads must be <= 1024"):
+        si.simulate(si.models.LinearOU(-np.eye(1), np.eye(1)), 1, 10, 0.01, n_threads=5000)
+
+
+def test_training_divergence_raises_instead_of_keeping_nan():
+    """run_training stops at the first non-finite loss and names the learning rate."""
+    losses = iter([1.0, 0.5, math.nan])
+    state = {"w": 0}
+    with pytest.raises(FloatingPointError, match=r"diverged: non-finite loss by update 30.*lower the learning"):
+        run_training(lambda n: 0.1, lambda: {"val_loss": next(losses)}, lambda: dict(state), state.update,
+                     n_iter=100, eval_every=10, desc="drift network")
+    with pytest.raises(FloatingPointError, match="by update 10"):
+        run_training(lambda n: math.inf, lambda: {"val_loss": 1.0}, lambda: 0, lambda s: None,
+                     n_iter=100, eval_every=10)
+
+
+def test_field_calls_check_seed_samples_points_and_memory(two_fits):
+    fit = two_fits[0]
+    pts = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        fit.drift(pts, seed=-1)
+    with pytest.raises(TypeError, match="n_samples must be an integer"):
+        fit.diffusion(pts, n_samples=2.5)
+    with pytest.raises(si.OutputTooLargeError, match="n_samples"):
+        fit.drift(pts, n_samples=10**12)
+    with pytest.raises(ValueError, match="points is empty"):
+        fit.drift(np.zeros((0, 2)))
+    one = fit.report(si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2)),
+                     points=np.array([0.1, -0.2]), n_samples=4)  # a single state, as drift() takes it
+    assert one["n_points"] == 1
+
+
+def test_simulate_checks_memory_before_allocating_initial_states(two_fits):
+    fit = two_fits[0]
+    with pytest.raises(si.OutputTooLargeError, match="fewer trajectories"):
+        fit.simulate(n_traj=10**12, n_steps=1)  # x0 alone would need 16 TB
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        fit.simulate(2, 2, seed=-1)
+    with pytest.raises(ValueError, match="posterior_seed must be >= 0"):
+        fit.simulate(2, 2, posterior_seed=-1)
+
+
+def test_thermodynamics_takes_only_this_fits_paths(two_fits):
+    fit, other = two_fits
+    with pytest.raises(ValueError, match="another fit"):
+        fit.thermodynamics(other.simulate(2, 5, n_samples=2))
+    with pytest.raises(TypeError, match="result of this fit's simulate"):
+        fit.thermodynamics(si.simulate(si.models.LinearOU(-np.eye(2), np.eye(2)), 1, 5, 0.01))
+    with pytest.raises(ValueError, match="at least two"):
+        fit.thermodynamics(fit.simulate(2, 5, n_samples=2, record_every=10))
+    assert np.isfinite(fit.thermodynamics(fit.simulate(2, 5, n_samples=2))["ep_rate"])
+
+
+def test_damaged_or_foreign_files_give_clear_errors(two_fits, tmp_path):
+    fit = two_fits[0]
+    written = fit.save(tmp_path / "fit")  # ".npz" appended; load finds it without
+    assert si.LangevinFit.load(tmp_path / "fit").options == fit.options
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not a stochinfer Langevin fit file") as err:
+        si.LangevinFit.load(text)
+    assert "allow_pickle" not in str(err.value)
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(open(written, "rb").read()[:2000])
+    with pytest.raises(ValueError, match="Langevin fit file"):
+        si.LangevinFit.load(cut)
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="a single array"):
+        si.LangevinFit.load(tmp_path / "array.npy")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        fit.save(tmp_path / "missing" / "fit.npz")
