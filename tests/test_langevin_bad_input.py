@@ -123,3 +123,40 @@ def test_damaged_or_foreign_files_give_clear_errors(two_fits, tmp_path):
         si.LangevinFit.load(tmp_path / "array.npy")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         fit.save(tmp_path / "missing" / "fit.npz")
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(hidden=10**6), "smaller hidden width"),
+    (dict(drift_settings=TrainSettings(n_iter=60, batch=10**12)), "lower batch"),
+    (dict(drift_settings=TrainSettings(n_iter=60, val_samples=10**12)), "lower val_samples"),
+])
+def test_network_sizes_that_cannot_fit_in_memory_are_refused(data, kwargs, match):
+    with pytest.raises(si.OutputTooLargeError, match=match):
+        si.infer_langevin(data, dt=0.01, **{**SHORT, **kwargs})
+
+
+def test_report_refuses_a_truth_of_another_kind(two_fits):
+    fit = two_fits[0]
+    pts = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="an overdamped model with 4 position coordinates"):
+        fit.report(si.models.HodgkinHuxley(), points=pts)
+    with pytest.raises(ValueError, match="an underdamped model"):
+        fit.report(si.models.VanDerPol(), points=pts)
+    with pytest.raises(TypeError, match="drift"):
+        fit.report(object(), points=pts)
+
+
+@pytest.mark.parametrize("factor,dt,match", [(1e160, 0.01, "position spread"), (1e-170, 0.01, "position spread"),
+                                             (1.0, 1e-100, "increment / dt"), (1.0, 1e50, "increment / dt")])
+def test_units_that_would_overflow_the_networks_are_refused(data, factor, dt, match):
+    with pytest.raises(ValueError, match=match):
+        si.infer_langevin(data * factor, dt=dt, **SHORT)
+
+
+def test_a_drift_that_did_not_converge_is_named_not_blamed_on_the_data():
+    """lr = 10: the drift's FΔt grows to 20 times the increments without going NaN;
+    before this check the error said the data's diffusion matrix was singular."""
+    m = si.models.Nonlinear()
+    tr = si.simulate(m, 1, 2000, 0.01, substeps=10, seed=0, burn_in=0, initial="zeros")
+    with pytest.raises(FloatingPointError, match="drift training diverged.*lower the learning rate"):
+        si.infer_langevin(tr, hidden=16, drift_settings=TrainSettings(n_iter=300, lr=10.0), progress=False)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _core
 from ..train import run_training, scheduled_step
+from .._validate import check_output_fits
 from .linear import MAX_DEGREE, linear_fit, linear_fit_chol
 
 METHODS = ("bbb", "ensemble")
@@ -128,6 +129,9 @@ class FieldNetwork:
         if in_dim == 0:  # homogeneous: a constant vector, Bayesian for bbb
             hidden, layers, n_bayes = 1, 1, (1 if method == "bbb" else 0)
         cls = _core.LangevinNet32 if dtype == "float32" else _core.LangevinNet64
+        n_params = in_dim * hidden + max(layers - 2, 0) * hidden * hidden + hidden * m + layers * hidden
+        # parameters (twice for Bayesian layers), gradients, Adam moments and checkpoints: < 8 copies
+        check_output_fits((members, 8, n_params), dtype, "use a smaller hidden width or fewer layers or members")
         self.net = cls(in_dim=in_dim, out_dim=m, hidden=hidden, n_layers=layers, n_bayes=n_bayes,
                        activation="elu", prior_std=0.1, rho_init=-5.0, head=head, d=d,
                        mean=[float(v) for v in mean], scale=[float(v) for v in scale],
@@ -207,6 +211,11 @@ class FieldNetwork:
         validation rows together, for the number of updates the validation chose
         (same schedule and minibatch keys): a quarter more data at the default split."""
         settings.validate()
+        width = self.config["hidden"] * self.config["layers"]
+        check_output_fits((self.n_members, settings.n_samples, settings.batch, 4 * width), self.dtype,
+                          "lower batch or n_samples in the training settings")
+        check_output_fits((self.n_members, settings.val_samples, min(val_rows.size, settings.max_val_rows),
+                           4 * width), self.dtype, "lower val_samples or max_val_rows in the training settings")
         n_iter = settings.resolved_n_iter(train_rows.size)
         dt_np = np.float32 if self.dtype == "float32" else np.float64
         x = np.ascontiguousarray(x, dtype=dt_np)

@@ -14,6 +14,7 @@ import numpy as np
 from .._io import atomic_savez, load_versioned
 from .._validate import check_output_fits, positive_int, seed_value
 from .._stats import student_t_quantile
+from ..models import Model
 from .data import LangevinData
 from .field_net import FieldNetwork
 from . import metrics
@@ -218,6 +219,13 @@ class LangevinFit:
         truth = truth if truth is not None else self.model
         if truth is None:
             raise ValueError("report needs truth=<model with drift() and diffusion()> (none attached to the data)")
+        if not (callable(getattr(truth, "drift", None)) and callable(getattr(truth, "diffusion", None))):
+            raise TypeError(f"truth must have drift(x, t) and diffusion(x, t) methods, got {type(truth).__name__}")
+        if isinstance(truth, Model):  # built-in models say what they are: catch a mismatched truth early
+            if truth.underdamped != (self.regime == "underdamped") or truth.dof != self.dim:
+                kind = "an underdamped" if truth.underdamped else "an overdamped"
+                raise ValueError(f"truth is {kind} model with {truth.dof} position coordinates; this fit is "
+                                 f"{self.regime} with {self.dim}")
         if points is None:
             points, t = self._val_states
             if self.options.get("refit"):

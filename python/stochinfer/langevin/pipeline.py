@@ -103,6 +103,36 @@ def _check_noisy(x: np.ndarray, noisy) -> None:
                          f"{' '.join(map(str, smooth))}) to learn D on the other coordinates")
 
 
+def _check_scales(x: np.ndarray, dt: float, lo: float = 1e-20, hi: float = 1e20) -> None:
+    """Rejects units in which the networks' statistics would overflow or underflow
+    (float32 holds 1e-38 to 3e38; the labels are increments over dt and their
+    squares): the positions' spread, the rms increment per dt and the mean squared
+    increment per 2 dt must lie within [lo, hi]. Constant coordinates are left to
+    the noiseless check."""
+    coords = [i for i in range(x.shape[-1]) if np.any(x[:, 1:, i] != x[:, :-1, i])]
+    with np.errstate(all="ignore"):
+        inc = np.diff(x[..., coords], axis=1)
+        ms = np.mean(inc * inc, axis=(0, 1))
+        scales = {"position spread": np.std(x[..., coords], axis=(0, 1)), "rms increment / dt": np.sqrt(ms) / dt,
+                  "mean squared increment / (2 dt)": ms / (2 * dt)}
+    for what, v in scales.items():
+        if not (np.all(np.isfinite(v)) and np.all(v >= lo) and np.all(v <= hi)):
+            raise ValueError(f"the data's {what} is {np.array2string(np.asarray(v), precision=3)}, outside "
+                             f"[{lo:g}, {hi:g}]: express positions and dt in units closer to the motion's scale")
+
+
+def _check_drift_trained(pred: np.ndarray, label: np.ndarray, ratio: float = 2.0) -> None:
+    """A drift whose one-step predictions FΔt are larger than the increments did not
+    converge (too large a learning rate): E[Δ²] = (FΔt)² + 2DΔt bounds the first
+    term by the increments' mean square. Stops before the diffusion labels
+    ΔΔᵀ − (FΔt)(FΔt)ᵀ go negative and the error blames the data."""
+    with np.errstate(all="ignore"):
+        size, scale = np.sqrt(np.mean(pred * pred)), np.sqrt(np.mean(label * label))
+    if not (np.isfinite(size) and size <= ratio * scale):
+        raise FloatingPointError(f"drift training diverged: its predictions FΔt have rms {size:.3g}, over {ratio:g} "
+                                 f"times the increments' ({scale:.3g}); lower the learning rate (lr)")
+
+
 def _linear_fr_correction(drift, drift_r, rows: np.ndarray, seed: int) -> np.ndarray:
     """Coefficients C ((1 + in_dim) x d, normalised units) of the least-squares fit
     [1, rows]·C ≈ (F − F_r)/4 over network input rows, with the mean-weight
@@ -283,6 +313,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     if any(not 0 <= int(k) < dim for k in noiseless) or not noisy:
         raise ValueError(f"noiseless must list coordinates in [0, {dim}) and leave at least one noisy one, "
                          f"got {list(noiseless)}")
+    _check_scales(x, d.dt)
     if not under:  # before any training: a coordinate without noise makes D singular
         _check_noisy(x, noisy)
     train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed)
@@ -359,6 +390,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     y_d = tril_outer(label[:, noisy])
     if diff_use_drift:
         f = drift.samples(X, 0, 0).mean(axis=0)[:, noisy] * d.dt  # ensembles: the members' mean
+        _check_drift_trained(f, label[train][:, noisy])
         y_d = y_d - tril_outer(f)
     pairs = tril_pairs(nd)
     local_rho = under and corrections and friction_correction
