@@ -160,3 +160,19 @@ def test_a_drift_that_did_not_converge_is_named_not_blamed_on_the_data():
     tr = si.simulate(m, 1, 2000, 0.01, substeps=10, seed=0, burn_in=0, initial="zeros")
     with pytest.raises(FloatingPointError, match="drift training diverged.*lower the learning rate"):
         si.infer_langevin(tr, hidden=16, drift_settings=TrainSettings(n_iter=300, lr=10.0), progress=False)
+
+
+def test_options_that_do_not_apply_are_refused(data, two_fits):
+    from stochinfer.langevin.data import split_rows
+
+    fit = two_fits[0]
+    with pytest.raises(ValueError, match="period applies to fits with time as an input"):
+        fit.simulate(2, 2, period=1.0)
+    with pytest.raises(ValueError, match="v0 applies to underdamped fits"):
+        fit.simulate(2, 2, v0=np.zeros(2))
+    with pytest.raises(TypeError, match="drift_settings must be a stochinfer.langevin.TrainSettings"):
+        si.infer_langevin(data, dt=0.01, drift_settings=dict(n_iter=10))
+    with pytest.raises(ValueError, match="max_val_rows must be an integer >= 1"):
+        TrainSettings(max_val_rows=0).validate()
+    with pytest.raises(ValueError, match="leaves none to validate: raise val_fraction above 0.0833"):
+        split_rows(6, 100, 0.01, by_trajectory=True)

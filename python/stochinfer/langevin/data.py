@@ -126,9 +126,12 @@ def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: b
     idx = np.arange(n_traj * n_points).reshape(n_traj, n_points)
     if by_trajectory:
         n_val = int(round(val_fraction * n_traj))
-        if n_traj < 5 or n_val < 1:
+        if n_traj < 5:
             raise ValueError(f"time-dependent data are split by trajectory: need at least 5 trajectories "
                              f"(got {n_traj})")
+        if n_val < 1:
+            raise ValueError(f"val_fraction={val_fraction} of {n_traj} trajectories leaves none to validate: "
+                             f"raise val_fraction above {0.5 / n_traj:.3g}")
         perm = np.random.default_rng(seed).permutation(n_traj)
         return np.sort(idx[perm[n_val:]].ravel()), np.sort(idx[perm[:n_val]].ravel())
     cut = int(round((1 - val_fraction) * n_points))

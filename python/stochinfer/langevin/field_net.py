@@ -49,7 +49,7 @@ class TrainSettings:
         return int(min(15_000, max(3000, 3 * math.ceil(n_train / self.batch))))
 
     def validate(self) -> None:
-        for name in ("batch", "n_iter", "eval_every", "n_samples", "val_samples"):
+        for name in ("batch", "n_iter", "eval_every", "n_samples", "val_samples", "max_val_rows"):
             v = getattr(self, name)
             if v is None and name == "n_iter":
                 continue

@@ -267,6 +267,9 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}")
     ds, dd = (replace(s) for s in PRESETS[preset])
+    for name, value in (("drift_settings", drift_settings), ("diffusion_settings", diffusion_settings)):
+        if value is not None and not isinstance(value, TrainSettings):
+            raise TypeError(f"{name} must be a stochinfer.langevin.TrainSettings, got {type(value).__name__}")
     ds = drift_settings if drift_settings is not None else ds
     dd = diffusion_settings if diffusion_settings is not None else dd
     if kl_gradient is not None:

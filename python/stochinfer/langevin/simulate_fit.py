@@ -72,6 +72,11 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     t0 = finite_float("t0", t0)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if period is not None and not fit.time_dependent:
+        raise ValueError("period applies to fits with time as an input (infer_langevin(time_dependent=True)); "
+                         "this fit is autonomous")
+    if v0 is not None and fit.regime != "underdamped":
+        raise ValueError("v0 applies to underdamped fits; this fit is overdamped")
     if period is None:
         period = fit.norm.get("time_period")  # the fit's own period (infer_langevin(period=))
     if period is not None:
