@@ -176,3 +176,8 @@ def test_options_that_do_not_apply_are_refused(data, two_fits):
         TrainSettings(max_val_rows=0).validate()
     with pytest.raises(ValueError, match="leaves none to validate: raise val_fraction above 0.0833"):
         split_rows(6, 100, 0.01, by_trajectory=True)
+
+
+def test_points_beyond_float32_range_are_refused(two_fits):
+    with pytest.raises(ValueError, match="points reach 1e\\+40 in magnitude"):
+        two_fits[0].drift(np.array([[1e40, 0.0]]))

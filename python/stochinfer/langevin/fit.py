@@ -73,6 +73,8 @@ class LangevinFit:
             raise ValueError(f"points must have shape (n, {self.state_dim}) holding {what}, got {z.shape}")
         if z.shape[0] == 0:
             raise ValueError("points is empty: pass at least one state")
+        if np.abs(z).max() > 1e30:  # the float32 networks would overflow to NaN
+            raise ValueError(f"points reach {np.abs(z).max():.3g} in magnitude: pass states within 1e30")
         if not np.isfinite(z).all():
             raise ValueError("points contain NaN or inf")
         if not self.time_dependent:
