@@ -31,6 +31,23 @@ def atomic_savez(path, arrays: dict) -> str:
     return path
 
 
+def open_npz(path, what: str):
+    """np.load of an .npz (allow_pickle=False) with clear errors: ValueError for a
+    file that is not a readable .npz (numpy's own message suggests allow_pickle,
+    unsafe advice for a file of unknown origin), FileNotFoundError as usual."""
+    path = os.fspath(path)
+    try:
+        f = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a stochinfer {what} file (not a readable .npz: "
+                         f"{type(exc).__name__})") from None
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: not a stochinfer {what} file (a single array, not an .npz)")
+    return f
+
+
 def load_versioned(path, kind: str, max_version: int, what: str):
     """Reads an .npz written with keys format_version, kind and config (JSON):
     returns (config dict, every array). Raises ValueError for another kind of
@@ -39,17 +56,7 @@ def load_versioned(path, kind: str, max_version: int, what: str):
     path = os.fspath(path)
     if not os.path.exists(path) and os.path.exists(path + ".npz"):
         path += ".npz"
-    try:
-        f = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        # numpy's own message for a non-.npz file suggests allow_pickle, which is unsafe advice here
-        raise ValueError(f"{path}: not a stochinfer {what} file (not a readable .npz: "
-                         f"{type(exc).__name__})") from None
-    if not isinstance(f, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path}: not a stochinfer {what} file (a single array, not an .npz)")
-    with f:
+    with open_npz(path, what) as f:
         if "format_version" not in f or "kind" not in f or str(f["kind"]) != kind:
             raise ValueError(f"{path}: not a stochinfer {what} file")
         try:

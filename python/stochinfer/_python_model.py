@@ -17,6 +17,9 @@ def simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_eve
     if integrator != "euler_maruyama":
         raise ValueError("integrator: PythonModel supports 'euler_maruyama' only")
     d = model.dim
+    n_rec = n_steps // record_every + 1
+    # before anything of size n_traj (the states, two per trajectory in float64) is allocated
+    check_output_fits((n_traj, n_rec + 2, d), np.float64, "lower n_traj or n_steps, or raise record_every")
     if initial is None or (isinstance(initial, str) and initial == "zeros"):
         x = np.zeros((n_traj, d))
     elif isinstance(initial, str):
@@ -26,8 +29,6 @@ def simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_eve
         if arr.shape not in ((d,), (n_traj, d)):
             raise ValueError(f"initial must have shape ({d},) or ({n_traj}, {d}), got {arr.shape}")
         x = np.broadcast_to(arr, (n_traj, d)).astype(np.float64)
-    n_rec = n_steps // record_every + 1
-    check_output_fits((n_traj, n_rec, d), dtype, "lower n_traj or n_steps, or raise record_every")
     out = np.empty((n_traj, n_rec, d), dtype=dtype)
     out[:, 0] = x
     h = dt / substeps
@@ -41,6 +42,8 @@ def simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_eve
             if f.shape != x.shape:
                 raise ValueError(f"drift returned shape {f.shape}, expected {x.shape}")
             noise = np.asarray(model.noise_increment(x, t, xi), dtype=np.float64)
+            if noise.shape != x.shape:
+                raise ValueError(f"noise returned shape {noise.shape}, expected {x.shape}")
             x = x + f * h + noise * sq
             g += 1
         if not np.all(np.isfinite(x)):

@@ -13,7 +13,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import _core
-from ._validate import finite_array, finite_float, positive_definite, positive_float, positive_int
+from ._validate import (check_output_fits, finite_array, finite_float, positive_definite, positive_float,
+                        positive_int, seed_value, thread_count)
 
 gt = _core.ground_truth
 
@@ -499,9 +500,10 @@ class FlashingRatchet:
         n_steps = positive_int("n_steps", n_steps)
         if observe not in ("full", "position"):
             raise ValueError("observe must be 'full' or 'position'")
+        seed, threads = seed_value("seed", seed), thread_count(n_threads)
+        check_output_fits((n_traj, n_steps + 1), np.int32, "sample fewer paths or steps")
         P = self.transition_matrix()
-        out = _core.sample_markov_chain(P, gt.ratchet_stationary(P), n_traj, n_steps, int(seed),
-                                        0 if n_threads is None else positive_int("n_threads", n_threads))
+        out = _core.sample_markov_chain(P, gt.ratchet_stationary(P), n_traj, n_steps, seed, threads)
         return out % 3 if observe == "position" else out
 
     def __repr__(self):

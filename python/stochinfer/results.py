@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
-from ._io import atomic_savez
+from ._io import atomic_savez, open_npz
 
 FORMAT_VERSION = 1
 
@@ -70,13 +71,20 @@ class Trajectories:
     @classmethod
     def load(cls, path: str) -> "Trajectories":
         """Read an .npz written by save(), or any .npz holding an array 'x' (n_traj, L, dim) and 'dt'."""
-        with np.load(path, allow_pickle=False) as f:
+        f = open_npz(path, "trajectories")
+        with f:
             if "x" not in f:
                 raise ValueError(f"{path}: no array 'x' (n_traj, n_steps, dim) in the file")
-            data = f["x"]
-            dt = float(f["dt"]) if "dt" in f else float("nan")
-            t0 = float(f["t0"]) if "t0" in f else 0.0
-            settings = json.loads(str(f["settings"])) if "settings" in f else {}
+            try:
+                data = f["x"]
+                dt = float(f["dt"]) if "dt" in f else float("nan")
+                t0 = float(f["t0"]) if "t0" in f else 0.0
+                settings = json.loads(str(f["settings"])) if "settings" in f else {}
+            except (ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+                raise ValueError(f"{path}: a damaged trajectories file ({type(exc).__name__}: {exc})") from None
+        if data.dtype.kind not in "fiu" or data.ndim not in (2, 3):
+            raise ValueError(f"{path}: 'x' must be a numeric array (n_traj, n_steps, dim) or (n_traj, n_steps), "
+                             f"got {data.dtype} of shape {data.shape}")
         if data.ndim == 2:
             data = data[:, :, None]
         model = None

@@ -68,6 +68,10 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
         raise ValueError(f"record_every ({record_every}) must be <= n_steps ({n_steps})")
     seed = seed_value("seed", seed)
     traj_offset = positive_int("traj_offset", traj_offset, minimum=0)
+    for name, value, cap in (("substeps", substeps, 2**31 - 1), ("traj_offset", traj_offset, 2**62),
+                             ("n_steps × substeps", n_steps * substeps, 2**62)):
+        if value > cap:
+            raise ValueError(f"{name} must be <= {cap}, got {value}")
     t0 = finite_float("t0", t0)
     if dtype not in ("float32", "float64", np.float32, np.float64):
         raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
@@ -109,6 +113,10 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
                             init_data, threads, backend)
     if status != "completed":  # cancelled without a pending signal: never return partial output
         raise KeyboardInterrupt("simulation cancelled")
+    if not np.isfinite(out).all():
+        i, k = (int(v) for v in np.argwhere(~np.isfinite(out))[0][:2])
+        raise FloatingPointError(f"trajectories diverged (trajectory {i} is not finite from record {k}); "
+                                 "reduce dt or raise substeps")
     settings = dict(integrator=integrator, substeps=substeps, seed=seed, record_every=record_every,
                     burn_in=burn_in, initial=init_kind if isinstance(initial, (str, type(None))) else "array",
                     dtype=dtype.name, backend=backend, traj_offset=traj_offset, dt_integration=dt / substeps,
