@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .._validate import seed_value
 from .baselines import BaselineEstimate, block_kld, plugin_binned, plugin_discrete, tur_bound
 from .neep import NEEP
 from .rneep import RNEEP
@@ -31,7 +32,10 @@ def entropy_production(data, dt: Optional[float] = None, *, method: str = "neep"
     Returns an EPResult: rate ± stderr in k_B per unit time (per step for tokens),
     with σ and σ_Δt when the data came from a built-in model.
     """
+    if not isinstance(method, str):
+        raise TypeError(f"method must be one of {_METHODS}, got {method!r}")
     method = method.lower()
+    seed = seed_value("seed", seed)
     if method == "neep":
         return NEEP(**options).fit(data, dt, seed=seed, model=model, substeps=substeps)
     if method == "rneep":

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _core
 from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
-from .._validate import positive_float, positive_int, thread_count
+from .._validate import check_output_fits, positive_float, positive_int, seed_value, thread_count
 from ..train import run_training, scheduled_step
 from . import readout
 from .data import EPData, as_ep_data, model_truth, truth_delta_s
@@ -90,6 +90,8 @@ class NEEP:
         self.weight_decay = positive_float("weight_decay", weight_decay, allow_zero=True)
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
         self.batch = positive_int("batch", batch)
+        if self.batch > 2**31 - 1:
+            raise ValueError(f"batch must be <= {2**31 - 1}, got {self.batch}")
         self.n_iter = positive_int("n_iter", n_iter)
         self.eval_every = positive_int("eval_every", eval_every)
         self.patience = None if patience is None else positive_int("patience", patience)
@@ -122,8 +124,18 @@ class NEEP:
         self._state_dim, self._n_tokens = d.dim, n_tokens
         return self._build_net(seed)
 
+    def _check_size(self, n_params: int, hint: str) -> None:
+        """Parameters, gradients, Adam moments, checkpoints and minibatch activations
+        (fewer than 8 copies and 4 rows per batch element): refused before the C++
+        core allocates them."""
+        check_output_fits((8 * n_params + 4 * self.batch * self.hidden * max(self.layers, 1),), self.dtype, hint)
+
     def _build_net(self, seed: int):
         cls = _core.NeepModel32 if self.dtype == "float32" else _core.NeepModel64
+        embed = self.embed_dim if self._n_tokens else 0
+        width_in = 2 * (self._state_dim + embed)
+        self._check_size(self._n_tokens * embed + width_in * self.hidden + self.layers * self.hidden ** 2,
+                         "lower hidden, layers, batch or embed_dim (or the largest token label)")
         return cls(state_dim=self._state_dim, n_tokens=self._n_tokens,
                    embed_dim=self.embed_dim if self._n_tokens else 0, n_states=2, hidden=self.hidden,
                    n_layers=self.layers, activation=self.activation, seed=int(seed), n_threads=self.n_threads)
@@ -167,6 +179,9 @@ class NEEP:
         """
         d = as_ep_data(data, dt, model, substeps)
         n_seeds = positive_int("n_seeds", n_seeds)
+        seed = seed_value("seed", seed)
+        if seed + n_seeds > 2**64:
+            raise ValueError(f"seed + n_seeds must be <= 2**64, got {seed} + {n_seeds}")
         split = three_way_split(d.n_traj, d.length, self.split, seed=seed)
         self.dt, self.tokens = d.dt, d.tokens
         self.shift, self.scale = self._input_transform(d, split.train)

@@ -90,12 +90,14 @@ class EPResult:
         if "snapshot_ep_rate" in t:
             err = self.rate - t["snapshot_ep_rate"]
             z = err / self.stderr if self.stderr and self.stderr > 0 else float("nan")
-            lines.append(f"  truth σ_Δt = {t['snapshot_ep_rate']:.5g} (pairs dt apart): error {100 * err / t['snapshot_ep_rate']:+.2f}%"
-                         f" ({z:+.1f} SE)")
+            rel = f"{100 * err / t['snapshot_ep_rate']:+.2f}%" if t["snapshot_ep_rate"] else f"{err:+.3g} (absolute)"
+            lines.append(f"  truth σ_Δt = {t['snapshot_ep_rate']:.5g} (pairs dt apart): error {rel} ({z:+.1f} SE)")
         if "full_information_ep_rate" in t:
             lines.append(f"  full-information EP {t['full_information_ep_rate']:.5g} (an upper bound for coarse-grained data)")
         if "ep_rate" in t:
-            lines.append(f"  truth σ = {t['ep_rate']:.5g} (continuous time): error {100 * (self.rate / t['ep_rate'] - 1):+.2f}%")
+            rel = (f"{100 * (self.rate / t['ep_rate'] - 1):+.2f}%" if t["ep_rate"]
+                   else f"{self.rate - t['ep_rate']:+.3g} (absolute)")
+            lines.append(f"  truth σ = {t['ep_rate']:.5g} (continuous time): error {rel}")
         if "test_set_rate" in t:
             lines.append(f"  analytic ΔS on the same test transitions: {t['test_set_rate']:.5g} (sampling scatter of the test set)")
         if "optimal_loss" in t and self.test_loss is not None:

@@ -56,6 +56,9 @@ class RNEEP(NEEP):
         d = as_ep_data(data, dt, model, substeps)
         if not d.tokens:
             raise ValueError("RNEEP takes integer token paths; for real-valued states use NEEP")
+        if d.length <= self.window:
+            raise ValueError(f"paths of {d.length} points are too short for window={self.window}: each path needs "
+                             "more points than the window (pass longer paths or a smaller window)")
         return super().fit(d.data, d.dt, seed=seed, model=d.model, n_seeds=n_seeds)
 
     def _new_net(self, d: EPData, seed: int):
@@ -64,6 +67,9 @@ class RNEEP(NEEP):
 
     def _build_net(self, seed: int):
         cls = _core.RneepModel32 if self.dtype == "float32" else _core.RneepModel64
+        self._check_size(self._n_tokens * self.embed_dim + 4 * self.hidden * (self.hidden + self.embed_dim)
+                         + self.window * self.batch * self.hidden,
+                         "lower hidden, embed_dim, window or batch (or the largest token label)")
         return cls(n_tokens=self._n_tokens, embed_dim=self.embed_dim, hidden=self.hidden, window=self.window,
                    seed=int(seed), n_threads=self.n_threads)
 

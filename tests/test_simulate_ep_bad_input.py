@@ -1,0 +1,85 @@
+"""Bad input to simulation, entropy-production estimators and result files: clear
+Python exceptions naming the argument, raised before any large allocation."""
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer.ep import NEEP, RNEEP
+
+OU = si.models.LinearOU(-np.eye(2), np.eye(2))
+
+
+def test_the_compiled_simulator_reports_divergence_instead_of_returning_nan():
+    with pytest.raises(FloatingPointError, match="diverged.*reduce dt or raise substeps"):
+        si.simulate(OU, 2, 400, 10.0, initial="zeros")
+    with pytest.raises(ValueError, match="substeps must be <= 2147483647"):
+        si.simulate(OU, 2, 10, 0.1, substeps=2**40)
+
+
+def test_python_models_check_memory_first_and_the_noise_shape():
+    pm = si.models.PythonModel(lambda x, t: -x, 2, diffusion=np.eye(2))
+    with pytest.raises(si.OutputTooLargeError, match="lower n_traj"):
+        si.simulate(pm, 10**12, 10, 0.1)
+    bad = si.models.PythonModel(lambda x, t: -x, 2, noise=lambda x, t, xi: xi[:, :1])
+    with pytest.raises(ValueError, match=r"noise returned shape \(3, 1\), expected \(3, 2\)"):
+        si.simulate(bad, 3, 5, 0.1)
+
+
+def test_flashing_ratchet_sample_checks_seed_threads_and_memory():
+    rat = si.models.FlashingRatchet()
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        rat.sample(2, 5, seed=-1)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        rat.sample(2, 5, seed=1.7)
+    with pytest.raises(ValueError, match="n_threads must be <= 1024"):
+        rat.sample(2, 5, n_threads=10**6)
+    with pytest.raises(si.OutputTooLargeError, match="fewer paths"):
+        rat.sample(10**12, 10**6)
+
+
+def test_entropy_production_checks_seed_and_method_type():
+    x = si.simulate(OU, 2, 200, 0.1, seed=1).x
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        si.entropy_production(x, 0.1, method="tur", seed=-1)
+    with pytest.raises(TypeError, match="method must be one of"):
+        si.entropy_production(x, 0.1, method=3)
+
+
+def test_estimator_sizes_that_cannot_fit_are_refused_before_allocation():
+    x = si.simulate(OU, 4, 300, 0.1, seed=1).x
+    with pytest.raises(si.OutputTooLargeError, match="lower hidden"):
+        NEEP(hidden=10**9, layers=2, n_iter=2).fit(x, 0.1)
+    tokens = np.tile([0, 2**30, 1, 0] * 20, (6, 1))  # one large label: an embedding table of 2**30 rows
+    with pytest.raises(si.OutputTooLargeError, match="largest token label"):
+        NEEP(embed_dim=64, n_iter=2).fit(tokens)
+    with pytest.raises(si.OutputTooLargeError, match="largest token label"):
+        RNEEP(hidden=8, embed_dim=4, window=4, n_iter=2).fit(tokens)
+    with pytest.raises(ValueError, match="batch must be <= 2147483647"):
+        NEEP(batch=2**31)
+
+
+def test_rneep_names_the_window_when_paths_are_too_short():
+    tokens = si.models.FlashingRatchet().sample(6, 60, seed=0)
+    with pytest.raises(ValueError, match="too short for window=100"):
+        RNEEP(window=100, n_iter=2).fit(tokens)
+
+
+def test_trajectory_files_that_are_damaged_or_foreign_give_clear_errors(tmp_path):
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not a stochinfer trajectories file") as err:
+        si.Trajectories.load(text)
+    assert "allow_pickle" not in str(err.value)
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="a single array"):
+        si.Trajectories.load(tmp_path / "a.npy")
+    np.savez(tmp_path / "s.npz", x=np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="'x' must be a numeric array"):
+        si.Trajectories.load(tmp_path / "s.npz")
+
+
+def test_summary_of_an_equilibrium_estimate_gives_the_absolute_error():
+    """σ = 0 for an equilibrium model: a relative error would divide by zero."""
+    tr = si.simulate(OU, 2, 50, 0.1, seed=0)
+    text = si.entropy_production(tr, method="tur").summary()
+    assert "(absolute)" in text
