@@ -83,3 +83,13 @@ def test_summary_of_an_equilibrium_estimate_gives_the_absolute_error():
     tr = si.simulate(OU, 2, 50, 0.1, seed=0)
     text = si.entropy_production(tr, method="tur").summary()
     assert "(absolute)" in text
+
+
+def test_a_truth_model_of_another_system_is_refused():
+    x = si.simulate(OU, 2, 200, 0.1, seed=1).x
+    with pytest.raises(ValueError, match="has 5 state components but the data has 2"):
+        si.entropy_production(x, 0.1, method="tur", model=si.models.BeadSpring(n_beads=5))
+    with pytest.raises(TypeError, match="model must be a stochinfer model"):
+        si.entropy_production(x, 0.1, method="tur", model="foo")
+    with pytest.raises(ValueError, match="does not generate real-valued states"):
+        si.entropy_production(x, 0.1, method="tur", model=si.models.FlashingRatchet())

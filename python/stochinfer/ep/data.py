@@ -37,6 +37,23 @@ class EPData:
         return 1 if self.tokens else self.data.shape[2]
 
 
+def _check_model(model, arr: np.ndarray, tokens: bool) -> None:
+    """A model given for the truth must be a stochinfer model of the data's kind and
+    dimension: a mismatched one would report the truth of another system."""
+    if model is None:
+        return
+    from ..models import FlashingRatchet, Model, PythonModel
+
+    if not isinstance(model, (Model, PythonModel, FlashingRatchet)):
+        raise TypeError(f"model must be a stochinfer model (the data's generator), got {type(model).__name__}")
+    if tokens != isinstance(model, FlashingRatchet):
+        raise ValueError(f"model {type(model).__name__} does not generate "
+                         f"{'token paths' if tokens else 'real-valued states'} like the data")
+    if not tokens and model.dim != arr.shape[2]:
+        raise ValueError(f"model {type(model).__name__} has {model.dim} state components but the data has "
+                         f"{arr.shape[2]}")
+
+
 def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = None) -> EPData:
     """Validates `data`: a Trajectories object, a float array (n_traj, L, d) or (L, d)
     for one trajectory, or integer token paths (n_traj, L) or (L,).
@@ -97,6 +114,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
     dt = positive_float("dt", dt)
     if substeps is not None and (not isinstance(substeps, numbers.Integral) or substeps < 1):
         raise ValueError(f"substeps must be an integer >= 1, got {substeps}")
+    _check_model(model, arr, tokens)
     return EPData(arr, dt, tokens, model, None if substeps is None else int(substeps), integrator, notes)
 
 

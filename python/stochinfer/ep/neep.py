@@ -299,10 +299,13 @@ class NEEP:
     def load(cls, path: str) -> "NEEP":
         """Load an estimator written by save(); ready for delta_s()."""
         cfg, arrays = load_versioned(path, cls._method, FORMAT_VERSION, cls._method.upper())
-        params, shift, scale = arrays["params"], arrays["shift"], arrays["scale"]
-        est = cls(**{k: cfg[k] for k in cls._config_keys})
-        est.dt, est.tokens = cfg["dt"], cfg["tokens"]
-        est._state_dim, est._n_tokens = cfg["state_dim"], cfg["n_tokens"]
+        try:
+            params, shift, scale = arrays["params"], arrays["shift"], arrays["scale"]
+            est = cls(**{k: cfg[k] for k in cls._config_keys})
+            est.dt, est.tokens = cfg["dt"], cfg["tokens"]
+            est._state_dim, est._n_tokens = cfg["state_dim"], cfg["n_tokens"]
+        except KeyError as exc:
+            raise ValueError(f"{path}: a damaged {cls._method.upper()} file (missing {exc})") from None
         est.net = est._build_net(0)
         est.net.set_params(params)
         if shift.size:
