@@ -34,8 +34,11 @@ def atomic_savez(path, arrays: dict) -> str:
 def open_npz(path, what: str):
     """np.load of an .npz (allow_pickle=False) with clear errors: ValueError for a
     file that is not a readable .npz (numpy's own message suggests allow_pickle,
-    unsafe advice for a file of unknown origin), FileNotFoundError as usual."""
+    unsafe advice for a file of unknown origin), FileNotFoundError as usual. A path
+    without its ".npz" is found as atomic_savez wrote it."""
     path = os.fspath(path)
+    if not os.path.exists(path) and os.path.exists(path + ".npz"):
+        path += ".npz"
     try:
         f = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -51,11 +54,7 @@ def open_npz(path, what: str):
 def load_versioned(path, kind: str, max_version: int, what: str):
     """Reads an .npz written with keys format_version, kind and config (JSON):
     returns (config dict, every array). Raises ValueError for another kind of
-    file, a newer format than this stochinfer reads, or a damaged file. A path
-    without its ".npz" is found as save() wrote it."""
-    path = os.fspath(path)
-    if not os.path.exists(path) and os.path.exists(path + ".npz"):
-        path += ".npz"
+    file, a newer format than this stochinfer reads, or a damaged file."""
     with open_npz(path, what) as f:
         if "format_version" not in f or "kind" not in f or str(f["kind"]) != kind:
             raise ValueError(f"{path}: not a stochinfer {what} file")

@@ -137,7 +137,7 @@ class NEEP:
         self._check_size(self._n_tokens * embed + width_in * self.hidden + self.layers * self.hidden ** 2,
                          "lower hidden, layers, batch or embed_dim (or the largest token label)")
         return cls(state_dim=self._state_dim, n_tokens=self._n_tokens,
-                   embed_dim=self.embed_dim if self._n_tokens else 0, n_states=2, hidden=self.hidden,
+                   embed_dim=embed, n_states=2, hidden=self.hidden,
                    n_layers=self.layers, activation=self.activation, seed=int(seed), n_threads=self.n_threads)
 
     def _input_transform(self, d: EPData, segments: np.ndarray):

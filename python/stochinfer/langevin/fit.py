@@ -73,10 +73,11 @@ class LangevinFit:
             raise ValueError(f"points must have shape (n, {self.state_dim}) holding {what}, got {z.shape}")
         if z.shape[0] == 0:
             raise ValueError("points is empty: pass at least one state")
-        if np.abs(z).max() > 1e30:  # the float32 networks would overflow to NaN
-            raise ValueError(f"points reach {np.abs(z).max():.3g} in magnitude: pass states within 1e30")
         if not np.isfinite(z).all():
             raise ValueError("points contain NaN or inf")
+        largest = np.abs(z).max()
+        if largest > 1e30:  # the float32 networks would overflow to NaN
+            raise ValueError(f"points reach {largest:.3g} in magnitude: pass states within 1e30")
         if not self.time_dependent:
             return np.ascontiguousarray(z), None
         if t is None:
@@ -236,7 +237,7 @@ class LangevinFit:
         pts = self._states(points, t if self.time_dependent else None)[0]
         tt = 0.0 if t is None else np.asarray(t, dtype=np.float64)
         n_excluded = 0
-        if hasattr(truth, "scoring_mask") and pts.ndim == 2:
+        if hasattr(truth, "scoring_mask"):
             keep = np.asarray(truth.scoring_mask(pts), dtype=bool)
             n_excluded = int(pts.shape[0] - keep.sum())
             if not keep.any():

@@ -391,9 +391,9 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     # diffusion: labels tril(ΔΔᵀ) (minus the frozen drift's part), field D̃ = L Lᵀ, prediction 2D̃Δt
     nd = len(noisy)
     y_d = tril_outer(label[:, noisy])
+    f = drift.samples(X, 0, 0).mean(axis=0)[:, noisy] * d.dt  # ensembles: the members' mean
+    _check_drift_trained(f, label[train][:, noisy])
     if diff_use_drift:
-        f = drift.samples(X, 0, 0).mean(axis=0)[:, noisy] * d.dt  # ensembles: the members' mean
-        _check_drift_trained(f, label[train][:, noisy])
         y_d = y_d - tril_outer(f)
     pairs = tril_pairs(nd)
     local_rho = under and corrections and friction_correction
