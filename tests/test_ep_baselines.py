@@ -30,6 +30,7 @@ def _brute_d(tokens, n):
 
 # ------------------------------------------------------------------ plug-in, discrete
 
+@pytest.mark.filterwarnings("ignore:.*histogram is undersampled")  # tiny data on purpose
 def test_plugin_hand_computed():
     tok = np.array([0, 1, 0, 1, 2, 0])  # pairs 01, 10, 01, 12, 20
     est = plugin_discrete(tok)
@@ -160,6 +161,7 @@ def test_plugin_binned_bead_spring(bead_spring):
     assert est.units == "per_time" and est.details["n_cells"] == 400 and est.stderr < 0.1 * est.value
 
 
+@pytest.mark.filterwarnings("ignore:.*histogram is undersampled")  # tiny data on purpose
 def test_plugin_binned_refuses_high_dimension():
     with pytest.raises(ValueError, match=r"n_bins.*NEEP"):
         plugin_binned(np.zeros((2, 3, 8)), DT, n_bins=20)

@@ -79,8 +79,9 @@ def test_field_calls_check_seed_samples_points_and_memory(two_fits):
         fit.drift(pts, n_samples=10**12)
     with pytest.raises(ValueError, match="points is empty"):
         fit.drift(np.zeros((0, 2)))
-    one = fit.report(si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2)),
-                     points=np.array([0.1, -0.2]), n_samples=4)  # a single state, as drift() takes it
+    with pytest.warns(UserWarning, match="report on 1 point"):  # a single state, as drift() takes it
+        one = fit.report(si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2)),
+                         points=np.array([0.1, -0.2]), n_samples=4)
     assert one["n_points"] == 1
 
 
@@ -181,3 +182,10 @@ def test_options_that_do_not_apply_are_refused(data, two_fits):
 def test_points_beyond_float32_range_are_refused(two_fits):
     with pytest.raises(ValueError, match="points reach 1e\\+40 in magnitude"):
         two_fits[0].drift(np.array([[1e40, 0.0]]))
+
+
+def test_reports_on_too_few_points_warn(two_fits):
+    m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
+    with pytest.warns(UserWarning, match="report on 2 point"):
+        rep = two_fits[0].report(truth=m, points=np.array([[0.1, 0.2], [0.3, -0.1]]))
+    assert math.isnan(rep["drift"]["calibration"]["corr"])

@@ -1,5 +1,7 @@
 """Bad input to simulation, entropy-production estimators and result files: clear
 Python exceptions naming the argument, raised before any large allocation."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,56 @@ def test_a_truth_model_of_another_system_is_refused():
         si.entropy_production(x, 0.1, method="tur", model="foo")
     with pytest.raises(ValueError, match="does not generate real-valued states"):
         si.entropy_production(x, 0.1, method="tur", model=si.models.FlashingRatchet())
+
+
+def test_models_whose_dense_truth_cannot_fit_are_refused_before_allocation():
+    """Dense d×d ground-truth matrices: 10⁵ beads is 80 GB per matrix."""
+    with pytest.raises(si.OutputTooLargeError, match="use a smaller n_beads"):
+        si.models.BeadSpring(n_beads=10**5)
+    with pytest.raises(si.OutputTooLargeError, match="use a smaller n_beads"):
+        si.models.BeadSpring.high_dimensional(10**6)
+    with pytest.raises(si.OutputTooLargeError, match="use a smaller dim"):
+        si.models.Nonlinear(dim=10**6)
+    with pytest.raises(si.OutputTooLargeError, match="use a smaller dim"):
+        si.models.Inhomogeneous(dim=10**6)
+    with pytest.raises(ValueError, match="A must be a non-empty square matrix"):
+        si.models.LinearOU(np.zeros((0, 0)), np.zeros((0, 0)))
+
+
+def test_stored_model_descriptions_that_name_no_model_are_refused(tmp_path):
+    from stochinfer.models import from_dict
+    assert from_dict(si.models.BeadSpring(n_beads=3).to_dict()).n_beads == 3
+    assert from_dict({"model": "PythonModel", "dim": 2}) is None
+    with pytest.raises(ValueError, match="names 'Foo', not a built-in model"):
+        from_dict({"model": "Foo"})
+    with pytest.raises(ValueError, match="description of BeadSpring does not fit its arguments"):
+        from_dict({"model": "BeadSpring"})
+    # a file written by another version still loads, without its ground truth
+    import json
+    np.savez(tmp_path / "t.npz", x=np.zeros((2, 3, 1)), dt=0.1, settings=json.dumps({"model": {"model": "Foo"}}))
+    with pytest.warns(UserWarning, match="no ground truth comes with the data"):
+        tr = si.Trajectories.load(tmp_path / "t.npz")
+    assert tr.model is None and tr.data.shape == (2, 3, 1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: si.entropy_production(x, 0.1, method="tur"),
+    lambda x: si.infer_langevin(x, dt=0.1),
+])
+def test_ragged_trajectory_lists_name_the_fix(call):
+    ragged = [np.zeros((5, 1)).tolist(), np.zeros((4, 1)).tolist()]
+    with pytest.raises(ValueError, match="trimmed to a common length"):
+        call(ragged)
+
+
+def test_plugin_estimates_from_undersampled_histograms_warn():
+    x = si.simulate(si.models.Nonlinear(), 1, 20, 0.01, seed=0).x
+    with pytest.warns(RuntimeWarning, match="plugin_binned: 20 transitions over .* visited cells"):
+        si.entropy_production(x, 0.01, method="plugin")
+    tokens = si.models.FlashingRatchet().sample(1, 30, seed=0)
+    with pytest.warns(RuntimeWarning, match="plugin: 30 transitions over .* visited states"):
+        si.entropy_production(tokens, method="plugin")
+    many = si.models.FlashingRatchet().sample(1, 10**4, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        si.entropy_production(many, method="plugin")

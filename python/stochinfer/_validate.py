@@ -12,12 +12,18 @@ class OutputTooLargeError(ValueError, MemoryError):
     """The requested output does not fit in available memory."""
 
 
-def positive_int(name: str, value, minimum: int = 1) -> int:
+def integer(name: str, value) -> int:
+    """A Python or numpy integer (not bool) as int."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    return int(value)
+
+
+def positive_int(name: str, value, minimum: int = 1) -> int:
+    value = integer(name, value)
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return value
 
 
 #: more threads than any machine we target has cores; larger requests are typos
@@ -76,6 +82,18 @@ def finite_array(name: str, value, shape: tuple | None = None, dtype=np.float64)
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf")
     return arr
+
+
+def stacked_array(name: str, value):
+    """A list or tuple of trajectories as one numpy array; other values pass through."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    try:
+        return np.asarray(value)
+    except ValueError:
+        raise ValueError(f"{name}: the nested lists do not stack into a rectangular array (n_traj, L, dim); "
+                         "trajectories of different lengths must be trimmed to a common length L "
+                         "(or cut into equal pieces)") from None
 
 
 def recording_dt(dt, traj_dt: float) -> float:

@@ -120,6 +120,14 @@ class _LinearMixin:
         return "gaussian", np.concatenate([np.zeros(d), L.ravel()])
 
 
+def _dense_dim(name: str, value) -> int:
+    """A state dimension whose dense d×d ground-truth matrices (drift, diffusion, their
+    Cholesky factors and covariances, and the core's parameter list) fit in memory."""
+    d = positive_int(name, value)
+    check_output_fits((8, d, d), np.float64, f"{name}={d} needs several dense {d}×{d} matrices; use a smaller {name}")
+    return d
+
+
 def _stable(name: str, A: np.ndarray) -> None:
     ev = np.linalg.eigvals(A)
     if np.max(ev.real) >= 0:
@@ -138,8 +146,8 @@ class LinearOU(_LinearMixin, Model):
 
     def __init__(self, A, D):
         A = finite_array("A", A, shape=(None, None))
-        if A.shape[0] != A.shape[1]:
-            raise ValueError(f"A must be square, got {A.shape}")
+        if A.shape[0] != A.shape[1] or A.shape[0] == 0:
+            raise ValueError(f"A must be a non-empty square matrix, got shape {A.shape}")
         _stable("A", A)
         D = positive_definite("D", D)
         if D.shape != A.shape:
@@ -170,7 +178,7 @@ class BeadSpring(_LinearMixin, Model):
 
     def __init__(self, n_beads: int = 2, t_cold: float = 1.0, t_hot: float = 10.0, k: float = 1.0,
                  gamma: float = 1.0, temperatures: Optional[np.ndarray] = None):
-        self.n_beads = positive_int("n_beads", n_beads)
+        self.n_beads = _dense_dim("n_beads", n_beads)
         self.k = positive_float("k", k)
         self.gamma = positive_float("gamma", gamma)
         if temperatures is None:
@@ -192,6 +200,7 @@ class BeadSpring(_LinearMixin, Model):
     def high_dimensional(cls, n_beads: int, t_hot: float = 10.0, target_ep_rate: float = 1.0) -> "BeadSpring":
         """The σ = 1 family of methods.md §5.2: T_N = t_hot and T_1 solved so that ep_rate() = target."""
         n = positive_int("n_beads", n_beads, minimum=2)
+        _dense_dim("n_beads", n)
         t1 = float(gt.high_dim_cold_temperature(n, positive_float("t_hot", t_hot), positive_float("target_ep_rate", target_ep_rate)))
         return cls(n_beads=n, t_cold=t1, t_hot=t_hot)
 
@@ -213,7 +222,7 @@ class Nonlinear(Model):
     cpp_name = "nonlinear"
 
     def __init__(self, dim: int = 2, k: float = 2.0, alpha: float = 10.0, temperature: float = 2.0):
-        self.d = positive_int("dim", dim)
+        self.d = _dense_dim("dim", dim)
         self.k = positive_float("k", k)
         self.alpha = finite_float("alpha", alpha)
         self.temperature = positive_float("temperature", temperature)
@@ -251,7 +260,7 @@ class Inhomogeneous(Model):
     default_integrator = "euler_maruyama"
 
     def __init__(self, dim: int = 2, k: float = 2.0, temperature: float = 1.0, t0: float = 2.0):
-        self.d = positive_int("dim", dim)
+        self.d = _dense_dim("dim", dim)
         self.k = positive_float("k", k)
         self.temperature = positive_float("temperature", temperature)
         self.t0 = positive_float("t0", t0, allow_zero=True)
@@ -559,12 +568,25 @@ class PythonModel:
 
 def from_dict(d: dict):
     """Rebuilds a built-in model from its to_dict() (as stored by Trajectories.save);
-    None for models without a stored description (PythonModel)."""
-    kwargs = {k: v for k, v in d.items() if k != "model"}
-    cls = {c.__name__: c for c in (LinearOU, BeadSpring, Nonlinear, Inhomogeneous, HodgkinHuxley, VanDerPol,
-                                   VanDerPolIHD, BrownianCarnot)}.get(d.get("model"))
-    if cls is None:
+    None for models without a stored description (PythonModel). ValueError for a
+    description that names no built-in model or does not fit its model's arguments."""
+    classes = {c.__name__: c for c in (LinearOU, BeadSpring, Nonlinear, Inhomogeneous, HodgkinHuxley, VanDerPol,
+                                       VanDerPolIHD, BrownianCarnot)}
+    name = d.get("model")
+    if name == "PythonModel":
         return None
+    cls = classes.get(name)
+    if cls is None:
+        raise ValueError(f"model description names {name!r}, not a built-in model ({', '.join(classes)})")
+    kwargs = {k: v for k, v in d.items() if k != "model"}
+    try:
+        return _from_kwargs(cls, kwargs)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"model description of {name} does not fit its arguments "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
+def _from_kwargs(cls, kwargs: dict):
     if cls is BeadSpring:
         return BeadSpring(n_beads=kwargs["n_beads"], k=kwargs["k"], gamma=kwargs["gamma"],
                           temperatures=np.asarray(kwargs["temperatures"]))

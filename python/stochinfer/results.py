@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -90,5 +91,9 @@ class Trajectories:
         model = None
         if isinstance(settings.get("model"), dict):
             from .models import from_dict
-            model = from_dict(settings["model"])  # built-in models come back with their ground truth
+            try:  # built-in models come back with their ground truth
+                model = from_dict(settings["model"])
+            except ValueError as exc:
+                warnings.warn(f"{path}: the stored model is not rebuilt, so no ground truth comes with the data: {exc}",
+                              stacklevel=2)
         return cls(data=data, dt=dt, t0=t0, model=model, settings=settings)

@@ -162,6 +162,21 @@ def _word_codes(tok: np.ndarray, n: int):
     return c[:n_traj].ravel(), c[n_traj:, ::-1].ravel()
 
 
+def _warn_undersampled(estimator: str, n_transitions: int, n_cells: int, cells: str) -> None:
+    """Plug-in histograms need many counts per cell; with few, most pairs are never seen
+    both ways and the estimate (and its jackknife error) collapses towards 0."""
+    if n_transitions < _MIN_COUNTS_PER_CELL * n_cells:
+        warnings.warn(f"{estimator}: {n_transitions} transitions over {n_cells} visited {cells} "
+                      f"(< {_MIN_COUNTS_PER_CELL} per {cells[:-1]}): the histogram is undersampled and the estimate "
+                      f"and its stderr are unreliable (biased towards 0); use more data"
+                      + (" or fewer bins" if cells == "cells" else ""),
+                      RuntimeWarning, stacklevel=3)
+
+
+#: below this many transitions per visited cell, plug-in estimates warn
+_MIN_COUNTS_PER_CELL = 10
+
+
 # ------------------------------------------------------------------------- estimators
 
 def plugin_discrete(tokens, pseudo_count: float = 0.0) -> BaselineEstimate:
@@ -184,6 +199,7 @@ def plugin_discrete(tokens, pseudo_count: float = 0.0) -> BaselineEstimate:
     rects = _rectangles(n_traj, n_t)
     kld = _PairKLD(a * k + b, b * k + a, _flat_bounds(rects, n_traj, n_t), pc, float(k) ** 2)
     value = kld.value()
+    _warn_undersampled("plugin", int(a.size), int(np.unique(tok).size), "states")
     return BaselineEstimate(
         value, _jackknife(kld.loo()), "per_step", "estimate", "plugin",
         {"n_transitions": int(a.size), "n_states": k, "pseudo_count": pc,
@@ -227,6 +243,7 @@ def plugin_binned(x, dt: float, n_bins: int = 20, max_cells: int = 10**6) -> Bas
     kld = _PairKLD(a * k + b, b * k + a, _flat_bounds(rects, n_traj, length - 1))
     value = kld.value() / dt
     se = _jackknife(kld.loo() / dt)
+    _warn_undersampled("plugin_binned", int(a.size), k, "cells")
     return BaselineEstimate(
         value, se, "per_time", "estimate", "plugin_binned",
         {"n_transitions": int(a.size), "n_bins": n_bins, "dim": d, "n_cells": cells,

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import finite_states, positive_float, recording_dt, required_dt
+from .._validate import finite_states, positive_float, recording_dt, required_dt, stacked_array
 
 
 @dataclass
@@ -77,8 +77,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
         arr = data.x
     else:
         arr = data
-    if isinstance(arr, (list, tuple)):
-        arr = np.asarray(arr)
+    arr = stacked_array("data", arr)
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"data must be a numpy array or Trajectories, got {type(arr).__name__}")
     if arr.dtype.kind in "iu":

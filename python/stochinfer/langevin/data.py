@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import finite_states, recording_dt, required_dt
+from .._validate import finite_states, recording_dt, required_dt, stacked_array
 
 REGIMES = ("overdamped", "underdamped")
 
@@ -74,8 +74,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         arr = data.x
     else:
         arr = data
-    if isinstance(arr, (list, tuple)):
-        arr = np.asarray(arr)
+    arr = stacked_array("data", arr)
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"data must be a numpy array or Trajectories, got {type(arr).__name__}")
     if arr.dtype.kind not in "f":

@@ -246,6 +246,9 @@ class LangevinFit:
             if t is not None and np.ndim(t) > 0:
                 t = np.asarray(t)[keep]
                 tt = np.asarray(t, dtype=np.float64)
+        if pts.shape[0] < 3:
+            warnings.warn(f"report on {pts.shape[0]} point(s): the error–variance correlation needs at least 3 "
+                          "(R² at least 2) and is nan here; pass more points", stacklevel=2)
         out = {"n_points": int(pts.shape[0]), "n_excluded": n_excluded, "level": level,
                "provenance": self.provenance()}
         for name, est_fn, true_fn in (("drift", self.drift, truth.drift), ("diffusion", self.diffusion,

@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .._validate import positive_float, positive_int, seed_value, thread_count
+from .._validate import integer, positive_float, positive_int, seed_value, thread_count
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import FieldNetwork, TrainSettings
 from .fit import LangevinFit
@@ -160,7 +160,7 @@ def _coordinate_list(name: str, value) -> list:
     """A sequence of integer coordinate indices (duplicates dropped)."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
         raise TypeError(f"{name} must be a list of coordinate indices, e.g. [0], got {value!r}")
-    return sorted({positive_int(f"{name} entries", k, minimum=-2**62) for k in value})
+    return sorted({integer(f"{name} entries", k) for k in value})
 
 
 def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
