@@ -148,3 +148,19 @@ def test_plugin_estimates_from_undersampled_histograms_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         si.entropy_production(many, method="plugin")
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: si.entropy_production(x, 0.01, method="tur"),
+    lambda x: si.infer_langevin(x, dt=0.01, drift_settings=si.langevin.TrainSettings(n_iter=5),
+                                diffusion_settings=si.langevin.TrainSettings(n_iter=5), progress=False),
+])
+def test_data_passed_as_time_by_trajectory_warn_at_the_users_line(call):
+    """(L, n_traj, d) instead of (n_traj, L, d): consecutive 'points' are independent draws."""
+    x = si.simulate(si.models.Nonlinear(), 60, 200, 0.01, seed=0).x
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the right layout: no warning
+        si.entropy_production(x, 0.01, method="tur")
+    with pytest.warns(UserWarning, match=r"consecutive points look independent .* shape \(201, 60, 2\)") as rec:
+        call(np.ascontiguousarray(x.transpose(1, 0, 2)))
+    assert rec[0].filename == __file__

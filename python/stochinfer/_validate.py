@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
+import warnings
 
 import numpy as np
 
@@ -94,6 +96,46 @@ def stacked_array(name: str, value):
         raise ValueError(f"{name}: the nested lists do not stack into a rectangular array (n_traj, L, dim); "
                          "trajectories of different lengths must be trimmed to a common length L "
                          "(or cut into equal pieces)") from None
+
+
+#: lag-1 autocorrelation below which consecutive points look independent
+_MIN_LAG1_CORRELATION = 0.3
+#: points of the data that time_axis_warning reads
+_TIME_AXIS_SAMPLE = 2_000_000
+
+
+def user_stacklevel() -> int:
+    """warnings.warn's stacklevel of the first caller outside this package, so a
+    warning raised deep inside points at the user's line (called by the warner)."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def time_axis_warning(arr: np.ndarray) -> None:
+    """Warns when consecutive points of (n_traj, L, d) data are nearly uncorrelated in
+    every coordinate: the usual sign of an array passed as (L, n_traj, d), or of a dt
+    far beyond the relaxation time (or noise that drowns the signal), where no
+    drift or entropy production can be resolved."""
+    if arr.shape[1] < 3 or arr.shape[0] * (arr.shape[1] - 1) < 20:
+        return
+    shape = arr.shape
+    arr = arr[: max(1, _TIME_AXIS_SAMPLE // arr.shape[1]), :_TIME_AXIS_SAMPLE]  # enough to tell, cheap
+    with np.errstate(all="ignore"):  # absurd scales are refused later, with their own message
+        var = arr.reshape(-1, arr.shape[2]).var(axis=0, dtype=np.float64)
+        step = np.mean(np.square(np.diff(arr, axis=1), dtype=np.float64), axis=(0, 1))
+    moving = (var > 0) & np.isfinite(var) & np.isfinite(step)
+    if not moving.any():
+        return
+    rho = 1.0 - step[moving] / (2.0 * var[moving])  # lag-1 autocorrelation of a stationary series
+    if rho.max() < _MIN_LAG1_CORRELATION:
+        warnings.warn(f"consecutive points look independent (lag-1 autocorrelation at most {rho.max():.2f} in "
+                      f"every coordinate) for data of shape {shape}: if the array is (L, n_traj, dim), "
+                      "transpose it to (n_traj, L, dim); otherwise dt is long compared with the relaxation "
+                      "time (or noise drowns the signal) and the results will not be meaningful",
+                      UserWarning, stacklevel=user_stacklevel())
 
 
 def recording_dt(dt, traj_dt: float) -> float:

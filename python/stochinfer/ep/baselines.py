@@ -21,7 +21,7 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
-from .._validate import finite_array, positive_float, positive_int
+from .._validate import finite_array, positive_float, positive_int, user_stacklevel
 
 __all__ = ["BaselineEstimate", "plugin_discrete", "plugin_binned", "block_kld", "tur_bound"]
 
@@ -170,7 +170,7 @@ def _warn_undersampled(estimator: str, n_transitions: int, n_cells: int, cells: 
                       f"(< {_MIN_COUNTS_PER_CELL} per {cells[:-1]}): the histogram is undersampled and the estimate "
                       f"and its stderr are unreliable (biased towards 0); use more data"
                       + (" or fewer bins" if cells == "cells" else ""),
-                      RuntimeWarning, stacklevel=3)
+                      RuntimeWarning, stacklevel=user_stacklevel())
 
 
 #: below this many transitions per visited cell, plug-in estimates warn
@@ -303,7 +303,7 @@ def _quadratic_form(mu: np.ndarray, cov: np.ndarray, warn: bool) -> float:
         return 0.0
     if warn and not keep.all():
         warnings.warn(f"tur_bound: {int((~keep).sum())} current(s) have zero variance and are dropped",
-                      RuntimeWarning, stacklevel=3)
+                      RuntimeWarning, stacklevel=user_stacklevel())
     m = mu[keep] / sd[keep]
     corr = cov[np.ix_(keep, keep)] / np.outer(sd[keep], sd[keep])  # scale-free: μᵀΣ⁻¹μ is invariant
     lam, u = np.linalg.eigh(corr)

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import finite_states, positive_float, recording_dt, required_dt, stacked_array
+from .._validate import finite_states, positive_float, recording_dt, required_dt, stacked_array, time_axis_warning
 
 
 @dataclass
@@ -102,6 +102,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
             arr = arr.astype(np.float64)
         arr = np.ascontiguousarray(arr)  # no copy when already C-contiguous
         finite_states(arr)
+        time_axis_warning(arr)
         tokens = False
         dt = required_dt(dt)
     else:

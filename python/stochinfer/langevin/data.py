@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import finite_states, recording_dt, required_dt, stacked_array
+from .._validate import finite_states, recording_dt, required_dt, stacked_array, time_axis_warning
 
 REGIMES = ("overdamped", "underdamped")
 
@@ -91,6 +91,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         raise ValueError(f"data: need at least {need} time points per trajectory for the {regime} regime, "
                          f"got {arr.shape[1]}")
     finite_states(arr)
+    time_axis_warning(arr)
     dt = required_dt(dt)
     if time_dependent and t is None:
         t = np.broadcast_to(np.arange(arr.shape[1]) * dt, arr.shape[:2])
