@@ -45,6 +45,17 @@ def test_linear_ou_drift_and_diffusion_recovered(ou, ou_fit):
     assert rep["provenance"]["kl_gradient"] == "elbo" and rep["provenance"]["method"] == "bbb"
 
 
+def test_default_report_takes_the_correlation_p_value_from_blocks_of_the_validation_states(ou, ou_fit):
+    """The validation states are a trajectory's last 20% of time, in order: 20 blocks."""
+    m, _ = ou
+    n_val = len(ou_fit._val_states[0])
+    c = ou_fit.report(m)["drift"]["calibration"]
+    assert c["block_length"] == n_val // 20 and c["stderr"] > 0
+    manual = ou_fit.report(m, points=ou_fit._val_states[0], block_length=n_val // 20)["drift"]["calibration"]
+    assert manual == c
+    assert "block p = " in ou_fit.format_report(ou_fit.report(m))
+
+
 def test_field_shapes_bands_and_positive_definite_diffusion(ou_fit):
     pts = np.random.default_rng(1).normal(size=(50, 2))
     f = ou_fit.drift(pts, n_samples=30, return_samples=True)

@@ -36,6 +36,9 @@ class FieldEstimate:
     samples: Optional[np.ndarray] = None
 
 
+#: report()'s block bootstrap cuts its default points (the validation states, in time order) into this many blocks
+_DEFAULT_BLOCKS = 20
+
 class LangevinFit:
     """A fitted Langevin equation dz = Φ dt + √(2D) dW with posterior uncertainty.
 
@@ -222,7 +225,8 @@ class LangevinFit:
         independent, which overstates its significance for states along a
         trajectory; for points in time order, block_length (consecutive points per
         block) takes the correlation's standard error from a block bootstrap instead
-        (metrics.calibration)."""
+        (metrics.calibration). The default points are in time order and get
+        blocks of a twentieth of them."""
         truth = truth if truth is not None else self.model
         if truth is None:
             raise ValueError("report needs truth=<model with drift() and diffusion()> (none attached to the data)")
@@ -235,6 +239,8 @@ class LangevinFit:
                                  f"{self.regime} with {self.dim}")
         if points is None:
             points, t = self._val_states
+            if block_length is None and len(points) >= _DEFAULT_BLOCKS * 10:  # states in time order
+                block_length = len(points) // _DEFAULT_BLOCKS
             if self.options.get("refit"):
                 warnings.warn("this fit was refitted on the validation states too (refit=True): scores on them "
                               "are in-sample; pass independent points for held-out scores", stacklevel=2)
@@ -299,7 +305,7 @@ class LangevinFit:
             r2 = "   n/a" if not np.isfinite(r["r2"]) else f"{r['r2']:6.3f}"
             lines.append(f"    {name:9s} R² {r2}  rel. error {r['relative_error']:6.3f}  NMSE {r['nmse']:.4f}  "
                          f"band coverage {r['coverage']:.3f}  corr(log err, log var) {c['corr']:+.2f} "
-                         f"(p = {c['p_value']:.2g})")
+                         f"({'block ' if 'block_length' in c else ''}p = {c['p_value']:.2g})")
         p = rep["provenance"]
         lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
                      f"drift base {p['drift_base']} (degree {_degrees(p['drift_base_degree'])}), "
