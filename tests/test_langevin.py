@@ -51,9 +51,18 @@ def test_default_report_takes_the_correlation_p_value_from_blocks_of_the_validat
     n_val = len(ou_fit._val_states[0])
     c = ou_fit.report(m)["drift"]["calibration"]
     assert c["block_length"] == n_val // 20 and c["stderr"] > 0
-    manual = ou_fit.report(m, points=ou_fit._val_states[0], block_length=n_val // 20)["drift"]["calibration"]
-    assert manual == c
     assert "block p = " in ou_fit.format_report(ou_fit.report(m))
+
+    class HalfScored:  # a truth that scores only the states with x > median, in time order still
+        drift, diffusion = m.drift, m.diffusion
+
+        @staticmethod
+        def scoring_mask(pts):
+            return pts[:, 0] > np.median(ou_fit._val_states[0][:, 0])
+    rep = ou_fit.report(HalfScored())
+    kept = rep["n_points"]
+    c = rep["drift"]["calibration"]
+    assert kept < n_val and (c["block_length"] == kept // 20 if kept >= 200 else "block_length" not in c)
 
 
 def test_field_shapes_bands_and_positive_definite_diffusion(ou_fit):
@@ -138,6 +147,11 @@ def test_block_bootstrap_stderr_of_the_calibration_correlation_matches_bartlett(
     bartlett = np.sqrt((1 + phi ** 2) / ((1 - phi ** 2) * n))
     assert c["stderr"] == pytest.approx(bartlett, rel=0.15)
     assert c["corr"] == pytest.approx(np.corrcoef(log_err, log_var)[0, 1], abs=1e-12)
+    # one-sided p of 'positive' from Student's t with (blocks − 1) dof, scipy-free reference: a t variate's tail
+    t = rng.standard_t(c["n_blocks"] - 1, size=400_000)
+    assert c["p_value"] == pytest.approx(np.mean(t > c["corr"] / c["stderr"]), abs=0.003)
+    flipped = metrics.calibration(truth, mean, np.exp(-log_var / 2)[:, None], block_length=200)  # r -> -r
+    assert flipped["corr"] == pytest.approx(-c["corr"]) and flipped["p_value"] == pytest.approx(1 - c["p_value"])
     independent = metrics.calibration(truth, mean, std, block_length=1)  # blocks of one point: Fisher's
     assert independent["stderr"] == pytest.approx(1 / np.sqrt(n - 3), rel=0.15)
     with pytest.raises(ValueError, match="block_length=10000 leaves 4 blocks"):

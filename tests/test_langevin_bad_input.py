@@ -186,6 +186,6 @@ def test_points_beyond_float32_range_are_refused(two_fits):
 
 def test_reports_on_too_few_points_warn(two_fits):
     m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
-    with pytest.warns(UserWarning, match="report on 2 point"):
-        rep = two_fits[0].report(truth=m, points=np.array([[0.1, 0.2], [0.3, -0.1]]))
+    with pytest.warns(UserWarning, match="report on 3 point"):
+        rep = two_fits[0].report(truth=m, points=np.array([[0.1, 0.2], [0.3, -0.1], [0.0, 0.4]]))
     assert math.isnan(rep["drift"]["calibration"]["corr"])

@@ -39,6 +39,7 @@ class FieldEstimate:
 #: report()'s block bootstrap cuts its default points (the validation states, in time order) into this many blocks
 _DEFAULT_BLOCKS = 20
 
+
 class LangevinFit:
     """A fitted Langevin equation dz = Φ dt + √(2D) dW with posterior uncertainty.
 
@@ -225,8 +226,8 @@ class LangevinFit:
         independent, which overstates its significance for states along a
         trajectory; for points in time order, block_length (consecutive points per
         block) takes the correlation's standard error from a block bootstrap instead
-        (metrics.calibration). The default points are in time order and get
-        blocks of a twentieth of them."""
+        (metrics.calibration). The default points are in time order: 20 blocks when
+        at least 200 are scored, else Fisher's p."""
         truth = truth if truth is not None else self.model
         if truth is None:
             raise ValueError("report needs truth=<model with drift() and diffusion()> (none attached to the data)")
@@ -237,10 +238,9 @@ class LangevinFit:
                 kind = "an underdamped" if truth.underdamped else "an overdamped"
                 raise ValueError(f"truth is {kind} model with {truth.dof} position coordinates; this fit is "
                                  f"{self.regime} with {self.dim}")
+        in_time_order = points is None and block_length is None
         if points is None:
             points, t = self._val_states
-            if block_length is None and len(points) >= _DEFAULT_BLOCKS * 10:  # states in time order
-                block_length = len(points) // _DEFAULT_BLOCKS
             if self.options.get("refit"):
                 warnings.warn("this fit was refitted on the validation states too (refit=True): scores on them "
                               "are in-sample; pass independent points for held-out scores", stacklevel=2)
@@ -256,9 +256,11 @@ class LangevinFit:
             if t is not None and np.ndim(t) > 0:
                 t = np.asarray(t)[keep]
                 tt = np.asarray(t, dtype=np.float64)
-        if pts.shape[0] < 3:
-            warnings.warn(f"report on {pts.shape[0]} point(s): the error–variance correlation needs at least 3 "
+        if pts.shape[0] < 4:
+            warnings.warn(f"report on {pts.shape[0]} point(s): the error–variance correlation needs at least 4 "
                           "(R² at least 2) and is nan here; pass more points", stacklevel=2)
+        if in_time_order and pts.shape[0] >= _DEFAULT_BLOCKS * 10:  # else Fisher's p, for independent points
+            block_length = pts.shape[0] // _DEFAULT_BLOCKS
         out = {"n_points": int(pts.shape[0]), "n_excluded": n_excluded, "level": level,
                "provenance": self.provenance()}
         for name, est_fn, true_fn in (("drift", self.drift, truth.drift), ("diffusion", self.diffusion,
