@@ -18,6 +18,7 @@ float_arrays = hnp.arrays(
     elements=st.floats(allow_nan=True, allow_infinity=True, width=32))
 
 
+@pytest.mark.filterwarnings("ignore:2-D data of shape")  # random small arrays: the layout hint is expected
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(x=float_arrays, dt=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3)))
 def test_any_float_array_is_accepted_or_rejected_clearly(x, dt):

@@ -119,6 +119,8 @@ def test_stored_model_descriptions_that_name_no_model_are_refused(tmp_path):
         from_dict({"model": "Foo"})
     with pytest.raises(ValueError, match="description of BeadSpring does not fit its arguments"):
         from_dict({"model": "BeadSpring"})
+    with pytest.raises(ValueError, match=r"names no model \(its 'model' entry is \['Foo'\]\)"):
+        from_dict({"model": ["Foo"]})
     # a file written by another version still loads, without its ground truth
     import json
     np.savez(tmp_path / "t.npz", x=np.zeros((2, 3, 1)), dt=0.1, settings=json.dumps({"model": {"model": "Foo"}}))
@@ -161,6 +163,29 @@ def test_data_passed_as_time_by_trajectory_warn_at_the_users_line(call):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the right layout: no warning
         si.entropy_production(x, 0.01, method="tur")
-    with pytest.warns(UserWarning, match=r"consecutive points look independent .* shape \(201, 60, 2\)") as rec:
+    with pytest.warns(UserWarning, match=r"nearly uncorrelated .* shape \(201, 60, 2\): if the array is "
+                                         r"\(L, n_traj, dim\), transpose") as rec:
         call(np.ascontiguousarray(x.transpose(1, 0, 2)))
     assert rec[0].filename == __file__
+    # scalar paths (n_traj, L) given as 2-D are read as one trajectory (L, dim): the hint says so
+    from stochinfer.ep.data import as_ep_data
+    with pytest.warns(UserWarning, match=r"shape \(60, 201\) are read as one trajectory of 60 points in 201 "
+                                         r"dimensions; for 60 scalar paths of 201 points pass x\[\.\.\., None\]"):
+        as_ep_data(np.ascontiguousarray(x[:, :, 0]), 0.01)
+
+
+def test_checks_on_empty_or_dt_less_data_come_before_the_layout_warning():
+    with pytest.raises(ValueError, match="data is empty"):
+        si.entropy_production(np.zeros((5, 10, 0)), 0.1, method="tur")
+    x = np.random.default_rng(0).normal(size=(201, 60, 2))  # would warn, but dt is missing first
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="dt is required"):
+            si.infer_langevin(x)
+
+
+def test_tur_currents_whose_covariance_cannot_fit_are_refused():
+    """The linear basis has d² + d currents: d = 201 needs a 40602² covariance per jackknife group."""
+    x = np.random.default_rng(0).normal(size=(1, 60, 201)).cumsum(axis=1)
+    with pytest.raises(si.OutputTooLargeError, match="d² \\+ d currents"):
+        si.entropy_production(x, 0.01, method="tur")

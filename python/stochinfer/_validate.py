@@ -90,52 +90,67 @@ def stacked_array(name: str, value):
     """A list or tuple of trajectories as one numpy array; other values pass through."""
     if not isinstance(value, (list, tuple)):
         return value
+    message = (f"{name}: the nested lists do not stack into a rectangular array (n_traj, L, dim); "
+               "trajectories of different lengths must be trimmed to a common length L (or cut into equal pieces)")
     try:
-        return np.asarray(value)
+        with warnings.catch_warnings():  # numpy < 1.24 builds an object array, with a deprecation warning
+            warnings.simplefilter("ignore")
+            arr = np.asarray(value)
     except ValueError:
-        raise ValueError(f"{name}: the nested lists do not stack into a rectangular array (n_traj, L, dim); "
-                         "trajectories of different lengths must be trimmed to a common length L "
-                         "(or cut into equal pieces)") from None
+        raise ValueError(message) from None
+    if arr.dtype == object:
+        raise ValueError(message)
+    return arr
 
 
 #: lag-1 autocorrelation below which consecutive points look independent
 _MIN_LAG1_CORRELATION = 0.3
-#: points of the data that time_axis_warning reads
+#: values of the data that time_axis_warning reads
 _TIME_AXIS_SAMPLE = 2_000_000
 
 
 def user_stacklevel() -> int:
     """warnings.warn's stacklevel of the first caller outside this package, so a
     warning raised deep inside points at the user's line (called by the warner)."""
-    pkg = os.path.dirname(os.path.abspath(__file__))
+    pkg = os.path.normcase(os.path.dirname(os.path.abspath(__file__))) + os.sep
     frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg + os.sep):
+    while frame is not None and os.path.normcase(os.path.abspath(frame.f_code.co_filename)).startswith(pkg):
         frame, level = frame.f_back, level + 1
     return level
 
 
-def time_axis_warning(arr: np.ndarray) -> None:
-    """Warns when consecutive points of (n_traj, L, d) data are nearly uncorrelated in
-    every coordinate: the usual sign of an array passed as (L, n_traj, d), or of a dt
-    far beyond the relaxation time (or noise that drowns the signal), where no
-    drift or entropy production can be resolved."""
-    if arr.shape[1] < 3 or arr.shape[0] * (arr.shape[1] - 1) < 20:
+def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
+    """Warns when 2-D data have more coordinates than time points (scalar paths
+    (n_traj, L) read as one trajectory (L, dim)), or when consecutive points of
+    (n_traj, L, d) data are not positively correlated in any coordinate: the usual
+    sign of an array passed as (L, n_traj, d), or of a dt far beyond the relaxation
+    time (or noise that drowns the signal), where no drift or entropy production
+    can be resolved. given_shape: the shape the user passed."""
+    n_traj, length, dim = arr.shape
+    if len(given_shape) == 2 and given_shape[0] < given_shape[1]:  # more coordinates than time points
+        warnings.warn(f"2-D data of shape {tuple(given_shape)} are read as one trajectory of {given_shape[0]} points "
+                      f"in {given_shape[1]} dimensions; for {given_shape[0]} scalar paths of {given_shape[1]} points "
+                      "pass x[..., None] (shape (n_traj, L, 1))", UserWarning, stacklevel=user_stacklevel())
         return
-    shape = arr.shape
-    arr = arr[: max(1, _TIME_AXIS_SAMPLE // arr.shape[1]), :_TIME_AXIS_SAMPLE]  # enough to tell, cheap
+    if length < 3 or n_traj * (length - 1) < 20 or dim == 0:
+        return
+    # at most ~_TIME_AXIS_SAMPLE values: enough to tell, cheap in time and memory
+    keep_len = max(3, min(length, _TIME_AXIS_SAMPLE // dim))
+    sample = arr[: max(1, _TIME_AXIS_SAMPLE // (keep_len * dim)), :keep_len]
     with np.errstate(all="ignore"):  # absurd scales are refused later, with their own message
-        var = arr.reshape(-1, arr.shape[2]).var(axis=0, dtype=np.float64)
-        step = np.mean(np.square(np.diff(arr, axis=1), dtype=np.float64), axis=(0, 1))
+        var = sample.reshape(-1, dim).var(axis=0, dtype=np.float64)
+        step = np.mean(np.square(np.diff(sample, axis=1), dtype=np.float64), axis=(0, 1))
     moving = (var > 0) & np.isfinite(var) & np.isfinite(step)
     if not moving.any():
         return
     rho = 1.0 - step[moving] / (2.0 * var[moving])  # lag-1 autocorrelation of a stationary series
     if rho.max() < _MIN_LAG1_CORRELATION:
-        warnings.warn(f"consecutive points look independent (lag-1 autocorrelation at most {rho.max():.2f} in "
-                      f"every coordinate) for data of shape {shape}: if the array is (L, n_traj, dim), "
-                      "transpose it to (n_traj, L, dim); otherwise dt is long compared with the relaxation "
-                      "time (or noise drowns the signal) and the results will not be meaningful",
-                      UserWarning, stacklevel=user_stacklevel())
+        hint = ("2-D data are read as one trajectory (L, dim); for scalar paths (n_traj, L) pass x[..., None]"
+                if len(given_shape) == 2 else "if the array is (L, n_traj, dim), transpose it to (n_traj, L, dim)")
+        warnings.warn(f"consecutive points are nearly uncorrelated (lag-1 autocorrelation at most {rho.max():.2f} "
+                      f"in every coordinate) for data of shape {tuple(given_shape)}: {hint}; otherwise dt is long "
+                      "compared with the relaxation time (or noise drowns the signal) and the results will not "
+                      "be meaningful", UserWarning, stacklevel=user_stacklevel())
 
 
 def recording_dt(dt, traj_dt: float) -> float:

@@ -124,7 +124,8 @@ def _dense_dim(name: str, value) -> int:
     """A state dimension whose dense d×d ground-truth matrices (drift, diffusion, their
     Cholesky factors and covariances, and the core's parameter list) fit in memory."""
     d = positive_int(name, value)
-    check_output_fits((8, d, d), np.float64, f"{name}={d} needs several dense {d}×{d} matrices; use a smaller {name}")
+    # A, D, Cholesky factors, covariances and the core's parameter lists (~32 bytes per Python float)
+    check_output_fits((24, d, d), np.float64, f"{name}={d} needs several dense {d}×{d} matrices; use a smaller {name}")
     return d
 
 
@@ -573,6 +574,8 @@ def from_dict(d: dict):
     classes = {c.__name__: c for c in (LinearOU, BeadSpring, Nonlinear, Inhomogeneous, HodgkinHuxley, VanDerPol,
                                        VanDerPolIHD, BrownianCarnot)}
     name = d.get("model")
+    if not isinstance(name, str):
+        raise ValueError(f"model description names no model (its 'model' entry is {name!r})")
     if name == "PythonModel":
         return None
     cls = classes.get(name)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-import zipfile
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Optional
 

@@ -21,7 +21,7 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
-from .._validate import finite_array, positive_float, positive_int, user_stacklevel
+from .._validate import check_output_fits, finite_array, positive_float, positive_int, user_stacklevel
 
 __all__ = ["BaselineEstimate", "plugin_discrete", "plugin_binned", "block_kld", "tur_bound"]
 
@@ -162,6 +162,10 @@ def _word_codes(tok: np.ndarray, n: int):
     return c[:n_traj].ravel(), c[n_traj:, ::-1].ravel()
 
 
+#: below this many transitions per visited cell, plug-in estimates warn
+_MIN_COUNTS_PER_CELL = 10
+
+
 def _warn_undersampled(estimator: str, n_transitions: int, n_cells: int, cells: str) -> None:
     """Plug-in histograms need many counts per cell; with few, most pairs are never seen
     both ways and the estimate (and its jackknife error) collapses towards 0."""
@@ -172,9 +176,6 @@ def _warn_undersampled(estimator: str, n_transitions: int, n_cells: int, cells: 
                       + (" or fewer bins" if cells == "cells" else ""),
                       RuntimeWarning, stacklevel=user_stacklevel())
 
-
-#: below this many transitions per visited cell, plug-in estimates warn
-_MIN_COUNTS_PER_CELL = 10
 
 
 # ------------------------------------------------------------------------- estimators
@@ -315,6 +316,11 @@ def _quadratic_form(mu: np.ndarray, cov: np.ndarray, warn: bool) -> float:
     return float(np.sum(proj ** 2 / lam[ok]))
 
 
+def _check_current_moments(n_currents: int, n_groups: int, hint: str) -> None:
+    """The K × K second moments of every jackknife group, and a few working copies, must fit."""
+    check_output_fits((n_groups + 4, n_currents, n_currents), np.float64, hint)
+
+
 def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineEstimate:
     """Short-time TUR lower bound on the EP rate, k_B per unit time (kind 'bound').
 
@@ -340,6 +346,9 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
         raise TypeError(f"basis must be 'linear' or a callable, got {type(basis).__name__}")
     n_traj, length, d = x.shape
     rects = _rectangles(n_traj, length - 1)
+    if name == "linear":
+        _check_current_moments(d * d + d, len(rects), "the linear basis has d² + d currents for d = "
+                               f"{d}; use NEEP in high dimension, or a callable basis with fewer currents")
     ns, s1s, s2s, shift = [], [], [], None
     for i0, i1, t0, t1 in rects:  # per-group moment sums (loop over ≤ 38 groups, not transitions)
         seg = x[i0:i1, t0:t1 + 1]
@@ -350,6 +359,8 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
         if not np.all(np.isfinite(j)):
             raise ValueError("basis returned NaN or inf")
         if shift is None:
+            if name != "linear":
+                _check_current_moments(j.shape[1], len(rects), "use a basis with fewer currents")
             shift = j.mean(axis=0)  # moments about a common shift: avoids cancellation in Σ
         j = j - shift
         ns.append(j.shape[0]); s1s.append(j.sum(axis=0)); s2s.append(j.T @ j)

@@ -93,6 +93,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
         tokens = True
         dt = 1.0 if dt is None else dt
     elif arr.dtype.kind == "f":
+        given_shape = arr.shape
         if arr.ndim == 2:
             arr = arr[None]
             notes.append("2-D float data read as one trajectory (L, dim)")
@@ -102,7 +103,6 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
             arr = arr.astype(np.float64)
         arr = np.ascontiguousarray(arr)  # no copy when already C-contiguous
         finite_states(arr)
-        time_axis_warning(arr)
         tokens = False
         dt = required_dt(dt)
     else:
@@ -115,6 +115,8 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
     if substeps is not None and (not isinstance(substeps, numbers.Integral) or substeps < 1):
         raise ValueError(f"substeps must be an integer >= 1, got {substeps}")
     _check_model(model, arr, tokens)
+    if not tokens:
+        time_axis_warning(arr, given_shape)
     return EPData(arr, dt, tokens, model, None if substeps is None else int(substeps), integrator, notes)
 
 

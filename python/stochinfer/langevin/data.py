@@ -79,6 +79,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         raise TypeError(f"data must be a numpy array or Trajectories, got {type(arr).__name__}")
     if arr.dtype.kind not in "f":
         raise TypeError(f"data must be a float array of states, got dtype {arr.dtype}")
+    given_shape = arr.shape
     if arr.ndim == 2:
         arr = arr[None]
         notes.append("2-D data read as one trajectory (L, dim)")
@@ -91,8 +92,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         raise ValueError(f"data: need at least {need} time points per trajectory for the {regime} regime, "
                          f"got {arr.shape[1]}")
     finite_states(arr)
-    time_axis_warning(arr)
     dt = required_dt(dt)
+    time_axis_warning(arr, given_shape)
     if time_dependent and t is None:
         t = np.broadcast_to(np.arange(arr.shape[1]) * dt, arr.shape[:2])
     return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes)
