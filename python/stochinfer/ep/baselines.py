@@ -177,7 +177,6 @@ def _warn_undersampled(estimator: str, n_transitions: int, n_cells: int, cells: 
                       RuntimeWarning, stacklevel=user_stacklevel())
 
 
-
 # ------------------------------------------------------------------------- estimators
 
 def plugin_discrete(tokens, pseudo_count: float = 0.0) -> BaselineEstimate:
@@ -300,7 +299,8 @@ def _quadratic_form(mu: np.ndarray, cov: np.ndarray, warn: bool) -> float:
     keep = sd > 1e-12 * sd.max()
     if not keep.any():  # no fluctuating current at all (e.g. constant x): no bound
         if warn:
-            warnings.warn("tur_bound: all currents have zero variance; returning 0", RuntimeWarning, stacklevel=3)
+            warnings.warn("tur_bound: all currents have zero variance; returning 0", RuntimeWarning,
+                          stacklevel=user_stacklevel())
         return 0.0
     if warn and not keep.all():
         warnings.warn(f"tur_bound: {int((~keep).sum())} current(s) have zero variance and are dropped",
@@ -311,7 +311,7 @@ def _quadratic_form(mu: np.ndarray, cov: np.ndarray, warn: bool) -> float:
     ok = lam > 1e-10 * lam.max()
     if warn and not ok.all():
         warnings.warn(f"tur_bound: current covariance is singular ({int((~ok).sum())} direction(s) "
-                      f"dropped; pseudo-inverse used)", RuntimeWarning, stacklevel=3)
+                      f"dropped; pseudo-inverse used)", RuntimeWarning, stacklevel=user_stacklevel())
     proj = u[:, ok].T @ m
     return float(np.sum(proj ** 2 / lam[ok]))
 
