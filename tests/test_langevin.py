@@ -51,7 +51,7 @@ def test_default_report_takes_the_correlation_p_value_from_blocks_of_the_validat
     n_val = len(ou_fit._val_states[0])
     c = ou_fit.report(m)["drift"]["calibration"]
     assert c["block_length"] == n_val // 20 and c["stderr"] > 0
-    assert "block p = " in ou_fit.format_report(ou_fit.report(m))
+    assert f"{c['corr']:+.2f} ± {c['stderr']:.2f} (block p = " in ou_fit.format_report(ou_fit.report(m))
 
     class HalfScored:  # a truth that scores only the states with x > median, in time order still
         drift, diffusion = m.drift, m.diffusion

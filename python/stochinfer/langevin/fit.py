@@ -306,8 +306,9 @@ class LangevinFit:
             c = r["calibration"]
             r2 = "   n/a" if not np.isfinite(r["r2"]) else f"{r['r2']:6.3f}"
             lines.append(f"    {name:9s} R² {r2}  rel. error {r['relative_error']:6.3f}  NMSE {r['nmse']:.4f}  "
-                         f"band coverage {r['coverage']:.3f}  corr(log err, log var) {c['corr']:+.2f} "
-                         f"({'block ' if 'block_length' in c else ''}p = {c['p_value']:.2g})")
+                         f"band coverage {r['coverage']:.3f}  corr(log err, log var) {c['corr']:+.2f}"
+                         + (f" ± {c['stderr']:.2f} (block p = " if "stderr" in c else " (p = ")
+                         + f"{c['p_value']:.2g})")
         p = rep["provenance"]
         lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
                      f"drift base {p['drift_base']} (degree {_degrees(p['drift_base_degree'])}), "
