@@ -66,8 +66,8 @@ def scored(fit, m, pts) -> dict:
         rep = fit.report(m, points=pts, block_length=BLOCK_LENGTH)
     dr, c = rep["drift"], rep["drift"]["calibration"]
     widen = fit.drift(pts + 3 * pts.std(axis=0)).std.mean() / fit.drift(pts).std.mean()
-    return dict(r2=dr["r2"], coverage=dr["coverage"], corr=c["corr"], p=c["p_value"], p_fisher=c["p_fisher"],
-                widen=float(widen), d_error=rep["diffusion"]["relative_error"], d_coverage=rep["diffusion"]["coverage"])
+    return dict(r2=dr["r2"], coverage=dr["coverage"], corr=c["corr"], p=c["p_value"],
+                p_fisher=c.get("p_fisher", np.nan), widen=float(widen), d_error=rep["diffusion"]["relative_error"], d_coverage=rep["diffusion"]["coverage"])
 
 
 def recentred(m, regime, tr, pts) -> dict:
@@ -79,7 +79,7 @@ def recentred(m, regime, tr, pts) -> dict:
     truth = m.drift(pts)
     cal = metrics.calibration(truth, mean, sd, block_length=BLOCK_LENGTH)
     return dict(r2=metrics.r2(truth, mean), coverage=metrics.coverage(truth, lo, hi), corr=cal["corr"],
-                p=cal["p_value"], p_fisher=cal["p_fisher"], widen=float("nan"), d_error=float("nan"),
+                p=cal["p_value"], p_fisher=cal.get("p_fisher", np.nan), widen=float("nan"), d_error=float("nan"),
                 d_coverage=float("nan"))
 
 
