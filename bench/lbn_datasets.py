@@ -67,7 +67,8 @@ def scored(fit, m, pts) -> dict:
     dr, c = rep["drift"], rep["drift"]["calibration"]
     widen = fit.drift(pts + 3 * pts.std(axis=0)).std.mean() / fit.drift(pts).std.mean()
     return dict(r2=dr["r2"], coverage=dr["coverage"], corr=c["corr"], p=c["p_value"],
-                p_fisher=c.get("p_fisher", np.nan), widen=float(widen), d_error=rep["diffusion"]["relative_error"], d_coverage=rep["diffusion"]["coverage"])
+                p_fisher=c.get("p_fisher", np.nan), widen=float(widen),
+                d_error=rep["diffusion"]["relative_error"], d_coverage=rep["diffusion"]["coverage"])
 
 
 def recentred(m, regime, tr, pts) -> dict:
