@@ -267,3 +267,11 @@ def test_ctrl_c_interrupts_promptly():
 def test_ratchet_is_not_simulated_as_sde():
     with pytest.raises(TypeError, match="sample"):
         si.simulate(models.FlashingRatchet(), 2, 10, 0.01)
+
+
+def test_model_dim_asks_the_core_once():
+    """_params() holds d² Python floats for dense models; dim must not rebuild it on every access."""
+    m = si.models.Nonlinear(dim=3, temperature=5.0)
+    assert m.dim == 3
+    m._params = lambda: pytest.fail("dim rebuilt the parameter list")
+    assert m.dim == 3 and m.dof == 3

@@ -43,7 +43,11 @@ class Model:
     @property
     def dim(self) -> int:
         """State dimension (2 × degrees of freedom for underdamped models)."""
-        return int(_core.state_dim(self.cpp_name, self._size(), self._params()))
+        size = self._size()
+        cached = self.__dict__.get("_dim_of_size")
+        if cached is None or cached[0] != size:  # the core's answer, once: _params() holds d² floats for some models
+            self._dim_of_size = (size, int(_core.state_dim(self.cpp_name, size, self._params())))
+        return self._dim_of_size[1]
 
     @property
     def dof(self) -> int:
