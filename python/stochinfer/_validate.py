@@ -119,6 +119,15 @@ def user_stacklevel() -> int:
     return level
 
 
+def increment_moments(arr: np.ndarray):
+    """Per coordinate of (n_traj, L, d) data: the variance of the states and the mean
+    squared one-step increment, in float64 (inf/nan where the data's scale overflows)."""
+    with np.errstate(all="ignore"):
+        var = arr.reshape(-1, arr.shape[-1]).var(axis=0, dtype=np.float64)
+        step = np.mean(np.square(np.diff(arr, axis=1), dtype=np.float64), axis=(0, 1))
+    return var, step
+
+
 def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
     """Warns when 2-D data have more coordinates than time points (scalar paths
     (n_traj, L) read as one trajectory (L, dim)), or when consecutive points of
@@ -137,9 +146,7 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
     # at most ~_TIME_AXIS_SAMPLE values: enough to tell, cheap in time and memory
     keep_len = max(3, min(length, _TIME_AXIS_SAMPLE // dim))
     sample = arr[: max(1, _TIME_AXIS_SAMPLE // (keep_len * dim)), :keep_len]
-    with np.errstate(all="ignore"):  # absurd scales are refused later, with their own message
-        var = sample.reshape(-1, dim).var(axis=0, dtype=np.float64)
-        step = np.mean(np.square(np.diff(sample, axis=1), dtype=np.float64), axis=(0, 1))
+    var, step = increment_moments(sample)  # absurd scales are refused later, with their own message
     moving = (var > 0) & np.isfinite(var) & np.isfinite(step)
     if not moving.any():
         return

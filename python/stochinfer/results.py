@@ -72,8 +72,7 @@ class Trajectories:
     @classmethod
     def load(cls, path: str) -> "Trajectories":
         """Read an .npz written by save(), or any .npz holding an array 'x' (n_traj, L, dim) and 'dt'."""
-        f = open_npz(path, "trajectories")
-        with f:
+        with open_npz(path, "trajectories") as f:
             if "x" not in f:
                 raise ValueError(f"{path}: no array 'x' (n_traj, n_steps, dim) in the file")
             try:

@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .._validate import integer, positive_float, positive_int, seed_value, thread_count
+from .._validate import increment_moments, integer, positive_float, positive_int, seed_value, thread_count
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import FieldNetwork, TrainSettings
 from .fit import LangevinFit
@@ -88,11 +88,11 @@ def _train_drift(make, drift_base: str, x, label, train, val, settings, seed, pr
     return net, hist
 
 
-def _check_noisy(x: np.ndarray, noisy) -> None:
+def _check_noisy(x: np.ndarray, noisy, d1: np.ndarray) -> None:
     """Rejects coordinates without noise, which the Cholesky head cannot fit: over
     two steps a diffusive coordinate's mean squared increment doubles, a smooth
-    (noiseless) one's quadruples. Ratio > 3: noiseless."""
-    d1 = np.mean(np.diff(x, axis=1) ** 2, axis=(0, 1))
+    (noiseless) one's quadruples. Ratio > 3: noiseless. d1: the mean squared
+    one-step increments (increment_moments)."""
     d2 = np.mean((x[:, 2:] - x[:, :-2]) ** 2, axis=(0, 1))
     ratio = d2 / np.maximum(d1, 1e-300)
     smooth = [i for i in noisy if ratio[i] > 3.0 or d1[i] == 0]
@@ -103,17 +103,18 @@ def _check_noisy(x: np.ndarray, noisy) -> None:
                          f"{' '.join(map(str, smooth))}) to learn D on the other coordinates")
 
 
-def _check_scales(x: np.ndarray, dt: float, lo: float = 1e-20, hi: float = 1e20) -> None:
+def _check_scales(x: np.ndarray, dt: float, var: np.ndarray, ms: np.ndarray, lo: float = 1e-20,
+                  hi: float = 1e20) -> None:
     """Rejects units in which the networks' statistics would overflow or underflow
     (float32 holds 1e-38 to 3e38; the labels are increments over dt and their
     squares): the positions' spread, the rms increment per dt and the mean squared
-    increment per 2 dt must lie within [lo, hi]. Constant coordinates are left to
-    the noiseless check."""
+    increment per 2 dt must lie within [lo, hi]. var, ms: the states' variance and
+    mean squared increment per coordinate (increment_moments). Constant coordinates
+    are left to the noiseless check."""
     coords = [i for i in range(x.shape[-1]) if np.any(x[:, 1:, i] != x[:, :-1, i])]
+    var, ms = var[coords], ms[coords]
     with np.errstate(all="ignore"):
-        inc = np.diff(x[..., coords], axis=1)
-        ms = np.mean(inc * inc, axis=(0, 1))
-        scales = {"position spread": np.std(x[..., coords], axis=(0, 1)), "rms increment / dt": np.sqrt(ms) / dt,
+        scales = {"position spread": np.sqrt(var), "rms increment / dt": np.sqrt(ms) / dt,
                   "mean squared increment / (2 dt)": ms / (2 * dt)}
     for what, v in scales.items():
         if not (np.all(np.isfinite(v)) and np.all(v >= lo) and np.all(v <= hi)):
@@ -316,9 +317,10 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     if any(not 0 <= int(k) < dim for k in noiseless) or not noisy:
         raise ValueError(f"noiseless must list coordinates in [0, {dim}) and leave at least one noisy one, "
                          f"got {list(noiseless)}")
-    _check_scales(x, d.dt)
+    var, ms = increment_moments(x)
+    _check_scales(x, d.dt, var, ms)
     if not under:  # before any training: a coordinate without noise makes D singular
-        _check_noisy(x, noisy)
+        _check_noisy(x, noisy, ms)
     train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed)
     min_rows = 10 * dim * (dim + 1)
     if train.size < max(min_rows, 50):
