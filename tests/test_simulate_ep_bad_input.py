@@ -18,6 +18,22 @@ def test_the_compiled_simulator_reports_divergence_instead_of_returning_nan():
         si.simulate(OU, 2, 10, 0.1, substeps=2**40)
 
 
+def test_the_divergence_scan_finds_the_first_bad_record_and_ignores_a_sum_overflow():
+    from stochinfer.simulate import first_non_finite
+    out = np.zeros((3, 5, 2))
+    assert first_non_finite(out) is None
+    out[2, 3, 1] = np.nan
+    out[1, 4, 0] = -np.inf
+    assert first_non_finite(out) == (1, 4)
+    huge = np.full((2, 3, 2), 1e308)  # finite, but its sum is inf
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(huge.sum())
+    assert first_non_finite(huge) is None
+    mixed = np.full((1, 2, 1), np.inf)
+    mixed[0, 1, 0] = -np.inf  # inf + (−inf) = nan: still caught
+    assert first_non_finite(mixed) == (0, 0)
+
+
 def test_python_models_check_memory_first_and_the_noise_shape():
     pm = si.models.PythonModel(lambda x, t: -x, 2, diffusion=np.eye(2))
     with pytest.raises(si.OutputTooLargeError, match="lower n_traj"):
