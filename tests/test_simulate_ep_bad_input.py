@@ -131,6 +131,11 @@ def test_stored_model_descriptions_that_name_no_model_are_refused(tmp_path):
     from stochinfer.models import from_dict
     assert from_dict(si.models.BeadSpring(n_beads=3).to_dict()).n_beads == 3
     assert from_dict({"model": "PythonModel", "dim": 2}) is None
+
+    class MyChain(si.models.BeadSpring):  # a user subclass is stored as the built-in it runs as
+        pass
+    assert MyChain(n_beads=4).to_dict()["model"] == "BeadSpring"
+    assert type(from_dict(MyChain(n_beads=4).to_dict())) is si.models.BeadSpring
     with pytest.raises(ValueError, match="names 'Foo', not a built-in model"):
         from_dict({"model": "Foo"})
     with pytest.raises(ValueError, match="description of BeadSpring does not fit its arguments"):

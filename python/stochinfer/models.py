@@ -66,7 +66,10 @@ class Model:
         return {}
 
     def to_dict(self) -> dict:
-        return {"model": type(self).__name__, **self._describe()}
+        """{"model": name, **arguments}, what from_dict rebuilds. A user subclass is stored
+        as its built-in base: that is the model the compiled core simulated."""
+        builtin = next(c for c in type(self).__mro__ if c.__name__ in _BUILTIN_NAMES and c.__module__ == __name__)
+        return {"model": builtin.__name__, **self._describe()}
 
 
 class _LinearMixin:
@@ -571,12 +574,15 @@ class PythonModel:
         return {"model": "PythonModel", "dim": self.d}
 
 
+_BUILTIN_NAMES = ("LinearOU", "BeadSpring", "Nonlinear", "Inhomogeneous", "HodgkinHuxley", "VanDerPol",
+                  "VanDerPolIHD", "BrownianCarnot")
+
+
 def from_dict(d: dict):
     """Rebuilds a built-in model from its to_dict() (as stored by Trajectories.save);
     None for models without a stored description (PythonModel). ValueError for a
     description that names no built-in model or does not fit its model's arguments."""
-    classes = {c.__name__: c for c in (LinearOU, BeadSpring, Nonlinear, Inhomogeneous, HodgkinHuxley, VanDerPol,
-                                       VanDerPolIHD, BrownianCarnot)}
+    classes = {name: globals()[name] for name in _BUILTIN_NAMES}
     name = d.get("model")
     if not isinstance(name, str):
         raise ValueError(f"model description names no model (its 'model' entry is {name!r})")
