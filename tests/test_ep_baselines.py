@@ -3,6 +3,7 @@ numbers H6 (plug-in), H7 (block KLD) and H11 (TUR). Fixed seeds: tolerances are 
 of the estimators' own (jackknife) standard errors or of the measured realisation scatter."""
 import dataclasses
 import math
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -148,6 +149,27 @@ def test_tur_singular_covariance_warns():
     assert np.isfinite(est.value) and est.value >= 0
 
 
+def test_tur_keeps_currents_of_coordinates_in_very_different_units(bead_spring):
+    _, x = bead_spring
+    x = x[:40]
+    ref = tur_bound(x, DT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no current dropped as "zero variance"
+        scaled = tur_bound(x * np.array([1.0, 1e-7]), DT)  # μᵀΣ⁻¹μ is invariant under per-current scales
+    assert scaled.value == pytest.approx(ref.value, rel=1e-6)
+
+
+def test_plugin_discrete_with_state_ids_beyond_int64_pair_codes():
+    rat = si.models.FlashingRatchet(potential=2.0)
+    tok = rat.sample(n_traj=1, n_steps=20_000, seed=3)
+    ref = plugin_discrete(tok)
+    for relabelled in (tok.astype(np.int64) * 2**32, (tok.astype(np.int64) + 4_000_000_000).astype(np.uint32)):
+        est = plugin_discrete(relabelled)  # (max id)² overflows int64: the pair codes use dense labels
+        assert est.value == pytest.approx(ref.value, rel=1e-12) and est.stderr == pytest.approx(ref.stderr)
+    with pytest.raises(ValueError, match="state ids must be below 2\\*\\*63"):
+        plugin_discrete(np.array([[2**63 + 1, 0, 2**63 + 1]], dtype=np.uint64))
+
+
 # ------------------------------------------------------------------ plug-in, binned
 
 def test_plugin_binned_bead_spring(bead_spring):
@@ -165,6 +187,8 @@ def test_plugin_binned_bead_spring(bead_spring):
 def test_plugin_binned_refuses_high_dimension():
     with pytest.raises(ValueError, match=r"n_bins.*NEEP"):
         plugin_binned(np.zeros((2, 3, 8)), DT, n_bins=20)
+    with pytest.raises(ValueError, match=r"20\*\*400 ≈ 10\^520.4 cells"):  # 20**400 is beyond a float
+        plugin_binned(np.zeros((2, 3, 400)), DT, n_bins=20)
     # the pair-code approach keeps memory O(transitions) inside the budget
     rng = np.random.default_rng(0)
     assert np.isfinite(plugin_binned(rng.normal(size=(4, 1000, 4)), DT, n_bins=30).value)  # 8.1e5 cells

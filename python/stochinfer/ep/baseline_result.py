@@ -25,4 +25,4 @@ def baseline_result(method: str, data, dt: Optional[float], model=None, substeps
     return EPResult(rate=est.value * scale, stderr=stderr, method=est.method, kind=est.kind, dt=d.dt,
                     units="k_B/step" if d.tokens and d.dt == 1.0 else "k_B/time", truth=model_truth(d),
                     settings={"options": options, "details": est.details, "notes": list(d.notes),
-                              "stderr_method": "jackknife over 20 groups"})
+                              "stderr_method": f"jackknife over {est.details['n_groups']} groups"})

@@ -67,6 +67,9 @@ def _tokens(tokens) -> np.ndarray:
         raise ValueError(f"tokens: need at least one trajectory of L >= 2 tokens, got shape {arr.shape}")
     if arr.min() < 0:
         raise ValueError("tokens must be non-negative state ids")
+    if arr.dtype.kind == "u" and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"tokens: state ids must be below 2**63, got {arr.max()}; relabel the states "
+                         "(np.unique(tokens, return_inverse=True))")
     return arr.astype(np.int64)
 
 
@@ -194,12 +197,16 @@ def plugin_discrete(tokens, pseudo_count: float = 0.0) -> BaselineEstimate:
     tok = _tokens(tokens)
     pc = positive_float("pseudo_count", pseudo_count, allow_zero=True)
     k = int(tok.max()) + 1
-    a, b = tok[:, :-1].ravel(), tok[:, 1:].ravel()
+    # pair codes a·K + b on dense labels: with the raw ids, K² overflows int64 beyond ids ~3·10⁹
+    labels, dense = np.unique(tok, return_inverse=True)
+    dense = dense.reshape(tok.shape).astype(np.int64)
+    a, b = dense[:, :-1].ravel(), dense[:, 1:].ravel()
     n_traj, n_t = tok.shape[0], tok.shape[1] - 1
     rects = _rectangles(n_traj, n_t)
-    kld = _PairKLD(a * k + b, b * k + a, _flat_bounds(rects, n_traj, n_t), pc, float(k) ** 2)
+    kd = labels.size
+    kld = _PairKLD(a * kd + b, b * kd + a, _flat_bounds(rects, n_traj, n_t), pc, float(k) ** 2)
     value = kld.value()
-    _warn_undersampled("plugin", int(a.size), int(np.unique(tok).size), "states")
+    _warn_undersampled("plugin", int(a.size), int(kd), "states")
     return BaselineEstimate(
         value, _jackknife(kld.loo()), "per_step", "estimate", "plugin",
         {"n_transitions": int(a.size), "n_states": k, "pseudo_count": pc,
@@ -227,7 +234,8 @@ def plugin_binned(x, dt: float, n_bins: int = 20, max_cells: int = 10**6) -> Bas
     cells = n_bins ** d  # Python int: no overflow
     if cells > max_cells:
         raise ValueError(
-            f"plugin_binned: n_bins**d = {n_bins}**{d} = {cells:.3g} cells exceeds max_cells={max_cells} "
+            f"plugin_binned: n_bins**d = {n_bins}**{d} ≈ 10^{d * math.log10(n_bins):.1f} cells exceeds "
+            f"max_cells={max_cells} "
             f"(d = {d} from x.shape[2]); histogram plug-in is infeasible in this dimension: use a NEEP "
             f"estimator (or lower n_bins / raise max_cells)")
     lo, hi = x.min(axis=(0, 1)), x.max(axis=(0, 1))
@@ -296,14 +304,16 @@ def _quadratic_form(mu: np.ndarray, cov: np.ndarray, warn: bool) -> float:
     """μᵀ Σ⁻¹ μ; zero-variance and near-collinear currents are dropped (pseudo-inverse),
     which keeps a valid lower bound (the TUR holds for any subset of currents)."""
     sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    keep = sd > 1e-12 * sd.max()
+    # relative to each current's own size, so coordinates in very different units all count
+    keep = sd > 1e-12 * np.sqrt(sd ** 2 + mu ** 2)
     if not keep.any():  # no fluctuating current at all (e.g. constant x): no bound
         if warn:
             warnings.warn("tur_bound: all currents have zero variance; returning 0", RuntimeWarning,
                           stacklevel=user_stacklevel())
         return 0.0
     if warn and not keep.all():
-        warnings.warn(f"tur_bound: {int((~keep).sum())} current(s) have zero variance and are dropped",
+        warnings.warn(f"tur_bound: {int((~keep).sum())} current(s) have (numerically) zero variance and are "
+                      "dropped",
                       RuntimeWarning, stacklevel=user_stacklevel())
     m = mu[keep] / sd[keep]
     corr = cov[np.ix_(keep, keep)] / np.outer(sd[keep], sd[keep])  # scale-free: μᵀΣ⁻¹μ is invariant
