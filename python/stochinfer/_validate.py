@@ -139,7 +139,7 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
     if len(given_shape) == 2 and given_shape[0] < given_shape[1]:  # more coordinates than time points
         warnings.warn(f"2-D data of shape {tuple(given_shape)} are read as one trajectory of {given_shape[0]} points "
                       f"in {given_shape[1]} dimensions; for {given_shape[0]} scalar paths of {given_shape[1]} points "
-                      "pass x[..., None] (shape (n_traj, L, 1))", UserWarning, stacklevel=user_stacklevel())
+                      "pass x[..., None] (shape (n_traj, L, 1); command line: --scalar-paths)", UserWarning, stacklevel=user_stacklevel())
         return
     if length < 3 or n_traj * (length - 1) < 20 or dim == 0:
         return
@@ -152,7 +152,8 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
         return
     rho = 1.0 - step[moving] / (2.0 * var[moving])  # lag-1 autocorrelation of a stationary series
     if rho.max() < _MIN_LAG1_CORRELATION:
-        hint = ("2-D data are read as one trajectory (L, dim); for scalar paths (n_traj, L) pass x[..., None]"
+        hint = ("2-D data are read as one trajectory (L, dim); for scalar paths (n_traj, L) pass x[..., None] "
+                "(command line: --scalar-paths)"
                 if len(given_shape) == 2 else "if the array is (L, n_traj, dim), transpose it to (n_traj, L, dim)")
         warnings.warn(f"consecutive points are nearly uncorrelated (lag-1 autocorrelation at most {rho.max():.2f} "
                       f"in every coordinate) for data of shape {tuple(given_shape)}: {hint}; otherwise dt is long "

@@ -5,8 +5,11 @@ the analytic values; ``stochinfer ep FILE`` estimates entropy production and
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 import time
+import zipfile
 
 import numpy as np
 
@@ -82,27 +85,89 @@ def demo(quick: bool = False) -> int:
     return 0
 
 
-def _load_states(path: str, dt):
+def _load_states(path: str):
     """A Trajectories .npz (from simulate(...).save), or an .npy/.npz holding one
-    array (n_traj, L, dim) / token paths (n_traj, L)."""
+    array (n_traj, L, dim) / token paths (n_traj, L). ValueError for a file numpy
+    cannot read (damaged, truncated, text, pickled objects), whatever its name."""
     import stochinfer as si
 
-    if path.endswith(".npy"):
-        return np.load(path, allow_pickle=False)
-    with np.load(path, allow_pickle=False) as f:
+    unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except unreadable as exc:
+        raise ValueError(f"{path}: not a readable .npy or .npz file ({type(exc).__name__})") from None
+    if isinstance(loaded, np.ndarray):  # an .npy, whatever its extension
+        return loaded
+    with loaded as f:
         keys = list(f.keys())
-    if "x" in keys and "dt" in keys:
-        return si.Trajectories.load(path)
-    if len(keys) == 1:
-        with np.load(path, allow_pickle=False) as f:
-            return f[keys[0]]
-    raise ValueError(f"{path}: expected a Trajectories file (keys x, dt) or a single array; found {keys}")
+        if "x" in keys and "dt" in keys:
+            pass
+        elif len(keys) == 1:
+            try:
+                return f[keys[0]]
+            except unreadable as exc:
+                raise ValueError(f"{path}: a damaged .npz file ({type(exc).__name__})") from None
+        else:
+            raise ValueError(f"{path}: expected a Trajectories file (keys x, dt) or a single array; found {keys}")
+    return si.Trajectories.load(path)
+
+
+def _states(args):
+    """The file's states, 2-D float arrays read as scalar paths with --scalar-paths."""
+    data = _load_states(args.file)
+    if args.scalar_paths:
+        if not (isinstance(data, np.ndarray) and data.ndim == 2 and data.dtype.kind == "f"):
+            shape = data.shape if isinstance(data, np.ndarray) else data.x.shape
+            raise ValueError(f"--scalar-paths reads a 2-D float array (n_traj, L) as scalar paths; "
+                             f"{args.file} holds shape {shape}")
+        data = data[..., None]
+    return data
+
+
+def _json_safe(value):
+    """value with numpy scalars and arrays as Python numbers and lists, and NaN/inf as
+    None: strict JSON has no NaN."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _write_json(path: str, content: dict) -> None:
+    with open(path, "w") as fh:
+        json.dump(_json_safe(content), fh, indent=1, default=str, allow_nan=False)
 
 
 def ep(args) -> int:
     import stochinfer as si
 
-    data = _load_states(args.file, args.dt)
+    if args.plot and args.method != "neep":
+        print(f"error: --plot draws NEEP's training curve and per-transition EP; method {args.method!r} "
+              "has neither (drop --plot)", file=sys.stderr)
+        return 2
+    if args.method != "neep":
+        ignored = [f"--{k.replace('_', '-')}" for k in ("hidden", "layers", "n_iter", "lr", "save_model")
+                   if getattr(args, k) is not None]
+        if ignored:
+            print(f"note: {' '.join(ignored)} apply to --method neep only; ignored for {args.method}")
+    data = _states(args)
+    if isinstance(data, si.Trajectories) and data.underdamped:
+        if not args.positions_only:
+            print("error: the file holds underdamped trajectories (positions and velocities); velocities are "
+                  "odd under time reversal. Pass --positions-only to estimate the EP visible in the positions",
+                  file=sys.stderr)
+            return 2
+        data = si.Trajectories(data=data.x, dt=data.dt, t0=data.t0, model=None,
+                               settings={k: v for k, v in data.settings.items() if k != "underdamped"})
     if isinstance(data, si.Trajectories) and args.dt is None:
         args.dt = data.dt
     if not isinstance(data, si.Trajectories) and args.dt is None and np.asarray(data).dtype.kind == "f":
@@ -113,7 +178,8 @@ def ep(args) -> int:
         options = dict(hidden=args.hidden, layers=args.layers, n_iter=args.n_iter, lr=args.lr)
         options = {k: v for k, v in options.items() if v is not None}
     shape = data.x.shape if isinstance(data, si.Trajectories) else np.shape(data)
-    print(f"stochinfer ep: {args.file}, shape {shape}, dt = {args.dt}, method = {args.method}")
+    dt_text = args.dt if args.dt is not None else "1 (token paths: EP per step)"
+    print(f"stochinfer ep: {args.file}, shape {shape}, dt = {dt_text}, method = {args.method}")
     t = time.perf_counter()
     res = si.entropy_production(data, args.dt, method=args.method, seed=args.seed, **options)
     print(res.summary())
@@ -121,20 +187,21 @@ def ep(args) -> int:
     if args.save_model and args.method == "neep":
         res.estimator.save(args.save_model)
         print(f"  trained estimator saved to {args.save_model}")
-    if args.plot:
-        res.plot(args.plot)
-        print(f"  plot saved to {args.plot}")
     if args.json:
-        import json
-        with open(args.json, "w") as fh:
-            json.dump(res.to_dict(), fh, indent=1, default=float)
+        _write_json(args.json, res.to_dict())
+    if args.plot:
+        try:
+            res.plot(args.plot)
+            print(f"  plot saved to {args.plot}")
+        except ImportError as exc:
+            print(f"  no plot: {exc}")
     return 0
 
 
 def infer(args) -> int:
     import stochinfer as si
 
-    data = _load_states(args.file, args.dt)
+    data = _states(args)
     if isinstance(data, si.Trajectories) and args.dt is None:
         args.dt = data.dt
     if not isinstance(data, si.Trajectories) and args.dt is None:
@@ -158,16 +225,14 @@ def infer(args) -> int:
         out["report"] = rep
     if args.save:
         print(f"  fit saved to {fit.save(args.save)}")
+    if args.json:
+        _write_json(args.json, out)
     if args.plot:
         try:
             fit.plot(args.plot)
             print(f"  plot saved to {args.plot}")
         except ImportError as exc:
             print(f"  no plot: {exc}")
-    if args.json:
-        import json
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=1, default=float)
     return 0
 
 
@@ -179,6 +244,8 @@ def main(argv=None) -> int:
     p_ep = sub.add_parser("ep", help="estimate entropy production of trajectories in a file")
     p_ep.add_argument("file", help=".npz from simulate(...).save(), or .npy/.npz with one (n_traj, L, dim) array")
     p_ep.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
+    p_ep.add_argument("--scalar-paths", action="store_true",
+                      help="read a 2-D float array as scalar paths (n_traj, L), not one trajectory (L, dim)")
     p_ep.add_argument("--method", default="neep", choices=["neep", "plugin", "tur"])
     p_ep.add_argument("--seed", type=int, default=0)
     p_ep.add_argument("--hidden", type=int, default=None, help="NEEP width")
@@ -187,10 +254,14 @@ def main(argv=None) -> int:
     p_ep.add_argument("--lr", type=float, default=None, help="NEEP learning rate")
     p_ep.add_argument("--save-model", default=None, help="write the trained NEEP to this .npz")
     p_ep.add_argument("--plot", default=None, help="write a figure (PNG) here (needs matplotlib)")
-    p_ep.add_argument("--json", default=None, help="write the result summary as JSON here")
+    p_ep.add_argument("--json", default=None, help="write the result summary as JSON here (NaN as null)")
+    p_ep.add_argument("--positions-only", action="store_true",
+                      help="underdamped files: estimate the EP visible in the positions alone")
     p_in = sub.add_parser("infer", help="infer drift and diffusion (with uncertainty) of trajectories in a file")
     p_in.add_argument("file", help=".npz from simulate(...).save(), or .npy/.npz with one (n_traj, L, dim) array")
     p_in.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
+    p_in.add_argument("--scalar-paths", action="store_true",
+                      help="read a 2-D float array as scalar paths (n_traj, L), not one trajectory (L, dim)")
     p_in.add_argument("--regime", default="overdamped", choices=["overdamped", "underdamped"])
     p_in.add_argument("--method", default="bbb", choices=["bbb", "ensemble"])
     p_in.add_argument("--hidden", type=int, default=None, help="network width")
@@ -209,7 +280,7 @@ def main(argv=None) -> int:
                            "polynomial, e.g. oscillators)")
     p_in.add_argument("--seed", type=int, default=0)
     p_in.add_argument("--plot", default=None, help="write a figure of the fields with bands (PNG) here")
-    p_in.add_argument("--json", default=None, help="write the summary and report as JSON here")
+    p_in.add_argument("--json", default=None, help="write the summary and report as JSON here (NaN as null)")
     p_in.add_argument("--save", default=None, help="write the fit to this .npz (LangevinFit.load reads it)")
     args = parser.parse_args(argv)
     if args.command == "demo":

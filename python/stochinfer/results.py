@@ -71,7 +71,9 @@ class Trajectories:
 
     @classmethod
     def load(cls, path: str) -> "Trajectories":
-        """Read an .npz written by save(), or any .npz holding an array 'x' (n_traj, L, dim) and 'dt'."""
+        """Read an .npz written by save(), or any .npz holding an array 'x' and 'dt': x of
+        shape (n_traj, L, dim), or 2-D: a float (L, dim) is one trajectory (as arrays passed to
+        the estimators), integer token paths (n_traj, L) are n_traj paths."""
         with open_npz(path, "trajectories") as f:
             if "x" not in f:
                 raise ValueError(f"{path}: no array 'x' (n_traj, n_steps, dim) in the file")
@@ -83,9 +85,14 @@ class Trajectories:
             except (ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:
                 raise ValueError(f"{path}: a damaged trajectories file ({type(exc).__name__}: {exc})") from None
         if data.dtype.kind not in "fiu" or data.ndim not in (2, 3):
-            raise ValueError(f"{path}: 'x' must be a numeric array (n_traj, n_steps, dim) or (n_traj, n_steps), "
-                             f"got {data.dtype} of shape {data.shape}")
-        if data.ndim == 2:
+            raise ValueError(f"{path}: 'x' must be a numeric array (n_traj, n_steps, dim), (n_steps, dim) or "
+                             f"integer (n_traj, n_steps), got {data.dtype} of shape {data.shape}")
+        if data.ndim == 2 and data.dtype.kind == "f":  # as for arrays: one trajectory (L, dim)
+            from ._validate import time_axis_warning
+            given = data.shape
+            data = data[None]
+            time_axis_warning(data, given)
+        elif data.ndim == 2:  # integer token paths (n_traj, L)
             data = data[:, :, None]
         model = None
         if isinstance(settings.get("model"), dict):

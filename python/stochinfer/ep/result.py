@@ -131,6 +131,9 @@ class EPResult:
             import matplotlib.pyplot as plt
         except ImportError:
             raise ImportError("plot() needs matplotlib: pip install 'stochinfer[plot]'") from None
+        if not self.history and self.delta_s is None:
+            raise ValueError(f"plot: a {self.method} result has no training curve or per-transition EP to draw "
+                             "(only NEEP and RNEEP results do)")
         n = 1 + (self.delta_s is not None) + (self.delta_s_truth is not None)
         fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
         axes = axes[0]

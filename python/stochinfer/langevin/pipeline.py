@@ -100,7 +100,9 @@ def _check_noisy(x: np.ndarray, noisy, d1: np.ndarray) -> None:
         raise ValueError(f"coordinates {smooth} look noiseless (two-step/one-step mean squared increment "
                          f"{np.round(ratio[smooth], 2).tolist()}, diffusive ≈ 2, smooth ≈ 4): the diffusion "
                          f"matrix is singular. Pass noiseless={smooth} (command line: --noiseless "
-                         f"{' '.join(map(str, smooth))}) to learn D on the other coordinates")
+                         f"{' '.join(map(str, smooth))}) to learn D on the other coordinates; positions of an "
+                         "inertial system are smooth too: for those use regime='underdamped' (--regime "
+                         "underdamped)")
 
 
 def _check_scales(x: np.ndarray, dt: float, var: np.ndarray, ms: np.ndarray, lo: float = 1e-20,

@@ -1,0 +1,82 @@
+"""The command line on the files users write by hand: every reading gives the same states
+as the library, and bad files give a one-line error with exit status 2, never a traceback."""
+import json
+
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer.cli import main
+
+DT = 0.01
+
+
+@pytest.fixture(scope="module")
+def chain():
+    m = si.models.BeadSpring(n_beads=2, t_cold=1.0, t_hot=10.0)
+    return si.simulate(m, n_traj=1, n_steps=2000, dt=DT, substeps=10, seed=0)
+
+
+def _rate(capsys) -> str:
+    out = capsys.readouterr().out
+    return next(line for line in out.splitlines() if "TUR EP rate" in line)
+
+
+def test_one_trajectory_reads_the_same_from_npy_and_npz_with_dt(tmp_path, chain, capsys):
+    x = chain.x[0]  # (L, dim): one trajectory, as for arrays passed to the library
+    np.save(tmp_path / "x.npy", x)
+    np.savez(tmp_path / "x.npz", x=x, dt=DT)
+    assert main(["ep", str(tmp_path / "x.npy"), "--dt", str(DT), "--method", "tur"]) == 0
+    from_npy = _rate(capsys)
+    assert main(["ep", str(tmp_path / "x.npz"), "--method", "tur"]) == 0
+    assert _rate(capsys) == from_npy
+    assert si.Trajectories.load(tmp_path / "x.npz").x.shape == (1, 2001, 2)
+    with open(tmp_path / "x_upper.NPY", "wb") as fh:  # an .npy under another name is still an .npy
+        np.save(fh, x)
+    assert main(["ep", str(tmp_path / "x_upper.NPY"), "--dt", str(DT), "--method", "tur"]) == 0
+    assert _rate(capsys) == from_npy
+
+
+def test_damaged_and_foreign_files_give_one_line_errors(tmp_path, chain, capsys):
+    chain.save(tmp_path / "good.npz")
+    raw = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(raw[: len(raw) // 2])
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    for name in ("trunc.npz", "data.csv"):
+        for command in ("ep", "infer"):
+            assert main([command, str(tmp_path / name), "--dt", str(DT)]) == 2
+            assert "not a readable .npy or .npz file" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:tur_bound")  # 2 transitions for 6 currents, on purpose
+def test_json_has_no_nan_and_baselines_refuse_plot(tmp_path, capsys):
+    x = np.random.default_rng(0).standard_normal((1, 3, 2))  # too short for a jackknife: stderr nan
+    np.save(tmp_path / "short.npy", x)
+    out = tmp_path / "short.json"
+    assert main(["ep", str(tmp_path / "short.npy"), "--dt", str(DT), "--method", "tur", "--json", str(out)]) == 0
+
+    def refuse(constant):
+        raise ValueError(constant)
+    result = json.loads(out.read_text(), parse_constant=refuse)  # strict JSON: NaN written as null
+    assert result["stderr"] is None
+    capsys.readouterr()
+    assert main(["ep", str(tmp_path / "short.npy"), "--dt", str(DT), "--method", "tur", "--plot", "p.png"]) == 2
+    assert "--plot draws NEEP's training curve" in capsys.readouterr().err
+
+
+def test_scalar_paths_and_underdamped_files(tmp_path, capsys):
+    paths = np.cumsum(np.random.default_rng(1).standard_normal((50, 400)), axis=1)
+    np.save(tmp_path / "paths.npy", paths)
+    with pytest.warns(UserWarning, match="command line: --scalar-paths"):
+        assert main(["ep", str(tmp_path / "paths.npy"), "--dt", str(DT), "--method", "plugin"]) == 2
+    assert "cells exceeds" in capsys.readouterr().err  # 400 coordinates: refused, not a crash
+    assert main(["ep", str(tmp_path / "paths.npy"), "--dt", str(DT), "--method", "tur", "--scalar-paths"]) == 0
+    assert "shape (50, 400, 1)" in capsys.readouterr().out
+    vdp = si.simulate(si.models.VanDerPol(), n_traj=2, n_steps=500, dt=DT, seed=0)
+    vdp.save(tmp_path / "vdp.npz")
+    assert main(["ep", str(tmp_path / "vdp.npz"), "--method", "tur"]) == 2
+    assert "--positions-only" in capsys.readouterr().err
+    assert main(["ep", str(tmp_path / "vdp.npz"), "--method", "tur", "--positions-only"]) == 0
+    assert "shape (2, 501, 1)" in capsys.readouterr().out
+    assert main(["ep", str(tmp_path / "vdp.npz"), "--method", "tur", "--scalar-paths"]) == 2
+    assert "--scalar-paths reads a 2-D float array" in capsys.readouterr().err
