@@ -22,7 +22,9 @@ class InferredTrajectories:
     x: (S, n_traj, n_rec, d) positions per posterior sample (mode 'per_sample'), or
     (1, n_traj, n_rec, d) for the ensemble-mean path; v likewise (underdamped) or
     None; t: (n_rec,); spread: (n_traj, n_rec, d) std over posterior samples of
-    the one-step predictions along the ensemble-mean path (mode 'ensemble_mean')."""
+    the one-step predictions along the ensemble-mean path (mode 'ensemble_mean'),
+    for one integration step of dt / settings['substeps'] (it shrinks with more
+    substeps)."""
 
     x: np.ndarray
     v: Optional[np.ndarray]
@@ -58,8 +60,9 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     both modes (common random numbers): trajectory i reads d normals per step
     from the counter-based stream (seed, 'integrator_noise', i), the one
     stochinfer.simulate uses, so `_core.normals` reproduces it. x0 (and v0,
-    underdamped): (n_traj, d) or (d,) initial states; default: random states of
-    the training data. Underdamped: explicit Euler (x advanced with the old v,
+    underdamped): (n_traj, d) or (d,) initial states; default: random held-out
+    (validation) states of the data, x and v from the same state; for fits with a
+    time input, among those recorded closest to t0 (in phase, when periodic). Underdamped: explicit Euler (x advanced with the old v,
     then v). Ensembles use their members as the samples. period: for
     periodically driven fits, the networks see t mod period (the time input
     covers one period); default: the fit's own period (infer_langevin(period=)),
@@ -95,15 +98,18 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
                       "simulate fewer trajectories or steps, or raise record_every")
     check_output_fits((S, n_traj, 2 * d + 2, d), np.float64, "simulate fewer trajectories or posterior samples")
     rng = np.random.Generator(np.random.Philox(seed))
+    rows = None
+    if x0 is None or (under and v0 is None):  # x and v from the same recorded states
+        rows = _data_rows(fit._val_states, t0, period, n_traj, rng)
     states = fit._val_states[0]
-    x0 = _initial(x0, states[:, :d], n_traj, d, rng, "x0")
-    v0 = _initial(v0, states[:, d:], n_traj, d, rng, "v0") if under else None
+    x0 = _initial(x0, states[:, :d], rows, n_traj, d, "x0")
+    v0 = _initial(v0, states[:, d:], rows, n_traj, d, "v0") if under else None
     xs, vs, spread, done, diverged = eq.simulate(
         x0, v0, n_steps * substeps, dt / substeps, t0, period or 0.0, S, mode == "per_sample", seed,
         posterior_seed, record_every * substeps)
     if diverged:
-        raise FloatingPointError(f"the inferred equation diverged at step {done // substeps + 1}; reduce dt or "
-                                 "start inside the sampled region")
+        raise FloatingPointError(f"the inferred equation diverged at step {done // substeps + 1} of dt (integration "
+                                 f"step {done + 1} of dt/{substeps}); reduce dt or start inside the sampled region")
     t_rec = t0 + dt * record_every * np.arange(n_rec)
     return InferredTrajectories(xs, vs, t_rec, dt, mode, S, seed, spread,
                                 {"n_traj": n_traj, "n_steps": n_steps, "record_every": record_every,
@@ -120,9 +126,26 @@ def _default_substeps(fit, dt: float, max_step: float = 0.02) -> int:
     return max(1, int(np.ceil(gamma.max() * dt / max_step - 1e-9)))
 
 
-def _initial(value, data_states, n, d, rng, name):
+def _data_rows(val_states, t0: float, period, n: int, rng) -> np.ndarray:
+    """n random rows of the held-out states; for fits with a time input, among the
+    2% (at least 10) recorded closest to t0 (in phase, when periodic), so that driven
+    systems start from states of the protocol's phase t0."""
+    states, times = val_states
+    if times is None:
+        return rng.integers(0, states.shape[0], size=n)
+    times = np.asarray(times, dtype=np.float64).reshape(-1)
+    gap = np.abs(times - t0)
+    if period:
+        gap = np.mod(gap, period)
+        gap = np.minimum(gap, period - gap)
+    k = min(gap.size, max(10, gap.size // 50))
+    nearest = np.argpartition(gap, k - 1)[:k]
+    return nearest[rng.integers(0, k, size=n)]
+
+
+def _initial(value, data_states, rows, n, d, name):
     if value is None:
-        return data_states[rng.integers(0, data_states.shape[0], size=n)].copy()
+        return data_states[rows].copy()
     a = np.asarray(value, dtype=np.float64)
     if a.ndim == 1 and a.shape[0] == d:
         a = np.broadcast_to(a, (n, d))
@@ -137,11 +160,15 @@ def entropy_production(fit, sim: InferredTrajectories) -> dict:
     """Medium EP along the simulated paths of an overdamped fit, per posterior
     sample: ΔS = Σ (D̂⁻¹Φ̂)(x̄)·Δx (Stratonovich mid-points x̄), as a rate (k_B per
     time unit). With noiseless coordinates D̂ is inverted on the noisy subspace
-    only (methods.md §3.8). Returns the posterior mean and std over samples of the rate, the
+    only (methods.md §3.8). This is the medium EP for constant D; with state-dependent D
+    the medium EP is Σ D⁻¹(Φ − ∇·D)∘Δx (Φ the Itô drift), and the ∇·D term left out here
+    averages to zero in a steady state only in special cases (e.g. each D_ii depending on
+    x_i alone, as in models.Inhomogeneous). Returns the posterior mean and std over samples of the rate, the
     per-sample rates, the standard error over trajectories of their mean, and
     `error`, the two combined in quadrature (the error bar to quote)."""
     if fit.regime != "overdamped":
-        raise ValueError("path EP ΔS = Σ D⁻¹Φ·Δx is defined here for overdamped fits")
+        raise ValueError("path EP ΔS = Σ D⁻¹Φ·Δx is defined here for overdamped fits; for a driven "
+                         "underdamped engine pass its protocol: thermodynamics(sim, model=BrownianCarnot(...))")
     U, n, L, d = sim.x.shape
     per_sample = sim.mode == "per_sample"
     S = sim.n_samples
@@ -180,29 +207,49 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
     """Work on the particle W = Σ ½x²Δk per cycle (negative: engine output), heat
     absorbed on the hot isotherm and efficiency, per posterior sample, for a
     driven underdamped fit of a Brownian Carnot engine (model provides the
-    protocol stiffness(t) and temperature(t); one simulated trajectory = one cycle).
-    Each read-out's error (`error`, `heat_hot_error`, `efficiency_error`) combines
-    the posterior spread over samples with the cycle noise of the sample-averaged
-    per-cycle values (the efficiency's by the delta method for a ratio)."""
+    protocol stiffness(t) and temperature(t), periodic in t with period model.tau).
+    The recorded times must span a whole number m >= 1 of periods, from any t0: each
+    path's work is divided by m, and its heat is the mean over the hot isotherms
+    (phases τ/2 to 3τ/4) that lie wholly inside the record. Each read-out's error
+    (`error`, `heat_hot_error`, `efficiency_error`) combines the posterior spread over
+    samples with the path noise of the sample-averaged per-cycle values (the
+    efficiency's by the delta method for a ratio). Assumes a periodic steady state."""
     if not hasattr(model, "stiffness"):
         raise ValueError("model must provide stiffness(t) (the driving protocol), e.g. models.BrownianCarnot")
     U, n, L, _ = sim.x.shape
-    w = model.work(sim.x[..., 0].reshape(U * n, L), sim.t).reshape(U, n)  # the model's own W = Σ ½x̄²Δk
+    tau = float(model.tau)
+    t = np.asarray(sim.t, dtype=np.float64)
+    m = (t[-1] - t[0]) / tau
+    if round(m) < 1 or abs(m - round(m)) > 1e-6 * max(m, 1.0):
+        raise ValueError(f"sim spans {t[-1] - t[0]:g} time units, {m:.4g} periods of the protocol (tau = {tau:g}): "
+                         "the cycle read-out needs a whole number of cycles; simulate n_steps with n_steps·dt a "
+                         "multiple of tau")
+    m = int(round(m))
+    w = model.work(sim.x[..., 0].reshape(U * n, L), t).reshape(U, n) / m  # the model's own W = Σ ½x̄²Δk
     post = float(w.mean(axis=1).std(ddof=1)) if w.shape[0] > 1 else 0.0
     cycles = float(w.mean(axis=0).std(ddof=1) / np.sqrt(w.shape[1]))
     out = {"work_per_cycle": float(w.mean()), "error": float(np.hypot(post, cycles)), "posterior_std": post,
-           "stderr_cycles": cycles, "work_per_sample": w.mean(axis=1)}
+           "stderr_cycles": cycles, "work_per_sample": w.mean(axis=1), "cycles_per_path": m}
     if sim.v is not None and hasattr(model, "temperature"):
-        tau = float(model.tau)
-        k = model.stiffness(sim.t)
+        k = model.stiffness(t)
         dk = np.diff(k)
         mid = 0.5 * (sim.x[..., 0][:, :, 1:] ** 2 + sim.x[..., 0][:, :, :-1] ** 2)
         u = 0.5 * k * sim.x[..., 0] ** 2 + 0.5 * sim.v[..., 0] ** 2  # (U, n, L)
-        hot = (sim.t >= tau / 2) & (sim.t <= 3 * tau / 4)
-        idx = np.nonzero(hot)[0]
-        a, b = idx[0], idx[-1]
-        w_hot = 0.5 * np.sum(mid[..., a:b] * dk[a:b], axis=-1)
-        q_hot = (u[..., b] - u[..., a]) - w_hot  # first law on the hot isotherm
+        q_hot, windows = np.zeros((U, n)), 0
+        eps = 1e-9 * tau
+        for c in range(int(np.floor(t[0] / tau)) - 1, int(np.ceil(t[-1] / tau)) + 1):
+            lo, hi = c * tau + tau / 2, c * tau + 3 * tau / 4
+            if lo < t[0] - eps or hi > t[-1] + eps:
+                continue  # this hot isotherm is not wholly recorded
+            idx = np.nonzero((t >= lo - eps) & (t <= hi + eps))[0]
+            a, b = idx[0], idx[-1]
+            w_hot = 0.5 * np.sum(mid[..., a:b] * dk[a:b], axis=-1)
+            q_hot += (u[..., b] - u[..., a]) - w_hot  # first law on the hot isotherm
+            windows += 1
+        if windows == 0:
+            raise ValueError(f"sim records no whole hot isotherm (phases tau/2 to 3 tau/4, tau = {tau:g}) between "
+                             f"t = {t[0]:g} and {t[-1]:g}: start at t0 = 0 (or a multiple of tau)")
+        q_hot /= windows
         eff = -w.mean(axis=1) / q_hot.mean(axis=1)
         q_post = float(q_hot.mean(axis=1).std(ddof=1)) if U > 1 else 0.0
         q_cycles = float(q_hot.mean(axis=0).std(ddof=1) / np.sqrt(n))
