@@ -233,6 +233,49 @@ def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):
         ou_fit.simulate(2, 2, x0=np.zeros(3))
 
 
+def test_bbb_without_bayesian_layers_is_a_usable_point_estimate(ou):
+    _, tr = ou
+    with pytest.warns(UserWarning, match="a point estimate, with bands of zero width"):
+        fit = si.infer_langevin(tr, n_bayes=0, homogeneous_diffusion=True, **FAST)
+    pts = np.random.default_rng(2).normal(size=(20, 2))
+    d, g = fit.drift(pts), fit.diffusion(pts)  # drift and diffusion give one output each
+    assert np.all(d.std == 0) and np.all(g.std == 0)
+    assert np.isfinite(fit.simulate(2, 5).x).all()
+    with pytest.warns(UserWarning, match="a point estimate"):
+        based = si.infer_langevin(tr, n_bayes=0, **FAST)  # the quadratic diffusion base is not sampled
+    np.testing.assert_array_equal(based.diffusion(pts, seed=1).mean, based.diffusion(pts, seed=2).mean)
+
+
+def test_report_refuses_a_truth_of_the_wrong_shape(ou, ou_fit):
+    m, _ = ou
+    pts = np.random.default_rng(4).normal(size=(50, 2))
+
+    class Transposed:
+        diffusion = staticmethod(m.diffusion)
+
+        def drift(self, x, t=0.0):
+            return m.drift(x).T  # (d, n): reshaping it would scramble the components
+
+    with pytest.raises(ValueError, match=r"truth.drift returned shape \(2, 50\) for 50 points; expected \(50, 2\)"):
+        ou_fit.report(Transposed(), points=pts)
+
+    class Scalar:
+        drift = staticmethod(m.drift)
+
+        def diffusion(self, x, t=0.0):
+            return 0.7
+    with pytest.raises(ValueError, match=r"truth.diffusion returned shape \(\)"):
+        ou_fit.report(Scalar(), points=pts)
+
+    class Constant:  # constant fields (d,) and (d, d) are broadcast
+        def drift(self, x, t=0.0):
+            return np.ones(2)
+
+        def diffusion(self, x, t=0.0):
+            return D
+    assert ou_fit.report(Constant(), points=pts)["diffusion"]["relative_error"] < 0.1
+
+
 def test_noiseless_coordinates_get_exactly_zero_diffusion():
     """dx1 = (−x1 + x2) dt without noise, dx2 = −x2 dt + √2 dW: D = diag(0, 1)."""
     m = si.models.LinearOU(np.array([[-1.0, 1.0], [0.0, -1.0]]), np.diag([1e-12, 1.0]))
@@ -259,6 +302,14 @@ def test_noiseless_coordinates_get_exactly_zero_diffusion():
     assert fit.provenance()["separate_noiseless_drift"]
     joint = si.infer_langevin(x, dt=0.01, noiseless=[0], separate_noiseless_drift=False, **FAST)
     assert "drift_noiseless" not in joint.nets and not joint.provenance()["separate_noiseless_drift"]
+
+    class Wrong:  # a truth whose noisy D is 3 times the fit's: no band holds it
+        drift = staticmethod(m.drift)
+
+        def diffusion(self, x, t=0.0):
+            return np.broadcast_to(np.diag([0.0, 3.0]), (len(x), 2, 2))
+    # coverage over the distinct entries of the noisy block: the exact zeros do not count as covered
+    assert fit.report(Wrong())["diffusion"]["coverage"] == 0.0
 
 
 def test_report_scores_hodgkin_huxley_only_inside_its_scoring_mask():
@@ -296,6 +347,12 @@ def test_driven_underdamped_path_runs_end_to_end():
     with pytest.raises(ValueError, match="pass t"):
         fit.drift(z)
     assert fit.drift(z, t=2.0).mean.shape == (2, 1)
+    with pytest.raises(ValueError, match="t reaches 1e\\+40 in magnitude"):
+        fit.drift(z, t=1e40)
+    with pytest.raises(TypeError, match="t must be real numbers"):
+        fit.drift(z, t="1")
+    with pytest.raises(TypeError, match="points must be real numbers"):
+        fit.drift(z + 0j, t=2.0)
     rep = fit.report(m)
     prov = rep["provenance"]
     assert prov["diffusion_factor_3_2"] and prov["drift_correction_F_r"] == "linear" and prov["friction_correction"]
@@ -310,6 +367,48 @@ def test_driven_underdamped_path_runs_end_to_end():
     sim = fit.simulate(4, 1000, x0=tr.x[:4, 0], v0=tr.v[:4, 0], n_samples=3, period=10.0)
     th = fit.thermodynamics(sim, m)
     assert np.isfinite(th["work_per_cycle"]) and th["error"] > 0 and np.isfinite(th["heat_hot"])
+
+
+def test_carnot_read_out_takes_whole_cycles_from_any_start():
+    from types import SimpleNamespace
+
+    from stochinfer.langevin.simulate_fit import carnot_cycle
+
+    m = si.models.BrownianCarnot(tau=10.0)
+    tr = si.simulate(m, n_traj=20, n_steps=2000, dt=0.01, substeps=5, seed=2)  # two cycles per path
+    t = np.arange(2001) * 0.01
+
+    def read(lo, hi, shift=0.0):
+        return carnot_cycle(None, SimpleNamespace(x=tr.x[None, :, lo:hi + 1], v=tr.v[None, :, lo:hi + 1],
+                                                  t=t[lo:hi + 1] + shift), m)
+    first, second, both = read(0, 1000), read(1000, 2000), read(0, 2000)
+    assert both["cycles_per_path"] == 2
+    for key in ("work_per_cycle", "heat_hot"):  # per cycle: the mean of the two cycles
+        assert both[key] == pytest.approx(0.5 * (first[key] + second[key]), rel=1e-9)
+    assert second["work_per_cycle"] == pytest.approx(read(1000, 2000, shift=-10.0)["work_per_cycle"], rel=1e-12)
+    quarter = read(250, 1250)  # one cycle from phase τ/4: its hot isotherm lies inside
+    assert np.isfinite(quarter["heat_hot"]) and quarter["cycles_per_path"] == 1
+    with pytest.raises(ValueError, match="whole number of cycles"):
+        read(0, 500)
+    with pytest.raises(ValueError, match="no whole hot isotherm"):
+        read(600, 1600)  # from phase 0.6 τ to 1.6 τ: both hot isotherms are cut
+
+
+def test_default_initial_states_are_recorded_states_near_the_start_phase():
+    m = si.models.BrownianCarnot(tau=10.0)
+    tr = si.simulate(m, n_traj=5, n_steps=1000, dt=0.01, substeps=5, seed=0)
+    short = dict(hidden=16, drift_settings=TrainSettings(n_iter=50), diffusion_settings=TrainSettings(n_iter=50))
+    fit = si.infer_langevin(tr, regime="underdamped", time_dependent=True, period=10.0, **short)
+    states, times = fit._val_states
+    d = fit.dim
+    for t0 in (0.0, 2.5):
+        sim = fit.simulate(50, 1, t0=t0, n_samples=2)
+        start = np.concatenate([sim.x[0, :, 0], sim.v[0, :, 0]], axis=1)
+        rows = [np.flatnonzero((states == s).all(axis=1)) for s in start]
+        assert all(r.size for r in rows)  # x and v of one recorded state
+        phase = np.mod(np.asarray(times).reshape(-1)[[r[0] for r in rows]] - t0, 10.0)
+        assert np.all(np.minimum(phase, 10.0 - phase) <= 0.5), phase  # near t0's phase
+    assert d == 1
 
 
 def test_carnot_read_out_recovers_the_moment_odes_on_the_true_engine():

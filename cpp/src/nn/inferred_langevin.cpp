@@ -480,7 +480,8 @@ InferredSimulationResult InferredLangevin<T>::simulate(const InferredSimulationC
       }
     });
     if (bad_noise)
-      throw std::domain_error("a posterior diffusion sample is not positive definite at step " + std::to_string(k) +
+      throw std::domain_error("a posterior diffusion sample is not positive definite at integration step " +
+                              std::to_string(k) +
                               " (states far outside the data can do this: start inside the sampled region or "
                               "reduce dt)");
     if (diverged) {

@@ -126,8 +126,8 @@ class FieldNetwork:
         m = d * (d + 1) // 2 if head == "cholesky" else d
         n_bayes = n_bayes if method == "bbb" else 0
         members = n_members if method == "ensemble" else 1
-        if in_dim == 0:  # homogeneous: a constant vector, Bayesian for bbb
-            hidden, layers, n_bayes = 1, 1, (1 if method == "bbb" else 0)
+        if in_dim == 0:  # homogeneous: a constant vector, Bayesian for bbb (unless no layer is)
+            hidden, layers, n_bayes = 1, 1, min(n_bayes, 1)
         cls = _core.LangevinNet32 if dtype == "float32" else _core.LangevinNet64
         n_params = in_dim * hidden + max(layers - 2, 0) * hidden * hidden + hidden * m + layers * hidden
         # parameters (twice for Bayesian layers), gradients, Adam moments and checkpoints: < 8 copies

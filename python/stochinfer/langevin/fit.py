@@ -24,9 +24,12 @@ FORMAT_VERSION = 1
 
 @dataclass
 class FieldEstimate:
-    """A field at n states: posterior mean, standard deviation and a central band
-    (lo, hi) holding `level` of the posterior, in physical units. Drift (n, d);
-    diffusion (n, d, d). samples: (S, n, ...) when asked for."""
+    """A field at n states: posterior mean, standard deviation and a band (lo, hi),
+    in physical units. Bayes-by-Backprop: the central interval holding `level` of the
+    posterior samples. Ensembles: a Student-t prediction interval for a new member
+    from the K members' mean and spread, mean ± t σ √(1 + 1/K) (t quantile with K − 1
+    dof; about 3.0σ at level 0.95 for 5 members). Drift (n, d); diffusion (n, d, d). samples: (S, n, ...)
+    when asked for."""
 
     mean: np.ndarray
     std: np.ndarray
@@ -34,6 +37,15 @@ class FieldEstimate:
     hi: np.ndarray
     level: float
     samples: Optional[np.ndarray] = None
+
+
+def _real_array(name: str, value) -> np.ndarray:
+    """value as float64; TypeError for strings, booleans and complex numbers (numpy would
+    parse '1', or drop imaginary parts with only a warning)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
 
 
 #: report()'s block bootstrap cuts its default points (the validation states, in time order) into this many blocks
@@ -69,7 +81,7 @@ class LangevinFit:
 
     def _states(self, points, t):
         """Checked states (n, state_dim) and times ((n,) or None) in physical units."""
-        z = np.asarray(points, dtype=np.float64)
+        z = _real_array("points", points)
         if z.ndim == 1:
             z = z[None]
         if z.ndim != 2 or z.shape[1] != self.state_dim:
@@ -86,11 +98,13 @@ class LangevinFit:
             return np.ascontiguousarray(z), None
         if t is None:
             raise ValueError("this fit has time as an input: pass t (scalar or (n,)) in the data's time unit")
-        tt = np.asarray(t, dtype=np.float64)
+        tt = _real_array("t", t)
         if tt.ndim > 1 or (tt.ndim == 1 and tt.shape[0] != z.shape[0]):
             raise ValueError(f"t must be a scalar or have shape ({z.shape[0]},), got {tt.shape}")
         if not np.isfinite(tt).all():
             raise ValueError("t contains NaN or inf")
+        if tt.size and np.abs(tt).max() > 1e30:  # as for points: the float32 networks would overflow
+            raise ValueError(f"t reaches {np.abs(tt).max():.3g} in magnitude: pass times within 1e30")
         return np.ascontiguousarray(z), np.ascontiguousarray(np.broadcast_to(tt, (z.shape[0],)))
 
     def _equation(self, n_threads: int = 0):
@@ -193,8 +207,10 @@ class LangevinFit:
 
     def thermodynamics(self, sim, model=None) -> dict:
         """Thermodynamics along simulated paths with posterior error bars: medium EP
-        rate (overdamped), or work per cycle, hot-isotherm heat and efficiency of a
-        driven engine whose protocol `model` provides (e.g. BrownianCarnot)."""
+        rate (overdamped; simulate_fit.entropy_production), or work per cycle,
+        hot-isotherm heat and efficiency of a driven engine whose protocol `model`
+        provides (e.g. BrownianCarnot; sim must span a whole number of its periods,
+        from any t0: simulate_fit.carnot_cycle)."""
         from .simulate_fit import InferredTrajectories, carnot_cycle, entropy_production
 
         if not isinstance(sim, InferredTrajectories):
@@ -220,7 +236,8 @@ class LangevinFit:
         scoring_mask(points) method (HodgkinHuxley: gates inside (0.01, 0.99), where
         the unclipped drift formula holds) scores only the states it keeps; the
         number left out is reported. Returns a dict per field: r2, nmse,
-        relative_error, coverage (of the `level` band), calibration (correlation of
+        relative_error, coverage (of the `level` band; for D, of its distinct entries
+        i >= j on the noisy coordinates), calibration (correlation of
         log error with log posterior variance, p-value), and provenance (method,
         kl_gradient, corrections). The calibration p-value treats the points as
         independent, which overstates its significance for states along a
@@ -268,15 +285,25 @@ class LangevinFit:
             est = est_fn(pts, t if self.time_dependent else None, n_samples=n_samples, level=level,
                          return_samples=True)
             f = self._truth_field(true_fn, pts, tt, name)
+            # band coverage of D over its distinct entries (lower triangle) on the noisy block: the
+            # exact zeros of noiseless rows always "cover", and off-diagonals would count twice
+            cov_f, cov_lo, cov_hi = (self._distinct_noisy_entries(a) for a in (f, est.lo, est.hi)) \
+                if name == "diffusion" else (f, est.lo, est.hi)
             out[name] = {
                 "r2": metrics.r2(f, est.mean),
                 "nmse": metrics.nmse(f, est.samples),
                 "relative_error": metrics.relative_error(f, est.mean),
-                "coverage": metrics.coverage(f, est.lo, est.hi),
+                "coverage": metrics.coverage(cov_f, cov_lo, cov_hi),
                 "calibration": metrics.calibration(f, est.mean, est.std, block_length=block_length),
                 "mean_std": float(np.mean(est.std)),
             }
         return out
+
+    def _distinct_noisy_entries(self, a: np.ndarray) -> np.ndarray:
+        """(n, d, d) matrices → (n, K): the entries i >= j of the noisy coordinates."""
+        noisy = np.asarray(self.norm["noisy"])
+        i, j = np.tril_indices(noisy.size)
+        return np.asarray(a)[:, noisy[i], noisy[j]]
 
     def _truth_field(self, fn, pts, t, name):
         """The true field at pts. Underdamped truths give the acceleration (n, d) and
@@ -287,7 +314,13 @@ class LangevinFit:
         if self.regime == "underdamped" and f.shape[-1] == 2 * d:
             f = f[..., d:] if name == "drift" else f[..., d:, d:]
         want = (pts.shape[0], d) if name == "drift" else (pts.shape[0], d, d)
-        f = np.broadcast_to(f, want) if f.shape != want and f.size != np.prod(want) else f.reshape(want)
+        if f.shape == want[1:]:  # a constant field
+            return np.broadcast_to(f, want)
+        if d == 1 and f.shape in ((pts.shape[0],), (pts.shape[0], 1)):  # one coordinate: unambiguous
+            return f.reshape(want)
+        if f.shape != want:  # reshaping or broadcasting anything else scrambles the components
+            raise ValueError(f"truth.{name} returned shape {f.shape} for {pts.shape[0]} points; expected {want} "
+                             f"(or {want[1:]} for a constant field)")
         return f
 
     def plot(self, path: Optional[str] = None, truth=None):

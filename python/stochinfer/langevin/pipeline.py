@@ -288,8 +288,8 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         raise ValueError(f"n_bayes (Bayesian layers, default 2) must be <= layers, got n_bayes={n_bayes} with "
                          f"layers={layers}")
     if method == "bbb" and n_bayes == 0:
-        warnings.warn("method='bbb' with n_bayes=0 has no Bayesian layer: its bands carry only the linear "
-                      "base's uncertainty, or none", stacklevel=2)
+        warnings.warn("method='bbb' with n_bayes=0 has no Bayesian layer: a point estimate, with bands of zero "
+                      "width; use n_bayes >= 1 or method='ensemble' for uncertainty", stacklevel=2)
     seed, n_threads = seed_value("seed", seed), thread_count(n_threads) or None
     noiseless = _coordinate_list("noiseless", noiseless)
     if drift_base not in DRIFT_BASES:
@@ -412,7 +412,8 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         coeffs, floor = fit_base(X, rate, train)
         y_d = y_d / evaluate_base(X, coeffs, floor)[:, None]
         norm.update(diffusion_base=coeffs, diffusion_base_floor=floor)
-        if method == "bbb":  # its posterior samples draw the trend too (ensembles: the members' spread)
+        if method == "bbb" and n_bayes > 0:  # its posterior samples draw the trend too (ensembles: the
+            # members' spread; no Bayesian layer: a point estimate, as for the drift's base)
             norm["diffusion_base_chol"] = base_covariance_chol(X, rate, train, coeffs, floor)
     d_bar = tril_to_matrix(y_d[train].mean(axis=0), nd) / (2 * d.dt)
     try:
