@@ -126,6 +126,18 @@ def _states(args):
     return data
 
 
+def _write_outputs(args, content: dict, plot) -> None:
+    """--json first (a missing matplotlib must not lose it), then --plot."""
+    if args.json:
+        _write_json(args.json, content)
+    if args.plot:
+        try:
+            plot(args.plot)
+            print(f"  plot saved to {args.plot}")
+        except ImportError as exc:
+            print(f"  no plot: {exc}")
+
+
 def _json_safe(value):
     """value with numpy scalars and arrays as Python numbers and lists, and NaN/inf as
     None: strict JSON has no NaN."""
@@ -187,14 +199,7 @@ def ep(args) -> int:
     if args.save_model and args.method == "neep":
         res.estimator.save(args.save_model)
         print(f"  trained estimator saved to {args.save_model}")
-    if args.json:
-        _write_json(args.json, res.to_dict())
-    if args.plot:
-        try:
-            res.plot(args.plot)
-            print(f"  plot saved to {args.plot}")
-        except ImportError as exc:
-            print(f"  no plot: {exc}")
+    _write_outputs(args, res.to_dict(), res.plot)
     return 0
 
 
@@ -225,14 +230,7 @@ def infer(args) -> int:
         out["report"] = rep
     if args.save:
         print(f"  fit saved to {fit.save(args.save)}")
-    if args.json:
-        _write_json(args.json, out)
-    if args.plot:
-        try:
-            fit.plot(args.plot)
-            print(f"  plot saved to {args.plot}")
-        except ImportError as exc:
-            print(f"  no plot: {exc}")
+    _write_outputs(args, out, fit.plot)
     return 0
 
 
