@@ -132,7 +132,7 @@ def block_formula(E, Cs, dt):
 
 
 @pytest.mark.parametrize("method,substeps", [("exact", 1), ("euler_maruyama", 1), ("euler_maruyama", 10),
-                                             ("euler_maruyama", 37)])
+                                             ("euler_maruyama", 37), ("heun", 1), ("heun", 10)])
 def test_sampled_chain_consistency(method, substeps):
     rng = np.random.default_rng(3)
     for d in (2, 5):
@@ -143,10 +143,19 @@ def test_sampled_chain_consistency(method, substeps):
             np.testing.assert_allclose(Cs, gt.stationary_covariance(A, D), rtol=1e-13)
             w, V = np.linalg.eig(A * dt)
             np.testing.assert_allclose(E, (V @ np.diag(np.exp(w)) @ np.linalg.inv(V)).real, atol=1e-13)
-        else:
+        elif method == "euler_maruyama":
             B = np.eye(d) + A * dt / substeps
             np.testing.assert_allclose(E, np.linalg.matrix_power(B, substeps), atol=1e-14)
             np.testing.assert_allclose(Cs, gt.discrete_lyapunov(B, 2 * D * dt / substeps), rtol=1e-10)
+        else:  # stochastic Heun on x' = x + A x h + √(2Dh) ξ: predictor, then the trapezoidal corrector
+            h = dt / substeps
+            B = np.eye(d) + A * h + A @ A * h**2 / 2
+            G = np.eye(d) + A * h / 2
+            Q = G @ (2 * D * h) @ G.T
+            # C = B C Bᵀ + Q, vectorised and solved in numpy (independent of the library's solvers)
+            C_ref = np.linalg.solve(np.eye(d * d) - np.kron(B, B), Q.reshape(-1)).reshape(d, d)
+            np.testing.assert_allclose(E, np.linalg.matrix_power(B, substeps), atol=1e-14)
+            np.testing.assert_allclose(Cs, C_ref, rtol=1e-10)
         rate = gt.snapshot_ep_rate(A, D, dt, method, substeps)
         assert rate == pytest.approx(block_formula(E, Cs, dt), rel=1e-8)
 
@@ -291,7 +300,7 @@ BAD_INPUTS = [
     ("Schur-stable", lambda A, D: gt.discrete_lyapunov(np.eye(2), D)),
     ("Q must be symmetric", lambda A, D: gt.continuous_lyapunov(A, np.array([[1.0, 0.5], [0.0, 1.0]]))),
     ("symmetric positive definite", lambda A, D: gt.ep_rate(A, -D)),
-    ("method must be", lambda A, D: gt.snapshot_ep_rate(A, D, 0.01, "heun")),
+    ("method must be", lambda A, D: gt.snapshot_ep_rate(A, D, 0.01, "milstein")),
     ("substeps applies only", lambda A, D: gt.snapshot_ep_rate(A, D, 0.01, "exact", 10)),
     ("substeps must be", lambda A, D: gt.sampled_covariance(A, D, 0.01, "euler_maruyama", 0)),
     ("dt must be", lambda A, D: gt.one_step_propagator(A, D, -0.01)),

@@ -73,6 +73,27 @@ def test_stationary_covariance_is_that_of_the_integrator(substeps, dt):
         assert within_se(emp, Cs, cov_se(Cs, n_all))
 
 
+def test_heun_chain_has_the_heun_stationary_covariance_and_lag_covariance():
+    """Heun at dt = 0.1: C_s and E C_s of its own chain (C_s[0, 0] 1.405; Euler–Maruyama's 1.541),
+    from the stationary start the ground truth gives it; σ_Δt follows from (E, C_s)."""
+    from stochinfer import _core
+    model = models.BeadSpring(n_beads=2)
+    dt = 0.1
+    Cs = model.sampled_covariance(dt, 1, "heun")
+    E = _core.ground_truth.one_step_propagator(model.A, model.D, dt, "heun", 1)
+    tr = si.simulate(model, n_traj=20000, n_steps=100, dt=dt, integrator="heun", seed=4, record_every=50)
+    x = tr.x  # records 5 time units apart
+    n = x.shape[0]
+    for r in range(x.shape[1]):
+        assert within_se(x[:, r].T @ x[:, r] / n, Cs, cov_se(Cs, n)), r
+    em = model.sampled_covariance(dt, 1, "euler_maruyama")
+    assert abs(em - Cs)[0, 0] > 8 * cov_se(Cs, n * x.shape[1])[0, 0]  # the check can tell them apart
+    pairs = si.simulate(model, n_traj=20000, n_steps=1, dt=dt, integrator="heun", seed=5).x
+    lag = pairs[:, 1].T @ pairs[:, 0] / n
+    assert within_se(lag, E @ Cs, cov_se(Cs, n)), (lag, E @ Cs)
+    assert model.snapshot_ep_rate(dt, 1, "heun") == pytest.approx(1.5913, abs=1e-4)
+
+
 @pytest.mark.parametrize("substeps,sigma_dt", [(1, 2.0403), (10, 1.9901)])
 def test_mean_transition_entropy_is_snapshot_rate(substeps, sigma_dt):
     """Mean stochastic EP per step / dt = σ_Δt of the integrator (methods.md H9), not σ."""

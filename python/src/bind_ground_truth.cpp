@@ -72,17 +72,17 @@ gt::SnapshotSpec make_spec(const std::string& method, int substeps) {
   gt::SnapshotSpec spec;
   if (method == "exact") {
     if (substeps != 1) {
-      throw py::value_error("substeps applies only to method='euler_maruyama' (got substeps=" +
+      throw py::value_error("substeps applies only to method='euler_maruyama' or 'heun' (got substeps=" +
                             std::to_string(substeps) + " with method='exact')");
     }
     spec.kind = gt::SnapshotSpec::exact;
-  } else if (method == "euler_maruyama") {
+  } else if (method == "euler_maruyama" || method == "heun") {
     if (substeps < 1) {
       throw py::value_error("substeps must be >= 1, got " + std::to_string(substeps));
     }
-    spec.kind = gt::SnapshotSpec::euler_maruyama;
+    spec.kind = method == "heun" ? gt::SnapshotSpec::heun : gt::SnapshotSpec::euler_maruyama;
   } else {
-    throw py::value_error("method must be 'exact' or 'euler_maruyama', got '" + method + "'");
+    throw py::value_error("method must be 'exact', 'euler_maruyama' or 'heun', got '" + method + "'");
   }
   spec.substeps = substeps;
   return spec;
@@ -119,8 +119,8 @@ auto snapshot_binding(SnapshotFn<R> f) {
 constexpr const char* kSnapshotArgs =
     "A: (d, d) stable drift matrix of dx = A x dt + sqrt(2D) dW; D: (d, d) symmetric positive "
     "definite diffusion matrix; dt: sampling interval (> 0); method: 'exact' (exact OU "
-    "transitions) or 'euler_maruyama'; substeps: Euler-Maruyama steps of dt/substeps per sample "
-    "(only with method='euler_maruyama').";
+    "transitions), 'euler_maruyama' or 'heun' (stochastic Heun); substeps: integrator steps of "
+    "dt/substeps per sample (only with 'euler_maruyama' or 'heun').";
 
 }  // namespace
 
@@ -185,7 +185,7 @@ void bind_ground_truth(py::module_& m) {
         py::arg("A"), py::arg("D"), py::arg("dt"), py::arg("method") = "exact",
         py::arg("substeps") = 1,
         (std::string("Stationary covariance C_s, shape (d, d), of the chain sampled every dt "
-                     "(C for exact sampling; the Euler-Maruyama chain's own covariance "
+                     "(C for exact sampling; the integrator chain's own covariance "
                      "otherwise). ") +
          kSnapshotArgs)
             .c_str());
@@ -194,7 +194,8 @@ void bind_ground_truth(py::module_& m) {
         py::arg("A"), py::arg("D"), py::arg("dt"), py::arg("method") = "exact",
         py::arg("substeps") = 1,
         (std::string("One-step propagator E, shape (d, d), of the sampled chain x_{k+1} = E x_k "
-                     "+ noise: expm(A dt) (exact) or (I + A dt/substeps)^substeps. ") +
+                     "+ noise: expm(A dt) (exact), (I + A h)^substeps (Euler-Maruyama) or "
+                     "(I + A h + A² h²/2)^substeps (Heun), h = dt/substeps. ") +
          kSnapshotArgs)
             .c_str());
 

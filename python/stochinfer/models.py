@@ -93,7 +93,7 @@ class _LinearMixin:
 
     def sampled_covariance(self, dt: float, substeps: int = 1, method: str = "euler_maruyama") -> np.ndarray:
         """Stationary covariance C_s of the chain actually sampled every dt
-        (method 'euler_maruyama' with `substeps`, or 'exact')."""
+        (method 'euler_maruyama' or 'heun' with `substeps` integrator steps per dt, or 'exact')."""
         return np.asarray(gt.sampled_covariance(self.A, self.D, float(dt), method, int(substeps)))
 
     def ep_rate(self) -> float:
@@ -102,7 +102,8 @@ class _LinearMixin:
 
     def snapshot_ep_rate(self, dt: float, substeps: int = 1, method: str = "euler_maruyama") -> float:
         """σ_Δt: the EP rate visible in snapshot pairs dt apart (k_B per unit time),
-        the value a transition-based estimator converges to (methods.md §5.0)."""
+        the value a transition-based estimator converges to (methods.md §5.0), for data
+        made by `method` ('euler_maruyama', 'heun' or 'exact') with `substeps` steps per dt."""
         return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, int(substeps)))
 
     def transition_entropy(self, x: np.ndarray) -> np.ndarray:
@@ -117,9 +118,9 @@ class _LinearMixin:
         return np.asarray(gt.transition_entropy(self.A, self.D, C, a, b)).reshape(x.shape[0], x.shape[1] - 1)
 
     def initial_distribution(self, dt: float, substeps: int, integrator: str):
-        # exactly stationary for Euler-Maruyama: the discrete Lyapunov covariance of the substep chain
-        if integrator == "euler_maruyama":
-            C = self.sampled_covariance(dt, substeps, "euler_maruyama")
+        # exactly stationary for the integrator: the discrete Lyapunov covariance of its substep chain
+        if integrator in ("euler_maruyama", "heun"):
+            C = self.sampled_covariance(dt, substeps, integrator)
         else:
             C = self.stationary_covariance()
         L = np.linalg.cholesky(C)

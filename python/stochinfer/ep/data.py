@@ -71,8 +71,9 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
                              "in positions only")
         dt = recording_dt(dt, data.dt)
         model = model if model is not None else data.model
-        if substeps is None:
-            substeps = data.settings.get("substeps")
+        if substeps is None and data.settings.get("substeps") is not None:
+            # integration steps per recorded interval: record_every intervals of `substeps` each
+            substeps = int(data.settings["substeps"]) * int(data.settings.get("record_every", 1))
         integrator = data.settings.get("integrator")
         arr = data.x
     else:
@@ -138,8 +139,9 @@ def model_truth(d: EPData) -> dict:
     if not d.tokens and hasattr(m, "snapshot_ep_rate"):
         t["ep_rate"] = m.ep_rate()
         method = d.integrator or "euler_maruyama"
-        if method not in ("euler_maruyama", "exact"):
-            method = "euler_maruyama"
+        if method not in ("euler_maruyama", "heun", "exact"):
+            d.notes.append(f"no snapshot EP rate for data made by {method!r}: σ_Δt and the optimal loss left out")
+            return t
         substeps = d.substeps or 1
         if d.substeps is None:
             d.notes.append("substeps unknown: σ_Δt computed for Euler–Maruyama without substeps")

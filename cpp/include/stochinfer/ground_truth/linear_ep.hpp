@@ -74,9 +74,10 @@ struct SnapshotSpec {
   enum Kind {
     exact,           ///< exact OU transition density
     euler_maruyama,  ///< `substeps` Euler-Maruyama steps of dt/substeps per snapshot
+    heun,            ///< `substeps` stochastic Heun (predictor-corrector) steps per snapshot
   };
   Kind kind = exact;
-  int substeps = 1;  ///< only used for euler_maruyama; >= 1
+  int substeps = 1;  ///< used for euler_maruyama and heun; >= 1
 };
 
 /// The sampled chain x_{k+1} = E x_k + xi_k, xi_k ~ N(0, Q), with stationary covariance C_s.
@@ -126,10 +127,11 @@ inline void check_snapshot(double dt, const SnapshotSpec& spec, const char* fn) 
   if (!(dt > 0.0) || !std::isfinite(dt)) {
     throw std::invalid_argument(std::string(fn) + ": dt must be finite and > 0");
   }
-  if (spec.kind != SnapshotSpec::exact && spec.kind != SnapshotSpec::euler_maruyama) {
+  if (spec.kind != SnapshotSpec::exact && spec.kind != SnapshotSpec::euler_maruyama &&
+      spec.kind != SnapshotSpec::heun) {
     throw std::invalid_argument(std::string(fn) + ": unknown snapshot kind");
   }
-  if (spec.kind == SnapshotSpec::euler_maruyama && spec.substeps < 1) {
+  if (spec.kind != SnapshotSpec::exact && spec.substeps < 1) {
     throw std::invalid_argument(std::string(fn) + ": substeps must be >= 1");
   }
 }
@@ -164,7 +166,9 @@ inline double ep_rate(const Eigen::MatrixXd& A, const Eigen::MatrixXd& D) {
 /// covariance Q and stationary covariance C_s (all d x d). Exact sampling: E = e^{A dt},
 /// Q = int_0^dt e^{As} 2D e^{A^T s} ds (Van Loan), C_s = C. Euler-Maruyama with n
 /// substeps of h = dt/n: B = I + hA, E = B^n, Q = sum_{j<n} B^j (2Dh) B^{jT},
-/// C_s = B C_s B^T + 2Dh (equivalently C_s = E C_s E^T + Q).
+/// C_s = B C_s B^T + 2Dh (equivalently C_s = E C_s E^T + Q). Stochastic Heun (additive
+/// noise, linear drift): B = I + hA + h²A²/2 and one substep's noise covariance
+/// G (2Dh) G^T with G = I + hA/2; otherwise as Euler-Maruyama.
 /// Throws std::invalid_argument on bad input, unstable A, or an unstable EM step; fn names
 /// the caller in error messages.
 inline SampledChain sampled_chain(const Eigen::MatrixXd& A, const Eigen::MatrixXd& D, double dt,
@@ -208,21 +212,32 @@ inline SampledChain sampled_chain(const Eigen::MatrixXd& A, const Eigen::MatrixX
     base.Q = F.bottomRightCorner(d, d).transpose() * F.topRightCorner(d, d);
     base.Q = 0.5 * (base.Q + base.Q.transpose());
   } else {
+    // one substep x' = (I + hM) x + noise of covariance h N, with M = A and N = 2D for
+    // Euler-Maruyama; the stationary covariance solves M C + C M^T + h M C M^T + N = 0,
+    // which never forms I + hM (small h loses no digits)
     const double h = dt / spec.substeps;
+    Eigen::MatrixXd M = A, N = 2.0 * D;
+    if (spec.kind == SnapshotSpec::heun) {  // predictor-corrector on a linear drift
+      M.noalias() += (0.5 * h) * (A * A);
+      Eigen::MatrixXd G = (0.5 * h) * A;
+      G.diagonal().array() += 1.0;
+      N = G * (2.0 * D) * G.transpose();
+      N = 0.5 * (N + N.transpose());
+    }
     try {
-      out.covariance = detail::shifted_lyapunov_unchecked(A, 2.0 * D, h);
+      out.covariance = detail::shifted_lyapunov_unchecked(M, N, h);
     } catch (const std::invalid_argument& e) {
       std::ostringstream msg;
       msg.precision(6);
-      msg << fn << ": Euler-Maruyama step " << h << " is unstable for this A (" << e.what()
-          << ")";
+      msg << fn << ": " << (spec.kind == SnapshotSpec::heun ? "Heun" : "Euler-Maruyama") << " step " << h
+          << " is unstable for this A (" << e.what() << ")";
       throw std::invalid_argument(msg.str());
     }
     count = spec.substeps;
-    base.P = A * h;
+    base.P = M * h;
     base.E = base.P;
     base.E.diagonal().array() += 1.0;
-    base.Q = 2.0 * D * h;
+    base.Q = N * h;
   }
   // Binary powering: count copies of the base step.
   Step acc{Eigen::MatrixXd::Identity(d, d), Eigen::MatrixXd::Zero(d, d),
