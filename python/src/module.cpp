@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 
 #include "stochinfer/builtin.hpp"
+#include "stochinfer/training_diverged.hpp"
 
 namespace py = pybind11;
 
@@ -18,6 +19,8 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = STOCHINFER_VERSION_INFO;
   m.def("cuda_available", &stochinfer::cuda_available, "True if built with CUDA and a GPU is present.");
   m.def("cpu_isa", &stochinfer::cpu_isa, "Instruction set the CPU loops dispatched to.");
+  // a subclass of FloatingPointError, what stochinfer.train documents for diverging training
+  py::register_exception<stochinfer::TrainingDiverged>(m, "TrainingDiverged", PyExc_FloatingPointError);
   bind_simulate(m);
   bind_rng(m);
   bind_markov_chain(m);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "stochinfer/config.hpp"
+#include "stochinfer/training_diverged.hpp"
 
 namespace stochinfer {
 inline namespace STOCHINFER_ISA_NAMESPACE {
@@ -26,7 +27,7 @@ double neep_antisymmetric_loss(T* out, int n, double denom, T* grad, const char*
     const double ds = double(out[i]) - double(out[n + i]);
     const double term = neep_loss_term(ds);
     if (!std::isfinite(term))
-      throw std::runtime_error(std::string(estimator) + " training diverged: an item got ΔS = " + std::to_string(ds) +
+      throw TrainingDiverged(std::string(estimator) + " training diverged: an item got ΔS = " + std::to_string(ds) +
                                " and e^{-ΔS} overflowed; lower the learning rate or standardise the input");
     sum += term;
     const T slope = T(neep_loss_slope(ds) / denom);
