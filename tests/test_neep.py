@@ -97,6 +97,38 @@ def test_partially_observed_tokens_report_the_full_information_bound():
                progress=False).fit(tok, model=rat)
     assert "snapshot_ep_rate" not in res.truth and res.r2 is None
     assert res.truth["full_information_ep_rate"] == pytest.approx(rat.ep_per_step())
+    assert res.kind == "bound" and "lower bound" in res.summary()  # pairs of coarse-grained states
+
+
+def test_few_trajectories_get_a_finite_error_bar_and_the_split_is_recorded():
+    m = si.models.BeadSpring(n_beads=2)
+    tr = si.simulate(m, n_traj=5, n_steps=3000, dt=0.01, substeps=10, seed=4)
+    res = NEEP(**dict(FAST, n_iter=100, eval_every=100)).fit(tr)
+    assert res.settings["split"]["segments"]["test"] == 1  # one test trajectory: its blocks give the bar
+    assert np.isfinite(res.stderr) and res.stderr > 0 and "block bootstrap" in res.settings["stderr_method"]
+    assert res.settings["split"]["fractions"] == [0.6, 0.2, 0.2]
+
+
+def test_a_saved_seed_ensemble_reproduces_its_own_rate(tmp_path, bead2):
+    res = NEEP(**dict(FAST, n_iter=200, eval_every=100)).fit(bead2.x[:12], dt=0.01, n_seeds=2)
+    est = res.estimator
+    test = bead2.x[:12][np.unique(res.test_segments[:, 0])]
+    own = est.delta_s(test)  # the mean of both networks, as the read-out
+    np.testing.assert_allclose(own.mean() / 0.01, res.rate, rtol=1e-5)
+    est.save(tmp_path / "pair.npz")
+    back = NEEP.load(tmp_path / "pair.npz")
+    assert len(back.members) == 2
+    np.testing.assert_array_equal(back.delta_s(test), own)
+
+
+def test_rneep_optimal_loss_is_per_window_and_short_blocks_are_refused():
+    rat = si.models.FlashingRatchet(potential=2.0)
+    tok = rat.sample(n_traj=5, n_steps=400, seed=1)
+    res = si.RNEEP(hidden=8, embed_dim=4, window=4, n_iter=20, eval_every=10, progress=False).fit(tok, model=rat)
+    assert res.truth["optimal_loss"] == pytest.approx(1 - 3 * rat.ep_per_step())  # 3 steps per window
+    assert "optimal loss 1 - 3·σ_Δt·dt" in res.summary()
+    with pytest.raises(ValueError, match="fewer than window=32 points"):
+        si.RNEEP(hidden=8, embed_dim=4, window=32, n_iter=10, eval_every=10, progress=False).fit(tok[:1, :101])
 
 
 def test_save_load_roundtrip(tmp_path, fit2, bead2):

@@ -15,7 +15,7 @@ from .._stats import welch_dof
 from .._validate import check_output_fits, positive_float, positive_int, seed_value, thread_count
 from ..train import run_training, scheduled_step
 from . import readout
-from .data import EPData, as_ep_data, model_truth, truth_delta_s
+from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
 from .result import EPResult
 from .splits import Split, three_way_split
 
@@ -105,7 +105,8 @@ class NEEP:
         self.record_test = bool(record_test)
         self.n_threads = thread_count(n_threads)
         self.progress = progress
-        self.net = None          # compiled network after fit/load
+        self.net = None          # compiled network after fit/load (the first of self.members)
+        self.members = []        # every network of fit(n_seeds=K); delta_s averages them
         self.dt = None
         self.tokens = None
         self.shift = self.scale = None
@@ -183,9 +184,15 @@ class NEEP:
         if seed + n_seeds > 2**64:
             raise ValueError(f"seed + n_seeds must be <= 2**64, got {seed} + {n_seeds}")
         split = three_way_split(d.n_traj, d.length, self.split, seed=seed)
+        for part in ("train", "val", "test"):  # RNEEP reads windows inside each segment
+            short = getattr(split, part)[:, 2] - getattr(split, part)[:, 1] < self._window
+            if short.any():
+                raise ValueError(f"data: the {split.kind.replace('_', ' ')} split leaves {part} segments of "
+                                 f"fewer than window={self._window} points; pass longer or more paths, or a "
+                                 "smaller window")
         self.dt, self.tokens = d.dt, d.tokens
         self.shift, self.scale = self._input_transform(d, split.train)
-        val = _cap_segments(split.val, self.val_max_transitions)
+        val = _cap_segments(split.val, max(self.val_max_transitions, self._window - 1))  # one window at least
         truth = model_truth(d)
         members, fits = [], []
         for k in range(n_seeds):
@@ -195,7 +202,7 @@ class NEEP:
             fit = self._train(net, d, split, val, seed + k)
             members.append(net)
             fits.append(fit)
-        self.net = members[0]
+        self.net, self.members = members[0], members
         res = self._read_out(d, split, members, fits, truth, seed)
         self.result_ = res
         return res
@@ -230,15 +237,15 @@ class NEEP:
         item_dt = d.dt * (self._window - 1)  # time spanned by one ΔS item
         parts = readout.per_segment(ds, split.test, self._window)
         rate = readout.mean_rate(ds, item_dt)
-        if split.kind == "trajectory":
-            se = readout.rate_stderr(parts, item_dt)
-            se_method = f"spread over {len(parts)} test trajectories"
-            dof = len(parts) - 1
+        if len(parts) == 1:  # one test segment (one trajectory, or a time block of one): its blocks
+            se = readout.block_bootstrap_stderr(ds, item_dt, seed=seed)
+            se_method = f"block bootstrap ({readout.bootstrap_blocks(len(ds))} blocks)"
+            dof = readout.bootstrap_blocks(len(ds)) - 1
         else:
-            boot = len(parts) == 1
-            se = readout.block_bootstrap_stderr(ds, item_dt, seed=seed) if boot else readout.rate_stderr(parts, item_dt)
-            se_method = f"block bootstrap ({readout.bootstrap_blocks(len(ds))} blocks)" if boot else f"spread over {len(parts)} segments"
-            dof = readout.bootstrap_blocks(len(ds)) - 1 if boot else len(parts) - 1
+            se = readout.rate_stderr(parts, item_dt)
+            what = "test trajectories" if split.kind == "trajectory" else "segments"
+            se_method = f"spread over {len(parts)} {what}"
+            dof = len(parts) - 1
         seed_rates = [readout.mean_rate(p, item_dt) for p in per_member] if len(members) > 1 else None
         if seed_rates:  # optimisation noise of the ensemble mean: most of the estimator's own error
             v_seed = np.var(seed_rates, ddof=1) / len(seed_rates)
@@ -251,7 +258,8 @@ class NEEP:
         if ds_truth is not None:  # the truth on these very transitions: separates estimator from sampling error
             truth = dict(truth, test_set_rate=readout.mean_rate(ds_truth, d.dt))
         settings = self.settings()
-        settings.update(seed=seed, n_seeds=len(members), split=split.describe(), stderr_method=se_method,
+        settings.update(seed=seed, n_seeds=len(members), split=dict(split.describe(), fractions=list(self.split)),
+                        stderr_method=se_method,
                         n_threads=self.n_threads or None, iterations=[f["iterations"] for f in fits],
                         best_iteration=[f["best"]["iteration"] for f in fits],
                         interrupted=any(f["interrupted"] for f in fits), notes=list(d.notes),
@@ -259,8 +267,15 @@ class NEEP:
                         standardize_shift=None if self.shift is None else self.shift.tolist(),
                         standardize_scale=None if self.scale is None else self.scale.tolist(),
                         isa=_core.nn_isa())
+        kind = self._kind
+        if self._window == 2 and d.tokens and _partially_observed(d):
+            kind = "bound"  # pairs of coarse-grained states bound the EP from below
+            settings["notes"].append("coarse-grained token paths: pairs give a lower bound on the EP; RNEEP "
+                                     "(method='rneep') reads longer windows")
+        if self._window > 2 and "optimal_loss" in truth:  # one ΔS item spans window − 1 steps
+            truth = dict(truth, optimal_loss=1.0 - (self._window - 1) * (1.0 - truth["optimal_loss"]))
         return EPResult(
-            rate=rate, stderr=se, method=self._method, kind=self._kind, dt=d.dt,
+            rate=rate, stderr=se, method=self._method, kind=kind, dt=d.dt,
             units="k_B/step" if d.tokens and d.dt == 1.0 else "k_B/time", window=self._window,
             rate_regression=readout.regression_rate(parts, item_dt), bound=(1.0 - test_loss) / item_dt,
             test_loss=test_loss, r2=r2, delta_s=ds, delta_s_truth=ds_truth, test_segments=split.test,
@@ -270,21 +285,26 @@ class NEEP:
     # ---- using a trained estimator ---------------------------------------------
     def delta_s(self, data) -> np.ndarray:
         """Stochastic EP (k_B) of every transition of new data with the trained
-        network: (n_traj, L − 1) float64 (RNEEP: of every read-out window)."""
+        network(s): (n_traj, L − 1) float64 (RNEEP: of every read-out window). After
+        fit(n_seeds=K), the mean of the K networks' ΔS, as the fit's own read-out."""
         if self.net is None:
             raise RuntimeError("NEEP is not trained: call fit() or NEEP.load() first")
         d = as_ep_data(data, self.dt, None)
         if d.tokens != self.tokens:
             raise ValueError("data: this estimator was trained on " + ("tokens" if self.tokens else "real states"))
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
-        return self.net.delta_s(d.data, segs).reshape(d.n_traj, -1)
+        nets = self.members or [self.net]
+        ds = np.mean([net.delta_s(d.data, segs) for net in nets], axis=0) if len(nets) > 1 \
+            else nets[0].delta_s(d.data, segs)
+        return ds.reshape(d.n_traj, -1)
 
     def save(self, path: str) -> None:
         """Save the trained estimator to a .npz file (atomic write).
 
         Keys: format_version, kind ('neep'), config (JSON: constructor settings,
         dt, tokens, state_dim, n_tokens, precision), params (flat, layout in
-        cpp/include/stochinfer/nn/mlp.hpp), shift/scale (input z-score, may be empty)."""
+        cpp/include/stochinfer/nn/mlp.hpp; the first network), member_params (K, P)
+        after fit(n_seeds=K > 1), shift/scale (input z-score, may be empty)."""
         if self.net is None:
             raise RuntimeError("nothing to save: call fit() first")
         cfg = self.settings()
@@ -293,6 +313,8 @@ class NEEP:
                   "config": np.array(json.dumps(cfg)), "params": self.net.get_params(),
                   "shift": np.array([] if self.shift is None else self.shift),
                   "scale": np.array([] if self.scale is None else self.scale)}
+        if len(self.members) > 1:
+            arrays["member_params"] = np.stack([net.get_params() for net in self.members])
         atomic_savez(path, arrays)
 
     @classmethod
@@ -306,11 +328,19 @@ class NEEP:
             est._state_dim, est._n_tokens = cfg["state_dim"], cfg["n_tokens"]
         except KeyError as exc:
             raise ValueError(f"{path}: a damaged {cls._method.upper()} file (missing {exc})") from None
-        est.net = est._build_net(0)
-        est.net.set_params(params)
+        stack = arrays.get("member_params", params[None])
+        if stack.ndim != 2 or stack.shape[1] != params.size:
+            raise ValueError(f"{path}: a damaged {cls._method.upper()} file (member_params of shape {stack.shape})")
+        est.members = []
+        for member in stack:
+            net = est._build_net(0)
+            net.set_params(member)
+            if shift.size:
+                net.set_input_transform(shift.tolist(), scale.tolist())
+            est.members.append(net)
+        est.net = est.members[0]
         if shift.size:
             est.shift, est.scale = shift, scale
-            est.net.set_input_transform(shift.tolist(), scale.tolist())
         return est
 
     def __repr__(self) -> str:
