@@ -34,6 +34,13 @@ def test_the_divergence_scan_finds_the_first_bad_record_and_ignores_a_sum_overfl
     assert first_non_finite(mixed) == (0, 0)
 
 
+def test_stationary_start_is_only_for_linear_models():
+    for model in (si.models.BrownianCarnot(), si.models.Nonlinear()):
+        with pytest.raises(ValueError, match="initial='stationary' .* not available for"):
+            si.simulate(model, 2, 10, 0.01, initial="stationary")
+    assert si.simulate(si.models.BrownianCarnot(), 2, 10, 0.01, initial="equilibrium").x.shape == (2, 11, 1)
+
+
 def test_python_models_check_memory_first_and_the_noise_shape():
     pm = si.models.PythonModel(lambda x, t: -x, 2, diffusion=np.eye(2))
     with pytest.raises(si.OutputTooLargeError, match="lower n_traj"):

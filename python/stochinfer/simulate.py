@@ -145,11 +145,12 @@ def _initial(model, initial, n_traj, dim, dt, substeps, integrator):
         if initial == "zeros":
             return "zeros", None
         if initial in ("stationary", "equilibrium", "model_default"):
-            kind, data = model.initial_distribution(dt, substeps, integrator)
-            if initial == "stationary" and kind != "gaussian":
-                raise ValueError(f"initial='stationary' is not available for {type(model).__name__}; "
-                                 f"use 'zeros', an array, or the default ({model.default_initial!r})")
-            return kind, data
+            if initial == "stationary" and not hasattr(model, "sampled_covariance"):
+                # only linear models have a closed-form stationary law (a driven engine has none)
+                raise ValueError(f"initial='stationary' (the exact stationary law of linear models) is not "
+                                 f"available for {type(model).__name__}; use 'zeros', an array, or the default "
+                                 f"({model.default_initial!r}) with a burn_in")
+            return model.initial_distribution(dt, substeps, integrator)
         raise ValueError(f"initial must be 'stationary', 'equilibrium', 'model_default', 'zeros' or an array, got {initial!r}")
     arr = finite_array("initial", initial)
     if arr.shape == (dim,):

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "stochinfer/nn/types.hpp"
+#include "stochinfer/nn_isa.hpp"
 
 namespace stochinfer {
 
@@ -109,6 +110,7 @@ class LangevinNet {
                const std::atomic<bool>* cancel = nullptr, bool paired = false);
 
  private:
+  detail::NnIsaCheck isa_check_;  // first: refuses a CPU without nn_isa() before any of its code runs
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "stochinfer/nn/types.hpp"
+#include "stochinfer/nn_isa.hpp"
 
 namespace stochinfer {
 
@@ -79,16 +80,12 @@ class NeepModel {
   void forward_rows(const T* x, std::int64_t n, T* out);
 
  private:
+  detail::NnIsaCheck isa_check_;  // first: refuses a CPU without nn_isa() before any of its code runs
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 extern template class NeepModel<float>;
 extern template class NeepModel<double>;
-
-/// True when this CPU can run the instruction set the network code was built for.
-bool nn_isa_supported();
-/// The instruction set the network code was built for ("avx512", "avx2", "baseline").
-const char* nn_isa();
 
 }  // namespace stochinfer

@@ -2,8 +2,10 @@
 // Built with baseline flags: it must run on any x86-64 to say whether the
 // network code (built for STOCHINFER_NN_ISA_NAME) can.
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
-#include "stochinfer/neep.hpp"
+#include "stochinfer/nn_isa.hpp"
 
 #ifndef STOCHINFER_NN_ISA_NAME
 #define STOCHINFER_NN_ISA_NAME "baseline"
@@ -22,6 +24,13 @@ bool nn_isa_supported() {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
   return true;
+}
+
+detail::NnIsaCheck::NnIsaCheck() {
+  if (!nn_isa_supported())
+    throw std::runtime_error(std::string("stochinfer's network code was built for ") + nn_isa() +
+                             " instructions, which this CPU lacks; rebuild with -DSTOCHINFER_NN_ISA=avx2 or baseline "
+                             "(Python: pip install . -Ccmake.define.STOCHINFER_NN_ISA=baseline)");
 }
 
 }  // namespace stochinfer
