@@ -39,6 +39,59 @@ def test_stationary_start_is_only_for_linear_models():
         with pytest.raises(ValueError, match="initial='stationary' .* not available for"):
             si.simulate(model, 2, 10, 0.01, initial="stationary")
     assert si.simulate(si.models.BrownianCarnot(), 2, 10, 0.01, initial="equilibrium").x.shape == (2, 11, 1)
+    for model in (si.models.Nonlinear(), si.models.HodgkinHuxley(), si.models.BeadSpring()):
+        with pytest.raises(ValueError, match="initial='equilibrium' is not defined for"):
+            si.simulate(model, 2, 10, 0.01, initial="equilibrium")
+
+
+def test_absurd_burn_in_is_refused_not_returned_as_uninitialised_memory():
+    for burn_in in (2**63 - 1, 2**63, 2**56):
+        with pytest.raises(ValueError, match="burn_in \\+ n_steps"):
+            si.simulate(OU, 2, 10, 0.1, burn_in=burn_in)
+
+
+def test_models_are_fixed_at_construction_and_round_trip_whole():
+    from stochinfer.models import from_dict
+    chain = si.models.BeadSpring(n_beads=2)
+    with pytest.raises(AttributeError, match="BeadSpring.temperatures is fixed at construction"):
+        chain.temperatures = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match="read-only"):
+        chain.temperatures[0] = 5.0  # in place: the precomputed A, D and σ would no longer match
+    with pytest.raises(AttributeError, match="Nonlinear.temperature is fixed"):
+        si.models.Nonlinear().temperature = 3.0
+    rebuilt = [
+        si.models.HodgkinHuxley(temperature=0.02, C=2.0, g_na=100.0, g_k=30.0, g_l=0.2, e_na=110.0, e_k=-10.0,
+                                e_l=11.0, i_ext=5.0),
+        si.models.BrownianCarnot(tau=50.0, k_max=30.0, t_cold=5.0, gamma=8.0, burn_in_cycles=7),
+        si.models.Nonlinear(dim=3, k=1.5, alpha=7.0, temperature=3.0),
+        si.models.Inhomogeneous(dim=3, k=1.0, temperature=0.5, t0=1.0),
+        si.models.VanDerPolIHD(mu=1.5, temperature=0.7, dim=2, c_x=0.2, c_v=0.05),
+        si.models.BeadSpring(n_beads=3, t_cold=2.0, t_hot=5.0, k=1.5, gamma=2.0),
+        si.models.LinearOU(-np.eye(2), np.eye(2)),
+    ]
+    for model in rebuilt:  # every constructor argument survives save/load
+        back = from_dict(model.to_dict())
+        assert type(back) is type(model) and back.to_dict() == model.to_dict()
+        public = {k: v for k, v in vars(model).items() if not k.startswith("_")}
+        for name, value in public.items():
+            np.testing.assert_array_equal(getattr(back, name), value, err_msg=f"{type(model).__name__}.{name}")
+
+
+def test_ground_truth_helpers_check_their_input():
+    carnot = si.models.BrownianCarnot(tau=10.0)
+    tr = si.simulate(carnot, 3, 100, 0.01, burn_in=0)
+    np.testing.assert_array_equal(carnot.work(tr.x, tr.t), carnot.work(tr.x[..., 0], tr.t))  # (n, L, 1) accepted
+    with pytest.raises(ValueError, match="work needs positions x"):
+        carnot.work(tr.x[..., 0], tr.t[:-1])
+    rat = si.models.FlashingRatchet(potential=2.0)
+    with pytest.raises(TypeError, match="integer array"):
+        rat.transition_entropy(np.array([[0.5, 1.7]]))
+    with pytest.raises(ValueError, match="states 0..5"):
+        rat.transition_entropy(np.array([[0, 2**32 + 1]], dtype=np.int64))
+    with pytest.raises(ValueError, match="numerically singular"):
+        si.models.Nonlinear(dim=7, temperature=np.nextafter(4 * np.cos(np.pi / 8) ** 2, 10))
+    with pytest.raises(ValueError, match="dim must be <= 2\\*\\*28"):
+        si.models.VanDerPol(dim=2**30)
 
 
 def test_python_models_check_memory_first_and_the_noise_shape():

@@ -25,7 +25,13 @@ __all__ = [
 
 
 class Model:
-    """Base class of continuous models simulated by the compiled core."""
+    """Base class of continuous models simulated by the compiled core.
+
+    Parameters are fixed at construction: the compiled simulator, the numpy ground
+    truth (some of it precomputed, e.g. A and D) and the saved description all derive
+    from them, so changing one afterwards would let them disagree silently. Setting a
+    public attribute after __init__ raises AttributeError, and array parameters are
+    read-only; build a new model instead."""
 
     cpp_name: str = ""
     underdamped: bool = False
@@ -33,6 +39,35 @@ class Model:
     default_initial: str = "zeros"
     #: integration steps of length dt/substeps to discard before recording, unless told otherwise
     default_burn_in_substeps: int = 0
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        def frozen_after_init(self, *args, __init=init, **kw):
+            depth = self.__dict__.get("_init_depth", 0)
+            object.__setattr__(self, "_init_depth", depth + 1)
+            try:
+                __init(self, *args, **kw)
+            finally:
+                object.__setattr__(self, "_init_depth", depth)
+            if depth == 0:  # the outermost constructor is done: freeze
+                for value in self.__dict__.values():
+                    if isinstance(value, np.ndarray):
+                        value.setflags(write=False)
+                object.__setattr__(self, "_frozen", True)
+
+        frozen_after_init.__doc__, frozen_after_init.__wrapped__ = init.__doc__, init
+        cls.__init__ = frozen_after_init
+
+    def __setattr__(self, name: str, value) -> None:
+        if self.__dict__.get("_frozen") and not name.startswith("_"):
+            raise AttributeError(f"{type(self).__name__}.{name} is fixed at construction (the simulator, the ground "
+                                 f"truth and the saved description derive from it): build a new "
+                                 f"{type(self).__name__}(..., {name}=...)")
+        object.__setattr__(self, name, value)
 
     def _size(self) -> int:
         raise NotImplementedError
@@ -242,6 +277,11 @@ class Nonlinear(Model):
         self.A = -self.k * np.eye(self.d) + self.k * np.eye(self.d, k=-1) - self.k * np.eye(self.d, k=1)
         s = math.sqrt(self.temperature)
         self.D = self.temperature * np.eye(self.d) - s * (np.eye(self.d, k=1) + np.eye(self.d, k=-1))
+        try:  # the bound test can pass by rounding one ulp above it
+            np.linalg.cholesky(2.0 * self.D)
+        except np.linalg.LinAlgError:
+            raise ValueError(f"temperature {self.temperature} is too close to 4cos²(π/(dim+1)) = {bound:.17g} "
+                             f"for dim={self.d}: D is numerically singular") from None
 
     def _size(self):
         return self.d
@@ -351,7 +391,8 @@ class HodgkinHuxley(Model):
         return np.broadcast_to(D, x.shape[:-1] + (4, 4))
 
     def _describe(self):
-        return {"temperature": self.temperature, "i_ext": self.i_ext}
+        return {"temperature": self.temperature, "C": self.C, "g_na": self.g_na, "g_k": self.g_k, "g_l": self.g_l,
+                "e_na": self.e_na, "e_k": self.e_k, "e_l": self.e_l, "i_ext": self.i_ext}
 
 
 class VanDerPol(Model):
@@ -369,6 +410,8 @@ class VanDerPol(Model):
         self.mu = finite_float("mu", mu)
         self.temperature = positive_float("temperature", temperature)
         self.d = positive_int("dim", dim)
+        if self.d > 2**28:  # the state (x, v) has 2·dim components, counted in a C int
+            raise ValueError(f"dim must be <= 2**28, got {self.d}")
         self.c_x = positive_float("c_x", c_x, allow_zero=True)
         self.c_v = positive_float("c_v", c_v, allow_zero=True)
 
@@ -459,8 +502,14 @@ class BrownianCarnot(Model):
         return dict(gt.carnot_cycle_moments(self.tau, self.k_max, self.t_cold, self.gamma))
 
     def work(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Work per trajectory W = Σ ½ x² Δk along recorded positions x (n_traj, L) at times t (L,)."""
+        """Work per trajectory W = Σ ½ x² Δk along recorded positions x (n_traj, L) or
+        (n_traj, L, 1) (Trajectories.x) at times t (L,)."""
         x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 3 and x.shape[2] == 1:
+            x = x[..., 0]
+        t = np.asarray(t, dtype=np.float64)
+        if x.ndim != 2 or t.shape != (x.shape[1],):
+            raise ValueError(f"work needs positions x (n_traj, L) and times t (L,); got x {x.shape}, t {t.shape}")
         k = self.stiffness(t)
         xm2 = 0.5 * (x[:, 1:] ** 2 + x[:, :-1] ** 2)
         return np.sum(0.5 * xm2 * np.diff(k), axis=1)
@@ -473,7 +522,8 @@ class BrownianCarnot(Model):
         return int(round(self.burn_in_cycles * self.tau / dt))
 
     def _describe(self):
-        return {"tau": self.tau, "k_max": self.k_max, "t_cold": self.t_cold, "gamma": self.gamma}
+        return {"tau": self.tau, "k_max": self.k_max, "t_cold": self.t_cold, "gamma": self.gamma,
+                "burn_in_cycles": self.burn_in_cycles}
 
 
 class FlashingRatchet:
@@ -502,11 +552,14 @@ class FlashingRatchet:
 
     def transition_entropy(self, tokens: np.ndarray) -> np.ndarray:
         """Stochastic EP of every jump of full-information token paths (n_traj, L) → (n_traj, L − 1)."""
-        tokens = np.ascontiguousarray(tokens, dtype=np.int32)
+        tokens = np.asarray(tokens)
+        if tokens.dtype.kind not in "iu":
+            raise TypeError(f"tokens must be an integer array of states 0..5, got dtype {tokens.dtype}")
         if tokens.ndim != 2 or tokens.shape[1] < 2:
             raise ValueError("tokens must have shape (n_traj, L) with L >= 2")
-        if tokens.min() < 0 or tokens.max() >= self.n_states:
+        if tokens.min() < 0 or tokens.max() >= self.n_states:  # before the cast: no wrap-around
             raise ValueError("tokens must be full-information states 0..5")
+        tokens = np.ascontiguousarray(tokens, dtype=np.int32)
         P = self.transition_matrix()
         return np.asarray(gt.ratchet_transition_entropy(P, gt.ratchet_stationary(P), tokens))
 

@@ -100,6 +100,9 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
         else:
             burn_in = math.ceil(model.default_burn_in_substeps / substeps)
     burn_in = positive_int("burn_in", burn_in, minimum=0)
+    if (burn_in + n_steps) * substeps >= 2**56:  # the counter-based RNG's step counter has 56 bits
+        raise ValueError(f"burn_in + n_steps ({burn_in} + {n_steps}) times substeps ({substeps}) must be below 2**56 "
+                         "integration steps")
 
     dim = model.dim
     init_kind, init_data = _initial(model, initial, n_traj, dim, dt, substeps, integrator)
@@ -150,6 +153,10 @@ def _initial(model, initial, n_traj, dim, dt, substeps, integrator):
                 raise ValueError(f"initial='stationary' (the exact stationary law of linear models) is not "
                                  f"available for {type(model).__name__}; use 'zeros', an array, or the default "
                                  f"({model.default_initial!r}) with a burn_in")
+            if initial == "equilibrium" and model.default_initial != "equilibrium":
+                raise ValueError(f"initial='equilibrium' is not defined for {type(model).__name__} (only for models "
+                                 "that start in equilibrium, e.g. BrownianCarnot); use 'stationary' (linear "
+                                 f"models), 'zeros', an array, or the default ({model.default_initial!r})")
             return model.initial_distribution(dt, substeps, integrator)
         raise ValueError(f"initial must be 'stationary', 'equilibrium', 'model_default', 'zeros' or an array, got {initial!r}")
     arr = finite_array("initial", initial)

@@ -58,10 +58,11 @@ inline void validate(const SimulationConfig& c) {
   if (c.substeps < 1) fail("substeps must be >= 1");
   if (c.record_every < 1) fail("record_every must be >= 1");
   if (c.burn_in < 0) fail("burn_in must be >= 0");
-  if (!(c.dt > 0.0) || c.dt == c.dt + 1.0) fail("dt must be finite and > 0");
+  if (!(c.dt > 0.0) || c.dt == c.dt + 1.0) fail("dt must be finite, > 0 and below 2^53");
   if (c.init != InitKind::zeros && c.init != InitKind::model_default && c.init_data == nullptr)
     fail("init_data is required for this InitKind");
-  const double total = static_cast<double>(c.burn_in + c.n_steps) * c.substeps;
+  // in double: burn_in + n_steps can overflow int64 for absurd burn-ins
+  const double total = (static_cast<double>(c.burn_in) + static_cast<double>(c.n_steps)) * c.substeps;
   if (total >= 72057594037927936.0) fail("too many integration steps (counter has 56 bits)");
 }
 
