@@ -3,7 +3,6 @@
 and diffusion networks) that produce a LangevinFit."""
 from __future__ import annotations
 
-import math
 import numbers
 import time
 import warnings
@@ -159,6 +158,17 @@ def _corrected_drift(drift, drift_r, fr_linear):
     return field
 
 
+def _after_interrupt(h: dict, *settings: TrainSettings) -> tuple:
+    """After Ctrl-C stopped a network (h['interrupted']; it keeps its best model), the
+    networks still to train get one evaluation block each, so that the fit stays
+    usable and the call returns promptly."""
+    if not h.get("interrupted") or settings[0].n_iter == settings[0].eval_every:
+        return settings
+    warnings.warn("interrupted: the remaining networks train for one evaluation block each (a rough but usable "
+                  "fit); rerun without interrupting for the full fit", stacklevel=3)
+    return tuple(replace(s, n_iter=s.eval_every, patience=None) for s in settings)
+
+
 def _coordinate_list(name: str, value) -> list:
     """A sequence of integer coordinate indices (duplicates dropped)."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
@@ -173,7 +183,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                    corrections: bool = True, friction_correction: bool = True, drift_correction: str = "linear",
                    drift_base: str = "linear", refit: bool = False, separate_noiseless_drift: bool = True,
                    time_dependent: bool = False, period: Optional[float] = None,
-                   time_harmonics: Optional[int] = None,
+                   time_harmonics: Optional[int] = None, t0=None,
                    measurement_noise: float = 0.0, noiseless: Sequence[int] = (),
                    preset: str = "fast", drift_settings: Optional[TrainSettings] = None,
                    diffusion_settings: Optional[TrainSettings] = None, kl_gradient: Optional[str] = None,
@@ -242,7 +252,11 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     datasets mean drift R² rose by 0.001–0.011 (bench/RESULTS.md); the validation
     states are then no longer held out, so pass independent points to report().
     time_dependent: time is an input and the split is by trajectory (driven
-    systems). period (time-dependent fits of periodically driven systems, in the
+    systems). t0 (time-dependent fits of arrays): the time of each trajectory's
+    first point, a scalar or (n_traj,), in the data's time unit; without it every
+    trajectory is taken to start at t = 0 (with a warning), so pieces cut from one
+    long record need their own start times. Trajectories carry theirs (traj.t).
+    period (time-dependent fits of periodically driven systems, in the
     data's time unit): the networks see time as cos(2πht/period), sin(2πht/period)
     for the harmonics h = 1 … time_harmonics (default 3) instead of t, so the fields
     are periodic by construction and the ends of the period are neighbours rather
@@ -253,10 +267,11 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     voltage of the Hodgkin–Huxley model): D is learned on the others and their rows
     of D are exactly zero (methods.md §3.8). separate_noiseless_drift (overdamped,
     default True): their drift, a noise-free regression, gets its own network with
-    five times the updates and its own checkpoint, instead of stopping when the
+    five times the updates (unless drift_settings fixes n_iter) and its own checkpoint, instead of stopping when the
     noisy components do (Hodgkin–Huxley voltage R² 0.75 → 0.8–0.86,
-    bench/RESULTS.md). measurement_noise: std of Gaussian noise added to the
-    positions before training (robustness studies).
+    bench/RESULTS.md). measurement_noise: std of Gaussian noise added to every
+    position coordinate before training (robustness studies; an absolute std in
+    position units: methods.md's m_noise·√T is measurement_noise = m_noise·√T).
     preset: 'fast' (default) or 'reference' (the published protocol; slow);
     drift_settings / diffusion_settings override it; kl_gradient 'elbo' (default)
     or 'detached' (the published code). n_posterior: samples for bands (200).
@@ -266,7 +281,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     cleanly (keeping the best model, with a warning) on Ctrl-C.
     """
     t_start = time.perf_counter()
-    d = as_langevin_data(data, dt, regime, model=model, time_dependent=time_dependent)
+    d = as_langevin_data(data, dt, regime, model=model, time_dependent=time_dependent, t0=t0)
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}")
     ds, dd = (replace(s) for s in PRESETS[preset])
@@ -308,9 +323,8 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     if method == "ensemble" and n_members < 2:
         raise ValueError(f"an ensemble needs n_members >= 2, got {n_members}")
     x = d.x
+    measurement_noise = positive_float("measurement_noise", measurement_noise, allow_zero=True)
     if measurement_noise:
-        if not (measurement_noise > 0 and math.isfinite(measurement_noise)):
-            raise ValueError(f"measurement_noise must be a finite std > 0, got {measurement_noise}")
         x = x + np.random.default_rng([seed, 11]).normal(scale=measurement_noise, size=x.shape)
     M, L, dim = x.shape
     under = regime == "underdamped"
@@ -362,6 +376,12 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     in_dim = X.shape[1]
     fit_rows = train[:: max(1, train.size // 20_000)]  # training rows for the linear fits of the corrections
 
+    # underdamped labels Δv̂ carry 1/time; the networks train on Δv̂ / v_unit, unitless as the overdamped
+    # Δx̃, with prediction F̃Δt / v_unit: the fit term's balance with the prior (KL) and Adam's steps are
+    # then the same in any unit of time (the field F̃ is unchanged). Measured in dt = 0.01 vs 1 time
+    # units, Van der Pol drift R² was 0.925 vs 0.18 without it (bench/RESULTS.md)
+    v_unit = float(np.sqrt(np.mean(np.square(norm["s_v"])))) if under else 1.0
+    drift_label = label / v_unit
     common = dict(hidden=hidden, layers=layers, n_bayes=n_bayes, method=method, n_members=n_members,
                   bootstrap=bootstrap, dtype=dtype, n_threads=n_threads)
     nets, hist = {}, {}
@@ -369,10 +389,11 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     mean_f, scale_f = _drift_output_scale(X[train], label[train] / d.dt)
     lin_base = drift_base != "none"
     drift, hist["drift"] = _train_drift(
-        lambda deg: FieldNetwork("affine", in_dim, dim, mean_f, scale_f, d.dt, seed=seed, linear_base=lin_base,
-                                 base_degree=deg, **common),
-        drift_base, X, label, train, val, ds, seed, progress, "drift", refit)
+        lambda deg: FieldNetwork("affine", in_dim, dim, mean_f, scale_f, d.dt / v_unit, seed=seed,
+                                 linear_base=lin_base, base_degree=deg, **common),
+        drift_base, X, drift_label, train, val, ds, seed, progress, "drift", refit)
     nets["drift"] = drift
+    ds, dd = _after_interrupt(hist["drift"], ds, dd)
     quiet = [i for i in range(dim) if i not in noisy]
     if quiet and not under and separate_noiseless_drift:
         dq = ds if ds.n_iter is not None else replace(ds, n_iter=5 * ds.resolved_n_iter(train.size))
@@ -382,13 +403,15 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
             drift_base, X, np.ascontiguousarray(label[:, quiet]), train, val, dq, seed + 3, progress,
             "drift (noiseless)", refit)
         nets["drift_noiseless"] = drift_q
+        ds, dd = _after_interrupt(hist["drift_noiseless"], ds, dd)
     if under and corrections:
         Xs = np.concatenate(shifted, axis=1)
-        drift_r = FieldNetwork("affine", in_dim, dim, mean_f, scale_f, d.dt, seed=seed + 1, linear_base=lin_base,
-                               base_degree=drift.base_degree, **common)
-        hist["drift_shifted"] = drift_r.fit(Xs, label, train, val, ds, seed=seed + 1, progress=progress,
+        drift_r = FieldNetwork("affine", in_dim, dim, mean_f, scale_f, d.dt / v_unit, seed=seed + 1,
+                               linear_base=lin_base, base_degree=drift.base_degree, **common)
+        hist["drift_shifted"] = drift_r.fit(Xs, drift_label, train, val, ds, seed=seed + 1, progress=progress,
                                             desc="drift (shifted)", refit=refit)
         nets["drift_shifted"] = drift_r
+        ds, dd = _after_interrupt(hist["drift_shifted"], ds, dd)
         if drift_correction == "linear":
             norm["fr_linear"] = _linear_fr_correction(drift, drift_r, X[fit_rows], seed)
 
