@@ -219,7 +219,7 @@ def infer(args) -> int:
     t = time.perf_counter()
     fit = si.infer_langevin(data, args.dt, regime=args.regime, method=args.method, seed=args.seed,
                             time_dependent=args.time_dependent, period=args.period,
-                            time_harmonics=args.time_harmonics, noiseless=args.noiseless,
+                            time_harmonics=args.time_harmonics, t0=args.t0, noiseless=args.noiseless,
                             refit=args.refit, drift_base=args.drift_base, **options)
     print(fit.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
@@ -269,6 +269,9 @@ def main(argv=None) -> int:
                            "as cos and sin of 2πht/period (see --time-harmonics)")
     p_in.add_argument("--time-harmonics", type=int, default=None, metavar="K",
                       help="with --period: cos and sin of 2πht/period for h = 1 … K (default 3)")
+    p_in.add_argument("--t0", type=float, default=None,
+                      help="with --time-dependent, for plain arrays: the time of every trajectory's first point "
+                           "(default 0)")
     p_in.add_argument("--noiseless", type=int, nargs="+", default=(), metavar="I",
                       help="coordinates without noise (e.g. 0 for a Hodgkin-Huxley voltage): zero rows of D")
     p_in.add_argument("--refit", action="store_true",

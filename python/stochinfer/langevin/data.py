@@ -2,12 +2,14 @@
 normalisation and the regression targets of methods.md §3.3."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import finite_states, recording_dt, required_dt, stacked_array, time_axis_warning
+from .._validate import (finite_states, recording_dt, required_dt, stacked_array, time_axis_warning,
+                         user_stacklevel)
 
 REGIMES = ("overdamped", "underdamped")
 
@@ -55,17 +57,23 @@ class LangevinData:
         return self.x.shape[2]
 
 
-def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_dependent: bool = False) -> LangevinData:
+def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_dependent: bool = False,
+                     t0=None) -> LangevinData:
     """Validates `data`: Trajectories (positions are used; velocities are never
     observed), or a float array (n_traj, L, d) or (L, d) for one trajectory.
-    dt is required for arrays and must match a Trajectories' dt."""
+    dt is required for arrays and must match a Trajectories' dt. t0: start time of
+    each trajectory of an array (scalar or (n_traj,)), for time-dependent fits."""
     from ..results import Trajectories
 
     if regime not in REGIMES:
         raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
     notes = []
     t = None
+    if t0 is not None and not time_dependent:
+        raise ValueError("t0 applies to time-dependent fits (time_dependent=True)")
     if isinstance(data, Trajectories):
+        if t0 is not None:
+            raise ValueError("t0: Trajectories carry their own times (traj.t); pass t0 with arrays only")
         dt = recording_dt(dt, data.dt)
         model = model if model is not None else data.model
         if data.underdamped and regime == "overdamped":
@@ -95,7 +103,17 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     dt = required_dt(dt)
     time_axis_warning(arr, given_shape)
     if time_dependent and t is None:
-        t = np.broadcast_to(np.arange(arr.shape[1]) * dt, arr.shape[:2])
+        if t0 is None:
+            warnings.warn("time-dependent data given as an array: every trajectory is taken to start at t = 0; "
+                          "pass t0= (a scalar or one start time per trajectory) if they do not",
+                          UserWarning, stacklevel=user_stacklevel())
+            t0 = 0.0
+        starts = np.asarray(t0, dtype=np.float64)
+        if starts.ndim > 1 or (starts.ndim == 1 and starts.shape[0] != arr.shape[0]) or not np.isfinite(starts).all():
+            raise ValueError(f"t0 must be a finite scalar or have shape ({arr.shape[0]},) (one start time per "
+                             f"trajectory), got {starts.shape}")
+        t = np.reshape(starts, (-1, 1)) + np.arange(arr.shape[1]) * dt
+        t = np.broadcast_to(t, arr.shape[:2])
     return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes)
 
 
@@ -129,7 +147,8 @@ def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: b
         n_val = int(round(val_fraction * n_traj))
         if n_traj < 5:
             raise ValueError(f"time-dependent data are split by trajectory: need at least 5 trajectories "
-                             f"(got {n_traj})")
+                             f"(got {n_traj}); a long record can be cut into pieces, each with its start "
+                             "time in t0")
         if n_val < 1:
             raise ValueError(f"val_fraction={val_fraction} of {n_traj} trajectories leaves none to validate: "
                              f"raise val_fraction above {0.5 / n_traj:.3g}")

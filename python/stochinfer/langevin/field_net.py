@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _core
 from ..train import run_training, scheduled_step
-from .._validate import check_output_fits
+from .._validate import check_output_fits, positive_float
 from .linear import MAX_DEGREE, linear_fit, linear_fit_chol
 
 METHODS = ("bbb", "ensemble")
@@ -55,16 +55,14 @@ class TrainSettings:
                 continue
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
-        if self.patience is not None and self.patience < 1:
-            raise ValueError(f"patience must be >= 1 or None, got {self.patience!r}")
+        positive_float("lr", self.lr)
+        positive_float("beta", self.beta, allow_zero=True)
+        if self.patience is not None and (not isinstance(self.patience, (int, np.integer)) or self.patience < 1):
+            raise ValueError(f"patience must be an integer >= 1 or None, got {self.patience!r}")
         if self.lr_schedule not in ("cosine", "constant"):
             raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}")
         if self.kl_gradient not in ("elbo", "detached"):
             raise ValueError(f"kl_gradient must be 'elbo' or 'detached', got {self.kl_gradient!r}")
-        if not (self.beta >= 0 and math.isfinite(self.beta)):
-            raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
 
 
 class _MemberCheckpoints:
@@ -248,15 +246,18 @@ class FieldNetwork:
         hist["kl_weight"] = kl_weight
         hist["n_iter"] = n_iter
         if refit and not hist["interrupted"]:
-            hist["refit"] = self._refit(x, y, all_rows, settings, n_iter,
-                                        hist["best"]["iteration"], seed)
+            # each ensemble member for its own validated number of updates (one shared count is the
+            # shared-checkpoint failure _MemberCheckpoints avoids)
+            counts = hist.get("member_best_iterations", [hist["best"]["iteration"]] * self.n_members)
+            hist["refit"] = self._refit(x, y, all_rows, settings, n_iter, counts, seed)
         self.history = hist
         return hist
 
-    def _refit(self, x, y, all_rows: np.ndarray, settings: TrainSettings, n_iter: int, n_updates: int,
+    def _refit(self, x, y, all_rows: np.ndarray, settings: TrainSettings, n_iter: int, counts: list,
                seed: int) -> dict:
-        """Retrains from the initial weights on all_rows for n_updates; on Ctrl-C keeps
-        the validated model."""
+        """Retrains from the initial weights on all_rows, member e for counts[e] updates
+        (the members train together; each keeps its parameters at its own count); on
+        Ctrl-C keeps the validated model."""
         selected = self.net.get_params().copy()
         linear = (np.array(self.config.get("linear", [])), np.array(self.config.get("linear_chol", [])))
         rows = self._member_rows(all_rows, seed)
@@ -265,14 +266,26 @@ class FieldNetwork:
         if self.linear_base:
             self._fit_linear_base(x, y, rows)
         step, _ = self._steps(x, y, rows, settings, n_iter, all_rows.size, seed)
+        counts = [int(c) for c in counts]
+        kept = np.empty((self.n_members, self.net.n_params_member), dtype=selected.dtype)
+        done = 0
         try:
-            step(n_updates)
+            for target in sorted(set(counts)):
+                if target > done:
+                    step(target - done)
+                    done = target
+                at = self.net.get_params().reshape(self.n_members, -1)
+                for e, c in enumerate(counts):
+                    if c == target:
+                        kept[e] = at[e]
         except KeyboardInterrupt:
             self.net.set_params(selected)
             self._set_linear(*linear)
             warnings.warn("refit interrupted: keeping the model chosen on the validation rows", stacklevel=3)
             return {"rows": int(all_rows.size), "updates": 0, "interrupted": True}
-        return {"rows": int(all_rows.size), "updates": int(n_updates), "interrupted": False}
+        self.net.set_params(kept.reshape(-1))
+        return {"rows": int(all_rows.size), "updates": counts if self.n_members > 1 else counts[0],
+                "interrupted": False}
 
     def samples(self, x: np.ndarray, n_samples: int, seed: int, paired: bool = False) -> np.ndarray:
         """Fields (S, n, m) in normalised units: n_samples posterior samples (bbb) or

@@ -55,9 +55,18 @@ def linear_fit_chol(rows: np.ndarray, values: np.ndarray, coef: np.ndarray, degr
 
 def psd_cholesky(cov: np.ndarray) -> np.ndarray:
     """Lower Cholesky factor of a covariance matrix, symmetrised and with a 1e-12
-    relative jitter so that singular (collinear) directions factor too."""
+    relative jitter so that singular (collinear) directions factor too. Rounding can
+    leave eigenvalues below −jitter (many coefficients, few rows): those are clipped
+    to zero first."""
     cov = 0.5 * (cov + cov.T)
-    return np.linalg.cholesky(cov + 1e-12 * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0]))
+    eye = np.eye(cov.shape[0])
+    try:
+        return np.linalg.cholesky(cov + 1e-12 * np.trace(cov) / cov.shape[0] * eye)
+    except np.linalg.LinAlgError:
+        lam, vec = np.linalg.eigh(cov)
+        lam = np.clip(lam, 0.0, None)
+        clipped = (vec * lam) @ vec.T
+        return np.linalg.cholesky(0.5 * (clipped + clipped.T) + 1e-12 * max(lam.max(), 1e-300) * eye)
 
 
 def select_degree(rows: np.ndarray, values: np.ndarray, train: np.ndarray, val: np.ndarray,
