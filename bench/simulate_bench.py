@@ -387,6 +387,8 @@ def main(argv=None):
 
     cases = (full_cases() if args.full else smoke_cases() if args.smoke
              else gpu_cases() if args.gpu else quick_cases())
+    if args.gpu:  # the workers inherit it: diffrax then runs on the GPU (peers/diffrax_peer.py)
+        os.environ["STOCHINFER_BENCH_GPU"] = "1"
     if args.cases:
         cases = [c for c in cases if args.cases in c["label"]]
     if args.budget is None:

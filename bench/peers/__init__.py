@@ -17,6 +17,7 @@ import importlib
 # not fit in memory without importing torch / jax.
 PEERS = {
     "stochinfer": ("peers.stochinfer_peer", 1.0),
+    "stochinfer_1thread": ("peers.stochinfer_1thread_peer", 1.0),
     "stochinfer_cuda": ("peers.stochinfer_cuda_peer", 1.0),
     "numpy": ("peers.numpy_peer", 1.0),
     "numba": ("peers.numba_peer", 1.0),

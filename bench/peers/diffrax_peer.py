@@ -14,7 +14,10 @@ from __future__ import annotations
 import functools
 import os
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# CPU unless the harness runs the GPU cases (--gpu sets STOCHINFER_BENCH_GPU): a GPU comparison
+# must put diffrax on the same GPU (a CUDA jaxlib), not on the CPU
+if not os.environ.get("STOCHINFER_BENCH_GPU"):
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import numpy as np
 import jax
@@ -33,6 +36,7 @@ MEMORY_FACTOR = 2.0
 
 def versions() -> dict:
     return {"jax": jax.__version__, "jaxlib": jax.lib.__version__ if hasattr(jax.lib, "__version__") else "?",
+            "devices": [str(d) for d in jax.devices()],
             "diffrax": diffrax.__version__, "x64": bool(jax.config.jax_enable_x64)}
 
 
