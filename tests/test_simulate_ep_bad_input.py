@@ -44,6 +44,14 @@ def test_stationary_start_is_only_for_linear_models():
             si.simulate(model, 2, 10, 0.01, initial="equilibrium")
 
 
+def test_complex_and_boolean_arrays_are_refused_not_coerced():
+    for bad in (np.array([1 + 1j, 0]), np.array([True, False])):
+        with pytest.raises(TypeError, match="initial must hold real numbers"):
+            si.simulate(OU, 2, 5, 0.1, initial=bad)
+    with pytest.raises(TypeError, match="A must hold real numbers"):
+        si.models.LinearOU(np.eye(2) * (-1 + 0j), np.eye(2))
+
+
 def test_absurd_burn_in_is_refused_not_returned_as_uninitialised_memory():
     for burn_in in (2**63 - 1, 2**63, 2**56):
         with pytest.raises(ValueError, match="burn_in \\+ n_steps"):

@@ -71,7 +71,14 @@ def finite_float(name: str, value) -> float:
 
 
 def finite_array(name: str, value, shape: tuple | None = None, dtype=np.float64) -> np.ndarray:
-    """Converts to a C-contiguous array of `dtype`, checking shape (None entries are free) and finiteness."""
+    """Converts to a C-contiguous array of `dtype`, checking shape (None entries are free) and finiteness.
+    Complex and boolean input is refused (numpy would drop imaginary parts, or read True as 1)."""
+    try:
+        kind = value.dtype.kind if isinstance(value, np.ndarray) else np.asarray(value).dtype.kind
+    except (TypeError, ValueError):
+        kind = "O"  # the conversion below reports it
+    if kind in "cb":
+        raise TypeError(f"{name} must hold real numbers, got {'complex' if kind == 'c' else 'boolean'} values")
     try:
         arr = np.ascontiguousarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
