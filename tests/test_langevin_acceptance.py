@@ -153,8 +153,9 @@ def test_carnot_diffusion_relative_error():
 
 def test_carnot_work_error_bar_covers_the_exact_value():
     """The 1σ error bar (posterior spread and cycle noise) covers the moment-ODE value
-    −3.5557. Measured: −3.793 ± 0.374 (Q_h 9.61 ± 1.06 vs 9.17, efficiency 0.398 ± 0.072
-    vs 0.388; with one substep −3.718 ± 0.380, Q_h 8.49 ± 0.98). Over six datasets
+    −3.5557. Measured: −3.813 ± 0.408 (Q_h 9.63 ± 1.03 vs 9.17, efficiency 0.399 ± 0.074
+    vs 0.388; −3.793 ± 0.374 before the underdamped labels were made unitless, session 14; with
+    one substep −3.718 ± 0.380, Q_h 8.49 ± 0.98). Over six datasets
     (bench/RESULTS.md, "Carnot engine across datasets") it covers on five."""
     m, _, th = _carnot()
     exact = m.cycle_thermodynamics()["mean_work"]
@@ -162,7 +163,7 @@ def test_carnot_work_error_bar_covers_the_exact_value():
 
 
 def test_carnot_work_within_10_percent():
-    """Measured −3.793 (+6.7%; path noise ±0.13). This dataset passes; over six datasets
+    """Measured −3.813 (+7.2%; path noise ±0.11; −3.793 before session 14). This dataset passes; over six datasets
     this protocol is within 10% on four (errors +6.7, −7.5, +2.6, −26.9, +6.4, −22.9%;
     RMS 15%) and with time as a plain input and one substep on one (+11.4, −4.6, +45.5,
     −48.0, −18.2, −11.8%; RMS 29%). The data's own mean work over its 100 cycles has a 12%
