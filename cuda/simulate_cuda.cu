@@ -4,7 +4,8 @@
 // the scalar value type V = T: one thread advances one trajectory.
 //
 // Host side: initial states are computed on the host with the CPU's own
-// detail::initial_state (so they are the CPU's numbers), the device state is kept
+// detail::initial_state (the same normals; to rounding the CPU's numbers, as the
+// AVX2 CPU build may contract multiply-adds), the device state is kept
 // as [component][trajectory] between launches, and time is processed in chunks
 // of recording intervals sized to take ~100 ms each, so `cancel` is polled
 // between launches and records stream to the host chunk by chunk (device ->

@@ -44,6 +44,15 @@ def test_stationary_start_is_only_for_linear_models():
             si.simulate(model, 2, 10, 0.01, initial="equilibrium")
 
 
+def test_stream_indices_beyond_56_bits_and_python_models_on_cuda_are_refused():
+    with pytest.raises(ValueError, match=r"traj_offset \+ n_traj must be <= 72057594037927936"):
+        si.simulate(OU, 2, 5, 0.1, traj_offset=2**56)  # would reuse the streams of trajectories 0, 1
+    assert si.simulate(OU, 2, 5, 0.1, traj_offset=2**56 - 2).x.shape == (2, 6, 2)
+    pm = si.models.PythonModel(lambda x, t: -x, 2, diffusion=np.eye(2))
+    with pytest.raises(ValueError, match="a PythonModel runs its numpy callables on the CPU"):
+        si.simulate(pm, 2, 5, 0.1, backend="cuda")
+
+
 def test_complex_and_boolean_arrays_are_refused_not_coerced():
     for bad in (np.array([1 + 1j, 0]), np.array([True, False])):
         with pytest.raises(TypeError, match="initial must hold real numbers"):

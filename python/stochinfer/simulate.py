@@ -46,7 +46,8 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
         (default) or "underdamped_euler" (reference LBN scheme) for underdamped ones.
     n_threads : CPU threads (default: all cores).
     backend : "cpu" or "cuda".
-    traj_offset : global index of the first trajectory, to shard one ensemble over calls.
+    traj_offset : global index of the first trajectory, to shard one ensemble over calls
+        (traj_offset + n_traj <= 2**56).
 
     Returns
     -------
@@ -68,7 +69,8 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
         raise ValueError(f"record_every ({record_every}) must be <= n_steps ({n_steps})")
     seed = seed_value("seed", seed)
     traj_offset = positive_int("traj_offset", traj_offset, minimum=0)
-    for name, value, cap in (("substeps", substeps, 2**31 - 1), ("traj_offset", traj_offset, 2**62),
+    # the Philox counter keeps 56 bits of the trajectory index: beyond, streams would repeat
+    for name, value, cap in (("substeps", substeps, 2**31 - 1), ("traj_offset + n_traj", traj_offset + n_traj, 2**56),
                              ("n_steps × substeps", n_steps * substeps, 2**62)):
         if value > cap:
             raise ValueError(f"{name} must be <= {cap}, got {value}")
@@ -81,6 +83,9 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
         raise ValueError(f"backend must be 'cpu' or 'cuda', got {backend!r}")
 
     if isinstance(model, PythonModel):
+        if backend != "cpu":
+            raise ValueError(f"backend={backend!r}: a PythonModel runs its numpy callables on the CPU; use "
+                             "backend='cpu' (or a built-in model for CUDA)")
         from ._python_model import simulate_python_model
         return simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_every,
                                      0 if burn_in is None else positive_int("burn_in", burn_in, minimum=0),

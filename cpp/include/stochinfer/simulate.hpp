@@ -58,6 +58,11 @@ inline void validate(const SimulationConfig& c) {
   if (c.substeps < 1) fail("substeps must be >= 1");
   if (c.record_every < 1) fail("record_every must be >= 1");
   if (c.burn_in < 0) fail("burn_in must be >= 0");
+  // the Philox counter keeps 56 bits of the trajectory index: beyond, streams would repeat
+  const std::uint64_t n_streams = std::uint64_t(1) << 56;
+  if (static_cast<std::uint64_t>(c.n_traj) > n_streams ||
+      c.traj_offset > n_streams - static_cast<std::uint64_t>(c.n_traj))
+    fail("traj_offset + n_traj must be <= 2^56");
   if (!(c.dt > 0.0) || c.dt == c.dt + 1.0) fail("dt must be finite, > 0 and below 2^53");
   if (c.init != InitKind::zeros && c.init != InitKind::model_default && c.init_data == nullptr)
     fail("init_data is required for this InitKind");
