@@ -373,6 +373,9 @@ def test_driven_underdamped_path_runs_end_to_end():
     sim = fit.simulate(4, 1000, x0=tr.x[:4, 0], v0=tr.v[:4, 0], n_samples=3, period=10.0)
     th = fit.thermodynamics(sim, m)
     assert np.isfinite(th["work_per_cycle"]) and th["error"] > 0 and np.isfinite(th["heat_hot"])
+    mean_path = fit.simulate(4, 1000, x0=tr.x[:4, 0], v0=tr.v[:4, 0], n_samples=3, mode="ensemble_mean")
+    th = fit.thermodynamics(mean_path, m)  # one path: no posterior spread, said so rather than 0
+    assert np.isnan(th["posterior_std"]) and th["error"] == th["stderr_cycles"] and "path noise only" in th["note"]
 
 
 @pytest.mark.parametrize("method", ["bbb", "ensemble"])
@@ -388,6 +391,27 @@ def test_underdamped_fit_does_not_depend_on_the_unit_of_time(method):
     a = fine.drift(z).mean
     b = coarse.drift(z * np.array([1.0, 0.01])).mean * 100.0**2
     np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-3 * np.abs(a).max())
+
+
+def test_kl_gradient_option_reaches_the_training_and_the_linear_fr_correction_is_a_quarter():
+    from stochinfer.langevin.field_net import FieldNetwork
+    from stochinfer.langevin.pipeline import _linear_fr_correction
+    m = si.models.VanDerPol()
+    tr = si.simulate(m, 4, 1500, 0.01, substeps=10, seed=6)
+    elbo = si.infer_langevin(tr, regime="underdamped", **FAST)
+    detached = si.infer_langevin(tr, regime="underdamped", kl_gradient="detached", **FAST)
+    assert elbo.histories["drift"]["settings"]["kl_gradient"] == "elbo"
+    assert detached.histories["drift"]["settings"]["kl_gradient"] == "detached"
+    assert detached.provenance()["kl_gradient"] == "detached"
+    z = np.array([[0.5, 0.2], [-1.0, 1.0]])
+    assert not np.allclose(elbo.drift(z).mean, detached.drift(z).mean, rtol=1e-6, atol=0)
+    # the default correction: [1, z]·C fitted by least squares to (F − F_r)/4 (methods.md §3.3)
+    rows = np.random.default_rng(1).normal(size=(300, 2))
+    nets = [FieldNetwork("affine", 2, 1, np.zeros(1), np.ones(1), 0.01, hidden=16, seed=s) for s in (1, 2)]
+    F, Fr = (n.samples(rows, 0, 0).mean(axis=0) for n in nets)
+    design = np.column_stack([np.ones(len(rows)), rows])
+    expected = np.linalg.lstsq(design, (F - Fr) / 4.0, rcond=None)[0]
+    np.testing.assert_allclose(_linear_fr_correction(nets[0], nets[1], rows, 0), expected, rtol=1e-8, atol=1e-12)
 
 
 def test_psd_cholesky_factors_covariances_that_rounding_made_indefinite():
@@ -527,6 +551,16 @@ def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):
     assert "Langevin fit (overdamped" in out and "vs truth" in out and "provenance" in out
     assert "drift base quadratic (degree 2)" in out
     assert (tmp_path / "r.json").exists() and si.LangevinFit.load(str(tmp_path / "fit.npz")).dim == 2
+    try:  # with matplotlib, the fields with their bands are drawn by default, next to the input
+        import matplotlib  # noqa: F401
+        png = tmp_path / "traj_fields.png"
+        assert png.exists() and png.stat().st_size > 10_000 and "plot saved to" in out
+        png.unlink()
+        assert main(["infer", path, "--hidden", "16", "--no-plot"]) == 0
+        assert not png.exists()
+        capsys.readouterr()
+    except ImportError:
+        pass
     np.save(tmp_path / "plain.npy", np.zeros((1, 50, 2)))
     assert main(["infer", str(tmp_path / "plain.npy")]) == 2
     assert "--dt is required" in capsys.readouterr().err

@@ -5,8 +5,10 @@ the analytic values; ``stochinfer ep FILE`` estimates entropy production and
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
+import os
 import sys
 import time
 import zipfile
@@ -126,15 +128,16 @@ def _states(args):
     return data
 
 
-def _write_outputs(args, content: dict, plot) -> None:
-    """--json first (a missing matplotlib must not lose it), then --plot."""
+def _write_outputs(args, content: dict, plot, plot_path=None) -> None:
+    """--json first (a missing matplotlib must not lose it), then the figure (--plot)."""
     if args.json:
         _write_json(args.json, content)
-    if args.plot:
+    plot_path = args.plot if plot_path is None else plot_path
+    if plot_path:
         try:
-            plot(args.plot)
-            print(f"  plot saved to {args.plot}")
-        except ImportError as exc:
+            plot(plot_path)
+            print(f"  plot saved to {plot_path}")
+        except (ImportError, OSError) as exc:
             print(f"  no plot: {exc}")
 
 
@@ -230,7 +233,10 @@ def infer(args) -> int:
         out["report"] = rep
     if args.save:
         print(f"  fit saved to {fit.save(args.save)}")
-    _write_outputs(args, out, fit.plot)
+    plot_path = args.plot
+    if plot_path is None and not args.no_plot and importlib.util.find_spec("matplotlib") is not None:
+        plot_path = os.path.splitext(args.file)[0] + "_fields.png"  # fields with bands, by default
+    _write_outputs(args, out, fit.plot, plot_path)
     return 0
 
 
@@ -280,7 +286,9 @@ def main(argv=None) -> int:
                       help="polynomial the drift networks start from (cubic: forces close to a low-order "
                            "polynomial, e.g. oscillators)")
     p_in.add_argument("--seed", type=int, default=0)
-    p_in.add_argument("--plot", default=None, help="write a figure of the fields with bands (PNG) here")
+    p_in.add_argument("--plot", default=None, help="write the figure of the fields with bands (PNG) here "
+                      "(default, when matplotlib is installed: FILE_fields.png next to the input)")
+    p_in.add_argument("--no-plot", action="store_true", help="write no figure")
     p_in.add_argument("--json", default=None, help="write the summary and report as JSON here (NaN as null)")
     p_in.add_argument("--save", default=None, help="write the fit to this .npz (LangevinFit.load reads it)")
     args = parser.parse_args(argv)

@@ -272,7 +272,11 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     bench/RESULTS.md). measurement_noise: std of Gaussian noise added to every
     position coordinate before training (robustness studies; an absolute std in
     position units: methods.md's m_noise·√T is measurement_noise = m_noise·√T).
-    preset: 'fast' (default) or 'reference' (the published protocol; slow);
+    preset: 'fast' (default) or 'reference' (the published optimiser schedule: lr 1e-6,
+    batch 128, 5000 epochs; slow; the other choices stay this library's: width, KL
+    gradient, drift and diffusion bases, corrections; pass those too to reproduce the
+    published protocol, e.g. hidden=256, kl_gradient='detached', drift_base='none',
+    diffusion_base='none', drift_correction='network', friction_correction=False);
     drift_settings / diffusion_settings override it; kl_gradient 'elbo' (default)
     or 'detached' (the published code). n_posterior: samples for bands (200).
     dtype of the networks: 'float32' (default) or 'float64'.
@@ -335,13 +339,13 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                          f"got {list(noiseless)}")
     var, ms = increment_moments(x)
     _check_scales(x, d.dt, var, ms)
-    if not under:  # before any training: a coordinate without noise makes D singular
-        _check_noisy(x, noisy, ms)
     train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed)
     min_rows = 10 * dim * (dim + 1)
-    if train.size < max(min_rows, 50):
+    if train.size < max(min_rows, 50):  # first: on a handful of points every other check misleads
         raise ValueError(f"too few points for the chosen network: {train.size} training rows "
                          f"(need at least {max(min_rows, 50)}); pass longer or more trajectories")
+    if not under:  # before any training: a coordinate without noise makes D singular
+        _check_noisy(x, noisy, ms)
 
     # normalisation from training points only (methods.md §3.3)
     flat_x = x.reshape(M * L, dim)
