@@ -68,7 +68,8 @@ def scored(fit, m, pts) -> dict:
     widen = fit.drift(pts + 3 * pts.std(axis=0)).std.mean() / fit.drift(pts).std.mean()
     return dict(r2=dr["r2"], coverage=dr["coverage"], corr=c["corr"], p=c["p_value"],
                 p_fisher=c.get("p_fisher", np.nan), widen=float(widen),
-                d_error=rep["diffusion"]["relative_error"], d_coverage=rep["diffusion"]["coverage"])
+                d_error=rep["diffusion"]["relative_error"], d_coverage=rep["diffusion"]["coverage"],
+                provenance=rep["provenance"])
 
 
 def recentred(m, regime, tr, pts) -> dict:
@@ -123,7 +124,7 @@ def main(argv=None) -> int:
               f"{np.mean([r['coverage'] for r in sel]):.3f} | {np.mean([r['d_error'] for r in sel]):.3f} |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+            json.dump(rows, f, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else float(o))
     return 0
 
 

@@ -67,7 +67,7 @@ def run_ours(traj, regime, method, z, f, D, **options):
     secs = time.perf_counter() - t0
     fe, De = fit.drift(z, return_samples=True), fit.diffusion(z)
     return score(f, D, fe.samples, De.mean, secs, drift_coverage=metrics.coverage(f, fe.lo, fe.hi),
-                 diffusion_coverage=metrics.coverage(D, De.lo, De.hi))
+                 diffusion_coverage=metrics.coverage(D, De.lo, De.hi), provenance=fit.provenance())
 
 
 def run_sfi(SFI, x, dt, regime, order, z, f, D):
@@ -181,7 +181,8 @@ def main(argv=None):
     if args.json:
         meta = {"n_steps": n_steps, "sfi_version": getattr(SFI, "__version__", None), "orders": SFI_ORDERS}
         with open(args.json, "w") as fh:
-            json.dump({"meta": meta, "results": results}, fh, indent=1, default=float)
+            json.dump({"meta": meta, "results": results}, fh, indent=1,
+                      default=lambda o: o.tolist() if hasattr(o, "tolist") else float(o))
     return results
 
 

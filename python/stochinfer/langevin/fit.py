@@ -232,7 +232,10 @@ class LangevinFit:
         built-in model, or anything with drift(x, t) and diffusion(x, t)).
 
         points default to the held-out validation states (in-sample, with a
-        warning, for a fit made with refit=True). A truth with a
+        warning, for a fit made with refit=True); for underdamped fits these are the
+        reconstructed states (x, v̂) with finite-difference velocities, not the true
+        (x, v) that methods.md §3.3 scores at (pass true states as points for that,
+        as the acceptance tests do). A truth with a
         scoring_mask(points) method (HodgkinHuxley: gates inside (0.01, 0.99), where
         the unclipped drift formula holds) scores only the states it keeps; the
         number left out is reported. Returns a dict per field: r2, nmse,

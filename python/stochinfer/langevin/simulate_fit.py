@@ -56,7 +56,10 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     trajectories (the spread of derived quantities over samples is the posterior
     error bar); 'ensemble_mean' (the published scheme): each step computes
     x'_j = x + Φ_j dt + √(2D_j dt) ξ for every sample with a shared ξ and
-    advances with the mean of the x'_j. Noise ξ is shared across samples in
+    advances with the mean of the x'_j (√(2D_j dt) is the Cholesky factor, where
+    methods.md §3.6 writes sqrtm: the same for d = 1 or diagonal D, otherwise the
+    mean path's noise agrees and `spread` differs; read-outs of this path carry
+    no posterior spread). Noise ξ is shared across samples in
     both modes (common random numbers): trajectory i reads d normals per step
     from the counter-based stream (seed, 'integrator_noise', i), the one
     stochinfer.simulate uses, so `_core.normals` reproduces it. x0 (and v0,
@@ -226,10 +229,21 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
                          "multiple of tau")
     m = int(round(m))
     w = model.work(sim.x[..., 0].reshape(U * n, L), t).reshape(U, n) / m  # the model's own W = Σ ½x̄²Δk
-    post = float(w.mean(axis=1).std(ddof=1)) if w.shape[0] > 1 else 0.0
+    # the ensemble-mean path carries no posterior spread: its errors are the path noise alone
+    mean_path = getattr(sim, "mode", "per_sample") == "ensemble_mean"
+
+    def spread(values):  # posterior std over the samples (nan for the ensemble-mean path)
+        return float("nan") if mean_path else (float(values.std(ddof=1)) if values.size > 1 else 0.0)
+
+    def combined(post, noise):
+        return float(noise) if mean_path else float(np.hypot(post, noise))
+    post = spread(w.mean(axis=1))
     cycles = float(w.mean(axis=0).std(ddof=1) / np.sqrt(w.shape[1]))
-    out = {"work_per_cycle": float(w.mean()), "error": float(np.hypot(post, cycles)), "posterior_std": post,
+    out = {"work_per_cycle": float(w.mean()), "error": combined(post, cycles), "posterior_std": post,
            "stderr_cycles": cycles, "work_per_sample": w.mean(axis=1), "cycles_per_path": m}
+    if mean_path:
+        out["note"] = ("ensemble-mean paths carry no posterior spread: the errors are path noise only; simulate "
+                       "with mode='per_sample' for posterior error bars")
     if sim.v is not None and hasattr(model, "temperature"):
         k = model.stiffness(t)
         dk = np.diff(k)
@@ -251,13 +265,13 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
                              f"t = {t[0]:g} and {t[-1]:g}: start at t0 = 0 (or a multiple of tau)")
         q_hot /= windows
         eff = -w.mean(axis=1) / q_hot.mean(axis=1)
-        q_post = float(q_hot.mean(axis=1).std(ddof=1)) if U > 1 else 0.0
+        q_post = spread(q_hot.mean(axis=1))
         q_cycles = float(q_hot.mean(axis=0).std(ddof=1) / np.sqrt(n))
-        eff_post = float(eff.std(ddof=1)) if eff.size > 1 else 0.0
-        out.update(heat_hot=float(q_hot.mean()), heat_hot_error=float(np.hypot(q_post, q_cycles)),
+        eff_post = spread(eff)
+        out.update(heat_hot=float(q_hot.mean()), heat_hot_error=combined(q_post, q_cycles),
                    heat_hot_per_sample=q_hot.mean(axis=1), efficiency=float(eff.mean()),
                    efficiency_posterior_std=eff_post,
-                   efficiency_error=float(np.hypot(eff_post, _ratio_stderr(w.mean(axis=0), q_hot.mean(axis=0)))))
+                   efficiency_error=combined(eff_post, _ratio_stderr(w.mean(axis=0), q_hot.mean(axis=0))))
     return out
 
 
