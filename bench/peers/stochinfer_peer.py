@@ -54,9 +54,15 @@ except (TypeError, ValueError):
     _EXTRA = {}
 
 
-def simulate(n_beads, n_traj, n_steps, dt, record_every, dtype, seed):
+def simulate_with(options: dict, n_beads, n_traj, n_steps, dt, record_every, dtype, seed):
+    """The benchmark call with extra simulate() options (backend, n_threads): the other
+    stochinfer peers are this one with options."""
     model = si.models.BeadSpring(n_beads=n_beads, t_cold=_model.T_COLD, t_hot=_model.T_HOT)
     traj = si.simulate(model, n_traj=n_traj, n_steps=n_steps, dt=dt, substeps=1,
                        record_every=record_every, dtype=np.dtype(dtype).name, seed=seed,
-                       initial="zeros", **_EXTRA)
+                       initial="zeros", **_EXTRA, **options)
     return np.asarray(traj.x)
+
+
+def simulate(n_beads, n_traj, n_steps, dt, record_every, dtype, seed):
+    return simulate_with({}, n_beads, n_traj, n_steps, dt, record_every, dtype, seed)
