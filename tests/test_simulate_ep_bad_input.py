@@ -76,6 +76,27 @@ def test_models_are_fixed_at_construction_and_round_trip_whole():
         chain.temperatures[0] = 5.0  # in place: the precomputed A, D and σ would no longer match
     with pytest.raises(AttributeError, match="Nonlinear.temperature is fixed"):
         si.models.Nonlinear().temperature = 3.0
+    A, D = -np.eye(2), np.eye(2)
+    ou = si.models.LinearOU(A, D)
+    A[0, 1] = 0.5  # the caller's arrays stay theirs: a parameter scan may edit them
+    assert ou.A[0, 1] == 0.0 and not ou.A.flags.writeable
+    import copy
+    import pickle
+    for twin in (copy.deepcopy(chain), pickle.loads(pickle.dumps(chain))):
+        with pytest.raises(ValueError, match="read-only"):
+            twin.temperatures[0] = 5.0
+
+    class Tagged:  # a mixin before the model sets its attribute after super().__init__()
+        def __init__(self, *args, tag="x", **kwargs):
+            super().__init__(*args, **kwargs)
+            self.tag = tag
+
+    class TaggedOU(Tagged, si.models.LinearOU):
+        pass
+    tagged = TaggedOU(-np.eye(2), np.eye(2), tag="y")
+    assert tagged.tag == "y" and tagged.to_dict()["model"] == "LinearOU"
+    with pytest.raises(AttributeError, match="TaggedOU.tag is fixed"):
+        tagged.tag = "z"
     rebuilt = [
         si.models.HodgkinHuxley(temperature=0.02, C=2.0, g_na=100.0, g_k=30.0, g_l=0.2, e_na=110.0, e_k=-10.0,
                                 e_l=11.0, i_ext=5.0),

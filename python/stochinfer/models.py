@@ -24,7 +24,17 @@ __all__ = [
 ]
 
 
-class Model:
+class _FrozenAfterConstruction(type):
+    """Freezes a Model once its whole construction is done, whatever the MRO (mixins,
+    subclasses that set attributes after super().__init__())."""
+
+    def __call__(cls, *args, **kwargs):
+        obj = super().__call__(*args, **kwargs)
+        obj._freeze()
+        return obj
+
+
+class Model(metaclass=_FrozenAfterConstruction):
     """Base class of continuous models simulated by the compiled core.
 
     Parameters are fixed at construction: the compiled simulator, the numpy ground
@@ -40,27 +50,20 @@ class Model:
     #: integration steps of length dt/substeps to discard before recording, unless told otherwise
     default_burn_in_substeps: int = 0
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is None:
-            return
+    def _freeze(self) -> None:
+        """Array parameters become read-only private copies (the caller's arrays stay
+        writeable), then public attributes are fixed."""
+        for name, value in list(self.__dict__.items()):
+            if isinstance(value, np.ndarray):
+                frozen = np.array(value, copy=True)
+                frozen.setflags(write=False)
+                object.__setattr__(self, name, frozen)
+        object.__setattr__(self, "_frozen", True)
 
-        def frozen_after_init(self, *args, __init=init, **kw):
-            depth = self.__dict__.get("_init_depth", 0)
-            object.__setattr__(self, "_init_depth", depth + 1)
-            try:
-                __init(self, *args, **kw)
-            finally:
-                object.__setattr__(self, "_init_depth", depth)
-            if depth == 0:  # the outermost constructor is done: freeze
-                for value in self.__dict__.values():
-                    if isinstance(value, np.ndarray):
-                        value.setflags(write=False)
-                object.__setattr__(self, "_frozen", True)
-
-        frozen_after_init.__doc__, frozen_after_init.__wrapped__ = init.__doc__, init
-        cls.__init__ = frozen_after_init
+    def __setstate__(self, state: dict) -> None:  # copy.deepcopy and pickle: frozen again
+        self.__dict__.update(state)
+        if state.get("_frozen"):
+            self._freeze()
 
     def __setattr__(self, name: str, value) -> None:
         if self.__dict__.get("_frozen") and not name.startswith("_"):
@@ -103,7 +106,8 @@ class Model:
     def to_dict(self) -> dict:
         """{"model": name, **arguments}, what from_dict rebuilds. A user subclass is stored
         as its built-in base: that is the model the compiled core simulated."""
-        builtin = next(c for c in type(self).__mro__ if c.__name__ in _BUILTIN_NAMES and c.__module__ == __name__)
+        builtin = next((c for c in type(self).__mro__ if c.__name__ in _BUILTIN_NAMES and c.__module__ == __name__),
+                       type(self))
         return {"model": builtin.__name__, **self._describe()}
 
 
