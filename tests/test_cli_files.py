@@ -79,4 +79,7 @@ def test_scalar_paths_and_underdamped_files(tmp_path, capsys):
     assert main(["ep", str(tmp_path / "vdp.npz"), "--method", "tur", "--positions-only"]) == 0
     assert "shape (2, 501, 1)" in capsys.readouterr().out
     assert main(["ep", str(tmp_path / "vdp.npz"), "--method", "tur", "--scalar-paths"]) == 2
-    assert "--scalar-paths reads a 2-D float array" in capsys.readouterr().err
+    assert "scalar_paths reads a 2-D float 'x'" in capsys.readouterr().err
+    np.savez(tmp_path / "paths.npz", x=paths, dt=DT)  # the same scalar paths with their dt
+    assert main(["ep", str(tmp_path / "paths.npz"), "--method", "tur", "--scalar-paths"]) == 0
+    assert "shape (50, 400, 1)" in capsys.readouterr().out

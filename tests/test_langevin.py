@@ -462,8 +462,8 @@ def test_carnot_read_out_takes_whole_cycles_from_any_start():
     assert np.isfinite(quarter["heat_hot"]) and quarter["cycles_per_path"] == 1
     with pytest.raises(ValueError, match="whole number of cycles"):
         read(0, 500)
-    with pytest.raises(ValueError, match="no whole hot isotherm"):
-        read(600, 1600)  # from phase 0.6 τ to 1.6 τ: both hot isotherms are cut
+    cut = read(600, 1600)  # from phase 0.6 τ to 1.6 τ: the hot isotherm counts in two parts
+    assert np.isfinite(cut["heat_hot"]) and np.isfinite(cut["efficiency"])
 
 
 def test_default_initial_states_are_recorded_states_near_the_start_phase():

@@ -87,7 +87,7 @@ def demo(quick: bool = False) -> int:
     return 0
 
 
-def _load_states(path: str):
+def _load_states(path: str, scalar_paths: bool = False):
     """A Trajectories .npz (from simulate(...).save), or an .npy/.npz holding one
     array (n_traj, L, dim) / token paths (n_traj, L). ValueError for a file numpy
     cannot read (damaged, truncated, text, pickled objects), whatever its name."""
@@ -113,17 +113,16 @@ def _load_states(path: str):
                 raise ValueError(f"{path}: a damaged .npz file ({type(exc).__name__})") from None
         else:
             raise ValueError(f"{path}: expected a Trajectories file (keys x, dt) or a single array; found {keys}")
-    return si.Trajectories.load(path)
+    return si.Trajectories.load(path, scalar_paths=scalar_paths)
 
 
 def _states(args):
     """The file's states, 2-D float arrays read as scalar paths with --scalar-paths."""
-    data = _load_states(args.file)
-    if args.scalar_paths:
-        if not (isinstance(data, np.ndarray) and data.ndim == 2 and data.dtype.kind == "f"):
-            shape = data.shape if isinstance(data, np.ndarray) else data.x.shape
+    data = _load_states(args.file, args.scalar_paths)
+    if args.scalar_paths and isinstance(data, np.ndarray):
+        if not (data.ndim == 2 and data.dtype.kind == "f"):
             raise ValueError(f"--scalar-paths reads a 2-D float array (n_traj, L) as scalar paths; "
-                             f"{args.file} holds shape {shape}")
+                             f"{args.file} holds {data.dtype} of shape {data.shape}")
         data = data[..., None]
     return data
 

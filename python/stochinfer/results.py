@@ -70,10 +70,11 @@ class Trajectories:
                                 format_version=FORMAT_VERSION))
 
     @classmethod
-    def load(cls, path: str) -> "Trajectories":
+    def load(cls, path: str, scalar_paths: bool = False) -> "Trajectories":
         """Read an .npz written by save(), or any .npz holding an array 'x' and 'dt': x of
         shape (n_traj, L, dim), or 2-D: a float (L, dim) is one trajectory (as arrays passed to
-        the estimators), integer token paths (n_traj, L) are n_traj paths."""
+        the estimators), integer token paths (n_traj, L) are n_traj paths;
+        scalar_paths=True reads a 2-D float x as scalar paths (n_traj, L) instead."""
         with open_npz(path, "trajectories") as f:
             if "x" not in f:
                 raise ValueError(f"{path}: no array 'x' (n_traj, n_steps, dim) in the file")
@@ -87,7 +88,12 @@ class Trajectories:
         if data.dtype.kind not in "fiu" or data.ndim not in (2, 3):
             raise ValueError(f"{path}: 'x' must be a numeric array (n_traj, n_steps, dim), (n_steps, dim) or "
                              f"integer (n_traj, n_steps), got {data.dtype} of shape {data.shape}")
-        if data.ndim == 2 and data.dtype.kind == "f":  # as for arrays: one trajectory (L, dim)
+        if scalar_paths and not (data.ndim == 2 and data.dtype.kind == "f"):
+            raise ValueError(f"{path}: scalar_paths reads a 2-D float 'x' (n_traj, L); this one is {data.dtype} "
+                             f"of shape {data.shape}")
+        if scalar_paths:
+            data = data[:, :, None]
+        elif data.ndim == 2 and data.dtype.kind == "f":  # as for arrays: one trajectory (L, dim)
             from ._validate import time_axis_warning
             given = data.shape
             data = data[None]
