@@ -53,6 +53,11 @@ def test_stream_indices_beyond_56_bits_and_python_models_on_cuda_are_refused():
         si.simulate(pm, 2, 5, 0.1, backend="cuda")
 
 
+def test_initial_states_beyond_the_output_precision_are_refused():
+    with pytest.raises(ValueError, match="beyond the float32 range"):
+        si.simulate(OU, 2, 5, 0.1, initial=np.array([1e39, 0.0]), dtype="float32")
+
+
 def test_complex_and_boolean_arrays_are_refused_not_coerced():
     for bad in (np.array([1 + 1j, 0]), np.array([True, False])):
         with pytest.raises(TypeError, match="initial must hold real numbers"):

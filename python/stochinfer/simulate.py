@@ -111,6 +111,9 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
 
     dim = model.dim
     init_kind, init_data = _initial(model, initial, n_traj, dim, dt, substeps, integrator)
+    if init_kind in ("broadcast", "per_trajectory") and np.abs(init_data).max() > np.finfo(dtype).max:
+        raise ValueError(f"initial reaches {np.abs(init_data).max():.3g}, beyond the {dtype.name} range; "
+                         "use dtype='float64' or smaller initial states")
 
     n_rec = n_steps // record_every + 1
     shape = (n_traj, n_rec, dim)
