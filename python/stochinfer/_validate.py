@@ -135,18 +135,26 @@ def increment_moments(arr: np.ndarray):
     return var, step
 
 
-def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
-    """Warns when 2-D data have more coordinates than time points (scalar paths
-    (n_traj, L) read as one trajectory (L, dim)), or when consecutive points of
-    (n_traj, L, d) data are not positively correlated in any coordinate: the usual
-    sign of an array passed as (L, n_traj, d), or of a dt far beyond the relaxation
-    time (or noise that drowns the signal), where no drift or entropy production
-    can be resolved. given_shape: the shape the user passed."""
-    n_traj, length, dim = arr.shape
-    if len(given_shape) == 2 and given_shape[0] < given_shape[1]:  # more coordinates than time points
+def wide_2d_warning(given_shape: tuple) -> bool:
+    """Warns (and returns True) when 2-D data have more coordinates than time points:
+    scalar paths (n_traj, L) read as one trajectory (L, dim)."""
+    if len(given_shape) == 2 and given_shape[0] < given_shape[1]:
         warnings.warn(f"2-D data of shape {tuple(given_shape)} are read as one trajectory of {given_shape[0]} points "
                       f"in {given_shape[1]} dimensions; for {given_shape[0]} scalar paths of {given_shape[1]} points "
-                      "pass x[..., None] (shape (n_traj, L, 1); command line: --scalar-paths)", UserWarning, stacklevel=user_stacklevel())
+                      "pass x[..., None] (shape (n_traj, L, 1); command line: --scalar-paths)", UserWarning,
+                      stacklevel=user_stacklevel())
+        return True
+    return False
+
+
+def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
+    """Warns when 2-D data have more coordinates than time points (wide_2d_warning), or
+    when consecutive points of (n_traj, L, d) data are not positively correlated in
+    any coordinate: the usual sign of an array passed as (L, n_traj, d), or of a dt
+    far beyond the relaxation time (or noise that drowns the signal), where no drift
+    or entropy production can be resolved. given_shape: the shape the user passed."""
+    n_traj, length, dim = arr.shape
+    if wide_2d_warning(given_shape):
         return
     if length < 3 or n_traj * (length - 1) < 20 or dim == 0:
         return

@@ -94,10 +94,9 @@ class Trajectories:
         if scalar_paths:
             data = data[:, :, None]
         elif data.ndim == 2 and data.dtype.kind == "f":  # as for arrays: one trajectory (L, dim)
-            from ._validate import time_axis_warning
-            given = data.shape
+            from ._validate import wide_2d_warning
+            wide_2d_warning(data.shape)  # the estimators check the time axis itself when the data are used
             data = data[None]
-            time_axis_warning(data, given)
         elif data.ndim == 2:  # integer token paths (n_traj, L)
             data = data[:, :, None]
         model = None
