@@ -104,15 +104,13 @@ def _load_states(path: str, scalar_paths: bool = False):
         return loaded
     with loaded as f:
         keys = list(f.keys())
-        if "x" in keys and "dt" in keys:
-            pass
-        elif len(keys) == 1:
+        if not ("x" in keys and "dt" in keys):  # else a Trajectories file, read below
+            if len(keys) != 1:
+                raise ValueError(f"{path}: expected a Trajectories file (keys x, dt) or a single array; found {keys}")
             try:
                 return f[keys[0]]
             except unreadable as exc:
                 raise ValueError(f"{path}: a damaged .npz file ({type(exc).__name__})") from None
-        else:
-            raise ValueError(f"{path}: expected a Trajectories file (keys x, dt) or a single array; found {keys}")
     return si.Trajectories.load(path, scalar_paths=scalar_paths)
 
 

@@ -232,8 +232,7 @@ class NEEP:
                             self.progress, desc="NEEP")
 
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
-        per_member = [net.delta_s(d.data, split.test) for net in members]
-        ds = np.mean(per_member, axis=0) if len(per_member) > 1 else per_member[0]
+        per_member, ds = _ensemble_delta_s(members, d.data, split.test)
         item_dt = d.dt * (self._window - 1)  # time spanned by one ΔS item
         parts = readout.per_segment(ds, split.test, self._window)
         rate = readout.mean_rate(ds, item_dt)
@@ -293,10 +292,7 @@ class NEEP:
         if d.tokens != self.tokens:
             raise ValueError("data: this estimator was trained on " + ("tokens" if self.tokens else "real states"))
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
-        nets = self.members or [self.net]
-        ds = np.mean([net.delta_s(d.data, segs) for net in nets], axis=0) if len(nets) > 1 \
-            else nets[0].delta_s(d.data, segs)
-        return ds.reshape(d.n_traj, -1)
+        return _ensemble_delta_s(self.members or [self.net], d.data, segs)[1].reshape(d.n_traj, -1)
 
     def save(self, path: str) -> None:
         """Save the trained estimator to a .npz file (atomic write).
@@ -345,6 +341,13 @@ class NEEP:
 
     def __repr__(self) -> str:
         return f"NEEP(hidden={self.hidden}, layers={self.layers}, activation={self.activation!r}, lr={self.lr})"
+
+
+def _ensemble_delta_s(nets: list, data, segs: np.ndarray):
+    """Each network's ΔS of the segments, and their mean: the ensemble's ΔS (fit's read-out
+    and delta_s on new data alike)."""
+    per_member = [net.delta_s(data, segs) for net in nets]
+    return per_member, (np.mean(per_member, axis=0) if len(per_member) > 1 else per_member[0])
 
 
 def _cap_segments(segs: np.ndarray, cap: int) -> np.ndarray:
