@@ -99,13 +99,14 @@ def scheduled_step(train_block: Callable[[int, float], tuple], lr: float, schedu
 
     def step(n: int) -> float:
         nonlocal updates
-        losses = []
+        losses, counts = [], []
         while n > 0:
             k = min(n, block)
             done, loss = train_block(k, scheduled_lr(lr, schedule, updates + k / 2, n_iter))
             losses.append(loss)
+            counts.append(done)
             updates += done
             n -= k
-        return float(np.mean(losses))
+        return float(np.average(losses, weights=counts)) if sum(counts) else float(np.mean(losses))
 
     return step
