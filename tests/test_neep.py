@@ -161,6 +161,56 @@ def test_ctrl_c_keeps_the_best_model(bead2):
     assert res.settings["iterations"][0] < 20_000
 
 
+def test_ctrl_c_ends_a_seed_ensemble(bead2, monkeypatch):
+    """Ctrl-C in the second of four members: it keeps its best model, the rest are not trained.
+    Ctrl-C in a member before its first evaluation: the finished members are kept."""
+    real_train, calls = NEEP._train, []
+
+    def interrupted_at(k):
+        def train(self, net, *a):
+            calls.append(1)
+            if len(calls) == k:
+                fit = real_train(self, net, *a)
+                return dict(fit, interrupted=True)  # as run_training returns after Ctrl-C
+            return real_train(self, net, *a)
+        return train
+
+    monkeypatch.setattr(NEEP, "_train", interrupted_at(2))
+    with pytest.warns(UserWarning, match="keeps 2 member"):
+        res = NEEP(**FAST).fit(bead2, seed=0, n_seeds=4)
+    assert len(calls) == 2 and res.settings["n_seeds"] == 2 and res.settings["interrupted"]
+
+    def before_first_evaluation(self, net, *a):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_train(self, net, *a)
+
+    calls.clear()
+    monkeypatch.setattr(NEEP, "_train", before_first_evaluation)
+    with pytest.warns(UserWarning, match="keeps the 1 finished member"):
+        res = NEEP(**FAST).fit(bead2, seed=0, n_seeds=3)
+    assert len(calls) == 2 and res.settings["n_seeds"] == 1 and res.settings["interrupted"]
+    assert np.isfinite(res.rate)
+
+
+def test_a_failed_fit_leaves_the_previous_fit_whole(tmp_path, bead2):
+    """A second fit that diverges must not leave the first fit's weights with the second
+    data's dt and input transform (save() would write an inconsistent estimator)."""
+    est = NEEP(**dict(FAST, n_iter=250))
+    est.fit(bead2, seed=0)
+    x = bead2.x[:2]
+    before = est.delta_s(x)
+    est.lr = 50.0
+    with pytest.raises(FloatingPointError):
+        est.fit(bead2.x * 10.0 + 3.0, dt=0.5, seed=0)
+    assert est.dt == bead2.dt
+    np.testing.assert_array_equal(est.delta_s(x), before)
+    est.save(str(tmp_path / "est.npz"))
+    back = NEEP.load(str(tmp_path / "est.npz"))
+    np.testing.assert_array_equal(back.delta_s(x), before)
+
+
 def test_run_training_restores_best_state_on_interrupt():
     state = {"p": 0}
     losses = iter([0.5, 0.3, 0.4])

@@ -5,6 +5,7 @@ and reports the estimate with its error bar."""
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -20,6 +21,8 @@ from .result import EPResult
 from .splits import Split, three_way_split
 
 FORMAT_VERSION = 1
+#: what fit() sets besides the networks: restored when a fit fails
+_FITTED_STATE = ("dt", "tokens", "shift", "scale", "_state_dim", "_n_tokens")
 _ACTIVATIONS = ("relu", "elu", "tanh", "softplus", "silu")
 _CONFIG_KEYS = ("hidden", "layers", "activation", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay", "batch",
                 "n_iter", "eval_every", "patience", "standardize", "embed_dim", "dtype", "split",
@@ -190,22 +193,48 @@ class NEEP:
                 raise ValueError(f"data: the {split.kind.replace('_', ' ')} split leaves {part} segments of "
                                  f"fewer than window={self._window} points; pass longer or more paths, or a "
                                  "smaller window")
+        # a fit that fails (divergence, Ctrl-C before any evaluation) leaves the previous fit whole: its
+        # weights stay consistent with its dt, input transform and sizes (save() writes them together)
+        previous = {k: getattr(self, k, None) for k in _FITTED_STATE}
+        try:
+            members, fits = self._train_members(d, split, seed, n_seeds)
+        except BaseException:
+            for k, v in previous.items():
+                setattr(self, k, v)
+            raise
+        self.net, self.members = members[0], members
+        res = self._read_out(d, split, members, fits, model_truth(d), seed)
+        self.result_ = res
+        return res
+
+    def _train_members(self, d: EPData, split: Split, seed: int, n_seeds: int) -> tuple:
+        """Trains the n_seeds networks (seeds seed, seed + 1, ...). Ctrl-C ends the
+        ensemble: the member in training keeps its best model (or is dropped when it
+        had no evaluation yet) and the members not started are not trained."""
         self.dt, self.tokens = d.dt, d.tokens
         self.shift, self.scale = self._input_transform(d, split.train)
         val = _cap_segments(split.val, max(self.val_max_transitions, self._window - 1))  # one window at least
-        truth = model_truth(d)
         members, fits = [], []
         for k in range(n_seeds):
             net = self._new_net(d, seed + k)
             if self.shift is not None:
                 net.set_input_transform(self.shift.tolist(), self.scale.tolist())
-            fit = self._train(net, d, split, val, seed + k)
+            try:
+                fit = self._train(net, d, split, val, seed + k)
+            except KeyboardInterrupt:
+                if not members:
+                    raise
+                warnings.warn(f"interrupted before seed {seed + k} was first evaluated: the ensemble keeps the "
+                              f"{len(members)} finished member(s) of {n_seeds}", stacklevel=3)
+                fits[-1] = dict(fits[-1], interrupted=True)
+                break
             members.append(net)
             fits.append(fit)
-        self.net, self.members = members[0], members
-        res = self._read_out(d, split, members, fits, truth, seed)
-        self.result_ = res
-        return res
+            if fit["interrupted"] and k + 1 < n_seeds:
+                warnings.warn(f"interrupted: the ensemble keeps {len(members)} member(s) of {n_seeds}",
+                              stacklevel=3)
+                break
+        return members, fits
 
     def _train(self, net, d: EPData, split: Split, val: np.ndarray, seed: int) -> dict:
         step = scheduled_step(
