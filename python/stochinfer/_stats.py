@@ -7,16 +7,18 @@ import math
 from statistics import NormalDist
 
 
-def _incomplete_beta(a: float, b: float, x: float) -> float:
+def _incomplete_beta(a: float, b: float, x: float, y: float | None = None) -> float:
     """Regularized incomplete beta I_x(a, b) by its continued fraction (Lentz),
-    relative error ~1e-14 (Numerical Recipes §6.4)."""
+    relative error ~1e-14 (Numerical Recipes §6.4). y: 1 − x when the caller has
+    it more accurately than 1.0 − x (x close to 1)."""
+    y = 1.0 - x if y is None else y
     if x <= 0.0:
         return 0.0
-    if x >= 1.0:
+    if y <= 0.0:
         return 1.0
     if x > (a + 1.0) / (a + b + 2.0):  # the fraction converges fast only below the mean
-        return 1.0 - _incomplete_beta(b, a, 1.0 - x)
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+        return 1.0 - _incomplete_beta(b, a, y, x)
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(y)
     tiny = 1e-300
     c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
     d = 1.0 / (d if abs(d) > tiny else tiny)
@@ -35,13 +37,19 @@ def _incomplete_beta(a: float, b: float, x: float) -> float:
 
 
 def student_t_cdf(t: float, dof: float) -> float:
-    """P(T ≤ t) for Student's t with dof > 0 degrees of freedom (dof may be non-integer)."""
+    """P(T ≤ t) for Student's t with dof > 0 degrees of freedom (dof may be
+    non-integer; inf: the normal distribution). The smaller tail is computed
+    directly, so far tails keep their relative accuracy."""
+    if not dof > 0:  # also NaN
+        raise ValueError(f"dof must be > 0, got {dof}")
+    if math.isinf(dof) or dof > 1e7:
+        return NormalDist().cdf(t)
     t2 = t * t
-    if t2 < dof:  # near 0, dof/(dof + t²) rounds to 1: use the complementary form
-        central = _incomplete_beta(0.5, 0.5 * dof, t2 / (dof + t2))  # P(|T| ≤ |t|)
-        tail = 0.5 * (1.0 - central)
+    x, y = dof / (dof + t2), t2 / (dof + t2)  # both direct: x may round to 1 while y is tiny
+    if t2 < 1.0:  # |t| < 1: P(|T| ≤ |t|) < 0.7, so its complement loses no digits
+        tail = 0.5 * (1.0 - _incomplete_beta(0.5, 0.5 * dof, y, x))
     else:
-        tail = 0.5 * _incomplete_beta(0.5 * dof, 0.5, dof / (dof + t2))
+        tail = 0.5 * _incomplete_beta(0.5 * dof, 0.5, x, y)
     return 1.0 - tail if t >= 0 else tail
 
 
