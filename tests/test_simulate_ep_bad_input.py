@@ -313,3 +313,17 @@ def test_tur_currents_whose_covariance_cannot_fit_are_refused():
     x = np.random.default_rng(0).normal(size=(1, 60, 201)).cumsum(axis=1)
     with pytest.raises(si.OutputTooLargeError, match="d² \\+ d currents"):
         si.entropy_production(x, 0.01, method="tur")
+
+
+def test_cuda_host_staging_counts_against_the_memory_check(monkeypatch):
+    """backend='cuda' also holds host staging buffers (up to 256 MiB each, or one record of every
+    trajectory) and two per-trajectory states: counted before anything is allocated, on any machine."""
+    import stochinfer._validate as v
+    m = si.models.BeadSpring(n_beads=2)
+    n_traj, n_rec, dim = 1000, 11, 2  # output 176 kB in float64; staging 2 x 176 kB; states 2 x 16 kB
+    out_bytes = n_traj * n_rec * dim * 8
+    monkeypatch.setattr(v, "available_memory_bytes", lambda: out_bytes + 10_000)
+    with pytest.raises(si.OutputTooLargeError, match="working memory"):
+        si.simulate(m, n_traj, 10, 0.01, backend="cuda")
+    if not si.cuda_available():  # the CPU path needs only the output
+        assert si.simulate(m, n_traj, 10, 0.01).x.shape == (n_traj, n_rec, dim)

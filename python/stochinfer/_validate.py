@@ -227,12 +227,14 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def check_output_fits(shape: tuple, dtype, hint: str) -> None:
-    """Refuses, before allocating, an output larger than the memory available."""
-    nbytes = int(np.prod([int(s) for s in shape], dtype=object)) * np.dtype(dtype).itemsize
+def check_output_fits(shape: tuple, dtype, hint: str, extra_bytes: int = 0) -> None:
+    """Refuses, before allocating, an output larger than the memory available
+    (extra_bytes: working memory the call needs besides the output)."""
+    nbytes = int(np.prod([int(s) for s in shape], dtype=object)) * np.dtype(dtype).itemsize + int(extra_bytes)
     avail = available_memory_bytes()
     if avail is not None and nbytes > avail:
+        extra = f" and {extra_bytes / 2**30:.2f} GiB of working memory" if extra_bytes else ""
         raise OutputTooLargeError(
-            f"output of shape {tuple(shape)} ({np.dtype(dtype).name}) needs {nbytes / 2**30:.2f} GiB "
+            f"output of shape {tuple(shape)} ({np.dtype(dtype).name}){extra} needs {nbytes / 2**30:.2f} GiB "
             f"but only {avail / 2**30:.2f} GiB are available; {hint}"
         )

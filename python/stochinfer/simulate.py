@@ -34,7 +34,8 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
     dt : recording interval (> 0). Integration uses ``dt / substeps``.
     substeps : integration steps per ``dt`` (methods.md: EP estimators see σ_Δt of this scheme).
     seed : the normal for (trajectory i, integration step g, component k) depends only on
-        (seed, traj_offset + i, g, k): same seed, same result, for any thread count or backend.
+        (seed, traj_offset + i, g, k): same seed, same result for any thread count; the CPU and CUDA
+        backends draw the same normals and agree to floating-point rounding.
     record_every : keep every ``record_every``-th point (memory scales with 1/record_every);
         ``record_every=n_steps`` keeps only the initial and final states.
     burn_in : intervals of ``dt`` simulated and discarded before ``t0``; default the model's.
@@ -117,7 +118,11 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
 
     n_rec = n_steps // record_every + 1
     shape = (n_traj, n_rec, dim)
-    check_output_fits(shape, dtype, "lower n_traj or n_steps, raise record_every, or use dtype='float32'")
+    # CUDA also holds, on the host, two staging buffers of at most max(256 MiB, one record of every
+    # trajectory) each and two copies of one state per trajectory (cuda/simulate_cuda.cu)
+    one_record = n_traj * dim * dtype.itemsize
+    extra = 2 * min(n_rec * one_record, max(2**28, one_record)) + 2 * one_record if backend == "cuda" else 0
+    check_output_fits(shape, dtype, "lower n_traj or n_steps, raise record_every, or use dtype='float32'", extra)
     out = np.empty(shape, dtype=dtype)
     status = _core.simulate(model.cpp_name, model._size(), model._params(), out, n_steps, substeps,
                             record_every, burn_in, dt, t0, seed, traj_offset, integrator, init_kind,

@@ -26,8 +26,9 @@ enum class InitKind {
 /// Times are in the model's time unit. The normal used for (trajectory i,
 /// integration step g, component k) is normal_at(seed, integrator_noise,
 /// traj_offset + i, g, k), g counted from the start of burn-in; so output never
-/// depends on thread count, on how trajectories are split into calls
-/// (use traj_offset), or on the backend.
+/// depends on thread count or on how trajectories are split into calls (use
+/// traj_offset). The CUDA backend draws the same normals; its arithmetic (FMA
+/// contraction, device math functions) agrees with the CPU's to rounding.
 struct SimulationConfig {
   std::int64_t n_traj = 1;
   std::int64_t n_steps = 1;       ///< recording intervals of length dt after burn-in
