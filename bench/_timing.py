@@ -65,3 +65,32 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
+
+
+def load_average() -> float:
+    """The 1-minute load average now (Linux; nan where unknown)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def busy_warning(load_start: float, load_end: float, threads: int) -> Optional[str]:
+    """A warning when other work shared the machine: load above 0.5 before the
+    benchmark started, or above its own threads + 0.75 at the end. PyTorch slows
+    far more than stochinfer under load (ratios 3-10x too high on a busy 2-core VM),
+    so ratios from a busy machine are not recorded."""
+    if load_start > 0.5 or load_end > threads + 0.75:
+        return (f"WARNING: the machine was busy (1-min load {load_start:.2f} at start, {load_end:.2f} at end, "
+                f"{threads} benchmark threads on {os.cpu_count()} CPUs): timings and ratios are unreliable; "
+                "rerun on an idle machine")
+    return None
+
+
+def load_record(load_start: float, threads: int) -> dict:
+    """Load averages for a benchmark's JSON, printing the busy warning if any."""
+    end = load_average()
+    warn = busy_warning(load_start, end, threads)
+    if warn:
+        print(warn, flush=True)
+    return {"loadavg_1min_start": load_start, "loadavg_1min_end": end, "nproc": os.cpu_count(), "busy": bool(warn)}

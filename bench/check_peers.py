@@ -134,7 +134,10 @@ def main(argv=None):
         ok_all &= agree
         print(f"\npeer-to-peer spread of <x_i^2>: {', '.join(f'{v:.2%}' for v in spread)} "
               f"(tol {args.tol:.0%}) -> {'PASS' if agree else 'FAIL'}")
-    print(f"\n{'ALL PASS' if ok_all else 'FAILED'}")
+    if not good:  # every peer unavailable: nothing was checked, which is not a pass
+        print("\nNOTHING CHECKED: no peer ran (install the ones listed as unavailable)")
+        return 1
+    print(f"\n{'ALL PASS' if ok_all else 'FAILED'} ({len(good)} of {len(results)} peers checked)")
     return 0 if ok_all else 1
 
 

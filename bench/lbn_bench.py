@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -32,7 +33,7 @@ sys.path.insert(0, os.path.join(HERE, "peers"))
 import stochinfer as si  # noqa: E402
 from stochinfer import _core  # noqa: E402
 
-from _timing import machine  # noqa: E402
+from _timing import load_average, load_record, machine  # noqa: E402
 
 
 def synthetic(n: int, d: int, dt: float, seed: int = 0):
@@ -128,6 +129,16 @@ def simulate(args) -> list:
     return out
 
 
+def _json_safe(v):
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--part", choices=["throughput", "pipeline", "simulate"], default=None)
@@ -135,17 +146,21 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
-    print(f"machine: {machine()}, threads {args.threads}, stochinfer {si.__version__} (nn ISA {_core.nn_isa()})")
-    res = {}
+    load0 = load_average()
+    print(f"machine: {machine()}, threads {args.threads}, stochinfer {si.__version__} (nn ISA {_core.nn_isa()}); "
+          f"1-min load {load0:.2f}")
+    res = {"machine": machine(), "command": " ".join(sys.argv), "threads": args.threads,
+           "isa": _core.nn_isa(), "stochinfer": si.__version__}
     if args.part in (None, "throughput"):
         res["throughput"] = throughput(args)
     if args.part in (None, "pipeline"):
         res["pipeline"] = pipeline(args)
     if args.part in (None, "simulate"):
         res["simulate"] = simulate(args)
-    if args.json:
+    res["load"] = load_record(load0, args.threads)
+    if args.json:  # strict JSON: a missing peer's NaN becomes null
         with open(args.json, "w") as fh:
-            json.dump(res, fh, indent=1)
+            json.dump(_json_safe(res), fh, indent=1, allow_nan=False)
     return 0
 
 

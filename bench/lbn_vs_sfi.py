@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -38,6 +39,9 @@ import warnings
 import numpy as np
 
 import stochinfer as si
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import load_average, load_record, machine  # noqa: E402
 from stochinfer.langevin import metrics
 
 SYSTEMS = {  # name: (model factory, regime, extra simulate kwargs)
@@ -173,13 +177,17 @@ def main(argv=None):
         print(f"SFI unavailable ({e}); `pip install StochasticForceInference==2.0.4` to compare; "
               "skipping its rows.", file=sys.stderr)
     n_steps = 2000 if args.quick else 10 ** 4
+    load0 = load_average()
+    print(f"machine: {machine()}; 1-min load {load0:.2f}", file=sys.stderr, flush=True)
     results = {}
     for name in names:
         results[name] = run_system(name, n_steps, SFI, [b for b in args.drift_bases.split(",") if b])
         print(f"[{name}] done", file=sys.stderr, flush=True)
     print(table(results))
+    load = load_record(load0, 2)  # the times: both methods use the machine's cores
     if args.json:
-        meta = {"n_steps": n_steps, "sfi_version": getattr(SFI, "__version__", None), "orders": SFI_ORDERS}
+        meta = {"n_steps": n_steps, "sfi_version": getattr(SFI, "__version__", None), "orders": SFI_ORDERS,
+                "machine": machine(), "command": " ".join(sys.argv), "load": load}
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "results": results}, fh, indent=1,
                       default=lambda o: o.tolist() if hasattr(o, "tolist") else float(o))

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "peers"))
 
 import stochinfer as si  # noqa: E402
 import neep_torch_peer as tp  # noqa: E402
-from _timing import machine  # noqa: E402
+from _timing import load_average, load_record, machine  # noqa: E402
 
 
 def our_steps_per_second(hidden: int, batch: int = 4096, n_steps: int = 30, threads: int = 2) -> float:
@@ -102,7 +102,10 @@ def convergence(args) -> dict:
         "stochinfer, paper defaults": dict(hidden=256, layers=3, activation="relu", lr=1e-4,
                                            lr_schedule="constant", weight_decay=5e-5,
                                            decoupled_weight_decay=False, standardize=False,
-                                           n_iter=args.paper_iters, eval_every=500),
+                                           n_iter=args.paper_iters, eval_every=500,
+                                           # like the PyTorch peer: every validation transition per check
+                                           # (the default caps them at 10⁶)
+                                           val_max_transitions=10**9),
     }
     for name, cfg in configs.items():
         cfg = dict(cfg, record_test=True, progress=False, n_threads=args.threads)
@@ -115,7 +118,8 @@ def convergence(args) -> dict:
                      "settings": {k: res.settings[k] for k in ("hidden", "layers", "lr", "lr_schedule", "n_iter",
                                                                "batch", "eval_every")}}
         print(f"convergence {name}: time to 2% {tt} s (iteration {it}); final {res.rate:.4f} ± {res.stderr:.4f} "
-              f"({100 * res.relative_error:+.2f}%), R² {res.r2:.4f}, fit {wall:.0f} s", flush=True)
+              f"({100 * res.relative_error:+.2f}%), R² {res.r2:.4f}, {res.settings['iterations'][0]} iterations "
+              f"in {wall:.0f} s", flush=True)
     if tp.available():
         tp.set_threads(args.threads)
         xs = [np.ascontiguousarray(tr.x[p[:, 0]]) for p in (split.train, split.val, split.test)]
@@ -165,16 +169,25 @@ def main() -> int:
     ap.add_argument("--part", choices=["all", "throughput", "convergence", "memory"], default="all")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--paper-iters", type=int, default=50_000)
-    ap.add_argument("--torch-budget", type=float, default=900.0, help="seconds for the PyTorch convergence run")
+    ap.add_argument("--paper-iters", type=int, default=None,
+                    help="updates of both paper-settings runs (default 50000; 1000 with --quick)")
+    ap.add_argument("--torch-budget", type=float, default=None,
+                    help="seconds for the PyTorch convergence run (default 900; 120 with --quick); compare the "
+                         "iterations each side completed")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
+    if args.paper_iters is None:
+        args.paper_iters = 1000 if args.quick else 50_000
+    if args.torch_budget is None:
+        args.torch_budget = 120.0 if args.quick else 900.0
+    load0 = load_average()
     print(f"machine: {machine()}; stochinfer {si.__version__} (network ISA {si._core.nn_isa()}); "
-          f"torch {tp.versions() if tp.available() else 'not installed'}", flush=True)
+          f"torch {tp.versions() if tp.available() else 'not installed'}; 1-min load {load0:.2f}", flush=True)
     results = {"machine": machine(), "command": " ".join(sys.argv)}
     for part in ("throughput", "convergence", "memory"):
         if args.part in ("all", part):
             results[part] = globals()[part](args)
+    results["load"] = load_record(load0, args.threads)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=1, default=str)
