@@ -78,7 +78,7 @@ def reference_fields(fit, z, t, n_samples, seed, paired):
     xin = x[..., :0] if fit.options["homogeneous_diffusion"] else x
     tri = fit.nets["diffusion"].samples(xin, n_samples, seed + 104729, paired)
     noisy = nm["noisy"]
-    s = nm["s_x"][noisy] * np.sqrt(nm["diffusion_factor"])
+    s = nm["s_x"][noisy] * np.sqrt(nm["diffusion_factor"] * nm.get("diffusion_unit", 1.0))  # unitless labels
     block = tril_to_matrix(tri, len(noisy)) * np.outer(s, s)
     if "diffusion_base" in nm:  # times b(inputs) = max(floor, quadratic), per sample c ± L ξ
         c = np.asarray(nm["diffusion_base"])

@@ -107,6 +107,9 @@ def test_ensemble_and_homogeneous_diffusion(ou):
     np.testing.assert_allclose(g.mean, g.mean[:1].repeat(400, axis=0))  # constant D
     assert metrics.relative_error(m.diffusion(pts), g.mean) <= 0.1
     assert fit.report(m, points=pts)["provenance"]["method"] == "ensemble"
+    h = fit.histories["drift"]  # the summary states the members' own checkpoints, not a shared one
+    assert f"at updates {h['member_best_iterations']}" in fit.summary()
+    assert f"{np.mean(h['member_best_val_loss']):.6g} (mean)" in fit.summary()
 
 
 def test_metrics_against_hand_computed_values():
@@ -233,6 +236,15 @@ def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):
     np.testing.assert_array_equal(again.x[:, :, :101], sim.x[:, :, :101])
     mean_path = ou_fit.simulate(10, 50, n_samples=8, seed=2, mode="ensemble_mean", x0=np.zeros(2))
     assert mean_path.x.shape == (1, 10, 51, 2) and np.all(mean_path.spread[:, 1:] > 0)
+    # the one mean path carries no posterior spread (the fields' spread along it was reported as one)
+    th = ou_fit.thermodynamics(mean_path)
+    assert np.isnan(th["posterior_std"]) and th["error"] == th["stderr_paths"] and "path noise only" in th["note"]
+    th = ou_fit.thermodynamics(ou_fit.simulate(10, 50, n_samples=1, seed=2))  # likewise one posterior sample
+    assert np.isnan(th["posterior_std"]) and th["error"] == th["stderr_paths"] and "n_samples >= 2" in th["note"]
+    with pytest.raises(ValueError, match="n_traj >= 2"):  # the path noise needs two paths
+        ou_fit.thermodynamics(ou_fit.simulate(1, 50, n_samples=2, seed=2))
+    with pytest.raises(ValueError, match="n_samples must be < 2"):
+        ou_fit.simulate(2, 2, n_samples=2**31)
     with pytest.raises(ValueError, match="mode"):
         ou_fit.simulate(2, 2, mode="independent")
     with pytest.raises(ValueError, match="x0 must have shape"):
@@ -353,6 +365,12 @@ def test_driven_underdamped_path_runs_end_to_end():
     with pytest.raises(ValueError, match="pass t"):
         fit.drift(z)
     assert fit.drift(z, t=2.0).mean.shape == (2, 1)
+    try:  # a driven fit's figure says at which time it is drawn
+        import matplotlib.pyplot as plt
+        assert any("at t = 1.25" in ax.get_title() for ax in fit.plot(t=1.25).axes)
+        plt.close("all")
+    except ImportError:
+        pass
     with pytest.raises(ValueError, match="t reaches 1e\\+40 in magnitude"):
         fit.drift(z, t=1e40)
     with pytest.raises(TypeError, match="t must be real numbers"):
@@ -376,6 +394,8 @@ def test_driven_underdamped_path_runs_end_to_end():
     mean_path = fit.simulate(4, 1000, x0=tr.x[:4, 0], v0=tr.v[:4, 0], n_samples=3, mode="ensemble_mean")
     th = fit.thermodynamics(mean_path, m)  # one path: no posterior spread, said so rather than 0
     assert np.isnan(th["posterior_std"]) and th["error"] == th["stderr_cycles"] and "path noise only" in th["note"]
+    with pytest.raises(ValueError, match="differs from the simulation's period"):  # another engine's protocol
+        fit.thermodynamics(sim, si.models.BrownianCarnot(tau=5.0))
 
 
 @pytest.mark.parametrize("method", ["bbb", "ensemble"])
@@ -390,6 +410,24 @@ def test_underdamped_fit_does_not_depend_on_the_unit_of_time(method):
     z = np.stack([tr.x[0, :200, 0], np.diff(tr.x[0, :201, 0]) / 0.01], axis=1)
     a = fine.drift(z).mean
     b = coarse.drift(z * np.array([1.0, 0.01])).mean * 100.0**2
+    np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-3 * np.abs(a).max())
+    # the velocity diffusion (position² / time³): its labels were not unitless until session 15
+    # (Bayes-by-Backprop's D then moved by 10% between the two units)
+    a, b = fine.diffusion(z).mean, coarse.diffusion(z * np.array([1.0, 0.01])).mean * 100.0**3
+    np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-3 * np.abs(a).max())
+
+
+def test_overdamped_diffusion_does_not_depend_on_the_units():
+    """Positions ×10 and time ×100 coarser: D (position² / time) is the same number, the drift
+    (position / time) a tenth."""
+    m = si.models.Nonlinear()
+    tr = si.simulate(m, 4, 1500, 0.01, substeps=10, seed=2)
+    fine = si.infer_langevin(tr.x, dt=0.01, regime="overdamped", **FAST)
+    coarse = si.infer_langevin(tr.x * 10.0, dt=1.0, regime="overdamped", **FAST)
+    z = tr.x[0, :200]
+    a, b = fine.diffusion(z).mean, coarse.diffusion(z * 10.0).mean
+    np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-3 * np.abs(a).max())
+    a, b = fine.drift(z).mean, coarse.drift(z * 10.0).mean * 10.0
     np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-3 * np.abs(a).max())
 
 
@@ -561,6 +599,11 @@ def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):
         capsys.readouterr()
     except ImportError:
         pass
+    # overdamped data fitted as underdamped: the file's model is no truth for it; the fit is still saved
+    assert main(["infer", path, "--hidden", "16", "--regime", "underdamped", "--no-plot",
+                 "--save", str(tmp_path / "under.npz")]) == 0
+    assert "not scored against the file's model" in capsys.readouterr().out
+    assert si.LangevinFit.load(str(tmp_path / "under.npz")).regime == "underdamped"
     np.save(tmp_path / "plain.npy", np.zeros((1, 50, 2)))
     assert main(["infer", str(tmp_path / "plain.npy")]) == 2
     assert "--dt is required" in capsys.readouterr().err
@@ -746,6 +789,48 @@ def test_refit_option_in_the_pipeline(ou):
         fit.report(m)
 
 
+def test_ctrl_c_in_a_refit_shortens_the_networks_still_to_train(ou, monkeypatch):
+    """An interrupted refit counts as an interruption: the diffusion network then trains for one
+    evaluation block (it trained all its 1000 updates, and refitted, before)."""
+    from stochinfer.langevin.field_net import FieldNetwork
+
+    _, tr = ou
+    real_steps, calls = FieldNetwork._steps, []
+
+    def steps(self, *a):
+        step, klw = real_steps(self, *a)
+        calls.append(self.head)
+        if self.head == "affine" and len(calls) == 2:  # the drift's refit
+
+            def stop(n):
+                raise KeyboardInterrupt
+            return stop, klw
+        return step, klw
+
+    monkeypatch.setattr(FieldNetwork, "_steps", steps)
+    s = TrainSettings(n_iter=1000, eval_every=100, patience=None)
+    with pytest.warns(UserWarning, match="interrupted"):
+        fit = si.infer_langevin(tr, hidden=16, refit=True, drift_settings=s, diffusion_settings=s)
+    assert fit.histories["drift"]["refit"]["interrupted"]
+    assert fit.histories["diffusion"]["iterations"] == 100
+    assert fit.histories["diffusion"]["refit"]["updates"] <= 100
+
+
+def test_reference_preset_counts_epochs_of_the_training_rows(ou, monkeypatch):
+    """The published schedule is 5000 / 10000 epochs of batch 128 with a checkpoint per epoch,
+    whatever the data size (fewer epochs here, to run fast)."""
+    from stochinfer.langevin import pipeline
+
+    _, tr = ou
+    monkeypatch.setattr(pipeline, "REFERENCE_EPOCHS", (2, 3))
+    fit = si.infer_langevin(tr.x[:2, :1001], dt=0.01, preset="reference", hidden=8)
+    per_epoch = -(-1600 // 128)  # 2 x 1000 rows, the last 20% of each held out
+    for name, epochs in (("drift", 2), ("diffusion", 3)):
+        st = fit.histories[name]["settings"]
+        assert (st["n_iter"], st["eval_every"], st["batch"]) == (epochs * per_epoch, per_epoch, 128)
+    assert fit.histories["drift"]["settings"]["lr"] == 1e-6
+
+
 def test_ensemble_members_keep_their_own_best_checkpoint(ou):
     """Each member ends at its own lowest validation NLL, recorded with its update."""
     from stochinfer.langevin.field_net import FieldNetwork, _MemberCheckpoints
@@ -771,3 +856,28 @@ def test_ensemble_members_keep_their_own_best_checkpoint(ou):
         ck.update(np.array(losses), lambda: next(params))
     np.testing.assert_array_equal(ck.params.reshape(-1), [1.0, 2.0, 11.0, 12.0])
     assert ck.iterations.tolist() == [10, 25] and ck.best.tolist() == [1.0, 0.5]
+
+
+def test_plot_draws_every_component_on_its_own_axis_and_the_noisy_diffusions():
+    """Hodgkin–Huxley (voltage noiseless): D11 is marked noiseless, D22..D44 are drawn (they were
+    not: the panel showed the zero D11 alone); the truth must match the fit's regime."""
+    pytest.importorskip("matplotlib")
+    m = si.models.HodgkinHuxley()
+    tr = si.simulate(m, 1, 4000, 0.01, substeps=10, seed=1)
+    fit = si.infer_langevin(tr, noiseless=[0], **FAST)
+    fig = fit.plot()
+    by_label = {ax.get_ylabel(): ax for ax in fig.axes}
+    assert {"F1", "F2", "F3", "F4", "D22", "D33", "D44"} <= set(by_label) and "D11" not in by_label
+    assert any("noiseless" in t.get_text() for ax in fig.axes for t in ax.texts)
+    x1 = by_label["D33"].lines[0].get_xdata()
+    grid = np.repeat(fit._val_states[0].mean(axis=0)[None], x1.size, axis=0)
+    grid[:, 0] = x1
+    np.testing.assert_allclose(by_label["D33"].lines[0].get_ydata(), fit.diffusion(grid).mean[:, 2, 2], rtol=1e-6)
+    np.testing.assert_allclose(by_label["D33"].lines[1].get_ydata(), m.diffusion(grid)[:, 2, 2], rtol=1e-12)
+    with pytest.raises(ValueError, match="underdamped model"):
+        fit.plot(truth=si.models.VanDerPol())
+    with pytest.raises(ValueError, match="driven fits"):
+        fit.plot(t=1.0)
+    import matplotlib.pyplot as plt
+    plt.close("all")
+

@@ -39,6 +39,8 @@ def two_fits(data):
     (dict(noiseless="1"), TypeError, "noiseless must be a list"),
     (dict(noiseless=[0.7]), TypeError, "noiseless entries must be an integer"),
     (dict(val_fraction="0.2"), ValueError, "val_fraction must be a number"),
+    # it would shrink the Bayesian layers' ρ too (posterior std towards 0.69, 7x the prior)
+    (dict(diffusion_settings=TrainSettings(n_iter=60, weight_decay=0.1)), ValueError, "weight_decay .* method='bbb'"),
 ])
 def test_infer_langevin_rejects_bad_options_before_training(data, kwargs, error, match):
     opts = {**SHORT, **kwargs}

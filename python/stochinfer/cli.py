@@ -224,12 +224,17 @@ def infer(args) -> int:
     print(fit.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
     out = {"summary": fit.summary(), "provenance": fit.provenance()}
-    if fit.model is not None and hasattr(fit.model, "drift"):
-        rep = fit.report()
-        print(fit.format_report(rep))
-        out["report"] = rep
-    if args.save:
+    if args.save:  # first: nothing after training may lose the fit
         print(f"  fit saved to {fit.save(args.save)}")
+    if fit.model is not None:
+        try:
+            truth = fit._check_truth(fit.model)
+        except (TypeError, ValueError) as exc:  # e.g. overdamped data fitted as underdamped
+            print(f"  not scored against the file's model: {exc}")
+        else:
+            rep = fit.report(truth)
+            print(fit.format_report(rep))
+            out["report"] = rep
     plot_path = args.plot
     if plot_path is None and not args.no_plot and importlib.util.find_spec("matplotlib") is not None:
         plot_path = os.path.splitext(args.file)[0] + "_fields.png"  # fields with bands, by default
@@ -243,7 +248,8 @@ def main(argv=None) -> int:
     p_demo = sub.add_parser("demo", help="simulate built-in systems and compare with analytic truth")
     p_demo.add_argument("--quick", action="store_true", help="4x less data (faster, wider error bars)")
     p_ep = sub.add_parser("ep", help="estimate entropy production of trajectories in a file")
-    p_ep.add_argument("file", help=".npz from simulate(...).save(), or .npy/.npz with one (n_traj, L, dim) array")
+    p_ep.add_argument("file", help=".npz from simulate(...).save(); an .npz with arrays x and dt; or .npy/.npz with one "
+                      "(n_traj, L, dim) array (2-D: one trajectory (L, dim), or --scalar-paths)")
     p_ep.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
     p_ep.add_argument("--scalar-paths", action="store_true",
                       help="read a 2-D float array as scalar paths (n_traj, L), not one trajectory (L, dim)")
@@ -259,7 +265,8 @@ def main(argv=None) -> int:
     p_ep.add_argument("--positions-only", action="store_true",
                       help="underdamped files: estimate the EP visible in the positions alone")
     p_in = sub.add_parser("infer", help="infer drift and diffusion (with uncertainty) of trajectories in a file")
-    p_in.add_argument("file", help=".npz from simulate(...).save(), or .npy/.npz with one (n_traj, L, dim) array")
+    p_in.add_argument("file", help=".npz from simulate(...).save(); an .npz with arrays x and dt; or .npy/.npz with one "
+                      "(n_traj, L, dim) array (2-D: one trajectory (L, dim), or --scalar-paths)")
     p_in.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
     p_in.add_argument("--scalar-paths", action="store_true",
                       help="read a 2-D float array as scalar paths (n_traj, L), not one trajectory (L, dim)")

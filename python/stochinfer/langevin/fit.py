@@ -126,7 +126,8 @@ class LangevinFit:
                  s_v=vec("s_v") if under else [], mu_t=float(nm.get("mu_t", 0.0)), s_t=float(nm.get("s_t", 1.0)),
                  time_period=float(nm.get("time_period", 0.0)), time_harmonics=int(nm.get("time_harmonics", 1)),
                  noisy=noisy,
-                 diffusion_factor=[float(v) for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
+                 diffusion_factor=[float(v) * float(nm.get("diffusion_unit", 1.0))  # unitless labels (pipeline)
+                                   for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
                  friction=vec("friction") if "friction" in nm else [], dt=float(self.dt),
                  homogeneous_diffusion=bool(self.options["homogeneous_diffusion"]),
                  fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if linear else [],
@@ -185,15 +186,19 @@ class LangevinFit:
     def drift(self, points, t=None, *, n_samples: Optional[int] = None, level: float = 0.95, seed: int = 0,
               return_samples: bool = False) -> FieldEstimate:
         """Posterior mean, std and central `level` band of the drift at `points`
-        ((n, d), or (n, 2d) = (x, v) underdamped; t for time-dependent fits)."""
+        ((n, d) positions, or (n, 2d) = (x, v) underdamped; t for time-dependent
+        fits, in the data's time unit), each (n, d) in physical units: position per
+        time (overdamped) or velocity per time (underdamped). n_samples: posterior
+        samples (None: the fit's n_posterior, 200; ensembles: the members)."""
         s = self.drift_samples(points, t, n_samples, seed)
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
 
     def diffusion(self, points, t=None, *, n_samples: Optional[int] = None, level: float = 0.95, seed: int = 0,
                   return_samples: bool = False) -> FieldEstimate:
-        """Posterior mean, std and band of the diffusion matrix, (n, d, d) each;
-        every sample is symmetric positive definite by construction."""
+        """Posterior mean, std and band of the diffusion matrix, (n, d, d) each, in
+        position² per time (underdamped: velocity² per time); every sample is
+        symmetric positive definite by construction. Arguments as for drift()."""
         s = self.diffusion_samples(points, t, n_samples, seed)
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
@@ -210,7 +215,9 @@ class LangevinFit:
         rate (overdamped; simulate_fit.entropy_production), or work per cycle,
         hot-isotherm heat and efficiency of a driven engine whose protocol `model`
         provides (e.g. BrownianCarnot; sim must span a whole number of its periods,
-        from any t0: simulate_fit.carnot_cycle)."""
+        from any t0: simulate_fit.carnot_cycle). Units: EP rate in k_B per time
+        unit; work and heat in the model's energy unit (k_B T with k_B = 1);
+        each with `error`, the posterior spread and path noise combined."""
         from .simulate_fit import InferredTrajectories, carnot_cycle, entropy_production
 
         if not isinstance(sim, InferredTrajectories):
@@ -220,6 +227,9 @@ class LangevinFit:
         if sim.x.shape[2] < 2:
             raise ValueError(f"sim has {sim.x.shape[2]} recorded state per path: rates need at least two "
                              "(lower record_every or simulate more steps)")
+        if sim.x.shape[1] < 2:  # the path noise is the spread over trajectories
+            raise ValueError("sim has one trajectory: the read-outs' path-noise error bar is the spread over "
+                             "trajectories; simulate with n_traj >= 2 (e.g. 100)")
         model = model if model is not None else self.model
         if model is not None and hasattr(model, "stiffness"):
             return carnot_cycle(self, sim, model)
@@ -251,13 +261,7 @@ class LangevinFit:
         truth = truth if truth is not None else self.model
         if truth is None:
             raise ValueError("report needs truth=<model with drift() and diffusion()> (none attached to the data)")
-        if not (callable(getattr(truth, "drift", None)) and callable(getattr(truth, "diffusion", None))):
-            raise TypeError(f"truth must have drift(x, t) and diffusion(x, t) methods, got {type(truth).__name__}")
-        if isinstance(truth, Model):  # built-in models say what they are: catch a mismatched truth early
-            if truth.underdamped != (self.regime == "underdamped") or truth.dof != self.dim:
-                kind = "an underdamped" if truth.underdamped else "an overdamped"
-                raise ValueError(f"truth is {kind} model with {truth.dof} position coordinates; this fit is "
-                                 f"{self.regime} with {self.dim}")
+        self._check_truth(truth)
         in_time_order = points is None and block_length is None
         if points is None:
             points, t = self._val_states
@@ -302,6 +306,18 @@ class LangevinFit:
             }
         return out
 
+    def _check_truth(self, truth):
+        """`truth` when it can score this fit (drift and diffusion methods; a built-in
+        model of the same regime and dimension); else TypeError / ValueError."""
+        if not (callable(getattr(truth, "drift", None)) and callable(getattr(truth, "diffusion", None))):
+            raise TypeError(f"truth must have drift(x, t) and diffusion(x, t) methods, got {type(truth).__name__}")
+        if isinstance(truth, Model):  # built-in models say what they are: catch a mismatched truth early
+            if truth.underdamped != (self.regime == "underdamped") or truth.dof != self.dim:
+                kind = "an underdamped" if truth.underdamped else "an overdamped"
+                raise ValueError(f"truth is {kind} model with {truth.dof} position coordinates; this fit is "
+                                 f"{self.regime} with {self.dim}")
+        return truth
+
     def _distinct_noisy_entries(self, a: np.ndarray) -> np.ndarray:
         """(n, d, d) matrices → (n, K): the entries i >= j of the noisy coordinates."""
         noisy = np.asarray(self.norm["noisy"])
@@ -326,12 +342,13 @@ class LangevinFit:
                              f"(or {want[1:]} for a constant field)")
         return f
 
-    def plot(self, path: Optional[str] = None, truth=None):
+    def plot(self, path: Optional[str] = None, truth=None, t: Optional[float] = None):
         """Fields along a slice with posterior bands (and a drift/uncertainty map
-        for d >= 2); see stochinfer.langevin.plot.plot_fields. Needs matplotlib."""
+        for d >= 2), driven fits at time t (data's unit; default the held-out states'
+        mean time); see stochinfer.langevin.plot.plot_fields. Needs matplotlib."""
         from .plot import plot_fields
 
-        return plot_fields(self, path, truth)
+        return plot_fields(self, path, truth, t=t)
 
     def format_report(self, rep: dict) -> str:
         """Human-readable lines of report()."""
@@ -413,6 +430,7 @@ class LangevinFit:
         return cls(d, nets, norm, cfg["options"], cfg["histories"], (arrays["val_states"], val_t))
 
     def summary(self) -> str:
+        """Human-readable lines: regime, method, and per network its kept checkpoint(s) and time."""
         o = self.options
         lines = [f"Langevin fit ({self.regime}, d = {self.dim}, dt = {self.dt:g}): {o['method']}"
                  + (f" ({self.nets['drift'].n_members} members)" if o["method"] == "ensemble" else
@@ -420,8 +438,15 @@ class LangevinFit:
         if self.time_dependent:
             lines[0] += f"; time input {self.provenance()['time_input']}"
         for k, h in self.histories.items():
-            lines.append(f"  {k:14s} best validation NLL {h['best']['val_loss']:.6g} at update "
-                         f"{h['best']['iteration']} of {h['iterations']} ({h['train_s']:.1f} s)")
+            if "member_best_iterations" in h:  # each member keeps its own checkpoint
+                line = (f"  {k:14s} members' best validation NLL {np.mean(h['member_best_val_loss']):.6g} (mean) "
+                        f"at updates {h['member_best_iterations']} of {h['iterations']}")
+            else:
+                line = (f"  {k:14s} best validation NLL {h['best']['val_loss']:.6g} at update "
+                        f"{h['best']['iteration']} of {h['iterations']}")
+            if h.get("refit") and not h["refit"].get("interrupted"):
+                line += f", then refitted on {h['refit']['rows']} rows"
+            lines.append(line + f" ({h['train_s']:.1f} s)")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

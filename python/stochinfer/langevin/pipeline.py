@@ -21,6 +21,8 @@ from .linear import linear_fit, polynomial_features, select_degree
 
 #: Faster than the published protocol (Adam lr 1e-6/5e-6, 5000/10000 epochs of batch
 #: 128): larger steps with cosine decay and early stopping on the validation NLL.
+#: 'reference' n_iter and eval_every are placeholders: infer_langevin sets them from
+#: the number of training rows (REFERENCE_EPOCHS epochs, a checkpoint every epoch).
 PRESETS = {
     "fast": (TrainSettings(lr=1e-3, batch=256), TrainSettings(lr=1e-3, batch=256)),
     "reference": (TrainSettings(lr=1e-6, batch=128, n_iter=300_000, eval_every=79, patience=None,
@@ -28,6 +30,21 @@ PRESETS = {
                   TrainSettings(lr=5e-6, batch=128, n_iter=600_000, eval_every=79, patience=None,
                                 lr_schedule="constant")),
 }
+
+#: drift, diffusion epochs of the published protocol (methods.md §3.4)
+REFERENCE_EPOCHS = (5000, 10000)
+
+
+def _reference_schedule(settings: TrainSettings, epochs: int, n_train: int) -> TrainSettings:
+    """The published schedule in updates: `epochs` passes over n_train rows in
+    batches of settings.batch, a checkpoint at the end of each pass."""
+    per_epoch = -(-n_train // settings.batch)
+    return replace(settings, n_iter=epochs * per_epoch, eval_every=per_epoch)
+
+
+def _interrupted(h: dict) -> bool:
+    """Ctrl-C stopped this network's training or its refit."""
+    return bool(h.get("interrupted") or h.get("refit", {}).get("interrupted"))
 
 
 def _standardise(a: np.ndarray, rows: np.ndarray):
@@ -81,6 +98,8 @@ def _train_drift(make, drift_base: str, x, label, train, val, settings, seed, pr
         net = make(deg)
         fits[deg] = (net, net.fit(x, label, train, val, settings, seed=seed, progress=progress,
                                   desc=f"{desc} (base degree {deg})", refit=refit))
+        if _interrupted(fits[deg][1]):  # Ctrl-C: no further candidate
+            break
     scores = {deg: _validation_score(h) for deg, (_, h) in fits.items()}
     net, hist = fits[min(scores, key=scores.get)]
     hist["base_degree"] = {"polynomial_scores": poly_scores, "network_val_nll": scores, "chosen": net.base_degree}
@@ -162,7 +181,7 @@ def _after_interrupt(h: dict, *settings: TrainSettings) -> tuple:
     """After Ctrl-C stopped a network (h['interrupted']; it keeps its best model), the
     networks still to train get one evaluation block each, so that the fit stays
     usable and the call returns promptly."""
-    if not h.get("interrupted") or settings[0].n_iter == settings[0].eval_every:
+    if not _interrupted(h) or settings[0].n_iter == settings[0].eval_every:
         return settings
     warnings.warn("interrupted: the remaining networks train for one evaluation block each (a rough but usable "
                   "fit); rerun without interrupting for the full fit", stacklevel=3)
@@ -195,10 +214,11 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     positions recorded every `dt` (model time unit). regime: 'overdamped'
     (dx = Φ(x) dt + √(2D(x)) dW) or 'underdamped' (dv = Φ(x, v) dt + √(2D) dW;
     velocities are reconstructed by finite differences, never observed).
-    method: 'bbb' (Bayes-by-Backprop, the last n_bayes of `layers` layers Bayesian)
-    or 'ensemble' (n_members deterministic networks trained together, each on a
-    bootstrap resample when bootstrap=True). hidden: width (the paper's 256 is
-    slower and was not more accurate at the default data size, bench/RESULTS.md).
+    method: 'bbb' (Bayes-by-Backprop, the last n_bayes (2) of `layers` (4) layers
+    Bayesian) or 'ensemble' (n_members (5) deterministic networks trained together,
+    each on a bootstrap resample when bootstrap=True). hidden: width (128; the
+    paper's 256 is slower and was not more accurate at the default data size,
+    bench/RESULTS.md).
     homogeneous_diffusion: constant D (a learned vector, no input).
     diffusion_base: 'quadratic' (default): the diffusion network learns the ratio of
     D to a scalar quadratic least-squares trend b(inputs) of the labels and starts
@@ -279,7 +299,13 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     diffusion_base='none', drift_correction='network', friction_correction=False);
     drift_settings / diffusion_settings override it; kl_gradient 'elbo' (default)
     or 'detached' (the published code). n_posterior: samples for bands (200).
-    dtype of the networks: 'float32' (default) or 'float64'.
+    dtype of the networks: 'float32' (default) or 'float64'. val_fraction: the
+    last fraction of each trajectory's rows (of the trajectories, for driven fits)
+    held out to choose checkpoints and score report() (0.2). seed: keys weights,
+    minibatches, bootstrap resamples and posterior draws. n_threads: CPU threads
+    (None: all; results do not depend on it). progress: progress bars (None: on a
+    terminal, with tqdm). model: the generating model, for report() (taken from
+    Trajectories).
 
     Returns a LangevinFit; training keeps the best validation NLL and stops
     cleanly (keeping the best model, with a warning) on Ctrl-C.
@@ -306,6 +332,12 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     if n_bayes > layers:
         raise ValueError(f"n_bayes (Bayesian layers, default 2) must be <= layers, got n_bayes={n_bayes} with "
                          f"layers={layers}")
+    if method == "bbb" and n_bayes > 0 and max(ds.weight_decay, dd.weight_decay) > 0:
+        # the decay would shrink the posterior scale parameters ρ too, towards softplus(0) = 0.69, seven
+        # times the prior std: wider bands instead of a regularised fit
+        raise ValueError("weight_decay > 0 in drift_settings/diffusion_settings with method='bbb' would also "
+                         "shrink the Bayesian layers' posterior scales and widen the bands; their prior already "
+                         "regularises: use weight_decay with method='ensemble', or weight_decay=0")
     if method == "bbb" and n_bayes == 0:
         warnings.warn("method='bbb' with n_bayes=0 has no Bayesian layer: a point estimate, with bands of zero "
                       "width; use n_bayes >= 1 or method='ensemble' for uncertainty", stacklevel=2)
@@ -346,6 +378,11 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                          f"(need at least {max(min_rows, 50)}); pass longer or more trajectories")
     if not under:  # before any training: a coordinate without noise makes D singular
         _check_noisy(x, noisy, ms)
+    if preset == "reference":  # epochs of the training rows (a bootstrap resample has as many)
+        if drift_settings is None:
+            ds = _reference_schedule(ds, REFERENCE_EPOCHS[0], train.size)
+        if diffusion_settings is None:
+            dd = _reference_schedule(dd, REFERENCE_EPOCHS[1], train.size)
 
     # normalisation from training points only (methods.md §3.3)
     flat_x = x.reshape(M * L, dim)
@@ -432,9 +469,12 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         gamma_i = local_friction(_corrected_drift(drift, drift_r, norm.get("fr_linear")), X, dim, s_v)[:, noisy]
         rho = finite_dt_bias(np.minimum(gamma_i * d.dt, 0.5))
         y_d = y_d / np.column_stack([np.sqrt(rho[:, i] * rho[:, j]) for i, j in pairs])
+    diag = [k for k, (i, j) in enumerate(pairs) if i == j]
+    # the labels' natural unitless size: the mean square of the increments in the drift's label units
+    # (Δx̃, or Δv̂ / v_unit), whatever the unit of time
+    kappa = float(np.mean(y_d[train][:, diag])) / v_unit**2
     use_base = diffusion_base == "quadratic" and not homogeneous_diffusion
     if use_base:  # the network learns D / b(inputs) (langevin/diffusion_base.py)
-        diag = [k for k, (i, j) in enumerate(pairs) if i == j]
         rate = y_d[:, diag].mean(axis=1) / (2 * d.dt)
         coeffs, floor = fit_base(X, rate, train)
         y_d = y_d / evaluate_base(X, coeffs, floor)[:, None]
@@ -442,7 +482,18 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         if method == "bbb" and n_bayes > 0:  # its posterior samples draw the trend too (ensembles: the
             # members' spread; no Bayesian layer: a point estimate, as for the drift's base)
             norm["diffusion_base_chol"] = base_covariance_chol(X, rate, train, coeffs, floor)
+    # unitless labels, as the drift's: the network's field is D̃ / u (u the mean diagonal rate of the
+    # labels so far; ≈ 1 with the base), its labels κ·ΔΔᵀ / (2Δt·u) and its prediction κ·field. Before,
+    # they carried the unit of time, and the fit term's balance with the prior (KL), Adam's ε and the
+    # softplus of the Cholesky diagonal depended on the units the data came in (bbb's D moved by 10%
+    # between dt = 0.01 and 1). The read-out multiplies by u (norm["diffusion_unit"])
     d_bar = tril_to_matrix(y_d[train].mean(axis=0), nd) / (2 * d.dt)
+    d_unit = float(np.mean(np.diag(d_bar)))
+    ok = np.isfinite(d_unit) and d_unit > 0 and np.isfinite(kappa) and kappa > 0
+    d_unit, kappa = (d_unit, kappa) if ok else (1.0, 1.0)  # no noise at all: refused just below
+    y_d = y_d * (kappa / (2 * d.dt * d_unit))
+    d_bar = d_bar / d_unit
+    norm["diffusion_unit"] = d_unit
     try:
         L0 = np.linalg.cholesky(d_bar)
         if np.min(np.diag(L0)) ** 2 < 1e-8 * np.max(np.diag(d_bar)):
@@ -463,7 +514,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
             mean_out.append(float(L0[i, j]))
             scale_out.append(0.5 * diag_scale)
     diff = FieldNetwork("cholesky", 0 if homogeneous_diffusion else in_dim, nd, np.array(mean_out),
-                        np.array(scale_out), 2 * d.dt, seed=seed + 2, **common)
+                        np.array(scale_out), kappa, seed=seed + 2, **common)
     if use_base:
         diff.start_at_mean()
     Xd = X[:, :0] if homogeneous_diffusion else X

@@ -21,8 +21,9 @@ class InferredTrajectories:
 
     x: (S, n_traj, n_rec, d) positions per posterior sample (mode 'per_sample'), or
     (1, n_traj, n_rec, d) for the ensemble-mean path; v likewise (underdamped) or
-    None; t: (n_rec,); spread: (n_traj, n_rec, d) std over posterior samples of
-    the one-step predictions along the ensemble-mean path (mode 'ensemble_mean'),
+    None; t: (n_rec,); spread: (n_traj, n_rec, d) std over posterior samples (ddof
+    0, as the published scheme) of the one-step predictions along the ensemble-mean
+    path (mode 'ensemble_mean'),
     for one integration step of dt / settings['substeps'] (it shrinks with more
     substeps)."""
 
@@ -93,6 +94,8 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     ensemble = fit.options["method"] == "ensemble"
     eq = fit._equation()
     S = fit.nets["drift"].n_members if ensemble else positive_int("n_samples", n_samples)
+    if S > 2**31 - 1:
+        raise ValueError(f"n_samples must be < 2**31, got {S}")
     S = eq.n_outputs(S)  # 1 for networks without Bayesian layers
     U = S if mode == "per_sample" else 1
     n_rec = n_steps // record_every + 1
@@ -200,10 +203,35 @@ def entropy_production(fit, sim: InferredTrajectories) -> dict:
         rates += inc
     rates = rates / (tau * (L - 1))
     per = rates.mean(axis=1)
-    post = float(per.std(ddof=1)) if S > 1 else 0.0
-    paths = float(rates.mean(axis=0).std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-    return {"ep_rate": float(per.mean()), "error": float(np.hypot(post, paths)), "posterior_std": post,
-            "stderr_paths": paths, "per_sample": per}
+    post, note = _posterior_spread(per, fit, sim)
+    paths = float(rates.mean(axis=0).std(ddof=1) / np.sqrt(n))
+    out = {"ep_rate": float(per.mean()), "error": _combined(post, paths), "posterior_std": post,
+           "stderr_paths": paths, "per_sample": per}
+    if note:
+        out["note"] = note
+    return out
+
+
+def _posterior_spread(values: np.ndarray, fit, sim: InferredTrajectories) -> tuple:
+    """(std over posterior samples of `values`, a note when it is unknown). The
+    ensemble-mean path and a single sample of a Bayesian fit carry none: nan, said
+    so rather than 0. A fit without Bayesian layers has no posterior: 0."""
+    if getattr(sim, "mode", "per_sample") == "ensemble_mean":
+        return float("nan"), ("ensemble-mean paths carry no posterior spread (the spread of the fields along "
+                              "the one mean path is not the read-out's): the errors are path noise only; "
+                              "simulate with mode='per_sample' for posterior error bars")
+    if values.size > 1:
+        return float(values.std(ddof=1)), None
+    if fit is not None and fit._equation().n_outputs(2) > 1:  # fit None: paths of a known model
+        return float("nan"), ("one posterior sample: no posterior spread, the errors are path noise only; "
+                              "simulate with n_samples >= 2 (default 20) for posterior error bars")
+    return 0.0, None
+
+
+def _combined(post: float, noise: float) -> float:
+    """The error bar to quote: posterior spread and path noise in quadrature (the
+    noise alone where the spread is unknown)."""
+    return float(noise) if np.isnan(post) else float(np.hypot(post, noise))
 
 
 def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
@@ -228,22 +256,21 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
                          "the cycle read-out needs a whole number of cycles; simulate n_steps with n_steps·dt a "
                          "multiple of tau")
     m = int(round(m))
+    period = getattr(sim, "settings", {}).get("period")
+    if period and abs(period / tau - 1.0) > 1e-9:  # another engine's protocol would score these paths
+        raise ValueError(f"model's period tau = {tau:g} differs from the simulation's period {period:g}: pass the "
+                         "model whose protocol drove the data")
     w = model.work(sim.x[..., 0].reshape(U * n, L), t).reshape(U, n) / m  # the model's own W = Σ ½x̄²Δk
-    # the ensemble-mean path carries no posterior spread: its errors are the path noise alone
-    mean_path = getattr(sim, "mode", "per_sample") == "ensemble_mean"
 
-    def spread(values):  # posterior std over the samples (nan for the ensemble-mean path)
-        return float("nan") if mean_path else (float(values.std(ddof=1)) if values.size > 1 else 0.0)
+    def spread(values):  # posterior std over the samples (nan where unknown: _posterior_spread)
+        return _posterior_spread(values, fit, sim)[0]
 
-    def combined(post, noise):
-        return float(noise) if mean_path else float(np.hypot(post, noise))
-    post = spread(w.mean(axis=1))
+    post, note = _posterior_spread(w.mean(axis=1), fit, sim)
     cycles = float(w.mean(axis=0).std(ddof=1) / np.sqrt(w.shape[1]))
-    out = {"work_per_cycle": float(w.mean()), "error": combined(post, cycles), "posterior_std": post,
+    out = {"work_per_cycle": float(w.mean()), "error": _combined(post, cycles), "posterior_std": post,
            "stderr_cycles": cycles, "work_per_sample": w.mean(axis=1), "cycles_per_path": m}
-    if mean_path:
-        out["note"] = ("ensemble-mean paths carry no posterior spread: the errors are path noise only; simulate "
-                       "with mode='per_sample' for posterior error bars")
+    if note:
+        out["note"] = note
     if sim.v is not None and hasattr(model, "temperature"):
         k = model.stiffness(t)
         dk = np.diff(k)
@@ -266,10 +293,10 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
         q_post = spread(q_hot.mean(axis=1))
         q_cycles = float(q_hot.mean(axis=0).std(ddof=1) / np.sqrt(n))
         eff_post = spread(eff)
-        out.update(heat_hot=float(q_hot.mean()), heat_hot_error=combined(q_post, q_cycles),
+        out.update(heat_hot=float(q_hot.mean()), heat_hot_error=_combined(q_post, q_cycles),
                    heat_hot_per_sample=q_hot.mean(axis=1), efficiency=float(eff.mean()),
                    efficiency_posterior_std=eff_post,
-                   efficiency_error=combined(eff_post, _ratio_stderr(w.mean(axis=0), q_hot.mean(axis=0))))
+                   efficiency_error=_combined(eff_post, _ratio_stderr(w.mean(axis=0), q_hot.mean(axis=0))))
     return out
 
 
