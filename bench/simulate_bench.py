@@ -360,7 +360,7 @@ def main(argv=None):
     g.add_argument("--quick", action="store_true", help="headline cases only (default)")
     g.add_argument("--full", action="store_true", help="full grid N∈{2,5,32}, B∈{1e3,1e5}, "
                    "every 1/100/final, float32/64")
-    g.add_argument("--smoke", action="store_true", help="tiny cases: self-test of the harness in seconds")
+    g.add_argument("--smoke", action="store_true", help="tiny cases: self-test of the harness (about a minute)")
     g.add_argument("--gpu", action="store_true", help="GPU cases (large B); use with "
                    "--peers stochinfer_cuda,diffrax --ref stochinfer_cuda")
     ap.add_argument("--ref", default="stochinfer", help="peer the ratios are taken against")

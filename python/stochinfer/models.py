@@ -294,10 +294,12 @@ class Nonlinear(Model):
         return [self.alpha] + list(self.A.ravel()) + list(np.linalg.cholesky(2.0 * self.D).ravel())
 
     def drift(self, x, t: float = 0.0):
+        """Drift Φ(x) (..., d), position per time unit, for positions x (..., d)."""
         x = np.asarray(x, dtype=np.float64)
         return x @ self.A.T + self.alpha * x * np.exp(-0.5 * x * x)
 
     def diffusion(self, x, t: float = 0.0):
+        """Constant diffusion matrix D (..., d, d), position² per time unit."""
         x = np.asarray(x)
         return np.broadcast_to(self.D, x.shape[:-1] + self.D.shape)
 
@@ -326,10 +328,12 @@ class Inhomogeneous(Model):
         return [self.temperature, self.t0] + list(self.A.ravel())
 
     def drift(self, x, t: float = 0.0):
+        """Itô drift Φ(x) (..., d), position per time unit, for positions x (..., d)."""
         x = np.asarray(x, dtype=np.float64)
         return x @ self.A.T - self.temperature * self.t0 * x * np.exp(-0.5 * x * x)
 
     def diffusion(self, x, t: float = 0.0):
+        """Diagonal diffusion D(x) (..., d, d), position² per time unit."""
         x = np.asarray(x, dtype=np.float64)
         diag = self.temperature * (1 + self.t0 * np.exp(-0.5 * x * x))
         return diag[..., :, None] * np.eye(self.d)
@@ -380,6 +384,8 @@ class HodgkinHuxley(Model):
         return np.where(small, 1 - y / 2 + y * y / 12, exact)
 
     def drift(self, x, t: float = 0.0):
+        """Drift (..., 4) of states x = (V [mV], n, m, h) (..., 4): dV/dt in mV/ms and the gates'
+        rates per ms (the unclipped formula; see scoring_mask)."""
         x = np.asarray(x, dtype=np.float64)
         V, n, m, h = (x[..., i] for i in range(4))
         a = [0.1 * self._exprel_inv((10 - V) / 10), self._exprel_inv((25 - V) / 10), 0.07 * np.exp(-V / 20)]
@@ -390,6 +396,7 @@ class HodgkinHuxley(Model):
         return np.stack([dV] + gates, axis=-1)
 
     def diffusion(self, x, t: float = 0.0):
+        """Diffusion (..., 4, 4) per ms: zero for the voltage, `temperature` for each gate."""
         x = np.asarray(x)
         D = np.diag([0.0, self.temperature, self.temperature, self.temperature])
         return np.broadcast_to(D, x.shape[:-1] + (4, 4))
@@ -502,12 +509,13 @@ class BrownianCarnot(Model):
 
     def cycle_thermodynamics(self) -> dict:
         """Exact mean work per cycle ⟨W⟩ (on the particle; negative = engine output), heat
-        from the hot bath Q_h and efficiency η = −⟨W⟩/Q_h from the moment ODEs."""
+        from the hot bath Q_h and efficiency η = −⟨W⟩/Q_h from the moment ODEs. Energies in
+        the units of k_B T (k_B = 1, the temperatures' unit)."""
         return dict(gt.carnot_cycle_moments(self.tau, self.k_max, self.t_cold, self.gamma))
 
     def work(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Work per trajectory W = Σ ½ x² Δk along recorded positions x (n_traj, L) or
-        (n_traj, L, 1) (Trajectories.x) at times t (L,)."""
+        """Work on the particle per trajectory W = Σ ½ x² Δk (energy, k_B = 1) along recorded
+        positions x (n_traj, L) or (n_traj, L, 1) (Trajectories.x) at times t (L,)."""
         x = np.asarray(x, dtype=np.float64)
         if x.ndim == 3 and x.shape[2] == 1:
             x = x[..., 0]
@@ -555,7 +563,7 @@ class FlashingRatchet:
         return float(gt.ratchet_ep_per_step(self.transition_matrix()))
 
     def transition_entropy(self, tokens: np.ndarray) -> np.ndarray:
-        """Stochastic EP of every jump of full-information token paths (n_traj, L) → (n_traj, L − 1)."""
+        """Stochastic EP (k_B) of every jump of full-information token paths (n_traj, L) → (n_traj, L − 1)."""
         tokens = np.asarray(tokens)
         if tokens.dtype.kind not in "iu":
             raise TypeError(f"tokens must be an integer array of states 0..5, got dtype {tokens.dtype}")
@@ -621,9 +629,13 @@ class PythonModel:
         return self.d
 
     def drift(self, x, t: float = 0.0):
+        """The drift callable given at construction: (..., dim) per time unit."""
         return self._drift(x, t)
 
     def noise_increment(self, x, t, xi):
+        """√(2D(x, t)) ξ for standard normals xi (n, dim) (the integrator scales it by
+        √(time step)): xi @ Gᵀ with G = cholesky(2D) for a constant diffusion, else
+        the noise callable."""
         if self._G is not None:
             return xi @ self._G.T
         return self._noise(x, t, xi)

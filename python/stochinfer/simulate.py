@@ -31,7 +31,8 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
     n_traj : number of trajectories.
     n_steps : recording intervals of length ``dt`` (model time unit); the output has
         ``n_steps // record_every + 1`` points per trajectory, the first at ``t0``.
-    dt : recording interval (> 0). Integration uses ``dt / substeps``.
+    dt : time step (> 0, model time unit); integration uses ``dt / substeps``, and the recorded
+        points are ``dt * record_every`` apart (the returned ``Trajectories.dt``).
     substeps : integration steps per ``dt`` (methods.md: EP estimators see σ_Δt of this scheme).
     seed : the normal for (trajectory i, integration step g, component k) depends only on
         (seed, traj_offset + i, g, k): same seed, same result for any thread count; the CPU and CUDA
@@ -39,6 +40,8 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
     record_every : keep every ``record_every``-th point (memory scales with 1/record_every);
         ``record_every=n_steps`` keeps only the initial and final states.
     burn_in : intervals of ``dt`` simulated and discarded before ``t0``; default the model's.
+    t0 : time of the first recorded point (model time unit; driven models start their protocol
+        there, burn-in runs before it).
     initial : "stationary" (exact stationary law of the integrator in use, linear models),
         "equilibrium" (models that define one), "model_default", "zeros", an array of shape
         (dim,) shared by all trajectories, or (n_traj, dim), one row each. Default: the model's.

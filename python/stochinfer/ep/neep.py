@@ -30,8 +30,6 @@ _CONFIG_KEYS = ("hidden", "layers", "activation", "lr", "lr_schedule", "weight_d
 
 
 class NEEP:
-    _method, _kind, _window = "neep", "estimate", 2
-    _config_keys = _CONFIG_KEYS
     """Neural estimator of entropy production from transitions (continuous states
     or discrete tokens).
 
@@ -73,6 +71,8 @@ class NEEP:
     n_threads: CPU threads (None: all). Results do not depend on it.
     progress: progress bar (None: only on an interactive terminal; needs tqdm).
     """
+    _method, _kind, _window = "neep", "estimate", 2
+    _config_keys = _CONFIG_KEYS
 
     def __init__(self, hidden: int = 64, layers: int = 3, *, activation: str = "silu", lr: float = 3e-3,
                  lr_schedule: str = "cosine", weight_decay: float = 5e-5,
@@ -326,9 +326,10 @@ class NEEP:
     def save(self, path: str) -> None:
         """Save the trained estimator to a .npz file (atomic write).
 
-        Keys: format_version, kind ('neep'), config (JSON: constructor settings,
-        dt, tokens, state_dim, n_tokens, precision), params (flat, layout in
-        cpp/include/stochinfer/nn/mlp.hpp; the first network), member_params (K, P)
+        Keys: format_version, kind ('neep' or 'rneep'), config (JSON: constructor
+        settings, dt, tokens, state_dim, n_tokens, precision), params (flat, layout
+        in cpp/include/stochinfer/nn/mlp.hpp for NEEP, gru.hpp for RNEEP; the first
+        network), member_params (K, P)
         after fit(n_seeds=K > 1), shift/scale (input z-score, may be empty)."""
         if self.net is None:
             raise RuntimeError("nothing to save: call fit() first")

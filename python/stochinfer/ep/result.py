@@ -53,6 +53,7 @@ class EPResult:
 
     @property
     def relative_error(self) -> Optional[float]:
+        """(rate − reference) / reference, unitless (None without a known reference)."""
         ref = self.reference
         return None if ref is None or ref == 0 else (self.rate - ref) / ref
 
@@ -75,6 +76,7 @@ class EPResult:
         return self.rate - k * self.stderr, self.rate + k * self.stderr
 
     def summary(self) -> str:
+        """Human-readable lines: the rate with its error bar and units, the truth when known."""
         what = "lower bound" if self.kind == "bound" else "estimate"
         lines = [f"{self.method.upper()} EP rate {what}: {self.rate:.5g} ± {self.stderr:.2g} {self.units}"]
         if self.dof and np.isfinite(self.stderr):
