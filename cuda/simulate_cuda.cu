@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "stochinfer/builtin.hpp"
+#include "stochinfer/detail/run_on_threads.hpp"
 #include "stochinfer/detail/with_builtin.hpp"
 #include "stochinfer/integrators/integrator_step.hpp"
 #include "stochinfer/rng.hpp"
@@ -156,22 +157,22 @@ void parallel_for(std::int64_t n, int threads, std::int64_t min_per_thread, Fn&&
     fn(std::int64_t(0), n);
     return;
   }
-  std::vector<std::thread> pool;
   std::exception_ptr error;
   std::atomic<bool> failed{false};
+  std::atomic<std::int64_t> next{0};
   const std::int64_t per = (n + t - 1) / t;
-  for (std::int64_t k = 0; k < t; ++k) {
-    const std::int64_t b = k * per, e = std::min(n, b + per);
-    if (b >= e) break;
-    pool.emplace_back([&, b, e]() {
+  auto worker = [&]() {  // the t slices, taken in turn by however many threads started
+    for (std::int64_t k; (k = next.fetch_add(1)) < t;) {
+      const std::int64_t b = k * per, e = std::min(n, b + per);
+      if (b >= e) return;
       try {
         fn(b, e);
       } catch (...) {
         if (!failed.exchange(true)) error = std::current_exception();
       }
-    });
-  }
-  for (auto& th : pool) th.join();
+    }
+  };
+  host_threads::run_on_threads(static_cast<int>(t), worker);
   if (error) std::rethrow_exception(error);
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "stochinfer/detail/run_on_threads.hpp"
 #include "stochinfer/rng.hpp"
 
 namespace stochinfer {
@@ -72,10 +73,7 @@ SimulationStatus sample_markov_chain(const double* P, int n, const double* initi
       }
     }
   };
-  std::vector<std::thread> pool;
-  for (int k = 1; k < nthreads; ++k) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
+  host_threads::run_on_threads(nthreads, worker);
   return stopped ? SimulationStatus::cancelled : SimulationStatus::completed;
 }
 

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "stochinfer/detail/run_on_threads.hpp"
 #include "stochinfer/integrators/integrator_step.hpp"
 #include "stochinfer/rng.hpp"
 #include "stochinfer/simd.hpp"
@@ -181,13 +182,7 @@ SimulationStatus simulate_cpu(const Model& m, const SimulationConfig& c,
       stopped = true;
     }
   };
-  if (nthreads == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    for (int i = 0; i < nthreads; ++i) pool.emplace_back(worker);
-    for (auto& th : pool) th.join();
-  }
+  host_threads::run_on_threads(nthreads, worker);
   if (error) std::rethrow_exception(error);
   return stopped ? SimulationStatus::cancelled : SimulationStatus::completed;
 }
