@@ -155,7 +155,7 @@ def test_carnot_drift_r2_and_error_variance_correlation():
 
 def test_carnot_diffusion_relative_error():
     """γΔt = 0.1: the 3/2 factor alone left D 10.7% low; the finite-γΔt factor gives 1.8%
-    (2.9% with time as a plain input; 1.6–3.0% over six datasets, bench/RESULTS.md)."""
+    (2.9% with time as a plain input; 1.8–2.7% over six datasets, bench/RESULTS.md)."""
     m, fit, _ = _carnot()
     rep = fit.report(m)
     assert rep["diffusion"]["relative_error"] <= 0.10, rep["diffusion"]
@@ -164,8 +164,9 @@ def test_carnot_diffusion_relative_error():
 
 def test_carnot_work_error_bar_covers_the_exact_value():
     """The 1σ error bar (posterior spread and cycle noise) covers the moment-ODE value
-    −3.5557. Measured: −3.813 ± 0.408 (Q_h 9.63 ± 1.03 vs 9.17, efficiency 0.399 ± 0.074
-    vs 0.388; −3.793 ± 0.374 before the underdamped labels were made unitless, session 14; with
+    −3.5557. Measured: −3.725 ± 0.432 (Q_h 9.43 ± 1.15 vs 9.17, efficiency 0.401 ± 0.089
+    vs 0.388; −3.813 ± 0.408 before the diffusion labels were made unitless, session 15;
+    −3.793 ± 0.374 before the underdamped labels were, session 14; with
     one substep −3.718 ± 0.380, Q_h 8.49 ± 0.98). Over six datasets
     (bench/RESULTS.md, "Carnot engine across datasets") it covers on five."""
     m, _, th = _carnot()
@@ -174,9 +175,9 @@ def test_carnot_work_error_bar_covers_the_exact_value():
 
 
 def test_carnot_work_within_10_percent():
-    """Measured −3.813 (+7.2%; path noise ±0.11; −3.793 before session 14). This dataset passes; over six datasets
-    this protocol is within 10% on four (errors +6.7, −7.5, +2.6, −26.9, +6.4, −22.9%;
-    RMS 15%) and with time as a plain input and one substep on one (+11.4, −4.6, +45.5,
+    """Measured −3.725 (+4.8%; −3.813 before session 15, −3.793 before session 14). This dataset passes; over six datasets
+    this protocol is within 10% on four (errors +4.8, −8.2, +2.7, −26.0, +4.8, −20.6%;
+    RMS 14%) and with time as a plain input and one substep on one (+11.4, −4.6, +45.5,
     −48.0, −18.2, −11.8%; RMS 29%). The data's own mean work over its 100 cycles has a 12%
     standard error, and the work is a small difference of compression and expansion
     terms (±11 each), so a 1.5% error in ⟨x²⟩ moves it 10% (bench/RESULTS.md)."""
