@@ -62,6 +62,8 @@ def test_far_tails_keep_their_relative_accuracy():
 def test_cdf_with_infinite_or_bad_dof():
     from statistics import NormalDist
     assert student_t_cdf(2.0, math.inf) == pytest.approx(NormalDist().cdf(2.0), rel=1e-15)
+    # far lower tail of the normal: 0.5·erfc(10/√2) = 7.619853024160526e-24 (mpmath)
+    assert student_t_cdf(-10.0, math.inf) == pytest.approx(7.619853024160526e-24, rel=1e-12, abs=0)
     for bad in (0.0, -1.0, math.nan):
         with pytest.raises(ValueError, match="dof must be > 0"):
             student_t_cdf(1.0, bad)
