@@ -21,8 +21,8 @@ void run_on_threads(int n, F& worker) {
   for (int k = 1; k < n; ++k) {
     try {
       pool.emplace_back(worker);
-    } catch (const std::system_error&) {
-      break;  // the started threads and this one do the rest
+    } catch (...) {  // std::system_error (thread limit) or std::bad_alloc (its stack)
+      break;           // the started threads and this one do the rest
     }
   }
   try {
