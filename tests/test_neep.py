@@ -198,13 +198,13 @@ def test_a_failed_fit_leaves_the_previous_fit_whole(tmp_path, bead2):
     """A second fit that diverges must not leave the first fit's weights with the second
     data's dt and input transform (save() would write an inconsistent estimator)."""
     est = NEEP(**dict(FAST, n_iter=250))
-    est.fit(bead2, seed=0)
+    first = est.fit(bead2, seed=0)
     x = bead2.x[:2]
     before = est.delta_s(x)
     est.lr = 50.0
     with pytest.raises(FloatingPointError):
         est.fit(bead2.x * 10.0 + 3.0, dt=0.5, seed=0)
-    assert est.dt == bead2.dt
+    assert est.dt == bead2.dt and est.result_ is first
     np.testing.assert_array_equal(est.delta_s(x), before)
     est.save(str(tmp_path / "est.npz"))
     back = NEEP.load(str(tmp_path / "est.npz"))

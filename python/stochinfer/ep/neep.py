@@ -22,7 +22,7 @@ from .splits import Split, three_way_split
 
 FORMAT_VERSION = 1
 #: what fit() sets besides the networks: restored when a fit fails
-_FITTED_STATE = ("dt", "tokens", "shift", "scale", "_state_dim", "_n_tokens")
+_FITTED_STATE = ("dt", "tokens", "shift", "scale", "_state_dim", "_n_tokens", "net", "members", "result_")
 _ACTIVATIONS = ("relu", "elu", "tanh", "softplus", "silu")
 _CONFIG_KEYS = ("hidden", "layers", "activation", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay", "batch",
                 "n_iter", "eval_every", "patience", "standardize", "embed_dim", "dtype", "split",
@@ -198,14 +198,13 @@ class NEEP:
         previous = {k: getattr(self, k, None) for k in _FITTED_STATE}
         try:
             members, fits = self._train_members(d, split, seed, n_seeds)
+            self.net, self.members = members[0], members
+            self.result_ = self._read_out(d, split, members, fits, model_truth(d), seed)
         except BaseException:
             for k, v in previous.items():
                 setattr(self, k, v)
             raise
-        self.net, self.members = members[0], members
-        res = self._read_out(d, split, members, fits, model_truth(d), seed)
-        self.result_ = res
-        return res
+        return self.result_
 
     def _train_members(self, d: EPData, split: Split, seed: int, n_seeds: int) -> tuple:
         """Trains the n_seeds networks (seeds seed, seed + 1, ...). Ctrl-C ends the
