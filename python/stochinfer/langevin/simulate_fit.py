@@ -203,7 +203,8 @@ def entropy_production(fit, sim: InferredTrajectories) -> dict:
         rates += inc
     rates = rates / (tau * (L - 1))
     per = rates.mean(axis=1)
-    post, note = _posterior_spread(per, fit, sim)
+    note = _spread_unknown(fit, sim, per.size)
+    post = _posterior_std(per, note)
     paths = float(rates.mean(axis=0).std(ddof=1) / np.sqrt(n))
     out = {"ep_rate": float(per.mean()), "error": _combined(post, paths), "posterior_std": post,
            "stderr_paths": paths, "per_sample": per}
@@ -212,20 +213,25 @@ def entropy_production(fit, sim: InferredTrajectories) -> dict:
     return out
 
 
-def _posterior_spread(values: np.ndarray, fit, sim: InferredTrajectories) -> tuple:
-    """(std over posterior samples of `values`, a note when it is unknown). The
-    ensemble-mean path and a single sample of a Bayesian fit carry none: nan, said
-    so rather than 0. A fit without Bayesian layers has no posterior: 0."""
+def _spread_unknown(fit, sim: InferredTrajectories, n_samples: int) -> Optional[str]:
+    """Why the posterior spread of the read-outs is unknown, or None. The
+    ensemble-mean path and a single sample of a Bayesian fit carry none (nan, said
+    so rather than 0); a fit without Bayesian layers has no posterior (0)."""
     if getattr(sim, "mode", "per_sample") == "ensemble_mean":
-        return float("nan"), ("ensemble-mean paths carry no posterior spread (the spread of the fields along "
-                              "the one mean path is not the read-out's): the errors are path noise only; "
-                              "simulate with mode='per_sample' for posterior error bars")
-    if values.size > 1:
-        return float(values.std(ddof=1)), None
-    if fit is not None and fit._equation().n_outputs(2) > 1:  # fit None: paths of a known model
-        return float("nan"), ("one posterior sample: no posterior spread, the errors are path noise only; "
-                              "simulate with n_samples >= 2 (default 20) for posterior error bars")
-    return 0.0, None
+        return ("ensemble-mean paths carry no posterior spread (the spread of the fields along the one mean path "
+                "is not the read-out's): the errors are path noise only; simulate with mode='per_sample' for "
+                "posterior error bars")
+    if n_samples == 1 and fit is not None and fit._equation().n_outputs(2) > 1:  # fit None: a known model's paths
+        return ("one posterior sample: no posterior spread, the errors are path noise only; simulate with "
+                "n_samples >= 2 (default 20) for posterior error bars")
+    return None
+
+
+def _posterior_std(values: np.ndarray, unknown: Optional[str]) -> float:
+    """Std over posterior samples of per-sample `values` (nan where `unknown`)."""
+    if unknown:
+        return float("nan")
+    return float(values.std(ddof=1)) if values.size > 1 else 0.0
 
 
 def _combined(post: float, noise: float) -> float:
@@ -262,10 +268,8 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
                          "model whose protocol drove the data")
     w = model.work(sim.x[..., 0].reshape(U * n, L), t).reshape(U, n) / m  # the model's own W = Σ ½x̄²Δk
 
-    def spread(values):  # posterior std over the samples (nan where unknown: _posterior_spread)
-        return _posterior_spread(values, fit, sim)[0]
-
-    post, note = _posterior_spread(w.mean(axis=1), fit, sim)
+    note = _spread_unknown(fit, sim, U)
+    post = _posterior_std(w.mean(axis=1), note)
     cycles = float(w.mean(axis=0).std(ddof=1) / np.sqrt(w.shape[1]))
     out = {"work_per_cycle": float(w.mean()), "error": _combined(post, cycles), "posterior_std": post,
            "stderr_cycles": cycles, "work_per_sample": w.mean(axis=1), "cycles_per_path": m}
@@ -290,9 +294,9 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
             q_hot += (u[..., b] - u[..., a]) - w_hot  # first law on (this part of) the hot isotherm
         q_hot /= m
         eff = -w.mean(axis=1) / q_hot.mean(axis=1)
-        q_post = spread(q_hot.mean(axis=1))
+        q_post = _posterior_std(q_hot.mean(axis=1), note)
         q_cycles = float(q_hot.mean(axis=0).std(ddof=1) / np.sqrt(n))
-        eff_post = spread(eff)
+        eff_post = _posterior_std(eff, note)
         out.update(heat_hot=float(q_hot.mean()), heat_hot_error=_combined(q_post, q_cycles),
                    heat_hot_per_sample=q_hot.mean(axis=1), efficiency=float(eff.mean()),
                    efficiency_posterior_std=eff_post,
