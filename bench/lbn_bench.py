@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -32,6 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "peers"))
 
 import stochinfer as si  # noqa: E402
 from stochinfer import _core  # noqa: E402
+from stochinfer.cli import _json_safe  # noqa: E402 (strict JSON: NaN as null)
 
 from _timing import load_average, load_record, machine  # noqa: E402
 
@@ -127,16 +127,6 @@ def simulate(args) -> list:
               f"{theirs / ours:.1f}x |", flush=True)
         out.append(dict(n_traj=n_traj, n_steps=n_steps, S=S, ours_s=ours, numpy_s=ref, torch_s=theirs))
     return out
-
-
-def _json_safe(v):
-    if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 def main(argv=None) -> int:
