@@ -231,13 +231,19 @@ def test_networks_without_bayesian_layers_give_one_sample():
 
 
 def test_ctrl_c_stops_a_long_simulation(fits):
+    """Ctrl-C at 1 s stops a run sized to take about 30 s on this machine (timed on a short
+    run first), so a lost signal fails the test instead of hanging the suite."""
     fit = fits["noiseless_bbb"]
+    t0 = time.perf_counter()
+    fit.simulate(500, 200, n_samples=4, record_every=200)
+    per_step = (time.perf_counter() - t0) / 200
+    n_steps = max(2000, int(30.0 / per_step))
     timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     t0 = time.perf_counter()
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            fit.simulate(500, 10**6, n_samples=4, record_every=10**5)  # minutes of work
+            fit.simulate(500, n_steps, n_samples=4, record_every=n_steps)
     finally:
         timer.cancel()
     assert time.perf_counter() - t0 < 10

@@ -275,14 +275,22 @@ def test_output_larger_than_memory_is_refused_before_allocating():
 
 
 def test_ctrl_c_interrupts_promptly():
+    """Ctrl-C at 0.5 s stops a run sized to take about 30 s on this machine (timed on a short
+    run first), so a lost signal fails the test instead of hanging the suite."""
     model = models.BeadSpring(n_beads=32)
+    start = time.perf_counter()
+    si.simulate(model, n_traj=100_000, n_steps=20, dt=0.01, record_every=20)
+    per_step = (time.perf_counter() - start) / 20
+    n_steps = max(200, int(30.0 / per_step))
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     start = time.perf_counter()
     timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        si.simulate(model, n_traj=100_000, n_steps=100_000, dt=0.01, record_every=100_000)  # ~minutes
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            si.simulate(model, n_traj=100_000, n_steps=n_steps, dt=0.01, record_every=n_steps)
+    finally:
+        timer.cancel()
     assert time.perf_counter() - start < 5.0
-    timer.cancel()
 
 
 def test_ratchet_is_not_simulated_as_sde():
