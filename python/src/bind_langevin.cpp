@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bind_optimizer_state.hpp"
 #include "interrupt.hpp"
 #include "stochinfer/langevin_net.hpp"
 
@@ -112,22 +113,11 @@ void bind_net(py::module_& m, const char* name) {
              std::fill(md.adam_m(), md.adam_m() + md.n_params(), T(0));
              std::fill(md.adam_v(), md.adam_v() + md.n_params(), T(0));
              md.adam_step() = 0;
+             md.batch_draws() = 0;
            },
-           "Zeroes the Adam moments and the update counter (which also keys the minibatches).")
+           "Zeroes the Adam moments, the update counter and the minibatch counter (a refit replays the keys).")
       .def("zero_output_layer", &Net::zero_output_layer,
            "Zeroes every member's output layer: the network starts as its linear base.")
-      .def("get_params",
-           [](Net& md) {
-             py::array_t<T> a(static_cast<py::ssize_t>(md.n_params()));
-             std::copy(md.params(), md.params() + md.n_params(), a.mutable_data());
-             return a;
-           })
-      .def("set_params",
-           [](Net& md, const Arr<T>& a) {
-             if (a.ndim() != 1 || std::size_t(a.shape(0)) != md.n_params())
-               throw py::value_error("params must be a 1-D array of length " + std::to_string(md.n_params()));
-             std::copy(a.data(), a.data() + md.n_params(), md.params());
-           })
       .def(
           "train",
           [](Net& md, const Arr<T>& x, const Arr<T>& y, const Rows& rows, std::int64_t n_steps, int batch,
@@ -195,6 +185,7 @@ void bind_net(py::module_& m, const char* name) {
           py::arg("x"), py::arg("n_samples"), py::arg("seed"), py::arg("paired") = false,
           "Fields (n_members * samples, n, out_dim) for posterior weight samples (0: mean weights); paired: "
           "x is (n_members * samples, n, in_dim), block u evaluated by sample u only.");
+  stochinfer::python::bind_optimizer_state<Net>(cls);
 }
 
 template <class T>

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "bind_optimizer_state.hpp"
 #include "interrupt.hpp"
 #include "stochinfer/neep.hpp"
 #include "stochinfer/rneep.hpp"
@@ -52,41 +53,15 @@ std::vector<Segment> segments(const py::array_t<std::int64_t, py::array::c_style
   return out;
 }
 
-template <class T>
-py::array_t<T> copy_out(const T* p, std::size_t n) {
-  py::array_t<T> a(static_cast<py::ssize_t>(n));
-  std::copy(p, p + n, a.mutable_data());
-  return a;
-}
-
-template <class T>
-void copy_in(T* p, std::size_t n, const py::array_t<T, py::array::c_style | py::array::forcecast>& a,
-             const char* name) {
-  if (a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != n)
-    throw py::value_error(std::string(name) + " must be a 1-D array of length " + std::to_string(n));
-  std::copy(a.data(), a.data() + n, p);
-}
-
 /// Methods shared by the network estimators: parameters, Adam state, training,
 /// per-item ΔS and full-batch loss/gradient.
 template <class Model, class Cls>
 void bind_network_methods(Cls& cls) {
   using T = std::remove_pointer_t<decltype(std::declval<Model&>().params())>;
   using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
-  cls.def_property_readonly("n_params", &Model::n_params)
-      .def("get_params", [](Model& md) { return copy_out(md.params(), md.n_params()); })
-      .def("set_params", [](Model& md, const Arr& a) { copy_in(md.params(), md.n_params(), a, "params"); })
-      .def("get_adam_state",
-           [](Model& md) {
-             return py::make_tuple(copy_out(md.adam_m(), md.n_params()), copy_out(md.adam_v(), md.n_params()),
-                                   md.adam_step());
-           })
-      .def("set_adam_state",
-           [](Model& md, const Arr& am, const Arr& av, std::int64_t step) {
-             copy_in(md.adam_m(), md.n_params(), am, "adam_m");
-             copy_in(md.adam_v(), md.n_params(), av, "adam_v");
-             md.adam_step() = step;
-           })
+  cls.def_property_readonly("n_params", &Model::n_params);
+  stochinfer::python::bind_optimizer_state<Model>(cls);
+  cls
       .def(
           "train",
           [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg, std::int64_t n_steps, int batch,

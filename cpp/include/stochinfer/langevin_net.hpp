@@ -60,6 +60,7 @@ class LangevinNet {
   T* adam_m();
   T* adam_v();
   std::int64_t& adam_step();
+  std::int64_t& batch_draws();  ///< minibatches drawn so far: the key of the next one
 
   /// Polynomial base field of the affine (drift) head: member e adds Σ_i m_i(x) A_e[i]
   /// to its field, m_i the monomials of the input x up to `degree` (1–3, the order

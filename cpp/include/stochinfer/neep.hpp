@@ -53,13 +53,15 @@ class NeepModel {
   T* adam_m();  ///< Adam first-moment buffer
   T* adam_v();  ///< Adam second-moment buffer
   std::int64_t& adam_step();
+  std::int64_t& batch_draws();  ///< minibatches drawn so far: the key of the next one
 
   /// Per-component input map x -> (x - shift) * scale applied while reading data
   /// (continuous states only; empty = identity).
   void set_input_transform(const std::vector<double>& shift, const std::vector<double>& scale);
 
   /// n_steps Adam updates on minibatches of `batch` transitions. The minibatch of
-  /// update number k (adam_step() before it) is keyed by (sample_seed, k).
+  /// k-th minibatch drawn (batch_draws() before it) is keyed by (sample_seed, k); without
+  /// resets to a checkpoint (which restore adam_step, not batch_draws) k is the update number.
   NeepTrainStats train(const StateArray& data, const std::vector<Segment>& segments, std::int64_t n_steps,
                        int batch, const AdamConfig& adam, std::uint64_t sample_seed,
                        const std::atomic<bool>* cancel = nullptr);

@@ -38,6 +38,7 @@ class RneepModel {
   T* adam_m();
   T* adam_v();
   std::int64_t& adam_step();
+  std::int64_t& batch_draws();  ///< minibatches drawn so far: the key of the next one
 
   NeepTrainStats train(const StateArray& tokens, const std::vector<Segment>& segments, std::int64_t n_steps,
                        int batch, const AdamConfig& adam, std::uint64_t sample_seed,

@@ -50,7 +50,8 @@ struct LangevinNet<T>::Impl {
   int E;
   std::size_t P;
   std::vector<T> p, m, v, grad;
-  std::int64_t step = 0;
+  std::int64_t step = 0;   // Adam's counter
+  std::int64_t draws = 0;  // minibatches drawn: keys batches and weight samples (not rewound by a reset)
   ThreadPool pool;
   std::vector<Worker> wk;
   std::vector<std::vector<T>> acc;  // per (member, group) gradient accumulators
@@ -376,6 +377,8 @@ template <class T>
 T* LangevinNet<T>::adam_v() { return impl_->v.data(); }
 template <class T>
 std::int64_t& LangevinNet<T>::adam_step() { return impl_->step; }
+template <class T>
+std::int64_t& LangevinNet<T>::batch_draws() { return impl_->draws; }
 
 namespace {
 template <class T>
@@ -418,7 +421,7 @@ LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
   double loss_sum = 0.0;
   for (std::int64_t s = 0; s < n_steps; ++s) {
     if (cancel && cancel->load(std::memory_order_relaxed)) break;
-    const std::int64_t key = im.step;
+    const std::int64_t key = im.draws;
     for (int e = 0; e < im.E; ++e) {
       for (int i = 0; i < cfg.batch; i += 2) {
         std::uint32_t c[4];
@@ -433,6 +436,7 @@ LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
                       [&](int e, int k) { return im.train_key(key, e, k); }, im.wsamp, &im.eps);
     loss_sum += im.objective(data, bptr, cfg.batch, K, cfg, im.grad.data()) / im.E;
     ++im.step;
+    ++im.draws;
     nn::adam_update(cfg.adam, long(im.step), im.p.data(), im.grad.data(), im.m.data(), im.v.data(), im.p.size());
     ++out.steps_done;
   }

@@ -139,6 +139,8 @@ template <class T>
 T* NeepModel<T>::adam_v() { return impl_->opt.v.data(); }
 template <class T>
 std::int64_t& NeepModel<T>::adam_step() { return impl_->opt.step; }
+template <class T>
+std::int64_t& NeepModel<T>::batch_draws() { return impl_->opt.draws; }
 
 template <class T>
 void NeepModel<T>::set_input_transform(const std::vector<double>& shift, const std::vector<double>& scale) {

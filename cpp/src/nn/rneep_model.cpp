@@ -186,6 +186,8 @@ template <class T>
 T* RneepModel<T>::adam_v() { return impl_->opt.v.data(); }
 template <class T>
 std::int64_t& RneepModel<T>::adam_step() { return impl_->opt.step; }
+template <class T>
+std::int64_t& RneepModel<T>::batch_draws() { return impl_->opt.draws; }
 
 template <class T>
 NeepTrainStats RneepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,

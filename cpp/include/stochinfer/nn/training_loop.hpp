@@ -17,7 +17,8 @@ namespace nn {
 template <class T>
 struct OptimState {
   std::vector<T> p, m, v, grad;
-  std::int64_t step = 0;  ///< Adam updates done (keys the minibatches)
+  std::int64_t step = 0;   ///< Adam updates done (the optimiser's bias-correction counter)
+  std::int64_t draws = 0;  ///< minibatches drawn (keys them; a reset to a checkpoint restores step, not draws)
   GroupedGradient<T> grouped;
   std::vector<std::int64_t> trj, start;  ///< the current minibatch
 
@@ -39,7 +40,7 @@ NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const WindowIndex
   double loss_sum = 0.0;
   for (std::int64_t s = 0; s < n_steps; ++s) {
     if (cancel && cancel->load(std::memory_order_relaxed)) break;
-    index.sample(seed, st.step, batch, st.trj.data(), st.start.data());
+    index.sample(seed, st.draws, batch, st.trj.data(), st.start.data());
     const double loss = st.grouped.run(pool, batch, chunk, st.p.size(), st.grad.data(), [&](std::int64_t c, int w, T* g) {
       FlushDenormals ftz_worker;
       const std::int64_t lo = c * chunk;
@@ -47,6 +48,7 @@ NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const WindowIndex
       return item_grad(st.trj.data() + lo, st.start.data() + lo, n, w, double(batch), g);
     });
     ++st.step;
+    ++st.draws;
     adam_update(adam, long(st.step), st.p.data(), st.grad.data(), st.m.data(), st.v.data(), st.p.size());
     loss_sum += loss / batch;
     ++out.steps_done;
