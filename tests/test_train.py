@@ -3,7 +3,7 @@ schedule and the loss a training step reports."""
 import numpy as np
 import pytest
 
-from stochinfer.train import scheduled_lr, scheduled_step
+from stochinfer.train import Resetting, ScheduledStep, run_training, scheduled_lr
 
 
 def test_cosine_schedule_runs_from_lr_to_a_hundredth():
@@ -25,8 +25,109 @@ def test_a_step_reports_the_mean_loss_over_its_updates(n):
         lrs.append(lr)
         return k, float(np.mean(range(start, start + k)))
 
-    step = scheduled_step(train_block, 1e-3, "cosine", 300, block=50)
+    step = ScheduledStep(train_block, 1e-3, "cosine", 300, block=50)
     assert step(n) == pytest.approx(np.mean(range(n)))
     assert step(n) == pytest.approx(np.mean(range(n, 2 * n)))
     first = min(n, 50)
     assert lrs[0] == pytest.approx(scheduled_lr(1e-3, "cosine", first / 2, 300))
+
+
+# ---- stochastic resetting (methods.md §4) -------------------------------------------------------
+
+class _Plateau:
+    """A fake estimator: the validation loss falls until update `improve_until`, then
+    stays above its best (except an optional new best at update `late_best`). The
+    'state' is the number of updates trained into it, so restoring a checkpoint is
+    visible as the state going back."""
+
+    def __init__(self, improve_until, late_best=None):
+        self.state, self.restored, self.improve_until, self.late_best = 0, [], improve_until, late_best
+        self.it = 0
+
+    def step(self, n):
+        self.state += n
+        self.it += n
+        return 1.0
+
+    def evaluate(self):
+        if self.it == self.late_best:
+            return {"val_loss": -1.0}
+        return {"val_loss": 1.0 / self.it if self.it <= self.improve_until else 1.0}
+
+    def get_state(self):
+        return self.state
+
+    def set_state(self, s):
+        self.restored.append((self.it, s))
+        self.state = s
+
+
+def test_resets_come_at_rate_prob_after_the_trigger_and_restore_the_checkpoint():
+    p, n_iter, after = 0.01, 200_000, 500
+    fake = _Plateau(improve_until=1000)
+    out = run_training(fake.step, fake.evaluate, fake.get_state, fake.set_state, n_iter, 100, patience=50,
+                       resetting=Resetting(prob=p, after=after), seed=3)
+    assert out["iterations"] == n_iter and not out["stopped_early"]  # patience does not apply
+    assert out["resetting_from"] == 1000 + after
+    resets = out["resets"]
+    n = n_iter - out["resetting_from"]  # a Bernoulli(p) trial after each of these updates
+    assert abs(len(resets) - n * p) < 3 * np.sqrt(n * p * (1 - p))
+    at = np.array([r[0] for r in resets])
+    assert at.min() > out["resetting_from"]
+    gaps = np.diff(np.concatenate([[out["resetting_from"]], at]))
+    assert abs(gaps.mean() - 1 / p) < 3 * np.sqrt(1 - p) / p / np.sqrt(gaps.size)  # geometric mean and sd
+    # every reset returns to the checkpoint (best at update 1000: 1000 updates trained in), age measured from it
+    assert all(s == 1000 for _, s in fake.restored[:-1])
+    assert all(age == it - 1000 for it, age in resets)
+    assert fake.restored[-1] == (n_iter, 1000)  # the end restores the best state
+
+
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_a_new_best_moves_the_checkpoint_only_when_adaptive(adaptive):
+    fake = _Plateau(improve_until=1000, late_best=20_000)
+    out = run_training(fake.step, fake.evaluate, fake.get_state, fake.set_state, 60_000, 100,
+                       resetting=Resetting(prob=0.01, after=500, adaptive=adaptive), seed=0)
+    assert out["best"]["iteration"] == 20_000
+    late = [s for it, s in fake.restored[:-1] if it > 20_000]
+    early = [s for it, s in fake.restored[:-1] if it < 20_000]
+    assert late and early and set(early) == {1000}
+    # the late best was reached with state 1000 + (20000 − last reset before it) updates trained in
+    assert set(late) == ({fake.restored[-1][1]} if adaptive else {1000})
+    assert fake.restored[-1][1] != 1000  # the end restores the best state either way
+
+
+@pytest.mark.parametrize("policy", ["global", "rewound"])
+def test_learning_rate_policy_after_a_reset(policy):
+    """'global': the schedule position is the global update count; 'rewound': it
+    goes back to the checkpoint's count at each reset."""
+    fake = _Plateau(improve_until=300)
+    positions = []
+
+    def train_block(k, lr):
+        positions.append((fake.it, step.updates, lr, k))
+        fake.step(k)
+        return k, 1.0
+
+    step = ScheduledStep(train_block, 1e-3, "cosine", 5000, block=50)
+    out = run_training(step, fake.evaluate, fake.get_state, fake.set_state, 5000, 100,
+                       resetting=Resetting(prob=0.02, after=100, lr_policy=policy), seed=1)
+    assert len(out["resets"]) > 10
+    for it, pos, lr, k in positions:
+        assert lr == pytest.approx(scheduled_lr(1e-3, "cosine", pos + k / 2, 5000))
+    if policy == "global":
+        assert all(pos == it for it, pos, _, _ in positions)
+    else:
+        reset_at = {r[0] for r in out["resets"]}
+        after_reset = [(it, pos) for it, pos, _, _ in positions if it in reset_at]
+        assert after_reset and all(pos == 300 for _, pos in after_reset)
+
+
+def test_resetting_settings_are_checked():
+    for bad, match in [(dict(prob=0.0), "prob"), (dict(prob=1.0), "prob"), (dict(after=-1), "after"),
+                       (dict(after=1.5), "after"), (dict(lr_policy="reference"), "lr_policy")]:
+        with pytest.raises(ValueError, match=match):
+            Resetting(**bad).validate()
+    fake = _Plateau(10)
+    with pytest.raises(ValueError, match="ScheduledStep"):
+        run_training(fake.step, fake.evaluate, fake.get_state, fake.set_state, 100, 10,
+                     resetting=Resetting(lr_policy="rewound"))

@@ -17,10 +17,11 @@ from .results import Trajectories
 from .simulate import simulate
 from .ep import EPResult, NEEP, RNEEP, entropy_production
 from .langevin import LangevinFit, TrainSettings, infer_langevin
+from .train import Resetting
 
 __version__ = _core.__version__
 
-__all__ = ["models", "simulate", "entropy_production", "NEEP", "RNEEP", "EPResult", "Trajectories", "infer_langevin", "LangevinFit", "TrainSettings", "OutputTooLargeError", "cuda_available", "__version__"]
+__all__ = ["models", "simulate", "entropy_production", "NEEP", "RNEEP", "EPResult", "Trajectories", "infer_langevin", "LangevinFit", "TrainSettings", "Resetting", "OutputTooLargeError", "cuda_available", "__version__"]
 
 
 def cuda_available() -> bool:

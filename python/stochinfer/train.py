@@ -1,15 +1,56 @@
 """Shared training loop: evaluation every few iterations, checkpoint on the
-validation loss, early stopping, progress bar, and Ctrl-C that keeps the best
-model. Estimators supply the steps (compiled) and the evaluation."""
+validation loss, early stopping or stochastic resetting to the checkpoint,
+progress bar, and Ctrl-C that keeps the best model. Estimators supply the steps
+(compiled) and the evaluation."""
 from __future__ import annotations
 
 import math
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
+
+LR_POLICIES = ("global", "rewound")
+
+
+@dataclass(frozen=True)
+class Resetting:
+    """Stochastic resetting of training to the best checkpoint (Bae, Song & Jeong,
+    Mach. Learn.: Sci. Technol. 6, 015062 (2025); methods.md §4).
+
+    Once the validation loss has not improved for `after` updates, every update is
+    followed, with probability `prob`, by a return to the checkpoint: the
+    parameters with the lowest validation loss so far with their optimiser state
+    (Adam moments and counter; the reference's opt_reset=1). Minibatches keep being
+    drawn fresh: their counter is not rewound. Resets come at independent
+    geometric intervals (rate −ln(1 − prob) per update), drawn from the training
+    seed, so the same seed gives the same run.
+
+    adaptive: a new best replaces the checkpoint (the reference's default); False
+    keeps the checkpoint of the moment resetting began. lr_policy 'global'
+    (default): the learning rate follows the global update count, so a reset
+    restores weights and moments, not the rate; 'rewound': the schedule goes back
+    to the checkpoint's update count. (The reference code's mixture, the
+    checkpoint's rate with the scheduler counting on, is not offered.) Early
+    stopping (patience) does not apply with resetting: training runs all its
+    updates and keeps the best validated model, as in the reference."""
+
+    prob: float = 1e-3
+    after: int = 1000
+    adaptive: bool = True
+    lr_policy: str = "global"
+
+    def validate(self) -> None:
+        if not (isinstance(self.prob, (float, int)) and 0.0 < float(self.prob) < 1.0):
+            raise ValueError(f"Resetting.prob must be a probability per update in (0, 1), got {self.prob!r}")
+        if isinstance(self.after, bool) or not isinstance(self.after, (int, np.integer)) or self.after < 0:
+            raise ValueError(f"Resetting.after must be an integer >= 0 (updates without improvement), "
+                             f"got {self.after!r}")
+        if self.lr_policy not in LR_POLICIES:
+            raise ValueError(f"Resetting.lr_policy must be one of {LR_POLICIES}, got {self.lr_policy!r}")
 
 
 def _progress_bar(total: int, desc: str, enabled: Optional[bool]):
@@ -27,34 +68,60 @@ def _progress_bar(total: int, desc: str, enabled: Optional[bool]):
 
 def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get_state: Callable[[], object],
                  set_state: Callable[[object], None], n_iter: int, eval_every: int,
-                 patience: Optional[int] = None, progress: Optional[bool] = None, desc: str = "training") -> dict:
+                 patience: Optional[int] = None, progress: Optional[bool] = None, desc: str = "training",
+                 resetting: Optional[Resetting] = None, seed: int = 0) -> dict:
     """Runs `step(n)` (n updates, returns their mean loss) in blocks of eval_every,
     calls `evaluate()` (a dict with 'val_loss') after each block, keeps the state
     with the lowest validation loss and restores it at the end.
 
     Stops after n_iter updates, or when the validation loss has not improved for
-    `patience` updates. On Ctrl-C it warns and returns with the best state so far
+    `patience` updates. With `resetting` (see Resetting; get_state must then hold
+    the optimiser state too, and lr_policy='rewound' needs a ScheduledStep) patience
+    is ignored and, once the loss has stalled for resetting.after updates, the
+    state returns to the checkpoint at random updates (resets drawn from `seed`).
+    On Ctrl-C it warns and returns with the best state so far
     (re-raises if no evaluation finished yet). A non-finite training or validation
     loss raises FloatingPointError (the learning rate is too large for the data).
     Returns {'history', 'best', 'iterations', 'interrupted', 'stopped_early',
-    'train_s', 'eval_s'}.
+    'train_s', 'eval_s', 'resets'}; resets: [(update, checkpoint age in updates)]
+    for every reset, and 'resetting_from', the update at which resetting began
+    (None if it never did), when resetting is given.
     """
+    if resetting is not None:
+        resetting.validate()
+        if resetting.lr_policy == "rewound" and not isinstance(step, ScheduledStep):
+            raise ValueError("lr_policy='rewound' needs a ScheduledStep (the schedule to rewind)")
+        patience = None
+    rng = np.random.default_rng([seed, 0x5E5E7])
     history, best, best_state = [], None, None
+    checkpoint = None  # (state, update, schedule position) that a reset returns to
+    resets, resetting_from, next_reset = [], None, None
     it, interrupted, stopped_early = 0, False, False
     train_s = eval_s = 0.0
     bar = _progress_bar(n_iter, desc, progress)
     try:
         while it < n_iter:
-            n = min(eval_every, n_iter - it)
+            block_start, block_end = it, min(it + eval_every, n_iter)
             t0 = time.perf_counter()
-            train_loss = step(n)
+            losses, counts = [], []
+            while it < block_end:  # the block, cut at the resets that fall inside it
+                k = block_end - it if next_reset is None else min(block_end, next_reset) - it
+                losses.append(step(k))
+                counts.append(k)
+                it += k
+                if it == next_reset:
+                    set_state(checkpoint[0])
+                    if resetting.lr_policy == "rewound":
+                        step.updates = checkpoint[2]
+                    resets.append((it, it - checkpoint[1]))
+                    next_reset = it + int(rng.geometric(resetting.prob))
+            train_loss = float(np.average(losses, weights=counts))
             t1 = time.perf_counter()
-            it += n
             entry = dict(evaluate())
             t2 = time.perf_counter()
             train_s += t1 - t0
             eval_s += t2 - t1
-            entry.update(iteration=it, train_loss=float(train_loss), train_s=train_s, eval_s=eval_s)
+            entry.update(iteration=it, train_loss=train_loss, train_s=train_s, eval_s=eval_s)
             history.append(entry)
             if not (math.isfinite(entry["val_loss"]) and math.isfinite(entry["train_loss"])):
                 raise FloatingPointError(
@@ -62,9 +129,14 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
                     f"validation {entry['val_loss']:.3g}); lower the learning rate (lr)")
             if best is None or entry["val_loss"] < best["val_loss"]:
                 best, best_state = entry, get_state()
+                if resetting_from is None or resetting.adaptive:
+                    checkpoint = (best_state, it, getattr(step, "updates", it))
             if bar is not None:
-                bar.update(n)
+                bar.update(it - block_start)
                 bar.set_postfix(val_loss=f"{entry['val_loss']:.5f}", best=best["iteration"])
+            if resetting is not None and resetting_from is None and it - best["iteration"] >= resetting.after:
+                resetting_from = it
+                next_reset = it + int(rng.geometric(resetting.prob))
             if patience is not None and it - best["iteration"] >= patience:
                 stopped_early = True
                 break
@@ -78,8 +150,11 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
         if bar is not None:
             bar.close()
     set_state(best_state)
-    return {"history": history, "best": best, "iterations": it, "interrupted": interrupted,
-            "stopped_early": stopped_early, "train_s": train_s, "eval_s": eval_s}
+    out = {"history": history, "best": best, "iterations": it, "interrupted": interrupted,
+           "stopped_early": stopped_early, "train_s": train_s, "eval_s": eval_s}
+    if resetting is not None:
+        out.update(resets=resets, resetting_from=resetting_from)
+    return out
 
 
 def scheduled_lr(lr: float, schedule: str, it: float, n_iter: int) -> float:
@@ -90,23 +165,24 @@ def scheduled_lr(lr: float, schedule: str, it: float, n_iter: int) -> float:
     return lr * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * frac)))
 
 
-def scheduled_step(train_block: Callable[[int, float], tuple], lr: float, schedule: str, n_iter: int,
-                   block: int = 50) -> Callable[[int], float]:
+class ScheduledStep:
     """A `step(n)` for run_training: n updates in blocks of at most `block`, the
     learning rate piecewise constant per block at its scheduled value;
-    train_block(k, lr) runs k updates and returns (updates done, mean loss)."""
-    updates = 0
+    train_block(k, lr) runs k updates and returns (updates done, mean loss).
+    `updates` is the schedule's position (a rewound reset sets it back)."""
 
-    def step(n: int) -> float:
-        nonlocal updates
+    def __init__(self, train_block: Callable[[int, float], tuple], lr: float, schedule: str, n_iter: int,
+                 block: int = 50):
+        self.train_block, self.lr, self.schedule, self.n_iter, self.block = train_block, lr, schedule, n_iter, block
+        self.updates = 0
+
+    def __call__(self, n: int) -> float:
         losses, counts = [], []
         while n > 0:
-            k = min(n, block)
-            done, loss = train_block(k, scheduled_lr(lr, schedule, updates + k / 2, n_iter))
+            k = min(n, self.block)
+            done, loss = self.train_block(k, scheduled_lr(self.lr, self.schedule, self.updates + k / 2, self.n_iter))
             losses.append(loss)
             counts.append(done)
-            updates += done
+            self.updates += done
             n -= k
         return float(np.average(losses, weights=counts)) if sum(counts) else float(np.mean(losses))
-
-    return step

@@ -5,6 +5,7 @@ and reports the estimate with its error bar."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 import warnings
 from typing import Optional
 
@@ -14,7 +15,7 @@ from .. import _core
 from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
 from .._validate import check_output_fits, positive_float, positive_int, seed_value, thread_count
-from ..train import run_training, scheduled_step
+from ..train import Resetting, ScheduledStep, run_training
 from . import readout
 from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
 from .result import EPResult
@@ -26,7 +27,7 @@ _FITTED_STATE = ("dt", "tokens", "shift", "scale", "_state_dim", "_n_tokens", "n
 _ACTIVATIONS = ("relu", "elu", "tanh", "softplus", "silu")
 _CONFIG_KEYS = ("hidden", "layers", "activation", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay", "batch",
                 "n_iter", "eval_every", "patience", "standardize", "embed_dim", "dtype", "split",
-                "val_max_transitions")
+                "val_max_transitions", "resetting")
 
 
 class NEEP:
@@ -59,6 +60,9 @@ class NEEP:
     batch: transitions per update.  n_iter: updates.  eval_every: updates between
     validation checks.  patience: stop when the validation loss has not improved
     for this many updates (None: never).
+    resetting: stochinfer.Resetting, stochastic resetting to the best checkpoint
+    once the validation loss stalls (methods.md §4; patience then does not apply);
+    None: off.
     standardize: z-score each state component with training-set statistics
     (continuous states; applied while reading, the data are not copied).
     embed_dim: embedding width for token data.
@@ -80,7 +84,8 @@ class NEEP:
                  n_iter: int = 4000, eval_every: int = 500, patience: Optional[int] = None,
                  standardize: bool = True, embed_dim: int = 128, dtype: str = "float32",
                  split=(0.6, 0.2, 0.2), val_max_transitions: int = 10**6, record_test: bool = False,
-                 n_threads: Optional[int] = None, progress: Optional[bool] = None):
+                 n_threads: Optional[int] = None, progress: Optional[bool] = None,
+                 resetting: Optional[Resetting] = None):
         self.hidden = positive_int("hidden", hidden)
         self.layers = positive_int("layers", layers)
         if activation not in _ACTIVATIONS:
@@ -98,6 +103,13 @@ class NEEP:
         self.n_iter = positive_int("n_iter", n_iter)
         self.eval_every = positive_int("eval_every", eval_every)
         self.patience = None if patience is None else positive_int("patience", patience)
+        if isinstance(resetting, dict):  # as save() writes it
+            resetting = Resetting(**resetting)
+        if resetting is not None:
+            if not isinstance(resetting, Resetting):
+                raise TypeError(f"resetting must be a stochinfer.Resetting or None, got {resetting!r}")
+            resetting.validate()
+        self.resetting = resetting
         self.standardize = bool(standardize)
         self.embed_dim = positive_int("embed_dim", embed_dim)
         if dtype not in ("float32", "float64"):
@@ -119,7 +131,9 @@ class NEEP:
     # ---- configuration -------------------------------------------------------
     def settings(self) -> dict:
         """Every option that changes the numbers."""
-        return {k: getattr(self, k) for k in self._config_keys}
+        out = {k: getattr(self, k) for k in self._config_keys}
+        out["resetting"] = None if self.resetting is None else asdict(self.resetting)
+        return out
 
     def _new_net(self, d: EPData, seed: int):
         n_tokens = int(d.data.max()) + 1 if d.tokens else 0
@@ -236,7 +250,7 @@ class NEEP:
         return members, fits
 
     def _train(self, net, d: EPData, split: Split, val: np.ndarray, seed: int) -> dict:
-        step = scheduled_step(
+        step = ScheduledStep(
             lambda k, lr: net.train(d.data, split.train, k, self.batch, lr, 0.9, 0.999, 1e-8, self.weight_decay,
                                     self.decoupled_weight_decay, seed),
             self.lr, self.lr_schedule, self.n_iter)
@@ -257,7 +271,7 @@ class NEEP:
             net.set_adam_state(*state[1])
 
         return run_training(step, evaluate, get_state, set_state, self.n_iter, self.eval_every, self.patience,
-                            self.progress, desc="NEEP")
+                            self.progress, desc="NEEP", resetting=self.resetting, seed=seed)
 
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
         per_member, ds = _ensemble_delta_s(members, d.data, split.test)
@@ -289,6 +303,7 @@ class NEEP:
                         stderr_method=se_method,
                         n_threads=self.n_threads or None, iterations=[f["iterations"] for f in fits],
                         best_iteration=[f["best"]["iteration"] for f in fits],
+                        resets=[f.get("resets") for f in fits] if self.resetting is not None else None,
                         interrupted=any(f["interrupted"] for f in fits), notes=list(d.notes),
                         train_s=sum(f["train_s"] for f in fits), eval_s=sum(f["eval_s"] for f in fits),
                         standardize_shift=None if self.shift is None else self.shift.tolist(),
@@ -348,7 +363,7 @@ class NEEP:
         cfg, arrays = load_versioned(path, cls._method, FORMAT_VERSION, cls._method.upper())
         try:
             params, shift, scale = arrays["params"], arrays["shift"], arrays["scale"]
-            est = cls(**{k: cfg[k] for k in cls._config_keys})
+            est = cls(**{k: cfg.get(k) if k == "resetting" else cfg[k] for k in cls._config_keys})
             est.dt, est.tokens = cfg["dt"], cfg["tokens"]
             est._state_dim, est._n_tokens = cfg["state_dim"], cfg["n_tokens"]
         except KeyError as exc:

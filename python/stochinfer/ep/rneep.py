@@ -13,7 +13,8 @@ from .neep import NEEP
 from .result import EPResult
 
 _RNEEP_KEYS = ("hidden", "embed_dim", "window", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay",
-               "batch", "n_iter", "eval_every", "patience", "dtype", "split", "val_max_transitions")
+               "batch", "n_iter", "eval_every", "patience", "dtype", "split", "val_max_transitions",
+               "resetting")
 
 
 class RNEEP(NEEP):
@@ -40,12 +41,13 @@ class RNEEP(NEEP):
                  lr_schedule: str = "cosine", weight_decay: float = 5e-5, decoupled_weight_decay: bool = True,
                  batch: int = 256, n_iter: int = 3000, eval_every: int = 250, patience: Optional[int] = None,
                  dtype: str = "float32", split=(0.6, 0.2, 0.2), val_max_transitions: int = 10**6,
-                 record_test: bool = False, n_threads: Optional[int] = None, progress: Optional[bool] = None):
+                 record_test: bool = False, n_threads: Optional[int] = None, progress: Optional[bool] = None,
+                 resetting=None):
         super().__init__(hidden=hidden, layers=1, lr=lr, lr_schedule=lr_schedule, weight_decay=weight_decay,
                          decoupled_weight_decay=decoupled_weight_decay, batch=batch, n_iter=n_iter,
                          eval_every=eval_every, patience=patience, standardize=False, embed_dim=embed_dim,
                          dtype=dtype, split=split, val_max_transitions=val_max_transitions, record_test=record_test,
-                         n_threads=n_threads, progress=progress)
+                         n_threads=n_threads, progress=progress, resetting=resetting)
         self.window = positive_int("window", window, minimum=2)
         self._window = self.window
 

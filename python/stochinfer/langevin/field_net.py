@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from .. import _core
-from ..train import run_training, scheduled_step
+from ..train import Resetting, ScheduledStep, run_training
 from .._validate import check_output_fits, positive_float
 from .linear import MAX_DEGREE, linear_fit, linear_fit_chol
 
@@ -28,7 +28,10 @@ class TrainSettings:
     never), lr_schedule ('cosine' to lr/100 or 'constant'), n_samples (K weight
     samples per minibatch), beta (KL weight; the KL term is beta / N_batches times
     the mean KL per Bayesian parameter), kl_gradient ('elbo' or 'detached', the
-    published code's behaviour), weight_decay (decoupled, AdamW)."""
+    published code's behaviour), weight_decay (decoupled, AdamW), resetting
+    (stochinfer.train.Resetting: stochastic resetting to the best checkpoint once
+    the validation NLL stalls, methods.md §4; patience then does not apply; None:
+    off)."""
 
     lr: float = 1e-3
     batch: int = 256
@@ -42,6 +45,7 @@ class TrainSettings:
     weight_decay: float = 0.0
     val_samples: int = 3
     max_val_rows: int = 20_000
+    resetting: Optional[Resetting] = None
 
     def resolved_n_iter(self, n_train: int) -> int:
         if self.n_iter is not None:
@@ -63,6 +67,10 @@ class TrainSettings:
             raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}")
         if self.kl_gradient not in ("elbo", "detached"):
             raise ValueError(f"kl_gradient must be 'elbo' or 'detached', got {self.kl_gradient!r}")
+        if self.resetting is not None:
+            if not isinstance(self.resetting, Resetting):
+                raise TypeError(f"resetting must be a stochinfer.train.Resetting or None, got {self.resetting!r}")
+            self.resetting.validate()
 
 
 class _MemberCheckpoints:
@@ -196,7 +204,7 @@ class FieldNetwork:
 
     def _steps(self, x, y, rows, settings: TrainSettings, n_iter: int, n_train: int, seed: int):
         kl_weight = settings.beta / math.ceil(n_train / settings.batch)
-        return scheduled_step(
+        return ScheduledStep(
             lambda k, lr: self.net.train(x, y, rows, k, settings.batch, settings.n_samples, kl_weight,
                                          settings.kl_gradient, lr, settings.weight_decay, seed),
             settings.lr, settings.lr_schedule, n_iter), kl_weight
@@ -236,8 +244,9 @@ class FieldNetwork:
                 members.update(per_member, self.net.get_params)
             return {"val_loss": float(np.mean(per_member))}
 
-        hist = run_training(step, evaluate, self.net.get_params, self.net.set_params, n_iter,
-                            settings.eval_every, settings.patience, progress, desc=desc or f"{self.head} network")
+        hist = run_training(step, evaluate, self._get_state, self._set_state, n_iter, settings.eval_every,
+                            settings.patience, progress, desc=desc or f"{self.head} network",
+                            resetting=settings.resetting, seed=seed)
         if members is not None and members.params is not None:
             self.net.set_params(members.params.reshape(-1))
             hist["member_best_iterations"] = members.iterations.tolist()
@@ -252,6 +261,14 @@ class FieldNetwork:
             hist["refit"] = self._refit(x, y, all_rows, settings, n_iter, counts, seed)
         self.history = hist
         return hist
+
+    def _get_state(self):
+        """Parameters with their Adam state: what a checkpoint and a reset to it hold."""
+        return self.net.get_params(), self.net.get_adam_state()
+
+    def _set_state(self, state) -> None:
+        self.net.set_params(state[0])
+        self.net.set_adam_state(*state[1])
 
     def _refit(self, x, y, all_rows: np.ndarray, settings: TrainSettings, n_iter: int, counts: list,
                seed: int) -> dict:

@@ -324,6 +324,9 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         ds, dd = replace(ds, kl_gradient=kl_gradient), replace(dd, kl_gradient=kl_gradient)
     ds.validate()
     dd.validate()
+    if refit and (ds.resetting is not None or dd.resetting is not None):
+        raise ValueError("refit=True retrains for the validated number of updates, which resetting makes "
+                         "meaningless; use one or the other")
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
     n_posterior = positive_int("n_posterior", n_posterior, minimum=2)

@@ -1,0 +1,107 @@
+"""Stochastic resetting (stochinfer.Resetting, methods.md §4) in the estimators:
+a reset restores parameters and Adam state exactly but draws fresh minibatches;
+the same seed gives the same run; settings are checked; NEEP keeps the option in
+its saved file. The loop's mechanics (rate, checkpoint, lr policy) are in
+test_train.py."""
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer import _core
+from stochinfer.ep import NEEP
+from stochinfer.langevin import TrainSettings
+
+
+def _net_and_data(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(400, 2)).astype(np.float32)
+    y = (x @ np.array([[-1.0, 0.3], [0.2, -0.5]], dtype=np.float32) + rng.normal(size=(400, 2))).astype(np.float32)
+    net = _core.LangevinNet32(2, 2, 16, 3, 2, "elu", 0.1, -5.0, "affine", 2, [0.0, 0.0], [1.0, 1.0], 1.0,
+                              1e-6, 1, 7, 1)
+    return net, x, y, np.arange(400, dtype=np.int64)[None]
+
+
+def _train(net, x, y, rows, k):
+    return net.train(x, y, rows, k, 32, 2, 1e-3, "elbo", 1e-3, 0.0, 5)
+
+
+def test_a_reset_restores_parameters_and_adam_state_but_draws_fresh_minibatches():
+    net, x, y, rows = _net_and_data()
+    _train(net, x, y, rows, 30)
+    ckpt = (net.get_params(), net.get_adam_state())
+    assert net.batch_draws == 30 and ckpt[1][2] == 30
+    _train(net, x, y, rows, 20)
+    continued = net.get_params()
+    net.set_params(ckpt[0])
+    net.set_adam_state(*ckpt[1])
+    m, v, step = net.get_adam_state()
+    np.testing.assert_array_equal(net.get_params(), ckpt[0])
+    np.testing.assert_array_equal(m, ckpt[1][0])
+    np.testing.assert_array_equal(v, ckpt[1][1])
+    assert step == 30 and net.batch_draws == 50  # the minibatch counter is not rewound
+    _train(net, x, y, rows, 20)
+    assert not np.allclose(net.get_params(), continued)  # not a replay of updates 31–50
+    # the same 20 updates from the checkpoint with the draw counter at 30 do replay them
+    replay, *_ = _net_and_data()
+    _train(replay, x, y, rows, 30)
+    _train(replay, x, y, rows, 20)
+    np.testing.assert_array_equal(replay.get_params(), continued)
+    with pytest.raises(ValueError, match="step"):
+        net.set_adam_state(m, v, -1)
+    with pytest.raises(ValueError, match="adam_m must be a 1-D array"):
+        net.set_adam_state(m[:-1], v, 3)
+
+
+def test_reset_optimizer_rewinds_the_minibatch_keys_for_a_refit():
+    net, x, y, rows = _net_and_data()
+    start = net.get_params()
+    _train(net, x, y, rows, 25)
+    first = net.get_params()
+    net.set_params(start)
+    net.reset_optimizer()
+    assert net.batch_draws == 0
+    _train(net, x, y, rows, 25)
+    np.testing.assert_array_equal(net.get_params(), first)
+
+
+@pytest.fixture(scope="module")
+def ou():
+    m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.diag([1.0, 0.5]))
+    return si.simulate(m, 4, 2000, 0.01, substeps=5, seed=2)
+
+
+def test_langevin_training_with_resetting_is_reproducible_and_recorded(ou):
+    rs = si.Resetting(prob=0.02, after=100)
+    settings = TrainSettings(n_iter=800, eval_every=50, resetting=rs)
+    kw = dict(hidden=16, drift_settings=settings, diffusion_settings=TrainSettings(n_iter=200), progress=False)
+    a, b = si.infer_langevin(ou, **kw), si.infer_langevin(ou, **kw)
+    h = a.histories["drift"]
+    assert h["resetting_from"] is not None and len(h["resets"]) > 0 and h["iterations"] == 800
+    assert h["settings"]["resetting"] == dict(prob=0.02, after=100, adaptive=True, lr_policy="global")
+    pts = np.zeros((3, 2))
+    np.testing.assert_array_equal(a.drift_samples(pts), b.drift_samples(pts))
+    assert "resets" not in a.histories["diffusion"]  # off unless asked
+
+
+def test_langevin_resetting_settings_are_checked(ou):
+    with pytest.raises(TypeError, match="Resetting"):
+        si.infer_langevin(ou, drift_settings=TrainSettings(resetting=0.01))
+    with pytest.raises(ValueError, match="prob"):
+        si.infer_langevin(ou, drift_settings=TrainSettings(resetting=si.Resetting(prob=2.0)))
+    with pytest.raises(ValueError, match="refit"):
+        si.infer_langevin(ou, refit=True, diffusion_settings=TrainSettings(resetting=si.Resetting()))
+
+
+def test_neep_with_resetting_records_resets_and_saves_the_option(tmp_path):
+    m = si.models.BeadSpring(n_beads=2)
+    tr = si.simulate(m, n_traj=20, n_steps=1000, dt=0.01, substeps=10, seed=4, dtype="float32")
+    rs = si.Resetting(prob=0.02, after=100, lr_policy="rewound")
+    est = NEEP(hidden=16, layers=2, batch=256, n_iter=1000, eval_every=50, progress=False, resetting=rs)
+    res = est.fit(tr, seed=1)
+    assert res.settings["resetting"] == dict(prob=0.02, after=100, adaptive=True, lr_policy="rewound")
+    assert len(res.settings["resets"][0]) > 0 and np.isfinite(res.rate)
+    est.save(tmp_path / "n.npz")
+    assert NEEP.load(tmp_path / "n.npz").resetting == rs
+    assert NEEP(progress=False).settings()["resetting"] is None
+    with pytest.raises(TypeError, match="Resetting"):
+        NEEP(resetting="often")
