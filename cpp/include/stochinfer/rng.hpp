@@ -21,6 +21,7 @@ enum class RngPurpose : std::uint32_t {
   posterior_sample = 8,  ///< Bayesian weight noise for evaluation and prediction
   linear_base_sample = 9,  ///< posterior samples of a network's linear base field
   diffusion_base_sample = 10,  ///< posterior samples of a fitted equation's diffusion base
+  reset_time = 11,  ///< waiting times between resets (first passage under stochastic resetting)
 };
 
 /// Philox4x32-10 (Salmon et al., SC'11) on a word type U: std::uint32_t (one
