@@ -193,6 +193,20 @@ def test_ctrl_c_ends_a_seed_ensemble(bead2, monkeypatch):
     assert len(calls) == 2 and res.settings["n_seeds"] == 1 and res.settings["interrupted"]
     assert np.isfinite(res.rate)
 
+    real_new_net, built = NEEP._new_net, []
+
+    def interrupted_while_building(self, *a):  # Ctrl-C while the third network is built
+        built.append(1)
+        if len(built) == 3:
+            raise KeyboardInterrupt
+        return real_new_net(self, *a)
+
+    monkeypatch.setattr(NEEP, "_train", real_train)
+    monkeypatch.setattr(NEEP, "_new_net", interrupted_while_building)
+    with pytest.warns(UserWarning, match="keeps the 2 finished member"):
+        res = NEEP(**FAST).fit(bead2, seed=0, n_seeds=4)
+    assert res.settings["n_seeds"] == 2 and res.settings["interrupted"] and np.isfinite(res.rate)
+
 
 def test_a_failed_fit_leaves_the_previous_fit_whole(tmp_path, bead2):
     """A second fit that diverges must not leave the first fit's weights with the second

@@ -229,10 +229,10 @@ class NEEP:
         val = _cap_segments(split.val, max(self.val_max_transitions, self._window - 1))  # one window at least
         members, fits = [], []
         for k in range(n_seeds):
-            net = self._new_net(d, seed + k)
-            if self.shift is not None:
-                net.set_input_transform(self.shift.tolist(), self.scale.tolist())
-            try:
+            try:  # building the network counts too: Ctrl-C there keeps the finished members
+                net = self._new_net(d, seed + k)
+                if self.shift is not None:
+                    net.set_input_transform(self.shift.tolist(), self.scale.tolist())
                 fit = self._train(net, d, split, val, seed + k)
             except KeyboardInterrupt:
                 if not members:
