@@ -41,15 +41,25 @@ def test_a_reset_restores_parameters_and_adam_state_but_draws_fresh_minibatches(
     assert step == 30 and net.batch_draws == 50  # the minibatch counter is not rewound
     _train(net, x, y, rows, 20)
     assert not np.allclose(net.get_params(), continued)  # not a replay of updates 31–50
-    # the same 20 updates from the checkpoint with the draw counter at 30 do replay them
-    replay, *_ = _net_and_data()
-    _train(replay, x, y, rows, 30)
-    _train(replay, x, y, rows, 20)
-    np.testing.assert_array_equal(replay.get_params(), continued)
+    # the checkpoint is the whole training state: another network with the draw counter at 30
+    # (its own 30 updates on other minibatches) given it continues exactly as the original did
+    other, *_ = _net_and_data()
+    other.train(x, y, rows, 30, 32, 2, 1e-3, "elbo", 1e-3, 0.0, 99)
+    assert other.batch_draws == 30 and not np.allclose(other.get_params(), ckpt[0])
+    other.set_params(ckpt[0])
+    other.set_adam_state(*ckpt[1])
+    _train(other, x, y, rows, 20)
+    np.testing.assert_array_equal(other.get_params(), continued)
     with pytest.raises(ValueError, match="step"):
         net.set_adam_state(m, v, -1)
-    with pytest.raises(ValueError, match="adam_m must be a 1-D array"):
-        net.set_adam_state(m[:-1], v, 3)
+    before = net.get_adam_state()
+    for bad in [(m[:-1], v, 3), (m + 1, v[:-1], 3)]:  # nothing is written unless all of it fits
+        with pytest.raises(ValueError, match="must be a 1-D array"):
+            net.set_adam_state(*bad)
+        after = net.get_adam_state()
+        np.testing.assert_array_equal(after[0], before[0])
+        np.testing.assert_array_equal(after[1], before[1])
+        assert after[2] == before[2]
 
 
 def test_reset_optimizer_rewinds_the_minibatch_keys_for_a_refit():
@@ -74,13 +84,15 @@ def test_langevin_training_with_resetting_is_reproducible_and_recorded(ou):
     rs = si.Resetting(prob=0.02, after=100)
     settings = TrainSettings(n_iter=800, eval_every=50, resetting=rs)
     kw = dict(hidden=16, drift_settings=settings, diffusion_settings=TrainSettings(n_iter=200), progress=False)
-    a, b = si.infer_langevin(ou, **kw), si.infer_langevin(ou, **kw)
+    a, b = si.infer_langevin(ou, **kw), si.infer_langevin(ou, n_threads=1, **kw)
     h = a.histories["drift"]
     assert h["resetting_from"] is not None and len(h["resets"]) > 0 and h["iterations"] == 800
     assert h["settings"]["resetting"] == dict(prob=0.02, after=100, adaptive=True, lr_policy="global")
     pts = np.zeros((3, 2))
-    np.testing.assert_array_equal(a.drift_samples(pts), b.drift_samples(pts))
+    np.testing.assert_array_equal(a.drift_samples(pts), b.drift_samples(pts))  # whatever the thread count
+    assert h["resets"] == b.histories["drift"]["resets"]
     assert "resets" not in a.histories["diffusion"]  # off unless asked
+    assert f"{len(h['resets'])} resets to the checkpoint from update {h['resetting_from']}" in a.summary()
 
 
 def test_langevin_resetting_settings_are_checked(ou):
@@ -90,6 +102,12 @@ def test_langevin_resetting_settings_are_checked(ou):
         si.infer_langevin(ou, drift_settings=TrainSettings(resetting=si.Resetting(prob=2.0)))
     with pytest.raises(ValueError, match="refit"):
         si.infer_langevin(ou, refit=True, diffusion_settings=TrainSettings(resetting=si.Resetting()))
+    fit = si.infer_langevin(ou, hidden=8, drift_settings=TrainSettings(n_iter=100),
+                            diffusion_settings=TrainSettings(n_iter=100), progress=False)
+    net = fit.nets["drift"]
+    x, rows = np.zeros((10, 2)), np.arange(10)
+    with pytest.raises(ValueError, match="refit"):  # the network itself refuses too
+        net.fit(x, x, rows, rows, TrainSettings(resetting=si.Resetting()), refit=True)
 
 
 def test_neep_with_resetting_records_resets_and_saves_the_option(tmp_path):
@@ -105,3 +123,12 @@ def test_neep_with_resetting_records_resets_and_saves_the_option(tmp_path):
     assert NEEP(progress=False).settings()["resetting"] is None
     with pytest.raises(TypeError, match="Resetting"):
         NEEP(resetting="often")
+    with pytest.raises(ValueError, match="not the settings of a stochinfer.Resetting"):
+        NEEP(resetting={"prob": 0.01, "period": 3})
+    # numpy numbers are stored as Python numbers: the settings stay JSON (save() writes them)
+    np_rs = si.Resetting(prob=np.float32(0.02), after=np.int64(100))
+    assert type(np_rs.prob) is float and type(np_rs.after) is int
+    est = NEEP(hidden=8, layers=2, batch=256, n_iter=100, eval_every=50, progress=False, resetting=np_rs)
+    est.fit(tr, seed=1)
+    est.save(tmp_path / "m.npz")
+    assert NEEP.load(tmp_path / "m.npz").resetting == np_rs

@@ -23,6 +23,20 @@ def test_optimum_without_drift_matches_the_published_constants():
     assert grid[int(np.argmin(T))] == pytest.approx(rt.optimal_rate(1.0, 1.0), abs=2e-5)
 
 
+def test_the_closed_form_keeps_its_digits_at_extreme_drifts():
+    """Small rates with a drift towards the target (no cancellation in √(V² + 4Dr) − V),
+    and optima where ⟨T_r⟩ itself overflows: a drift away at |V| ≫ D/x0 gives r* ≈ |V|/x0
+    (r·x0 = √(V² + 4Dr) at the optimum's leading order)."""
+    assert rt.mean_first_passage_time(1.0, 1.0, 1e-12, V=10.0) == pytest.approx(0.1, rel=1e-9)
+    assert rt.mean_first_passage_time(1.0, 1.0, 1e-3, V=1e8) == pytest.approx(1e-8, rel=1e-6)
+    for V in (-400.0, -800.0, -5000.0):
+        r = rt.optimal_rate(1.0, 1.0, V)
+        assert r == pytest.approx(-V, rel=0.01)
+        logs = [rt._log_mean_first_passage_time(1.0, 1.0, r * f, V) for f in (0.99, 1.0, 1.01)]
+        assert logs[1] < logs[0] and logs[1] < logs[2]
+    assert rt.mean_first_passage_time(1.0, 1.0, 1.0, V=-2000.0) == math.inf
+
+
 def test_limits_and_the_peclet_criterion():
     assert rt.mean_first_passage_time(1.0, 1.0, 0.0, V=0.5) == 2.0  # ballistic x0/V without resetting
     assert rt.mean_first_passage_time(1.0, 1.0, 1e-9, V=0.5) == pytest.approx(2.0, rel=1e-6)

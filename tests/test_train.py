@@ -122,11 +122,36 @@ def test_learning_rate_policy_after_a_reset(policy):
         assert after_reset and all(pos == 300 for _, pos in after_reset)
 
 
+def test_a_reset_at_a_block_end_comes_after_its_evaluation():
+    """The updates of a block are validated before a reset drawn for its last update
+    throws them away (else a better model there could never be kept)."""
+    order = []
+    fake = _Plateau(improve_until=200)
+
+    def evaluate():
+        order.append(("evaluate", fake.it))
+        return fake.evaluate()
+
+    def set_state(s):
+        order.append(("reset", fake.it))
+        fake.set_state(s)
+
+    out = run_training(fake.step, evaluate, fake.get_state, set_state, 20_000, 10,
+                       resetting=Resetting(prob=0.05, after=0), seed=2)
+    at_block_end = [it for it, _ in out["resets"] if it % 10 == 0]
+    assert at_block_end  # about one reset in ten lands on a block's last update
+    for it in at_block_end:
+        k = order.index(("reset", it))
+        assert order[k - 1] == ("evaluate", it)
+
+
 def test_resetting_settings_are_checked():
-    for bad, match in [(dict(prob=0.0), "prob"), (dict(prob=1.0), "prob"), (dict(after=-1), "after"),
-                       (dict(after=1.5), "after"), (dict(lr_policy="reference"), "lr_policy")]:
+    for bad, match in [(dict(prob=0.0), "prob"), (dict(prob=1.0), "prob"), (dict(prob=True), "prob"),
+                       (dict(after=-1), "after"), (dict(after=1.5), "after"), (dict(adaptive="no"), "adaptive"),
+                       (dict(lr_policy="reference"), "lr_policy")]:
         with pytest.raises(ValueError, match=match):
-            Resetting(**bad).validate()
+            Resetting(**bad)
+    assert Resetting(prob=np.float32(0.5), after=np.int64(3)) == Resetting(prob=0.5, after=3)
     fake = _Plateau(10)
     with pytest.raises(ValueError, match="ScheduledStep"):
         run_training(fake.step, fake.evaluate, fake.get_state, fake.set_state, 100, 10,

@@ -19,10 +19,16 @@ pybind11::array_t<T> copy_out(const T* p, std::size_t n) {
 }
 
 template <class T>
-void copy_in(T* p, std::size_t n, const pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>& a,
-             const char* name) {
+void check_length(std::size_t n, const pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>& a,
+                  const char* name) {
   if (a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != n)
     throw pybind11::value_error(std::string(name) + " must be a 1-D array of length " + std::to_string(n));
+}
+
+template <class T>
+void copy_in(T* p, std::size_t n, const pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>& a,
+             const char* name) {
+  check_length(n, a, name);
   std::copy(a.data(), a.data() + n, p);
 }
 
@@ -43,6 +49,7 @@ void bind_optimizer_state(Cls& cls) {
       .def("set_adam_state",
            [](Model& md, const Arr& am, const Arr& av, std::int64_t step) {
              if (step < 0) throw pybind11::value_error("step must be >= 0");
+             check_length(md.n_params(), av, "adam_v");  // all checked before anything is written
              copy_in(md.adam_m(), md.n_params(), am, "adam_m");
              copy_in(md.adam_v(), md.n_params(), av, "adam_v");
              md.adam_step() = step;

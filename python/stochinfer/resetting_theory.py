@@ -30,15 +30,31 @@ def _check(x0, D, V) -> tuple:
     return positive_float("x0", x0), positive_float("D", D), finite_float("V", V)
 
 
+def _exponent(x0: float, D: float, r: float, V: float) -> float:
+    """x0(√(V² + 4Dr) − V)/(2D), without the cancellation of the difference for V > 0."""
+    root = math.sqrt(V * V + 4.0 * D * r)
+    return 2.0 * x0 * r / (root + V) if V > 0 else x0 * (root - V) / (2.0 * D)
+
+
+def _log_mean_first_passage_time(x0: float, D: float, r: float, V: float) -> float:
+    """log ⟨T_r⟩ for r > 0, finite where ⟨T_r⟩ itself overflows."""
+    e = _exponent(x0, D, r, V)
+    return e + math.log(-math.expm1(-e)) - math.log(r)
+
+
 def mean_first_passage_time(x0: float, D: float, rate: float, V: float = 0.0) -> float:
     """⟨T_r⟩ (time units of 1/rate and of D), the formula above; rate = 0 gives
-    x0/V for V > 0 and inf otherwise (free diffusion never returns on average)."""
+    x0/V for V > 0 and inf otherwise (free diffusion never returns on average);
+    inf where it exceeds the float range."""
     x0, D, V = _check(x0, D, V)
     r = positive_float("rate", rate, allow_zero=True)
     if r == 0.0:
         return x0 / V if V > 0 else math.inf
-    exponent = x0 * (math.sqrt(V * V + 4.0 * D * r) - V) / (2.0 * D)
-    return math.expm1(exponent) / r if exponent < 700 else math.inf
+    e = _exponent(x0, D, r, V)
+    if e < 700:
+        return math.expm1(e) / r
+    log_t = _log_mean_first_passage_time(x0, D, r, V)
+    return math.exp(log_t) if log_t < 709.0 else math.inf
 
 
 def peclet_number(x0: float, D: float, V: float) -> float:
@@ -59,7 +75,7 @@ def optimal_rate(x0: float, D: float, V: float = 0.0) -> float:
     # ⟨T_r⟩ is unimodal in log r: golden-section search between rates far on either side
     lo, hi = math.log(1e-8 * D / x0 ** 2), math.log(1e4 * (D / x0 ** 2 + abs(V) / x0 + V * V / D))
     g = (math.sqrt(5.0) - 1.0) / 2.0
-    f = lambda u: mean_first_passage_time(x0, D, math.exp(u), V)  # noqa: E731
+    f = lambda u: _log_mean_first_passage_time(x0, D, math.exp(u), V)  # noqa: E731, log: no overflow
     a, b = hi - g * (hi - lo), lo + g * (hi - lo)
     fa, fb = f(a), f(b)
     for _ in range(200):

@@ -5,6 +5,7 @@ progress bar, and Ctrl-C that keeps the best model. Estimators supply the steps
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 import time
 import warnings
@@ -36,19 +37,30 @@ class Resetting:
     to the checkpoint's update count. (The reference code's mixture, the
     checkpoint's rate with the scheduler counting on, is not offered.) Early
     stopping (patience) does not apply with resetting: training runs all its
-    updates and keeps the best validated model, as in the reference."""
+    updates and keeps the best validated model, as in the reference. Ensembles
+    trained together (Langevin method='ensemble') reset all members to the
+    checkpoint of their best mean validation loss; each member still keeps its own
+    best parameters at the end."""
 
     prob: float = 1e-3
     after: int = 1000
     adaptive: bool = True
     lr_policy: str = "global"
 
+    def __post_init__(self):
+        self.validate()
+        # plain Python numbers (numpy scalars would not survive json.dumps in a saved estimator)
+        object.__setattr__(self, "prob", float(self.prob))
+        object.__setattr__(self, "after", int(self.after))
+
     def validate(self) -> None:
-        if not (isinstance(self.prob, (float, int)) and 0.0 < float(self.prob) < 1.0):
+        if isinstance(self.prob, bool) or not isinstance(self.prob, numbers.Real) or not 0.0 < float(self.prob) < 1.0:
             raise ValueError(f"Resetting.prob must be a probability per update in (0, 1), got {self.prob!r}")
-        if isinstance(self.after, bool) or not isinstance(self.after, (int, np.integer)) or self.after < 0:
+        if isinstance(self.after, bool) or not isinstance(self.after, numbers.Integral) or self.after < 0:
             raise ValueError(f"Resetting.after must be an integer >= 0 (updates without improvement), "
                              f"got {self.after!r}")
+        if not isinstance(self.adaptive, (bool, np.bool_)):
+            raise ValueError(f"Resetting.adaptive must be True or False, got {self.adaptive!r}")
         if self.lr_policy not in LR_POLICIES:
             raise ValueError(f"Resetting.lr_policy must be one of {LR_POLICIES}, got {self.lr_policy!r}")
 
@@ -97,6 +109,15 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     checkpoint = None  # (state, update, schedule position) that a reset returns to
     resets, resetting_from, next_reset = [], None, None
     it, interrupted, stopped_early = 0, False, False
+
+    def reset() -> int:
+        """Back to the checkpoint; returns the update of the next reset."""
+        set_state(checkpoint[0])
+        if resetting.lr_policy == "rewound":
+            step.updates = checkpoint[2]
+        resets.append((it, it - checkpoint[1]))
+        return it + int(rng.geometric(resetting.prob))
+
     train_s = eval_s = 0.0
     bar = _progress_bar(n_iter, desc, progress)
     try:
@@ -109,12 +130,8 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
                 losses.append(step(k))
                 counts.append(k)
                 it += k
-                if it == next_reset:
-                    set_state(checkpoint[0])
-                    if resetting.lr_policy == "rewound":
-                        step.updates = checkpoint[2]
-                    resets.append((it, it - checkpoint[1]))
-                    next_reset = it + int(rng.geometric(resetting.prob))
+                if it == next_reset and it < block_end:  # one at the block's end waits for its evaluation
+                    next_reset = reset()
             train_loss = float(np.average(losses, weights=counts))
             t1 = time.perf_counter()
             entry = dict(evaluate())
@@ -134,6 +151,8 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
             if bar is not None:
                 bar.update(it - block_start)
                 bar.set_postfix(val_loss=f"{entry['val_loss']:.5f}", best=best["iteration"])
+            if it == next_reset:  # the block's last update was validated first
+                next_reset = reset()
             if resetting is not None and resetting_from is None and it - best["iteration"] >= resetting.after:
                 resetting_from = it
                 next_reset = it + int(rng.geometric(resetting.prob))

@@ -104,7 +104,10 @@ class NEEP:
         self.eval_every = positive_int("eval_every", eval_every)
         self.patience = None if patience is None else positive_int("patience", patience)
         if isinstance(resetting, dict):  # as save() writes it
-            resetting = Resetting(**resetting)
+            try:
+                resetting = Resetting(**resetting)
+            except TypeError:
+                raise ValueError(f"resetting: not the settings of a stochinfer.Resetting: {resetting!r}") from None
         if resetting is not None:
             if not isinstance(resetting, Resetting):
                 raise TypeError(f"resetting must be a stochinfer.Resetting or None, got {resetting!r}")

@@ -136,8 +136,9 @@ class FieldNetwork:
             hidden, layers, n_bayes = 1, 1, min(n_bayes, 1)
         cls = _core.LangevinNet32 if dtype == "float32" else _core.LangevinNet64
         n_params = in_dim * hidden + max(layers - 2, 0) * hidden * hidden + hidden * m + layers * hidden
-        # parameters (twice for Bayesian layers), gradients, Adam moments and checkpoints: < 8 copies
-        check_output_fits((members, 8, n_params), dtype, "use a smaller hidden width or fewer layers or members")
+        # parameters, gradients, Adam moments (4), the loop's checkpoint with its moments (3), the
+        # members' own (1), resetting's frozen checkpoint (3); twice for Bayesian layers (mu, rho): < 24
+        check_output_fits((members, 24, n_params), dtype, "use a smaller hidden width or fewer layers or members")
         self.net = cls(in_dim=in_dim, out_dim=m, hidden=hidden, n_layers=layers, n_bayes=n_bayes,
                        activation="elu", prior_std=0.1, rho_init=-5.0, head=head, d=d,
                        mean=[float(v) for v in mean], scale=[float(v) for v in scale],
@@ -217,6 +218,9 @@ class FieldNetwork:
         validation rows together, for the number of updates the validation chose
         (same schedule and minibatch keys): a quarter more data at the default split."""
         settings.validate()
+        if refit and settings.resetting is not None:
+            raise ValueError("refit=True retrains for the validated number of updates, which resetting makes "
+                             "meaningless; use one or the other")
         width = self.config["hidden"] * self.config["layers"]
         check_output_fits((self.n_members, settings.n_samples, settings.batch, 4 * width), self.dtype,
                           "lower batch or n_samples in the training settings")

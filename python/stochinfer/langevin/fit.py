@@ -446,6 +446,8 @@ class LangevinFit:
                         f"{h['best']['iteration']} of {h['iterations']}")
             if h.get("refit") and not h["refit"].get("interrupted"):
                 line += f", then refitted on {h['refit']['rows']} rows"
+            if h.get("resetting_from") is not None:  # stochastic resetting (TrainSettings.resetting)
+                line += f", {len(h['resets'])} resets to the checkpoint from update {h['resetting_from']}"
             lines.append(line + f" ({h['train_s']:.1f} s)")
         return "\n".join(lines)
 
