@@ -11,6 +11,7 @@ the variant:
   linear, cubic, auto   drift_base= that (polynomial degree of the drift networks' base)
   refit      refit=True
   no_dbase   diffusion_base="none" (the diffusion network alone, as published)
+  resetting  the drift network trained with stochinfer.Resetting(prob=0.002, after=1000)
   recentred  ensemble only: the bagged members shifted by (full-data ensemble mean
              − bagged mean) at each state; the full-data ensemble is
              bootstrap=False. Scored from the fields, not through report().
@@ -19,7 +20,7 @@ the variant:
 10^4 points): how much data a target needs.
 
 Usage: PYTHONPATH=python python bench/lbn_datasets.py [--systems nonlinear,inhomogeneous]
-       [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10] [--variants default,none,refit,no_dbase,linear,cubic,auto,recentred]
+       [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10] [--variants default,none,refit,no_dbase,linear,cubic,auto,resetting,recentred]
        [--points 10000] [--json out.json]
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ import sys
 import numpy as np
 
 import stochinfer as si
-from stochinfer.langevin import metrics
+from stochinfer.langevin import TrainSettings, metrics
 
 #: consecutive held-out points per block of the correlation's bootstrap: 20 blocks of 5 time units
 BLOCK_LENGTH = 250
@@ -44,7 +45,9 @@ SYSTEMS = {
 }
 VARIANTS = {"default": {}, "none": dict(drift_base="none"), "refit": dict(refit=True),
             "no_dbase": dict(diffusion_base="none"), "linear": dict(drift_base="linear"),
-            "cubic": dict(drift_base="cubic"), "auto": dict(drift_base="auto")}
+            "cubic": dict(drift_base="cubic"), "auto": dict(drift_base="auto"),
+            # stochastic resetting of the drift network's training (bench/RESULTS.md, "Stochastic resetting")
+            "resetting": dict(drift_settings=TrainSettings(resetting=si.Resetting(prob=0.002, after=1000)))}
 
 
 def data(system: str, seed: int, points: int = 10**4):
