@@ -204,6 +204,15 @@ def test_simulation_does_not_depend_on_the_thread_count(fits, per_sample):
             np.testing.assert_array_equal(a, b)
 
 
+def test_a_diffusion_that_stops_being_positive_definite_is_a_divergence():
+    """Far outside the data a posterior D sample can lose positive definiteness before any
+    state is NaN: the same FloatingPointError as a divergence (it was a ValueError)."""
+    x = si.simulate(si.models.Nonlinear(), 4, 600, 0.01, substeps=5, seed=5).x
+    fit = si.infer_langevin(x, dt=0.01, **SHORT)
+    with pytest.raises(FloatingPointError, match="diverged at step 20 of dt.*not positive definite"):
+        fit.simulate(3, 50, dt=1.0, x0=np.array([50.0, 50.0]), n_samples=2)
+
+
 def test_divergence_and_bad_simulation_input_are_clear_errors(fits):
     fit = fits["noiseless_bbb"]
     with pytest.raises(FloatingPointError, match="diverged at step"):

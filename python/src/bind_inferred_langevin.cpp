@@ -154,12 +154,14 @@ void bind_inferred(py::module_& m, const char* name) {
             const auto r = stochinfer::python::run_interruptible(
                 [&] { return md.simulate(c, x0.data(), v0p, xp, vp, spp, &cancel); }, cancel);
             return py::make_tuple(xs, s.underdamped ? py::object(vs) : py::none(),
-                                  per_sample ? py::none() : py::object(sp), r.steps_done, r.diverged);
+                                  per_sample ? py::none() : py::object(sp), r.steps_done, r.diverged,
+                                  r.diffusion_not_positive_definite);
           },
           py::arg("x0"), py::arg("v0"), py::arg("n_steps"), py::arg("dt"), py::arg("t0"), py::arg("period"),
           py::arg("n_samples"), py::arg("per_sample"), py::arg("seed"), py::arg("posterior_seed"),
           py::arg("record_every"),
-          "Simulates the inferred equation; returns (x, v or None, spread or None, steps_done, diverged).");
+          "Simulates the inferred equation; returns (x, v or None, spread or None, steps_done, diverged, "
+          "diffusion_not_positive_definite).");
 }
 
 }  // namespace

@@ -479,13 +479,9 @@ InferredSimulationResult InferredLangevin<T>::simulate(const InferredSimulationC
             if (!std::isfinite(z[(u * n + i) * sd + c])) diverged = true;
       }
     });
-    if (bad_noise)
-      throw std::domain_error("a posterior diffusion sample is not positive definite at integration step " +
-                              std::to_string(k) +
-                              " (states far outside the data can do this: start inside the sampled region or "
-                              "reduce dt)");
-    if (diverged) {
+    if (diverged || bad_noise) {  // the states left the region where the networks are sane
       res.diverged = true;
+      res.diffusion_not_positive_definite = bad_noise;
       return res;
     }
     if (rec) record(r);

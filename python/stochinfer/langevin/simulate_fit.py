@@ -110,12 +110,14 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     states = fit._val_states[0]
     x0 = _initial(x0, states[:, :d], rows, n_traj, d, "x0")
     v0 = _initial(v0, states[:, d:], rows, n_traj, d, "v0") if under else None
-    xs, vs, spread, done, diverged = eq.simulate(
+    xs, vs, spread, done, diverged, not_pd = eq.simulate(
         x0, v0, n_steps * substeps, dt / substeps, t0, period or 0.0, S, mode == "per_sample", seed,
         posterior_seed, record_every * substeps)
     if diverged:
+        why = "a posterior diffusion sample is not positive definite there" if not_pd else "a state became NaN/inf"
         raise FloatingPointError(f"the inferred equation diverged at step {done // substeps + 1} of dt (integration "
-                                 f"step {done + 1} of dt/{substeps}); reduce dt or start inside the sampled region")
+                                 f"step {done + 1} of dt/{substeps}: {why}); reduce dt or start inside the sampled "
+                                 "region")
     t_rec = t0 + dt * record_every * np.arange(n_rec)
     return InferredTrajectories(xs, vs, t_rec, dt, mode, S, seed, spread,
                                 {"n_traj": n_traj, "n_steps": n_steps, "record_every": record_every,
