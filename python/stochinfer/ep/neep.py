@@ -281,10 +281,11 @@ class NEEP:
         item_dt = d.dt * (self._window - 1)  # time spanned by one ΔS item
         parts = readout.per_segment(ds, split.test, self._window)
         rate = readout.mean_rate(ds, item_dt)
-        if len(parts) == 1:  # one test segment (one trajectory, or a time block of one): its blocks
-            se = readout.block_bootstrap_stderr(ds, item_dt, seed=seed)
-            se_method = f"block bootstrap ({readout.bootstrap_blocks(len(ds))} blocks)"
-            dof = readout.bootstrap_blocks(len(ds)) - 1
+        if len(parts) < 3:  # one or two test segments: their spread would have 0 or 1 dof; their blocks
+            se, n_blocks = readout.block_bootstrap(parts, item_dt, seed=seed)
+            se_method = f"block bootstrap ({n_blocks} blocks" + (f" in {len(parts)} segments)" if len(parts) > 1
+                                                                  else ")")
+            dof = n_blocks - 1
         else:
             se = readout.rate_stderr(parts, item_dt)
             what = "test trajectories" if split.kind == "trajectory" else "segments"

@@ -44,26 +44,26 @@ def rate_stderr(parts: list, dt: float) -> float:
 BOOTSTRAP_BLOCKS = 100
 
 
-def bootstrap_blocks(n_items: int, n_blocks: int = BOOTSTRAP_BLOCKS) -> int:
-    """Blocks block_bootstrap_stderr uses for a series of n_items (its standard
-    error has this many minus one degrees of freedom)."""
-    return min(n_blocks, n_items // 2)
-
-
-def block_bootstrap_stderr(series: np.ndarray, dt: float, n_blocks: int = BOOTSTRAP_BLOCKS, n_resamples: int = 2000,
-                           seed: int = 0) -> float:
-    """Standard error of mean(series)/dt for one long correlated series: the series
-    is cut into n_blocks contiguous blocks (much longer than the relaxation time)
-    resampled with replacement."""
-    n_blocks = bootstrap_blocks(len(series), n_blocks)
+def block_bootstrap(parts: list, dt: float, n_blocks: int = BOOTSTRAP_BLOCKS, n_resamples: int = 2000,
+                    seed: int = 0) -> tuple:
+    """(standard error of the pooled mean/dt, blocks used) for a few long correlated
+    series (one test trajectory, or the time blocks of one or two): about n_blocks
+    contiguous blocks of equal length, cut within each series so that none spans
+    two, resampled with replacement. The error has (blocks − 1) degrees of freedom;
+    nan with fewer than 2 blocks."""
+    total = sum(len(p) for p in parts)
+    n_blocks = min(n_blocks, total // 2)
     if n_blocks < 2:
-        return float("nan")
-    size = len(series) // n_blocks
-    means = np.asarray(series[: size * n_blocks], dtype=np.float64).reshape(n_blocks, size).mean(1)
+        return float("nan"), n_blocks
+    size = total // n_blocks
+    means = np.concatenate([np.asarray(p[: size * k], dtype=np.float64).reshape(k, size).mean(1)
+                            for p in parts if (k := min(len(p) // size, n_blocks)) > 0])
+    if means.size < 2:
+        return float("nan"), int(means.size)
     rng = np.random.Generator(np.random.Philox(key=[seed, 0xB007]))
-    counts = rng.multinomial(n_blocks, np.full(n_blocks, 1.0 / n_blocks), size=n_resamples)
-    boot = counts @ means / n_blocks
-    return float(boot.std(ddof=1) / dt)
+    counts = rng.multinomial(means.size, np.full(means.size, 1.0 / means.size), size=n_resamples)
+    boot = counts @ means / means.size
+    return float(boot.std(ddof=1) / dt), int(means.size)
 
 
 def r_squared(estimate: np.ndarray, truth: np.ndarray) -> float:
