@@ -99,8 +99,8 @@ def first_passage_times(x0: float, D: float, rate: float, V: float = 0.0, *, dt:
 
     monitoring_correction (default): the target is moved towards the walker by
     β√(2D dt), β = −ζ(½)/√(2π) ≈ 0.5826 (Broadie, Glasserman & Kou 1997). Checking
-    the target only every dt otherwise makes passages late, by +1–3% at x0 = D = 1,
-    dt = 2·10⁻⁴ (methods.md §4.1). max_time (default 100 ⟨T_r⟩, or 100 x0²/D where
+    the target only every dt otherwise makes passages late: at x0 = D = 1 by about +3%
+    at dt = 2·10⁻⁴ and +5–7% at dt = 10⁻³ (bench/RESULTS.md). max_time (default 100 ⟨T_r⟩, or 100 x0²/D where
     that is infinite): walkers still out then are NaN. Threads give the same times;
     Ctrl-C stops the run."""
     x0, D, V = _check(x0, D, V)
