@@ -22,7 +22,8 @@ class Resetting:
     """Stochastic resetting of training to the best checkpoint (Bae, Song & Jeong,
     Mach. Learn.: Sci. Technol. 6, 015062 (2025); methods.md §4).
 
-    Once the validation loss has not improved for `after` updates, every update is
+    Once the validation loss has not improved for `after` updates (checked at each
+    evaluation, so in effect rounded up to a multiple of eval_every), every update is
     followed, with probability `prob`, by a return to the checkpoint: the
     parameters with the lowest validation loss so far with their optimiser state
     (Adam moments and counter; the reference's opt_reset=1). Minibatches keep being
