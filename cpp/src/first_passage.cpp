@@ -49,6 +49,10 @@ SimulationStatus first_passage_times(const FirstPassageConfig& cfg, double* time
     for (;;) {
       const std::int64_t i = next.fetch_add(1);
       if (i >= cfg.n_walkers || stopped) return;
+      if (cancel && cancel->load(std::memory_order_relaxed)) {  // short walkers never reach the in-loop check
+        stopped = true;
+        return;
+      }
       NormalStream<std::uint32_t> noise = normal_stream(cfg.seed, RngPurpose::integrator_noise, std::uint64_t(i));
       std::uint64_t n_resets = 0;
       std::int64_t reset_at = steps_to_reset(log1m_p, uniform_at(cfg.seed, RngPurpose::reset_time, i, n_resets++));
