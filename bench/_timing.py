@@ -8,6 +8,7 @@ next call, so peak RSS reflects one output array at a time.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import platform
 import resource
@@ -94,3 +95,12 @@ def load_record(load_start: float, threads: int) -> dict:
     if warn:
         print(warn, flush=True)
     return {"loadavg_1min_start": load_start, "loadavg_1min_end": end, "nproc": os.cpu_count(), "busy": bool(warn)}
+
+
+def record_and_write(out: dict, load_start: float, path: Optional[str]) -> None:
+    """Adds the load record (all cores counted as the benchmark's threads) to `out`
+    and writes it as JSON to `path` when given."""
+    out["load"] = load_record(load_start, os.cpu_count() or 1)
+    if path:
+        with open(path, "w") as f:
+            json.dump(out, f, indent=1)

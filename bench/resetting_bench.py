@@ -29,7 +29,7 @@ sys.path.insert(0, HERE)
 import stochinfer as si  # noqa: E402
 from stochinfer import resetting_theory as rt  # noqa: E402
 from stochinfer.langevin import TrainSettings  # noqa: E402
-from _timing import load_average, load_record, machine  # noqa: E402
+from _timing import load_average, machine, record_and_write  # noqa: E402
 
 BETA = 0.5825971579390106  # −ζ(½)/√(2π)
 
@@ -167,10 +167,7 @@ def main(argv=None) -> int:
               f" ({dev:+.2f}%; uncorrected {100 * (r['mean_T_uncorrected'] / r['mean_T_theory'] - 1):+.2f}%); "
               f"numpy {r['numpy_ratio']:.1f}x slower" + (f", numba {r['numba_ratio']:.1f}x slower" if "numba_ratio" in r
                                                         else ", numba not installed"))
-    out["load"] = load_record(load0, os.cpu_count() or 1)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=1)
+    record_and_write(out, load0, args.json)
     return 0
 
 

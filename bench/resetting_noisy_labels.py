@@ -24,7 +24,6 @@ mean gain and its standard error.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -35,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import stochinfer as si  # noqa: E402
 from stochinfer.langevin.field_net import FieldNetwork, TrainSettings  # noqa: E402
-from _timing import load_average, load_record, machine  # noqa: E402
+from _timing import load_average, machine, record_and_write  # noqa: E402
 
 DIM, N_TRAIN, N_VAL, N_TEST = 20, 1000, 500, 4000
 W = np.random.default_rng(123).normal(size=(2, DIM)) / math.sqrt(DIM)
@@ -112,10 +111,7 @@ def main(argv=None) -> int:
     print("|---|---|---|")
     for s in summary:
         print(f"| {s['eta']:g} | {s['mean_gain']:+.4f} ± {s['stderr']:.4f} | {s['positive']} of {s['n_seeds']} |")
-    out["load"] = load_record(load0, os.cpu_count() or 1)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=1)
+    record_and_write(out, load0, args.json)
     return 0
 
 
