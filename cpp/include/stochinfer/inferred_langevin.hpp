@@ -87,7 +87,7 @@ struct InferredSimulationConfig {
 
 struct InferredSimulationResult {
   std::int64_t steps_done = 0;  ///< fewer than asked when cancelled or diverged
-  bool diverged = false;        ///< a state became NaN/inf at step steps_done + 1
+  bool diverged = false;  ///< at step steps_done + 1 a state or field became NaN/inf, or a D sample lost definiteness
   /// a posterior diffusion sample was finite but not positive definite at step
   /// steps_done + 1 (states far outside the data); diverged is set too
   bool diffusion_not_positive_definite = false;

@@ -47,9 +47,11 @@ BOOTSTRAP_BLOCKS = 100
 def block_bootstrap(parts: list, dt: float, n_blocks: int = BOOTSTRAP_BLOCKS, n_resamples: int = 2000,
                     seed: int = 0) -> tuple:
     """(standard error of the pooled mean/dt, blocks used) for a few long correlated
-    series (one test trajectory, or the time blocks of one or two): about n_blocks
-    contiguous blocks of equal length, cut within each series so that none spans
-    two, resampled with replacement. The error has (blocks − 1) degrees of freedom;
+    series (one test trajectory, or the time blocks of one or two): contiguous
+    blocks of equal length (total // n_blocks items; at most n_blocks per series, so
+    a few more than n_blocks in all for several series), cut within each series so
+    that none spans two (a series shorter than a block is left out), resampled with
+    replacement. The error has (blocks − 1) degrees of freedom;
     nan with fewer than 2 blocks."""
     total = sum(len(p) for p in parts)
     n_blocks = min(n_blocks, total // 2)
