@@ -66,6 +66,14 @@ class Resetting:
             raise ValueError(f"Resetting.lr_policy must be one of {LR_POLICIES}, got {self.lr_policy!r}")
 
 
+def check_resetting(value) -> Optional[Resetting]:
+    """A resetting option as estimators take it: None or a Resetting (validated when
+    it was built; it is frozen); TypeError otherwise."""
+    if value is not None and not isinstance(value, Resetting):
+        raise TypeError(f"resetting must be a stochinfer.Resetting or None, got {value!r}")
+    return value
+
+
 def _progress_bar(total: int, desc: str, enabled: Optional[bool]):
     """tqdm when installed and stderr is a terminal (or enabled=True); else None."""
     if enabled is False or (enabled is None and not sys.stderr.isatty()):
@@ -100,8 +108,7 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     for every reset, and 'resetting_from', the update at which resetting began
     (None if it never did), when resetting is given.
     """
-    if resetting is not None:
-        resetting.validate()
+    if check_resetting(resetting) is not None:
         if resetting.lr_policy == "rewound" and not isinstance(step, ScheduledStep):
             raise ValueError("lr_policy='rewound' needs a ScheduledStep (the schedule to rewind)")
         patience = None
@@ -111,13 +118,17 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     resets, resetting_from, next_reset = [], None, None
     it, interrupted, stopped_early = 0, False, False
 
+    def next_reset_after(update: int) -> int:
+        """The update after which the next reset comes: a geometric wait (Bernoulli(prob) per update)."""
+        return update + int(rng.geometric(resetting.prob))
+
     def reset() -> int:
         """Back to the checkpoint; returns the update of the next reset."""
         set_state(checkpoint[0])
         if resetting.lr_policy == "rewound":
             step.updates = checkpoint[2]
         resets.append((it, it - checkpoint[1]))
-        return it + int(rng.geometric(resetting.prob))
+        return next_reset_after(it)
 
     train_s = eval_s = 0.0
     bar = _progress_bar(n_iter, desc, progress)
@@ -156,7 +167,7 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
                 next_reset = reset()
             if resetting is not None and resetting_from is None and it - best["iteration"] >= resetting.after:
                 resetting_from = it
-                next_reset = it + int(rng.geometric(resetting.prob))
+                next_reset = next_reset_after(it)
             if patience is not None and it - best["iteration"] >= patience:
                 stopped_early = True
                 break

@@ -15,7 +15,7 @@ from .. import _core
 from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
 from .._validate import check_output_fits, positive_float, positive_int, seed_value, thread_count
-from ..train import Resetting, ScheduledStep, run_training
+from ..train import Resetting, ScheduledStep, check_resetting, run_training
 from . import readout
 from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
 from .result import EPResult
@@ -108,11 +108,7 @@ class NEEP:
                 resetting = Resetting(**resetting)
             except TypeError:
                 raise ValueError(f"resetting: not the settings of a stochinfer.Resetting: {resetting!r}") from None
-        if resetting is not None:
-            if not isinstance(resetting, Resetting):
-                raise TypeError(f"resetting must be a stochinfer.Resetting or None, got {resetting!r}")
-            resetting.validate()
-        self.resetting = resetting
+        self.resetting = check_resetting(resetting)
         self.standardize = bool(standardize)
         self.embed_dim = positive_int("embed_dim", embed_dim)
         if dtype not in ("float32", "float64"):

@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from .. import _core
-from ..train import Resetting, ScheduledStep, run_training
+from ..train import Resetting, ScheduledStep, check_resetting, run_training
 from .._validate import check_output_fits, positive_float
 from .linear import MAX_DEGREE, linear_fit, linear_fit_chol
 
@@ -67,10 +67,14 @@ class TrainSettings:
             raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}")
         if self.kl_gradient not in ("elbo", "detached"):
             raise ValueError(f"kl_gradient must be 'elbo' or 'detached', got {self.kl_gradient!r}")
-        if self.resetting is not None:
-            if not isinstance(self.resetting, Resetting):
-                raise TypeError(f"resetting must be a stochinfer.train.Resetting or None, got {self.resetting!r}")
-            self.resetting.validate()
+        check_resetting(self.resetting)
+
+
+def refuse_refit_with_resetting(refit: bool, *settings: TrainSettings) -> None:
+    """refit retrains for the validated number of updates; with resets that count says nothing."""
+    if refit and any(s.resetting is not None for s in settings):
+        raise ValueError("refit=True retrains for the validated number of updates, which resetting makes "
+                         "meaningless; use one or the other")
 
 
 class _MemberCheckpoints:
@@ -218,9 +222,7 @@ class FieldNetwork:
         validation rows together, for the number of updates the validation chose
         (same schedule and minibatch keys): a quarter more data at the default split."""
         settings.validate()
-        if refit and settings.resetting is not None:
-            raise ValueError("refit=True retrains for the validated number of updates, which resetting makes "
-                             "meaningless; use one or the other")
+        refuse_refit_with_resetting(refit, settings)
         width = self.config["hidden"] * self.config["layers"]
         check_output_fits((self.n_members, settings.n_samples, settings.batch, 4 * width), self.dtype,
                           "lower batch or n_samples in the training settings")

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._validate import increment_moments, integer, positive_float, positive_int, seed_value, thread_count
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
-from .field_net import FieldNetwork, TrainSettings
+from .field_net import FieldNetwork, TrainSettings, refuse_refit_with_resetting
 from .fit import LangevinFit
 from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
 from .friction import finite_dt_bias, local_friction, mean_friction
@@ -324,9 +324,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         ds, dd = replace(ds, kl_gradient=kl_gradient), replace(dd, kl_gradient=kl_gradient)
     ds.validate()
     dd.validate()
-    if refit and (ds.resetting is not None or dd.resetting is not None):
-        raise ValueError("refit=True retrains for the validated number of updates, which resetting makes "
-                         "meaningless; use one or the other")
+    refuse_refit_with_resetting(refit, ds, dd)  # before any network trains
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
     n_posterior = positive_int("n_posterior", n_posterior, minimum=2)
