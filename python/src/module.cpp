@@ -10,6 +10,7 @@ void bind_simulate(py::module_& m);
 void bind_rng(py::module_& m);
 void bind_markov_chain(py::module_& m);
 void bind_first_passage(py::module_& m);
+void bind_movies(py::module_& m);
 void bind_ground_truth(py::module_& m);
 void bind_neep(py::module_& m);
 void bind_langevin(py::module_& m);
@@ -26,6 +27,7 @@ PYBIND11_MODULE(_core, m) {
   bind_rng(m);
   bind_markov_chain(m);
   bind_first_passage(m);
+  bind_movies(m);
   bind_neep(m);
   bind_langevin(m);
   bind_inferred_langevin(m);

@@ -19,10 +19,11 @@ from .ep import EPResult, NEEP, RNEEP, entropy_production
 from .langevin import LangevinFit, TrainSettings, infer_langevin
 from .train import Resetting
 from . import resetting_theory
+from . import movies
 
 __version__ = _core.__version__
 
-__all__ = ["models", "simulate", "entropy_production", "NEEP", "RNEEP", "EPResult", "Trajectories", "infer_langevin", "LangevinFit", "TrainSettings", "Resetting", "resetting_theory", "OutputTooLargeError", "cuda_available", "__version__"]
+__all__ = ["models", "simulate", "entropy_production", "NEEP", "RNEEP", "EPResult", "Trajectories", "infer_langevin", "LangevinFit", "TrainSettings", "Resetting", "resetting_theory", "movies", "OutputTooLargeError", "cuda_available", "__version__"]
 
 
 def cuda_available() -> bool:

@@ -22,6 +22,8 @@ enum class RngPurpose : std::uint32_t {
   linear_base_sample = 9,  ///< posterior samples of a network's linear base field
   diffusion_base_sample = 10,  ///< posterior samples of a fitted equation's diffusion base
   reset_time = 11,  ///< waiting times between resets (first passage under stochastic resetting)
+  read_noise = 12,  ///< Gaussian pixel noise of rendered movies
+  shot_noise = 13,  ///< Poisson pixel counts of rendered movies
 };
 
 /// Philox4x32-10 (Salmon et al., SC'11) on a word type U: std::uint32_t (one

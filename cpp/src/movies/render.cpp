@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+#include "stochinfer/movies/render.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+
+#include "stochinfer/detail/run_on_threads.hpp"
+#include "stochinfer/movies/spot.hpp"
+#include "stochinfer/rng.hpp"
+
+namespace stochinfer {
+namespace movies {
+
+void RenderConfig::validate() const {
+  const auto need = [](bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument(what);
+  };
+  need(height >= 1 && width >= 1, "height and width must be >= 1");
+  need(n_spots >= 0 && dim >= 1, "n_spots must be >= 0 and dim >= 1");
+  need(base.size() == std::size_t(n_spots) * 2, "base must hold n_spots x 2 values");
+  need(jacobian.size() == std::size_t(n_spots) * 2 * std::size_t(dim), "jacobian must hold n_spots x 2 x dim values");
+  for (double v : base) need(std::isfinite(v), "base must be finite");
+  for (double v : jacobian) need(std::isfinite(v), "jacobian must be finite");
+  need(std::isfinite(spot_std) && spot_std > 0, "spot_std must be finite and > 0");
+  need(downsample >= 1, "downsample must be >= 1");
+  const int ch = crop_height < 0 ? height - crop_row : crop_height;
+  const int cw = crop_width < 0 ? width - crop_col : crop_width;
+  need(crop_row >= 0 && crop_col >= 0 && ch >= 1 && cw >= 1 && crop_row + ch <= height && crop_col + cw <= width,
+       "crop must lie inside the frame");
+  need(crop_row % downsample == 0 && crop_col % downsample == 0 && ch % downsample == 0 && cw % downsample == 0,
+       "crop (and the frame, when not cropped) must be a whole number of downsample blocks");
+  need(std::isfinite(photons) && photons >= 0, "photons must be finite and >= 0");
+  need(std::isfinite(read_noise) && read_noise >= 0, "read_noise must be finite and >= 0");
+}
+
+int RenderConfig::out_height() const { return (crop_height < 0 ? height - crop_row : crop_height) / downsample; }
+int RenderConfig::out_width() const { return (crop_width < 0 ? width - crop_col : crop_width) / downsample; }
+
+namespace {
+
+// Poisson(lambda) counts from one uniform (inversion, exact below kPoissonExactBelow) or
+// one normal (normal approximation above it).
+double poisson_count(double lambda, float u, float z) {
+  if (lambda <= 0) return 0.0;
+  if (lambda >= kPoissonExactBelow) return std::max(0.0, std::floor(lambda + std::sqrt(lambda) * double(z) + 0.5));
+  double p = std::exp(-lambda), cdf = p, k = 0;
+  const double target = double(u);
+  // the cap only guards against a uniform above the CDF's rounding limit
+  while (cdf < target && k < lambda + 40.0 * std::sqrt(lambda) + 40.0) {
+    k += 1;
+    p *= lambda / k;
+    cdf += p;
+  }
+  return k;
+}
+
+struct FrameRenderer {
+  const RenderConfig& cfg;
+  int oh, ow;
+  int row0, col0;            // crop origin, full-resolution pixels
+  std::int64_t grid_width;   // width of the downsampled uncropped frame: the noise key's row stride
+  double scale;              // 1 / (peak · f²)
+  std::vector<double> gy, gx, centre, image;
+
+  explicit FrameRenderer(const RenderConfig& c)
+      : cfg(c), oh(c.out_height()), ow(c.out_width()), row0(c.crop_row), col0(c.crop_col),
+        grid_width(c.width / c.downsample),
+        scale(1.0 / (spot_peak(c.spot_std) * double(c.downsample) * double(c.downsample))),
+        gy(std::size_t(c.n_spots) * oh), gx(std::size_t(c.n_spots) * ow), centre(std::size_t(c.n_spots) * 2),
+        image(std::size_t(oh) * ow) {}
+
+  template <class Out>
+  void render(const double* x, std::uint64_t movie, std::uint64_t frame, Out* out) {
+    const int f = cfg.downsample;
+    for (int s = 0; s < cfg.n_spots; ++s)
+      for (int a = 0; a < 2; ++a) {
+        const double* J = cfg.jacobian.data() + (std::size_t(s) * 2 + a) * cfg.dim;
+        double c = cfg.base[std::size_t(s) * 2 + a];
+        for (int d = 0; d < cfg.dim; ++d) c += J[d] * x[d];
+        centre[std::size_t(s) * 2 + a] = c;
+      }
+    // separable spot: block masses along rows and columns, then outer products
+    for (int s = 0; s < cfg.n_spots; ++s) {
+      for (int r = 0; r < oh; ++r)
+        gy[std::size_t(s) * oh + r] = spot_block_mass(row0 + r * f, f, centre[2 * s], cfg.spot_std);
+      for (int q = 0; q < ow; ++q)
+        gx[std::size_t(s) * ow + q] = spot_block_mass(col0 + q * f, f, centre[2 * s + 1], cfg.spot_std);
+    }
+    std::fill(image.begin(), image.end(), 0.0);
+    for (int s = 0; s < cfg.n_spots; ++s)
+      for (int r = 0; r < oh; ++r) {
+        const double wy = gy[std::size_t(s) * oh + r] * scale;
+        double* row = image.data() + std::size_t(r) * ow;
+        const double* px = gx.data() + std::size_t(s) * ow;
+        for (int q = 0; q < ow; ++q) row[q] += wy * px[q];
+      }
+    const std::int64_t frame_key = std::int64_t(frame) * std::int64_t(cfg.height / f) * grid_width;
+    for (int r = 0; r < oh; ++r)
+      for (int q = 0; q < ow; ++q) {
+        double v = image[std::size_t(r) * ow + q];
+        const std::uint64_t key =
+            std::uint64_t(frame_key + (std::int64_t(row0 / f + r) * grid_width + col0 / f + q));
+        if (cfg.photons > 0)
+          v = poisson_count(cfg.photons * std::max(v, 0.0), uniform_at(cfg.seed, RngPurpose::shot_noise, movie, key),
+                            normal_at(cfg.seed, RngPurpose::shot_noise, movie, key)) /
+              cfg.photons;
+        if (cfg.read_noise > 0) v += cfg.read_noise * double(normal_at(cfg.seed, RngPurpose::read_noise, movie, key));
+        if constexpr (std::is_same<Out, unsigned char>::value)
+          out[std::size_t(r) * ow + q] = quantize_u8(v);
+        else
+          out[std::size_t(r) * ow + q] = static_cast<Out>(v);
+      }
+  }
+};
+
+template <class Out>
+SimulationStatus render_typed(const RenderConfig& cfg, const double* states, std::int64_t n_movies,
+                              std::int64_t n_frames, const std::int64_t* pairs, std::int64_t n_pairs, Out* out,
+                              int n_threads, const std::atomic<bool>* cancel) {
+  const std::int64_t n_out = pairs ? n_pairs : n_movies * n_frames;
+  for (std::int64_t k = 0; pairs && k < n_pairs; ++k)
+    if (pairs[2 * k] < 0 || pairs[2 * k] >= n_movies || pairs[2 * k + 1] < 0 || pairs[2 * k + 1] >= n_frames)
+      throw std::invalid_argument("pairs must name existing (movie, frame) pairs");
+  const std::size_t frame_size = std::size_t(cfg.out_height()) * cfg.out_width();
+  int nthreads = n_threads > 0 ? n_threads : static_cast<int>(std::thread::hardware_concurrency());
+  nthreads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(nthreads, (n_out + 63) / 64)));
+  constexpr std::int64_t chunk = 64;  // frames per counter fetch
+  std::atomic<std::int64_t> next{0};
+  std::atomic<bool> stopped{false};
+  auto worker = [&]() {
+    FrameRenderer fr(cfg);
+    for (;;) {
+      const std::int64_t begin = next.fetch_add(chunk);
+      if (begin >= n_out || stopped) return;
+      if (cancel && cancel->load(std::memory_order_relaxed)) {
+        stopped = true;
+        return;
+      }
+      for (std::int64_t k = begin; k < std::min(begin + chunk, n_out); ++k) {
+        const std::int64_t m = pairs ? pairs[2 * k] : k / n_frames;
+        const std::int64_t t = pairs ? pairs[2 * k + 1] : k % n_frames;
+        fr.render(states + (m * n_frames + t) * cfg.dim, std::uint64_t(m), std::uint64_t(t), out + k * frame_size);
+      }
+    }
+  };
+  host_threads::run_on_threads(nthreads, worker);
+  return stopped ? SimulationStatus::cancelled : SimulationStatus::completed;
+}
+
+}  // namespace
+
+SimulationStatus render_frames(const RenderConfig& cfg, const double* states, std::int64_t n_movies,
+                               std::int64_t n_frames, const std::int64_t* pairs, std::int64_t n_pairs, void* out,
+                               int n_threads, const std::atomic<bool>* cancel) {
+  cfg.validate();
+  if (n_movies < 0 || n_frames < 0 || n_pairs < 0) throw std::invalid_argument("sizes must be >= 0");
+  if (cfg.quantize)
+    return render_typed(cfg, states, n_movies, n_frames, pairs, n_pairs, static_cast<unsigned char*>(out), n_threads,
+                        cancel);
+  return render_typed(cfg, states, n_movies, n_frames, pairs, n_pairs, static_cast<float*>(out), n_threads, cancel);
+}
+
+}  // namespace movies
+}  // namespace stochinfer

@@ -1,0 +1,102 @@
+"""Rendering hidden states into movie frames (compiled, threaded)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _core, _validate
+from ..results import Trajectories
+from .layout import SpotLayout
+
+#: shot-noise means at or above this use the normal approximation N(λ, λ)
+POISSON_EXACT_BELOW = float(_core.POISSON_EXACT_BELOW)
+
+
+def _crop(crop, layout: SpotLayout, f: int) -> list[int]:
+    if crop is None:
+        if layout.height % f or layout.width % f:
+            raise ValueError(f"downsample={f} must divide the frame ({layout.height} × {layout.width}); "
+                             "or pass crop=(row, col, height, width) in multiples of it")
+        return [0, 0, -1, -1]
+    try:
+        vals = [_validate.integer("crop", v) for v in crop]
+    except TypeError:
+        raise TypeError(f"crop must be (row, col, height, width) integers, got {crop!r}") from None
+    if len(vals) != 4:
+        raise ValueError(f"crop must be (row, col, height, width), got {crop!r}")
+    r, c, h, w = vals
+    if r < 0 or c < 0 or h < 1 or w < 1 or r + h > layout.height or c + w > layout.width:
+        raise ValueError(f"crop={tuple(vals)} must lie inside the {layout.height} × {layout.width} frame")
+    if any(v % f for v in vals):
+        raise ValueError(f"crop={tuple(vals)} must be in multiples of downsample={f} pixels")
+    return vals
+
+
+def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photons: float | None = None,
+           read_noise: float = 0.0, quantize: bool = True, seed: int = 0, frames=None,
+           n_threads: int | None = None) -> np.ndarray:
+    """Frames of a spot movie of the hidden states (methods.md §5.9.1).
+
+    Each spot is an isotropic Gaussian integrated over the pixels and divided by
+    the peak of a pixel-centred spot (so that spot reads 1); spots add. Then, in
+    this order: the mean of non-overlapping downsample × downsample blocks, the
+    crop, shot noise (Poisson counts with `photons` expected at intensity 1,
+    divided by photons; exact below 500 counts, normal approximation above),
+    read noise (Gaussian, std `read_noise` in peak units), and 8-bit quantisation
+    clip(floor(255 I + ½), 0, 255). The noise of a pixel depends only on (seed,
+    movie, frame, pixel of the downsampled frame): the same with any crop,
+    selection of frames or thread count.
+
+    states: (n_movies, n_frames, dim), (n_frames, dim) or Trajectories (positions);
+        dim = layout.dim, in the model's length unit.
+    layout: where the coordinates are drawn (SpotLayout, e.g. bead_spring_layout()).
+    downsample: block size f; frames become (H/f) × (W/f).
+    crop: (row, col, height, width) of the field of view in full-resolution
+        pixels, multiples of f; None = whole frame.
+    photons: expected photon count at intensity 1 (None: no shot noise).
+    read_noise: Gaussian pixel noise std, in units of the spot peak (≥ 0).
+    quantize: uint8 frames (default) or float32 intensities in peak units.
+    seed: key of the pixel noise.
+    frames: optional (n, 2) integer (movie, frame) pairs to render instead of all.
+    Returns (n_movies, n_frames, H', W') (with 2-D states: (n_frames, H', W')), or
+    (n, H', W') for `frames`.
+    """
+    if not isinstance(layout, SpotLayout):
+        raise TypeError(f"layout must be a SpotLayout (e.g. stochinfer.movies.bead_spring_layout()), "
+                        f"got {type(layout).__name__}")
+    x = states.x if isinstance(states, Trajectories) else states
+    x = _validate.finite_array("states", _validate.stacked_array("states", x))
+    squeeze = x.ndim == 2
+    if squeeze:
+        x = x[None]
+    if x.ndim != 3 or x.shape[2] != layout.dim:
+        raise ValueError(f"states must be (n_movies, n_frames, {layout.dim}) or (n_frames, {layout.dim}) for this "
+                         f"layout, got shape {np.shape(states.x if isinstance(states, Trajectories) else states)}")
+    f = _validate.positive_int("downsample", downsample)
+    box = _crop(crop, layout, f)
+    shot = 0.0 if photons is None else _validate.positive_float("photons", photons)
+    read = _validate.positive_float("read_noise", read_noise, allow_zero=True)
+    if not isinstance(quantize, (bool, np.bool_)):
+        raise TypeError(f"quantize must be True or False, got {quantize!r}")
+    seed = _validate.seed_value("seed", seed)
+    threads = _validate.thread_count(n_threads)
+    pairs = None
+    if frames is not None:
+        pairs = _validate.finite_array("frames", frames, shape=(None, 2), dtype=np.int64)
+        bad = (pairs[:, 0] < 0) | (pairs[:, 0] >= x.shape[0]) | (pairs[:, 1] < 0) | (pairs[:, 1] >= x.shape[1])
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ValueError(f"frames[{k}] = {tuple(pairs[k])} is not a (movie, frame) pair of states "
+                             f"{x.shape[:2]}")
+    oh = (layout.height if box[2] < 0 else box[2]) // f
+    ow = (layout.width if box[3] < 0 else box[3]) // f
+    n_out = x.shape[0] * x.shape[1] if pairs is None else pairs.shape[0]
+    _validate.check_output_fits((n_out, oh, ow), np.uint8 if quantize else np.float32,
+                                "render fewer frames at a time (frames=...)")
+    out = _core.render_frames(x, layout.height, layout.width, layout.base.ravel().tolist(),
+                              layout.jacobian.ravel().tolist(), layout.spot_std, f, box, shot, read, bool(quantize),
+                              seed, pairs, threads)
+    if pairs is None:
+        out = out.reshape(x.shape[0], x.shape[1], oh, ow)
+        if squeeze:
+            out = out[0]
+    return out
