@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "bind_optimizer_state.hpp"
+#include "bind_state_array.hpp"
 #include "interrupt.hpp"
 #include "stochinfer/neep.hpp"
 #include "stochinfer/rneep.hpp"
@@ -16,42 +17,10 @@
 namespace py = pybind11;
 using stochinfer::Segment;
 using stochinfer::StateArray;
-using stochinfer::StateType;
+using stochinfer::python::segments;
+using stochinfer::python::state_array;
 
 namespace {
-
-/// A view of a C-contiguous float32/float64 (n_traj, L, d) or int32 (n_traj, L)
-/// array; the Python layer keeps the array alive and unchanged during the call.
-StateArray state_array(const py::array& a) {
-  if (!(a.flags() & py::array::c_style)) throw py::value_error("data must be C-contiguous");
-  StateArray s;
-  s.data = a.data();
-  if (py::isinstance<py::array_t<std::int32_t>>(a)) {
-    if (a.ndim() != 2) throw py::value_error("token data must have shape (n_traj, L)");
-    s.type = StateType::int32;
-    s.dim = 1;
-  } else {
-    if (a.ndim() != 3) throw py::value_error("data must have shape (n_traj, L, dim)");
-    if (py::isinstance<py::array_t<float>>(a))
-      s.type = StateType::float32;
-    else if (py::isinstance<py::array_t<double>>(a))
-      s.type = StateType::float64;
-    else
-      throw py::type_error("data must be float32, float64 or int32 tokens");
-    s.dim = a.shape(2);
-  }
-  s.n_traj = a.shape(0);
-  s.length = a.shape(1);
-  return s;
-}
-
-std::vector<Segment> segments(const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& seg) {
-  if (seg.ndim() != 2 || seg.shape(1) != 3) throw py::value_error("segments must have shape (k, 3): traj, begin, end");
-  std::vector<Segment> out(seg.shape(0));
-  auto r = seg.unchecked<2>();
-  for (py::ssize_t k = 0; k < seg.shape(0); ++k) out[k] = Segment{r(k, 0), r(k, 1), r(k, 2)};
-  return out;
-}
 
 /// Methods shared by the network estimators: parameters, Adam state, training,
 /// per-item ΔS and full-batch loss/gradient.

@@ -13,6 +13,7 @@ void bind_first_passage(py::module_& m);
 void bind_movies(py::module_& m);
 void bind_ground_truth(py::module_& m);
 void bind_neep(py::module_& m);
+void bind_cneep(py::module_& m);
 void bind_langevin(py::module_& m);
 void bind_inferred_langevin(py::module_& m);
 
@@ -29,6 +30,7 @@ PYBIND11_MODULE(_core, m) {
   bind_first_passage(m);
   bind_movies(m);
   bind_neep(m);
+  bind_cneep(m);
   bind_langevin(m);
   bind_inferred_langevin(m);
   auto gt = m.def_submodule("ground_truth", "Analytic ground truth (double precision).");

@@ -10,7 +10,7 @@
 
 namespace stochinfer {
 
-enum class StateType { float32, float64, int32 };
+enum class StateType { float32, float64, int32, uint8 };  // uint8: movie frames (CNEEP)
 
 /// A C-contiguous (n_traj, length, dim) array owned by the caller; estimators
 /// read it in place and never copy it (dim = 1 for token paths, type int32).

@@ -47,7 +47,8 @@ struct NeepModel<T>::Impl {
       if (a.type != StateType::int32 || a.dim != 1)
         throw std::invalid_argument("this network embeds tokens: data must be int32 token paths");
     } else {
-      if (a.type == StateType::int32) throw std::invalid_argument("this network takes real-valued states, got tokens");
+      if (a.type != StateType::float32 && a.type != StateType::float64)
+        throw std::invalid_argument("this network takes real-valued states (float32 or float64), not tokens");
       if (a.dim != s.state_dim)
         throw std::invalid_argument("data has " + std::to_string(a.dim) + " components per state, the network " +
                                     std::to_string(s.state_dim));

@@ -30,6 +30,23 @@ const char* activation_name(Activation a) {
   return "?";
 }
 
+void CnnSpec::validate() const {
+  if (seq_len < 2) throw std::invalid_argument("seq_len must be >= 2");
+  if (n_layer < 1 || n_layer > 6) throw std::invalid_argument("n_layer must be in [1, 6]");
+  if (n_channel < 1 || n_channel > 1024) throw std::invalid_argument("n_channel must be in [1, 1024]");
+  if (height < 1 || width < 1) throw std::invalid_argument("height and width must be >= 1");
+  // spatial size after block 1 (stride-2 conv, pool) and each pooled later block
+  int h = (height - 1) / 2 + 1, w = (width - 1) / 2 + 1;
+  for (int b = 0; b < (n_layer > 1 ? n_layer - 1 : 1); ++b) {  // block 1 and every later block but the last
+    h /= 2;
+    w /= 2;
+  }
+  if (h < 1 || w < 1)
+    throw std::invalid_argument("frames of " + std::to_string(height) + " x " + std::to_string(width) +
+                                " pixels are too small for " + std::to_string(n_layer) +
+                                " blocks: each pools by 2 (use fewer layers or larger frames)");
+}
+
 void MlpSpec::validate() const {
   if (n_tokens < 0) throw std::invalid_argument("n_tokens must be >= 0");
   if (n_tokens == 0 && state_dim < 1) throw std::invalid_argument("state_dim must be >= 1");

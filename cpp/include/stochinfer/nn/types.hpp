@@ -32,6 +32,19 @@ struct MlpSpec {
   void validate() const;  ///< throws std::invalid_argument naming the bad field
 };
 
+/// The CNEEP convolutional network (methods.md §2.2) on seq_len frames of
+/// height × width pixels: block 1 Conv(seq_len → n_channel, k5, s2, p2) + ReLU +
+/// MaxPool(2); block b = 2 … n_layer (i = b − 2) Conv(c → c, k3, p1) + ReLU +
+/// Conv(c → 2c, k3, p1) + ReLU with c = n_channel·2^i, MaxPool(2) after every
+/// block but the last (block 1 always pools); a position-specific Linear(·, 1) head.
+struct CnnSpec {
+  int seq_len = 2;
+  int height = 0, width = 0;
+  int n_layer = 2;
+  int n_channel = 32;
+  void validate() const;  ///< throws std::invalid_argument naming the bad field (including frames too small)
+};
+
 /// Adam (Kingma & Ba) with PyTorch's exact update order. weight_decay is an L2
 /// term added to the gradient (torch.optim.Adam) or, with decoupled = true, a
 /// multiplicative shrink of the weights (torch.optim.AdamW).
