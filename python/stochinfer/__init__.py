@@ -15,7 +15,7 @@ from . import models
 from ._validate import OutputTooLargeError
 from .results import Trajectories
 from .simulate import simulate
-from .ep import EPResult, NEEP, RNEEP, entropy_production
+from .ep import CNEEP, EPResult, NEEP, RNEEP, entropy_production
 from .langevin import LangevinFit, TrainSettings, infer_langevin
 from .train import Resetting
 from . import resetting_theory
@@ -23,7 +23,7 @@ from . import movies
 
 __version__ = _core.__version__
 
-__all__ = ["models", "simulate", "entropy_production", "NEEP", "RNEEP", "EPResult", "Trajectories", "infer_langevin", "LangevinFit", "TrainSettings", "Resetting", "resetting_theory", "movies", "OutputTooLargeError", "cuda_available", "__version__"]
+__all__ = ["models", "simulate", "entropy_production", "NEEP", "RNEEP", "CNEEP", "EPResult", "Trajectories", "infer_langevin", "LangevinFit", "TrainSettings", "Resetting", "resetting_theory", "movies", "OutputTooLargeError", "cuda_available", "__version__"]
 
 
 def cuda_available() -> bool:

@@ -7,12 +7,13 @@ from typing import Optional
 
 from .._validate import seed_value
 from .baselines import BaselineEstimate, block_kld, plugin_binned, plugin_discrete, tur_bound
+from .cneep import CNEEP, upsample_map
 from .neep import NEEP
 from .rneep import RNEEP
 from .result import EPResult
 from .splits import Split, three_way_split
 
-__all__ = ["entropy_production", "NEEP", "RNEEP", "EPResult", "BaselineEstimate", "plugin_discrete", "plugin_binned",
+__all__ = ["entropy_production", "NEEP", "RNEEP", "CNEEP", "upsample_map", "EPResult", "BaselineEstimate", "plugin_discrete", "plugin_binned",
            "block_kld", "tur_bound", "Split", "three_way_split"]
 
 _METHODS = ("neep", "rneep", "plugin", "tur")

@@ -23,6 +23,8 @@ class EPData:
     substeps: Optional[int] = None
     integrator: Optional[str] = None
     notes: list = field(default_factory=list)
+    hidden: Optional[np.ndarray] = None  # movies: the hidden states (n_traj, L, dim) the frames show
+    partial: bool = False  # movies: the frames do not show every coordinate
 
     @property
     def n_traj(self) -> int:

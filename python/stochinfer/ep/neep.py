@@ -175,6 +175,26 @@ class NEEP:
                              "training set; drop them or pass standardize=False")
         return mean, 1.0 / std
 
+    # ---- hooks a subclass for other data (CNEEP: movies) replaces ---------------
+    def _as_data(self, data, dt, model, substeps) -> EPData:
+        return as_ep_data(data, dt, model, substeps)
+
+    @staticmethod
+    def _set_transform(net, shift, scale) -> None:
+        if shift is not None:
+            net.set_input_transform(np.asarray(shift).tolist(), np.asarray(scale).tolist())
+
+    def _truth_delta_s(self, d: EPData, segments: np.ndarray):
+        """Analytic ΔS of the read-out items of the segments, or None."""
+        return truth_delta_s(d, segments) if self._window == 2 else None
+
+    def _net_config(self) -> dict:
+        """What save() records to rebuild the networks."""
+        return {"state_dim": self._state_dim, "n_tokens": self._n_tokens}
+
+    def _restore_net_config(self, cfg: dict) -> None:
+        self._state_dim, self._n_tokens = cfg["state_dim"], cfg["n_tokens"]
+
     # ---- fitting --------------------------------------------------------------
     def fit(self, data, dt: Optional[float] = None, *, seed: int = 0, model=None, substeps: Optional[int] = None,
             n_seeds: int = 1) -> EPResult:
@@ -194,7 +214,7 @@ class NEEP:
 
         Returns an EPResult (rate in k_B per unit time, or per step for tokens).
         """
-        d = as_ep_data(data, dt, model, substeps)
+        d = self._as_data(data, dt, model, substeps)
         n_seeds = positive_int("n_seeds", n_seeds)
         seed = seed_value("seed", seed)
         if seed + n_seeds > 2**64:
@@ -230,8 +250,7 @@ class NEEP:
         for k in range(n_seeds):
             try:  # building the network counts too: Ctrl-C there keeps the finished members
                 net = self._new_net(d, seed + k)
-                if self.shift is not None:
-                    net.set_input_transform(self.shift.tolist(), self.scale.tolist())
+                self._set_transform(net, self.shift, self.scale)
                 fit = self._train(net, d, split, val, seed + k)
             except KeyboardInterrupt:
                 if not members:
@@ -294,7 +313,7 @@ class NEEP:
             se = float(np.sqrt(se**2 + v_seed))
             se_method += f" + seed spread / sqrt({len(seed_rates)})"
         test_loss = readout.neep_loss(ds)
-        ds_truth = truth_delta_s(d, split.test) if self._window == 2 else None
+        ds_truth = self._truth_delta_s(d, split.test)
         r2 = readout.r_squared(ds, ds_truth) if ds_truth is not None else None
         if ds_truth is not None:  # the truth on these very transitions: separates estimator from sampling error
             truth = dict(truth, test_set_rate=readout.mean_rate(ds_truth, d.dt))
@@ -331,7 +350,7 @@ class NEEP:
         fit(n_seeds=K), the mean of the K networks' ΔS, as the fit's own read-out."""
         if self.net is None:
             raise RuntimeError("NEEP is not trained: call fit() or NEEP.load() first")
-        d = as_ep_data(data, self.dt, None)
+        d = self._as_data(data, self.dt, None, None)
         if d.tokens != self.tokens:
             raise ValueError("data: this estimator was trained on " + ("tokens" if self.tokens else "real states"))
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
@@ -348,7 +367,7 @@ class NEEP:
         if self.net is None:
             raise RuntimeError("nothing to save: call fit() first")
         cfg = self.settings()
-        cfg.update(dt=self.dt, tokens=self.tokens, state_dim=self._state_dim, n_tokens=self._n_tokens)
+        cfg.update(dt=self.dt, tokens=self.tokens, **self._net_config())
         arrays = {"format_version": np.array(FORMAT_VERSION), "kind": np.array(self._method),
                   "config": np.array(json.dumps(cfg)), "params": self.net.get_params(),
                   "shift": np.array([] if self.shift is None else self.shift),
@@ -365,7 +384,7 @@ class NEEP:
             params, shift, scale = arrays["params"], arrays["shift"], arrays["scale"]
             est = cls(**{k: cfg.get(k) if k == "resetting" else cfg[k] for k in cls._config_keys})
             est.dt, est.tokens = cfg["dt"], cfg["tokens"]
-            est._state_dim, est._n_tokens = cfg["state_dim"], cfg["n_tokens"]
+            est._restore_net_config(cfg)
         except KeyError as exc:
             raise ValueError(f"{path}: a damaged {cls._method.upper()} file (missing {exc})") from None
         stack = arrays.get("member_params", params[None])
@@ -375,8 +394,7 @@ class NEEP:
         for member in stack:
             net = est._build_net(0)
             net.set_params(member)
-            if shift.size:
-                net.set_input_transform(shift.tolist(), scale.tolist())
+            est._set_transform(net, shift if shift.size else None, scale if shift.size else None)
             est.members.append(net)
         est.net = est.members[0]
         if shift.size:

@@ -45,6 +45,7 @@ class EPResult:
     history: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
     estimator: Any = None
+    dissipation_map: Optional[np.ndarray] = None  # CNEEP: time-averaged map on the test movies (k_B per window)
 
     @property
     def reference(self) -> Optional[float]:

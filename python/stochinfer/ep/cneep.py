@@ -1,0 +1,258 @@
+"""CNEEP: entropy production and where it is dissipated, from movies (methods.md
+§2; Bae, Kim et al., "Inferring dissipation maps from videos using convolutional
+neural networks"). A convolutional network scores windows of consecutive frames;
+ΔS = h(frames) − h(frames reversed). The network, loss and training run in the
+compiled core; this module validates the movies, splits them by movie, drives
+training and reads out the rate, its error bar and the dissipation map."""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+
+from .. import _core
+from .._validate import (finite_states, positive_int, recording_dt, required_dt, positive_float, stacked_array)
+from .data import EPData, _check_model
+from .neep import NEEP, _ensemble_delta_s
+from .result import EPResult
+from .splits import Split
+
+_CNEEP_KEYS = ("n_layer", "n_channel", "seq_len", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay",
+               "batch", "n_iter", "eval_every", "patience", "dtype", "split", "val_max_transitions", "resetting")
+#: frames read for the pixel mean and std (evenly spaced over the training movies)
+_TRANSFORM_FRAMES = 2000
+
+
+class CNEEP(NEEP):
+    """Neural estimator of entropy production from movies.
+
+    A window of `seq_len` consecutive frames is stacked as channels and scored by a
+    CNN h (methods.md §2.2): Conv(seq_len → n_channel, 5 × 5, stride 2) + ReLU +
+    MaxPool(2), then n_layer − 1 blocks of two 3 × 3 convolutions (the second
+    doubling the channels) + ReLU, pooled except the last, and one position-specific
+    linear read-out (so a trained network takes frames of one size only).
+    ΔS = h(x) − h(flip(x)), flip reversing the frame order, is the stochastic EP (k_B)
+    of the window. Training minimises mean(e^{−ΔS} − ΔS) over windows drawn
+    uniformly; movies are split three ways by movie (by time blocks for fewer than
+    three). Pixels are z-scored with one mean and std over the training movies.
+
+    The dissipation map H(y, x) = Σ_c w_c(y, x) (A_c^f − A_c^r)(y, x) (w the read-out
+    weights, A the last block's activations for the forward and reversed windows)
+    sums to ΔS exactly and shows where the EP is produced.
+
+    Defaults (ours, for a 2-core CPU): 2 blocks of 32 channels (the paper's), Adam
+    lr 1e-3 with cosine decay, weight decay 5e-5 (decoupled), 3000 updates of 256
+    windows, evaluation every 250. The paper's configuration is lr=1e-4,
+    lr_schedule='constant', weight_decay=5e-5, decoupled_weight_decay=False,
+    batch=4096, 50 000–100 000 updates (a GPU run).
+
+    seq_len > 2 scores longer windows (read out with stride seq_len − 1): for
+    partially observed movies the EP per frame interval is then a tighter lower bound.
+    Other parameters as for NEEP (n_threads, progress, resetting, record_test, split,
+    val_max_transitions: the cap on validation windows).
+    """
+
+    _method, _kind = "cneep", "estimate"
+    _config_keys = _CNEEP_KEYS
+
+    def __init__(self, n_layer: int = 2, n_channel: int = 32, *, seq_len: int = 2, lr: float = 1e-3,
+                 lr_schedule: str = "cosine", weight_decay: float = 5e-5, decoupled_weight_decay: bool = True,
+                 batch: int = 256, n_iter: int = 3000, eval_every: int = 250, patience: Optional[int] = None,
+                 dtype: str = "float32", split=(0.6, 0.2, 0.2), val_max_transitions: int = 10**5,
+                 record_test: bool = False, n_threads: Optional[int] = None, progress: Optional[bool] = None,
+                 resetting=None):
+        super().__init__(hidden=1, layers=1, lr=lr, lr_schedule=lr_schedule, weight_decay=weight_decay,
+                         decoupled_weight_decay=decoupled_weight_decay, batch=batch, n_iter=n_iter,
+                         eval_every=eval_every, patience=patience, standardize=True, dtype=dtype, split=split,
+                         val_max_transitions=val_max_transitions, record_test=record_test, n_threads=n_threads,
+                         progress=progress, resetting=resetting)
+        self.n_layer = positive_int("n_layer", n_layer)
+        if self.n_layer > 6:
+            raise ValueError(f"n_layer must be <= 6, got {self.n_layer}")
+        self.n_channel = positive_int("n_channel", n_channel)
+        if self.n_channel > 1024:
+            raise ValueError(f"n_channel must be <= 1024, got {self.n_channel}")
+        self.seq_len = positive_int("seq_len", seq_len, minimum=2)
+        self._window = self.seq_len
+        self._frame_shape = None
+
+    # ---- data ------------------------------------------------------------------
+    def _as_data(self, data, dt, model, substeps) -> EPData:
+        from ..movies import Movies
+
+        hidden, partial, integrator, notes = None, False, None, []
+        if isinstance(data, Movies):
+            dt = recording_dt(dt, data.dt)
+            model = model if model is not None else data.model
+            if substeps is None and data.settings.get("substeps") is not None:
+                substeps = int(data.settings["substeps"]) * int(data.settings.get("record_every", 1))
+            integrator = data.settings.get("integrator")
+            hidden, partial, frames = data.states, data.partial, data.frames
+        else:
+            frames = stacked_array("movies", data)
+            dt = required_dt(dt)
+        if not isinstance(frames, np.ndarray):
+            raise TypeError(f"movies must be a numpy array (n_movies, n_frames, height, width) or Movies, "
+                            f"got {type(frames).__name__}")
+        if frames.ndim == 3:
+            frames = frames[None]
+            notes.append("3-D frames read as one movie (n_frames, height, width)")
+        if frames.ndim != 4:
+            raise ValueError(f"movies must have shape (n_movies, n_frames, height, width), got {frames.shape}")
+        if frames.dtype.kind == "b" or frames.dtype.kind not in "iuf":
+            raise TypeError(f"movies must hold integer or float pixels, got dtype {frames.dtype}")
+        if frames.dtype != np.uint8 and frames.dtype not in (np.float32, np.float64):
+            frames = frames.astype(np.float64 if frames.dtype.itemsize > 4 else np.float32)
+        frames = np.ascontiguousarray(frames)
+        if frames.dtype.kind == "f":
+            finite_states(frames)
+        if frames.shape[0] < 1 or frames.shape[2] < 1 or frames.shape[3] < 1:
+            raise ValueError(f"movies are empty (shape {frames.shape})")
+        if frames.shape[1] < self.seq_len:
+            raise ValueError(f"movies of {frames.shape[1]} frames are shorter than seq_len={self.seq_len}")
+        if self._frame_shape is not None and self.net is not None and frames.shape[2:] != self._frame_shape:
+            raise ValueError(f"movies have {frames.shape[2]} × {frames.shape[3]} frames, but this network reads "
+                             f"{self._frame_shape[0]} × {self._frame_shape[1]} (its read-out is position-specific); "
+                             "crop or resample the frames, or fit a new CNEEP")
+        dt = positive_float("dt", dt)
+        if substeps is not None and (not isinstance(substeps, (int, np.integer)) or substeps < 1):
+            raise ValueError(f"substeps must be an integer >= 1, got {substeps}")
+        if model is not None:
+            if hidden is not None:
+                _check_model(model, hidden, False)
+            elif not hasattr(model, "snapshot_ep_rate"):
+                raise TypeError(f"model must be a stochinfer model with an analytic EP rate, got "
+                                f"{type(model).__name__}")
+        return EPData(frames, dt, False, model, None if substeps is None else int(substeps), integrator, notes,
+                      hidden=hidden, partial=partial)
+
+    def _new_net(self, d: EPData, seed: int):
+        self._frame_shape = tuple(int(s) for s in d.data.shape[2:])
+        return self._build_net(seed)
+
+    def _build_net(self, seed: int):
+        h, w = self._frame_shape
+        cls = _core.CneepModel32 if self.dtype == "float32" else _core.CneepModel64
+        # parameters (≈ 9 · 4^(n_layer − 1) n_channel² + read-out) and 32 windows' activations per thread
+        widest = self.n_channel << max(0, self.n_layer - 1)
+        self._check_size(8 * (25 * self.seq_len * self.n_channel + 27 * widest * widest + widest * h * w // 4)
+                         + 64 * 40 * self.n_channel * h * w,
+                         "lower n_channel or n_layer, or use smaller frames")
+        try:
+            return cls(seq_len=self.seq_len, height=h, width=w, n_layer=self.n_layer, n_channel=self.n_channel,
+                       seed=int(seed), n_threads=self.n_threads)
+        except ValueError as exc:
+            raise ValueError(f"movies: {exc}") from None
+
+    def _check_size(self, n_values: int, hint: str) -> None:
+        from .._validate import check_output_fits
+        check_output_fits((n_values,), self.dtype, hint)
+
+    def _input_transform(self, d: EPData, segments: np.ndarray):
+        """One pixel mean and std over evenly spaced frames of the training movies."""
+        lengths = segments[:, 2] - segments[:, 1]
+        total = int(lengths.sum())
+        picks = np.unique(np.linspace(0, total - 1, min(total, _TRANSFORM_FRAMES)).astype(np.int64))
+        cum = np.concatenate([[0], np.cumsum(lengths)])
+        k = np.searchsorted(cum, picks, side="right") - 1
+        sample = d.data[segments[k, 0], segments[k, 1] + picks - cum[k]].astype(np.float64)
+        mean, std = float(sample.mean()), float(sample.std())
+        if not std > 0:
+            raise ValueError("movies: the training frames are constant (every pixel the same value): there is "
+                             "nothing to learn from")
+        return np.array([mean]), np.array([1.0 / std])
+
+    @staticmethod
+    def _set_transform(net, shift, scale) -> None:
+        if shift is not None:
+            net.set_pixel_transform(float(np.asarray(shift).ravel()[0]), float(np.asarray(scale).ravel()[0]))
+
+    def _net_config(self) -> dict:
+        return {"frame_shape": list(self._frame_shape)}
+
+    def _restore_net_config(self, cfg: dict) -> None:
+        self._frame_shape = tuple(int(v) for v in cfg["frame_shape"])
+
+    # ---- truth and read-out -------------------------------------------------------
+    def _truth_delta_s(self, d: EPData, segments: np.ndarray):
+        """Analytic ΔS of each read-out window from the hidden states: the sum over
+        its seq_len − 1 transitions."""
+        m = d.model
+        if d.hidden is None or m is None or not hasattr(m, "transition_entropy"):
+            return None
+        step = self.seq_len - 1
+        out = []
+        for traj, b, e in segments:
+            try:
+                per_step = np.asarray(m.transition_entropy(d.hidden[traj, b:e][None]))[0]
+            except ValueError:
+                return None
+            n_win = (e - b - self.seq_len) // step + 1
+            out.append(per_step[: n_win * step].reshape(n_win, step).sum(axis=1))
+        return np.concatenate(out) if out else None
+
+    def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
+        res = super()._read_out(d, split, members, fits, truth, seed)
+        if d.partial:
+            res.kind = "bound"
+            res.settings["notes"].append("the frames show only part of the system (a subset of spots or a crop): "
+                                         "the EP they reveal bounds the total from below")
+        res.dissipation_map = _mean_map(members, d.data, split.test)
+        res.settings["frame_shape"] = list(self._frame_shape)
+        res.settings["pixel_mean"] = float(self.shift[0])
+        res.settings["pixel_std"] = float(1.0 / self.scale[0])
+        return res
+
+    # ---- using a trained estimator -------------------------------------------------
+    def dissipation_map(self, movies, *, per_window: bool = False) -> np.ndarray:
+        """Where the EP is produced: the map H of methods.md §2.3 on the network's
+        last feature grid (map_shape; upsample_map() brings it to the frame size),
+        in k_B per window. The time average over every read-out window (default;
+        it sums to the mean ΔS per window), or per_window=True: (n_movies, n_windows,
+        H', W'), each summing to that window's ΔS. An ensemble averages its members."""
+        if self.net is None:
+            raise RuntimeError("CNEEP is not trained: call fit() or CNEEP.load() first")
+        d = self._as_data(movies, self.dt, None, None)
+        segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
+        if not per_window:
+            return _mean_map(self.members or [self.net], d.data, segs)
+        maps = np.mean([net.dissipation_map(d.data, segs)[1] for net in self.members or [self.net]], axis=0)
+        return maps.reshape(d.n_traj, -1, *maps.shape[1:])
+
+    @property
+    def map_shape(self) -> tuple:
+        """(H', W') of the dissipation map."""
+        if self.net is None:
+            raise RuntimeError("CNEEP is not trained: call fit() or CNEEP.load() first")
+        return tuple(self.net.map_shape)
+
+    def __repr__(self) -> str:
+        return (f"CNEEP(n_layer={self.n_layer}, n_channel={self.n_channel}, seq_len={self.seq_len}, "
+                f"lr={self.lr})")
+
+
+def _mean_map(nets: list, frames: np.ndarray, segs: np.ndarray) -> np.ndarray:
+    """Time-averaged dissipation map over every read-out window of the segments,
+    averaged over the networks (float64; sums to the mean ΔS per window)."""
+    total = None
+    n = 0
+    for net in nets:
+        ds, maps = net.dissipation_map(frames, segs)
+        s = maps.sum(axis=0)
+        total = s if total is None else total + s
+        n = maps.shape[0]
+    return total / (n * len(nets))
+
+
+def upsample_map(hmap: np.ndarray, frame_shape: tuple) -> np.ndarray:
+    """A dissipation map spread evenly over the frame's pixels (nearest cell): each
+    pixel gets its cell's value divided by the pixels per cell, so the upsampled map
+    still sums to the same EP."""
+    hmap = np.asarray(hmap, dtype=np.float64)
+    H, W = (int(v) for v in frame_shape)
+    h, w = hmap.shape[-2:]
+    rows = np.minimum(np.arange(H) * h // H, h - 1)
+    cols = np.minimum(np.arange(W) * w // W, w - 1)
+    count = np.bincount(rows, minlength=h)[:, None] * np.bincount(cols, minlength=w)[None, :]
+    return (hmap / count)[..., rows[:, None], cols[None, :]]
