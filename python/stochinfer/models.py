@@ -645,7 +645,7 @@ class PythonModel:
 
 
 _BUILTIN_NAMES = ("LinearOU", "BeadSpring", "Nonlinear", "Inhomogeneous", "HodgkinHuxley", "VanDerPol",
-                  "VanDerPolIHD", "BrownianCarnot")
+                  "VanDerPolIHD", "BrownianCarnot", "ElasticNetwork")
 
 
 def from_dict(d: dict):
@@ -674,3 +674,77 @@ def _from_kwargs(cls, kwargs: dict):
         return BeadSpring(n_beads=kwargs["n_beads"], k=kwargs["k"], gamma=kwargs["gamma"],
                           temperatures=np.asarray(kwargs["temperatures"]))
     return cls(**kwargs)
+
+
+class ElasticNetwork(LinearOU):
+    """Elastic network with active nodes (methods.md §5.9.2): a triangular lattice of
+    n × n nodes, spacing a = 1, node (p, q) at (p + (q mod 2)/2, q√3/2); harmonic bonds
+    (stiffness k) between every pair at distance a, linearised about the rest
+    lattice; the outer ring pinned. The free nodes' displacements u (row-major over
+    q = 1 … n − 2, p = 1 … n − 2; (u_x, u_y) per node) follow
+    γ du = −H u dt + √(2γT) dW, H the Hessian of U = (k/2) Σ_bonds [ê·(u_l − u_j)]²:
+    an Ornstein–Uhlenbeck process (A = −H/γ, D = diag(T_j)/γ). Every free node is at
+    t_cold except the `hot` nodes at t_hot. Units: k_B = 1, lengths in a, time in γ/k.
+    """
+
+    def __init__(self, n: int = 7, t_cold: float = 0.01, t_hot: float = 0.1, hot=((2, 2), (4, 4)),
+                 k: float = 1.0, gamma: float = 1.0):
+        n = positive_int("n", n, minimum=3)
+        if n > 40:
+            raise ValueError(f"n must be <= 40 (a {n}×{n} lattice has {2 * (n - 2) ** 2} coordinates), got {n}")
+        t_cold, t_hot = positive_float("t_cold", t_cold), positive_float("t_hot", t_hot)
+        k, gamma = positive_float("k", k), positive_float("gamma", gamma)
+        hot = tuple((int(p), int(q)) for p, q in hot)
+        free = [(p, q) for q in range(1, n - 1) for p in range(1, n - 1)]
+        index = {node: i for i, node in enumerate(free)}
+        for node in hot:
+            if node not in index:
+                raise ValueError(f"hot node {node} is not a free (interior) node of the {n}×{n} lattice")
+        pos = {(p, q): np.array([p + (q % 2) / 2, q * np.sqrt(3) / 2]) for q in range(n) for p in range(n)}
+        H = np.zeros((2 * len(free), 2 * len(free)))
+        nodes = list(pos)
+        for i, a in enumerate(nodes):
+            for b in nodes[i + 1:]:
+                e = pos[b] - pos[a]
+                if abs(np.linalg.norm(e) - 1.0) > 1e-9:
+                    continue
+                P = k * np.outer(e, e)  # the bond's stiffness along its axis
+                for x, y, sign in ((a, a, 1), (b, b, 1), (a, b, -1), (b, a, -1)):
+                    if x in index and y in index:
+                        H[2 * index[x]:2 * index[x] + 2, 2 * index[y]:2 * index[y] + 2] += sign * P
+        temps = np.full(len(free), t_cold)
+        for node in hot:
+            temps[index[node]] = t_hot
+        super().__init__(-H / gamma, np.diag(np.repeat(temps, 2)) / gamma)
+        self.n, self.t_cold, self.t_hot, self.hot, self.k, self.gamma = n, t_cold, t_hot, hot, k, gamma
+        self.free_nodes = free
+        self.node_temperatures = temps
+        self.rest_positions = np.array([pos[node] for node in free])
+        self.pinned_positions = np.array([pos[(p, q)] for q in range(n) for p in range(n) if (p, q) not in index])
+
+    def _describe(self):
+        return {"n": self.n, "t_cold": self.t_cold, "t_hot": self.t_hot, "hot": [list(h) for h in self.hot],
+                "k": self.k, "gamma": self.gamma}
+
+    def _local_velocity(self) -> tuple:
+        C = self.stationary_covariance()
+        return C, self.A + self.D @ np.linalg.inv(C)  # mean local velocity v(u) = Ω u
+
+    def node_ep_rates(self) -> np.ndarray:
+        """Velocity map σ_j = tr[Ω_jᵀ D_jj⁻¹ Ω_j C] per free node (≥ 0, sums to σ): where
+        the EP rate is produced (k_B per unit time)."""
+        C, Om = self._local_velocity()
+        out = np.empty(len(self.free_nodes))
+        for j in range(len(self.free_nodes)):
+            rows = slice(2 * j, 2 * j + 2)
+            Oj = Om[rows]
+            out[j] = np.trace(Oj.T @ np.linalg.inv(self.D[rows, rows]) @ Oj @ C)
+        return out
+
+    def node_heat_rates(self) -> np.ndarray:
+        """Heat map s_j = Σ_{rows of j} [K C Ωᵀ]_rr / T_j, K = −H: the rate of entropy
+        flowing into node j's bath (signed; negative where heat leaves a hot bath; sums to σ)."""
+        C, Om = self._local_velocity()
+        M = (self.A * self.gamma) @ C @ Om.T
+        d = np.diag(M).reshape(-1, 2).sum(axis=1)
+        return d / self.node_temperatures
