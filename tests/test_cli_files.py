@@ -61,7 +61,7 @@ def test_json_has_no_nan_and_baselines_refuse_plot(tmp_path, capsys):
     assert result["stderr"] is None
     capsys.readouterr()
     assert main(["ep", str(tmp_path / "short.npy"), "--dt", str(DT), "--method", "tur", "--plot", "p.png"]) == 2
-    assert "--plot draws NEEP's training curve" in capsys.readouterr().err
+    assert "--plot draws the training curve and per-transition EP of NEEP and CNEEP" in capsys.readouterr().err
 
 
 def test_scalar_paths_and_underdamped_files(tmp_path, capsys):
@@ -83,3 +83,24 @@ def test_scalar_paths_and_underdamped_files(tmp_path, capsys):
     np.savez(tmp_path / "paths.npz", x=paths, dt=DT)  # the same scalar paths with their dt
     assert main(["ep", str(tmp_path / "paths.npz"), "--method", "tur", "--scalar-paths"]) == 0
     assert "shape (50, 400, 1)" in capsys.readouterr().out
+
+
+def test_movies_through_cneep(tmp_path, capsys):
+    mv = si.movies.bead_spring_movies(4, 60, seed=2)
+    np.save(tmp_path / "movie.npy", mv.frames)
+    args = ["ep", str(tmp_path / "movie.npy"), "--dt", "0.01", "--method", "cneep", "--n-iter", "20",
+            "--hidden", "4", "--json", str(tmp_path / "r.json"), "--save-model", str(tmp_path / "c.npz")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "CNEEP EP rate estimate" in out
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert np.shape(saved["dissipation_map"]) == (5, 10)
+    assert si.CNEEP.load(tmp_path / "c.npz").map_shape == (5, 10)
+    # a movie without --method cneep, and cneep on trajectories, are refused with the fix
+    assert main(["ep", str(tmp_path / "movie.npy"), "--dt", "0.01"]) == 2
+    assert "Pass --method cneep" in capsys.readouterr().err
+    np.save(tmp_path / "x.npy", mv.states)
+    assert main(["ep", str(tmp_path / "x.npy"), "--dt", "0.01", "--method", "cneep"]) == 2
+    assert "reads movies" in capsys.readouterr().err
+    assert main(["ep", str(tmp_path / "movie.npy"), "--method", "cneep"]) == 2
+    assert "--dt is required" in capsys.readouterr().err

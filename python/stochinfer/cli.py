@@ -162,16 +162,26 @@ def _write_json(path: str, content: dict) -> None:
 def ep(args) -> int:
     import stochinfer as si
 
-    if args.plot and args.method != "neep":
-        print(f"error: --plot draws NEEP's training curve and per-transition EP; method {args.method!r} "
-              "has neither (drop --plot)", file=sys.stderr)
+    neural = args.method in ("neep", "cneep")
+    if args.plot and not neural:
+        print(f"error: --plot draws the training curve and per-transition EP of NEEP and CNEEP; method "
+              f"{args.method!r} has neither (drop --plot)", file=sys.stderr)
         return 2
-    if args.method != "neep":
+    if not neural:
         ignored = [f"--{k.replace('_', '-')}" for k in ("hidden", "layers", "n_iter", "lr", "save_model")
                    if getattr(args, k) is not None]
         if ignored:
-            print(f"note: {' '.join(ignored)} apply to --method neep only; ignored for {args.method}")
+            print(f"note: {' '.join(ignored)} apply to --method neep or cneep only; ignored for {args.method}")
     data = _states(args)
+    if args.method == "cneep" and np.ndim(data) != 4:
+        print(f"error: --method cneep reads movies, an array (n_movies, n_frames, height, width); "
+              f"{args.file} holds shape {np.shape(data.x if isinstance(data, si.Trajectories) else data)}",
+              file=sys.stderr)
+        return 2
+    if args.method != "cneep" and isinstance(data, np.ndarray) and data.ndim == 4:
+        print(f"error: {args.file} holds a 4-D array {data.shape}: movies (n_movies, n_frames, height, width)? "
+              "Pass --method cneep", file=sys.stderr)
+        return 2
     if isinstance(data, si.Trajectories) and data.underdamped:
         if not args.positions_only:
             print("error: the file holds underdamped trajectories (positions and velocities); velocities are "
@@ -182,13 +192,17 @@ def ep(args) -> int:
                                settings={k: v for k, v in data.settings.items() if k != "underdamped"})
     if isinstance(data, si.Trajectories) and args.dt is None:
         args.dt = data.dt
-    if not isinstance(data, si.Trajectories) and args.dt is None and np.asarray(data).dtype.kind == "f":
-        print("error: --dt is required for plain arrays (time between consecutive points)", file=sys.stderr)
+    if not isinstance(data, si.Trajectories) and args.dt is None and (np.asarray(data).dtype.kind == "f"
+                                                                       or args.method == "cneep"):
+        print("error: --dt is required for plain arrays (time between consecutive points or frames)",
+              file=sys.stderr)
         return 2
     options = {}
     if args.method == "neep":
         options = dict(hidden=args.hidden, layers=args.layers, n_iter=args.n_iter, lr=args.lr)
-        options = {k: v for k, v in options.items() if v is not None}
+    elif args.method == "cneep":
+        options = dict(n_channel=args.hidden, n_layer=args.layers, n_iter=args.n_iter, lr=args.lr)
+    options = {k: v for k, v in options.items() if v is not None}
     shape = data.x.shape if isinstance(data, si.Trajectories) else np.shape(data)
     dt_text = args.dt if args.dt is not None else "1 (token paths: EP per step)"
     print(f"stochinfer ep: {args.file}, shape {shape}, dt = {dt_text}, method = {args.method}")
@@ -196,7 +210,7 @@ def ep(args) -> int:
     res = si.entropy_production(data, args.dt, method=args.method, seed=args.seed, **options)
     print(res.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
-    if args.save_model and args.method == "neep":
+    if args.save_model and neural:
         res.estimator.save(args.save_model)
         print(f"  trained estimator saved to {args.save_model}")
     _write_outputs(args, res.to_dict(), res.plot)
@@ -253,13 +267,14 @@ def main(argv=None) -> int:
     p_ep.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
     p_ep.add_argument("--scalar-paths", action="store_true",
                       help="read a 2-D float array as scalar paths (n_traj, L), not one trajectory (L, dim)")
-    p_ep.add_argument("--method", default="neep", choices=["neep", "plugin", "tur"])
+    p_ep.add_argument("--method", default="neep", choices=["neep", "cneep", "plugin", "tur"],
+                      help="cneep: movies (n_movies, n_frames, height, width), with a dissipation map")
     p_ep.add_argument("--seed", type=int, default=0)
-    p_ep.add_argument("--hidden", type=int, default=None, help="NEEP width")
-    p_ep.add_argument("--layers", type=int, default=None, help="NEEP hidden layers")
-    p_ep.add_argument("--n-iter", type=int, default=None, help="NEEP training updates")
-    p_ep.add_argument("--lr", type=float, default=None, help="NEEP learning rate")
-    p_ep.add_argument("--save-model", default=None, help="write the trained NEEP to this .npz")
+    p_ep.add_argument("--hidden", type=int, default=None, help="NEEP width (CNEEP: channels of the first block)")
+    p_ep.add_argument("--layers", type=int, default=None, help="NEEP hidden layers (CNEEP: convolution blocks)")
+    p_ep.add_argument("--n-iter", type=int, default=None, help="training updates")
+    p_ep.add_argument("--lr", type=float, default=None, help="learning rate")
+    p_ep.add_argument("--save-model", default=None, help="write the trained NEEP or CNEEP to this .npz")
     p_ep.add_argument("--plot", default=None, help="write a figure (PNG) here (needs matplotlib)")
     p_ep.add_argument("--json", default=None, help="write the result summary as JSON here (NaN as null)")
     p_ep.add_argument("--positions-only", action="store_true",

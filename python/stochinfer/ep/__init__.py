@@ -16,7 +16,7 @@ from .splits import Split, three_way_split
 __all__ = ["entropy_production", "NEEP", "RNEEP", "CNEEP", "upsample_map", "EPResult", "BaselineEstimate", "plugin_discrete", "plugin_binned",
            "block_kld", "tur_bound", "Split", "three_way_split"]
 
-_METHODS = ("neep", "rneep", "plugin", "tur")
+_METHODS = ("neep", "rneep", "cneep", "plugin", "tur")
 
 
 def entropy_production(data, dt: Optional[float] = None, *, method: str = "neep", seed: int = 0, model=None,
@@ -27,7 +27,9 @@ def entropy_production(data, dt: Optional[float] = None, *, method: str = "neep"
     token paths (n_traj, L) of a jump chain. dt: time between points (model time
     unit; omit for Trajectories; tokens default to 1 = EP per step).
     method: 'neep' (neural estimator, default; options go to NEEP(...)), 'rneep'
-    (recurrent NEEP for partially observed token data; a lower bound), 'plugin'
+    (recurrent NEEP for partially observed token data; a lower bound), 'cneep' (movies:
+    Movies or frames (n_movies, n_frames, height, width); options go to CNEEP(...);
+    the result carries a dissipation map), 'plugin'
     (histogram KLD: tokens, or binned continuous data in low dimension) or 'tur'
     (short-time TUR lower bound with a linear current basis; continuous data).
     Returns an EPResult: rate ± stderr in k_B per unit time (per step for tokens),
@@ -41,6 +43,8 @@ def entropy_production(data, dt: Optional[float] = None, *, method: str = "neep"
         return NEEP(**options).fit(data, dt, seed=seed, model=model, substeps=substeps)
     if method == "rneep":
         return RNEEP(**options).fit(data, dt, seed=seed, model=model)
+    if method == "cneep":
+        return CNEEP(**options).fit(data, dt, seed=seed, model=model, substeps=substeps)
     if method in ("plugin", "tur"):
         from .baseline_result import baseline_result
         return baseline_result(method, data, dt, model=model, substeps=substeps, **options)

@@ -123,6 +123,8 @@ class EPResult:
         d = {k: getattr(self, k) for k in keys}
         d["relative_error"] = self.relative_error
         d["history"] = [dict(h) for h in self.history]
+        if self.dissipation_map is not None:
+            d["dissipation_map"] = np.asarray(self.dissipation_map).tolist()
         return d
 
     def plot(self, path: Optional[str] = None):
@@ -139,7 +141,7 @@ class EPResult:
         if not self.history and self.delta_s is None:
             raise ValueError(f"plot: a {self.method} result has no training curve or per-transition EP to draw "
                              "(only NEEP and RNEEP results do)")
-        n = 1 + (self.delta_s is not None) + (self.delta_s_truth is not None)
+        n = 1 + (self.delta_s is not None) + (self.delta_s_truth is not None) + (self.dissipation_map is not None)
         fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
         axes = axes[0]
         ax = axes[0]
@@ -180,6 +182,18 @@ class EPResult:
             ax.set_xlabel("analytic ΔS")
             ax.set_ylabel("estimated ΔS")
             ax.set_title(f"R² = {self.r2:.4f}" if self.r2 is not None else "per transition")
+            k += 1
+        if self.dissipation_map is not None:
+            from .cneep import upsample_map
+            ax = axes[k]
+            shape = self.settings.get("frame_shape") or np.shape(self.dissipation_map)
+            pix = upsample_map(self.dissipation_map, shape)
+            lim = float(np.abs(pix).max()) or 1.0
+            im = ax.imshow(pix, cmap="bwr", vmin=-lim, vmax=lim, interpolation="nearest")
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="k_B per window, per pixel")
+            ax.set_title("dissipation map (test movies)")
+            ax.set_xticks([])
+            ax.set_yticks([])
         fig.tight_layout()
         if path is not None:
             fig.savefig(path, dpi=120)
