@@ -164,3 +164,23 @@ def test_bad_movies_are_refused():
         si.CNEEP().dissipation_map(good)
     with pytest.raises(ValueError, match="n_layer must be <= 6"):
         si.CNEEP(n_layer=7)
+
+
+def test_ctrl_c_keeps_the_best_model():
+    # bounded: 50 000 updates would take minutes; a lost signal fails the assertions instead of hanging
+    import os
+    import signal
+    import threading
+
+    mv = si.movies.bead_spring_movies(4, 200, seed=2)
+    est = si.CNEEP(n_channel=4, n_iter=50_000, eval_every=20, batch=32, progress=False)
+    timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.warns(UserWarning, match="interrupted"):
+            res = est.fit(mv, seed=0)
+    finally:
+        timer.cancel()
+    assert res.settings["interrupted"] and np.isfinite(res.rate)
+    assert res.settings["iterations"][0] < 50_000
+    assert res.dissipation_map is not None
