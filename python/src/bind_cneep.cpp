@@ -5,8 +5,8 @@
 #include <atomic>
 #include <string>
 
-#include "bind_optimizer_state.hpp"
 #include "bind_state_array.hpp"
+#include "bind_training_methods.hpp"
 #include "interrupt.hpp"
 #include "stochinfer/cneep.hpp"
 
@@ -38,25 +38,8 @@ void bind_cneep_model(py::module_& m, const char* name) {
           }),
           py::arg("seq_len"), py::arg("height"), py::arg("width"), py::arg("n_layer"), py::arg("n_channel"),
           py::arg("seed"), py::arg("n_threads") = 0)
-      .def_property_readonly("n_params", &Model::n_params)
       .def_property_readonly("map_shape", [](Model& md) { return py::make_tuple(md.map_height(), md.map_width()); })
       .def("set_pixel_transform", &Model::set_pixel_transform, py::arg("shift"), py::arg("scale"))
-      .def(
-          "train",
-          [](Model& md, const py::array& movies, const py::array_t<std::int64_t>& seg, std::int64_t n_steps, int batch,
-             double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-             std::uint64_t sample_seed) {
-            const auto s = movie_array(movies);
-            const auto sg = segments(seg);
-            stochinfer::AdamConfig c{lr, beta1, beta2, eps, weight_decay, decoupled};
-            std::atomic<bool> cancel{false};
-            const auto st = stochinfer::python::run_interruptible(
-                [&] { return md.train(s, sg, n_steps, batch, c, sample_seed, &cancel); }, cancel);
-            return py::make_tuple(st.steps_done, st.mean_loss);
-          },
-          py::arg("movies"), py::arg("segments"), py::arg("n_steps"), py::arg("batch"), py::arg("lr"),
-          py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("decoupled"),
-          py::arg("sample_seed"), "Adam updates; returns (steps_done, mean minibatch loss).")
       .def(
           "delta_s",
           [](Model& md, const py::array& movies, const py::array_t<std::int64_t>& seg) {
@@ -90,20 +73,6 @@ void bind_cneep_model(py::module_& m, const char* name) {
           py::arg("movies"), py::arg("segments"),
           "(ΔS of every read-out window, its dissipation map (n, map_height, map_width)); each map sums to its ΔS.")
       .def(
-          "loss_and_grad",
-          [](Model& md, const py::array& movies, const py::array_t<std::int64_t>& seg) {
-            py::array_t<T> g(static_cast<py::ssize_t>(md.n_params()));
-            const auto s = movie_array(movies);
-            const auto sg = segments(seg);
-            double loss;
-            {
-              py::gil_scoped_release release;
-              loss = md.loss_and_grad(s, sg, g.mutable_data());
-            }
-            return py::make_tuple(loss, g);
-          },
-          py::arg("movies"), py::arg("segments"))
-      .def(
           "forward_rows",
           [](Model& md, const Arr& x) {
             const auto& sp = md.spec();
@@ -115,7 +84,7 @@ void bind_cneep_model(py::module_& m, const char* name) {
             return out;
           },
           py::arg("x"), "Network output h for explicit inputs (n, seq_len, height, width), no pixel transform.");
-  stochinfer::python::bind_optimizer_state<Model>(cls);
+  stochinfer::python::bind_training_methods<Model, movie_array>(cls);
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "bind_optimizer_state.hpp"
 #include "bind_state_array.hpp"
+#include "bind_training_methods.hpp"
 #include "interrupt.hpp"
 #include "stochinfer/neep.hpp"
 #include "stochinfer/rneep.hpp"
@@ -22,57 +22,22 @@ using stochinfer::python::state_array;
 
 namespace {
 
-/// Methods shared by the network estimators: parameters, Adam state, training,
-/// per-item ΔS and full-batch loss/gradient.
+/// NEEP and RNEEP: the shared training methods plus per-item ΔS.
 template <class Model, class Cls>
 void bind_network_methods(Cls& cls) {
-  using T = std::remove_pointer_t<decltype(std::declval<Model&>().params())>;
-  using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
-  cls.def_property_readonly("n_params", &Model::n_params);
-  stochinfer::python::bind_optimizer_state<Model>(cls);
-  cls
-      .def(
-          "train",
-          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg, std::int64_t n_steps, int batch,
-             double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-             std::uint64_t sample_seed) {
-            const StateArray s = state_array(data);
-            const std::vector<Segment> sg = segments(seg);
-            stochinfer::AdamConfig c{lr, beta1, beta2, eps, weight_decay, decoupled};
-            std::atomic<bool> cancel{false};
-            const auto st = stochinfer::python::run_interruptible(
-                [&] { return md.train(s, sg, n_steps, batch, c, sample_seed, &cancel); }, cancel);
-            return py::make_tuple(st.steps_done, st.mean_loss);
-          },
-          py::arg("data"), py::arg("segments"), py::arg("n_steps"), py::arg("batch"), py::arg("lr"),
-          py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("decoupled"),
-          py::arg("sample_seed"), "Adam updates; returns (steps_done, mean minibatch loss).")
-      .def(
-          "delta_s",
-          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
-            const StateArray s = state_array(data);
-            const std::vector<Segment> sg = segments(seg);
-            py::array_t<double> out(md.n_delta_s(s, sg));
-            double* o = out.mutable_data();
-            std::atomic<bool> cancel{false};
-            stochinfer::python::run_interruptible([&] { return md.delta_s(s, sg, o, &cancel); }, cancel);
-            return out;
-          },
-          py::arg("data"), py::arg("segments"), "ΔS of every read-out item of the segments, in order (float64).")
-      .def(
-          "loss_and_grad",
-          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
-            py::array_t<T> g(static_cast<py::ssize_t>(md.n_params()));
-            const StateArray s = state_array(data);
-            const std::vector<Segment> sg = segments(seg);
-            double loss;
-            {
-              py::gil_scoped_release release;
-              loss = md.loss_and_grad(s, sg, g.mutable_data());
-            }
-            return py::make_tuple(loss, g);
-          },
-          py::arg("data"), py::arg("segments"));
+  stochinfer::python::bind_training_methods<Model, state_array>(cls);
+  cls.def(
+      "delta_s",
+      [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
+        const StateArray s = state_array(data);
+        const std::vector<Segment> sg = segments(seg);
+        py::array_t<double> out(md.n_delta_s(s, sg));
+        double* o = out.mutable_data();
+        std::atomic<bool> cancel{false};
+        stochinfer::python::run_interruptible([&] { return md.delta_s(s, sg, o, &cancel); }, cancel);
+        return out;
+      },
+      py::arg("data"), py::arg("segments"), "ΔS of every read-out item of the segments, in order (float64).");
 }
 
 template <class T>
