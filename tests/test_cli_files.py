@@ -99,8 +99,11 @@ def test_movies_through_cneep(tmp_path, capsys):
     # a movie without --method cneep, and cneep on trajectories, are refused with the fix
     assert main(["ep", str(tmp_path / "movie.npy"), "--dt", "0.01"]) == 2
     assert "Pass --method cneep" in capsys.readouterr().err
-    np.save(tmp_path / "x.npy", mv.states)
-    assert main(["ep", str(tmp_path / "x.npy"), "--dt", "0.01", "--method", "cneep"]) == 2
+    si.simulate(si.models.BeadSpring(2), 3, 10, 0.01).save(tmp_path / "traj.npz")
+    assert main(["ep", str(tmp_path / "traj.npz"), "--method", "cneep"]) == 2
     assert "reads movies" in capsys.readouterr().err
+    np.save(tmp_path / "one.npy", mv.frames[0])  # one movie (n_frames, height, width), as in Python
+    assert main(["ep", str(tmp_path / "one.npy"), "--dt", "0.01", "--method", "cneep", "--n-iter", "5",
+                 "--hidden", "4"]) == 0
     assert main(["ep", str(tmp_path / "movie.npy"), "--method", "cneep"]) == 2
     assert "--dt is required" in capsys.readouterr().err

@@ -184,3 +184,27 @@ def test_ctrl_c_keeps_the_best_model():
     assert res.settings["interrupted"] and np.isfinite(res.rate)
     assert res.settings["iterations"][0] < 50_000
     assert res.dissipation_map is not None
+
+
+def test_fixes_from_review(tmp_path):
+    mv = si.movies.bead_spring_movies(4, 40, seed=2)
+    kw = dict(n_channel=4, n_iter=10, eval_every=5, batch=16, progress=False)
+    # the truth of windows of seq_len − 1 steps is read out per unit time like the estimate
+    res = si.CNEEP(seq_len=3, **kw).fit(mv, seed=1)
+    assert res.truth["test_set_rate"] == pytest.approx(res.delta_s_truth.mean() / (2 * 0.01), rel=1e-12)
+    # a fitted estimator refits on movies of another size; reading them with the old network is refused
+    est = si.CNEEP(**kw)
+    est.fit(mv, seed=0)
+    small = si.movies.bead_spring_movies(4, 40, seed=2, crop=(0, 0, 20, 20))
+    est.fit(small, seed=0)
+    assert est.map_shape == (5, 5)
+    with pytest.raises(ValueError, match="this network reads 20 × 20"):
+        est.delta_s(mv)
+    # the compiled model refuses frames of the right pixel count but another shape, and empty segments
+    net = _core.CneepModel32(2, 20, 40, 2, 4, 0)
+    with pytest.raises(ValueError, match="this network reads 20 x 40"):
+        net.delta_s(np.zeros((1, 5, 40, 20), np.uint8), np.array([[0, 0, 5]], dtype=np.int64))
+    with pytest.raises(ValueError, match="no items"):
+        net.loss_and_grad(mv.frames, np.zeros((0, 3), np.int64))
+    with pytest.raises(TypeError, match="render them first"):
+        si.CNEEP().fit(si.simulate(si.models.BeadSpring(2), 3, 10, 0.01))

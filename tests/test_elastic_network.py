@@ -109,3 +109,16 @@ def test_saved_trajectories_rebuild_the_model(tmp_path):
     back = si.Trajectories.load(tmp_path / "t.npz").model
     assert isinstance(back, si.models.ElasticNetwork) and back.hot == ((3, 3),)
     assert back.ep_rate() == pytest.approx(m.ep_rate(), rel=1e-12)
+
+
+def test_scoring_downsampled_and_cropped_maps(model):
+    layout = elastic_network_layout(model)
+    pix = np.zeros((56, 64))
+    for j, (r, c) in enumerate(layout.base[:25]):
+        pix[int(round(r)), int(round(c))] += model.node_ep_rates()[j]
+    coarse = pix.reshape(28, 2, 32, 2).sum(axis=(1, 3))  # a map of a movie rendered with downsample=2
+    sc = score_node_map(si.ep.upsample_map(coarse, (28, 32)), model, downsample=2)
+    assert sc["correlation_with_node_ep"] > 0.99 and sc["total"] == pytest.approx(model.ep_rate())
+    crop = pix[8:48, 8:56]  # a field of view (row 8, col 8, 40 × 48)
+    sc = score_node_map(crop, model, crop=(8, 8, 40, 48))
+    assert sc["correlation_with_node_ep"] == pytest.approx(1.0)

@@ -203,3 +203,52 @@ def test_output_too_large_is_refused_before_allocating(monkeypatch):
     monkeypatch.setattr(si._validate, "available_memory_bytes", lambda: 10_000)
     with pytest.raises(si.OutputTooLargeError, match="render fewer frames"):
         render(np.zeros((1, 100, 2)), bead_spring_layout())
+
+
+def test_shot_noise_of_pixels_sharing_a_key_block_is_independent():
+    # a 1 × 4 frame: column 0 below the exact-inversion limit, columns 1-3 above it; four pixel keys
+    # share one Philox block, so one stream for both regimes would correlate neighbours (r ≈ −0.7)
+    layout = SpotLayout(1, 4, [[0.0, 2.0]], [[[0.0], [0.0]]])
+    n, photons = 20000, 2000.0
+    lam = render(np.zeros((1, 1, 1)), layout, quantize=False)[0, 0, 0].astype(np.float64) * photons
+    assert lam[0] < si._core.POISSON_EXACT_BELOW <= lam[1]
+    img = render(np.zeros((1, n, 1)), layout, quantize=False, photons=photons, seed=9)[0, :, 0].astype(np.float64)
+    for a, b in ((0, 1), (0, 3), (1, 2)):
+        assert abs(np.corrcoef(img[:, a], img[:, b])[0, 1]) < 4 / math.sqrt(n)
+
+
+def test_shot_noise_has_no_saturated_outliers():
+    # key 69916462 of (seed 0, movie 0) draws the largest 31-bit word, which a float32 uniform rounds to
+    # exactly 1: inversion then returned λ + 40√λ + 40 photons (290 at λ = 30)
+    width = 4096
+    t, col = divmod(69916462, width)
+    layout = SpotLayout(1, width, [[0.0, width / 2]], [[[0.0], [0.0]]], spot_std=1e5)  # flat, intensity ≈ 1
+    img = render(np.zeros((1, t + 1, 1)), layout, frames=[[0, t]], photons=30.0, quantize=False, seed=0)[0, 0]
+    lam = float(render(np.zeros((1, 1)), layout, quantize=False)[0, 0, col]) * 30.0
+    assert img[col] * 30.0 < lam + 10 * math.sqrt(lam)
+
+
+def test_movie_offset_and_seeds_key_the_noise(states):
+    layout = bead_spring_layout()
+    full = render(states, layout, read_noise=0.2, seed=4)
+    np.testing.assert_array_equal(render(states[1:], layout, read_noise=0.2, seed=4, movie_offset=1), full[1:])
+    a = si.movies.bead_spring_movies(2, 5, seed=1, read_noise=0.2)
+    b = si.movies.bead_spring_movies(2, 5, seed=2, read_noise=0.2)
+    clean_a = render(a.states, layout)
+    clean_b = render(b.states, layout)
+    assert not np.array_equal(a.frames.astype(int) - clean_a, b.frames.astype(int) - clean_b)
+
+
+def test_movies_are_checked():
+    mv = si.movies.bead_spring_movies(2, 6, seed=0)
+    with pytest.raises(ValueError, match="one hidden state per frame"):
+        si.movies.Movies(mv.frames, 0.01, mv.states[:, :5])
+    with pytest.raises(ValueError, match="dt must be > 0"):
+        si.movies.Movies(mv.frames, -1.0)
+    with pytest.raises(ValueError, match="frames must be an array"):
+        si.movies.Movies(mv.frames[0], 0.01)
+    traj = si.simulate(si.models.BeadSpring(2), 1, 4, 0.01)
+    with pytest.raises(ValueError, match="renders every frame"):
+        si.movies.render_movies(traj, bead_spring_layout(), frames=[[0, 1]])
+    with pytest.raises(TypeError, match="frames must be integer"):
+        render(np.zeros((1, 3, 2)), bead_spring_layout(), frames=[[0.7, 1.9]])

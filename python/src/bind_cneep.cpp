@@ -16,6 +16,17 @@ using stochinfer::python::segments;
 
 namespace {
 
+/// Movie frames of exactly the network's height and width (the read-out is position-specific).
+template <class Model>
+stochinfer::StateArray frames_for(Model& md, const py::array& a) {
+  const stochinfer::StateArray s = movie_array(a);
+  if (a.shape(2) != md.spec().height || a.shape(3) != md.spec().width)
+    throw py::value_error("movies have " + std::to_string(a.shape(2)) + " x " + std::to_string(a.shape(3)) +
+                          " frames; this network reads " + std::to_string(md.spec().height) + " x " +
+                          std::to_string(md.spec().width));
+  return s;
+}
+
 template <class T>
 void bind_cneep_model(py::module_& m, const char* name) {
   using Model = stochinfer::CneepModel<T>;
@@ -43,7 +54,7 @@ void bind_cneep_model(py::module_& m, const char* name) {
       .def(
           "delta_s",
           [](Model& md, const py::array& movies, const py::array_t<std::int64_t>& seg) {
-            const auto s = movie_array(movies);
+            const auto s = frames_for(md, movies);
             const auto sg = segments(seg);
             const std::int64_t stride = md.spec().seq_len - 1;
             py::array_t<double> out(md.n_delta_s(s, sg, stride));
@@ -58,7 +69,7 @@ void bind_cneep_model(py::module_& m, const char* name) {
       .def(
           "dissipation_map",
           [](Model& md, const py::array& movies, const py::array_t<std::int64_t>& seg) {
-            const auto s = movie_array(movies);
+            const auto s = frames_for(md, movies);
             const auto sg = segments(seg);
             const std::int64_t stride = md.spec().seq_len - 1;
             const std::int64_t n = md.n_delta_s(s, sg, stride);
@@ -84,7 +95,7 @@ void bind_cneep_model(py::module_& m, const char* name) {
             return out;
           },
           py::arg("x"), "Network output h for explicit inputs (n, seq_len, height, width), no pixel transform.");
-  stochinfer::python::bind_training_methods<Model, movie_array>(cls);
+  stochinfer::python::bind_training_methods<Model, frames_for<Model>>(cls);
 }
 
 }  // namespace

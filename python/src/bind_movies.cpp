@@ -20,7 +20,8 @@ void bind_movies(py::module_& m) {
       [](py::array_t<double, py::array::c_style | py::array::forcecast> states, int height, int width,
          std::vector<double> base, std::vector<double> jacobian, double spot_std, int downsample,
          std::vector<int> crop, double photons, double read_noise, bool quantize, std::uint64_t seed,
-         std::optional<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>> pairs, int n_threads) {
+         std::optional<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>> pairs, int n_threads,
+         std::uint64_t movie_offset) {
         if (states.ndim() != 3) throw py::value_error("states must be (n_movies, n_frames, dim)");
         if (crop.size() != 4) throw py::value_error("crop must be (row, col, height, width)");
         stochinfer::movies::RenderConfig c;
@@ -40,6 +41,7 @@ void bind_movies(py::module_& m) {
         c.read_noise = read_noise;
         c.quantize = quantize;
         c.seed = seed;
+        c.movie_offset = movie_offset;
         try {
           c.validate();
         } catch (const std::invalid_argument& e) {
@@ -73,5 +75,6 @@ void bind_movies(py::module_& m) {
       py::arg("states"), py::arg("height"), py::arg("width"), py::arg("base"), py::arg("jacobian"),
       py::arg("spot_std"), py::arg("downsample"), py::arg("crop"), py::arg("photons"), py::arg("read_noise"),
       py::arg("quantize"), py::arg("seed"), py::arg("pairs") = py::none(), py::arg("n_threads") = 0,
+      py::arg("movie_offset") = 0,
       "Frames of spot movies from hidden states (n_movies, n_frames, dim): (n_out, H', W'), uint8 or float32.");
 }

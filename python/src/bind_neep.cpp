@@ -22,10 +22,15 @@ using stochinfer::python::state_array;
 
 namespace {
 
+template <class Model>
+StateArray any_states(Model&, const py::array& a) {
+  return state_array(a);
+}
+
 /// NEEP and RNEEP: the shared training methods plus per-item ΔS.
 template <class Model, class Cls>
 void bind_network_methods(Cls& cls) {
-  stochinfer::python::bind_training_methods<Model, state_array>(cls);
+  stochinfer::python::bind_training_methods<Model, any_states<Model>>(cls);
   cls.def(
       "delta_s",
       [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {

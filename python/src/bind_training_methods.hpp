@@ -2,7 +2,7 @@
 // Training methods shared by the network estimators' bindings (NEEP, RNEEP,
 // CNEEP): parameter count, optimiser state, Adam updates (GIL released,
 // Ctrl-C stops) and the full-batch loss and gradient, on data converted by
-// Convert (states/tokens or movie frames).
+// Convert(model, array) (states/tokens, or movie frames checked against the network).
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -19,7 +19,7 @@
 
 namespace stochinfer::python {
 
-template <class Model, stochinfer::StateArray (*Convert)(const pybind11::array&), class Cls>
+template <class Model, stochinfer::StateArray (*Convert)(Model&, const pybind11::array&), class Cls>
 void bind_training_methods(Cls& cls) {
   namespace py = pybind11;
   using T = std::remove_pointer_t<decltype(std::declval<Model&>().params())>;
@@ -30,7 +30,7 @@ void bind_training_methods(Cls& cls) {
          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg, std::int64_t n_steps, int batch,
             double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
             std::uint64_t sample_seed) {
-           const stochinfer::StateArray s = Convert(data);
+           const stochinfer::StateArray s = Convert(md, data);
            const auto sg = segments(seg);
            stochinfer::AdamConfig c{lr, beta1, beta2, eps, weight_decay, decoupled};
            std::atomic<bool> cancel{false};
@@ -45,7 +45,7 @@ void bind_training_methods(Cls& cls) {
           "loss_and_grad",
           [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {
             py::array_t<T> g(static_cast<py::ssize_t>(md.n_params()));
-            const stochinfer::StateArray s = Convert(data);
+            const stochinfer::StateArray s = Convert(md, data);
             const auto sg = segments(seg);
             double loss;
             {

@@ -23,7 +23,8 @@ enum class RngPurpose : std::uint32_t {
   diffusion_base_sample = 10,  ///< posterior samples of a fitted equation's diffusion base
   reset_time = 11,  ///< waiting times between resets (first passage under stochastic resetting)
   read_noise = 12,  ///< Gaussian pixel noise of rendered movies
-  shot_noise = 13,  ///< Poisson pixel counts of rendered movies
+  shot_noise = 13,  ///< Poisson pixel counts of rendered movies (uniforms, exact inversion)
+  shot_noise_normal = 14,  ///< Poisson pixel counts of rendered movies (normals, large means)
 };
 
 /// Philox4x32-10 (Salmon et al., SC'11) on a word type U: std::uint32_t (one

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -42,13 +44,23 @@ int RenderConfig::out_width() const { return (crop_width < 0 ? width - crop_col 
 
 namespace {
 
+// Uniform in (0, 1) from the top 24 bits of one Philox word, in double: never 1, which
+// a 31-bit float conversion reaches through rounding and which inversion would turn
+// into the largest count it allows.
+double shot_uniform(std::uint64_t seed, std::uint64_t movie, std::uint64_t key) {
+  std::uint32_t c[4];
+  philox_block<std::uint32_t>(seed, RngPurpose::shot_noise, static_cast<std::uint32_t>(movie),
+                              static_cast<std::uint32_t>(movie >> 32), key / 4, c);
+  return (double(c[key % 4] >> 8) + 0.5) * 5.9604644775390625e-08;  // 2^-24, in double: (2^24 − ½)/2^24 < 1
+}
+
 // Poisson(lambda) counts from one uniform (inversion, exact below kPoissonExactBelow) or
-// one normal (normal approximation above it).
-double poisson_count(double lambda, float u, float z) {
+// one normal of an independent stream (normal approximation above it).
+double poisson_count(double lambda, double u, float z) {
   if (lambda <= 0) return 0.0;
   if (lambda >= kPoissonExactBelow) return std::max(0.0, std::floor(lambda + std::sqrt(lambda) * double(z) + 0.5));
   double p = std::exp(-lambda), cdf = p, k = 0;
-  const double target = double(u);
+  const double target = u;
   // the cap only guards against a uniform above the CDF's rounding limit
   while (cdf < target && k < lambda + 40.0 * std::sqrt(lambda) + 40.0) {
     k += 1;
@@ -104,10 +116,13 @@ struct FrameRenderer {
         double v = image[std::size_t(r) * ow + q];
         const std::uint64_t key =
             std::uint64_t(frame_key + (std::int64_t(row0 / f + r) * grid_width + col0 / f + q));
-        if (cfg.photons > 0)
-          v = poisson_count(cfg.photons * std::max(v, 0.0), uniform_at(cfg.seed, RngPurpose::shot_noise, movie, key),
-                            normal_at(cfg.seed, RngPurpose::shot_noise, movie, key)) /
+        if (cfg.photons > 0) {
+          const double lambda = cfg.photons * std::max(v, 0.0);
+          v = (lambda < kPoissonExactBelow
+                   ? poisson_count(lambda, shot_uniform(cfg.seed, movie, key), 0.0f)
+                   : poisson_count(lambda, 0.5, normal_at(cfg.seed, RngPurpose::shot_noise_normal, movie, key))) /
               cfg.photons;
+        }
         if (cfg.read_noise > 0) v += cfg.read_noise * double(normal_at(cfg.seed, RngPurpose::read_noise, movie, key));
         if constexpr (std::is_same<Out, unsigned char>::value)
           out[std::size_t(r) * ow + q] = quantize_u8(v);
@@ -131,23 +146,33 @@ SimulationStatus render_typed(const RenderConfig& cfg, const double* states, std
   constexpr std::int64_t chunk = 64;  // frames per counter fetch
   std::atomic<std::int64_t> next{0};
   std::atomic<bool> stopped{false};
+  std::mutex error_mutex;
+  std::exception_ptr error;
   auto worker = [&]() {
-    FrameRenderer fr(cfg);
-    for (;;) {
-      const std::int64_t begin = next.fetch_add(chunk);
-      if (begin >= n_out || stopped) return;
-      if (cancel && cancel->load(std::memory_order_relaxed)) {
-        stopped = true;
-        return;
+    try {  // a failure on a helper thread (bad_alloc of its buffers) is rethrown by the caller
+      FrameRenderer fr(cfg);
+      for (;;) {
+        const std::int64_t begin = next.fetch_add(chunk);
+        if (begin >= n_out || stopped) return;
+        if (cancel && cancel->load(std::memory_order_relaxed)) {
+          stopped = true;
+          return;
+        }
+        for (std::int64_t k = begin; k < std::min(begin + chunk, n_out); ++k) {
+          const std::int64_t m = pairs ? pairs[2 * k] : k / n_frames;
+          const std::int64_t t = pairs ? pairs[2 * k + 1] : k % n_frames;
+          fr.render(states + (m * n_frames + t) * cfg.dim, cfg.movie_offset + std::uint64_t(m), std::uint64_t(t),
+                    out + k * frame_size);
+        }
       }
-      for (std::int64_t k = begin; k < std::min(begin + chunk, n_out); ++k) {
-        const std::int64_t m = pairs ? pairs[2 * k] : k / n_frames;
-        const std::int64_t t = pairs ? pairs[2 * k + 1] : k % n_frames;
-        fr.render(states + (m * n_frames + t) * cfg.dim, std::uint64_t(m), std::uint64_t(t), out + k * frame_size);
-      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      stopped = true;
     }
   };
   host_threads::run_on_threads(nthreads, worker);
+  if (error) std::rethrow_exception(error);
   return stopped ? SimulationStatus::cancelled : SimulationStatus::completed;
 }
 

@@ -2,6 +2,7 @@
 #include "stochinfer/nn/types.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -35,6 +36,12 @@ void CnnSpec::validate() const {
   if (n_layer < 1 || n_layer > 6) throw std::invalid_argument("n_layer must be in [1, 6]");
   if (n_channel < 1 || n_channel > 1024) throw std::invalid_argument("n_channel must be in [1, 1024]");
   if (height < 1 || width < 1) throw std::invalid_argument("height and width must be >= 1");
+  // feature maps are indexed with int: the input and the widest map must stay below 2^31 values
+  const std::int64_t in = std::int64_t(seq_len) * height * width;
+  const std::int64_t widest = (std::int64_t(n_channel) << (n_layer > 1 ? n_layer - 1 : 0)) *
+                              ((std::int64_t(height) + 1) / 2) * ((std::int64_t(width) + 1) / 2);
+  if (in >= (std::int64_t(1) << 31) || widest >= (std::int64_t(1) << 31))
+    throw std::invalid_argument("frames, seq_len or n_channel too large: a feature map would exceed 2^31 values");
   // spatial size after block 1 (stride-2 conv, pool) and each pooled later block
   int h = (height - 1) / 2 + 1, w = (width - 1) / 2 + 1;
   for (int b = 0; b < (n_layer > 1 ? n_layer - 1 : 1); ++b) {  // block 1 and every later block but the last

@@ -7,12 +7,13 @@ training and reads out the rate, its error bar and the dissipation map."""
 from __future__ import annotations
 
 import math
+import os
 from typing import Optional
 
 import numpy as np
 
 from .. import _core
-from .._validate import (finite_states, positive_int, recording_dt, required_dt, positive_float, stacked_array)
+from .._validate import (check_output_fits, finite_states, positive_int, recording_dt, required_dt, positive_float, stacked_array)
 from .data import EPData, _check_model
 from .neep import NEEP, _ensemble_delta_s
 from .result import EPResult
@@ -81,6 +82,11 @@ class CNEEP(NEEP):
     def _as_data(self, data, dt, model, substeps) -> EPData:
         from ..movies import Movies
 
+        from ..results import Trajectories
+
+        if isinstance(data, Trajectories):
+            raise TypeError("CNEEP reads movies, not trajectories: render them first, e.g. "
+                            "si.movies.render_movies(traj, si.movies.bead_spring_layout()); NEEP reads trajectories")
         hidden, partial, integrator, notes = None, False, None, []
         if isinstance(data, Movies):
             dt = recording_dt(dt, data.dt)
@@ -111,10 +117,6 @@ class CNEEP(NEEP):
             raise ValueError(f"movies are empty (shape {frames.shape})")
         if frames.shape[1] < self.seq_len:
             raise ValueError(f"movies of {frames.shape[1]} frames are shorter than seq_len={self.seq_len}")
-        if self._frame_shape is not None and self.net is not None and frames.shape[2:] != self._frame_shape:
-            raise ValueError(f"movies have {frames.shape[2]} × {frames.shape[3]} frames, but this network reads "
-                             f"{self._frame_shape[0]} × {self._frame_shape[1]} (its read-out is position-specific); "
-                             "crop or resample the frames, or fit a new CNEEP")
         dt = positive_float("dt", dt)
         if substeps is not None and (not isinstance(substeps, (int, np.integer)) or substeps < 1):
             raise ValueError(f"substeps must be an integer >= 1, got {substeps}")
@@ -127,6 +129,12 @@ class CNEEP(NEEP):
         return EPData(frames, dt, False, model, None if substeps is None else int(substeps), integrator, notes,
                       hidden=hidden, partial=partial)
 
+    def _check_trained_input(self, d: EPData) -> None:
+        if d.data.shape[2:] != self._frame_shape:
+            raise ValueError(f"movies have {d.data.shape[2]} × {d.data.shape[3]} frames, but this network reads "
+                             f"{self._frame_shape[0]} × {self._frame_shape[1]} (its read-out is position-specific); "
+                             "crop or resample the frames, or fit a new CNEEP")
+
     def _new_net(self, d: EPData, seed: int):
         self._frame_shape = tuple(int(s) for s in d.data.shape[2:])
         return self._build_net(seed)
@@ -134,11 +142,11 @@ class CNEEP(NEEP):
     def _build_net(self, seed: int):
         h, w = self._frame_shape
         cls = _core.CneepModel32 if self.dtype == "float32" else _core.CneepModel64
-        # parameters (≈ 9 · 4^(n_layer − 1) n_channel² + read-out) and 32 windows' activations per thread
-        widest = self.n_channel << max(0, self.n_layer - 1)
-        self._check_size(8 * (25 * self.seq_len * self.n_channel + 27 * widest * widest + widest * h * w // 4)
-                         + 64 * 40 * self.n_channel * h * w,
-                         "lower n_channel or n_layer, or use smaller frames")
+        n_params, per_column = _network_sizes(self.seq_len, h, w, self.n_layer, self.n_channel)
+        threads = self.n_threads or os.cpu_count() or 1
+        # parameters, gradient, Adam moments and checkpoints (8 copies), and each thread's buffers for
+        # 32 columns (16 windows in both orders: nn/cnn.hpp reserve)
+        self._check_size(8 * n_params + threads * 32 * per_column, "lower n_channel or n_layer, or use smaller frames")
         try:
             return cls(seq_len=self.seq_len, height=h, width=w, n_layer=self.n_layer, n_channel=self.n_channel,
                        seed=int(seed), n_threads=self.n_threads)
@@ -146,7 +154,6 @@ class CNEEP(NEEP):
             raise ValueError(f"movies: {exc}") from None
 
     def _check_size(self, n_values: int, hint: str) -> None:
-        from .._validate import check_output_fits
         check_output_fits((n_values,), self.dtype, hint)
 
     def _input_transform(self, d: EPData, segments: np.ndarray):
@@ -214,11 +221,18 @@ class CNEEP(NEEP):
         if self.net is None:
             raise RuntimeError("CNEEP is not trained: call fit() or CNEEP.load() first")
         d = self._as_data(movies, self.dt, None, None)
+        self._check_trained_input(d)
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
         if not per_window:
             return _mean_map(self.members or [self.net], d.data, segs)
-        maps = np.mean([net.dissipation_map(d.data, segs)[1] for net in self.members or [self.net]], axis=0)
-        return maps.reshape(d.n_traj, -1, *maps.shape[1:])
+        n_win = (d.length - self.seq_len) // (self.seq_len - 1) + 1
+        check_output_fits((d.n_traj, n_win, *self.map_shape), np.float64, "pass fewer movies at a time",
+                          extra_bytes=8 * n_win * int(np.prod(self.map_shape)))
+        out = np.zeros((d.n_traj, n_win, *self.map_shape))
+        for net in self.members or [self.net]:
+            for m in range(d.n_traj):  # one movie at a time: one movie's maps in flight per network
+                out[m] += net.dissipation_map(d.data, segs[m:m + 1])[1]
+        return out / len(self.members or [self.net])
 
     @property
     def map_shape(self) -> tuple:
@@ -234,15 +248,41 @@ class CNEEP(NEEP):
 
 def _mean_map(nets: list, frames: np.ndarray, segs: np.ndarray) -> np.ndarray:
     """Time-averaged dissipation map over every read-out window of the segments,
-    averaged over the networks (float64; sums to the mean ΔS per window)."""
-    total = None
-    n = 0
+    averaged over the networks (float64; sums to the mean ΔS per window). One
+    segment's maps at a time: the per-window maps of a whole data set need not fit."""
+    total, n = 0.0, 0
     for net in nets:
-        ds, maps = net.dissipation_map(frames, segs)
-        s = maps.sum(axis=0)
-        total = s if total is None else total + s
-        n = maps.shape[0]
+        n = 0
+        for k in range(len(segs)):
+            maps = net.dissipation_map(frames, segs[k:k + 1])[1]
+            total = total + maps.sum(axis=0)
+            n += maps.shape[0]
     return total / (n * len(nets))
+
+
+def _network_sizes(seq_len: int, h: int, w: int, n_layer: int, n_channel: int) -> tuple:
+    """(parameters, buffer values per column) of the CNEEP network, as nn/cnn.hpp lays them out."""
+    def conv(c, hh, ww, c_out, k, s, p):
+        ho, wo = (hh + 2 * p - k) // s + 1, (ww + 2 * p - k) // s + 1
+        return c_out * k * k * c + c_out, k * k * c * ho * wo, c_out, ho, wo
+
+    params, acts, cols = 0, [seq_len * h * w], []
+    c, hh, ww = seq_len, h, w
+    stages = [("conv", n_channel, 5, 2, 2), ("pool",)]
+    for b in range(2, n_layer + 1):
+        ci = n_channel << (b - 2)
+        stages += [("conv", ci, 3, 1, 1), ("conv", 2 * ci, 3, 1, 1)] + ([("pool",)] if b < n_layer else [])
+    for st in stages:
+        if st[0] == "pool":
+            hh, ww = hh // 2, ww // 2
+            acts.append(2 * c * hh * ww)  # output and the winners' indices
+            continue
+        n_p, n_cols, c, hh, ww = conv(c, hh, ww, *st[1:])
+        params += n_p
+        cols.append(n_cols)
+        acts.append(c * hh * ww)
+    params += c * hh * ww + 1
+    return params, sum(acts) + sum(cols) + 2 * max(acts) + max(cols)
 
 
 def upsample_map(hmap: np.ndarray, frame_shape: tuple) -> np.ndarray:

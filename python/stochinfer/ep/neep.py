@@ -188,6 +188,11 @@ class NEEP:
         """Analytic ΔS of the read-out items of the segments, or None."""
         return truth_delta_s(d, segments) if self._window == 2 else None
 
+    def _check_trained_input(self, d: EPData) -> None:
+        """New data for a trained estimator must be of the kind it was trained on."""
+        if d.tokens != self.tokens:
+            raise ValueError("data: this estimator was trained on " + ("tokens" if self.tokens else "real states"))
+
     def _net_config(self) -> dict:
         """What save() records to rebuild the networks."""
         return {"state_dim": self._state_dim, "n_tokens": self._n_tokens}
@@ -316,7 +321,7 @@ class NEEP:
         ds_truth = self._truth_delta_s(d, split.test)
         r2 = readout.r_squared(ds, ds_truth) if ds_truth is not None else None
         if ds_truth is not None:  # the truth on these very transitions: separates estimator from sampling error
-            truth = dict(truth, test_set_rate=readout.mean_rate(ds_truth, d.dt))
+            truth = dict(truth, test_set_rate=readout.mean_rate(ds_truth, item_dt))
         settings = self.settings()
         settings.update(seed=seed, n_seeds=len(members), split=dict(split.describe(), fractions=list(self.split)),
                         stderr_method=se_method,
@@ -351,8 +356,7 @@ class NEEP:
         if self.net is None:
             raise RuntimeError("NEEP is not trained: call fit() or NEEP.load() first")
         d = self._as_data(data, self.dt, None, None)
-        if d.tokens != self.tokens:
-            raise ValueError("data: this estimator was trained on " + ("tokens" if self.tokens else "real states"))
+        self._check_trained_input(d)
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
         return _ensemble_delta_s(self.members or [self.net], d.data, segs)[1].reshape(d.n_traj, -1)
 

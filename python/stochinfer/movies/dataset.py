@@ -34,6 +34,17 @@ class Movies:
     partial: bool = False
     settings: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        if not isinstance(self.frames, np.ndarray) or self.frames.ndim != 4:
+            raise ValueError(f"frames must be an array (n_movies, n_frames, height, width), got "
+                             f"{getattr(self.frames, 'shape', type(self.frames).__name__)}")
+        self.dt = _validate.positive_float("dt", self.dt)
+        if self.states is not None:
+            states = np.asarray(self.states)
+            if states.ndim != 3 or states.shape[:2] != self.frames.shape[:2]:
+                raise ValueError(f"states must be (n_movies, n_frames, dim) = {self.frames.shape[:2]} + (dim,), one "
+                                 f"hidden state per frame; got {states.shape}")
+
     @property
     def n_movies(self) -> int:
         return self.frames.shape[0]
@@ -58,6 +69,9 @@ def render_movies(traj: Trajectories, layout: SpotLayout, **options) -> Movies:
     options crop the field of view."""
     if not isinstance(traj, Trajectories):
         raise TypeError(f"traj must be Trajectories from stochinfer.simulate, got {type(traj).__name__}")
+    if "frames" in options:
+        raise ValueError("render_movies renders every frame (the truth needs whole movies); use render(..., "
+                         "frames=) for a selection")
     frames = render(traj, layout, **options)
     drawn = np.any(layout.jacobian != 0, axis=(0, 1))
     partial = bool(not drawn.all() or options.get("crop") is not None)
@@ -75,7 +89,8 @@ def bead_spring_movies(n_movies: int = 100, n_frames: int = 10_000, *, dt: float
     bead i in its own 20 × 20 half, stationary start, Euler–Maruyama with `substeps`
     per frame interval dt. σ = 2.025 at the default temperatures.
 
-    seed keys the simulation; pixel noise uses render_options' own `seed` (default 0).
+    seed keys the simulation and, unless render_options give their own `seed`, the pixel
+    noise: data sets simulated with different seeds get different noise.
     render_options: downsample, crop, photons, read_noise, quantize (see render()).
     Memory: n_movies · n_frames · 800 bytes of uint8 frames plus the float64 states.
     """
@@ -89,4 +104,4 @@ def bead_spring_movies(n_movies: int = 100, n_frames: int = 10_000, *, dt: float
                                 "make fewer or shorter movies", extra_bytes=n_movies * n_frames * 2 * 8)
     traj = simulate(BeadSpring(2, t_cold=t_cold, t_hot=t_hot), n_movies, n_frames - 1, dt, substeps=substeps,
                     seed=seed, n_threads=n_threads)
-    return render_movies(traj, layout, n_threads=n_threads, **render_options)
+    return render_movies(traj, layout, n_threads=n_threads, **{"seed": seed, **render_options})

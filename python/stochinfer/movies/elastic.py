@@ -53,6 +53,7 @@ def elastic_network_movies(n_movies: int = 100, n_frames: int = 2000, *, model=N
     """Movies of the elastic network (default: ElasticNetwork(), two hot nodes),
     56 × 64 pixel frames, stationary start, Euler–Maruyama with `substeps` per dt.
     render_options as for render() (downsample, crop, photons, read_noise, ...).
+    seed keys the simulation and, unless render_options give their own, the pixel noise.
     Memory: n_movies · n_frames · 3584 bytes of frames plus the float64 states."""
     from ..models import ElasticNetwork
     from ..simulate import simulate
@@ -64,19 +65,24 @@ def elastic_network_movies(n_movies: int = 100, n_frames: int = 2000, *, model=N
     _validate.check_output_fits((n_movies, n_frames, layout.height * layout.width), np.uint8,
                                 "make fewer or shorter movies", extra_bytes=n_movies * n_frames * model.dim * 8)
     traj = simulate(model, n_movies, n_frames - 1, dt, substeps=substeps, seed=seed, n_threads=n_threads)
-    out = render_movies(traj, layout, n_threads=n_threads, **render_options)
+    out = render_movies(traj, layout, n_threads=n_threads, **{"seed": seed, **render_options})
     out.settings["px_per_spacing"] = float(px_per_spacing)
     return out
 
 
-def node_map(pixel_map: np.ndarray, model, px_per_spacing: float = 8.0, frame: Optional[tuple] = None) -> dict:
-    """A dissipation map at frame resolution (upsample_map) summed per node: every
-    pixel goes to the nearest node rest position. Returns {'free': (n_free,),
-    'pinned': (n_pinned,)} in the map's units."""
+def node_map(pixel_map: np.ndarray, model, px_per_spacing: float = 8.0, downsample: int = 1,
+             crop=None) -> dict:
+    """A dissipation map at the movie's frame resolution (upsample_map to the frame
+    shape) summed per node: every pixel goes to the nearest node rest position.
+    downsample and crop: the render options the movie was made with (crop in
+    full-resolution pixels, (row, col, height, width)); the full frame is FRAME.
+    Returns {'free': (n_free,), 'pinned': (n_pinned,)} in the map's units."""
     pixel_map = np.asarray(pixel_map, dtype=np.float64)
-    frame = pixel_map.shape if frame is None else frame
-    free, pinned = _node_pixels(model, float(px_per_spacing), frame)
-    nodes = np.vstack([free, pinned])
+    f = _validate.positive_int("downsample", downsample)
+    r0, c0 = (0, 0) if crop is None else (int(crop[0]), int(crop[1]))
+    free, pinned = _node_pixels(model, float(px_per_spacing), FRAME)
+    # full-resolution pixel (r, c) lies in map cell ((r − r0)/f, (c − c0)/f); a cell's centre is (f − 1)/2 in
+    nodes = (np.vstack([free, pinned]) - np.array([r0, c0]) - (f - 1) / 2) / f
     r, c = np.meshgrid(np.arange(pixel_map.shape[0]), np.arange(pixel_map.shape[1]), indexing="ij")
     d2 = (r.ravel()[:, None] - nodes[None, :, 0]) ** 2 + (c.ravel()[:, None] - nodes[None, :, 1]) ** 2
     owner = np.argmin(d2, axis=1)
@@ -84,11 +90,13 @@ def node_map(pixel_map: np.ndarray, model, px_per_spacing: float = 8.0, frame: O
     return {"free": sums[:len(free)], "pinned": sums[len(free):]}
 
 
-def score_node_map(pixel_map: np.ndarray, model, px_per_spacing: float = 8.0) -> dict:
+def score_node_map(pixel_map: np.ndarray, model, px_per_spacing: float = 8.0, downsample: int = 1,
+                   crop=None) -> dict:
     """The map scores of methods.md §5.9.2: the fraction of positive mass on nodes
     within one spacing of a hot node, the Pearson correlation of the free nodes'
-    values with the true EP rates σ_j (node_ep_rates), and the map's total."""
-    sums = node_map(pixel_map, model, px_per_spacing)
+    values with the true EP rates σ_j (node_ep_rates), and the map's total.
+    pixel_map, downsample, crop: as node_map."""
+    sums = node_map(pixel_map, model, px_per_spacing, downsample, crop)
     allv = np.concatenate([sums["free"], sums["pinned"]])
     allpos = np.vstack([model.rest_positions, model.pinned_positions])
     hot = model.rest_positions[[model.free_nodes.index(h) for h in model.hot]]

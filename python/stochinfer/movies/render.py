@@ -32,7 +32,7 @@ def _crop(crop, layout: SpotLayout, f: int) -> list[int]:
 
 
 def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photons: float | None = None,
-           read_noise: float = 0.0, quantize: bool = True, seed: int = 0, frames=None,
+           read_noise: float = 0.0, quantize: bool = True, seed: int = 0, frames=None, movie_offset: int = 0,
            n_threads: int | None = None) -> np.ndarray:
     """Frames of a spot movie of the hidden states (methods.md §5.9.1).
 
@@ -43,8 +43,9 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
     divided by photons; exact below 500 counts, normal approximation above),
     read noise (Gaussian, std `read_noise` in peak units), and 8-bit quantisation
     clip(floor(255 I + ½), 0, 255). The noise of a pixel depends only on (seed,
-    movie, frame, pixel of the downsampled frame): the same with any crop,
-    selection of frames or thread count.
+    movie_offset + movie, frame, pixel of the downsampled frame): the same with any
+    crop, selection of frames or thread count. Give data sets different seeds (or
+    movie offsets) so that they do not share noise.
 
     states: (n_movies, n_frames, dim), (n_frames, dim) or Trajectories (positions);
         dim = layout.dim, in the model's length unit.
@@ -57,6 +58,8 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
     quantize: uint8 frames (default) or float32 intensities in peak units.
     seed: key of the pixel noise.
     frames: optional (n, 2) integer (movie, frame) pairs to render instead of all.
+    movie_offset: index of the first movie in the noise key (rendering a data set in
+        chunks: pass each chunk's first movie index).
     Returns (n_movies, n_frames, H', W') (with 2-D states: (n_frames, H', W')), or
     (n, H', W') for `frames`.
     """
@@ -79,8 +82,13 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
         raise TypeError(f"quantize must be True or False, got {quantize!r}")
     seed = _validate.seed_value("seed", seed)
     threads = _validate.thread_count(n_threads)
+    movie_offset = _validate.seed_value("movie_offset", movie_offset)
+    if movie_offset + x.shape[0] > 2**56:
+        raise ValueError(f"movie_offset + n_movies must be <= 2**56 (the noise key's movie field), got {movie_offset}")
     pairs = None
     if frames is not None:
+        if np.asarray(frames).dtype.kind not in "iu":
+            raise TypeError(f"frames must be integer (movie, frame) pairs, got dtype {np.asarray(frames).dtype}")
         pairs = _validate.finite_array("frames", frames, shape=(None, 2), dtype=np.int64)
         bad = (pairs[:, 0] < 0) | (pairs[:, 0] >= x.shape[0]) | (pairs[:, 1] < 0) | (pairs[:, 1] >= x.shape[1])
         if bad.any():
@@ -94,7 +102,7 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
                                 "render fewer frames at a time (frames=...)")
     out = _core.render_frames(x, layout.height, layout.width, layout.base.ravel().tolist(),
                               layout.jacobian.ravel().tolist(), layout.spot_std, f, box, shot, read, bool(quantize),
-                              seed, pairs, threads)
+                              seed, pairs, threads, movie_offset)
     if pairs is None:
         out = out.reshape(x.shape[0], x.shape[1], oh, ow)
         if squeeze:

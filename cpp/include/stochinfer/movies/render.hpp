@@ -16,8 +16,9 @@ namespace movies {
 /// blocks, a crop (full-resolution pixels, multiples of downsample), shot noise
 /// (Poisson counts with `photons` at peak intensity 1, divided by photons), read
 /// noise (Gaussian, std read_noise in peak units), 8-bit quantisation
-/// clip(floor(255 I + ½), 0, 255). Noise is keyed by (seed, movie, frame, pixel of
-/// the downsampled uncropped frame): a crop sees the same noise as the full frame.
+/// clip(floor(255 I + ½), 0, 255). Noise is keyed by (seed, movie_offset + movie, frame,
+/// pixel of the downsampled uncropped frame): a crop sees the same noise as the full
+/// frame, and a movie rendered in another call with its offset the same noise.
 struct RenderConfig {
   int height = 0, width = 0;  ///< full-resolution frame, pixels
   int n_spots = 0;
@@ -32,6 +33,7 @@ struct RenderConfig {
   double read_noise = 0;  ///< Gaussian noise std in peak units (0: none)
   bool quantize = true;   ///< uint8 output; false: float intensities
   std::uint64_t seed = 0;
+  std::uint64_t movie_offset = 0;  ///< movie m of this call is movie movie_offset + m of the noise key
 
   void validate() const;  ///< throws std::invalid_argument naming the bad field
   int out_height() const;

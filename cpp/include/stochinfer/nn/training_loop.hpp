@@ -2,6 +2,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "stochinfer/neep.hpp"
@@ -63,6 +64,7 @@ double full_gradient(ThreadPool& pool, OptimState<T>& st, const WindowIndex& ind
                      ItemGrad item_grad) {
   FlushDenormals ftz;
   const std::int64_t total = index.size();
+  if (total == 0) throw std::invalid_argument("no items to evaluate: the segments are empty");
   std::vector<std::vector<std::int64_t>> idx(pool.size(), std::vector<std::int64_t>(2 * std::size_t(chunk)));
   const double loss = st.grouped.run(pool, total, chunk, st.p.size(), grad, [&](std::int64_t c, int w, T* g) {
     FlushDenormals ftz_worker;
