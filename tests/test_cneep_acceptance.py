@@ -1,7 +1,7 @@
 """CNEEP against methods.md §7.3 at sizes a 2-core CPU trains in minutes (slow).
 
 The §7.3 bead-spring row (100 movies × 10⁴ frames, five seeds, R² ≥ 0.98, within 3%) is out
-of reach here: the paper trained 50 000–100 000 updates of 4096 windows on a GPU, 40–160 times
+of reach here: the paper trained 50 000–100 000 updates of 4096 windows on a GPU, 80–160 times
 the 10⁴ × 256 windows of a 10-minute CPU run (R² 0.927, −7.2%: bench/RESULTS.md, "CNEEP").
 These tests run the data-efficiency row at 2000 frames and the elastic network with the
 defaults; targets this build misses are strict xfails stating the measured value, so they fail
