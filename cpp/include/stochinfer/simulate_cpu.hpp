@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
-#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -164,26 +163,17 @@ SimulationStatus simulate_cpu(const Model& m, const SimulationConfig& c,
   nthreads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(nthreads, nblocks)));
   std::atomic<std::int64_t> next{0};
   std::atomic<bool> stopped{false};
-  std::exception_ptr error;
-  std::mutex error_mutex;
   auto worker = [&]() {
-    try {
-      for (;;) {
-        const std::int64_t b = next.fetch_add(1);
-        if (b >= nblocks || stopped.load(std::memory_order_relaxed)) return;
-        if (!detail::simulate_lanes<Model, W>(m, c, b * W, out)) {
-          stopped = true;
-          return;
-        }
+    for (;;) {
+      const std::int64_t b = next.fetch_add(1);
+      if (b >= nblocks || stopped.load(std::memory_order_relaxed)) return;
+      if (!detail::simulate_lanes<Model, W>(m, c, b * W, out)) {
+        stopped = true;
+        return;
       }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      stopped = true;
     }
   };
-  host_threads::run_on_threads(nthreads, worker);
-  if (error) std::rethrow_exception(error);
+  host_threads::run_on_threads_rethrowing(nthreads, stopped, worker);
   return stopped ? SimulationStatus::cancelled : SimulationStatus::completed;
 }
 

@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -146,33 +144,24 @@ SimulationStatus render_typed(const RenderConfig& cfg, const double* states, std
   constexpr std::int64_t chunk = 64;  // frames per counter fetch
   std::atomic<std::int64_t> next{0};
   std::atomic<bool> stopped{false};
-  std::mutex error_mutex;
-  std::exception_ptr error;
-  auto worker = [&]() {
-    try {  // a failure on a helper thread (bad_alloc of its buffers) is rethrown by the caller
-      FrameRenderer fr(cfg);
-      for (;;) {
-        const std::int64_t begin = next.fetch_add(chunk);
-        if (begin >= n_out || stopped) return;
-        if (cancel && cancel->load(std::memory_order_relaxed)) {
-          stopped = true;
-          return;
-        }
-        for (std::int64_t k = begin; k < std::min(begin + chunk, n_out); ++k) {
-          const std::int64_t m = pairs ? pairs[2 * k] : k / n_frames;
-          const std::int64_t t = pairs ? pairs[2 * k + 1] : k % n_frames;
-          fr.render(states + (m * n_frames + t) * cfg.dim, cfg.movie_offset + std::uint64_t(m), std::uint64_t(t),
-                    out + k * frame_size);
-        }
+  auto worker = [&]() {  // a failure on a helper thread (bad_alloc of its buffers) is rethrown by the caller
+    FrameRenderer fr(cfg);
+    for (;;) {
+      const std::int64_t begin = next.fetch_add(chunk);
+      if (begin >= n_out || stopped) return;
+      if (cancel && cancel->load(std::memory_order_relaxed)) {
+        stopped = true;
+        return;
       }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      stopped = true;
+      for (std::int64_t k = begin; k < std::min(begin + chunk, n_out); ++k) {
+        const std::int64_t m = pairs ? pairs[2 * k] : k / n_frames;
+        const std::int64_t t = pairs ? pairs[2 * k + 1] : k % n_frames;
+        fr.render(states + (m * n_frames + t) * cfg.dim, cfg.movie_offset + std::uint64_t(m), std::uint64_t(t),
+                  out + k * frame_size);
+      }
     }
   };
-  host_threads::run_on_threads(nthreads, worker);
-  if (error) std::rethrow_exception(error);
+  host_threads::run_on_threads_rethrowing(nthreads, stopped, worker);
   return stopped ? SimulationStatus::cancelled : SimulationStatus::completed;
 }
 

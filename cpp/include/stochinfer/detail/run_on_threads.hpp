@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <atomic>
 #include <exception>
+#include <mutex>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -32,6 +34,26 @@ void run_on_threads(int n, F& worker) {
     throw;
   }
   for (auto& t : pool) t.join();
+}
+
+/// run_on_threads for workers that may throw on any thread: the first exception is
+/// kept, `stop` is set so that the other workers finish early, and the exception is
+/// rethrown here once every thread has joined.
+template <class F>
+void run_on_threads_rethrowing(int n, std::atomic<bool>& stop, F& worker) {
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  auto guarded = [&]() {
+    try {
+      worker();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      stop = true;
+    }
+  };
+  run_on_threads(n, guarded);
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace host_threads
