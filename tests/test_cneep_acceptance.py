@@ -71,4 +71,6 @@ def test_elastic_total_within_10_percent():
 
 def test_elastic_map_total_is_the_rate():
     res, score = elastic_network()  # the node sums of the test movies' map add up to the read-out rate
-    assert score["total"] == pytest.approx(res.rate, rel=1e-9)
+    # to the float32 network's rounding: ΔS = h_f − h_r is rounded to float32 (eps 1.2e-7 of |h|),
+    # the map sums float32 activations in double (measured: 2.8e-7 relative)
+    assert score["total"] == pytest.approx(res.rate, rel=1e-5)
