@@ -105,5 +105,8 @@ def test_movies_through_cneep(tmp_path, capsys):
     np.save(tmp_path / "one.npy", mv.frames[0])  # one movie (n_frames, height, width), as in Python
     assert main(["ep", str(tmp_path / "one.npy"), "--dt", "0.01", "--method", "cneep", "--n-iter", "5",
                  "--hidden", "4"]) == 0
+    capsys.readouterr()
+    assert main(["ep", str(tmp_path / "one.npy"), "--dt", "0.01"]) == 2
+    assert "Pass --method cneep" in capsys.readouterr().err
     assert main(["ep", str(tmp_path / "movie.npy"), "--method", "cneep"]) == 2
     assert "--dt is required" in capsys.readouterr().err

@@ -208,3 +208,16 @@ def test_fixes_from_review(tmp_path):
         net.loss_and_grad(mv.frames, np.zeros((0, 3), np.int64))
     with pytest.raises(TypeError, match="render them first"):
         si.CNEEP().fit(si.simulate(si.models.BeadSpring(2), 3, 10, 0.01))
+
+
+def test_a_failed_refit_keeps_the_previous_network_usable(tmp_path):
+    mv = si.movies.bead_spring_movies(4, 40, seed=2)
+    est = si.CNEEP(n_channel=4, n_iter=4, eval_every=2, progress=False)
+    est.fit(mv, seed=1)
+    before = est.delta_s(mv)
+    tiny = np.random.default_rng(0).integers(0, 255, size=(4, 40, 2, 2)).astype(np.uint8)
+    with pytest.raises(ValueError, match="too small"):
+        est.fit(tiny, 0.01)
+    np.testing.assert_array_equal(est.delta_s(mv), before)
+    est.save(tmp_path / "c.npz")
+    np.testing.assert_array_equal(si.CNEEP.load(tmp_path / "c.npz").delta_s(mv), before)

@@ -122,3 +122,10 @@ def test_scoring_downsampled_and_cropped_maps(model):
     crop = pix[8:48, 8:56]  # a field of view (row 8, col 8, 40 × 48)
     sc = score_node_map(crop, model, crop=(8, 8, 40, 48))
     assert sc["correlation_with_node_ep"] == pytest.approx(1.0)
+
+
+def test_maps_of_the_wrong_size_are_refused(model):
+    with pytest.raises(ValueError, match="upsample the CNEEP map"):
+        score_node_map(np.zeros((14, 16)), model)  # the raw CNEEP map, not upsampled
+    with pytest.raises(ValueError, match="28 × 32 frames"):
+        score_node_map(np.zeros((56, 64)), model, downsample=2)

@@ -192,9 +192,11 @@ def ep(args) -> int:
               f"{args.file} holds shape {np.shape(data.x if isinstance(data, si.Trajectories) else data)}",
               file=sys.stderr)
         return 2
-    if args.method != "cneep" and isinstance(data, np.ndarray) and data.ndim == 4:
-        print(f"error: {args.file} holds a 4-D array {data.shape}: movies (n_movies, n_frames, height, width)? "
-              "Pass --method cneep", file=sys.stderr)
+    if args.method != "cneep" and isinstance(data, np.ndarray) and (
+            data.ndim == 4 or (data.ndim == 3 and data.dtype.kind in "iu")):
+        print(f"error: {args.file} holds a {data.ndim}-D {data.dtype} array {data.shape}: movies (n_movies, "
+              "n_frames, height, width) or one movie (n_frames, height, width)? Pass --method cneep",
+              file=sys.stderr)
         return 2
     if isinstance(data, si.Trajectories) and data.underdamped:
         if not args.positions_only:

@@ -56,6 +56,7 @@ class CNEEP(NEEP):
 
     _method, _kind = "cneep", "estimate"
     _config_keys = _CNEEP_KEYS
+    _fitted_state = NEEP._fitted_state + ("_frame_shape",)  # a failed refit keeps the old network's frame size
 
     def __init__(self, n_layer: int = 2, n_channel: int = 32, *, seq_len: int = 2, lr: float = 1e-3,
                  lr_schedule: str = "cosine", weight_decay: float = 5e-5, decoupled_weight_decay: bool = True,

@@ -77,6 +77,7 @@ class NEEP:
     """
     _method, _kind, _window = "neep", "estimate", 2
     _config_keys = _CONFIG_KEYS
+    _fitted_state = _FITTED_STATE
 
     def __init__(self, hidden: int = 64, layers: int = 3, *, activation: str = "silu", lr: float = 3e-3,
                  lr_schedule: str = "cosine", weight_decay: float = 5e-5,
@@ -233,7 +234,7 @@ class NEEP:
                                  "smaller window")
         # a fit that fails (divergence, Ctrl-C before any evaluation) leaves the previous fit whole: its
         # weights stay consistent with its dt, input transform and sizes (save() writes them together)
-        previous = {k: getattr(self, k, None) for k in _FITTED_STATE}
+        previous = {k: getattr(self, k, None) for k in self._fitted_state}
         try:
             members, fits = self._train_members(d, split, seed, n_seeds)
             self.net, self.members = members[0], members

@@ -71,16 +71,22 @@ def elastic_network_movies(n_movies: int = 100, n_frames: int = 2000, *, model=N
 
 
 def node_map(pixel_map: np.ndarray, model, px_per_spacing: float = 8.0, downsample: int = 1,
-             crop=None) -> dict:
+             crop=None, frame: tuple = FRAME) -> dict:
     """A dissipation map at the movie's frame resolution (upsample_map to the frame
     shape) summed per node: every pixel goes to the nearest node rest position.
-    downsample and crop: the render options the movie was made with (crop in
-    full-resolution pixels, (row, col, height, width)); the full frame is FRAME.
-    Returns {'free': (n_free,), 'pinned': (n_pinned,)} in the map's units."""
+    px_per_spacing, frame: the layout's (elastic_network_layout); downsample and crop:
+    the render options the movie was made with (crop in full-resolution pixels,
+    (row, col, height, width)). Returns {'free': (n_free,), 'pinned': (n_pinned,)} in
+    the map's units."""
     pixel_map = np.asarray(pixel_map, dtype=np.float64)
     f = _validate.positive_int("downsample", downsample)
     r0, c0 = (0, 0) if crop is None else (int(crop[0]), int(crop[1]))
-    free, pinned = _node_pixels(model, float(px_per_spacing), FRAME)
+    h, w = (int(frame[0]), int(frame[1])) if crop is None else (int(crop[2]), int(crop[3]))
+    if pixel_map.shape != (h // f, w // f):
+        raise ValueError(f"pixel_map has shape {pixel_map.shape}, but movies rendered with downsample={f} and "
+                         f"crop={crop} have {h // f} × {w // f} frames: upsample the CNEEP map to the frame size "
+                         "(stochinfer.ep.upsample_map) and pass the movie's render options")
+    free, pinned = _node_pixels(model, float(px_per_spacing), frame)
     # full-resolution pixel (r, c) lies in map cell ((r − r0)/f, (c − c0)/f); a cell's centre is (f − 1)/2 in
     nodes = (np.vstack([free, pinned]) - np.array([r0, c0]) - (f - 1) / 2) / f
     r, c = np.meshgrid(np.arange(pixel_map.shape[0]), np.arange(pixel_map.shape[1]), indexing="ij")
@@ -91,12 +97,12 @@ def node_map(pixel_map: np.ndarray, model, px_per_spacing: float = 8.0, downsamp
 
 
 def score_node_map(pixel_map: np.ndarray, model, px_per_spacing: float = 8.0, downsample: int = 1,
-                   crop=None) -> dict:
+                   crop=None, frame: tuple = FRAME) -> dict:
     """The map scores of methods.md §5.9.2: the fraction of positive mass on nodes
     within one spacing of a hot node, the Pearson correlation of the free nodes'
     values with the true EP rates σ_j (node_ep_rates), and the map's total.
     pixel_map, downsample, crop: as node_map."""
-    sums = node_map(pixel_map, model, px_per_spacing, downsample, crop)
+    sums = node_map(pixel_map, model, px_per_spacing, downsample, crop, frame)
     allv = np.concatenate([sums["free"], sums["pinned"]])
     allpos = np.vstack([model.rest_positions, model.pinned_positions])
     hot = model.rest_positions[[model.free_nodes.index(h) for h in model.hot]]
