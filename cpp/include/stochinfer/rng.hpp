@@ -176,7 +176,10 @@ STOCHINFER_HD float normal_at(std::uint64_t seed, RngPurpose purpose, std::uint6
   return z;
 }
 
-/// Uniform in (0, 1) from 31 bits of output word `index` % 4 of block `index` / 4.
+/// Uniform in (0, 1] from 31 bits of output word `index` % 4 of block `index` / 4: the
+/// float conversion rounds the top 64 of 2^31 values to exactly 1 (probability 3e-8).
+/// Kept as is (changing it would change existing streams); the movie renderer, where a 1
+/// would matter, draws its own 24-bit uniform.
 STOCHINFER_HD float uniform_at(std::uint64_t seed, RngPurpose purpose, std::uint64_t trajectory,
                                std::uint64_t index) {
   std::uint32_t c[4];
