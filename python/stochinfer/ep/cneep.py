@@ -6,7 +6,6 @@ compiled core; this module validates the movies, splits them by movie, drives
 training and reads out the rate, its error bar and the dissipation map."""
 from __future__ import annotations
 
-import math
 import os
 from typing import Optional
 
@@ -14,8 +13,8 @@ import numpy as np
 
 from .. import _core
 from .._validate import (check_output_fits, finite_states, positive_int, recording_dt, required_dt, positive_float, stacked_array)
-from .data import EPData, _check_model
-from .neep import NEEP, _ensemble_delta_s
+from .data import EPData, _check_model, checked_substeps, recorded_substeps
+from .neep import NEEP
 from .result import EPResult
 from .splits import Split
 
@@ -92,8 +91,7 @@ class CNEEP(NEEP):
         if isinstance(data, Movies):
             dt = recording_dt(dt, data.dt)
             model = model if model is not None else data.model
-            if substeps is None and data.settings.get("substeps") is not None:
-                substeps = int(data.settings["substeps"]) * int(data.settings.get("record_every", 1))
+            substeps = recorded_substeps(data.settings, substeps)
             integrator = data.settings.get("integrator")
             hidden, partial, frames = data.states, data.partial, data.frames
         else:
@@ -119,16 +117,14 @@ class CNEEP(NEEP):
         if frames.shape[1] < self.seq_len:
             raise ValueError(f"movies of {frames.shape[1]} frames are shorter than seq_len={self.seq_len}")
         dt = positive_float("dt", dt)
-        if substeps is not None and (not isinstance(substeps, (int, np.integer)) or substeps < 1):
-            raise ValueError(f"substeps must be an integer >= 1, got {substeps}")
+        substeps = checked_substeps(substeps)
         if model is not None:
             if hidden is not None:
                 _check_model(model, hidden, False)
             elif not hasattr(model, "snapshot_ep_rate"):
                 raise TypeError(f"model must be a stochinfer model with an analytic EP rate, got "
                                 f"{type(model).__name__}")
-        return EPData(frames, dt, False, model, None if substeps is None else int(substeps), integrator, notes,
-                      hidden=hidden, partial=partial)
+        return EPData(frames, dt, False, model, substeps, integrator, notes, hidden=hidden, partial=partial)
 
     def _check_trained_input(self, d: EPData) -> None:
         if d.data.shape[2:] != self._frame_shape:

@@ -56,6 +56,21 @@ def _check_model(model, arr: np.ndarray, tokens: bool) -> None:
                          f"{arr.shape[2]}")
 
 
+def recorded_substeps(settings: dict, substeps: Optional[int]) -> Optional[int]:
+    """`substeps` as given, else the integration steps per recorded interval of a
+    simulation's settings (record_every intervals of `substeps` each), else None."""
+    if substeps is None and settings.get("substeps") is not None:
+        return int(settings["substeps"]) * int(settings.get("record_every", 1))
+    return substeps
+
+
+def checked_substeps(substeps) -> Optional[int]:
+    """None, or an integer >= 1 (ValueError otherwise)."""
+    if substeps is not None and (not isinstance(substeps, numbers.Integral) or substeps < 1):
+        raise ValueError(f"substeps must be an integer >= 1, got {substeps}")
+    return None if substeps is None else int(substeps)
+
+
 def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = None) -> EPData:
     """Validates `data`: a Trajectories object, a float array (n_traj, L, d) or (L, d)
     for one trajectory, or integer token paths (n_traj, L) or (L,).
@@ -73,9 +88,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
                              "in positions only")
         dt = recording_dt(dt, data.dt)
         model = model if model is not None else data.model
-        if substeps is None and data.settings.get("substeps") is not None:
-            # integration steps per recorded interval: record_every intervals of `substeps` each
-            substeps = int(data.settings["substeps"]) * int(data.settings.get("record_every", 1))
+        substeps = recorded_substeps(data.settings, substeps)
         integrator = data.settings.get("integrator")
         arr = data.x
     else:
@@ -115,12 +128,11 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
     if arr.shape[1] < 2:
         raise ValueError(f"data: need at least 2 time steps per trajectory, got {arr.shape[1]}")
     dt = positive_float("dt", dt)
-    if substeps is not None and (not isinstance(substeps, numbers.Integral) or substeps < 1):
-        raise ValueError(f"substeps must be an integer >= 1, got {substeps}")
+    substeps = checked_substeps(substeps)
     _check_model(model, arr, tokens)
     if not tokens:
         time_axis_warning(arr, given_shape)
-    return EPData(arr, dt, tokens, model, None if substeps is None else int(substeps), integrator, notes)
+    return EPData(arr, dt, tokens, model, substeps, integrator, notes)
 
 
 def model_truth(d: EPData) -> dict:
