@@ -95,13 +95,23 @@ def bead_spring_movies(n_movies: int = 100, n_frames: int = 10_000, *, dt: float
     Memory: n_movies · n_frames · 800 bytes of uint8 frames plus the float64 states.
     """
     from ..models import BeadSpring
+
+    layout = bead_spring_layout(2, scale=scale, beads=beads, spot_std=spot_std)
+    return simulated_movies(BeadSpring(2, t_cold=t_cold, t_hot=t_hot), layout, n_movies, n_frames, dt, substeps, seed,
+                            n_threads, render_options)
+
+
+def simulated_movies(model, layout: SpotLayout, n_movies: int, n_frames: int, dt: float, substeps: int, seed: int,
+                     n_threads: Optional[int], render_options: dict) -> Movies:
+    """Simulates n_movies trajectories of n_frames points (Euler–Maruyama, `substeps`
+    per dt, the model's default start) and renders them; `seed` keys the simulation
+    and, unless render_options give their own, the pixel noise. Refuses, before
+    simulating, frames and states that would not fit in memory."""
     from ..simulate import simulate
 
     n_movies = _validate.positive_int("n_movies", n_movies)
     n_frames = _validate.positive_int("n_frames", n_frames, minimum=2)
-    layout = bead_spring_layout(2, scale=scale, beads=beads, spot_std=spot_std)
     _validate.check_output_fits((n_movies, n_frames, layout.height * layout.width), np.uint8,
-                                "make fewer or shorter movies", extra_bytes=n_movies * n_frames * 2 * 8)
-    traj = simulate(BeadSpring(2, t_cold=t_cold, t_hot=t_hot), n_movies, n_frames - 1, dt, substeps=substeps,
-                    seed=seed, n_threads=n_threads)
+                                "make fewer or shorter movies", extra_bytes=n_movies * n_frames * model.dim * 8)
+    traj = simulate(model, n_movies, n_frames - 1, dt, substeps=substeps, seed=seed, n_threads=n_threads)
     return render_movies(traj, layout, n_threads=n_threads, **{"seed": seed, **render_options})

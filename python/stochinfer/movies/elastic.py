@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 
 from .. import _validate
-from .dataset import Movies, render_movies
+from .dataset import Movies, simulated_movies
 from .layout import SpotLayout
 
 #: frame of the 7 × 7 network at 8 pixels per spacing (methods.md §5.9.2)
@@ -56,16 +56,10 @@ def elastic_network_movies(n_movies: int = 100, n_frames: int = 2000, *, model=N
     seed keys the simulation and, unless render_options give their own, the pixel noise.
     Memory: n_movies · n_frames · 3584 bytes of frames plus the float64 states."""
     from ..models import ElasticNetwork
-    from ..simulate import simulate
 
     model = ElasticNetwork() if model is None else model
-    n_movies = _validate.positive_int("n_movies", n_movies)
-    n_frames = _validate.positive_int("n_frames", n_frames, minimum=2)
     layout = elastic_network_layout(model, px_per_spacing, spot_std=spot_std)
-    _validate.check_output_fits((n_movies, n_frames, layout.height * layout.width), np.uint8,
-                                "make fewer or shorter movies", extra_bytes=n_movies * n_frames * model.dim * 8)
-    traj = simulate(model, n_movies, n_frames - 1, dt, substeps=substeps, seed=seed, n_threads=n_threads)
-    out = render_movies(traj, layout, n_threads=n_threads, **{"seed": seed, **render_options})
+    out = simulated_movies(model, layout, n_movies, n_frames, dt, substeps, seed, n_threads, render_options)
     out.settings["px_per_spacing"] = float(px_per_spacing)
     return out
 
