@@ -14,6 +14,7 @@ void bind_movies(py::module_& m);
 void bind_ground_truth(py::module_& m);
 void bind_neep(py::module_& m);
 void bind_cneep(py::module_& m);
+void bind_classifier(py::module_& m);
 void bind_langevin(py::module_& m);
 void bind_inferred_langevin(py::module_& m);
 
@@ -31,6 +32,7 @@ PYBIND11_MODULE(_core, m) {
   bind_movies(m);
   bind_neep(m);
   bind_cneep(m);
+  bind_classifier(m);
   bind_langevin(m);
   bind_inferred_langevin(m);
   auto gt = m.def_submodule("ground_truth", "Analytic ground truth (double precision).");

@@ -61,7 +61,32 @@ void MlpSpec::validate() const {
   if (n_states < 1) throw std::invalid_argument("n_states must be >= 1");
   if (hidden < 1) throw std::invalid_argument("hidden must be >= 1");
   if (n_layers < 1) throw std::invalid_argument("n_layers must be >= 1");
+  if (out_dim < 1) throw std::invalid_argument("out_dim must be >= 1");
   activation_name(activation);
+}
+
+void SgdConfig::validate() const {
+  if (!(lr > 0) || !std::isfinite(lr)) throw std::invalid_argument("lr must be a finite number > 0");
+  if (!(momentum >= 0 && momentum < 1)) throw std::invalid_argument("momentum must be in [0, 1)");
+  if (!(dampening >= 0 && dampening <= 1)) throw std::invalid_argument("dampening must be in [0, 1]");
+  if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
+    throw std::invalid_argument("weight_decay must be a finite number >= 0");
+  if (nesterov && (momentum <= 0 || dampening != 0))
+    throw std::invalid_argument("nesterov needs momentum > 0 and dampening = 0");
+}
+
+void ClassLossSpec::validate() const {
+  if (kind == ClassLoss::gce && !(q > 0 && q <= 1)) throw std::invalid_argument("gce q must be in (0, 1]");
+  if (kind == ClassLoss::sce && !(alpha >= 0 && beta >= 0 && alpha + beta > 0 && std::isfinite(alpha + beta)))
+    throw std::invalid_argument("sce alpha and beta must be finite, >= 0 and not both 0");
+}
+
+ClassLoss class_loss_from_name(const std::string& name) {
+  if (name == "cross_entropy" || name == "ce") return ClassLoss::cross_entropy;
+  if (name == "mae") return ClassLoss::mae;
+  if (name == "gce") return ClassLoss::gce;
+  if (name == "sce") return ClassLoss::sce;
+  throw std::invalid_argument("unknown loss '" + name + "': use cross_entropy, mae, gce or sce");
 }
 
 void AdamConfig::validate() const {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stochinfer/neep.hpp"
@@ -13,6 +14,19 @@
 namespace stochinfer {
 inline namespace STOCHINFER_ISA_NAMESPACE {
 namespace nn {
+
+/// `batch` indices drawn uniformly with replacement from [0, total), keyed by
+/// (seed, step, i): put(i, index) receives the i-th.
+template <class Put>
+void draw_uniform_indices(std::uint64_t seed, std::int64_t step, int batch, std::uint64_t total, Put put) {
+  for (int i = 0; i < batch; i += 2) {
+    std::uint32_t c[4];
+    philox_block<std::uint32_t>(seed, RngPurpose::minibatch, static_cast<std::uint32_t>(step),
+                                static_cast<std::uint32_t>(std::uint64_t(step) >> 32), std::uint64_t(i / 2), c);
+    for (int h = 0; h < 2 && i + h < batch; ++h)
+      put(i + h, static_cast<std::int64_t>(((std::uint64_t(c[2 * h + 1]) << 32) | c[2 * h]) % total));
+  }
+}
 
 /// Windows of `span` consecutive points inside segments (span = 2: transitions).
 /// Training draws window starts uniformly with stride 1; evaluation walks them
@@ -46,16 +60,8 @@ class WindowIndex {
 
   /// `batch` windows drawn uniformly with replacement, keyed by (seed, step, i).
   void sample(std::uint64_t seed, std::int64_t step, int batch, std::int64_t* trj, std::int64_t* start) const {
-    const std::uint64_t total = static_cast<std::uint64_t>(size());
-    for (int i = 0; i < batch; i += 2) {
-      std::uint32_t c[4];
-      philox_block<std::uint32_t>(seed, RngPurpose::minibatch, static_cast<std::uint32_t>(step),
-                                  static_cast<std::uint32_t>(std::uint64_t(step) >> 32), std::uint64_t(i / 2), c);
-      for (int h = 0; h < 2 && i + h < batch; ++h) {
-        const std::int64_t u = static_cast<std::int64_t>(((std::uint64_t(c[2 * h + 1]) << 32) | c[2 * h]) % total);
-        at(u, 1, trj + i + h, start + i + h);
-      }
-    }
+    draw_uniform_indices(seed, step, batch, static_cast<std::uint64_t>(size()),
+                         [&](int i, std::int64_t u) { at(u, 1, trj + i, start + i); });
   }
 
  private:
@@ -63,6 +69,37 @@ class WindowIndex {
   int span_;
   std::int64_t stride_;
   std::vector<std::int64_t> cum_;
+};
+
+/// Rows of a table (a classifier's samples), as train_loop and evaluate_loop walk
+/// windows: item k is row rows[k]; `start` is always 0.
+class RowIndex {
+ public:
+  RowIndex(std::vector<std::int64_t> rows, std::int64_t n_rows) : rows_(std::move(rows)) {
+    for (std::int64_t r : rows_)
+      if (r < 0 || r >= n_rows)
+        throw std::invalid_argument("row " + std::to_string(r) + " is outside the data (" + std::to_string(n_rows) +
+                                    " rows)");
+  }
+
+  std::int64_t size() const { return static_cast<std::int64_t>(rows_.size()); }
+
+  void at(std::int64_t lo, int n, std::int64_t* row, std::int64_t* start) const {
+    for (int i = 0; i < n; ++i) {
+      row[i] = rows_[lo + i];
+      start[i] = 0;
+    }
+  }
+
+  void sample(std::uint64_t seed, std::int64_t step, int batch, std::int64_t* row, std::int64_t* start) const {
+    draw_uniform_indices(seed, step, batch, static_cast<std::uint64_t>(size()), [&](int i, std::int64_t u) {
+      row[i] = rows_[u];
+      start[i] = 0;
+    });
+  }
+
+ private:
+  std::vector<std::int64_t> rows_;
 };
 
 /// Gradient of a mean loss over n_items split into chunks of `chunk`: chunk c adds

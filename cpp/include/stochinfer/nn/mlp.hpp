@@ -24,7 +24,7 @@ class Mlp {
     Mat<T> x0;                     ///< input (input_width x cols)
     std::vector<int> tokens;       ///< n_states tokens per column (token inputs)
     std::vector<Mat<T>> pre, act;  ///< per hidden layer: pre-activation (SiLU only), output
-    Mat<T> out;                    ///< 1 x cols
+    Mat<T> out;                    ///< out_dim x cols
     Mat<T> g0, g1;                 ///< backward scratch
   };
 
@@ -37,7 +37,7 @@ class Mlp {
     }
     int in = spec.input_width();
     for (int l = 0; l <= spec.n_layers; ++l) {
-      const int out = l < spec.n_layers ? spec.hidden : 1;
+      const int out = l < spec.n_layers ? spec.hidden : spec.out_dim;
       layers_.push_back(Dense{in, out});
       offsets_.push_back(off);
       off += layers_.back().n_params();
@@ -70,7 +70,7 @@ class Mlp {
     ws.act.assign(spec_.n_layers, Mat<T>(spec_.hidden, max_cols));
     if (activation_needs_input(spec_.activation))
       for (auto& m : ws.pre) m.resize(spec_.hidden, max_cols);
-    ws.out.resize(1, max_cols);
+    ws.out.resize(spec_.out_dim, max_cols);
     const int wide = std::max(spec_.hidden, spec_.input_width());
     ws.g0.resize(wide, max_cols);
     ws.g1.resize(wide, max_cols);
@@ -87,7 +87,7 @@ class Mlp {
       const Dense& d = layers_[l];
       ConstMatMap<T> x(l == 0 ? ws.x0.data() : ws.act[l - 1].data(), d.in, n);
       if (l == spec_.n_layers) {
-        MatMap<T> y(ws.out.data(), 1, n);
+        MatMap<T> y(ws.out.data(), spec_.out_dim, n);
         d.forward(p + offsets_[l], x, y);
         break;
       }
@@ -98,7 +98,12 @@ class Mlp {
     }
   }
 
-  /// Backward pass after forward(p, ws, n): dout[i] = dL/d out[i]; writes the
+  /// Offset of layer l's parameters (W then b) in the flat buffer; l = n_layers is
+  /// the output layer and offset(n_layers + 1) == n_params() (the embedding, if
+  /// any, lies before offset(0)).
+  std::size_t offset(int l) const { return l <= spec_.n_layers ? offsets_[l] : n_params_; }
+
+  /// Backward pass after forward(p, ws, n): dout (out_dim x n) = dL/d out; writes the
   /// full gradient into g (n_params entries, overwritten).
   void backward(const T* p, Workspace& ws, int n, const T* dout, T* g) const {
     const bool tokens = spec_.n_tokens > 0;

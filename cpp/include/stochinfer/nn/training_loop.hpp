@@ -9,16 +9,18 @@
 #include "stochinfer/nn/adam.hpp"
 #include "stochinfer/nn/batching.hpp"
 #include "stochinfer/nn/flush_denormals.hpp"
+#include "stochinfer/nn/sgd.hpp"
 
 namespace stochinfer {
 inline namespace STOCHINFER_ISA_NAMESPACE {
 namespace nn {
 
-/// Parameters, Adam moments and the scratch of a network trained by train_loop.
+/// Parameters, optimiser state and the scratch of a network trained by train_loop.
+/// Adam keeps its moments in m and v; SGD its momentum buffer in m (v unused).
 template <class T>
 struct OptimState {
   std::vector<T> p, m, v, grad;
-  std::int64_t step = 0;   ///< Adam updates done (the optimiser's bias-correction counter)
+  std::int64_t step = 0;   ///< optimiser updates done (Adam's bias-correction counter)
   std::int64_t draws = 0;  ///< minibatches drawn (keys them; a reset to a checkpoint restores step, not draws)
   GroupedGradient<T> grouped;
   std::vector<std::int64_t> trj, start;  ///< the current minibatch
@@ -26,13 +28,25 @@ struct OptimState {
   explicit OptimState(std::size_t n) : p(n), m(n, T(0)), v(n, T(0)), grad(n) {}
 };
 
-/// ItemGrad: (const int64* trj, const int64* start, int n, int worker, double denom,
-/// T* g) -> loss sum of the n windows; writes d(loss sum / denom)/dθ into g.
+/// The update of `st` by its gradient: Adam or SGD with momentum.
+template <class T>
+void optimizer_update(const AdamConfig& c, OptimState<T>& st) {
+  adam_update(c, long(st.step), st.p.data(), st.grad.data(), st.m.data(), st.v.data(), st.p.size());
+}
+template <class T>
+void optimizer_update(const SgdConfig& c, OptimState<T>& st) {
+  sgd_update(c, long(st.step), st.p.data(), st.grad.data(), st.m.data(), st.p.size());
+}
 
-/// n_steps Adam updates on minibatches of `batch` windows drawn from `index`.
-template <class T, class ItemGrad>
-NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const WindowIndex& index, std::int64_t n_steps,
-                          int batch, int chunk, const AdamConfig& adam, std::uint64_t seed,
+/// ItemGrad: (const int64* trj, const int64* start, int n, int worker, double denom,
+/// T* g) -> loss sum of the n items; writes d(loss sum / denom)/dθ into g.
+/// Index: WindowIndex, or RowIndex (rows of a table; start is 0).
+
+/// n_steps optimiser updates (AdamConfig or SgdConfig) on minibatches of `batch`
+/// items drawn from `index`.
+template <class T, class Index, class OptConfig, class ItemGrad>
+NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const Index& index, std::int64_t n_steps,
+                          int batch, int chunk, const OptConfig& optimizer, std::uint64_t seed,
                           const std::atomic<bool>* cancel, ItemGrad item_grad) {
   FlushDenormals ftz;
   st.trj.resize(batch);
@@ -50,7 +64,7 @@ NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const WindowIndex
     });
     ++st.step;
     ++st.draws;
-    adam_update(adam, long(st.step), st.p.data(), st.grad.data(), st.m.data(), st.v.data(), st.p.size());
+    optimizer_update(optimizer, st);
     loss_sum += loss / batch;
     ++out.steps_done;
   }
@@ -59,8 +73,8 @@ NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const WindowIndex
 }
 
 /// Mean loss over every window of `index` (in order) and its gradient into grad.
-template <class T, class ItemGrad>
-double full_gradient(ThreadPool& pool, OptimState<T>& st, const WindowIndex& index, int chunk, T* grad,
+template <class T, class Index, class ItemGrad>
+double full_gradient(ThreadPool& pool, OptimState<T>& st, const Index& index, int chunk, T* grad,
                      ItemGrad item_grad) {
   FlushDenormals ftz;
   const std::int64_t total = index.size();
@@ -78,8 +92,8 @@ double full_gradient(ThreadPool& pool, OptimState<T>& st, const WindowIndex& ind
 
 /// Runs eval(trj, start, n, worker, lo) over every window of `index` in chunks, in
 /// parallel; returns false when cancelled.
-template <class Eval>
-bool evaluate_loop(ThreadPool& pool, const WindowIndex& index, int chunk, const std::atomic<bool>* cancel, Eval eval) {
+template <class Index, class Eval>
+bool evaluate_loop(ThreadPool& pool, const Index& index, int chunk, const std::atomic<bool>* cancel, Eval eval) {
   FlushDenormals ftz;
   const std::int64_t total = index.size();
   const std::int64_t n_chunks = (total + chunk - 1) / chunk;

@@ -17,7 +17,8 @@ const char* activation_name(Activation a);
 /// A scalar network over a tuple of n_states states: each state is either a
 /// vector of state_dim reals or (n_tokens > 0) a token embedded in embed_dim
 /// reals; the encodings are concatenated and passed through n_layers hidden
-/// Dense + activation layers of width `hidden` and a final Dense(hidden, 1).
+/// Dense + activation layers of width `hidden` and a final Dense(hidden, out_dim)
+/// (out_dim = 1: NEEP's scalar h; a classifier's class logits).
 struct MlpSpec {
   int state_dim = 1;
   int n_tokens = 0;  ///< 0: continuous states
@@ -26,6 +27,7 @@ struct MlpSpec {
   int hidden = 256;
   int n_layers = 3;
   Activation activation = Activation::relu;
+  int out_dim = 1;
 
   int state_width() const { return n_tokens > 0 ? embed_dim : state_dim; }
   int input_width() const { return n_states * state_width(); }
@@ -57,6 +59,34 @@ struct AdamConfig {
   bool decoupled = false;
   void validate() const;
 };
+
+/// Stochastic gradient descent with momentum, in torch.optim.SGD's exact form:
+/// g += weight_decay·p; buf = g on the first update, else momentum·buf +
+/// (1 − dampening)·g; p −= lr·(nesterov ? g + momentum·buf : buf). The momentum
+/// buffer is part of the optimiser state a checkpoint holds.
+struct SgdConfig {
+  double lr = 1e-2;
+  double momentum = 0.9;
+  double dampening = 0.0;
+  double weight_decay = 0.0;
+  bool nesterov = false;
+  void validate() const;
+};
+
+/// Classification losses on softmax probabilities p of the logits, for a label y
+/// (methods.md §4.3): cross_entropy −log p_y; mae 2 − 2p_y; gce (1 − p_y^q)/q
+/// (generalised cross-entropy); sce alpha·(−log p_y) + beta·(−log 1e-4)(1 − p_y)
+/// (symmetric cross-entropy: the reverse term with log 0 clipped to log 1e-4).
+enum class ClassLoss : int { cross_entropy = 0, mae = 1, gce = 2, sce = 3 };
+
+struct ClassLossSpec {
+  ClassLoss kind = ClassLoss::cross_entropy;
+  double q = 0.7;       ///< gce
+  double alpha = 0.1;   ///< sce: weight of cross-entropy
+  double beta = 1.0;    ///< sce: weight of reverse cross-entropy
+  void validate() const;
+};
+ClassLoss class_loss_from_name(const std::string& name);  ///< throws listing the valid names
 
 /// A vector-valued regression network (methods.md §3.2): n_layers Dense layers
 /// (the last maps to out_dim, no activation), `activation` after the others; the
