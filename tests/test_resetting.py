@@ -87,7 +87,7 @@ def test_langevin_training_with_resetting_is_reproducible_and_recorded(ou):
     a, b = si.infer_langevin(ou, **kw), si.infer_langevin(ou, n_threads=1, **kw)
     h = a.histories["drift"]
     assert h["resetting_from"] is not None and len(h["resets"]) > 0 and h["iterations"] == 800
-    assert h["settings"]["resetting"] == dict(prob=0.02, after=100, adaptive=True, lr_policy="global")
+    assert h["settings"]["resetting"] == dict(prob=0.02, after=100, adaptive=True, lr_policy="global", layers=None)
     pts = np.zeros((3, 2))
     np.testing.assert_array_equal(a.drift_samples(pts), b.drift_samples(pts))  # whatever the thread count
     assert h["resets"] == b.histories["drift"]["resets"]
@@ -116,7 +116,7 @@ def test_neep_with_resetting_records_resets_and_saves_the_option(tmp_path):
     rs = si.Resetting(prob=0.02, after=100, lr_policy="rewound")
     est = NEEP(hidden=16, layers=2, batch=256, n_iter=1000, eval_every=50, progress=False, resetting=rs)
     res = est.fit(tr, seed=1)
-    assert res.settings["resetting"] == dict(prob=0.02, after=100, adaptive=True, lr_policy="rewound")
+    assert res.settings["resetting"] == dict(prob=0.02, after=100, adaptive=True, lr_policy="rewound", layers=None)
     assert len(res.settings["resets"][0]) > 0 and np.isfinite(res.rate)
     est.save(tmp_path / "n.npz")
     assert NEEP.load(tmp_path / "n.npz").resetting == rs

@@ -96,10 +96,12 @@ def test_a_new_best_moves_the_checkpoint_only_when_adaptive(adaptive):
     assert fake.restored[-1][1] != 1000  # the end restores the best state either way
 
 
-@pytest.mark.parametrize("policy", ["global", "rewound"])
+@pytest.mark.parametrize("policy", ["global", "rewound", "reference"])
 def test_learning_rate_policy_after_a_reset(policy):
     """'global': the schedule position is the global update count; 'rewound': it
-    goes back to the checkpoint's count at each reset."""
+    goes back to the checkpoint's count at each reset; 'reference': the position
+    counts on and the checkpoint's rate comes back, then shrinks as PyTorch's
+    chainable cosine schedule would (written out below)."""
     fake = _Plateau(improve_until=300)
     positions = []
 
@@ -112,6 +114,18 @@ def test_learning_rate_policy_after_a_reset(policy):
     out = run_training(step, fake.evaluate, fake.get_state, fake.set_state, 5000, 100,
                        resetting=Resetting(prob=0.02, after=100, lr_policy=policy), seed=1)
     assert len(out["resets"]) > 10
+    if policy == "reference":
+        floor = 1e-5
+        f = lambda s: 1 + np.cos(np.pi * s / 5000)  # noqa: E731
+        lr_at_checkpoint = scheduled_lr(1e-3, "cosine", 300, 5000)  # the checkpoint never moves (no new best)
+        reset_at = sorted(r[0] for r in out["resets"])
+        for it, pos, lr, k in positions:
+            assert pos == it
+            last = max((r for r in reset_at if r <= it), default=None)
+            want = (scheduled_lr(1e-3, "cosine", pos + k / 2, 5000) if last is None else
+                    floor + (lr_at_checkpoint - floor) * f(pos + k / 2) / f(last))
+            assert lr == pytest.approx(want, rel=1e-12)
+        return
     for it, pos, lr, k in positions:
         assert lr == pytest.approx(scheduled_lr(1e-3, "cosine", pos + k / 2, 5000))
     if policy == "global":
@@ -148,7 +162,7 @@ def test_a_reset_at_a_block_end_comes_after_its_evaluation():
 def test_resetting_settings_are_checked():
     for bad, match in [(dict(prob=0.0), "prob"), (dict(prob=1.0), "prob"), (dict(prob=True), "prob"),
                        (dict(after=-1), "after"), (dict(after=1.5), "after"), (dict(adaptive="no"), "adaptive"),
-                       (dict(lr_policy="reference"), "lr_policy")]:
+                       (dict(lr_policy="chained"), "lr_policy")]:
         with pytest.raises(ValueError, match=match):
             Resetting(**bad)
     assert Resetting(prob=np.float32(0.5), after=np.int64(3)) == Resetting(prob=0.5, after=3)

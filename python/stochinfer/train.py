@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-LR_POLICIES = ("global", "rewound")
+LR_POLICIES = ("global", "rewound", "reference")
 
 
 @dataclass(frozen=True)
@@ -35,24 +35,40 @@ class Resetting:
     keeps the checkpoint of the moment resetting began. lr_policy 'global'
     (default): the learning rate follows the global update count, so a reset
     restores weights and moments, not the rate; 'rewound': the schedule goes back
-    to the checkpoint's update count. (The reference code's mixture, the
-    checkpoint's rate with the scheduler counting on, is not offered.) Early
+    to the checkpoint's update count; 'reference' (for comparison with the
+    published code only): the checkpoint's rate comes back while the schedule
+    counts on, as when PyTorch restores an optimiser under a chainable
+    CosineAnnealingLR: after a reset at update t the rate is
+    floor + (rate at the checkpoint − floor)·(1 + cos πs/T)/(1 + cos πt/T). Early
     stopping (patience) does not apply with resetting: training runs all its
     updates and keeps the best validated model, as in the reference. Ensembles
     trained together (Langevin method='ensemble') reset all members to the
     checkpoint of their best mean validation loss; each member still keeps its own
-    best parameters at the end."""
+    best parameters at the end.
+
+    layers: None (default) resets every parameter; a tuple of layer indices
+    (0 = first Dense layer, −1 = the output layer) resets only those layers'
+    weights, biases and optimiser buffers, leaving the others where training took
+    them (layer-wise resetting, methods.md §4.1; stochinfer.Classifier only)."""
 
     prob: float = 1e-3
     after: int = 1000
     adaptive: bool = True
     lr_policy: str = "global"
+    layers: Optional[tuple] = None
 
     def __post_init__(self):
+        if self.layers is not None and not isinstance(self.layers, (str, bytes)):
+            try:
+                object.__setattr__(self, "layers", tuple(self.layers))
+            except TypeError:
+                pass  # validate() names it
         self.validate()
         # plain Python numbers (numpy scalars would not survive json.dumps in a saved estimator)
         object.__setattr__(self, "prob", float(self.prob))
         object.__setattr__(self, "after", int(self.after))
+        if self.layers is not None:
+            object.__setattr__(self, "layers", tuple(int(l) for l in self.layers))
 
     def validate(self) -> None:
         if isinstance(self.prob, bool) or not isinstance(self.prob, numbers.Real) or not 0.0 < float(self.prob) < 1.0:
@@ -64,14 +80,39 @@ class Resetting:
             raise ValueError(f"Resetting.adaptive must be True or False, got {self.adaptive!r}")
         if self.lr_policy not in LR_POLICIES:
             raise ValueError(f"Resetting.lr_policy must be one of {LR_POLICIES}, got {self.lr_policy!r}")
+        if self.layers is not None:
+            ok = isinstance(self.layers, tuple) and len(self.layers) > 0 and all(
+                isinstance(l, numbers.Integral) and not isinstance(l, bool) for l in self.layers)
+            if not ok or len(set(self.layers)) != len(self.layers):
+                raise ValueError(f"Resetting.layers must be None (all parameters) or distinct layer indices such "
+                                 f"as (-1,) for the output layer, got {self.layers!r}")
 
 
-def check_resetting(value) -> Optional[Resetting]:
+def check_resetting(value, layer_wise: bool = False) -> Optional[Resetting]:
     """A resetting option as estimators take it: None or a Resetting (validated when
-    it was built; it is frozen); TypeError otherwise."""
+    it was built; it is frozen); TypeError otherwise. Estimators that cannot reset
+    single layers (layer_wise=False) refuse Resetting.layers."""
     if value is not None and not isinstance(value, Resetting):
         raise TypeError(f"resetting must be a stochinfer.Resetting or None, got {value!r}")
+    if value is not None and value.layers is not None and not layer_wise:
+        raise ValueError("Resetting.layers (layer-wise resetting) is supported by stochinfer.Classifier only; "
+                         "use layers=None here")
     return value
+
+
+def layer_slices(layers, offsets) -> list:
+    """Parameter slices of the chosen layers of a network whose layer l holds
+    parameters [offsets[l], offsets[l + 1]); negative indices count from the output
+    layer. ValueError naming Resetting.layers when one is out of range."""
+    n = len(offsets) - 1
+    out = []
+    for l in layers:
+        if not -n <= l < n:
+            raise ValueError(f"Resetting.layers: layer {l} does not exist; this network has {n} layers "
+                             f"(0 … {n - 1}, or -{n} … -1)")
+        k = l % n
+        out.append(slice(int(offsets[k]), int(offsets[k + 1])))
+    return out
 
 
 def _progress_bar(total: int, desc: str, enabled: Optional[bool]):
@@ -90,7 +131,8 @@ def _progress_bar(total: int, desc: str, enabled: Optional[bool]):
 def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get_state: Callable[[], object],
                  set_state: Callable[[object], None], n_iter: int, eval_every: int,
                  patience: Optional[int] = None, progress: Optional[bool] = None, desc: str = "training",
-                 resetting: Optional[Resetting] = None, seed: int = 0) -> dict:
+                 resetting: Optional[Resetting] = None, seed: int = 0,
+                 reset_state: Optional[Callable[[object], None]] = None) -> dict:
     """Runs `step(n)` (n updates, returns their mean loss) in blocks of eval_every,
     calls `evaluate()` (a dict with 'val_loss') after each block, keeps the state
     with the lowest validation loss and restores it at the end.
@@ -99,7 +141,9 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     `patience` updates. With `resetting` (see Resetting; get_state must then hold
     the optimiser state too, and lr_policy='rewound' needs a ScheduledStep) patience
     is ignored and, once the loss has stalled for resetting.after updates, the
-    state returns to the checkpoint at random updates (resets drawn from `seed`).
+    state returns to the checkpoint at random updates (resets drawn from `seed`)
+    through reset_state(checkpoint) (default set_state: layer-wise resetting
+    passes one that restores part of it).
     On Ctrl-C it warns and returns with the best state so far
     (re-raises if no evaluation finished yet). A non-finite training or validation
     loss raises FloatingPointError (the learning rate is too large for the data).
@@ -108,9 +152,10 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     for every reset, and 'resetting_from', the update at which resetting began
     (None if it never did), when resetting is given.
     """
-    if check_resetting(resetting) is not None:
-        if resetting.lr_policy == "rewound" and not isinstance(step, ScheduledStep):
-            raise ValueError("lr_policy='rewound' needs a ScheduledStep (the schedule to rewind)")
+    if check_resetting(resetting, layer_wise=reset_state is not None) is not None:
+        if resetting.lr_policy != "global" and not isinstance(step, ScheduledStep):
+            raise ValueError(f"lr_policy='{resetting.lr_policy}' needs a ScheduledStep (the schedule to "
+                             f"rewind or rescale)")
         patience = None
     rng = np.random.default_rng([seed, 0x5E5E7])
     history, best, best_state = [], None, None
@@ -124,9 +169,11 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
 
     def reset() -> int:
         """Back to the checkpoint; returns the update of the next reset."""
-        set_state(checkpoint[0])
+        (reset_state or set_state)(checkpoint[0])
         if resetting.lr_policy == "rewound":
             step.updates = checkpoint[2]
+        elif resetting.lr_policy == "reference":
+            step.restore_rate(checkpoint[3])
         resets.append((it, it - checkpoint[1]))
         return next_reset_after(it)
 
@@ -159,7 +206,8 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
             if best is None or entry["val_loss"] < best["val_loss"]:
                 best, best_state = entry, get_state()
                 if resetting_from is None or resetting.adaptive:
-                    checkpoint = (best_state, it, getattr(step, "updates", it))
+                    checkpoint = (best_state, it, getattr(step, "updates", it),
+                                  step.rate(step.updates) if isinstance(step, ScheduledStep) else None)
             if bar is not None:
                 bar.update(it - block_start)
                 bar.set_postfix(val_loss=f"{entry['val_loss']:.5f}", best=best["iteration"])
@@ -200,18 +248,36 @@ class ScheduledStep:
     """A `step(n)` for run_training: n updates in blocks of at most `block`, the
     learning rate piecewise constant per block at its scheduled value;
     train_block(k, lr) runs k updates and returns (updates done, mean loss).
-    `updates` is the schedule's position (a rewound reset sets it back)."""
+    `updates` is the schedule's position (a rewound reset sets it back); `scale`
+    multiplies the rate's distance above the schedule's floor (lr/100 for cosine;
+    a 'reference' reset sets it)."""
 
     def __init__(self, train_block: Callable[[int, float], tuple], lr: float, schedule: str, n_iter: int,
                  block: int = 50):
         self.train_block, self.lr, self.schedule, self.n_iter, self.block = train_block, lr, schedule, n_iter, block
         self.updates = 0
+        self.scale = 1.0
+
+    def _floor(self) -> float:
+        return 0.01 * self.lr if self.schedule == "cosine" else self.lr
+
+    def rate(self, position: float) -> float:
+        """The learning rate at a schedule position."""
+        base = scheduled_lr(self.lr, self.schedule, position, self.n_iter)
+        return base if self.scale == 1.0 else self._floor() + self.scale * (base - self._floor())
+
+    def restore_rate(self, rate: float) -> None:
+        """Makes the rate at the current position `rate` (a checkpoint's), the schedule
+        shaping it from here on (the 'reference' policy); at the schedule's end, where
+        the distance above the floor is 0, the floor."""
+        room = scheduled_lr(self.lr, self.schedule, self.updates, self.n_iter) - self._floor()
+        self.scale = (rate - self._floor()) / room if room > 0 else 0.0
 
     def __call__(self, n: int) -> float:
         losses, counts = [], []
         while n > 0:
             k = min(n, self.block)
-            done, loss = self.train_block(k, scheduled_lr(self.lr, self.schedule, self.updates + k / 2, self.n_iter))
+            done, loss = self.train_block(k, self.rate(self.updates + k / 2))
             losses.append(loss)
             counts.append(done)
             self.updates += done

@@ -1,0 +1,6 @@
+"""Classification under label noise: an MLP classifier on the compiled core,
+label-noise generators, and the resetting studies of methods.md §4."""
+from .classifier import Classifier
+from .label_noise import CIFAR10_ASYMMETRIC, asymmetric_label_noise, symmetric_label_noise
+
+__all__ = ["Classifier", "symmetric_label_noise", "asymmetric_label_noise", "CIFAR10_ASYMMETRIC"]

@@ -1,0 +1,238 @@
+"""MLP classifier on the compiled core, trained through the shared loop: the
+test bed for stochastic resetting under label noise (methods.md §4)."""
+from __future__ import annotations
+
+import numbers
+from typing import Optional
+
+import numpy as np
+
+from .. import _core
+from .._validate import finite_array, positive_float, positive_int, seed_value, thread_count
+from ..train import Resetting, ScheduledStep, check_resetting, layer_slices, run_training
+
+LOSSES = ("cross_entropy", "mae", "gce", "sce")
+OPTIMIZERS = ("sgd", "adam")
+BEST_METRICS = ("loss", "accuracy")
+
+
+def restore_layers(net, state, parts) -> None:
+    """Layer-wise reset: copies the parameter slices `parts` and their optimiser
+    buffers from a checkpoint state (params, (m, v, step)) into net, leaving the
+    other layers and the update counter where training took them."""
+    p, (m, v, step) = net.get_params(), net.get_adam_state()
+    cp, (cm, cv, _) = state
+    for s in parts:
+        p[s], m[s], v[s] = cp[s], cm[s], cv[s]
+    net.set_params(p)
+    net.set_adam_state(m, v, step)
+
+
+class Classifier:
+    """A multilayer perceptron classifier (ReLU by default) with softmax outputs.
+
+    Training: `n_iter` minibatch updates (SGD with momentum by default, as the
+    resetting paper; or Adam), a cosine learning-rate schedule from lr to lr/100,
+    a validation check every `eval_every` updates, and the model with the best
+    validation score kept (lowest loss, or highest accuracy with
+    best_metric='accuracy'). With `resetting` (stochinfer.Resetting) training
+    returns to that checkpoint at random once validation stalls; Resetting.layers
+    resets only some layers. Validation uses the labels as given — noisy ones
+    under label noise: the trainer never sees clean labels.
+
+    loss: 'cross_entropy', or a noise-robust loss: 'mae' (2 − 2p_y), 'gce'
+    ((1 − p_y^q)/q), 'sce' (alpha·CE + beta·reverse CE). weight_decay: L2 term
+    added to the gradient (SGD; Adam: decoupled, as AdamW). Features are
+    standardised with the training rows' mean and standard deviation unless
+    standardize=False. Same seed, same result, for any n_threads.
+    """
+
+    def __init__(self, hidden: int = 256, layers: int = 2, activation: str = "relu",
+                 loss: str = "cross_entropy", q: float = 0.7, alpha: float = 0.1, beta: float = 1.0,
+                 optimizer: str = "sgd", lr: float = 0.05, momentum: float = 0.9, nesterov: bool = False,
+                 weight_decay: float = 5e-4, batch: int = 128, n_iter: int = 5000, eval_every: int = 10,
+                 lr_schedule: str = "cosine", best_metric: str = "loss", patience: Optional[int] = None,
+                 resetting: Optional[Resetting] = None, val_fraction: float = 0.1, standardize: bool = True,
+                 precision: str = "float32", n_threads: Optional[int] = None, progress: Optional[bool] = None):
+        self.hidden = positive_int("hidden", hidden)
+        self.layers = positive_int("layers", layers)
+        self.activation = activation
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        self.loss = loss
+        self.q = positive_float("q", q)
+        if not self.q <= 1:
+            raise ValueError(f"q must be in (0, 1], got {q}")
+        self.alpha = positive_float("alpha", alpha, allow_zero=True)
+        self.beta = positive_float("beta", beta, allow_zero=True)
+        if loss == "sce" and self.alpha + self.beta == 0:
+            raise ValueError("sce needs alpha + beta > 0")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+        self.optimizer = optimizer
+        self.lr = positive_float("lr", lr)
+        self.momentum = positive_float("momentum", momentum, allow_zero=True)
+        if not self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.nesterov = bool(nesterov)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0")
+        self.weight_decay = positive_float("weight_decay", weight_decay, allow_zero=True)
+        self.batch = positive_int("batch", batch)
+        self.n_iter = positive_int("n_iter", n_iter)
+        self.eval_every = positive_int("eval_every", eval_every)
+        if lr_schedule not in ("cosine", "constant"):
+            raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
+        self.lr_schedule = lr_schedule
+        if best_metric not in BEST_METRICS:
+            raise ValueError(f"best_metric must be one of {BEST_METRICS}, got {best_metric!r}")
+        self.best_metric = best_metric
+        self.patience = None if patience is None else positive_int("patience", patience)
+        self.resetting = check_resetting(resetting, layer_wise=True)
+        self.val_fraction = positive_float("val_fraction", val_fraction)
+        if not self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+        self.standardize = bool(standardize)
+        if precision not in ("float32", "float64"):
+            raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
+        self.precision = precision
+        self.n_threads = thread_count(n_threads)
+        self.progress = progress
+        self.net_ = None
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def _features(self, name: str, x, n_features: Optional[int] = None) -> np.ndarray:
+        dtype = np.float32 if self.precision == "float32" else np.float64
+        arr = finite_array(name, x, shape=(None, n_features), dtype=dtype)
+        if arr.shape[0] == 0:
+            raise ValueError(f"{name} has no samples")
+        return arr
+
+    @staticmethod
+    def _labels(name: str, y, n: int) -> np.ndarray:
+        arr = np.asarray(y)
+        if arr.ndim != 1 or arr.shape[0] != n:
+            raise ValueError(f"{name} must have shape ({n},) (one class index per sample), got {arr.shape}")
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"{name} must hold integer class indices, got dtype {arr.dtype}")
+        if arr.size and arr.min() < 0:
+            raise ValueError(f"{name} must be >= 0 (class indices), got {int(arr.min())}")
+        if arr.size and arr.max() >= 2**31:
+            raise ValueError(f"{name}: class index {int(arr.max())} is too large")
+        return np.ascontiguousarray(arr, dtype=np.int32)
+
+    def fit(self, x, y, x_val=None, y_val=None, n_classes: Optional[int] = None, seed: int = 0) -> "Classifier":
+        """Trains on features x (n_samples, n_features) and labels y (class indices).
+
+        Validation: (x_val, y_val) when given, else a random val_fraction of the rows
+        (drawn from `seed`). n_classes defaults to the largest label + 1. Afterwards
+        `history_` holds every evaluation (val_loss: the selection score; val_model_loss,
+        val_accuracy), `best_` the kept one and `resets_` the resets [(update, age)]."""
+        seed = seed_value("seed", seed)
+        x = self._features("x", x)
+        y = self._labels("y", y, x.shape[0])
+        if x_val is None and y_val is None:
+            rng = np.random.default_rng([seed, 0xC1A5])
+            perm = rng.permutation(x.shape[0])
+            n_val = int(round(self.val_fraction * x.shape[0]))
+            if n_val < 1 or x.shape[0] - n_val < 1:
+                raise ValueError(f"{x.shape[0]} samples are too few to split off a validation fraction of "
+                                 f"{self.val_fraction}: pass x_val, y_val or more samples")
+            val_rows, train_rows = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+            table_x, table_y = x, y
+        elif x_val is None or y_val is None:
+            raise ValueError("pass both x_val and y_val, or neither (a validation split is then drawn)")
+        else:
+            xv = self._features("x_val", x_val, x.shape[1])
+            yv = self._labels("y_val", y_val, xv.shape[0])
+            table_x, table_y = np.concatenate([x, xv]), np.concatenate([y, yv])
+            train_rows = np.arange(x.shape[0])
+            val_rows = np.arange(x.shape[0], table_x.shape[0])
+        top = int(table_y.max()) + 1
+        k = top if n_classes is None else positive_int("n_classes", n_classes, minimum=2)
+        if k < 2:
+            raise ValueError("the labels hold one class only: a classifier needs at least 2 (or pass n_classes)")
+        if top > k:
+            raise ValueError(f"labels go up to {top - 1}, beyond n_classes={k}")
+        core = _core.ClassifierModel32 if self.precision == "float32" else _core.ClassifierModel64
+        net = core(x.shape[1], k, self.hidden, self.layers, self.activation, self.loss, self.q, self.alpha,
+                   self.beta, seed, self.n_threads)
+        if self.standardize:
+            mean = table_x[train_rows].mean(axis=0, dtype=np.float64)
+            std = table_x[train_rows].std(axis=0, dtype=np.float64)
+            net.set_input_transform(list(mean), list(1.0 / np.where(std > 0, std, 1.0)))
+        train_rows = np.ascontiguousarray(train_rows, dtype=np.int64)
+        val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
+        sample_seed = seed ^ 0x5A17
+
+        if self.optimizer == "sgd":
+            def block(k_, lr):
+                return net.train_sgd(table_x, table_y, train_rows, k_, self.batch, lr, self.momentum, 0.0,
+                                     self.weight_decay, self.nesterov, sample_seed)
+        else:
+            def block(k_, lr):
+                return net.train_adam(table_x, table_y, train_rows, k_, self.batch, lr, 0.9, 0.999, 1e-8,
+                                      self.weight_decay, True, sample_seed)
+        step = ScheduledStep(block, self.lr, self.lr_schedule, self.n_iter)
+
+        def evaluate():
+            loss, acc = net.evaluate(table_x, table_y, val_rows)
+            score = loss if self.best_metric == "loss" else 1.0 - acc
+            return {"val_loss": score, "val_model_loss": loss, "val_accuracy": acc}
+
+        def get_state():
+            return net.get_params(), net.get_adam_state()
+
+        def set_state(state):
+            net.set_params(state[0])
+            net.set_adam_state(*state[1])
+
+        reset_state = None
+        if self.resetting is not None and self.resetting.layers is not None:
+            parts = layer_slices(self.resetting.layers, net.layer_offsets)
+
+            def reset_state(state):
+                restore_layers(net, state, parts)
+
+        out = run_training(step, evaluate, get_state, set_state, self.n_iter, self.eval_every, self.patience,
+                           self.progress, desc="classifier", resetting=self.resetting, seed=seed,
+                           reset_state=reset_state)
+        self.net_, self.n_classes_, self.n_features_ = net, k, x.shape[1]
+        self.history_, self.best_ = out["history"], out["best"]
+        self.resets_ = out.get("resets", [])
+        self.resetting_from_ = out.get("resetting_from")
+        self.iterations_, self.interrupted_ = out["iterations"], out["interrupted"]
+        self.train_s_ = out["train_s"]
+        return self
+
+    # -- prediction ---------------------------------------------------------------------------
+
+    def _check_fitted(self):
+        if self.net_ is None:
+            raise RuntimeError("this Classifier is not fitted yet: call fit(x, y) first")
+
+    def logits(self, x) -> np.ndarray:
+        """Class logits (n_samples, n_classes) of features x."""
+        self._check_fitted()
+        x = self._features("x", x, self.n_features_)
+        return self.net_.logits(x, np.arange(x.shape[0], dtype=np.int64))
+
+    def predict_proba(self, x) -> np.ndarray:
+        """Softmax class probabilities (n_samples, n_classes)."""
+        z = self.logits(x)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def predict(self, x) -> np.ndarray:
+        """The most probable class of each sample."""
+        return np.argmax(self.logits(x), axis=1)
+
+    def score(self, x, y) -> float:
+        """Accuracy on (x, y): the fraction of samples whose predicted class is y."""
+        self._check_fitted()
+        x = self._features("x", x, self.n_features_)
+        y = self._labels("y", y, x.shape[0])
+        if y.max() >= self.n_classes_:
+            raise ValueError(f"y has class {int(y.max())}; this classifier knows {self.n_classes_} classes")
+        return float(self.net_.evaluate(x, y, np.arange(x.shape[0], dtype=np.int64))[1])

@@ -1,0 +1,276 @@
+"""The MLP classifier (stochinfer.Classifier, methods.md §4): forward pass and
+every loss against a numpy float64 reference, every gradient against finite
+differences, SGD-with-momentum and AdamW updates against torch's update rules
+written in numpy, thread invariance, learning, layer-wise resetting, label-noise
+generators and bad input."""
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer import _core
+from stochinfer.classify.classifier import restore_layers
+
+SCE_CLIP = -np.log(1e-4)
+
+
+def _net(loss="cross_entropy", n_in=3, k=4, hidden=5, layers=2, act="elu", seed=3, q=0.7, alpha=0.1, beta=1.0,
+         threads=1):
+    return _core.ClassifierModel64(n_in, k, hidden, layers, act, loss, q, alpha, beta, seed, threads)
+
+
+def _data(n=40, n_in=3, k=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, n_in)), rng.integers(0, k, size=n).astype(np.int32)
+
+
+def _reference_logits(p, x, offsets, act):
+    """Numpy float64 forward pass of the flat parameter layout (W out×in column-major, then b)."""
+    h = x.T
+    n_layers = len(offsets) - 1
+    for l in range(n_layers):
+        block = p[offsets[l]:offsets[l + 1]]
+        n_in = h.shape[0]
+        n_out = block.size // (n_in + 1)
+        W = block[:n_out * n_in].reshape(n_in, n_out).T  # column-major
+        h = W @ h + block[n_out * n_in:, None]
+        if l < n_layers - 1:
+            h = {"elu": lambda z: np.where(z > 0, z, np.expm1(z)), "relu": lambda z: np.maximum(z, 0),
+                 "tanh": np.tanh}[act](h)
+    return h.T
+
+
+def _reference_loss(z, y, loss, q=0.7, alpha=0.1, beta=1.0):
+    z = z - z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    lpy = logp[np.arange(len(y)), y]
+    py = np.exp(lpy)
+    per = {"cross_entropy": -lpy, "mae": 2 - 2 * py, "gce": (1 - py ** q) / q,
+           "sce": -alpha * lpy + beta * SCE_CLIP * (1 - py)}[loss]
+    return per.mean()
+
+
+@pytest.mark.parametrize("act", ["elu", "relu", "tanh"])
+def test_logits_match_a_numpy_float64_forward_pass(act):
+    net = _net(act=act, layers=3)
+    x, _ = _data()
+    z = net.logits(x, np.arange(len(x), dtype=np.int64))
+    ref = _reference_logits(net.get_params(), x, net.layer_offsets, act)
+    np.testing.assert_allclose(z, ref, rtol=1e-12, atol=1e-12)
+    rows = np.array([5, 0, 5, 39], dtype=np.int64)
+    np.testing.assert_allclose(net.logits(x, rows), z[rows], rtol=1e-13, atol=1e-15)  # GEMM blocking differs
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mae", "gce", "sce"])
+def test_every_loss_and_its_gradient_match_numpy_and_finite_differences(loss):
+    net = _net(loss=loss, q=0.6, alpha=0.3, beta=0.8)
+    x, y = _data()
+    rows = np.arange(3, 37, dtype=np.int64)
+    value, grad = net.loss_and_grad(x, y, rows)
+    p0 = net.get_params()
+    ref = _reference_loss(_reference_logits(p0, x[rows], net.layer_offsets, "elu"), y[rows], loss, 0.6, 0.3, 0.8)
+    assert value == pytest.approx(ref, rel=1e-12)
+    mean_loss, acc = net.evaluate(x, y, rows)
+    assert mean_loss == pytest.approx(ref, rel=1e-12)
+    z = _reference_logits(p0, x[rows], net.layer_offsets, "elu")
+    assert acc == pytest.approx(np.mean(np.argmax(z, axis=1) == y[rows]), abs=1e-15)
+    h = 1e-6
+    worst = 0.0
+    for i in range(p0.size):
+        p = p0.copy()
+        p[i] += h
+        net.set_params(p)
+        up = net.evaluate(x, y, rows)[0]
+        p[i] -= 2 * h
+        net.set_params(p)
+        down = net.evaluate(x, y, rows)[0]
+        fd = (up - down) / (2 * h)
+        # central differences: truncation ~h², rounding ~1e-16/h = 1e-10 absolute
+        worst = max(worst, abs(fd - grad[i]) / (1e-8 + 1e-6 * abs(grad[i])))
+    assert worst < 1, worst
+
+
+def _one_row_training(net, x, y, train, reference_update, steps=4):
+    """Training on a single row makes every minibatch that row: the compiled
+    updates must follow the reference update applied to loss_and_grad's gradient."""
+    row = np.array([7], dtype=np.int64)
+    p = net.get_params().copy()
+    state = {}
+    for t in range(1, steps + 1):
+        net_ref = _net()
+        net_ref.set_params(p)
+        g = net_ref.loss_and_grad(x, y, row)[1]
+        p = reference_update(p, g, t, state)
+        train(row)
+        np.testing.assert_allclose(net.get_params(), p, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("momentum,nesterov,wd", [(0.0, False, 0.0), (0.9, False, 5e-3), (0.8, True, 1e-2)])
+def test_sgd_follows_torch_sgd_with_momentum(momentum, nesterov, wd):
+    x, y = _data()
+    net = _net()
+    lr = 0.05
+
+    def sgd(p, g, t, st):  # torch.optim.SGD, dampening 0
+        g = g + wd * p
+        if momentum:
+            st["buf"] = g.copy() if t == 1 else momentum * st["buf"] + g
+            g = g + momentum * st["buf"] if nesterov else st["buf"]
+        return p - lr * g
+
+    _one_row_training(net, x, y, lambda r: net.train_sgd(x, y, r, 1, 8, lr, momentum, 0.0, wd, nesterov, 1), sgd)
+    assert net.get_adam_state()[2] == 4
+
+
+def test_adam_follows_torch_adamw():
+    x, y = _data()
+    net = _net()
+    lr, wd, b1, b2, eps = 1e-2, 1e-2, 0.9, 0.999, 1e-8
+
+    def adamw(p, g, t, st):
+        m, v = st.get("m", 0 * p), st.get("v", 0 * p)
+        p = p * (1 - lr * wd)
+        st["m"], st["v"] = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        return p - lr / (1 - b1 ** t) * st["m"] / (np.sqrt(st["v"] / (1 - b2 ** t)) + eps)
+
+    _one_row_training(net, x, y, lambda r: net.train_adam(x, y, r, 1, 8, lr, b1, b2, eps, wd, True, 1), adamw)
+
+
+def _blobs(n=600, k=4, d=6, seed=0, spread=1.0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=3.0, size=(k, d))
+    y = rng.integers(0, k, size=n)
+    return centres[y] + spread * rng.normal(size=(n, d)), y
+
+
+def test_training_is_thread_invariant_and_learns():
+    x, y = _blobs()
+    xt, yt = _blobs(n=400, seed=0)  # same centres (same seed), fresh noise below
+    xt = xt + 0.0
+    fits = [si.Classifier(hidden=32, n_iter=300, batch=64, n_threads=t).fit(x[:500], y[:500], seed=4) for t in (1, 2)]
+    np.testing.assert_array_equal(fits[0].net_.get_params(), fits[1].net_.get_params())
+    acc = fits[0].score(x[500:], y[500:])
+    # well-separated blobs (centres 3σ apart on average): near-perfect, far above chance 0.25
+    assert acc > 0.9
+    p = fits[0].predict_proba(x[500:])
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(fits[0].predict(x[500:]), np.argmax(p, axis=1))
+    assert fits[0].best_["val_accuracy"] == max(h["val_accuracy"] for h in fits[0].history_
+                                                if h["val_loss"] == fits[0].best_["val_loss"])
+
+
+def test_validation_set_and_best_metric():
+    x, y = _blobs(seed=1)
+    c = si.Classifier(hidden=16, n_iter=200, batch=32, best_metric="accuracy").fit(
+        x[:300], y[:300], x_val=x[300:], y_val=y[300:], seed=1)
+    accs = [h["val_accuracy"] for h in c.history_]
+    assert c.best_["val_accuracy"] == max(accs)
+    assert c.best_["val_loss"] == pytest.approx(1 - max(accs))
+    assert c.score(x[300:], y[300:]) == pytest.approx(c.best_["val_accuracy"], abs=1e-6)
+
+
+def test_layer_wise_reset_restores_only_the_chosen_layers():
+    x, y = _data()
+    rows = np.arange(40, dtype=np.int64)
+    net = _net(layers=3)
+    net.train_sgd(x, y, rows, 5, 8, 0.1, 0.9, 0.0, 0.0, False, 1)
+    checkpoint = (net.get_params(), net.get_adam_state())
+    net.train_sgd(x, y, rows, 5, 8, 0.1, 0.9, 0.0, 0.0, False, 1)
+    before = (net.get_params(), net.get_adam_state())
+    off = net.layer_offsets
+    restore_layers(net, checkpoint, si.train.layer_slices((-1, 0), off))
+    p, (m, v, step) = net.get_params(), net.get_adam_state()
+    assert step == 10
+    for l, restored in [(0, True), (1, False), (2, False), (3, True)]:
+        s = slice(off[l], off[l + 1])
+        want_p, want_m = (checkpoint[0], checkpoint[1][0]) if restored else (before[0], before[1][0])
+        np.testing.assert_array_equal(p[s], want_p[s])
+        np.testing.assert_array_equal(m[s], want_m[s])
+        assert not np.array_equal(checkpoint[0][s], before[0][s])
+
+
+def test_layer_wise_resetting_runs_and_is_reproducible():
+    x, y = _blobs(seed=2)
+    y = si.symmetric_label_noise(y, 0.5, seed=2)[0]
+    rs = si.Resetting(prob=0.05, after=0, layers=[-1])
+    fits = [si.Classifier(hidden=16, n_iter=400, batch=16, resetting=rs).fit(x, y, seed=5) for _ in range(2)]
+    assert len(fits[0].resets_) > 5
+    assert fits[0].resets_ == fits[1].resets_
+    np.testing.assert_array_equal(fits[0].net_.get_params(), fits[1].net_.get_params())
+    with pytest.raises(ValueError, match="layer 2 does not exist"):
+        si.Classifier(layers=1, n_iter=20, resetting=si.Resetting(layers=(2,))).fit(x, y)
+
+
+def test_layer_wise_resetting_is_refused_where_not_supported():
+    with pytest.raises(ValueError, match="Classifier only"):
+        si.NEEP(resetting=si.Resetting(layers=(-1,)))
+    for bad in [(), (1.5,), (True,), (0, 0), "0"]:
+        with pytest.raises(ValueError, match="Resetting.layers"):
+            si.Resetting(layers=bad)
+
+
+def test_symmetric_label_noise_flags_at_the_rate_and_never_keeps_the_class():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 5, size=20000)
+    noisy, flagged = si.symmetric_label_noise(y, 0.4, seed=1)
+    se = np.sqrt(0.4 * 0.6 / y.size)
+    assert abs(flagged.mean() - 0.4) < 4 * se
+    assert np.all(noisy[flagged] != y[flagged]) and np.all(noisy[~flagged] == y[~flagged])
+    # the new class is uniform over the 4 others
+    offsets = (noisy[flagged] - y[flagged]) % 5
+    counts = np.bincount(offsets, minlength=5)[1:]
+    expect = flagged.sum() / 4
+    assert np.all(np.abs(counts - expect) < 4 * np.sqrt(expect * 0.75))
+    again = si.symmetric_label_noise(y, 0.4, seed=1)[0]
+    np.testing.assert_array_equal(noisy, again)
+    assert np.array_equal(si.symmetric_label_noise(y, 0.0)[0], y)
+
+
+def test_asymmetric_label_noise_follows_the_mapping():
+    y = np.repeat(np.arange(10), 2000)
+    noisy, flagged = si.asymmetric_label_noise(y, 0.3, seed=2)
+    for a, b in si.classify.CIFAR10_ASYMMETRIC.items():
+        f = flagged[y == a]
+        assert abs(f.mean() - 0.3) < 4 * np.sqrt(0.21 / f.size)
+        assert np.all(noisy[(y == a) & flagged] == b)
+    untouched = ~np.isin(y, list(si.classify.CIFAR10_ASYMMETRIC))
+    assert not flagged[untouched].any() and np.array_equal(noisy[untouched], y[untouched])
+
+
+def test_bad_input_is_refused_with_clear_errors():
+    x, y = _blobs(n=100)
+    c = si.Classifier(hidden=8, n_iter=10)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        c.predict(x)
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="x contains NaN"):
+        c.fit(bad, y)
+    with pytest.raises(ValueError, match=r"y must have shape \(100,\)"):
+        c.fit(x, y[:-1])
+    with pytest.raises(TypeError, match="integer class indices"):
+        c.fit(x, y.astype(float))
+    with pytest.raises(ValueError, match=">= 0"):
+        c.fit(x, y - 1)
+    with pytest.raises(ValueError, match="one class only"):
+        c.fit(x, np.zeros(100, dtype=int))
+    with pytest.raises(ValueError, match="too few"):
+        c.fit(x[:3], y[:3])
+    with pytest.raises(ValueError, match="both x_val and y_val"):
+        c.fit(x, y, x_val=x)
+    with pytest.raises(ValueError, match="beyond n_classes"):
+        c.fit(x, y, n_classes=2)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        si.Classifier(loss="hinge")
+    with pytest.raises(ValueError, match="momentum"):
+        si.Classifier(momentum=1.0)
+    with pytest.raises(ValueError, match="rate"):
+        si.symmetric_label_noise(y, 1.5)
+    c.fit(x, y)
+    with pytest.raises(ValueError, match=r"x must have shape \(any, 6\)"):
+        c.predict(x[:, :5])
+    with pytest.raises(ValueError, match="class 7"):
+        c.score(x, np.full(100, 7))
+    with pytest.raises(ValueError, match="outside"):
+        c.net_.evaluate(x.astype(np.float32), np.full(100, 9, dtype=np.int32), np.arange(100, dtype=np.int64))
+    with pytest.raises(ValueError, match="row 100 is outside"):
+        c.net_.logits(x.astype(np.float32), np.array([100], dtype=np.int64))
