@@ -274,3 +274,41 @@ def test_bad_input_is_refused_with_clear_errors():
         c.net_.evaluate(x.astype(np.float32), np.full(100, 9, dtype=np.int32), np.arange(100, dtype=np.int64))
     with pytest.raises(ValueError, match="row 100 is outside"):
         c.net_.logits(x.astype(np.float32), np.array([100], dtype=np.int64))
+
+
+def test_compare_resetting_pairs_the_same_runs_with_and_without_resetting():
+    x, y = _blobs(n=500, seed=3)
+    rs = si.Resetting(prob=0.05, after=0)
+    c = si.classify.compare_resetting(x[:400], y[:400], x[400:], y[400:], rs, noise_rate=0.3, seeds=[1, 2],
+                                      hidden=16, n_iter=200, batch=32)
+    noisy = si.symmetric_label_noise(y[:400], 0.3, seed=2)[0]
+    plain = si.Classifier(hidden=16, n_iter=200, batch=32).fit(x[:400], noisy, seed=2)
+    reset = si.Classifier(hidden=16, n_iter=200, batch=32, resetting=rs).fit(x[:400], noisy, seed=2)
+    assert c.baseline[1] == plain.score(x[400:], y[400:]) and c.treated[1] == reset.score(x[400:], y[400:])
+    assert c.resets[1] == len(reset.resets_) > 0
+    d = c.treated - c.baseline
+    assert c.mean == pytest.approx(d.mean()) and c.se == pytest.approx(d.std(ddof=1) / np.sqrt(2))
+    both = c + c
+    assert both.seeds == [1, 2, 1, 2] and both.differences.size == 4
+    assert "of 2 seeds" in str(c)
+    with pytest.raises(ValueError, match="Resetting"):
+        si.classify.compare_resetting(x, y, x, y, None)
+    with pytest.raises(ValueError, match="at least one seed"):
+        si.classify.compare_resetting(x, y, x, y, rs, seeds=[])
+
+
+def test_ctrl_c_keeps_the_best_model():
+    import os
+    import signal
+    import threading
+    x, y = _blobs(n=2000, d=32)
+    c = si.Classifier(hidden=256, n_iter=200_000, batch=256, eval_every=50)  # about a minute uninterrupted
+    timer = threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.warns(UserWarning, match="interrupted"):
+            c.fit(x, y, seed=0)
+    finally:
+        timer.cancel()
+    assert c.interrupted_ and c.iterations_ < 200_000
+    assert c.score(x, y) == pytest.approx(c.best_["val_accuracy"], abs=0.05)
