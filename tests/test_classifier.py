@@ -236,6 +236,17 @@ def test_asymmetric_label_noise_follows_the_mapping():
     assert not flagged[untouched].any() and np.array_equal(noisy[untouched], y[untouched])
 
 
+def test_cyclic_mapping_moves_each_class_to_the_next_of_its_group():
+    m = si.classify.cyclic_mapping([[0, 1, 2], [3, 4]])
+    assert m == {0: 1, 1: 2, 2: 0, 3: 4, 4: 3}
+    y = np.repeat(np.arange(5), 1000)
+    noisy, flagged = si.asymmetric_label_noise(y, 1.0, m)
+    assert flagged.all() and np.array_equal(noisy, np.array([m[c] for c in y]))
+    for bad in ([[0]], [[0, 0]], [[0, 1], [1, 2]], []):
+        with pytest.raises(ValueError, match="group"):
+            si.classify.cyclic_mapping(bad)
+
+
 def test_bad_input_is_refused_with_clear_errors():
     x, y = _blobs(n=100)
     c = si.Classifier(hidden=8, n_iter=10)
@@ -312,3 +323,10 @@ def test_ctrl_c_keeps_the_best_model():
         timer.cancel()
     assert c.interrupted_ and c.iterations_ < 200_000
     assert c.score(x, y) == pytest.approx(c.best_["val_accuracy"], abs=0.05)
+
+
+def test_a_network_too_large_for_memory_is_refused_before_allocating():
+    x, y = _blobs(n=50)
+    y[0] = 2**30  # one huge label: a billion-class output layer
+    with pytest.raises(si.OutputTooLargeError, match="fewer hidden units or classes"):
+        si.Classifier(hidden=64, n_iter=5).fit(x, y)

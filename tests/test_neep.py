@@ -1,6 +1,7 @@
 """NEEP estimator: accuracy against analytic truth (small data, SE-based
 tolerances), discrete tokens, ensembles, save/load, Ctrl-C, thread invariance
 and bad input. Full-size acceptance runs are in test_neep_acceptance.py (slow)."""
+import json
 import os
 import signal
 import threading
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import stochinfer as si
+from stochinfer import _core
 from stochinfer.ep import NEEP, three_way_split
 from stochinfer.train import run_training
 
@@ -370,3 +372,42 @@ def test_cli_ep_on_a_saved_trajectories_file(tmp_path, bead2, capsys):
     np.save(tmp_path / "plain.npy", bead2.x[:5])
     assert main(["ep", str(tmp_path / "plain.npy")]) == 2
     assert "--dt is required" in capsys.readouterr().err
+
+
+def test_sgd_updates_follow_torch_sgd_on_a_single_transition():
+    """One training transition makes every minibatch that transition: the compiled
+    SGD-with-momentum updates must follow the rule applied to loss_and_grad."""
+    x = np.random.default_rng(1).normal(size=(1, 5, 2))
+    one = np.array([[0, 3, 5]], dtype=np.int64)  # one segment of one transition: (3, 4)
+    net = _core.NeepModel64(2, 0, 0, 2, 8, 2, "tanh", 4, 1)
+    ref = _core.NeepModel64(2, 0, 0, 2, 8, 2, "tanh", 4, 1)
+    p, buf = net.get_params(), None
+    for t in range(1, 4):
+        ref.set_params(p)
+        g = ref.loss_and_grad(x, one)[1] + 1e-2 * p
+        buf = g if t == 1 else 0.9 * buf + g
+        p = p - 0.05 * buf
+        net.train_sgd(x, one, 1, 16, 0.05, 0.9, 0.0, 1e-2, False, 7)
+        np.testing.assert_allclose(net.get_params(), p, rtol=1e-12, atol=1e-14)
+    assert net.get_adam_state()[2] == 3
+
+
+def test_neep_trains_with_sgd_and_keeps_the_optimizer_when_saved(tmp_path, bead2):
+    res = NEEP(**dict(FAST, optimizer="sgd", lr=0.05, momentum=0.9)).fit(bead2, seed=0)
+    assert res.settings["optimizer"] == "sgd" and res.settings["momentum"] == 0.9
+    assert res.r2 > 0.8  # it learns (Adam reaches about 0.98 at these settings)
+    path = tmp_path / "sgd.npz"
+    res.estimator.save(str(path))
+    again = NEEP.load(str(path))
+    assert again.optimizer == "sgd"
+    # a file written before the optimizer option existed loads as Adam
+    with np.load(path) as f:
+        arrays = dict(f)
+    cfg = json.loads(str(arrays["config"]))
+    del cfg["optimizer"], cfg["momentum"]
+    arrays["config"] = np.array(json.dumps(cfg))
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    assert NEEP.load(str(old)).optimizer == "adam"
+    with pytest.raises(ValueError, match="optimizer must be"):
+        NEEP(optimizer="rmsprop")

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Training methods shared by the network estimators' bindings (NEEP, RNEEP,
-// CNEEP): parameter count, optimiser state, Adam updates (GIL released,
+// CNEEP): parameter count, optimiser state, Adam or SGD updates (GIL released,
 // Ctrl-C stops) and the full-batch loss and gradient, on data converted by
 // Convert(model, array) (states/tokens, or movie frames checked against the network).
 #pragma once
@@ -41,6 +41,22 @@ void bind_training_methods(Cls& cls) {
          py::arg("data"), py::arg("segments"), py::arg("n_steps"), py::arg("batch"), py::arg("lr"), py::arg("beta1"),
          py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("decoupled"), py::arg("sample_seed"),
          "Adam updates; returns (steps_done, mean minibatch loss).")
+      .def(
+          "train_sgd",
+          [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg, std::int64_t n_steps, int batch,
+             double lr, double momentum, double dampening, double weight_decay, bool nesterov,
+             std::uint64_t sample_seed) {
+            const stochinfer::StateArray s = Convert(md, data);
+            const auto sg = segments(seg);
+            stochinfer::SgdConfig c{lr, momentum, dampening, weight_decay, nesterov};
+            std::atomic<bool> cancel{false};
+            const auto st =
+                run_interruptible([&] { return md.train(s, sg, n_steps, batch, c, sample_seed, &cancel); }, cancel);
+            return py::make_tuple(st.steps_done, st.mean_loss);
+          },
+          py::arg("data"), py::arg("segments"), py::arg("n_steps"), py::arg("batch"), py::arg("lr"),
+          py::arg("momentum"), py::arg("dampening"), py::arg("weight_decay"), py::arg("nesterov"),
+          py::arg("sample_seed"), "SGD (momentum) updates; returns (steps_done, mean minibatch loss).")
       .def(
           "loss_and_grad",
           [](Model& md, const py::array& data, const py::array_t<std::int64_t>& seg) {

@@ -48,12 +48,9 @@ class ClassifierModel {
   /// Per-feature map x -> (x - shift) * scale applied while reading (empty = identity).
   void set_input_transform(const std::vector<double>& shift, const std::vector<double>& scale);
 
-  /// n_steps updates on minibatches of `batch` rows drawn from `rows`.
+  /// n_steps updates (Adam or SGD) on minibatches of `batch` rows drawn from `rows`.
   NeepTrainStats train(const LabelledTable& data, const std::vector<std::int64_t>& rows, std::int64_t n_steps,
-                       int batch, const AdamConfig& adam, std::uint64_t sample_seed,
-                       const std::atomic<bool>* cancel = nullptr);
-  NeepTrainStats train(const LabelledTable& data, const std::vector<std::int64_t>& rows, std::int64_t n_steps,
-                       int batch, const SgdConfig& sgd, std::uint64_t sample_seed,
+                       int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                        const std::atomic<bool>* cancel = nullptr);
 
   /// Mean loss over the rows and its gradient (n_params entries); no update.

@@ -38,7 +38,7 @@ class CneepModel {
   void set_pixel_transform(double shift, double scale);
 
   NeepTrainStats train(const StateArray& movies, const std::vector<Segment>& segments, std::int64_t n_steps,
-                       int batch, const AdamConfig& adam, std::uint64_t sample_seed,
+                       int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                        const std::atomic<bool>* cancel = nullptr);
 
   /// Windows of the segments evaluated in order with the given stride (seq_len − 1:

@@ -63,7 +63,7 @@ class NeepModel {
   /// k-th minibatch drawn (batch_draws() before it) is keyed by (sample_seed, k); without
   /// resets to a checkpoint (which restore adam_step, not batch_draws) k is the update number.
   NeepTrainStats train(const StateArray& data, const std::vector<Segment>& segments, std::int64_t n_steps,
-                       int batch, const AdamConfig& adam, std::uint64_t sample_seed,
+                       int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                        const std::atomic<bool>* cancel = nullptr);
 
   /// ΔS of every transition of the segments, in order, into out (Σ (end - begin - 1)

@@ -41,7 +41,7 @@ class RneepModel {
   std::int64_t& batch_draws();  ///< minibatches drawn so far: the key of the next one
 
   NeepTrainStats train(const StateArray& tokens, const std::vector<Segment>& segments, std::int64_t n_steps,
-                       int batch, const AdamConfig& adam, std::uint64_t sample_seed,
+                       int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                        const std::atomic<bool>* cancel = nullptr);
   /// ΔS of the windows of stride window − 1 of every segment, in order.
   bool delta_s(const StateArray& tokens, const std::vector<Segment>& segments, double* out,

@@ -101,16 +101,6 @@ struct ClassifierModel<T>::Impl {
     };
   }
 
-  template <class Config>
-  NeepTrainStats train(const LabelledTable& d, const std::vector<std::int64_t>& rows, std::int64_t n_steps, int batch,
-                       const Config& c, std::uint64_t seed, const std::atomic<bool>* cancel) {
-    check(d);
-    c.validate();
-    if (rows.empty()) throw std::invalid_argument("no training rows");
-    if (batch < 1) throw std::invalid_argument("batch must be >= 1");
-    const nn::RowIndex index(rows, d.features.n_traj);
-    return nn::train_loop(pool, opt, index, n_steps, batch, kChunk, c, seed, cancel, item_grad(d));
-  }
 };
 
 template <class T>
@@ -158,15 +148,15 @@ void ClassifierModel<T>::set_input_transform(const std::vector<double>& shift, c
 
 template <class T>
 NeepTrainStats ClassifierModel<T>::train(const LabelledTable& d, const std::vector<std::int64_t>& rows,
-                                         std::int64_t n_steps, int batch, const AdamConfig& adam,
+                                         std::int64_t n_steps, int batch, const OptimizerConfig& optimizer,
                                          std::uint64_t sample_seed, const std::atomic<bool>* cancel) {
-  return impl_->train(d, rows, n_steps, batch, adam, sample_seed, cancel);
-}
-template <class T>
-NeepTrainStats ClassifierModel<T>::train(const LabelledTable& d, const std::vector<std::int64_t>& rows,
-                                         std::int64_t n_steps, int batch, const SgdConfig& sgd,
-                                         std::uint64_t sample_seed, const std::atomic<bool>* cancel) {
-  return impl_->train(d, rows, n_steps, batch, sgd, sample_seed, cancel);
+  Impl& I = *impl_;
+  I.check(d);
+  if (rows.empty()) throw std::invalid_argument("no training rows");
+  if (batch < 1) throw std::invalid_argument("batch must be >= 1");
+  const nn::RowIndex index(rows, d.features.n_traj);
+  return nn::train_loop(I.pool, I.opt, index, n_steps, batch, I.kChunk, optimizer, sample_seed, cancel,
+                        I.item_grad(d));
 }
 
 template <class T>

@@ -129,15 +129,14 @@ void CneepModel<T>::set_pixel_transform(double shift, double scale) {
 
 template <class T>
 NeepTrainStats CneepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
-                                    int batch, const AdamConfig& adam, std::uint64_t sample_seed,
+                                    int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                                     const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
   I.check_data(data);
-  adam.validate();
   if (segs.empty()) throw std::invalid_argument("no training windows");
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
   const nn::WindowIndex index(data, segs, I.cnn.spec().seq_len, 1);
-  return nn::train_loop(I.pool, I.opt, index, n_steps, batch, kChunkWindows, adam, sample_seed, cancel,
+  return nn::train_loop(I.pool, I.opt, index, n_steps, batch, kChunkWindows, optimizer, sample_seed, cancel,
                         I.item_grad(data));
 }
 

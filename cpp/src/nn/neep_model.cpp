@@ -155,15 +155,14 @@ void NeepModel<T>::set_input_transform(const std::vector<double>& shift, const s
 
 template <class T>
 NeepTrainStats NeepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
-                                   int batch, const AdamConfig& adam, std::uint64_t sample_seed,
+                                   int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                                    const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
   I.check_data(data);
-  adam.validate();
   if (segs.empty()) throw std::invalid_argument("no training transitions");
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
   const nn::WindowIndex index(data, segs, 2, 1);
-  return nn::train_loop(I.pool, I.opt, index, n_steps, batch, I.kChunk, adam, sample_seed, cancel, I.item_grad(data));
+  return nn::train_loop(I.pool, I.opt, index, n_steps, batch, I.kChunk, optimizer, sample_seed, cancel, I.item_grad(data));
 }
 
 template <class T>

@@ -191,14 +191,13 @@ std::int64_t& RneepModel<T>::batch_draws() { return impl_->opt.draws; }
 
 template <class T>
 NeepTrainStats RneepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
-                                    int batch, const AdamConfig& adam, std::uint64_t sample_seed,
+                                    int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                                     const std::atomic<bool>* cancel) {
   Impl& I = *impl_;
   I.check_data(data);
-  adam.validate();
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
   const nn::WindowIndex index(data, segs, I.spec.window, 1);
-  return nn::train_loop(I.pool, I.opt, index, n_steps, batch, kChunk, adam, sample_seed, cancel, I.item_grad(data));
+  return nn::train_loop(I.pool, I.opt, index, n_steps, batch, kChunk, optimizer, sample_seed, cancel, I.item_grad(data));
 }
 
 template <class T>

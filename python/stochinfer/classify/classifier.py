@@ -2,13 +2,14 @@
 test bed for stochastic resetting under label noise (methods.md §4)."""
 from __future__ import annotations
 
-import numbers
+import os
 from typing import Optional
 
 import numpy as np
 
 from .. import _core
-from .._validate import finite_array, positive_float, positive_int, seed_value, thread_count
+from .._validate import (check_output_fits, finite_array, positive_float, positive_int, seed_value,
+                         thread_count)
 from ..train import Resetting, ScheduledStep, check_resetting, layer_slices, run_training
 
 LOSSES = ("cross_entropy", "mae", "gce", "sce")
@@ -155,6 +156,12 @@ class Classifier:
             raise ValueError("the labels hold one class only: a classifier needs at least 2 (or pass n_classes)")
         if top > k:
             raise ValueError(f"labels go up to {top - 1}, beyond n_classes={k}")
+        # the parameters with their optimiser buffers, gradient, 16 reduction groups and per-thread scratch
+        n_params = sum(a * b + b for a, b in zip([x.shape[1]] + [self.hidden] * self.layers,
+                                                 [self.hidden] * self.layers + [k]))
+        threads = self.n_threads or os.cpu_count() or 1
+        check_output_fits((n_params * (20 + threads),), np.float32 if self.precision == "float32" else np.float64,
+                          "use fewer hidden units or classes (n_classes is the largest label + 1)")
         core = _core.ClassifierModel32 if self.precision == "float32" else _core.ClassifierModel64
         net = core(x.shape[1], k, self.hidden, self.layers, self.activation, self.loss, self.q, self.alpha,
                    self.beta, seed, self.n_threads)

@@ -13,6 +13,24 @@ from .._validate import integer, seed_value
 CIFAR10_ASYMMETRIC = {9: 1, 2: 0, 3: 5, 5: 3, 4: 7}
 
 
+def cyclic_mapping(groups) -> dict:
+    """An asymmetric-noise mapping that moves each class to the next one of its group,
+    cyclically: groups [[0, 1, 2], [3, 4]] give {0: 1, 1: 2, 2: 0, 3: 4, 4: 3}. For
+    CIFAR-100 pass its 20 super-classes (5 fine classes each; methods.md §4.3)."""
+    out = {}
+    for g in groups:
+        g = [integer("class in groups", c) for c in g]
+        if len(g) < 2 or len(set(g)) != len(g):
+            raise ValueError(f"each group needs at least 2 distinct classes, got {g}")
+        for a, b in zip(g, g[1:] + g[:1]):
+            if a in out:
+                raise ValueError(f"class {a} is in more than one group")
+            out[a] = b
+    if not out:
+        raise ValueError("groups must hold at least one group")
+    return out
+
+
 def _labels(labels, n_classes: Optional[int]) -> Tuple[np.ndarray, int]:
     y = np.asarray(labels)
     if y.ndim != 1 or y.size == 0:

@@ -19,7 +19,8 @@ from .result import EPResult
 from .splits import Split
 
 _CNEEP_KEYS = ("n_layer", "n_channel", "seq_len", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay",
-               "batch", "n_iter", "eval_every", "patience", "dtype", "split", "val_max_transitions", "resetting")
+               "batch", "n_iter", "eval_every", "patience", "dtype", "split", "val_max_transitions", "resetting",
+               "optimizer", "momentum")
 #: frames read for the pixel mean and std (evenly spaced over the training movies)
 _TRANSFORM_FRAMES = 2000
 
@@ -62,12 +63,13 @@ class CNEEP(NEEP):
                  batch: int = 256, n_iter: int = 3000, eval_every: int = 250, patience: Optional[int] = None,
                  dtype: str = "float32", split=(0.6, 0.2, 0.2), val_max_transitions: int = 10**5,
                  record_test: bool = False, n_threads: Optional[int] = None, progress: Optional[bool] = None,
-                 resetting=None):
+                 resetting=None, optimizer: str = "adam", momentum: float = 0.9):
         super().__init__(hidden=1, layers=1, lr=lr, lr_schedule=lr_schedule, weight_decay=weight_decay,
                          decoupled_weight_decay=decoupled_weight_decay, batch=batch, n_iter=n_iter,
                          eval_every=eval_every, patience=patience, standardize=True, dtype=dtype, split=split,
                          val_max_transitions=val_max_transitions, record_test=record_test, n_threads=n_threads,
-                         progress=progress, resetting=resetting)
+                         progress=progress, resetting=resetting,
+                         optimizer=optimizer, momentum=momentum)
         self.n_layer = positive_int("n_layer", n_layer)
         if self.n_layer > 6:
             raise ValueError(f"n_layer must be <= 6, got {self.n_layer}")

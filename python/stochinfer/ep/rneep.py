@@ -14,7 +14,8 @@ from .result import EPResult
 
 _RNEEP_KEYS = ("hidden", "embed_dim", "window", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay",
                "batch", "n_iter", "eval_every", "patience", "dtype", "split", "val_max_transitions",
-               "resetting")
+               "resetting",
+               "optimizer", "momentum")
 
 
 class RNEEP(NEEP):
@@ -42,12 +43,13 @@ class RNEEP(NEEP):
                  batch: int = 256, n_iter: int = 3000, eval_every: int = 250, patience: Optional[int] = None,
                  dtype: str = "float32", split=(0.6, 0.2, 0.2), val_max_transitions: int = 10**6,
                  record_test: bool = False, n_threads: Optional[int] = None, progress: Optional[bool] = None,
-                 resetting=None):
+                 resetting=None, optimizer: str = "adam", momentum: float = 0.9):
         super().__init__(hidden=hidden, layers=1, lr=lr, lr_schedule=lr_schedule, weight_decay=weight_decay,
                          decoupled_weight_decay=decoupled_weight_decay, batch=batch, n_iter=n_iter,
                          eval_every=eval_every, patience=patience, standardize=False, embed_dim=embed_dim,
                          dtype=dtype, split=split, val_max_transitions=val_max_transitions, record_test=record_test,
-                         n_threads=n_threads, progress=progress, resetting=resetting)
+                         n_threads=n_threads, progress=progress, resetting=resetting,
+                         optimizer=optimizer, momentum=momentum)
         self.window = positive_int("window", window, minimum=2)
         self._window = self.window
 

@@ -72,6 +72,19 @@ NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const Index& inde
   return out;
 }
 
+/// train_loop with the optimiser chosen at run time (validated first).
+template <class T, class Index, class ItemGrad>
+NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const Index& index, std::int64_t n_steps, int batch,
+                          int chunk, const OptimizerConfig& optimizer, std::uint64_t seed,
+                          const std::atomic<bool>* cancel, ItemGrad item_grad) {
+  return std::visit(
+      [&](const auto& c) {
+        c.validate();
+        return train_loop(pool, st, index, n_steps, batch, chunk, c, seed, cancel, item_grad);
+      },
+      optimizer);
+}
+
 /// Mean loss over every window of `index` (in order) and its gradient into grad.
 template <class T, class Index, class ItemGrad>
 double full_gradient(ThreadPool& pool, OptimState<T>& st, const Index& index, int chunk, T* grad,

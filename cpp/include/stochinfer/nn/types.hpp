@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <string>
+#include <variant>
 #include <vector>
 
 /// Plain settings shared by the network code and its callers; no ISA-specific
@@ -72,6 +73,9 @@ struct SgdConfig {
   bool nesterov = false;
   void validate() const;
 };
+
+/// The optimiser a network's train() runs: Adam/AdamW or SGD with momentum.
+using OptimizerConfig = std::variant<AdamConfig, SgdConfig>;
 
 /// Classification losses on softmax probabilities p of the logits, for a label y
 /// (methods.md §4.3): cross_entropy −log p_y; mae 2 − 2p_y; gce (1 − p_y^q)/q
