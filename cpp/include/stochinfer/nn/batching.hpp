@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "stochinfer/neep.hpp"
+#include "stochinfer/nn/flush_denormals.hpp"
 #include "stochinfer/parallel.hpp"
 #include "stochinfer/rng.hpp"
 
@@ -102,6 +103,23 @@ class RowIndex {
   std::vector<std::int64_t> rows_;
 };
 
+/// fn(lo, hi) over consecutive slices of [0, n) on the pool's threads, or in one
+/// call below 2^17 elements (where waking the workers costs more than the pass);
+/// for element-wise work, whose result does not depend on the split.
+template <class Fn>
+void for_each_slice(ThreadPool& pool, std::size_t n, Fn fn) {
+  constexpr std::size_t kSlice = 1 << 15, kSerialBelow = 1 << 17;
+  if (n < kSerialBelow || pool.size() == 1) {
+    fn(std::size_t(0), n);
+    return;
+  }
+  const int n_slices = static_cast<int>((n + kSlice - 1) / kSlice);
+  pool.parallel_for(n_slices, [&](int k, int) {
+    FlushDenormals ftz_worker;  // as the calling thread (Adam's second moments underflow)
+    fn(std::size_t(k) * kSlice, std::min(n, std::size_t(k + 1) * kSlice));
+  });
+}
+
 /// Gradient of a mean loss over n_items split into chunks of `chunk`: chunk c adds
 /// into group c % 16 (the group's first chunk writes), groups are summed in order,
 /// so the result does not depend on how many threads ran the chunks.
@@ -131,13 +149,17 @@ class GroupedGradient {
           for (std::size_t j = 0; j < n_params; ++j) acc[j] += tmp[j];
       }
     });
-    std::copy(group_[0].begin(), group_[0].begin() + n_params, grad);
-    double total = loss[0];
-    for (int grp = 1; grp < n_groups; ++grp) {
-      total += loss[grp];
-      const T* a = group_[grp].data();
-      for (std::size_t j = 0; j < n_params; ++j) grad[j] += a[j];
-    }
+    // groups summed in order per parameter; parameter slices in parallel (large networks:
+    // a serial pass over every parameter costs as much as a small network's whole step)
+    double total = 0.0;
+    for (int grp = 0; grp < n_groups; ++grp) total += loss[grp];
+    for_each_slice(pool, n_params, [&](std::size_t lo, std::size_t hi) {
+      std::copy(group_[0].begin() + lo, group_[0].begin() + hi, grad + lo);
+      for (int grp = 1; grp < n_groups; ++grp) {
+        const T* a = group_[grp].data();
+        for (std::size_t j = lo; j < hi; ++j) grad[j] += a[j];
+      }
+    });
     return total;
   }
 

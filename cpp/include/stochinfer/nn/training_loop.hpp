@@ -28,14 +28,19 @@ struct OptimState {
   explicit OptimState(std::size_t n) : p(n), m(n, T(0)), v(n, T(0)), grad(n) {}
 };
 
-/// The update of `st` by its gradient: Adam or SGD with momentum.
+/// The update of `st` by its gradient: Adam or SGD with momentum, element-wise, so
+/// parameter slices run in parallel without changing a bit.
 template <class T>
-void optimizer_update(const AdamConfig& c, OptimState<T>& st) {
-  adam_update(c, long(st.step), st.p.data(), st.grad.data(), st.m.data(), st.v.data(), st.p.size());
+void optimizer_update(ThreadPool& pool, const AdamConfig& c, OptimState<T>& st) {
+  for_each_slice(pool, st.p.size(), [&](std::size_t lo, std::size_t hi) {
+    adam_update(c, long(st.step), st.p.data() + lo, st.grad.data() + lo, st.m.data() + lo, st.v.data() + lo, hi - lo);
+  });
 }
 template <class T>
-void optimizer_update(const SgdConfig& c, OptimState<T>& st) {
-  sgd_update(c, long(st.step), st.p.data(), st.grad.data(), st.m.data(), st.p.size());
+void optimizer_update(ThreadPool& pool, const SgdConfig& c, OptimState<T>& st) {
+  for_each_slice(pool, st.p.size(), [&](std::size_t lo, std::size_t hi) {
+    sgd_update(c, long(st.step), st.p.data() + lo, st.grad.data() + lo, st.m.data() + lo, hi - lo);
+  });
 }
 
 /// ItemGrad: (const int64* trj, const int64* start, int n, int worker, double denom,
@@ -64,7 +69,7 @@ NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const Index& inde
     });
     ++st.step;
     ++st.draws;
-    optimizer_update(optimizer, st);
+    optimizer_update(pool, optimizer, st);
     loss_sum += loss / batch;
     ++out.steps_done;
   }
