@@ -330,3 +330,18 @@ def test_a_network_too_large_for_memory_is_refused_before_allocating():
     y[0] = 2**30  # one huge label: a billion-class output layer
     with pytest.raises(si.OutputTooLargeError, match="fewer hidden units or classes"):
         si.Classifier(hidden=64, n_iter=5).fit(x, y)
+
+
+def test_save_and_load_give_the_same_predictions(tmp_path):
+    x, y = _blobs(seed=4)
+    c = si.Classifier(hidden=16, n_iter=100, batch=32, loss="gce", resetting=si.Resetting(layers=(-1,))).fit(x, y)
+    path = tmp_path / "clf.npz"
+    c.save(str(path))
+    back = si.Classifier.load(str(path))
+    np.testing.assert_array_equal(back.logits(x), c.logits(x))
+    assert back.settings() == c.settings() and back.n_classes_ == c.n_classes_
+    with pytest.raises(RuntimeError, match="not fitted"):
+        si.Classifier().save(str(tmp_path / "none.npz"))
+    np.savez(tmp_path / "other.npz", a=np.zeros(2))
+    with pytest.raises(ValueError, match="not a stochinfer Classifier file"):
+        si.Classifier.load(str(tmp_path / "other.npz"))

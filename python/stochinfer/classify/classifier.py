@@ -2,16 +2,24 @@
 test bed for stochastic resetting under label noise (methods.md §4)."""
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import asdict
 from typing import Optional
 
 import numpy as np
 
 from .. import _core
+from .._io import atomic_savez, load_versioned
 from .._validate import (check_output_fits, finite_array, positive_float, positive_int, seed_value,
                          thread_count)
 from ..train import Resetting, ScheduledStep, check_resetting, layer_slices, run_training
 
+FORMAT_VERSION = 1
+#: constructor settings that change the numbers (saved with the network)
+_SETTINGS = ("hidden", "layers", "activation", "loss", "q", "alpha", "beta", "optimizer", "lr", "momentum",
+             "nesterov", "weight_decay", "batch", "n_iter", "eval_every", "lr_schedule", "best_metric", "patience",
+             "resetting", "val_fraction", "standardize", "precision")
 LOSSES = ("cross_entropy", "mae", "gce", "sce")
 OPTIMIZERS = ("sgd", "adam")
 BEST_METRICS = ("loss", "accuracy")
@@ -89,6 +97,8 @@ class Classifier:
             raise ValueError(f"best_metric must be one of {BEST_METRICS}, got {best_metric!r}")
         self.best_metric = best_metric
         self.patience = None if patience is None else positive_int("patience", patience)
+        if isinstance(resetting, dict):  # as save() writes it
+            resetting = Resetting(**resetting)
         self.resetting = check_resetting(resetting, layer_wise=True)
         self.val_fraction = positive_float("val_fraction", val_fraction)
         if not self.val_fraction < 1:
@@ -165,10 +175,12 @@ class Classifier:
         core = _core.ClassifierModel32 if self.precision == "float32" else _core.ClassifierModel64
         net = core(x.shape[1], k, self.hidden, self.layers, self.activation, self.loss, self.q, self.alpha,
                    self.beta, seed, self.n_threads)
+        shift = scale = np.zeros(0)
         if self.standardize:
-            mean = table_x[train_rows].mean(axis=0, dtype=np.float64)
+            shift = table_x[train_rows].mean(axis=0, dtype=np.float64)
             std = table_x[train_rows].std(axis=0, dtype=np.float64)
-            net.set_input_transform(list(mean), list(1.0 / np.where(std > 0, std, 1.0)))
+            scale = 1.0 / np.where(std > 0, std, 1.0)
+            net.set_input_transform(list(shift), list(scale))
         train_rows = np.ascontiguousarray(train_rows, dtype=np.int64)
         val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
         sample_seed = seed ^ 0x5A17
@@ -206,12 +218,54 @@ class Classifier:
                            self.progress, desc="classifier", resetting=self.resetting, seed=seed,
                            reset_state=reset_state)
         self.net_, self.n_classes_, self.n_features_ = net, k, x.shape[1]
+        self.shift_, self.scale_ = shift, scale
         self.history_, self.best_ = out["history"], out["best"]
         self.resets_ = out.get("resets", [])
         self.resetting_from_ = out.get("resetting_from")
         self.iterations_, self.interrupted_ = out["iterations"], out["interrupted"]
         self.train_s_ = out["train_s"]
         return self
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def settings(self) -> dict:
+        """Every constructor setting that changes the numbers."""
+        out = {k: getattr(self, k) for k in _SETTINGS}
+        out["resetting"] = None if self.resetting is None else asdict(self.resetting)
+        return out
+
+    def save(self, path: str) -> None:
+        """Saves the fitted classifier to a .npz file (atomic write). Keys: format_version,
+        kind ('classifier'), config (JSON: settings, n_classes, n_features), params (flat:
+        per Dense layer W out×in column-major, then b), shift, scale (the input
+        standardisation; empty without)."""
+        self._check_fitted()
+        cfg = dict(self.settings(), n_classes=self.n_classes_, n_features=self.n_features_)
+        atomic_savez(path, {"format_version": np.array(FORMAT_VERSION), "kind": np.array("classifier"),
+                            "config": np.array(json.dumps(cfg)), "params": self.net_.get_params(),
+                            "shift": np.asarray(self.shift_, dtype=np.float64),
+                            "scale": np.asarray(self.scale_, dtype=np.float64)})
+
+    @classmethod
+    def load(cls, path: str, n_threads: Optional[int] = None) -> "Classifier":
+        """Loads a classifier written by save(); ready for predict() and score()."""
+        cfg, arrays = load_versioned(path, "classifier", FORMAT_VERSION, "Classifier")
+        try:
+            clf = cls(**{k: cfg[k] for k in _SETTINGS}, n_threads=n_threads)
+            k, d = int(cfg["n_classes"]), int(cfg["n_features"])
+            params, shift, scale = arrays["params"], arrays["shift"], arrays["scale"]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: a damaged Classifier file ({type(exc).__name__}: {exc})") from None
+        core = _core.ClassifierModel32 if clf.precision == "float32" else _core.ClassifierModel64
+        net = core(d, k, clf.hidden, clf.layers, clf.activation, clf.loss, clf.q, clf.alpha, clf.beta, 0,
+                   clf.n_threads)
+        if params.shape != (net.n_params,) or shift.shape != scale.shape or shift.size not in (0, d):
+            raise ValueError(f"{path}: a damaged Classifier file (arrays do not fit the network)")
+        net.set_params(params)
+        if shift.size:
+            net.set_input_transform(list(shift), list(scale))
+        clf.net_, clf.n_classes_, clf.n_features_, clf.shift_, clf.scale_ = net, k, d, shift, scale
+        return clf
 
     # -- prediction ---------------------------------------------------------------------------
 
