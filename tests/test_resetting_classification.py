@@ -4,7 +4,7 @@ and "no harm"), the paper's setting on a dataset that ships with scikit-learn
 settings and seeds, through stochinfer.classify.compare_resetting. The targets
 are the spec's: resetting beats the same run without it by more than one
 standard error of the paired difference at noise 0.4 and 0.6; at noise 0 the
-change is within one standard error. Slow: about 6 minutes on 2 cores."""
+change is within one standard error. Slow: about 4 minutes on 2 cores."""
 import numpy as np
 import pytest
 
