@@ -306,6 +306,20 @@ def test_compare_resetting_pairs_the_same_runs_with_and_without_resetting():
         si.classify.compare_resetting(x, y, x, y, None)
     with pytest.raises(ValueError, match="at least one seed"):
         si.classify.compare_resetting(x, y, x, y, rs, seeds=[])
+    with pytest.raises(ValueError, match="validation must be"):
+        si.classify.compare_resetting(x, y, x, y, rs, validation="clean")
+
+
+def test_compare_resetting_with_the_papers_validation_on_noisy_test_labels():
+    x, y = _blobs(n=500, seed=5)
+    rs = si.Resetting(prob=0.05, after=0)
+    c = si.classify.compare_resetting(x[:400], y[:400], x[400:], y[400:], rs, noise_rate=0.3, seeds=[3],
+                                      validation="test", hidden=16, n_iter=100, batch=32)
+    noisy = si.symmetric_label_noise(y[:400], 0.3, seed=3)[0]
+    y_val = si.symmetric_label_noise(y[400:], 0.3, seed=3 + 2**32)[0]
+    assert not np.array_equal(y_val, y[400:])
+    plain = si.Classifier(hidden=16, n_iter=100, batch=32).fit(x[:400], noisy, x_val=x[400:], y_val=y_val, seed=3)
+    assert c.baseline[0] == plain.score(x[400:], y[400:])
 
 
 def test_ctrl_c_keeps_the_best_model():
