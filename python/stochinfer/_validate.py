@@ -61,6 +61,14 @@ def positive_float(name: str, value, allow_zero: bool = False) -> float:
     return v
 
 
+def momentum_value(value) -> float:
+    """SGD momentum: a real number in [0, 1)."""
+    v = positive_float("momentum", value, allow_zero=True)
+    if not v < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {v}")
+    return v
+
+
 def finite_float(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")

@@ -14,9 +14,12 @@
 
 namespace stochinfer {
 namespace {
-/// Samples per chunk: about 64k activations per layer, a function of the network
-/// only (thread-count invariance), as NEEP's.
-int chunk_rows(const MlpSpec& s) { return std::max(32, std::min(4096, 65536 / s.hidden)); }
+/// Samples per chunk: about 64k values in the widest layer (input, hidden or class
+/// logits), a function of the network only (thread-count invariance), as NEEP's.
+/// stochinfer.Classifier's memory pre-check repeats this formula.
+int chunk_rows(const MlpSpec& s) {
+  return std::max(32, std::min(4096, 65536 / std::max({s.hidden, s.out_dim, s.state_dim})));
+}
 }  // namespace
 
 template <class T>

@@ -11,9 +11,11 @@ import numpy as np
 
 from .. import _core
 from .._io import atomic_savez, load_versioned
-from .._validate import (check_output_fits, finite_array, positive_float, positive_int, seed_value,
-                         thread_count)
+from .._validate import (check_output_fits, finite_array, momentum_value, positive_float, positive_int,
+                         seed_value, thread_count)
+from ..ep.neep import _ACTIVATIONS
 from ..train import Resetting, ScheduledStep, check_resetting, layer_slices, run_training
+from .label_noise import class_labels
 
 FORMAT_VERSION = 1
 #: constructor settings that change the numbers (saved with the network)
@@ -65,6 +67,8 @@ class Classifier:
                  precision: str = "float32", n_threads: Optional[int] = None, progress: Optional[bool] = None):
         self.hidden = positive_int("hidden", hidden)
         self.layers = positive_int("layers", layers)
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}; got {activation!r}")
         self.activation = activation
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -80,14 +84,14 @@ class Classifier:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
         self.optimizer = optimizer
         self.lr = positive_float("lr", lr)
-        self.momentum = positive_float("momentum", momentum, allow_zero=True)
-        if not self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = momentum_value(momentum)
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
         self.weight_decay = positive_float("weight_decay", weight_decay, allow_zero=True)
         self.batch = positive_int("batch", batch)
+        if self.batch > 2**31 - 1:
+            raise ValueError(f"batch must be <= {2**31 - 1}, got {self.batch}")
         self.n_iter = positive_int("n_iter", n_iter)
         self.eval_every = positive_int("eval_every", eval_every)
         if lr_schedule not in ("cosine", "constant"):
@@ -122,16 +126,7 @@ class Classifier:
 
     @staticmethod
     def _labels(name: str, y, n: int) -> np.ndarray:
-        arr = np.asarray(y)
-        if arr.ndim != 1 or arr.shape[0] != n:
-            raise ValueError(f"{name} must have shape ({n},) (one class index per sample), got {arr.shape}")
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"{name} must hold integer class indices, got dtype {arr.dtype}")
-        if arr.size and arr.min() < 0:
-            raise ValueError(f"{name} must be >= 0 (class indices), got {int(arr.min())}")
-        if arr.size and arr.max() >= 2**31:
-            raise ValueError(f"{name}: class index {int(arr.max())} is too large")
-        return np.ascontiguousarray(arr, dtype=np.int32)
+        return np.ascontiguousarray(class_labels(name, y, n), dtype=np.int32)
 
     def fit(self, x, y, x_val=None, y_val=None, n_classes: Optional[int] = None, seed: int = 0) -> "Classifier":
         """Trains on features x (n_samples, n_features) and labels y (class indices).
@@ -166,12 +161,7 @@ class Classifier:
             raise ValueError("the labels hold one class only: a classifier needs at least 2 (or pass n_classes)")
         if top > k:
             raise ValueError(f"labels go up to {top - 1}, beyond n_classes={k}")
-        # the parameters with their optimiser buffers, gradient, 16 reduction groups and per-thread scratch
-        n_params = sum(a * b + b for a, b in zip([x.shape[1]] + [self.hidden] * self.layers,
-                                                 [self.hidden] * self.layers + [k]))
-        threads = self.n_threads or os.cpu_count() or 1
-        check_output_fits((n_params * (20 + threads),), np.float32 if self.precision == "float32" else np.float64,
-                          "use fewer hidden units or classes (n_classes is the largest label + 1)")
+        self._check_memory(x.shape[1], k)
         core = _core.ClassifierModel32 if self.precision == "float32" else _core.ClassifierModel64
         net = core(x.shape[1], k, self.hidden, self.layers, self.activation, self.loss, self.q, self.alpha,
                    self.beta, seed, self.n_threads)
@@ -225,6 +215,20 @@ class Classifier:
         self.iterations_, self.interrupted_ = out["iterations"], out["interrupted"]
         self.train_s_ = out["train_s"]
         return self
+
+    def _check_memory(self, d: int, k: int) -> None:
+        """Refuses, before allocating, a network whose buffers exceed the memory: parameters with
+        optimiser buffers, gradient, 16 reduction groups and per-thread scratch; each thread's
+        activations for a chunk of rows (the C++ chunk_rows formula) and the minibatch indices."""
+        widths = [d] + [self.hidden] * self.layers + [k]
+        n_params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+        threads = self.n_threads or os.cpu_count() or 1
+        chunk = max(32, min(4096, 65536 // max(self.hidden, k, d)))
+        per_thread = chunk * (d + 2 * self.layers * self.hidden + 2 * k + 2 * max(self.hidden, d))
+        check_output_fits((n_params * (20 + threads) + per_thread * threads,),
+                          np.float32 if self.precision == "float32" else np.float64,
+                          "use fewer hidden units or classes (n_classes is the largest label + 1)",
+                          extra_bytes=16 * self.batch)
 
     # -- persistence --------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..train import Resetting, check_resetting
 from .classifier import Classifier
-from .label_noise import symmetric_label_noise
+from .label_noise import class_labels, noise_rate as checked_rate, symmetric_label_noise
 
 
 @dataclass
@@ -67,7 +67,8 @@ def compare_resetting(x, y, x_test, y_test, resetting: Resetting, noise_rate: fl
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one seed")
-    y = np.asarray(y)
+    noise_rate = checked_rate(noise_rate)
+    y, y_test = class_labels("y", y), class_labels("y_test", y_test)
     # noise draws over every class of both sets (a test set may lack the largest)
     k = n_classes if n_classes is not None else int(max(np.max(y), np.max(y_test))) + 1
     base, treat, resets = [], [], []

@@ -31,24 +31,32 @@ def cyclic_mapping(groups) -> dict:
     return out
 
 
-def _labels(labels, n_classes: Optional[int]) -> Tuple[np.ndarray, int]:
+def class_labels(name: str, labels, n: Optional[int] = None) -> np.ndarray:
+    """Class indices as int64: a 1-D integer array (of length n when given) with
+    values >= 0. Floats are refused, integer-valued or not (cast with .astype(int))."""
     y = np.asarray(labels)
-    if y.ndim != 1 or y.size == 0:
-        raise ValueError(f"labels must be a non-empty 1-D array of class indices, got shape {y.shape}")
+    if y.ndim != 1 or (n is not None and y.shape[0] != n) or y.size == 0:
+        want = f"({n},) (one class index per sample)" if n is not None else "(n,) with n >= 1"
+        raise ValueError(f"{name} must have shape {want}, got {y.shape}")
     if y.dtype.kind not in "iu":
-        if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-        else:
-            raise TypeError(f"labels must be integer class indices, got dtype {y.dtype}")
+        raise TypeError(f"{name} must hold integer class indices, got dtype {y.dtype} (cast with .astype(int))")
     if y.min() < 0:
-        raise ValueError(f"labels must be >= 0, got {int(y.min())}")
+        raise ValueError(f"{name} must be >= 0 (class indices), got {int(y.min())}")
+    if y.max() >= 2**31:
+        raise ValueError(f"{name}: class index {int(y.max())} is too large")
+    return y.astype(np.int64)
+
+
+def _labels(labels, n_classes: Optional[int]) -> Tuple[np.ndarray, int]:
+    y = class_labels("labels", labels)
     k = int(y.max()) + 1 if n_classes is None else integer("n_classes", n_classes)
     if k < 2 or y.max() >= k:
         raise ValueError(f"n_classes must be >= 2 and above every label (largest label {int(y.max())}), got {k}")
-    return y.astype(np.int64), k
+    return y, k
 
 
-def _rate(rate) -> float:
+def noise_rate(rate) -> float:
+    """A label-noise rate: a fraction in [0, 1]."""
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) <= 1.0:
         raise ValueError(f"rate must be a fraction in [0, 1], got {rate!r}")
     return float(rate)
@@ -62,7 +70,7 @@ def symmetric_label_noise(labels, rate: float, n_classes: Optional[int] = None,
     labels: class indices in [0, n_classes) (n_classes defaults to max + 1).
     Returns (noisy labels, flagged mask). The same seed gives the same noise."""
     y, k = _labels(labels, n_classes)
-    rate = _rate(rate)
+    rate = noise_rate(rate)
     rng = np.random.default_rng([seed_value("seed", seed), 0x1AB3])
     flagged = rng.random(y.size) < rate
     shift = rng.integers(1, k, size=y.size)  # 1 … k−1: never the true class
@@ -76,7 +84,7 @@ def asymmetric_label_noise(labels, rate: float, mapping: Mapping[int, int] = CIF
     with probability `rate` and relabelled mapping[class] (default: the CIFAR-10
     pairs of CIFAR10_ASYMMETRIC). Returns (noisy labels, flagged mask)."""
     y, _ = _labels(labels, None)
-    rate = _rate(rate)
+    rate = noise_rate(rate)
     if not isinstance(mapping, Mapping) or not mapping:
         raise TypeError("mapping must be a non-empty dict {class: noisy class}")
     table = np.arange(max(int(y.max()), *mapping.keys(), *mapping.values()) + 1)

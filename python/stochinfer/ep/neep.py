@@ -14,7 +14,7 @@ import numpy as np
 from .. import _core
 from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
-from .._validate import check_output_fits, positive_float, positive_int, seed_value, thread_count
+from .._validate import check_output_fits, momentum_value, positive_float, positive_int, seed_value, thread_count
 from ..train import Resetting, ScheduledStep, check_resetting, run_training
 from . import readout
 from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
@@ -105,9 +105,7 @@ class NEEP:
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
         self.optimizer = optimizer
-        self.momentum = positive_float("momentum", momentum, allow_zero=True)
-        if not self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = momentum_value(momentum)
         self.batch = positive_int("batch", batch)
         if self.batch > 2**31 - 1:
             raise ValueError(f"batch must be <= {2**31 - 1}, got {self.batch}")

@@ -96,7 +96,7 @@ double full_gradient(ThreadPool& pool, OptimState<T>& st, const Index& index, in
                      ItemGrad item_grad) {
   FlushDenormals ftz;
   const std::int64_t total = index.size();
-  if (total == 0) throw std::invalid_argument("no items to evaluate: the segments are empty");
+  if (total == 0) throw std::invalid_argument("no items to evaluate: the segments (or rows) are empty");
   std::vector<std::vector<std::int64_t>> idx(pool.size(), std::vector<std::int64_t>(2 * std::size_t(chunk)));
   const double loss = st.grouped.run(pool, total, chunk, st.p.size(), grad, [&](std::int64_t c, int w, T* g) {
     FlushDenormals ftz_worker;
