@@ -104,20 +104,22 @@ def _one_row_training(net, x, y, train, reference_update, steps=4):
         np.testing.assert_allclose(net.get_params(), p, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("momentum,nesterov,wd", [(0.0, False, 0.0), (0.9, False, 5e-3), (0.8, True, 1e-2)])
-def test_sgd_follows_torch_sgd_with_momentum(momentum, nesterov, wd):
+@pytest.mark.parametrize("momentum,dampening,nesterov,wd",
+                         [(0.0, 0.0, False, 0.0), (0.9, 0.0, False, 5e-3), (0.8, 0.0, True, 1e-2), (0.9, 0.3, False, 1e-2)])
+def test_sgd_follows_torch_sgd_with_momentum(momentum, dampening, nesterov, wd):
     x, y = _data()
     net = _net()
     lr = 0.05
 
-    def sgd(p, g, t, st):  # torch.optim.SGD, dampening 0
+    def sgd(p, g, t, st):  # torch.optim.SGD's documented update
         g = g + wd * p
         if momentum:
-            st["buf"] = g.copy() if t == 1 else momentum * st["buf"] + g
+            st["buf"] = g.copy() if t == 1 else momentum * st["buf"] + (1 - dampening) * g
             g = g + momentum * st["buf"] if nesterov else st["buf"]
         return p - lr * g
 
-    _one_row_training(net, x, y, lambda r: net.train_sgd(x, y, r, 1, 8, lr, momentum, 0.0, wd, nesterov, 1), sgd)
+    _one_row_training(net, x, y,
+                      lambda r: net.train_sgd(x, y, r, 1, 8, lr, momentum, dampening, wd, nesterov, 1), sgd)
     assert net.get_adam_state()[2] == 4
 
 
@@ -135,6 +137,24 @@ def test_adam_follows_torch_adamw():
     _one_row_training(net, x, y, lambda r: net.train_adam(x, y, r, 1, 8, lr, b1, b2, eps, wd, True, 1), adamw)
 
 
+def test_sgd_matches_torch_optim_sgd_itself():
+    torch = pytest.importorskip("torch")
+    x, y = _data()
+    row = np.array([7], dtype=np.int64)
+    for momentum, dampening, nesterov, wd in [(0.9, 0.3, False, 1e-2), (0.8, 0.0, True, 5e-3)]:
+        net = _net()
+        p = torch.tensor(net.get_params(), requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.05, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                              weight_decay=wd)
+        ref = _net()
+        for _ in range(4):
+            ref.set_params(p.detach().numpy())
+            p.grad = torch.tensor(ref.loss_and_grad(x, y, row)[1])
+            opt.step()
+            net.train_sgd(x, y, row, 1, 8, 0.05, momentum, dampening, wd, nesterov, 1)
+            np.testing.assert_allclose(net.get_params(), p.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
 def _blobs(n=600, k=4, d=6, seed=0, spread=1.0):
     rng = np.random.default_rng(seed)
     centres = rng.normal(scale=3.0, size=(k, d))
@@ -143,19 +163,24 @@ def _blobs(n=600, k=4, d=6, seed=0, spread=1.0):
 
 
 def test_training_is_thread_invariant_and_learns():
-    x, y = _blobs()
-    xt, yt = _blobs(n=400, seed=0)  # same centres (same seed), fresh noise below
-    xt = xt + 0.0
-    fits = [si.Classifier(hidden=32, n_iter=300, batch=64, n_threads=t).fit(x[:500], y[:500], seed=4) for t in (1, 2)]
-    np.testing.assert_array_equal(fits[0].net_.get_params(), fits[1].net_.get_params())
-    acc = fits[0].score(x[500:], y[500:])
-    # well-separated blobs (centres 3σ apart on average): near-perfect, far above chance 0.25
+    x, y = _blobs(n=2000, d=64)
+    # 175k parameters (> 2^17: the optimiser update and gradient reduction run in parallel
+    # slices) and 170-row chunks: a batch of 1000 is 6 chunks on 1, 2 or 3 threads
+    fits = [si.Classifier(hidden=384, n_iter=30, batch=1000, eval_every=10, n_threads=t).fit(x[:1600], y[:1600],
+                                                                                           seed=4)
+            for t in (1, 2, 3)]
+    assert fits[0].net_.n_params > 2**17
+    for other in fits[1:]:
+        np.testing.assert_array_equal(fits[0].net_.get_params(), other.net_.get_params())
+        np.testing.assert_array_equal(fits[0].net_.get_adam_state()[0], other.net_.get_adam_state()[0])
+        assert [h["val_loss"] for h in fits[0].history_] == [h["val_loss"] for h in other.history_]
+    acc = fits[0].score(x[1600:], y[1600:])
+    # well-separated blobs (centres 3σ apart per coordinate on average): far above chance 0.25
     assert acc > 0.9
-    p = fits[0].predict_proba(x[500:])
+    p = fits[0].predict_proba(x[1600:])
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
-    np.testing.assert_array_equal(fits[0].predict(x[500:]), np.argmax(p, axis=1))
-    assert fits[0].best_["val_accuracy"] == max(h["val_accuracy"] for h in fits[0].history_
-                                                if h["val_loss"] == fits[0].best_["val_loss"])
+    np.testing.assert_array_equal(fits[0].predict(x[1600:]), np.argmax(p, axis=1))
+    assert fits[0].best_["val_loss"] == min(h["val_loss"] for h in fits[0].history_)
 
 
 def test_validation_set_and_best_metric():
@@ -193,9 +218,16 @@ def test_layer_wise_resetting_runs_and_is_reproducible():
     y = si.symmetric_label_noise(y, 0.5, seed=2)[0]
     rs = si.Resetting(prob=0.05, after=0, layers=[-1])
     fits = [si.Classifier(hidden=16, n_iter=400, batch=16, resetting=rs).fit(x, y, seed=5) for _ in range(2)]
+    plain = si.Classifier(hidden=16, n_iter=400, batch=16).fit(x, y, seed=5)
     assert len(fits[0].resets_) > 5
     assert fits[0].resets_ == fits[1].resets_
     np.testing.assert_array_equal(fits[0].net_.get_params(), fits[1].net_.get_params())
+    # the same run until the first reset, another one after it
+    first = fits[0].resets_[0][0]
+    same = [h for h in fits[0].history_ if h["iteration"] < first]
+    assert [h["val_loss"] for h in same] == [h["val_loss"] for h in plain.history_[:len(same)]]
+    after = [h["val_loss"] for h in fits[0].history_ if h["iteration"] > first]
+    assert after != [h["val_loss"] for h in plain.history_ if h["iteration"] > first]
     with pytest.raises(ValueError, match="layer 2 does not exist"):
         si.Classifier(layers=1, n_iter=20, resetting=si.Resetting(layers=(2,))).fit(x, y)
 
@@ -276,6 +308,16 @@ def test_bad_input_is_refused_with_clear_errors():
         si.Classifier(momentum=1.0)
     with pytest.raises(ValueError, match="rate"):
         si.symmetric_label_noise(y, 1.5)
+    with pytest.raises(ValueError, match="activation"):
+        si.Classifier(activation="gelu")
+    with pytest.raises(ValueError, match="batch"):
+        si.Classifier(batch=2**31)
+    with pytest.raises(ValueError, match="rate"):
+        si.classify.compare_resetting(x, y, x, y, si.Resetting(), noise_rate=float("nan"))
+    with pytest.raises(TypeError, match="integer class indices"):
+        si.classify.compare_resetting(x, y.astype(float), x, y, si.Resetting(), noise_rate=0.0)
+    with pytest.raises(TypeError, match="integer class indices"):
+        si.symmetric_label_noise(y.astype(float), 0.4)
     c.fit(x, y)
     with pytest.raises(ValueError, match=r"x must have shape \(any, 6\)"):
         c.predict(x[:, :5])

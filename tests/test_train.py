@@ -136,6 +136,27 @@ def test_learning_rate_policy_after_a_reset(policy):
         assert after_reset and all(pos == 300 for _, pos in after_reset)
 
 
+def test_reference_rates_follow_each_restored_checkpoint():
+    """Two 'reference' resets to different checkpoints: each brings back its
+    checkpoint's own rate (itself rescaled by the first reset), which the cosine then
+    shrinks by (1 + cos πs/T)/(1 + cos πt/T) from the reset's position t."""
+    step = ScheduledStep(lambda k, lr: (k, 1.0), 1e-3, "cosine", 5000)
+    floor, f = 1e-5, (lambda s: 1 + np.cos(np.pi * s / 5000))
+    step.updates = 1000
+    r1 = scheduled_lr(1e-3, "cosine", 300, 5000)
+    step.restore_rate(r1)
+    assert step.rate(1000) == pytest.approx(r1, rel=1e-12)
+    assert step.rate(2500) == pytest.approx(floor + (r1 - floor) * f(2500) / f(1000), rel=1e-12)
+    r2 = step.rate(1500)  # a checkpoint taken after the first reset
+    step.updates = 3000
+    step.restore_rate(r2)
+    assert step.rate(3000) == pytest.approx(r2, rel=1e-12)
+    assert step.rate(4000) == pytest.approx(floor + (r2 - floor) * f(4000) / f(3000), rel=1e-12)
+    step.updates = 5000  # at the schedule's end nothing is left above the floor
+    step.restore_rate(r2)
+    assert step.rate(5000) == pytest.approx(floor)
+
+
 def test_a_reset_at_a_block_end_comes_after_its_evaluation():
     """The updates of a block are validated before a reset drawn for its last update
     throws them away (else a better model there could never be kept)."""

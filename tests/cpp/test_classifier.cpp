@@ -77,8 +77,10 @@ int main() {
   ClassifierModel<float> a(spec, {}, 1, 1), b(spec, {}, 1, 3);
   std::vector<float> xf(x.begin(), x.end());
   stochinfer::LabelledTable tf{{xf.data(), stochinfer::StateType::float32, n, 1, d}, y.data()};
-  a.train(tf, rows, 7, 64, sgd, 9);
-  b.train(tf, rows, 7, 64, sgd, 9);
+  // batch 9000 = 3 chunks of 4096 rows (drawn with replacement from 28): the chunks
+  // run on different threads of b
+  a.train(tf, rows, 7, 9000, sgd, 9);
+  b.train(tf, rows, 7, 9000, sgd, 9);
   bool same = true;
   for (std::size_t j = 0; j < a.n_params(); ++j) same = same && a.params()[j] == b.params()[j];
   CHECK(same);
