@@ -41,7 +41,7 @@ def check(args) -> dict:
     import torch
     x, y = data(64, 12, 5)
     x, y = x.astype(np.float64), y
-    net = si._core.ClassifierModel64(12, 5, 16, 2, "relu", "cross_entropy", 0.7, 0.1, 1.0, 3, 1)
+    net = si._core.ClassifierModel64(12, 5, 16, 2, "relu", "cross_entropy", 0.7, 0.1, 1.0, seed=3, n_threads=1)
     tnet = tp.build(12, 5, 16, 2).double()
     tp.load_flat_params(tnet, net.get_params())
     rows = np.arange(64, dtype=np.int64)
@@ -61,7 +61,7 @@ def check(args) -> dict:
 
 def our_steps_per_second(x, y, hidden, layers, batch, n_steps, threads) -> float:
     net = si._core.ClassifierModel32(x.shape[1], int(y.max()) + 1, hidden, layers, "relu", "cross_entropy", 0.7,
-                                     0.1, 1.0, 0, threads)
+                                     0.1, 1.0, seed=0, n_threads=threads)
     net.set_input_transform(list(x.mean(0).astype(float)), list(1.0 / x.std(0).astype(float)))
     rows = np.arange(x.shape[0], dtype=np.int64)
     net.train_sgd(x, y, rows, 3, batch, 0.05, 0.9, 0.0, 5e-4, False, 0)  # warm-up

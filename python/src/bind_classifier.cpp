@@ -55,8 +55,8 @@ void bind_classifier_model(py::module_& m, const char* name) {
   using Model = stochinfer::ClassifierModel<T>;
   py::class_<Model> cls(m, name, "MLP classifier with optimiser state (see stochinfer.Classifier).");
   cls.def(py::init([](int n_features, int n_classes, int hidden, int n_layers, const std::string& activation,
-                      const std::string& loss, double q, double alpha, double beta, std::uint64_t seed,
-                      int n_threads) {
+                      const std::string& loss, double q, double alpha, double beta, double elr_lambda,
+                      double elr_beta, std::uint64_t seed, int n_threads) {
             stochinfer::MlpSpec s;
             s.state_dim = n_features;
             s.n_states = 1;
@@ -64,16 +64,35 @@ void bind_classifier_model(py::module_& m, const char* name) {
             s.n_layers = n_layers;
             s.out_dim = n_classes;
             s.activation = stochinfer::activation_from_name(activation);
-            stochinfer::ClassLossSpec l{stochinfer::class_loss_from_name(loss), q, alpha, beta};
+            stochinfer::ClassLossSpec l{stochinfer::class_loss_from_name(loss), q, alpha, beta, elr_lambda, elr_beta};
             return Model(s, l, seed, n_threads);
           }),
           py::arg("n_features"), py::arg("n_classes"), py::arg("hidden"), py::arg("n_layers"), py::arg("activation"),
-          py::arg("loss"), py::arg("q"), py::arg("alpha"), py::arg("beta"), py::arg("seed"), py::arg("n_threads") = 0)
+          py::arg("loss"), py::arg("q"), py::arg("alpha"), py::arg("beta"), py::arg("elr_lambda") = 3.0,
+          py::arg("elr_beta") = 0.7, py::arg("seed") = 0, py::arg("n_threads") = 0)
       .def_property_readonly("n_params", &Model::n_params)
       .def_property_readonly("n_classes", &Model::n_classes)
       .def_property_readonly("layer_offsets", &Model::layer_offsets,
                              "Start of each Dense layer's parameters (W, b), then n_params.")
       .def("set_input_transform", &Model::set_input_transform, py::arg("shift"), py::arg("scale"))
+      .def(
+          "get_elr_targets",
+          [](Model& md) {
+            const auto& t = md.elr_targets();
+            const py::ssize_t C = md.n_classes();
+            py::array_t<double> out({static_cast<py::ssize_t>(t.size()) / C, C});
+            std::copy(t.begin(), t.end(), out.mutable_data());
+            return out;
+          },
+          "ELR's running targets (rows, n_classes); empty before ELR training.")
+      .def(
+          "set_elr_targets",
+          [](Model& md, const py::array_t<double, py::array::c_style | py::array::forcecast>& t) {
+            if (t.ndim() != 2 || t.shape(1) != md.n_classes())
+              throw py::value_error("ELR targets must have shape (rows, n_classes)");
+            md.elr_targets().assign(t.data(), t.data() + t.size());
+          },
+          py::arg("targets"), "Sets ELR's running targets (one row per row of the training table).")
       .def(
           "train_adam",
           [](Model& md, const py::array& x, const Labels& y, const Rows& rows, std::int64_t n_steps, int batch,

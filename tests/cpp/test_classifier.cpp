@@ -32,8 +32,17 @@ int main() {
   spec.out_dim = k;
   spec.activation = stochinfer::Activation::tanh;
   for (auto kind : {stochinfer::ClassLoss::cross_entropy, stochinfer::ClassLoss::mae, stochinfer::ClassLoss::gce,
-                    stochinfer::ClassLoss::sce}) {
-    ClassifierModel<double> model(spec, stochinfer::ClassLossSpec{kind, 0.5, 0.4, 0.7}, 11, 2);
+                    stochinfer::ClassLoss::sce, stochinfer::ClassLoss::elr}) {
+    ClassifierModel<double> model(spec, stochinfer::ClassLossSpec{kind, 0.5, 0.4, 0.7, 2.5, 0.6}, 11, 2);
+    if (kind == stochinfer::ClassLoss::elr) {  // running targets: rows of a probability simplex, held constant
+      auto& t = model.elr_targets();
+      t.resize(std::size_t(n) * k);
+      for (std::int64_t i = 0; i < n; ++i) {
+        double s = 0;
+        for (int c = 0; c < k; ++c) s += t[i * k + c] = stochinfer::uniform_at(8, stochinfer::RngPurpose::user, 1, i * k + c);
+        for (int c = 0; c < k; ++c) t[i * k + c] /= s;
+      }
+    }
     const std::size_t np = model.n_params();
     std::vector<double> grad(np), scratch(np);
     model.loss_and_grad(table, rows, grad.data());

@@ -53,7 +53,13 @@ class ClassifierModel {
                        int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                        const std::atomic<bool>* cancel = nullptr);
 
-  /// Mean loss over the rows and its gradient (n_params entries); no update.
+  /// ELR's running targets, (table rows x n_classes) row-major: zeros until the first
+  /// ELR update on a table; reset to zeros when training moves to a table of another
+  /// size. Empty for the other losses.
+  std::vector<double>& elr_targets();
+
+  /// Mean loss over the rows and its gradient (n_params entries); no update (ELR:
+  /// with the targets as kept, held constant).
   double loss_and_grad(const LabelledTable& data, const std::vector<std::int64_t>& rows, T* grad);
 
   /// Mean loss and accuracy (fraction whose largest logit is the label) over the

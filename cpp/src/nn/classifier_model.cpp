@@ -33,6 +33,9 @@ struct ClassifierModel<T>::Impl {
   std::vector<typename Mlp::Workspace> ws;  // per worker
   std::vector<nn::Mat<T>> dout;             // per worker, n_classes x kChunk
   std::vector<std::vector<int>> labels;     // per worker, the chunk's labels
+  std::vector<std::vector<double>> chunk_targets;  // ELR, per worker: the chunk's targets (C x kChunk)
+  std::vector<double> targets;        // ELR: running target of every row of the training table (rows x C)
+  std::vector<double> batch_targets;  // ELR: the current minibatch's moved targets (batch x C)
   std::vector<double> shift, scale;
 
   Impl(const MlpSpec& spec, const ClassLossSpec& l, std::uint64_t seed, int n_threads)
@@ -43,6 +46,7 @@ struct ClassifierModel<T>::Impl {
     for (auto& w : ws) mlp.reserve(w, kChunk);
     dout.assign(pool.size(), nn::Mat<T>(spec.out_dim, kChunk));
     labels.assign(pool.size(), std::vector<int>(kChunk));
+    if (loss.kind == ClassLoss::elr) chunk_targets.assign(pool.size(), std::vector<double>(std::size_t(kChunk) * spec.out_dim));
   }
 
   static const MlpSpec& checked(const MlpSpec& s) {
@@ -85,25 +89,38 @@ struct ClassifierModel<T>::Impl {
     }
   }
 
-  /// Forward (and, with g, backward) of rows[0..n) on worker w: their loss sum.
+  /// Forward (and, with g, backward) of rows[0..n) on worker w: their loss sum. ELR
+  /// reads the rows' running targets (zero for a table they were not kept for); with
+  /// moved non-null (training) it moves them and writes the moved ones there.
   double rows_loss(const LabelledTable& d, const std::int64_t* rows, int n, int w, double denom, T* g,
-                   std::int64_t* correct = nullptr) {
+                   std::int64_t* correct = nullptr, double* moved = nullptr) {
     gather(d.features, rows, n, w);
     int* y = labels[w].data();
     for (int i = 0; i < n; ++i) y[i] = d.labels[rows[i]];
+    const int C = mlp.spec().out_dim;
+    const double* t = nullptr;
+    if (loss.kind == ClassLoss::elr && targets.size() == std::size_t(d.features.n_traj) * C) {
+      double* tw = chunk_targets[w].data();
+      for (int i = 0; i < n; ++i) std::copy_n(targets.data() + rows[i] * C, C, tw + std::size_t(i) * C);
+      t = tw;
+    }
     mlp.forward(opt.p.data(), ws[w], n);
-    const double sum = classification_loss(loss, ws[w].out.data(), y, n, mlp.spec().out_dim, denom,
-                                           g ? dout[w].data() : nullptr, correct);
+    const double sum = classification_loss(loss, ws[w].out.data(), y, n, C, denom, g ? dout[w].data() : nullptr,
+                                           correct, t, moved);
     if (g) mlp.backward(opt.p.data(), ws[w], n, dout[w].data(), g);
     return sum;
   }
 
-  auto item_grad(const LabelledTable& d) {
-    return [this, &d](const std::int64_t* rows, const std::int64_t*, int n, int w, double denom, T* g) {
-      return rows_loss(d, rows, n, w, denom, g);
+  /// The ItemGrad of full_gradient (targets as kept) or, training = true, of
+  /// train_loop (ELR targets moved into batch_targets at the items' minibatch positions).
+  auto item_grad(const LabelledTable& d, bool training = false) {
+    return [this, &d, training](const std::int64_t* rows, const std::int64_t*, int n, int w, double denom, T* g) {
+      double* moved = nullptr;
+      if (training && loss.kind == ClassLoss::elr)
+        moved = batch_targets.data() + (rows - opt.trj.data()) * mlp.spec().out_dim;
+      return rows_loss(d, rows, n, w, denom, g, nullptr, moved);
     };
   }
-
 };
 
 template <class T>
@@ -158,9 +175,31 @@ NeepTrainStats ClassifierModel<T>::train(const LabelledTable& d, const std::vect
   if (rows.empty()) throw std::invalid_argument("no training rows");
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
   const nn::RowIndex index(rows, d.features.n_traj);
-  return nn::train_loop(I.pool, I.opt, index, n_steps, batch, I.kChunk, optimizer, sample_seed, cancel,
-                        I.item_grad(d));
+  if (I.loss.kind != ClassLoss::elr)
+    return nn::train_loop(I.pool, I.opt, index, n_steps, batch, I.kChunk, optimizer, sample_seed, cancel,
+                          I.item_grad(d, true));
+  // ELR: one update at a time, each followed by the write-back of its minibatch's moved
+  // targets (a row drawn twice moves to the same value from both draws: same network)
+  const int C = I.mlp.spec().out_dim;
+  if (I.targets.size() != std::size_t(d.features.n_traj) * C) I.targets.assign(std::size_t(d.features.n_traj) * C, 0.0);
+  I.batch_targets.resize(std::size_t(batch) * C);
+  NeepTrainStats total;
+  double loss_sum = 0.0;
+  for (std::int64_t s = 0; s < n_steps; ++s) {
+    const NeepTrainStats one = nn::train_loop(I.pool, I.opt, index, 1, batch, I.kChunk, optimizer, sample_seed,
+                                              cancel, I.item_grad(d, true));
+    if (one.steps_done == 0) break;
+    for (int i = 0; i < batch; ++i)
+      std::copy_n(I.batch_targets.data() + std::size_t(i) * C, C, I.targets.data() + I.opt.trj[i] * C);
+    ++total.steps_done;
+    loss_sum += one.mean_loss;
+  }
+  total.mean_loss = total.steps_done ? loss_sum / double(total.steps_done) : 0.0;
+  return total;
 }
+
+template <class T>
+std::vector<double>& ClassifierModel<T>::elr_targets() { return impl_->targets; }
 
 template <class T>
 double ClassifierModel<T>::loss_and_grad(const LabelledTable& d, const std::vector<std::int64_t>& rows, T* grad) {

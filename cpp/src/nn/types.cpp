@@ -79,6 +79,8 @@ void ClassLossSpec::validate() const {
   if (kind == ClassLoss::gce && !(q > 0 && q <= 1)) throw std::invalid_argument("gce q must be in (0, 1]");
   if (kind == ClassLoss::sce && !(alpha >= 0 && beta >= 0 && alpha + beta > 0 && std::isfinite(alpha + beta)))
     throw std::invalid_argument("sce alpha and beta must be finite, >= 0 and not both 0");
+  if (kind == ClassLoss::elr && !(elr_beta >= 0 && elr_beta < 1 && elr_lambda >= 0 && std::isfinite(elr_lambda)))
+    throw std::invalid_argument("elr needs elr_beta in [0, 1) and a finite elr_lambda >= 0");
 }
 
 ClassLoss class_loss_from_name(const std::string& name) {
@@ -86,7 +88,8 @@ ClassLoss class_loss_from_name(const std::string& name) {
   if (name == "mae") return ClassLoss::mae;
   if (name == "gce") return ClassLoss::gce;
   if (name == "sce") return ClassLoss::sce;
-  throw std::invalid_argument("unknown loss '" + name + "': use cross_entropy, mae, gce or sce");
+  if (name == "elr") return ClassLoss::elr;
+  throw std::invalid_argument("unknown loss '" + name + "': use cross_entropy, mae, gce, sce or elr");
 }
 
 void AdamConfig::validate() const {

@@ -19,10 +19,11 @@ from .label_noise import class_labels
 
 FORMAT_VERSION = 1
 #: constructor settings that change the numbers (saved with the network)
-_SETTINGS = ("hidden", "layers", "activation", "loss", "q", "alpha", "beta", "optimizer", "lr", "momentum",
+_SETTINGS = ("hidden", "layers", "activation", "loss", "q", "alpha", "beta", "elr_lambda", "elr_beta", "optimizer",
+             "lr", "momentum",
              "nesterov", "weight_decay", "batch", "n_iter", "eval_every", "lr_schedule", "best_metric", "patience",
              "resetting", "val_fraction", "standardize", "precision")
-LOSSES = ("cross_entropy", "mae", "gce", "sce")
+LOSSES = ("cross_entropy", "mae", "gce", "sce", "elr")
 OPTIMIZERS = ("sgd", "adam")
 BEST_METRICS = ("loss", "accuracy")
 
@@ -52,7 +53,10 @@ class Classifier:
     under label noise: the trainer never sees clean labels.
 
     loss: 'cross_entropy', or a noise-robust loss: 'mae' (2 − 2p_y), 'gce'
-    ((1 − p_y^q)/q), 'sce' (alpha·CE + beta·reverse CE). weight_decay: L2 term
+    ((1 − p_y^q)/q), 'sce' (alpha·CE + beta·reverse CE), 'elr' (early-learning
+    regularisation: CE + elr_lambda·log(1 − ⟨t_i, p⟩), t_i each training sample's
+    running mean of its past predictions with momentum elr_beta; Liu et al. 2020;
+    the validation loss is then plain CE). weight_decay: L2 term
     added to the gradient (SGD; Adam: decoupled, as AdamW). Features are
     standardised with the training rows' mean and standard deviation unless
     standardize=False. Same seed, same result, for any n_threads.
@@ -60,6 +64,7 @@ class Classifier:
 
     def __init__(self, hidden: int = 256, layers: int = 2, activation: str = "relu",
                  loss: str = "cross_entropy", q: float = 0.7, alpha: float = 0.1, beta: float = 1.0,
+                 elr_lambda: float = 3.0, elr_beta: float = 0.7,
                  optimizer: str = "sgd", lr: float = 0.05, momentum: float = 0.9, nesterov: bool = False,
                  weight_decay: float = 5e-4, batch: int = 128, n_iter: int = 5000, eval_every: int = 10,
                  lr_schedule: str = "cosine", best_metric: str = "loss", patience: Optional[int] = None,
@@ -80,6 +85,10 @@ class Classifier:
         self.beta = positive_float("beta", beta, allow_zero=True)
         if loss == "sce" and self.alpha + self.beta == 0:
             raise ValueError("sce needs alpha + beta > 0")
+        self.elr_lambda = positive_float("elr_lambda", elr_lambda, allow_zero=True)
+        self.elr_beta = positive_float("elr_beta", elr_beta, allow_zero=True)
+        if not self.elr_beta < 1:
+            raise ValueError(f"elr_beta must be in [0, 1), got {elr_beta}")
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
         self.optimizer = optimizer
@@ -163,8 +172,7 @@ class Classifier:
             raise ValueError(f"labels go up to {top - 1}, beyond n_classes={k}")
         self._check_memory(x.shape[1], k)
         core = _core.ClassifierModel32 if self.precision == "float32" else _core.ClassifierModel64
-        net = core(x.shape[1], k, self.hidden, self.layers, self.activation, self.loss, self.q, self.alpha,
-                   self.beta, seed, self.n_threads)
+        net = self._core_net(x.shape[1], k, seed)
         shift = scale = np.zeros(0)
         if self.standardize:
             shift = table_x[train_rows].mean(axis=0, dtype=np.float64)
@@ -216,6 +224,11 @@ class Classifier:
         self.train_s_ = out["train_s"]
         return self
 
+    def _core_net(self, d: int, k: int, seed: int):
+        core = _core.ClassifierModel32 if self.precision == "float32" else _core.ClassifierModel64
+        return core(d, k, self.hidden, self.layers, self.activation, self.loss, self.q, self.alpha, self.beta,
+                    elr_lambda=self.elr_lambda, elr_beta=self.elr_beta, seed=seed, n_threads=self.n_threads)
+
     def _check_memory(self, d: int, k: int) -> None:
         """Refuses, before allocating, a network whose buffers exceed the memory: parameters with
         optimiser buffers, gradient, 16 reduction groups and per-thread scratch; each thread's
@@ -260,9 +273,7 @@ class Classifier:
             params, shift, scale = arrays["params"], arrays["shift"], arrays["scale"]
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{path}: a damaged Classifier file ({type(exc).__name__}: {exc})") from None
-        core = _core.ClassifierModel32 if clf.precision == "float32" else _core.ClassifierModel64
-        net = core(d, k, clf.hidden, clf.layers, clf.activation, clf.loss, clf.q, clf.alpha, clf.beta, 0,
-                   clf.n_threads)
+        net = clf._core_net(d, k, 0)
         if params.shape != (net.n_params,) or shift.shape != scale.shape or shift.size not in (0, d):
             raise ValueError(f"{path}: a damaged Classifier file (arrays do not fit the network)")
         net.set_params(params)

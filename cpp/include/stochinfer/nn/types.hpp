@@ -80,14 +80,20 @@ using OptimizerConfig = std::variant<AdamConfig, SgdConfig>;
 /// Classification losses on softmax probabilities p of the logits, for a label y
 /// (methods.md §4.3): cross_entropy −log p_y; mae 2 − 2p_y; gce (1 − p_y^q)/q
 /// (generalised cross-entropy); sce alpha·(−log p_y) + beta·(−log 1e-4)(1 − p_y)
-/// (symmetric cross-entropy: the reverse term with log 0 clipped to log 1e-4).
-enum class ClassLoss : int { cross_entropy = 0, mae = 1, gce = 2, sce = 3 };
+/// (symmetric cross-entropy: the reverse term with log 0 clipped to log 1e-4);
+/// elr −log p_y + elr_lambda·log(1 − ⟨t, clamp(p)⟩) (early-learning regularisation, Liu
+/// et al. 2020: t is the sample's running target, t ← elr_beta·t + (1 − elr_beta)·p̂ with p̂
+/// the clamped, renormalised, detached prediction, updated each time the sample is
+/// trained on; clamp to [1e-4, 1 − 1e-4]).
+enum class ClassLoss : int { cross_entropy = 0, mae = 1, gce = 2, sce = 3, elr = 4 };
 
 struct ClassLossSpec {
   ClassLoss kind = ClassLoss::cross_entropy;
   double q = 0.7;       ///< gce
   double alpha = 0.1;   ///< sce: weight of cross-entropy
   double beta = 1.0;    ///< sce: weight of reverse cross-entropy
+  double elr_lambda = 3.0;  ///< elr: weight of the regulariser
+  double elr_beta = 0.7;    ///< elr: momentum of the running targets
   void validate() const;
 };
 ClassLoss class_loss_from_name(const std::string& name);  ///< throws listing the valid names
