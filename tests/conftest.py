@@ -1,7 +1,21 @@
 import os
+import signal
 
 import numpy as np
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def sigint_raises_keyboard_interrupt():
+    """The Ctrl-C tests send SIGINT to this process and expect KeyboardInterrupt. A
+    shell that starts pytest in the background (`pytest &` in a script) makes it
+    ignore SIGINT, and Python then installs no handler; restore the interactive one."""
+    before = signal.getsignal(signal.SIGINT)
+    if before == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if before == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, before)
 
 
 def pytest_collection_modifyitems(config, items):
