@@ -24,6 +24,8 @@ best-validation selection, methods.md §4.5 — paired over seeds):
   gce_resetting    the same resetting on top of the noise-robust generalised
                    cross-entropy (q = 0.7), paired with GCE alone; GCE alone is also
                    paired with cross-entropy (same seeds).
+  elr_resetting    the same on top of early-learning regularisation (ELR, lambda 3,
+                   beta 0.7), paired with ELR alone; ELR alone against cross-entropy.
 The score is the clean test accuracy of the kept model.
 
 Cost (§7.5: < 5% added training time at p = 1e-3): wall time of whole fits at
@@ -31,7 +33,7 @@ eta = 0.4 with Resetting(prob=1e-3 and 1e-2, after=0) (active from the first
 evaluation) against none, interleaved.
 
     PYTHONPATH=python python bench/resetting_classification.py [--etas 0,0.4,0.6]
-        [--seeds 10-29] [--workers 2] [--json out.json]
+        [--seeds 10-29] [--workers 2] [--comparisons resetting,elr_resetting] [--json out.json]
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ COMPARISONS = {
     "resetting": (si.Resetting(**RESETTING), {}),
     "resetting_last": (si.Resetting(**RESETTING, layers=(-1,)), {}),
     "gce_resetting": (si.Resetting(**RESETTING), dict(loss="gce")),
+    "elr_resetting": (si.Resetting(**RESETTING), dict(loss="elr")),
 }
 
 
@@ -91,7 +94,8 @@ def seeds_from(text: str) -> list:
 
 
 def benefit(args) -> dict:
-    jobs = [(name, eta, seed) for eta in args.etas for name in COMPARISONS for seed in args.seeds]
+    names = [n for n in COMPARISONS if n in args.comparisons]
+    jobs = [(name, eta, seed) for eta in args.etas for name in names for seed in args.seeds]
     results = {}
     with ProcessPoolExecutor(args.workers) as pool:
         for name, eta, comp in pool.map(one, jobs):
@@ -99,10 +103,12 @@ def benefit(args) -> dict:
     out = {}
     for eta in args.etas:
         row = {}
-        comps = {name: results[(name, eta)] for name in COMPARISONS}
-        gce = comps["gce_resetting"]
-        comps["gce_vs_ce"] = PairedComparison(f"GCE against cross-entropy at noise {eta:g}", gce.seeds,
-                                              comps["resetting"].baseline, gce.baseline)
+        comps = {name: results[(name, eta)] for name in names}
+        for loss in ("gce", "elr"):  # a robust loss alone against cross-entropy, when both ran
+            if f"{loss}_resetting" in comps and "resetting" in comps:
+                other = comps[f"{loss}_resetting"]
+                comps[f"{loss}_vs_ce"] = PairedComparison(f"{loss.upper()} against cross-entropy at noise {eta:g}",
+                                                          other.seeds, comps["resetting"].baseline, other.baseline)
         print(f"eta {eta}:", flush=True)
         for name, c in comps.items():
             d = c.differences
@@ -148,10 +154,16 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="threads for the cost timings")
     ap.add_argument("--cost-repeats", type=int, default=5)
     ap.add_argument("--part", default="all", choices=["all", "benefit", "cost"])
+    ap.add_argument("--comparisons", default=",".join(COMPARISONS),
+                    help="which comparisons to run (comma-separated; default all)")
     ap.add_argument("--json")
     args = ap.parse_args()
     args.etas = [float(e) for e in args.etas.split(",")]
     args.seeds = seeds_from(args.seeds)
+    args.comparisons = args.comparisons.split(",")
+    unknown = set(args.comparisons) - set(COMPARISONS)
+    if unknown:
+        ap.error(f"unknown comparisons {sorted(unknown)}; choose from {list(COMPARISONS)}")
     load0 = load_average()
     out = {"machine": machine(), "command": " ".join(sys.argv), "n_iter": N_ITER, "resetting": RESETTING}
     if args.part in ("all", "benefit"):
