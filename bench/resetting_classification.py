@@ -114,7 +114,8 @@ def benefit(args) -> dict:
             d = c.differences
             row[name] = {"baseline": float(c.baseline.mean()), "treated": float(c.treated.mean()), "mean": c.mean,
                          "se": c.se, "better": int((d > 0).sum()), "worse": int((d < 0).sum()),
-                         "differences": d.tolist(), "resets": c.resets}
+                         "differences": d.tolist(), "resets": c.resets, "baseline_per_seed": c.baseline.tolist(),
+                         "treated_per_seed": c.treated.tolist()}
             print(f"   {name}: {c}", flush=True)
         out[f"eta={eta}"] = row
     return out

@@ -450,3 +450,27 @@ def test_save_and_load_give_the_same_predictions(tmp_path):
     np.savez(tmp_path / "other.npz", a=np.zeros(2))
     with pytest.raises(ValueError, match="not a stochinfer Classifier file"):
         si.Classifier.load(str(tmp_path / "other.npz"))
+
+
+def test_elr_matches_the_published_pytorch_loss():
+    """Liu et al.'s elr_loss (github.com/shengliu66/ELR), with the targets held, in torch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(50, 12)), rng.integers(0, 5, 50).astype(np.int32)
+    net = _core.ClassifierModel64(12, 5, 16, 2, "relu", "elr", 0.7, 0.1, 1.0, elr_lambda=3.0, elr_beta=0.7,
+                                  seed=3, n_threads=1)
+    t = _simplex_rows(50, 5, seed=2)
+    net.set_elr_targets(t)
+    loss, g = net.loss_and_grad(x, y, np.arange(50, dtype=np.int64))
+    p, off, layers = torch.tensor(net.get_params(), requires_grad=True), net.layer_offsets, []
+    h = torch.tensor(x)
+    for l, (n_in, n_out) in enumerate([(12, 16), (16, 16), (16, 5)]):
+        W = p[off[l]:off[l] + n_in * n_out].reshape(n_in, n_out)  # column-major (out × in)
+        h = h @ W + p[off[l] + n_in * n_out:off[l + 1]]
+        h = torch.relu(h) if l < 2 else h
+    y_pred = torch.clamp(torch.softmax(h, 1), 1e-4, 1 - 1e-4)
+    ce = torch.nn.functional.cross_entropy(h, torch.tensor(y, dtype=torch.int64))
+    ref = ce + 3.0 * (1 - (torch.tensor(t) * y_pred).sum(1)).log().mean()
+    ref.backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-13)
+    np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-10, atol=1e-15)
