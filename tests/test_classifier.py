@@ -3,6 +3,8 @@ every loss against a numpy float64 reference, every gradient against finite
 differences, SGD-with-momentum and AdamW updates against torch's update rules
 written in numpy, thread invariance, learning, layer-wise resetting, label-noise
 generators and bad input."""
+import json
+
 import numpy as np
 import pytest
 
@@ -191,6 +193,26 @@ def test_elr_moves_each_trained_rows_target_then_trains_on_it():
         np.testing.assert_allclose(net.get_params(), p0 - 0.1 * g, rtol=1e-12, atol=1e-14)
 
 
+def test_elr_moves_exactly_the_drawn_rows_across_chunks():
+    """hidden 2048 makes 32-row chunks: a minibatch of 100 spans 4 chunks and, drawn from
+    10 rows, holds each row many times. Every drawn row moves to β t + (1 − β) q/Σq
+    from the pre-update prediction; rows never drawn keep their targets."""
+    x, y = _data(n=40)
+    for threads in (1, 2):
+        net = _net(loss="elr", hidden=2048, elr_beta=0.7, threads=threads)
+        t = _simplex_rows(40, 4, seed=3) * 0.5
+        net.set_elr_targets(t)
+        z = net.logits(x, np.arange(40, dtype=np.int64))
+        prob = np.exp(z - z.max(axis=1, keepdims=True))
+        q = np.clip(prob / prob.sum(axis=1, keepdims=True), 1e-4, 1 - 1e-4)
+        want = 0.7 * t + 0.3 * q / q.sum(axis=1, keepdims=True)
+        net.train_sgd(x, y, np.arange(10, 20, dtype=np.int64), 1, 100, 0.1, 0.0, 0.0, 0.0, False, 4)
+        got = net.get_elr_targets()
+        moved = np.any(got != t, axis=1)
+        assert moved[10:20].all() and not moved[:10].any() and not moved[20:].any()
+        np.testing.assert_allclose(got[10:20], want[10:20], rtol=1e-13, atol=1e-16)
+
+
 def test_elr_training_is_thread_invariant_and_learns_under_noise():
     x, y = _blobs(n=3000, d=16)
     noisy = si.symmetric_label_noise(y[:2500], 0.5, seed=1)[0]
@@ -199,9 +221,41 @@ def test_elr_training_is_thread_invariant_and_learns_under_noise():
     # these easy blobs (clean accuracy 0.80; 0.99 at batch 128)
     fits = [si.Classifier(hidden=32, loss="elr", elr_lambda=1.0, n_iter=40, batch=3000, eval_every=20,
                           n_threads=t).fit(x[:2500], noisy, seed=3) for t in (1, 2)]
+    targets = fits[0].net_.get_elr_targets()
+    assert targets.shape == (2500, 4) and np.count_nonzero(targets.sum(axis=1)) > 2000  # training rows moved
     np.testing.assert_array_equal(fits[0].net_.get_params(), fits[1].net_.get_params())
-    np.testing.assert_array_equal(fits[0].net_.get_elr_targets(), fits[1].net_.get_elr_targets())
+    np.testing.assert_array_equal(targets, fits[1].net_.get_elr_targets())
+    plain = si.Classifier(hidden=32, n_iter=40, batch=3000, eval_every=20).fit(x[:2500], noisy, seed=3)
+    assert not np.array_equal(plain.net_.get_params(), fits[0].net_.get_params())
     assert fits[0].score(x[2500:], y[2500:]) > 0.9  # clean test labels
+
+
+def test_elr_settings_survive_save_and_load_and_old_files_load(tmp_path):
+    x, y = _blobs(n=300, seed=6)
+    c = si.Classifier(hidden=8, n_iter=20, batch=32, loss="elr", elr_lambda=1.5, elr_beta=0.5).fit(x, y)
+    path = tmp_path / "elr.npz"
+    c.save(str(path))
+    back = si.Classifier.load(str(path))
+    assert (back.elr_lambda, back.elr_beta) == (1.5, 0.5)
+    np.testing.assert_array_equal(back.logits(x), c.logits(x))
+    with np.load(path) as f:
+        arrays = dict(f)
+    cfg = json.loads(str(arrays["config"]))
+    del cfg["elr_lambda"], cfg["elr_beta"]
+    cfg["loss"] = "cross_entropy"  # a file from before ELR existed
+    arrays["config"] = np.array(json.dumps(cfg))
+    np.savez(tmp_path / "old.npz", **arrays)
+    old = si.Classifier.load(str(tmp_path / "old.npz"))
+    assert (old.elr_lambda, old.elr_beta, old.loss) == (3.0, 0.7, "cross_entropy")
+
+
+def test_elr_targets_are_checked():
+    net = _net(loss="elr")
+    for bad in (np.ones((5, 4)), -_simplex_rows(5, 4), np.full((5, 4), np.nan)):
+        with pytest.raises(ValueError, match="ELR targets"):
+            net.set_elr_targets(bad)
+    with pytest.raises(ValueError, match="shape"):
+        net.set_elr_targets(np.zeros((5, 3)))
 
 
 def _blobs(n=600, k=4, d=6, seed=0, spread=1.0):
@@ -453,10 +507,11 @@ def test_save_and_load_give_the_same_predictions(tmp_path):
 
 
 def test_elr_matches_the_published_pytorch_loss():
-    """Liu et al.'s elr_loss (github.com/shengliu66/ELR), with the targets held, in torch."""
+    """Liu et al.'s elr_loss (github.com/shengliu66/ELR), with the targets held, in torch;
+    inputs scaled up so that many probabilities sit beyond the clamp."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(50, 12)), rng.integers(0, 5, 50).astype(np.int32)
+    x, y = 300 * rng.normal(size=(50, 12)), rng.integers(0, 5, 50).astype(np.int32)
     net = _core.ClassifierModel64(12, 5, 16, 2, "relu", "elr", 0.7, 0.1, 1.0, elr_lambda=3.0, elr_beta=0.7,
                                   seed=3, n_threads=1)
     t = _simplex_rows(50, 5, seed=2)
@@ -472,5 +527,7 @@ def test_elr_matches_the_published_pytorch_loss():
     ce = torch.nn.functional.cross_entropy(h, torch.tensor(y, dtype=torch.int64))
     ref = ce + 3.0 * (1 - (torch.tensor(t) * y_pred).sum(1)).log().mean()
     ref.backward()
+    clamped = ((torch.softmax(h, 1) < 1e-4) | (torch.softmax(h, 1) > 1 - 1e-4)).double().mean().item()
+    assert clamped > 0.3
     assert loss == pytest.approx(ref.item(), rel=1e-13)
     np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-10, atol=1e-15)

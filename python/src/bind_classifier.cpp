@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -90,6 +91,16 @@ void bind_classifier_model(py::module_& m, const char* name) {
           [](Model& md, const py::array_t<double, py::array::c_style | py::array::forcecast>& t) {
             if (t.ndim() != 2 || t.shape(1) != md.n_classes())
               throw py::value_error("ELR targets must have shape (rows, n_classes)");
+            auto r = t.unchecked<2>();
+            for (py::ssize_t i = 0; i < t.shape(0); ++i) {  // ⟨t, p⟩ < 1 keeps log(1 − ⟨t, p⟩) finite
+              double sum = 0.0;
+              for (py::ssize_t k = 0; k < t.shape(1); ++k) {
+                if (!(r(i, k) >= 0.0) || !std::isfinite(r(i, k)))
+                  throw py::value_error("ELR targets must be finite and >= 0");
+                sum += r(i, k);
+              }
+              if (sum > 1.0 + 1e-9) throw py::value_error("each row of the ELR targets must sum to at most 1");
+            }
             md.elr_targets().assign(t.data(), t.data() + t.size());
           },
           py::arg("targets"), "Sets ELR's running targets (one row per row of the training table).")

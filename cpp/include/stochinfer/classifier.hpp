@@ -55,7 +55,9 @@ class ClassifierModel {
 
   /// ELR's running targets, (table rows x n_classes) row-major: zeros until the first
   /// ELR update on a table; reset to zeros when training moves to a table of another
-  /// size. Empty for the other losses.
+  /// size. Empty for the other losses. They belong to rows, not to a table: evaluate
+  /// and loss_and_grad apply them to any table of the same number of rows (use them
+  /// on the training table, or on rows never trained on, whose targets are zero).
   std::vector<double>& elr_targets();
 
   /// Mean loss over the rows and its gradient (n_params entries); no update (ELR:

@@ -23,6 +23,8 @@ _SETTINGS = ("hidden", "layers", "activation", "loss", "q", "alpha", "beta", "el
              "lr", "momentum",
              "nesterov", "weight_decay", "batch", "n_iter", "eval_every", "lr_schedule", "best_metric", "patience",
              "resetting", "val_fraction", "standardize", "precision")
+#: settings added after the first saved files: their value when a file lacks them
+_LATER_KEYS = {"elr_lambda": 3.0, "elr_beta": 0.7}
 LOSSES = ("cross_entropy", "mae", "gce", "sce", "elr")
 OPTIMIZERS = ("sgd", "adam")
 BEST_METRICS = ("loss", "accuracy")
@@ -56,7 +58,9 @@ class Classifier:
     ((1 − p_y^q)/q), 'sce' (alpha·CE + beta·reverse CE), 'elr' (early-learning
     regularisation: CE + elr_lambda·log(1 − ⟨t_i, p⟩), t_i each training sample's
     running mean of its past predictions with momentum elr_beta; Liu et al. 2020;
-    the validation loss is then plain CE). weight_decay: L2 term
+    validation rows are never trained on, so their loss is plain CE; a reset restores
+    parameters and optimiser state, not the targets, as in the published code; select
+    on accuracy with ELR: its regulariser raises the validation CE, bench/RESULTS.md). weight_decay: L2 term
     added to the gradient (SGD; Adam: decoupled, as AdamW). Features are
     standardised with the training rows' mean and standard deviation unless
     standardize=False. Same seed, same result, for any n_threads.
@@ -170,8 +174,7 @@ class Classifier:
             raise ValueError("the labels hold one class only: a classifier needs at least 2 (or pass n_classes)")
         if top > k:
             raise ValueError(f"labels go up to {top - 1}, beyond n_classes={k}")
-        self._check_memory(x.shape[1], k)
-        core = _core.ClassifierModel32 if self.precision == "float32" else _core.ClassifierModel64
+        self._check_memory(x.shape[1], k, table_x.shape[0])
         net = self._core_net(x.shape[1], k, seed)
         shift = scale = np.zeros(0)
         if self.standardize:
@@ -229,7 +232,7 @@ class Classifier:
         return core(d, k, self.hidden, self.layers, self.activation, self.loss, self.q, self.alpha, self.beta,
                     elr_lambda=self.elr_lambda, elr_beta=self.elr_beta, seed=seed, n_threads=self.n_threads)
 
-    def _check_memory(self, d: int, k: int) -> None:
+    def _check_memory(self, d: int, k: int, n_rows: int) -> None:
         """Refuses, before allocating, a network whose buffers exceed the memory: parameters with
         optimiser buffers, gradient, 16 reduction groups and per-thread scratch; each thread's
         activations for a chunk of rows (the C++ chunk_rows formula) and the minibatch indices."""
@@ -238,10 +241,12 @@ class Classifier:
         threads = self.n_threads or os.cpu_count() or 1
         chunk = max(32, min(4096, 65536 // max(self.hidden, k, d)))
         per_thread = chunk * (d + 2 * self.layers * self.hidden + 2 * k + 2 * max(self.hidden, d))
+        # ELR keeps a float64 target per row and class (table, minibatch, each thread's chunk)
+        elr = 8 * k * (n_rows + self.batch + chunk * threads) if self.loss == "elr" else 0
         check_output_fits((n_params * (20 + threads) + per_thread * threads,),
                           np.float32 if self.precision == "float32" else np.float64,
                           "use fewer hidden units or classes (n_classes is the largest label + 1)",
-                          extra_bytes=16 * self.batch)
+                          extra_bytes=16 * self.batch + elr)
 
     # -- persistence --------------------------------------------------------------------------
 
@@ -268,7 +273,8 @@ class Classifier:
         """Loads a classifier written by save(); ready for predict() and score()."""
         cfg, arrays = load_versioned(path, "classifier", FORMAT_VERSION, "Classifier")
         try:
-            clf = cls(**{k: cfg[k] for k in _SETTINGS}, n_threads=n_threads)
+            clf = cls(**{k: cfg.get(k, _LATER_KEYS[k]) if k in _LATER_KEYS else cfg[k] for k in _SETTINGS},
+                      n_threads=n_threads)
             k, d = int(cfg["n_classes"]), int(cfg["n_features"])
             params, shift, scale = arrays["params"], arrays["shift"], arrays["scale"]
         except (KeyError, TypeError) as exc:

@@ -23,7 +23,8 @@ inline constexpr double kElrClamp = 1e-4;
 
 /// ELR's regulariser λ log(1 − ⟨t, q⟩), q = clamp(p), for one sample with softmax
 /// probabilities p and target t (n_classes each); adds its gradient with respect to
-/// the logits, times `scale`, into g (clamped entries pass none, as torch.clamp).
+/// the logits, times `scale`, into g (entries beyond the clamp pass none; at it they
+/// pass, as torch.clamp).
 /// With t_new non-null, t is first moved to t_new = β t + (1 − β) q/Σq (detached).
 inline double elr_term(const ClassLossSpec& s, const double* p, const double* t, double* t_new, int n_classes,
                        double scale, double* g) {
@@ -40,11 +41,11 @@ inline double elr_term(const ClassLossSpec& s, const double* p, const double* t,
   // dL/dq_k = −λ t_k / (1 − ⟨t, q⟩) where unclamped; dL/dz_j = p_j (dL/dq_j − Σ_k dL/dq_k p_k)
   double mean = 0.0;
   for (int k = 0; k < n_classes; ++k) {
-    const bool free = p[k] > kElrClamp && p[k] < 1.0 - kElrClamp;
+    const bool free = p[k] >= kElrClamp && p[k] <= 1.0 - kElrClamp;
     if (free) mean += -s.elr_lambda * t[k] / (1.0 - dot) * p[k];
   }
   for (int k = 0; k < n_classes; ++k) {
-    const bool free = p[k] > kElrClamp && p[k] < 1.0 - kElrClamp;
+    const bool free = p[k] >= kElrClamp && p[k] <= 1.0 - kElrClamp;
     const double dq = free ? -s.elr_lambda * t[k] / (1.0 - dot) : 0.0;
     g[k] += scale * p[k] * (dq - mean);
   }
