@@ -1,8 +1,9 @@
 """stochinfer: learn the physics of noisy systems from data.
 
 Batched Langevin simulation with analytic ground truth, entropy production
-estimators (NEEP and baselines) with error bars, and Langevin equation inference
-(drift and diffusion with posterior bands).
+estimators (NEEP, RNEEP, CNEEP and baselines) with error bars, Langevin equation
+inference (drift and diffusion with posterior bands), and training machinery with
+stochastic resetting (stochinfer.classify: classification under label noise).
 """
 from . import _core
 
