@@ -50,6 +50,8 @@ def _reference_loss(z, y, loss, q=0.7, alpha=0.1, beta=1.0, targets=None, elr_la
     if loss == "elr":  # Liu et al.'s ELR with the targets held fixed
         dot = (targets * np.clip(np.exp(logp), 1e-4, 1 - 1e-4)).sum(axis=1)
         return (-lpy + elr_lambda * np.log(1 - dot)).mean()
+    if loss == "tgce":  # Zhang & Sabuncu's truncated loss with row weights (here: targets[:, 0])
+        return (targets[:, 0] * ((1 - py ** q) / q - (1 - 0.5 ** q) / q)).mean()
     per = {"cross_entropy": -lpy, "mae": 2 - 2 * py, "gce": (1 - py ** q) / q,
            "sce": -alpha * lpy + beta * SCE_CLIP * (1 - py)}[loss]
     return per.mean()
@@ -71,13 +73,16 @@ def test_logits_match_a_numpy_float64_forward_pass(act):
     np.testing.assert_allclose(net.logits(x, rows), z[rows], rtol=1e-13, atol=1e-15)  # GEMM blocking differs
 
 
-@pytest.mark.parametrize("loss", ["cross_entropy", "mae", "gce", "sce", "elr"])
+@pytest.mark.parametrize("loss", ["cross_entropy", "mae", "gce", "sce", "elr", "tgce"])
 def test_every_loss_and_its_gradient_match_numpy_and_finite_differences(loss):
     net = _net(loss=loss, q=0.6, alpha=0.3, beta=0.8, elr_lambda=2.5)
     x, y = _data()
     targets = _simplex_rows(len(x), 4)
     if loss == "elr":  # active running targets, held constant by loss_and_grad
         net.set_elr_targets(targets)
+    if loss == "tgce":  # pruned rows: weight 0 on every third
+        targets[:, 0] = (np.arange(len(x)) % 3 != 0).astype(float)
+        net.set_row_weights(targets[:, 0])
     rows = np.arange(3, 37, dtype=np.int64)
     value, grad = net.loss_and_grad(x, y, rows)
     p0 = net.get_params()
@@ -249,6 +254,33 @@ def test_elr_settings_survive_save_and_load_and_old_files_load(tmp_path):
     assert (old.elr_lambda, old.elr_beta, old.loss) == (3.0, 0.7, "cross_entropy")
 
 
+def test_truncated_gce_prunes_rows_whose_label_probability_is_at_most_k():
+    x, y = _blobs(n=300, seed=7)
+    c = si.Classifier(hidden=8, loss="tgce", tgce_k=0.4, prune_every=10, prune_from=5)
+    table_y = y.astype(np.int32)
+    net = c._core_net(6, 4, 0)
+    rows = np.arange(250, dtype=np.int64)
+    calls, expected = [], []
+
+    def block(k, lr):
+        # the weights a prune right before this block must have set: [p_label > k] now
+        z = net.logits(x, rows)
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        expected.append((p / p.sum(axis=1, keepdims=True))[np.arange(250), y[:250]] > 0.4)
+        calls.append(k)
+        return net.train_sgd(x, table_y, rows, k, 32, 0.05, 0.9, 0.0, 0.0, False, 1)
+
+    pruned = c._pruning(block, net, x, table_y, rows)
+    pruned(5, 0.05)
+    assert calls == [5] and net.get_row_weights().size == 0  # no prune before update 5
+    pruned(12, 0.05)  # prunes at 5 (now), trains 10, prunes at 15, trains 2
+    assert calls == [5, 10, 2]
+    w = net.get_row_weights()
+    assert w.shape == (300,) and np.all(w[250:] == 1)  # rows not trained on keep weight 1
+    np.testing.assert_array_equal(w[:250], expected[2].astype(float))  # the prune at update 15
+    assert 0 < w[:250].sum() < 250
+
+
 def test_elr_targets_are_checked():
     net = _net(loss="elr")
     for bad in (np.ones((5, 4)), -_simplex_rows(5, 4), np.full((5, 4), np.nan)):
@@ -256,6 +288,11 @@ def test_elr_targets_are_checked():
             net.set_elr_targets(bad)
     with pytest.raises(ValueError, match="shape"):
         net.set_elr_targets(np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="row weights"):
+        _net(loss="tgce").set_row_weights(np.array([1.0, -1.0]))
+    for bad in (dict(tgce_k=1.0), dict(tgce_k=0.0), dict(prune_every=0), dict(prune_from=-1)):
+        with pytest.raises(ValueError):
+            si.Classifier(loss="tgce", **bad)
 
 
 def _blobs(n=600, k=4, d=6, seed=0, spread=1.0):

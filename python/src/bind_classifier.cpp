@@ -57,7 +57,7 @@ void bind_classifier_model(py::module_& m, const char* name) {
   py::class_<Model> cls(m, name, "MLP classifier with optimiser state (see stochinfer.Classifier).");
   cls.def(py::init([](int n_features, int n_classes, int hidden, int n_layers, const std::string& activation,
                       const std::string& loss, double q, double alpha, double beta, double elr_lambda,
-                      double elr_beta, std::uint64_t seed, int n_threads) {
+                      double elr_beta, double tgce_k, std::uint64_t seed, int n_threads) {
             stochinfer::MlpSpec s;
             s.state_dim = n_features;
             s.n_states = 1;
@@ -65,12 +65,19 @@ void bind_classifier_model(py::module_& m, const char* name) {
             s.n_layers = n_layers;
             s.out_dim = n_classes;
             s.activation = stochinfer::activation_from_name(activation);
-            stochinfer::ClassLossSpec l{stochinfer::class_loss_from_name(loss), q, alpha, beta, elr_lambda, elr_beta};
+            stochinfer::ClassLossSpec l;
+            l.kind = stochinfer::class_loss_from_name(loss);
+            l.q = q;
+            l.alpha = alpha;
+            l.beta = beta;
+            l.elr_lambda = elr_lambda;
+            l.elr_beta = elr_beta;
+            l.tgce_k = tgce_k;
             return Model(s, l, seed, n_threads);
           }),
           py::arg("n_features"), py::arg("n_classes"), py::arg("hidden"), py::arg("n_layers"), py::arg("activation"),
           py::arg("loss"), py::arg("q"), py::arg("alpha"), py::arg("beta"), py::arg("elr_lambda") = 3.0,
-          py::arg("elr_beta") = 0.7, py::arg("seed") = 0, py::arg("n_threads") = 0)
+          py::arg("elr_beta") = 0.7, py::arg("tgce_k") = 0.5, py::arg("seed") = 0, py::arg("n_threads") = 0)
       .def_property_readonly("n_params", &Model::n_params)
       .def_property_readonly("n_classes", &Model::n_classes)
       .def_property_readonly("layer_offsets", &Model::layer_offsets,
@@ -104,6 +111,19 @@ void bind_classifier_model(py::module_& m, const char* name) {
             md.elr_targets().assign(t.data(), t.data() + t.size());
           },
           py::arg("targets"), "Sets ELR's running targets (one row per row of the training table).")
+      .def(
+          "get_row_weights", [](Model& md) { return stochinfer::python::copy_out(md.row_weights().data(), md.row_weights().size()); },
+          "Truncated GCE's per-row weights (empty: all 1).")
+      .def(
+          "set_row_weights",
+          [](Model& md, const py::array_t<double, py::array::c_style | py::array::forcecast>& w) {
+            if (w.ndim() != 1) throw py::value_error("row weights must be a 1-D array (one per table row)");
+            for (py::ssize_t i = 0; i < w.shape(0); ++i)
+              if (!(w.data()[i] >= 0.0) || !std::isfinite(w.data()[i]))
+                throw py::value_error("row weights must be finite and >= 0");
+            md.row_weights().assign(w.data(), w.data() + w.shape(0));
+          },
+          py::arg("weights"), "Sets truncated GCE's per-row weights (one per row of the training table).")
       .def(
           "train_adam",
           [](Model& md, const py::array& x, const Labels& y, const Rows& rows, std::int64_t n_steps, int batch,

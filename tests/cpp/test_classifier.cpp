@@ -32,8 +32,13 @@ int main() {
   spec.out_dim = k;
   spec.activation = stochinfer::Activation::tanh;
   for (auto kind : {stochinfer::ClassLoss::cross_entropy, stochinfer::ClassLoss::mae, stochinfer::ClassLoss::gce,
-                    stochinfer::ClassLoss::sce, stochinfer::ClassLoss::elr}) {
-    ClassifierModel<double> model(spec, stochinfer::ClassLossSpec{kind, 0.5, 0.4, 0.7, 2.5, 0.6}, 11, 2);
+                    stochinfer::ClassLoss::sce, stochinfer::ClassLoss::elr, stochinfer::ClassLoss::tgce}) {
+    ClassifierModel<double> model(spec, stochinfer::ClassLossSpec{kind, 0.5, 0.4, 0.7, 2.5, 0.6, 0.3}, 11, 2);
+    if (kind == stochinfer::ClassLoss::tgce) {  // pruned rows: weight 0 on every third
+      auto& w = model.row_weights();
+      w.assign(n, 1.0);
+      for (std::int64_t i = 0; i < n; i += 3) w[i] = 0.0;
+    }
     if (kind == stochinfer::ClassLoss::elr) {  // running targets: rows of a probability simplex, held constant
       auto& t = model.elr_targets();
       t.resize(std::size_t(n) * k);

@@ -59,6 +59,9 @@ class ClassifierModel {
   /// and loss_and_grad apply them to any table of the same number of rows (use them
   /// on the training table, or on rows never trained on, whose targets are zero).
   std::vector<double>& elr_targets();
+  /// Truncated GCE's weight of every row of the table (one per row; empty: all 1),
+  /// applied by train, evaluate and loss_and_grad to a table of that many rows.
+  std::vector<double>& row_weights();
 
   /// Mean loss over the rows and its gradient (n_params entries); no update (ELR:
   /// with the targets as kept, held constant).

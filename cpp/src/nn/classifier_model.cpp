@@ -36,6 +36,8 @@ struct ClassifierModel<T>::Impl {
   std::vector<std::vector<double>> chunk_targets;  // ELR, per worker: the chunk's targets (C x kChunk)
   std::vector<double> targets;        // ELR: running target of every row of the training table (rows x C)
   std::vector<double> batch_targets;  // ELR: the current minibatch's moved targets (batch x C)
+  std::vector<double> row_weights;    // truncated GCE: weight of every row of the table (empty: all 1)
+  std::vector<std::vector<double>> chunk_weights;  // truncated GCE, per worker: the chunk's weights
   std::vector<double> shift, scale;
 
   Impl(const MlpSpec& spec, const ClassLossSpec& l, std::uint64_t seed, int n_threads)
@@ -47,6 +49,7 @@ struct ClassifierModel<T>::Impl {
     dout.assign(pool.size(), nn::Mat<T>(spec.out_dim, kChunk));
     labels.assign(pool.size(), std::vector<int>(kChunk));
     if (loss.kind == ClassLoss::elr) chunk_targets.assign(pool.size(), std::vector<double>(std::size_t(kChunk) * spec.out_dim));
+    if (loss.kind == ClassLoss::tgce) chunk_weights.assign(pool.size(), std::vector<double>(kChunk));
   }
 
   static const MlpSpec& checked(const MlpSpec& s) {
@@ -104,9 +107,15 @@ struct ClassifierModel<T>::Impl {
       for (int i = 0; i < n; ++i) std::copy_n(targets.data() + rows[i] * C, C, tw + std::size_t(i) * C);
       t = tw;
     }
+    const double* wt = nullptr;
+    if (loss.kind == ClassLoss::tgce && row_weights.size() == std::size_t(d.features.n_traj)) {
+      double* cw = chunk_weights[w].data();
+      for (int i = 0; i < n; ++i) cw[i] = row_weights[rows[i]];
+      wt = cw;
+    }
     mlp.forward(opt.p.data(), ws[w], n);
     const double sum = classification_loss(loss, ws[w].out.data(), y, n, C, denom, g ? dout[w].data() : nullptr,
-                                           correct, t, moved);
+                                           correct, t, moved, wt);
     if (g) mlp.backward(opt.p.data(), ws[w], n, dout[w].data(), g);
     return sum;
   }
@@ -200,6 +209,8 @@ NeepTrainStats ClassifierModel<T>::train(const LabelledTable& d, const std::vect
 
 template <class T>
 std::vector<double>& ClassifierModel<T>::elr_targets() { return impl_->targets; }
+template <class T>
+std::vector<double>& ClassifierModel<T>::row_weights() { return impl_->row_weights; }
 
 template <class T>
 double ClassifierModel<T>::loss_and_grad(const LabelledTable& d, const std::vector<std::int64_t>& rows, T* grad) {

@@ -76,7 +76,9 @@ void SgdConfig::validate() const {
 }
 
 void ClassLossSpec::validate() const {
-  if (kind == ClassLoss::gce && !(q > 0 && q <= 1)) throw std::invalid_argument("gce q must be in (0, 1]");
+  if ((kind == ClassLoss::gce || kind == ClassLoss::tgce) && !(q > 0 && q <= 1))
+    throw std::invalid_argument("gce q must be in (0, 1]");
+  if (kind == ClassLoss::tgce && !(tgce_k > 0 && tgce_k < 1)) throw std::invalid_argument("tgce k must be in (0, 1)");
   if (kind == ClassLoss::sce && !(alpha >= 0 && beta >= 0 && alpha + beta > 0 && std::isfinite(alpha + beta)))
     throw std::invalid_argument("sce alpha and beta must be finite, >= 0 and not both 0");
   if (kind == ClassLoss::elr && !(elr_beta >= 0 && elr_beta < 1 && elr_lambda >= 0 && std::isfinite(elr_lambda)))
@@ -89,7 +91,8 @@ ClassLoss class_loss_from_name(const std::string& name) {
   if (name == "gce") return ClassLoss::gce;
   if (name == "sce") return ClassLoss::sce;
   if (name == "elr") return ClassLoss::elr;
-  throw std::invalid_argument("unknown loss '" + name + "': use cross_entropy, mae, gce, sce or elr");
+  if (name == "tgce") return ClassLoss::tgce;
+  throw std::invalid_argument("unknown loss '" + name + "': use cross_entropy, mae, gce, sce, elr or tgce");
 }
 
 void AdamConfig::validate() const {

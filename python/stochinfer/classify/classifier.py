@@ -19,13 +19,14 @@ from .label_noise import class_labels
 
 FORMAT_VERSION = 1
 #: constructor settings that change the numbers (saved with the network)
-_SETTINGS = ("hidden", "layers", "activation", "loss", "q", "alpha", "beta", "elr_lambda", "elr_beta", "optimizer",
+_SETTINGS = ("hidden", "layers", "activation", "loss", "q", "alpha", "beta", "elr_lambda", "elr_beta", "tgce_k",
+             "prune_every", "prune_from", "optimizer",
              "lr", "momentum",
              "nesterov", "weight_decay", "batch", "n_iter", "eval_every", "lr_schedule", "best_metric", "patience",
              "resetting", "val_fraction", "standardize", "precision")
 #: settings added after the first saved files: their value when a file lacks them
-_LATER_KEYS = {"elr_lambda": 3.0, "elr_beta": 0.7}
-LOSSES = ("cross_entropy", "mae", "gce", "sce", "elr")
+_LATER_KEYS = {"elr_lambda": 3.0, "elr_beta": 0.7, "tgce_k": 0.5, "prune_every": None, "prune_from": None}
+LOSSES = ("cross_entropy", "mae", "gce", "sce", "elr", "tgce")
 OPTIMIZERS = ("sgd", "adam")
 BEST_METRICS = ("loss", "accuracy")
 
@@ -68,7 +69,8 @@ class Classifier:
 
     def __init__(self, hidden: int = 256, layers: int = 2, activation: str = "relu",
                  loss: str = "cross_entropy", q: float = 0.7, alpha: float = 0.1, beta: float = 1.0,
-                 elr_lambda: float = 3.0, elr_beta: float = 0.7,
+                 elr_lambda: float = 3.0, elr_beta: float = 0.7, tgce_k: float = 0.5,
+                 prune_every: Optional[int] = None, prune_from: Optional[int] = None,
                  optimizer: str = "sgd", lr: float = 0.05, momentum: float = 0.9, nesterov: bool = False,
                  weight_decay: float = 5e-4, batch: int = 128, n_iter: int = 5000, eval_every: int = 10,
                  lr_schedule: str = "cosine", best_metric: str = "loss", patience: Optional[int] = None,
@@ -93,6 +95,11 @@ class Classifier:
         self.elr_beta = positive_float("elr_beta", elr_beta, allow_zero=True)
         if not self.elr_beta < 1:
             raise ValueError(f"elr_beta must be in [0, 1), got {elr_beta}")
+        self.tgce_k = positive_float("tgce_k", tgce_k)
+        if not self.tgce_k < 1:
+            raise ValueError(f"tgce_k must be in (0, 1), got {tgce_k}")
+        self.prune_every = None if prune_every is None else positive_int("prune_every", prune_every)
+        self.prune_from = None if prune_from is None else positive_int("prune_from", prune_from, minimum=0)
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
         self.optimizer = optimizer
@@ -194,6 +201,8 @@ class Classifier:
             def block(k_, lr):
                 return net.train_adam(table_x, table_y, train_rows, k_, self.batch, lr, 0.9, 0.999, 1e-8,
                                       self.weight_decay, True, sample_seed)
+        if self.loss == "tgce":
+            block = self._pruning(block, net, table_x, table_y, train_rows)
         step = ScheduledStep(block, self.lr, self.lr_schedule, self.n_iter)
 
         def evaluate():
@@ -227,10 +236,47 @@ class Classifier:
         self.train_s_ = out["train_s"]
         return self
 
+    def _pruning(self, block, net, table_x, table_y, train_rows):
+        """Truncated GCE: `block` with the rows pruned every prune_every updates from
+        update prune_from on (the update count over the whole run, resets included): a
+        training row keeps weight 1 while its predicted probability of its label is
+        above tgce_k, else 0 (Zhang & Sabuncu's update_weight)."""
+        every = self.prune_every or max(1, self.n_iter // 12)
+        start = self.n_iter // 3 if self.prune_from is None else self.prune_from
+        done, next_prune = [0], [start]
+
+        def prune():
+            z = net.logits(table_x, train_rows)
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            p_label = (z / z.sum(axis=1, keepdims=True))[np.arange(train_rows.size), table_y[train_rows]]
+            w = np.ones(table_x.shape[0])
+            w[train_rows] = (p_label > self.tgce_k).astype(float)
+            net.set_row_weights(w)
+
+        def pruned_block(k_, lr):
+            out_done, losses = 0, []
+            while k_ > 0:  # cut the block at prune points
+                if done[0] >= next_prune[0]:
+                    prune()
+                    next_prune[0] += every
+                n = min(k_, next_prune[0] - done[0])
+                d_, loss = block(n, lr)
+                done[0] += d_
+                out_done += d_
+                losses.append((d_, loss))
+                k_ -= n
+                if d_ < n:
+                    break  # cancelled
+            total = sum(d for d, _ in losses)
+            return out_done, (sum(d * l for d, l in losses) / total if total else losses[-1][1])
+
+        return pruned_block
+
     def _core_net(self, d: int, k: int, seed: int):
         core = _core.ClassifierModel32 if self.precision == "float32" else _core.ClassifierModel64
         return core(d, k, self.hidden, self.layers, self.activation, self.loss, self.q, self.alpha, self.beta,
-                    elr_lambda=self.elr_lambda, elr_beta=self.elr_beta, seed=seed, n_threads=self.n_threads)
+                    elr_lambda=self.elr_lambda, elr_beta=self.elr_beta, tgce_k=self.tgce_k, seed=seed,
+                    n_threads=self.n_threads)
 
     def _check_memory(self, d: int, k: int, n_rows: int) -> None:
         """Refuses, before allocating, a network whose buffers exceed the memory: parameters with
@@ -243,6 +289,7 @@ class Classifier:
         per_thread = chunk * (d + 2 * self.layers * self.hidden + 2 * k + 2 * max(self.hidden, d))
         # ELR keeps a float64 target per row and class (table, minibatch, each thread's chunk)
         elr = 8 * k * (n_rows + self.batch + chunk * threads) if self.loss == "elr" else 0
+        elr += 8 * (n_rows + chunk * threads) if self.loss == "tgce" else 0  # truncated GCE's row weights
         check_output_fits((n_params * (20 + threads) + per_thread * threads,),
                           np.float32 if self.precision == "float32" else np.float64,
                           "use fewer hidden units or classes (n_classes is the largest label + 1)",

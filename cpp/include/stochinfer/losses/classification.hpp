@@ -59,10 +59,11 @@ inline double elr_term(const ClassLossSpec& s, const double* p, const double* t,
 /// the label's (ties go to the lowest class index). ELR reads each sample's target
 /// from targets (n_classes x n; null: zero targets, where ELR is cross-entropy) and,
 /// with new_targets non-null, moves it first and writes the moved targets there.
+/// Truncated GCE weights each sample by weights[i] (null: 1).
 template <class T>
 double classification_loss(const ClassLossSpec& s, const T* z, const int* y, int n, int n_classes, double denom,
                            T* dz, std::int64_t* correct = nullptr, const double* targets = nullptr,
-                           double* new_targets = nullptr) {
+                           double* new_targets = nullptr, const double* weights = nullptr) {
   std::vector<double> p, gz, zero;
   if (s.kind == ClassLoss::elr) {
     p.resize(n_classes);
@@ -95,6 +96,11 @@ double classification_loss(const ClassLossSpec& s, const T* z, const int* y, int
         break;
       }
       case ClassLoss::elr: loss = -log_py, c = -1.0; break;  // plus the regulariser below
+      case ClassLoss::tgce: {
+        const double w = weights ? weights[i] : 1.0, pq = std::exp(s.q * log_py);
+        loss = w * ((1.0 - pq) / s.q - (1.0 - std::pow(s.tgce_k, s.q)) / s.q), c = -w * pq;
+        break;
+      }
       default:  // sce
         loss = -s.alpha * log_py + s.beta * kSceLogClip * (1.0 - py);
         c = -s.alpha - s.beta * kSceLogClip * py;

@@ -84,16 +84,19 @@ using OptimizerConfig = std::variant<AdamConfig, SgdConfig>;
 /// elr −log p_y + elr_lambda·log(1 − ⟨t, clamp(p)⟩) (early-learning regularisation, Liu
 /// et al. 2020: t is the sample's running target, t ← elr_beta·t + (1 − elr_beta)·p̂ with p̂
 /// the clamped, renormalised, detached prediction, updated each time the sample is
-/// trained on; clamp to [1e-4, 1 − 1e-4]).
-enum class ClassLoss : int { cross_entropy = 0, mae = 1, gce = 2, sce = 3, elr = 4 };
+/// trained on; clamp to [1e-4, 1 − 1e-4]); tgce w·((1 − p_y^q)/q − (1 − k^q)/q)
+/// (truncated GCE, Zhang & Sabuncu 2018: w a per-row weight in {0, 1}, set by
+/// pruning: 1 where p_y > k).
+enum class ClassLoss : int { cross_entropy = 0, mae = 1, gce = 2, sce = 3, elr = 4, tgce = 5 };
 
 struct ClassLossSpec {
   ClassLoss kind = ClassLoss::cross_entropy;
-  double q = 0.7;       ///< gce
+  double q = 0.7;       ///< gce, tgce
   double alpha = 0.1;   ///< sce: weight of cross-entropy
   double beta = 1.0;    ///< sce: weight of reverse cross-entropy
   double elr_lambda = 3.0;  ///< elr: weight of the regulariser
   double elr_beta = 0.7;    ///< elr: momentum of the running targets
+  double tgce_k = 0.5;      ///< tgce: the truncation threshold on p_y
   void validate() const;
 };
 ClassLoss class_loss_from_name(const std::string& name);  ///< throws listing the valid names
