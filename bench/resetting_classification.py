@@ -26,6 +26,8 @@ best-validation selection, methods.md §4.5 — paired over seeds):
                    paired with cross-entropy (same seeds).
   elr_resetting    the same on top of early-learning regularisation (ELR, lambda 3,
                    beta 0.7), paired with ELR alone; ELR alone against cross-entropy.
+  tgce_resetting   the same on top of truncated GCE (q 0.7, k 0.5, pruning every 250
+                   updates from update 1000), paired with it; it against cross-entropy.
 The score is the clean test accuracy of the kept model.
 
 Selection (--part selection, not in "all"): ELR against cross-entropy when both keep
@@ -64,6 +66,7 @@ COMPARISONS = {
     "resetting_last": (si.Resetting(**RESETTING, layers=(-1,)), {}),
     "gce_resetting": (si.Resetting(**RESETTING), dict(loss="gce")),
     "elr_resetting": (si.Resetting(**RESETTING), dict(loss="elr")),
+    "tgce_resetting": (si.Resetting(**RESETTING), dict(loss="tgce")),
 }
 
 
@@ -133,7 +136,7 @@ def benefit(args) -> dict:
     for eta in args.etas:
         row = {}
         comps = {name: results[(name, eta)] for name in names}
-        for loss in ("gce", "elr"):  # a robust loss alone against cross-entropy, when both ran
+        for loss in ("gce", "elr", "tgce"):  # a robust loss alone against cross-entropy, when both ran
             if f"{loss}_resetting" in comps and "resetting" in comps:
                 other = comps[f"{loss}_resetting"]
                 comps[f"{loss}_vs_ce"] = PairedComparison(f"{loss.upper()} against cross-entropy at noise {eta:g}",
