@@ -100,6 +100,18 @@ def check_resetting(value, layer_wise: bool = False) -> Optional[Resetting]:
     return value
 
 
+def network_state(net) -> tuple:
+    """A compiled network's parameters with their optimiser state ((m, v, step)):
+    what a checkpoint, and a reset to it, hold."""
+    return net.get_params(), net.get_adam_state()
+
+
+def set_network_state(net, state) -> None:
+    """Restores a state taken by network_state."""
+    net.set_params(state[0])
+    net.set_adam_state(*state[1])
+
+
 def layer_slices(layers, offsets) -> list:
     """Parameter slices of the chosen layers of a network whose layer l holds
     parameters [offsets[l], offsets[l + 1]); negative indices count from the output

@@ -14,15 +14,15 @@ from .._io import atomic_savez, load_versioned
 from .._validate import (check_output_fits, finite_array, momentum_value, positive_float, positive_int,
                          seed_value, thread_count)
 from ..ep.neep import _ACTIVATIONS
-from ..train import Resetting, ScheduledStep, check_resetting, layer_slices, run_training
+from ..train import (Resetting, ScheduledStep, check_resetting, layer_slices, network_state, run_training,
+                     set_network_state)
 from .label_noise import class_labels
 
 FORMAT_VERSION = 1
 #: constructor settings that change the numbers (saved with the network)
 _SETTINGS = ("hidden", "layers", "activation", "loss", "q", "alpha", "beta", "elr_lambda", "elr_beta", "tgce_k",
-             "prune_every", "prune_from", "optimizer",
-             "lr", "momentum",
-             "nesterov", "weight_decay", "batch", "n_iter", "eval_every", "lr_schedule", "best_metric", "patience",
+             "prune_every", "prune_from", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "batch",
+             "n_iter", "eval_every", "lr_schedule", "best_metric", "patience",
              "resetting", "val_fraction", "standardize", "precision")
 #: settings added after the first saved files: their value when a file lacks them
 _LATER_KEYS = {"elr_lambda": 3.0, "elr_beta": 0.7, "tgce_k": 0.5, "prune_every": None, "prune_from": None}
@@ -31,11 +31,17 @@ OPTIMIZERS = ("sgd", "adam")
 BEST_METRICS = ("loss", "accuracy")
 
 
+def softmax_rows(z: np.ndarray) -> np.ndarray:
+    """Softmax of each row of logits (shifted by the row maximum: no overflow)."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def restore_layers(net, state, parts) -> None:
     """Layer-wise reset: copies the parameter slices `parts` and their optimiser
     buffers from a checkpoint state (params, (m, v, step)) into net, leaving the
     other layers and the update counter where training took them."""
-    p, (m, v, step) = net.get_params(), net.get_adam_state()
+    p, (m, v, step) = network_state(net)
     cp, (cm, cv, _) = state
     for s in parts:
         p[s], m[s], v[s] = cp[s], cm[s], cv[s]
@@ -61,10 +67,14 @@ class Classifier:
     running mean of its past predictions with momentum elr_beta; Liu et al. 2020;
     validation rows are never trained on, so their loss is plain CE; a reset restores
     parameters and optimiser state, not the targets, as in the published code; select
-    on accuracy with ELR: its regulariser raises the validation CE, bench/RESULTS.md). weight_decay: L2 term
-    added to the gradient (SGD; Adam: decoupled, as AdamW). Features are
-    standardised with the training rows' mean and standard deviation unless
-    standardize=False. Same seed, same result, for any n_threads.
+    on accuracy with ELR: its regulariser raises the validation CE, bench/RESULTS.md),
+    'tgce' (truncated GCE, Zhang & Sabuncu 2018: GCE shifted by its value at
+    p_y = tgce_k, times a per-row weight that pruning sets to [p_y > tgce_k] every
+    prune_every updates (default n_iter/12) from update prune_from (default
+    n_iter/3), as the published code does every 10 of 120 epochs from epoch 40).
+    weight_decay: L2 term added to the gradient (SGD; Adam: decoupled, as AdamW).
+    Features are standardised with the training rows' mean and standard deviation
+    unless standardize=False. Same seed, same result, for any n_threads.
     """
 
     def __init__(self, hidden: int = 256, layers: int = 2, activation: str = "relu",
@@ -210,13 +220,6 @@ class Classifier:
             score = loss if self.best_metric == "loss" else 1.0 - acc
             return {"val_loss": score, "val_model_loss": loss, "val_accuracy": acc}
 
-        def get_state():
-            return net.get_params(), net.get_adam_state()
-
-        def set_state(state):
-            net.set_params(state[0])
-            net.set_adam_state(*state[1])
-
         reset_state = None
         if self.resetting is not None and self.resetting.layers is not None:
             parts = layer_slices(self.resetting.layers, net.layer_offsets)
@@ -224,7 +227,8 @@ class Classifier:
             def reset_state(state):
                 restore_layers(net, state, parts)
 
-        out = run_training(step, evaluate, get_state, set_state, self.n_iter, self.eval_every, self.patience,
+        out = run_training(step, evaluate, lambda: network_state(net), lambda st: set_network_state(net, st),
+                           self.n_iter, self.eval_every, self.patience,
                            self.progress, desc="classifier", resetting=self.resetting, seed=seed,
                            reset_state=reset_state)
         self.net_, self.n_classes_, self.n_features_ = net, k, x.shape[1]
@@ -246,9 +250,7 @@ class Classifier:
         done, next_prune = [0], [start]
 
         def prune():
-            z = net.logits(table_x, train_rows)
-            z = np.exp(z - z.max(axis=1, keepdims=True))
-            p_label = (z / z.sum(axis=1, keepdims=True))[np.arange(train_rows.size), table_y[train_rows]]
+            p_label = softmax_rows(net.logits(table_x, train_rows))[np.arange(train_rows.size), table_y[train_rows]]
             w = np.ones(table_x.shape[0])
             w[train_rows] = (p_label > self.tgce_k).astype(float)
             net.set_row_weights(w)
@@ -349,9 +351,7 @@ class Classifier:
 
     def predict_proba(self, x) -> np.ndarray:
         """Softmax class probabilities (n_samples, n_classes)."""
-        z = self.logits(x)
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        return softmax_rows(self.logits(x))
 
     def predict(self, x) -> np.ndarray:
         """The most probable class of each sample."""

@@ -15,7 +15,7 @@ from .. import _core
 from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
 from .._validate import check_output_fits, momentum_value, positive_float, positive_int, seed_value, thread_count
-from ..train import Resetting, ScheduledStep, check_resetting, run_training
+from ..train import Resetting, ScheduledStep, check_resetting, network_state, run_training, set_network_state
 from . import readout
 from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
 from .result import EPResult
@@ -300,14 +300,8 @@ class NEEP:
                 out["test_rate"] = readout.mean_rate(ds, d.dt * (self._window - 1))
             return out
 
-        def get_state():
-            return net.get_params(), net.get_adam_state()
-
-        def set_state(state):
-            net.set_params(state[0])
-            net.set_adam_state(*state[1])
-
-        return run_training(step, evaluate, get_state, set_state, self.n_iter, self.eval_every, self.patience,
+        return run_training(step, evaluate, lambda: network_state(net), lambda st: set_network_state(net, st),
+                            self.n_iter, self.eval_every, self.patience,
                             self.progress, desc="NEEP", resetting=self.resetting, seed=seed)
 
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:

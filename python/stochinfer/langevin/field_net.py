@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from .. import _core
-from ..train import Resetting, ScheduledStep, check_resetting, run_training
+from ..train import Resetting, ScheduledStep, check_resetting, network_state, run_training, set_network_state
 from .._validate import check_output_fits, positive_float
 from .linear import MAX_DEGREE, linear_fit, linear_fit_chol
 
@@ -270,11 +270,10 @@ class FieldNetwork:
 
     def _get_state(self):
         """Parameters with their Adam state: what a checkpoint and a reset to it hold."""
-        return self.net.get_params(), self.net.get_adam_state()
+        return network_state(self.net)
 
     def _set_state(self, state) -> None:
-        self.net.set_params(state[0])
-        self.net.set_adam_state(*state[1])
+        set_network_state(self.net, state)
 
     def _refit(self, x, y, all_rows: np.ndarray, settings: TrainSettings, n_iter: int, counts: list,
                seed: int) -> dict:
