@@ -28,26 +28,23 @@ inline constexpr double kElrClamp = 1e-4;
 /// With t_new non-null, t is first moved to t_new = β t + (1 − β) q/Σq (detached).
 inline double elr_term(const ClassLossSpec& s, const double* p, const double* t, double* t_new, int n_classes,
                        double scale, double* g) {
+  const auto clamped = [](double x) { return std::min(std::max(x, kElrClamp), 1.0 - kElrClamp); };
   if (t_new) {
     double qsum = 0.0;
-    for (int k = 0; k < n_classes; ++k) qsum += std::min(std::max(p[k], kElrClamp), 1.0 - kElrClamp);
-    for (int k = 0; k < n_classes; ++k)
-      t_new[k] = s.elr_beta * t[k] + (1.0 - s.elr_beta) * std::min(std::max(p[k], kElrClamp), 1.0 - kElrClamp) / qsum;
+    for (int k = 0; k < n_classes; ++k) qsum += clamped(p[k]);
+    for (int k = 0; k < n_classes; ++k) t_new[k] = s.elr_beta * t[k] + (1.0 - s.elr_beta) * clamped(p[k]) / qsum;
     t = t_new;
   }
   double dot = 0.0;
-  for (int k = 0; k < n_classes; ++k) dot += t[k] * std::min(std::max(p[k], kElrClamp), 1.0 - kElrClamp);
-  if (!g) return s.elr_lambda * std::log1p(-dot);
-  // dL/dq_k = −λ t_k / (1 − ⟨t, q⟩) where unclamped; dL/dz_j = p_j (dL/dq_j − Σ_k dL/dq_k p_k)
-  double mean = 0.0;
-  for (int k = 0; k < n_classes; ++k) {
-    const bool free = p[k] >= kElrClamp && p[k] <= 1.0 - kElrClamp;
-    if (free) mean += -s.elr_lambda * t[k] / (1.0 - dot) * p[k];
-  }
-  for (int k = 0; k < n_classes; ++k) {
-    const bool free = p[k] >= kElrClamp && p[k] <= 1.0 - kElrClamp;
-    const double dq = free ? -s.elr_lambda * t[k] / (1.0 - dot) : 0.0;
-    g[k] += scale * p[k] * (dq - mean);
+  for (int k = 0; k < n_classes; ++k) dot += t[k] * clamped(p[k]);
+  if (g) {
+    // dL/dq_k = −λ t_k / (1 − ⟨t, q⟩) where unclamped; dL/dz_j = p_j (dL/dq_j − Σ_k dL/dq_k p_k)
+    const auto dq = [&](int k) {
+      return p[k] >= kElrClamp && p[k] <= 1.0 - kElrClamp ? -s.elr_lambda * t[k] / (1.0 - dot) : 0.0;
+    };
+    double mean = 0.0;
+    for (int k = 0; k < n_classes; ++k) mean += dq(k) * p[k];
+    for (int k = 0; k < n_classes; ++k) g[k] += scale * p[k] * (dq(k) - mean);
   }
   return s.elr_lambda * std::log1p(-dot);
 }
