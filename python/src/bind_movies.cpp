@@ -21,8 +21,10 @@ void bind_movies(py::module_& m) {
          std::vector<double> base, std::vector<double> jacobian, double spot_std, int downsample,
          std::vector<int> crop, double photons, double read_noise, bool quantize, std::uint64_t seed,
          std::optional<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>> pairs, int n_threads,
-         std::uint64_t movie_offset) {
-        if (states.ndim() != 3) throw py::value_error("states must be (n_movies, n_frames, dim)");
+         std::uint64_t movie_offset, int blur) {
+        if (states.ndim() != 3) throw py::value_error("states must be (n_movies, n_frames * blur, dim)");
+        if (blur < 1 || states.shape(1) % blur != 0)
+          throw py::value_error("blur must be >= 1 and divide the states per movie");
         if (crop.size() != 4) throw py::value_error("crop must be (row, col, height, width)");
         stochinfer::movies::RenderConfig c;
         c.height = height;
@@ -32,6 +34,7 @@ void bind_movies(py::module_& m) {
         c.base = std::move(base);
         c.jacobian = std::move(jacobian);
         c.spot_std = spot_std;
+        c.blur = blur;
         c.downsample = downsample;
         c.crop_row = crop[0];
         c.crop_col = crop[1];
@@ -47,7 +50,7 @@ void bind_movies(py::module_& m) {
         } catch (const std::invalid_argument& e) {
           throw py::value_error(e.what());
         }
-        const std::int64_t n_movies = states.shape(0), n_frames = states.shape(1);
+        const std::int64_t n_movies = states.shape(0), n_frames = states.shape(1) / blur;
         const std::int64_t* pp = nullptr;
         std::int64_t n_pairs = 0;
         if (pairs) {
@@ -75,6 +78,7 @@ void bind_movies(py::module_& m) {
       py::arg("states"), py::arg("height"), py::arg("width"), py::arg("base"), py::arg("jacobian"),
       py::arg("spot_std"), py::arg("downsample"), py::arg("crop"), py::arg("photons"), py::arg("read_noise"),
       py::arg("quantize"), py::arg("seed"), py::arg("pairs") = py::none(), py::arg("n_threads") = 0,
-      py::arg("movie_offset") = 0,
-      "Frames of spot movies from hidden states (n_movies, n_frames, dim): (n_out, H', W'), uint8 or float32.");
+      py::arg("movie_offset") = 0, py::arg("blur") = 1,
+      "Frames of spot movies from hidden states (n_movies, n_frames * blur, dim): (n_out, H', W'), uint8 or "
+      "float32; each frame averages blur consecutive states (motion blur).");
 }

@@ -18,6 +18,13 @@ _OVERDAMPED = ("euler_maruyama", "heun")
 _UNDERDAMPED = ("baoab", "underdamped_euler")
 
 
+def default_burn_in(model: Union[Model, PythonModel], dt: float, substeps: int) -> int:
+    """The model's burn-in before t0, in intervals of dt integrated with `substeps` steps each."""
+    if hasattr(model, "default_burn_in"):
+        return model.default_burn_in(dt)
+    return math.ceil(model.default_burn_in_substeps / substeps)
+
+
 def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: float, *,
              substeps: int = 1, seed: int = 0, record_every: int = 1, burn_in: Optional[int] = None,
              initial: Union[str, np.ndarray, None] = None, dtype: str = "float64",
@@ -103,12 +110,7 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
         kind = "underdamped" if model.underdamped else "overdamped"
         raise ValueError(f"integrator must be one of {allowed} for the {kind} model {type(model).__name__}, got {integrator!r}")
 
-    if burn_in is None:
-        if hasattr(model, "default_burn_in"):
-            burn_in = model.default_burn_in(dt)
-        else:
-            burn_in = math.ceil(model.default_burn_in_substeps / substeps)
-    burn_in = positive_int("burn_in", burn_in, minimum=0)
+    burn_in = positive_int("burn_in", default_burn_in(model, dt, substeps) if burn_in is None else burn_in, minimum=0)
     if (burn_in + n_steps) * substeps >= 2**56:  # the counter-based RNG's step counter has 56 bits
         raise ValueError(f"burn_in + n_steps ({burn_in} + {n_steps}) times substeps ({substeps}) must be below 2**56 "
                          "integration steps")

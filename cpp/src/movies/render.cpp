@@ -26,6 +26,7 @@ void RenderConfig::validate() const {
   for (double v : base) need(std::isfinite(v), "base must be finite");
   for (double v : jacobian) need(std::isfinite(v), "jacobian must be finite");
   need(std::isfinite(spot_std) && spot_std > 0, "spot_std must be finite and > 0");
+  need(blur >= 1, "blur must be >= 1");
   need(downsample >= 1, "downsample must be >= 1");
   const int ch = crop_height < 0 ? height - crop_row : crop_height;
   const int cw = crop_width < 0 ? width - crop_col : crop_width;
@@ -83,8 +84,17 @@ struct FrameRenderer {
         gy(std::size_t(c.n_spots) * oh), gx(std::size_t(c.n_spots) * ow), centre(std::size_t(c.n_spots) * 2),
         image(std::size_t(oh) * ow) {}
 
+  // Frame from cfg.blur consecutive states x[0 … blur·dim): their mean intensity, then noise.
   template <class Out>
   void render(const double* x, std::uint64_t movie, std::uint64_t frame, Out* out) {
+    std::fill(image.begin(), image.end(), 0.0);
+    const double weight = scale / double(cfg.blur);
+    for (int b = 0; b < cfg.blur; ++b) add_spots(x + std::size_t(b) * cfg.dim, weight);
+    add_noise_and_store(movie, frame, out);
+  }
+
+  // image += weight · (pixel-integrated spots of state x)
+  void add_spots(const double* x, double weight) {
     const int f = cfg.downsample;
     for (int s = 0; s < cfg.n_spots; ++s)
       for (int a = 0; a < 2; ++a) {
@@ -100,14 +110,18 @@ struct FrameRenderer {
       for (int q = 0; q < ow; ++q)
         gx[std::size_t(s) * ow + q] = spot_block_mass(col0 + q * f, f, centre[2 * s + 1], cfg.spot_std);
     }
-    std::fill(image.begin(), image.end(), 0.0);
     for (int s = 0; s < cfg.n_spots; ++s)
       for (int r = 0; r < oh; ++r) {
-        const double wy = gy[std::size_t(s) * oh + r] * scale;
+        const double wy = gy[std::size_t(s) * oh + r] * weight;
         double* row = image.data() + std::size_t(r) * ow;
         const double* px = gx.data() + std::size_t(s) * ow;
         for (int q = 0; q < ow; ++q) row[q] += wy * px[q];
       }
+  }
+
+  template <class Out>
+  void add_noise_and_store(std::uint64_t movie, std::uint64_t frame, Out* out) {
+    const int f = cfg.downsample;
     const std::int64_t frame_key = std::int64_t(frame) * std::int64_t(cfg.height / f) * grid_width;
     for (int r = 0; r < oh; ++r)
       for (int q = 0; q < ow; ++q) {
@@ -156,7 +170,7 @@ SimulationStatus render_typed(const RenderConfig& cfg, const double* states, std
       for (std::int64_t k = begin; k < std::min(begin + chunk, n_out); ++k) {
         const std::int64_t m = pairs ? pairs[2 * k] : k / n_frames;
         const std::int64_t t = pairs ? pairs[2 * k + 1] : k % n_frames;
-        fr.render(states + (m * n_frames + t) * cfg.dim, cfg.movie_offset + std::uint64_t(m), std::uint64_t(t),
+        fr.render(states + ((m * n_frames + t) * cfg.blur) * cfg.dim, cfg.movie_offset + std::uint64_t(m), std::uint64_t(t),
                   out + k * frame_size);
       }
     }

@@ -96,6 +96,10 @@ class CNEEP(NEEP):
             substeps = recorded_substeps(data.settings, substeps)
             integrator = data.settings.get("integrator")
             hidden, partial, frames = data.states, data.partial, data.frames
+            blur = int(data.settings.get("render", {}).get("blur", 1))
+            if blur > 1:
+                notes.append(f"motion-blurred frames (each the mean of {blur} sub-step images): their EP bounds the "
+                             "sub-step path's (about σ) from below, but may differ from σ_Δt, the truth of snapshots")
         else:
             frames = stacked_array("movies", data)
             dt = required_dt(dt)

@@ -66,31 +66,45 @@ def render_movies(traj: Trajectories, layout: SpotLayout, **options) -> Movies:
     """Movies of simulated trajectories (positions): frames from render(traj, layout,
     **options), carrying the hidden states, model and simulation settings for the truth.
     The frames are partial when the layout draws fewer coordinates than the state has or
-    options crop the field of view."""
+    options crop the field of view. With blur=b (motion blur) the trajectories are
+    recorded b times per frame interval: the movies' dt is b·traj.dt and their states
+    are every b-th point, the state at the start of each frame's exposure."""
     if not isinstance(traj, Trajectories):
         raise TypeError(f"traj must be Trajectories from stochinfer.simulate, got {type(traj).__name__}")
     if "frames" in options:
         raise ValueError("render_movies renders every frame (the truth needs whole movies); use render(..., "
                          "frames=) for a selection")
     frames = render(traj, layout, **options)
+    blur = int(options.get("blur", 1))
+    settings = dict(traj.settings)
+    if blur > 1:  # frame intervals of `blur` recorded intervals each: the truth's transitions span that many
+        settings["record_every"] = int(settings.get("record_every", 1)) * blur
+    return _movies(frames, traj.dt * blur, traj.x[:, ::blur], traj.model, layout, settings, options)
+
+
+def _movies(frames: np.ndarray, dt: float, states: np.ndarray, model, layout: SpotLayout, settings: dict,
+            options: dict) -> Movies:
     drawn = np.any(layout.jacobian != 0, axis=(0, 1))
     partial = bool(not drawn.all() or options.get("crop") is not None)
-    settings = dict(traj.settings, layout=dict(height=layout.height, width=layout.width, n_spots=layout.n_spots,
-                                               spot_std=layout.spot_std),
+    settings = dict(settings, layout=dict(height=layout.height, width=layout.width, n_spots=layout.n_spots,
+                                          spot_std=layout.spot_std),
                     render={k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()
                             if k != "n_threads"})
-    return Movies(frames, traj.dt, np.ascontiguousarray(traj.x), traj.model, partial, settings)
+    return Movies(frames, dt, np.ascontiguousarray(states), model, partial, settings)
 
 
 def bead_spring_movies(n_movies: int = 100, n_frames: int = 10_000, *, dt: float = 0.01, substeps: int = 10,
                        t_cold: float = 1.0, t_hot: float = 10.0, seed: int = 0, scale: float = 1.0,
-                       spot_std: float = 1.0, beads=None, n_threads: Optional[int] = None, **render_options) -> Movies:
+                       spot_std: float = 1.0, beads=None, motion_blur: bool = False, n_threads: Optional[int] = None,
+                       **render_options) -> Movies:
     """Movies of the two-bead chain (methods.md §2.4, §5.9.1): 20 × 40 pixel frames,
     bead i in its own 20 × 20 half, stationary start, Euler–Maruyama with `substeps`
     per frame interval dt. σ = 2.025 at the default temperatures.
 
     seed keys the simulation and, unless render_options give their own `seed`, the pixel
     noise: data sets simulated with different seeds get different noise.
+    motion_blur: each frame averages the spot intensities over the `substeps`
+    integration sub-steps of its frame interval (methods.md §5.9.1; see simulated_movies).
     render_options: downsample, crop, photons, read_noise, quantize (see render()).
     Memory: n_movies · n_frames · 800 bytes of uint8 frames plus the float64 states.
     """
@@ -98,20 +112,57 @@ def bead_spring_movies(n_movies: int = 100, n_frames: int = 10_000, *, dt: float
 
     layout = bead_spring_layout(2, scale=scale, beads=beads, spot_std=spot_std)
     return simulated_movies(BeadSpring(2, t_cold=t_cold, t_hot=t_hot), layout, n_movies, n_frames, dt, substeps, seed,
-                            n_threads, render_options)
+                            n_threads, render_options, motion_blur=motion_blur)
+
+
+#: fine-step states held at once while rendering motion-blurred movies (the movies go in chunks)
+BLUR_CHUNK_BYTES = 64 * 2**20
 
 
 def simulated_movies(model, layout: SpotLayout, n_movies: int, n_frames: int, dt: float, substeps: int, seed: int,
-                     n_threads: Optional[int], render_options: dict) -> Movies:
+                     n_threads: Optional[int], render_options: dict, motion_blur: bool = False) -> Movies:
     """Simulates n_movies trajectories of n_frames points (Euler–Maruyama, `substeps`
     per dt, the model's default start) and renders them; `seed` keys the simulation
     and, unless render_options give their own, the pixel noise. Refuses, before
-    simulating, frames and states that would not fit in memory."""
-    from ..simulate import simulate
+    simulating, frames and states that would not fit in memory.
+
+    motion_blur: each frame is the mean spot intensity over the `substeps` integration
+    sub-steps from its time to the next frame's (an exposure through the whole frame
+    interval), before noise and quantisation. The paths and the stored states (at the
+    frame times) are those of motion_blur=False with the same seed; only the frames
+    differ. Blurred frames are a time-reversal-symmetric function of the sub-step path,
+    so their EP is a lower bound on that path's (≈ σ), though not on σ_Δt."""
+    from ..simulate import default_burn_in, simulate
 
     n_movies = _validate.positive_int("n_movies", n_movies)
     n_frames = _validate.positive_int("n_frames", n_frames, minimum=2)
+    substeps = _validate.positive_int("substeps", substeps)
+    if not isinstance(motion_blur, (bool, np.bool_)):
+        raise TypeError(f"motion_blur must be True or False, got {motion_blur!r}")
+    if "blur" in render_options:
+        raise ValueError("pass motion_blur=True (the sub-steps of each frame interval are averaged), not blur=")
     _validate.check_output_fits((n_movies, n_frames, layout.height * layout.width), np.uint8,
                                 "make fewer or shorter movies", extra_bytes=n_movies * n_frames * model.dim * 8)
-    traj = simulate(model, n_movies, n_frames - 1, dt, substeps=substeps, seed=seed, n_threads=n_threads)
-    return render_movies(traj, layout, n_threads=n_threads, **{"seed": seed, **render_options})
+    if not motion_blur or substeps == 1:
+        traj = simulate(model, n_movies, n_frames - 1, dt, substeps=substeps, seed=seed, n_threads=n_threads)
+        return render_movies(traj, layout, n_threads=n_threads, **{"seed": seed, **render_options})
+
+    # the same paths, recorded at every sub-step, rendered a chunk of movies at a time
+    options = {"seed": seed, **render_options}
+    offset = options.pop("movie_offset", 0)
+    burn_in = default_burn_in(model, dt, substeps) * substeps
+    chunk = max(1, BLUR_CHUNK_BYTES // (n_frames * substeps * model.dim * 8))
+    frames = states = None
+    for start in range(0, n_movies, chunk):
+        k = min(chunk, n_movies - start)
+        fine = simulate(model, k, n_frames * substeps - 1, dt / substeps, substeps=1, seed=seed, burn_in=burn_in,
+                        traj_offset=start, n_threads=n_threads)
+        part = render(fine, layout, blur=substeps, movie_offset=offset + start, n_threads=n_threads, **options)
+        if frames is None:
+            frames = np.empty((n_movies,) + part.shape[1:], part.dtype)
+            states = np.empty((n_movies, n_frames, model.dim))
+        frames[start:start + k] = part
+        states[start:start + k] = fine.x[:, ::substeps]
+    settings = dict(fine.settings, substeps=substeps, burn_in=burn_in // substeps, traj_offset=0)
+    options.update(blur=substeps, **({"movie_offset": offset} if offset else {}))
+    return _movies(frames, dt, states, model, layout, settings, options)

@@ -33,12 +33,13 @@ def _crop(crop, layout: SpotLayout, f: int) -> list[int]:
 
 def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photons: float | None = None,
            read_noise: float = 0.0, quantize: bool = True, seed: int = 0, frames=None, movie_offset: int = 0,
-           n_threads: int | None = None) -> np.ndarray:
+           blur: int = 1, n_threads: int | None = None) -> np.ndarray:
     """Frames of a spot movie of the hidden states (methods.md §5.9.1).
 
     Each spot is an isotropic Gaussian integrated over the pixels and divided by
-    the peak of a pixel-centred spot (so that spot reads 1); spots add. Then, in
-    this order: the mean of non-overlapping downsample × downsample blocks, the
+    the peak of a pixel-centred spot (so that spot reads 1); spots add. With
+    motion blur (blur > 1), frame k is the mean of these intensities over the
+    `blur` consecutive states k·blur … k·blur + blur − 1. Then, in this order: the mean of non-overlapping downsample × downsample blocks, the
     crop, shot noise (Poisson counts with `photons` expected at intensity 1,
     divided by photons; exact below 500 counts, normal approximation above),
     read noise (Gaussian, std `read_noise` in peak units), and 8-bit quantisation
@@ -47,8 +48,11 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
     crop, selection of frames or thread count. Give data sets different seeds (or
     movie offsets) so that they do not share noise.
 
-    states: (n_movies, n_frames, dim), (n_frames, dim) or Trajectories (positions);
-        dim = layout.dim, in the model's length unit.
+    states: (n_movies, n_frames · blur, dim), (n_frames · blur, dim) or Trajectories
+        (positions); dim = layout.dim, in the model's length unit.
+    blur: hidden states averaged into each frame (motion blur: a camera exposing
+        through the frame interval; 1, the default, renders snapshots). Pass states
+        recorded `blur` times per frame interval, e.g. every integration sub-step.
     layout: where the coordinates are drawn (SpotLayout, e.g. bead_spring_layout()).
     downsample: block size f; frames become (H/f) × (W/f).
     crop: (row, col, height, width) of the field of view in full-resolution
@@ -57,7 +61,8 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
     read_noise: Gaussian pixel noise std, in units of the spot peak (≥ 0).
     quantize: uint8 frames (default) or float32 intensities in peak units.
     seed: key of the pixel noise.
-    frames: optional (n, 2) integer (movie, frame) pairs to render instead of all.
+    frames: optional (n, 2) integer (movie, frame) pairs to render instead of all
+        (frame counts frames, not states).
     movie_offset: index of the first movie in the noise key (rendering a data set in
         chunks: pass each chunk's first movie index).
     Returns (n_movies, n_frames, H', W') (with 2-D states: (n_frames, H', W')), or
@@ -75,6 +80,11 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
         raise ValueError(f"states must be (n_movies, n_frames, {layout.dim}) or (n_frames, {layout.dim}) for this "
                          f"layout, got shape {np.shape(states.x if isinstance(states, Trajectories) else states)}")
     f = _validate.positive_int("downsample", downsample)
+    blur = _validate.positive_int("blur", blur)
+    if x.shape[1] % blur:
+        raise ValueError(f"blur={blur} states per frame must divide the {x.shape[1]} states per movie; pass "
+                         f"n_frames · blur states (e.g. states[:, :{x.shape[1] - x.shape[1] % blur}])")
+    n_frames = x.shape[1] // blur
     box = _crop(crop, layout, f)
     shot = 0.0 if photons is None else _validate.positive_float("photons", photons)
     read = _validate.positive_float("read_noise", read_noise, allow_zero=True)
@@ -90,21 +100,21 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
         if np.asarray(frames).dtype.kind not in "iu":
             raise TypeError(f"frames must be integer (movie, frame) pairs, got dtype {np.asarray(frames).dtype}")
         pairs = _validate.finite_array("frames", frames, shape=(None, 2), dtype=np.int64)
-        bad = (pairs[:, 0] < 0) | (pairs[:, 0] >= x.shape[0]) | (pairs[:, 1] < 0) | (pairs[:, 1] >= x.shape[1])
+        bad = (pairs[:, 0] < 0) | (pairs[:, 0] >= x.shape[0]) | (pairs[:, 1] < 0) | (pairs[:, 1] >= n_frames)
         if bad.any():
             k = int(np.argmax(bad))
-            raise ValueError(f"frames[{k}] = {tuple(pairs[k])} is not a (movie, frame) pair of states "
-                             f"{x.shape[:2]}")
+            raise ValueError(f"frames[{k}] = {tuple(int(v) for v in pairs[k])} is not a (movie, frame) pair of the "
+                             f"{(x.shape[0], n_frames)} movies × frames")
     oh = (layout.height if box[2] < 0 else box[2]) // f
     ow = (layout.width if box[3] < 0 else box[3]) // f
-    n_out = x.shape[0] * x.shape[1] if pairs is None else pairs.shape[0]
+    n_out = x.shape[0] * n_frames if pairs is None else pairs.shape[0]
     _validate.check_output_fits((n_out, oh, ow), np.uint8 if quantize else np.float32,
                                 "render fewer frames at a time (frames=...)")
     out = _core.render_frames(x, layout.height, layout.width, layout.base.ravel().tolist(),
                               layout.jacobian.ravel().tolist(), layout.spot_std, f, box, shot, read, bool(quantize),
-                              seed, pairs, threads, movie_offset)
+                              seed, pairs, threads, movie_offset, blur)
     if pairs is None:
-        out = out.reshape(x.shape[0], x.shape[1], oh, ow)
+        out = out.reshape(x.shape[0], n_frames, oh, ow)
         if squeeze:
             out = out[0]
     return out

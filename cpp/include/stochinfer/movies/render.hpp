@@ -19,6 +19,9 @@ namespace movies {
 /// clip(floor(255 I + ½), 0, 255). Noise is keyed by (seed, movie_offset + movie, frame,
 /// pixel of the downsampled uncropped frame): a crop sees the same noise as the full
 /// frame, and a movie rendered in another call with its offset the same noise.
+/// Motion blur (blur > 1): frame k averages the spot intensities of the blur hidden
+/// states k·blur … k·blur + blur − 1 (a camera exposing through the whole frame
+/// interval), before the optional steps above; its noise is keyed by frame k.
 struct RenderConfig {
   int height = 0, width = 0;  ///< full-resolution frame, pixels
   int n_spots = 0;
@@ -26,6 +29,7 @@ struct RenderConfig {
   std::vector<double> base;      ///< n_spots × 2 (row, col), pixels
   std::vector<double> jacobian;  ///< n_spots × 2 × dim, pixels per unit of state
   double spot_std = 1.0;         ///< pixels, > 0
+  int blur = 1;                  ///< hidden states averaged per frame (1: a snapshot)
   int downsample = 1;
   int crop_row = 0, crop_col = 0;        ///< full-resolution pixels
   int crop_height = -1, crop_width = -1;  ///< -1: to the frame's edge
@@ -44,9 +48,10 @@ struct RenderConfig {
 /// (skewness 1/√λ < 0.045); below it, exact inversion of one uniform.
 constexpr double kPoissonExactBelow = 500.0;
 
-/// Renders frames of states (n_movies, n_frames, dim), C order, into out
+/// Renders frames of states (n_movies, n_frames · cfg.blur, dim), C order, into out
 /// (n_out, out_height, out_width): every frame in order when pairs is null
-/// (n_out = n_movies · n_frames), else the (movie, frame) pairs pairs[2k], pairs[2k + 1].
+/// (n_out = n_movies · n_frames), else the (movie, frame) pairs pairs[2k], pairs[2k + 1]
+/// (frame indices count frames, not states).
 /// out is uint8 when cfg.quantize, else float. Thread-count independent.
 SimulationStatus render_frames(const RenderConfig& cfg, const double* states, std::int64_t n_movies,
                                std::int64_t n_frames, const std::int64_t* pairs, std::int64_t n_pairs, void* out,
