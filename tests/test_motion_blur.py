@@ -105,10 +105,87 @@ def test_motion_blur_options_are_checked():
         si.movies.bead_spring_movies(1, 4, blur=2)
 
 
-def test_cneep_notes_blurred_frames():
-    mv = si.movies.bead_spring_movies(2, 8, seed=0, motion_blur=True)
+def test_cneep_reads_blurred_movies_against_the_exposure_truth():
+    mv = si.movies.bead_spring_movies(6, 40, seed=0, motion_blur=True)
     data = si.CNEEP()._as_data(mv, None, None, None)
-    assert any("motion-blurred frames (each the mean of 10 sub-step images)" in n for n in data.notes)
-    assert data.substeps == 10  # the truth between frame states: ten integration steps
+    assert data.blur == 10 and data.substeps == 10  # ten integration steps per frame, each a record
+    res = si.CNEEP(n_channel=4, n_iter=20, eval_every=10, batch=32, progress=False).fit(mv, seed=0)
+    t, m = res.truth, si.models.BeadSpring(2)
+    assert "snapshot_ep_rate" not in t and "optimal_loss" not in t and res.r2 is None
+    assert t["exposure_mean_ep_rate"] == pytest.approx(m.exposure_ep_rates(0.01, 10)["exposure_mean_ep_rate"],
+                                                       rel=1e-14)
+    assert res.reference == t["exposure_mean_ep_rate"] and t["ep_rate"] == pytest.approx(m.ep_rate())
+    assert any("motion-blurred frames (each the mean of 10 sub-step images)" in n for n in res.settings["notes"])
+    assert "motion blur: exposure-mean positions show 2.973" in res.summary()
+    part = si.movies.bead_spring_movies(6, 40, seed=0, motion_blur=True, beads=[1])  # the hot bead only
+    res = si.CNEEP(n_channel=4, n_iter=20, eval_every=10, batch=32, progress=False, seq_len=3).fit(part, seed=0)
+    assert "exposure_mean_ep_rate" not in res.truth  # the centroid argument needs every coordinate drawn
+    assert res.truth["exposure_span_ep_rate"] == pytest.approx(
+        m.exposure_ep_rates(0.01, 10, seq_len=3)["exposure_span_ep_rate"], rel=1e-14)
     plain = si.CNEEP()._as_data(si.movies.bead_spring_movies(2, 8, seed=0), None, None, None)
-    assert not any("motion-blurred" in n for n in plain.notes)
+    assert plain.blur == 1 and not any("motion-blurred" in n for n in plain.notes)
+
+
+def _exposure_reference(A, D, dt, blur, seq_len):
+    """numpy float64: the EM sub-step chain (one step of dt/blur per record), its stationary
+    covariance by the vectorised discrete Lyapunov equation, lag covariances by matrix
+    powers, the window of exposure means, and the Gaussian KL of forward vs reversed."""
+    d, h = A.shape[0], dt / blur
+    M = np.eye(d) + h * A
+    C = np.linalg.solve(np.eye(d * d) - np.kron(M, M), (2 * D * h).ravel()).reshape(d, d)
+    R = lambda m: np.linalg.matrix_power(M, m) @ C if m >= 0 else (np.linalg.matrix_power(M, -m) @ C).T
+    G = lambda l: sum(R(l * blur + i - j) for i in range(blur) for j in range(blur)) / blur**2
+    Sf = np.block([[G(p - q) for q in range(seq_len)] for p in range(seq_len)])
+    Sr = np.block([[G(q - p) for q in range(seq_len)] for p in range(seq_len)])
+    kl = 0.5 * (np.trace(np.linalg.solve(Sr, Sf)) - seq_len * d)
+    Cp = np.block([[C, R(1).T], [R(1), C]])
+    Cr = np.block([[C, R(1)], [R(1).T, C]])
+    step_kl = 0.5 * (np.trace(np.linalg.solve(Cr, Cp)) - 2 * d)
+    return kl / ((seq_len - 1) * dt), step_kl * (seq_len * blur - 1) / ((seq_len - 1) * dt)
+
+
+@pytest.mark.parametrize("blur,seq_len", [(2, 2), (5, 3), (10, 2)])
+def test_exposure_ep_rates_match_a_numpy_reference(blur, seq_len):
+    for m in (si.models.BeadSpring(2), si.models.BeadSpring(3, t_hot=4.0)):
+        r = m.exposure_ep_rates(0.01, blur, seq_len)
+        mean, span = _exposure_reference(m.A, m.D, 0.01, blur, seq_len)
+        assert r["exposure_mean_ep_rate"] == pytest.approx(mean, rel=1e-9)
+        assert r["exposure_span_ep_rate"] == pytest.approx(span, rel=1e-9)
+        # data processing: σ_Δt (snapshots) < exposure means <= the spanned path
+        assert m.snapshot_ep_rate(0.01, substeps=blur) < r["exposure_mean_ep_rate"] <= r["exposure_span_ep_rate"]
+
+
+@pytest.mark.parametrize("method", ["euler_maruyama", "heun", "exact"])
+def test_exposure_ep_rates_without_blur_are_the_snapshot_rate(method):
+    m, substeps = si.models.BeadSpring(2), 1 if method == "exact" else 10
+    sigma_dt = m.snapshot_ep_rate(0.01, substeps=substeps, method=method)
+    for seq_len in (2, 3):  # a Markov chain: each extra frame adds one pair's KL
+        r = m.exposure_ep_rates(0.01, 1, seq_len, substeps=substeps, method=method)
+        assert r["exposure_mean_ep_rate"] == pytest.approx(sigma_dt, rel=1e-9)
+        assert r["exposure_span_ep_rate"] == pytest.approx(sigma_dt, rel=1e-12)
+
+
+def test_exposure_mean_irreversibility_matches_simulation():
+    # the antisymmetric part of Cov(X̄_{k+1}, X̄_k) carries the blurred pairs' irreversibility: simulated
+    # exposure means of the movies' own sub-step paths against the lag covariances behind the rates
+    m, b, n_traj, n_frames = si.models.BeadSpring(2), 10, 200, 2000
+    fine = si.simulate(m, n_traj, n_frames * b - 1, 0.001, seed=4)
+    xbar = fine.x.reshape(n_traj, n_frames, b, 2).mean(axis=2)
+    anti = (xbar[:, 1:, 0] * xbar[:, :-1, 1] - xbar[:, 1:, 1] * xbar[:, :-1, 0]).mean(axis=1)  # per path
+    h, M = 0.001, np.eye(2) + 0.001 * m.A
+    C = np.linalg.solve(np.eye(4) - np.kron(M, M), (2 * m.D * h).ravel()).reshape(2, 2)
+    G1 = sum(np.linalg.matrix_power(M, b + i - j) @ C for i in range(b) for j in range(b)) / b**2
+    expected = G1[0, 1] - G1[1, 0]
+    se = anti.std(ddof=1) / np.sqrt(n_traj)
+    assert abs(anti.mean() - expected) < 4 * se
+    assert abs(expected) > 10 * se  # the test can tell irreversible from reversible
+
+
+def test_exposure_ep_rates_refuse_bad_input():
+    m = si.models.BeadSpring(2)
+    with pytest.raises(ValueError, match="need blur >= 1, seq_len >= 2"):
+        m.exposure_ep_rates(0.01, 0)
+    with pytest.raises(ValueError, match="need blur >= 1, seq_len >= 2"):
+        m.exposure_ep_rates(0.01, 2, seq_len=1)
+    with pytest.raises(ValueError, match="dt must be > 0"):
+        m.exposure_ep_rates(-0.01, 2)

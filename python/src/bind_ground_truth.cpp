@@ -10,6 +10,7 @@
 #include "stochinfer/ground_truth/carnot.hpp"
 #include "stochinfer/ground_truth/linear_ep.hpp"
 #include "stochinfer/ground_truth/lyapunov.hpp"
+#include "stochinfer/ground_truth/motion_blur.hpp"
 #include "stochinfer/ground_truth/ratchet.hpp"
 
 namespace py = pybind11;
@@ -180,6 +181,30 @@ void bind_ground_truth(py::module_& m) {
                      "an estimator fed such pairs converges to. ") +
          kSnapshotArgs)
             .c_str());
+
+  m.def(
+      "exposure_window_ep",
+      [](const DoubleArray& A, const DoubleArray& D, double dt, const std::string& method, int substeps, int blur,
+         int seq_len) {
+        const DriftDiffusion dd = drift_diffusion(A, D);
+        require_finite_scalar(dt, "dt");
+        if (!(dt > 0.0)) throw py::value_error("dt must be > 0");
+        const gt::SnapshotSpec spec = make_spec(method, substeps);
+        gt::ExposureEp r;
+        {
+          py::gil_scoped_release release;
+          r = gt::exposure_window_ep(dd.A, dd.D, dt, spec, blur, seq_len);
+        }
+        return py::make_tuple(r.mean_rate, r.span_rate);
+      },
+      py::arg("A"), py::arg("D"), py::arg("dt"), py::arg("method"), py::arg("substeps"), py::arg("blur"),
+      py::arg("seq_len") = 2,
+      (std::string("(mean_rate, span_rate) of windows of seq_len motion-blurred frames dt apart, each the mean "
+                   "of blur records dt/blur apart (k_B per unit time, per frame interval): the window of "
+                   "exposure-mean positions, and the sub-step path the window spans (an upper bound). "
+                   "method/substeps: how each record interval dt/blur was integrated. ") +
+       kSnapshotArgs)
+          .c_str());
 
   m.def("sampled_covariance", snapshot_binding<Eigen::MatrixXd>(&gt::sampled_covariance),
         py::arg("A"), py::arg("D"), py::arg("dt"), py::arg("method") = "exact",

@@ -145,6 +145,19 @@ class _LinearMixin:
         made by `method` ('euler_maruyama', 'heun' or 'exact') with `substeps` steps per dt."""
         return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, int(substeps)))
 
+    def exposure_ep_rates(self, dt: float, blur: int, seq_len: int = 2, substeps: int = 1,
+                          method: str = "euler_maruyama") -> dict:
+        """EP visible in windows of seq_len motion-blurred frames dt apart, each the mean
+        image of `blur` states dt/blur apart (each of those intervals integrated with
+        `substeps` steps of `method`), as rates per frame interval (k_B per unit time):
+        'exposure_mean_ep_rate', the window of exposure-mean positions (a spot's centroid
+        is linear in the image, so clean frames show at least this), and
+        'exposure_span_ep_rate', the whole sub-step path the window spans, seq_len·blur − 1
+        steps (no function of it shows more). Both exceed σ_Δt, and can exceed σ: adjacent
+        exposures together span almost seq_len frame intervals, not seq_len − 1."""
+        mean, span = gt.exposure_window_ep(self.A, self.D, float(dt), method, int(substeps), int(blur), int(seq_len))
+        return {"exposure_mean_ep_rate": float(mean), "exposure_span_ep_rate": float(span)}
+
     def transition_entropy(self, x: np.ndarray) -> np.ndarray:
         """Stochastic EP (k_B) of every transition of trajectories x (n_traj, L, d):
         mid-point form ΔS_sys + ΔS_med; returns (n_traj, L - 1)."""

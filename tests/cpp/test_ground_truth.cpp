@@ -16,6 +16,7 @@
 #include "stochinfer/ground_truth/bead_spring.hpp"
 #include "stochinfer/ground_truth/carnot.hpp"
 #include "stochinfer/ground_truth/linear_ep.hpp"
+#include "stochinfer/ground_truth/motion_blur.hpp"
 #include "stochinfer/ground_truth/lyapunov.hpp"
 #include "stochinfer/ground_truth/ratchet.hpp"
 
@@ -511,6 +512,25 @@ static void test_errors() {
   CHECK(std::isfinite(gt::snapshot_ep_rate(A, D, 2.0, kEM10)), "sub-stepped EM at large dt");
 }
 
+// Motion blur: without blur a window of snapshots (a Markov chain) shows sigma_dt at any
+// seq_len; with it, sigma_dt < exposure means <= the spanned path (data processing).
+void test_exposure_window() {
+  const MatrixXd A = gt::bead_spring_drift_matrix(2);
+  const MatrixXd D = gt::bead_spring_diffusion(VectorXd::LinSpaced(2, 1.0, 10.0));
+  const double sigma_dt = gt::snapshot_ep_rate(A, D, 0.01, kEM10);
+  for (int seq_len : {2, 3}) {
+    const gt::ExposureEp e = gt::exposure_window_ep(A, D, 0.01, kEM10, 1, seq_len);
+    CHECK(std::abs(e.mean_rate / sigma_dt - 1) < 1e-9, "seq_len %d unblurred %.12f vs %.12f", seq_len, e.mean_rate,
+          sigma_dt);
+    CHECK(std::abs(e.span_rate / sigma_dt - 1) < 1e-12, "seq_len %d span %.12f", seq_len, e.span_rate);
+  }
+  const gt::ExposureEp b = gt::exposure_window_ep(A, D, 0.01, kEM1, 10, 2);
+  CHECK(gt::snapshot_ep_rate(A, D, 0.01, kEM10) < b.mean_rate && b.mean_rate <= b.span_rate,
+        "blurred order %.6f %.6f", b.mean_rate, b.span_rate);
+  check_throws("blur 0", [&] { gt::exposure_window_ep(A, D, 0.01, kEM1, 0, 2); });
+  check_throws("seq_len 1", [&] { gt::exposure_window_ep(A, D, 0.01, kEM1, 2, 1); });
+}
+
 int main() {
   test_lyapunov_random();
   test_expm();
@@ -521,6 +541,7 @@ int main() {
   test_ratchet();
   test_carnot();
   test_errors();
+  test_exposure_window();
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
 }

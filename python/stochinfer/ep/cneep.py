@@ -89,7 +89,7 @@ class CNEEP(NEEP):
         if isinstance(data, Trajectories):
             raise TypeError("CNEEP reads movies, not trajectories: render them first, e.g. "
                             "si.movies.render_movies(traj, si.movies.bead_spring_layout()); NEEP reads trajectories")
-        hidden, partial, integrator, notes = None, False, None, []
+        hidden, partial, integrator, notes, blur = None, False, None, [], 1
         if isinstance(data, Movies):
             dt = recording_dt(dt, data.dt)
             model = model if model is not None else data.model
@@ -98,8 +98,9 @@ class CNEEP(NEEP):
             hidden, partial, frames = data.states, data.partial, data.frames
             blur = int(data.settings.get("render", {}).get("blur", 1))
             if blur > 1:
-                notes.append(f"motion-blurred frames (each the mean of {blur} sub-step images): their EP bounds the "
-                             "sub-step path's (about σ) from below, but may differ from σ_Δt, the truth of snapshots")
+                notes.append(f"motion-blurred frames (each the mean of {blur} sub-step images): a window shows "
+                             "more than σ_Δt (adjacent exposures span almost seq_len frame intervals); the truth "
+                             "is the exposure-window EP (model.exposure_ep_rates), not σ_Δt")
         else:
             frames = stacked_array("movies", data)
             dt = required_dt(dt)
@@ -130,7 +131,8 @@ class CNEEP(NEEP):
             elif not hasattr(model, "snapshot_ep_rate"):
                 raise TypeError(f"model must be a stochinfer model with an analytic EP rate, got "
                                 f"{type(model).__name__}")
-        return EPData(frames, dt, False, model, substeps, integrator, notes, hidden=hidden, partial=partial)
+        return EPData(frames, dt, False, model, substeps, integrator, notes, hidden=hidden, partial=partial,
+                      blur=blur)
 
     def _check_trained_input(self, d: EPData) -> None:
         if d.data.shape[2:] != self._frame_shape:
@@ -189,8 +191,8 @@ class CNEEP(NEEP):
         """Analytic ΔS of each read-out window from the hidden states: the sum over
         its seq_len − 1 transitions."""
         m = d.model
-        if d.hidden is None or m is None or not hasattr(m, "transition_entropy"):
-            return None
+        if d.hidden is None or m is None or not hasattr(m, "transition_entropy") or d.blur > 1:
+            return None  # blurred frames show exposure means, not the states at the frame times
         step = self.seq_len - 1
         out = []
         for traj, b, e in segments:
@@ -202,7 +204,27 @@ class CNEEP(NEEP):
             out.append(per_step[: n_win * step].reshape(n_win, step).sum(axis=1))
         return np.concatenate(out) if out else None
 
+    def _blurred_truth(self, d: EPData, truth: dict) -> dict:
+        """Motion-blurred frames: σ, and the exposure-window rates of linear models for
+        this seq_len (only the upper one, the spanned path, when the frames are partial)."""
+        out = {k: truth[k] for k in ("ep_rate",) if k in truth}
+        m, method = d.model, d.integrator or "euler_maruyama"
+        if not hasattr(m, "exposure_ep_rates") or method not in ("euler_maruyama", "heun", "exact"):
+            return out
+        if not d.substeps or d.substeps % d.blur:
+            d.notes.append(f"integration steps per frame ({d.substeps}) unknown or not a multiple of the blur "
+                           f"({d.blur}): no exposure-window truth")
+            return out
+        rates = m.exposure_ep_rates(d.dt, d.blur, self.seq_len, d.substeps // d.blur, method)
+        if d.partial:
+            rates.pop("exposure_mean_ep_rate")
+        out.update(rates, truth_for=f"motion blur over {d.blur} records, {method}, {d.substeps} substeps per "
+                                    f"frame, dt={d.dt}, seq_len={self.seq_len}")
+        return out
+
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
+        if d.blur > 1:
+            truth = self._blurred_truth(d, truth)
         res = super()._read_out(d, split, members, fits, truth, seed)
         if d.partial:
             res.kind = "bound"

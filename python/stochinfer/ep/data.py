@@ -25,6 +25,7 @@ class EPData:
     notes: list = field(default_factory=list)
     hidden: Optional[np.ndarray] = None  # movies: the hidden states (n_traj, L, dim) the frames show
     partial: bool = False  # movies: the frames do not show every coordinate
+    blur: int = 1  # movies: hidden states averaged into each frame (motion blur)
 
     @property
     def n_traj(self) -> int:

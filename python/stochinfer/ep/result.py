@@ -19,7 +19,10 @@ class EPResult:
     which); stderr: its standard error from the spread over test trajectories (a block
     bootstrap for one or two test segments). kind: 'estimate' or 'bound' (a lower bound).
     truth: analytic values when known — 'ep_rate' (σ), 'snapshot_ep_rate' (σ_Δt, what
-    a transition-based estimator converges to), 'optimal_loss' (1 − σ_Δt Δt).
+    a transition-based estimator converges to), 'optimal_loss' (1 − σ_Δt Δt); for
+    motion-blurred movies of linear models 'exposure_mean_ep_rate' (what the windows of
+    exposure-mean positions show: clean frames show at least this) and
+    'exposure_span_ep_rate' (the sub-step path a window spans: at most this).
     delta_s: stochastic EP (k_B) of every test transition, in order; delta_s_truth
     the analytic values of the same transitions. settings: every option that changed
     the numbers. history: the training curve.
@@ -49,8 +52,10 @@ class EPResult:
 
     @property
     def reference(self) -> Optional[float]:
-        """The value the estimate is compared with: σ_Δt when known, else σ."""
-        return self.truth.get("snapshot_ep_rate", self.truth.get("ep_rate"))
+        """The value the estimate is compared with: σ_Δt when known, else (motion-blurred
+        movies) the exposure-mean rate, else σ."""
+        t = self.truth
+        return t.get("snapshot_ep_rate", t.get("exposure_mean_ep_rate", t.get("ep_rate")))
 
     @property
     def relative_error(self) -> Optional[float]:
@@ -95,6 +100,14 @@ class EPResult:
             z = err / self.stderr if self.stderr and self.stderr > 0 else float("nan")
             rel = f"{100 * err / t['snapshot_ep_rate']:+.2f}%" if t["snapshot_ep_rate"] else f"{err:+.3g} (absolute)"
             lines.append(f"  truth σ_Δt = {t['snapshot_ep_rate']:.5g} (pairs dt apart): error {rel} ({z:+.1f} SE)")
+        if "exposure_mean_ep_rate" in t:
+            err = self.rate - t["exposure_mean_ep_rate"]
+            z = err / self.stderr if self.stderr and self.stderr > 0 else float("nan")
+            lines.append(f"  motion blur: exposure-mean positions show {t['exposure_mean_ep_rate']:.5g} (clean frames "
+                         f"show at least this): error {100 * err / t['exposure_mean_ep_rate']:+.2f}% ({z:+.1f} SE)")
+        if "exposure_span_ep_rate" in t:
+            lines.append(f"  motion blur: the sub-step path a window spans shows {t['exposure_span_ep_rate']:.5g} "
+                         "(an upper bound)")
         if "full_information_ep_rate" in t:
             lines.append(f"  full-information EP {t['full_information_ep_rate']:.5g} (an upper bound for coarse-grained data)")
         if "ep_rate" in t:
