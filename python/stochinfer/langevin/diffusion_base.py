@@ -58,12 +58,13 @@ def fit_base(u: np.ndarray, rate: np.ndarray, rows: np.ndarray):
 def base_covariance_chol(u: np.ndarray, rate: np.ndarray, rows: np.ndarray, coeffs: np.ndarray,
                          floor: float) -> np.ndarray:
     """Lower Cholesky factor (p x p) of the sandwich covariance of `coeffs` =
-    fit_base(u, rate, rows): B⁻¹ M B⁻¹ with B = QᵀWQ, M = QᵀW²diag(e²)Q, W = 1/b and
-    e the residuals, which holds whatever the labels' variance. Bayes-by-Backprop
-    draws the base from it per posterior sample."""
+    fit_base(u, rate, rows): B⁻¹ M B⁻¹ with B = QᵀVQ, M = QᵀV²diag(e²)Q, e the
+    residuals and V = 1/b² the weights of that least-squares fit (its rows are scaled
+    by 1/b, so their squared residuals are weighted by 1/b²); it holds whatever the
+    labels' variance. Bayes-by-Backprop draws the base from it per posterior sample."""
     q = quadratic_features(u[rows])
     y = np.asarray(rate, dtype=np.float64)[rows]
-    w = 1.0 / np.maximum(q @ coeffs, floor)
-    bread = np.linalg.pinv(q.T @ (q * w[:, None]))
-    meat = q.T @ (q * (w**2 * (y - q @ coeffs) ** 2)[:, None])
+    v = 1.0 / np.maximum(q @ coeffs, floor) ** 2
+    bread = np.linalg.pinv(q.T @ (q * v[:, None]))
+    meat = q.T @ (q * (v**2 * (y - q @ coeffs) ** 2)[:, None])
     return psd_cholesky(bread @ meat @ bread)
