@@ -294,6 +294,19 @@ def test_report_refuses_a_truth_of_the_wrong_shape(ou, ou_fit):
     assert ou_fit.report(Constant(), points=pts)["diffusion"]["relative_error"] < 0.1
 
 
+def test_noise_check_can_be_turned_off_for_drift_dominated_noisy_data():
+    """A fast rotation (0.2 rad per step) over weak noise: increments look smooth, so the
+    default refuses the data as noiseless and names the way out; without the check the
+    fit recovers the drift."""
+    m = si.models.LinearOU(np.array([[-1.0, 20.0], [-20.0, -1.0]]), 0.1 * np.eye(2))
+    tr = si.simulate(m, 1, 3000, 0.01, substeps=10, seed=0)
+    with pytest.raises(ValueError, match=r"look noiseless.*noise_check=False \(--no-noise-check\)"):
+        si.infer_langevin(tr, **FAST)
+    fit = si.infer_langevin(tr, noise_check=False, **FAST)
+    pts = si.simulate(m, 1, 3000, 0.01, substeps=10, seed=1).x[0, ::3]
+    assert fit.report(m, points=pts)["drift"]["r2"] > 0.95
+
+
 def test_noiseless_coordinates_get_exactly_zero_diffusion():
     """dx1 = (−x1 + x2) dt without noise, dx2 = −x2 dt + √2 dW: D = diag(0, 1)."""
     m = si.models.LinearOU(np.array([[-1.0, 1.0], [0.0, -1.0]]), np.diag([1e-12, 1.0]))

@@ -250,6 +250,7 @@ def infer(args) -> int:
     fit = si.infer_langevin(data, args.dt, regime=args.regime, method=args.method, seed=args.seed,
                             time_dependent=args.time_dependent, period=args.period,
                             time_harmonics=args.time_harmonics, t0=args.t0, noiseless=args.noiseless,
+                            noise_check=not args.no_noise_check,
                             refit=args.refit, drift_base=args.drift_base, **options)
     print(fit.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
@@ -315,6 +316,9 @@ def main(argv=None) -> int:
                            "(default 0)")
     p_in.add_argument("--noiseless", type=int, nargs="+", default=(), metavar="I",
                       help="coordinates without noise (e.g. 0 for a Hodgkin-Huxley voltage): zero rows of D")
+    p_in.add_argument("--no-noise-check", action="store_true",
+                      help="fit coordinates whose increments look smooth (a strong drift over weak noise) instead "
+                           "of refusing them as noiseless")
     p_in.add_argument("--refit", action="store_true",
                       help="retrain on training + validation rows for the validated number of updates")
     p_in.add_argument("--drift-base", default="linear", choices=["linear", "quadratic", "cubic", "auto", "none"],

@@ -120,7 +120,9 @@ def _check_noisy(x: np.ndarray, noisy, d1: np.ndarray) -> None:
                          f"matrix is singular. Pass noiseless={smooth} (command line: --noiseless "
                          f"{' '.join(map(str, smooth))}) to learn D on the other coordinates; positions of an "
                          "inertial system are smooth too: for those use regime='underdamped' (--regime "
-                         "underdamped)")
+                         "underdamped). A noisy coordinate whose increments a strong drift dominates (drift "
+                         "step per dt well above the noise step) looks smooth too: if yours is noisy, pass "
+                         "noise_check=False (--no-noise-check); its D will be hard to infer at this dt")
 
 
 def _check_scales(x: np.ndarray, dt: float, var: np.ndarray, ms: np.ndarray, lo: float = 1e-20,
@@ -203,7 +205,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                    drift_base: str = "linear", refit: bool = False, separate_noiseless_drift: bool = True,
                    time_dependent: bool = False, period: Optional[float] = None,
                    time_harmonics: Optional[int] = None, t0=None,
-                   measurement_noise: float = 0.0, noiseless: Sequence[int] = (),
+                   measurement_noise: float = 0.0, noiseless: Sequence[int] = (), noise_check: bool = True,
                    preset: str = "fast", drift_settings: Optional[TrainSettings] = None,
                    diffusion_settings: Optional[TrainSettings] = None, kl_gradient: Optional[str] = None,
                    n_posterior: int = 200, val_fraction: float = 0.2, dtype: str = "float32", seed: int = 0,
@@ -285,7 +287,11 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     bias -22% -> -15% (bench/RESULTS.md).
     noiseless: coordinates known to carry no noise (e.g. [0], the
     voltage of the Hodgkin–Huxley model): D is learned on the others and their rows
-    of D are exactly zero (methods.md §3.8). separate_noiseless_drift (overdamped,
+    of D are exactly zero (methods.md §3.8). noise_check (overdamped, default True):
+    refuse coordinates whose two-step mean squared increment is over 3 times the
+    one-step one (smooth, as a noiseless coordinate is; diffusive ≈ 2), since D would
+    be singular. A strong drift dominating a noisy coordinate's increments trips it
+    too: pass False for such data. separate_noiseless_drift (overdamped,
     default True): their drift, a noise-free regression, gets its own network with
     five times the updates (unless drift_settings fixes n_iter) and its own checkpoint, instead of stopping when the
     noisy components do (Hodgkin–Huxley voltage R² 0.75 → 0.8–0.86,
@@ -378,7 +384,8 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         raise ValueError(f"too few points for the chosen network: {train.size} training rows "
                          f"(need at least {max(min_rows, 50)}); pass longer or more trajectories")
     if not under:  # before any training: a coordinate without noise makes D singular
-        _check_noisy(x, noisy, ms)
+        if noise_check:
+            _check_noisy(x, noisy, ms)
     if preset == "reference":  # epochs of the training rows (a bootstrap resample has as many)
         if drift_settings is None:
             ds = _reference_schedule(ds, REFERENCE_EPOCHS[0], train.size)
