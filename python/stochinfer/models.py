@@ -614,6 +614,8 @@ class PythonModel:
     returning √(2D(x, t)) ξ for standard normals ξ (n_traj, d). Evaluated once
     per integration step for the whole batch in Python: much slower than the
     built-in models, but with the same random numbers (seed, trajectory, step, component).
+    With a constant `diffusion`, the model also has diffusion(x, t), so it can serve
+    as the truth of LangevinFit.report(); a `noise` callable does not define D.
     """
 
     underdamped = False
@@ -632,6 +634,8 @@ class PythonModel:
             if D.shape != (self.d, self.d):
                 raise ValueError(f"diffusion must have shape ({self.d}, {self.d}), got {D.shape}")
             self._G = np.linalg.cholesky(2.0 * D)
+            self._D = D
+            self.diffusion = self._constant_diffusion  # only then: report() tests hasattr(truth, "diffusion")
 
     @property
     def dim(self) -> int:
@@ -644,6 +648,11 @@ class PythonModel:
     def drift(self, x, t: float = 0.0):
         """The drift callable given at construction: (..., dim) per time unit."""
         return self._drift(x, t)
+
+    def _constant_diffusion(self, x, t: float = 0.0) -> np.ndarray:
+        """The constant D, broadcast to shape (..., dim, dim)."""
+        x = np.asarray(x)
+        return np.broadcast_to(self._D, x.shape[:-1] + self._D.shape)
 
     def noise_increment(self, x, t, xi):
         """√(2D(x, t)) ξ for standard normals xi (n, dim) (the integrator scales it by
