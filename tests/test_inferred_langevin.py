@@ -209,7 +209,7 @@ def test_a_diffusion_that_stops_being_positive_definite_is_a_divergence():
     state is NaN: the same FloatingPointError as a divergence (it was a ValueError)."""
     x = si.simulate(si.models.Nonlinear(), 4, 600, 0.01, substeps=5, seed=5).x
     fit = si.infer_langevin(x, dt=0.01, **SHORT)
-    with pytest.raises(FloatingPointError, match="diverged at step 20 of dt.*not positive definite"):
+    with pytest.raises(FloatingPointError, match=r"diverged at step \d+ of dt.*not positive definite"):
         fit.simulate(3, 50, dt=1.0, x0=np.array([50.0, 50.0]), n_samples=2)
 
 

@@ -106,6 +106,29 @@ def test_thermodynamics_takes_only_this_fits_paths(two_fits):
     with pytest.raises(ValueError, match="at least two"):
         fit.thermodynamics(fit.simulate(2, 5, n_samples=2, record_every=10))
     assert np.isfinite(fit.thermodynamics(fit.simulate(2, 5, n_samples=2))["ep_rate"])
+    # an engine's cycle read-out scores coordinate 0 under its protocol: not for an autonomous 2-D fit
+    with pytest.raises(ValueError, match="needs a driven .*underdamped fit of 1 coordinate.*autonomous, overdamped"):
+        fit.thermodynamics(fit.simulate(2, 20, n_samples=2), model=si.models.BrownianCarnot(tau=0.2))
+
+
+def test_driven_fits_simulate_from_the_datas_first_time():
+    """A driven record from t = 1000 (no period): the simulation starts there by default,
+    and times outside the record, where the time input extrapolates, warn."""
+    drift = lambda x, t: -(x - np.sin(np.asarray(t)))  # noqa: E731
+    m = si.models.PythonModel(drift, dim=1, diffusion=[[0.5]])
+    tr = si.simulate(m, 6, 300, 0.01, seed=0, t0=1000.0)
+    fit = si.infer_langevin(tr, time_dependent=True, **SHORT)
+    sim = fit.simulate(3, 50, n_samples=2)
+    lo = float(np.min(fit._val_states[1]))
+    assert 1000.0 <= lo < 1000.5 and sim.t[0] == lo
+    with pytest.warns(UserWarning, match=r"outside the data's \[1000"):
+        fit.simulate(3, 50, n_samples=2, t0=0.0)
+    with pytest.warns(UserWarning, match="extrapolates"):
+        fit.simulate(3, 500, n_samples=2, t0=1002.0)  # runs past the record's end
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit.simulate(3, 50, n_samples=2, t0=1001.0)
 
 
 def test_damaged_or_foreign_files_give_clear_errors(two_fits, tmp_path):
@@ -191,3 +214,71 @@ def test_reports_on_too_few_points_warn(two_fits):
     with pytest.warns(UserWarning, match="report on 3 point"):
         rep = two_fits[0].report(truth=m, points=np.array([[0.1, 0.2], [0.3, -0.1], [0.0, 0.4]]))
     assert math.isnan(rep["drift"]["calibration"]["corr"])
+
+
+def test_points_of_a_one_dimensional_fit_may_be_a_flat_array():
+    m = si.models.LinearOU(np.array([[-1.0]]), np.array([[0.5]]))
+    fit = si.infer_langevin(si.simulate(m, 2, 600, 0.01, seed=1).x, dt=0.01, **SHORT)
+    pts = np.linspace(-1, 1, 5)
+    a, b = fit.drift(pts), fit.drift(pts[:, None])
+    assert a.mean.shape == (5, 1)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(fit.diffusion(pts).mean, fit.diffusion(pts[:, None]).mean)
+
+
+def test_points_of_the_wrong_shape_are_named_as_given(two_fits):
+    with pytest.raises(ValueError, match=r"points must have shape \(n, 2\) holding x, or one state \(2,\); got \(5,\)"):
+        two_fits[0].drift(np.zeros(5))
+    with pytest.raises(ValueError, match=r"got \(2, 3, 2\)"):
+        two_fits[0].drift(np.zeros((2, 3, 2)))
+
+
+def test_bands_need_two_samples_and_a_numeric_level(two_fits, data):
+    fit = two_fits[0]
+    with pytest.raises(ValueError, match="n_samples must be >= 2"):
+        fit.drift(data[0, :5], n_samples=1)
+    with pytest.raises(ValueError, match="n_samples must be >= 2"):
+        fit.diffusion(data[0, :5], n_samples=1)
+    assert fit.drift_samples(data[0, :5], n_samples=1).shape == (1, 5, 2)  # one posterior draw is fine
+    with pytest.raises(TypeError, match="level must be a number"):
+        fit.drift(data[0, :5], level="0.9")
+
+
+def test_report_says_which_states_it_scores(two_fits, data):
+    fit, m = two_fits[0], si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
+    assert "held-out states" in fit.format_report(fit.report(m))
+    given = fit.report(m, points=data[0, :50])
+    assert given["points"] == "given" and "on 50 given states" in fit.format_report(given)
+
+
+def test_split_and_initial_state_errors_name_the_fix(two_fits):
+    x = si.simulate(si.models.LinearOU(-np.eye(1), np.eye(1)), 400, 4, 0.01, seed=0).x  # 4 rows per trajectory
+    with pytest.raises(ValueError, match="pass val_fraction between 0.5 and 0.5"):
+        si.infer_langevin(x, dt=0.01, **SHORT)
+    t_x = si.simulate(si.models.LinearOU(-np.eye(1), np.eye(1)), 6, 50, 0.01, seed=0)
+    with pytest.raises(ValueError, match="leaves none to train on: lower val_fraction below 0.917"):
+        si.infer_langevin(t_x, time_dependent=True, val_fraction=0.95, **SHORT)
+    fit = two_fits[0]
+    with pytest.raises(TypeError, match="x0 must be real numbers"):
+        fit.simulate(2, 5, x0=np.array([1.0 + 1j, 0.0]))
+    with pytest.raises(TypeError, match="x0 must be real numbers"):
+        fit.simulate(2, 5, x0=["a", "b"])
+
+
+def test_a_python_model_with_constant_diffusion_is_a_truth(data):
+    m = si.models.PythonModel(lambda x, t: x @ np.array([[-1.0, 0.5], [-0.5, -1.0]]).T, dim=2, diffusion=np.eye(2))
+    np.testing.assert_array_equal(m.diffusion(np.zeros((3, 2))), np.broadcast_to(np.eye(2), (3, 2, 2)))
+    fit = si.infer_langevin(si.simulate(m, 2, 300, 0.01, seed=0), **SHORT)
+    assert fit.model is m and np.isfinite(fit.report()["diffusion"]["relative_error"])
+    noisy = si.models.PythonModel(lambda x, t: -x, dim=2, noise=lambda x, t, xi: xi)
+    assert not hasattr(noisy, "diffusion")
+    with pytest.raises(TypeError, match="truth must have drift"):
+        fit.report(noisy)
+
+
+def test_provenance_keeps_the_seed_and_split(two_fits, tmp_path):
+    fit, other = two_fits
+    assert (fit.provenance()["seed"], other.provenance()["seed"]) == (0, 1)
+    assert fit.provenance()["val_fraction"] == 0.2
+    back = si.langevin.LangevinFit.load(fit.save(str(tmp_path / "f.npz")))
+    assert back.provenance() == fit.provenance()

@@ -152,9 +152,16 @@ def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: b
         if n_val < 1:
             raise ValueError(f"val_fraction={val_fraction} of {n_traj} trajectories leaves none to validate: "
                              f"raise val_fraction above {0.5 / n_traj:.3g}")
+        if n_val >= n_traj:
+            raise ValueError(f"val_fraction={val_fraction} of {n_traj} trajectories leaves none to train on: "
+                             f"lower val_fraction below {(n_traj - 0.5) / n_traj:.3g}")
         perm = np.random.default_rng(seed).permutation(n_traj)
         return np.sort(idx[perm[n_val:]].ravel()), np.sort(idx[perm[:n_val]].ravel())
     cut = int(round((1 - val_fraction) * n_points))
     if cut < 2 or n_points - cut < 2:
-        raise ValueError(f"too few points per trajectory ({n_points}) for a {val_fraction:.0%} validation split")
+        fix = (f"pass val_fraction between {2 / n_points:.3g} and {1 - 2 / n_points:.3g}, or longer trajectories"
+               if n_points >= 4 else "pass longer trajectories")
+        raise ValueError(f"too few points per trajectory ({n_points}) for a {val_fraction:.0%} validation split (the "
+                         f"last {val_fraction:.0%} of each trajectory validates; each part needs at least 2 points): "
+                         f"{fix}")
     return idx[:, :cut].ravel(), idx[:, cut:].ravel()

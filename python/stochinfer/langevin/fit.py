@@ -48,6 +48,11 @@ def _real_array(name: str, value) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
+def _band_samples(n_samples: Optional[int]) -> Optional[int]:
+    """n_samples for a band: a spread needs two (drift_samples alone takes one)."""
+    return None if n_samples is None else positive_int("n_samples", n_samples, minimum=2)
+
+
 #: report()'s block bootstrap cuts its default points (the validation states, in time order) into this many blocks
 _DEFAULT_BLOCKS = 20
 
@@ -82,11 +87,13 @@ class LangevinFit:
     def _states(self, points, t):
         """Checked states (n, state_dim) and times ((n,) or None) in physical units."""
         z = _real_array("points", points)
-        if z.ndim == 1:
-            z = z[None]
+        given = z.shape
+        if z.ndim == 1:  # one state, or (a 1-D fit) n scalar states
+            z = z[:, None] if self.state_dim == 1 else z[None]
         if z.ndim != 2 or z.shape[1] != self.state_dim:
             what = "(x, v)" if self.regime == "underdamped" else "x"
-            raise ValueError(f"points must have shape (n, {self.state_dim}) holding {what}, got {z.shape}")
+            alt = "(n,)" if self.state_dim == 1 else f"one state ({self.state_dim},)"
+            raise ValueError(f"points must have shape (n, {self.state_dim}) holding {what}, or {alt}; got {given}")
         if z.shape[0] == 0:
             raise ValueError("points is empty: pass at least one state")
         if not np.isfinite(z).all():
@@ -142,6 +149,8 @@ class LangevinFit:
     def _band(self, samples: np.ndarray, level: float, ensemble: bool):
         from .. import _core
 
+        if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, float, np.integer, np.floating)):
+            raise TypeError(f"level must be a number in (0, 1), got {level!r}")
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
         flat = np.ascontiguousarray(samples.reshape(samples.shape[0], samples.shape[1], -1))
@@ -190,7 +199,7 @@ class LangevinFit:
         fits, in the data's time unit), each (n, d) in physical units: position per
         time (overdamped) or velocity per time (underdamped). n_samples: posterior
         samples (None: the fit's n_posterior, 200; ensembles: the members)."""
-        s = self.drift_samples(points, t, n_samples, seed)
+        s = self.drift_samples(points, t, _band_samples(n_samples), seed)
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
 
@@ -199,7 +208,7 @@ class LangevinFit:
         """Posterior mean, std and band of the diffusion matrix, (n, d, d) each, in
         position² per time (underdamped: velocity² per time); every sample is
         symmetric positive definite by construction. Arguments as for drift()."""
-        s = self.diffusion_samples(points, t, n_samples, seed)
+        s = self.diffusion_samples(points, t, _band_samples(n_samples), seed)
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
 
@@ -263,6 +272,7 @@ class LangevinFit:
             raise ValueError("report needs truth=<model with drift() and diffusion()> (none attached to the data)")
         self._check_truth(truth)
         in_time_order = points is None and block_length is None
+        points_given = points is not None
         if points is None:
             points, t = self._val_states
             if self.options.get("refit"):
@@ -285,7 +295,9 @@ class LangevinFit:
                           "(R² at least 2) and is nan here; pass more points", stacklevel=2)
         if in_time_order and pts.shape[0] >= _DEFAULT_BLOCKS * 10:  # else Fisher's p, for independent points
             block_length = pts.shape[0] // _DEFAULT_BLOCKS
-        out = {"n_points": int(pts.shape[0]), "n_excluded": n_excluded, "level": level,
+        where = "given" if points_given else ("validation (in-sample: refit)" if self.options.get("refit")
+                                              else "held-out")
+        out = {"n_points": int(pts.shape[0]), "n_excluded": n_excluded, "level": level, "points": where,
                "provenance": self.provenance()}
         for name, est_fn, true_fn in (("drift", self.drift, truth.drift), ("diffusion", self.diffusion,
                                                                           truth.diffusion)):
@@ -353,7 +365,8 @@ class LangevinFit:
     def format_report(self, rep: dict) -> str:
         """Human-readable lines of report()."""
         skipped = f", {rep['n_excluded']} outside the truth's scoring mask left out" if rep.get("n_excluded") else ""
-        lines = [f"  vs truth on {rep['n_points']} held-out states ({rep['level']:.0%} bands{skipped}):"]
+        lines = [f"  vs truth on {rep['n_points']} {rep.get('points', 'held-out')} states ({rep['level']:.0%} "
+                 f"bands{skipped}):"]
         for name in ("drift", "diffusion"):
             r = rep[name]
             c = r["calibration"]
@@ -390,7 +403,8 @@ class LangevinFit:
                 "friction_correction": o.get("friction_correction", False),
                 "friction": np.asarray(self.norm.get("friction", [])).tolist(),
                 "diffusion_factor": np.atleast_1d(self.norm["diffusion_factor"]).tolist(),
-                "time_input": _time_input(self.norm) if self.time_dependent else None}
+                "time_input": _time_input(self.norm) if self.time_dependent else None,
+                "seed": o.get("seed"), "val_fraction": o.get("val_fraction")}  # None: saved before they were kept
 
     def save(self, path: str) -> str:
         """Save the fit to a .npz file (atomic write); returns the path.

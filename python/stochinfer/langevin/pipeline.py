@@ -356,10 +356,12 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         raise ValueError(f"drift_correction must be 'linear' or 'network', got {drift_correction!r}")
     if period is not None:
         if not time_dependent:
-            raise ValueError("period applies to driven fits: pass time_dependent=True with it")
+            raise ValueError("period applies to driven fits: pass time_dependent=True with it (command line: "
+                             "--time-dependent)")
         period = positive_float("period", period)
     if time_harmonics is not None and period is None:
-        raise ValueError("time_harmonics needs a period: pass period= (the driving's period) with it")
+        raise ValueError("time_harmonics needs a period: pass period= (the driving's period) with it (command "
+                         "line: --period)")
     time_harmonics = positive_int("time_harmonics", 3 if time_harmonics is None else time_harmonics)
     if diffusion_base not in ("quadratic", "none"):
         raise ValueError(f"diffusion_base must be 'quadratic' or 'none', got {diffusion_base!r}")
@@ -382,7 +384,8 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     min_rows = 10 * dim * (dim + 1)
     if train.size < max(min_rows, 50):  # first: on a handful of points every other check misleads
         raise ValueError(f"too few points for the chosen network: {train.size} training rows "
-                         f"(need at least {max(min_rows, 50)}); pass longer or more trajectories")
+                         f"(need at least {max(min_rows, 50)}, with val_fraction={val_fraction} held out); pass "
+                         "longer or more trajectories")
     if not under:  # before any training: a coordinate without noise makes D singular
         if noise_check:
             _check_noisy(x, noisy, ms)
@@ -548,7 +551,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                    diffusion_base="quadratic" if use_base else "none",
                    noiseless=[i for i in range(dim) if i not in noisy],
                    n_posterior=n_posterior if method == "bbb" else 1,  # ensembles: the members are the samples
-                   measurement_noise=measurement_noise,
+                   measurement_noise=measurement_noise, seed=seed, val_fraction=float(val_fraction),
                    train_s=time.perf_counter() - t_start)
     fit = LangevinFit(d, nets, norm, options, hist, (val_states, val_t))
     if options["friction_correction"]:

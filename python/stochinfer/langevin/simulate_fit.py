@@ -5,6 +5,7 @@ between steps, the euler_maruyama / underdamped_euler step templates of the
 built-in simulator on the per-step fields); the read-outs are numpy."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -39,7 +40,7 @@ class InferredTrajectories:
 
 
 def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, x0=None, v0=None,
-                 t0: float = 0.0, n_samples: int = 20, mode: str = "per_sample", seed: int = 0,
+                 t0: Optional[float] = None, n_samples: int = 20, mode: str = "per_sample", seed: int = 0,
                  record_every: int = 1, posterior_seed: int = 0,
                  period: Optional[float] = None, substeps: Optional[int] = None) -> InferredTrajectories:
     """Simulate the inferred equation for n_steps of dt (default: the data's dt),
@@ -70,13 +71,16 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     then v). Ensembles use their members as the samples. period: for
     periodically driven fits, the networks see t mod period (the time input
     covers one period); default: the fit's own period (infer_langevin(period=)),
-    else none. Same seed, same paths, whatever the thread count."""
+    else none. t0: time of the first state (the data's time unit); default 0, and for
+    driven fits without a period the data's first recorded time (the networks know
+    time only over the data's range: starting or running outside it warns). Same
+    seed, same paths, whatever the thread count."""
     n_traj = positive_int("n_traj", n_traj)
     n_steps = positive_int("n_steps", n_steps)
     record_every = positive_int("record_every", record_every)
     dt = fit.dt if dt is None else positive_float("dt", dt)
     substeps = _default_substeps(fit, dt) if substeps is None else positive_int("substeps", substeps)
-    t0 = finite_float("t0", t0)
+    t0 = _start_time(fit, t0, n_steps * dt, period)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if period is not None and not fit.time_dependent:
@@ -134,6 +138,24 @@ def _default_substeps(fit, dt: float, max_step: float = 0.02) -> int:
     return max(1, int(np.ceil(gamma.max() * dt / max_step - 1e-9)))
 
 
+def _start_time(fit, t0, span: float, period) -> float:
+    """t0 checked, or its default; warns when a driven fit without a period would be
+    simulated over times outside the data's (the time input would extrapolate)."""
+    times = fit._val_states[1]
+    aperiodic = fit.time_dependent and period is None and fit.norm.get("time_period") is None and times is not None
+    if t0 is None:
+        return float(np.min(times)) if aperiodic else 0.0
+    t0 = finite_float("t0", t0)
+    if aperiodic:
+        lo, hi = float(np.min(times)), float(np.max(times))
+        tol = 1e-9 * max(abs(lo), abs(hi), span)
+        if t0 < lo - tol or t0 + span > hi + tol + fit.dt:
+            warnings.warn(f"simulating t in [{t0:.6g}, {t0 + span:.6g}], outside the data's [{lo:.6g}, {hi:.6g}]: "
+                          "the fit's time input extrapolates there (pass t0 and n_steps within the record, or "
+                          "fit with period= for periodic driving)", stacklevel=4)
+    return t0
+
+
 def _data_rows(val_states, t0: float, period, n: int, rng) -> np.ndarray:
     """n random rows of the held-out states; for fits with a time input, among the
     2% (at least 10) recorded closest to t0 (in phase, when periodic), so that driven
@@ -154,7 +176,9 @@ def _data_rows(val_states, t0: float, period, n: int, rng) -> np.ndarray:
 def _initial(value, data_states, rows, n, d, name):
     if value is None:
         return data_states[rows].copy()
-    a = np.asarray(value, dtype=np.float64)
+    from .fit import _real_array  # strings, booleans and complex numbers name the argument
+
+    a = _real_array(name, value)
     if a.ndim == 1 and a.shape[0] == d:
         a = np.broadcast_to(a, (n, d))
     if a.shape != (n, d):
@@ -255,6 +279,15 @@ def carnot_cycle(fit, sim: InferredTrajectories, model) -> dict:
     efficiency's by the delta method for a ratio). Assumes a periodic steady state."""
     if not hasattr(model, "stiffness"):
         raise ValueError("model must provide stiffness(t) (the driving protocol), e.g. models.BrownianCarnot")
+    # the read-out scores coordinate 0 under the model's protocol: only a driven fit of that engine means anything
+    # (fit None: paths of the engine itself)
+    dof = int(getattr(model, "dof", 1))
+    regime = "underdamped" if getattr(model, "underdamped", True) else "overdamped"
+    if fit is not None and (not fit.time_dependent or fit.dim != dof or fit.regime != regime):
+        raise ValueError(f"the cycle read-out of {type(model).__name__} needs a driven (time_dependent=True) "
+                         f"{regime} fit of {dof} coordinate(s); this fit is "
+                         f"{'driven' if fit.time_dependent else 'autonomous'}, {fit.regime}, with {fit.dim}. Fit "
+                         "the engine's own record, or pass model=None for the EP rate")
     U, n, L, _ = sim.x.shape
     tau = float(model.tau)
     t = np.asarray(sim.t, dtype=np.float64)
