@@ -82,7 +82,7 @@ def test_blurred_movies_keep_the_paths_and_truth():
 
 def test_blurred_movies_in_chunks_are_one_movie_set(monkeypatch):
     whole = si.movies.elastic_network_movies(3, 6, seed=2, motion_blur=True, read_noise=0.1)
-    monkeypatch.setattr(movie_dataset, "BLUR_CHUNK_BYTES", 1)  # one movie per chunk
+    monkeypatch.setattr(movie_dataset, "CHUNK_BYTES", 1)  # one movie per chunk
     chunked = si.movies.elastic_network_movies(3, 6, seed=2, motion_blur=True, read_noise=0.1)
     np.testing.assert_array_equal(chunked.frames, whole.frames)
     np.testing.assert_array_equal(chunked.states, whole.states)

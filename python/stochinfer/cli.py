@@ -100,15 +100,16 @@ def demo(quick: bool = False) -> int:
     return 0
 
 
-def _load_states(path: str, scalar_paths: bool = False):
+def _load_states(path: str, scalar_paths: bool = False, mmap: bool = False):
     """A Trajectories .npz (from simulate(...).save), or an .npy/.npz holding one
     array (n_traj, L, dim) / token paths (n_traj, L). ValueError for a file numpy
-    cannot read (damaged, truncated, text, pickled objects), whatever its name."""
+    cannot read (damaged, truncated, text, pickled objects), whatever its name.
+    mmap: an .npy is memory-mapped read-only (movies larger than memory)."""
     import stochinfer as si
 
     unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile)
     try:
-        loaded = np.load(path, allow_pickle=False)
+        loaded = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except FileNotFoundError:
         raise
     except unreadable as exc:
@@ -128,8 +129,9 @@ def _load_states(path: str, scalar_paths: bool = False):
 
 
 def _states(args):
-    """The file's states, 2-D float arrays read as scalar paths with --scalar-paths."""
-    data = _load_states(args.file, args.scalar_paths)
+    """The file's states, 2-D float arrays read as scalar paths with --scalar-paths;
+    movies for CNEEP memory-mapped."""
+    data = _load_states(args.file, args.scalar_paths, mmap=getattr(args, "method", None) == "cneep")
     if args.scalar_paths and isinstance(data, np.ndarray):
         if not (data.ndim == 2 and data.dtype.kind == "f"):
             raise ValueError(f"--scalar-paths reads a 2-D float array (n_traj, L) as scalar paths; "

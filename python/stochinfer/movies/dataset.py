@@ -2,6 +2,8 @@
 simulation, the hidden states and generating model (the ground truth)."""
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -95,8 +97,8 @@ def _movies(frames: np.ndarray, dt: float, states: np.ndarray, model, layout: Sp
 
 def bead_spring_movies(n_movies: int = 100, n_frames: int = 10_000, *, dt: float = 0.01, substeps: int = 10,
                        t_cold: float = 1.0, t_hot: float = 10.0, seed: int = 0, scale: float = 1.0,
-                       spot_std: float = 1.0, beads=None, motion_blur: bool = False, n_threads: Optional[int] = None,
-                       **render_options) -> Movies:
+                       spot_std: float = 1.0, beads=None, motion_blur: bool = False, path: Optional[str] = None,
+                       n_threads: Optional[int] = None, **render_options) -> Movies:
     """Movies of the two-bead chain (methods.md §2.4, §5.9.1): 20 × 40 pixel frames,
     bead i in its own 20 × 20 half, stationary start, Euler–Maruyama with `substeps`
     per frame interval dt. σ = 2.025 at the default temperatures.
@@ -106,32 +108,42 @@ def bead_spring_movies(n_movies: int = 100, n_frames: int = 10_000, *, dt: float
     motion_blur: each frame averages the spot intensities over the `substeps`
     integration sub-steps of its frame interval (methods.md §5.9.1; see simulated_movies).
     render_options: downsample, crop, photons, read_noise, quantize (see render()).
-    Memory: n_movies · n_frames · 800 bytes of uint8 frames plus the float64 states.
+    Memory: n_movies · n_frames · 800 bytes of uint8 frames plus the float64 states;
+    path='movies.npy' keeps the frames in that file instead, memory-mapped (the
+    defaults, 100 × 10⁴ frames, are 0.8 GB; see simulated_movies).
     """
     from ..models import BeadSpring
 
     layout = bead_spring_layout(2, scale=scale, beads=beads, spot_std=spot_std)
     return simulated_movies(BeadSpring(2, t_cold=t_cold, t_hot=t_hot), layout, n_movies, n_frames, dt, substeps, seed,
-                            n_threads, render_options, motion_blur=motion_blur)
+                            n_threads, render_options, motion_blur=motion_blur, path=path)
 
 
-#: fine-step states held at once while rendering motion-blurred movies (the movies go in chunks)
-BLUR_CHUNK_BYTES = 64 * 2**20
+#: simulated states and rendered frames held at once while making movies (they go in chunks of movies)
+CHUNK_BYTES = 64 * 2**20
 
 
 def simulated_movies(model, layout: SpotLayout, n_movies: int, n_frames: int, dt: float, substeps: int, seed: int,
-                     n_threads: Optional[int], render_options: dict, motion_blur: bool = False) -> Movies:
+                     n_threads: Optional[int], render_options: dict, motion_blur: bool = False,
+                     path: Optional[str] = None) -> Movies:
     """Simulates n_movies trajectories of n_frames points (Euler–Maruyama, `substeps`
-    per dt, the model's default start) and renders them; `seed` keys the simulation
-    and, unless render_options give their own, the pixel noise. Refuses, before
-    simulating, frames and states that would not fit in memory.
+    per dt, the model's default start) and renders them, a chunk of movies at a time;
+    `seed` keys the simulation and, unless render_options give their own, the pixel
+    noise. Refuses, before simulating, frames and states that would not fit in memory
+    (or, with `path`, on disk).
 
     motion_blur: each frame is the mean spot intensity over the `substeps` integration
     sub-steps from its time to the next frame's (an exposure through the whole frame
     interval), before noise and quantisation. The paths and the stored states (at the
     frame times) are those of motion_blur=False with the same seed; only the frames
-    differ. Blurred frames are a time-reversal-symmetric function of the sub-step path,
-    so their EP is a lower bound on that path's (≈ σ), though not on σ_Δt."""
+    differ. A window of blurred frames shows more EP than σ_Δt, and can show more
+    than σ: model.exposure_ep_rates gives its truth for linear models.
+
+    path: write the frames to this .npy file and return them memory-mapped
+    (read-only): movies larger than memory, which the operating system pages in as
+    training reads their windows (methods.md §2.7 asks for rendering per minibatch;
+    this keeps the memory bound without it). The hidden states stay in memory. The
+    file is an ordinary .npy (np.load(path, mmap_mode='r') reads it back)."""
     from ..simulate import default_burn_in, simulate
 
     n_movies = _validate.positive_int("n_movies", n_movies)
@@ -141,28 +153,59 @@ def simulated_movies(model, layout: SpotLayout, n_movies: int, n_frames: int, dt
         raise TypeError(f"motion_blur must be True or False, got {motion_blur!r}")
     if "blur" in render_options:
         raise ValueError("pass motion_blur=True (the sub-steps of each frame interval are averaged), not blur=")
-    _validate.check_output_fits((n_movies, n_frames, layout.height * layout.width), np.uint8,
-                                "make fewer or shorter movies", extra_bytes=n_movies * n_frames * model.dim * 8)
-    if not motion_blur or substeps == 1:
-        traj = simulate(model, n_movies, n_frames - 1, dt, substeps=substeps, seed=seed, n_threads=n_threads)
-        return render_movies(traj, layout, n_threads=n_threads, **{"seed": seed, **render_options})
-
-    # the same paths, recorded at every sub-step, rendered a chunk of movies at a time
+    pixels = layout.height * layout.width  # an upper bound on the rendered frame (downsampling, crops shrink it)
+    item = 1 if render_options.get("quantize", True) else 4
+    state_bytes = n_movies * n_frames * model.dim * 8
+    if path is None:
+        _validate.check_output_fits((n_movies, n_frames, pixels), np.uint8 if item == 1 else np.float32,
+                                    "make fewer or shorter movies, or pass path= to keep the frames on disk",
+                                    extra_bytes=state_bytes)
+    else:
+        _validate.check_output_fits((n_movies, n_frames, model.dim), np.float64, "make fewer or shorter movies")
+        path = _check_disk(path, n_movies * n_frames * pixels * item)
+    blur = substeps if motion_blur else 1
     options = {"seed": seed, **render_options}
     offset = options.pop("movie_offset", 0)
-    burn_in = default_burn_in(model, dt, substeps) * substeps
-    chunk = max(1, BLUR_CHUNK_BYTES // (n_frames * substeps * model.dim * 8))
+    burn_in = default_burn_in(model, dt, substeps) * blur  # intervals of dt / blur
+    chunk = max(1, CHUNK_BYTES // (n_frames * (blur * model.dim * 8 + pixels * item)))
     frames = states = None
     for start in range(0, n_movies, chunk):
         k = min(chunk, n_movies - start)
-        fine = simulate(model, k, n_frames * substeps - 1, dt / substeps, substeps=1, seed=seed, burn_in=burn_in,
-                        traj_offset=start, n_threads=n_threads)
-        part = render(fine, layout, blur=substeps, movie_offset=offset + start, n_threads=n_threads, **options)
+        # with blur, the same paths recorded at every sub-step (the counter-based noise makes them identical)
+        traj = simulate(model, k, n_frames * blur - 1, dt / blur, substeps=substeps // blur, seed=seed,
+                        burn_in=burn_in, traj_offset=start, n_threads=n_threads)
+        part = render(traj, layout, blur=blur, movie_offset=offset + start, n_threads=n_threads, **options)
         if frames is None:
-            frames = np.empty((n_movies,) + part.shape[1:], part.dtype)
+            shape = (n_movies,) + part.shape[1:]
+            frames = np.empty(shape, part.dtype) if path is None else \
+                np.lib.format.open_memmap(path, mode="w+", dtype=part.dtype, shape=shape)
             states = np.empty((n_movies, n_frames, model.dim))
         frames[start:start + k] = part
-        states[start:start + k] = fine.x[:, ::substeps]
-    settings = dict(fine.settings, substeps=substeps, burn_in=burn_in // substeps, traj_offset=0)
-    options.update(blur=substeps, **({"movie_offset": offset} if offset else {}))
+        states[start:start + k] = traj.x[:, ::blur]
+    settings = dict(traj.settings, substeps=substeps, burn_in=burn_in // blur, traj_offset=0)
+    if blur > 1:
+        options["blur"] = blur
+    if offset:
+        options["movie_offset"] = offset
+    if path is not None:
+        frames.flush()
+        del frames
+        frames = np.load(path, mmap_mode="r")
+        settings["frames_file"] = path
     return _movies(frames, dt, states, model, layout, settings, options)
+
+
+def _check_disk(path, nbytes: int) -> str:
+    """path as a string, after checking its folder exists and has room for nbytes."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file name, got {type(path).__name__}")
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"path: folder {folder} does not exist")
+    free = shutil.disk_usage(folder).free
+    if nbytes > free:
+        raise _validate.OutputTooLargeError(f"the frames need up to {nbytes / 2**30:.2f} GiB but {folder} has only "
+                                            f"{free / 2**30:.2f} GiB free; make fewer or shorter movies, or write "
+                                            "them elsewhere")
+    return path

@@ -49,20 +49,22 @@ def elastic_network_layout(model, px_per_spacing: float = 8.0, frame: tuple = FR
 
 def elastic_network_movies(n_movies: int = 100, n_frames: int = 2000, *, model=None, dt: float = 0.01,
                            substeps: int = 10, seed: int = 0, px_per_spacing: float = 8.0, spot_std: float = 1.0,
-                           motion_blur: bool = False, n_threads: Optional[int] = None, **render_options) -> Movies:
+                           motion_blur: bool = False, path: Optional[str] = None, n_threads: Optional[int] = None,
+                           **render_options) -> Movies:
     """Movies of the elastic network (default: ElasticNetwork(), two hot nodes),
     56 × 64 pixel frames, stationary start, Euler–Maruyama with `substeps` per dt.
     motion_blur: frames average the spot intensities over the `substeps` sub-steps of
     each frame interval (see simulated_movies).
     render_options as for render() (downsample, crop, photons, read_noise, ...).
     seed keys the simulation and, unless render_options give their own, the pixel noise.
-    Memory: n_movies · n_frames · 3584 bytes of frames plus the float64 states."""
+    Memory: n_movies · n_frames · 3584 bytes of frames plus the float64 states;
+    path='movies.npy' keeps the frames in that file, memory-mapped."""
     from ..models import ElasticNetwork
 
     model = ElasticNetwork() if model is None else model
     layout = elastic_network_layout(model, px_per_spacing, spot_std=spot_std)
     out = simulated_movies(model, layout, n_movies, n_frames, dt, substeps, seed, n_threads, render_options,
-                           motion_blur=motion_blur)
+                           motion_blur=motion_blur, path=path)
     out.settings["px_per_spacing"] = float(px_per_spacing)
     return out
 
