@@ -53,3 +53,22 @@ def test_the_command_line_memory_maps_movie_files(tmp_path):
     si.movies.bead_spring_movies(2, 10, seed=0, path=str(tmp_path / "m.npy"))
     assert isinstance(_load_states(str(tmp_path / "m.npy"), mmap=True), np.memmap)
     assert not isinstance(_load_states(str(tmp_path / "m.npy")), np.memmap)  # other methods: in memory
+
+
+def test_a_path_reused_leaves_earlier_movies_whole(tmp_path, monkeypatch):
+    first = si.movies.bead_spring_movies(3, 50, seed=0, path=str(tmp_path / "m.npy"))
+    kept = np.array(first.frames)
+    second = si.movies.bead_spring_movies(1, 10, seed=1, path=str(tmp_path / "m.npy"))  # smaller, same file name
+    np.testing.assert_array_equal(first.frames, kept)  # still mapped to the old file (it crashed with SIGBUS)
+    assert np.load(tmp_path / "m.npy").shape == second.frames.shape
+
+    def fail(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(movie_dataset, "CHUNK_BYTES", 1)
+    calls = []
+    real = movie_dataset.render
+    monkeypatch.setattr(movie_dataset, "render", lambda *a, **k: calls.append(1) or (real(*a, **k) if len(calls) < 2
+                                                                                        else fail()))
+    with pytest.raises(KeyboardInterrupt):
+        si.movies.bead_spring_movies(3, 10, seed=2, path=str(tmp_path / "n.npy"))
+    assert not list(tmp_path.glob("n.npy*"))  # no half-written file

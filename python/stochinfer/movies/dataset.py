@@ -169,19 +169,26 @@ def simulated_movies(model, layout: SpotLayout, n_movies: int, n_frames: int, dt
     burn_in = default_burn_in(model, dt, substeps) * blur  # intervals of dt / blur
     chunk = max(1, CHUNK_BYTES // (n_frames * (blur * model.dim * 8 + pixels * item)))
     frames = states = None
-    for start in range(0, n_movies, chunk):
-        k = min(chunk, n_movies - start)
-        # with blur, the same paths recorded at every sub-step (the counter-based noise makes them identical)
-        traj = simulate(model, k, n_frames * blur - 1, dt / blur, substeps=substeps // blur, seed=seed,
-                        burn_in=burn_in, traj_offset=start, n_threads=n_threads)
-        part = render(traj, layout, blur=blur, movie_offset=offset + start, n_threads=n_threads, **options)
-        if frames is None:
-            shape = (n_movies,) + part.shape[1:]
-            frames = np.empty(shape, part.dtype) if path is None else \
-                np.lib.format.open_memmap(path, mode="w+", dtype=part.dtype, shape=shape)
-            states = np.empty((n_movies, n_frames, model.dim))
-        frames[start:start + k] = part
-        states[start:start + k] = traj.x[:, ::blur]
+    try:
+        for start in range(0, n_movies, chunk):
+            k = min(chunk, n_movies - start)
+            # with blur, the same paths recorded at every sub-step (the counter-based noise makes them identical)
+            traj = simulate(model, k, n_frames * blur - 1, dt / blur, substeps=substeps // blur, seed=seed,
+                            burn_in=burn_in, traj_offset=start, n_threads=n_threads)
+            part = render(traj, layout, blur=blur, movie_offset=offset + start, n_threads=n_threads, **options)
+            if frames is None:
+                shape = (n_movies,) + part.shape[1:]
+                # a new file moved onto path at the end: movies still mapped to an old file there keep it
+                frames = np.empty(shape, part.dtype) if path is None else \
+                    np.lib.format.open_memmap(path + ".partial", mode="w+", dtype=part.dtype, shape=shape)
+                states = np.empty((n_movies, n_frames, model.dim))
+            frames[start:start + k] = part
+            states[start:start + k] = traj.x[:, ::blur]
+    except BaseException:  # Ctrl-C or an error: no half-written file left behind
+        if path is not None and os.path.exists(path + ".partial"):
+            del frames
+            os.remove(path + ".partial")
+        raise
     settings = dict(traj.settings, substeps=substeps, burn_in=burn_in // blur, traj_offset=0)
     if blur > 1:
         options["blur"] = blur
@@ -190,6 +197,7 @@ def simulated_movies(model, layout: SpotLayout, n_movies: int, n_frames: int, dt
     if path is not None:
         frames.flush()
         del frames
+        os.replace(path + ".partial", path)
         frames = np.load(path, mmap_mode="r")
         settings["frames_file"] = path
     return _movies(frames, dt, states, model, layout, settings, options)
