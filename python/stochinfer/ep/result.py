@@ -17,7 +17,7 @@ class EPResult:
 
     rate: the estimate in k_B per unit time (per step for jump chains, `units` says
     which); stderr: its standard error from the spread over test trajectories (a block
-    bootstrap for one or two test segments). kind: 'estimate' or 'bound' (a lower bound).
+    from block means for one or two test segments). kind: 'estimate' or 'bound' (a lower bound).
     truth: analytic values when known — 'ep_rate' (σ), 'snapshot_ep_rate' (σ_Δt, what
     a transition-based estimator converges to), 'optimal_loss' (1 − σ_Δt Δt); for
     motion-blurred movies of linear models 'exposure_mean_ep_rate' (what the windows of
