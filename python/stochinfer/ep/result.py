@@ -16,8 +16,8 @@ class EPResult:
     """Entropy production estimated from data.
 
     rate: the estimate in k_B per unit time (per step for jump chains, `units` says
-    which); stderr: its standard error from the spread over test trajectories (a block
-    from block means for one or two test segments). kind: 'estimate' or 'bound' (a lower bound).
+    which); stderr: its standard error from the spread over test trajectories (from
+    block means for one or two test segments). kind: 'estimate' or 'bound' (a lower bound).
     truth: analytic values when known — 'ep_rate' (σ), 'snapshot_ep_rate' (σ_Δt, what
     a transition-based estimator converges to), 'optimal_loss' (1 − σ_Δt Δt); for
     motion-blurred movies of linear models 'exposure_mean_ep_rate' (what the windows of
