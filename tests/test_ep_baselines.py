@@ -256,3 +256,17 @@ def test_the_truth_follows_the_integrator_and_record_every():
     res = si.entropy_production(heun, method="tur")
     assert res.truth["snapshot_ep_rate"] == pytest.approx(m.snapshot_ep_rate(0.1, 1, "heun"))
     assert "heun" in res.truth["truth_for"]
+
+
+def test_baseline_results_flag_coarse_grained_tokens_and_carry_their_dof():
+    rat = si.models.FlashingRatchet(2.0)
+    pos = rat.sample(10, 3000, seed=1, observe="position")
+    res = si.entropy_production(pos, method="plugin", model=rat)
+    assert res.kind == "bound" and any("lower bound" in n for n in res.settings["notes"])
+    full = si.entropy_production(rat.sample(10, 3000, seed=1), method="plugin", model=rat)
+    assert full.kind == "estimate"
+    tr = si.simulate(si.models.BeadSpring(2), 10, 1000, 0.01, substeps=10, seed=0)
+    tur = si.entropy_production(tr, method="tur")
+    assert tur.dof == 19.0  # 20 jackknife groups: a Student-t interval, not the normal one
+    lo, hi = tur.interval(0.95)
+    assert hi - tur.rate == pytest.approx(2.093024 * tur.stderr, rel=1e-5)

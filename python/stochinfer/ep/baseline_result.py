@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .baselines import plugin_binned, plugin_discrete, tur_bound
-from .data import as_ep_data, model_truth
+from .data import _partially_observed, as_ep_data, model_truth
 from .result import EPResult
 
 
@@ -22,7 +22,13 @@ def baseline_result(method: str, data, dt: Optional[float], model=None, substeps
         raise ValueError(f"unknown baseline {method!r}")
     scale = 1.0 / d.dt if est.units == "per_step" else 1.0
     stderr = float("nan") if est.stderr is None else est.stderr * scale
-    return EPResult(rate=est.value * scale, stderr=stderr, method=est.method, kind=est.kind, dt=d.dt,
+    kind, notes = est.kind, list(d.notes)
+    if d.tokens and _partially_observed(d):  # pairs of coarse-grained tokens see only part of the EP
+        kind = "bound"
+        notes.append("coarse-grained token paths: the plug-in EP of pairs is a lower bound on the EP")
+    n_groups = int(est.details["n_groups"])
+    return EPResult(rate=est.value * scale, stderr=stderr, method=est.method, kind=kind, dt=d.dt,
                     units="k_B/step" if d.tokens and d.dt == 1.0 else "k_B/time", truth=model_truth(d),
-                    settings={"options": options, "details": est.details, "notes": list(d.notes),
-                              "stderr_method": f"jackknife over {est.details['n_groups']} groups"})
+                    dof=float(n_groups - 1) if n_groups > 1 else None,
+                    settings={"options": options, "details": est.details, "notes": notes,
+                              "stderr_method": f"jackknife over {n_groups} groups"})
