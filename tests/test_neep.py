@@ -427,3 +427,17 @@ def test_neep_trains_with_sgd_and_keeps_the_optimizer_when_saved(tmp_path, bead2
     assert NEEP.load(str(old)).optimizer == "adam"
     with pytest.raises(ValueError, match="optimizer must be"):
         NEEP(optimizer="rmsprop")
+
+
+def test_split_is_checked_when_constructed_and_too_few_windows_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="split must be 3 fractions .* got 'abc'"):
+        NEEP(split="abc")
+    with pytest.raises(ValueError, match="split must be 3 positive fractions"):
+        NEEP(split=(0.5, 0.5, 0.0))
+    est = NEEP(split=np.array([0.6, 0.2, 0.2], np.float32), hidden=8, n_iter=10, eval_every=10, progress=False)
+    est.fit(si.simulate(si.models.BeadSpring(2), 6, 300, 0.01, substeps=10, seed=0))
+    est.save(str(tmp_path / "n.npz"))  # numpy floats in split were not JSON-serialisable
+    assert NEEP.load(str(tmp_path / "n.npz")).split == est.split
+    tok = si.models.FlashingRatchet().sample(1, 199, seed=0, observe="position")
+    with pytest.raises(ValueError, match=r"leaves 3 window\(s\) of 32 points in the train part .* at least 10"):
+        si.RNEEP(window=32, n_iter=10, eval_every=10, progress=False).fit(tok)

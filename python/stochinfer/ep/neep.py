@@ -19,10 +19,12 @@ from ..train import Resetting, ScheduledStep, check_resetting, network_state, ru
 from . import readout
 from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
 from .result import EPResult
-from .splits import Split, three_way_split
+from .splits import Split, split_fractions, three_way_split
 
 FORMAT_VERSION = 1
 #: what fit() sets besides the networks: restored when a fit fails
+#: read-out windows (transitions for NEEP) each part of the split must hold: a rate and its error bar
+MIN_WINDOWS = 10
 _FITTED_STATE = ("dt", "tokens", "shift", "scale", "_state_dim", "_n_tokens", "net", "members", "result_")
 _ACTIVATIONS = ("relu", "elu", "tanh", "softplus", "silu")
 _CONFIG_KEYS = ("hidden", "layers", "activation", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay", "batch",
@@ -123,7 +125,7 @@ class NEEP:
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = dtype
-        self.split = tuple(split)
+        self.split = split_fractions(split)
         self.val_max_transitions = positive_int("val_max_transitions", val_max_transitions)
         self.record_test = bool(record_test)
         self.n_threads = thread_count(n_threads)
@@ -234,12 +236,19 @@ class NEEP:
         if seed + n_seeds > 2**64:
             raise ValueError(f"seed + n_seeds must be <= 2**64, got {seed} + {n_seeds}")
         split = three_way_split(d.n_traj, d.length, self.split, seed=seed)
-        for part in ("train", "val", "test"):  # RNEEP reads windows inside each segment
-            short = getattr(split, part)[:, 2] - getattr(split, part)[:, 1] < self._window
-            if short.any():
+        w, parts = self._window, ("train", "val", "test")
+        lengths = {p: getattr(split, p)[:, 2] - getattr(split, p)[:, 1] for p in parts}
+        for part in parts:  # RNEEP reads windows inside each segment
+            if (lengths[part] < w).any():
                 raise ValueError(f"data: the {split.kind.replace('_', ' ')} split leaves {part} segments of "
-                                 f"fewer than window={self._window} points; pass longer or more paths, or a "
+                                 f"fewer than window={w} points; pass longer or more paths, or a "
                                  "smaller window")
+        for part in parts:
+            n_windows = int(((lengths[part] - w) // (w - 1) + 1).sum())  # read out with stride window − 1
+            if n_windows < MIN_WINDOWS:
+                raise ValueError(f"data: the {split.kind.replace('_', ' ')} split leaves {n_windows} window(s) of "
+                                 f"{w} points in the {part} part (need at least {MIN_WINDOWS} for a rate and its "
+                                 "error bar); pass longer or more paths, or a smaller window")
         # a fit that fails (divergence, Ctrl-C before any evaluation) leaves the previous fit whole: its
         # weights stay consistent with its dt, input transform and sizes (save() writes them together)
         previous = {k: getattr(self, k, None) for k in self._fitted_state}

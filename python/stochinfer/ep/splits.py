@@ -3,6 +3,7 @@
 A split is a set of segments (trajectory, begin, end) so the data are never copied."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,21 @@ class Split:
         return {"kind": self.kind,
                 "transitions": {p: self.n_transitions(getattr(self, p)) for p in ("train", "val", "test")},
                 "segments": {p: len(getattr(self, p)) for p in ("train", "val", "test")}}
+
+
+def split_fractions(split) -> tuple:
+    """(train, validation, test) fractions as 3 positive floats summing to 1; a clear
+    error naming `split` otherwise."""
+    example = "e.g. split=(0.6, 0.2, 0.2)"
+    try:
+        f = tuple(float(v) for v in split)
+    except (TypeError, ValueError):
+        raise TypeError(f"split must be 3 fractions (train, validation, test) summing to 1, {example}; "
+                        f"got {split!r}") from None
+    if len(f) != 3 or not all(math.isfinite(v) and v > 0 for v in f) or not math.isclose(sum(f), 1.0, abs_tol=1e-6):
+        raise ValueError(f"split must be 3 positive fractions (train, validation, test) summing to 1, {example}; "
+                         f"got {split!r}")
+    return f
 
 
 def three_way_split(n_traj: int, length: int, fractions=(0.6, 0.2, 0.2), seed: int = 0,
