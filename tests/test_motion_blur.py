@@ -183,9 +183,15 @@ def test_exposure_mean_irreversibility_matches_simulation():
 
 def test_exposure_ep_rates_refuse_bad_input():
     m = si.models.BeadSpring(2)
-    with pytest.raises(ValueError, match="need blur >= 1, seq_len >= 2"):
+    with pytest.raises(ValueError, match="blur must be >= 1"):
         m.exposure_ep_rates(0.01, 0)
-    with pytest.raises(ValueError, match="need blur >= 1, seq_len >= 2"):
+    with pytest.raises(ValueError, match="seq_len must be >= 2"):
         m.exposure_ep_rates(0.01, 2, seq_len=1)
+    for kwargs, name in ((dict(blur=2.5), "blur"), (dict(blur=2, seq_len=3.9), "seq_len"),
+                         (dict(blur=2, substeps=2.7), "substeps")):  # were truncated silently
+        with pytest.raises(TypeError, match=f"{name} must be an integer"):
+            m.exposure_ep_rates(0.01, **kwargs)
+    with pytest.raises(TypeError, match="substeps must be an integer"):
+        m.snapshot_ep_rate(0.01, 2.7)
     with pytest.raises(ValueError, match="dt must be > 0"):
         m.exposure_ep_rates(-0.01, 2)

@@ -133,7 +133,7 @@ class _LinearMixin:
     def sampled_covariance(self, dt: float, substeps: int = 1, method: str = "euler_maruyama") -> np.ndarray:
         """Stationary covariance C_s of the chain actually sampled every dt
         (method 'euler_maruyama' or 'heun' with `substeps` integrator steps per dt, or 'exact')."""
-        return np.asarray(gt.sampled_covariance(self.A, self.D, float(dt), method, int(substeps)))
+        return np.asarray(gt.sampled_covariance(self.A, self.D, float(dt), method, positive_int("substeps", substeps)))
 
     def ep_rate(self) -> float:
         """Entropy production rate σ = tr[Ωᵀ D⁻¹ Ω C] (k_B per unit time)."""
@@ -143,7 +143,7 @@ class _LinearMixin:
         """σ_Δt: the EP rate visible in snapshot pairs dt apart (k_B per unit time),
         the value a transition-based estimator converges to (methods.md §5.0), for data
         made by `method` ('euler_maruyama', 'heun' or 'exact') with `substeps` steps per dt."""
-        return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, int(substeps)))
+        return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, positive_int("substeps", substeps)))
 
     def exposure_ep_rates(self, dt: float, blur: int, seq_len: int = 2, substeps: int = 1,
                           method: str = "euler_maruyama") -> dict:
@@ -155,7 +155,8 @@ class _LinearMixin:
         'exposure_span_ep_rate', the whole sub-step path the window spans, seq_len·blur − 1
         steps (no function of it shows more). Both exceed σ_Δt, and can exceed σ: adjacent
         exposures together span almost seq_len frame intervals, not seq_len − 1."""
-        mean, span = gt.exposure_window_ep(self.A, self.D, float(dt), method, int(substeps), int(blur), int(seq_len))
+        mean, span = gt.exposure_window_ep(self.A, self.D, float(dt), method, positive_int("substeps", substeps),
+                                           positive_int("blur", blur), positive_int("seq_len", seq_len, minimum=2))
         return {"exposure_mean_ep_rate": float(mean), "exposure_span_ep_rate": float(span)}
 
     def transition_entropy(self, x: np.ndarray) -> np.ndarray:
