@@ -61,7 +61,7 @@ def test_json_has_no_nan_and_baselines_refuse_plot(tmp_path, capsys):
     assert result["stderr"] is None
     capsys.readouterr()
     assert main(["ep", str(tmp_path / "short.npy"), "--dt", str(DT), "--method", "tur", "--plot", "p.png"]) == 2
-    assert "--plot draws the training curve and per-transition EP of NEEP and CNEEP" in capsys.readouterr().err
+    assert "--plot draws the training curve and per-transition EP of NEEP, RNEEP and CNEEP" in capsys.readouterr().err
 
 
 def test_scalar_paths_and_underdamped_files(tmp_path, capsys):
@@ -77,7 +77,8 @@ def test_scalar_paths_and_underdamped_files(tmp_path, capsys):
     assert main(["ep", str(tmp_path / "vdp.npz"), "--method", "tur"]) == 2
     assert "--positions-only" in capsys.readouterr().err
     assert main(["ep", str(tmp_path / "vdp.npz"), "--method", "tur", "--positions-only"]) == 0
-    assert "shape (2, 501, 1)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "shape (2, 501, 1)" in out and "lower bound" in out  # the velocities are hidden
     assert main(["ep", str(tmp_path / "vdp.npz"), "--method", "tur", "--scalar-paths"]) == 2
     assert "scalar_paths reads a 2-D float 'x'" in capsys.readouterr().err
     np.savez(tmp_path / "paths.npz", x=paths, dt=DT)  # the same scalar paths with their dt
@@ -110,3 +111,14 @@ def test_movies_through_cneep(tmp_path, capsys):
     assert "Pass --method cneep" in capsys.readouterr().err
     assert main(["ep", str(tmp_path / "movie.npy"), "--method", "cneep"]) == 2
     assert "--dt is required" in capsys.readouterr().err
+
+
+def test_rneep_on_the_command_line(tmp_path, capsys):
+    rat = si.models.FlashingRatchet(2.0)
+    np.save(tmp_path / "tok.npy", rat.sample(10, 600, seed=1, observe="position"))
+    assert main(["ep", str(tmp_path / "tok.npy"), "--method", "rneep", "--window", "8", "--hidden", "8",
+                 "--n-iter", "20", "--save-model", str(tmp_path / "r.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "RNEEP EP rate lower bound" in out and si.RNEEP.load(str(tmp_path / "r.npz")).window == 8
+    assert main(["ep", str(tmp_path / "tok.npy"), "--method", "plugin", "--window", "8"]) == 0
+    assert "--window applies to --method rneep only" in capsys.readouterr().out

@@ -129,3 +129,19 @@ def test_maps_of_the_wrong_size_are_refused(model):
         score_node_map(np.zeros((14, 16)), model)  # the raw CNEEP map, not upsampled
     with pytest.raises(ValueError, match="28 × 32 frames"):
         score_node_map(np.zeros((56, 64)), model, downsample=2)
+
+
+def test_map_helpers_refuse_shapes_that_would_lose_ep():
+    with pytest.raises(ValueError, match=r"frame_shape \(2, 4\) must be at least the map's \(5, 10\)"):
+        si.ep.upsample_map(np.ones((5, 10)), (2, 4))
+    with pytest.raises(ValueError, match="hmap must be a map"):
+        si.ep.upsample_map(np.ones(5), (20, 40))
+    with pytest.raises(ValueError, match=r"crop must be \(row, col, height, width\)"):
+        si.movies.node_map(np.zeros((40, 48)), si.models.ElasticNetwork(), crop=(8, 8, 40))
+    with pytest.raises(ValueError, match="must lie inside"):
+        si.movies.node_map(np.zeros((40, 48)), si.models.ElasticNetwork(), crop=(30, 30, 40, 48))
+
+
+def test_a_crop_of_the_whole_frame_is_not_partial():
+    assert not si.movies.bead_spring_movies(2, 5, seed=0, crop=(0, 0, 20, 40)).partial
+    assert si.movies.bead_spring_movies(2, 5, seed=0, crop=(0, 0, 20, 20)).partial

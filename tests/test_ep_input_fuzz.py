@@ -49,3 +49,12 @@ def test_complex_and_object_arrays_are_rejected():
         as_ep_data(np.zeros((2, 5, 1), dtype=complex), 0.1)
     with pytest.raises(TypeError):
         as_ep_data("not an array", 0.1)
+
+
+def test_movies_given_to_a_trajectory_estimator_name_cneep():
+    mv = si.movies.bead_spring_movies(3, 20, seed=0)
+    for data in (mv, mv.frames.astype(np.float32)):
+        with pytest.raises(TypeError, match="pass method='cneep'"):
+            si.entropy_production(data, 0.01)
+    with pytest.raises(ValueError, match=r"integer frames of one movie\? pass method='cneep'"):
+        si.entropy_production(mv.frames[0], 0.01)

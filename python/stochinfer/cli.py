@@ -177,16 +177,16 @@ def _write_json(path: str, content: dict) -> None:
 def ep(args) -> int:
     import stochinfer as si
 
-    neural = args.method in ("neep", "cneep")
+    neural = args.method in ("neep", "rneep", "cneep")
     if args.plot and not neural:
-        print(f"error: --plot draws the training curve and per-transition EP of NEEP and CNEEP; method "
+        print(f"error: --plot draws the training curve and per-transition EP of NEEP, RNEEP and CNEEP; method "
               f"{args.method!r} has neither (drop --plot)", file=sys.stderr)
         return 2
     if not neural:
         ignored = [f"--{k.replace('_', '-')}" for k in ("hidden", "layers", "n_iter", "lr", "save_model")
                    if getattr(args, k) is not None]
         if ignored:
-            print(f"note: {' '.join(ignored)} apply to --method neep or cneep only; ignored for {args.method}")
+            print(f"note: {' '.join(ignored)} apply to --method neep, rneep or cneep only; ignored for {args.method}")
     data = _states(args)
     if args.method == "cneep" and (isinstance(data, si.Trajectories) or np.ndim(data) not in (3, 4)):
         print(f"error: --method cneep reads movies, an array (n_movies, n_frames, height, width) or one movie "
@@ -208,6 +208,9 @@ def ep(args) -> int:
             return 2
         data = si.Trajectories(data=data.x, dt=data.dt, t0=data.t0, model=None,
                                settings={k: v for k, v in data.settings.items() if k != "underdamped"})
+        positions_only = True
+    else:
+        positions_only = False
     if isinstance(data, si.Trajectories) and args.dt is None:
         args.dt = data.dt
     if not isinstance(data, si.Trajectories) and args.dt is None and (np.asarray(data).dtype.kind == "f"
@@ -216,8 +219,14 @@ def ep(args) -> int:
               file=sys.stderr)
         return 2
     options = {}
+    if args.window is not None and args.method != "rneep":
+        print(f"note: --window applies to --method rneep only; ignored for {args.method}")
     if args.method == "neep":
         options = dict(hidden=args.hidden, layers=args.layers, n_iter=args.n_iter, lr=args.lr)
+    elif args.method == "rneep":
+        if args.layers is not None:
+            print("note: --layers does not apply to RNEEP (one recurrent layer); ignored")
+        options = dict(hidden=args.hidden, n_iter=args.n_iter, lr=args.lr, window=args.window)
     elif args.method == "cneep":
         options = dict(n_channel=args.hidden, n_layer=args.layers, n_iter=args.n_iter, lr=args.lr)
     options = {k: v for k, v in options.items() if v is not None}
@@ -226,6 +235,10 @@ def ep(args) -> int:
     print(f"stochinfer ep: {args.file}, shape {shape}, dt = {dt_text}, method = {args.method}")
     t = time.perf_counter()
     res = si.entropy_production(data, args.dt, method=args.method, seed=args.seed, **options)
+    if positions_only:  # the velocities are hidden: pairs of positions see part of the EP
+        res.kind = "bound"
+        res.settings.setdefault("notes", []).append(
+            "positions of an underdamped system (velocities hidden): the EP they show bounds the total from below")
     print(res.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
     if args.save_model and neural:
@@ -286,8 +299,10 @@ def main(argv=None) -> int:
     p_ep.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
     p_ep.add_argument("--scalar-paths", action="store_true",
                       help="read a 2-D float array as scalar paths (n_traj, L), not one trajectory (L, dim)")
-    p_ep.add_argument("--method", default="neep", choices=["neep", "cneep", "plugin", "tur"],
-                      help="cneep: movies (n_movies, n_frames, height, width), with a dissipation map")
+    p_ep.add_argument("--method", default="neep", choices=["neep", "rneep", "cneep", "plugin", "tur"],
+                      help="rneep: token paths of a partially observed chain, windows of --window tokens (a "
+                           "lower bound); cneep: movies (n_movies, n_frames, height, width), with a dissipation map")
+    p_ep.add_argument("--window", type=int, default=None, help="RNEEP: tokens per window (default 32)")
     p_ep.add_argument("--seed", type=int, default=0)
     p_ep.add_argument("--hidden", type=int, default=None, help="NEEP width (CNEEP: channels of the first block)")
     p_ep.add_argument("--layers", type=int, default=None, help="NEEP hidden layers (CNEEP: convolution blocks)")

@@ -315,8 +315,16 @@ def upsample_map(hmap: np.ndarray, frame_shape: tuple) -> np.ndarray:
     pixel gets its cell's value divided by the pixels per cell, so the upsampled map
     still sums to the same EP."""
     hmap = np.asarray(hmap, dtype=np.float64)
-    H, W = (int(v) for v in frame_shape)
+    if hmap.ndim < 2 or hmap.shape[-2] < 1 or hmap.shape[-1] < 1:
+        raise ValueError(f"hmap must be a map (..., h, w) with h, w >= 1, got shape {hmap.shape}")
+    try:
+        H, W = (int(v) for v in frame_shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"frame_shape must be (height, width), got {frame_shape!r}") from None
     h, w = hmap.shape[-2:]
+    if H < h or W < w:  # each cell needs a pixel, or its EP would be lost
+        raise ValueError(f"frame_shape {(H, W)} must be at least the map's {(h, w)} (the movie's frame size, "
+                         "e.g. res.settings['frame_shape'])")
     rows = np.minimum(np.arange(H) * h // H, h - 1)
     cols = np.minimum(np.arange(W) * w // W, w - 1)
     count = np.bincount(rows, minlength=h)[:, None] * np.bincount(cols, minlength=w)[None, :]

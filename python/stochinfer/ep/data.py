@@ -94,6 +94,9 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
         arr = data.x
     else:
         arr = data
+    if type(arr).__name__ == "Movies" or (isinstance(arr, np.ndarray) and arr.ndim == 4):
+        raise TypeError("data: movies (frames (n_movies, n_frames, height, width)) are read by CNEEP: pass "
+                        "method='cneep' (or use stochinfer.CNEEP)")
     arr = stacked_array("data", arr)
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"data must be a numpy array or Trajectories, got {type(arr).__name__}")
@@ -101,7 +104,8 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
         if arr.ndim == 1:
             arr = arr[None, :]
         if arr.ndim != 2:
-            raise ValueError(f"token data must have shape (n_traj, L) or (L,), got {arr.shape}")
+            hint = " (integer frames of one movie? pass method='cneep')" if arr.ndim == 3 else ""
+            raise ValueError(f"token data must have shape (n_traj, L) or (L,), got {arr.shape}{hint}")
         if arr.size and arr.min() < 0:
             raise ValueError("token data must be non-negative integers (state labels 0, 1, ...)")
         if arr.size and arr.max() >= 2**31:

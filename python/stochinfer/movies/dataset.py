@@ -12,7 +12,7 @@ import numpy as np
 from .. import _validate
 from ..results import Trajectories
 from .layout import SpotLayout, bead_spring_layout
-from .render import render
+from .render import crop_box, render
 
 
 @dataclass
@@ -87,7 +87,8 @@ def render_movies(traj: Trajectories, layout: SpotLayout, **options) -> Movies:
 def _movies(frames: np.ndarray, dt: float, states: np.ndarray, model, layout: SpotLayout, settings: dict,
             options: dict) -> Movies:
     drawn = np.any(layout.jacobian != 0, axis=(0, 1))
-    partial = bool(not drawn.all() or options.get("crop") is not None)
+    box = crop_box(options.get("crop"), layout.height, layout.width)
+    partial = bool(not drawn.all() or box[2:] != (layout.height, layout.width))  # a crop smaller than the frame
     settings = dict(settings, layout=dict(height=layout.height, width=layout.width, n_spots=layout.n_spots,
                                           spot_std=layout.spot_std),
                     render={k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()

@@ -9,6 +9,7 @@ import numpy as np
 from .. import _validate
 from .dataset import Movies, simulated_movies
 from .layout import SpotLayout
+from .render import crop_box
 
 #: frame of the 7 × 7 network at 8 pixels per spacing (methods.md §5.9.2)
 FRAME = (56, 64)
@@ -79,8 +80,7 @@ def node_map(pixel_map: np.ndarray, model, px_per_spacing: float = 8.0, downsamp
     the map's units."""
     pixel_map = np.asarray(pixel_map, dtype=np.float64)
     f = _validate.positive_int("downsample", downsample)
-    r0, c0 = (0, 0) if crop is None else (int(crop[0]), int(crop[1]))
-    h, w = (int(frame[0]), int(frame[1])) if crop is None else (int(crop[2]), int(crop[3]))
+    r0, c0, h, w = crop_box(crop, int(frame[0]), int(frame[1]))
     if pixel_map.shape != (h // f, w // f):
         raise ValueError(f"pixel_map has shape {pixel_map.shape}, but movies rendered with downsample={f} and "
                          f"crop={crop} have {h // f} × {w // f} frames: upsample the CNEEP map to the frame size "

@@ -11,12 +11,11 @@ from .layout import SpotLayout
 POISSON_EXACT_BELOW = float(_core.POISSON_EXACT_BELOW)
 
 
-def _crop(crop, layout: SpotLayout, f: int) -> list[int]:
+def crop_box(crop, height: int, width: int) -> tuple:
+    """(row, col, height, width) of a field of view inside a height × width frame: the
+    whole frame for None, else `crop` checked (4 integers, inside the frame)."""
     if crop is None:
-        if layout.height % f or layout.width % f:
-            raise ValueError(f"downsample={f} must divide the frame ({layout.height} × {layout.width}); "
-                             "or pass crop=(row, col, height, width) in multiples of it")
-        return [0, 0, -1, -1]
+        return 0, 0, int(height), int(width)
     try:
         vals = [_validate.integer("crop", v) for v in crop]
     except TypeError:
@@ -24,8 +23,18 @@ def _crop(crop, layout: SpotLayout, f: int) -> list[int]:
     if len(vals) != 4:
         raise ValueError(f"crop must be (row, col, height, width), got {crop!r}")
     r, c, h, w = vals
-    if r < 0 or c < 0 or h < 1 or w < 1 or r + h > layout.height or c + w > layout.width:
-        raise ValueError(f"crop={tuple(vals)} must lie inside the {layout.height} × {layout.width} frame")
+    if r < 0 or c < 0 or h < 1 or w < 1 or r + h > height or c + w > width:
+        raise ValueError(f"crop={tuple(vals)} must lie inside the {height} × {width} frame")
+    return r, c, h, w
+
+
+def _crop(crop, layout: SpotLayout, f: int) -> list[int]:
+    if crop is None:
+        if layout.height % f or layout.width % f:
+            raise ValueError(f"downsample={f} must divide the frame ({layout.height} × {layout.width}); "
+                             "or pass crop=(row, col, height, width) in multiples of it")
+        return [0, 0, -1, -1]
+    vals = list(crop_box(crop, layout.height, layout.width))
     if any(v % f for v in vals):
         raise ValueError(f"crop={tuple(vals)} must be in multiples of downsample={f} pixels")
     return vals
