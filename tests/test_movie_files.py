@@ -72,3 +72,29 @@ def test_a_path_reused_leaves_earlier_movies_whole(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         si.movies.bead_spring_movies(3, 10, seed=2, path=str(tmp_path / "n.npy"))
     assert not list(tmp_path.glob("n.npy*"))  # no half-written file
+
+
+def test_paths_that_are_folders_and_failures_at_the_end_leave_no_file(tmp_path, monkeypatch):
+    (tmp_path / "dir.npy").mkdir()
+    with pytest.raises(ValueError, match="is a folder"):
+        si.movies.bead_spring_movies(2, 10, path=str(tmp_path / "dir.npy"))
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(np.memmap, "flush", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        si.movies.bead_spring_movies(2, 10, path=str(tmp_path / "m.npy"))
+    assert not list(tmp_path.glob("m.npy*"))
+
+
+def test_simulated_movies_refuse_frame_selections_and_keep_positions():
+    with pytest.raises(ValueError, match="render every frame"):
+        si.movies.bead_spring_movies(2, 6, frames=[[0, 1], [1, 2]])
+    # underdamped models: the states are the positions the frames draw (simulate().x)
+    vdp = si.models.VanDerPol()
+    layout = si.movies.SpotLayout(20, 20, [[9.5, 9.5]], [[[0.0], [1.0]]])
+    mv = movie_dataset.simulated_movies(vdp, layout, 2, 12, 0.01, 10, 0, None, {})
+    assert mv.states.shape == (2, 12, 1)
+    np.testing.assert_array_equal(mv.states, si.simulate(vdp, 2, 11, 0.01, substeps=10, seed=0).x)
+    pm = si.models.PythonModel(lambda x, t: -x, dim=1, diffusion=[[1.0]])  # no built-in burn-in
+    assert movie_dataset.simulated_movies(pm, layout, 2, 5, 0.01, 2, 0, None, {}).frames.shape == (2, 5, 20, 20)

@@ -2,6 +2,7 @@
 #include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <string>
@@ -185,7 +186,7 @@ void bind_ground_truth(py::module_& m) {
   m.def(
       "exposure_window_ep",
       [](const DoubleArray& A, const DoubleArray& D, double dt, const std::string& method, int substeps, int blur,
-         int seq_len) {
+         int seq_len, std::vector<int> observed) {
         const DriftDiffusion dd = drift_diffusion(A, D);
         require_finite_scalar(dt, "dt");
         if (!(dt > 0.0)) throw py::value_error("dt must be > 0");
@@ -193,15 +194,16 @@ void bind_ground_truth(py::module_& m) {
         gt::ExposureEp r;
         {
           py::gil_scoped_release release;
-          r = gt::exposure_window_ep(dd.A, dd.D, dt, spec, blur, seq_len);
+          r = gt::exposure_window_ep(dd.A, dd.D, dt, spec, blur, seq_len, observed);
         }
         return py::make_tuple(r.mean_rate, r.span_rate);
       },
       py::arg("A"), py::arg("D"), py::arg("dt"), py::arg("method"), py::arg("substeps"), py::arg("blur"),
-      py::arg("seq_len") = 2,
+      py::arg("seq_len") = 2, py::arg("observed") = std::vector<int>{},
       (std::string("(mean_rate, span_rate) of windows of seq_len motion-blurred frames dt apart, each the mean "
                    "of blur records dt/blur apart (k_B per unit time, per frame interval): the window of "
-                   "exposure-mean positions, and the sub-step path the window spans (an upper bound). "
+                   "exposure-mean positions (of the `observed` coordinates; empty: all), and the sub-step path "
+                   "the window spans (an upper bound). "
                    "method/substeps: how each record interval dt/blur was integrated. ") +
        kSnapshotArgs)
           .c_str());

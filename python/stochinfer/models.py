@@ -146,7 +146,7 @@ class _LinearMixin:
         return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, positive_int("substeps", substeps)))
 
     def exposure_ep_rates(self, dt: float, blur: int, seq_len: int = 2, substeps: int = 1,
-                          method: str = "euler_maruyama") -> dict:
+                          method: str = "euler_maruyama", observed=None) -> dict:
         """EP visible in windows of seq_len motion-blurred frames dt apart, each the mean
         image of `blur` states dt/blur apart (each of those intervals integrated with
         `substeps` steps of `method`), as rates per frame interval (k_B per unit time):
@@ -154,9 +154,15 @@ class _LinearMixin:
         is linear in the image, so clean frames show at least this), and
         'exposure_span_ep_rate', the whole sub-step path the window spans, seq_len·blur − 1
         steps (no function of it shows more). Both exceed σ_Δt, and can exceed σ: adjacent
-        exposures together span almost seq_len frame intervals, not seq_len − 1."""
+        exposures together span almost seq_len frame intervals, not seq_len − 1.
+        observed: the coordinates the frames draw (partial movies; None: all): the
+        exposure-mean rate is then that of their window."""
+        obs = [] if observed is None else sorted({int(i) for i in observed})
+        if any(not 0 <= i < self.A.shape[0] for i in obs):
+            raise ValueError(f"observed must list coordinates in [0, {self.A.shape[0]}), got {observed!r}")
         mean, span = gt.exposure_window_ep(self.A, self.D, float(dt), method, positive_int("substeps", substeps),
-                                           positive_int("blur", blur), positive_int("seq_len", seq_len, minimum=2))
+                                           positive_int("blur", blur), positive_int("seq_len", seq_len, minimum=2),
+                                           obs)
         return {"exposure_mean_ep_rate": float(mean), "exposure_span_ep_rate": float(span)}
 
     def transition_entropy(self, x: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ def default_burn_in(model: Union[Model, PythonModel], dt: float, substeps: int) 
     """The model's burn-in before t0, in intervals of dt integrated with `substeps` steps each."""
     if hasattr(model, "default_burn_in"):
         return model.default_burn_in(dt)
-    return math.ceil(model.default_burn_in_substeps / substeps)
+    return math.ceil(getattr(model, "default_burn_in_substeps", 0) / substeps)  # PythonModel: none
 
 
 def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: float, *,

@@ -89,7 +89,7 @@ class CNEEP(NEEP):
         if isinstance(data, Trajectories):
             raise TypeError("CNEEP reads movies, not trajectories: render them first, e.g. "
                             "si.movies.render_movies(traj, si.movies.bead_spring_layout()); NEEP reads trajectories")
-        hidden, partial, integrator, notes, blur = None, False, None, [], 1
+        hidden, partial, integrator, notes, blur, layout = None, False, None, [], 1, None
         if isinstance(data, Movies):
             dt = recording_dt(dt, data.dt)
             model = model if model is not None else data.model
@@ -97,6 +97,7 @@ class CNEEP(NEEP):
             integrator = data.settings.get("integrator")
             hidden, partial, frames = data.states, data.partial, data.frames
             blur = int(data.settings.get("render", {}).get("blur", 1))
+            layout = data.settings.get("layout")
             if blur > 1:
                 notes.append(f"motion-blurred frames (each the mean of {blur} sub-step images): a window shows "
                              "more than σ_Δt (adjacent exposures span almost seq_len frame intervals); the truth "
@@ -132,7 +133,7 @@ class CNEEP(NEEP):
                 raise TypeError(f"model must be a stochinfer model with an analytic EP rate, got "
                                 f"{type(model).__name__}")
         return EPData(frames, dt, False, model, substeps, integrator, notes, hidden=hidden, partial=partial,
-                      blur=blur)
+                      blur=blur, layout=layout)
 
     def _check_trained_input(self, d: EPData) -> None:
         if d.data.shape[2:] != self._frame_shape:
@@ -204,9 +205,10 @@ class CNEEP(NEEP):
             out.append(per_step[: n_win * step].reshape(n_win, step).sum(axis=1))
         return np.concatenate(out) if out else None
 
-    def _blurred_truth(self, d: EPData, truth: dict) -> dict:
+    def _blurred_truth(self, d: EPData, truth: dict, layout: dict) -> dict:
         """Motion-blurred frames: σ, and the exposure-window rates of linear models for
-        this seq_len (only the upper one, the spanned path, when the frames are partial)."""
+        this seq_len; for movies drawing a subset of coordinates, the exposure means of
+        those (a crop: only the upper rate, the spanned path)."""
         out = {k: truth[k] for k in ("ep_rate",) if k in truth}
         m, method = d.model, d.integrator or "euler_maruyama"
         if not hasattr(m, "exposure_ep_rates") or method not in ("euler_maruyama", "heun", "exact"):
@@ -215,8 +217,10 @@ class CNEEP(NEEP):
             d.notes.append(f"integration steps per frame ({d.substeps}) unknown or not a multiple of the blur "
                            f"({d.blur}): no exposure-window truth")
             return out
-        rates = m.exposure_ep_rates(d.dt, d.blur, self.seq_len, d.substeps // d.blur, method)
-        if d.partial:
+        cropped = layout.get("cropped", d.partial)  # files from before "cropped" was kept: assume the worst
+        observed = layout.get("drawn") if d.partial and not cropped else None
+        rates = m.exposure_ep_rates(d.dt, d.blur, self.seq_len, d.substeps // d.blur, method, observed=observed)
+        if d.partial and (cropped or observed is None):
             rates.pop("exposure_mean_ep_rate")
         out.update(rates, truth_for=f"motion blur over {d.blur} records, {method}, {d.substeps} substeps per "
                                     f"frame, dt={d.dt}, seq_len={self.seq_len}")
@@ -224,9 +228,9 @@ class CNEEP(NEEP):
 
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
         if d.blur > 1:
-            truth = self._blurred_truth(d, truth)
+            truth = self._blurred_truth(d, truth, d.layout or {})
         res = super()._read_out(d, split, members, fits, truth, seed)
-        if d.partial:
+        if d.partial and d.blur == 1:  # blurred frames can show more than σ: no lower bound on it
             res.kind = "bound"
             res.settings["notes"].append("the frames show only part of the system (a subset of spots or a crop): "
                                          "the EP they reveal bounds the total from below")

@@ -26,6 +26,7 @@ class EPData:
     hidden: Optional[np.ndarray] = None  # movies: the hidden states (n_traj, L, dim) the frames show
     partial: bool = False  # movies: the frames do not show every coordinate
     blur: int = 1  # movies: hidden states averaged into each frame (motion blur)
+    layout: Optional[dict] = None  # movies: what the frames draw (Movies.settings['layout'])
 
     @property
     def n_traj(self) -> int:

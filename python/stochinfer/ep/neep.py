@@ -22,9 +22,9 @@ from .result import EPResult
 from .splits import Split, split_fractions, three_way_split
 
 FORMAT_VERSION = 1
-#: what fit() sets besides the networks: restored when a fit fails
 #: read-out windows (transitions for NEEP) each part of the split must hold: a rate and its error bar
 MIN_WINDOWS = 10
+#: what fit() sets besides the networks: restored when a fit fails
 _FITTED_STATE = ("dt", "tokens", "shift", "scale", "_state_dim", "_n_tokens", "net", "members", "result_")
 _ACTIVATIONS = ("relu", "elu", "tanh", "softplus", "silu")
 _CONFIG_KEYS = ("hidden", "layers", "activation", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay", "batch",
@@ -322,7 +322,7 @@ class NEEP:
             se, n_blocks = readout.block_stderr(parts, item_dt)
             se_method = f"block means ({n_blocks} blocks" + (f" in {len(parts)} segments" if len(parts) > 1
                                                              else "") + ", extrapolated in block length)"
-            dof = n_blocks - 1
+            dof = readout.block_stderr_dof(n_blocks)
         else:
             se = readout.rate_stderr(parts, item_dt)
             what = "test trajectories" if split.kind == "trajectory" else "segments"

@@ -63,8 +63,8 @@ def block_stderr(parts: list, dt: float, n_blocks: int = STDERR_BLOCKS) -> tuple
     extrapolates: max(2 v(b) − v(b/2), v(b)) (Richardson; on a bead-spring record of
     600 steps the ±1 and ±2 SE intervals cover 65% and 93%, against 62% and 90% from
     100 blocks). Blocks never span two series; a series shorter than a block is left
-    out. The error has (blocks − 1) degrees of freedom, blocks counted at length b;
-    nan with fewer than 2 blocks."""
+    out. Returns the blocks counted at length b; the error's degrees of freedom are
+    about 0.65·(blocks − 1) (block_stderr_dof; nan with fewer than 2 blocks)."""
     total = sum(len(p) for p in parts)
     n_blocks = min(n_blocks, total // 4)
     if n_blocks < 2:
@@ -75,6 +75,13 @@ def block_stderr(parts: list, dt: float, n_blocks: int = STDERR_BLOCKS) -> tuple
     v_long = long.var(ddof=1) / long.size
     v_short = short.var(ddof=1) / short.size if short.size >= 2 else v_long
     return float(np.sqrt(max(2.0 * v_long - v_short, v_long)) / dt), int(long.size)
+
+
+def block_stderr_dof(n_blocks: int) -> float:
+    """Effective degrees of freedom 2E[v]²/Var[v] of block_stderr's variance v: 0.65·(blocks − 1).
+    The extrapolation trades bias for spread; the factor is measured on Gaussian series (white
+    and AR(1): 0.64–0.74 for 5, 10 and 20 blocks). Heavy-tailed block means have fewer."""
+    return 0.65 * (n_blocks - 1)
 
 
 def r_squared(estimate: np.ndarray, truth: np.ndarray) -> float:

@@ -88,9 +88,11 @@ def _movies(frames: np.ndarray, dt: float, states: np.ndarray, model, layout: Sp
             options: dict) -> Movies:
     drawn = np.any(layout.jacobian != 0, axis=(0, 1))
     box = crop_box(options.get("crop"), layout.height, layout.width)
-    partial = bool(not drawn.all() or box[2:] != (layout.height, layout.width))  # a crop smaller than the frame
+    cropped = box[2:] != (layout.height, layout.width)  # a crop smaller than the frame
+    partial = bool(not drawn.all() or cropped)
     settings = dict(settings, layout=dict(height=layout.height, width=layout.width, n_spots=layout.n_spots,
-                                          spot_std=layout.spot_std),
+                                          spot_std=layout.spot_std, drawn=np.flatnonzero(drawn).tolist(),
+                                          cropped=bool(cropped)),
                     render={k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()
                             if k != "n_threads"})
     return Movies(frames, dt, np.ascontiguousarray(states), model, partial, settings)
@@ -154,6 +156,9 @@ def simulated_movies(model, layout: SpotLayout, n_movies: int, n_frames: int, dt
         raise TypeError(f"motion_blur must be True or False, got {motion_blur!r}")
     if "blur" in render_options:
         raise ValueError("pass motion_blur=True (the sub-steps of each frame interval are averaged), not blur=")
+    if "frames" in render_options:
+        raise ValueError("simulated movies render every frame (the truth needs whole movies); use render(..., "
+                         "frames=) for a selection")
     pixels = layout.height * layout.width  # an upper bound on the rendered frame (downsampling, crops shrink it)
     item = 1 if render_options.get("quantize", True) else 4
     state_bytes = n_movies * n_frames * model.dim * 8
@@ -182,12 +187,17 @@ def simulated_movies(model, layout: SpotLayout, n_movies: int, n_frames: int, dt
                 # a new file moved onto path at the end: movies still mapped to an old file there keep it
                 frames = np.empty(shape, part.dtype) if path is None else \
                     np.lib.format.open_memmap(path + ".partial", mode="w+", dtype=part.dtype, shape=shape)
-                states = np.empty((n_movies, n_frames, model.dim))
+                states = np.empty((n_movies, n_frames, traj.x.shape[-1]))  # positions (underdamped: no v)
             frames[start:start + k] = part
             states[start:start + k] = traj.x[:, ::blur]
-    except BaseException:  # Ctrl-C or an error: no half-written file left behind
-        if path is not None and os.path.exists(path + ".partial"):
+        if path is not None:
+            frames.flush()
             del frames
+            os.replace(path + ".partial", path)
+            frames = np.load(path, mmap_mode="r")
+    except BaseException:  # Ctrl-C or an error: no half-written file left behind
+        frames = None
+        if path is not None and os.path.exists(path + ".partial"):
             os.remove(path + ".partial")
         raise
     settings = dict(traj.settings, substeps=substeps, burn_in=burn_in // blur, traj_offset=0)
@@ -196,10 +206,6 @@ def simulated_movies(model, layout: SpotLayout, n_movies: int, n_frames: int, dt
     if offset:
         options["movie_offset"] = offset
     if path is not None:
-        frames.flush()
-        del frames
-        os.replace(path + ".partial", path)
-        frames = np.load(path, mmap_mode="r")
         settings["frames_file"] = path
     return _movies(frames, dt, states, model, layout, settings, options)
 
@@ -212,6 +218,8 @@ def _check_disk(path, nbytes: int) -> str:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"path: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise ValueError(f"path: {path} is a folder; pass a file name, e.g. {os.path.join(path, 'movies.npy')}")
     free = shutil.disk_usage(folder).free
     if nbytes > free:
         raise _validate.OutputTooLargeError(f"the frames need up to {nbytes / 2**30:.2f} GiB but {folder} has only "

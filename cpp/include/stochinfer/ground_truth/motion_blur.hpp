@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <Eigen/Dense>
+#include <algorithm>
+#include <cstdlib>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -25,16 +27,22 @@ struct ExposureEp {
 
 /// Exposure-window EP of the stationary chain recorded every dt / blur (integrated as
 /// `spec` says over each such interval; frames are dt apart and each averages blur
-/// consecutive records). Throws std::invalid_argument on bad input.
+/// consecutive records). observed: the coordinates the frames draw (empty: all); the
+/// exposure-mean window is then theirs, while the span rate stays the whole path's.
+/// Throws std::invalid_argument on bad input.
 inline ExposureEp exposure_window_ep(const Eigen::MatrixXd& A, const Eigen::MatrixXd& D, double dt,
-                                     const SnapshotSpec& spec, int blur, int seq_len) {
+                                     const SnapshotSpec& spec, int blur, int seq_len,
+                                     const std::vector<int>& observed = {}) {
   const char* fn = "exposure_window_ep";
   if (blur < 1 || seq_len < 2 || std::int64_t(blur) * seq_len > 100000)
     throw std::invalid_argument(std::string(fn) + ": need blur >= 1, seq_len >= 2 and blur * seq_len <= 100000");
   if (!(dt > 0)) throw std::invalid_argument(std::string(fn) + ": dt must be > 0");
+  for (std::size_t i = 0; i < observed.size(); ++i)
+    if (observed[i] < 0 || observed[i] >= A.rows() || (i > 0 && observed[i] <= observed[i - 1]))
+      throw std::invalid_argument(std::string(fn) + ": observed must list distinct coordinates in increasing order");
   const double h = dt / blur;
   const SampledChain ch = sampled_chain(A, D, h, spec, fn);
-  const Eigen::Index d = A.rows(), n = seq_len;
+  const Eigen::Index n = seq_len;
   // lag covariances R(m) = Cov(x_{j+m}, x_j) = E^m C_s for m = 0 … n·blur − 1
   const std::int64_t n_lags = std::int64_t(n) * blur;
   std::vector<Eigen::MatrixXd> R(static_cast<std::size_t>(n_lags));
@@ -44,14 +52,24 @@ inline ExposureEp exposure_window_ep(const Eigen::MatrixXd& A, const Eigen::Matr
     return m >= 0 ? R[std::size_t(m)] : Eigen::MatrixXd(R[std::size_t(-m)].transpose());
   };
   // G(l) = Cov(X̄_{p+l}, X̄_p) = (1/b²) Σ_{|k|<b} (b − |k|) R(l·b + k)
+  // the observed coordinates' rows and columns
+  std::vector<int> obs = observed;
+  if (obs.empty())
+    for (int i = 0; i < int(A.rows()); ++i) obs.push_back(i);
+  const Eigen::Index d = Eigen::Index(obs.size());
   std::vector<Eigen::MatrixXd> G(static_cast<std::size_t>(n));
   for (Eigen::Index l = 0; l < n; ++l) {
-    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(d, d);
+    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(A.rows(), A.rows());
     for (int k = -(blur - 1); k < blur; ++k) g += double(blur - std::abs(k)) * lag(std::int64_t(l) * blur + k);
-    G[std::size_t(l)] = g / (double(blur) * blur);
+    g /= double(blur) * blur;
+    Eigen::MatrixXd sub(d, d);
+    for (Eigen::Index i = 0; i < d; ++i)
+      for (Eigen::Index j = 0; j < d; ++j) sub(i, j) = g(obs[std::size_t(i)], obs[std::size_t(j)]);
+    G[std::size_t(l)] = sub;
   }
   // forward window: block (p, q) = G(p − q); reversed: G(q − p). Equal determinants, so
-  // KL = [tr(Σ_r⁻¹ Σ_f) − n d] / 2.
+  // KL = tr(Σ_r⁻¹ Σ_f − I)/2 = tr(Σ_r⁻¹ (Σ_f − Σ_r))/2, the form that is exactly 0 for a
+  // reversible process instead of a difference of two numbers of size n·d.
   Eigen::MatrixXd Sf(n * d, n * d), Sr(n * d, n * d);
   for (Eigen::Index p = 0; p < n; ++p)
     for (Eigen::Index q = 0; q < n; ++q) {
@@ -60,10 +78,11 @@ inline ExposureEp exposure_window_ep(const Eigen::MatrixXd& A, const Eigen::Matr
       Sr.block(p * d, q * d, d, d) = gpq.transpose();
     }
   const auto llt = detail::spd_factor(Sr, fn, "window covariance");
-  const double kl = 0.5 * ((llt.solve(Sf)).trace() - double(n * d));
+  const double kl = 0.5 * llt.solve(Eigen::MatrixXd(Sf - Sr)).trace();
   ExposureEp out;
-  out.mean_rate = kl / ((n - 1) * dt);
-  out.span_rate = snapshot_ep_rate(A, D, h, spec) * h * double(n_lags - 1) / ((n - 1) * dt);
+  out.span_rate = std::max(0.0, snapshot_ep_rate(A, D, h, spec)) * h * double(n_lags - 1) / ((n - 1) * dt);
+  // data processing: 0 <= exposure means <= the spanned path; the clamp removes rounding only
+  out.mean_rate = std::min(std::max(0.0, kl / ((n - 1) * dt)), out.span_rate);
   return out;
 }
 
