@@ -568,3 +568,10 @@ def test_elr_matches_the_published_pytorch_loss():
     assert clamped > 0.3
     assert loss == pytest.approx(ref.item(), rel=1e-13)
     np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_asymmetric_mapping_with_non_integer_classes_names_the_argument():
+    with pytest.raises(TypeError, match="mapping key must be an integer"):
+        si.classify.asymmetric_label_noise(np.array([0, 1, 2]), 0.4, mapping={"a": 2})
+    with pytest.raises(TypeError, match="mapping value must be an integer"):
+        si.classify.asymmetric_label_noise(np.array([0, 1, 2]), 0.4, mapping={0: 1.5})

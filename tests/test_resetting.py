@@ -132,3 +132,11 @@ def test_neep_with_resetting_records_resets_and_saves_the_option(tmp_path):
     est.fit(tr, seed=1)
     est.save(tmp_path / "m.npz")
     assert NEEP.load(tmp_path / "m.npz").resetting == np_rs
+
+
+def test_resetting_settings_are_plain_python_values():
+    """numpy scalars (np.bool_ adaptive) would not survive json.dumps in a saved estimator."""
+    import json
+    r = si.Resetting(prob=np.float32(0.01), after=np.int64(20), adaptive=np.bool_(False))
+    assert type(r.prob) is float and type(r.after) is int and type(r.adaptive) is bool
+    json.dumps(r.__dict__)

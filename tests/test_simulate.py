@@ -293,6 +293,20 @@ def test_ctrl_c_interrupts_promptly():
     assert time.perf_counter() - start < 5.0
 
 
+def test_ctrl_c_interrupts_inside_a_record_of_many_substeps():
+    """One record of 4·10⁷ substeps per trajectory (about 35 s): the cancel flag is polled
+    per integration step, not per record (it took 136 s to stop)."""
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            si.simulate(models.BeadSpring(n_beads=5), n_traj=64, n_steps=1, dt=0.01, substeps=4 * 10**7)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 5.0
+
+
 def test_ratchet_is_not_simulated_as_sde():
     with pytest.raises(TypeError, match="sample"):
         si.simulate(models.FlashingRatchet(), 2, 10, 0.01)
@@ -304,3 +318,26 @@ def test_model_dim_asks_the_core_once():
     assert m.dim == 3
     m._params = lambda: pytest.fail("dim rebuilt the parameter list")
     assert m.dim == 3 and m.dof == 3
+
+
+def test_review_findings_on_simulation_input(tmp_path):
+    # an unstable Euler-Maruyama step names dt and the fix (it named only sampled_covariance)
+    with pytest.raises(ValueError, match="dt = 10 with substeps = 1.*reduce dt or raise substeps"):
+        si.simulate(models.BeadSpring(2), 2, 2, 10.0)
+    # a PythonModel beyond the float32 range is refused, not returned as inf
+    pm = models.PythonModel(lambda x, t: 0 * x, 1, diffusion=[[1.0]])
+    with pytest.raises(ValueError, match="beyond the float32 range"):
+        si.simulate(pm, 2, 2, 0.01, initial=[1e39], dtype="float32")
+    # settings that are valid JSON but not an object: a damaged file, not an AttributeError
+    np.savez(tmp_path / "t.npz", x=np.zeros((2, 3, 1)), dt=0.1, settings="[1, 2]")
+    with pytest.raises(ValueError, match="damaged trajectories file"):
+        si.Trajectories.load(str(tmp_path / "t.npz"))
+    # the normals helper refuses sizes it would truncate and offsets it would wrap
+    with pytest.raises(ValueError, match="n_components must be < 2"):
+        si._core.normals(0, "integrator_noise", 0, 1, 0, 2**31 + 1)
+    with pytest.raises(ValueError, match="traj_offset \\+ n_traj must be <= 2\\*\\*56"):
+        si._core.normals(0, "integrator_noise", 2**56, 1, 0, 4)
+    with pytest.raises(TypeError, match="hot must be \\(p, q\\) integer pairs"):
+        models.ElasticNetwork(hot=(2, 2))
+    with pytest.raises(TypeError, match="hot must be"):
+        models.ElasticNetwork(hot=((2.7, 2),))

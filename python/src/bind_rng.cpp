@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "stochinfer/rng.hpp"
@@ -38,6 +39,10 @@ void bind_rng(py::module_& m) {
       [](std::uint64_t seed, const std::string& purpose, std::uint64_t traj_offset,
          std::int64_t n_traj, std::uint64_t step, std::int64_t n_components) {
         if (n_traj < 1 || n_components < 1) throw py::value_error("n_traj and n_components must be >= 1");
+        if (n_components > std::numeric_limits<int>::max())
+          throw py::value_error("n_components must be < 2**31");
+        if (traj_offset >= (std::uint64_t{1} << 56) || std::uint64_t(n_traj) > (std::uint64_t{1} << 56) - traj_offset)
+          throw py::value_error("traj_offset + n_traj must be <= 2**56 (the stream key's trajectory field)");
         const RngPurpose p = parse_purpose(purpose);
         py::array_t<float> out({n_traj, n_components});
         float* o = out.mutable_data();
@@ -61,6 +66,10 @@ void bind_rng(py::module_& m) {
       [](std::uint64_t seed, const std::string& purpose, std::uint64_t traj_offset,
          std::int64_t n_traj, std::uint64_t step, std::int64_t n_components) {
         if (n_traj < 1 || n_components < 1) throw py::value_error("n_traj and n_components must be >= 1");
+        if (n_components > std::numeric_limits<int>::max())
+          throw py::value_error("n_components must be < 2**31");
+        if (traj_offset >= (std::uint64_t{1} << 56) || std::uint64_t(n_traj) > (std::uint64_t{1} << 56) - traj_offset)
+          throw py::value_error("traj_offset + n_traj must be <= 2**56 (the stream key's trajectory field)");
         const RngPurpose p = parse_purpose(purpose);
         py::array_t<float> out({n_traj, n_components});
         float* o = out.mutable_data();

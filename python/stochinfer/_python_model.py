@@ -30,7 +30,8 @@ def simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_eve
             raise ValueError(f"initial must have shape ({d},) or ({n_traj}, {d}), got {arr.shape}")
         x = np.broadcast_to(arr, (n_traj, d)).astype(np.float64)
     out = np.empty((n_traj, n_rec, d), dtype=dtype)
-    out[:, 0] = x
+    with np.errstate(over="ignore"):  # beyond float32: refused below with the states' size
+        out[:, 0] = x
     h = dt / substeps
     sq = math.sqrt(h)
     g = 0
@@ -50,7 +51,11 @@ def simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_eve
             raise FloatingPointError(f"trajectories diverged (non-finite state) at step {n + 1}; reduce dt or raise substeps")
         rec = n - burn_in + 1
         if rec >= 0 and rec % record_every == 0:
-            out[:, rec // record_every] = x
+            with np.errstate(over="ignore"):
+                out[:, rec // record_every] = x
+    if not np.all(np.isfinite(out)):  # finite in float64, beyond the output dtype's range
+        raise ValueError(f"the states reach {np.abs(x).max():.3g}, beyond the {np.dtype(dtype).name} range of the "
+                         "output; use dtype='float64' or smaller states")
     settings = dict(integrator=integrator, substeps=substeps, seed=seed, record_every=record_every, burn_in=burn_in,
                     dtype=np.dtype(dtype).name, backend="python", traj_offset=traj_offset,
                     dt_integration=h, underdamped=False)

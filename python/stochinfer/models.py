@@ -13,7 +13,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import _core
-from ._validate import (check_output_fits, finite_array, finite_float, positive_definite, positive_float,
+from ._validate import (check_output_fits, finite_array, finite_float, integer, positive_definite, positive_float,
                         positive_int, seed_value, thread_count)
 
 gt = _core.ground_truth
@@ -179,7 +179,13 @@ class _LinearMixin:
     def initial_distribution(self, dt: float, substeps: int, integrator: str):
         # exactly stationary for the integrator: the discrete Lyapunov covariance of its substep chain
         if integrator in ("euler_maruyama", "heun"):
-            C = self.sampled_covariance(dt, substeps, integrator)
+            try:
+                C = self.sampled_covariance(dt, substeps, integrator)
+            except ValueError as exc:
+                if "unstable" not in str(exc):
+                    raise
+                raise ValueError(f"dt = {dt:g} with substeps = {substeps}: the {integrator} step dt/substeps is "
+                                 f"unstable for this model ({exc}); reduce dt or raise substeps") from None
         else:
             C = self.stationary_covariance()
         L = np.linalg.cholesky(C)
@@ -723,7 +729,11 @@ class ElasticNetwork(LinearOU):
             raise ValueError(f"n must be <= 40 (a {n}×{n} lattice has {2 * (n - 2) ** 2} coordinates), got {n}")
         t_cold, t_hot = positive_float("t_cold", t_cold), positive_float("t_hot", t_hot)
         k, gamma = positive_float("k", k), positive_float("gamma", gamma)
-        hot = tuple((int(p), int(q)) for p, q in hot)
+        try:
+            hot = tuple((integer("hot", p), integer("hot", q)) for p, q in hot)
+        except (TypeError, ValueError):
+            raise TypeError(f"hot must be (p, q) integer pairs of free nodes, e.g. ((2, 2), (4, 4)); got {hot!r}") \
+                from None
         free = [(p, q) for q in range(1, n - 1) for p in range(1, n - 1)]
         index = {node: i for i, node in enumerate(free)}
         for node in hot:

@@ -85,6 +85,9 @@ class Trajectories:
                 settings = json.loads(str(f["settings"])) if "settings" in f else {}
             except (ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:
                 raise ValueError(f"{path}: a damaged trajectories file ({type(exc).__name__}: {exc})") from None
+        if not isinstance(settings, dict):
+            raise ValueError(f"{path}: a damaged trajectories file (its settings are a JSON "
+                             f"{type(settings).__name__}, not an object)")
         if data.dtype.kind not in "fiu" or data.ndim not in (2, 3):
             raise ValueError(f"{path}: 'x' must be a numeric array (n_traj, n_steps, dim), (n_steps, dim) or "
                              f"integer (n_traj, n_steps), got {data.dtype} of shape {data.shape}")

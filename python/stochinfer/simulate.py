@@ -52,7 +52,8 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
     initial : "stationary" (exact stationary law of the integrator in use, linear models),
         "equilibrium" (models that define one), "model_default", "zeros", an array of shape
         (dim,) shared by all trajectories, or (n_traj, dim), one row each. Default: the model's.
-    dtype : "float64" or "float32" (output and arithmetic; normals are computed in float32).
+    dtype : "float64" or "float32" (output and arithmetic; normals are computed in float32;
+        a PythonModel computes in float64 and stores in dtype).
     integrator : "euler_maruyama" (default, Itô) or "heun" for overdamped models; "baoab"
         (default) or "underdamped_euler" (reference LBN scheme) for underdamped ones.
     n_threads : CPU threads (default: all cores).

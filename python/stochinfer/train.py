@@ -67,6 +67,7 @@ class Resetting:
         # plain Python numbers (numpy scalars would not survive json.dumps in a saved estimator)
         object.__setattr__(self, "prob", float(self.prob))
         object.__setattr__(self, "after", int(self.after))
+        object.__setattr__(self, "adaptive", bool(self.adaptive))
         if self.layers is not None:
             object.__setattr__(self, "layers", tuple(int(l) for l in self.layers))
 

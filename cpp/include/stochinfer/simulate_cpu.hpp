@@ -130,8 +130,9 @@ bool simulate_lanes(const Model& m, const SimulationConfig& c, std::int64_t firs
   const std::int64_t total = c.burn_in + c.n_steps;
   std::uint64_t g = 0;  // integration step counter (reads normals g*nd .. g*nd + nd - 1)
   for (std::int64_t n = 0; n < total; ++n) {
-    if (c.cancel && (n & 63) == 0 && c.cancel->load(std::memory_order_relaxed)) return false;
     for (int s = 0; s < c.substeps; ++s, ++g) {
+      // every 256 integration steps, not records: a record may hold millions of substeps
+      if (c.cancel && (g & 255) == 0 && c.cancel->load(std::memory_order_relaxed)) return false;
       noise.read(xi.data(), nd);
       const double t = c.t0 + (static_cast<double>(g) / c.substeps - static_cast<double>(c.burn_in)) * c.dt;
       integrator_step(c.integrator, m, x.data(), static_cast<T>(t), h, sqrt_h, xi.data(), work.data());

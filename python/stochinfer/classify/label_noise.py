@@ -87,11 +87,12 @@ def asymmetric_label_noise(labels, rate: float, mapping: Mapping[int, int] = CIF
     rate = noise_rate(rate)
     if not isinstance(mapping, Mapping) or not mapping:
         raise TypeError("mapping must be a non-empty dict {class: noisy class}")
-    table = np.arange(max(int(y.max()), *mapping.keys(), *mapping.values()) + 1)
-    for a, b in mapping.items():
-        a, b = integer("mapping key", a), integer("mapping value", b)
+    pairs = [(integer("mapping key", a), integer("mapping value", b)) for a, b in mapping.items()]
+    for a, b in pairs:
         if a < 0 or b < 0 or a == b:
             raise ValueError(f"mapping must send a class >= 0 to another class >= 0, got {a} -> {b}")
+    table = np.arange(max(int(y.max()), *(a for a, _ in pairs), *(b for _, b in pairs)) + 1)
+    for a, b in pairs:
         table[a] = b
     rng = np.random.default_rng([seed_value("seed", seed), 0xA5E3])
     flagged = (rng.random(y.size) < rate) & (table[y] != y)
