@@ -341,3 +341,13 @@ def test_review_findings_on_simulation_input(tmp_path):
         models.ElasticNetwork(hot=(2, 2))
     with pytest.raises(TypeError, match="hot must be"):
         models.ElasticNetwork(hot=((2.7, 2),))
+
+
+def test_a_large_stationary_start_warns_that_it_cannot_be_interrupted(monkeypatch):
+    monkeypatch.setattr(models, "_SLOW_LYAPUNOV_DIM", 2)
+    with pytest.warns(UserWarning, match="Ctrl-C cannot interrupt; initial='zeros' with a burn_in avoids it"):
+        si.simulate(models.BeadSpring(n_beads=3), 2, 2, 0.01)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        si.simulate(models.BeadSpring(n_beads=3), 2, 2, 0.01, initial="zeros")

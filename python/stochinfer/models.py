@@ -8,6 +8,7 @@ they exist, closed-form quantities such as ``ep_rate()`` (k_B per unit time).
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Callable, Optional
 
 import numpy as np
@@ -178,6 +179,10 @@ class _LinearMixin:
 
     def initial_distribution(self, dt: float, substeps: int, integrator: str):
         # exactly stationary for the integrator: the discrete Lyapunov covariance of its substep chain
+        if self.A.shape[0] > _SLOW_LYAPUNOV_DIM:  # O(d³) with no cancel point: say so before it starts
+            warnings.warn(f"the stationary start of this {self.A.shape[0]}-dimensional model solves a dense "
+                          f"Lyapunov equation (minutes above d ≈ 2000) that Ctrl-C cannot interrupt; "
+                          "initial='zeros' with a burn_in avoids it", stacklevel=4)
         if integrator in ("euler_maruyama", "heun"):
             try:
                 C = self.sampled_covariance(dt, substeps, integrator)
@@ -191,6 +196,10 @@ class _LinearMixin:
         L = np.linalg.cholesky(C)
         d = C.shape[0]
         return "gaussian", np.concatenate([np.zeros(d), L.ravel()])
+
+
+#: above this dimension the stationary start's Lyapunov solve takes seconds to minutes (O(d³))
+_SLOW_LYAPUNOV_DIM = 1000
 
 
 def _dense_dim(name: str, value) -> int:
