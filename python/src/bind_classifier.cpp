@@ -112,7 +112,8 @@ void bind_classifier_model(py::module_& m, const char* name) {
           },
           py::arg("targets"), "Sets ELR's running targets (one row per row of the training table).")
       .def(
-          "get_row_weights", [](Model& md) { return stochinfer::python::copy_out(md.row_weights().data(), md.row_weights().size()); },
+          "get_row_weights",
+          [](Model& md) { return stochinfer::python::copy_out(md.row_weights().data(), md.row_weights().size()); },
           "Truncated GCE's per-row weights (empty: all 1).")
       .def(
           "set_row_weights",

@@ -22,6 +22,15 @@ RngPurpose parse_purpose(const std::string& s) {
   throw py::value_error(
       "purpose: integrator_noise, initial_state, initial_uniform, markov_jump, user or diffusion_base_sample");
 }
+
+// Sizes of a normals/uniforms request: streams are read in int-sized runs, and the
+// stream key holds 56 bits of trajectory index.
+void check_stream_request(std::uint64_t traj_offset, std::int64_t n_traj, std::int64_t n_components) {
+  if (n_traj < 1 || n_components < 1) throw py::value_error("n_traj and n_components must be >= 1");
+  if (n_components > std::numeric_limits<int>::max()) throw py::value_error("n_components must be < 2**31");
+  if (traj_offset >= (std::uint64_t{1} << 56) || std::uint64_t(n_traj) > (std::uint64_t{1} << 56) - traj_offset)
+    throw py::value_error("traj_offset + n_traj must be <= 2**56 (the stream key's trajectory field)");
+}
 }  // namespace
 
 void bind_rng(py::module_& m) {
@@ -38,11 +47,7 @@ void bind_rng(py::module_& m) {
       "normals",
       [](std::uint64_t seed, const std::string& purpose, std::uint64_t traj_offset,
          std::int64_t n_traj, std::uint64_t step, std::int64_t n_components) {
-        if (n_traj < 1 || n_components < 1) throw py::value_error("n_traj and n_components must be >= 1");
-        if (n_components > std::numeric_limits<int>::max())
-          throw py::value_error("n_components must be < 2**31");
-        if (traj_offset >= (std::uint64_t{1} << 56) || std::uint64_t(n_traj) > (std::uint64_t{1} << 56) - traj_offset)
-          throw py::value_error("traj_offset + n_traj must be <= 2**56 (the stream key's trajectory field)");
+        check_stream_request(traj_offset, n_traj, n_components);
         const RngPurpose p = parse_purpose(purpose);
         py::array_t<float> out({n_traj, n_components});
         float* o = out.mutable_data();
@@ -65,11 +70,7 @@ void bind_rng(py::module_& m) {
       "uniforms",
       [](std::uint64_t seed, const std::string& purpose, std::uint64_t traj_offset,
          std::int64_t n_traj, std::uint64_t step, std::int64_t n_components) {
-        if (n_traj < 1 || n_components < 1) throw py::value_error("n_traj and n_components must be >= 1");
-        if (n_components > std::numeric_limits<int>::max())
-          throw py::value_error("n_components must be < 2**31");
-        if (traj_offset >= (std::uint64_t{1} << 56) || std::uint64_t(n_traj) > (std::uint64_t{1} << 56) - traj_offset)
-          throw py::value_error("traj_offset + n_traj must be <= 2**56 (the stream key's trajectory field)");
+        check_stream_request(traj_offset, n_traj, n_components);
         const RngPurpose p = parse_purpose(purpose);
         py::array_t<float> out({n_traj, n_components});
         float* o = out.mutable_data();

@@ -170,8 +170,8 @@ SimulationStatus render_typed(const RenderConfig& cfg, const double* states, std
       for (std::int64_t k = begin; k < std::min(begin + chunk, n_out); ++k) {
         const std::int64_t m = pairs ? pairs[2 * k] : k / n_frames;
         const std::int64_t t = pairs ? pairs[2 * k + 1] : k % n_frames;
-        fr.render(states + ((m * n_frames + t) * cfg.blur) * cfg.dim, cfg.movie_offset + std::uint64_t(m), std::uint64_t(t),
-                  out + k * frame_size);
+        fr.render(states + ((m * n_frames + t) * cfg.blur) * cfg.dim, cfg.movie_offset + std::uint64_t(m),
+                  std::uint64_t(t), out + k * frame_size);
       }
     }
   };

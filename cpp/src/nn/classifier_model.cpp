@@ -48,7 +48,8 @@ struct ClassifierModel<T>::Impl {
     for (auto& w : ws) mlp.reserve(w, kChunk);
     dout.assign(pool.size(), nn::Mat<T>(spec.out_dim, kChunk));
     labels.assign(pool.size(), std::vector<int>(kChunk));
-    if (loss.kind == ClassLoss::elr) chunk_targets.assign(pool.size(), std::vector<double>(std::size_t(kChunk) * spec.out_dim));
+    if (loss.kind == ClassLoss::elr)
+      chunk_targets.assign(pool.size(), std::vector<double>(std::size_t(kChunk) * spec.out_dim));
     if (loss.kind == ClassLoss::tgce) chunk_weights.assign(pool.size(), std::vector<double>(kChunk));
   }
 

@@ -205,7 +205,7 @@ class CNEEP(NEEP):
             out.append(per_step[: n_win * step].reshape(n_win, step).sum(axis=1))
         return np.concatenate(out) if out else None
 
-    def _blurred_truth(self, d: EPData, truth: dict, layout: dict) -> dict:
+    def _blurred_truth(self, d: EPData, truth: dict) -> dict:
         """Motion-blurred frames: σ, and the exposure-window rates of linear models for
         this seq_len; for movies drawing a subset of coordinates, the exposure means of
         those (a crop: only the upper rate, the spanned path)."""
@@ -217,6 +217,7 @@ class CNEEP(NEEP):
             d.notes.append(f"integration steps per frame ({d.substeps}) unknown or not a multiple of the blur "
                            f"({d.blur}): no exposure-window truth")
             return out
+        layout = d.layout or {}
         cropped = layout.get("cropped", d.partial)  # files from before "cropped" was kept: assume the worst
         observed = layout.get("drawn") if d.partial and not cropped else None
         rates = m.exposure_ep_rates(d.dt, d.blur, self.seq_len, d.substeps // d.blur, method, observed=observed)
@@ -228,7 +229,7 @@ class CNEEP(NEEP):
 
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
         if d.blur > 1:
-            truth = self._blurred_truth(d, truth, d.layout or {})
+            truth = self._blurred_truth(d, truth)
         res = super()._read_out(d, split, members, fits, truth, seed)
         if d.partial and d.blur == 1:  # blurred frames can show more than σ: no lower bound on it
             res.kind = "bound"

@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 
 from .._validate import check_output_fits, finite_float, positive_float, positive_int, seed_value
+from .fit import _real_array
 
 MODES = ("ensemble_mean", "per_sample")
 
@@ -176,9 +177,7 @@ def _data_rows(val_states, t0: float, period, n: int, rng) -> np.ndarray:
 def _initial(value, data_states, rows, n, d, name):
     if value is None:
         return data_states[rows].copy()
-    from .fit import _real_array  # strings, booleans and complex numbers name the argument
-
-    a = _real_array(name, value)
+    a = _real_array(name, value)  # strings, booleans and complex numbers name the argument
     if a.ndim == 1 and a.shape[0] == d:
         a = np.broadcast_to(a, (n, d))
     if a.shape != (n, d):

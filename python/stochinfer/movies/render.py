@@ -48,8 +48,8 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
     Each spot is an isotropic Gaussian integrated over the pixels and divided by
     the peak of a pixel-centred spot (so that spot reads 1); spots add. With
     motion blur (blur > 1), frame k is the mean of these intensities over the
-    `blur` consecutive states k·blur … k·blur + blur − 1. Then, in this order: the mean of non-overlapping downsample × downsample blocks, the
-    crop, shot noise (Poisson counts with `photons` expected at intensity 1,
+    `blur` consecutive states k·blur … k·blur + blur − 1. Then, in this order:
+    the mean of non-overlapping downsample × downsample blocks, the crop, shot noise (Poisson counts with `photons` expected at intensity 1,
     divided by photons; exact below 500 counts, normal approximation above),
     read noise (Gaussian, std `read_noise` in peak units), and 8-bit quantisation
     clip(floor(255 I + ½), 0, 255). The noise of a pixel depends only on (seed,
