@@ -5,6 +5,11 @@ STOCHINFER_REQUIRE_CUDA=1, in which case they fail.
 The normals are bit-identical on every backend (explicit FMAs in rng.hpp); the
 physics differs only by rounding (FMA contraction, libm vs CUDA exp), so
 trajectories agree to ~1e-12 (float64) / ~1e-5 (float32) over short runs."""
+import os
+import signal
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -109,6 +114,40 @@ def test_cuda_many_chunks():
     kw = dict(n_steps=20000, dt=0.01, substeps=2, record_every=7, burn_in=13, seed=3, dtype="float64")
     cpu, gpu = _both(model, n_traj=2048, **kw)
     np.testing.assert_allclose(gpu, cpu, rtol=1e-9, atol=1e-9)
+
+
+def test_cuda_large_batch_matches_cpu_at_its_end():
+    """Two million trajectories (15,625 blocks): the last ones, far from index 0, match the CPU's
+    same streams (traj_offset), so the grid's indexing and the record layout hold at scale."""
+    model = models.BeadSpring(n_beads=5)
+    kw = dict(n_steps=50, dt=0.01, record_every=10, burn_in=3, seed=7, dtype="float32")
+    n = 2_000_000
+    gpu = si.simulate(model, n, backend="cuda", **kw).data
+    cpu_tail = si.simulate(model, N_TRAJ, backend="cpu", traj_offset=n - N_TRAJ, **kw).data
+    np.testing.assert_allclose(gpu[-N_TRAJ:], cpu_tail, **_tol("float32"))
+    cpu_head = si.simulate(model, N_TRAJ, backend="cpu", **kw).data
+    np.testing.assert_allclose(gpu[:N_TRAJ], cpu_head, **_tol("float32"))
+
+
+def test_cuda_ctrl_c_interrupts_promptly():
+    """Ctrl-C at 0.5 s stops a run sized to take about 30 s (timed on a short run first): the
+    host polls the cancel flag between kernel launches of ~100 ms."""
+    model = models.BeadSpring(n_beads=5)
+    kw = dict(dt=0.01, backend="cuda", dtype="float32")
+    si.simulate(model, 10**6, 20, record_every=20, **kw)  # warm-up: module load, first launch
+    start = time.perf_counter()
+    si.simulate(model, 10**6, 400, record_every=400, **kw)
+    per_step = (time.perf_counter() - start) / 400
+    n_steps = max(4000, int(30.0 / per_step))
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            si.simulate(model, 10**6, n_steps, record_every=n_steps, **kw)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 5.0
 
 
 def test_cuda_deterministic():
