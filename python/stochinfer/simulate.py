@@ -124,10 +124,10 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
 
     n_rec = n_steps // record_every + 1
     shape = (n_traj, n_rec, dim)
-    # CUDA also holds, on the host, two staging buffers of at most max(256 MiB, one record of every
-    # trajectory) each and two copies of one state per trajectory (cuda/simulate_cuda.cu)
+    # CUDA also holds, on the host, two staging buffers of 32 MiB (kept for the next call) and one
+    # state per trajectory (cuda/simulate_cuda.cu)
     one_record = n_traj * dim * dtype.itemsize
-    extra = 2 * min(n_rec * one_record, max(2**28, one_record)) + 2 * one_record if backend == "cuda" else 0
+    extra = 2 * 2**25 + one_record if backend == "cuda" else 0
     check_output_fits(shape, dtype, "lower n_traj or n_steps, raise record_every, or use dtype='float32'", extra)
     out = np.empty(shape, dtype=dtype)
     status = _core.simulate(model.cpp_name, model._size(), model._params(), out, n_steps, substeps,
