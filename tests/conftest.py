@@ -1,5 +1,8 @@
+import contextlib
 import os
 import signal
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -31,6 +34,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@contextlib.contextmanager
+def sigint_after(delay):
+    """Sends Ctrl-C (SIGINT) to this process `delay` seconds into the block; yields a function
+    that returns the seconds since the block began. The Ctrl-C tests size their work to run far
+    longer than the delay, so a lost signal fails their time check instead of hanging."""
+    timer = threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    try:
+        yield lambda: time.perf_counter() - start
+    finally:
+        timer.cancel()
 
 
 def within_se(estimate, truth, se, n_se=4.0):

@@ -11,6 +11,7 @@ import pytest
 import stochinfer as si
 from stochinfer import _core
 from stochinfer.classify.classifier import restore_layers
+from conftest import sigint_after
 
 SCE_CLIP = -np.log(1e-4)
 
@@ -505,18 +506,10 @@ def test_compare_resetting_with_the_papers_validation_on_noisy_test_labels():
 
 
 def test_ctrl_c_keeps_the_best_model():
-    import os
-    import signal
-    import threading
     x, y = _blobs(n=2000, d=32)
     c = si.Classifier(hidden=256, n_iter=200_000, batch=256, eval_every=50)  # about a minute uninterrupted
-    timer = threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.warns(UserWarning, match="interrupted"):
-            c.fit(x, y, seed=0)
-    finally:
-        timer.cancel()
+    with sigint_after(1.5), pytest.warns(UserWarning, match="interrupted"):
+        c.fit(x, y, seed=0)
     assert c.interrupted_ and c.iterations_ < 200_000
     assert c.score(x, y) == pytest.approx(c.best_["val_accuracy"], abs=0.05)
 

@@ -9,6 +9,7 @@ from stochinfer import _core
 from stochinfer.ep.cneep import upsample_map
 
 from _cnn_reference import numpy_forward
+from conftest import sigint_after
 
 
 @pytest.mark.parametrize("seq_len,h,w,n_layer,nc", [(2, 20, 40, 2, 4), (3, 13, 17, 3, 3), (2, 9, 9, 1, 3)])
@@ -168,19 +169,10 @@ def test_bad_movies_are_refused():
 
 def test_ctrl_c_keeps_the_best_model():
     # bounded: 50 000 updates would take minutes; a lost signal fails the assertions instead of hanging
-    import os
-    import signal
-    import threading
-
     mv = si.movies.bead_spring_movies(4, 200, seed=2)
     est = si.CNEEP(n_channel=4, n_iter=50_000, eval_every=20, batch=32, progress=False)
-    timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.warns(UserWarning, match="interrupted"):
-            res = est.fit(mv, seed=0)
-    finally:
-        timer.cancel()
+    with sigint_after(2.0), pytest.warns(UserWarning, match="interrupted"):
+        res = est.fit(mv, seed=0)
     assert res.settings["interrupted"] and np.isfinite(res.rate)
     assert res.settings["iterations"][0] < 50_000
     assert res.dissipation_map is not None

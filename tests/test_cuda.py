@@ -5,9 +5,6 @@ STOCHINFER_REQUIRE_CUDA=1, in which case they fail.
 The normals are bit-identical on every backend (explicit FMAs in rng.hpp); the
 physics differs only by rounding (FMA contraction, libm vs CUDA exp), so
 trajectories agree to ~1e-12 (float64) / ~1e-5 (float32) over short runs."""
-import os
-import signal
-import threading
 import time
 
 import numpy as np
@@ -15,6 +12,7 @@ import pytest
 
 import stochinfer as si
 from stochinfer import _core, models
+from conftest import sigint_after
 
 pytestmark = pytest.mark.cuda
 
@@ -139,15 +137,9 @@ def test_cuda_ctrl_c_interrupts_promptly():
     si.simulate(model, 10**6, 400, record_every=400, **kw)
     per_step = (time.perf_counter() - start) / 400
     n_steps = max(4000, int(30.0 / per_step))
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    start = time.perf_counter()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            si.simulate(model, 10**6, n_steps, record_every=n_steps, **kw)
-    finally:
-        timer.cancel()
-    assert time.perf_counter() - start < 5.0
+    with sigint_after(0.5) as elapsed, pytest.raises(KeyboardInterrupt):
+        si.simulate(model, 10**6, n_steps, record_every=n_steps, **kw)
+    assert elapsed() < 5.0
 
 
 def test_cuda_deterministic():

@@ -4,9 +4,6 @@ and the simulation loop fed the same normals. Small, briefly trained fits cover
 every branch: noiseless coordinates, ensembles with homogeneous diffusion, and
 driven underdamped fits with the F_r correction (linear and network forms), the
 finite-γΔt corrections and a time input."""
-import os
-import signal
-import threading
 import time
 
 import numpy as np
@@ -17,6 +14,7 @@ from stochinfer import _core
 from stochinfer.langevin import TrainSettings
 from stochinfer.langevin.data import tril_to_matrix
 from stochinfer.langevin.diffusion_base import quadratic_features
+from conftest import sigint_after
 
 SHORT = dict(hidden=16, drift_settings=TrainSettings(n_iter=60), diffusion_settings=TrainSettings(n_iter=60))
 
@@ -247,15 +245,9 @@ def test_ctrl_c_stops_a_long_simulation(fits):
     fit.simulate(500, 200, n_samples=4, record_every=200)
     per_step = (time.perf_counter() - t0) / 200
     n_steps = max(2000, int(30.0 / per_step))
-    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-    t0 = time.perf_counter()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            fit.simulate(500, n_steps, n_samples=4, record_every=n_steps)
-    finally:
-        timer.cancel()
-    assert time.perf_counter() - t0 < 10
+    with sigint_after(1.0) as elapsed, pytest.raises(KeyboardInterrupt):
+        fit.simulate(500, n_steps, n_samples=4, record_every=n_steps)
+    assert elapsed() < 10
 
 
 def test_noiseless_drift_network_is_checked(fits):

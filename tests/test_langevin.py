@@ -1,9 +1,6 @@
 """Langevin inference (methods.md §3): the Python pipeline on small data, bad
 input, reproducibility and interruption. Acceptance at the default data size is
 in test_langevin_acceptance.py (slow)."""
-import os
-import signal
-import threading
 
 import numpy as np
 import pytest
@@ -11,6 +8,7 @@ import pytest
 import stochinfer as si
 from stochinfer.langevin import TrainSettings, metrics
 from stochinfer.langevin.data import tril_outer, tril_to_matrix
+from conftest import sigint_after
 
 A = np.array([[-1.0, 0.5], [-0.5, -1.0]])
 D = np.array([[1.0, 0.3], [0.3, 0.5]])
@@ -205,16 +203,11 @@ def test_points_must_match_the_fit(ou_fit):
 
 def test_ctrl_c_keeps_the_best_model(ou):
     _, tr = ou
-    timer = threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.warns(UserWarning, match="interrupted"):
-            # 20 000 updates (about a minute): long enough for the signal at 3 s, and a lost
-            # signal fails the assertion below instead of hanging the run
-            long = TrainSettings(n_iter=20_000, eval_every=20, patience=None)
-            fit = si.infer_langevin(tr, hidden=64, drift_settings=long, diffusion_settings=long)
-    finally:
-        timer.cancel()
+    # 20 000 updates (about a minute): long enough for the signal at 3 s, and a lost
+    # signal fails the assertion below instead of hanging the run
+    long = TrainSettings(n_iter=20_000, eval_every=20, patience=None)
+    with sigint_after(3.0), pytest.warns(UserWarning, match="interrupted"):
+        fit = si.infer_langevin(tr, hidden=64, drift_settings=long, diffusion_settings=long)
     h = fit.histories["drift"]
     assert h["interrupted"] and h["iterations"] < 20_000
     assert np.all(np.isfinite(fit.drift(np.zeros((2, 2))).mean))

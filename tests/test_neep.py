@@ -3,8 +3,6 @@ tolerances), discrete tokens, ensembles, save/load, Ctrl-C, thread invariance
 and bad input. Full-size acceptance runs are in test_neep_acceptance.py (slow)."""
 import json
 import os
-import signal
-import threading
 import warnings
 
 import numpy as np
@@ -14,6 +12,7 @@ import stochinfer as si
 from stochinfer import _core
 from stochinfer.ep import NEEP, three_way_split
 from stochinfer.train import run_training
+from conftest import sigint_after
 
 FAST = dict(hidden=32, layers=2, batch=1024, n_iter=1500, eval_every=250, lr=3e-3, progress=False)
 
@@ -191,13 +190,8 @@ def test_save_load_roundtrip(tmp_path, fit2, bead2):
 def test_ctrl_c_keeps_the_best_model(bead2):
     # bounded (about 2 minutes): a lost signal fails the assertions instead of hanging the run
     est = NEEP(**dict(FAST, n_iter=20_000, eval_every=50, hidden=64))
-    timer = threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.warns(UserWarning, match="interrupted"):
-            res = est.fit(bead2, seed=0)
-    finally:
-        timer.cancel()
+    with sigint_after(3.0), pytest.warns(UserWarning, match="interrupted"):
+        res = est.fit(bead2, seed=0)
     assert res.settings["interrupted"] and np.isfinite(res.rate)
     assert res.settings["iterations"][0] < 20_000
 

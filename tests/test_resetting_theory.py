@@ -8,6 +8,7 @@ import pytest
 
 from stochinfer import _core
 from stochinfer import resetting_theory as rt
+from conftest import sigint_after
 
 
 def test_optimum_without_drift_matches_the_published_constants():
@@ -110,9 +111,6 @@ def test_bad_input_names_the_argument():
 def test_ctrl_c_stops_many_short_walkers():
     """Walkers that end before the in-walk check (every 65 536 steps) must still see Ctrl-C:
     work sized to about 30 s here (timed on a short run), so a missed signal fails the test."""
-    import os
-    import signal
-    import threading
     import time
 
     kw = dict(dt=1e-3, max_time=0.5, seed=1)  # at most 500 steps a walker
@@ -120,12 +118,6 @@ def test_ctrl_c_stops_many_short_walkers():
     rt.first_passage_times(1.0, 1.0, 0.0, V=-5.0, n_walkers=20_000, **kw)  # V < 0: most walkers censored
     per_walker = (time.perf_counter() - t0) / 20_000
     n = int(min(1e7, max(1e5, 30.0 / per_walker)))  # at most 80 MB of output
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    t0 = time.perf_counter()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            rt.first_passage_times(1.0, 1.0, 0.0, V=-5.0, n_walkers=n, **kw)
-    finally:
-        timer.cancel()
-    assert time.perf_counter() - t0 < 5.0
+    with sigint_after(0.5) as elapsed, pytest.raises(KeyboardInterrupt):
+        rt.first_passage_times(1.0, 1.0, 0.0, V=-5.0, n_walkers=n, **kw)
+    assert elapsed() < 5.0

@@ -1,7 +1,4 @@
 """Simulation engine against exact results (methods.md §7.1)."""
-import os
-import signal
-import threading
 import time
 
 import numpy as np
@@ -9,7 +6,7 @@ import pytest
 
 import stochinfer as si
 from stochinfer import models
-from conftest import within_se
+from conftest import sigint_after, within_se
 
 A2 = np.array([[-1.0, 0.7], [-0.4, -2.0]])
 D2 = np.array([[1.0, 0.3], [0.3, 0.5]])
@@ -282,29 +279,17 @@ def test_ctrl_c_interrupts_promptly():
     si.simulate(model, n_traj=100_000, n_steps=20, dt=0.01, record_every=20)
     per_step = (time.perf_counter() - start) / 20
     n_steps = max(200, int(30.0 / per_step))
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    start = time.perf_counter()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            si.simulate(model, n_traj=100_000, n_steps=n_steps, dt=0.01, record_every=n_steps)
-    finally:
-        timer.cancel()
-    assert time.perf_counter() - start < 5.0
+    with sigint_after(0.5) as elapsed, pytest.raises(KeyboardInterrupt):
+        si.simulate(model, n_traj=100_000, n_steps=n_steps, dt=0.01, record_every=n_steps)
+    assert elapsed() < 5.0
 
 
 def test_ctrl_c_interrupts_inside_a_record_of_many_substeps():
     """One record of 4·10⁷ substeps per trajectory (about 35 s): the cancel flag is polled
     per integration step, not per record (it took 136 s to stop)."""
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    start = time.perf_counter()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            si.simulate(models.BeadSpring(n_beads=5), n_traj=64, n_steps=1, dt=0.01, substeps=4 * 10**7)
-    finally:
-        timer.cancel()
-    assert time.perf_counter() - start < 5.0
+    with sigint_after(0.5) as elapsed, pytest.raises(KeyboardInterrupt):
+        si.simulate(models.BeadSpring(n_beads=5), n_traj=64, n_steps=1, dt=0.01, substeps=4 * 10**7)
+    assert elapsed() < 5.0
 
 
 def test_ratchet_is_not_simulated_as_sde():
