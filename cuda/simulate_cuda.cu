@@ -12,7 +12,7 @@
 // device buffer k % 2, and while chunk k + 1 runs, a second stream copies chunk k
 // in pieces through two pinned 32 MiB staging buffers (kept for the next call:
 // pinning costs as much as copying) that host threads move into `out`.
-// If even one record per trajectory does not fit in free device memory,
+// If the state and two records per trajectory do not fit in free device memory,
 // trajectories are processed in sequential batches (valid: the streams are keyed
 // by the global trajectory index).
 
@@ -94,27 +94,35 @@ class PinnedPool {
     return *pool;
   }
   void* acquire() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!free_.empty()) {
-        void* p = free_.back();
+    for (;;) {
+      void* p = nullptr;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (free_.empty()) break;
+        p = free_.back();
         free_.pop_back();
-        return p;
       }
+      // a device reset (by another library in the process) frees pinned memory: drop such buffers
+      cudaPointerAttributes attr{};
+      if (cudaPointerGetAttributes(&attr, p) == cudaSuccess && attr.type == cudaMemoryTypeHost) return p;
+      (void)cudaGetLastError();
     }
     void* p = nullptr;
-    if (cudaMallocHost(&p, kStageBytes) != cudaSuccess) {
+    if (cudaHostAlloc(&p, kStageBytes, cudaHostAllocPortable) != cudaSuccess) {  // pinned for every context
       (void)cudaGetLastError();
       return nullptr;
     }
     return p;
   }
   void release(void* p) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (free_.size() < kKept)
-      free_.push_back(p);
-    else
-      cudaFreeHost(p);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (free_.size() < kKept) {
+        free_.push_back(p);
+        return;
+      }
+    }
+    cudaFreeHost(p);  // outside the lock: it may wait for the device
   }
 
  private:
@@ -124,7 +132,7 @@ class PinnedPool {
 };
 
 /// One staging buffer of kStageBytes from the pool; ordinary memory where pinning
-/// fails (copies are then synchronous, still correct).
+/// fails (slower copies; the events order them all the same).
 class HostStaging {
  public:
   explicit HostStaging(bool wanted) {
@@ -348,7 +356,8 @@ ChunkKernel<Model> pick_kernel(int size) {
 // ---------------------------------------------------------------- the host driver
 
 constexpr double kChunkTargetMs = 100.0;               ///< wall time of one launch
-constexpr std::size_t kMaxChunkRecordBytes = 256u << 20;  ///< device record buffer cap
+/// Cap of each of the two device record buffers, unless one record of the batch is larger
+constexpr std::size_t kMaxChunkRecordBytes = 256u << 20;
 constexpr std::size_t kDeviceMemoryReserve = 256u << 20;  ///< left free for the runtime
 
 void require_device() {
@@ -447,6 +456,7 @@ SimulationStatus run_model(const BuiltinModel& bm, const Model& mh, const Simula
   const T h = static_cast<T>(c.dt / c.substeps);
   const T sqrt_h = static_cast<T>(std::sqrt(c.dt / c.substeps));
   std::int64_t len = 1;  // chunk length in intervals, adapted to kChunkTargetMs
+  bool timed = false;    // len has been adapted at least once (later batches keep it)
 
   for (std::int64_t first = 0; first < c.n_traj; first += nb) {
     const std::int64_t cnt = std::min(nb, c.n_traj - first);
@@ -464,7 +474,7 @@ SimulationStatus run_model(const BuiltinModel& bm, const Model& mh, const Simula
       }
     });
     if (n_total == 0) continue;
-    // pageable source: returns once `soa` has been read, so the next batch may overwrite it
+    // `soa` is next overwritten after this batch's last chunk has finished, hence after this copy
     STOCHINFER_CUDA_CHECK(cudaMemcpyAsync(d_state.as<T>(), soa.get(), static_cast<std::size_t>(cnt) * row,
                                           cudaMemcpyHostToDevice, st));
 
@@ -492,8 +502,9 @@ SimulationStatus run_model(const BuiltinModel& bm, const Model& mh, const Simula
       const std::int64_t pieces = ceil_div(cnt, per_piece);
       auto queue = [&](std::int64_t j) {
         const std::int64_t b = j * per_piece, e = std::min(cnt, b + per_piece);
-        STOCHINFER_CUDA_CHECK(cudaMemcpyAsync(stage[j & 1]->get(), src + b * nrc * d,
-                                              static_cast<std::size_t>(e - b) * traj_bytes, cudaMemcpyDeviceToHost, cs));
+        const std::size_t bytes = static_cast<std::size_t>(e - b) * traj_bytes;
+        STOCHINFER_CUDA_CHECK(
+            cudaMemcpyAsync(stage[j & 1]->get(), src + b * nrc * d, bytes, cudaMemcpyDeviceToHost, cs));
         STOCHINFER_CUDA_CHECK(cudaEventRecord(piece_copied[j & 1].get(), cs));
       };
       queue(0);
@@ -513,7 +524,6 @@ SimulationStatus run_model(const BuiltinModel& bm, const Model& mh, const Simula
 
     // Waits for chunk `s` (written to `rec`), adapts the chunk length to its kernel time and
     // moves its records into `out`; the chunk queued after it runs meanwhile.
-    bool timed = false;
     auto finish = [&](Slot& s, const DeviceBuffer& rec) {
       STOCHINFER_CUDA_CHECK(cudaEventSynchronize(s.stop.get()));
       float ms = 0.f;
@@ -529,7 +539,8 @@ SimulationStatus run_model(const BuiltinModel& bm, const Model& mh, const Simula
     bool pending = false;
     for (std::int64_t n = 0; n < n_total; ++k) {
       if (cancelled()) return SimulationStatus::cancelled;  // ~SyncOnExit waits for queued work
-      // chunk k - 2, the last user of d_rec[k & 1], was drained before chunk k - 1 was finished
+      // chunk k - 2, the last user of d_rec[k & 1], was drained (all its copies waited for)
+      // in the previous iteration, before this launch
       Slot& s = slots[k & 1];
       std::int64_t n_end = std::min(n_total, n + len);
       // records r_lo .. r_lo + nrc - 1 fall in [n, n_end), at most r_cap of them
