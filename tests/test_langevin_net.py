@@ -172,6 +172,30 @@ def test_training_is_thread_count_invariant_and_lowers_the_loss():
     np.testing.assert_array_equal(out[0], out[1])
 
 
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_sgd_updates_follow_torch_sgd_with_momentum(weight_decay):
+    """A deterministic network trained on one row: every minibatch is that row, so the
+    update's gradient is objective_and_grad's. Two updates against numpy: buf = g, then
+    buf = μ·buf + g, with torch's L2 weight decay g += wd·p; p −= lr·buf."""
+    x, y = data(20, 2, 2)
+    net = make_net(n_bayes=0)
+    one = np.array([5])
+    lr, mu = 0.01, 0.9
+    p0 = net.get_params()
+    g0 = net.objective_and_grad(x, y, one, 1, 0.0, "elbo", 3, 1)[1] + weight_decay * p0
+    net.train(x, y, one, 1, 8, 1, 0.0, "elbo", lr, weight_decay, 3, optimizer="sgd", momentum=mu)
+    p1 = net.get_params()
+    np.testing.assert_allclose(p1, p0 - lr * g0, rtol=1e-12, atol=1e-15)
+    g1 = net.objective_and_grad(x, y, one, 1, 0.0, "elbo", 3, 2)[1] + weight_decay * p1
+    net.train(x, y, one, 1, 8, 1, 0.0, "elbo", lr, weight_decay, 3, optimizer="sgd", momentum=mu)
+    np.testing.assert_allclose(net.get_params(), p1 - lr * (mu * g0 + g1), rtol=1e-12, atol=1e-15)
+    m, v, step = net.get_adam_state()  # the momentum buffer is the optimiser state a checkpoint keeps
+    np.testing.assert_allclose(m, mu * g0 + g1, rtol=1e-12, atol=1e-15)
+    assert step == 2 and not v.any()
+    with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd'"):
+        net.train(x, y, one, 1, 8, 1, 0.0, "elbo", lr, 0.0, 3, optimizer="rmsprop")
+
+
 def test_ensemble_training_with_bootstrap_rows_is_thread_invariant():
     x, y = data(600, 2, 2)
     rng = np.random.default_rng(0)

@@ -41,8 +41,11 @@ std::vector<std::vector<std::int64_t>> member_rows(const Rows& r) {
   return out;
 }
 
+/// optimizer: "adam" (decoupled weight decay, AdamW) or "sgd" (momentum; weight decay as
+/// torch.optim.SGD's L2 term).
 stochinfer::LangevinTrainConfig train_config(int batch, int n_samples, double kl_weight, const std::string& kl,
-                                             double lr, double weight_decay, std::uint64_t seed) {
+                                             double lr, double weight_decay, std::uint64_t seed,
+                                             const std::string& optimizer = "adam", double momentum = 0.9) {
   stochinfer::LangevinTrainConfig c;
   c.batch = batch;
   c.n_samples = n_samples;
@@ -53,9 +56,17 @@ stochinfer::LangevinTrainConfig train_config(int batch, int n_samples, double kl
     c.kl_gradient = stochinfer::KlGradient::detached;
   else
     throw py::value_error("kl_gradient must be 'elbo' or 'detached', got '" + kl + "'");
-  c.adam.lr = lr;
-  c.adam.weight_decay = weight_decay;
-  c.adam.decoupled = true;
+  if (optimizer == "adam") {
+    stochinfer::AdamConfig a;
+    a.lr = lr;
+    a.weight_decay = weight_decay;
+    a.decoupled = true;
+    c.optimizer = a;
+  } else if (optimizer == "sgd") {
+    c.optimizer = stochinfer::SgdConfig{lr, momentum, 0.0, weight_decay, false};
+  } else {
+    throw py::value_error("optimizer must be 'adam' or 'sgd', got '" + optimizer + "'");
+  }
   c.seed = seed;
   return c;
 }
@@ -115,17 +126,18 @@ void bind_net(py::module_& m, const char* name) {
              md.adam_step() = 0;
              md.batch_draws() = 0;
            },
-           "Zeroes the Adam moments, the update counter and the minibatch counter (a refit replays the keys).")
+           "Zeroes the optimiser state (Adam moments or SGD momentum), the update counter and the minibatch "
+           "counter (a refit replays the keys).")
       .def("zero_output_layer", &Net::zero_output_layer,
            "Zeroes every member's output layer: the network starts as its linear base.")
       .def(
           "train",
           [](Net& md, const Arr<T>& x, const Arr<T>& y, const Rows& rows, std::int64_t n_steps, int batch,
              int n_samples, double kl_weight, const std::string& kl, double lr, double weight_decay,
-             std::uint64_t seed) {
+             std::uint64_t seed, const std::string& optimizer, double momentum) {
             const auto d = regression_data(md, x, y);
             const auto r = member_rows(rows);
-            const auto c = train_config(batch, n_samples, kl_weight, kl, lr, weight_decay, seed);
+            const auto c = train_config(batch, n_samples, kl_weight, kl, lr, weight_decay, seed, optimizer, momentum);
             std::atomic<bool> cancel{false};
             const auto st =
                 stochinfer::python::run_interruptible([&] { return md.train(d, r, n_steps, c, &cancel); }, cancel);
@@ -133,7 +145,8 @@ void bind_net(py::module_& m, const char* name) {
           },
           py::arg("x"), py::arg("y"), py::arg("rows"), py::arg("n_steps"), py::arg("batch"), py::arg("n_samples"),
           py::arg("kl_weight"), py::arg("kl_gradient"), py::arg("lr"), py::arg("weight_decay"), py::arg("seed"),
-          "Adam updates; returns (steps_done, mean objective).")
+          py::arg("optimizer") = "adam", py::arg("momentum") = 0.9,
+          "Optimiser updates (optimizer 'adam' or 'sgd'); returns (steps_done, mean objective).")
       .def(
           "objective_and_grad",
           [](Net& md, const Arr<T>& x, const Arr<T>& y, const Rows& rows, int n_samples, double kl_weight,

@@ -36,7 +36,9 @@ int main() {
   LangevinTrainConfig cfg;
   cfg.batch = 256;
   cfg.kl_weight = 0.01 / (n / 256);
-  cfg.adam.lr = 3e-3;
+  AdamConfig adam;
+  adam.lr = 3e-3;
+  cfg.optimizer = adam;
 
   for (int n_bayes : {2, 0}) {
     net.n_bayes = n_bayes;

@@ -25,7 +25,7 @@ struct LangevinTrainConfig {
   int n_samples = 3;           ///< K weight samples per minibatch (Bayesian layers)
   double kl_weight = 0.0;      ///< β / N_batches: weight of the mean KL per parameter
   KlGradient kl_gradient = KlGradient::elbo;
-  AdamConfig adam;
+  OptimizerConfig optimizer = AdamConfig{};  ///< Adam/AdamW (default) or SGD with momentum
   std::uint64_t seed = 0;      ///< keys minibatches and weight noise with the update number
   void validate() const;
 };

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "stochinfer/losses/langevin.hpp"
-#include "stochinfer/nn/adam.hpp"
+#include "stochinfer/nn/optimizer_step.hpp"
 #include "stochinfer/nn/antithetic.hpp"
 #include "stochinfer/nn/bayes_mlp.hpp"
 #include "stochinfer/nn/flush_denormals.hpp"
@@ -23,7 +23,7 @@ void LangevinTrainConfig::validate() const {
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
   if (n_samples < 1 || n_samples > 255) throw std::invalid_argument("n_samples must be in [1, 255]");
   if (!(kl_weight >= 0) || !std::isfinite(kl_weight)) throw std::invalid_argument("kl_weight must be >= 0");
-  adam.validate();
+  std::visit([](const auto& o) { o.validate(); }, optimizer);
 }
 
 namespace {
@@ -437,7 +437,8 @@ LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
     loss_sum += im.objective(data, bptr, cfg.batch, K, cfg, im.grad.data()) / im.E;
     ++im.step;
     ++im.draws;
-    nn::adam_update(cfg.adam, long(im.step), im.p.data(), im.grad.data(), im.m.data(), im.v.data(), im.p.size());
+    nn::optimizer_step(cfg.optimizer, long(im.step), im.p.data(), im.grad.data(), im.m.data(), im.v.data(),
+                       im.p.size());
     ++out.steps_done;
   }
   out.mean_loss = out.steps_done ? loss_sum / double(out.steps_done) : 0.0;

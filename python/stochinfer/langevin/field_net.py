@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _core
 from ..train import Resetting, ScheduledStep, check_resetting, network_state, run_training, set_network_state
-from .._validate import check_output_fits, positive_float
+from .._validate import check_output_fits, momentum_value, positive_float
 from .linear import MAX_DEGREE, linear_fit, linear_fit_chol
 
 METHODS = ("bbb", "ensemble")
@@ -22,16 +22,18 @@ METHODS = ("bbb", "ensemble")
 class TrainSettings:
     """Training settings of one field network (methods.md §3.2, §3.4).
 
-    lr, batch, n_iter (Adam updates; None: three passes over the training rows,
+    lr, batch, n_iter (optimiser updates; None: three passes over the training rows,
     at least 3000 and at most 15 000), eval_every (updates between validation
     evaluations), patience (updates without improvement before stopping; None:
     never), lr_schedule ('cosine' to lr/100 or 'constant'), n_samples (K weight
     samples per minibatch), beta (KL weight; the KL term is beta / N_batches times
     the mean KL per Bayesian parameter), kl_gradient ('elbo' or 'detached', the
-    published code's behaviour), weight_decay (decoupled, AdamW), resetting
+    published code's behaviour), optimizer ('adam', default, or 'sgd': SGD with
+    `momentum`, torch.optim.SGD's update, as the resetting paper trained), weight_decay
+    (Adam: decoupled, AdamW; SGD: torch's L2 term), resetting
     (stochinfer.train.Resetting: stochastic resetting to the best checkpoint once
     the validation NLL stalls, methods.md §4; patience then does not apply; None:
-    off)."""
+    off). SGD needs a larger lr than Adam's default 1e-3 (e.g. 1e-2 with momentum 0.9)."""
 
     lr: float = 1e-3
     batch: int = 256
@@ -46,6 +48,8 @@ class TrainSettings:
     val_samples: int = 3
     max_val_rows: int = 20_000
     resetting: Optional[Resetting] = None
+    optimizer: str = "adam"
+    momentum: float = 0.9
 
     def resolved_n_iter(self, n_train: int) -> int:
         if self.n_iter is not None:
@@ -67,6 +71,10 @@ class TrainSettings:
             raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}")
         if self.kl_gradient not in ("elbo", "detached"):
             raise ValueError(f"kl_gradient must be 'elbo' or 'detached', got {self.kl_gradient!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        momentum_value(self.momentum)
+        positive_float("weight_decay", self.weight_decay, allow_zero=True)
         check_resetting(self.resetting)
 
 
@@ -211,7 +219,8 @@ class FieldNetwork:
         kl_weight = settings.beta / math.ceil(n_train / settings.batch)
         return ScheduledStep(
             lambda k, lr: self.net.train(x, y, rows, k, settings.batch, settings.n_samples, kl_weight,
-                                         settings.kl_gradient, lr, settings.weight_decay, seed),
+                                         settings.kl_gradient, lr, settings.weight_decay, seed,
+                                         settings.optimizer, float(settings.momentum)),
             settings.lr, settings.lr_schedule, n_iter), kl_weight
 
     def fit(self, x: np.ndarray, y: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,

@@ -6,10 +6,9 @@
 #include <vector>
 
 #include "stochinfer/neep.hpp"
-#include "stochinfer/nn/adam.hpp"
 #include "stochinfer/nn/batching.hpp"
 #include "stochinfer/nn/flush_denormals.hpp"
-#include "stochinfer/nn/sgd.hpp"
+#include "stochinfer/nn/optimizer_step.hpp"
 
 namespace stochinfer {
 inline namespace STOCHINFER_ISA_NAMESPACE {
@@ -30,16 +29,11 @@ struct OptimState {
 
 /// The update of `st` by its gradient: Adam or SGD with momentum, element-wise, so
 /// parameter slices run in parallel without changing a bit.
-template <class T>
-void optimizer_update(ThreadPool& pool, const AdamConfig& c, OptimState<T>& st) {
+template <class T, class OptConfig>
+void optimizer_update(ThreadPool& pool, const OptConfig& c, OptimState<T>& st) {
   for_each_slice(pool, st.p.size(), [&](std::size_t lo, std::size_t hi) {
-    adam_update(c, long(st.step), st.p.data() + lo, st.grad.data() + lo, st.m.data() + lo, st.v.data() + lo, hi - lo);
-  });
-}
-template <class T>
-void optimizer_update(ThreadPool& pool, const SgdConfig& c, OptimState<T>& st) {
-  for_each_slice(pool, st.p.size(), [&](std::size_t lo, std::size_t hi) {
-    sgd_update(c, long(st.step), st.p.data() + lo, st.grad.data() + lo, st.m.data() + lo, hi - lo);
+    optimizer_step(c, long(st.step), st.p.data() + lo, st.grad.data() + lo, st.m.data() + lo, st.v.data() + lo,
+                   hi - lo);
   });
 }
 
