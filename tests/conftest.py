@@ -40,7 +40,8 @@ def pytest_collection_modifyitems(config, items):
 def sigint_after(delay):
     """Sends Ctrl-C (SIGINT) to this process `delay` seconds into the block; yields a function
     that returns the seconds since the block began. The Ctrl-C tests size their work to run far
-    longer than the delay, so a lost signal fails their time check instead of hanging."""
+    longer than the delay, so a lost signal fails them (a time check, or the training's
+    "interrupted" flag after the full run) instead of hanging."""
     timer = threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT))
     start = time.perf_counter()
     timer.start()

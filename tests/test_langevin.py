@@ -199,16 +199,22 @@ def test_bad_input_is_rejected_with_clear_errors(ou):
 
 
 def test_sgd_with_momentum_trains_the_fields(ou):
-    """optimizer='sgd' (the resetting paper's optimiser) reaches the Adam fit's accuracy on the OU data."""
+    """optimizer='sgd' (the resetting paper's optimiser) trains the networks alone (no drift or
+    diffusion base, which would fit the OU fields by themselves) to the targets on the OU data
+    (drift R² 0.927, D error 0.082; Adam 1e-3: 0.960, 0.025; SGD at Adam's lr 1e-3: −0.57, 0.36).
+    Adam's second moments stay zero: SGD ran."""
     m, tr = ou
-    sgd = TrainSettings(n_iter=1200, batch=256, optimizer="sgd", lr=0.05, momentum=0.9)
-    fit = si.infer_langevin(tr, hidden=32, drift_settings=sgd,
-                            diffusion_settings=TrainSettings(n_iter=800, batch=256, optimizer="sgd", lr=0.05))
+    sgd = dict(batch=256, optimizer="sgd", lr=0.5, momentum=0.9)
+    fit = si.infer_langevin(tr, hidden=32, drift_settings=TrainSettings(n_iter=1200, **sgd),
+                            diffusion_settings=TrainSettings(n_iter=800, **sgd), drift_base="none",
+                            diffusion_base="none")
     te = si.simulate(m, 1, 5000, 0.01, substeps=10, seed=99)
     rep = fit.report(m, points=te.x[0, ::5])
     assert rep["drift"]["r2"] >= 0.9, rep["drift"]
     assert rep["diffusion"]["relative_error"] <= 0.1, rep["diffusion"]
-    assert fit.histories["drift"]["settings"]["optimizer"] == "sgd"
+    for name in ("drift", "diffusion"):
+        momentum, second_moment, _ = fit.nets[name].net.get_adam_state()
+        assert momentum.any() and not second_moment.any()
 
 
 def test_points_must_match_the_fit(ou_fit):

@@ -26,8 +26,8 @@ class Resetting:
     evaluation, so in effect rounded up to a multiple of eval_every), every update is
     followed, with probability `prob`, by a return to the checkpoint: the
     parameters with the lowest validation loss so far with their optimiser state
-    (Adam moments and counter; the reference's opt_reset=1). Minibatches keep being
-    drawn fresh: their counter is not rewound. Resets come at independent
+    (Adam moments or SGD momentum, and counter; the reference's opt_reset=1).
+    Minibatches keep being drawn fresh: their counter is not rewound. Resets come at independent
     geometric intervals (rate −ln(1 − prob) per update), drawn from the training
     seed, so the same seed gives the same run.
 

@@ -33,7 +33,9 @@ class TrainSettings:
     (Adam: decoupled, AdamW; SGD: torch's L2 term), resetting
     (stochinfer.train.Resetting: stochastic resetting to the best checkpoint once
     the validation NLL stalls, methods.md §4; patience then does not apply; None:
-    off). SGD needs a larger lr than Adam's default 1e-3 (e.g. 1e-2 with momentum 0.9)."""
+    off). SGD needs a far larger lr than Adam's 1e-3: on OU data with no drift or
+    diffusion base, lr 0.5 with momentum 0.9 reached drift R² 0.93 in 1200 updates
+    (Adam 1e-3: 0.96; SGD 1e-3: no fit)."""
 
     lr: float = 1e-3
     batch: int = 256
@@ -278,7 +280,7 @@ class FieldNetwork:
         return hist
 
     def _get_state(self):
-        """Parameters with their Adam state: what a checkpoint and a reset to it hold."""
+        """Parameters with their optimiser state: what a checkpoint and a reset to it hold."""
         return network_state(self.net)
 
     def _set_state(self, state) -> None:
