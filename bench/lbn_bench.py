@@ -74,8 +74,10 @@ def throughput(args) -> list:
             ours = ours_steps_per_s(x, y, hidden, batch, args.steps, args.threads, dt)
             theirs = None
             if tp is not None:
-                r = tp.train(x, y, dt=dt, out_mean=np.zeros(2), out_std=np.ones(2), hidden=hidden, batch=batch,
-                             n_steps=args.steps, lr=1e-3, seed=0, threads=args.threads)
+                kw = dict(dt=dt, out_mean=np.zeros(2), out_std=np.ones(2), hidden=hidden, batch=batch, lr=1e-3,
+                          seed=0, threads=args.threads)
+                tp.train(x, y, n_steps=20, **kw)  # warm-up, as for stochinfer
+                r = tp.train(x, y, n_steps=args.steps, **kw)
                 theirs = r["steps_per_s"]
             ratio = ours / theirs if theirs else float("nan")
             print(f"| {hidden} | {batch} | {ours:.1f} | {theirs if theirs else float('nan'):.1f} | {ratio:.2f}x |",

@@ -132,7 +132,7 @@ def first_passage(quick: bool) -> list:
         max_steps = math.ceil(100 * T / dt)
         s_ours, t = best_of(lambda: rt.first_passage_times(1.0, 1.0, rate, dt=dt, n_walkers=n, seed=1), 3)
         late = rt.first_passage_times(1.0, 1.0, rate, dt=dt, n_walkers=n, seed=1, monitoring_correction=False)
-        s_np, t_np = best_of(lambda: numpy_walkers(1.0, 1.0, rate, 0.0, dt, n, 1, max_steps), 1)
+        s_np, t_np = best_of(lambda: numpy_walkers(1.0, 1.0, rate, 0.0, dt, n, 1, max_steps), 3)
         row = dict(rate_over_optimal=factor, rate=rate, mean_T_theory=T, walkers=n, dt=dt,
                    mean_T=float(t.mean()), stderr=float(t.std(ddof=1) / math.sqrt(n)),
                    mean_T_uncorrected=float(late.mean()), mean_T_numpy=float(np.nanmean(t_np)),
