@@ -93,6 +93,14 @@ def test_detached_kl_changes_only_the_gradient():
     s = np.log1p(np.exp(rho))
     kl_mean = np.mean(np.log(PRIOR / s) + (s ** 2 + mu ** 2) / (2 * PRIOR ** 2) - 0.5)
     assert net.kl_mean(0) == pytest.approx(kl_mean, rel=1e-12)
+    # the objective's KL term (ln s from the vectorised softplus map) is the same value
+    l0 = net.objective_and_grad(x, y, rows, 2, 0.0, "elbo", 3, 5)[0]
+    assert le - l0 == pytest.approx(0.2 * kl_mean, rel=1e-10)
+    net32 = make_net(hidden=6, n_layers=2, n_bayes=1, dtype=32)
+    net32.set_params(p.astype(np.float32))
+    l32 = net32.objective_and_grad(x, y, rows, 2, 0.2, "elbo", 3, 5)[0]
+    l32_0 = net32.objective_and_grad(x, y, rows, 2, 0.0, "elbo", 3, 5)[0]
+    assert l32 - l32_0 == pytest.approx(0.2 * kl_mean, rel=1e-4)
     want = np.zeros_like(p)
     want[off:off + n] = 0.2 * mu / PRIOR ** 2 / n
     want[off + n:] = 0.2 * (-1 / s + s / PRIOR ** 2) / (1 + np.exp(-rho)) / n

@@ -3,8 +3,10 @@
 // lane-packed generator with the scalar one.
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "check.hpp"
+#include "stochinfer/detail/read_normals.hpp"
 #include "stochinfer/rng.hpp"
 
 using namespace stochinfer;
@@ -50,6 +52,27 @@ int main() {
   bool pieces = true;
   for (int j = 0; j < 11; ++j) pieces = pieces && r1[j] == r2[j];
   CHECK(pieces);
+
+  // detail::read_normals (W blocks in lanes) reads the same bits as the scalar stream, from any
+  // position and for any length, and leaves the stream where the scalar read does
+  bool bulk = true;
+  for (std::uint64_t start : {0ull, 1ull, 3ull, 4ull, 5ull, 63ull, 64ull, 65ull, (1ull << 34) - 2})
+    for (std::size_t n : {0u, 1u, 3u, 4u, 63u, 64u, 65u, 300u}) {
+      NormalStream<std::uint32_t> s1 = normal_stream(77, RngPurpose::weight_sample, (1ull << 40) + 3), s2 = s1,
+                                  s3 = s1;
+      s1.seek(start);
+      s2.seek(start);
+      s3.seek(start);
+      std::vector<float> a(n + 1), b(n + 1), c(n + 1);
+      s1.read(a.data(), static_cast<int>(n));
+      detail::read_normals<16>(s2, b.data(), n);
+      detail::read_normals<4>(s3, c.data(), n);
+      s1.read(a.data() + n, 1);  // the next normal after the read
+      s2.read(b.data() + n, 1);
+      s3.read(c.data() + n, 1);
+      for (std::size_t j = 0; j <= n; ++j) bulk = bulk && a[j] == b[j] && a[j] == c[j];
+    }
+  CHECK(bulk);
 
   // log_unit: absolute error below 2e-6 * max(1, |log x|) on (0, 1]
   bool log_ok = true;

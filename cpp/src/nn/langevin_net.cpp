@@ -248,7 +248,7 @@ struct LangevinNet<T>::Impl {
       T* g = g_all + P * std::size_t(e);
       net.param_grad(a0.data(), gb.data(), ep.data(), K, ns ? sig.data() + ns * e : nullptr, c, g);
       const bool kl_grad = cfg.kl_gradient == KlGradient::elbo && cfg.kl_weight > 0;
-      const double kl = net.kl_mean(member(e), T(cfg.kl_weight), kl_grad ? g : nullptr);
+      const double kl = net.kl_mean(member(e), T(cfg.kl_weight), kl_grad ? g : nullptr, ns ? soft.data() + ns * e : nullptr);
       total[e] = le * double(c) + cfg.kl_weight * kl;
     });
     double sum = 0.0;

@@ -7,6 +7,7 @@
 
 #include "stochinfer/nn/activation.hpp"
 #include "stochinfer/nn/dense.hpp"
+#include "stochinfer/detail/read_normals.hpp"
 #include "stochinfer/rng.hpp"
 
 namespace stochinfer {
@@ -115,13 +116,17 @@ class BayesMlp {
   /// n_sampled() values into w and, when non-null, eps (training needs them for
   /// the rho gradient; prediction does not).
   void sample(const T* p, const T* soft, NormalStream<std::uint32_t>* noise, T* w, T* eps) const {
+    thread_local std::vector<float> z;  // the normals, in the order the weights read them
+    if (noise) {
+      z.resize(n_sampled());
+      detail::read_normals(*noise, z.data(), z.size());
+    }
     std::size_t o = 0;
     for (int l = first_bayes(); l < n_layers(); ++l) {
       const std::size_t n = layers_[l].n_params();
       const T* mu = p + param_off_[l];
       for (std::size_t k = 0; k < n; ++k, ++o) {
-        float e = 0.0f;
-        if (noise) noise->read(&e, 1);
+        const float e = noise ? z[o] : 0.0f;
         w[o] = mu[k] + soft[o] * T(e);
         if (eps) eps[o] = T(e);
       }
@@ -214,24 +219,36 @@ class BayesMlp {
 
   /// Mean KL divergence per Bayesian parameter, KL̄ = Σ[ln(σp/s) + (s² + mu²)/(2σp²) - ½] / n_sampled(),
   /// of q = N(mu, s²), s = softplus(rho), from the prior N(0, σp²). Adds c * dKL̄/dθ
-  /// into g when g is non-null. 0 without Bayesian layers.
-  double kl_mean(const T* p, T c = T(0), T* g = nullptr) const {
+  /// into g when g is non-null. 0 without Bayesian layers. `soft`: rho_maps' softplus of
+  /// these parameters, if at hand: ln s is then taken from it in vectorised precision-T
+  /// arithmetic (the value only; the gradient is the same double expression either way),
+  /// which saves the scalar double logarithm that cost a sixth of a training update.
+  double kl_mean(const T* p, T c = T(0), T* g = nullptr, const T* soft = nullptr) const {
     if (n_sampled() == 0) return 0.0;
-    const double sp = spec_.prior_std, inv_var = 1.0 / (sp * sp);
+    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+    const double sp = spec_.prior_std, inv_var = 1.0 / (sp * sp), log_sp = std::log(sp);
     const double cn = double(c) / double(n_sampled());
     double sum = 0.0;
+    std::size_t o = 0;
     for (int l = first_bayes(); l < n_layers(); ++l) {
       const std::size_t n = layers_[l].n_params();
       const T* mu = p + param_off_[l];
       const T* rho = mu + n;
+      A log_s;
+      if (soft) {  // from an aligned copy, as in rho_maps: the bits must not depend on heap addresses
+        const A s_copy = Eigen::Map<const A>(soft + o, Eigen::Index(n));
+        log_s = s_copy.log();
+      }
       for (std::size_t k = 0; k < n; ++k) {
         const double m = mu[k], r = rho[k], s = softplus(r);
-        sum += std::log(sp / s) + 0.5 * (s * s + m * m) * inv_var - 0.5;
+        const double log_s_k = soft ? double(log_s[Eigen::Index(k)]) : std::log(s);
+        sum += log_sp - log_s_k + 0.5 * (s * s + m * m) * inv_var - 0.5;
         if (g) {
           g[param_off_[l] + k] += T(cn * m * inv_var);
           g[param_off_[l] + n + k] += T(cn * (-1.0 / s + s * inv_var) * sigmoid(r));
         }
       }
+      o += n;
     }
     return sum / double(n_sampled());
   }
