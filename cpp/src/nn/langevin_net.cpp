@@ -30,6 +30,9 @@ namespace {
 constexpr int kTrainChunk = 64;   // rows per training task: fixed, so results ignore the thread count
 constexpr int kEvalChunk = 256;   // points per evaluation task
 constexpr int kMaxGroups = 8;     // gradient accumulators per member
+// element-wise per-update work (rho maps, KL, accumulator sums) in fixed pieces, a multiple of
+// 64: one member's network uses every thread, and results ignore the thread count
+constexpr std::size_t kSliceWeights = 4096;
 }  // namespace
 
 template <class T>
@@ -57,6 +60,7 @@ struct LangevinNet<T>::Impl {
   std::vector<std::vector<T>> acc;  // per (member, group) gradient accumulators
   std::vector<T> wsamp, eps;        // sampled Bayesian weights and their noise, per (member, sample)
   std::vector<T> soft, sig;         // softplus(rho), σ(rho) per member
+  std::vector<typename Net::Slice> slices;  // the Bayesian weights in pieces of kSliceWeights
   std::vector<T> post_w;            // cached posterior samples (ensure_posterior)
   std::vector<double> lin;          // polynomial base field, per member n_monomials x out_dim; empty: none
   int lin_degree = 1;               // its degree
@@ -68,7 +72,8 @@ struct LangevinNet<T>::Impl {
   std::uint64_t post_seed = 0, post_version = 0, version = 0;  // version: bumped when parameters may change
 
   Impl(const BayesMlpSpec& s, const HeadSpec& h, int n_members, std::uint64_t seed, int n_threads)
-      : net(s), head_spec(h), E(n_members), P(net.n_params()), pool(n_threads) {
+      : net(s), head_spec(h), E(n_members), P(net.n_params()), slices(net.slices(kSliceWeights)),
+        pool(n_threads) {
     h.validate();
     if (h.out_dim() != s.out_dim)
       throw std::invalid_argument("the head needs " + std::to_string(h.out_dim()) + " network outputs, the network has " +
@@ -120,7 +125,11 @@ struct LangevinNet<T>::Impl {
     if (ep) ep->resize(ns * E * K);
     soft.resize(ns * E);
     sig.resize(ns * E);
-    pool.parallel_for(E, [&](int e, int) { net.rho_maps(member(e), soft.data() + ns * e, sig.data() + ns * e); });
+    const int n_sl = static_cast<int>(slices.size());
+    pool.parallel_for(E * n_sl, [&](int t, int) {
+      const int e = t / n_sl;
+      net.rho_maps(member(e), slices[std::size_t(t % n_sl)], soft.data() + ns * e, sig.data() + ns * e);
+    });
     pool.parallel_for(E * K, [&](int t, int) {
       const int e = t / K, k = t % K;
       auto noise = normal_stream(seed, purpose, key(e, k));
@@ -231,28 +240,46 @@ struct LangevinNet<T>::Impl {
       }
     });
     const T c = T(1.0 / (double(K) * double(n_rows)));
+    // the groups' accumulators into group 0's, in group order (thread-count independent), in pieces
+    const int n_pieces = static_cast<int>((na + kSliceWeights - 1) / kSliceWeights);
+    if (G > 1)
+      pool.parallel_for(E * n_pieces, [&](int t, int) {
+        const int e = t / n_pieces;
+        const std::size_t lo = std::size_t(t % n_pieces) * kSliceWeights, hi = std::min(na, lo + kSliceWeights);
+        T* a0 = acc[std::size_t(e) * G].data();
+        for (int grp = 1; grp < G; ++grp) {
+          const T* a = acc[std::size_t(e) * G + grp].data();
+          for (std::size_t j = lo; j < hi; ++j) a0[j] += a[j];
+        }
+      });
     std::vector<double> total(E, 0.0);
     pool.parallel_for(E, [&](int e, int) {
-      auto& a0 = acc[std::size_t(e) * G];
+      const auto& a0 = acc[std::size_t(e) * G];
       double le = loss[std::size_t(e) * G];
-      for (int grp = 1; grp < G; ++grp) {  // groups in order: thread-count independent
-        le += loss[std::size_t(e) * G + grp];
-        const auto& a = acc[std::size_t(e) * G + grp];
-        for (std::size_t j = 0; j < na; ++j) a0[j] += a[j];
-      }
+      for (int grp = 1; grp < G; ++grp) le += loss[std::size_t(e) * G + grp];
       std::vector<const T*> gb(K), ep(K);
       for (int k = 0; k < K; ++k) {
         gb[k] = a0.data() + np + std::size_t(k) * ns;
         ep[k] = sampled_eps(K, e, k);
       }
-      T* g = g_all + P * std::size_t(e);
-      net.param_grad(a0.data(), gb.data(), ep.data(), K, ns ? sig.data() + ns * e : nullptr, c, g);
-      const bool kl_grad = cfg.kl_gradient == KlGradient::elbo && cfg.kl_weight > 0;
-      const double kl = net.kl_mean(member(e), T(cfg.kl_weight), kl_grad ? g : nullptr, ns ? soft.data() + ns * e : nullptr);
-      total[e] = le * double(c) + cfg.kl_weight * kl;
+      net.param_grad(a0.data(), gb.data(), ep.data(), K, ns ? sig.data() + ns * e : nullptr, c, g_all + P * e);
+      total[e] = le * double(c);
+    });
+    // the KL term and its gradient, piece by piece (disjoint parameters), summed in piece order
+    const int n_sl = ns ? static_cast<int>(slices.size()) : 0;
+    const bool kl_grad = cfg.kl_gradient == KlGradient::elbo && cfg.kl_weight > 0;
+    std::vector<double> kl_part(std::size_t(E) * n_sl, 0.0);
+    pool.parallel_for(E * n_sl, [&](int t, int) {
+      const int e = t / n_sl;
+      kl_part[std::size_t(t)] = net.kl_sum(member(e), slices[std::size_t(t % n_sl)], T(cfg.kl_weight),
+                                           kl_grad ? g_all + P * e : nullptr, soft.data() + ns * e);
     });
     double sum = 0.0;
-    for (double t : total) sum += t;
+    for (int e = 0; e < E; ++e) {
+      double kl = 0.0;
+      for (int s = 0; s < n_sl; ++s) kl += kl_part[std::size_t(e) * n_sl + s];
+      sum += total[e] + cfg.kl_weight * (ns ? kl / double(ns) : 0.0);
+    }
     return sum;
   }
 

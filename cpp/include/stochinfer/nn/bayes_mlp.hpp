@@ -92,23 +92,45 @@ class BayesMlp {
     std::fill(p + off, p + off + layers_.back().n_params(), T(0));
   }
 
-  /// softplus(rho) and σ(rho) of every Bayesian weight (n_sampled() entries each,
-  /// in sampled order), once per update and shared by its weight samples.
-  void rho_maps(const T* p, T* soft, T* sig) const {
-    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+  /// A piece of one Bayesian layer's parameters, [lo, hi) within the layer, whose first
+  /// weight is number o in sampled order: the unit of the element-wise per-update work
+  /// (rho maps, the KL term), so a network of one member still uses every thread.
+  struct Slice {
+    int layer;
+    std::size_t lo, hi, o;
+  };
+  /// The Bayesian layers cut into pieces of `size` weights (a multiple of 64, so each
+  /// piece's vectorised math splits into packets exactly as the whole layer's does: the
+  /// same bits as one pass over the layer).
+  std::vector<Slice> slices(std::size_t size) const {
+    std::vector<Slice> out;
     std::size_t o = 0;
     for (int l = first_bayes(); l < n_layers(); ++l) {
-      const Eigen::Index n = Eigen::Index(layers_[l].n_params());
-      // an aligned copy: Eigen peels scalar iterations up to the first aligned
-      // address, and its scalar and packet exp differ in the last bit, so mapping
-      // the parameters in place would make the bits depend on heap addresses
-      const A rho = Eigen::Map<const A>(p + param_off_[l] + n, n);
-      const A sp = (rho > T(20)).select(rho, rho.min(T(20)).exp().log1p());
-      const A sg = rho.logistic();
-      std::copy(sp.data(), sp.data() + n, soft + o);
-      std::copy(sg.data(), sg.data() + n, sig + o);
-      o += std::size_t(n);
+      const std::size_t n = layers_[l].n_params();
+      for (std::size_t lo = 0; lo < n; lo += size) out.push_back({l, lo, std::min(n, lo + size), o + lo});
+      o += n;
     }
+    return out;
+  }
+
+  /// softplus(rho) and σ(rho) of the slice's weights into soft and sig (n_sampled()
+  /// entries each, in sampled order), once per update and shared by its weight samples.
+  void rho_maps(const T* p, const Slice& sl, T* soft, T* sig) const {
+    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+    const std::size_t n = layers_[sl.layer].n_params();
+    const Eigen::Index m = Eigen::Index(sl.hi - sl.lo);
+    // an aligned copy: Eigen peels scalar iterations up to the first aligned
+    // address, and its scalar and packet exp differ in the last bit, so mapping
+    // the parameters in place would make the bits depend on heap addresses
+    const A rho = Eigen::Map<const A>(p + param_off_[sl.layer] + n + sl.lo, m);
+    const A sp = (rho > T(20)).select(rho, rho.min(T(20)).exp().log1p());
+    const A sg = rho.logistic();
+    std::copy(sp.data(), sp.data() + m, soft + sl.o);
+    std::copy(sg.data(), sg.data() + m, sig + sl.o);
+  }
+  /// The same for every Bayesian weight.
+  void rho_maps(const T* p, T* soft, T* sig) const {
+    for (const Slice& sl : slices(std::size_t(-1) / 2)) rho_maps(p, sl, soft, sig);
   }
 
   /// w = mu + soft * eps for every Bayesian weight, eps read from `noise` (eps = 0
@@ -220,37 +242,41 @@ class BayesMlp {
   /// Mean KL divergence per Bayesian parameter, KL̄ = Σ[ln(σp/s) + (s² + mu²)/(2σp²) - ½] / n_sampled(),
   /// of q = N(mu, s²), s = softplus(rho), from the prior N(0, σp²). Adds c * dKL̄/dθ
   /// into g when g is non-null. 0 without Bayesian layers. `soft`: rho_maps' softplus of
-  /// these parameters, if at hand: ln s is then taken from it in vectorised precision-T
-  /// arithmetic (the value only; the gradient is the same double expression either way),
-  /// which saves the scalar double logarithm that cost a sixth of a training update.
+  /// these parameters, if at hand (see kl_sum).
   double kl_mean(const T* p, T c = T(0), T* g = nullptr, const T* soft = nullptr) const {
     if (n_sampled() == 0) return 0.0;
+    double sum = 0.0;
+    for (const Slice& sl : slices(std::size_t(-1) / 2)) sum += kl_sum(p, sl, c, g, soft);
+    return sum / double(n_sampled());
+  }
+
+  /// The slice's part of n_sampled()·KL̄ (kl_mean's sum), adding its part of c · dKL̄/dθ
+  /// into g when non-null. With `soft` (rho_maps' output) ln s comes from it in vectorised
+  /// precision-T arithmetic: the value only; the gradient is the same double expression
+  /// either way. That saves the scalar double logarithm, a sixth of a training update.
+  double kl_sum(const T* p, const Slice& sl, T c = T(0), T* g = nullptr, const T* soft = nullptr) const {
     using A = Eigen::Array<T, Eigen::Dynamic, 1>;
     const double sp = spec_.prior_std, inv_var = 1.0 / (sp * sp), log_sp = std::log(sp);
     const double cn = double(c) / double(n_sampled());
-    double sum = 0.0;
-    std::size_t o = 0;
-    for (int l = first_bayes(); l < n_layers(); ++l) {
-      const std::size_t n = layers_[l].n_params();
-      const T* mu = p + param_off_[l];
-      const T* rho = mu + n;
-      A log_s;
-      if (soft) {  // from an aligned copy, as in rho_maps: the bits must not depend on heap addresses
-        const A s_copy = Eigen::Map<const A>(soft + o, Eigen::Index(n));
-        log_s = s_copy.log();
-      }
-      for (std::size_t k = 0; k < n; ++k) {
-        const double m = mu[k], r = rho[k], s = softplus(r);
-        const double log_s_k = soft ? double(log_s[Eigen::Index(k)]) : std::log(s);
-        sum += log_sp - log_s_k + 0.5 * (s * s + m * m) * inv_var - 0.5;
-        if (g) {
-          g[param_off_[l] + k] += T(cn * m * inv_var);
-          g[param_off_[l] + n + k] += T(cn * (-1.0 / s + s * inv_var) * sigmoid(r));
-        }
-      }
-      o += n;
+    const std::size_t n = layers_[sl.layer].n_params(), off = param_off_[sl.layer];
+    const T* mu = p + off;
+    const T* rho = mu + n;
+    A log_s;
+    if (soft) {  // from an aligned copy, as in rho_maps: the bits must not depend on heap addresses
+      const A s_copy = Eigen::Map<const A>(soft + sl.o, Eigen::Index(sl.hi - sl.lo));
+      log_s = s_copy.log();
     }
-    return sum / double(n_sampled());
+    double sum = 0.0;
+    for (std::size_t k = sl.lo; k < sl.hi; ++k) {
+      const double m = mu[k], r = rho[k], s = softplus(r);
+      const double log_s_k = soft ? double(log_s[Eigen::Index(k - sl.lo)]) : std::log(s);
+      sum += log_sp - log_s_k + 0.5 * (s * s + m * m) * inv_var - 0.5;
+      if (g) {
+        g[off + k] += T(cn * m * inv_var);
+        g[off + n + k] += T(cn * (-1.0 / s + s * inv_var) * sigmoid(r));
+      }
+    }
+    return sum;
   }
 
  private:
