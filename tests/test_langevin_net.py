@@ -66,6 +66,23 @@ def test_homogeneous_diffusion_vector_gradient():
     assert np.max(np.abs(g - num)) <= 1e-6 * max(1.0, np.max(np.abs(num)))
 
 
+def test_kl_value_is_exact_and_thread_invariant_where_float_softplus_underflows():
+    """rho = −90: softplus(rho) is below float32's smallest normal number, which the
+    vectorised log flushes or clamps; the KL value then takes the exact double logarithm
+    (it was inf on one thread and a wrong, thread-dependent finite value on more)."""
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(300, 3)), rng.normal(size=(300, 2))
+    losses = []
+    for threads in (1, 2, 3):
+        net = make_net(in_dim=3, hidden=20, n_layers=3, n_bayes=2, dtype=32, threads=threads, rho_init=-90.0)
+        losses.append(net.train(x, y, np.arange(300), 1, 128, 2, 0.02, "elbo", 1e-3, 0.0, 7)[1])
+    assert np.isfinite(losses[0]) and losses[0] == losses[1] == losses[2]
+    net = make_net(in_dim=3, hidden=20, n_layers=3, n_bayes=2, dtype=32, rho_init=-90.0)
+    kl = net.objective_and_grad(x, y, np.arange(300), 2, 1.0, "elbo", 3, 5)[0] - \
+        net.objective_and_grad(x, y, np.arange(300), 2, 0.0, "elbo", 3, 5)[0]
+    assert kl == pytest.approx(net.kl_mean(0), rel=1e-6)
+
+
 def test_ensemble_members_have_separate_gradients():
     net = make_net(n_bayes=0, n_members=3)
     x, y = data(70, 2, 2)

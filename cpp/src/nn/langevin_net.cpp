@@ -72,8 +72,8 @@ struct LangevinNet<T>::Impl {
   std::uint64_t post_seed = 0, post_version = 0, version = 0;  // version: bumped when parameters may change
 
   Impl(const BayesMlpSpec& s, const HeadSpec& h, int n_members, std::uint64_t seed, int n_threads)
-      : net(s), head_spec(h), E(n_members), P(net.n_params()), slices(net.slices(kSliceWeights)),
-        pool(n_threads) {
+      : net(s), head_spec(h), E(n_members), P(net.n_params()), pool(n_threads),
+        slices(net.slices(kSliceWeights)) {
     h.validate();
     if (h.out_dim() != s.out_dim)
       throw std::invalid_argument("the head needs " + std::to_string(h.out_dim()) + " network outputs, the network has " +
@@ -127,6 +127,7 @@ struct LangevinNet<T>::Impl {
     sig.resize(ns * E);
     const int n_sl = static_cast<int>(slices.size());
     pool.parallel_for(E * n_sl, [&](int t, int) {
+      nn::FlushDenormals ftz;  // every piece under the same floating-point mode, whichever thread runs it
       const int e = t / n_sl;
       net.rho_maps(member(e), slices[std::size_t(t % n_sl)], soft.data() + ns * e, sig.data() + ns * e);
     });
@@ -244,6 +245,7 @@ struct LangevinNet<T>::Impl {
     const int n_pieces = static_cast<int>((na + kSliceWeights - 1) / kSliceWeights);
     if (G > 1)
       pool.parallel_for(E * n_pieces, [&](int t, int) {
+        nn::FlushDenormals ftz;
         const int e = t / n_pieces;
         const std::size_t lo = std::size_t(t % n_pieces) * kSliceWeights, hi = std::min(na, lo + kSliceWeights);
         T* a0 = acc[std::size_t(e) * G].data();
@@ -270,6 +272,7 @@ struct LangevinNet<T>::Impl {
     const bool kl_grad = cfg.kl_gradient == KlGradient::elbo && cfg.kl_weight > 0;
     std::vector<double> kl_part(std::size_t(E) * n_sl, 0.0);
     pool.parallel_for(E * n_sl, [&](int t, int) {
+      nn::FlushDenormals ftz;
       const int e = t / n_sl;
       kl_part[std::size_t(t)] = net.kl_sum(member(e), slices[std::size_t(t % n_sl)], T(cfg.kl_weight),
                                            kl_grad ? g_all + P * e : nullptr, soft.data() + ns * e);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "stochinfer/nn/activation.hpp"
@@ -269,7 +270,11 @@ class BayesMlp {
     double sum = 0.0;
     for (std::size_t k = sl.lo; k < sl.hi; ++k) {
       const double m = mu[k], r = rho[k], s = softplus(r);
-      const double log_s_k = soft ? double(log_s[Eigen::Index(k - sl.lo)]) : std::log(s);
+      // a softplus below the smallest normal T (rho < -87 in float) was flushed or clamped
+      // by the vectorised path: take the exact double logarithm there
+      const T s_t = soft ? soft[sl.o + (k - sl.lo)] : T(0);
+      const double log_s_k = soft && s_t >= std::numeric_limits<T>::min() ? double(log_s[Eigen::Index(k - sl.lo)])
+                                                                          : std::log(s);
       sum += log_sp - log_s_k + 0.5 * (s * s + m * m) * inv_var - 0.5;
       if (g) {
         g[off + k] += T(cn * m * inv_var);
