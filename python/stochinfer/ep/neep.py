@@ -313,8 +313,13 @@ class NEEP:
                             self.n_iter, self.eval_every, self.patience,
                             self.progress, desc="NEEP", resetting=self.resetting, seed=seed)
 
+    def _test_delta_s(self, members, data, segs: np.ndarray):
+        """(each network's ΔS of the test segments, the ensemble's): the read-out's one pass
+        over the test windows (CNEEP takes its dissipation map in the same pass)."""
+        return _ensemble_delta_s(members, data, segs)
+
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
-        per_member, ds = _ensemble_delta_s(members, d.data, split.test)
+        per_member, ds = self._test_delta_s(members, d.data, split.test)
         item_dt = d.dt * (self._window - 1)  # time spanned by one ΔS item
         parts = readout.per_segment(ds, split.test, self._window)
         rate = readout.mean_rate(ds, item_dt)
