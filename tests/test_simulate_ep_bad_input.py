@@ -34,6 +34,26 @@ def test_the_divergence_scan_finds_the_first_bad_record_and_ignores_a_sum_overfl
     assert first_non_finite(mixed) == (0, 0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_compiled_divergence_scan_matches_numpy_for_any_thread_count(dtype):
+    """Bad values planted at random places of outputs large enough for many blocks of work:
+    the compiled pass finds numpy's first (trajectory, record), on 1, 2 or 3 threads; a
+    Fortran-ordered copy takes the numpy path with the same answer."""
+    from stochinfer.simulate import first_non_finite
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        shape = (int(rng.integers(1, 400)), int(rng.integers(1, 300)), int(rng.integers(1, 7)))
+        out = rng.normal(size=shape).astype(dtype)
+        for _ in range(int(rng.integers(0, 4))):
+            out[tuple(int(rng.integers(0, s)) for s in shape)] = rng.choice([np.nan, np.inf, -np.inf])
+        bad = np.argwhere(~np.isfinite(out))
+        want = None if len(bad) == 0 else tuple(int(v) for v in bad[0][:2])
+        for threads in (1, 2, 3):
+            assert first_non_finite(out, threads) == want, (trial, shape, threads)
+        fortran = np.asfortranarray(out)  # not C-contiguous (unless a dimension is 1): the numpy path
+        assert first_non_finite(fortran) == want
+
+
 def test_stationary_start_is_only_for_linear_models():
     for model in (si.models.BrownianCarnot(), si.models.Nonlinear()):
         with pytest.raises(ValueError, match="initial='stationary' .* not available for"):

@@ -10,6 +10,7 @@
 
 #include "interrupt.hpp"
 #include "stochinfer/builtin.hpp"
+#include "stochinfer/first_non_finite.hpp"
 
 namespace py = pybind11;
 using namespace stochinfer;
@@ -103,6 +104,22 @@ void bind_simulate(py::module_& m) {
       py::arg("init"), py::arg("init_data"), py::arg("n_threads"), py::arg("backend"),
       "Simulate a built-in model into `out` (n_traj, n_records, state_dim). Returns "
       "'completed' or 'cancelled'. Releases the GIL; Ctrl-C raises KeyboardInterrupt.");
+  m.def(
+      "first_non_finite_row",
+      [](const py::array& a, int n_threads) -> std::int64_t {
+        if (a.ndim() < 1 || !(a.flags() & py::array::c_style))
+          throw py::value_error("first_non_finite_row: a C-contiguous array is needed");
+        const std::int64_t row_len = a.ndim() > 1 ? std::int64_t(a.shape(a.ndim() - 1)) : 1;
+        const std::int64_t rows = row_len ? std::int64_t(a.size()) / row_len : 0;
+        const bool f32 = a.dtype().is(py::dtype::of<float>());
+        if (!f32 && !a.dtype().is(py::dtype::of<double>()))
+          throw py::type_error("first_non_finite_row: float32 or float64 values are needed");
+        py::gil_scoped_release release;
+        return f32 ? first_non_finite_row(static_cast<const float*>(a.data()), rows, row_len, n_threads)
+                   : first_non_finite_row(static_cast<const double*>(a.data()), rows, row_len, n_threads);
+      },
+      py::arg("values"), py::arg("n_threads"),
+      "Flat index of the first row (last axis) holding NaN or inf, or -1; releases the GIL.");
   m.def(
       "state_dim",
       [](const std::string& model, int size, std::vector<double> params) {
