@@ -108,7 +108,7 @@ void bind_simulate(py::module_& m) {
       "first_non_finite_row",
       [](const py::array& a, int n_threads) -> std::int64_t {
         if (a.ndim() < 1 || !(a.flags() & py::array::c_style))
-          throw py::value_error("first_non_finite_row: a C-contiguous array is needed");
+          throw py::value_error("first_non_finite_row: a C-contiguous array of at least one dimension is needed");
         const std::int64_t row_len = a.ndim() > 1 ? std::int64_t(a.shape(a.ndim() - 1)) : 1;
         const std::int64_t rows = row_len ? std::int64_t(a.size()) / row_len : 0;
         const bool f32 = a.dtype().is(py::dtype::of<float>());

@@ -153,8 +153,11 @@ def first_non_finite(out: np.ndarray, n_threads: int = 0) -> Optional[tuple]:
     One compiled pass on `n_threads` threads (0: all cores) for C-contiguous float32/float64
     output: a single-threaded numpy pass cost as much as the simulation on many cores."""
     if out.flags.c_contiguous and out.dtype in (np.float32, np.float64) and out.ndim == 3:
-        row = _core.first_non_finite_row(out, int(n_threads))
-        return None if row < 0 else divmod(int(row), out.shape[1])
+        try:
+            row = _core.first_non_finite_row(out, int(n_threads))
+            return None if row < 0 else divmod(int(row), out.shape[1])
+        except TypeError:  # a float dtype numpy calls equal but not the native one: numpy below
+            pass
     bad = ~np.isfinite(out)
     return tuple(int(v) for v in np.argwhere(bad)[0][:2]) if bad.any() else None
 

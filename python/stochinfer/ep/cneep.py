@@ -230,19 +230,17 @@ class CNEEP(NEEP):
     def _test_delta_s(self, members, data, segs: np.ndarray):
         """ΔS and the time-averaged dissipation map of the test windows in one pass (a
         second pass for the map cost about a tenth of a default fit)."""
-        per_member, self._test_map = _delta_s_and_mean_map(members, data, segs)
-        return per_member, (np.mean(per_member, axis=0) if len(per_member) > 1 else per_member[0])
+        per_member, mean_map = _delta_s_and_mean_map(members, data, segs)
+        return per_member, (np.mean(per_member, axis=0) if len(per_member) > 1 else per_member[0]), mean_map
 
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
         if d.blur > 1:
             truth = self._blurred_truth(d, truth)
-        self._test_map = None
         res = super()._read_out(d, split, members, fits, truth, seed)
         if d.partial and d.blur == 1:  # blurred frames can show more than σ: no lower bound on it
             res.kind = "bound"
             res.settings["notes"].append("the frames show only part of the system (a subset of spots or a crop): "
                                          "the EP they reveal bounds the total from below")
-        res.dissipation_map, self._test_map = self._test_map, None
         res.settings["frame_shape"] = list(self._frame_shape)
         res.settings["pixel_mean"] = float(self.shift[0])
         res.settings["pixel_std"] = float(1.0 / self.scale[0])

@@ -314,12 +314,12 @@ class NEEP:
                             self.progress, desc="NEEP", resetting=self.resetting, seed=seed)
 
     def _test_delta_s(self, members, data, segs: np.ndarray):
-        """(each network's ΔS of the test segments, the ensemble's): the read-out's one pass
-        over the test windows (CNEEP takes its dissipation map in the same pass)."""
-        return _ensemble_delta_s(members, data, segs)
+        """(each network's ΔS of the test segments, the ensemble's, the dissipation map or
+        None): the read-out's one pass over the test windows (CNEEP takes its map in it)."""
+        return (*_ensemble_delta_s(members, data, segs), None)
 
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
-        per_member, ds = self._test_delta_s(members, d.data, split.test)
+        per_member, ds, dissipation_map = self._test_delta_s(members, d.data, split.test)
         item_dt = d.dt * (self._window - 1)  # time spanned by one ΔS item
         parts = readout.per_segment(ds, split.test, self._window)
         rate = readout.mean_rate(ds, item_dt)
@@ -368,7 +368,7 @@ class NEEP:
             rate_regression=readout.regression_rate(parts, item_dt), bound=(1.0 - test_loss) / item_dt,
             test_loss=test_loss, r2=r2, delta_s=ds, delta_s_truth=ds_truth, test_segments=split.test,
             truth=truth, seed_rates=seed_rates, dof=float(dof) if dof and dof > 0 else None,
-            history=fits[0]["history"], settings=settings, estimator=self)
+            history=fits[0]["history"], settings=settings, estimator=self, dissipation_map=dissipation_map)
 
     # ---- using a trained estimator ---------------------------------------------
     def delta_s(self, data) -> np.ndarray:
