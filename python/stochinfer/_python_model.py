@@ -9,6 +9,7 @@ import numpy as np
 from . import _core
 from ._validate import check_output_fits, finite_array
 from .results import Trajectories
+from .simulate import first_non_finite
 
 
 def simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_every, burn_in,
@@ -53,7 +54,7 @@ def simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_eve
         if rec >= 0 and rec % record_every == 0:
             with np.errstate(over="ignore"):
                 out[:, rec // record_every] = x
-    if not np.all(np.isfinite(out)):  # finite in float64, beyond the output dtype's range
+    if first_non_finite(out) is not None:  # finite in float64, beyond the output dtype's range
         raise ValueError(f"the states reach {np.abs(x).max():.3g}, beyond the {np.dtype(dtype).name} range of the "
                          "output; use dtype='float64' or smaller states")
     settings = dict(integrator=integrator, substeps=substeps, seed=seed, record_every=record_every, burn_in=burn_in,

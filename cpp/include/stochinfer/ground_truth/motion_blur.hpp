@@ -61,11 +61,7 @@ inline ExposureEp exposure_window_ep(const Eigen::MatrixXd& A, const Eigen::Matr
   for (Eigen::Index l = 0; l < n; ++l) {
     Eigen::MatrixXd g = Eigen::MatrixXd::Zero(A.rows(), A.rows());
     for (int k = -(blur - 1); k < blur; ++k) g += double(blur - std::abs(k)) * lag(std::int64_t(l) * blur + k);
-    g /= double(blur) * blur;
-    Eigen::MatrixXd sub(d, d);
-    for (Eigen::Index i = 0; i < d; ++i)
-      for (Eigen::Index j = 0; j < d; ++j) sub(i, j) = g(obs[std::size_t(i)], obs[std::size_t(j)]);
-    G[std::size_t(l)] = sub;
+    G[std::size_t(l)] = g(obs, obs) / (double(blur) * blur);
   }
   // forward window: block (p, q) = G(p − q); reversed: G(q − p). Equal determinants, so
   // KL = tr(Σ_r⁻¹ Σ_f − I)/2 = tr(Σ_r⁻¹ (Σ_f − Σ_r))/2, the form that is exactly 0 for a
