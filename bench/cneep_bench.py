@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(HERE, "peers"))
 
 import stochinfer as si  # noqa: E402
 import cneep_torch_peer as tp  # noqa: E402
-from _timing import load_average, machine, record_and_write  # noqa: E402
+from _timing import load_average, machine, measure, record_and_write  # noqa: E402
 
 
 def movies(n_movies=20, n_frames=2000):
@@ -102,12 +102,7 @@ def numpy_render(x: np.ndarray, spot_std: float = 1.0, chunk: int = 2000) -> np.
 
 def _best_of(fn, repeats: int = 3) -> float:
     """Fastest of `repeats` timed calls (seconds): both sides get the same treatment."""
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return measure(fn, repeats=repeats, warmup=0)["min_s"]
 
 
 def render(args) -> dict:
