@@ -168,13 +168,14 @@ void bind_net(py::module_& m, const char* name) {
           "nll",
           [](Net& md, const Arr<T>& x, const Arr<T>& y, const Rows& rows, int n_samples, std::uint64_t seed) {
             const auto d = regression_data(md, x, y);
-            if (rows.ndim() != 1) throw py::value_error("rows must be 1-D");
+            const auto r = member_rows(rows);
             std::atomic<bool> cancel{false};
-            return stochinfer::python::run_interruptible(
-                [&] { return md.nll(d, rows.data(), rows.shape(0), n_samples, seed, &cancel); }, cancel);
+            return stochinfer::python::run_interruptible([&] { return md.nll(d, r, n_samples, seed, &cancel); },
+                                                         cancel);
           },
           py::arg("x"), py::arg("y"), py::arg("rows"), py::arg("n_samples"), py::arg("seed"),
-          "Mean NLL per member over the rows (n_samples = 0: mean weights).")
+          "Mean NLL per member over the rows, (n,) for all or (n_members, n), member e on rows[e] "
+          "(n_samples = 0: mean weights).")
       .def("kl_mean", &Net::kl_mean, py::arg("member") = 0)
       .def(
           "predict",

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Langevin drift network from C++ without Python: regression of increments
 // y = -2 x dt + sqrt(2 dt) xi recovers the drift -2x; Bayesian and ensemble
-// networks; 1 and 2 threads give identical weights.
+// networks; 1 and 2 threads give identical weights; per-member validation rows.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "check.hpp"
@@ -63,6 +65,25 @@ int main() {
       }
     }
     CHECK(weights[0] == weights[1]);
+    if (members > 1) {
+      // nll per member on its own rows (out-of-bag validation) equals that member's score on them alone
+      LangevinNet<double> model(net, head, members, 3, 2);
+      model.train(data, rows, 200, cfg);
+      std::vector<std::vector<std::int64_t>> own(members);
+      for (int e = 0; e < members; ++e)
+        for (std::int64_t i = e; i < n; i += 7 + e) own[e].push_back(i);
+      const std::size_t m = std::min({own[0].size(), own[1].size(), own[2].size()});
+      for (auto& r : own) r.resize(m);
+      const auto per_member = model.nll(data, own, 0, 0);
+      for (int e = 0; e < members; ++e) CHECK(per_member[e] == model.nll(data, {own[e]}, 0, 0)[e]);
+      bool threw = false;
+      try {
+        model.nll(data, {{0, n}}, 0, 0);
+      } catch (const std::invalid_argument&) {
+        threw = true;
+      }
+      CHECK(threw);
+    }
   }
   return stochinfer_test::report();
 }

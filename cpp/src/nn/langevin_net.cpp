@@ -428,6 +428,12 @@ std::vector<const std::int64_t*> member_rows(const std::vector<std::vector<std::
   for (int e = 0; e < E; ++e) out[e] = rows[rows.size() == 1 ? 0 : e].data();
   return out;
 }
+
+void check_row_range(const std::vector<std::vector<std::int64_t>>& rows, std::int64_t n) {
+  for (const auto& r : rows)
+    for (std::int64_t i : r)
+      if (i < 0 || i >= n) throw std::invalid_argument("row index " + std::to_string(i) + " is outside the data");
+}
 }  // namespace
 
 template <class T>
@@ -439,9 +445,7 @@ LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
   check_data(data, im.net.spec());
   std::size_t n_rows = 0;
   const auto src = member_rows(rows, im.E, &n_rows);
-  for (const auto& r : rows)
-    for (std::int64_t i : r)
-      if (i < 0 || i >= data.n) throw std::invalid_argument("row index " + std::to_string(i) + " is outside the data");
+  check_row_range(rows, data.n);
   const int K = im.n_bayes_samples(cfg.n_samples);
   ++im.version;
   nn::FlushDenormals ftz;
@@ -484,6 +488,7 @@ double LangevinNet<T>::objective_and_grad(const RegressionData<T>& data,
   check_data(data, im.net.spec());
   std::size_t n_rows = 0;
   const auto src = member_rows(rows, im.E, &n_rows);
+  check_row_range(rows, data.n);
   const int K = im.n_bayes_samples(cfg.n_samples);
   im.sample_weights(K, cfg.seed, RngPurpose::weight_sample, false,
                     [&](int e, int k) { return im.train_key(step, e, k); }, im.wsamp, &im.eps);
@@ -491,12 +496,15 @@ double LangevinNet<T>::objective_and_grad(const RegressionData<T>& data,
 }
 
 template <class T>
-std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data, const std::int64_t* rows,
-                                        std::int64_t n_rows, int n_samples, std::uint64_t seed,
-                                        const std::atomic<bool>* cancel) {
+std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data,
+                                        const std::vector<std::vector<std::int64_t>>& rows, int n_samples,
+                                        std::uint64_t seed, const std::atomic<bool>* cancel) {
   Impl& im = *impl_;
   check_data(data, im.net.spec());
-  if (n_rows < 1) throw std::invalid_argument("nll needs at least one row");
+  std::size_t n_listed = 0;
+  const auto src = member_rows(rows, im.E, &n_listed);
+  check_row_range(rows, data.n);
+  const std::int64_t n_rows = std::int64_t(n_listed);
   if (n_samples < 0) throw std::invalid_argument("n_samples must be >= 0");
   const int mo = im.net.spec().out_dim;
   const std::int64_t nc = (n_rows + kEvalChunk - 1) / kEvalChunk;
@@ -504,7 +512,7 @@ std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data, const std
   std::vector<double> part(std::size_t(im.E) * nc, 0.0);
   const bool ok = im.eval_samples(
       n_rows, n_samples, seed, false, cancel,
-      [&](typename Impl::Worker& w, int, int, std::int64_t lo, int n) { im.gather(data, rows + lo, n, w, true); },
+      [&](typename Impl::Worker& w, int e, int, std::int64_t lo, int n) { im.gather(data, src[e] + lo, n, w, true); },
       [&](typename Impl::Worker& w, int e, int, std::int64_t lo, int n) {
         double s = 0.0;
         for (int i = 0; i < n; ++i)
