@@ -266,7 +266,7 @@ def infer(args) -> int:
                             time_dependent=args.time_dependent, period=args.period,
                             time_harmonics=args.time_harmonics, t0=args.t0, noiseless=args.noiseless,
                             noise_check=not args.no_noise_check,
-                            refit=args.refit, drift_base=args.drift_base, **options)
+                            refit=args.refit, validation=args.validation, drift_base=args.drift_base, **options)
     print(fit.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
     out = {"summary": fit.summary(), "provenance": fit.provenance()}
@@ -338,6 +338,9 @@ def main(argv=None) -> int:
                            "of refusing them as noiseless")
     p_in.add_argument("--refit", action="store_true",
                       help="retrain on training + validation rows for the validated number of updates")
+    p_in.add_argument("--validation", default="split", choices=["split", "out_of_bag"],
+                      help="how checkpoints are chosen: the last 20%% of the time held out (split), or, with "
+                           "--method ensemble, each drift member's out-of-bag blocks (every row trains)")
     p_in.add_argument("--drift-base", default="linear", choices=["linear", "quadratic", "cubic", "auto", "none"],
                       help="polynomial the drift networks start from (cubic: forces close to a low-order "
                            "polynomial, e.g. oscillators)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from .. import _core
 from ..train import Resetting, ScheduledStep, check_resetting, network_state, run_training, set_network_state
 from .._validate import check_output_fits, momentum_value, positive_float
 from .linear import MAX_DEGREE, linear_fit, linear_fit_chol
+from .out_of_bag import draw_out_of_bag
 
 METHODS = ("bbb", "ensemble")
 
@@ -227,31 +228,47 @@ class FieldNetwork:
 
     def fit(self, x: np.ndarray, y: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
             settings: TrainSettings, seed: int = 0, progress: Optional[bool] = None, desc: str = "",
-            refit: bool = False) -> dict:
+            refit: bool = False, oob_blocks: Optional[List[np.ndarray]] = None) -> dict:
         """Trains on rows of (x, y); keeps the parameters with the lowest validation NLL.
         refit: then trains again from the same initial weights on the training and
         validation rows together, for the number of updates the validation chose
-        (same schedule and minibatch keys): a quarter more data at the default split."""
+        (same schedule and minibatch keys): a quarter more data at the default split.
+        oob_blocks (bagged ensembles; ignored otherwise): bootstrap blocks covering the
+        training and validation rows (out_of_bag.row_blocks); each member then trains
+        on a block bootstrap of all of them and validates on its own out-of-bag rows
+        (train_rows and val_rows are not used)."""
         settings.validate()
         refuse_refit_with_resetting(refit, settings)
+        oob = None
+        if oob_blocks is not None and self.bootstrap:
+            if refit:
+                raise ValueError("refit=True retrains on the validation rows, which out-of-bag validation already "
+                                 "trains on; use validation='split' with refit")
+            oob = draw_out_of_bag(oob_blocks, self.n_members, settings.max_val_rows,
+                                  np.random.default_rng([seed, 7]))
+        n_val = oob.val.shape[1] if oob is not None else min(val_rows.size, settings.max_val_rows)
         width = self.config["hidden"] * self.config["layers"]
         check_output_fits((self.n_members, settings.n_samples, settings.batch, 4 * width), self.dtype,
                           "lower batch or n_samples in the training settings")
-        check_output_fits((self.n_members, settings.val_samples, min(val_rows.size, settings.max_val_rows),
-                           4 * width), self.dtype, "lower val_samples or max_val_rows in the training settings")
-        n_iter = settings.resolved_n_iter(train_rows.size)
+        check_output_fits((self.n_members, settings.val_samples, n_val, 4 * width), self.dtype,
+                          "lower val_samples or max_val_rows in the training settings")
+        n_train = oob.train.shape[1] if oob is not None else train_rows.size
+        n_iter = settings.resolved_n_iter(n_train)
         dt_np = np.float32 if self.dtype == "float32" else np.float64
         x = np.ascontiguousarray(x, dtype=dt_np)
         y = np.ascontiguousarray(y, dtype=dt_np)
-        rows = self._member_rows(train_rows, seed)
-        all_rows = np.union1d(train_rows, val_rows)
-        if val_rows.size > settings.max_val_rows:  # a fixed subset keeps evaluation cheap on big data
-            pick = np.random.default_rng([seed, 5]).choice(val_rows.size, settings.max_val_rows, replace=False)
-            val_rows = np.sort(val_rows[pick])
-        val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
+        if oob is not None:
+            rows, val_rows, all_rows = oob.train, oob.val, None
+        else:
+            rows = self._member_rows(train_rows, seed)
+            all_rows = np.union1d(train_rows, val_rows)
+            if val_rows.size > settings.max_val_rows:  # a fixed subset keeps evaluation cheap on big data
+                pick = np.random.default_rng([seed, 5]).choice(val_rows.size, settings.max_val_rows, replace=False)
+                val_rows = np.sort(val_rows[pick])
+            val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
         if self.linear_base:
             self._fit_linear_base(x, y, rows)
-        step, kl_weight = self._steps(x, y, rows, settings, n_iter, train_rows.size, seed)
+        step, kl_weight = self._steps(x, y, rows, settings, n_iter, n_train, seed)
 
         members = _MemberCheckpoints(self.n_members, settings.eval_every, n_iter) if self.n_members > 1 else None
 
@@ -271,6 +288,9 @@ class FieldNetwork:
         hist["settings"] = asdict(settings)
         hist["kl_weight"] = kl_weight
         hist["n_iter"] = n_iter
+        hist["validation"] = ({"kind": "out_of_bag", "train_rows": int(n_train), "val_rows": int(n_val)}
+                              if oob is not None else {"kind": "split", "train_rows": int(train_rows.size),
+                                                       "val_rows": int(n_val)})
         if refit and not hist["interrupted"]:
             # each ensemble member for its own validated number of updates (one shared count is the
             # shared-checkpoint failure _MemberCheckpoints avoids)

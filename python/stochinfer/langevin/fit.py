@@ -251,7 +251,8 @@ class LangevinFit:
         built-in model, or anything with drift(x, t) and diffusion(x, t)).
 
         points default to the held-out validation states (in-sample, with a
-        warning, for a fit made with refit=True); for underdamped fits these are the
+        warning, for a fit made with refit=True or an ensemble with out-of-bag
+        validation, whose drift members train on them); for underdamped fits these are the
         reconstructed states (x, v̂) with finite-difference velocities, not the true
         (x, v) that methods.md §3.3 scores at (pass true states as points for that,
         as the acceptance tests do). A truth with a
@@ -275,9 +276,13 @@ class LangevinFit:
         points_given = points is not None
         if points is None:
             points, t = self._val_states
-            if self.options.get("refit"):
+            if self._in_sample() == "refit":
                 warnings.warn("this fit was refitted on the validation states too (refit=True): scores on them "
                               "are in-sample; pass independent points for held-out scores", stacklevel=2)
+            elif self._in_sample():
+                warnings.warn("this ensemble's drift members trained on every state (out-of-bag validation): "
+                              "drift scores on the default points are in-sample; pass independent points for "
+                              "held-out scores, or fit with validation='split'", stacklevel=2)
         pts = self._states(points, t if self.time_dependent else None)[0]
         tt = 0.0 if t is None else np.asarray(t, dtype=np.float64)
         n_excluded = 0
@@ -295,7 +300,7 @@ class LangevinFit:
                           "(R² at least 2) and is nan here; pass more points", stacklevel=2)
         if in_time_order and pts.shape[0] >= _DEFAULT_BLOCKS * 10:  # else Fisher's p, for independent points
             block_length = pts.shape[0] // _DEFAULT_BLOCKS
-        where = "given" if points_given else ("validation (in-sample: refit)" if self.options.get("refit")
+        where = "given" if points_given else (f"validation (in-sample: {self._in_sample()})" if self._in_sample()
                                               else "held-out")
         out = {"n_points": int(pts.shape[0]), "n_excluded": n_excluded, "level": level, "points": where,
                "provenance": self.provenance()}
@@ -387,13 +392,19 @@ class LangevinFit:
                          f"with the mean friction γ {np.round(p['friction'], 3).tolist()}")
         return "\n".join(lines)
 
+    def _in_sample(self) -> Optional[str]:
+        """Why the validation states are not held out ('refit', 'out-of-bag'), or None."""
+        if self.options.get("refit"):
+            return "refit"
+        return "out-of-bag" if self.options.get("validation") == "out_of_bag" else None
+
     def provenance(self) -> dict:
         """What produced these numbers (methods.md §7.4)."""
         o = self.options
         return {"regime": self.regime, "method": o["method"], "kl_gradient": o["kl_gradient"],
                 "drift_base": o.get("drift_base", "none"),
                 "drift_base_degree": {k: int(v) for k, v in o.get("drift_base_degree", {}).items()},
-                "refit": o.get("refit", False),
+                "refit": o.get("refit", False), "validation": o.get("validation", "split"),
                 "separate_noiseless_drift": o.get("separate_noiseless_drift", False),
                 "diffusion_factor_3_2": self.regime == "underdamped" and o["corrections"],
                 "drift_correction_F_r": (o.get("drift_correction") or "network") if "drift_shifted" in self.nets
@@ -453,7 +464,8 @@ class LangevinFit:
             lines[0] += f"; time input {self.provenance()['time_input']}"
         for k, h in self.histories.items():
             if "member_best_iterations" in h:  # each member keeps its own checkpoint
-                line = (f"  {k:14s} members' best validation NLL {np.mean(h['member_best_val_loss']):.6g} (mean) "
+                oob = h.get("validation", {}).get("kind") == "out_of_bag"
+                line = (f"  {k:14s} members' best {'out-of-bag' if oob else 'validation'} NLL {np.mean(h['member_best_val_loss']):.6g} (mean) "
                         f"at updates {h['member_best_iterations']} of {h['iterations']}")
             else:
                 line = (f"  {k:14s} best validation NLL {h['best']['val_loss']:.6g} at update "

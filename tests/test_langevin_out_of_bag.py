@@ -1,0 +1,164 @@
+"""Out-of-bag validation of bagged ensembles (langevin/out_of_bag.py,
+infer_langevin(validation='out_of_bag')): the block bootstrap, the per-member
+validation NLL, and the pipeline's use of them."""
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer.langevin import TrainSettings
+from stochinfer.langevin.field_net import FieldNetwork
+from stochinfer.langevin.out_of_bag import BLOCK_ROWS, MIN_BLOCKS, draw_out_of_bag, row_blocks
+
+FAST = dict(hidden=16, drift_settings=TrainSettings(n_iter=300, eval_every=50),
+            diffusion_settings=TrainSettings(n_iter=200, eval_every=50))
+
+
+@pytest.fixture(scope="module")
+def ou():
+    m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.array([[1.0, 0.3], [0.3, 0.5]]))
+    return m, si.simulate(m, 2, 1500, 0.01, substeps=10, seed=3)
+
+
+def test_row_blocks_cut_each_trajectory_into_runs_or_whole_trajectories():
+    blocks = row_blocks(3, 120, by_trajectory=False)
+    assert [b.size for b in blocks] == [BLOCK_ROWS, BLOCK_ROWS, 20] * 3
+    np.testing.assert_array_equal(np.concatenate(blocks), np.arange(360))  # every row once, in order
+    assert all(b[0] // 120 == b[-1] // 120 for b in blocks)  # no block spans two trajectories
+    assert all(np.all(np.diff(b) == 1) for b in blocks)
+    whole = row_blocks(3, 120, by_trajectory=True)
+    assert [(b[0], b[-1]) for b in whole] == [(0, 119), (120, 239), (240, 359)]
+
+
+def test_out_of_bag_rows_are_the_blocks_a_member_never_drew():
+    blocks = row_blocks(2, 1030, by_trajectory=False)  # 42 blocks, two of 30 rows
+    oob = draw_out_of_bag(blocks, 4, max_val_rows=10**6, rng=np.random.default_rng(5))
+    block_of = np.repeat(np.arange(len(blocks)), [b.size for b in blocks])
+    assert oob.train.shape == (4, 2060) and oob.val.shape[0] == 4
+    sizes = []
+    for e in range(4):
+        drawn = set(block_of[oob.train[e]])
+        left = np.concatenate([blocks[i] for i in range(len(blocks)) if i not in drawn])
+        sizes.append(left.size)
+        assert set(oob.val[e]) <= set(left)  # out-of-bag rows never train this member
+        assert not set(oob.val[e]) & set(oob.train[e])
+        assert np.all(np.diff(oob.val[e]) > 0)
+        # whole blocks one after another, the last maybe cut
+        p, t = 0, oob.train[e]
+        while p < t.size:
+            b = blocks[block_of[t[p]]]
+            np.testing.assert_array_equal(t[p:p + b.size], b[: t.size - p])
+            p += b.size
+    assert oob.val.shape[1] == min(sizes)  # equal counts: the smallest member's out-of-bag set
+    assert 0.2 < min(sizes) / 2060 < 0.5  # about e^-1 of the rows are out of bag
+    again = draw_out_of_bag(blocks, 4, max_val_rows=10**6, rng=np.random.default_rng(5))
+    np.testing.assert_array_equal(again.train, oob.train)
+    np.testing.assert_array_equal(again.val, oob.val)
+    capped = draw_out_of_bag(blocks, 4, max_val_rows=100, rng=np.random.default_rng(5))
+    assert capped.val.shape == (4, 100)
+    with pytest.raises(ValueError, match=f"at least {MIN_BLOCKS} blocks"):
+        draw_out_of_bag(blocks[: MIN_BLOCKS - 1], 4, 10**6, np.random.default_rng(0))
+
+
+def test_nll_scores_each_member_on_its_own_rows():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 2)).astype(np.float32)
+    y = rng.normal(size=(500, 2)).astype(np.float32)
+    net = FieldNetwork("affine", 2, 2, np.zeros(2), np.ones(2), 0.01, hidden=8, method="ensemble", n_members=3,
+                       seed=2)
+    rows = np.stack([rng.choice(500, 77, replace=False) for _ in range(3)])
+    per_member = net.net.nll(x, y, rows, 0, 0)
+    alone = [net.net.nll(x, y, rows[e], 0, 0)[e] for e in range(3)]
+    np.testing.assert_array_equal(per_member, alone)
+    # numpy reference: ½‖y − pred_scale·field‖² averaged over the rows
+    pred = net.samples(x, 0, 0) * 0.01
+    ref = [0.5 * np.mean(np.sum((y[r] - pred[e, r]) ** 2, axis=1)) for e, r in enumerate(rows)]
+    np.testing.assert_allclose(per_member, ref, rtol=1e-5)
+    with pytest.raises(ValueError, match="outside the data"):
+        net.net.nll(x, y, np.array([0, 500]), 0, 0)
+    with pytest.raises(ValueError, match="one per ensemble member"):
+        net.net.nll(x, y, rows[:2], 0, 0)
+
+
+def test_out_of_bag_trains_every_member_on_all_rows(ou):
+    m, tr = ou
+    fit = si.infer_langevin(tr, method="ensemble", n_members=3, validation="out_of_bag", **FAST)
+    v = fit.histories["drift"]["validation"]
+    assert v["kind"] == "out_of_bag" and v["train_rows"] == 2 * 1500  # every row, none held out
+    assert 0.2 * 3000 < v["val_rows"] < 0.5 * 3000
+    assert fit.histories["diffusion"]["validation"]["kind"] == "split"  # its bands covered less out of bag
+    assert fit.provenance()["validation"] == "out_of_bag"
+    assert "out-of-bag NLL" in fit.summary()
+    with pytest.warns(UserWarning, match="in-sample"):
+        rep = fit.report(m)
+    assert rep["points"] == "validation (in-sample: out-of-bag)"
+    split = si.infer_langevin(tr, method="ensemble", n_members=3, **FAST)  # the default
+    assert split.histories["drift"]["validation"] == {"kind": "split", "train_rows": 2400, "val_rows": 600}
+    assert split.provenance()["validation"] == "split"
+    assert split.report(m)["points"] == "held-out"
+
+
+def test_out_of_bag_fit_is_reproducible_and_thread_independent(ou):
+    _, tr = ou
+    pts = np.random.default_rng(1).normal(size=(50, 2))
+    a = si.infer_langevin(tr, method="ensemble", n_members=3, validation="out_of_bag", n_threads=1, **FAST)
+    b = si.infer_langevin(tr, method="ensemble", n_members=3, validation="out_of_bag", n_threads=3, **FAST)
+    np.testing.assert_array_equal(a.drift(pts).mean, b.drift(pts).mean)
+    np.testing.assert_array_equal(a.diffusion(pts).mean, b.diffusion(pts).mean)
+
+
+def test_out_of_bag_round_trips_through_save(ou, tmp_path):
+    _, tr = ou
+    fit = si.infer_langevin(tr, method="ensemble", n_members=3, validation="out_of_bag", **FAST)
+    fit.save(tmp_path / "f.npz")
+    back = si.langevin.LangevinFit.load(tmp_path / "f.npz")
+    assert back.provenance()["validation"] == "out_of_bag"
+
+
+def test_too_few_blocks_are_refused(ou):
+    short = si.simulate(ou[0], 1, 600, 0.01, substeps=10, seed=4)  # 12 blocks of 50 points
+    with pytest.raises(ValueError, match="at least 20 bootstrap blocks"):
+        si.infer_langevin(short, method="ensemble", n_members=3, validation="out_of_bag", **FAST)
+
+
+def test_bad_validation_requests_are_refused(ou):
+    _, tr = ou
+    with pytest.raises(ValueError, match="validation must be"):
+        si.infer_langevin(tr, validation="oob", **FAST)
+    with pytest.raises(ValueError, match="needs a bagged ensemble"):
+        si.infer_langevin(tr, validation="out_of_bag", **FAST)
+    with pytest.raises(ValueError, match="needs a bagged ensemble"):
+        si.infer_langevin(tr, method="ensemble", bootstrap=False, validation="out_of_bag", **FAST)
+    with pytest.raises(ValueError, match="use validation='split' with refit"):
+        si.infer_langevin(tr, method="ensemble", refit=True, validation="out_of_bag", **FAST)
+
+
+def test_cli_infer_with_out_of_bag_validation(ou, tmp_path, capsys):
+    from stochinfer.cli import main
+    path = str(tmp_path / "traj.npz")
+    ou[1].save(path)
+    with pytest.warns(UserWarning, match="in-sample"):  # the CLI scores against the file's model
+        assert main(["infer", path, "--method", "ensemble", "--validation", "out_of_bag", "--hidden", "16",
+                     "--no-plot", "--save", str(tmp_path / "fit.npz")]) == 0
+    assert "out-of-bag NLL" in capsys.readouterr().out
+    assert si.LangevinFit.load(str(tmp_path / "fit.npz")).provenance()["validation"] == "out_of_bag"
+    with pytest.raises(SystemExit):
+        main(["infer", path, "--validation", "oob"])
+
+
+def test_driven_and_noiseless_fits_validate_out_of_bag():
+    """Driven systems bootstrap whole trajectories (20 here: the minimum); a noiseless coordinate's
+    own drift network validates out of bag too."""
+    m = si.models.BrownianCarnot(tau=2.0)
+    tr = si.simulate(m, n_traj=20, n_steps=200, dt=0.01, substeps=10, seed=0)
+    fit = si.infer_langevin(tr, regime="underdamped", time_dependent=True, period=2.0, method="ensemble",
+                            n_members=2, validation="out_of_bag", **FAST)
+    for name in ("drift", "drift_shifted"):
+        v = fit.histories[name]["validation"]
+        assert v["kind"] == "out_of_bag" and v["train_rows"] == 20 * 199
+        assert v["val_rows"] % 199 == 0  # whole trajectories left out
+    with pytest.raises(ValueError, match="these data have 19"):
+        si.infer_langevin(tr.x[:19], 0.01, regime="underdamped", time_dependent=True, period=2.0, t0=0.0,
+                          method="ensemble", n_members=2, validation="out_of_bag", **FAST)
+    hh = si.simulate(si.models.HodgkinHuxley(), 1, 2000, 0.01, substeps=10, seed=1)
+    fit = si.infer_langevin(hh, noiseless=[0], method="ensemble", n_members=2, validation="out_of_bag", **FAST)
+    assert fit.histories["drift_noiseless"]["validation"]["kind"] == "out_of_bag"
