@@ -10,6 +10,8 @@ the variant:
   none       drift_base="none" (the network alone, as published)
   linear, cubic, auto   drift_base= that (polynomial degree of the drift networks' base)
   refit      refit=True
+  out_of_bag ensemble only: validation="out_of_bag" (each drift member validates on the
+             blocks its bootstrap left out, and trains on a resample of all rows)
   no_dbase   diffusion_base="none" (the diffusion network alone, as published)
   resetting  the drift network trained with stochinfer.Resetting(prob=0.002, after=1000)
   recentred  ensemble only: the bagged members shifted by (full-data ensemble mean
@@ -20,7 +22,8 @@ the variant:
 10^4 points): how much data a target needs.
 
 Usage: PYTHONPATH=python python bench/lbn_datasets.py [--systems nonlinear,inhomogeneous]
-       [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10] [--variants default,none,refit,no_dbase,linear,cubic,auto,resetting,recentred]
+       [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10]
+       [--variants default,none,refit,out_of_bag,no_dbase,linear,cubic,auto,resetting,recentred]
        [--points 10000] [--json out.json]
 """
 from __future__ import annotations
@@ -44,6 +47,7 @@ SYSTEMS = {
     "vanderpol_ihd": (si.models.VanDerPolIHD, "underdamped", {}),
 }
 VARIANTS = {"default": {}, "none": dict(drift_base="none"), "refit": dict(refit=True),
+            "out_of_bag": dict(validation="out_of_bag"),
             "no_dbase": dict(diffusion_base="none"), "linear": dict(drift_base="linear"),
             "cubic": dict(drift_base="cubic"), "auto": dict(drift_base="auto"),
             # stochastic resetting of the drift network's training (bench/RESULTS.md, "Stochastic resetting")
@@ -106,9 +110,9 @@ def main(argv=None) -> int:
             m, regime, tr, pts = data(system, seed, args.points)
             for method in args.methods.split(","):
                 for variant in args.variants.split(","):
+                    if variant in ("recentred", "out_of_bag") and method != "ensemble":
+                        continue
                     if variant == "recentred":
-                        if method != "ensemble":
-                            continue
                         r = recentred(m, regime, tr, pts)
                     else:
                         fit = si.infer_langevin(tr, regime=regime, method=method, progress=False,
