@@ -41,6 +41,21 @@ std::vector<std::vector<std::int64_t>> member_rows(const Rows& r) {
   return out;
 }
 
+/// rows for scoring: as member_rows, or a list of 1-D arrays, one per member, of any lengths.
+std::vector<std::vector<std::int64_t>> scored_rows(const py::object& rows) {
+  const bool listed = py::isinstance<py::list>(rows) || py::isinstance<py::tuple>(rows);
+  if (!listed || (py::len(rows) > 0 && py::isinstance<py::int_>(rows[py::int_(0)])))  // an array, or one list of ints
+    return member_rows(rows.cast<Rows>());
+  std::vector<std::vector<std::int64_t>> out;
+  for (const auto& item : rows) {
+    const auto r = Rows::ensure(item);
+    if (!r || r.ndim() != 1) throw py::value_error("rows: a list must hold one 1-D array of row indices per member");
+    out.emplace_back(r.data(), r.data() + r.shape(0));
+  }
+  if (out.empty()) throw py::value_error("rows: the list is empty");
+  return out;
+}
+
 /// optimizer: "adam" (decoupled weight decay, AdamW) or "sgd" (momentum; weight decay as
 /// torch.optim.SGD's L2 term).
 stochinfer::LangevinTrainConfig train_config(int batch, int n_samples, double kl_weight, const std::string& kl,
@@ -166,16 +181,16 @@ void bind_net(py::module_& m, const char* name) {
           py::arg("kl_gradient"), py::arg("seed"), py::arg("step"))
       .def(
           "nll",
-          [](Net& md, const Arr<T>& x, const Arr<T>& y, const Rows& rows, int n_samples, std::uint64_t seed) {
+          [](Net& md, const Arr<T>& x, const Arr<T>& y, const py::object& rows, int n_samples, std::uint64_t seed) {
             const auto d = regression_data(md, x, y);
-            const auto r = member_rows(rows);
+            const auto r = scored_rows(rows);
             std::atomic<bool> cancel{false};
             return stochinfer::python::run_interruptible([&] { return md.nll(d, r, n_samples, seed, &cancel); },
                                                          cancel);
           },
           py::arg("x"), py::arg("y"), py::arg("rows"), py::arg("n_samples"), py::arg("seed"),
-          "Mean NLL per member over the rows, (n,) for all or (n_members, n), member e on rows[e] "
-          "(n_samples = 0: mean weights).")
+          "Mean NLL per member over the rows: (n,) for all, or (n_members, n) or a list of n_members 1-D "
+          "arrays (any lengths), member e on rows[e] (n_samples = 0: mean weights).")
       .def("kl_mean", &Net::kl_mean, py::arg("member") = 0)
       .def(
           "predict",

@@ -95,9 +95,12 @@ class LangevinNet {
 
   /// Mean NLL ½‖y - prediction‖² over the rows, per member, averaged over
   /// n_samples weight samples keyed by seed (n_samples = 0: mean weights). rows: one
-  /// list scored by every member, or one per member (equal lengths: member e is
-  /// scored on rows[e], e.g. its out-of-bag rows).
+  /// list scored by every member, or one per member (member e is scored on rows[e],
+  /// e.g. its out-of-bag rows; lengths may differ).
   std::vector<double> nll(const RegressionData<T>& data, const std::vector<std::vector<std::int64_t>>& rows,
+                          int n_samples, std::uint64_t seed, const std::atomic<bool>* cancel = nullptr);
+  /// The same for one list of n_rows rows scored by every member.
+  std::vector<double> nll(const RegressionData<T>& data, const std::int64_t* rows, std::int64_t n_rows,
                           int n_samples, std::uint64_t seed, const std::atomic<bool>* cancel = nullptr);
 
   /// Mean KL per Bayesian parameter of member e (0 without Bayesian layers).

@@ -294,10 +294,11 @@ struct LangevinNet<T>::Impl {
   /// points) after load(worker, e, s, lo, n) and the forward pass of sample s.
   /// paired = false: every sample sees the same points, loaded once per chunk and
   /// sharing the deterministic layers; paired = true: sample (e, s) has its own
-  /// points (simulation of one trajectory set per sample).
+  /// points (simulation of one trajectory set per sample). member_points: member e
+  /// has its own count of points (each at most n_points); null: n_points for all.
   template <class Load, class Fn>
   bool eval_samples(std::int64_t n_points, int S, std::uint64_t seed, bool paired, const std::atomic<bool>* cancel,
-                    Load load, Fn fn) {
+                    Load load, Fn fn, const std::int64_t* member_points = nullptr) {
     const bool mean_w = S == 0 || net.n_sampled() == 0;
     const int n_s = mean_w ? 1 : S;
     ensure_posterior(n_s, seed, mean_w);
@@ -317,7 +318,9 @@ struct LangevinNet<T>::Impl {
         const std::int64_t u = t % units;
         const int e = static_cast<int>(paired ? u / n_s : u);
         const std::int64_t lo = (t / units) * kEvalChunk;
-        const int n = static_cast<int>(std::min<std::int64_t>(kEvalChunk, n_points - lo));
+        const std::int64_t points = member_points ? member_points[e] : n_points;
+        if (lo >= points) continue;  // a member with fewer points: this chunk is past its end
+        const int n = static_cast<int>(std::min<std::int64_t>(kEvalChunk, points - lo));
         const int s_begin = paired ? static_cast<int>(u % n_s) : 0;
         const int s_end = paired ? s_begin + 1 : n_s;
         if (!paired) load(w, e, 0, lo, n);
@@ -501,17 +504,25 @@ std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data,
                                         std::uint64_t seed, const std::atomic<bool>* cancel) {
   Impl& im = *impl_;
   check_data(data, im.net.spec());
-  std::size_t n_listed = 0;
-  const auto src = member_rows(rows, im.E, &n_listed);
+  if (rows.size() != 1 && rows.size() != std::size_t(im.E))
+    throw std::invalid_argument("rows must hold one list, or one per ensemble member (" + std::to_string(im.E) + ")");
+  std::vector<const std::int64_t*> src(im.E);
+  std::vector<std::int64_t> count(im.E);
+  for (int e = 0; e < im.E; ++e) {
+    const auto& r = rows[rows.size() == 1 ? 0 : e];
+    if (r.empty()) throw std::invalid_argument("every member needs at least one row to score");
+    src[e] = r.data();
+    count[e] = std::int64_t(r.size());
+  }
   check_row_range(rows, data.n);
-  const std::int64_t n_rows = std::int64_t(n_listed);
   if (n_samples < 0) throw std::invalid_argument("n_samples must be >= 0");
   const int mo = im.net.spec().out_dim;
-  const std::int64_t nc = (n_rows + kEvalChunk - 1) / kEvalChunk;
+  const std::int64_t longest = *std::max_element(count.begin(), count.end());
+  const std::int64_t nc = (longest + kEvalChunk - 1) / kEvalChunk;
   // per (member, chunk) sums, added in order afterwards: thread-count independent
   std::vector<double> part(std::size_t(im.E) * nc, 0.0);
   const bool ok = im.eval_samples(
-      n_rows, n_samples, seed, false, cancel,
+      longest, n_samples, seed, false, cancel,
       [&](typename Impl::Worker& w, int e, int, std::int64_t lo, int n) { im.gather(data, src[e] + lo, n, w, true); },
       [&](typename Impl::Worker& w, int e, int, std::int64_t lo, int n) {
         double s = 0.0;
@@ -519,15 +530,23 @@ std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data,
           s += w.head.loss_grad(w.ws.out.data() + std::int64_t(i) * mo, w.y.data() + std::int64_t(i) * mo,
                                 w.dout.data() + std::int64_t(i) * mo, im.base(w, e, i));
         part[std::size_t(e) * nc + lo / kEvalChunk] += s;
-      });
+      },
+      count.data());
   if (!ok) throw std::runtime_error("cancelled");
   const int n_s = (n_samples == 0 || im.net.n_sampled() == 0) ? 1 : n_samples;
   std::vector<double> out(im.E, 0.0);
   for (int e = 0; e < im.E; ++e) {
     for (std::int64_t c = 0; c < nc; ++c) out[e] += part[std::size_t(e) * nc + c];
-    out[e] /= double(n_rows) * n_s;
+    out[e] /= double(count[e]) * n_s;
   }
   return out;
+}
+
+template <class T>
+std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data, const std::int64_t* rows, std::int64_t n_rows,
+                                        int n_samples, std::uint64_t seed, const std::atomic<bool>* cancel) {
+  if (n_rows < 1) throw std::invalid_argument("nll needs at least one row");
+  return nll(data, {std::vector<std::int64_t>(rows, rows + n_rows)}, n_samples, seed, cancel);
 }
 
 template <class T>
