@@ -251,6 +251,10 @@ def ep(args) -> int:
 def infer(args) -> int:
     import stochinfer as si
 
+    if args.validation == "out_of_bag" and (args.method != "ensemble" or args.refit):
+        print("error: --validation out_of_bag needs --method ensemble and no --refit (out of bag, every row "
+              "already trains)", file=sys.stderr)
+        return 2
     data = _states(args)
     if isinstance(data, si.Trajectories) and args.dt is None:
         args.dt = data.dt
@@ -339,8 +343,9 @@ def main(argv=None) -> int:
     p_in.add_argument("--refit", action="store_true",
                       help="retrain on training + validation rows for the validated number of updates")
     p_in.add_argument("--validation", default="split", choices=["split", "out_of_bag"],
-                      help="how checkpoints are chosen: the last 20%% of the time held out (split), or, with "
-                           "--method ensemble, each drift member's out-of-bag blocks (every row trains)")
+                      help="how the drift networks choose checkpoints: on held-out rows (split: the last 20%% "
+                           "of the time, or of the trajectories with --time-dependent), or, with --method "
+                           "ensemble, on each member's out-of-bag blocks (every row trains)")
     p_in.add_argument("--drift-base", default="linear", choices=["linear", "quadratic", "cubic", "auto", "none"],
                       help="polynomial the drift networks start from (cubic: forces close to a low-order "
                            "polynomial, e.g. oscillators)")

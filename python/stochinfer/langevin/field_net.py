@@ -246,7 +246,7 @@ class FieldNetwork:
                                  "trains on; use validation='split' with refit")
             oob = draw_out_of_bag(oob_blocks, self.n_members, settings.max_val_rows,
                                   np.random.default_rng([seed, 7]))
-        n_val = oob.val.shape[1] if oob is not None else min(val_rows.size, settings.max_val_rows)
+        n_val = max(v.size for v in oob.val) if oob is not None else min(val_rows.size, settings.max_val_rows)
         width = self.config["hidden"] * self.config["layers"]
         check_output_fits((self.n_members, settings.n_samples, settings.batch, 4 * width), self.dtype,
                           "lower batch or n_samples in the training settings")
@@ -288,7 +288,8 @@ class FieldNetwork:
         hist["settings"] = asdict(settings)
         hist["kl_weight"] = kl_weight
         hist["n_iter"] = n_iter
-        hist["validation"] = ({"kind": "out_of_bag", "train_rows": int(n_train), "val_rows": int(n_val)}
+        hist["validation"] = ({"kind": "out_of_bag", "train_rows": int(n_train),
+                               "val_rows": [int(v.size) for v in oob.val]}  # each member's own
                               if oob is not None else {"kind": "split", "train_rows": int(train_rows.size),
                                                        "val_rows": int(n_val)})
         if refit and not hist["interrupted"]:

@@ -300,8 +300,9 @@ class LangevinFit:
                           "(R² at least 2) and is nan here; pass more points", stacklevel=2)
         if in_time_order and pts.shape[0] >= _DEFAULT_BLOCKS * 10:  # else Fisher's p, for independent points
             block_length = pts.shape[0] // _DEFAULT_BLOCKS
-        where = "given" if points_given else (f"validation (in-sample: {self._in_sample()})" if self._in_sample()
-                                              else "held-out")
+        in_sample = {"refit": "validation (in-sample: refit)",
+                     "out-of-bag": "validation (drift in-sample: out-of-bag)"}.get(self._in_sample(), "held-out")
+        where = "given" if points_given else in_sample
         out = {"n_points": int(pts.shape[0]), "n_excluded": n_excluded, "level": level, "points": where,
                "provenance": self.provenance()}
         for name, est_fn, true_fn in (("drift", self.drift, truth.drift), ("diffusion", self.diffusion,
@@ -465,7 +466,8 @@ class LangevinFit:
         for k, h in self.histories.items():
             if "member_best_iterations" in h:  # each member keeps its own checkpoint
                 oob = h.get("validation", {}).get("kind") == "out_of_bag"
-                line = (f"  {k:14s} members' best {'out-of-bag' if oob else 'validation'} NLL {np.mean(h['member_best_val_loss']):.6g} (mean) "
+                kind = "out-of-bag" if oob else "validation"
+                line = (f"  {k:14s} members' best {kind} NLL {np.mean(h['member_best_val_loss']):.6g} (mean) "
                         f"at updates {h['member_best_iterations']} of {h['iterations']}")
             else:
                 line = (f"  {k:14s} best validation NLL {h['best']['val_loss']:.6g} at update "

@@ -2,7 +2,14 @@
 bootstrap of all rows and chooses its checkpoint on the rows its resample left
 out, instead of every member training on a bootstrap of the first 80% of the time
 and validating on the last 20% (infer_langevin(validation='out_of_bag'), for the
-drift networks; measured in bench/RESULTS.md, "Out-of-bag validation")."""
+drift networks; measured in bench/RESULTS.md, "Out-of-bag validation").
+
+What the out-of-bag NLL measures: label noise on the left-out blocks is independent
+of the member's training rows except next to block edges (underdamped labels share
+position noise with neighbours within two rows; with measurement noise, overdamped
+labels with the next row), a few percent of the rows. But the left-out states lie
+between training states of the same path (blocks of 0.5 time units at dt = 0.01),
+so it scores interpolation, and may stop later than the time split would."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,43 +17,43 @@ from typing import List
 
 import numpy as np
 
-#: consecutive rows per bootstrap block of autonomous data (0.5 time units at dt = 0.01).
-#: Underdamped labels of neighbouring rows share position noise (finite-difference
-#: velocities span three points), so a member's out-of-bag rows must not interleave
-#: row by row with its training rows; blocks keep them apart except at block edges
+#: consecutive rows per bootstrap block of autonomous data (0.5 time units at dt = 0.01);
+#: a trajectory's remainder joins its other blocks (each then holds 50-99 rows)
 BLOCK_ROWS = 50
 #: fewer blocks than this: out-of-bag sets are too small or too variable (with 5 blocks a
 #: member's resample draws all of them 4% of the time)
 MIN_BLOCKS = 20
+#: fewest out-of-bag rows a member may validate on
+MIN_VAL_ROWS = 20
 
 
 def row_blocks(n_traj: int, n_points: int, by_trajectory: bool, block: int = BLOCK_ROWS) -> List[np.ndarray]:
     """Row indices (flattened (trajectory, point), n_points per trajectory) cut into
     bootstrap blocks: whole trajectories for time-dependent data (split by
-    trajectory, methods.md §3.4), else runs of `block` consecutive points of one
-    trajectory (each trajectory's last run may be shorter)."""
+    trajectory, methods.md §3.4), else each trajectory into max(1, n_points // block)
+    runs of consecutive points of near-equal length (block to 2·block − 1 points; a
+    trajectory shorter than `block` is one block)."""
     idx = np.arange(n_traj * n_points, dtype=np.int64).reshape(n_traj, n_points)
     if by_trajectory:
         return list(idx)
-    return [r[i:i + block] for r in idx for i in range(0, n_points, block)]
+    return [b for r in idx for b in np.array_split(r, max(1, n_points // block))]
 
 
 @dataclass
 class OutOfBag:
     """Each member's training rows (n_members, n) and out-of-bag validation rows
-    (n_members, m), both in time order within blocks."""
+    (one array per member, in time order; lengths differ)."""
 
     train: np.ndarray
-    val: np.ndarray
+    val: List[np.ndarray]
 
 
 def draw_out_of_bag(blocks: List[np.ndarray], n_members: int, max_val_rows: int,
                     rng: np.random.Generator) -> OutOfBag:
     """Block bootstrap: member e draws blocks with replacement until it holds as many
     rows as all blocks together (the last block drawn is cut to fit); its
-    out-of-bag rows are those of the blocks it never drew, a random subset of equal
-    size m for every member (the smallest member's count, at most max_val_rows) so
-    they score in one batched pass."""
+    out-of-bag rows are those of the blocks it never drew (a random subset of
+    max_val_rows where there are more)."""
     if len(blocks) < MIN_BLOCKS:
         raise ValueError(f"out-of-bag validation needs at least {MIN_BLOCKS} blocks, got {len(blocks)}")
     sizes = np.array([b.size for b in blocks])
@@ -61,9 +68,9 @@ def draw_out_of_bag(blocks: List[np.ndarray], n_members: int, max_val_rows: int,
         train.append(np.concatenate([blocks[i] for i in picks])[:n_rows])
         left = np.setdiff1d(np.arange(len(blocks)), picks)
         oob.append(np.concatenate([blocks[i] for i in left]) if left.size else np.zeros(0, dtype=np.int64))
-    m = min(min(o.size for o in oob), int(max_val_rows))
-    if m < 1:
-        raise ValueError("a member's bootstrap drew every block and left no out-of-bag rows; use more data "
-                         "or validation='split'")
-    val = np.stack([np.sort(rng.choice(o, m, replace=False)) if o.size > m else o for o in oob])
-    return OutOfBag(np.ascontiguousarray(np.stack(train), dtype=np.int64), np.ascontiguousarray(val, dtype=np.int64))
+    if min(o.size for o in oob) < MIN_VAL_ROWS:
+        raise ValueError(f"a member's bootstrap left {min(o.size for o in oob)} out-of-bag rows (need at least "
+                         f"{MIN_VAL_ROWS}); use more data or validation='split'")
+    val = [np.ascontiguousarray(np.sort(rng.choice(o, max_val_rows, replace=False)) if o.size > max_val_rows
+                                else o, dtype=np.int64) for o in oob]
+    return OutOfBag(np.ascontiguousarray(np.stack(train), dtype=np.int64), val)
