@@ -9,7 +9,9 @@ fail (and must be promoted) the day the target is met. An exact Gaussian process
 with marginal-likelihood hyperparameters, trained on the same rows as the networks,
 reaches nonlinear drift R² 0.931-0.947 over six datasets, 0.9311 at seed 0 (0.940-0.964
 given the validation rows too; bench/lbn_gp_reference.py, bench/RESULTS.md, "What the
-data allow"): R² >= 0.95 asks for more than that reference extracts from the same data."""
+data allow"): R² >= 0.95 asks for more than that reference extracts from the same data.
+The nonlinear_oob20 case gives the ensemble those validation rows back (twenty members
+validated out of bag: 0.947 in mean over the six datasets, bench/RESULTS.md)."""
 import numpy as np
 import pytest
 
@@ -29,9 +31,18 @@ SYSTEMS = {  # name: (model, regime, simulation options, fit options[, recorded 
     # the cubic drift base, for forces close to a low-order polynomial (bench/RESULTS.md,
     # "Polynomial drift base"; the default linear base reaches 0.75-0.93 over six datasets)
     "vanderpol_ihd_cubic": (lambda: si.models.VanDerPolIHD(), "underdamped", {}, dict(drift_base="cubic")),
+    # the ensemble's accuracy configuration: twenty members validated out of bag (bench/RESULTS.md,
+    # "Out-of-bag validation"; five members with the split reach 0.947 here, 0.922 over six datasets)
+    "nonlinear_oob20": (lambda: si.models.Nonlinear(), "overdamped", dict(burn_in=0, initial="zeros"),
+                        dict(n_members=20, validation="out_of_bag")),
 }
+ENSEMBLE_ONLY = {"nonlinear_oob20"}  # out-of-bag validation exists for bagged ensembles only
+
+
+def _methods(system: str) -> tuple:
+    return ("ensemble",) if system in ENSEMBLE_ONLY else ("bbb", "ensemble")
 OVERDAMPED = [s for s in SYSTEMS if SYSTEMS[s][1] == "overdamped"]
-R2_TARGET = {"nonlinear": 0.95, "inhomogeneous": 0.95, "hodgkin_huxley": 0.95, "hodgkin_huxley_300ms": 0.95,
+R2_TARGET = {"nonlinear": 0.95, "nonlinear_oob20": 0.95, "inhomogeneous": 0.95, "hodgkin_huxley": 0.95, "hodgkin_huxley_300ms": 0.95,
              "vanderpol": 0.90, "vanderpol_ihd": 0.90, "vanderpol_ihd_cubic": 0.90}
 # measured with this build, seed 0 (bench/RESULTS.md); (system, method) -> drift R²
 # (with the default linear drift base; without it nonlinear bbb was 0.932, ensemble 0.920 and
@@ -84,14 +95,14 @@ def _known_gap(system, method, measured: dict, what: str):
 
 
 @pytest.mark.parametrize("system,method", [_known_gap(s, m, R2_SHORT, "drift R²") for s in SYSTEMS
-                                          for m in ("bbb", "ensemble")])
+                                          for m in _methods(s)])
 def test_drift_r2(system, method):
     _, _, _, rep = fitted(system, method)
     assert rep["drift"]["r2"] >= R2_TARGET[system], rep["drift"]
 
 
 @pytest.mark.parametrize("system,method", [_known_gap(s, m, D_LONG, "diffusion relative error") for s in SYSTEMS
-                                           for m in ("bbb", "ensemble")])
+                                           for m in _methods(s)])
 def test_diffusion_relative_error(system, method):
     _, _, _, rep = fitted(system, method)
     assert rep["diffusion"]["relative_error"] <= 0.10, rep["diffusion"]
@@ -105,7 +116,7 @@ def test_ensemble_band_coverage(system):
 
 
 @pytest.mark.parametrize("system,method", [_known_gap(s, m, CORR_NEGATIVE, "correlation") for s in SYSTEMS
-                                                  for m in ("bbb", "ensemble")])
+                                                  for m in _methods(s)])
 def test_error_variance_correlation_is_positive_and_significant(system, method):
     """corr(log error, log posterior variance) > 0 at one-sided p < 0.01, the standard error from a
     block bootstrap along the held-out trajectory (BLOCK_LENGTH)."""
