@@ -161,9 +161,10 @@ def test_cli_infer_with_out_of_bag_validation(ou, tmp_path, capsys):
     ou[1].save(path)
     with pytest.warns(UserWarning, match="in-sample"):  # the CLI scores against the file's model
         assert main(["infer", path, "--method", "ensemble", "--validation", "out_of_bag", "--hidden", "16",
-                     "--no-plot", "--save", str(tmp_path / "fit.npz")]) == 0
+                     "--members", "3", "--no-plot", "--save", str(tmp_path / "fit.npz")]) == 0
     assert "out-of-bag NLL" in capsys.readouterr().out
-    assert si.LangevinFit.load(str(tmp_path / "fit.npz")).provenance()["validation"] == "out_of_bag"
+    back = si.LangevinFit.load(str(tmp_path / "fit.npz"))
+    assert back.provenance()["validation"] == "out_of_bag" and back.nets["drift"].n_members == 3
     with pytest.raises(SystemExit):
         main(["infer", path, "--validation", "oob"])
     for extra in (["--method", "bbb"], ["--method", "ensemble", "--refit"]):

@@ -264,7 +264,7 @@ def infer(args) -> int:
     shape = data.x.shape if isinstance(data, si.Trajectories) else np.shape(data)
     print(f"stochinfer infer: {args.file}, shape {shape}, dt = {args.dt}, regime = {args.regime}, "
           f"method = {args.method}")
-    options = {k: v for k, v in dict(hidden=args.hidden).items() if v is not None}
+    options = {k: v for k, v in dict(hidden=args.hidden, n_members=args.members).items() if v is not None}
     t = time.perf_counter()
     fit = si.infer_langevin(data, args.dt, regime=args.regime, method=args.method, seed=args.seed,
                             time_dependent=args.time_dependent, period=args.period,
@@ -326,6 +326,9 @@ def main(argv=None) -> int:
     p_in.add_argument("--regime", default="overdamped", choices=["overdamped", "underdamped"])
     p_in.add_argument("--method", default="bbb", choices=["bbb", "ensemble"])
     p_in.add_argument("--hidden", type=int, default=None, help="network width")
+    p_in.add_argument("--members", type=int, default=None,
+                      help="ensemble members (--method ensemble; default 5; 20 with --validation out_of_bag is the "
+                           "most accurate drift measured, four times the training)")
     p_in.add_argument("--time-dependent", action="store_true", help="time as an input (driven systems)")
     p_in.add_argument("--period", type=float, default=None,
                       help="period of the driving (time unit of the data; with --time-dependent): time enters "
