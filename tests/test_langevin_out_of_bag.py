@@ -164,12 +164,15 @@ def test_cli_infer_with_out_of_bag_validation(ou, tmp_path, capsys):
                      "--members", "3", "--no-plot", "--save", str(tmp_path / "fit.npz")]) == 0
     assert "out-of-bag NLL" in capsys.readouterr().out
     back = si.LangevinFit.load(str(tmp_path / "fit.npz"))
-    assert back.provenance()["validation"] == "out_of_bag" and back.nets["drift"].n_members == 3
+    assert back.provenance()["validation"] == "out_of_bag" and back.provenance()["n_members"] == 3
     with pytest.raises(SystemExit):
         main(["infer", path, "--validation", "oob"])
     for extra in (["--method", "bbb"], ["--method", "ensemble", "--refit"]):
         assert main(["infer", path, "--validation", "out_of_bag", "--no-plot", *extra]) == 2
         assert "needs --method ensemble and no --refit" in capsys.readouterr().err
+    for extra in (["--method", "bbb"], ["--method", "ensemble", "--members", "1"]):
+        assert main(["infer", path, "--members", "4", "--no-plot", *extra]) == 2  # the last --members counts
+        assert "--members N needs --method ensemble and N >= 2" in capsys.readouterr().err
 
 
 def test_driven_and_noiseless_fits_validate_out_of_bag():

@@ -402,7 +402,8 @@ class LangevinFit:
     def provenance(self) -> dict:
         """What produced these numbers (methods.md §7.4)."""
         o = self.options
-        return {"regime": self.regime, "method": o["method"], "kl_gradient": o["kl_gradient"],
+        return {"regime": self.regime, "method": o["method"], "n_members": self.nets["drift"].n_members,
+                "kl_gradient": o["kl_gradient"],
                 "drift_base": o.get("drift_base", "none"),
                 "drift_base_degree": {k: int(v) for k, v in o.get("drift_base_degree", {}).items()},
                 "refit": o.get("refit", False), "validation": o.get("validation", "split"),

@@ -314,7 +314,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     held out to choose checkpoints and score report() (0.2). validation: how the
     drift networks choose checkpoints. 'split' (default): on those held-out rows.
     'out_of_bag' (bagged ensembles: method='ensemble', bootstrap=True): each drift
-    member trains on a block bootstrap of all rows (runs of 50 consecutive points,
+    member trains on a block bootstrap of all rows (runs of 50–99 consecutive points,
     or whole trajectories for driven fits; at least 20 blocks) and chooses its
     checkpoint on the blocks its resample left out, so no row is spent on validation
     alone. The left-out blocks lie between training states of the same path, so this
