@@ -420,22 +420,36 @@ void check_data(const RegressionData<T>& d, const BayesMlpSpec& s) {
   if ((s.in_dim > 0 && !d.x) || !d.y) throw std::invalid_argument("data pointers are null");
 }
 
-std::vector<const std::int64_t*> member_rows(const std::vector<std::vector<std::int64_t>>& rows, int E,
-                                             std::size_t* n_rows) {
+/// Each member's rows (one list shared by every member, or one per member), every list
+/// nonempty and inside the data; counts[e]: member e's number of rows.
+std::vector<const std::int64_t*> member_row_lists(const std::vector<std::vector<std::int64_t>>& rows, int E,
+                                                  std::int64_t n_data, std::vector<std::int64_t>* counts) {
   if (rows.size() != 1 && rows.size() != std::size_t(E))
     throw std::invalid_argument("rows must hold one list, or one per ensemble member (" + std::to_string(E) + ")");
-  *n_rows = rows[0].size();
-  for (const auto& r : rows)
-    if (r.size() != *n_rows || r.empty()) throw std::invalid_argument("every member needs the same, nonzero number of rows");
+  for (const auto& r : rows) {
+    if (r.empty()) throw std::invalid_argument("every member needs at least one row");
+    for (std::int64_t i : r)
+      if (i < 0 || i >= n_data) throw std::invalid_argument("row index " + std::to_string(i) + " is outside the data");
+  }
   std::vector<const std::int64_t*> out(E);
-  for (int e = 0; e < E; ++e) out[e] = rows[rows.size() == 1 ? 0 : e].data();
+  counts->resize(E);
+  for (int e = 0; e < E; ++e) {
+    const auto& r = rows[rows.size() == 1 ? 0 : e];
+    out[e] = r.data();
+    (*counts)[e] = std::int64_t(r.size());
+  }
   return out;
 }
 
-void check_row_range(const std::vector<std::vector<std::int64_t>>& rows, std::int64_t n) {
-  for (const auto& r : rows)
-    for (std::int64_t i : r)
-      if (i < 0 || i >= n) throw std::invalid_argument("row index " + std::to_string(i) + " is outside the data");
+/// The same, every member with the same number of rows *n_rows (training draws its minibatches alike).
+std::vector<const std::int64_t*> member_rows(const std::vector<std::vector<std::int64_t>>& rows, int E,
+                                             std::int64_t n_data, std::size_t* n_rows) {
+  std::vector<std::int64_t> counts;
+  auto out = member_row_lists(rows, E, n_data, &counts);
+  for (std::int64_t c : counts)
+    if (c != counts[0]) throw std::invalid_argument("every member needs the same number of rows");
+  *n_rows = std::size_t(counts[0]);
+  return out;
 }
 }  // namespace
 
@@ -447,8 +461,7 @@ LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
   Impl& im = *impl_;
   check_data(data, im.net.spec());
   std::size_t n_rows = 0;
-  const auto src = member_rows(rows, im.E, &n_rows);
-  check_row_range(rows, data.n);
+  const auto src = member_rows(rows, im.E, data.n, &n_rows);
   const int K = im.n_bayes_samples(cfg.n_samples);
   ++im.version;
   nn::FlushDenormals ftz;
@@ -490,8 +503,7 @@ double LangevinNet<T>::objective_and_grad(const RegressionData<T>& data,
   Impl& im = *impl_;
   check_data(data, im.net.spec());
   std::size_t n_rows = 0;
-  const auto src = member_rows(rows, im.E, &n_rows);
-  check_row_range(rows, data.n);
+  const auto src = member_rows(rows, im.E, data.n, &n_rows);
   const int K = im.n_bayes_samples(cfg.n_samples);
   im.sample_weights(K, cfg.seed, RngPurpose::weight_sample, false,
                     [&](int e, int k) { return im.train_key(step, e, k); }, im.wsamp, &im.eps);
@@ -504,17 +516,8 @@ std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data,
                                         std::uint64_t seed, const std::atomic<bool>* cancel) {
   Impl& im = *impl_;
   check_data(data, im.net.spec());
-  if (rows.size() != 1 && rows.size() != std::size_t(im.E))
-    throw std::invalid_argument("rows must hold one list, or one per ensemble member (" + std::to_string(im.E) + ")");
-  std::vector<const std::int64_t*> src(im.E);
-  std::vector<std::int64_t> count(im.E);
-  for (int e = 0; e < im.E; ++e) {
-    const auto& r = rows[rows.size() == 1 ? 0 : e];
-    if (r.empty()) throw std::invalid_argument("every member needs at least one row to score");
-    src[e] = r.data();
-    count[e] = std::int64_t(r.size());
-  }
-  check_row_range(rows, data.n);
+  std::vector<std::int64_t> count;
+  const auto src = member_row_lists(rows, im.E, data.n, &count);
   if (n_samples < 0) throw std::invalid_argument("n_samples must be >= 0");
   const int mo = im.net.spec().out_dim;
   const std::int64_t longest = *std::max_element(count.begin(), count.end());
