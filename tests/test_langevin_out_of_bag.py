@@ -59,7 +59,7 @@ def test_out_of_bag_rows_are_the_blocks_a_member_never_drew():
     capped = draw_out_of_bag(blocks, 4, max_val_rows=100, rng=np.random.default_rng(5))
     assert [v.size for v in capped.val] == [100] * 4
     assert all(set(c) <= set(v) and np.all(np.diff(c) > 0) for c, v in zip(capped.val, oob.val))
-    with pytest.raises(ValueError, match=f"at least {MIN_BLOCKS} blocks"):
+    with pytest.raises(ValueError, match=f"at least {MIN_BLOCKS} bootstrap blocks"):
         draw_out_of_bag(blocks[: MIN_BLOCKS - 1], 4, 10**6, np.random.default_rng(0))
     tiny = [np.array([i]) for i in range(MIN_BLOCKS)]  # 20 one-row blocks: a handful left out
     with pytest.raises(ValueError, match="out-of-bag rows \\(need at least"):

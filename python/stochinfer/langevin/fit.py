@@ -274,12 +274,13 @@ class LangevinFit:
         self._check_truth(truth)
         in_time_order = points is None and block_length is None
         points_given = points is not None
+        in_sample = self._in_sample()
         if points is None:
             points, t = self._val_states
-            if self._in_sample() == "refit":
+            if in_sample == "refit":
                 warnings.warn("this fit was refitted on the validation states too (refit=True): scores on them "
                               "are in-sample; pass independent points for held-out scores", stacklevel=2)
-            elif self._in_sample():
+            elif in_sample:
                 warnings.warn("this ensemble's drift members trained on every state (out-of-bag validation): "
                               "drift scores on the default points are in-sample; pass independent points for "
                               "held-out scores, or fit with validation='split'", stacklevel=2)
@@ -300,9 +301,9 @@ class LangevinFit:
                           "(R² at least 2) and is nan here; pass more points", stacklevel=2)
         if in_time_order and pts.shape[0] >= _DEFAULT_BLOCKS * 10:  # else Fisher's p, for independent points
             block_length = pts.shape[0] // _DEFAULT_BLOCKS
-        in_sample = {"refit": "validation (in-sample: refit)",
-                     "out-of-bag": "validation (drift in-sample: out-of-bag)"}.get(self._in_sample(), "held-out")
-        where = "given" if points_given else in_sample
+        where = "given" if points_given else {"refit": "validation (in-sample: refit)",
+                                              "out-of-bag": "validation (drift in-sample: out-of-bag)"
+                                              }.get(in_sample, "held-out")
         out = {"n_points": int(pts.shape[0]), "n_excluded": n_excluded, "level": level, "points": where,
                "provenance": self.provenance()}
         for name, est_fn, true_fn in (("drift", self.drift, truth.drift), ("diffusion", self.diffusion,

@@ -39,6 +39,14 @@ def row_blocks(n_traj: int, n_points: int, by_trajectory: bool, block: int = BLO
     return [b for r in idx for b in np.array_split(r, max(1, n_points // block))]
 
 
+def require_blocks(blocks: List[np.ndarray]) -> None:
+    """Refuses data cut into fewer than MIN_BLOCKS bootstrap blocks."""
+    if len(blocks) < MIN_BLOCKS:
+        raise ValueError(f"validation='out_of_bag' needs at least {MIN_BLOCKS} bootstrap blocks (runs of "
+                         f"{BLOCK_ROWS}-{2 * BLOCK_ROWS - 1} points, or trajectories for driven fits); these data "
+                         f"have {len(blocks)}: pass more data or validation='split'")
+
+
 @dataclass
 class OutOfBag:
     """Each member's training rows (n_members, n) and out-of-bag validation rows
@@ -54,8 +62,7 @@ def draw_out_of_bag(blocks: List[np.ndarray], n_members: int, max_val_rows: int,
     rows as all blocks together (the last block drawn is cut to fit); its
     out-of-bag rows are those of the blocks it never drew (a random subset of
     max_val_rows where there are more)."""
-    if len(blocks) < MIN_BLOCKS:
-        raise ValueError(f"out-of-bag validation needs at least {MIN_BLOCKS} blocks, got {len(blocks)}")
+    require_blocks(blocks)
     sizes = np.array([b.size for b in blocks])
     n_rows = int(sizes.sum())
     # enough draws that even the smallest blocks reach n_rows, in one call for reproducibility

@@ -18,7 +18,7 @@ from .fit import LangevinFit
 from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
 from .friction import finite_dt_bias, local_friction, mean_friction
 from .linear import linear_fit, polynomial_features, select_degree
-from .out_of_bag import BLOCK_ROWS, MIN_BLOCKS, row_blocks
+from .out_of_bag import require_blocks, row_blocks
 
 #: Faster than the published protocol (Adam lr 1e-6/5e-6, 5000/10000 epochs of batch
 #: 128): larger steps with cosine decay and early stopping on the validation NLL.
@@ -412,10 +412,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     oob_blocks = None
     if validation == "out_of_bag":
         oob_blocks = row_blocks(M, n_pts, by_trajectory=d.t is not None)
-        if len(oob_blocks) < MIN_BLOCKS:
-            raise ValueError(f"validation='out_of_bag' needs at least {MIN_BLOCKS} bootstrap blocks (runs of "
-                             f"{BLOCK_ROWS} points, or trajectories for driven fits); these data have "
-                             f"{len(oob_blocks)}: pass more data or validation='split'")
+        require_blocks(oob_blocks)  # before any network trains
     # rows each drift member trains on (out of bag: a resample of all of them), for the update counts
     n_drift_rows = M * n_pts if oob_blocks is not None else train.size
     min_rows = 10 * dim * (dim + 1)
@@ -567,8 +564,8 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         diff.start_at_mean()
     Xd = X[:, :0] if homogeneous_diffusion else X
     # the split even with validation='out_of_bag': out of bag, the diffusion members agreed more closely and
-    # their bands covered less (nonlinear 0.86 -> 0.77, Van der Pol with state-dependent D 0.85 -> 0.71 over
-    # six datasets; bench/RESULTS.md, "Out-of-bag validation")
+    # their bands covered less (against the same drift, nonlinear 0.86 -> 0.77, Van der Pol with
+    # state-dependent D 0.82 -> 0.71 over six datasets; bench/RESULTS.md, "Out-of-bag validation")
     hist["diffusion"] = diff.fit(Xd, y_d, train, val, dd, seed=seed + 2, progress=progress, desc="diffusion",
                                  refit=refit)
     nets["diffusion"] = diff
