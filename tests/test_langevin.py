@@ -404,9 +404,9 @@ def test_driven_underdamped_path_runs_end_to_end():
         pass
     with pytest.raises(ValueError, match="t reaches 1e\\+40 in magnitude"):
         fit.drift(z, t=1e40)
-    with pytest.raises(TypeError, match="t must be real numbers"):
+    with pytest.raises(TypeError, match="t must hold real numbers"):
         fit.drift(z, t="1")
-    with pytest.raises(TypeError, match="points must be real numbers"):
+    with pytest.raises(TypeError, match="points must hold real numbers"):
         fit.drift(z + 0j, t=2.0)
     rep = fit.report(m)
     prov = rep["provenance"]

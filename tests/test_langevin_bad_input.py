@@ -259,9 +259,9 @@ def test_split_and_initial_state_errors_name_the_fix(two_fits):
     with pytest.raises(ValueError, match="leaves none to train on: lower val_fraction below 0.917"):
         si.infer_langevin(t_x, time_dependent=True, val_fraction=0.95, **SHORT)
     fit = two_fits[0]
-    with pytest.raises(TypeError, match="x0 must be real numbers"):
+    with pytest.raises(TypeError, match="x0 must hold real numbers"):
         fit.simulate(2, 5, x0=np.array([1.0 + 1j, 0.0]))
-    with pytest.raises(TypeError, match="x0 must be real numbers"):
+    with pytest.raises(TypeError, match="x0 must hold real numbers"):
         fit.simulate(2, 5, x0=["a", "b"])
 
 

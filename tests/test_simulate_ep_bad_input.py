@@ -84,6 +84,11 @@ def test_complex_and_boolean_arrays_are_refused_not_coerced():
             si.simulate(OU, 2, 5, 0.1, initial=bad)
     with pytest.raises(TypeError, match="A must hold real numbers"):
         si.models.LinearOU(np.eye(2) * (-1 + 0j), np.eye(2))
+    # numpy would parse the strings as numbers
+    with pytest.raises(TypeError, match="initial must hold real numbers, got string values"):
+        si.simulate(OU, 2, 5, 0.1, initial=["1", "0"])
+    with pytest.raises(TypeError, match="A must hold real numbers, got bytes values"):
+        si.models.LinearOU(np.array([[b"-1", b"0"], [b"0", b"-1"]]), np.eye(2))
 
 
 def test_absurd_burn_in_is_refused_not_returned_as_uninitialised_memory():

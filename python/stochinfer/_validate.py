@@ -78,19 +78,29 @@ def finite_float(name: str, value) -> float:
     return v
 
 
-def finite_array(name: str, value, shape: tuple | None = None, dtype=np.float64) -> np.ndarray:
-    """Converts to a C-contiguous array of `dtype`, checking shape (None entries are free) and finiteness.
-    Complex and boolean input is refused (numpy would drop imaginary parts, or read True as 1)."""
+def real_array(name: str, value, dtype=np.float64) -> np.ndarray:
+    """value as an array of `dtype`, its shape kept (a scalar stays 0-d). Refuses
+    complex, boolean, string and date values (numpy would drop imaginary parts, read
+    True as 1 or parse '1' as a number)."""
     try:
         kind = value.dtype.kind if isinstance(value, np.ndarray) else np.asarray(value).dtype.kind
     except (TypeError, ValueError):
         kind = "O"  # the conversion below reports it
-    if kind in "cb":
-        raise TypeError(f"{name} must hold real numbers, got {'complex' if kind == 'c' else 'boolean'} values")
+    refused = {"c": "complex", "b": "boolean", "U": "string", "S": "bytes", "V": "structured", "M": "datetime",
+               "m": "timedelta"}
+    if kind in refused:
+        raise TypeError(f"{name} must hold real numbers, got {refused[kind]} values")
     try:
-        arr = np.ascontiguousarray(value, dtype=dtype)
+        arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a numeric array: {exc}") from None
+    return arr
+
+
+def finite_array(name: str, value, shape: tuple | None = None, dtype=np.float64) -> np.ndarray:
+    """real_array as a C-contiguous array (at least 1-D), checking shape (None entries
+    are free) and finiteness."""
+    arr = np.ascontiguousarray(real_array(name, value, dtype))
     if shape is not None:
         ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
         if not ok:

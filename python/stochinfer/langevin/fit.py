@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from .._io import atomic_savez, load_versioned
-from .._validate import check_output_fits, positive_int, seed_value
+from .._validate import check_output_fits, positive_int, real_array, seed_value
 from .._stats import student_t_quantile
 from ..models import Model
 from .data import LangevinData
@@ -37,15 +37,6 @@ class FieldEstimate:
     hi: np.ndarray
     level: float
     samples: Optional[np.ndarray] = None
-
-
-def _real_array(name: str, value) -> np.ndarray:
-    """value as float64; TypeError for strings, booleans and complex numbers (numpy would
-    parse '1', or drop imaginary parts with only a warning)."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float64, copy=False)
 
 
 def _band_samples(n_samples: Optional[int]) -> Optional[int]:
@@ -86,7 +77,7 @@ class LangevinFit:
 
     def _states(self, points, t):
         """Checked states (n, state_dim) and times ((n,) or None) in physical units."""
-        z = _real_array("points", points)
+        z = real_array("points", points)
         given = z.shape
         if z.ndim == 1:  # one state, or (a 1-D fit) n scalar states
             z = z[:, None] if self.state_dim == 1 else z[None]
@@ -105,7 +96,7 @@ class LangevinFit:
             return np.ascontiguousarray(z), None
         if t is None:
             raise ValueError("this fit has time as an input: pass t (scalar or (n,)) in the data's time unit")
-        tt = _real_array("t", t)
+        tt = real_array("t", t)
         if tt.ndim > 1 or (tt.ndim == 1 and tt.shape[0] != z.shape[0]):
             raise ValueError(f"t must be a scalar or have shape ({z.shape[0]},), got {tt.shape}")
         if not np.isfinite(tt).all():

@@ -11,8 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._validate import check_output_fits, finite_float, positive_float, positive_int, seed_value
-from .fit import _real_array
+from .._validate import check_output_fits, finite_float, positive_float, positive_int, real_array, seed_value
 
 MODES = ("ensemble_mean", "per_sample")
 
@@ -177,7 +176,7 @@ def _data_rows(val_states, t0: float, period, n: int, rng) -> np.ndarray:
 def _initial(value, data_states, rows, n, d, name):
     if value is None:
         return data_states[rows].copy()
-    a = _real_array(name, value)  # strings, booleans and complex numbers name the argument
+    a = real_array(name, value)  # strings, booleans and complex numbers name the argument
     if a.ndim == 1 and a.shape[0] == d:
         a = np.broadcast_to(a, (n, d))
     if a.shape != (n, d):
