@@ -280,6 +280,26 @@ def test_carnot_table(tau, work, heat, eta):
     assert res["heat_total"] == pytest.approx(-res["mean_work"], abs=1e-10)
 
 
+@pytest.mark.parametrize("tau", [1e-3, 10.0, 100.0])
+def test_carnot_solved_periodic_state_is_a_fixed_point_of_the_cycle(tau):
+    """The state solved from the one-cycle map does not move under further cycles: 300
+    more give the same moments and read-outs (iterating from equilibrium, as before,
+    needed ~100 cycles to reach it at tau = 100, and more for short tau)."""
+    solved = gt.carnot_cycle_moments(tau)
+    iterated = gt.carnot_cycle_moments(tau, warmup_cycles=300)
+    for key in ("x2", "xv", "v2", "mean_work", "heat_hot"):
+        assert iterated[key] == pytest.approx(solved[key], rel=1e-10, abs=1e-12), key
+
+
+def test_carnot_refuses_cycles_too_long_to_integrate_and_stops_on_ctrl_c():
+    with pytest.raises(ValueError, match="quasi-static"):
+        gt.carnot_cycle_moments(tau=3e6)
+    from conftest import sigint_after
+    with sigint_after(0.3) as elapsed, pytest.raises(KeyboardInterrupt):
+        gt.carnot_cycle_moments(tau=1.9e6)  # about half a minute
+    assert elapsed() < 3.0
+
+
 def test_carnot_quasi_static_limit():
     slow = gt.carnot_cycle_moments(tau=1e4, warmup_cycles=3)
     assert printed(-(math.sqrt(3) - 1) * 5 * math.log(3), "-4.0212")
