@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import stochinfer as si
+from stochinfer import _core
 from stochinfer.ep import NEEP, RNEEP
 
 OU = si.models.LinearOU(-np.eye(2), np.eye(2))
@@ -352,3 +353,54 @@ def test_cuda_host_staging_counts_against_the_memory_check(monkeypatch):
         si.simulate(m, n_traj, 10, 0.01, backend="cuda")
     if not si.cuda_available():  # the CPU path needs only the output
         assert si.simulate(m, n_traj, 10, 0.01).x.shape == (n_traj, n_rec, dim)
+
+
+def test_stationary_start_refuses_a_marginal_step_and_accepts_a_slow_stable_one():
+    """|1 + hλ| < 1 tested as 2 Re λ + h|λ|² < 0: a step on the boundary (λ = −1 ± 2i, h = 0.4:
+    |1 + hλ| = 1, no stationary law) was solved into garbage, and a stable chain whose 1 + hλ
+    rounds to 1 (λ = −1e−7, h = 1e−10) was refused with 'reduce dt'."""
+    with pytest.raises(ValueError, match="unstable"):
+        si.simulate(si.models.LinearOU([[-1.0, 2.0], [-2.0, -1.0]], np.eye(2)), 4, 2, 0.4)
+    slow = si.models.LinearOU([[-1e-7]], [[1.0]])
+    x0 = si.simulate(slow, 4000, 1, 1e-10, seed=0).x[:, 0, 0]
+    c = 1e7  # D / |a|, the chain's stationary variance up to O(h)
+    assert x0.var() == pytest.approx(c, rel=4 * np.sqrt(2 / x0.size))
+
+
+def test_core_simulate_checks_the_length_of_its_initial_data():
+    out = np.empty((4, 2, 2))
+    args = ("linear_ou", 2, [-1.0, 0.0, 0.0, -1.0, 1.0, 0.0, 0.0, 1.0], out, 1, 1, 1, 0, 0.1, 0.0, 0, 0,
+            "euler_maruyama")
+    with pytest.raises(ValueError, match="init_data: expected 8 values for this initial kind, got 1"):
+        _core.simulate(*args, "per_trajectory", np.array([1.0]), 1, "cpu")
+    with pytest.raises(ValueError, match="init_data: expected 6 values"):
+        _core.simulate(*args, "gaussian", np.zeros(2), 1, "cpu")
+    with pytest.raises(ValueError, match="init_data contains NaN"):
+        _core.simulate(*args, "broadcast", np.array([np.nan, 0.0]), 1, "cpu")
+    assert _core.simulate(*args, "broadcast", np.array([1.0, 2.0]), 1, "cpu") == "completed"
+    np.testing.assert_array_equal(out[:, 0], [[1.0, 2.0]] * 4)
+
+
+def test_model_parameters_that_overflow_are_refused_naming_them():
+    with pytest.raises(ValueError, match="potential / temperature must be <= 300"):
+        si.models.FlashingRatchet(potential=1500)
+    assert np.isfinite(si.models.FlashingRatchet(potential=300).ep_per_step())
+    with pytest.raises(ValueError, match="k / gamma = inf"):
+        si.models.BeadSpring(2, gamma=1e-320)
+    with pytest.raises(ValueError, match="default burn-in of 3 cycles"):
+        si.simulate(si.models.BrownianCarnot(), 1, 1, 5e-324)
+    with pytest.raises(TypeError, match="observed must be an integer"):
+        si.models.BeadSpring(3).exposure_ep_rates(0.1, 2, observed=[0.9])
+
+
+def test_python_model_refuses_complex_and_non_callable_noise():
+    with pytest.raises(TypeError, match="drift callable's result must hold real numbers, got complex"):
+        si.simulate(si.models.PythonModel(lambda x, t: -x + 1j, 1, diffusion=1.0), 2, 3, 0.01)
+    complex_noise = si.models.PythonModel(lambda x, t: -x, 1, noise=lambda x, t, xi: xi + 0j)
+    with pytest.raises(TypeError, match="noise callable's result must hold real numbers"):
+        si.simulate(complex_noise, 2, 3, 0.01)
+    with pytest.raises(TypeError, match="noise must be callable"):
+        si.models.PythonModel(lambda x, t: -x, 1, noise=3)
+    for bad in (True, 1 + 1j):
+        with pytest.raises(TypeError, match="diffusion must hold real numbers"):
+            si.models.PythonModel(lambda x, t: -x, 1, diffusion=bad)

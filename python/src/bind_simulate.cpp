@@ -4,6 +4,8 @@
 #include <pybind11/stl.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -45,7 +47,20 @@ py::str run(const BuiltinModel& model, SimulationConfig c, py::array_t<T> out,
     throw py::value_error("out: expected a writeable C-contiguous array of shape (n_traj, " +
                           std::to_string(n_records(c)) + ", " + std::to_string(d) + ")");
   c.n_traj = out.shape(0);
-  if (init_data) c.init_data = init_data->data();
+  if (init_data) {
+    // the core reads init_data by its kind's layout: a shorter array would be read past its end
+    const std::int64_t dd = d, want = c.init == InitKind::broadcast        ? dd
+                                      : c.init == InitKind::per_trajectory ? c.n_traj * dd
+                                      : c.init == InitKind::gaussian       ? dd + dd * dd
+                                                                           : 0;
+    if (init_data->ndim() != 1 || init_data->shape(0) != want)
+      throw py::value_error("init_data: expected " + std::to_string(want) + " values for this initial kind, got " +
+                            std::to_string(init_data->size()));
+    const double* v = init_data->data();
+    for (py::ssize_t k = 0; k < init_data->size(); ++k)
+      if (!std::isfinite(v[k])) throw py::value_error("init_data contains NaN or inf");
+    c.init_data = v;
+  }
   T* ptr = out.mutable_data();
   std::atomic<bool> cancel{false};
   c.cancel = &cancel;

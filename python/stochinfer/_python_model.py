@@ -7,9 +7,18 @@ import math
 import numpy as np
 
 from . import _core
-from ._validate import check_output_fits, finite_array
+from ._validate import check_output_fits, finite_array, real_array
 from .results import Trajectories
 from .simulate import first_non_finite
+
+
+def _returned(name: str, value) -> np.ndarray:
+    """A callable's result as float64; complex (numpy would drop the imaginary part with
+    only a warning), boolean and string results are refused, naming the callable."""
+    try:
+        return real_array(f"the {name} callable's result", value)
+    except TypeError as exc:
+        raise TypeError(f"{exc}; {name} must return real arrays") from None
 
 
 def simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_every, burn_in,
@@ -40,10 +49,10 @@ def simulate_python_model(model, n_traj, n_steps, dt, substeps, seed, record_eve
         for _ in range(substeps):
             t = t0 + (g / substeps - burn_in) * dt
             xi = _core.normals(seed, "integrator_noise", traj_offset, n_traj, g, d).astype(np.float64)
-            f = np.asarray(model.drift(x, t), dtype=np.float64)
+            f = _returned("drift", model.drift(x, t))
             if f.shape != x.shape:
                 raise ValueError(f"drift returned shape {f.shape}, expected {x.shape}")
-            noise = np.asarray(model.noise_increment(x, t, xi), dtype=np.float64)
+            noise = _returned("noise", model.noise_increment(x, t, xi))
             if noise.shape != x.shape:
                 raise ValueError(f"noise returned shape {noise.shape}, expected {x.shape}")
             x = x + f * h + noise * sq

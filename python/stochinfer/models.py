@@ -158,7 +158,7 @@ class _LinearMixin:
         exposures together span almost seq_len frame intervals, not seq_len − 1.
         observed: the coordinates the frames draw (partial movies; None: all): the
         exposure-mean rate is then that of their window."""
-        obs = [] if observed is None else sorted({int(i) for i in observed})
+        obs = [] if observed is None else sorted({integer("observed", i) for i in observed})
         if any(not 0 <= i < self.A.shape[0] for i in obs):
             raise ValueError(f"observed must list coordinates in [0, {self.A.shape[0]}), got {observed!r}")
         mean, span = gt.exposure_window_ep(self.A, self.D, float(dt), method, positive_int("substeps", substeps),
@@ -278,6 +278,9 @@ class BeadSpring(_LinearMixin, Model):
         self.temperatures = temps
         self.A = np.asarray(gt.bead_spring_drift_matrix(self.n_beads, self.k, self.gamma))
         self.D = np.asarray(gt.bead_spring_diffusion(self.temperatures, self.gamma))
+        if not (np.isfinite(self.A).all() and np.isfinite(self.D).all()):  # k/γ or T/γ beyond double range
+            raise ValueError(f"k / gamma = {self.k / self.gamma:.3g} and temperatures / gamma overflow double "
+                             "precision: choose k, gamma and the temperatures within a few hundred orders of magnitude")
 
     @classmethod
     def high_dimensional(cls, n_beads: int, t_hot: float = 10.0, target_ep_rate: float = 1.0) -> "BeadSpring":
@@ -566,7 +569,12 @@ class BrownianCarnot(Model):
         return "gaussian", np.array([0.0, 0.0, math.sqrt(self.t_cold / k0), 0.0, 0.0, math.sqrt(self.t_cold)])
 
     def default_burn_in(self, dt: float) -> int:
-        return int(round(self.burn_in_cycles * self.tau / dt))
+        """burn_in_cycles cycles, in intervals of dt."""
+        steps = self.burn_in_cycles * self.tau / dt
+        if not steps < 2**56:  # inf for a subnormal dt: the RNG's step counter has 56 bits anyway
+            raise ValueError(f"dt = {dt:g} makes the default burn-in of {self.burn_in_cycles:g} cycles "
+                             f"({steps:.3g} steps) too long; pass a larger dt or burn_in")
+        return int(round(steps))
 
     def _describe(self):
         return {"tau": self.tau, "k_max": self.k_max, "t_cold": self.t_cold, "gamma": self.gamma,
@@ -586,6 +594,9 @@ class FlashingRatchet:
         self.potential = positive_float("potential", potential, allow_zero=True)
         self.temperature = positive_float("temperature", temperature)
         self.switch_rate = positive_float("switch_rate", switch_rate)
+        if self.potential / self.temperature > 300:  # jump probabilities span exp(−2V/T): they would underflow
+            raise ValueError(f"potential / temperature must be <= 300, got {self.potential / self.temperature:.4g}: "
+                             "beyond it the jump probabilities underflow double precision")
 
     def transition_matrix(self) -> np.ndarray:
         return np.asarray(gt.ratchet_transition_matrix(self.potential, self.temperature, self.switch_rate))
@@ -648,11 +659,13 @@ class PythonModel:
         self.d = positive_int("dim", dim)
         if (diffusion is None) == (noise is None):
             raise ValueError("give exactly one of diffusion (constant matrix) or noise (callable)")
+        if noise is not None and not callable(noise):
+            raise TypeError("noise must be callable noise(x, t, xi) -> array, or None with a constant diffusion")
         self._drift = drift
         self._noise = noise
         self._G = None
         if diffusion is not None:
-            D = positive_definite("diffusion", np.atleast_2d(np.asarray(diffusion, dtype=np.float64)))
+            D = positive_definite("diffusion", np.atleast_2d(finite_array("diffusion", diffusion)))
             if D.shape != (self.d, self.d):
                 raise ValueError(f"diffusion must have shape ({self.d}, {self.d}), got {D.shape}")
             self._G = np.linalg.cholesky(2.0 * D)

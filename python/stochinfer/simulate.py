@@ -47,8 +47,9 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
     record_every : keep every ``record_every``-th point (memory scales with 1/record_every);
         ``record_every=n_steps`` keeps only the initial and final states.
     burn_in : intervals of ``dt`` simulated and discarded before ``t0``; default the model's.
-    t0 : time of the first recorded point (model time unit; driven models start their protocol
-        there, burn-in runs before it).
+    t0 : time of the first recorded point (model time unit; burn-in runs before it).
+        Driven models are evaluated at the absolute time t (the Carnot protocol at phase
+        t mod tau), so t0 = 40 starts a tau = 100 cycle 40% of the way in, not at its start.
     initial : "stationary" (exact stationary law of the integrator in use, linear models),
         "equilibrium" (models that define one), "model_default", "zeros", an array of shape
         (dim,) shared by all trajectories, or (n_traj, dim), one row each. Default: the model's.

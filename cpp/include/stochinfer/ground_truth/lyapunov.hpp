@@ -42,8 +42,13 @@ inline void require_symmetric(const Eigen::MatrixXd& M, const char* name) {
   }
 }
 
+/// |1 + h lam| < 1 written as 2 Re(lam) + h |lam|^2 < 0, which never forms 1 + h lam (for
+/// small h lam that rounds to 1 and refused stable steps), with a relative margin of 1e-12
+/// so that a step on the stability boundary (no stationary law) is refused, not solved.
 inline bool is_stable_eigenvalue(std::complex<double> lam, double h) {
-  return h == 0.0 ? lam.real() < 0.0 : std::abs(1.0 + h * lam) < 1.0;
+  if (h == 0.0) return lam.real() < 0.0;
+  const double two_re = 2.0 * lam.real(), quad = h * std::norm(lam);
+  return two_re + quad < -1e-12 * (std::abs(two_re) + quad);
 }
 
 [[noreturn]] inline void throw_unstable(std::complex<double> lam, double h) {

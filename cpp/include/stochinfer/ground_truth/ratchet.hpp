@@ -11,6 +11,9 @@
 namespace stochinfer {
 namespace ground_truth {
 
+/// Largest |V| / T whose jump probabilities double precision holds (exp(-600) ~ 1e-261).
+inline constexpr double kRatchetMaxBarrier = 300.0;
+
 /// Embedded jump chain P (6 x 6, zero diagonal, rows sum to 1) of the discrete flashing
 /// ratchet (methods.md §5.3). Token i = (position i, potential on), token 3 + i =
 /// (position i, off), i in {0, 1, 2}. On: U(i) = i V and any two distinct positions are
@@ -23,6 +26,11 @@ inline Eigen::MatrixXd ratchet_transition_matrix(double V, double T = 1.0, doubl
   }
   if (!(r > 0.0) || !std::isfinite(r)) {
     throw std::invalid_argument("ratchet_transition_matrix: r must be finite and > 0");
+  }
+  // rates span exp(+-V/T) within a row, probabilities exp(-2V/T): beyond this they underflow
+  if (std::abs(V) / T > kRatchetMaxBarrier) {
+    throw std::invalid_argument("ratchet_transition_matrix: |V| / T must be <= 300 (jump probabilities "
+                                "underflow double precision beyond)");
   }
   Eigen::MatrixXd K = Eigen::MatrixXd::Zero(6, 6);
   for (int i = 0; i < 3; ++i) {
