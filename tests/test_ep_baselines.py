@@ -141,6 +141,18 @@ def test_tur_equilibrium_and_single_trajectory():
     assert one.details["n_groups"] == 20 and np.isfinite(one.stderr)
 
 
+def test_tur_refuses_fewer_transitions_than_currents_and_warns_of_its_bias(bead_spring):
+    _, x = bead_spring
+    with pytest.raises(ValueError, match="x: 6 transitions for 6 currents"):
+        tur_bound(x[:1, :7], DT)
+    # 199 transitions of one trajectory: the noise floor 2K/(N·dt) = 6.0 is most of the value
+    with pytest.warns(RuntimeWarning, match=r"small-sample bias ≈ 2K/\(N·dt\) = 6.03"):
+        tur_bound(x[:1, :200], DT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tur_bound(x, DT)  # the test's full data: no warning
+
+
 def test_tur_singular_covariance_warns():
     rng = np.random.default_rng(0)
     x = np.stack([np.cumsum(rng.normal(size=(3, 500)), axis=1), np.zeros((3, 500))], axis=-1)

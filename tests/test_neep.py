@@ -60,6 +60,23 @@ def test_identity_preprocessing_path(bead2):
     assert res.r2 >= 0.95 and abs(res.rate - res.reference) < 3 * res.stderr
 
 
+def test_standardisation_keeps_the_spread_of_data_far_from_zero(bead2):
+    """Lab-frame coordinates: an offset of 1e8 (or 1e9) must not change the input scale. The
+    one-pass E[x²] − E[x]² gave a std of [2.83, 1.41] instead of [1.20, 2.53] at 1e8, and
+    called component 0 constant at 1e9."""
+    from stochinfer.ep.data import as_ep_data
+    x = bead2.x[:5].astype(np.float64)
+    segs = np.array([[i, 0, x.shape[1]] for i in range(5)], dtype=np.int64)
+    for offset in (0.0, 1e8, 1e9):
+        shifted = x + offset
+        mean, inv_std = NEEP(**FAST)._input_transform(as_ep_data(shifted, 0.01), segs)
+        flat = shifted.reshape(-1, 2)
+        np.testing.assert_allclose(mean, flat.mean(0), rtol=1e-12)
+        np.testing.assert_allclose(1 / inv_std, flat.std(0), rtol=1e-6)
+    with pytest.raises(ValueError, match="too large to standardise"):
+        NEEP(**FAST)._input_transform(as_ep_data(x * 1e300, 0.01), segs)
+
+
 def test_same_result_for_any_thread_count(bead2):
     opts = dict(FAST, n_iter=300)
     a = NEEP(n_threads=1, **opts).fit(bead2, seed=3)
@@ -185,6 +202,19 @@ def test_save_load_roundtrip(tmp_path, fit2, bead2):
     np.savez(bad, a=np.zeros(2))
     with pytest.raises(ValueError, match="not a stochinfer NEEP file"):
         NEEP.load(str(bad))
+    with np.load(path) as f:
+        arrays = dict(f)
+    damaged = [("params", np.full_like(arrays["params"], np.nan), "non-finite network parameters"),
+               ("scale", np.zeros_like(arrays["scale"]), "input standardisation"),
+               ("shift", np.zeros(0), "trained with standardize=True but without its shift and scale")]
+    for key, value, message in damaged:
+        np.savez(bad, **dict(arrays, **{key: value}))
+        with pytest.raises(ValueError, match=f"damaged NEEP file \\({message}"):
+            NEEP.load(str(bad))
+    # transitions at another interval: the trained dt is what is wrong, not a dt argument
+    other = si.simulate(si.models.BeadSpring(n_beads=2), 2, 50, 0.02, seed=0)
+    with pytest.raises(ValueError, match="recorded at dt=0.02, but this estimator was trained on transitions dt=0.01"):
+        est.delta_s(other)
 
 
 def test_ctrl_c_keeps_the_best_model(bead2):

@@ -29,6 +29,6 @@ def baseline_result(method: str, data, dt: Optional[float], model=None, substeps
     n_groups = int(est.details["n_groups"])
     return EPResult(rate=est.value * scale, stderr=stderr, method=est.method, kind=kind, dt=d.dt,
                     units="k_B/step" if d.tokens and d.dt == 1.0 else "k_B/time", truth=model_truth(d),
-                    dof=float(n_groups - 1) if n_groups > 1 else None,
+                    dof=float(n_groups - 1) if n_groups > 1 and est.stderr is not None else None,
                     settings={"options": options, "details": est.details, "notes": notes,
                               "stderr_method": f"jackknife over {n_groups} groups"})

@@ -376,8 +376,11 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
         ns.append(j.shape[0]); s1s.append(j.sum(axis=0)); s2s.append(j.T @ j)
     ns, s1s, s2s = np.array(ns, dtype=np.float64), np.array(s1s), np.array(s2s)
     n_all, s1_all, s2_all = ns.sum(), s1s.sum(0), s2s.sum(0)
-    if n_all < 2:
-        raise ValueError("x: need at least 2 transitions")
+    k = s1_all.size
+    if n_all <= k:  # the K × K covariance of N ≤ K samples has rank ≤ N − 1 < K: no value at all
+        raise ValueError(f"x: {int(n_all)} transitions for {k} currents; the TUR needs many more transitions than "
+                         "currents (its small-sample bias is ≈ 2K/(N·dt)): record longer or more trajectories, or "
+                         "use a basis with fewer currents")
 
     def value(n, s1, s2, warn):
         if n < 2:
@@ -387,6 +390,12 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
         return 2.0 / dt * _quadratic_form(mu_s + shift, cov, warn)
 
     full = value(n_all, s1_all, s2_all, True)
+    floor = 2.0 * k / (n_all * dt)  # the value of K pure-noise currents: what a "bound" this size may be
+    if floor > 0.1 * full:
+        warnings.warn(f"tur_bound: the value {full:.3g} is not far above its small-sample bias ≈ 2K/(N·dt) = "
+                      f"{floor:.3g} ({k} currents, {int(n_all)} transitions): it may be noise alone (equilibrium "
+                      "data give about the bias) or exceed the EP rate; more transitions lower the bias",
+                      RuntimeWarning, stacklevel=user_stacklevel())
     loo = np.array([value(n_all - ns[g], s1_all - s1s[g], s2_all - s2s[g], False) for g in range(len(ns))])
     return BaselineEstimate(
         full, _jackknife(loo), "per_time", "bound", "tur",

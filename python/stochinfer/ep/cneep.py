@@ -170,7 +170,11 @@ class CNEEP(NEEP):
         cum = np.concatenate([[0], np.cumsum(lengths)])
         k = np.searchsorted(cum, picks, side="right") - 1
         sample = d.data[segments[k, 0], segments[k, 1] + picks - cum[k]].astype(np.float64)
-        mean, std = float(sample.mean()), float(sample.std())
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+            mean, std = float(sample.mean()), float(sample.std())
+        if not (np.isfinite(mean) and np.isfinite(std)):
+            raise ValueError("movies: pixel values too large to standardise (their mean or spread overflows double "
+                             "precision); rescale the frames")
         if not std > 0:
             raise ValueError("movies: the training frames are constant (every pixel the same value): there is "
                              "nothing to learn from")
@@ -255,8 +259,7 @@ class CNEEP(NEEP):
         H', W'), each summing to that window's ΔS. An ensemble averages its members."""
         if self.net is None:
             raise RuntimeError("CNEEP is not trained: call fit() or CNEEP.load() first")
-        d = self._as_data(movies, self.dt, None, None)
-        self._check_trained_input(d)
+        d = self._trained_input(movies)
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
         if not per_window:
             return _mean_map(self.members or [self.net], d.data, segs)

@@ -105,7 +105,8 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
         if arr.ndim == 1:
             arr = arr[None, :]
         if arr.ndim != 2:
-            hint = " (integer frames of one movie? pass method='cneep')" if arr.ndim == 3 else ""
+            hint = (" (integer positions, e.g. a lattice walk (n_traj, L, d)? pass them as floats: "
+                    "x.astype(float); integer frames of one movie? pass method='cneep')" if arr.ndim == 3 else "")
             raise ValueError(f"token data must have shape (n_traj, L) or (L,), got {arr.shape}{hint}")
         if arr.size and arr.min() < 0:
             raise ValueError("token data must be non-negative integers (state labels 0, 1, ...)")

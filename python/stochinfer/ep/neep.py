@@ -171,16 +171,20 @@ class NEEP:
     def _input_transform(self, d: EPData, segments: np.ndarray):
         if d.tokens or not self.standardize:
             return None, None
-        s1 = np.zeros(d.dim)
-        s2 = np.zeros(d.dim)
-        n = 0
-        for traj, b, e in segments:  # per segment: no copy of the training set
-            piece = d.data[traj, b:e]
-            s1 += piece.sum(0, dtype=np.float64)
-            s2 += np.square(piece, dtype=np.float64).sum(0)
-            n += e - b
-        mean = s1 / n
-        std = np.sqrt(np.maximum(s2 / n - mean**2, 0.0))
+        # two passes, per segment (no copy of the training set): the one-pass E[x²] − E[x]² loses
+        # every digit of the spread when the data sit far from 0 (lab-frame coordinates)
+        s1, s2, n = np.zeros(d.dim), np.zeros(d.dim), 0
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+            for traj, b, e in segments:
+                s1 += d.data[traj, b:e].sum(0, dtype=np.float64)
+                n += e - b
+            mean = s1 / n
+            for traj, b, e in segments:
+                s2 += np.square(d.data[traj, b:e].astype(np.float64) - mean).sum(0)
+            std = np.sqrt(s2 / n)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            raise ValueError("data: values too large to standardise (their mean or spread overflows double "
+                             "precision); rescale the data")
         if np.any(std == 0):
             raise ValueError(f"data: component(s) {np.flatnonzero(std == 0).tolist()} are constant over the "
                              "training set; drop them or pass standardize=False")
@@ -198,6 +202,18 @@ class NEEP:
     def _truth_delta_s(self, d: EPData, segments: np.ndarray):
         """Analytic ΔS of the read-out items of the segments, or None."""
         return truth_delta_s(d, segments) if self._window == 2 else None
+
+    def _trained_input(self, data) -> EPData:
+        """New data for a trained estimator: recorded at its dt (ΔS of a transition depends on
+        the interval) and of the kind it was trained on."""
+        given = getattr(data, "dt", None)
+        if given is not None and not np.isclose(float(given), self.dt, rtol=1e-9, atol=0.0):
+            raise ValueError(f"data: recorded at dt={given}, but this estimator was trained on transitions "
+                             f"dt={self.dt} apart (the EP of a transition depends on the interval): train one "
+                             "on data at this dt")
+        d = self._as_data(data, self.dt, None, None)
+        self._check_trained_input(d)
+        return d
 
     def _check_trained_input(self, d: EPData) -> None:
         """New data for a trained estimator must be of the kind it was trained on."""
@@ -350,7 +366,8 @@ class NEEP:
                         n_threads=self.n_threads or None, iterations=[f["iterations"] for f in fits],
                         best_iteration=[f["best"]["iteration"] for f in fits],
                         resets=[f.get("resets") for f in fits] if self.resetting is not None else None,
-                        interrupted=any(f["interrupted"] for f in fits), notes=list(d.notes),
+                        interrupted=any(f["interrupted"] for f in fits),
+                        diverged=any(f.get("diverged", False) for f in fits), notes=list(d.notes),
                         train_s=sum(f["train_s"] for f in fits), eval_s=sum(f["eval_s"] for f in fits),
                         standardize_shift=None if self.shift is None else self.shift.tolist(),
                         standardize_scale=None if self.scale is None else self.scale.tolist(),
@@ -377,8 +394,7 @@ class NEEP:
         fit(n_seeds=K), the mean of the K networks' ΔS, as the fit's own read-out."""
         if self.net is None:
             raise RuntimeError("NEEP is not trained: call fit() or NEEP.load() first")
-        d = self._as_data(data, self.dt, None, None)
-        self._check_trained_input(d)
+        d = self._trained_input(data)
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
         return _ensemble_delta_s(self.members or [self.net], d.data, segs)[1].reshape(d.n_traj, -1)
 
@@ -414,8 +430,16 @@ class NEEP:
         except KeyError as exc:
             raise ValueError(f"{path}: a damaged {cls._method.upper()} file (missing {exc})") from None
         stack = arrays.get("member_params", params[None])
+        damaged = f"{path}: a damaged {cls._method.upper()} file"
         if stack.ndim != 2 or stack.shape[1] != params.size:
-            raise ValueError(f"{path}: a damaged {cls._method.upper()} file (member_params of shape {stack.shape})")
+            raise ValueError(f"{damaged} (member_params of shape {stack.shape})")
+        if not np.isfinite(stack).all():
+            raise ValueError(f"{damaged} (non-finite network parameters)")
+        if shift.size and (shift.shape != scale.shape or not np.isfinite(shift).all()
+                           or not (np.isfinite(scale).all() and (scale > 0).all())):
+            raise ValueError(f"{damaged} (input standardisation: shift {shift.tolist()}, scale {scale.tolist()})")
+        if est.standardize and not est.tokens and not shift.size:
+            raise ValueError(f"{damaged} (trained with standardize=True but without its shift and scale)")
         est.members = []
         for member in stack:
             net = est._build_net(0)
