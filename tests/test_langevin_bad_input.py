@@ -58,16 +58,37 @@ def test_simulate_rejects_more_threads_than_any_machine_has():
         si.simulate(si.models.LinearOU(-np.eye(1), np.eye(1)), 1, 10, 0.01, n_threads=5000)
 
 
-def test_training_divergence_raises_instead_of_keeping_nan():
-    """run_training stops at the first non-finite loss and names the learning rate."""
-    losses = iter([1.0, 0.5, math.nan])
-    state = {"w": 0}
-    with pytest.raises(FloatingPointError, match=r"diverged: non-finite loss by update 30.*lower the learning"):
-        run_training(lambda n: 0.1, lambda: {"val_loss": next(losses)}, lambda: dict(state), state.update,
-                     n_iter=100, eval_every=10, desc="drift network")
+def test_training_divergence_raises_before_a_checkpoint_and_keeps_the_best_after():
+    """run_training stops at the first non-finite loss and names the learning rate: an error
+    when nothing was validated yet, else a warning that keeps the best validated state."""
     with pytest.raises(FloatingPointError, match="by update 10"):
         run_training(lambda n: math.inf, lambda: {"val_loss": 1.0}, lambda: 0, lambda s: None,
                      n_iter=100, eval_every=10)
+    losses = iter([1.0, 0.5, math.nan])
+    state = {"w": 0}
+
+    def step(n):
+        state["w"] += n
+        return 0.1
+    with pytest.warns(RuntimeWarning, match=r"diverged: non-finite loss by update 30.*lower the learning rate.*"
+                                            r"Keeping the best model validated before it \(iteration 20"):
+        out = run_training(step, lambda: {"val_loss": next(losses)}, lambda: dict(state), state.update,
+                           n_iter=100, eval_every=10, desc="drift network")
+    assert out["diverged"] and out["best"]["iteration"] == 20 and out["iterations"] == 30
+    assert state["w"] == 20  # the checkpoint's state, restored
+
+    def step_raising(n):  # the compiled networks raise TrainingDiverged (a FloatingPointError) from a step
+        state["w"] += n
+        if state["w"] > 40:
+            raise FloatingPointError("NEEP training diverged")
+        return 0.1
+    state["w"] = 0
+    with pytest.warns(RuntimeWarning, match="NEEP training diverged. Keeping the best model"):
+        out = run_training(step_raising, lambda: {"val_loss": 1.0 / state["w"]}, lambda: dict(state), state.update,
+                           n_iter=100, eval_every=10)
+    assert out["diverged"] and state["w"] == 40
+    out = run_training(lambda n: 0.1, lambda: {"val_loss": 1.0}, lambda: 0, lambda s: None, n_iter=20, eval_every=10)
+    assert out["diverged"] is False
 
 
 def test_field_calls_check_seed_samples_points_and_memory(two_fits):

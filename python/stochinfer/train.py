@@ -159,8 +159,11 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     passes one that restores part of it).
     On Ctrl-C it warns and returns with the best state so far
     (re-raises if no evaluation finished yet). A non-finite training or validation
-    loss raises FloatingPointError (the learning rate is too large for the data).
-    Returns {'history', 'best', 'iterations', 'interrupted', 'stopped_early',
+    loss (or a FloatingPointError from `step`: the learning rate is too large for the
+    data) raises FloatingPointError before the first finite evaluation; after it, the
+    run stops with a warning, keeps the best state validated so far and reports
+    diverged=True (a late divergence must not throw away a validated model).
+    Returns {'history', 'best', 'iterations', 'interrupted', 'diverged', 'stopped_early',
     'train_s', 'eval_s', 'resets'}; resets: [(update, checkpoint age in updates)]
     for every reset, and 'resetting_from', the update at which resetting began
     (None if it never did), when resetting is given.
@@ -174,7 +177,7 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     history, best, best_state = [], None, None
     checkpoint = None  # (state, update, schedule position) that a reset returns to
     resets, resetting_from, next_reset = [], None, None
-    it, interrupted, stopped_early = 0, False, False
+    it, interrupted, stopped_early, diverged = 0, False, False, False
 
     def next_reset_after(update: int) -> int:
         """The update after which the next reset comes: a geometric wait (Bernoulli(prob) per update)."""
@@ -197,25 +200,33 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
             block_start, block_end = it, min(it + eval_every, n_iter)
             t0 = time.perf_counter()
             losses, counts = [], []
-            while it < block_end:  # the block, cut at the resets that fall inside it
-                k = block_end - it if next_reset is None else min(block_end, next_reset) - it
-                losses.append(step(k))
-                counts.append(k)
-                it += k
-                if it == next_reset and it < block_end:  # one at the block's end waits for its evaluation
-                    next_reset = reset()
-            train_loss = float(np.average(losses, weights=counts))
-            t1 = time.perf_counter()
-            entry = dict(evaluate())
-            t2 = time.perf_counter()
-            train_s += t1 - t0
-            eval_s += t2 - t1
-            entry.update(iteration=it, train_loss=train_loss, train_s=train_s, eval_s=eval_s)
-            history.append(entry)
-            if not (math.isfinite(entry["val_loss"]) and math.isfinite(entry["train_loss"])):
-                raise FloatingPointError(
-                    f"{desc} diverged: non-finite loss by update {it} (training {entry['train_loss']:.3g}, "
-                    f"validation {entry['val_loss']:.3g}); lower the learning rate (lr)")
+            try:
+                while it < block_end:  # the block, cut at the resets that fall inside it
+                    k = block_end - it if next_reset is None else min(block_end, next_reset) - it
+                    losses.append(step(k))
+                    counts.append(k)
+                    it += k
+                    if it == next_reset and it < block_end:  # one at the block's end waits for its evaluation
+                        next_reset = reset()
+                train_loss = float(np.average(losses, weights=counts))
+                t1 = time.perf_counter()
+                entry = dict(evaluate())
+                t2 = time.perf_counter()
+                train_s += t1 - t0
+                eval_s += t2 - t1
+                entry.update(iteration=it, train_loss=train_loss, train_s=train_s, eval_s=eval_s)
+                history.append(entry)
+                if not (math.isfinite(entry["val_loss"]) and math.isfinite(entry["train_loss"])):
+                    raise FloatingPointError(
+                        f"{desc} diverged: non-finite loss by update {it} (training {entry['train_loss']:.3g}, "
+                        f"validation {entry['val_loss']:.3g}); lower the learning rate (lr)")
+            except FloatingPointError as exc:
+                if best_state is None:
+                    raise
+                diverged = True
+                warnings.warn(f"{exc}. Keeping the best model validated before it (iteration {best['iteration']}, "
+                              f"validation loss {best['val_loss']:.6g})", RuntimeWarning, stacklevel=2)
+                break
             if best is None or entry["val_loss"] < best["val_loss"]:
                 best, best_state = entry, get_state()
                 if resetting_from is None or resetting.adaptive:
@@ -242,7 +253,7 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
         if bar is not None:
             bar.close()
     set_state(best_state)
-    out = {"history": history, "best": best, "iterations": it, "interrupted": interrupted,
+    out = {"history": history, "best": best, "iterations": it, "interrupted": interrupted, "diverged": diverged,
            "stopped_early": stopped_early, "train_s": train_s, "eval_s": eval_s}
     if resetting is not None:
         out.update(resets=resets, resetting_from=resetting_from)
