@@ -90,6 +90,11 @@ def test_complex_and_boolean_arrays_are_refused_not_coerced():
         si.simulate(OU, 2, 5, 0.1, initial=["1", "0"])
     with pytest.raises(TypeError, match="A must hold real numbers, got bytes values"):
         si.models.LinearOU(np.array([[b"-1", b"0"], [b"0", b"-1"]]), np.eye(2))
+    for bad in (np.array(["3", 0.0], dtype=object), np.array([True, 0.0], dtype=object)):
+        with pytest.raises(TypeError, match="initial must hold real numbers, got a (str|bool) value"):
+            si.simulate(OU, 2, 5, 0.1, initial=bad)
+    tr = si.simulate(OU, 2, 5, 0.1, initial=np.array([3.0, 0], dtype=object), burn_in=0)
+    np.testing.assert_array_equal(tr.x[:, 0], [[3.0, 0.0]] * 2)
 
 
 def test_absurd_burn_in_is_refused_not_returned_as_uninitialised_memory():
@@ -379,6 +384,11 @@ def test_core_simulate_checks_the_length_of_its_initial_data():
         _core.simulate(*args, "broadcast", np.array([np.nan, 0.0]), 1, "cpu")
     assert _core.simulate(*args, "broadcast", np.array([1.0, 2.0]), 1, "cpu") == "completed"
     np.testing.assert_array_equal(out[:, 0], [[1.0, 2.0]] * 4)
+    rows = np.arange(8.0).reshape(4, 2)  # one row per trajectory, as simulate(initial=...) passes it
+    assert _core.simulate(*args, "per_trajectory", rows, 1, "cpu") == "completed"
+    np.testing.assert_array_equal(out[:, 0], rows)
+    tr = si.simulate(si.models.BeadSpring(2), 3, 5, 0.01, initial=rows[:3], burn_in=0)
+    np.testing.assert_array_equal(tr.x[:, 0], rows[:3])
 
 
 def test_model_parameters_that_overflow_are_refused_naming_them():

@@ -53,7 +53,7 @@ py::str run(const BuiltinModel& model, SimulationConfig c, py::array_t<T> out,
                                       : c.init == InitKind::per_trajectory ? c.n_traj * dd
                                       : c.init == InitKind::gaussian       ? dd + dd * dd
                                                                            : 0;
-    if (init_data->ndim() != 1 || init_data->shape(0) != want)
+    if (init_data->size() != want)  // C-contiguous: (n_traj, dim) rows are the core's i * dim + k layout
       throw py::value_error("init_data: expected " + std::to_string(want) + " values for this initial kind, got " +
                             std::to_string(init_data->size()));
     const double* v = init_data->data();

@@ -90,6 +90,14 @@ def real_array(name: str, value, dtype=np.float64) -> np.ndarray:
                "m": "timedelta"}
     if kind in refused:
         raise TypeError(f"{name} must hold real numbers, got {refused[kind]} values")
+    if kind == "O":  # an object array (e.g. a mixed pandas column): numpy would convert '1' and True too
+        try:
+            items = np.asarray(value, dtype=object).ravel()
+        except (TypeError, ValueError):
+            items = ()  # the conversion below reports it
+        for v in items:
+            if isinstance(v, (str, bytes, bool, np.bool_, complex, np.complexfloating)):
+                raise TypeError(f"{name} must hold real numbers, got a {type(v).__name__} value {v!r}")
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -100,13 +108,18 @@ def real_array(name: str, value, dtype=np.float64) -> np.ndarray:
 def finite_array(name: str, value, shape: tuple | None = None, dtype=np.float64) -> np.ndarray:
     """real_array as a C-contiguous array (at least 1-D), checking shape (None entries
     are free) and finiteness."""
-    arr = np.ascontiguousarray(real_array(name, value, dtype))
+    with np.errstate(over="ignore"):  # a cast beyond the range of dtype: named below
+        arr = np.ascontiguousarray(real_array(name, value, dtype))
     if shape is not None:
         ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
         if not ok:
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        wide = real_array(name, value)
+        if arr.dtype.itemsize < 8 and np.all(np.isfinite(wide)):
+            raise ValueError(f"{name} reaches {np.abs(wide).max():.3g}, beyond the {arr.dtype.name} range: "
+                             "rescale it, or compute in float64")
         raise ValueError(f"{name} contains NaN or inf")
     return arr
 
