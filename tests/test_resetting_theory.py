@@ -102,8 +102,9 @@ def test_bad_input_names_the_argument():
         rt.mean_first_passage_time(1.0, 1.0, 1.0, V=float("nan"))
     with pytest.raises(ValueError, match="rate"):
         rt.mean_first_passage_time(1.0, 1.0, -1.0)
-    with pytest.raises(ValueError, match="too many"):
-        rt.first_passage_times(1.0, 1.0, 1.0, dt=1e-300, max_time=1.0)
+    for dt, max_time in ((1e-300, 1.0), (5e-324, 1.0), (1e-3, 1e308)):  # inf steps: not an OverflowError
+        with pytest.raises(ValueError, match="too many"):
+            rt.first_passage_times(1.0, 1.0, 1.0, dt=dt, max_time=max_time)
     with pytest.raises(ValueError, match="dt"):  # the binding checks too
         _core.first_passage_times(1.0, 1.0, 0.0, 1.0, 0.0, 10, 10, 0)
 

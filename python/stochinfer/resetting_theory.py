@@ -111,9 +111,10 @@ def first_passage_times(x0: float, D: float, rate: float, V: float = 0.0, *, dt:
         t_mean = mean_first_passage_time(x0, D, rate, V)
         max_time = 100.0 * (t_mean if math.isfinite(t_mean) else x0 * x0 / D)
     max_time = positive_float("max_time", max_time)
-    max_steps = max(1, math.ceil(max_time / dt))
-    if max_steps > 2**62:
-        raise ValueError(f"max_time/dt = {max_time / dt:.3g} steps is too many; raise dt or lower max_time")
+    steps = max_time / dt
+    if not steps <= 2**62:  # before ceil: inf (a subnormal dt) would raise OverflowError there
+        raise ValueError(f"max_time/dt = {steps:.3g} steps is too many; raise dt or lower max_time")
+    max_steps = max(1, math.ceil(steps))
     check_output_fits((n_walkers,), np.float64, "simulate fewer walkers")
     return _core.first_passage_times(x0, D, V, rate, dt, n_walkers, max_steps, seed_value("seed", seed),
                                      bool(monitoring_correction), thread_count(n_threads))

@@ -470,6 +470,25 @@ static void test_carnot() {
   const gt::CarnotCycle c = gt::carnot_cycle_moments(slow, 10.0, 3);
   CHECK(std::abs(c.mean_work - qs.mean_work) < 0.01, "tau=1e4 <W> %.5f", c.mean_work);
   CHECK(c.mean_work > qs.mean_work, "finite-time work exceeds quasi-static");
+  // Stiff settings: the step follows the fastest rate max(2 gamma, 2 sqrt(k_max)) (a fixed
+  // 1/50 overflowed at gamma = 200 and gave unbalanced heat at k_max = 1e5); 4x finer agrees.
+  {
+    struct Stiff {
+      double tau, k_max, gamma;
+    };
+    for (const Stiff& st : {Stiff{100.0, 40.0, 200.0}, Stiff{10.0, 1e5, 10.0}}) {
+      stochinfer::CarnotProtocol p;
+      p.tau = st.tau;
+      p.k_max = st.k_max;
+      const gt::CarnotCycle c = gt::carnot_cycle_moments(p, st.gamma);
+      const gt::CarnotCycle fine = gt::carnot_cycle_moments(p, st.gamma, 0, 4 * 2.5 * std::max(2 * st.gamma,
+                                                                                          2 * std::sqrt(st.k_max)));
+      CHECK(std::isfinite(c.mean_work) && std::abs(c.heat_total + c.mean_work) < 1e-8,
+            "stiff Carnot balance %.3e", c.heat_total + c.mean_work);
+      CHECK(std::abs(c.mean_work - fine.mean_work) < 1e-6 * (1 + std::abs(fine.mean_work)),
+            "stiff Carnot <W> %.9f vs finer step %.9f", c.mean_work, fine.mean_work);
+    }
+  }
   stochinfer::CarnotProtocol bad;
   bad.tau = -1.0;
   check_throws("Carnot tau < 0", [&] { gt::carnot_cycle_moments(bad); });

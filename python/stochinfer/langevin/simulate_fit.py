@@ -135,7 +135,11 @@ def _default_substeps(fit, dt: float, max_step: float = 0.02) -> int:
     gamma = np.abs(np.asarray(fit.norm.get("friction", []), dtype=np.float64))
     if fit.regime != "underdamped" or gamma.size == 0:
         return 1
-    return max(1, int(np.ceil(gamma.max() * dt / max_step - 1e-9)))
+    steps = np.ceil(gamma.max() * dt / max_step - 1e-9)
+    if not steps < 2**40:  # inf for an absurd dt: int() would raise OverflowError
+        raise ValueError(f"dt = {dt:g} needs {steps:.3g} integration substeps for the fit's friction "
+                         f"{gamma.max():.3g}; pass a smaller dt")
+    return max(1, int(steps))
 
 
 def _start_time(fit, t0, span: float, period) -> float:

@@ -32,10 +32,12 @@ struct CarnotCycle {
 /// (iterating cycles from equilibrium needed ~100 and more for short tau). warmup_cycles
 /// further cycles run from the solved state before the recorded one (0: none needed; more
 /// run while the phase-0 moments still change by > 1e-13 relative over a cycle).
-/// steps_per_unit_time sets the step (h <= 1/steps_per_unit_time, at least
-/// min_steps_per_quarter steps per quarter); the defaults give ~1e-9 absolute accuracy on
-/// work and heat for gamma = 10, k_M = 40. Tau above 2e6 is refused (the cost grows
-/// linearly with tau; carnot_quasistatic is the limit). cancel, when non-null and set,
+/// steps_per_unit_time sets the step (h <= 1/steps_per_unit_time and <= 0.4 over the fastest
+/// rate max(2 gamma, 2 sqrt(k_max)), at least min_steps_per_quarter steps per quarter); the
+/// defaults give ~1e-9 absolute accuracy on work and heat for gamma = 10, k_M = 40. A cycle
+/// whose heat and work do not balance (a step too coarse) raises std::runtime_error. More
+/// than 2.5e7 steps per quarter cycle (tau > 2e6 at the defaults) is refused: the cost grows
+/// linearly with tau, and carnot_quasistatic is the limit. cancel, when non-null and set,
 /// stops the integration within one million steps; the result is then meaningless.
 inline CarnotCycle carnot_cycle_moments(const CarnotProtocol& protocol, double gamma = 10.0,
                                         int warmup_cycles = 0,
@@ -61,8 +63,12 @@ inline CarnotCycle carnot_cycle_moments(const CarnotProtocol& protocol, double g
   }
   const double tau = protocol.tau;
   const double quarter = 0.25 * tau;
+  // RK4 is stable for |lambda| h below ~2.8; the moment equations' fastest rate is about
+  // max(2 gamma, 2 sqrt(k_max)). 2.5 steps per unit of that rate keeps |lambda| h <= 0.4,
+  // the defaults' (gamma = 10, k_max = 40: 50 steps per time unit)
+  const double fastest = std::max(2.0 * gamma, 2.0 * std::sqrt(protocol.k_max));
   const double n_q_real = std::max(static_cast<double>(min_steps_per_quarter),
-                                   std::ceil(quarter * steps_per_unit_time));
+                                   std::ceil(quarter * std::max(steps_per_unit_time, 2.5 * fastest)));
   // ~7 cycles of 4 n_q steps at ~60 ns: 2.5e7 per quarter (tau = 2e6 at the default step) is a minute
   if (n_q_real > 2.5e7) {
     throw std::invalid_argument(std::string(fn) + ": tau too long for the step (over 2.5e7 steps per "
@@ -130,6 +136,12 @@ inline CarnotCycle carnot_cycle_moments(const CarnotProtocol& protocol, double g
     b[2] = psi.v2;
   }
   if (cancelled()) return CarnotCycle{};
+  for (int r = 0; r < 3; ++r) {
+    if (!(std::isfinite(a[r][0]) && std::isfinite(a[r][1]) && std::isfinite(a[r][2]) && std::isfinite(b[r]))) {
+      throw std::runtime_error(std::string(fn) + ": the integration overflowed (step unstable for these "
+                               "gamma and k_max); raise steps_per_unit_time");
+    }
+  }
   // (I - Phi) y = psi by Gaussian elimination with partial pivoting (3 x 3)
   for (int c = 0; c < 3; ++c) {
     int piv = c;
@@ -183,6 +195,12 @@ inline CarnotCycle carnot_cycle_moments(const CarnotProtocol& protocol, double g
   out.mean_work = work;
   out.heat_total = heat;
   out.efficiency = -work / out.heat_hot;
+  // first law over a periodic cycle: the heat absorbed is the work done by the particle
+  if (!(std::abs(heat + work) <= 1e-6 * (std::abs(heat) + std::abs(work) + 1e-300))) {
+    throw std::runtime_error(std::string(fn) + ": the cycle's heat and work do not balance (" +
+                             std::to_string(heat) + " + " + std::to_string(work) +
+                             "); the step is too coarse for these gamma and k_max: raise steps_per_unit_time");
+  }
   return out;
 }
 

@@ -57,7 +57,7 @@ inline bool is_stable_eigenvalue(std::complex<double> lam, double h) {
   const std::complex<double> mu = h == 0.0 ? lam : 1.0 + h * lam;
   msg << (h == 0.0 ? "eigenvalue " : "propagator eigenvalue ") << mu.real()
       << (mu.imag() < 0 ? "" : "+") << mu.imag()
-      << (h == 0.0 ? "i has real part >= 0" : "i has modulus >= 1");
+      << (h == 0.0 ? "i has real part >= 0" : "i has modulus >= 1 - 1e-12 (on or too near the stability boundary)");
   throw std::invalid_argument(msg.str());
 }
 
