@@ -491,6 +491,25 @@ def test_compare_resetting_pairs_the_same_runs_with_and_without_resetting():
         si.classify.compare_resetting(x, y, x, y, rs, seeds=[])
     with pytest.raises(ValueError, match="validation must be"):
         si.classify.compare_resetting(x, y, x, y, rs, validation="clean")
+    with pytest.raises(ValueError, match=r"x_test must have shape \(len\(y_test\), n_features\) = \(100, 6\)"):
+        si.classify.compare_resetting(x[:400], y[:400], x[400:, :1], y[400:], rs, seeds=[1])
+
+
+def test_compare_resetting_gives_every_run_the_classes_of_both_sets():
+    """A class seen only in the test set: the networks are built with it (the comparison
+    raised after training 'y has class 2; this classifier knows 2 classes')."""
+    x, y = _blobs(n=500, seed=3)
+    y = np.where(np.arange(500) < 400, y % 2, y)  # no class 2 in training
+    assert set(y[:400]) == {0, 1} and 2 in set(y[400:])
+    c = si.classify.compare_resetting(x[:400], y[:400], x[400:], y[400:], si.Resetting(prob=0.05, after=0),
+                                      seeds=[1], hidden=8, n_iter=50, batch=32)
+    assert np.isfinite(c.baseline).all() and (c.baseline < 1).all()
+
+
+def test_features_beyond_float32_are_named_not_called_nan():
+    x, y = _blobs(n=100, seed=1)
+    with pytest.raises(ValueError, match="x reaches .*e\\+39, beyond the float32 range"):
+        si.Classifier(n_iter=10).fit(x * 1e39, y)
 
 
 def test_compare_resetting_with_the_papers_validation_on_noisy_test_labels():

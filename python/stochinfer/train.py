@@ -14,6 +14,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ._validate import user_stacklevel
+
 LR_POLICIES = ("global", "rewound", "reference")
 
 
@@ -225,7 +227,8 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
                     raise
                 diverged = True
                 warnings.warn(f"{exc}. Keeping the best model validated before it (iteration {best['iteration']}, "
-                              f"validation loss {best['val_loss']:.6g})", RuntimeWarning, stacklevel=2)
+                              f"validation loss {best['val_loss']:.6g})", RuntimeWarning,
+                              stacklevel=user_stacklevel())
                 break
             if best is None or entry["val_loss"] < best["val_loss"]:
                 best, best_state = entry, get_state()

@@ -237,6 +237,7 @@ class Classifier:
         self.resets_ = out.get("resets", [])
         self.resetting_from_ = out.get("resetting_from")
         self.iterations_, self.interrupted_ = out["iterations"], out["interrupted"]
+        self.diverged_, self.stopped_early_ = out["diverged"], out["stopped_early"]
         self.train_s_ = out["train_s"]
         return self
 

@@ -71,6 +71,10 @@ def compare_resetting(x, y, x_test, y_test, resetting: Resetting, noise_rate: fl
     y, y_test = class_labels("y", y), class_labels("y_test", y_test)
     # noise draws over every class of both sets (a test set may lack the largest)
     k = n_classes if n_classes is not None else int(max(np.max(y), np.max(y_test))) + 1
+    x_shape, test_shape = np.shape(x), np.shape(x_test)
+    if len(test_shape) != 2 or test_shape[0] != y_test.size or (len(x_shape) == 2 and test_shape[1] != x_shape[1]):
+        raise ValueError(f"x_test must have shape (len(y_test), n_features) = ({y_test.size}, "
+                         f"{x_shape[1] if len(x_shape) == 2 else 'n_features'}), got {test_shape}")
     base, treat, resets = [], [], []
     for s in seeds:
         labels = symmetric_label_noise(y, noise_rate, k, seed=s)[0] if noise_rate > 0 else y
@@ -78,9 +82,10 @@ def compare_resetting(x, y, x_test, y_test, resetting: Resetting, noise_rate: fl
         if validation == "test":
             y_val = symmetric_label_noise(y_test, noise_rate, k, seed=s + 2**32)[0] if noise_rate > 0 else y_test
             val = dict(x_val=x_test, y_val=y_val)
-        plain = Classifier(**classifier_kwargs).fit(x, labels, n_classes=n_classes, seed=s, **val)
-        reset = Classifier(**classifier_kwargs, resetting=resetting).fit(x, labels, n_classes=n_classes, seed=s,
-                                                                           **val)
+        # every run with the k classes the noise draws from: whether a class shows up in the noisy
+        # labels must not change the network's width from seed to seed
+        plain = Classifier(**classifier_kwargs).fit(x, labels, n_classes=k, seed=s, **val)
+        reset = Classifier(**classifier_kwargs, resetting=resetting).fit(x, labels, n_classes=k, seed=s, **val)
         base.append(plain.score(x_test, y_test))
         treat.append(reset.score(x_test, y_test))
         resets.append(len(reset.resets_))

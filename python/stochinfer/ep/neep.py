@@ -185,8 +185,9 @@ class NEEP:
         if not (np.isfinite(mean).all() and np.isfinite(std).all()):
             raise ValueError("data: values too large to standardise (their mean or spread overflows double "
                              "precision); rescale the data")
-        if np.any(std == 0):
-            raise ValueError(f"data: component(s) {np.flatnonzero(std == 0).tolist()} are constant over the "
+        flat = ~(std > 1e-300)  # 1/std would be inf: constant, or a spread below double precision's range
+        if np.any(flat):
+            raise ValueError(f"data: component(s) {np.flatnonzero(flat).tolist()} are constant over the "
                              "training set; drop them or pass standardize=False")
         return mean, 1.0 / std
 

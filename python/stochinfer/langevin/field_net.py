@@ -292,7 +292,10 @@ class FieldNetwork:
                                "val_rows": [int(v.size) for v in oob.val]}  # each member's own
                               if oob is not None else {"kind": "split", "train_rows": int(train_rows.size),
                                                        "val_rows": int(n_val)})
-        if refit and not hist["interrupted"]:
+        if refit and hist.get("diverged"):
+            warnings.warn(f"{desc or self.head + ' network'}: no refit after a diverged training; keeping the "
+                          "model chosen on the validation rows", RuntimeWarning, stacklevel=3)
+        elif refit and not hist["interrupted"]:
             # each ensemble member for its own validated number of updates (one shared count is the
             # shared-checkpoint failure _MemberCheckpoints avoids)
             counts = hist.get("member_best_iterations", [hist["best"]["iteration"]] * self.n_members)
