@@ -1,6 +1,8 @@
 """The command line on the files users write by hand: every reading gives the same states
 as the library, and bad files give a one-line error with exit status 2, never a traceback."""
 import json
+import os
+import re
 
 import numpy as np
 import pytest
@@ -121,3 +123,61 @@ def test_rneep_on_the_command_line(tmp_path, capsys):
     assert "RNEEP EP rate lower bound" in out and si.RNEEP.load(str(tmp_path / "r.npz")).window == 8
     assert main(["ep", str(tmp_path / "tok.npy"), "--method", "plugin", "--window", "8"]) == 0
     assert "--window applies to --method rneep only" in capsys.readouterr().out
+
+
+def test_flags_and_output_paths_are_checked_before_training(tmp_path, chain, capsys):
+    """Errors name the flags as typed, and come before training (a typo in an output folder
+    used to surface only after it, and lost the other outputs)."""
+    path = str(tmp_path / "chain.npz")
+    chain.save(path)
+    cases = [(["ep", path, "--json", str(tmp_path / "nodir" / "r.json")], "--json .* the folder .* does not exist"),
+             (["ep", path, "--save-model", str(tmp_path / "nodir" / "m.npz")], "--save-model .* does not exist"),
+             (["ep", path, "--hidden", "0"], "--hidden must be >= 1, got 0"),
+             (["ep", path, "--method", "cneep", "--layers", "0"], "--layers must be >= 1"),
+             (["ep", path, "--n-iter", "0"], "--n-iter must be >= 1"),
+             (["ep", path, "--lr", "-1"], "--lr must be a finite number > 0"),
+             (["ep", path, "--dt", "0.5", "--method", "tur"], "--dt 0.5 does not match the recording interval 0.01"),
+             (["infer", path, "--t0", "5"], "--t0 needs --time-dependent"),
+             (["infer", path, "--plot", str(tmp_path / "p.png"), "--no-plot"], "--plot and --no-plot contradict"),
+             (["infer", path, "--save", str(tmp_path / "nodir" / "f.npz")], "--save .* does not exist")]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert re.search(message, err), (argv, err)
+    assert main(["ep", path, "--method", "tur", "--positions-only"]) == 0
+    assert "--positions-only applies to underdamped Trajectories files; ignored" in capsys.readouterr().out
+
+
+def test_the_json_file_is_written_atomically_with_the_usual_permissions(tmp_path, chain, capsys):
+    path = str(tmp_path / "chain.npz")
+    chain.save(path)
+    out = tmp_path / "r.json"
+    old = os.umask(0o022)
+    try:
+        assert main(["ep", path, "--method", "tur", "--json", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert json.loads(out.read_text())["method"] == "tur"
+    assert out.stat().st_mode & 0o777 == 0o644 and (tmp_path / "chain.npz").stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.npz", "r.json"]  # no temporary left
+
+
+def test_trajectories_settings_round_trip_as_numbers():
+    import tempfile
+    tr = si.Trajectories(data=np.zeros((1, 3, 1)), dt=0.1, t0=0.0, model=None,
+                         settings={"seed": np.int64(3), "gamma": np.float32(0.5), "arr": np.arange(2), "x": np.nan})
+    with tempfile.TemporaryDirectory() as d:
+        tr.save(os.path.join(d, "t.npz"))
+        back = si.Trajectories.load(os.path.join(d, "t.npz"))
+    assert back.settings == {"seed": 3, "gamma": 0.5, "arr": [0, 1], "x": None}
+
+
+def test_a_figure_asked_for_and_not_drawn_is_an_error(tmp_path, chain, capsys):
+    path = str(tmp_path / "chain.npz")
+    chain.save(path)
+    (tmp_path / "fig.png").mkdir()  # a folder where the figure should go: savefig fails
+    out = tmp_path / "r.json"
+    assert main(["ep", path, "--n-iter", "20", "--hidden", "8", "--plot", str(tmp_path / "fig.png"),
+                 "--json", str(out)]) == 2
+    assert "error: no plot" in capsys.readouterr().err
+    assert out.exists()  # written before the figure

@@ -655,7 +655,7 @@ def test_cli_infer_a_periodically_driven_system(tmp_path, capsys):
     z = back._val_states[0][:5]
     np.testing.assert_allclose(back.drift(z, 2.5).mean, back.drift(z, 12.5).mean, rtol=1e-5, atol=1e-9)
     assert main(["infer", path, "--regime", "underdamped", "--hidden", "16", "--period", "10"]) == 2
-    assert "time_dependent=True" in capsys.readouterr().err
+    assert "--period needs --time-dependent" in capsys.readouterr().err
 
 
 def test_cli_infer_with_noiseless_coordinates(tmp_path, capsys):

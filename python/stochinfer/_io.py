@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -9,26 +10,63 @@ import zipfile
 import numpy as np
 
 
-def atomic_savez(path, arrays: dict) -> str:
-    """Write `arrays` to an .npz (".npz" appended if missing) through a temporary
-    file in the same folder and an atomic rename: readers never see a partial file,
-    and an interrupted write leaves the old one. Returns the path written."""
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str, write, mode: str = "wb") -> str:
+    """Calls write(fh) on a temporary file in path's folder, then renames it over path
+    atomically: readers never see a partial file, and an interrupted write leaves the
+    old one. The file gets the permissions a plain open() would (mkstemp's are
+    owner-only). Returns path."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save {path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
+    fd, tmp = tempfile.mkstemp(suffix=os.path.splitext(path)[1], dir=folder)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
     return path
+
+
+def atomic_savez(path, arrays: dict) -> str:
+    """Write `arrays` to an .npz (".npz" appended if missing) with atomic_write.
+    Returns the path written."""
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    return atomic_write(path, lambda fh: np.savez(fh, **arrays))
+
+
+def json_safe(value):
+    """value with numpy scalars and arrays as Python numbers and lists, and NaN/inf as
+    None: strict JSON has no NaN."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_text(content) -> str:
+    """Strict JSON of content (json_safe; anything else as its str)."""
+    return json.dumps(json_safe(content), indent=1, default=str, allow_nan=False)
 
 
 def open_npz(path, what: str):

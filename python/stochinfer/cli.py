@@ -140,8 +140,24 @@ def _states(args):
     return data
 
 
-def _write_outputs(args, content: dict, plot, plot_path=None) -> None:
-    """--json first (a missing matplotlib must not lose it), then the figure (--plot)."""
+def _output_problem(args, flags: tuple) -> str:
+    """Why an output named on the command line could not be written ('' if it can): checked
+    before training, which may take hours, not after."""
+    for flag in flags:
+        path = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if not path:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            return f"{flag} {path}: the folder {folder} does not exist"
+        if not os.access(folder, os.W_OK):
+            return f"{flag} {path}: the folder {folder} is not writable"
+    return ""
+
+
+def _write_outputs(args, content: dict, plot, plot_path=None) -> int:
+    """--json first (a missing matplotlib must not lose it), then the figure: 2 if a
+    figure asked for with --plot could not be drawn (a default one may fail quietly)."""
     if args.json:
         _write_json(args.json, content)
     plot_path = args.plot if plot_path is None else plot_path
@@ -150,34 +166,53 @@ def _write_outputs(args, content: dict, plot, plot_path=None) -> None:
             plot(plot_path)
             print(f"  plot saved to {plot_path}")
         except (ImportError, OSError) as exc:
+            if args.plot:
+                print(f"error: no plot: {exc}", file=sys.stderr)
+                return 2
             print(f"  no plot: {exc}")
+    return 0
 
 
-def _json_safe(value):
-    """value with numpy scalars and arrays as Python numbers and lists, and NaN/inf as
-    None: strict JSON has no NaN."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def _flag_problem(args, positive: tuple) -> str:
+    """The first of the flags in `positive` given a value below its minimum (int flags: 1;
+    --lr: > 0), named as typed."""
+    for flag in positive:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is None:
+            continue
+        if flag == "--lr" and not (math.isfinite(value) and value > 0):
+            return f"--lr must be a finite number > 0, got {value}"
+        minimum = 2 if flag == "--window" else 1
+        if flag != "--lr" and value < minimum:
+            return f"{flag} must be >= {minimum}, got {value}"
+    return ""
+
+
+def _file_dt(args, data) -> str:
+    """Takes the recording interval of a Trajectories file into args.dt; a --dt that
+    disagrees with it is an error."""
+    if args.dt is not None and not math.isclose(args.dt, data.dt, rel_tol=1e-9):
+        return (f"--dt {args.dt} does not match the recording interval {data.dt} stored in {args.file}; omit --dt "
+                "for this file")
+    args.dt = data.dt
+    return ""
 
 
 def _write_json(path: str, content: dict) -> None:
-    with open(path, "w") as fh:
-        json.dump(_json_safe(content), fh, indent=1, default=str, allow_nan=False)
+    from ._io import atomic_write, json_text
+    text = json_text(content)
+    atomic_write(path, lambda fh: fh.write(text), mode="w")
 
 
 def ep(args) -> int:
     import stochinfer as si
 
     neural = args.method in ("neep", "rneep", "cneep")
+    problem = _output_problem(args, ("--json", "--plot", "--save-model")) or _flag_problem(
+        args, ("--hidden", "--layers", "--n-iter", "--window", "--lr"))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.plot and not neural:
         print(f"error: --plot draws the training curve and per-transition EP of NEEP, RNEEP and CNEEP; method "
               f"{args.method!r} has neither (drop --plot)", file=sys.stderr)
@@ -211,8 +246,11 @@ def ep(args) -> int:
         positions_only = True
     else:
         positions_only = False
-    if isinstance(data, si.Trajectories) and args.dt is None:
-        args.dt = data.dt
+        if args.positions_only:
+            print("note: --positions-only applies to underdamped Trajectories files; ignored")
+    if isinstance(data, si.Trajectories) and (problem := _file_dt(args, data)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if not isinstance(data, si.Trajectories) and args.dt is None and (np.asarray(data).dtype.kind == "f"
                                                                        or args.method == "cneep"):
         print("error: --dt is required for plain arrays (time between consecutive points or frames)",
@@ -244,8 +282,7 @@ def ep(args) -> int:
     if args.save_model and neural:
         res.estimator.save(args.save_model)
         print(f"  trained estimator saved to {args.save_model}")
-    _write_outputs(args, res.to_dict(), res.plot)
-    return 0
+    return _write_outputs(args, res.to_dict(), res.plot)
 
 
 def infer(args) -> int:
@@ -258,9 +295,20 @@ def infer(args) -> int:
     if args.members is not None and (args.method != "ensemble" or args.members < 2):
         print("error: --members N needs --method ensemble and N >= 2", file=sys.stderr)
         return 2
+    driving = [flag for flag, v in (("--period", args.period), ("--time-harmonics", args.time_harmonics),
+                                    ("--t0", args.t0)) if v is not None]
+    problem = (_output_problem(args, ("--json", "--plot", "--save")) or _flag_problem(args, ("--hidden",))
+               or (f"{' and '.join(driving)} {'needs' if len(driving) == 1 else 'need'} --time-dependent (time as "
+                   "an input)"
+                   if driving and not args.time_dependent else "")
+               or ("--plot and --no-plot contradict each other; pass one" if args.plot and args.no_plot else ""))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     data = _states(args)
-    if isinstance(data, si.Trajectories) and args.dt is None:
-        args.dt = data.dt
+    if isinstance(data, si.Trajectories) and (problem := _file_dt(args, data)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if not isinstance(data, si.Trajectories) and args.dt is None:
         print("error: --dt is required for plain arrays (time between consecutive points)", file=sys.stderr)
         return 2
@@ -291,8 +339,7 @@ def infer(args) -> int:
     plot_path = args.plot
     if plot_path is None and not args.no_plot and importlib.util.find_spec("matplotlib") is not None:
         plot_path = os.path.splitext(args.file)[0] + "_fields.png"  # fields with bands, by default
-    _write_outputs(args, out, fit.plot, plot_path)
-    return 0
+    return _write_outputs(args, out, fit.plot, plot_path)
 
 
 def main(argv=None) -> int:

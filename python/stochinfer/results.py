@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ._io import atomic_savez, open_npz
+from ._io import atomic_savez, json_text, open_npz
 
 FORMAT_VERSION = 1
 
@@ -66,7 +66,8 @@ class Trajectories:
         meta = dict(self.settings)
         if self.model is not None and hasattr(self.model, "to_dict"):
             meta["model"] = self.model.to_dict()
-        atomic_savez(path, dict(x=self.data, dt=self.dt, t0=self.t0, settings=json.dumps(meta, default=str),
+        # strict JSON with numpy values as numbers (default=str stored them as strings, NaN as bare NaN)
+        atomic_savez(path, dict(x=self.data, dt=float(self.dt), t0=float(self.t0), settings=json_text(meta),
                                 format_version=FORMAT_VERSION))
 
     @classmethod
