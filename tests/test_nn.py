@@ -265,6 +265,22 @@ def test_rneep_float32_training_is_thread_invariant():
     np.testing.assert_array_equal(params[0], params[1])
 
 
+def test_neep_model_refuses_shapes_its_pair_loss_cannot_hold():
+    """n_states other than 2 wrote past the pair buffer; out_dim > 1 read past the loss gradient."""
+    for n_states in (1, 3):
+        with pytest.raises(ValueError, match="n_states must be 2"):
+            _core.NeepModel64(state_dim=2, n_tokens=0, embed_dim=0, n_states=n_states, hidden=4, n_layers=1,
+                              activation="tanh", seed=0, n_threads=1)
+
+
+def test_rneep_training_without_windows_is_an_error_not_a_crash():
+    """No segments: the minibatch draw took an index modulo 0 (SIGFPE)."""
+    net = _core.RneepModel64(n_tokens=3, embed_dim=4, hidden=5, window=6, seed=2)
+    tok = np.zeros((1, 10), dtype=np.int32)
+    with pytest.raises(ValueError, match="no training windows"):
+        net.train(tok, np.zeros((0, 3), dtype=np.int64), 1, 8, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, 3)
+
+
 def test_rneep_rejects_real_states_and_short_segments():
     net = _core.RneepModel64(n_tokens=3, embed_dim=4, hidden=5, window=6, seed=2)
     with pytest.raises(ValueError, match="token paths"):

@@ -30,7 +30,11 @@ std::vector<double> cumulative(const double* p, int n, const char* what) {
     c[j] = s;
   }
   if (std::fabs(s - 1.0) > 1e-9) throw std::invalid_argument(std::string(what) + ": rows must sum to 1");
-  for (int j = n - 1; j >= 0 && p[j] == 0.0; --j) c[j] = 2.0;  // never land on trailing zeros
+  // never land on trailing zeros: the last state with positive mass takes every u from its lower
+  // edge up (the row may sum to 1 - 1e-9, and u may round to 1), as draw() promises
+  int last = n - 1;
+  for (; last > 0 && p[last] == 0.0; --last) c[last] = 2.0;
+  c[last] = 2.0;
   return c;
 }
 }  // namespace

@@ -85,5 +85,35 @@ int main() {
       CHECK(threw);
     }
   }
+  {
+    // Predictions cache the posterior's weights; a checkpoint written through a kept pointer
+    // after a prediction is seen once invalidate_posterior() (or set_params) says so.
+    LangevinNet<double> model(net, head, 1, 42, 1);
+    double* p = model.params();
+    const std::vector<double> fresh(model.params(), model.params() + model.n_params());
+    std::vector<double> other(fresh.size(), 0.1);
+    const double x0 = 0.5;
+    double y_fresh = 0, y_other = 0, y = 0;
+    model.predict(&x0, 1, 0, 0, &y_fresh);
+    model.set_params(other.data());
+    model.predict(&x0, 1, 0, 0, &y_other);
+    CHECK(y_other != y_fresh);
+    std::copy(fresh.begin(), fresh.end(), p);  // through the pointer kept from before
+    model.invalidate_posterior();
+    model.predict(&x0, 1, 0, 0, &y);
+    CHECK(y == y_fresh);
+  }
+  {
+    // an Activation cast from an out-of-range integer is refused (the layers' switch left it linear)
+    BayesMlpSpec bad = net;
+    bad.activation = static_cast<Activation>(42);
+    bool threw = false;
+    try {
+      bad.validate();
+    } catch (const std::invalid_argument&) {
+      threw = true;
+    }
+    CHECK(threw);
+  }
   return stochinfer_test::report();
 }

@@ -56,7 +56,14 @@ class LangevinNet {
   int n_members() const;
   std::size_t n_params_member() const;
   std::size_t n_params() const;  ///< all members: member e owns [e * n_params_member, ...)
+  /// The parameters, writable. Predictions cache posterior weight samples (and the mean
+  /// weights) until the parameters change; this call marks them changed, so writes made
+  /// through the pointer before the next prediction are seen. After a prediction, call
+  /// params() again (or invalidate_posterior()) before writing through a kept pointer.
   T* params();
+  const T* params() const;  ///< read only: keeps the cache
+  void set_params(const T* values);  ///< copies n_params() values and drops the cache
+  void invalidate_posterior();  ///< drops the cached posterior samples
   T* adam_m();
   T* adam_v();
   std::int64_t& adam_step();

@@ -363,6 +363,19 @@ T* LangevinNet<T>::params() {
   return impl_->p.data();
 }
 template <class T>
+const T* LangevinNet<T>::params() const {
+  return impl_->p.data();
+}
+template <class T>
+void LangevinNet<T>::set_params(const T* values) {
+  std::copy(values, values + impl_->p.size(), impl_->p.data());
+  ++impl_->version;
+}
+template <class T>
+void LangevinNet<T>::invalidate_posterior() {
+  ++impl_->version;
+}
+template <class T>
 void LangevinNet<T>::set_linear_base(const std::vector<double>& coeffs, const std::vector<double>& chol, int degree) {
   Impl& im = *impl_;
   if (degree < 1 || degree > kMaxPolynomialDegree)

@@ -33,11 +33,18 @@ struct NeepModel<T>::Impl {
   std::vector<double> shift, scale;
 
   Impl(const MlpSpec& spec, std::uint64_t seed, int n_threads)
-      : mlp(spec), kChunk(chunk_pairs(spec)), opt(mlp.n_params()), pool(n_threads) {
+      : mlp(checked(spec)), kChunk(chunk_pairs(spec)), opt(mlp.n_params()), pool(n_threads) {
     mlp.init(opt.p.data(), seed);
     ws.resize(pool.size());
     for (auto& w : ws) mlp.reserve(w, 2 * kChunk);
     dout.assign(pool.size(), nn::Mat<T>(1, 2 * kChunk));
+  }
+
+  // the pair gather writes 2 states per column and the loss reads one output per pair
+  static const MlpSpec& checked(const MlpSpec& s) {
+    if (s.n_states != 2) throw std::invalid_argument("NEEP takes pairs of states: n_states must be 2");
+    if (s.out_dim != 1) throw std::invalid_argument("NEEP outputs one scalar per pair: out_dim must be 1");
+    return s;
   }
 
   void check_data(const StateArray& a) const {

@@ -196,6 +196,7 @@ NeepTrainStats RneepModel<T>::train(const StateArray& data, const std::vector<Se
   Impl& I = *impl_;
   I.check_data(data);
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
+  if (segs.empty()) throw std::invalid_argument("no training windows");
   const nn::WindowIndex index(data, segs, I.spec.window, 1);
   return nn::train_loop(I.pool, I.opt, index, n_steps, batch, kChunk, optimizer, sample_seed, cancel, I.item_grad(data));
 }

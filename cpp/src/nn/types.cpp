@@ -62,7 +62,8 @@ void MlpSpec::validate() const {
   if (hidden < 1) throw std::invalid_argument("hidden must be >= 1");
   if (n_layers < 1) throw std::invalid_argument("n_layers must be >= 1");
   if (out_dim < 1) throw std::invalid_argument("out_dim must be >= 1");
-  activation_name(activation);
+  if (std::string(activation_name(activation)) == "?")  // the layers' switch would leave it linear
+    throw std::invalid_argument("activation: not a known Activation value");
 }
 
 void SgdConfig::validate() const {
@@ -114,7 +115,8 @@ void BayesMlpSpec::validate() const {
   if (n_bayes < 0 || n_bayes > n_layers) throw std::invalid_argument("n_bayes must be in [0, n_layers]");
   if (!(prior_std > 0) || !std::isfinite(prior_std)) throw std::invalid_argument("prior_std must be > 0");
   if (!std::isfinite(rho_init)) throw std::invalid_argument("rho_init must be finite");
-  activation_name(activation);
+  if (std::string(activation_name(activation)) == "?")  // the layers' switch would leave it linear
+    throw std::invalid_argument("activation: not a known Activation value");
 }
 
 void HeadSpec::validate() const {

@@ -20,6 +20,7 @@ namespace nn {
 /// (seed, step, i): put(i, index) receives the i-th.
 template <class Put>
 void draw_uniform_indices(std::uint64_t seed, std::int64_t step, int batch, std::uint64_t total, Put put) {
+  if (total == 0) throw std::invalid_argument("no training items (windows, transitions or rows) to draw from");
   for (int i = 0; i < batch; i += 2) {
     std::uint32_t c[4];
     philox_block<std::uint32_t>(seed, RngPurpose::minibatch, static_cast<std::uint32_t>(step),
@@ -132,6 +133,7 @@ class GroupedGradient {
 
   template <class ChunkGrad>
   double run(ThreadPool& pool, std::int64_t n_items, int chunk, std::size_t n_params, T* grad, ChunkGrad chunk_grad) {
+    if (n_items < 1 || chunk < 1) throw std::invalid_argument("a gradient needs at least one item (batch >= 1)");
     const std::int64_t n_chunks = (n_items + chunk - 1) / chunk;
     const int n_groups = static_cast<int>(std::min<std::int64_t>(kGroups, n_chunks));
     if (group_.size() < std::size_t(n_groups)) group_.resize(n_groups);
