@@ -521,14 +521,16 @@ class BrownianCarnot(Model):
     def _params(self):
         return [self.gamma, self.tau, self.k_max, self.t_cold]
 
-    def stiffness(self, t):
-        """k(t): k_max/9 → k_max/3 (τ/4) → k_max (τ/2), mirrored."""
+    def stiffness(self, t) -> np.ndarray:
+        """Trap stiffness k(t) (energy per length²) at times t (scalar or array, the time
+        unit of tau; phase t mod tau): k_max/9 → k_max/3 (τ/4) → k_max (τ/2), mirrored."""
         s = np.mod(np.asarray(t, dtype=np.float64), self.tau)
         s = np.where(s <= self.tau / 2, s, self.tau - s)
         return self.k_max / 9 + 32 * self.k_max / (9 * self.tau**2) * s * s
 
-    def temperature(self, t):
-        """T(t): cold isotherm, T ∝ √k, hot isotherm √3·t_cold, T ∝ √k back."""
+    def temperature(self, t) -> np.ndarray:
+        """Bath temperature T(t) (k_B = 1) at times t (phase t mod tau): cold isotherm,
+        T ∝ √k, hot isotherm √3·t_cold, T ∝ √k back."""
         s = np.mod(np.asarray(t, dtype=np.float64), self.tau)
         root = np.sqrt(self.stiffness(t) / (self.k_max / 3))
         th = math.sqrt(3) * self.t_cold
@@ -599,9 +601,12 @@ class FlashingRatchet:
                              "beyond it the jump probabilities underflow double precision")
 
     def transition_matrix(self) -> np.ndarray:
+        """Jump chain P (6, 6): P[i, j] the probability that a jump from token i goes to j
+        (zero diagonal, rows sum to 1; tokens as in the class docstring)."""
         return np.asarray(gt.ratchet_transition_matrix(self.potential, self.temperature, self.switch_rate))
 
     def stationary_distribution(self) -> np.ndarray:
+        """Stationary distribution π (6,) of the jump chain: π P = π, Σ π = 1."""
         return np.asarray(gt.ratchet_stationary(self.transition_matrix()))
 
     def ep_per_step(self) -> float:

@@ -122,6 +122,7 @@ void BayesMlpSpec::validate() const {
 void HeadSpec::validate() const {
   if (kind != HeadKind::affine && kind != HeadKind::cholesky) throw std::invalid_argument("unknown head kind");
   if (d < 1) throw std::invalid_argument("d must be >= 1");
+  if (d > 4096) throw std::invalid_argument("d must be <= 4096 (the Cholesky head has d(d+1)/2 outputs)");
   const std::size_t m = static_cast<std::size_t>(out_dim());
   if (!mean.empty() && mean.size() != m)
     throw std::invalid_argument("head mean must have " + std::to_string(m) + " entries");
@@ -146,6 +147,8 @@ void RneepSpec::validate() const {
   if (embed_dim < 1) throw std::invalid_argument("embed_dim must be >= 1");
   if (hidden < 1) throw std::invalid_argument("hidden must be >= 1");
   if (window < 2) throw std::invalid_argument("window must be >= 2 tokens");
+  // the tape holds hidden x (sequences x window) columns in int arithmetic
+  if (window > (1 << 20)) throw std::invalid_argument("window must be <= 2^20 tokens");
 }
 
 }  // namespace stochinfer

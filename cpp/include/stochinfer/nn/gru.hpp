@@ -27,9 +27,9 @@ struct Gru {
     Mat<T> r, z, c, ghn, h;  // H x (S n) each: gates, candidate, W_hn h + b_hn, state
     Mat<T> gh;               // 3H x S scratch
     void reserve(int H, int cols, int seq) {
-      if (h.cols() >= cols) return;
-      r.resize(H, cols), z.resize(H, cols), c.resize(H, cols), ghn.resize(H, cols), h.resize(H, cols);
-      gh.resize(3 * H, seq);
+      if (h.rows() != H || h.cols() < cols)
+        r.resize(H, cols), z.resize(H, cols), c.resize(H, cols), ghn.resize(H, cols), h.resize(H, cols);
+      if (gh.rows() != 3 * H || gh.cols() < seq) gh.resize(3 * H, seq);  // checked on its own: S may grow alone
     }
   };
 
