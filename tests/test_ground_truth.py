@@ -300,6 +300,13 @@ def test_carnot_refuses_cycles_too_long_to_integrate_and_stops_on_ctrl_c():
     assert elapsed() < 3.0
 
 
+def test_high_dimensional_chain_temperature_stops_on_ctrl_c():
+    from conftest import sigint_after
+    with sigint_after(0.3) as elapsed, pytest.raises(KeyboardInterrupt):
+        gt.high_dim_cold_temperature(900)  # ~40 dense 900 x 900 solves: tens of seconds
+    assert elapsed() < 5.0
+
+
 def test_carnot_quasi_static_limit():
     slow = gt.carnot_cycle_moments(tau=1e4, warmup_cycles=3)
     assert printed(-(math.sqrt(3) - 1) * 5 * math.log(3), "-4.0212")

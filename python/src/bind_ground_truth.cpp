@@ -305,13 +305,14 @@ void bind_ground_truth(py::module_& m) {
   m.def(
       "high_dim_cold_temperature",
       [](int n, double t_hot, double target_sigma, double k, double gamma) {
-        py::gil_scoped_release release;
-        return gt::high_dim_cold_temperature(n, t_hot, target_sigma, k, gamma);
+        std::atomic<bool> cancel{false};  // ~40 dense O(n^3) solves: minutes for n in the thousands
+        return stochinfer::python::run_interruptible(
+            [&] { return gt::high_dim_cold_temperature(n, t_hot, target_sigma, k, gamma, &cancel); }, cancel);
       },
       py::arg("n"), py::arg("t_hot") = 10.0, py::arg("target_sigma") = 1.0, py::arg("k") = 1.0,
       py::arg("gamma") = 1.0,
       "Cold-end temperature T_1 of the n-bead chain (linear profile up to t_hot) whose EP rate "
-      "equals target_sigma (methods.md §5.2).");
+      "equals target_sigma (methods.md §5.2). Stops on Ctrl-C.");
 
   m.def("ratchet_transition_matrix", &gt::ratchet_transition_matrix, py::arg("V"),
         py::arg("T") = 1.0, py::arg("r") = 1.0,

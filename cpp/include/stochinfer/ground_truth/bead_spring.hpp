@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <Eigen/Dense>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -90,7 +91,8 @@ inline Eigen::Matrix2d bead_spring_covariance_n2(double t1, double t2, double k 
 /// T_n = t_hot for which the EP rate equals target_sigma (methods.md §5.2: sigma = 1,
 /// t_hot = 10). Brent's method on sigma(T_1) - target, relative tolerance ~1e-14.
 inline double high_dim_cold_temperature(int n, double t_hot = 10.0, double target_sigma = 1.0,
-                                        double k = 1.0, double gamma = 1.0) {
+                                        double k = 1.0, double gamma = 1.0,
+                                        const std::atomic<bool>* cancel = nullptr) {
   const char* fn = "high_dim_cold_temperature";
   if (n < 2) throw std::invalid_argument(std::string(fn) + ": n must be >= 2");
   if (!(t_hot > 0.0) || !std::isfinite(t_hot)) {
@@ -100,7 +102,9 @@ inline double high_dim_cold_temperature(int n, double t_hot = 10.0, double targe
     throw std::invalid_argument(std::string(fn) + ": target_sigma must be finite and > 0");
   }
   const Eigen::MatrixXd A = bead_spring_drift_matrix(n, k, gamma);
-  auto f = [&](double t1) {
+  auto f = [&](double t1) {  // an O(n^3) solve per call, ~40 calls: the cancel point
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed))
+      throw std::runtime_error(std::string(fn) + ": cancelled");
     return ep_rate(A, bead_spring_diffusion(linear_temperature_profile(n, t1, t_hot), gamma)) -
            target_sigma;
   };
