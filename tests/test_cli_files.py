@@ -122,7 +122,7 @@ def test_rneep_on_the_command_line(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "RNEEP EP rate lower bound" in out and si.RNEEP.load(str(tmp_path / "r.npz")).window == 8
     assert main(["ep", str(tmp_path / "tok.npy"), "--method", "plugin", "--window", "8"]) == 0
-    assert "--window applies to --method rneep only" in capsys.readouterr().out
+    assert "--window applies to --method rneep only" in capsys.readouterr().err  # notes on stderr
 
 
 def test_flags_and_output_paths_are_checked_before_training(tmp_path, chain, capsys):
@@ -145,7 +145,7 @@ def test_flags_and_output_paths_are_checked_before_training(tmp_path, chain, cap
         err = capsys.readouterr().err
         assert re.search(message, err), (argv, err)
     assert main(["ep", path, "--method", "tur", "--positions-only"]) == 0
-    assert "--positions-only applies to underdamped Trajectories files; ignored" in capsys.readouterr().out
+    assert "--positions-only applies to underdamped Trajectories files; ignored" in capsys.readouterr().err
 
 
 def test_the_json_file_is_written_atomically_with_the_usual_permissions(tmp_path, chain, capsys):

@@ -221,7 +221,8 @@ def ep(args) -> int:
         ignored = [f"--{k.replace('_', '-')}" for k in ("hidden", "layers", "n_iter", "lr", "save_model")
                    if getattr(args, k) is not None]
         if ignored:
-            print(f"note: {' '.join(ignored)} apply to --method neep, rneep or cneep only; ignored for {args.method}")
+            print(f"note: {' '.join(ignored)} apply to --method neep, rneep or cneep only; ignored for {args.method}",
+                  file=sys.stderr)
     data = _states(args)
     if args.method == "cneep" and (isinstance(data, si.Trajectories) or np.ndim(data) not in (3, 4)):
         print(f"error: --method cneep reads movies, an array (n_movies, n_frames, height, width) or one movie "
@@ -247,7 +248,7 @@ def ep(args) -> int:
     else:
         positions_only = False
         if args.positions_only:
-            print("note: --positions-only applies to underdamped Trajectories files; ignored")
+            print("note: --positions-only applies to underdamped Trajectories files; ignored", file=sys.stderr)
     if isinstance(data, si.Trajectories) and (problem := _file_dt(args, data)):
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -258,12 +259,12 @@ def ep(args) -> int:
         return 2
     options = {}
     if args.window is not None and args.method != "rneep":
-        print(f"note: --window applies to --method rneep only; ignored for {args.method}")
+        print(f"note: --window applies to --method rneep only; ignored for {args.method}", file=sys.stderr)
     if args.method == "neep":
         options = dict(hidden=args.hidden, layers=args.layers, n_iter=args.n_iter, lr=args.lr)
     elif args.method == "rneep":
         if args.layers is not None:
-            print("note: --layers does not apply to RNEEP (one recurrent layer); ignored")
+            print("note: --layers does not apply to RNEEP (one recurrent layer); ignored", file=sys.stderr)
         options = dict(hidden=args.hidden, n_iter=args.n_iter, lr=args.lr, window=args.window)
     elif args.method == "cneep":
         options = dict(n_channel=args.hidden, n_layer=args.layers, n_iter=args.n_iter, lr=args.lr)
