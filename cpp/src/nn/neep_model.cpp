@@ -17,8 +17,13 @@ namespace stochinfer {
 namespace {
 /// Pairs per chunk: about 64k activations per layer (L2-sized; 256 pairs at width 256,
 /// 1024 at width 64, where bigger products run at a better fraction of peak). A
-/// function of the network only, so results stay independent of the thread count.
-int chunk_pairs(const MlpSpec& s) { return std::max(32, std::min(4096, 65536 / s.hidden)); }
+/// function of the network only, so results stay independent of the thread count. The
+/// gathered inputs (input_width x 2 chunk per worker) are capped at ~8M values, which only
+/// very wide states reach (input width > 4096 at width 64).
+int chunk_pairs(const MlpSpec& s) {
+  const int by_hidden = std::max(32, std::min(4096, 65536 / s.hidden));
+  return std::min(by_hidden, std::max(32, (1 << 22) / std::max(1, s.input_width())));
+}
 }  // namespace
 
 template <class T>
