@@ -172,12 +172,52 @@ def test_trajectories_settings_round_trip_as_numbers():
     assert back.settings == {"seed": 3, "gamma": 0.5, "arr": [0, 1], "x": None}
 
 
-def test_a_figure_asked_for_and_not_drawn_is_an_error(tmp_path, chain, capsys):
+def test_a_figure_asked_for_and_not_drawn_is_an_error(tmp_path, chain, capsys, monkeypatch):
+    from stochinfer.ep.result import EPResult
+
+    def disk_full(self, path=None):
+        raise OSError("No space left on device")
+    monkeypatch.setattr(EPResult, "plot", disk_full)
     path = str(tmp_path / "chain.npz")
     chain.save(path)
-    (tmp_path / "fig.png").mkdir()  # a folder where the figure should go: savefig fails
     out = tmp_path / "r.json"
     assert main(["ep", path, "--n-iter", "20", "--hidden", "8", "--plot", str(tmp_path / "fig.png"),
                  "--json", str(out)]) == 2
-    assert "error: no plot" in capsys.readouterr().err
+    assert "error: no plot: No space left on device" in capsys.readouterr().err
     assert out.exists()  # written before the figure
+    (tmp_path / "fig.png").mkdir()  # a folder where the figure should go: refused before training
+    assert main(["ep", path, "--n-iter", "20", "--plot", str(tmp_path / "fig.png")]) == 2
+    assert "that is a folder" in capsys.readouterr().err
+
+
+def test_atomic_writes_go_through_links_keep_modes_and_write_special_files_directly(tmp_path):
+    from stochinfer._io import atomic_write
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    real.chmod(0o600)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    atomic_write(str(link), lambda fh: fh.write("new"), mode="w")
+    assert link.is_symlink() and real.read_text() == "new" and real.stat().st_mode & 0o777 == 0o600
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so opening for writing does not block
+    try:
+        atomic_write(str(fifo), lambda fh: fh.write("through"), mode="w")
+        assert os.read(reader, 100) == b"through"
+    finally:
+        os.close(reader)
+    assert fifo.is_fifo()  # not replaced by a regular file
+    with pytest.raises(IsADirectoryError):
+        atomic_write(str(tmp_path), lambda fh: fh.write("x"), mode="w")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "pipe", "real.json"]
+
+
+def test_flags_a_method_ignores_are_notes_not_errors(tmp_path, chain, capsys):
+    path = str(tmp_path / "chain.npz")
+    chain.save(path)
+    assert main(["ep", path, "--method", "tur", "--hidden", "0", "--window", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "--hidden apply to --method neep, rneep or cneep only" in err and "--window applies to --method rneep" in err
+    assert main(["ep", path, "--method", "tur", "--json", str(tmp_path)]) == 2
+    assert "that is a folder" in capsys.readouterr().err

@@ -392,7 +392,7 @@ void bind_ground_truth(py::module_& m) {
       "total heat, efficiency -W/Q_h and phase-0 moments <x^2>, <xv>, <v^2> of the underdamped "
       "Brownian Carnot engine (m = 1, methods.md §5.8) in its periodic steady state, from the "
       "closed moment equations (the periodic state solved from the one-cycle map, then warmup_cycles "
-      "cycles more, 0 by default). Stops on Ctrl-C; tau above 2e6 is refused (use the "
-      "quasi-static limit). Returns a dict with keys mean_work, heat_hot, heat_total, efficiency, "
+      "cycles more, 0 by default). Stops on Ctrl-C; over 2.5e7 RK4 steps per quarter cycle (tau above "
+      "2e6 at the defaults, less for large gamma or k_max) is refused (use the quasi-static limit). Returns a dict with keys mean_work, heat_hot, heat_total, efficiency, "
       "x2, xv, v2.");
 }

@@ -4,34 +4,61 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
 
 import numpy as np
 
 
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it: set and restore at once
-    os.umask(mask)
-    return mask
+def _create_temporary(folder: str, name: str, perms: int) -> tuple:
+    """A new file next to the target, created with `perms` (the OS applies the umask at
+    creation, so no thread-unsafe umask read is needed)."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, perms), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file in {folder}")
 
 
 def atomic_write(path: str, write, mode: str = "wb") -> str:
-    """Calls write(fh) on a temporary file in path's folder, then renames it over path
+    """Calls write(fh) on a temporary file next to path, then renames it over path
     atomically: readers never see a partial file, and an interrupted write leaves the
-    old one. The file gets the permissions a plain open() would (mkstemp's are
-    owner-only). Returns path."""
-    folder = os.path.dirname(os.path.abspath(path))
+    old one. A symlink is written through (the link stays); a device, pipe or other
+    special file (/dev/stdout) is written directly; an existing file keeps its
+    permissions, a new one gets those a plain open() would. A folder that takes no new
+    files but holds a writable target gets a direct write. Returns path."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot save {path}: it is a folder")
+    if os.path.exists(path) and not os.path.isfile(path):  # not a regular file: no rename over it
+        with open(path, mode) as fh:
+            write(fh)
+        return path
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save {path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(suffix=os.path.splitext(path)[1], dir=folder)
+    existing = os.path.exists(target)
+    perms = stat.S_IMODE(os.stat(target).st_mode) if existing else 0o666
+    try:
+        fd, tmp = _create_temporary(folder, os.path.basename(target), perms)
+    except PermissionError:
+        if not (existing and os.access(target, os.W_OK)):
+            raise
+        with open(target, mode) as fh:  # the folder takes no new files, the file is writable
+            write(fh)
+        return path
     try:
         with os.fdopen(fd, mode) as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        if existing:
+            os.chmod(tmp, perms)  # exactly the old mode (creation applied the umask to it)
+        os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)

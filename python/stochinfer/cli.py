@@ -147,6 +147,12 @@ def _output_problem(args, flags: tuple) -> str:
         path = getattr(args, flag.lstrip("-").replace("-", "_"), None)
         if not path:
             continue
+        if os.path.isdir(path):
+            return f"{flag} {path}: that is a folder; name a file"
+        if os.path.exists(path):  # overwritten in place (or through its link, or a device such as /dev/stdout)
+            if not os.access(path, os.W_OK):
+                return f"{flag} {path}: the file is not writable"
+            continue
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             return f"{flag} {path}: the folder {folder} does not exist"
@@ -208,8 +214,10 @@ def ep(args) -> int:
     import stochinfer as si
 
     neural = args.method in ("neep", "rneep", "cneep")
-    problem = _output_problem(args, ("--json", "--plot", "--save-model")) or _flag_problem(
-        args, ("--hidden", "--layers", "--n-iter", "--window", "--lr"))
+    # flags a method ignores get a note below, not an error
+    problem = _output_problem(args, ("--json", "--plot") + (("--save-model",) if neural else ())) or _flag_problem(
+        args, (("--hidden", "--layers", "--n-iter", "--lr") if neural else ())
+        + (("--window",) if args.method == "rneep" else ()))
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2

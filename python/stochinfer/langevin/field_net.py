@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _core
 from ..train import Resetting, ScheduledStep, check_resetting, network_state, run_training, set_network_state
-from .._validate import check_output_fits, momentum_value, positive_float
+from .._validate import check_output_fits, momentum_value, positive_float, user_stacklevel
 from .linear import MAX_DEGREE, linear_fit, linear_fit_chol
 from .out_of_bag import draw_out_of_bag
 
@@ -294,7 +294,7 @@ class FieldNetwork:
                                                        "val_rows": int(n_val)})
         if refit and hist.get("diverged"):
             warnings.warn(f"{desc or self.head + ' network'}: no refit after a diverged training; keeping the "
-                          "model chosen on the validation rows", RuntimeWarning, stacklevel=3)
+                          "model chosen on the validation rows", RuntimeWarning, stacklevel=user_stacklevel())
         elif refit and not hist["interrupted"]:
             # each ensemble member for its own validated number of updates (one shared count is the
             # shared-checkpoint failure _MemberCheckpoints avoids)
