@@ -207,9 +207,14 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
                       "be meaningful", UserWarning, stacklevel=user_stacklevel())
 
 
+def same_interval(dt, recorded: float) -> bool:
+    """Whether a time step names the recorded interval (up to rounding: 1e-9 relative)."""
+    return bool(np.isclose(float(dt), recorded, rtol=1e-9, atol=0.0))
+
+
 def recording_dt(dt, traj_dt: float) -> float:
     """The recording interval of a Trajectories object; a dt given with it must agree."""
-    if dt is not None and not np.isclose(float(dt), traj_dt, rtol=1e-9, atol=0.0):
+    if dt is not None and not same_interval(dt, traj_dt):
         raise ValueError(f"dt={dt} does not match the trajectories' recording interval dt={traj_dt}; "
                          "omit dt or pass the right one")
     return traj_dt

@@ -140,11 +140,16 @@ def _states(args):
     return data
 
 
+def _flag_value(args, flag: str):
+    """The value of a command-line flag as typed ('--n-iter' -> args.n_iter)."""
+    return getattr(args, flag.lstrip("-").replace("-", "_"), None)
+
+
 def _output_problem(args, flags: tuple) -> str:
     """Why an output named on the command line could not be written ('' if it can): checked
     before training, which may take hours, not after."""
     for flag in flags:
-        path = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        path = _flag_value(args, flag)
         if not path:
             continue
         if os.path.isdir(path):
@@ -183,7 +188,7 @@ def _flag_problem(args, positive: tuple) -> str:
     """The first of the flags in `positive` given a value below its minimum (int flags: 1;
     --lr: > 0), named as typed."""
     for flag in positive:
-        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        value = _flag_value(args, flag)
         if value is None:
             continue
         if flag == "--lr" and not (math.isfinite(value) and value > 0):
@@ -197,7 +202,8 @@ def _flag_problem(args, positive: tuple) -> str:
 def _file_dt(args, data) -> str:
     """Takes the recording interval of a Trajectories file into args.dt; a --dt that
     disagrees with it is an error."""
-    if args.dt is not None and not math.isclose(args.dt, data.dt, rel_tol=1e-9):
+    from ._validate import same_interval
+    if args.dt is not None and not same_interval(args.dt, data.dt):
         return (f"--dt {args.dt} does not match the recording interval {data.dt} stored in {args.file}; omit --dt "
                 "for this file")
     args.dt = data.dt

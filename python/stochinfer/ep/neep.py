@@ -14,7 +14,8 @@ import numpy as np
 from .. import _core
 from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
-from .._validate import check_output_fits, momentum_value, positive_float, positive_int, seed_value, thread_count
+from .._validate import (check_output_fits, momentum_value, positive_float, positive_int, same_interval, seed_value,
+                         thread_count)
 from ..train import Resetting, ScheduledStep, check_resetting, network_state, run_training, set_network_state
 from . import readout
 from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
@@ -208,7 +209,7 @@ class NEEP:
         """New data for a trained estimator: recorded at its dt (ΔS of a transition depends on
         the interval) and of the kind it was trained on."""
         given = getattr(data, "dt", None)
-        if given is not None and not np.isclose(float(given), self.dt, rtol=1e-9, atol=0.0):
+        if given is not None and not same_interval(given, self.dt):
             raise ValueError(f"data: recorded at dt={given}, but this estimator was trained on transitions "
                              f"dt={self.dt} apart (the EP of a transition depends on the interval): train one "
                              "on data at this dt")

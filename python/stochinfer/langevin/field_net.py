@@ -81,6 +81,13 @@ class TrainSettings:
         check_resetting(self.resetting)
 
 
+def refuse_refit_with_out_of_bag(refit: bool, out_of_bag: bool) -> None:
+    """refit retrains on the validation rows, which out-of-bag validation already trains on."""
+    if refit and out_of_bag:
+        raise ValueError("refit=True retrains on the validation rows, which out-of-bag validation already trains "
+                         "on; use validation='split' with refit")
+
+
 def refuse_refit_with_resetting(refit: bool, *settings: TrainSettings) -> None:
     """refit retrains for the validated number of updates; with resets that count says nothing."""
     if refit and any(s.resetting is not None for s in settings):
@@ -241,9 +248,7 @@ class FieldNetwork:
         refuse_refit_with_resetting(refit, settings)
         oob = None
         if oob_blocks is not None and self.bootstrap:
-            if refit:
-                raise ValueError("refit=True retrains on the validation rows, which out-of-bag validation already "
-                                 "trains on; use validation='split' with refit")
+            refuse_refit_with_out_of_bag(refit, True)
             oob = draw_out_of_bag(oob_blocks, self.n_members, settings.max_val_rows,
                                   np.random.default_rng([seed, 7]))
         n_val = max(v.size for v in oob.val) if oob is not None else min(val_rows.size, settings.max_val_rows)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._validate import increment_moments, integer, positive_float, positive_int, seed_value, thread_count
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
-from .field_net import FieldNetwork, TrainSettings, refuse_refit_with_resetting
+from .field_net import FieldNetwork, TrainSettings, refuse_refit_with_out_of_bag, refuse_refit_with_resetting
 from .fit import LangevinFit
 from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
 from .friction import finite_dt_bias, local_friction, mean_friction
@@ -356,9 +356,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     if validation == "out_of_bag" and not bagged:
         raise ValueError("validation='out_of_bag' needs a bagged ensemble (method='ensemble', bootstrap=True): "
                          "its members' resamples leave the out-of-bag rows; use validation='split'")
-    if validation == "out_of_bag" and refit:
-        raise ValueError("refit=True retrains on the validation rows, which out-of-bag validation already trains "
-                         "on; use validation='split' with refit")
+    refuse_refit_with_out_of_bag(refit, validation == "out_of_bag")
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
     n_posterior = positive_int("n_posterior", n_posterior, minimum=2)
