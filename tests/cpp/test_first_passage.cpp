@@ -31,13 +31,7 @@ int main() {
                    &stochinfer::FirstPassageConfig::dt}) {
     stochinfer::FirstPassageConfig w = c;
     w.*bad = 0.0;
-    bool threw = false;
-    try {
-      w.validate();
-    } catch (const std::invalid_argument&) {
-      threw = true;
-    }
-    CHECK(threw);
+    CHECK(stochinfer_test::throws_invalid_argument([&] { w.validate(); }));
   }
   return stochinfer_test::report();
 }

@@ -80,15 +80,11 @@ int main() {
   CHECK(std::fabs(v_hat - var) < 4 * var * std::sqrt(2.0 / double(cfg.n_traj - 1)));
 
   // bad configuration: a clear exception, not a crash
-  bool threw = false;
-  try {
+  CHECK(stochinfer_test::throws_invalid_argument([&] {
     cfg.dt = -1.0;
     InferredLangevin<double> eq(drift, nullptr, diffusion, spec, 1);
     eq.simulate(cfg, x0.data(), nullptr, rec[0].data(), nullptr, nullptr);
-  } catch (const std::invalid_argument&) {
-    threw = true;
-  }
-  CHECK(threw);
+  }));
 
   // quadratic diffusion base b(u) = max(floor, c0 + c1 u0 + c2 u1 + c00 u0² + c01 u0 u1 + c11 u1²)
   CHECK(diffusion_base_size(2) == 6 && diffusion_base_size(5) == 21);
