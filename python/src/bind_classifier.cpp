@@ -13,6 +13,7 @@
 
 #include "bind_optimizer_state.hpp"
 #include "interrupt.hpp"
+#include "lock_model.hpp"
 #include "stochinfer/classifier.hpp"
 
 namespace py = pybind11;
@@ -82,10 +83,12 @@ void bind_classifier_model(py::module_& m, const char* name) {
       .def_property_readonly("n_classes", &Model::n_classes)
       .def_property_readonly("layer_offsets", &Model::layer_offsets,
                              "Start of each Dense layer's parameters (W, b), then n_params.")
-      .def("set_input_transform", &Model::set_input_transform, py::arg("shift"), py::arg("scale"))
+      .def("set_input_transform", &Model::set_input_transform, py::arg("shift"), py::arg("scale"),
+           stochinfer::python::without_gil())
       .def(
           "get_elr_targets",
           [](Model& md) {
+            const auto lock = stochinfer::python::lock_model(md);
             const auto& t = md.elr_targets();
             const py::ssize_t C = md.n_classes();
             py::array_t<double> out({static_cast<py::ssize_t>(t.size()) / C, C});
@@ -108,12 +111,16 @@ void bind_classifier_model(py::module_& m, const char* name) {
               }
               if (sum > 1.0 + 1e-9) throw py::value_error("each row of the ELR targets must sum to at most 1");
             }
+            const auto lock = stochinfer::python::lock_model(md);
             md.elr_targets().assign(t.data(), t.data() + t.size());
           },
           py::arg("targets"), "Sets ELR's running targets (one row per row of the training table).")
       .def(
           "get_row_weights",
-          [](Model& md) { return stochinfer::python::copy_out(md.row_weights().data(), md.row_weights().size()); },
+          [](Model& md) {
+            const auto lock = stochinfer::python::lock_model(md);
+            return stochinfer::python::copy_out(md.row_weights().data(), md.row_weights().size());
+          },
           "Truncated GCE's per-row weights (empty: all 1).")
       .def(
           "set_row_weights",
@@ -122,6 +129,7 @@ void bind_classifier_model(py::module_& m, const char* name) {
             for (py::ssize_t i = 0; i < w.shape(0); ++i)
               if (!(w.data()[i] >= 0.0) || !std::isfinite(w.data()[i]))
                 throw py::value_error("row weights must be finite and >= 0");
+            const auto lock = stochinfer::python::lock_model(md);
             md.row_weights().assign(w.data(), w.data() + w.shape(0));
           },
           py::arg("weights"), "Sets truncated GCE's per-row weights (one per row of the training table).")

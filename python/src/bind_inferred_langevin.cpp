@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "interrupt.hpp"
+#include "lock_model.hpp"
 #include "stochinfer/inferred_langevin.hpp"
 
 namespace py = pybind11;
@@ -67,6 +68,7 @@ void bind_inferred(py::module_& m, const char* name) {
           py::keep_alive<1, 2>(), py::keep_alive<1, 3>(), py::keep_alive<1, 4>())
       .def("n_outputs", &Model::n_outputs, py::arg("n_samples"))
       .def("set_noiseless_drift", &Model::set_noiseless_drift, py::arg("net").none(true), py::keep_alive<1, 2>(),
+           stochinfer::python::without_gil(),
            "A drift network for the noiseless coordinates, replacing the main one's outputs there (None: none).")
       .def(
           "fields",

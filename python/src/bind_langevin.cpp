@@ -9,6 +9,7 @@
 
 #include "bind_optimizer_state.hpp"
 #include "interrupt.hpp"
+#include "lock_model.hpp"
 #include "stochinfer/langevin_net.hpp"
 
 namespace py = pybind11;
@@ -125,17 +126,30 @@ void bind_net(py::module_& m, const char* name) {
       .def_property_readonly("n_params_member", &Net::n_params_member)
       .def_property_readonly("n_members", &Net::n_members)
       .def("set_linear_base", &Net::set_linear_base, py::arg("coeffs"), py::arg("chol") = std::vector<double>{},
-           py::arg("degree") = 1,
+           py::arg("degree") = 1, stochinfer::python::without_gil(),
            "Polynomial base field of the affine head: member e adds m(x)·A_e, m(x) the monomials of the "
            "input up to `degree` (1–3; degree 1: [1, x]; order of linear.polynomial_features) and A_e the "
            "n_monomials x out_dim row-major block e of coeffs (field units); [] removes it. chol: optional "
            "lower Cholesky factors (q x q per member, q = n_monomials out_dim) of the covariance of A_e's "
            "entries, sampled in posterior predictions.")
-      .def_property_readonly("linear_base_chol", [](const Net& md) { return md.linear_base_chol(); })
-      .def_property_readonly("linear_base_degree", &Net::linear_base_degree)
-      .def_property_readonly("linear_base", &Net::linear_base)
+      .def_property_readonly("linear_base_chol",
+                             [](const Net& md) {
+                               const auto lock = stochinfer::python::lock_model(md);
+                               return md.linear_base_chol();  // a copy, converted after the unlock
+                             })
+      .def_property_readonly("linear_base_degree",
+                             [](const Net& md) {
+                               const auto lock = stochinfer::python::lock_model(md);
+                               return md.linear_base_degree();
+                             })
+      .def_property_readonly("linear_base",
+                             [](const Net& md) {
+                               const auto lock = stochinfer::python::lock_model(md);
+                               return md.linear_base();
+                             })
       .def("reset_optimizer",
            [](Net& md) {
+             const auto lock = stochinfer::python::lock_model(md);
              std::fill(md.adam_m(), md.adam_m() + md.n_params(), T(0));
              std::fill(md.adam_v(), md.adam_v() + md.n_params(), T(0));
              md.adam_step() = 0;
@@ -143,7 +157,7 @@ void bind_net(py::module_& m, const char* name) {
            },
            "Zeroes the optimiser state (Adam moments or SGD momentum), the update counter and the minibatch "
            "counter (a refit replays the keys).")
-      .def("zero_output_layer", &Net::zero_output_layer,
+      .def("zero_output_layer", &Net::zero_output_layer, stochinfer::python::without_gil(),
            "Zeroes every member's output layer: the network starts as its linear base.")
       .def(
           "train",
@@ -191,7 +205,7 @@ void bind_net(py::module_& m, const char* name) {
           py::arg("x"), py::arg("y"), py::arg("rows"), py::arg("n_samples"), py::arg("seed"),
           "Mean NLL per member over the rows: (n,) for all, or (n_members, n) or a list of n_members 1-D "
           "arrays (any lengths), member e on rows[e] (n_samples = 0: mean weights).")
-      .def("kl_mean", &Net::kl_mean, py::arg("member") = 0)
+      .def("kl_mean", &Net::kl_mean, py::arg("member") = 0, stochinfer::python::without_gil())
       .def(
           "predict",
           [](Net& md, const Arr<T>& x, int n_samples, std::uint64_t seed, bool paired) {

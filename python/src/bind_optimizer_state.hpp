@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <utility>
+
+#include "lock_model.hpp"
 
 namespace stochinfer::python {
 
@@ -39,22 +42,35 @@ template <class Model, class Cls>
 void bind_optimizer_state(Cls& cls) {
   using T = std::remove_pointer_t<decltype(std::declval<Model&>().params())>;
   using Arr = pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>;
-  cls.def("get_params", [](Model& md) { return copy_out(md.params(), md.n_params()); })
-      .def("set_params", [](Model& md, const Arr& a) { copy_in(md.params(), md.n_params(), a, "params"); })
+  cls.def("get_params",
+          [](Model& md) {
+            const auto lock = lock_model(md);
+            return copy_out(std::as_const(md).params(), md.n_params());
+          })
+      .def("set_params",
+           [](Model& md, const Arr& a) {
+             const auto lock = lock_model(md);
+             copy_in(md.params(), md.n_params(), a, "params");
+           })
       .def("get_adam_state",
            [](Model& md) {
+             const auto lock = lock_model(md);
              return pybind11::make_tuple(copy_out(md.adam_m(), md.n_params()),
                                          copy_out(md.adam_v(), md.n_params()), md.adam_step());
            })
       .def("set_adam_state",
            [](Model& md, const Arr& am, const Arr& av, std::int64_t step) {
              if (step < 0) throw pybind11::value_error("step must be >= 0");
+             const auto lock = lock_model(md);
              check_length(md.n_params(), av, "adam_v");  // all checked before anything is written
              copy_in(md.adam_m(), md.n_params(), am, "adam_m");
              copy_in(md.adam_v(), md.n_params(), av, "adam_v");
              md.adam_step() = step;
            })
-      .def_property_readonly("batch_draws", [](Model& md) { return md.batch_draws(); },
+      .def_property_readonly("batch_draws", [](Model& md) {
+                               const auto lock = lock_model(md);
+                               return md.batch_draws();
+                             },
                              "Minibatches drawn so far (the key of the next one).");
 }
 

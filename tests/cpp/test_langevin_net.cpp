@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Langevin drift network from C++ without Python: regression of increments
 // y = -2 x dt + sqrt(2 dt) xi recovers the drift -2x; Bayesian and ensemble
-// networks; 1 and 2 threads give identical weights; per-member validation rows.
+// networks; 1 and 2 threads give identical weights; per-member validation rows;
+// one network shared by several threads.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "check.hpp"
@@ -96,6 +98,30 @@ int main() {
     model.invalidate_posterior();
     model.predict(&x0, 1, 0, 0, &y);
     CHECK(y == y_fresh);
+  }
+  {
+    // one network called from several threads at once: each call runs alone (call_mutex), so every
+    // result equals the call made alone (the shared pool and posterior cache raced before)
+    BayesMlpSpec bayes = net;
+    bayes.n_bayes = 2;
+    LangevinNet<double> model(bayes, head, 1, 7, 2);
+    model.train(data, rows, 50, cfg);
+    std::vector<double> pts(4000);
+    for (std::size_t i = 0; i < pts.size(); ++i) pts[i] = normal_at(2, RngPurpose::user, 0, i);
+    const int S = 20;
+    std::vector<double> want(pts.size() * S);
+    model.predict(pts.data(), std::int64_t(pts.size()), S, 9, want.data());
+    std::vector<std::vector<double>> got(8, std::vector<double>(want.size()));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t)
+      threads.emplace_back([&, t] {
+        for (int r = 0; r < 3; ++r) {
+          model.predict(pts.data(), std::int64_t(pts.size()), S, 9, got[t].data());
+          if (t % 2) model.invalidate_posterior();  // forces the others to redraw the cached samples
+        }
+      });
+    for (auto& th : threads) th.join();
+    for (const auto& g : got) CHECK(g == want);
   }
   {
     // an Activation cast from an out-of-range integer is refused (the layers' switch left it linear)

@@ -40,10 +40,14 @@ class ClassifierModel {
   /// output layer), and n_params() at the end: layer l is [offsets[l], offsets[l+1]).
   std::vector<std::size_t> layer_offsets() const;
   T* params();
+  const T* params() const;
   T* adam_m();  ///< Adam first moment, or SGD's momentum buffer
   T* adam_v();  ///< Adam second moment (unused by SGD)
   std::int64_t& adam_step();    ///< optimiser updates done
   std::int64_t& batch_draws();  ///< minibatches drawn so far: the key of the next one
+  /// Held by every method that uses the model's state (one call at a time); hold it while
+  /// using the pointers and references above when other threads may call the model.
+  CallMutex& call_mutex() const;
 
   /// Per-feature map x -> (x - shift) * scale applied while reading (empty = identity).
   void set_input_transform(const std::vector<double>& shift, const std::vector<double>& scale);

@@ -28,10 +28,14 @@ class CneepModel {
   const CnnSpec& spec() const;
   std::size_t n_params() const;
   T* params();
+  const T* params() const;
   T* adam_m();
   T* adam_v();
   std::int64_t& adam_step();
   std::int64_t& batch_draws();
+  /// Held by every method that uses the model's state (one call at a time); hold it while
+  /// using the pointers and references above when other threads may call the model.
+  CallMutex& call_mutex() const;
   int map_height() const;  ///< size of the dissipation map (the last block's feature map)
   int map_width() const;
 

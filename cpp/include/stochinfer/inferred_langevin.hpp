@@ -114,6 +114,7 @@ class InferredLangevin {
   InferredLangevin& operator=(InferredLangevin&&) noexcept;
 
   const InferredFieldsSpec& spec() const;
+  CallMutex& call_mutex() const;  ///< held by the calls below (detail/call_lock.hpp)
 
   /// An optional second drift network for the noiseless coordinates (the
   /// complement of spec.noisy, in increasing order): its outputs replace the main

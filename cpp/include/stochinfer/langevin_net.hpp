@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "stochinfer/detail/call_lock.hpp"
 #include "stochinfer/nn/types.hpp"
 #include "stochinfer/nn_isa.hpp"
 
@@ -42,6 +43,7 @@ struct LangevinTrainStats {
 /// members run in one batched, threaded pass. Every draw is keyed by (seed,
 /// update number, member, sample), and the work is split into fixed chunks
 /// reduced in a fixed order: results do not depend on the thread count.
+/// Calls on one network from several threads run one at a time (detail/call_lock.hpp).
 template <class T>
 class LangevinNet {
  public:
@@ -68,6 +70,9 @@ class LangevinNet {
   T* adam_v();
   std::int64_t& adam_step();
   std::int64_t& batch_draws();  ///< minibatches drawn so far: the key of the next one
+  /// Held by every method that uses the network's state; hold it while using the
+  /// pointers and references above when other threads may call the network.
+  CallMutex& call_mutex() const;
 
   /// Polynomial base field of the affine (drift) head: member e adds Σ_i m_i(x) A_e[i]
   /// to its field, m_i the monomials of the input x up to `degree` (1–3, the order

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "stochinfer/detail/call_lock.hpp"
 #include "stochinfer/nn/types.hpp"
 #include "stochinfer/nn_isa.hpp"
 
@@ -50,10 +51,14 @@ class NeepModel {
   const MlpSpec& spec() const;
   std::size_t n_params() const;
   T* params();  ///< flat parameter buffer (layout: see nn/mlp.hpp)
+  const T* params() const;
   T* adam_m();  ///< Adam first-moment buffer
   T* adam_v();  ///< Adam second-moment buffer
   std::int64_t& adam_step();
   std::int64_t& batch_draws();  ///< minibatches drawn so far: the key of the next one
+  /// Held by every method that uses the model's state (one call at a time); hold it while
+  /// using the pointers and references above when other threads may call the model.
+  CallMutex& call_mutex() const;
 
   /// Per-component input map x -> (x - shift) * scale applied while reading data
   /// (continuous states only; empty = identity).

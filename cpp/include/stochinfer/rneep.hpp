@@ -35,10 +35,14 @@ class RneepModel {
   const RneepSpec& spec() const;
   std::size_t n_params() const;
   T* params();  ///< [E (embed x n_tokens)] [W_i (3H x embed)] [b_i] [W_h (3H x H)] [b_h] [w_out (H)] [b_out]
+  const T* params() const;
   T* adam_m();
   T* adam_v();
   std::int64_t& adam_step();
   std::int64_t& batch_draws();  ///< minibatches drawn so far: the key of the next one
+  /// Held by every method that uses the model's state (one call at a time); hold it while
+  /// using the pointers and references above when other threads may call the model.
+  CallMutex& call_mutex() const;
 
   NeepTrainStats train(const StateArray& tokens, const std::vector<Segment>& segments, std::int64_t n_steps,
                        int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,

@@ -24,6 +24,7 @@ int chunk_rows(const MlpSpec& s) {
 
 template <class T>
 struct ClassifierModel<T>::Impl {
+  mutable CallMutex call_mutex;  // detail/call_lock.hpp
   using Mlp = nn::Mlp<T>;
   Mlp mlp;
   ClassLossSpec loss;
@@ -159,6 +160,8 @@ std::vector<std::size_t> ClassifierModel<T>::layer_offsets() const {
 template <class T>
 T* ClassifierModel<T>::params() { return impl_->opt.p.data(); }
 template <class T>
+const T* ClassifierModel<T>::params() const { return impl_->opt.p.data(); }
+template <class T>
 T* ClassifierModel<T>::adam_m() { return impl_->opt.m.data(); }
 template <class T>
 T* ClassifierModel<T>::adam_v() { return impl_->opt.v.data(); }
@@ -166,9 +169,12 @@ template <class T>
 std::int64_t& ClassifierModel<T>::adam_step() { return impl_->opt.step; }
 template <class T>
 std::int64_t& ClassifierModel<T>::batch_draws() { return impl_->opt.draws; }
+template <class T>
+CallMutex& ClassifierModel<T>::call_mutex() const { return impl_->call_mutex; }
 
 template <class T>
 void ClassifierModel<T>::set_input_transform(const std::vector<double>& shift, const std::vector<double>& scale) {
+  const CallLock lock(impl_->call_mutex);
   if (shift.size() != scale.size()) throw std::invalid_argument("shift and scale must have the same length");
   if (!shift.empty() && int(shift.size()) != impl_->mlp.spec().state_dim)
     throw std::invalid_argument("input transform needs one (shift, scale) per feature");
@@ -180,6 +186,7 @@ template <class T>
 NeepTrainStats ClassifierModel<T>::train(const LabelledTable& d, const std::vector<std::int64_t>& rows,
                                          std::int64_t n_steps, int batch, const OptimizerConfig& optimizer,
                                          std::uint64_t sample_seed, const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check(d);
   if (rows.empty()) throw std::invalid_argument("no training rows");
@@ -215,6 +222,7 @@ std::vector<double>& ClassifierModel<T>::row_weights() { return impl_->row_weigh
 
 template <class T>
 double ClassifierModel<T>::loss_and_grad(const LabelledTable& d, const std::vector<std::int64_t>& rows, T* grad) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check(d);
   const nn::RowIndex index(rows, d.features.n_traj);
@@ -224,6 +232,7 @@ double ClassifierModel<T>::loss_and_grad(const LabelledTable& d, const std::vect
 template <class T>
 bool ClassifierModel<T>::evaluate(const LabelledTable& d, const std::vector<std::int64_t>& rows, double& mean_loss,
                                   double& accuracy, const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check(d);
   if (rows.empty()) throw std::invalid_argument("no rows to evaluate");
@@ -248,6 +257,7 @@ bool ClassifierModel<T>::evaluate(const LabelledTable& d, const std::vector<std:
 template <class T>
 bool ClassifierModel<T>::logits(const StateArray& features, const std::vector<std::int64_t>& rows, double* out,
                                 const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check_features(features);
   const nn::RowIndex index(rows, features.n_traj);

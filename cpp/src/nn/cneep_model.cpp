@@ -23,6 +23,7 @@ constexpr int kChunkWindows = 16;
 
 template <class T>
 struct CneepModel<T>::Impl {
+  mutable CallMutex call_mutex;  // detail/call_lock.hpp
   nn::Cnn<T> cnn;
   nn::OptimState<T> opt;
   ThreadPool pool;
@@ -107,6 +108,8 @@ std::size_t CneepModel<T>::n_params() const { return impl_->opt.p.size(); }
 template <class T>
 T* CneepModel<T>::params() { return impl_->opt.p.data(); }
 template <class T>
+const T* CneepModel<T>::params() const { return impl_->opt.p.data(); }
+template <class T>
 T* CneepModel<T>::adam_m() { return impl_->opt.m.data(); }
 template <class T>
 T* CneepModel<T>::adam_v() { return impl_->opt.v.data(); }
@@ -115,12 +118,15 @@ std::int64_t& CneepModel<T>::adam_step() { return impl_->opt.step; }
 template <class T>
 std::int64_t& CneepModel<T>::batch_draws() { return impl_->opt.draws; }
 template <class T>
+CallMutex& CneepModel<T>::call_mutex() const { return impl_->call_mutex; }
+template <class T>
 int CneepModel<T>::map_height() const { return impl_->cnn.map_height(); }
 template <class T>
 int CneepModel<T>::map_width() const { return impl_->cnn.map_width(); }
 
 template <class T>
 void CneepModel<T>::set_pixel_transform(double shift, double scale) {
+  const CallLock lock(impl_->call_mutex);
   if (!std::isfinite(shift) || !std::isfinite(scale) || !(scale > 0))
     throw std::invalid_argument("pixel transform: shift must be finite and scale finite and > 0");
   impl_->shift = shift;
@@ -131,6 +137,7 @@ template <class T>
 NeepTrainStats CneepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
                                     int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                                     const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check_data(data);
   if (segs.empty()) throw std::invalid_argument("no training windows");
@@ -150,6 +157,7 @@ std::int64_t CneepModel<T>::n_delta_s(const StateArray& data, const std::vector<
 template <class T>
 bool CneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, std::int64_t stride,
                             double* out, double* map, const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check_data(data);
   if (stride < 1) throw std::invalid_argument("stride must be >= 1");
@@ -167,6 +175,7 @@ bool CneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& 
 
 template <class T>
 double CneepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Segment>& segs, T* grad) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, I.cnn.spec().seq_len, 1);
@@ -175,6 +184,7 @@ double CneepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Se
 
 template <class T>
 void CneepModel<T>::forward_rows(const T* x, std::int64_t n, T* out) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   nn::FlushDenormals ftz;
   const CnnSpec& s = I.cnn.spec();

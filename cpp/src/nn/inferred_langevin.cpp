@@ -167,6 +167,7 @@ struct InferredLangevin<T>::Impl {
   int base_S = -1;
   std::uint64_t base_seed = 0;
   std::vector<double> in64;
+  mutable CallMutex call_mutex;  // the networks' own mutexes guard them in their calls
 
   Impl(LangevinNet<T>& f, LangevinNet<T>* fr, LangevinNet<T>& D, InferredFieldsSpec s, int n_threads)
       : drift(&f), shifted(fr), diffusion(&D), spec(std::move(s)), n_threads(n_threads) {
@@ -211,9 +212,14 @@ template <class T>
 const InferredFieldsSpec& InferredLangevin<T>::spec() const {
   return impl_->spec;
 }
+template <class T>
+CallMutex& InferredLangevin<T>::call_mutex() const {
+  return impl_->call_mutex;
+}
 
 template <class T>
 void InferredLangevin<T>::set_noiseless_drift(LangevinNet<T>* net) {
+  const CallLock lock(impl_->call_mutex);
   Impl& im = *impl_;
   std::vector<int> slot;  // checked in full before anything changes
   if (net) {
@@ -283,6 +289,7 @@ template <class T>
 bool InferredLangevin<T>::fields_from_inputs(const T* inputs, std::int64_t n, int n_samples, std::uint64_t seed,
                                              bool paired, double* drift, double* diffusion,
                                              const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   return assemble(inputs, nullptr, n, n_samples, seed, paired, drift, diffusion, cancel);
 }
 
@@ -369,6 +376,7 @@ template <class T>
 bool InferredLangevin<T>::fields(const double* z, const double* t, std::int64_t n, int n_samples,
                                  std::uint64_t seed, bool paired, double* drift, double* diffusion,
                                  const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& im = *impl_;
   const std::int64_t rows = paired ? std::int64_t(n_outputs(n_samples)) * n : n;
   // the networks see T inputs; the friction correction reads the velocity in double
@@ -382,6 +390,7 @@ template <class T>
 InferredSimulationResult InferredLangevin<T>::simulate(const InferredSimulationConfig& cfg, const double* x0,
                                                        const double* v0, double* x_rec, double* v_rec,
                                                        double* spread, const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   cfg.validate();
   Impl& im = *impl_;
   const InferredFieldsSpec& s = im.spec;

@@ -70,6 +70,7 @@ struct LangevinNet<T>::Impl {
   bool post_valid = false, post_mean = false;
   int post_ns = 0;
   std::uint64_t post_seed = 0, post_version = 0, version = 0;  // version: bumped when parameters may change
+  mutable CallMutex call_mutex;
 
   Impl(const BayesMlpSpec& s, const HeadSpec& h, int n_members, std::uint64_t seed, int n_threads)
       : net(s), head_spec(h), E(n_members), P(net.n_params()), pool(n_threads),
@@ -359,6 +360,7 @@ template <class T>
 std::size_t LangevinNet<T>::n_params() const { return impl_->p.size(); }
 template <class T>
 T* LangevinNet<T>::params() {
+  const CallLock lock(impl_->call_mutex);
   ++impl_->version;  // the caller may write through the pointer
   return impl_->p.data();
 }
@@ -368,15 +370,18 @@ const T* LangevinNet<T>::params() const {
 }
 template <class T>
 void LangevinNet<T>::set_params(const T* values) {
+  const CallLock lock(impl_->call_mutex);
   std::copy(values, values + impl_->p.size(), impl_->p.data());
   ++impl_->version;
 }
 template <class T>
 void LangevinNet<T>::invalidate_posterior() {
+  const CallLock lock(impl_->call_mutex);
   ++impl_->version;
 }
 template <class T>
 void LangevinNet<T>::set_linear_base(const std::vector<double>& coeffs, const std::vector<double>& chol, int degree) {
+  const CallLock lock(impl_->call_mutex);
   Impl& im = *impl_;
   if (degree < 1 || degree > kMaxPolynomialDegree)
     throw std::invalid_argument("the base's polynomial degree must be in [1, " + std::to_string(kMaxPolynomialDegree) +
@@ -413,6 +418,7 @@ template <class T>
 int LangevinNet<T>::linear_base_degree() const { return impl_->lin_degree; }
 template <class T>
 void LangevinNet<T>::zero_output_layer() {
+  const CallLock lock(impl_->call_mutex);
   Impl& im = *impl_;
   for (int e = 0; e < im.E; ++e) im.net.zero_output_layer(im.p.data() + im.P * std::size_t(e));
   ++im.version;
@@ -425,6 +431,8 @@ template <class T>
 std::int64_t& LangevinNet<T>::adam_step() { return impl_->step; }
 template <class T>
 std::int64_t& LangevinNet<T>::batch_draws() { return impl_->draws; }
+template <class T>
+CallMutex& LangevinNet<T>::call_mutex() const { return impl_->call_mutex; }
 
 namespace {
 template <class T>
@@ -470,6 +478,7 @@ template <class T>
 LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
                                          const std::vector<std::vector<std::int64_t>>& rows, std::int64_t n_steps,
                                          const LangevinTrainConfig& cfg, const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   cfg.validate();
   Impl& im = *impl_;
   check_data(data, im.net.spec());
@@ -512,6 +521,7 @@ template <class T>
 double LangevinNet<T>::objective_and_grad(const RegressionData<T>& data,
                                           const std::vector<std::vector<std::int64_t>>& rows,
                                           const LangevinTrainConfig& cfg, std::int64_t step, T* grad) {
+  const CallLock lock(impl_->call_mutex);
   cfg.validate();
   Impl& im = *impl_;
   check_data(data, im.net.spec());
@@ -527,6 +537,7 @@ template <class T>
 std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data,
                                         const std::vector<std::vector<std::int64_t>>& rows, int n_samples,
                                         std::uint64_t seed, const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& im = *impl_;
   check_data(data, im.net.spec());
   std::vector<std::int64_t> count;
@@ -567,6 +578,7 @@ std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data, const std
 
 template <class T>
 double LangevinNet<T>::kl_mean(int member) const {
+  const CallLock lock(impl_->call_mutex);
   if (member < 0 || member >= impl_->E) throw std::invalid_argument("member out of range");
   return impl_->net.kl_mean(impl_->member(member));
 }
@@ -574,6 +586,7 @@ double LangevinNet<T>::kl_mean(int member) const {
 template <class T>
 bool LangevinNet<T>::predict(const T* x, std::int64_t n, int n_samples, std::uint64_t seed, T* out,
                              const std::atomic<bool>* cancel, bool paired) {
+  const CallLock lock(impl_->call_mutex);
   Impl& im = *impl_;
   if (n < 0) throw std::invalid_argument("n must be >= 0");
   if (n_samples < 0) throw std::invalid_argument("n_samples must be >= 0");

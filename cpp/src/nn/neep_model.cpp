@@ -28,6 +28,7 @@ int chunk_pairs(const MlpSpec& s) {
 
 template <class T>
 struct NeepModel<T>::Impl {
+  mutable CallMutex call_mutex;  // detail/call_lock.hpp
   using Mlp = nn::Mlp<T>;
   Mlp mlp;
   int kChunk;  // pairs per chunk
@@ -147,6 +148,8 @@ std::size_t NeepModel<T>::n_params() const { return impl_->opt.p.size(); }
 template <class T>
 T* NeepModel<T>::params() { return impl_->opt.p.data(); }
 template <class T>
+const T* NeepModel<T>::params() const { return impl_->opt.p.data(); }
+template <class T>
 T* NeepModel<T>::adam_m() { return impl_->opt.m.data(); }
 template <class T>
 T* NeepModel<T>::adam_v() { return impl_->opt.v.data(); }
@@ -154,9 +157,12 @@ template <class T>
 std::int64_t& NeepModel<T>::adam_step() { return impl_->opt.step; }
 template <class T>
 std::int64_t& NeepModel<T>::batch_draws() { return impl_->opt.draws; }
+template <class T>
+CallMutex& NeepModel<T>::call_mutex() const { return impl_->call_mutex; }
 
 template <class T>
 void NeepModel<T>::set_input_transform(const std::vector<double>& shift, const std::vector<double>& scale) {
+  const CallLock lock(impl_->call_mutex);
   const MlpSpec& s = impl_->mlp.spec();
   if (shift.size() != scale.size()) throw std::invalid_argument("shift and scale must have the same length");
   if (!shift.empty() && (s.n_tokens > 0 || int(shift.size()) != s.state_dim))
@@ -169,6 +175,7 @@ template <class T>
 NeepTrainStats NeepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
                                    int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                                    const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check_data(data);
   if (segs.empty()) throw std::invalid_argument("no training transitions");
@@ -185,6 +192,7 @@ std::int64_t NeepModel<T>::n_delta_s(const StateArray& data, const std::vector<S
 template <class T>
 bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
                            const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, 2, 1);
@@ -199,6 +207,7 @@ bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& s
 
 template <class T>
 double NeepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Segment>& segs, T* grad) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, 2, 1);
@@ -207,6 +216,7 @@ double NeepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Seg
 
 template <class T>
 void NeepModel<T>::forward_rows(const T* x, std::int64_t n, T* out) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   nn::FlushDenormals ftz;
   const int kChunk = I.kChunk;

@@ -18,6 +18,7 @@ constexpr int kChunk = 64;  // windows per chunk (2 x 64 sequences)
 
 template <class T>
 struct RneepModel<T>::Impl {
+  mutable CallMutex call_mutex;  // detail/call_lock.hpp
   using Mat = nn::Mat<T>;
   /// Offsets in the flat parameter buffer (see rneep.hpp) and its size.
   struct Layout {
@@ -181,6 +182,8 @@ std::size_t RneepModel<T>::n_params() const { return impl_->opt.p.size(); }
 template <class T>
 T* RneepModel<T>::params() { return impl_->p.data(); }
 template <class T>
+const T* RneepModel<T>::params() const { return impl_->p.data(); }
+template <class T>
 T* RneepModel<T>::adam_m() { return impl_->opt.m.data(); }
 template <class T>
 T* RneepModel<T>::adam_v() { return impl_->opt.v.data(); }
@@ -188,11 +191,14 @@ template <class T>
 std::int64_t& RneepModel<T>::adam_step() { return impl_->opt.step; }
 template <class T>
 std::int64_t& RneepModel<T>::batch_draws() { return impl_->opt.draws; }
+template <class T>
+CallMutex& RneepModel<T>::call_mutex() const { return impl_->call_mutex; }
 
 template <class T>
 NeepTrainStats RneepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
                                     int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                                     const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check_data(data);
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
@@ -209,6 +215,7 @@ std::int64_t RneepModel<T>::n_delta_s(const StateArray& data, const std::vector<
 template <class T>
 bool RneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
                             const std::atomic<bool>* cancel) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, I.spec.window, I.spec.window - 1);
@@ -224,6 +231,7 @@ bool RneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& 
 
 template <class T>
 double RneepModel<T>::loss_and_grad(const StateArray& data, const std::vector<Segment>& segs, T* grad) {
+  const CallLock lock(impl_->call_mutex);
   Impl& I = *impl_;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, I.spec.window, I.spec.window - 1);
