@@ -314,6 +314,7 @@ void bind_ground_truth(py::module_& m) {
       "Cold-end temperature T_1 of the n-bead chain (linear profile up to t_hot) whose EP rate "
       "equals target_sigma (methods.md §5.2). Stops on Ctrl-C.");
 
+  m.attr("RATCHET_MAX_BARRIER") = gt::kRatchetMaxBarrier;  // largest V/T the ratchet functions accept
   m.def("ratchet_transition_matrix", &gt::ratchet_transition_matrix, py::arg("V"),
         py::arg("T") = 1.0, py::arg("r") = 1.0,
         "Embedded jump chain P, shape (6, 6), of the discrete flashing ratchet (methods.md §5.3): "

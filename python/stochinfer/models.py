@@ -596,8 +596,9 @@ class FlashingRatchet:
         self.potential = positive_float("potential", potential, allow_zero=True)
         self.temperature = positive_float("temperature", temperature)
         self.switch_rate = positive_float("switch_rate", switch_rate)
-        if self.potential / self.temperature > 300:  # jump probabilities span exp(−2V/T): they would underflow
-            raise ValueError(f"potential / temperature must be <= 300, got {self.potential / self.temperature:.4g}: "
+        limit = gt.RATCHET_MAX_BARRIER  # jump probabilities span exp(−2V/T): they would underflow
+        if self.potential / self.temperature > limit:
+            raise ValueError(f"potential / temperature must be <= {limit:g}, got {self.potential / self.temperature:.4g}: "
                              "beyond it the jump probabilities underflow double precision")
 
     def transition_matrix(self) -> np.ndarray:
