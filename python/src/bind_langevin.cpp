@@ -240,15 +240,17 @@ void bind_summary(py::module_& m) {
         py::array_t<double> mean({s.shape(1), s.shape(2)}), sd({s.shape(1), s.shape(2)}),
             lo({s.shape(1), s.shape(2)}), hi({s.shape(1), s.shape(2)});
         double *a = mean.mutable_data(), *b = sd.mutable_data(), *c = lo.mutable_data(), *d = hi.mutable_data();
-        {
-          py::gil_scoped_release release;
-          stochinfer::posterior_summary<T>(s.data(), s.shape(0), s.shape(1), s.shape(2), q_lo, q_hi, a, b, c, d,
-                                           n_threads);
-        }
+        std::atomic<bool> cancel{false};
+        stochinfer::python::run_interruptible(
+            [&] {
+              return stochinfer::posterior_summary<T>(s.data(), s.shape(0), s.shape(1), s.shape(2), q_lo, q_hi, a,
+                                                      b, c, d, n_threads, &cancel);
+            },
+            cancel);
         return py::make_tuple(mean, sd, lo, hi);
       },
       py::arg("samples"), py::arg("q_lo"), py::arg("q_hi"), py::arg("n_threads") = 0,
-      "Per-point mean, std (ddof 1) and quantiles of samples (n_samples, n, m).");
+      "Per-point mean, std (ddof 1) and quantiles of samples (n_samples, n, m). Stops on Ctrl-C.");
 }
 
 }  // namespace

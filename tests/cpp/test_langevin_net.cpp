@@ -4,6 +4,7 @@
 // networks; 1 and 2 threads give identical weights; per-member validation rows;
 // one network shared by several threads.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -122,6 +123,19 @@ int main() {
       });
     for (auto& th : threads) th.join();
     for (const auto& g : got) CHECK(g == want);
+  }
+  {
+    // posterior_summary stops when cancelled (Ctrl-C from Python): nothing is computed after the flag
+    const std::int64_t S = 5, n = 10000;
+    std::vector<double> samples(S * n, 1.0), mean(n, -1.0), sd(n), lo(n), hi(n);
+    std::atomic<bool> cancel{true};
+    CHECK(!posterior_summary(samples.data(), S, n, 1, 0.025, 0.975, mean.data(), sd.data(), lo.data(), hi.data(), 2,
+                             &cancel));
+    CHECK(std::all_of(mean.begin(), mean.end(), [](double v) { return v == -1.0; }));
+    cancel = false;
+    CHECK(posterior_summary(samples.data(), S, n, 1, 0.025, 0.975, mean.data(), sd.data(), lo.data(), hi.data(), 2,
+                            &cancel));
+    CHECK(std::all_of(mean.begin(), mean.end(), [](double v) { return v == 1.0; }));
   }
   {
     // an Activation cast from an out-of-range integer is refused (the layers' switch left it linear)

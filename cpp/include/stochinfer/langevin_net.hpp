@@ -138,9 +138,11 @@ extern template class LangevinNet<double>;
 
 /// Per-point summary of samples (n_samples, n, m): mean, standard deviation
 /// (ddof 1; 0 for one sample) and the q_lo, q_hi quantiles (linear interpolation,
-/// numpy's default), each written as (n, m). Threaded over points.
+/// numpy's default), each written as (n, m). Threaded over points. False when cancelled
+/// (the outputs are then incomplete).
 template <class T>
-void posterior_summary(const T* samples, std::int64_t n_samples, std::int64_t n, std::int64_t m, double q_lo,
-                       double q_hi, double* mean, double* stdev, double* lo, double* hi, int n_threads = 0);
+bool posterior_summary(const T* samples, std::int64_t n_samples, std::int64_t n, std::int64_t m, double q_lo,
+                       double q_hi, double* mean, double* stdev, double* lo, double* hi, int n_threads = 0,
+                       const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace stochinfer

@@ -607,8 +607,9 @@ bool LangevinNet<T>::predict(const T* x, std::int64_t n, int n_samples, std::uin
 }
 
 template <class T>
-void posterior_summary(const T* samples, std::int64_t n_samples, std::int64_t n, std::int64_t m, double q_lo,
-                       double q_hi, double* mean, double* stdev, double* lo, double* hi, int n_threads) {
+bool posterior_summary(const T* samples, std::int64_t n_samples, std::int64_t n, std::int64_t m, double q_lo,
+                       double q_hi, double* mean, double* stdev, double* lo, double* hi, int n_threads,
+                       const std::atomic<bool>* cancel) {
   if (n_samples < 1) throw std::invalid_argument("posterior_summary needs at least one sample");
   if (!(q_lo >= 0 && q_lo <= q_hi && q_hi <= 1)) throw std::invalid_argument("need 0 <= q_lo <= q_hi <= 1");
   ThreadPool pool(n_threads);
@@ -616,6 +617,7 @@ void posterior_summary(const T* samples, std::int64_t n_samples, std::int64_t n,
   const std::int64_t per = 4096;
   const int n_tasks = static_cast<int>((total + per - 1) / per);
   pool.parallel_for(n_tasks, [&](int task, int) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) return;
     std::vector<double> col(n_samples);
     auto quantile = [&](double q) {  // numpy 'linear': position q (S - 1)
       const double pos = q * double(n_samples - 1);
@@ -639,13 +641,14 @@ void posterior_summary(const T* samples, std::int64_t n_samples, std::int64_t n,
       hi[j] = quantile(q_hi);
     }
   });
+  return !(cancel && cancel->load());
 }
 
 template class LangevinNet<float>;
 template class LangevinNet<double>;
-template void posterior_summary<float>(const float*, std::int64_t, std::int64_t, std::int64_t, double, double,
-                                       double*, double*, double*, double*, int);
-template void posterior_summary<double>(const double*, std::int64_t, std::int64_t, std::int64_t, double, double,
-                                        double*, double*, double*, double*, int);
+template bool posterior_summary<float>(const float*, std::int64_t, std::int64_t, std::int64_t, double, double,
+                                       double*, double*, double*, double*, int, const std::atomic<bool>*);
+template bool posterior_summary<double>(const double*, std::int64_t, std::int64_t, std::int64_t, double, double,
+                                        double*, double*, double*, double*, int, const std::atomic<bool>*);
 
 }  // namespace stochinfer
