@@ -5,12 +5,20 @@ Langevin equation queried from eight threads crashed the interpreter). Each
 model now runs one call at a time (cpp/include/stochinfer/detail/call_lock.hpp):
 every result below must equal the same call made alone."""
 import concurrent.futures as cf
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import stochinfer as si
 from stochinfer.langevin import TrainSettings
+from conftest import sigint_after
 
 N_THREADS = 8
 ROUNDS = 3
@@ -78,3 +86,54 @@ def test_classifier_predictions_from_many_threads():
     calls = [lambda b=b: c.predict_proba(b) for b in blocks]
     reference = [f() for f in calls]
     _assert_same(_concurrently(calls), reference)
+
+
+def _small_net(hidden: int):
+    from stochinfer import _core
+    return _core.LangevinNet64(in_dim=2, out_dim=2, hidden=hidden, n_layers=2, n_bayes=0, activation="tanh",
+                               prior_std=1.0, rho_init=-5.0, head="affine", d=2, mean=[0.0, 0.0], scale=[1.0, 1.0],
+                               pred_scale=1.0, diag_eps=1e-6, n_members=1, seed=0, n_threads=1)
+
+
+def test_ctrl_c_while_another_thread_holds_the_model():
+    """A call that waits for a model busy in another thread still stops on Ctrl-C (the wait polls
+    the cancel flag and the signal), for calls run on a worker (predict) and under the GIL (get_params)."""
+    net = _small_net(32)
+    x = np.random.default_rng(0).normal(size=(4000, 2))
+    rows = np.arange(4000, dtype=np.int64)
+    start = time.perf_counter()
+    net.train(x, -x, rows, 100, 256, 1, 0.0, "elbo", 1e-3, 0.0, 0)
+    n_steps = int(100 * 4.0 / max(time.perf_counter() - start, 1e-3))  # about 4 s of training
+    for call in (lambda: net.predict(x, 0, 0), net.get_params):
+        busy = threading.Thread(target=net.train, args=(x, -x, rows, n_steps, 256, 1, 0.0, "elbo", 1e-3, 0.0, 0))
+        busy.start()
+        time.sleep(0.2)
+        with sigint_after(0.3) as elapsed, pytest.raises(KeyboardInterrupt):
+            call()
+        assert elapsed() < 2.0, f"Ctrl-C took {elapsed():.1f} s while another thread trained the model"
+        busy.join()
+
+
+def test_finalizer_that_calls_the_model_does_not_deadlock(tmp_path):
+    """No Python code runs while a model's mutex is held: a finalizer that calls the model, run by
+    the garbage collector inside get_params, used to wait forever for its own thread's lock."""
+    script = tmp_path / "finalizer.py"
+    script.write_text(textwrap.dedent("""
+        import gc, numpy as np
+        from test_thread_safety import _small_net
+        net = _small_net(8)
+        x = np.zeros((4, 2))
+        net.get_params()  # pybind11's numpy import first: re-entering it from a finalizer hangs pybind11 itself
+        class Probe:
+            def __init__(self): self.me = self  # a cycle: freed by the collector, at any allocation
+            def __del__(self): net.predict(x, 0, 0)
+        gc.set_threshold(1)
+        for _ in range(50):
+            Probe()
+            net.get_params()
+            net.set_params(np.zeros(net.n_params))
+        print("done")
+    """))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), *sys.path]))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr

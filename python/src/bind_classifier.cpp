@@ -17,6 +17,7 @@
 #include "stochinfer/classifier.hpp"
 
 namespace py = pybind11;
+using stochinfer::python::with_model;
 using Rows = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 using Labels = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
 
@@ -83,13 +84,16 @@ void bind_classifier_model(py::module_& m, const char* name) {
       .def_property_readonly("n_classes", &Model::n_classes)
       .def_property_readonly("layer_offsets", &Model::layer_offsets,
                              "Start of each Dense layer's parameters (W, b), then n_params.")
-      .def("set_input_transform", &Model::set_input_transform, py::arg("shift"), py::arg("scale"),
-           stochinfer::python::without_gil())
+      .def(
+          "set_input_transform",
+          [](Model& md, const std::vector<double>& shift, const std::vector<double>& scale) {
+            with_model(md, [&] { md.set_input_transform(shift, scale); });
+          },
+          py::arg("shift"), py::arg("scale"))
       .def(
           "get_elr_targets",
           [](Model& md) {
-            const auto lock = stochinfer::python::lock_model(md);
-            const auto& t = md.elr_targets();
+            const std::vector<double> t = with_model(md, [&] { return md.elr_targets(); });
             const py::ssize_t C = md.n_classes();
             py::array_t<double> out({static_cast<py::ssize_t>(t.size()) / C, C});
             std::copy(t.begin(), t.end(), out.mutable_data());
@@ -101,36 +105,35 @@ void bind_classifier_model(py::module_& m, const char* name) {
           [](Model& md, const py::array_t<double, py::array::c_style | py::array::forcecast>& t) {
             if (t.ndim() != 2 || t.shape(1) != md.n_classes())
               throw py::value_error("ELR targets must have shape (rows, n_classes)");
-            auto r = t.unchecked<2>();
-            for (py::ssize_t i = 0; i < t.shape(0); ++i) {  // ⟨t, p⟩ < 1 keeps log(1 − ⟨t, p⟩) finite
+            // checked on our own copy: another thread may write to the caller's array meanwhile
+            std::vector<double> v(t.data(), t.data() + t.size());
+            const std::size_t C = static_cast<std::size_t>(t.shape(1));
+            for (std::size_t i = 0; i < v.size(); i += C) {  // ⟨t, p⟩ < 1 keeps log(1 − ⟨t, p⟩) finite
               double sum = 0.0;
-              for (py::ssize_t k = 0; k < t.shape(1); ++k) {
-                if (!(r(i, k) >= 0.0) || !std::isfinite(r(i, k)))
-                  throw py::value_error("ELR targets must be finite and >= 0");
-                sum += r(i, k);
+              for (std::size_t k = i; k < i + C; ++k) {
+                if (!(v[k] >= 0.0) || !std::isfinite(v[k])) throw py::value_error("ELR targets must be finite and >= 0");
+                sum += v[k];
               }
               if (sum > 1.0 + 1e-9) throw py::value_error("each row of the ELR targets must sum to at most 1");
             }
-            const auto lock = stochinfer::python::lock_model(md);
-            md.elr_targets().assign(t.data(), t.data() + t.size());
+            with_model(md, [&] { md.elr_targets() = std::move(v); });
           },
           py::arg("targets"), "Sets ELR's running targets (one row per row of the training table).")
       .def(
           "get_row_weights",
           [](Model& md) {
-            const auto lock = stochinfer::python::lock_model(md);
-            return stochinfer::python::copy_out(md.row_weights().data(), md.row_weights().size());
+            const std::vector<double> w = with_model(md, [&] { return md.row_weights(); });
+            return py::array_t<double>(static_cast<py::ssize_t>(w.size()), w.data());
           },
           "Truncated GCE's per-row weights (empty: all 1).")
       .def(
           "set_row_weights",
           [](Model& md, const py::array_t<double, py::array::c_style | py::array::forcecast>& w) {
             if (w.ndim() != 1) throw py::value_error("row weights must be a 1-D array (one per table row)");
-            for (py::ssize_t i = 0; i < w.shape(0); ++i)
-              if (!(w.data()[i] >= 0.0) || !std::isfinite(w.data()[i]))
-                throw py::value_error("row weights must be finite and >= 0");
-            const auto lock = stochinfer::python::lock_model(md);
-            md.row_weights().assign(w.data(), w.data() + w.shape(0));
+            std::vector<double> v(w.data(), w.data() + w.shape(0));  // checked copy, as for the ELR targets
+            for (double x : v)
+              if (!(x >= 0.0) || !std::isfinite(x)) throw py::value_error("row weights must be finite and >= 0");
+            with_model(md, [&] { md.row_weights() = std::move(v); });
           },
           py::arg("weights"), "Sets truncated GCE's per-row weights (one per row of the training table).")
       .def(
@@ -172,11 +175,7 @@ void bind_classifier_model(py::module_& m, const char* name) {
             const auto r = row_list(rows);
             py::array_t<T> g(static_cast<py::ssize_t>(md.n_params()));
             T* gp = g.mutable_data();
-            double loss;
-            {
-              py::gil_scoped_release release;
-              loss = md.loss_and_grad(t, r, gp);
-            }
+            const double loss = with_model(md, [&] { return md.loss_and_grad(t, r, gp); });
             return py::make_tuple(loss, g);
           },
           py::arg("features"), py::arg("labels"), py::arg("rows"), "Mean loss over the rows and its gradient.")

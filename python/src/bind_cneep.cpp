@@ -12,6 +12,7 @@
 #include "stochinfer/cneep.hpp"
 
 namespace py = pybind11;
+using stochinfer::python::with_model;
 using stochinfer::python::movie_array;
 using stochinfer::python::segments;
 
@@ -51,8 +52,10 @@ void bind_cneep_model(py::module_& m, const char* name) {
           py::arg("seq_len"), py::arg("height"), py::arg("width"), py::arg("n_layer"), py::arg("n_channel"),
           py::arg("seed"), py::arg("n_threads") = 0)
       .def_property_readonly("map_shape", [](Model& md) { return py::make_tuple(md.map_height(), md.map_width()); })
-      .def("set_pixel_transform", &Model::set_pixel_transform, py::arg("shift"), py::arg("scale"),
-           stochinfer::python::without_gil())
+      .def(
+          "set_pixel_transform",
+          [](Model& md, double shift, double scale) { with_model(md, [&] { md.set_pixel_transform(shift, scale); }); },
+          py::arg("shift"), py::arg("scale"))
       .def(
           "delta_s",
           [](Model& md, const py::array& movies, const py::array_t<std::int64_t>& seg) {
@@ -93,8 +96,8 @@ void bind_cneep_model(py::module_& m, const char* name) {
               throw py::value_error("x must have shape (n, " + std::to_string(sp.seq_len) + ", " +
                                     std::to_string(sp.height) + ", " + std::to_string(sp.width) + ")");
             py::array_t<T> out(x.shape(0));
-            const auto lock = stochinfer::python::lock_model(md);
-            md.forward_rows(x.data(), x.shape(0), out.mutable_data());
+            T* o = out.mutable_data();
+            with_model(md, [&] { md.forward_rows(x.data(), x.shape(0), o); });
             return out;
           },
           py::arg("x"), "Network output h for explicit inputs (n, seq_len, height, width), no pixel transform.");

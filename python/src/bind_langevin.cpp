@@ -13,6 +13,7 @@
 #include "stochinfer/langevin_net.hpp"
 
 namespace py = pybind11;
+using stochinfer::python::with_model;
 
 namespace {
 
@@ -125,39 +126,37 @@ void bind_net(py::module_& m, const char* name) {
       .def_property_readonly("n_params", &Net::n_params)
       .def_property_readonly("n_params_member", &Net::n_params_member)
       .def_property_readonly("n_members", &Net::n_members)
-      .def("set_linear_base", &Net::set_linear_base, py::arg("coeffs"), py::arg("chol") = std::vector<double>{},
-           py::arg("degree") = 1, stochinfer::python::without_gil(),
+      .def(
+          "set_linear_base",
+          [](Net& md, const std::vector<double>& coeffs, const std::vector<double>& chol, int degree) {
+            with_model(md, [&] { md.set_linear_base(coeffs, chol, degree); });
+          },
+          py::arg("coeffs"), py::arg("chol") = std::vector<double>{}, py::arg("degree") = 1,
            "Polynomial base field of the affine head: member e adds m(x)·A_e, m(x) the monomials of the "
            "input up to `degree` (1–3; degree 1: [1, x]; order of linear.polynomial_features) and A_e the "
            "n_monomials x out_dim row-major block e of coeffs (field units); [] removes it. chol: optional "
            "lower Cholesky factors (q x q per member, q = n_monomials out_dim) of the covariance of A_e's "
            "entries, sampled in posterior predictions.")
+      // copies, converted to Python after the unlock
       .def_property_readonly("linear_base_chol",
-                             [](const Net& md) {
-                               const auto lock = stochinfer::python::lock_model(md);
-                               return md.linear_base_chol();  // a copy, converted after the unlock
-                             })
+                             [](const Net& md) { return with_model(md, [&] { return md.linear_base_chol(); }); })
       .def_property_readonly("linear_base_degree",
-                             [](const Net& md) {
-                               const auto lock = stochinfer::python::lock_model(md);
-                               return md.linear_base_degree();
-                             })
+                             [](const Net& md) { return with_model(md, [&] { return md.linear_base_degree(); }); })
       .def_property_readonly("linear_base",
-                             [](const Net& md) {
-                               const auto lock = stochinfer::python::lock_model(md);
-                               return md.linear_base();
-                             })
+                             [](const Net& md) { return with_model(md, [&] { return md.linear_base(); }); })
       .def("reset_optimizer",
            [](Net& md) {
-             const auto lock = stochinfer::python::lock_model(md);
-             std::fill(md.adam_m(), md.adam_m() + md.n_params(), T(0));
-             std::fill(md.adam_v(), md.adam_v() + md.n_params(), T(0));
-             md.adam_step() = 0;
-             md.batch_draws() = 0;
+             with_model(md, [&] {
+               std::fill(md.adam_m(), md.adam_m() + md.n_params(), T(0));
+               std::fill(md.adam_v(), md.adam_v() + md.n_params(), T(0));
+               md.adam_step() = 0;
+               md.batch_draws() = 0;
+             });
            },
            "Zeroes the optimiser state (Adam moments or SGD momentum), the update counter and the minibatch "
            "counter (a refit replays the keys).")
-      .def("zero_output_layer", &Net::zero_output_layer, stochinfer::python::without_gil(),
+      .def(
+          "zero_output_layer", [](Net& md) { with_model(md, [&] { md.zero_output_layer(); }); },
            "Zeroes every member's output layer: the network starts as its linear base.")
       .def(
           "train",
@@ -184,11 +183,8 @@ void bind_net(py::module_& m, const char* name) {
             const auto r = member_rows(rows);
             const auto c = train_config(1, n_samples, kl_weight, kl, 1e-3, 0.0, seed);
             py::array_t<T> g(static_cast<py::ssize_t>(md.n_params()));
-            double loss;
-            {
-              py::gil_scoped_release release;
-              loss = md.objective_and_grad(d, r, c, step, g.mutable_data());
-            }
+            T* gp = g.mutable_data();
+            const double loss = with_model(md, [&] { return md.objective_and_grad(d, r, c, step, gp); });
             return py::make_tuple(loss, g);
           },
           py::arg("x"), py::arg("y"), py::arg("rows"), py::arg("n_samples"), py::arg("kl_weight"),
@@ -205,7 +201,9 @@ void bind_net(py::module_& m, const char* name) {
           py::arg("x"), py::arg("y"), py::arg("rows"), py::arg("n_samples"), py::arg("seed"),
           "Mean NLL per member over the rows: (n,) for all, or (n_members, n) or a list of n_members 1-D "
           "arrays (any lengths), member e on rows[e] (n_samples = 0: mean weights).")
-      .def("kl_mean", &Net::kl_mean, py::arg("member") = 0, stochinfer::python::without_gil())
+      .def(
+          "kl_mean", [](const Net& md, int member) { return with_model(md, [&] { return md.kl_mean(member); }); },
+          py::arg("member") = 0)
       .def(
           "predict",
           [](Net& md, const Arr<T>& x, int n_samples, std::uint64_t seed, bool paired) {

@@ -16,6 +16,7 @@
 #include "stochinfer/rneep.hpp"
 
 namespace py = pybind11;
+using stochinfer::python::with_model;
 using stochinfer::Segment;
 using stochinfer::StateArray;
 using stochinfer::python::segments;
@@ -66,16 +67,20 @@ void bind_model(py::module_& m, const char* name) {
           py::arg("state_dim"), py::arg("n_tokens"), py::arg("embed_dim"), py::arg("n_states"), py::arg("hidden"),
           py::arg("n_layers"), py::arg("activation"), py::arg("seed"), py::arg("n_threads") = 0)
       .def_property_readonly("input_width", [](Model& md) { return md.spec().input_width(); })
-      .def("set_input_transform", &Model::set_input_transform, py::arg("shift"), py::arg("scale"),
-           stochinfer::python::without_gil())
+      .def(
+          "set_input_transform",
+          [](Model& md, const std::vector<double>& shift, const std::vector<double>& scale) {
+            with_model(md, [&] { md.set_input_transform(shift, scale); });
+          },
+          py::arg("shift"), py::arg("scale"))
       .def(
           "forward_rows",
           [](Model& md, const Arr& x) {
             if (x.ndim() != 2 || x.shape(1) != md.spec().input_width())
               throw py::value_error("x must have shape (n, " + std::to_string(md.spec().input_width()) + ")");
             py::array_t<T> out(x.shape(0));
-            const auto lock = stochinfer::python::lock_model(md);
-            md.forward_rows(x.data(), x.shape(0), out.mutable_data());
+            T* o = out.mutable_data();
+            with_model(md, [&] { md.forward_rows(x.data(), x.shape(0), o); });
             return out;
           },
           py::arg("x"), "Network output h for explicit input rows (continuous inputs).");

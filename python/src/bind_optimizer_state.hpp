@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Parameters and Adam state of a trained network, shared by the NEEP and Langevin
-// bindings: what a checkpoint (and a reset to it) copies in and out.
+// bindings: what a checkpoint (and a reset to it) copies in and out, under the
+// model's mutex (lock_model.hpp).
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -15,24 +16,10 @@
 namespace stochinfer::python {
 
 template <class T>
-pybind11::array_t<T> copy_out(const T* p, std::size_t n) {
-  pybind11::array_t<T> a(static_cast<pybind11::ssize_t>(n));
-  std::copy(p, p + n, a.mutable_data());
-  return a;
-}
-
-template <class T>
 void check_length(std::size_t n, const pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>& a,
                   const char* name) {
   if (a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != n)
     throw pybind11::value_error(std::string(name) + " must be a 1-D array of length " + std::to_string(n));
-}
-
-template <class T>
-void copy_in(T* p, std::size_t n, const pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>& a,
-             const char* name) {
-  check_length(n, a, name);
-  std::copy(a.data(), a.data() + n, p);
 }
 
 /// get_params/set_params, get_adam_state/set_adam_state ((m, v, step)) and the
@@ -44,33 +31,40 @@ void bind_optimizer_state(Cls& cls) {
   using Arr = pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>;
   cls.def("get_params",
           [](Model& md) {
-            const auto lock = lock_model(md);
-            return copy_out(std::as_const(md).params(), md.n_params());
+            Arr out(static_cast<pybind11::ssize_t>(md.n_params()));
+            T* o = out.mutable_data();
+            with_model(md, [&] { std::copy_n(std::as_const(md).params(), md.n_params(), o); });
+            return out;
           })
       .def("set_params",
            [](Model& md, const Arr& a) {
-             const auto lock = lock_model(md);
-             copy_in(md.params(), md.n_params(), a, "params");
+             check_length(md.n_params(), a, "params");
+             with_model(md, [&] { std::copy_n(a.data(), md.n_params(), md.params()); });
            })
       .def("get_adam_state",
            [](Model& md) {
-             const auto lock = lock_model(md);
-             return pybind11::make_tuple(copy_out(md.adam_m(), md.n_params()),
-                                         copy_out(md.adam_v(), md.n_params()), md.adam_step());
+             const auto n = static_cast<pybind11::ssize_t>(md.n_params());
+             Arr m(n), v(n);
+             T *mo = m.mutable_data(), *vo = v.mutable_data();
+             const std::int64_t step = with_model(md, [&] {
+               std::copy_n(md.adam_m(), n, mo);
+               std::copy_n(md.adam_v(), n, vo);
+               return md.adam_step();
+             });
+             return pybind11::make_tuple(m, v, step);
            })
       .def("set_adam_state",
            [](Model& md, const Arr& am, const Arr& av, std::int64_t step) {
              if (step < 0) throw pybind11::value_error("step must be >= 0");
-             const auto lock = lock_model(md);
-             check_length(md.n_params(), av, "adam_v");  // all checked before anything is written
-             copy_in(md.adam_m(), md.n_params(), am, "adam_m");
-             copy_in(md.adam_v(), md.n_params(), av, "adam_v");
-             md.adam_step() = step;
+             check_length(md.n_params(), am, "adam_m");  // all checked before anything is written
+             check_length(md.n_params(), av, "adam_v");
+             with_model(md, [&] {
+               std::copy_n(am.data(), md.n_params(), md.adam_m());
+               std::copy_n(av.data(), md.n_params(), md.adam_v());
+               md.adam_step() = step;
+             });
            })
-      .def_property_readonly("batch_draws", [](Model& md) {
-                               const auto lock = lock_model(md);
-                               return md.batch_draws();
-                             },
+      .def_property_readonly("batch_draws", [](Model& md) { return with_model(md, [&] { return md.batch_draws(); }); },
                              "Minibatches drawn so far (the key of the next one).");
 }
 

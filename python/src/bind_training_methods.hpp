@@ -16,6 +16,7 @@
 #include "bind_optimizer_state.hpp"
 #include "bind_state_array.hpp"
 #include "interrupt.hpp"
+#include "lock_model.hpp"
 
 namespace stochinfer::python {
 
@@ -63,11 +64,8 @@ void bind_training_methods(Cls& cls) {
             py::array_t<T> g(static_cast<py::ssize_t>(md.n_params()));
             const stochinfer::StateArray s = Convert(md, data);
             const auto sg = segments(seg);
-            double loss;
-            {
-              py::gil_scoped_release release;
-              loss = md.loss_and_grad(s, sg, g.mutable_data());
-            }
+            T* gp = g.mutable_data();
+            const double loss = with_model(md, [&] { return md.loss_and_grad(s, sg, gp); });
             return py::make_tuple(loss, g);
           },
           py::arg("data"), py::arg("segments"), "Mean loss over every item of the segments and its gradient.");

@@ -1,27 +1,40 @@
 // SPDX-License-Identifier: MIT
-// A model's call mutex (cpp/include/stochinfer/detail/call_lock.hpp), taken from
-// Python. Rule that keeps the GIL and the model mutexes free of deadlock: no
-// thread waits for a model mutex while it holds the GIL. Binding code that runs
-// model methods with the GIL held takes the mutex through lock_model first
-// (which waits without the GIL); calls that release the GIL (run_interruptible,
-// gil_scoped_release, py::call_guard) let the method lock it itself.
+// Binding code reaches a model (cpp/include/stochinfer/detail/call_lock.hpp) in
+// one of two ways, so that no thread ever holds a model's mutex and the GIL at
+// once (holding both lets Python code run under the mutex - a finalizer, the
+// garbage collector - and call the same model from a thread that waits for it):
+//  - run_interruptible (interrupt.hpp): the method locks the mutex on a worker
+//    thread without the GIL, giving up when Ctrl-C sets its cancel flag;
+//  - with_model(md, fn): fn runs without the GIL under the mutex, after a wait that
+//    polls Ctrl-C. fn touches C++ values and raw buffers only: Python objects are
+//    built before (output arrays) or after (results) the call.
 #pragma once
 #include <pybind11/pybind11.h>
 
+#include <chrono>
 #include <mutex>
 
 #include "stochinfer/detail/call_lock.hpp"
 
 namespace stochinfer::python {
 
-template <class Model>
-std::unique_lock<stochinfer::CallMutex> lock_model(const Model& md) {
-  pybind11::gil_scoped_release release;
-  return std::unique_lock<stochinfer::CallMutex>(md.call_mutex());
+template <class Model, class Fn>
+auto with_model(const Model& md, Fn&& fn) -> decltype(fn()) {
+  namespace py = pybind11;
+  {
+    py::gil_scoped_release release;
+    std::unique_lock<stochinfer::CallMutex> lock(md.call_mutex(), std::defer_lock);
+    bool interrupted = false;
+    while (!lock.try_lock_for(std::chrono::milliseconds(50))) {
+      py::gil_scoped_acquire acquire;  // the mutex is not held here
+      if (PyErr_CheckSignals() != 0) {
+        interrupted = true;
+        break;
+      }
+    }
+    if (!interrupted) return fn();  // the mutex is released before the GIL is taken back
+  }
+  throw py::error_already_set();
 }
-
-/// For methods bound directly: the GIL is released for the call (its arguments
-/// are converted before, its result after).
-using without_gil = pybind11::call_guard<pybind11::gil_scoped_release>;
 
 }  // namespace stochinfer::python

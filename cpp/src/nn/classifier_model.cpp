@@ -186,7 +186,8 @@ template <class T>
 NeepTrainStats ClassifierModel<T>::train(const LabelledTable& d, const std::vector<std::int64_t>& rows,
                                          std::int64_t n_steps, int batch, const OptimizerConfig& optimizer,
                                          std::uint64_t sample_seed, const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return {};
   Impl& I = *impl_;
   I.check(d);
   if (rows.empty()) throw std::invalid_argument("no training rows");
@@ -232,7 +233,8 @@ double ClassifierModel<T>::loss_and_grad(const LabelledTable& d, const std::vect
 template <class T>
 bool ClassifierModel<T>::evaluate(const LabelledTable& d, const std::vector<std::int64_t>& rows, double& mean_loss,
                                   double& accuracy, const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return false;
   Impl& I = *impl_;
   I.check(d);
   if (rows.empty()) throw std::invalid_argument("no rows to evaluate");
@@ -257,7 +259,8 @@ bool ClassifierModel<T>::evaluate(const LabelledTable& d, const std::vector<std:
 template <class T>
 bool ClassifierModel<T>::logits(const StateArray& features, const std::vector<std::int64_t>& rows, double* out,
                                 const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return false;
   Impl& I = *impl_;
   I.check_features(features);
   const nn::RowIndex index(rows, features.n_traj);

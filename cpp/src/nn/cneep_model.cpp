@@ -137,7 +137,8 @@ template <class T>
 NeepTrainStats CneepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
                                     int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                                     const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return {};
   Impl& I = *impl_;
   I.check_data(data);
   if (segs.empty()) throw std::invalid_argument("no training windows");
@@ -157,7 +158,8 @@ std::int64_t CneepModel<T>::n_delta_s(const StateArray& data, const std::vector<
 template <class T>
 bool CneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, std::int64_t stride,
                             double* out, double* map, const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return false;
   Impl& I = *impl_;
   I.check_data(data);
   if (stride < 1) throw std::invalid_argument("stride must be >= 1");

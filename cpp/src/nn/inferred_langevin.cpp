@@ -241,6 +241,7 @@ void InferredLangevin<T>::set_noiseless_drift(LangevinNet<T>* net) {
 
 template <class T>
 int InferredLangevin<T>::n_outputs(int n_samples) const {
+  const CallLock lock(impl_->call_mutex);  // reads the noiseless network, which set_noiseless_drift changes
   const Impl& im = *impl_;
   need(n_samples >= 0, "n_samples must be >= 0 (0: the mean weights)");
   const int S = Impl::outputs(*im.drift, n_samples);
@@ -289,7 +290,8 @@ template <class T>
 bool InferredLangevin<T>::fields_from_inputs(const T* inputs, std::int64_t n, int n_samples, std::uint64_t seed,
                                              bool paired, double* drift, double* diffusion,
                                              const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return false;
   return assemble(inputs, nullptr, n, n_samples, seed, paired, drift, diffusion, cancel);
 }
 
@@ -376,7 +378,8 @@ template <class T>
 bool InferredLangevin<T>::fields(const double* z, const double* t, std::int64_t n, int n_samples,
                                  std::uint64_t seed, bool paired, double* drift, double* diffusion,
                                  const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return false;
   Impl& im = *impl_;
   const std::int64_t rows = paired ? std::int64_t(n_outputs(n_samples)) * n : n;
   // the networks see T inputs; the friction correction reads the velocity in double
@@ -390,7 +393,8 @@ template <class T>
 InferredSimulationResult InferredLangevin<T>::simulate(const InferredSimulationConfig& cfg, const double* x0,
                                                        const double* v0, double* x_rec, double* v_rec,
                                                        double* spread, const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return {};
   cfg.validate();
   Impl& im = *impl_;
   const InferredFieldsSpec& s = im.spec;

@@ -478,7 +478,8 @@ template <class T>
 LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
                                          const std::vector<std::vector<std::int64_t>>& rows, std::int64_t n_steps,
                                          const LangevinTrainConfig& cfg, const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return {};
   cfg.validate();
   Impl& im = *impl_;
   check_data(data, im.net.spec());
@@ -537,7 +538,8 @@ template <class T>
 std::vector<double> LangevinNet<T>::nll(const RegressionData<T>& data,
                                         const std::vector<std::vector<std::int64_t>>& rows, int n_samples,
                                         std::uint64_t seed, const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) throw std::runtime_error("cancelled");
   Impl& im = *impl_;
   check_data(data, im.net.spec());
   std::vector<std::int64_t> count;
@@ -586,7 +588,8 @@ double LangevinNet<T>::kl_mean(int member) const {
 template <class T>
 bool LangevinNet<T>::predict(const T* x, std::int64_t n, int n_samples, std::uint64_t seed, T* out,
                              const std::atomic<bool>* cancel, bool paired) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return false;
   Impl& im = *impl_;
   if (n < 0) throw std::invalid_argument("n must be >= 0");
   if (n_samples < 0) throw std::invalid_argument("n_samples must be >= 0");

@@ -175,7 +175,8 @@ template <class T>
 NeepTrainStats NeepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
                                    int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                                    const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return {};
   Impl& I = *impl_;
   I.check_data(data);
   if (segs.empty()) throw std::invalid_argument("no training transitions");
@@ -192,7 +193,8 @@ std::int64_t NeepModel<T>::n_delta_s(const StateArray& data, const std::vector<S
 template <class T>
 bool NeepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
                            const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return false;
   Impl& I = *impl_;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, 2, 1);

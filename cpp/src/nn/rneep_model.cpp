@@ -198,7 +198,8 @@ template <class T>
 NeepTrainStats RneepModel<T>::train(const StateArray& data, const std::vector<Segment>& segs, std::int64_t n_steps,
                                     int batch, const OptimizerConfig& optimizer, std::uint64_t sample_seed,
                                     const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return {};
   Impl& I = *impl_;
   I.check_data(data);
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
@@ -215,7 +216,8 @@ std::int64_t RneepModel<T>::n_delta_s(const StateArray& data, const std::vector<
 template <class T>
 bool RneepModel<T>::delta_s(const StateArray& data, const std::vector<Segment>& segs, double* out,
                             const std::atomic<bool>* cancel) {
-  const CallLock lock(impl_->call_mutex);
+  const auto lock = lock_unless_cancelled(impl_->call_mutex, cancel);
+  if (!lock.owns_lock()) return false;
   Impl& I = *impl_;
   I.check_data(data);
   const nn::WindowIndex index(data, segs, I.spec.window, I.spec.window - 1);
