@@ -170,6 +170,10 @@ def test_bad_input_is_rejected_with_clear_errors(ou):
         si.infer_langevin(bad, dt=0.01)
     with pytest.raises(ValueError, match="dt is required"):
         si.infer_langevin(x)
+    with pytest.raises(TypeError, match=r"got dtype int64: convert it with data.astype\(float\)"):
+        si.infer_langevin(np.round(x).astype(np.int64), dt=0.01)
+    with pytest.raises(ValueError, match=r"pass data\[:, None\] \(shape \(L, 1\)\)"):
+        si.infer_langevin(x[0, :, 0], dt=0.01)
     with pytest.raises(ValueError, match="does not match"):
         si.infer_langevin(tr, dt=0.02)
     with pytest.raises(ValueError, match="dt must be > 0"):
@@ -460,6 +464,14 @@ def test_overdamped_diffusion_does_not_depend_on_the_units():
     np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-3 * np.abs(a).max())
     a, b = fine.drift(z).mean, coarse.drift(z * 10.0).mean * 10.0
     np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-3 * np.abs(a).max())
+
+
+def test_provenance_names_each_networks_kl_gradient_when_they_differ(ou):
+    _, tr = ou
+    short = dict(hidden=8, progress=False, drift_settings=TrainSettings(n_iter=40, kl_gradient="detached"),
+                 diffusion_settings=TrainSettings(n_iter=40, kl_gradient="elbo"))
+    fit = si.infer_langevin(tr, **short)
+    assert fit.provenance()["kl_gradient"] == "detached (drift), elbo (diffusion)"
 
 
 def test_kl_gradient_option_reaches_the_training_and_the_linear_fr_correction_is_a_quarter():

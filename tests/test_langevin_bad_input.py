@@ -35,6 +35,13 @@ def two_fits(data):
     (dict(n_members=2.5, method="ensemble"), TypeError, "n_members must be an integer"),
     (dict(n_posterior=2.5), TypeError, "n_posterior must be an integer"),
     (dict(layers=1), ValueError, "n_bayes .* must be <= layers"),
+    # a string such as "False" read as True (time_dependent="False" fitted a driven model)
+    (dict(time_dependent="False"), TypeError, "time_dependent must be True or False"),
+    (dict(corrections="False"), TypeError, "corrections must be True or False"),
+    (dict(homogeneous_diffusion=None), TypeError, "homogeneous_diffusion must be True or False"),
+    (dict(refit=1), TypeError, "refit must be True or False"),
+    (dict(drift_settings=TrainSettings(batch=True)), ValueError, "batch must be an integer >= 1, got True"),
+    (dict(drift_settings=TrainSettings(patience=True)), ValueError, "patience must be an integer >= 1"),
     (dict(noiseless=0), TypeError, "noiseless must be a list"),
     (dict(noiseless="1"), TypeError, "noiseless must be a list"),
     (dict(noiseless=[0.7]), TypeError, "noiseless entries must be an integer"),
@@ -230,6 +237,14 @@ def test_points_beyond_float32_range_are_refused(two_fits):
         two_fits[0].drift(np.array([[1e40, 0.0]]))
 
 
+def test_fields_that_overflow_far_from_the_data_are_refused(two_fits):
+    """Within the accepted 1e30 the quadratic diffusion base overflows: inf and NaN came back silently."""
+    far = np.array([[0.1, 0.2], [1e29, -1e29]])
+    with pytest.raises(ValueError, match=r"fitted diffusion overflows at points\[1\]"):
+        two_fits[0].diffusion(far)
+    assert np.isfinite(two_fits[0].diffusion(far[:1]).mean).all()
+
+
 def test_reports_on_too_few_points_warn(two_fits):
     m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
     with pytest.warns(UserWarning, match="report on 3 point"):
@@ -274,7 +289,7 @@ def test_report_says_which_states_it_scores(two_fits, data):
 
 def test_split_and_initial_state_errors_name_the_fix(two_fits):
     x = si.simulate(si.models.LinearOU(-np.eye(1), np.eye(1)), 400, 4, 0.01, seed=0).x  # 4 rows per trajectory
-    with pytest.raises(ValueError, match="pass val_fraction between 0.5 and 0.5"):
+    with pytest.raises(ValueError, match="pass val_fraction=0.5,"):
         si.infer_langevin(x, dt=0.01, **SHORT)
     t_x = si.simulate(si.models.LinearOU(-np.eye(1), np.eye(1)), 6, 50, 0.01, seed=0)
     with pytest.raises(ValueError, match="leaves none to train on: lower val_fraction below 0.917"):

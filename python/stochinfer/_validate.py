@@ -21,6 +21,13 @@ def integer(name: str, value) -> int:
     return int(value)
 
 
+def boolean(name: str, value) -> bool:
+    """True or False (a Python or numpy bool): a string such as "False" would read as True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def positive_int(name: str, value, minimum: int = 1) -> int:
     value = integer(name, value)
     if value < minimum:

@@ -86,13 +86,15 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"data must be a numpy array or Trajectories, got {type(arr).__name__}")
     if arr.dtype.kind not in "f":
-        raise TypeError(f"data must be a float array of states, got dtype {arr.dtype}")
+        fix = ": convert it with data.astype(float)" if arr.dtype.kind in "iu" else ""
+        raise TypeError(f"data must be a float array of states, got dtype {arr.dtype}{fix}")
     given_shape = arr.shape
     if arr.ndim == 2:
         arr = arr[None]
         notes.append("2-D data read as one trajectory (L, dim)")
     if arr.ndim != 3:
-        raise ValueError(f"data must have shape (n_traj, L, dim), got {arr.shape}")
+        fix = ": for one trajectory of a 1-D state pass data[:, None] (shape (L, 1))" if arr.ndim == 1 else ""
+        raise ValueError(f"data must have shape (n_traj, L, dim), got {arr.shape}{fix}")
     if arr.shape[0] < 1 or arr.shape[2] < 1:
         raise ValueError(f"data is empty (shape {arr.shape}): need at least one trajectory with one component")
     need = 3 if regime == "overdamped" else 4
@@ -159,8 +161,10 @@ def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: b
         return np.sort(idx[perm[n_val:]].ravel()), np.sort(idx[perm[:n_val]].ravel())
     cut = int(round((1 - val_fraction) * n_points))
     if cut < 2 or n_points - cut < 2:
-        fix = (f"pass val_fraction between {2 / n_points:.3g} and {1 - 2 / n_points:.3g}, or longer trajectories"
-               if n_points >= 4 else "pass longer trajectories")
+        lo, hi = 2 / n_points, 1 - 2 / n_points
+        fix = ("pass longer trajectories" if n_points < 4 else
+               f"pass val_fraction={lo:.3g}, or longer trajectories" if f"{lo:.3g}" == f"{hi:.3g}" else
+               f"pass val_fraction between {lo:.3g} and {hi:.3g}, or longer trajectories")
         raise ValueError(f"too few points per trajectory ({n_points}) for a {val_fraction:.0%} validation split (the "
                          f"last {val_fraction:.0%} of each trajectory validates; each part needs at least 2 points): "
                          f"{fix}")

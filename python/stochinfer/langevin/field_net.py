@@ -64,11 +64,12 @@ class TrainSettings:
             v = getattr(self, name)
             if v is None and name == "n_iter":
                 continue
-            if not isinstance(v, (int, np.integer)) or v < 1:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         positive_float("lr", self.lr)
         positive_float("beta", self.beta, allow_zero=True)
-        if self.patience is not None and (not isinstance(self.patience, (int, np.integer)) or self.patience < 1):
+        if self.patience is not None and (isinstance(self.patience, (bool, np.bool_))
+                                          or not isinstance(self.patience, (int, np.integer)) or self.patience < 1):
             raise ValueError(f"patience must be an integer >= 1 or None, got {self.patience!r}")
         if self.lr_schedule not in ("cosine", "constant"):
             raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}")

@@ -48,6 +48,17 @@ def _band_samples(n_samples: Optional[int]) -> Optional[int]:
 _DEFAULT_BLOCKS = 20
 
 
+
+def _finite_field(samples: np.ndarray, z: np.ndarray, what: str) -> np.ndarray:
+    """samples (S, n, ...), refused with the first state where they overflow: the networks and the
+    polynomial bases grow without bound away from the data (a quadratic diffusion base at |x| ~ 1e29)."""
+    bad = ~np.isfinite(samples.reshape(samples.shape[0], samples.shape[1], -1)).all(axis=(0, 2))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"the fitted {what} overflows at points[{i}] = {z[i].tolist()}, far outside the data "
+                         f"({int(bad.sum())} of {bad.size} points): pass states nearer the data")
+    return samples
+
 class LangevinFit:
     """A fitted Langevin equation dz = Φ dt + √(2D) dW with posterior uncertainty.
 
@@ -169,14 +180,16 @@ class LangevinFit:
         Underdamped: the acceleration, with the F + (F − F_r)/4 correction when enabled."""
         z, tt = self._states(points, t)
         S = self._sample_count(self._n_samples(n_samples), z.shape[0])
-        return self._equation().fields(z, tt, S, seed_value("seed", seed), diffusion=False)[0]
+        return _finite_field(self._equation().fields(z, tt, S, seed_value("seed", seed), diffusion=False)[0],
+                             z, "drift")
 
     def diffusion_samples(self, points, t=None, n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
         """Posterior samples of the diffusion matrix D (S, n, d, d) in physical units
         (underdamped: of the velocity, times 3/2 when the correction is on)."""
         z, tt = self._states(points, t)
         S = self._sample_count(self._n_samples(n_samples), z.shape[0], self.dim)
-        return self._equation().fields(z, tt, S, seed_value("seed", seed), drift=False)[1]
+        return _finite_field(self._equation().fields(z, tt, S, seed_value("seed", seed), drift=False)[1],
+                             z, "diffusion")
 
     def _drift_from_inputs(self, rows: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
         """Drift samples (S, n, d), physical units, from normalised network input rows."""

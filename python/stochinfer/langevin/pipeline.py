@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .._validate import increment_moments, integer, positive_float, positive_int, seed_value, thread_count
+from .._validate import boolean, increment_moments, integer, positive_float, positive_int, seed_value, thread_count
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import FieldNetwork, TrainSettings, refuse_refit_with_out_of_bag, refuse_refit_with_resetting
 from .fit import LangevinFit
@@ -336,6 +336,12 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     cleanly (keeping the best model, with a warning) on Ctrl-C.
     """
     t_start = time.perf_counter()
+    for name, flag in (("bootstrap", bootstrap), ("homogeneous_diffusion", homogeneous_diffusion),
+                       ("diff_use_drift", diff_use_drift), ("corrections", corrections),
+                       ("friction_correction", friction_correction), ("refit", refit),
+                       ("separate_noiseless_drift", separate_noiseless_drift), ("time_dependent", time_dependent),
+                       ("noise_check", noise_check)):
+        boolean(name, flag)
     d = as_langevin_data(data, dt, regime, model=model, time_dependent=time_dependent, t0=t0)
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}")
@@ -577,7 +583,8 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     else:
         val_states = x[:, :-1].reshape(-1, dim)[val]
     val_t = np.asarray(d.t, dtype=np.float64)[:, :n_pts].reshape(-1)[val] if d.t is not None else None
-    options = dict(method=method, kl_gradient=ds.kl_gradient, corrections=corrections, drift_base=drift_base,
+    kl = ds.kl_gradient if ds.kl_gradient == dd.kl_gradient else f"{ds.kl_gradient} (drift), {dd.kl_gradient} (diffusion)"
+    options = dict(method=method, kl_gradient=kl, corrections=corrections, drift_base=drift_base,
                    drift_base_degree={k: n.base_degree for k, n in nets.items() if n.linear_base},
                    refit=bool(refit), separate_noiseless_drift="drift_noiseless" in nets,
                    drift_correction=drift_correction if (under and corrections) else None,

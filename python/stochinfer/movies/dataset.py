@@ -152,8 +152,7 @@ def simulated_movies(model, layout: SpotLayout, n_movies: int, n_frames: int, dt
     n_movies = _validate.positive_int("n_movies", n_movies)
     n_frames = _validate.positive_int("n_frames", n_frames, minimum=2)
     substeps = _validate.positive_int("substeps", substeps)
-    if not isinstance(motion_blur, (bool, np.bool_)):
-        raise TypeError(f"motion_blur must be True or False, got {motion_blur!r}")
+    _validate.boolean("motion_blur", motion_blur)
     if "blur" in render_options:
         raise ValueError("pass motion_blur=True (the sub-steps of each frame interval are averaged), not blur=")
     if "frames" in render_options:

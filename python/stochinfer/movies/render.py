@@ -97,8 +97,7 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
     box = _crop(crop, layout, f)
     shot = 0.0 if photons is None else _validate.positive_float("photons", photons)
     read = _validate.positive_float("read_noise", read_noise, allow_zero=True)
-    if not isinstance(quantize, (bool, np.bool_)):
-        raise TypeError(f"quantize must be True or False, got {quantize!r}")
+    _validate.boolean("quantize", quantize)
     seed = _validate.seed_value("seed", seed)
     threads = _validate.thread_count(n_threads)
     movie_offset = _validate.seed_value("movie_offset", movie_offset)
