@@ -2,6 +2,10 @@
 input, reproducibility and interruption. Acceptance at the default data size is
 in test_langevin_acceptance.py (slow)."""
 
+import os
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -924,3 +928,33 @@ def test_plot_draws_every_component_on_its_own_axis_and_the_noisy_diffusions():
     import matplotlib.pyplot as plt
     plt.close("all")
 
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or (os.cpu_count() or 1) < 2,
+                    reason="counts this process's threads in /proc; needs 2 or more cores")
+def test_n_threads_applies_to_simulations_after_training(ou, tmp_path):
+    """infer_langevin(n_threads=1) used to simulate and query on every core (the compiled
+    equation was built with all of them); a loaded fit takes n_threads too."""
+    _, tr = ou
+    fit = si.infer_langevin(tr, n_threads=1, hidden=8, progress=False,
+                            drift_settings=TrainSettings(n_iter=40), diffusion_settings=TrainSettings(n_iter=40))
+    loaded = si.langevin.LangevinFit.load(fit.save(str(tmp_path / "f.npz")), n_threads=1)
+    for f in (fit, loaded):
+        assert f.n_threads == 1
+        base = len(os.listdir("/proc/self/task"))
+        peak, done = [base], threading.Event()
+
+        def watch():
+            while not done.is_set():
+                peak.append(len(os.listdir("/proc/self/task")))
+                time.sleep(0.002)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            f.simulate(n_traj=400, n_steps=3000, seed=1)
+        finally:
+            done.set()
+            watcher.join()
+        # the watcher and the interruptible call's worker; a pool would add cores - 1 more
+        assert max(peak) <= base + 2, (base, max(peak))

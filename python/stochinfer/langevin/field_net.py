@@ -147,6 +147,7 @@ class FieldNetwork:
         if linear_base and head != "affine":
             raise ValueError("linear_base needs the affine (drift) head")
         self.head, self.dtype = head, dtype
+        self.n_threads = n_threads  # not saved: a loaded fit takes its own
         self.linear_base = bool(linear_base)
         if base_degree not in range(1, MAX_DEGREE + 1):
             raise ValueError(f"base_degree must be in 1..{MAX_DEGREE}, got {base_degree!r}")
@@ -177,12 +178,12 @@ class FieldNetwork:
         self._initial = self.net.get_params().copy()  # a refit starts again from here
 
     @classmethod
-    def restore(cls, config: dict, params: np.ndarray) -> "FieldNetwork":
+    def restore(cls, config: dict, params: np.ndarray, n_threads: Optional[int] = None) -> "FieldNetwork":
         """A network rebuilt from its `config` and trained parameters (LangevinFit.load)."""
         c = dict(config)
         coeffs, chol = c.pop("linear", []), c.pop("linear_chol", [])
         net = cls(c.pop("head"), c.pop("in_dim"), c.pop("d"), np.array(c.pop("mean")), np.array(c.pop("scale")),
-                  c.pop("pred_scale"), **c)
+                  c.pop("pred_scale"), n_threads=n_threads, **c)
         net.net.set_params(params)
         net._set_linear(np.asarray(coeffs, dtype=np.float64), np.asarray(chol, dtype=np.float64))
         return net

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from .._io import atomic_savez, load_versioned
-from .._validate import check_output_fits, positive_int, real_array, seed_value
+from .._validate import check_output_fits, positive_int, real_array, seed_value, thread_count
 from .._stats import student_t_quantile
 from ..models import Model
 from .data import LangevinData
@@ -66,7 +66,8 @@ class LangevinFit:
     `report(truth=model)` for accuracy and calibration against a known model.
     Physical units: states as given, time in the data's unit."""
 
-    def __init__(self, d: LangevinData, nets: dict, norm: dict, options: dict, histories: dict, val_states):
+    def __init__(self, d: LangevinData, nets: dict, norm: dict, options: dict, histories: dict, val_states,
+                 n_threads: Optional[int] = None):
         self.regime = d.regime
         self.dim = d.dim
         self.dt = d.dt
@@ -78,6 +79,7 @@ class LangevinFit:
         self.histories = histories
         self.notes = list(d.notes)
         self._val_states = val_states  # (states, times or None) held out in time or by trajectory
+        self.n_threads = n_threads  # CPU threads of field queries and simulations (None: all cores)
         self._id = uuid.uuid4().hex  # stamps this fit's simulations (thermodynamics checks it)
 
     # ----- inputs -----------------------------------------------------------
@@ -116,7 +118,7 @@ class LangevinFit:
             raise ValueError(f"t reaches {np.abs(tt).max():.3g} in magnitude: pass times within 1e30")
         return np.ascontiguousarray(z), np.ascontiguousarray(np.broadcast_to(tt, (z.shape[0],)))
 
-    def _equation(self, n_threads: int = 0):
+    def _equation(self):
         """The compiled equation (cpp/include/stochinfer/inferred_langevin.hpp): the one
         implementation of the field assembly (normalisation, F_r combination,
         finite-γΔt factors, noiseless block) and of the simulation loop."""
@@ -143,7 +145,7 @@ class LangevinFit:
                  diffusion_base=[float(v) for v in np.ravel(nm.get("diffusion_base", []))],
                  diffusion_base_floor=float(nm.get("diffusion_base_floor", 0.0)),
                  diffusion_base_chol=[float(v) for v in np.ravel(nm.get("diffusion_base_chol", []))],
-                 n_threads=n_threads)
+                 n_threads=self.n_threads or 0)
         if "drift_noiseless" in self.nets:
             eq.set_noiseless_drift(self.nets["drift_noiseless"].net)
         return eq
@@ -444,8 +446,10 @@ class LangevinFit:
         return atomic_savez(path, arrays)
 
     @classmethod
-    def load(cls, path: str, model=None) -> "LangevinFit":
-        """Load a fit written by save(); `model` optionally attaches a truth for report()."""
+    def load(cls, path: str, model=None, n_threads: Optional[int] = None) -> "LangevinFit":
+        """Load a fit written by save(); `model` optionally attaches a truth for report().
+        n_threads: CPU threads of its field queries and simulations (None: all cores)."""
+        n_threads = thread_count(n_threads) or None
         cfg, arrays = load_versioned(path, "langevin_fit", FORMAT_VERSION, "Langevin fit")
         try:
             norm = {k: (np.array(v) if isinstance(v, list) and k != "noisy" else v) for k, v in cfg["norm"].items()}
@@ -456,10 +460,10 @@ class LangevinFit:
         bad = [k for k, p in params.items() if not np.isfinite(p).all()]
         if bad:
             raise ValueError(f"{path}: the parameters of {bad} are not finite; refit and save again")
-        nets = {k: FieldNetwork.restore(c, params[k]) for k, c in cfg["nets"].items()}
+        nets = {k: FieldNetwork.restore(c, params[k], n_threads) for k, c in cfg["nets"].items()}
         t = np.zeros((1, 1)) if cfg["time_dependent"] else None
         d = LangevinData(np.zeros((1, 1, cfg["dim"])), cfg["dt"], cfg["regime"], model, t, cfg["notes"])
-        return cls(d, nets, norm, cfg["options"], cfg["histories"], (arrays["val_states"], val_t))
+        return cls(d, nets, norm, cfg["options"], cfg["histories"], (arrays["val_states"], val_t), n_threads)
 
     def summary(self) -> str:
         """Human-readable lines: regime, method, and per network its kept checkpoint(s) and time."""

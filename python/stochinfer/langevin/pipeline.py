@@ -596,7 +596,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                    measurement_noise=measurement_noise, seed=seed, val_fraction=float(val_fraction),
                    validation=validation,
                    train_s=time.perf_counter() - t_start)
-    fit = LangevinFit(d, nets, norm, options, hist, (val_states, val_t))
+    fit = LangevinFit(d, nets, norm, options, hist, (val_states, val_t), n_threads)
     if options["friction_correction"]:
         # γ of the drift as trained (measured before norm["friction"] switches on its own correction)
         gamma = mean_friction(lambda r: fit._drift_from_inputs(r, 0, seed).mean(axis=0) / s_x, X[fit_rows], dim,
