@@ -1,6 +1,8 @@
 """CNEEP (methods.md §2): the network against a numpy float64 reference in PyTorch
 conventions, the dissipation map's identities, window truth, save/load, thread
 invariance, bad input, and a short fit on bead-spring movies."""
+import json
+
 import numpy as np
 import pytest
 
@@ -213,3 +215,85 @@ def test_a_failed_refit_keeps_the_previous_network_usable(tmp_path):
     np.testing.assert_array_equal(est.delta_s(mv), before)
     est.save(tmp_path / "c.npz")
     np.testing.assert_array_equal(si.CNEEP.load(tmp_path / "c.npz").delta_s(mv), before)
+
+
+@pytest.fixture(scope="module")
+def uint8_fit():
+    """A briefly trained default (float32) network on uint8 movies."""
+    mv = si.movies.bead_spring_movies(4, 200, seed=0)
+    est = si.CNEEP(n_channel=4, n_iter=20, eval_every=10, batch=32, progress=False)
+    est.fit(mv, seed=1)
+    return mv, est
+
+
+def test_frames_of_another_pixel_kind_or_scale_are_refused(uint8_fit, tmp_path):
+    mv, est = uint8_fit
+    unit = si.movies.bead_spring_movies(4, 200, seed=0, quantize=False)  # the same movies, floats in [0, 1]
+    for read in (est.delta_s, est.dissipation_map):
+        for floats in (unit, unit.frames * 255):
+            with pytest.raises(ValueError, match="movies hold float pixels .*trained on integer pixels"):
+                read(floats)
+        with pytest.raises(ValueError, match="movies: pixel scale .* rescale the frames to the training range"):
+            read(mv.frames.astype(np.uint16) * 256)  # integers of a 16-bit range
+    # integers of the training range are read whatever their type (converted exactly)
+    np.testing.assert_array_equal(est.delta_s(mv.frames.astype(np.int16)), est.delta_s(mv))
+    # the kind travels with the saved file
+    est.save(tmp_path / "c.npz")
+    with pytest.raises(ValueError, match="movies hold float pixels"):
+        si.CNEEP.load(tmp_path / "c.npz").delta_s(unit)
+    # a file saved before the kind was: unknown kind, not checked; the scale still is (shift/scale were saved)
+    with np.load(tmp_path / "c.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    cfg = json.loads(str(arrays["config"]))
+    del cfg["pixel_kind"]
+    arrays["config"] = np.array(json.dumps(cfg))
+    np.savez(tmp_path / "old.npz", **arrays)
+    old = si.CNEEP.load(tmp_path / "old.npz")
+    assert np.isfinite(old.delta_s(unit.frames * 255)).all()
+    with pytest.raises(ValueError, match="movies: pixel scale"):
+        old.delta_s(unit)
+
+
+def test_wide_integer_frames_are_read_exactly():
+    frames = si.movies.bead_spring_movies(2, 20, seed=0).frames
+    for wide in (frames.astype(np.int32) + 2**30, frames.astype(np.uint32) + 2**30, frames.astype(np.int64) + 2**40):
+        d = si.CNEEP()._as_data(wide, 0.01, None, None)
+        np.testing.assert_array_equal(d.data, wide)  # float32 would round values above 2^24
+
+
+def test_frames_are_scanned_for_nan_in_bounded_chunks(monkeypatch):
+    from stochinfer.ep import cneep
+
+    frames = np.random.default_rng(0).integers(0, 4000, size=(2, 3000, 20, 40)).astype(np.uint16)
+    sizes, isfinite = [], np.isfinite
+    monkeypatch.setattr(np, "isfinite", lambda a, *args, **kw: sizes.append(np.size(a)) or isfinite(a, *args, **kw))
+    assert si.CNEEP()._as_data(frames, 0.01, None, None).data.dtype == np.float32
+    assert max(sizes, default=0) <= 1  # integer pixels cannot be NaN: not scanned
+    floats = frames.astype(np.float32)
+    floats[1, 2600, 0, 0], floats[1, 2500, 3, 4] = np.nan, np.inf
+    sizes.clear()
+    with pytest.raises(ValueError, match=r"movies contain NaN or inf \(first at index \(1, 2500, 3, 4\)\)"):
+        si.CNEEP()._as_data(floats, 0.01, None, None)
+    assert 0 < max(sizes) <= cneep._FINITE_SCAN_PIXELS
+
+
+def test_a_converted_copy_of_the_frames_must_fit_in_memory(monkeypatch):
+    frames = np.zeros((2, 10, 20, 40), np.uint16)
+    monkeypatch.setattr(si._validate, "available_memory_bytes", lambda: 10_000)
+    with pytest.raises(MemoryError, match="store them as uint8 or float32 on disk"):
+        si.CNEEP()._as_data(frames, 0.01, None, None)
+    si.CNEEP()._as_data(frames.astype(np.uint8), 0.01, None, None)  # read in place: no copy to check
+
+
+def test_docstring_states_what_is_capped_and_the_map_tolerance(uint8_fit):
+    from stochinfer.ep.neep import _cap_segments
+
+    # val_max_transitions counts frame intervals: windows of seq_len frames number cap / (seq_len − 1)
+    capped = _cap_segments(np.array([[0, 0, 200]], dtype=np.int64), 40)
+    assert (capped[0, 2] - capped[0, 1] - 3) // 2 + 1 == 40 // 2  # seq_len = 3
+    assert "validation frame intervals" in si.CNEEP.__doc__
+    # float32 networks: the map's double sum matches ΔS to the float32 rounding of h, not exactly
+    mv, est = uint8_fit
+    ds, maps = est.delta_s(mv), est.dissipation_map(mv, per_window=True)
+    np.testing.assert_allclose(maps.sum(axis=(2, 3)), ds, rtol=0, atol=1e-5)
+    assert "exactly" not in si.CNEEP.__doc__ and "float32 rounding of h" in si.CNEEP.__doc__

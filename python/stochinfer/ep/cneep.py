@@ -7,12 +7,13 @@ training and reads out the rate, its error bar and the dissipation map."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
 from .. import _core
-from .._validate import (check_output_fits, finite_states, positive_int, recording_dt, required_dt, positive_float, stacked_array)
+from .._validate import check_output_fits, positive_int, recording_dt, required_dt, positive_float, stacked_array
 from .data import EPData, _check_model, checked_substeps, recorded_substeps
 from .neep import NEEP
 from .result import EPResult
@@ -23,6 +24,21 @@ _CNEEP_KEYS = ("n_layer", "n_channel", "seq_len", "lr", "lr_schedule", "weight_d
                "optimizer", "momentum")
 #: frames read for the pixel mean and std (evenly spaced over the training movies)
 _TRANSFORM_FRAMES = 2000
+#: frames of new movies read to compare their pixel scale with the training frames'
+_SCALE_CHECK_FRAMES = 256
+#: new frames whose pixel scale is this factor off the training one are refused (another
+#: range, e.g. [0, 1] floats for a network trained on 0–255 pixels, reads as garbage)
+_MAX_SCALE_FACTOR = 10.0
+#: pixels scanned for NaN/inf at a time (bounds the temporary, whatever the movies' size)
+_FINITE_SCAN_PIXELS = 1 << 20
+
+
+@dataclass
+class _MovieData(EPData):
+    """EPData of movies, with the kind of pixels given ('integer' or 'float'; integer
+    frames other than uint8 are read as floats)."""
+
+    pixel_kind: str = "integer"
 
 
 class CNEEP(NEEP):
@@ -40,7 +56,11 @@ class CNEEP(NEEP):
 
     The dissipation map H(y, x) = Σ_c w_c(y, x) (A_c^f − A_c^r)(y, x) (w the read-out
     weights, A the last block's activations for the forward and reversed windows)
-    sums to ΔS exactly and shows where the EP is produced.
+    sums to ΔS and shows where the EP is produced: to double rounding with
+    dtype='float64'; with the default float32 network ΔS is the difference of two
+    float32 scores h, so the map's sum (accumulated in double) agrees with it to the
+    float32 rounding of h (about 1e-7 × |h| absolute, up to ~1e-2 relative where ΔS
+    is near 0).
 
     Defaults (ours, for a 2-core CPU): 2 blocks of 32 channels (the paper's), Adam
     lr 1e-3 with cosine decay, weight decay 5e-5 (decoupled), 3000 updates of 256
@@ -50,13 +70,18 @@ class CNEEP(NEEP):
 
     seq_len > 2 scores longer windows (read out with stride seq_len − 1): for
     partially observed movies the EP per frame interval is then a tighter lower bound.
-    Other parameters as for NEEP (n_threads, progress, resetting, record_test, split,
-    val_max_transitions: the cap on validation windows).
+    Other parameters as for NEEP (n_threads, progress, resetting, record_test, split).
+    val_max_transitions caps the validation frame intervals scored at each check (a
+    window spans seq_len − 1 of them: about val_max_transitions / (seq_len − 1) windows).
+
+    A trained network reads frames of the training size, pixel kind (integer or float)
+    and scale (within a factor 10): other frames are refused, not misread.
     """
 
     _method, _kind = "cneep", "estimate"
     _config_keys = _CNEEP_KEYS
-    _fitted_state = NEEP._fitted_state + ("_frame_shape",)  # a failed refit keeps the old network's frame size
+    # a failed refit keeps the old network's frame size and pixel kind
+    _fitted_state = NEEP._fitted_state + ("_frame_shape", "_pixel_kind")
 
     def __init__(self, n_layer: int = 2, n_channel: int = 32, *, seq_len: int = 2, lr: float = 1e-3,
                  lr_schedule: str = "cosine", weight_decay: float = 5e-5, decoupled_weight_decay: bool = True,
@@ -79,6 +104,7 @@ class CNEEP(NEEP):
         self.seq_len = positive_int("seq_len", seq_len, minimum=2)
         self._window = self.seq_len
         self._frame_shape = None
+        self._pixel_kind = None  # 'integer' or 'float' once fitted; None: unknown (files from before it was saved)
 
     # ---- data ------------------------------------------------------------------
     def _as_data(self, data, dt, model, substeps) -> EPData:
@@ -115,11 +141,10 @@ class CNEEP(NEEP):
             raise ValueError(f"movies must have shape (n_movies, n_frames, height, width), got {frames.shape}")
         if frames.dtype.kind == "b" or frames.dtype.kind not in "iuf":
             raise TypeError(f"movies must hold integer or float pixels, got dtype {frames.dtype}")
-        if frames.dtype != np.uint8 and frames.dtype not in (np.float32, np.float64):
-            frames = frames.astype(np.float64 if frames.dtype.itemsize > 4 else np.float32)
-        frames = np.ascontiguousarray(frames)
-        if frames.dtype.kind == "f":
-            finite_states(frames)
+        pixel_kind = "float" if frames.dtype.kind == "f" else "integer"
+        frames = _core_frames(frames)
+        if pixel_kind == "float":  # integer pixels cannot be NaN or inf
+            _check_finite_frames(frames)
         if frames.shape[0] < 1 or frames.shape[2] < 1 or frames.shape[3] < 1:
             raise ValueError(f"movies are empty (shape {frames.shape})")
         if frames.shape[1] < self.seq_len:
@@ -132,17 +157,41 @@ class CNEEP(NEEP):
             elif not hasattr(model, "snapshot_ep_rate"):
                 raise TypeError(f"model must be a stochinfer model with an analytic EP rate, got "
                                 f"{type(model).__name__}")
-        return EPData(frames, dt, False, model, substeps, integrator, notes, hidden=hidden, partial=partial,
-                      blur=blur, layout=layout)
+        return _MovieData(frames, dt, False, model, substeps, integrator, notes, hidden=hidden, partial=partial,
+                          blur=blur, layout=layout, pixel_kind=pixel_kind)
 
-    def _check_trained_input(self, d: EPData) -> None:
+    def _check_trained_input(self, d: _MovieData) -> None:
         if d.data.shape[2:] != self._frame_shape:
             raise ValueError(f"movies have {d.data.shape[2]} × {d.data.shape[3]} frames, but this network reads "
                              f"{self._frame_shape[0]} × {self._frame_shape[1]} (its read-out is position-specific); "
                              "crop or resample the frames, or fit a new CNEEP")
+        if self._pixel_kind is not None and d.pixel_kind != self._pixel_kind:
+            raise ValueError(f"movies hold {d.pixel_kind} pixels ({d.data.dtype}), but this network was trained on "
+                             f"{self._pixel_kind} pixels (mean {self.shift[0]:.4g}, std {1 / self.scale[0]:.4g}); "
+                             "convert the frames to the training kind and range, or fit a new CNEEP")
+        self._check_pixel_scale(d)
 
-    def _new_net(self, d: EPData, seed: int):
+    def _check_pixel_scale(self, d: _MovieData) -> None:
+        """Refuses frames whose pixel magnitude (root mean square, from a bounded sample)
+        is more than _MAX_SCALE_FACTOR off the training frames': the z-score fitted on
+        those would feed the network values far outside anything it was trained on."""
+        if self.shift is None:
+            return
+        trained = float(np.hypot(self.shift[0], 1.0 / self.scale[0]))
+        segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, as a huge scale
+            new = float(np.sqrt(np.mean(np.square(_frame_sample(d.data, segs, _SCALE_CHECK_FRAMES)))))
+        if new == 0:  # black frames: no scale to compare (zero reads the same in any range)
+            return
+        if not (trained / _MAX_SCALE_FACTOR <= new <= trained * _MAX_SCALE_FACTOR):
+            raise ValueError(f"movies: pixel scale (root mean square) {new:.4g}, but this network was trained on "
+                             f"frames of scale {trained:.4g} (pixel mean {self.shift[0]:.4g}, std "
+                             f"{1 / self.scale[0]:.4g}): more than {_MAX_SCALE_FACTOR:g}× off, it would read garbage; "
+                             "rescale the frames to the training range, or fit a new CNEEP")
+
+    def _new_net(self, d: _MovieData, seed: int):
         self._frame_shape = tuple(int(s) for s in d.data.shape[2:])
+        self._pixel_kind = d.pixel_kind
         return self._build_net(seed)
 
     def _build_net(self, seed: int):
@@ -164,12 +213,7 @@ class CNEEP(NEEP):
 
     def _input_transform(self, d: EPData, segments: np.ndarray):
         """One pixel mean and std over evenly spaced frames of the training movies."""
-        lengths = segments[:, 2] - segments[:, 1]
-        total = int(lengths.sum())
-        picks = np.unique(np.linspace(0, total - 1, min(total, _TRANSFORM_FRAMES)).astype(np.int64))
-        cum = np.concatenate([[0], np.cumsum(lengths)])
-        k = np.searchsorted(cum, picks, side="right") - 1
-        sample = d.data[segments[k, 0], segments[k, 1] + picks - cum[k]].astype(np.float64)
+        sample = _frame_sample(d.data, segments, _TRANSFORM_FRAMES)
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
             mean, std = float(sample.mean()), float(sample.std())
         if not (np.isfinite(mean) and np.isfinite(std)):
@@ -186,10 +230,13 @@ class CNEEP(NEEP):
             net.set_pixel_transform(float(np.asarray(shift).ravel()[0]), float(np.asarray(scale).ravel()[0]))
 
     def _net_config(self) -> dict:
-        return {"frame_shape": list(self._frame_shape)}
+        return {"frame_shape": list(self._frame_shape), "pixel_kind": self._pixel_kind}
 
     def _restore_net_config(self, cfg: dict) -> None:
         self._frame_shape = tuple(int(v) for v in cfg["frame_shape"])
+        self._pixel_kind = cfg.get("pixel_kind")  # absent in files from before it was saved: unknown, not checked
+        if self._pixel_kind not in (None, "integer", "float"):
+            raise ValueError(f"a damaged CNEEP file: pixel_kind {self._pixel_kind!r} is not 'integer' or 'float'")
 
     # ---- truth and read-out -------------------------------------------------------
     def _truth_delta_s(self, d: EPData, segments: np.ndarray):
@@ -282,6 +329,52 @@ class CNEEP(NEEP):
     def __repr__(self) -> str:
         return (f"CNEEP(n_layer={self.n_layer}, n_channel={self.n_channel}, seq_len={self.seq_len}, "
                 f"lr={self.lr})")
+
+
+def _core_frames(frames: np.ndarray) -> np.ndarray:
+    """The frames as the core reads them: uint8, float32 or float64, C-contiguous. Other
+    pixel types are copied (after checking the copy fits in memory): integers of 16 bits
+    or fewer and float16 to float32 (exact), wider integers to float64 (float32 holds
+    integers exactly only up to 2^24), other floats to the nearest of float32/float64."""
+    dt = frames.dtype
+    if dt == np.uint8 or dt in (np.float32, np.float64):
+        target = dt
+    elif dt.kind == "f":
+        target = np.dtype(np.float64 if dt.itemsize > 4 else np.float32)
+    else:
+        target = np.dtype(np.float64 if dt.itemsize >= 4 else np.float32)
+    if target == dt and frames.flags.c_contiguous:
+        return frames
+    hint = (f"movies: reading {dt} pixels copies them as {target.name}; store them as uint8 or float32 "
+            "on disk (convert chunk by chunk) and pass them memory-mapped (np.load(path, mmap_mode='r')), "
+            "or pass fewer movies") if target != dt else \
+        "movies: a non-contiguous array is copied; pass C-contiguous (e.g. memory-mapped) frames, or fewer movies"
+    check_output_fits(frames.shape, target, hint)
+    return frames.astype(target, order="C")
+
+
+def _check_finite_frames(frames: np.ndarray) -> None:
+    """Refuses NaN/inf pixels, naming the first; scans a bounded block of frames at a
+    time, so memory-mapped movies need no full-size temporary."""
+    step = max(1, _FINITE_SCAN_PIXELS // max(1, frames.shape[2] * frames.shape[3]))
+    for m in range(frames.shape[0]):
+        for t in range(0, frames.shape[1], step):
+            ok = np.isfinite(frames[m, t:t + step])
+            if not ok.all():
+                j, y, x = (int(i) for i in np.argwhere(~ok)[0])
+                raise ValueError(f"movies contain NaN or inf (first at index {(m, t + j, y, x)}); "
+                                 "remove or interpolate those frames")
+
+
+def _frame_sample(frames: np.ndarray, segments: np.ndarray, n_frames: int) -> np.ndarray:
+    """Up to n_frames frames evenly spaced over the segments (movie, begin, end), as
+    float64: pixel statistics from a bounded read, whatever the movies' length."""
+    lengths = segments[:, 2] - segments[:, 1]
+    total = int(lengths.sum())
+    picks = np.unique(np.linspace(0, total - 1, min(total, n_frames)).astype(np.int64))
+    cum = np.concatenate([[0], np.cumsum(lengths)])
+    k = np.searchsorted(cum, picks, side="right") - 1
+    return frames[segments[k, 0], segments[k, 1] + picks - cum[k]].astype(np.float64)
 
 
 def _mean_map(nets: list, frames: np.ndarray, segs: np.ndarray) -> np.ndarray:
