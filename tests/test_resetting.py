@@ -140,3 +140,13 @@ def test_resetting_settings_are_plain_python_values():
     r = si.Resetting(prob=np.float32(0.01), after=np.int64(20), adaptive=np.bool_(False))
     assert type(r.prob) is float and type(r.after) is int and type(r.adaptive) is bool
     json.dumps(r.__dict__)
+
+
+@pytest.mark.parametrize("make", [lambda **k: si.NEEP(**k), lambda **k: si.CNEEP(**k), lambda **k: si.RNEEP(**k),
+                                  lambda **k: si.Classifier(**k)])
+def test_patience_with_resetting_is_refused_not_ignored(make):
+    """CNEEP(patience=10, resetting=...) ran all its updates with patience=10 in its settings."""
+    with pytest.raises(ValueError, match="patience .* does not apply with resetting"):
+        make(patience=10, resetting=si.Resetting(prob=0.01, after=100))
+    make(patience=None, resetting=si.Resetting(prob=0.01, after=100))
+    make(patience=10)

@@ -43,7 +43,8 @@ class Resetting:
     CosineAnnealingLR: after a reset at update t the rate is
     floor + (rate at the checkpoint − floor)·(1 + cos πs/T)/(1 + cos πt/T). Early
     stopping (patience) does not apply with resetting: training runs all its
-    updates and keeps the best validated model, as in the reference. Ensembles
+    updates and keeps the best validated model, as in the reference (the NEEP
+    estimators and Classifier refuse both; Langevin TrainSettings ignore patience then). Ensembles
     trained together (Langevin method='ensemble') reset all members to the
     checkpoint of their best mean validation loss; each member still keeps its own
     best parameters at the end.
@@ -102,6 +103,14 @@ def check_resetting(value, layer_wise: bool = False) -> Optional[Resetting]:
                          "use layers=None here")
     return value
 
+
+
+def refuse_patience_with_resetting(patience, resetting) -> None:
+    """Estimators take patience or resetting, not both: with resetting, training runs all
+    its updates (a reset is what follows a stall), so a patience would be ignored."""
+    if patience is not None and resetting is not None:
+        raise ValueError("patience (early stopping) does not apply with resetting, which runs all n_iter updates "
+                         "and keeps the best validated model: pass patience=None")
 
 def network_state(net) -> tuple:
     """A compiled network's parameters with their optimiser state ((m, v, step)):

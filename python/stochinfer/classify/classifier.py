@@ -14,8 +14,8 @@ from .._io import atomic_savez, load_versioned
 from .._validate import (check_output_fits, finite_array, momentum_value, positive_float, positive_int,
                          seed_value, thread_count)
 from ..ep.neep import _ACTIVATIONS
-from ..train import (Resetting, ScheduledStep, check_resetting, layer_slices, network_state, run_training,
-                     set_network_state)
+from ..train import (Resetting, ScheduledStep, check_resetting, layer_slices, network_state,
+                     refuse_patience_with_resetting, run_training, set_network_state)
 from .label_noise import class_labels
 
 FORMAT_VERSION = 1
@@ -134,6 +134,7 @@ class Classifier:
         if isinstance(resetting, dict):  # as save() writes it
             resetting = Resetting(**resetting)
         self.resetting = check_resetting(resetting, layer_wise=True)
+        refuse_patience_with_resetting(self.patience, self.resetting)
         self.val_fraction = positive_float("val_fraction", val_fraction)
         if not self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")

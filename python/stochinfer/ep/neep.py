@@ -16,7 +16,8 @@ from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
 from .._validate import (check_output_fits, momentum_value, positive_float, positive_int, same_interval, seed_value,
                          thread_count)
-from ..train import Resetting, ScheduledStep, check_resetting, network_state, run_training, set_network_state
+from ..train import (Resetting, ScheduledStep, check_resetting, network_state, refuse_patience_with_resetting,
+                     run_training, set_network_state)
 from . import readout
 from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
 from .result import EPResult
@@ -121,6 +122,7 @@ class NEEP:
             except TypeError:
                 raise ValueError(f"resetting: not the settings of a stochinfer.Resetting: {resetting!r}") from None
         self.resetting = check_resetting(resetting)
+        refuse_patience_with_resetting(self.patience, self.resetting)
         self.standardize = bool(standardize)
         self.embed_dim = positive_int("embed_dim", embed_dim)
         if dtype not in ("float32", "float64"):
