@@ -120,6 +120,13 @@ def test_metrics_against_hand_computed_values():
     assert metrics.r2(f, f) == 1.0
     assert metrics.r2(f, g) == pytest.approx(1 - 6 * 0.01 / np.sum((f - f.mean(0)) ** 2))
     assert metrics.relative_error(f, g) == pytest.approx(np.sqrt(0.06 / 4))
+    # methods.md §3.5 on two samples f + 0.1 and f + 0.3: every error² 0.01 or 0.09, every sample
+    # variance 0.01; mean f̂² = mean of (f + 0.1)² and (f + 0.3)² over the six entries
+    two = np.stack([f + 0.1, f + 0.3])
+    mean_sq = (np.sum((f + 0.1) ** 2) + np.sum((f + 0.3) ** 2)) / 12
+    assert metrics.relative_mse(f, two) == pytest.approx(0.05 / mean_sq)
+    assert metrics.total_uncertainty(two) == pytest.approx(0.01 / mean_sq)
+    assert np.isnan(metrics.total_uncertainty(two[:1]))
     assert metrics.coverage(f, f - 0.05, f + 0.2) == 1.0
     assert metrics.coverage(f, f + 0.05, f + 0.2) == 0.0
     rng = np.random.default_rng(0)

@@ -265,7 +265,8 @@ class LangevinFit:
         scoring_mask(points) method (HodgkinHuxley: gates inside (0.01, 0.99), where
         the unclipped drift formula holds) scores only the states it keeps; the
         number left out is reported. Returns a dict per field: r2, nmse,
-        relative_error, coverage (of the `level` band; for D, of its distinct entries
+        relative_mse and total_uncertainty (methods.md §3.5), relative_error
+        (sqrt(Σ(f̂ − f)²/Σf²) of the posterior mean), coverage (of the `level` band; for D, of its distinct entries
         i >= j on the noisy coordinates), calibration (correlation of
         log error with log posterior variance, p-value), and provenance (method,
         kl_gradient, corrections). The calibration p-value treats the points as
@@ -324,6 +325,8 @@ class LangevinFit:
             out[name] = {
                 "r2": metrics.r2(f, est.mean),
                 "nmse": metrics.nmse(f, est.samples),
+                "relative_mse": metrics.relative_mse(f, est.samples),
+                "total_uncertainty": metrics.total_uncertainty(est.samples),
                 "relative_error": metrics.relative_error(f, est.mean),
                 "coverage": metrics.coverage(cov_f, cov_lo, cov_hi),
                 "calibration": metrics.calibration(f, est.mean, est.std, block_length=block_length),

@@ -32,6 +32,22 @@ def nmse(truth: np.ndarray, samples: np.ndarray) -> float:
     return float(np.mean((f - s) ** 2) / np.mean(f ** 2 + s ** 2))
 
 
+def relative_mse(truth: np.ndarray, samples: np.ndarray) -> float:
+    """mean((f - f̂_s)²) / mean(f̂_s²) over points and posterior samples (S, n, ...) (methods.md §3.5)."""
+    f = _flat(truth)[None]
+    s = np.asarray(samples, dtype=np.float64).reshape(samples.shape[0], samples.shape[1], -1)
+    return float(np.mean((f - s) ** 2) / np.mean(s ** 2))
+
+
+def total_uncertainty(samples: np.ndarray) -> float:
+    """mean over points of the variance over samples (ddof 0), / mean(f̂_s²) (methods.md §3.5;
+    nan for one sample)."""
+    s = np.asarray(samples, dtype=np.float64).reshape(samples.shape[0], samples.shape[1], -1)
+    if s.shape[0] < 2:
+        return float("nan")
+    return float(np.mean(s.var(axis=0)) / np.mean(s ** 2))
+
+
 def relative_error(truth: np.ndarray, estimate: np.ndarray) -> float:
     """Entrywise relative RMS error sqrt(Σ(f̂ - f)² / Σf²)."""
     f, g = _flat(truth), _flat(estimate)
