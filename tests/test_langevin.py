@@ -654,8 +654,9 @@ def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):
     except ImportError:
         pass
     # overdamped data fitted as underdamped: the file's model is no truth for it; the fit is still saved
-    assert main(["infer", path, "--hidden", "16", "--regime", "underdamped", "--no-plot",
-                 "--save", str(tmp_path / "under.npz")]) == 0
+    with pytest.warns(UserWarning, match="look diffusive"):  # and says so
+        assert main(["infer", path, "--hidden", "16", "--regime", "underdamped", "--no-plot",
+                     "--save", str(tmp_path / "under.npz")]) == 0
     assert "not scored against the file's model" in capsys.readouterr().out
     assert si.LangevinFit.load(str(tmp_path / "under.npz")).regime == "underdamped"
     np.save(tmp_path / "plain.npy", np.zeros((1, 50, 2)))

@@ -318,3 +318,33 @@ def test_provenance_keeps_the_seed_and_split(two_fits, tmp_path):
     assert fit.provenance()["val_fraction"] == 0.2
     back = si.langevin.LangevinFit.load(fit.save(str(tmp_path / "f.npz")))
     assert back.provenance() == fit.provenance()
+
+
+def _inertial_pair_with_one_noiseless_velocity(seed: int = 0) -> np.ndarray:
+    """Two coupled damped oscillators (γ = 1, dt = 0.01, 10 Euler substeps); only coordinate 0's
+    velocity gets noise, coordinate 1 follows it smoothly through the coupling."""
+    rng = np.random.default_rng(seed)
+    n, L, h = 2, 2000, 0.001
+    x, cx, cv = np.zeros((n, L, 2)), np.zeros((n, 2)), np.zeros((n, 2))
+    for i in range(L):
+        x[:, i] = cx
+        for _ in range(10):
+            a = -cx - cv + 0.5 * cx[:, ::-1]
+            cx = cx + cv * h
+            cv = cv + a * h + np.c_[np.sqrt(2 * h) * rng.normal(size=n), np.zeros(n)]
+    return x
+
+
+def test_underdamped_data_without_noise_in_a_velocity_are_refused_before_training():
+    """The error used to come after the drift networks had trained, as an unnamed singular matrix."""
+    x = _inertial_pair_with_one_noiseless_velocity()
+    with pytest.raises(ValueError, match=r"coordinates \[1\] look noiseless .*Pass noiseless=\[1\]"):
+        si.infer_langevin(x, dt=0.01, regime="underdamped", drift_settings=TrainSettings(n_iter=10**6))
+
+
+def test_overdamped_data_fitted_as_underdamped_warn():
+    """Diffusive positions' finite differences are noise, not velocities: with corrections off the
+    fit returned D ~ 4e4 without a word."""
+    tr = si.simulate(si.models.Nonlinear(), 1, 1000, 0.01, substeps=10, seed=0, burn_in=0, initial="zeros")
+    with pytest.warns(UserWarning, match=r"positions of coordinates \[0, 1\] look diffusive"):
+        si.infer_langevin(tr, regime="underdamped", corrections=False, **SHORT)

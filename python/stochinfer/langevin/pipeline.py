@@ -11,7 +11,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .._validate import boolean, increment_moments, integer, positive_float, positive_int, seed_value, thread_count
+from .._validate import (boolean, increment_moments, integer, positive_float, positive_int, seed_value, thread_count,
+                         user_stacklevel)
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import FieldNetwork, TrainSettings, refuse_refit_with_out_of_bag, refuse_refit_with_resetting
 from .fit import LangevinFit
@@ -126,6 +127,41 @@ def _check_noisy(x: np.ndarray, noisy, d1: np.ndarray) -> None:
                          "underdamped). A noisy coordinate whose increments a strong drift dominates (drift "
                          "step per dt well above the noise step) looks smooth too: if yours is noisy, pass "
                          "noise_check=False (--no-noise-check); its D will be hard to infer at this dt")
+
+
+def _increment_ratio(x: np.ndarray) -> np.ndarray:
+    """Mean squared two-step increment over one-step, per coordinate of x (M, L, d); inf
+    where x never changes (no noise at all)."""
+    d1 = np.mean((x[:, 1:] - x[:, :-1]) ** 2, axis=(0, 1))
+    d2 = np.mean((x[:, 2:] - x[:, :-2]) ** 2, axis=(0, 1))
+    return np.where(d1 > 0, d2 / np.maximum(d1, 1e-300), np.inf)
+
+
+def _check_underdamped(x: np.ndarray, noisy, dt: float) -> None:
+    """The underdamped counterpart of _check_noisy, before any training. Positions of an
+    inertial system are smooth (two-step/one-step ratio ≈ 4; 3.2-4 on the built-in models
+    for dt up to 0.5): ≈ 2 means diffusive positions, overdamped data, whose finite-difference
+    'velocities' are noise: a warning, not an error, as position measurement noise lowers the
+    ratio too. Velocities v̂ = Δx/dt of a noisy coordinate are diffusive-like (≈ 2.5, up to 3
+    where the drift step is large), of a noiseless one smooth (≈ 4): D is then singular."""
+    rx = _increment_ratio(x)
+    diffusive = [i for i in noisy if rx[i] < 2.5]
+    if diffusive:
+        warnings.warn(f"positions of coordinates {diffusive} look diffusive (two-step/one-step mean squared "
+                      f"increment {np.round(rx[diffusive], 2).tolist()}; inertial ≈ 4, diffusive ≈ 2): for "
+                      "overdamped data use regime='overdamped' (--regime overdamped), the underdamped fit of "
+                      "them is meaningless. An inertial system with friction × dt well above 1, or positions "
+                      "with large measurement noise, look the same: record more often or more precisely; "
+                      "noise_check=False silences this", UserWarning, stacklevel=user_stacklevel())
+    rv = _increment_ratio(np.diff(x, axis=1) / dt)
+    smooth = [i for i in noisy if rv[i] > 3.5]
+    if smooth:
+        raise ValueError(f"coordinates {smooth} look noiseless (their velocities' two-step/one-step mean squared "
+                         f"increment {np.round(rv[smooth], 2).tolist()}; noisy ≈ 2.5, smooth ≈ 4): the diffusion "
+                         f"matrix is singular. Pass noiseless={smooth} (command line: --noiseless "
+                         f"{' '.join(map(str, smooth))}) to learn D on the other coordinates; if yours is noisy "
+                         "(a strong drift dominates its velocity increments), pass noise_check=False "
+                         "(--no-noise-check)")
 
 
 def _check_scales(x: np.ndarray, dt: float, var: np.ndarray, ms: np.ndarray, lo: float = 1e-20,
@@ -424,8 +460,10 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         raise ValueError(f"too few points for the chosen network: {train.size} training rows "
                          f"(need at least {max(min_rows, 50)}, with val_fraction={val_fraction} held out); pass "
                          "longer or more trajectories")
-    if not under:  # before any training: a coordinate without noise makes D singular
-        if noise_check:
+    if noise_check:  # before any training: a coordinate without noise makes D singular
+        if under:
+            _check_underdamped(x, noisy, d.dt)
+        else:
             _check_noisy(x, noisy, ms)
     if preset == "reference":  # epochs of the training rows (a bootstrap resample has as many)
         if drift_settings is None:
