@@ -5,6 +5,7 @@ in test_langevin_acceptance.py (slow)."""
 import os
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -966,3 +967,21 @@ def test_n_threads_applies_to_simulations_after_training(ou, tmp_path):
             watcher.join()
         # the watcher and the interruptible call's worker; a pool would add cores - 1 more
         assert max(peak) <= base + 2, (base, max(peak))
+
+
+def test_driven_fit_simulates_from_the_first_recorded_time_not_the_first_held_out_one(ou, tmp_path):
+    """40 pieces recorded from t = 0, 1, ..., 39, a fifth of them held out: the default t0 was the
+    earliest held-out time and t0 = 0 warned 'outside the data'."""
+    _, tr = ou
+    x = tr.x[:2, :2000].reshape(40, 100, 2)
+    fit = si.infer_langevin(x, dt=0.01, time_dependent=True, t0=np.arange(40.0), hidden=8, progress=False,
+                            drift_settings=TrainSettings(n_iter=40), diffusion_settings=TrainSettings(n_iter=40))
+    assert np.min(fit._val_states[1]) > 0  # the piece starting at 0 trains (seeded split)
+    loaded = si.langevin.LangevinFit.load(fit.save(str(tmp_path / "driven.npz")))
+    for f in (fit, loaded):
+        assert f.simulate(3, 10, seed=1).t[0] == 0.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            f.simulate(3, 100, seed=1, t0=0.0)
+        with pytest.warns(UserWarning, match="outside the data's"):
+            f.simulate(3, 100, seed=1, t0=45.0)

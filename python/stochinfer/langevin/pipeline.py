@@ -492,6 +492,7 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         shifted = None
     if d.t is not None:
         tt = np.asarray(d.t, dtype=np.float64)[:, :n_pts].reshape(-1)
+        norm["t_range"] = [float(tt.min()), float(tt.max())]  # all recorded rows: simulate's default t0 and range
         if period is None:
             mu_t, s_t = _standardise(tt[:, None], train)
             norm.update(mu_t=mu_t[0], s_t=s_t[0])

@@ -147,11 +147,13 @@ def _start_time(fit, t0, span: float, period) -> float:
     simulated over times outside the data's (the time input would extrapolate)."""
     times = fit._val_states[1]
     aperiodic = fit.time_dependent and period is None and fit.norm.get("time_period") is None and times is not None
+    if aperiodic:  # the recorded times (fits saved before t_range was kept: the held-out ones)
+        lo, hi = (float(v) for v in fit.norm["t_range"]) if "t_range" in fit.norm else \
+            (float(np.min(times)), float(np.max(times)))
     if t0 is None:
-        return float(np.min(times)) if aperiodic else 0.0
+        return lo if aperiodic else 0.0
     t0 = finite_float("t0", t0)
     if aperiodic:
-        lo, hi = float(np.min(times)), float(np.max(times))
         tol = 1e-9 * max(abs(lo), abs(hi), span)
         if t0 < lo - tol or t0 + span > hi + tol + fit.dt:
             warnings.warn(f"simulating t in [{t0:.6g}, {t0 + span:.6g}], outside the data's [{lo:.6g}, {hi:.6g}]: "
