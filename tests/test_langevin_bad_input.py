@@ -2,6 +2,7 @@
 exceptions naming the argument, raised before any large allocation. (Data checks:
 test_langevin.py::test_bad_input_is_rejected_with_clear_errors.)"""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -348,3 +349,17 @@ def test_overdamped_data_fitted_as_underdamped_warn():
     tr = si.simulate(si.models.Nonlinear(), 1, 1000, 0.01, substeps=10, seed=0, burn_in=0, initial="zeros")
     with pytest.warns(UserWarning, match=r"positions of coordinates \[0, 1\] look diffusive"):
         si.infer_langevin(tr, regime="underdamped", corrections=False, **SHORT)
+
+
+def test_an_autonomous_fit_scored_against_a_driven_truth_warns(two_fits, data):
+    """report() evaluated a driven truth at t = 0 without a word."""
+    m = si.models.BrownianCarnot()
+    tr = si.simulate(m, 2, 1000, 0.01, substeps=10, seed=0)
+    fit = si.infer_langevin(tr, regime="underdamped", **SHORT)
+    with pytest.warns(UserWarning, match="truth's drift depends on time but this fit is autonomous"):
+        fit.report(m)
+    ou = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        two_fits[0].report(ou, points=data[0, :200])
+    assert not any("depends on time" in str(w.message) for w in caught)

@@ -49,6 +49,14 @@ _DEFAULT_BLOCKS = 20
 
 
 
+def _depends_on_time(truth, pts: np.ndarray) -> bool:
+    """Whether truth.drift changes with t at a few of the points (a driven model)."""
+    probe = pts[:20]
+    f0 = np.asarray(truth.drift(probe, 0.0), dtype=np.float64)
+    return any(not np.allclose(np.asarray(truth.drift(probe, s), dtype=np.float64), f0, rtol=1e-12, atol=0)
+               for s in (0.37, 13.1))
+
+
 def _finite_field(samples: np.ndarray, z: np.ndarray, what: str) -> np.ndarray:
     """samples (S, n, ...), refused with the first state where they overflow: the networks and the
     polynomial bases grow without bound away from the data (a quadratic diffusion base at |x| ~ 1e29)."""
@@ -293,6 +301,9 @@ class LangevinFit:
                               "held-out scores, or fit with validation='split'", stacklevel=2)
         pts = self._states(points, t if self.time_dependent else None)[0]
         tt = 0.0 if t is None else np.asarray(t, dtype=np.float64)
+        if not self.time_dependent and _depends_on_time(truth, pts):
+            warnings.warn("the truth's drift depends on time but this fit is autonomous: it is scored against the "
+                          "truth at t = 0; for driven data fit with time_dependent=True", stacklevel=2)
         n_excluded = 0
         if hasattr(truth, "scoring_mask"):
             keep = np.asarray(truth.scoring_mask(pts), dtype=bool)
