@@ -205,6 +205,15 @@ def test_output_too_large_is_refused_before_allocating(monkeypatch):
         render(np.zeros((1, 100, 2)), bead_spring_layout())
 
 
+def test_rendering_working_memory_counts_against_the_memory_check(monkeypatch):
+    """One 4000 × 4000 frame: a 16 MB uint8 output, but each thread also holds a 128 MB double image
+    (a 16000² frame ended in std::bad_alloc under a memory limit)."""
+    layout = SpotLayout(4000, 4000, [[2000.0, 2000.0]], [[[1.0], [0.0]]])
+    monkeypatch.setattr(si._validate, "available_memory_bytes", lambda: 100 * 2**20)
+    with pytest.raises(si.OutputTooLargeError, match="GiB of working memory"):
+        render(np.zeros((1, 1, 1)), layout, n_threads=1)
+
+
 def test_shot_noise_of_pixels_sharing_a_key_block_is_independent():
     # a 1 × 4 frame: column 0 below the exact-inversion limit, columns 1-3 above it; four pixel keys
     # share one Philox block, so one stream for both regimes would correlate neighbours (r ≈ −0.7)

@@ -1,6 +1,8 @@
 """Rendering hidden states into movie frames (compiled, threaded)."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .. import _core, _validate
@@ -116,8 +118,12 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
     oh = (layout.height if box[2] < 0 else box[2]) // f
     ow = (layout.width if box[3] < 0 else box[3]) // f
     n_out = x.shape[0] * n_frames if pairs is None else pairs.shape[0]
+    # each rendering thread holds a double image of one frame and the spots' row and column masses
+    workers = max(1, min(threads or os.cpu_count() or 1, n_out))
+    n_spots = layout.base.shape[0]
     _validate.check_output_fits((n_out, oh, ow), np.uint8 if quantize else np.float32,
-                                "render fewer frames at a time (frames=...)")
+                                "render fewer frames at a time (frames=...), with fewer threads, or downsample",
+                                extra_bytes=workers * 8 * (oh * ow + n_spots * (oh + ow + 2)))
     out = _core.render_frames(x, layout.height, layout.width, layout.base.ravel().tolist(),
                               layout.jacobian.ravel().tolist(), layout.spot_std, f, box, shot, read, bool(quantize),
                               seed, pairs, threads, movie_offset, blur)
