@@ -7,6 +7,8 @@ import time
 import numpy as np
 import pytest
 
+pytest_plugins = ["_watchdog"]  # a hung test ends the run (tests/_watchdog.py)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def sigint_raises_keyboard_interrupt():

@@ -137,3 +137,16 @@ def test_finalizer_that_calls_the_model_does_not_deadlock(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), *sys.path]))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr
+
+
+def test_a_hung_test_ends_the_run_instead_of_hanging_it(tmp_path):
+    """The watchdog (tests/_watchdog.py) that turns a deadlock regression into a failed run."""
+    (tmp_path / "test_hang.py").write_text("import time\n\ndef test_hang():\n    time.sleep(120)\n")
+    env = dict(os.environ, STOCHINFER_TEST_TIMEOUT="2",
+               PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), *sys.path]))
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "_watchdog", "-p", "no:cacheprovider",
+                          "-o", "addopts=", str(tmp_path / "test_hang.py")],
+                         capture_output=True, text=True, timeout=100, env=env, cwd=tmp_path)
+    assert out.returncode == 124, out.stdout + out.stderr
+    assert "test_hang still running after 2 s" in out.stderr and time.perf_counter() - start < 60
