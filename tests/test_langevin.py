@@ -969,9 +969,10 @@ def test_n_threads_applies_to_simulations_after_training(ou, tmp_path):
         assert max(peak) <= base + 2, (base, max(peak))
 
 
-def test_driven_fit_simulates_from_the_first_recorded_time_not_the_first_held_out_one(ou, tmp_path):
-    """40 pieces recorded from t = 0, 1, ..., 39, a fifth of them held out: the default t0 was the
-    earliest held-out time and t0 = 0 warned 'outside the data'."""
+def test_driven_fit_knows_every_recorded_time_not_only_the_held_out_ones(ou, tmp_path):
+    """40 pieces recorded from t = 0, 1, ..., 39, a fifth of them held out: t0 = 0 warned 'outside
+    the data' (the range was the held-out pieces'). The default t0 stays the earliest held-out time,
+    where the start states were recorded; start states recorded far from t0 warn."""
     _, tr = ou
     x = tr.x[:2, :2000].reshape(40, 100, 2)
     fit = si.infer_langevin(x, dt=0.01, time_dependent=True, t0=np.arange(40.0), hidden=8, progress=False,
@@ -979,9 +980,24 @@ def test_driven_fit_simulates_from_the_first_recorded_time_not_the_first_held_ou
     assert np.min(fit._val_states[1]) > 0  # the piece starting at 0 trains (seeded split)
     loaded = si.langevin.LangevinFit.load(fit.save(str(tmp_path / "driven.npz")))
     for f in (fit, loaded):
-        assert f.simulate(3, 10, seed=1).t[0] == 0.0
+        assert f.simulate(3, 10, seed=1).t[0] == np.min(fit._val_states[1])
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             f.simulate(3, 100, seed=1, t0=0.0)
         with pytest.warns(UserWarning, match="outside the data's"):
             f.simulate(3, 100, seed=1, t0=45.0)
+
+
+def test_driven_start_states_recorded_far_from_t0_warn(ou):
+    """Five pieces from t = 0, 2, 4, 6, 8, the last one held out: paths started at t0 = 0 from
+    states recorded near t = 8 without a word."""
+    _, tr = ou
+    x = tr.x[:1, :1000].reshape(5, 200, 2)
+    fit = si.infer_langevin(x, dt=0.01, time_dependent=True, t0=np.arange(5) * 2.0, val_fraction=0.2, hidden=8,
+                            progress=False, drift_settings=TrainSettings(n_iter=40),
+                            diffusion_settings=TrainSettings(n_iter=40))
+    held_out = np.min(fit._val_states[1])
+    assert held_out > 3  # the seeded split holds out a late piece
+    with pytest.warns(UserWarning, match="start states are held-out states recorded up to"):
+        fit.simulate(3, 10, seed=1, t0=0.0)
+    fit.simulate(3, 10, seed=1, t0=0.0, x0=np.zeros(2))  # given states: nothing to warn about

@@ -363,3 +363,36 @@ def test_an_autonomous_fit_scored_against_a_driven_truth_warns(two_fits, data):
         warnings.simplefilter("always")
         two_fits[0].report(ou, points=data[0, :200])
     assert not any("depends on time" in str(w.message) for w in caught)
+
+
+def test_weakly_noisy_underdamped_data_are_not_called_noiseless():
+    """Van der Pol at T = 0.01: its velocity increments are mostly drift (ratio ≈ 3.8), but noisy;
+    a 3.5 threshold refused it. A truly smooth 1-D velocity is refused without the impossible
+    advice noiseless=[0]."""
+    from stochinfer.langevin.pipeline import _check_underdamped
+    tr = si.simulate(si.models.VanDerPol(temperature=0.01), 4, 2000, 0.01, substeps=10, seed=0)
+    _check_underdamped(tr.x, [0], 0.01)
+    t = np.arange(2000) * 0.01
+    smooth = np.sin(t)[None, :, None]
+    with pytest.raises(ValueError, match="No coordinate shows noise") as err:
+        _check_underdamped(smooth, [0], 0.01)
+    assert "noiseless=[0]" not in str(err.value)
+
+
+def test_files_saved_with_patience_and_resetting_still_load(tmp_path):
+    """Such files were written before both were refused together (patience was ignored)."""
+    import json
+    from stochinfer.ep import NEEP
+    tr = si.simulate(si.models.BeadSpring(2, 0.1), 4, 200, 0.01, seed=1)
+    est = NEEP(hidden=8, layers=2, n_iter=20, eval_every=10, progress=False, resetting=si.Resetting(0.1, after=5))
+    est.fit(tr, seed=0)
+    path = str(tmp_path / "n.npz")
+    est.save(path)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    cfg = json.loads(str(arrays["config"]))
+    cfg["patience"] = 10
+    arrays["config"] = np.array(json.dumps(cfg))
+    np.savez(path, **arrays)
+    back = NEEP.load(path)
+    assert back.patience is None and back.resetting is not None

@@ -323,6 +323,8 @@ class Classifier:
     def load(cls, path: str, n_threads: Optional[int] = None) -> "Classifier":
         """Loads a classifier written by save(); ready for predict() and score()."""
         cfg, arrays = load_versioned(path, "classifier", FORMAT_VERSION, "Classifier")
+        if cfg.get("resetting") is not None:  # files saved with both: patience was ignored, as now refused
+            cfg["patience"] = None
         try:
             clf = cls(**{k: cfg.get(k, _LATER_KEYS[k]) if k in _LATER_KEYS else cfg[k] for k in _SETTINGS},
                       n_threads=n_threads)

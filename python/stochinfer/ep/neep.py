@@ -426,6 +426,8 @@ class NEEP:
     def load(cls, path: str) -> "NEEP":
         """Load an estimator written by save(); ready for delta_s()."""
         cfg, arrays = load_versioned(path, cls._method, FORMAT_VERSION, cls._method.upper())
+        if cfg.get("resetting") is not None:  # files saved with both: patience was ignored, as now refused
+            cfg["patience"] = None
         try:
             params, shift, scale = arrays["params"], arrays["shift"], arrays["scale"]
             est = cls(**{k: cfg.get(k, _LATER_KEYS[k]) if k in _LATER_KEYS else cfg[k] for k in cls._config_keys})

@@ -53,7 +53,8 @@ def _depends_on_time(truth, pts: np.ndarray) -> bool:
     """Whether truth.drift changes with t at a few of the points (a driven model)."""
     probe = pts[:20]
     f0 = np.asarray(truth.drift(probe, 0.0), dtype=np.float64)
-    return any(not np.allclose(np.asarray(truth.drift(probe, s), dtype=np.float64), f0, rtol=1e-12, atol=0)
+    return any(not np.allclose(np.asarray(truth.drift(probe, s), dtype=np.float64), f0, rtol=1e-12, atol=0,
+                               equal_nan=True)
                for s in (0.37, 13.1))
 
 

@@ -72,8 +72,9 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     periodically driven fits, the networks see t mod period (the time input
     covers one period); default: the fit's own period (infer_langevin(period=)),
     else none. t0: time of the first state (the data's time unit); default 0, and for
-    driven fits without a period the data's first recorded time (the networks know
-    time only over the data's range: starting or running outside it warns). Same
+    driven fits without a period the earliest held-out time, whose recorded states
+    start the paths (the networks know time only over the data's range: starting or
+    running outside it warns, as do start states recorded far from t0). Same
     seed, same paths, whatever the thread count."""
     n_traj = positive_int("n_traj", n_traj)
     n_steps = positive_int("n_steps", n_steps)
@@ -150,8 +151,8 @@ def _start_time(fit, t0, span: float, period) -> float:
     if aperiodic:  # the recorded times (fits saved before t_range was kept: the held-out ones)
         lo, hi = (float(v) for v in fit.norm["t_range"]) if "t_range" in fit.norm else \
             (float(np.min(times)), float(np.max(times)))
-    if t0 is None:
-        return lo if aperiodic else 0.0
+    if t0 is None:  # the earliest held-out time: the start states are held-out states recorded near t0
+        return float(np.min(times)) if aperiodic else 0.0
     t0 = finite_float("t0", t0)
     if aperiodic:
         tol = 1e-9 * max(abs(lo), abs(hi), span)
@@ -176,6 +177,11 @@ def _data_rows(val_states, t0: float, period, n: int, rng) -> np.ndarray:
         gap = np.minimum(gap, period - gap)
     k = min(gap.size, max(10, gap.size // 50))
     nearest = np.argpartition(gap, k - 1)[:k]
+    span = float(np.ptp(times))
+    if not period and span > 0 and gap[nearest].max() > 0.1 * span:
+        warnings.warn(f"the start states are held-out states recorded up to {gap[nearest].max():.4g} time units "
+                      f"from t0 = {t0:.6g} (no held-out trajectory covers it): pass x0 (and v0) for states of "
+                      "that time", stacklevel=4)
     return nearest[rng.integers(0, k, size=n)]
 
 
