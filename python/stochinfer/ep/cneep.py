@@ -179,8 +179,13 @@ class CNEEP(NEEP):
             return
         trained = float(np.hypot(self.shift[0], 1.0 / self.scale[0]))
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
+        movie, frame = _frame_picks(segs, _SCALE_CHECK_FRAMES)
+        total = 0.0
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, as a huge scale
-            new = float(np.sqrt(np.mean(np.square(_frame_sample(d.data, segs, _SCALE_CHECK_FRAMES)))))
+            for m, t in zip(movie, frame):  # frame by frame: one float64 frame of temporary memory
+                f = d.data[m, t].astype(np.float64)
+                total += float(np.einsum("ij,ij->", f, f))
+        new = float(np.sqrt(total / (len(movie) * d.data.shape[2] * d.data.shape[3])))
         if new == 0:  # black frames: no scale to compare (zero reads the same in any range)
             return
         if not (trained / _MAX_SCALE_FACTOR <= new <= trained * _MAX_SCALE_FACTOR):
@@ -366,15 +371,21 @@ def _check_finite_frames(frames: np.ndarray) -> None:
                                  "remove or interpolate those frames")
 
 
-def _frame_sample(frames: np.ndarray, segments: np.ndarray, n_frames: int) -> np.ndarray:
-    """Up to n_frames frames evenly spaced over the segments (movie, begin, end), as
-    float64: pixel statistics from a bounded read, whatever the movies' length."""
+def _frame_picks(segments: np.ndarray, n_frames: int):
+    """(movie, frame) indices of up to n_frames frames evenly spaced over the segments (movie, begin, end)."""
     lengths = segments[:, 2] - segments[:, 1]
     total = int(lengths.sum())
     picks = np.unique(np.linspace(0, total - 1, min(total, n_frames)).astype(np.int64))
     cum = np.concatenate([[0], np.cumsum(lengths)])
     k = np.searchsorted(cum, picks, side="right") - 1
-    return frames[segments[k, 0], segments[k, 1] + picks - cum[k]].astype(np.float64)
+    return segments[k, 0], segments[k, 1] + picks - cum[k]
+
+
+def _frame_sample(frames: np.ndarray, segments: np.ndarray, n_frames: int) -> np.ndarray:
+    """Up to n_frames frames evenly spaced over the segments, as float64: pixel statistics
+    from a bounded read, whatever the movies' length."""
+    movie, frame = _frame_picks(segments, n_frames)
+    return frames[movie, frame].astype(np.float64)
 
 
 def _mean_map(nets: list, frames: np.ndarray, segs: np.ndarray) -> np.ndarray:
