@@ -119,7 +119,7 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
     ow = (layout.width if box[3] < 0 else box[3]) // f
     n_out = x.shape[0] * n_frames if pairs is None else pairs.shape[0]
     # each rendering thread holds a double image of one frame and the spots' row and column masses
-    workers = max(1, min(threads or os.cpu_count() or 1, n_out))
+    workers = max(1, min(threads or os.cpu_count() or 1, -(-n_out // 64)))  # the core's 64-frame chunks
     n_spots = layout.base.shape[0]
     _validate.check_output_fits((n_out, oh, ow), np.uint8 if quantize else np.float32,
                                 "render fewer frames at a time (frames=...), with fewer threads, or downsample",
