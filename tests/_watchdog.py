@@ -13,6 +13,7 @@ import pytest
 
 
 _stderr_fd = None  # the terminal's stderr, kept before pytest captures fd 2 during tests
+_timer = None  # the running test's
 
 
 def pytest_configure(config):
@@ -26,8 +27,9 @@ def _limit_s() -> float:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    if item.get_closest_marker("slow") is not None:
-        yield
+    opt = item.config.option
+    if item.get_closest_marker("slow") is not None or getattr(opt, "usepdb", False) or getattr(opt, "trace", False):
+        yield  # slow tests run long; a debugger waits for a person
         return
     limit = _limit_s()
 
@@ -37,10 +39,17 @@ def pytest_runtest_protocol(item, nextitem):
         faulthandler.dump_traceback(file=_stderr_fd, all_threads=True)
         os._exit(124)
 
-    timer = threading.Timer(limit, expire)
-    timer.daemon = True
-    timer.start()
+    global _timer
+    _timer = threading.Timer(limit, expire)
+    _timer.daemon = True
+    _timer.start()
     try:
         yield
     finally:
-        timer.cancel()
+        _timer.cancel()
+
+
+def pytest_enter_pdb(config, pdb):
+    """A breakpoint() in a test: the person at the prompt is not a hang."""
+    if _timer is not None:
+        _timer.cancel()
