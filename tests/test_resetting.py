@@ -3,6 +3,8 @@ a reset restores parameters and Adam state exactly but draws fresh minibatches;
 the same seed gives the same run; settings are checked; NEEP keeps the option in
 its saved file. The loop's mechanics (rate, checkpoint, lr policy) are in
 test_train.py."""
+import time
+
 import numpy as np
 import pytest
 
@@ -150,3 +152,13 @@ def test_patience_with_resetting_is_refused_not_ignored(make):
         make(patience=10, resetting=si.Resetting(prob=0.01, after=100))
     make(patience=None, resetting=si.Resetting(prob=0.01, after=100))
     make(patience=10)
+
+
+def test_compare_resetting_refuses_patience_before_training():
+    x = np.random.default_rng(0).normal(size=(200, 3))
+    y = (x[:, 0] > 0).astype(int)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="patience .* does not apply with resetting"):
+        si.classify.compare_resetting(x, y, x, y, si.Resetting(prob=0.01, after=10), seeds=range(2),
+                                      n_iter=200_000, patience=10**6)
+    assert time.perf_counter() - start < 5  # before the plain run of the first seed trains

@@ -64,6 +64,7 @@ def compare_resetting(x, y, x_test, y_test, resetting: Resetting, noise_rate: fl
         raise ValueError("resetting must be a stochinfer.Resetting (the treatment to compare)")
     if validation not in ("split", "test"):
         raise ValueError(f"validation must be 'split' or 'test', got {validation!r}")
+    Classifier(**classifier_kwargs, resetting=resetting)  # its settings refused before any training
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one seed")
