@@ -262,8 +262,6 @@ def test_wide_integer_frames_are_read_exactly():
 
 
 def test_frames_are_scanned_for_nan_in_bounded_chunks(monkeypatch):
-    from stochinfer.ep import cneep
-
     frames = np.random.default_rng(0).integers(0, 4000, size=(2, 3000, 20, 40)).astype(np.uint16)
     sizes, isfinite = [], np.isfinite
     monkeypatch.setattr(np, "isfinite", lambda a, *args, **kw: sizes.append(np.size(a)) or isfinite(a, *args, **kw))
@@ -274,7 +272,7 @@ def test_frames_are_scanned_for_nan_in_bounded_chunks(monkeypatch):
     sizes.clear()
     with pytest.raises(ValueError, match=r"movies contain NaN or inf \(first at index \(1, 2500, 3, 4\)\)"):
         si.CNEEP()._as_data(floats, 0.01, None, None)
-    assert 0 < max(sizes) <= cneep._FINITE_SCAN_PIXELS
+    assert 0 < max(sizes) <= si._validate.FINITE_SCAN_VALUES
 
 
 def test_a_converted_copy_of_the_frames_must_fit_in_memory(monkeypatch):

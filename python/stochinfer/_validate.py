@@ -234,12 +234,23 @@ def required_dt(dt) -> float:
     return positive_float("dt", dt)
 
 
-def finite_states(arr: np.ndarray) -> None:
-    """Rejects NaN/inf in trajectory data, naming the first bad index."""
-    if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"data contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
-                         "remove or interpolate those points")
+#: values scanned for NaN/inf at a time: bounds the temporary, so memory-mapped data need no full-size one
+FINITE_SCAN_VALUES = 1 << 20
+
+
+def finite_states(arr: np.ndarray, subject: str = "data contains", items: str = "points") -> None:
+    """Rejects NaN/inf in trajectory data or movie frames, naming the first bad index (in C
+    order); a C-contiguous array is scanned a bounded block at a time."""
+    flat = arr.reshape(-1) if arr.flags.c_contiguous else None  # a strided view: one pass, as it comes
+    blocks = [(0, arr)] if flat is None else \
+        ((start, flat[start:start + FINITE_SCAN_VALUES]) for start in range(0, flat.size, FINITE_SCAN_VALUES))
+    for start, block in blocks:
+        ok = np.isfinite(block)
+        if not ok.all():
+            first = np.argwhere(~ok)[0]
+            bad = tuple(first) if flat is None else np.unravel_index(start + int(first[0]), arr.shape)
+            raise ValueError(f"{subject} NaN or inf (first at index {tuple(int(i) for i in bad)}); "
+                             f"remove or interpolate those {items}")
 
 
 def positive_definite(name: str, m: np.ndarray) -> np.ndarray:

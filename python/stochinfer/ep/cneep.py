@@ -13,7 +13,8 @@ from typing import Optional
 import numpy as np
 
 from .. import _core
-from .._validate import check_output_fits, positive_int, recording_dt, required_dt, positive_float, stacked_array
+from .._validate import (check_output_fits, finite_states, positive_int, recording_dt, required_dt, positive_float,
+                         stacked_array)
 from .data import EPData, _check_model, checked_substeps, recorded_substeps
 from .neep import NEEP
 from .result import EPResult
@@ -29,8 +30,6 @@ _SCALE_CHECK_FRAMES = 256
 #: new frames whose pixel scale is this factor off the training one are refused (another
 #: range, e.g. [0, 1] floats for a network trained on 0–255 pixels, reads as garbage)
 _MAX_SCALE_FACTOR = 10.0
-#: pixels scanned for NaN/inf at a time (bounds the temporary, whatever the movies' size)
-_FINITE_SCAN_PIXELS = 1 << 20
 
 
 @dataclass
@@ -144,7 +143,7 @@ class CNEEP(NEEP):
         pixel_kind = "float" if frames.dtype.kind == "f" else "integer"
         frames = _core_frames(frames)
         if pixel_kind == "float":  # integer pixels cannot be NaN or inf
-            _check_finite_frames(frames)
+            finite_states(frames, "movies contain", "frames")
         if frames.shape[0] < 1 or frames.shape[2] < 1 or frames.shape[3] < 1:
             raise ValueError(f"movies are empty (shape {frames.shape})")
         if frames.shape[1] < self.seq_len:
@@ -356,19 +355,6 @@ def _core_frames(frames: np.ndarray) -> np.ndarray:
         "movies: a non-contiguous array is copied; pass C-contiguous (e.g. memory-mapped) frames, or fewer movies"
     check_output_fits(frames.shape, target, hint)
     return frames.astype(target, order="C")
-
-
-def _check_finite_frames(frames: np.ndarray) -> None:
-    """Refuses NaN/inf pixels, naming the first; scans a bounded block of frames at a
-    time, so memory-mapped movies need no full-size temporary."""
-    step = max(1, _FINITE_SCAN_PIXELS // max(1, frames.shape[2] * frames.shape[3]))
-    for m in range(frames.shape[0]):
-        for t in range(0, frames.shape[1], step):
-            ok = np.isfinite(frames[m, t:t + step])
-            if not ok.all():
-                j, y, x = (int(i) for i in np.argwhere(~ok)[0])
-                raise ValueError(f"movies contain NaN or inf (first at index {(m, t + j, y, x)}); "
-                                 "remove or interpolate those frames")
 
 
 def _frame_picks(segments: np.ndarray, n_frames: int):
