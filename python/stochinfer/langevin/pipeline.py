@@ -115,9 +115,8 @@ def _check_noisy(x: np.ndarray, noisy, d1: np.ndarray) -> None:
     two steps a diffusive coordinate's mean squared increment doubles, a smooth
     (noiseless) one's quadruples. Ratio > 3: noiseless. d1: the mean squared
     one-step increments (increment_moments)."""
-    d2 = np.mean((x[:, 2:] - x[:, :-2]) ** 2, axis=(0, 1))
-    ratio = d2 / np.maximum(d1, 1e-300)
-    smooth = [i for i in noisy if ratio[i] > 3.0 or d1[i] == 0]
+    ratio = _increment_ratio(x, d1)
+    smooth = [i for i in noisy if ratio[i] > 3.0]  # inf: never changes
     if smooth:
         raise ValueError(f"coordinates {smooth} look noiseless (two-step/one-step mean squared increment "
                          f"{np.round(ratio[smooth], 2).tolist()}, diffusive ≈ 2, smooth ≈ 4): the diffusion "
@@ -128,10 +127,11 @@ def _check_noisy(x: np.ndarray, noisy, d1: np.ndarray) -> None:
                          "noise_check=False (--no-noise-check); its D will be hard to infer at this dt")
 
 
-def _increment_ratio(x: np.ndarray) -> np.ndarray:
+def _increment_ratio(x: np.ndarray, d1: Optional[np.ndarray] = None) -> np.ndarray:
     """Mean squared two-step increment over one-step, per coordinate of x (M, L, d); inf
-    where x never changes (no noise at all)."""
-    d1 = np.mean((x[:, 1:] - x[:, :-1]) ** 2, axis=(0, 1))
+    where x never changes (no noise at all). d1: the one-step ones, when already known."""
+    if d1 is None:
+        d1 = np.mean((x[:, 1:] - x[:, :-1]) ** 2, axis=(0, 1))
     d2 = np.mean((x[:, 2:] - x[:, :-2]) ** 2, axis=(0, 1))
     return np.where(d1 > 0, d2 / np.maximum(d1, 1e-300), np.inf)
 
@@ -629,7 +629,8 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     else:
         val_states = x[:, :-1].reshape(-1, dim)[val]
     val_t = np.asarray(d.t, dtype=np.float64)[:, :n_pts].reshape(-1)[val] if d.t is not None else None
-    kl = ds.kl_gradient if ds.kl_gradient == dd.kl_gradient else f"{ds.kl_gradient} (drift), {dd.kl_gradient} (diffusion)"
+    kl = (ds.kl_gradient if ds.kl_gradient == dd.kl_gradient
+          else f"{ds.kl_gradient} (drift), {dd.kl_gradient} (diffusion)")
     options = dict(method=method, kl_gradient=kl, corrections=corrections, drift_base=drift_base,
                    drift_base_degree={k: n.base_degree for k, n in nets.items() if n.linear_base},
                    refit=bool(refit), separate_noiseless_drift="drift_noiseless" in nets,
