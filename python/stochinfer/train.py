@@ -104,13 +104,21 @@ def check_resetting(value, layer_wise: bool = False) -> Optional[Resetting]:
     return value
 
 
-
 def refuse_patience_with_resetting(patience, resetting) -> None:
     """Estimators take patience or resetting, not both: with resetting, training runs all
     its updates (a reset is what follows a stall), so a patience would be ignored."""
     if patience is not None and resetting is not None:
         raise ValueError("patience (early stopping) does not apply with resetting, which runs all n_iter updates "
                          "and keeps the best validated model: pass patience=None")
+
+
+def saved_settings_without_ignored_patience(cfg: dict) -> dict:
+    """A saved estimator's settings as the constructor now takes them: files written before
+    patience and resetting were refused together may hold both (the patience was ignored)."""
+    if cfg.get("resetting") is not None:
+        cfg["patience"] = None
+    return cfg
+
 
 def network_state(net) -> tuple:
     """A compiled network's parameters with their optimiser state ((m, v, step)):

@@ -15,7 +15,8 @@ from .._validate import (check_output_fits, finite_array, momentum_value, positi
                          seed_value, thread_count)
 from ..ep.neep import _ACTIVATIONS
 from ..train import (Resetting, ScheduledStep, check_resetting, layer_slices, network_state,
-                     refuse_patience_with_resetting, run_training, set_network_state)
+                     refuse_patience_with_resetting, run_training, saved_settings_without_ignored_patience,
+                     set_network_state)
 from .label_noise import class_labels
 
 FORMAT_VERSION = 1
@@ -323,8 +324,7 @@ class Classifier:
     def load(cls, path: str, n_threads: Optional[int] = None) -> "Classifier":
         """Loads a classifier written by save(); ready for predict() and score()."""
         cfg, arrays = load_versioned(path, "classifier", FORMAT_VERSION, "Classifier")
-        if cfg.get("resetting") is not None:  # files saved with both: patience was ignored, as now refused
-            cfg["patience"] = None
+        cfg = saved_settings_without_ignored_patience(cfg)
         try:
             clf = cls(**{k: cfg.get(k, _LATER_KEYS[k]) if k in _LATER_KEYS else cfg[k] for k in _SETTINGS},
                       n_threads=n_threads)

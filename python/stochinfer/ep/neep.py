@@ -17,7 +17,7 @@ from .._stats import welch_dof
 from .._validate import (check_output_fits, momentum_value, positive_float, positive_int, same_interval, seed_value,
                          thread_count)
 from ..train import (Resetting, ScheduledStep, check_resetting, network_state, refuse_patience_with_resetting,
-                     run_training, set_network_state)
+                     run_training, saved_settings_without_ignored_patience, set_network_state)
 from . import readout
 from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
 from .result import EPResult
@@ -426,8 +426,7 @@ class NEEP:
     def load(cls, path: str) -> "NEEP":
         """Load an estimator written by save(); ready for delta_s()."""
         cfg, arrays = load_versioned(path, cls._method, FORMAT_VERSION, cls._method.upper())
-        if cfg.get("resetting") is not None:  # files saved with both: patience was ignored, as now refused
-            cfg["patience"] = None
+        cfg = saved_settings_without_ignored_patience(cfg)
         try:
             params, shift, scale = arrays["params"], arrays["shift"], arrays["scale"]
             est = cls(**{k: cfg.get(k, _LATER_KEYS[k]) if k in _LATER_KEYS else cfg[k] for k in cls._config_keys})
