@@ -111,7 +111,8 @@ void bind_classifier_model(py::module_& m, const char* name) {
             for (std::size_t i = 0; i < v.size(); i += C) {  // ⟨t, p⟩ < 1 keeps log(1 − ⟨t, p⟩) finite
               double sum = 0.0;
               for (std::size_t k = i; k < i + C; ++k) {
-                if (!(v[k] >= 0.0) || !std::isfinite(v[k])) throw py::value_error("ELR targets must be finite and >= 0");
+                if (!(v[k] >= 0.0) || !std::isfinite(v[k]))
+                  throw py::value_error("ELR targets must be finite and >= 0");
                 sum += v[k];
               }
               if (sum > 1.0 + 1e-9) throw py::value_error("each row of the ELR targets must sum to at most 1");

@@ -24,6 +24,12 @@ template <class T>
 using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
 using F64 = Arr<double>;
 
+/// S, the samples per call, read under the model's mutex (set_noiseless_drift may change the networks).
+template <class Model>
+py::ssize_t sample_count(const Model& md, int n_samples) {
+  return with_model(md, [&] { return md.n_outputs(n_samples); });
+}
+
 template <class T>
 void bind_inferred(py::module_& m, const char* name) {
   using Net = stochinfer::LangevinNet<T>;
@@ -69,7 +75,7 @@ void bind_inferred(py::module_& m, const char* name) {
           py::keep_alive<1, 2>(), py::keep_alive<1, 3>(), py::keep_alive<1, 4>())
       .def(
           "n_outputs",
-          [](const Model& md, int n_samples) { return with_model(md, [&] { return md.n_outputs(n_samples); }); },
+          [](const Model& md, int n_samples) { return sample_count(md, n_samples); },
           py::arg("n_samples"))
       .def(
           "set_noiseless_drift", [](Model& md, Net* net) { with_model(md, [&] { md.set_noiseless_drift(net); }); },
@@ -81,7 +87,7 @@ void bind_inferred(py::module_& m, const char* name) {
              bool want_drift, bool want_diffusion) {
             const auto& s = md.spec();
             if (n_samples < 0) throw py::value_error("n_samples must be >= 0 (0: the mean weights)");
-            const py::ssize_t S = with_model(md, [&] { return md.n_outputs(n_samples); }), sd = s.state_dim(), d = s.dim;
+            const py::ssize_t S = sample_count(md, n_samples), sd = s.state_dim(), d = s.dim;
             if (!paired && (z.ndim() != 2 || z.shape(1) != sd))
               throw py::value_error("z must have shape (n, " + std::to_string(sd) + ")");
             if (paired && (z.ndim() != 3 || z.shape(0) != S || z.shape(2) != sd))
@@ -113,7 +119,7 @@ void bind_inferred(py::module_& m, const char* name) {
             if (n_samples < 0) throw py::value_error("n_samples must be >= 0 (0: the mean weights)");
             if (x.ndim() != 2 || x.shape(1) != s.in_dim())
               throw py::value_error("x must have shape (n, " + std::to_string(s.in_dim()) + ")");
-            const py::ssize_t S = with_model(md, [&] { return md.n_outputs(n_samples); }), n = x.shape(0);
+            const py::ssize_t S = sample_count(md, n_samples), n = x.shape(0);
             py::array_t<double> F({S, n, py::ssize_t(s.dim)});
             double* f = F.mutable_data();
             std::atomic<bool> cancel{false};
@@ -147,7 +153,7 @@ void bind_inferred(py::module_& m, const char* name) {
             c.posterior_seed = posterior_seed;
             c.record_every = record_every;
             c.validate();  // n_samples >= 0 among the rest
-            const py::ssize_t U = per_sample ? with_model(md, [&] { return md.n_outputs(n_samples); }) : 1;
+            const py::ssize_t U = per_sample ? sample_count(md, n_samples) : 1;
             const py::ssize_t n_rec = n_steps / record_every + 1;
             py::array_t<double> xs({U, n, n_rec, d});
             py::array_t<double> vs, sp;
