@@ -598,8 +598,9 @@ class FlashingRatchet:
         self.switch_rate = positive_float("switch_rate", switch_rate)
         limit = gt.RATCHET_MAX_BARRIER  # jump probabilities span exp(−2V/T): they would underflow
         if self.potential / self.temperature > limit:
-            raise ValueError(f"potential / temperature must be <= {limit:g}, got {self.potential / self.temperature:.4g}: "
-                             "beyond it the jump probabilities underflow double precision")
+            raise ValueError(f"potential / temperature must be <= {limit:g}, got "
+                             f"{self.potential / self.temperature:.4g}: beyond it the jump probabilities underflow "
+                             "double precision")
 
     def transition_matrix(self) -> np.ndarray:
         """Jump chain P (6, 6): P[i, j] the probability that a jump from token i goes to j

@@ -48,7 +48,6 @@ def _band_samples(n_samples: Optional[int]) -> Optional[int]:
 _DEFAULT_BLOCKS = 20
 
 
-
 def _depends_on_time(truth, pts: np.ndarray) -> bool:
     """Whether truth.drift changes with t at a few of the points (a driven model)."""
     probe = pts[:20]
@@ -67,6 +66,7 @@ def _finite_field(samples: np.ndarray, z: np.ndarray, what: str) -> np.ndarray:
         raise ValueError(f"the fitted {what} overflows at points[{i}] = {z[i].tolist()}, far outside the data "
                          f"({int(bad.sum())} of {bad.size} points): pass states nearer the data")
     return samples
+
 
 class LangevinFit:
     """A fitted Langevin equation dz = Φ dt + √(2D) dW with posterior uncertainty.
@@ -275,8 +275,8 @@ class LangevinFit:
         the unclipped drift formula holds) scores only the states it keeps; the
         number left out is reported. Returns a dict per field: r2, nmse,
         relative_mse and total_uncertainty (methods.md §3.5), relative_error
-        (sqrt(Σ(f̂ − f)²/Σf²) of the posterior mean), coverage (of the `level` band; for D, of its distinct entries
-        i >= j on the noisy coordinates), calibration (correlation of
+        (sqrt(Σ(f̂ − f)²/Σf²) of the posterior mean), coverage (of the `level`
+        band; for D, of its distinct entries i >= j on the noisy coordinates), calibration (correlation of
         log error with log posterior variance, p-value), and provenance (method,
         kl_gradient, corrections). The calibration p-value treats the points as
         independent, which overstates its significance for states along a
