@@ -69,6 +69,29 @@ def test_map_sums_to_delta_s(small_fit):
     assert up.shape == (20, 40) and up.sum() == pytest.approx(avg.sum(), rel=1e-12)
 
 
+def test_maps_batched_over_movies_equal_one_movie_at_a_time(small_fit, monkeypatch):
+    """Maps come from runs of whole movies per compiled call (a call per short movie cost
+    twice the maps' compute); the batching must not change a value."""
+    import stochinfer.ep.cneep as cneep_mod
+
+    mv, est, _ = small_fit
+    one_by_one = np.stack([est.net.dissipation_map(mv.frames, np.array([[m, 0, 400]], dtype=np.int64))[1]
+                           for m in range(8)])
+    segs = np.array([[m, 0, 400] for m in range(8)], dtype=np.int64)
+    batches = cneep_mod._segment_batches(segs, est.seq_len, est.net)
+    assert batches == [(0, 8)]  # 8 × 399 maps of 50 values: one call
+    np.testing.assert_array_equal(est.dissipation_map(mv, per_window=True), one_by_one)
+    # a bound of three movies' maps: runs of three, every movie once, in order
+    monkeypatch.setattr(cneep_mod, "MAP_BATCH_VALUES", 3 * 399 * 50)
+    assert cneep_mod._segment_batches(segs, est.seq_len, est.net) == [(0, 3), (3, 6), (6, 8)]
+    np.testing.assert_array_equal(est.dissipation_map(mv, per_window=True), one_by_one)
+    np.testing.assert_allclose(est.dissipation_map(mv), one_by_one.mean(axis=(0, 1)), rtol=1e-12, atol=1e-15)
+    # a movie above the bound alone, and movies too short for a window hold none
+    monkeypatch.setattr(cneep_mod, "MAP_BATCH_VALUES", 10)
+    short = np.array([[0, 0, 400], [1, 0, 1], [2, 0, 400]], dtype=np.int64)
+    assert cneep_mod._segment_batches(short, est.seq_len, est.net) == [(0, 2), (2, 3)]
+
+
 def test_fit_records_truth_and_test_windows(small_fit):
     mv, est, res = small_fit
     assert res.method == "cneep" and res.kind == "estimate"
