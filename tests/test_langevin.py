@@ -65,7 +65,14 @@ def test_default_report_takes_the_correlation_p_value_from_blocks_of_the_validat
     rep = ou_fit.report(HalfScored())
     kept = rep["n_points"]
     c = rep["drift"]["calibration"]
-    assert kept < n_val and (c["block_length"] == kept // 20 if kept >= 200 else "block_length" not in c)
+    # 20 blocks of equal time over all the states: the left-out states keep their place
+    assert kept < n_val and c["block_length"] == n_val // 20 and c["n_blocks"] == 20
+    pts = ou_fit._val_states[0]
+    keep = HalfScored.scoring_mask(pts)
+    est = ou_fit.drift(pts[keep])
+    direct = metrics.calibration(m.drift(pts[keep], 0.0), est.mean, est.std, block_length=n_val // 20,
+                                 kept=keep)
+    assert c["stderr"] == direct["stderr"] and c["p_value"] == direct["p_value"]
 
 
 def test_field_shapes_bands_and_positive_definite_diffusion(ou_fit):
@@ -169,6 +176,37 @@ def test_block_bootstrap_stderr_of_the_calibration_correlation_matches_bartlett(
     assert independent["stderr"] == pytest.approx(1 / np.sqrt(n - 3), rel=0.15)
     with pytest.raises(ValueError, match="block_length=10000 leaves 4 blocks"):
         metrics.calibration(truth, mean, std, block_length=10_000)
+
+
+def test_block_bootstrap_blocks_are_spans_of_time_not_runs_of_kept_points():
+    """Points kept from a longer time-ordered sequence (kept, a mask): each block is
+    block_length consecutive states of the sequence, holding however many were kept.
+    Reference: a plain loop over the same resampled block indices, concatenating each
+    resample's points and taking numpy's correlation."""
+    rng = np.random.default_rng(4)
+    span, block, n_boot = 1000, 50, 200
+    kept = (rng.random(span) < 0.7) & ((np.arange(span) // 50) % 5 != 2)  # gaps; 4 empty blocks
+    kept[-30:] = False  # the last block is part-filled, not a tail to drop
+    positions = np.flatnonzero(kept)
+    n = positions.size
+    log_err = np.sin(positions / 40.0) + 0.5 * rng.normal(size=n)
+    log_var = 0.4 * log_err + rng.normal(size=n)
+    truth, mean, std = np.zeros((n, 1)), np.exp(log_err / 2)[:, None], np.exp(log_var / 2)[:, None]
+    c = metrics.calibration(truth, mean, std, block_length=block, n_boot=n_boot, seed=3, kept=kept)
+    blocks = [np.flatnonzero(positions // block == k) for k in range(span // block)]
+    blocks = [ix for ix in blocks if ix.size]
+    assert c["n_blocks"] == len(blocks) == 16
+    draws = np.random.default_rng(3).integers(0, len(blocks), size=(n_boot, len(blocks)))
+    r = [np.corrcoef(*(np.concatenate([v[blocks[k]] for k in d]) for v in (log_err, log_var)))[0, 1]
+         for d in draws]
+    assert c["stderr"] == pytest.approx(np.std(r, ddof=1) * np.sqrt(16 / 15), rel=1e-9)
+    assert c["corr"] == pytest.approx(np.corrcoef(log_err, log_var)[0, 1], abs=1e-12)
+    # without positions the kept points are taken as consecutive: other blocks, another error
+    assert metrics.calibration(truth, mean, std, block_length=block, n_boot=n_boot, seed=3)["n_blocks"] == n // block
+    with pytest.raises(ValueError, match="kept must be a 1-D boolean mask"):
+        metrics.calibration(truth, mean, std, block_length=block, kept=kept.astype(int))
+    with pytest.raises(ValueError, match="kept must be a 1-D boolean mask"):
+        metrics.calibration(truth, mean, std, block_length=block, kept=kept[:-60])
 
 
 def test_bad_input_is_rejected_with_clear_errors(ou):

@@ -282,8 +282,10 @@ class LangevinFit:
         independent, which overstates its significance for states along a
         trajectory; for points in time order, block_length (consecutive points per
         block) takes the correlation's standard error from a block bootstrap instead
-        (metrics.calibration). The default points are in time order: 20 blocks when
-        at least 200 are scored, else Fisher's p."""
+        (metrics.calibration); states a scoring mask leaves out keep their place in
+        time, so no block joins the states either side of a gap. The default points
+        are in time order: 20 blocks of equal time when at least 200 are scored, else
+        Fisher's p."""
         truth = truth if truth is not None else self.model
         if truth is None:
             raise ValueError("report needs truth=<model with drift() and diffusion()> (none attached to the data)")
@@ -305,13 +307,14 @@ class LangevinFit:
         if not self.time_dependent and _depends_on_time(truth, pts):
             warnings.warn("the truth's drift depends on time but this fit is autonomous: it is scored against the "
                           "truth at t = 0; for driven data fit with time_dependent=True", stacklevel=2)
-        n_excluded = 0
+        n_excluded, n_in_order = 0, pts.shape[0]
+        kept = None  # which of the (time-ordered) points are scored: the block bootstrap keeps their places
         if hasattr(truth, "scoring_mask"):
             keep = np.asarray(truth.scoring_mask(pts), dtype=bool)
             n_excluded = int(pts.shape[0] - keep.sum())
             if not keep.any():
                 raise ValueError("points: none lies where the truth's drift formula holds (its scoring_mask)")
-            pts = pts[keep]
+            pts, kept = pts[keep], keep
             if t is not None and np.ndim(t) > 0:
                 t = np.asarray(t)[keep]
                 tt = np.asarray(t, dtype=np.float64)
@@ -319,7 +322,7 @@ class LangevinFit:
             warnings.warn(f"report on {pts.shape[0]} point(s): the error–variance correlation needs at least 4 "
                           "(R² at least 2) and is nan here; pass more points", stacklevel=2)
         if in_time_order and pts.shape[0] >= _DEFAULT_BLOCKS * 10:  # else Fisher's p, for independent points
-            block_length = pts.shape[0] // _DEFAULT_BLOCKS
+            block_length = n_in_order // _DEFAULT_BLOCKS
         where = "given" if points_given else {"refit": "validation (in-sample: refit)",
                                               "out-of-bag": "validation (drift in-sample: out-of-bag)"
                                               }.get(in_sample, "held-out")
@@ -341,7 +344,8 @@ class LangevinFit:
                 "total_uncertainty": metrics.total_uncertainty(est.samples),
                 "relative_error": metrics.relative_error(f, est.mean),
                 "coverage": metrics.coverage(cov_f, cov_lo, cov_hi),
-                "calibration": metrics.calibration(f, est.mean, est.std, block_length=block_length),
+                "calibration": metrics.calibration(f, est.mean, est.std, block_length=block_length,
+                                                   kept=kept),
                 "mean_std": float(np.mean(est.std)),
             }
         return out

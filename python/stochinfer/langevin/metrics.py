@@ -61,7 +61,7 @@ def coverage(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
 
 
 def calibration(truth: np.ndarray, mean: np.ndarray, std: np.ndarray, block_length: Optional[int] = None,
-                n_boot: int = 1000, seed: int = 0) -> dict:
+                n_boot: int = 1000, seed: int = 0, kept: Optional[np.ndarray] = None) -> dict:
     """Pearson correlation of log pointwise squared error and log pointwise posterior
     variance (summed over components; the relative normalisations of §3.5 only
     shift the logs), with a one-sided p-value for 'positive'.
@@ -73,9 +73,24 @@ def calibration(truth: np.ndarray, mean: np.ndarray, std: np.ndarray, block_leng
     `seed`; at least 10 blocks) and p from r/stderr against Student's t with
     (blocks − 1) degrees of freedom, the standard error scaled by √(b/(b − 1)) for
     the bootstrap's low bias. Fisher's p stays in `p_fisher`. On the acceptance data
-    the block standard error is 1.7–3.1 times Fisher's (bench/RESULTS.md)."""
+    the block standard error is 1.7–3.1 times Fisher's (bench/RESULTS.md).
+
+    For points that are a subset of a time-ordered sequence (e.g. the states a scoring
+    mask kept), kept is the boolean mask over the whole sequence that selected them:
+    blocks are then block_length consecutive states of the sequence, so a block never
+    joins states either side of a gap, and holds fewer points where some were left
+    out. The points this function leaves out itself (zero error or variance) keep
+    their place the same way."""
     err = np.sum((_flat(truth) - _flat(mean)) ** 2, axis=1)
     var = np.sum(_flat(std) ** 2, axis=1)
+    if kept is None:
+        positions, span = np.arange(err.size), err.size
+    else:
+        kept = np.asarray(kept)
+        if kept.dtype != bool or kept.ndim != 1 or int(kept.sum()) != err.size:
+            raise ValueError(f"kept must be a 1-D boolean mask over the time-ordered states with one True per "
+                             f"point ({err.size}), got dtype {kept.dtype}, shape {kept.shape}")
+        positions, span = np.flatnonzero(kept), kept.size
     ok = (err > 0) & (var > 0)
     n = int(ok.sum())
     log_err, log_var = np.log(err[ok]), np.log(var[ok])
@@ -87,8 +102,9 @@ def calibration(truth: np.ndarray, mean: np.ndarray, std: np.ndarray, block_leng
     if block_length is None:
         return {"corr": r, "p_value": p_fisher, "n": n}
     block_length = positive_int("block_length", block_length)
-    se, n_blocks = _block_bootstrap_se(log_err, log_var, block_length, positive_int("n_boot", n_boot, minimum=2),
-                                       seed)
+    se, n_blocks = _block_bootstrap_se(log_err, log_var, positions[ok], block_length,
+                                       positive_int("n_boot", n_boot, minimum=2), seed,
+                                       span=span)
     se *= math.sqrt(n_blocks / (n_blocks - 1))
     # nan when a resample had no spread (variation confined to a few blocks): no honest p then
     p = student_t_cdf(-r / se, n_blocks - 1) if math.isfinite(se) and se > 0 else float("nan")
@@ -96,24 +112,29 @@ def calibration(truth: np.ndarray, mean: np.ndarray, std: np.ndarray, block_leng
             "p_fisher": p_fisher}
 
 
-def _block_bootstrap_se(a: np.ndarray, b: np.ndarray, block: int, n_boot: int, seed: int) -> tuple:
+def _block_bootstrap_se(a: np.ndarray, b: np.ndarray, positions: np.ndarray, block: int, n_boot: int, seed: int,
+                        span: int) -> tuple:
     """(standard error of corr(a, b), number of blocks) by resampling whole
-    non-overlapping blocks of `block` consecutive points (the tail shorter than a
-    block is dropped); nan if any resample's correlation is undefined."""
-    n_blocks = a.size // block
+    non-overlapping blocks of `block` consecutive positions out of `span` (the tail
+    shorter than a block is dropped; a block may hold fewer points than positions, or
+    none, and then is not a block); nan if any resample's correlation is undefined."""
+    n_full = span // block
+    keep = positions < n_full * block
+    a, b, which = a[keep], b[keep], positions[keep] // block
+    ids, which = np.unique(which, return_inverse=True)
+    n_blocks = ids.size
     if n_blocks < 10:
-        raise ValueError(f"block_length={block} leaves {n_blocks} blocks of {a.size} points; "
+        raise ValueError(f"block_length={block} leaves {n_blocks} blocks of {span} points; "
                          "need at least 10: use shorter blocks or more points")
-    a = (a - a.mean())[: n_blocks * block].reshape(n_blocks, block)  # centred: the moment sums stay exact
-    b = (b - b.mean())[: n_blocks * block].reshape(n_blocks, block)
-    # per-block sums of the moments; a resample's correlation needs only their totals
-    m = np.stack([a.sum(1), b.sum(1), (a * a).sum(1), (b * b).sum(1), (a * b).sum(1)], axis=1)
+    a, b = a - a.mean(), b - b.mean()  # centred: the moment sums stay exact
+    # per-block point counts and sums of the moments; a resample's correlation needs only their totals
+    m = np.stack([np.bincount(which, weights=w, minlength=n_blocks)
+                  for w in (np.ones_like(a), a, b, a * a, b * b, a * b)], axis=1)
     rng = np.random.default_rng(seed)
-    chunk = max(1, 400_000 // n_blocks)  # resamples per pass: bounded memory (~16 MB) for any number of points
+    chunk = max(1, 400_000 // n_blocks)  # resamples per pass: bounded memory (~19 MB) for any number of points
     totals = np.concatenate([m[rng.integers(0, n_blocks, size=(min(chunk, n_boot - i), n_blocks))].sum(axis=1)
                              for i in range(0, n_boot, chunk)])
-    sa, sb, saa, sbb, sab = totals.T
-    n = n_blocks * block
+    n, sa, sb, saa, sbb, sab = totals.T
     cov, va, vb = sab - sa * sb / n, saa - sa * sa / n, sbb - sb * sb / n
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov / np.sqrt(va * vb)
