@@ -455,6 +455,10 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
                          f"got {list(noiseless)}")
     var, ms = increment_moments(x)
     _check_scales(x, d.dt, var, ms)
+    # no gap at the time split: the last training row's label reaches the first validation state. Its
+    # noise is independent of the validation labels' (overdamped), or shared with the first one or two
+    # (underdamped finite differences, measurement noise): 1-2 rows per trajectory among thousands, left
+    # as is rather than discarding data
     train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed)
     oob_blocks = None
     if validation == "out_of_bag":
