@@ -305,7 +305,7 @@ __global__ void __launch_bounds__(kBlock) advance_chunk(Model m, ChunkArgs<typen
     for (int s = 0; s < a.substeps; ++s, ++g) {
       noise.read(xi, nd);
       const double t = a.t0 + (static_cast<double>(g) / a.substeps - static_cast<double>(a.burn_in)) * a.dt;
-      integrator_step(a.integrator, m, x, static_cast<T>(t), a.h, a.sqrt_h, xi, work);
+      integrator_step(a.integrator, m, x, t, a.h, a.sqrt_h, xi, work);
     }
     if (n == next_rec) {
       for (int k = 0; k < d; ++k) row[k] = x[k];

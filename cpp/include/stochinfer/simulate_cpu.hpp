@@ -145,7 +145,7 @@ bool simulate_lanes(const Model& m, const SimulationConfig& c, std::int64_t firs
       for (int s = s0; s < s1; ++s, ++g) {
         noise.read(xi.data(), nd);
         const double t = c.t0 + (static_cast<double>(g) / c.substeps - static_cast<double>(c.burn_in)) * c.dt;
-        integrator_step(c.integrator, m, x.data(), static_cast<T>(t), h, sqrt_h, xi.data(), work.data());
+        integrator_step(c.integrator, m, x.data(), t, h, sqrt_h, xi.data(), work.data());
       }
     }
     const std::int64_t rec_n = n - c.burn_in + 1;  // recorded interval index after this step

@@ -14,7 +14,7 @@ inline namespace STOCHINFER_ISA_NAMESPACE {
 /// which tends to v + G xi sqrt(dt) as gamma -> 0. Velocity-dependent forces
 /// (e.g. Van der Pol) enter the kicks. work: >= 2 dof() values.
 template <class Model, class V, class T>
-STOCHINFER_HD void baoab_step(const Model& m, V* state, T t, T dt, T sqrt_dt, const V* xi,
+STOCHINFER_HD void baoab_step(const Model& m, V* state, double t, T dt, T sqrt_dt, const V* xi,
                               V* work) {
   const int n = m.dof();
   V* x = state;
@@ -25,7 +25,7 @@ STOCHINFER_HD void baoab_step(const Model& m, V* state, T t, T dt, T sqrt_dt, co
   m.force(x, v, t, a);
   for (int i = 0; i < n; ++i) v[i] += half * a[i];
   for (int i = 0; i < n; ++i) x[i] += half * v[i];
-  const T t_mid = t + half;
+  const double t_mid = t + static_cast<double>(half);
   const T gamma = m.friction(t_mid);
   const double gdt = static_cast<double>(gamma) * static_cast<double>(dt);
   const T c1 = static_cast<T>(exp(-gdt));
@@ -35,7 +35,7 @@ STOCHINFER_HD void baoab_step(const Model& m, V* state, T t, T dt, T sqrt_dt, co
   m.noise(x, v, t_mid, xi, g);
   for (int i = 0; i < n; ++i) v[i] = c1 * v[i] + o_scale * g[i];
   for (int i = 0; i < n; ++i) x[i] += half * v[i];
-  m.force(x, v, t + dt, a);
+  m.force(x, v, t + static_cast<double>(dt), a);
   for (int i = 0; i < n; ++i) v[i] += half * a[i];
   m.project(state);
 }

@@ -9,7 +9,7 @@ inline namespace STOCHINFER_ISA_NAMESPACE {
 /// x <- x + Phi(x, t) dt + sqrt(2 D(x, t)) xi sqrt(dt).
 /// xi: noise_dim() standard normals; work: >= 2 dim() values.
 template <class Model, class V, class T>
-STOCHINFER_HD void euler_maruyama_step(const Model& m, V* x, T t, T dt, T sqrt_dt, const V* xi,
+STOCHINFER_HD void euler_maruyama_step(const Model& m, V* x, double t, T dt, T sqrt_dt, const V* xi,
                                        V* work) {
   const int d = m.dim();
   V* f = work;

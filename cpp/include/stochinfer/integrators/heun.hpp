@@ -12,7 +12,7 @@ inline namespace STOCHINFER_ISA_NAMESPACE {
 /// SDE as Euler-Maruyama, with better accuracy for multiplicative noise.
 /// work: >= 6 dim() values.
 template <class Model, class V, class T>
-STOCHINFER_HD void heun_step(const Model& m, V* x, T t, T dt, T sqrt_dt, const V* xi, V* work) {
+STOCHINFER_HD void heun_step(const Model& m, V* x, double t, T dt, T sqrt_dt, const V* xi, V* work) {
   const int d = m.dim();
   V* f0 = work;
   V* g0 = work + d;
@@ -26,7 +26,7 @@ STOCHINFER_HD void heun_step(const Model& m, V* x, T t, T dt, T sqrt_dt, const V
   m.noise(x, t, xi, g0);
   for (int i = 0; i < d; ++i) xp[i] = x[i] + f0[i] * dt + g0[i] * sqrt_dt;
   m.project(xp);
-  const T t1 = t + dt;
+  const double t1 = t + static_cast<double>(dt);
   m.drift(xp, t1, f1);
   m.stratonovich_shift(xp, t1, c);
   for (int i = 0; i < d; ++i) f1[i] += c[i];

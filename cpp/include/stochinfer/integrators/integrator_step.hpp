@@ -13,7 +13,7 @@ inline namespace STOCHINFER_ISA_NAMESPACE {
 /// One integration step of the configured scheme; used by the CPU loop and the
 /// CUDA kernel alike. The model kind (over/underdamped) was validated up front.
 template <class Model, class V, class T>
-STOCHINFER_HD void integrator_step(Integrator kind, const Model& m, V* x, T t, T dt, T sqrt_dt,
+STOCHINFER_HD void integrator_step(Integrator kind, const Model& m, V* x, double t, T dt, T sqrt_dt,
                                    const V* xi, V* work) {
   if constexpr (Model::kUnderdamped) {
     if (kind == Integrator::baoab)

@@ -9,7 +9,7 @@ inline namespace STOCHINFER_ISA_NAMESPACE {
 /// from the old (x, v); x advanced with the old v; then v advanced.
 /// state = (x, v), each dof() long; work: >= 2 dof() values.
 template <class Model, class V, class T>
-STOCHINFER_HD void underdamped_euler_step(const Model& m, V* state, T t, T dt, T sqrt_dt,
+STOCHINFER_HD void underdamped_euler_step(const Model& m, V* state, double t, T dt, T sqrt_dt,
                                           const V* xi, V* work) {
   const int n = m.dof();
   V* x = state;

@@ -19,7 +19,7 @@ struct BeadSpring : ModelDefaults {
   STOCHINFER_HD int dim() const { return n; }
   STOCHINFER_HD int noise_dim() const { return n; }
   template <class V>
-  STOCHINFER_HD void drift(const V* x, T, V* f) const {
+  STOCHINFER_HD void drift(const V* x, double, V* f) const {
     const T k = p[0];
     for (int i = 0; i < n; ++i) {
       V lap = T(-2) * x[i];
@@ -29,11 +29,11 @@ struct BeadSpring : ModelDefaults {
     }
   }
   template <class V>
-  STOCHINFER_HD void noise(const V*, T, const V* xi, V* g) const {
+  STOCHINFER_HD void noise(const V*, double, const V* xi, V* g) const {
     for (int i = 0; i < n; ++i) g[i] = p[1 + i] * xi[i];
   }
   template <class V>
-  STOCHINFER_HD void stratonovich_shift(const V*, T, V* c) const {
+  STOCHINFER_HD void stratonovich_shift(const V*, double, V* c) const {
     for (int i = 0; i < n; ++i) c[i] = V(T(0));
   }
 };

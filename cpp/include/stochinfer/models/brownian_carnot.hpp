@@ -26,13 +26,13 @@ struct BrownianCarnot : ModelDefaults {
   STOCHINFER_HD int dof() const { return 1; }
   STOCHINFER_HD int dim() const { return 2; }
   STOCHINFER_HD int noise_dim() const { return 1; }
-  STOCHINFER_HD T friction(T) const { return p[0]; }
+  STOCHINFER_HD T friction(double) const { return p[0]; }
   template <class V>
-  STOCHINFER_HD void force(const V* x, const V*, T t, V* a) const {
+  STOCHINFER_HD void force(const V* x, const V*, double t, V* a) const {
     a[0] = static_cast<T>(-protocol().stiffness(t)) * x[0];
   }
   template <class V>
-  STOCHINFER_HD void noise(const V*, const V*, T t, const V* xi, V* g) const {
+  STOCHINFER_HD void noise(const V*, const V*, double t, const V* xi, V* g) const {
     g[0] = static_cast<T>(sqrt(2.0 * p[0] * protocol().temperature(t))) * xi[0];
   }
 };

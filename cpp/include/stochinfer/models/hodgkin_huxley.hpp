@@ -35,7 +35,7 @@ struct HodgkinHuxley : ModelDefaults {
     b[2] = T(1) / (vexp((T(30) - v) * T(0.1)) + T(1));
   }
   template <class V>
-  STOCHINFER_HD void drift(const V* x, T, V* f) const {
+  STOCHINFER_HD void drift(const V* x, double, V* f) const {
     const T C = p[0], gna = p[1], gk = p[2], gl = p[3], ena = p[4], ek = p[5], el = p[6], iext = p[7];
     const V& v = x[0];
     const V n4 = (x[1] * x[1]) * (x[1] * x[1]);
@@ -46,13 +46,13 @@ struct HodgkinHuxley : ModelDefaults {
     for (int j = 0; j < 3; ++j) f[1 + j] = a[j] * (T(1) - x[1 + j]) - b[j] * x[1 + j];
   }
   template <class V>
-  STOCHINFER_HD void noise(const V*, T, const V* xi, V* g) const {
+  STOCHINFER_HD void noise(const V*, double, const V* xi, V* g) const {
     const T amp = vsqrt(T(2) * p[8]);
     g[0] = V(T(0));
     for (int j = 1; j < 4; ++j) g[j] = amp * xi[j];
   }
   template <class V>
-  STOCHINFER_HD void stratonovich_shift(const V*, T, V* c) const {
+  STOCHINFER_HD void stratonovich_shift(const V*, double, V* c) const {
     for (int i = 0; i < 4; ++i) c[i] = V(T(0));
   }
   /// Gates are probabilities: clip to [0, 1] after every step (part of the process).

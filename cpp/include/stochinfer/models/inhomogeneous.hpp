@@ -20,7 +20,7 @@ struct Inhomogeneous : ModelDefaults {
   STOCHINFER_HD int dim() const { return d; }
   STOCHINFER_HD int noise_dim() const { return d; }
   template <class V>
-  STOCHINFER_HD void drift(const V* x, T, V* f) const {
+  STOCHINFER_HD void drift(const V* x, double, V* f) const {
     const T temp = p[0], t0 = p[1];
     const T* A = p + 2;
     for (int i = 0; i < d; ++i) {
@@ -30,14 +30,14 @@ struct Inhomogeneous : ModelDefaults {
     }
   }
   template <class V>
-  STOCHINFER_HD void noise(const V* x, T, const V* xi, V* g) const {
+  STOCHINFER_HD void noise(const V* x, double, const V* xi, V* g) const {
     const T temp = p[0], t0 = p[1];
     for (int i = 0; i < d; ++i)
       g[i] = vsqrt((T(2) * temp) * (T(1) + t0 * vexp(T(-0.5) * x[i] * x[i]))) * xi[i];
   }
   /// Ito -> Stratonovich: -1/2 d_i D_ii = +1/2 T T0 x_i e^{-x_i^2/2}.
   template <class V>
-  STOCHINFER_HD void stratonovich_shift(const V* x, T, V* c) const {
+  STOCHINFER_HD void stratonovich_shift(const V* x, double, V* c) const {
     const T temp = p[0], t0 = p[1];
     for (int i = 0; i < d; ++i) c[i] = (T(0.5) * temp * t0) * x[i] * vexp(T(-0.5) * x[i] * x[i]);
   }

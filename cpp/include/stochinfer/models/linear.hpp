@@ -18,7 +18,7 @@ struct LinearOU : ModelDefaults {
   STOCHINFER_HD int dim() const { return d; }
   STOCHINFER_HD int noise_dim() const { return d; }
   template <class V>
-  STOCHINFER_HD void drift(const V* x, T, V* f) const {
+  STOCHINFER_HD void drift(const V* x, double, V* f) const {
     const T* A = p;
     for (int i = 0; i < d; ++i) {
       V s = A[i * d] * x[0];
@@ -27,7 +27,7 @@ struct LinearOU : ModelDefaults {
     }
   }
   template <class V>
-  STOCHINFER_HD void noise(const V*, T, const V* xi, V* g) const {
+  STOCHINFER_HD void noise(const V*, double, const V* xi, V* g) const {
     const T* G = p + d * d;
     for (int i = 0; i < d; ++i) {
       V s = G[i * d] * xi[0];
@@ -36,7 +36,7 @@ struct LinearOU : ModelDefaults {
     }
   }
   template <class V>
-  STOCHINFER_HD void stratonovich_shift(const V*, T, V* c) const {
+  STOCHINFER_HD void stratonovich_shift(const V*, double, V* c) const {
     for (int i = 0; i < d; ++i) c[i] = V(T(0));
   }
 };

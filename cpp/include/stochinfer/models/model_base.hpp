@@ -20,7 +20,8 @@ inline namespace STOCHINFER_ISA_NAMESPACE {
 ///   friction(t)               gamma (0: friction, if any, is inside force)
 ///   noise(x, v, t, xi, g)     g = sqrt(2 D(x, v, t)) xi acting on v
 /// Both: project(state) after every step (e.g. clip gates), initial_state(u, x)
-/// mapping uniforms in (0,1) to a model-specific start.
+/// mapping uniforms in (0,1) to a model-specific start. Time t is double at every
+/// precision: in float a driven protocol at t = 10^6 would lose its phase.
 struct ModelDefaults {
   static constexpr bool kAdditiveNoise = true;
   template <class V>

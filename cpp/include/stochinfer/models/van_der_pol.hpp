@@ -21,14 +21,14 @@ struct VanDerPol : ModelDefaults {
   STOCHINFER_HD int dof() const { return d; }
   STOCHINFER_HD int dim() const { return 2 * d; }
   STOCHINFER_HD int noise_dim() const { return d; }
-  STOCHINFER_HD T friction(T) const { return T(0); }
+  STOCHINFER_HD T friction(double) const { return T(0); }
   template <class V>
-  STOCHINFER_HD void force(const V* x, const V* v, T, V* a) const {
+  STOCHINFER_HD void force(const V* x, const V* v, double, V* a) const {
     const T mu = p[0];
     for (int i = 0; i < d; ++i) a[i] = mu * (T(1) - x[i] * x[i]) * v[i] - x[i];
   }
   template <class V>
-  STOCHINFER_HD void noise(const V* x, const V* v, T, const V* xi, V* g) const {
+  STOCHINFER_HD void noise(const V* x, const V* v, double, const V* xi, V* g) const {
     const T temp = p[1], cx = p[2], cv = p[3];
     for (int i = 0; i < d; ++i)
       g[i] = vsqrt((T(2) * temp) * (T(1) + cx * x[i] * x[i] + cv * v[i] * v[i])) * xi[i];
