@@ -221,3 +221,101 @@ def test_flags_a_method_ignores_are_notes_not_errors(tmp_path, chain, capsys):
     assert "--hidden apply to --method neep, rneep or cneep only" in err and "--window applies to --method rneep" in err
     assert main(["ep", path, "--method", "tur", "--json", str(tmp_path)]) == 2
     assert "that is a folder" in capsys.readouterr().err
+
+
+def test_outputs_never_replace_the_input_and_messages_name_the_files_written(tmp_path, chain, capsys):
+    """(review, session 24) --save-model c.npz on input c.npz replaced the data with the model;
+    "saved to m" was printed for m.npz; a folder named m.npz passed the check as "m"."""
+    path = str(tmp_path / "c.npz")
+    chain.save(path)
+    before = (tmp_path / "c.npz").read_bytes()
+    for flag, value in (("--save-model", path), ("--save-model", path[:-4]), ("--json", path)):
+        assert main(["ep", path, "--n-iter", "5", "--hidden", "4", flag, value]) == 2
+        assert "that is the input file" in capsys.readouterr().err
+    assert main(["infer", path, "--save", path[:-4]]) == 2
+    assert "that is the input file" in capsys.readouterr().err
+    assert main(["ep", path, "--n-iter", "5", "--hidden", "4", "--json", str(tmp_path / "o.x"),
+                 "--plot", str(tmp_path / "o.x")]) == 2
+    assert "--plot and --json both write" in capsys.readouterr().err
+    assert (tmp_path / "c.npz").read_bytes() == before
+    os.mkdir(tmp_path / "adir.npz")
+    assert main(["ep", path, "--n-iter", "5", "--hidden", "4", "--save-model", str(tmp_path / "adir")]) == 2
+    assert "adir.npz: that is a folder" in capsys.readouterr().err
+    assert main(["ep", path, "--n-iter", "5", "--hidden", "4", "--plot", str(tmp_path / "p.xyz")]) == 2
+    assert "matplotlib cannot write .xyz figures" in capsys.readouterr().err
+    assert main(["ep", path, "--n-iter", "5", "--hidden", "4", "--save-model", str(tmp_path / "m"),
+                 "--plot", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert f"saved to {tmp_path / 'm.npz'}" in out and f"plot saved to {tmp_path / 'p.png'}" in out
+    assert (tmp_path / "m.npz").exists() and (tmp_path / "p.png").exists()
+
+
+def test_a_diverging_training_is_a_one_line_error(tmp_path, chain, capsys):
+    path = str(tmp_path / "c.npz")
+    chain.save(path)
+    assert main(["ep", path, "--n-iter", "200", "--hidden", "8", "--lr", "1e30"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and "learning rate" in err
+
+
+def test_a_mangled_array_header_is_a_damaged_file_not_a_tokenizer_error(tmp_path, chain, capsys):
+    """numpy parses .npy headers with Python's tokenizer: a header missing its closing brace
+    raised tokenize.TokenError through every loader."""
+    np.save(tmp_path / "x.npy", chain.x)
+    raw = bytearray((tmp_path / "x.npy").read_bytes())
+    brace = raw.index(b"}")
+    raw[brace:brace + 1] = b" "
+    (tmp_path / "bad.npy").write_bytes(bytes(raw))
+    assert main(["infer", str(tmp_path / "bad.npy"), "--dt", str(DT), "--no-plot"]) == 2
+    assert "not a readable .npy or .npz file" in capsys.readouterr().err
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "bad.npz", "w") as z:
+        z.writestr("x.npy", bytes(raw))
+        z.writestr("dt.npy", _npy_bytes(np.array(DT)))
+    with pytest.raises(ValueError, match="damaged trajectories file"):
+        si.Trajectories.load(tmp_path / "bad.npz")
+    assert main(["ep", str(tmp_path / "bad.npz"), "--method", "tur"]) == 2
+    assert "damaged" in capsys.readouterr().err
+
+
+def _npy_bytes(a: np.ndarray) -> bytes:
+    import io
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def test_trajectories_files_need_a_valid_dt_and_token_paths_load_as_paths(tmp_path, chain, capsys):
+    """(review, session 24) a file without dt loaded with dt = nan, which every estimator then
+    refused ("dt=0.01 does not match ... dt=nan"); integer token paths read from an .npz
+    reached the estimators as (n, L, 1) and were refused."""
+    np.savez(tmp_path / "nodt.npz", x=chain.x)
+    with pytest.raises(ValueError, match="no recording interval 'dt' in the file; pass dt="):
+        si.Trajectories.load(tmp_path / "nodt.npz")
+    assert si.Trajectories.load(tmp_path / "nodt.npz", dt=DT).dt == DT
+    with pytest.raises(ValueError, match="does not match"):
+        si.Trajectories.load(_saved(chain, tmp_path / "ok.npz"), dt=0.5)
+    for bad in (np.nan, -0.01, 0.0):
+        np.savez(tmp_path / "baddt.npz", x=chain.x, dt=bad)
+        with pytest.raises(ValueError, match="is not a positive number"):
+            si.Trajectories.load(tmp_path / "baddt.npz")
+        assert main(["ep", str(tmp_path / "baddt.npz"), "--method", "tur"]) == 2
+        assert "baddt.npz: the stored recording interval" in capsys.readouterr().err
+    np.savez(tmp_path / "v99.npz", x=chain.x, dt=DT, format_version=99)
+    with pytest.raises(ValueError, match="upgrade stochinfer"):
+        si.Trajectories.load(tmp_path / "v99.npz")
+    np.savez(tmp_path / "u.npz", x=chain.x[..., :1], dt=DT, settings=json.dumps({"underdamped": "false"}))
+    with pytest.raises(ValueError, match="underdamped='false'"):
+        si.Trajectories.load(tmp_path / "u.npz")
+    tokens = si.models.FlashingRatchet().sample(3, 2000, seed=0)
+    np.savez(tmp_path / "tok.npz", x=tokens, dt=1.0)
+    np.save(tmp_path / "tok.npy", tokens)
+    assert main(["ep", str(tmp_path / "tok.npz"), "--method", "plugin"]) == 0
+    from_npz = [line for line in capsys.readouterr().out.splitlines() if "EP rate" in line]
+    assert main(["ep", str(tmp_path / "tok.npy"), "--method", "plugin"]) == 0
+    assert from_npz and from_npz == [line for line in capsys.readouterr().out.splitlines() if "EP rate" in line]
+
+
+def _saved(traj, path) -> str:
+    traj.save(path)
+    return str(path)

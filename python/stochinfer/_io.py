@@ -6,9 +6,14 @@ import math
 import os
 import secrets
 import stat
+import tokenize
 import zipfile
 
 import numpy as np
+
+# what numpy raises reading a damaged .npy/.npz: a mangled array header fails in Python's
+# tokenizer (TokenError) before numpy's own check, a bad zip member in zipfile
+UNREADABLE = (ValueError, OSError, EOFError, zipfile.BadZipFile, tokenize.TokenError, SyntaxError)
 
 
 def _create_temporary(folder: str, name: str, perms: int) -> tuple:
@@ -108,7 +113,7 @@ def open_npz(path, what: str):
         f = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except UNREADABLE as exc:
         raise ValueError(f"{path}: not a stochinfer {what} file (not a readable .npz: "
                          f"{type(exc).__name__})") from None
     if not isinstance(f, np.lib.npyio.NpzFile):
@@ -129,5 +134,5 @@ def load_versioned(path, kind: str, max_version: int, what: str):
                 raise ValueError(f"{path}: format version {version} is newer than this stochinfer "
                                  f"({max_version}); upgrade stochinfer")
             return json.loads(str(f["config"])), {k: f[k] for k in f.files}
-        except (KeyError, TypeError, json.JSONDecodeError, zipfile.BadZipFile, EOFError) as exc:
+        except (KeyError, TypeError, json.JSONDecodeError) + UNREADABLE as exc:
             raise ValueError(f"{path}: a damaged stochinfer {what} file ({type(exc).__name__}: {exc})") from None

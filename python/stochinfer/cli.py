@@ -11,7 +11,6 @@ import math
 import os
 import sys
 import time
-import zipfile
 
 import numpy as np
 
@@ -107,7 +106,7 @@ def _load_states(path: str, scalar_paths: bool = False, mmap: bool = False):
     mmap: an .npy is memory-mapped read-only (movies larger than memory)."""
     import stochinfer as si
 
-    unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile)
+    from ._io import UNREADABLE as unreadable
     try:
         loaded = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except FileNotFoundError:
@@ -145,13 +144,52 @@ def _flag_value(args, flag: str):
     return getattr(args, flag.lstrip("-").replace("-", "_"), None)
 
 
+def _written_path(flag: str, path: str) -> str:
+    """The file an output flag writes: fits and models get ".npz" appended (as their save
+    does), a figure without an extension is a PNG (matplotlib's default)."""
+    if flag in ("--save", "--save-model") and not path.endswith(".npz"):
+        return path + ".npz"
+    if flag == "--plot" and not os.path.splitext(path)[1]:
+        return path + ".png"
+    return path
+
+
+def _same_file(a: str, b: str) -> bool:
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _plot_format_problem(path: str) -> str:
+    """Why matplotlib would refuse to write this figure ('' if it would, or if matplotlib
+    is missing: that is reported when the figure is drawn)."""
+    ext = os.path.splitext(path)[1][1:].lower()
+    if importlib.util.find_spec("matplotlib") is None:
+        return ""
+    from matplotlib.figure import Figure
+    if ext not in Figure().canvas.get_supported_filetypes():
+        return f"--plot {path}: matplotlib cannot write .{ext} figures; name a .png, .pdf or .svg file"
+    return ""
+
+
 def _output_problem(args, flags: tuple) -> str:
     """Why an output named on the command line could not be written ('' if it can): checked
-    before training, which may take hours, not after."""
+    before training, which may take hours, not after. An output may not be the input file
+    (it would be replaced) or another output."""
+    written = {}
     for flag in flags:
-        path = _flag_value(args, flag)
-        if not path:
+        typed = _flag_value(args, flag)
+        if not typed:
             continue
+        path = _written_path(flag, typed)
+        if _same_file(path, args.file):
+            return f"{flag} {typed}: that is the input file {args.file}, which would be replaced; name another file"
+        for other, other_path in written.items():
+            if _same_file(path, other_path):
+                return f"{flag} and {other} both write {path}; name two files"
+        written[flag] = path
+        if flag == "--plot" and (problem := _plot_format_problem(path)):
+            return problem
         if os.path.isdir(path):
             return f"{flag} {path}: that is a folder; name a file"
         if os.path.exists(path):  # overwritten in place (or through its link, or a device such as /dev/stdout)
@@ -174,6 +212,7 @@ def _write_outputs(args, content: dict, plot, plot_path=None) -> int:
     plot_path = args.plot if plot_path is None else plot_path
     if plot_path:
         try:
+            plot_path = _written_path("--plot", plot_path)
             plot(plot_path)
             print(f"  plot saved to {plot_path}")
         except (ImportError, OSError) as exc:
@@ -295,8 +334,9 @@ def ep(args) -> int:
     print(res.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
     if args.save_model and neural:
-        res.estimator.save(args.save_model)
-        print(f"  trained estimator saved to {args.save_model}")
+        path = _written_path("--save-model", args.save_model)
+        res.estimator.save(path)
+        print(f"  trained estimator saved to {path}")
     return _write_outputs(args, res.to_dict(), res.plot)
 
 
@@ -428,7 +468,7 @@ def main(argv=None) -> int:
         return demo(quick=args.quick)
     try:
         return {"ep": ep, "infer": infer}[args.command](args)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, FloatingPointError) as exc:  # FloatingPointError: training diverged
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
-from ._io import atomic_savez, json_text, open_npz
+from ._io import UNREADABLE, atomic_savez, json_text, open_npz
+from ._validate import positive_float, recording_dt
 
 FORMAT_VERSION = 1
 
@@ -71,27 +72,50 @@ class Trajectories:
                                 format_version=FORMAT_VERSION))
 
     @classmethod
-    def load(cls, path: str, scalar_paths: bool = False) -> "Trajectories":
+    def load(cls, path: str, scalar_paths: bool = False, dt: Optional[float] = None) -> "Trajectories":
         """Read an .npz written by save(), or any .npz holding an array 'x' and 'dt': x of
         shape (n_traj, L, dim), or 2-D: a float (L, dim) is one trajectory (as arrays passed to
         the estimators), integer token paths (n_traj, L) are n_traj paths;
-        scalar_paths=True reads a 2-D float x as scalar paths (n_traj, L) instead."""
+        scalar_paths=True reads a 2-D float x as scalar paths (n_traj, L) instead. dt (time
+        units) is the recording interval of a file that stores none (one that does must
+        agree with it)."""
         with open_npz(path, "trajectories") as f:
             if "x" not in f:
                 raise ValueError(f"{path}: no array 'x' (n_traj, n_steps, dim) in the file")
             try:
+                version = int(f["format_version"]) if "format_version" in f else FORMAT_VERSION
                 data = f["x"]
-                dt = float(f["dt"]) if "dt" in f else float("nan")
+                stored_dt = float(f["dt"]) if "dt" in f else None
                 t0 = float(f["t0"]) if "t0" in f else 0.0
                 settings = json.loads(str(f["settings"])) if "settings" in f else {}
-            except (ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+            except (TypeError,) + UNREADABLE as exc:
                 raise ValueError(f"{path}: a damaged trajectories file ({type(exc).__name__}: {exc})") from None
+        if version > FORMAT_VERSION:
+            raise ValueError(f"{path}: format version {version} is newer than this stochinfer ({FORMAT_VERSION}); "
+                             "upgrade stochinfer")
         if not isinstance(settings, dict):
             raise ValueError(f"{path}: a damaged trajectories file (its settings are a JSON "
                              f"{type(settings).__name__}, not an object)")
         if data.dtype.kind not in "fiu" or data.ndim not in (2, 3):
             raise ValueError(f"{path}: 'x' must be a numeric array (n_traj, n_steps, dim), (n_steps, dim) or "
                              f"integer (n_traj, n_steps), got {data.dtype} of shape {data.shape}")
+        if stored_dt is not None and not (math.isfinite(stored_dt) and stored_dt > 0):
+            raise ValueError(f"{path}: the stored recording interval dt={stored_dt} is not a positive number; "
+                             "rewrite the file with the right dt")
+        if stored_dt is None:
+            if dt is None:
+                raise ValueError(f"{path}: no recording interval 'dt' in the file; pass dt= (time between "
+                                 "consecutive records)")
+            stored_dt = positive_float("dt", dt)
+        elif dt is not None:
+            recording_dt(dt, stored_dt)
+        dt = stored_dt
+        if not isinstance(settings.get("underdamped", False), bool) or (
+                settings.get("underdamped") and (data.ndim != 3 or data.shape[-1] % 2)):
+            raise ValueError(f"{path}: a damaged trajectories file (underdamped={settings.get('underdamped')!r} "
+                             f"with x of shape {data.shape}: positions and velocities need an even last axis)")
+        if not math.isfinite(t0):
+            raise ValueError(f"{path}: a damaged trajectories file (t0={t0})")
         if scalar_paths and not (data.ndim == 2 and data.dtype.kind == "f"):
             raise ValueError(f"{path}: scalar_paths reads a 2-D float 'x' (n_traj, L); this one is {data.dtype} "
                              f"of shape {data.shape}")

@@ -93,6 +93,8 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
         substeps = recorded_substeps(data.settings, substeps)
         integrator = data.settings.get("integrator")
         arr = data.x
+        if arr.dtype.kind in "iu" and arr.shape[-1] == 1:  # token paths, stored (n_traj, L, 1) by Trajectories
+            arr = arr[..., 0]
     else:
         arr = data
     if type(arr).__name__ == "Movies" or (isinstance(arr, np.ndarray) and arr.ndim == 4):
