@@ -356,8 +356,49 @@ def test_cuda_host_staging_counts_against_the_memory_check(monkeypatch):
     monkeypatch.setattr(v, "available_memory_bytes", lambda: out_bytes + 10_000)
     with pytest.raises(si.OutputTooLargeError, match="working memory"):
         si.simulate(m, n_traj, 10, 0.01, backend="cuda")
-    if not si.cuda_available():  # the CPU path needs only the output
-        assert si.simulate(m, n_traj, 10, 0.01).x.shape == (n_traj, n_rec, dim)
+    if not si.cuda_available():  # the CPU path needs the output and 1 kB per thread here
+        assert si.simulate(m, n_traj, 10, 0.01, n_threads=1).x.shape == (n_traj, n_rec, dim)
+
+
+def test_cpu_working_memory_counts_against_the_memory_check(monkeypatch):
+    """(review, session 24) each CPU thread holds 8·dim working values of 64 bytes (SIMD lanes):
+    VanDerPol(dim=2**25) passed the check on its 1 GiB output and needed 30 GiB more."""
+    import stochinfer._validate as v
+    m = si.models.VanDerPol(dim=2**12)
+    out_bytes = 9 * 2 * 2**13 * 8  # nine trajectories, 2 records of (x, v)
+    per_thread = 8 * 2**13 * 64
+    monkeypatch.setattr(v, "available_memory_bytes", lambda: out_bytes + 2 * per_thread - 1)
+    with pytest.raises(si.OutputTooLargeError, match="working memory"):
+        si.simulate(m, 9, 1, 0.01, burn_in=0, n_threads=2)  # two blocks of 8 lanes: two threads busy
+    assert si.simulate(m, 9, 1, 0.01, burn_in=0, n_threads=1).x.shape == (9, 2, 2**12)
+    assert si.simulate(m, 8, 1, 0.01, burn_in=0, n_threads=2).x.shape == (8, 2, 2**12)  # one block, one thread
+
+
+def test_states_of_the_wrong_width_and_huge_integers_are_named():
+    """(review, session 24) ground-truth fields broadcast states of another width into
+    garbage (positions only for an underdamped model gave shape (1, 0)); integers beyond
+    the float range raised a bare OverflowError; a float32 run of a parameter beyond its
+    range was reported as a divergence."""
+    with pytest.raises(ValueError, match=r"\(x, v\) of 2 coordinates for VanDerPol, got \(1, 1\)"):
+        si.models.VanDerPol().drift(np.array([[0.5]]))
+    with pytest.raises(ValueError, match="2 coordinates for BeadSpring"):
+        si.models.BeadSpring(2).diffusion(np.ones((3, 1)))
+    for model in (si.models.Nonlinear(), si.models.Inhomogeneous(), si.models.HodgkinHuxley(),
+                  si.models.VanDerPolIHD(), si.models.BrownianCarnot(), si.models.LinearOU([[-1.0]], [[1.0]])):
+        good = np.zeros((3, model.dim))
+        assert model.drift(good).shape[0] == 3 and model.diffusion(good).shape[0] == 3
+        for field in (model.drift, model.diffusion):
+            with pytest.raises(ValueError, match="states must have shape"):
+                field(np.zeros((3, model.dim + 1)))
+    m = si.models.BeadSpring(2)
+    for call, name in ((lambda: si.simulate(m, 2, 2, 10**400), "dt"), (lambda: si.simulate(m, 2, 2, 0.01, t0=10**400), "t0"),
+                       (lambda: si.simulate(m, 2, 2, 0.01, initial=[10**400, 0]), "initial"),
+                       (lambda: si.models.BeadSpring(2, k=10**400), "k"),
+                       (lambda: si.models.LinearOU([[-(10**400)]], [[1]]), "A")):
+        with pytest.raises(ValueError, match=f"^{name} .*beyond the float"):
+            call()
+    with pytest.raises(ValueError, match="reaches 1e\\+40, beyond the float32 range: use dtype='float64'"):
+        si.simulate(si.models.BeadSpring(2, k=1e40), 2, 2, 1e-45, dtype="float32")
 
 
 def test_stationary_start_refuses_a_marginal_step_and_accepts_a_slow_stable_one():

@@ -57,10 +57,19 @@ def thread_count(value) -> int:
     return v
 
 
+def _float(name: str, value) -> float:
+    """float(value); a Python integer beyond the float range is a ValueError naming it."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got an integer beyond the float range ({str(value)[:12]}...)") \
+            from None
+
+
 def positive_float(name: str, value, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
+    v = _float(name, value)
     if not np.isfinite(v):
         raise ValueError(f"{name} must be finite, got {v}")
     if v < 0 or (v == 0 and not allow_zero):
@@ -79,7 +88,7 @@ def momentum_value(value) -> float:
 def finite_float(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
+    v = _float(name, value)
     if not np.isfinite(v):
         raise ValueError(f"{name} must be finite, got {v}")
     return v
@@ -107,6 +116,8 @@ def real_array(name: str, value, dtype=np.float64) -> np.ndarray:
                 raise TypeError(f"{name} must hold real numbers, got a {type(v).__name__} value {v!r}")
     try:
         arr = np.asarray(value, dtype=dtype)
+    except OverflowError:
+        raise ValueError(f"{name} holds an integer beyond the {np.dtype(dtype).name} range") from None
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a numeric array: {exc}") from None
     return arr

@@ -93,6 +93,16 @@ class Model(metaclass=_FrozenAfterConstruction):
         """Number of position coordinates."""
         return self.dim // 2 if self.underdamped else self.dim
 
+    def _states(self, x) -> np.ndarray:
+        """x as float64 states (..., dim) for the ground-truth fields; ValueError for another
+        width (e.g. positions only for an underdamped model, whose states are (x, v))."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 0 or x.shape[-1] != self.dim:
+            what = f"(x, v) of {2 * self.dof}" if self.underdamped else str(self.dim)
+            raise ValueError(f"states must have shape (..., {self.dim}): {what} coordinates for "
+                             f"{type(self).__name__}, got {x.shape}")
+        return x
+
     def initial_distribution(self, dt: float, substeps: int, integrator: str):
         """(kind, data) for the compiled core's initial state; see simulate(initial=...)."""
         return "zeros", None
@@ -120,11 +130,11 @@ class _LinearMixin:
 
     def drift(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
         """Φ(x) = A x for states x of shape (..., d)."""
-        return np.asarray(x, dtype=np.float64) @ self.A.T
+        return self._states(x) @ self.A.T
 
     def diffusion(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
         """Constant D, broadcast to shape (..., d, d)."""
-        x = np.asarray(x)
+        x = self._states(x)
         return np.broadcast_to(self.D, x.shape[:-1] + self.D.shape)
 
     def stationary_covariance(self) -> np.ndarray:
@@ -333,12 +343,12 @@ class Nonlinear(Model):
 
     def drift(self, x, t: float = 0.0):
         """Drift Φ(x) (..., d), position per time unit, for positions x (..., d)."""
-        x = np.asarray(x, dtype=np.float64)
+        x = self._states(x)
         return x @ self.A.T + self.alpha * x * np.exp(-0.5 * x * x)
 
     def diffusion(self, x, t: float = 0.0):
         """Constant diffusion matrix D (..., d, d), position² per time unit."""
-        x = np.asarray(x)
+        x = self._states(x)
         return np.broadcast_to(self.D, x.shape[:-1] + self.D.shape)
 
     def _describe(self):
@@ -367,12 +377,12 @@ class Inhomogeneous(Model):
 
     def drift(self, x, t: float = 0.0):
         """Itô drift Φ(x) (..., d), position per time unit, for positions x (..., d)."""
-        x = np.asarray(x, dtype=np.float64)
+        x = self._states(x)
         return x @ self.A.T - self.temperature * self.t0 * x * np.exp(-0.5 * x * x)
 
     def diffusion(self, x, t: float = 0.0):
         """Diagonal diffusion D(x) (..., d, d), position² per time unit."""
-        x = np.asarray(x, dtype=np.float64)
+        x = self._states(x)
         diag = self.temperature * (1 + self.t0 * np.exp(-0.5 * x * x))
         return diag[..., :, None] * np.eye(self.d)
 
@@ -424,7 +434,7 @@ class HodgkinHuxley(Model):
     def drift(self, x, t: float = 0.0):
         """Drift (..., 4) of states x = (V [mV], n, m, h) (..., 4): dV/dt in mV/ms and the gates'
         rates per ms (the unclipped formula; see scoring_mask)."""
-        x = np.asarray(x, dtype=np.float64)
+        x = self._states(x)
         V, n, m, h = (x[..., i] for i in range(4))
         a = [0.1 * self._exprel_inv((10 - V) / 10), self._exprel_inv((25 - V) / 10), 0.07 * np.exp(-V / 20)]
         b = [0.125 * np.exp(-V / 80), 4 * np.exp(-V / 18), 1 / (np.exp((30 - V) / 10) + 1)]
@@ -435,7 +445,7 @@ class HodgkinHuxley(Model):
 
     def diffusion(self, x, t: float = 0.0):
         """Diffusion (..., 4, 4) per ms: zero for the voltage, `temperature` for each gate."""
-        x = np.asarray(x)
+        x = self._states(x)
         D = np.diag([0.0, self.temperature, self.temperature, self.temperature])
         return np.broadcast_to(D, x.shape[:-1] + (4, 4))
 
@@ -472,13 +482,13 @@ class VanDerPol(Model):
 
     def drift(self, z, t: float = 0.0):
         """Acceleration field a(x, v) for states z = (x, v) of shape (..., 2·dim)."""
-        z = np.asarray(z, dtype=np.float64)
+        z = self._states(z)
         x, v = z[..., : self.d], z[..., self.d:]
         return self.mu * (1 - x * x) * v - x
 
     def diffusion(self, z, t: float = 0.0):
         """Velocity diffusion D(x, v), shape (..., dim, dim)."""
-        z = np.asarray(z, dtype=np.float64)
+        z = self._states(z)
         x, v = z[..., : self.d], z[..., self.d:]
         diag = self.temperature * (1 + self.c_x * x * x + self.c_v * v * v)
         return diag[..., :, None] * np.eye(self.d)
@@ -539,12 +549,12 @@ class BrownianCarnot(Model):
 
     def drift(self, z, t=0.0):
         """Acceleration −k(t)x − γv for states z = (x, v) (..., 2); t broadcasts with z[..., 0]."""
-        z = np.asarray(z, dtype=np.float64)
+        z = self._states(z)
         return (-self.stiffness(t) * z[..., 0] - self.gamma * z[..., 1])[..., None]
 
     def diffusion(self, z, t=0.0):
         """Velocity diffusion γT(t), shape (..., 1, 1)."""
-        z = np.asarray(z, dtype=np.float64)
+        z = self._states(z)
         return (self.gamma * self.temperature(t) * np.ones(z.shape[:-1]))[..., None, None]
 
     def cycle_thermodynamics(self) -> dict:

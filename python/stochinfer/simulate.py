@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Optional, Union
 
 import numpy as np
@@ -118,6 +119,11 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
                          "integration steps")
 
     dim = model.dim
+    if dtype == np.float32:  # the core computes in the output's precision: parameters must fit it
+        params = np.abs(np.asarray(model._params(), dtype=np.float64))
+        if params.size and params.max() > np.finfo(np.float32).max:
+            raise ValueError(f"a parameter of {type(model).__name__} reaches {params.max():.3g}, beyond the float32 "
+                             "range: use dtype='float64'")
     init_kind, init_data = _initial(model, initial, n_traj, dim, dt, substeps, integrator)
     if init_kind in ("broadcast", "per_trajectory") and np.abs(init_data).max() > np.finfo(dtype).max:
         raise ValueError(f"initial reaches {np.abs(init_data).max():.3g}, beyond the {dtype.name} range; "
@@ -128,7 +134,12 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
     # CUDA also holds, on the host, two staging buffers of 32 MiB (kept for the next call) and one
     # state per trajectory (cuda/simulate_cuda.cu)
     one_record = n_traj * dim * dtype.itemsize
-    extra = 2 * 2**25 + one_record if backend == "cuda" else 0
+    if backend == "cuda":
+        extra = 2 * 2**25 + one_record
+    else:  # each CPU thread holds a block of SIMD lanes (64 bytes per value) of 8·dim working values
+        lanes = 16 if dtype == np.float32 else 8  # cpp/include/stochinfer/simulate_cpu.hpp, cpu_lanes
+        busy = min(threads or os.cpu_count() or 1, -(-n_traj // lanes))
+        extra = busy * 8 * dim * 64
     check_output_fits(shape, dtype, "lower n_traj or n_steps, raise record_every, or use dtype='float32'", extra)
     out = np.empty(shape, dtype=dtype)
     status = _core.simulate(model.cpp_name, model._size(), model._params(), out, n_steps, substeps,
