@@ -2,6 +2,7 @@
 input, reproducibility and interruption. Acceptance at the default data size is
 in test_langevin_acceptance.py (slow)."""
 
+import json
 import os
 import threading
 import time
@@ -669,6 +670,21 @@ def test_save_and_load_reproduce_the_fit(ou, ou_fit, tmp_path):
     np.savez(other, x=np.zeros(3))
     with pytest.raises(ValueError, match="not a stochinfer Langevin fit"):
         si.LangevinFit.load(str(other))
+    # a damaged or hand-edited file: ValueError naming it (KeyError, TypeError, AttributeError before)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    cfg = json.loads(str(arrays["config"]))
+    edits = {"val_states": lambda a, c: a.pop("val_states"), "regime": lambda a, c: c.update(regime="garbage"),
+             "time_dependent": lambda a, c: c.update(time_dependent="garbage"),
+             "dim": lambda a, c: c.update(dim=[2]), "options": lambda a, c: c.update(options=3),
+             "list": lambda a, c: None}
+    for name, edit in edits.items():
+        a, c = dict(arrays), json.loads(json.dumps(cfg))
+        edit(a, c)
+        a["config"] = np.array(json.dumps([1, 2] if name == "list" else c))
+        np.savez(tmp_path / "edited.npz", **a)
+        with pytest.raises(ValueError, match="damaged|not a stochinfer"):
+            si.LangevinFit.load(str(tmp_path / "edited.npz"))
 
 
 def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):

@@ -176,6 +176,17 @@ def test_a_saved_seed_ensemble_reproduces_its_own_rate(tmp_path, bead2):
     back = NEEP.load(tmp_path / "pair.npz")
     assert len(back.members) == 2
     np.testing.assert_array_equal(back.delta_s(test), own)
+    # (review, session 24) a pair file without its member_params loaded as one network (another
+    # ΔS); an empty stack raised IndexError; a config that is not an object, AttributeError
+    with np.load(tmp_path / "pair.npz") as f:
+        arrays = dict(f)
+    for damage, message in (({"member_params": None}, "member_params of shape .* for 2 networks"),
+                            ({"member_params": np.zeros((0, arrays["params"].size))}, "member_params of shape"),
+                            ({"config": np.array("[1, 2]")}, "its config is a JSON list")):
+        edited = {k: v for k, v in dict(arrays, **damage).items() if v is not None}
+        np.savez(tmp_path / "bad.npz", **edited)
+        with pytest.raises(ValueError, match=f"damaged .*NEEP file \\({message}"):
+            NEEP.load(tmp_path / "bad.npz")
 
 
 def test_rneep_optimal_loss_is_per_window_and_short_blocks_are_refused():

@@ -133,6 +133,10 @@ def load_versioned(path, kind: str, max_version: int, what: str):
             if version > max_version:
                 raise ValueError(f"{path}: format version {version} is newer than this stochinfer "
                                  f"({max_version}); upgrade stochinfer")
-            return json.loads(str(f["config"])), {k: f[k] for k in f.files}
+            config, arrays = json.loads(str(f["config"])), {k: f[k] for k in f.files}
         except (KeyError, TypeError, json.JSONDecodeError) + UNREADABLE as exc:
             raise ValueError(f"{path}: a damaged stochinfer {what} file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: a damaged stochinfer {what} file (its config is a JSON {type(config).__name__}, "
+                         "not an object)")
+    return config, arrays

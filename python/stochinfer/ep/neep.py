@@ -413,7 +413,7 @@ class NEEP:
         if self.net is None:
             raise RuntimeError("nothing to save: call fit() first")
         cfg = self.settings()
-        cfg.update(dt=self.dt, tokens=self.tokens, **self._net_config())
+        cfg.update(dt=self.dt, tokens=self.tokens, n_members=max(1, len(self.members)), **self._net_config())
         arrays = {"format_version": np.array(FORMAT_VERSION), "kind": np.array(self._method),
                   "config": np.array(json.dumps(cfg)), "params": self.net.get_params(),
                   "shift": np.array([] if self.shift is None else self.shift),
@@ -436,8 +436,10 @@ class NEEP:
             raise ValueError(f"{path}: a damaged {cls._method.upper()} file (missing {exc})") from None
         stack = arrays.get("member_params", params[None])
         damaged = f"{path}: a damaged {cls._method.upper()} file"
-        if stack.ndim != 2 or stack.shape[1] != params.size:
-            raise ValueError(f"{damaged} (member_params of shape {stack.shape})")
+        if stack.ndim != 2 or stack.shape[1] != params.size or stack.shape[0] < 1 or \
+                stack.shape[0] != cfg.get("n_members", stack.shape[0]):
+            raise ValueError(f"{damaged} (member_params of shape {stack.shape}"
+                             + (f" for {cfg['n_members']} networks)" if "n_members" in cfg else ")"))
         if not np.isfinite(stack).all():
             raise ValueError(f"{damaged} (non-finite network parameters)")
         if shift.size and (shift.shape != scale.shape or not np.isfinite(shift).all()

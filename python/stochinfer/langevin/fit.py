@@ -474,15 +474,24 @@ class LangevinFit:
             norm = {k: (np.array(v) if isinstance(v, list) and k != "noisy" else v) for k, v in cfg["norm"].items()}
             val_t = arrays["val_t"] if arrays["val_t"].size else None
             params = {k: arrays[f"params_{k}"] for k in cfg["nets"]}
+            val_states = arrays["val_states"]
+            regime, time_dependent, dim, dt = cfg["regime"], cfg["time_dependent"], int(cfg["dim"]), float(cfg["dt"])
+            options, histories, notes = dict(cfg["options"]), dict(cfg["histories"]), list(cfg["notes"])
         except KeyError as exc:
             raise ValueError(f"{path}: a damaged Langevin fit file (missing {exc})") from None
+        except (TypeError, ValueError, AttributeError) as exc:  # e.g. a config edited into another shape
+            raise ValueError(f"{path}: a damaged Langevin fit file ({type(exc).__name__}: {exc})") from None
+        if regime not in ("overdamped", "underdamped") or not isinstance(time_dependent, bool) or dim < 1 or \
+                not (np.isfinite(dt) and dt > 0):
+            raise ValueError(f"{path}: a damaged Langevin fit file (regime={regime!r}, "
+                             f"time_dependent={time_dependent!r}, dim={dim}, dt={dt})")
         bad = [k for k, p in params.items() if not np.isfinite(p).all()]
         if bad:
             raise ValueError(f"{path}: the parameters of {bad} are not finite; refit and save again")
         nets = {k: FieldNetwork.restore(c, params[k], n_threads) for k, c in cfg["nets"].items()}
-        t = np.zeros((1, 1)) if cfg["time_dependent"] else None
-        d = LangevinData(np.zeros((1, 1, cfg["dim"])), cfg["dt"], cfg["regime"], model, t, cfg["notes"])
-        return cls(d, nets, norm, cfg["options"], cfg["histories"], (arrays["val_states"], val_t), n_threads)
+        t = np.zeros((1, 1)) if time_dependent else None
+        d = LangevinData(np.zeros((1, 1, dim)), dt, regime, model, t, notes)
+        return cls(d, nets, norm, options, histories, (val_states, val_t), n_threads)
 
     def summary(self) -> str:
         """Human-readable lines: regime, method, and per network its kept checkpoint(s) and time."""
