@@ -455,3 +455,25 @@ def test_python_model_refuses_complex_and_non_callable_noise():
     for bad in (True, 1 + 1j):
         with pytest.raises(TypeError, match="diffusion must hold real numbers"):
             si.models.PythonModel(lambda x, t: -x, 1, diffusion=bad)
+
+
+def test_a_subclass_redefining_a_field_is_not_simulated_as_its_base_and_python_models_are_frozen():
+    """(review, session 24) a subclass of a built-in model with its own drift ran as the plain
+    base silently; a PythonModel's attributes could be changed after construction."""
+    class Damped(si.models.BeadSpring):
+        def drift(self, x, t=0.0):
+            return 0.5 * super().drift(x, t)
+
+    with pytest.raises(TypeError, match="Damped redefines drift, but the compiled core simulates the built-in "
+                                        "BeadSpring's equations; .* use PythonModel"):
+        si.simulate(Damped(2), 2, 2, 0.01)
+
+    class Named(si.models.BeadSpring):  # nothing redefined: simulated as BeadSpring, as before
+        pass
+
+    np.testing.assert_array_equal(si.simulate(Named(2), 2, 5, 0.01, seed=1).x,
+                                  si.simulate(si.models.BeadSpring(2), 2, 5, 0.01, seed=1).x)
+    pm = si.models.PythonModel(lambda x, t: -x, 1, diffusion=[[1.0]])
+    with pytest.raises(AttributeError, match="PythonModel.d is fixed at construction"):
+        pm.d = 5
+    assert pm.dim == 1 and si.simulate(pm, 2, 3, 0.01).x.shape == (2, 4, 1)

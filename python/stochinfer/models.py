@@ -35,21 +35,8 @@ class _FrozenAfterConstruction(type):
         return obj
 
 
-class Model(metaclass=_FrozenAfterConstruction):
-    """Base class of continuous models simulated by the compiled core.
-
-    Parameters are fixed at construction: the compiled simulator, the numpy ground
-    truth (some of it precomputed, e.g. A and D) and the saved description all derive
-    from them, so changing one afterwards would let them disagree silently. Setting a
-    public attribute after __init__ raises AttributeError, and array parameters are
-    read-only; build a new model instead."""
-
-    cpp_name: str = ""
-    underdamped: bool = False
-    default_integrator: str = "euler_maruyama"
-    default_initial: str = "zeros"
-    #: integration steps of length dt/substeps to discard before recording, unless told otherwise
-    default_burn_in_substeps: int = 0
+class _Frozen(metaclass=_FrozenAfterConstruction):
+    """Public attributes fixed after construction, array attributes read-only copies."""
 
     def _freeze(self) -> None:
         """Array parameters become read-only private copies (the caller's arrays stay
@@ -72,6 +59,23 @@ class Model(metaclass=_FrozenAfterConstruction):
                                  f"truth and the saved description derive from it): build a new "
                                  f"{type(self).__name__}(..., {name}=...)")
         object.__setattr__(self, name, value)
+
+
+class Model(_Frozen):
+    """Base class of continuous models simulated by the compiled core.
+
+    Parameters are fixed at construction: the compiled simulator, the numpy ground
+    truth (some of it precomputed, e.g. A and D) and the saved description all derive
+    from them, so changing one afterwards would let them disagree silently. Setting a
+    public attribute after __init__ raises AttributeError, and array parameters are
+    read-only; build a new model instead."""
+
+    cpp_name: str = ""
+    underdamped: bool = False
+    default_integrator: str = "euler_maruyama"
+    default_initial: str = "zeros"
+    #: integration steps of length dt/substeps to discard before recording, unless told otherwise
+    default_burn_in_substeps: int = 0
 
     def _size(self) -> int:
         raise NotImplementedError
@@ -114,12 +118,22 @@ class Model(metaclass=_FrozenAfterConstruction):
     def _describe(self) -> dict:
         return {}
 
+    def _builtin_class(self) -> type:
+        """The built-in class this model is (a user subclass: its built-in base)."""
+        return next((c for c in type(self).__mro__ if c.__name__ in _BUILTIN_NAMES and c.__module__ == __name__),
+                    type(self))
+
+    def overridden_fields(self) -> list:
+        """Names of the ground-truth fields a user subclass redefines: the compiled core
+        simulates the built-in base's, not these."""
+        base = self._builtin_class()
+        return [name for name in ("drift", "diffusion")
+                if getattr(type(self), name, None) is not getattr(base, name, None)]
+
     def to_dict(self) -> dict:
         """{"model": name, **arguments}, what from_dict rebuilds. A user subclass is stored
         as its built-in base: that is the model the compiled core simulated."""
-        builtin = next((c for c in type(self).__mro__ if c.__name__ in _BUILTIN_NAMES and c.__module__ == __name__),
-                       type(self))
-        return {"model": builtin.__name__, **self._describe()}
+        return {"model": self._builtin_class().__name__, **self._describe()}
 
 
 class _LinearMixin:
@@ -656,7 +670,7 @@ class FlashingRatchet:
         return f"FlashingRatchet(potential={self.potential}, temperature={self.temperature}, switch_rate={self.switch_rate})"
 
 
-class PythonModel:
+class PythonModel(_Frozen):
     """User-defined overdamped model from vectorised Python callables.
 
     drift(x, t) -> (n_traj, d) array for states x (n_traj, d) at time t; noise is

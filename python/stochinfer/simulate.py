@@ -106,6 +106,10 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
                                      initial, dtype, integrator, t0, traj_offset)
     if not isinstance(model, Model):
         raise TypeError(f"model must be a stochinfer model, got {type(model).__name__}")
+    if model.overridden_fields():
+        raise TypeError(f"model: {type(model).__name__} redefines {' and '.join(model.overridden_fields())}, but the "
+                        f"compiled core simulates the built-in {model._builtin_class().__name__}'s equations; for "
+                        "equations of your own use PythonModel(drift, dim, diffusion=...)")
 
     allowed = _UNDERDAMPED if model.underdamped else _OVERDAMPED
     integrator = model.default_integrator if integrator is None else integrator
