@@ -319,3 +319,15 @@ def test_trajectories_files_need_a_valid_dt_and_token_paths_load_as_paths(tmp_pa
 def _saved(traj, path) -> str:
     traj.save(path)
     return str(path)
+
+
+def test_an_interrupted_training_exits_130_after_writing_its_outputs(tmp_path, chain, capsys):
+    """(review, session 24) Ctrl-C kept the best model, wrote the outputs and exited 0: a
+    script could not tell a partial run from a finished one."""
+    from conftest import sigint_after
+    path = str(tmp_path / "c.npz")
+    chain.save(path)
+    with sigint_after(2.0), pytest.warns(UserWarning, match="interrupted"):
+        status = main(["ep", path, "--n-iter", "2000000", "--hidden", "16", "--json", str(tmp_path / "r.json")])
+    assert status == 130 and (tmp_path / "r.json").exists()
+    assert "training was interrupted (Ctrl-C)" in capsys.readouterr().err

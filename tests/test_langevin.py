@@ -290,10 +290,18 @@ def test_ctrl_c_keeps_the_best_model(ou):
         fit = si.infer_langevin(tr, hidden=64, drift_settings=long, diffusion_settings=long)
     h = fit.histories["drift"]
     assert h["interrupted"] and h["iterations"] < 20_000
+    assert fit.interrupted and not si.LangevinFit.interrupted.fget(_finished(fit))
     assert np.all(np.isfinite(fit.drift(np.zeros((2, 2))).mean))
     # the networks after the interrupted one train for one evaluation block: the call returns promptly
     assert fit.histories["diffusion"]["iterations"] == 20
     assert np.all(np.isfinite(fit.diffusion(np.zeros((2, 2))).mean))
+
+
+def _finished(fit):
+    """A stand-in with the fit's histories marked as finished."""
+    class Finished:
+        histories = {k: dict(h, interrupted=False) for k, h in fit.histories.items()}
+    return Finished()
 
 
 def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):

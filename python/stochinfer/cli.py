@@ -337,7 +337,17 @@ def ep(args) -> int:
         path = _written_path("--save-model", args.save_model)
         res.estimator.save(path)
         print(f"  trained estimator saved to {path}")
-    return _write_outputs(args, res.to_dict(), res.plot)
+    return _interrupted_status(_write_outputs(args, res.to_dict(), res.plot), bool(res.settings.get("interrupted")))
+
+
+def _interrupted_status(status: int, interrupted: bool) -> int:
+    """Exit status 130 (as for SIGINT) when Ctrl-C cut the training short, after the
+    outputs were written: a script can tell a partial run from a finished one."""
+    if status == 0 and interrupted:
+        print("note: training was interrupted (Ctrl-C); the outputs hold the best model reached. Exit status 130",
+              file=sys.stderr)
+        return 130
+    return status
 
 
 def infer(args) -> int:
@@ -394,7 +404,7 @@ def infer(args) -> int:
     plot_path = args.plot
     if plot_path is None and not args.no_plot and importlib.util.find_spec("matplotlib") is not None:
         plot_path = os.path.splitext(args.file)[0] + "_fields.png"  # fields with bands, by default
-    return _write_outputs(args, out, fit.plot, plot_path)
+    return _interrupted_status(_write_outputs(args, out, fit.plot, plot_path), fit.interrupted)
 
 
 def main(argv=None) -> int:

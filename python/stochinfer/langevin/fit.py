@@ -91,6 +91,13 @@ class LangevinFit:
         self.n_threads = n_threads  # CPU threads of field queries and simulations (None: all cores)
         self._id = uuid.uuid4().hex  # stamps this fit's simulations (thermodynamics checks it)
 
+    @property
+    def interrupted(self) -> bool:
+        """Whether Ctrl-C stopped a network's training or refit: the fit holds the best
+        checkpoint reached, not a finished training."""
+        return any(bool(h.get("interrupted") or (h.get("refit") or {}).get("interrupted"))
+                   for h in self.histories.values())
+
     # ----- inputs -----------------------------------------------------------
     @property
     def state_dim(self) -> int:
