@@ -331,3 +331,19 @@ def test_an_interrupted_training_exits_130_after_writing_its_outputs(tmp_path, c
         status = main(["ep", path, "--n-iter", "2000000", "--hidden", "16", "--json", str(tmp_path / "r.json")])
     assert status == 130 and (tmp_path / "r.json").exists()
     assert "training was interrupted (Ctrl-C)" in capsys.readouterr().err
+
+
+def test_warnings_print_as_one_line_without_python_source(tmp_path, chain):
+    """(review, session 24) warnings showed Python's '<frozen runpy>:88:' or 'cli.py:128:' and a
+    source line. In a subprocess: pytest records warnings in-process, and main() then leaves
+    them to it."""
+    import subprocess
+    import sys
+    path = str(tmp_path / "c.npz")
+    chain.save(path)
+    run = subprocess.run([sys.executable, "-m", "stochinfer", "ep", path, "--method", "tur"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.splitlines()
+    assert lines and all(line.startswith("warning: ") for line in lines), lines
+    assert any("tur_bound" in line for line in lines) and ".py:" not in run.stderr

@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -474,13 +475,23 @@ def main(argv=None) -> int:
     p_in.add_argument("--json", default=None, help="write the summary and report as JSON here (NaN as null)")
     p_in.add_argument("--save", default=None, help="write the fit to this .npz (LangevinFit.load reads it)")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        return demo(quick=args.quick)
+    # warnings printed as one line; recorded ones (e.g. by pytest) are untouched
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _format_warning
     try:
+        if args.command == "demo":
+            return demo(quick=args.quick)
         return {"ep": ep, "infer": infer}[args.command](args)
     except (ValueError, TypeError, OSError, FloatingPointError) as exc:  # FloatingPointError: training diverged
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = formatwarning
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning on the command line: one 'warning: ...' line, without Python's file,
+    line number and source line (which name our code, not the user's input)."""
+    return f"warning: {message}\n"
 
 
 if __name__ == "__main__":
