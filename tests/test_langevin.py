@@ -75,6 +75,19 @@ def test_default_report_takes_the_correlation_p_value_from_blocks_of_the_validat
                                  kept=keep)
     assert c["stderr"] == direct["stderr"] and c["p_value"] == direct["p_value"]
 
+    def truth_keeping(rule):
+        class Masked:
+            drift, diffusion = m.drift, m.diffusion
+            scoring_mask = staticmethod(rule)
+        return Masked()
+    # states scored over the first 30% of the time only: 20 blocks over that span (a block length
+    # from all the states left 6 blocks and raised)
+    early = ou_fit.report(truth_keeping(lambda p: np.arange(len(p)) < 0.3 * len(p)))["drift"]["calibration"]
+    assert early["n_blocks"] == 20 and early["block_length"] == int(np.ceil(0.3 * n_val)) // 20
+    # two clusters at the ends: the span's 20 blocks hold states in 2 only: Fisher's p
+    ends = ou_fit.report(truth_keeping(lambda p: (np.arange(len(p)) < 100) | (np.arange(len(p)) >= len(p) - 100)))
+    assert "block_length" not in ends["drift"]["calibration"] and ends["n_points"] == 200
+
 
 def test_field_shapes_bands_and_positive_definite_diffusion(ou_fit):
     pts = np.random.default_rng(1).normal(size=(50, 2))

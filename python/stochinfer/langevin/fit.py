@@ -291,8 +291,9 @@ class LangevinFit:
         block) takes the correlation's standard error from a block bootstrap instead
         (metrics.calibration); states a scoring mask leaves out keep their place in
         time, so no block joins the states either side of a gap. The default points
-        are in time order: 20 blocks of equal time when at least 200 are scored, else
-        Fisher's p."""
+        are in time order: 20 blocks of equal time over the span of the scored states
+        when at least 200 are scored (blocks the mask empties drop out; Fisher's p when
+        fewer than 10 hold states), else Fisher's p."""
         truth = truth if truth is not None else self.model
         if truth is None:
             raise ValueError("report needs truth=<model with drift() and diffusion()> (none attached to the data)")
@@ -330,6 +331,12 @@ class LangevinFit:
                           "(R² at least 2) and is nan here; pass more points", stacklevel=2)
         if in_time_order and pts.shape[0] >= _DEFAULT_BLOCKS * 10:  # else Fisher's p, for independent points
             block_length = n_in_order // _DEFAULT_BLOCKS
+            if kept is not None:  # 20 blocks over the span the scored states cover
+                where = np.flatnonzero(kept)
+                kept = kept[where[0]:where[-1] + 1]
+                block_length = kept.size // _DEFAULT_BLOCKS
+                if np.unique((where - where[0]) // block_length).size < 10:  # too few blocks hold states
+                    block_length = None
         where = "given" if points_given else {"refit": "validation (in-sample: refit)",
                                               "out-of-bag": "validation (drift in-sample: out-of-bag)"
                                               }.get(in_sample, "held-out")
