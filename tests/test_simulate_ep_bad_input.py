@@ -394,6 +394,7 @@ def test_states_of_the_wrong_width_and_huge_integers_are_named():
     for call, name in ((lambda: si.simulate(m, 2, 2, 10**400), "dt"), (lambda: si.simulate(m, 2, 2, 0.01, t0=10**400), "t0"),
                        (lambda: si.simulate(m, 2, 2, 0.01, initial=[10**400, 0]), "initial"),
                        (lambda: si.models.BeadSpring(2, k=10**400), "k"),
+                       (lambda: si.models.BeadSpring(2, k=10**5000), "k"),  # too many digits to print
                        (lambda: si.models.LinearOU([[-(10**400)]], [[1]]), "A")):
         with pytest.raises(ValueError, match=f"^{name} .*beyond the float"):
             call()
@@ -468,10 +469,21 @@ def test_a_subclass_redefining_a_field_is_not_simulated_as_its_base_and_python_m
                                         "BeadSpring's equations; .* use PythonModel"):
         si.simulate(Damped(2), 2, 2, 0.01)
 
-    class Named(si.models.BeadSpring):  # nothing redefined: simulated as BeadSpring, as before
-        pass
+    class Stiff(si.models.BrownianCarnot):  # a helper of drift(): the same silent mismatch
+        def stiffness(self, t):
+            return 2 * super().stiffness(t)
 
-    np.testing.assert_array_equal(si.simulate(Named(2), 2, 5, 0.01, seed=1).x,
+    with pytest.raises(TypeError, match="Stiff redefines stiffness, but"):
+        si.simulate(Stiff(burn_in_cycles=0), 2, 5, 0.01, burn_in=0)
+
+    class Named(si.models.BeadSpring):  # nothing redefined (a constructor of its own): simulated as BeadSpring
+        def __init__(self):
+            super().__init__(2)
+
+        def label(self):  # a method the base does not have
+            return "named"
+
+    np.testing.assert_array_equal(si.simulate(Named(), 2, 5, 0.01, seed=1).x,
                                   si.simulate(si.models.BeadSpring(2), 2, 5, 0.01, seed=1).x)
     pm = si.models.PythonModel(lambda x, t: -x, 1, diffusion=[[1.0]])
     with pytest.raises(AttributeError, match="PythonModel.d is fixed at construction"):

@@ -61,9 +61,9 @@ def _float(name: str, value) -> float:
     """float(value); a Python integer beyond the float range is a ValueError naming it."""
     try:
         return float(value)
-    except OverflowError:
-        raise ValueError(f"{name} must be finite, got an integer beyond the float range ({str(value)[:12]}...)") \
-            from None
+    except OverflowError:  # (its digits may be too many to print: name its size)
+        raise ValueError(f"{name} must be finite, got an integer of {int(value).bit_length()} bits, beyond the "
+                         "float range") from None
 
 
 def positive_float(name: str, value, allow_zero: bool = False) -> float:

@@ -123,12 +123,15 @@ class Model(_Frozen):
         return next((c for c in type(self).__mro__ if c.__name__ in _BUILTIN_NAMES and c.__module__ == __name__),
                     type(self))
 
-    def overridden_fields(self) -> list:
-        """Names of the ground-truth fields a user subclass redefines: the compiled core
-        simulates the built-in base's, not these."""
+    def overridden_methods(self) -> list:
+        """Names of the built-in base's methods a user subclass redefines (drift, diffusion
+        or a helper they call, e.g. BrownianCarnot.stiffness): the compiled core simulates
+        the base's equations, not these. Dunder methods (a subclass's __init__) are free."""
         base = self._builtin_class()
-        return [name for name in ("drift", "diffusion")
-                if getattr(type(self), name, None) is not getattr(base, name, None)]
+        own = {name for c in type(self).__mro__[:type(self).__mro__.index(base)] for name in vars(c)}
+        return sorted(name for name in own if not (name.startswith("__") and name.endswith("__"))
+                      and callable(getattr(base, name, None))
+                      and getattr(type(self), name) is not getattr(base, name))
 
     def to_dict(self) -> dict:
         """{"model": name, **arguments}, what from_dict rebuilds. A user subclass is stored

@@ -106,8 +106,8 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
                                      initial, dtype, integrator, t0, traj_offset)
     if not isinstance(model, Model):
         raise TypeError(f"model must be a stochinfer model, got {type(model).__name__}")
-    if model.overridden_fields():
-        raise TypeError(f"model: {type(model).__name__} redefines {' and '.join(model.overridden_fields())}, but the "
+    if model.overridden_methods():
+        raise TypeError(f"model: {type(model).__name__} redefines {', '.join(model.overridden_methods())}, but the "
                         f"compiled core simulates the built-in {model._builtin_class().__name__}'s equations; for "
                         "equations of your own use PythonModel(drift, dim, diffusion=...)")
 

@@ -315,8 +315,9 @@ class CNEEP(NEEP):
         if not per_window:
             return _mean_map(self.members or [self.net], d.data, segs, self.seq_len)
         n_win = (d.length - self.seq_len) // (self.seq_len - 1) + 1
+        per_movie = n_win * int(np.prod(self.map_shape))  # a compiled call's maps: a run of movies
         check_output_fits((d.n_traj, n_win, *self.map_shape), np.float64, "pass fewer movies at a time",
-                          extra_bytes=8 * n_win * int(np.prod(self.map_shape)))
+                          extra_bytes=8 * min(d.n_traj * per_movie, max(per_movie, MAP_BATCH_VALUES)))
         out = np.zeros((d.n_traj, n_win, *self.map_shape))
         for net in self.members or [self.net]:
             for a, b in _segment_batches(segs, self.seq_len, net):  # a bounded number of maps in flight
