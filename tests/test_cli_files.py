@@ -211,6 +211,20 @@ def test_atomic_writes_go_through_links_keep_modes_and_write_special_files_direc
     with pytest.raises(IsADirectoryError):
         atomic_write(str(tmp_path), lambda fh: fh.write("x"), mode="w")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "pipe", "real.json"]
+    # an operating-system error names the path asked for (a full disk named none; a folder that
+    # takes no files named the hidden temporary file)
+    if os.path.exists("/dev/full"):
+        with pytest.raises(OSError, match="cannot save /dev/full: No space left"):
+            atomic_write("/dev/full", lambda fh: fh.write(b"x" * 100_000))
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if not os.access(locked, os.W_OK):  # (root writes anyway)
+            with pytest.raises(PermissionError, match=f"cannot save {locked / 'f.json'}: Permission denied"):
+                atomic_write(str(locked / "f.json"), lambda fh: fh.write("x"), mode="w")
+    finally:
+        locked.chmod(0o700)
 
 
 def test_flags_a_method_ignores_are_notes_not_errors(tmp_path, chain, capsys):

@@ -34,8 +34,18 @@ def atomic_write(path: str, write, mode: str = "wb") -> str:
     old one. A symlink is written through (the link stays); a device, pipe or other
     special file (/dev/stdout) is written directly; an existing file keeps its
     permissions, a new one gets those a plain open() would. A folder that takes no new
-    files but holds a writable target gets a direct write. Returns path."""
+    files but holds a writable target gets a direct write. Returns path. An operating
+    system error names path (not the hidden temporary file, or nothing, as the OS does)."""
     path = os.fspath(path)
+    try:
+        return _atomic_write(path, write, mode)
+    except OSError as exc:
+        if exc.errno is None:  # ours, already naming the path
+            raise
+        raise type(exc)(exc.errno, f"cannot save {path}: {exc.strerror}") from None
+
+
+def _atomic_write(path: str, write, mode: str) -> str:
     if os.path.isdir(path):
         raise IsADirectoryError(f"cannot save {path}: it is a folder")
     if os.path.exists(path) and not os.path.isfile(path):  # not a regular file: no rename over it
