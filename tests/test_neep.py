@@ -402,7 +402,8 @@ def test_rneep_save_load(tmp_path):
     est.save(str(tmp_path / "r.npz"))
     est2 = si.RNEEP.load(str(tmp_path / "r.npz"))
     np.testing.assert_array_equal(est2.delta_s(tok[:1]), est.delta_s(tok[:1]))
-    with pytest.raises(ValueError, match="not a stochinfer NEEP file"):
+    with pytest.raises(ValueError, match="not a stochinfer NEEP file \\(it holds a 'rneep' file; read it with "
+                                         "RNEEP.load\\)"):
         NEEP.load(str(tmp_path / "r.npz"))
     with pytest.raises(ValueError, match="integer token paths"):
         si.RNEEP().fit(np.zeros((3, 100, 1)), dt=0.1)

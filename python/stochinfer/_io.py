@@ -131,13 +131,22 @@ def open_npz(path, what: str):
     return f
 
 
+# the kinds of file save() writes and what reads each (load_versioned names them in its errors)
+_LOADERS = {"neep": "NEEP.load", "rneep": "RNEEP.load", "cneep": "CNEEP.load", "classifier": "Classifier.load",
+            "langevin_fit": "LangevinFit.load"}
+
+
 def load_versioned(path, kind: str, max_version: int, what: str):
     """Reads an .npz written with keys format_version, kind and config (JSON):
     returns (config dict, every array). Raises ValueError for another kind of
     file, a newer format than this stochinfer reads, or a damaged file."""
     with open_npz(path, what) as f:
         if "format_version" not in f or "kind" not in f or str(f["kind"]) != kind:
-            raise ValueError(f"{path}: not a stochinfer {what} file")
+            found = str(f["kind"]) if "kind" in f and f["kind"].dtype.kind == "U" and f["kind"].size == 1 else ""
+            loader = _LOADERS.get(found, "")
+            raise ValueError(f"{path}: not a stochinfer {what} file"
+                             + (f" (it holds a {found!r} file{f'; read it with {loader}' if loader else ''})"
+                                if found else ""))
         try:
             version = int(f["format_version"])
             if version > max_version:
