@@ -282,3 +282,46 @@ def test_baseline_results_flag_coarse_grained_tokens_and_carry_their_dof():
     assert tur.dof == 19.0  # 20 jackknife groups: a Student-t interval, not the normal one
     lo, hi = tur.interval(0.95)
     assert hi - tur.rate == pytest.approx(2.093024 * tur.stderr, rel=1e-5)
+
+
+def test_review_findings_on_the_baselines(bead_spring, tmp_path):
+    """(review, session 24) the TUR refused too few transitions only after building every
+    group's K × K moments (4 GB for a 48 KB input), and a constant offset of 10^6 in the
+    coordinates made Σ singular (bound 2.19 -> 0.0001); block_kld returned 0 ± 0 on
+    undersampled words without a word; results with a callable basis or numpy options
+    were not JSON; a baseline lost the note that its truth assumed no substeps."""
+    import json
+    import resource
+    import time
+    m, x = bead_spring
+    rng = np.random.default_rng(0)
+    walk = rng.normal(size=(2, 50, 60)).cumsum(1)  # 98 transitions for 3660 currents
+    peak, t = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+    with pytest.raises(ValueError, match="98 transitions for 3660 currents"):
+        tur_bound(walk, 0.1)
+    assert time.perf_counter() - t < 0.5 and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 100_000
+    small = x[:50, :4000]
+    base = tur_bound(small, DT)
+    for offset in (1e4, 1e6):
+        shifted = tur_bound(small + offset, DT)
+        assert shifted.value == pytest.approx(base.value, rel=1e-6)
+        assert shifted.details["origin"] == pytest.approx((small.mean(axis=(0, 1)) + offset).tolist(), rel=1e-9)
+    tok = si.models.FlashingRatchet().sample(2, 3000, seed=0, observe="position")
+    with pytest.warns(RuntimeWarning, match="block_kld: .* visited words .* or shorter words"):
+        block_kld(tok, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        block_kld(tok, 3)  # 27 words, about 220 counts each: no warning
+
+    def currents(xbar, dx):
+        return dx
+
+    res = si.entropy_production(small, DT, method="tur", basis=currents)
+    assert json.loads(json.dumps(res.to_dict()))["settings"]["options"] == {"basis": "currents"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = si.entropy_production(small, DT, method="plugin", n_bins=np.int64(4))
+        assert json.loads(json.dumps(res.to_dict()))["settings"]["options"] == {"n_bins": 4}
+        res = si.entropy_production(small, DT, model=m, method="tur")  # arrays: substeps unknown
+    assert any("substeps unknown" in n for n in res.settings["notes"])
+    assert "note: substeps unknown: σ_Δt computed for Euler–Maruyama without substeps" in res.summary()

@@ -176,7 +176,7 @@ def _warn_undersampled(estimator: str, n_transitions: int, n_cells: int, cells: 
         warnings.warn(f"{estimator}: {n_transitions} transitions over {n_cells} visited {cells} "
                       f"(< {_MIN_COUNTS_PER_CELL} per {cells[:-1]}): the histogram is undersampled and the estimate "
                       f"and its stderr are unreliable (biased towards 0); use more data"
-                      + (" or fewer bins" if cells == "cells" else ""),
+                      + {"cells": " or fewer bins", "words": " or shorter words (smaller n)"}.get(cells, ""),
                       RuntimeWarning, stacklevel=user_stacklevel())
 
 
@@ -281,6 +281,8 @@ def block_kld(tokens, n: int) -> BaselineEstimate:
         if word_len == 1:
             return 0.0, np.zeros(len(rects)), 0
         fwd, rev = _word_codes(tok, word_len)
+        if word_len == n:  # the longer words set the sampling: few counts per word give 0 ± 0 or negative values
+            _warn_undersampled("block_kld", int(fwd.size), int(np.unique(fwd).size), "words")
         kld = _PairKLD(fwd, rev, _flat_bounds(rects, n_traj, length - word_len + 1))
         return kld.value(), kld.loo(), kld.seen_both()
 
@@ -327,8 +329,17 @@ def _quadratic_form(mu: np.ndarray, cov: np.ndarray, warn: bool) -> float:
 
 
 def _check_current_moments(n_currents: int, n_groups: int, hint: str) -> None:
-    """The K × K second moments of every jackknife group, and a few working copies, must fit."""
-    check_output_fits((n_groups + 4, n_currents, n_currents), np.float64, hint)
+    """The K × K second moments of every jackknife group, and the working copies of the
+    pooled and leave-one-out moments and their inverse, must fit."""
+    check_output_fits((n_groups + 6, n_currents, n_currents), np.float64, hint)
+
+
+def _check_enough_transitions(n_transitions: int, n_currents: int) -> None:
+    """The K × K covariance of N ≤ K samples has rank ≤ N − 1 < K: no value at all."""
+    if n_transitions <= n_currents:
+        raise ValueError(f"x: {n_transitions} transitions for {n_currents} currents; the TUR needs many more "
+                         "transitions than currents (its small-sample bias is ≈ 2K/(N·dt)): record longer or more "
+                         "trajectories, or use a basis with fewer currents")
 
 
 def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineEstimate:
@@ -336,8 +347,10 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
 
     x: float array (n_traj, L, d) of overdamped (even-parity) positions; dt > 0.
     Per transition, currents J_k(x̄, Δx) with x̄ = (x_t + x_{t+1})/2, Δx = x_{t+1} − x_t;
-    basis 'linear' (default): x̄_i Δx_j for all i, j and Δx_j (d² + d currents), or a
-    callable basis(xbar (N, d), dx (N, d)) -> (N, K). With μ = E[J] and Σ = Cov(J) pooled
+    basis 'linear' (default): x̄_i Δx_j for all i, j and Δx_j (d² + d currents; x̄ measured
+    from the data's mean, details['origin'], which leaves the bound unchanged and keeps Σ
+    well conditioned for coordinates far from 0), or a callable basis(xbar (N, d),
+    dx (N, d)) -> (N, K). With μ = E[J] and Σ = Cov(J) pooled
     over all transitions, σ_TUR = (2/dt) μᵀ Σ⁻¹ μ ≤ σ (Manikandan–Gupta–Krishnamurthy
     2020; Van Vu–Vo–Hasegawa 2020), tight as dt → 0 for linear systems. Singular Σ is
     handled by a pseudo-inverse with a RuntimeWarning. With no true current the value
@@ -356,14 +369,19 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
         raise TypeError(f"basis must be 'linear' or a callable, got {type(basis).__name__}")
     n_traj, length, d = x.shape
     rects = _rectangles(n_traj, length - 1)
+    origin = np.zeros(d)
     if name == "linear":
         _check_current_moments(d * d + d, len(rects), "the linear basis has d² + d currents for d = "
                                f"{d}; use NEEP in high dimension, or a callable basis with fewer currents")
-    ns, s1s, s2s, shift = [], [], [], None
-    for i0, i1, t0, t1 in rects:  # per-group moment sums (loop over ≤ 38 groups, not transitions)
+        _check_enough_transitions(n_traj * (length - 1), d * d + d)  # before any moment is built
+        # x̄ about the data's mean: the currents change by multiples of the Δx_j currents, which leaves
+        # the bound unchanged, but coordinates far from 0 no longer make Σ numerically singular
+        origin = np.mean(x, axis=(0, 1), dtype=np.float64)
+    ns, s1s, s2s, shift = np.zeros(len(rects)), None, None, None
+    for g, (i0, i1, t0, t1) in enumerate(rects):  # per-group moment sums (loop over ≤ 38 groups, not transitions)
         seg = x[i0:i1, t0:t1 + 1]
         a, b = seg[:, :-1].reshape(-1, d), seg[:, 1:].reshape(-1, d)
-        j = np.asarray(fn(0.5 * (a + b), b - a), dtype=np.float64)
+        j = np.asarray(fn(0.5 * (a + b) - origin, b - a), dtype=np.float64)
         if j.ndim != 2 or j.shape[0] != a.shape[0]:
             raise ValueError(f"basis must return an (N, K) array for N = {a.shape[0]} transitions, got {j.shape}")
         if not np.all(np.isfinite(j)):
@@ -371,16 +389,13 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
         if shift is None:
             if name != "linear":
                 _check_current_moments(j.shape[1], len(rects), "use a basis with fewer currents")
+                _check_enough_transitions(n_traj * (length - 1), j.shape[1])
             shift = j.mean(axis=0)  # moments about a common shift: avoids cancellation in Σ
+            s1s, s2s = np.zeros((len(rects), j.shape[1])), np.zeros((len(rects), j.shape[1], j.shape[1]))
         j = j - shift
-        ns.append(j.shape[0]); s1s.append(j.sum(axis=0)); s2s.append(j.T @ j)
-    ns, s1s, s2s = np.array(ns, dtype=np.float64), np.array(s1s), np.array(s2s)
+        ns[g], s1s[g], s2s[g] = j.shape[0], j.sum(axis=0), j.T @ j
     n_all, s1_all, s2_all = ns.sum(), s1s.sum(0), s2s.sum(0)
     k = s1_all.size
-    if n_all <= k:  # the K × K covariance of N ≤ K samples has rank ≤ N − 1 < K: no value at all
-        raise ValueError(f"x: {int(n_all)} transitions for {k} currents; the TUR needs many more transitions than "
-                         "currents (its small-sample bias is ≈ 2K/(N·dt)): record longer or more trajectories, or "
-                         "use a basis with fewer currents")
 
     def value(n, s1, s2, warn):
         if n < 2:
@@ -400,4 +415,4 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
     return BaselineEstimate(
         full, _jackknife(loo), "per_time", "bound", "tur",
         {"basis": name, "n_currents": int(s1_all.size), "n_transitions": int(n_all), "dt": dt,
-         "mean_current": (s1_all / n_all + shift).tolist(), "n_groups": len(rects)})
+         "mean_current": (s1_all / n_all + shift).tolist(), "origin": origin.tolist(), "n_groups": len(rects)})
