@@ -478,3 +478,19 @@ def test_split_is_checked_when_constructed_and_too_few_windows_are_refused(tmp_p
     tok = si.models.FlashingRatchet().sample(1, 199, seed=0, observe="position")
     with pytest.raises(ValueError, match=r"leaves 3 window\(s\) of 32 points in the train part .* at least 10"):
         si.RNEEP(window=32, n_iter=10, eval_every=10, progress=False).fit(tok)
+
+
+def test_a_diverged_training_without_a_usable_model_is_an_error_and_rneep_names_its_bound():
+    """(review, session 24) lr=1 with an evaluation every update kept a 'best' model of
+    validation loss 1e39 and reported it as an estimate (352 ± 88 for σ ≈ 2); RNEEP's
+    bound was labelled (1 - test loss)/dt though divided by (window − 1)·dt."""
+    tr = si.simulate(si.models.BeadSpring(n_beads=2), n_traj=20, n_steps=2000, dt=0.01, substeps=10, seed=11)
+    with pytest.warns(RuntimeWarning, match="diverged"), \
+            pytest.raises(FloatingPointError, match=r"best model validated before it has validation loss .* worse "
+                                                    r"than ΔS ≡ 0 \(loss 1\): no usable model; lower the learning "
+                                                    r"rate \(lr=1.0\)"):
+        NEEP(hidden=32, n_iter=300, eval_every=1, lr=1.0, progress=False).fit(tr, seed=0)
+    tok = si.models.FlashingRatchet(potential=1.5).sample(n_traj=3, n_steps=3000, seed=7, observe="position")
+    res = si.RNEEP(hidden=8, embed_dim=4, window=8, n_iter=20, eval_every=10, progress=False).fit(tok)
+    assert "variational bound (1 - test loss)/(7·dt) = " in res.summary()
+    assert res.bound == pytest.approx((1 - res.test_loss) / (7 * res.dt))

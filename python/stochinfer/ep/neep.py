@@ -295,6 +295,7 @@ class NEEP:
                 net = self._new_net(d, seed + k)
                 self._set_transform(net, self.shift, self.scale)
                 fit = self._train(net, d, split, val, seed + k)
+                _refuse_diverged_without_a_usable_model(fit, type(self).__name__, seed + k, self.lr)
             except KeyboardInterrupt:
                 if not members:
                     raise
@@ -460,6 +461,17 @@ class NEEP:
 
     def __repr__(self) -> str:
         return f"NEEP(hidden={self.hidden}, layers={self.layers}, activation={self.activation!r}, lr={self.lr})"
+
+
+def _refuse_diverged_without_a_usable_model(fit: dict, name: str, seed: int, lr: float) -> None:
+    """A training that diverged keeps the best model validated before it, but when that
+    model's validation loss is above 1, the loss of ΔS ≡ 0, it is worse than no model
+    (e.g. 352 ± 88 reported for σ ≈ 2): an error rather than a number."""
+    best = fit["best"]["val_loss"]
+    if fit.get("diverged") and not best <= 1.0:
+        raise FloatingPointError(
+            f"{name} training diverged (seed {seed}), and the best model validated before it has validation loss "
+            f"{best:.3g}, worse than ΔS ≡ 0 (loss 1): no usable model; lower the learning rate (lr={lr})")
 
 
 def _ensemble_delta_s(nets: list, data, segs: np.ndarray):

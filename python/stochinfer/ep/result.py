@@ -82,7 +82,8 @@ class EPResult:
         return self.rate - k * self.stderr, self.rate + k * self.stderr
 
     def summary(self) -> str:
-        """Human-readable lines: the rate with its error bar and units, the truth when known."""
+        """Human-readable lines: the rate with its error bar and units, the truth when known,
+        and the notes on the data or the truth (settings['notes'])."""
         what = "lower bound" if self.kind == "bound" else "estimate"
         lines = [f"{self.method.upper()} EP rate {what}: {self.rate:.5g} ± {self.stderr:.2g} {self.units}"]
         if self.dof and np.isfinite(self.stderr):
@@ -93,7 +94,8 @@ class EPResult:
         if self.rate_regression is not None:
             lines.append(f"  cumulative-regression read-out {self.rate_regression:.5g}")
         if self.bound is not None:
-            lines.append(f"  variational bound (1 - test loss)/dt = {self.bound:.5g}; test loss {self.test_loss:.6f}")
+            per = "dt" if self.window <= 2 else f"({self.window - 1}·dt)"  # one ΔS item spans window − 1 steps
+            lines.append(f"  variational bound (1 - test loss)/{per} = {self.bound:.5g}; test loss {self.test_loss:.6f}")
         t = self.truth
         if "snapshot_ep_rate" in t:
             err = self.rate - t["snapshot_ep_rate"]
@@ -124,6 +126,8 @@ class EPResult:
                          f"(test loss {self.test_loss - t['optimal_loss']:+.2e} above)")
         if self.r2 is not None:
             lines.append(f"  per-transition R² vs analytic ΔS: {self.r2:.4f}")
+        for note in self.settings.get("notes", []):  # caveats on the data or the truth (e.g. assumed substeps)
+            lines.append(f"  note: {note}")
         return "\n".join(lines)
 
     __str__ = summary

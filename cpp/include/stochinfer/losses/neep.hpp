@@ -28,7 +28,8 @@ double neep_antisymmetric_loss(T* out, int n, double denom, T* grad, const char*
     const double term = neep_loss_term(ds);
     if (!std::isfinite(term))
       throw TrainingDiverged(std::string(estimator) + " training diverged: an item got ΔS = " + std::to_string(ds) +
-                               " and e^{-ΔS} overflowed; lower the learning rate or standardise the input");
+                             (std::isfinite(ds) ? " and e^{-ΔS} overflowed" : " (a non-finite network output)") +
+                             "; lower the learning rate or standardise the input");
     sum += term;
     const T slope = T(neep_loss_slope(ds) / denom);
     grad[i] = slope;
