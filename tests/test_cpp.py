@@ -50,3 +50,6 @@ def test_installed_package_is_consumable(installed, tmp_path):
     exe = consumer / "consumer"
     res = _run([str(exe)])
     assert "mean EP rate" in res.stdout
+    # Eigen in the consumer beside the network classes, headers in an awkward order (review, session 24)
+    res = _run([str(consumer / "eigen_and_networks")])
+    assert "eigen beside networks: sum" in res.stdout

@@ -10,6 +10,7 @@
 
 #include "stochinfer/detail/run_on_threads.hpp"
 #include "stochinfer/rng.hpp"
+#include "nn_isa_code.hpp"
 
 namespace stochinfer {
 
@@ -35,8 +36,8 @@ std::int64_t steps_to_reset(double log1m_p, float u) {
 }
 }  // namespace
 
-SimulationStatus first_passage_times(const FirstPassageConfig& cfg, double* times, int n_threads,
-                                     const std::atomic<bool>* cancel) {
+SimulationStatus nn_isa_code::first_passage_times(const FirstPassageConfig& cfg, double* times, int n_threads,
+                                                  const std::atomic<bool>* cancel) {
   cfg.validate();
   const double sigma = std::sqrt(2.0 * cfg.D * cfg.dt);
   const double barrier = cfg.monitoring_correction ? kMonitoringBeta * sigma : 0.0;

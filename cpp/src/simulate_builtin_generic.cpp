@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Built-in models' CPU loops compiled for baseline x86-64.
-#define STOCHINFER_ISA_NAMESPACE isa_baseline
+// Built-in models' CPU loops compiled for baseline x86-64. Not isa_baseline, the namespace a
+// consumer's own instantiations of the same headers get: the linker would merge theirs
+// (their flags, -O0 or -ffast-math) into this fallback.
+#define STOCHINFER_ISA_NAMESPACE isa_generic
 #define STOCHINFER_DISPATCH_NS dispatch_generic
 #include "builtin_dispatch.hpp"
 

@@ -60,7 +60,7 @@ class CneepModel {
   void forward_rows(const T* x, std::int64_t n, T* out);
 
  private:
-  detail::NnIsaCheck isa_check_;
+  NnIsaCheck isa_check_;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

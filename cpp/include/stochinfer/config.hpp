@@ -10,7 +10,8 @@
 #define STOCHINFER_HD inline
 #endif
 
-/// Code headers (simd, rng, models, integrators, simulate_cpu) live in an inline
+/// Code headers (simd, rng, models, integrators, simulate_cpu, simulate.hpp's inline
+/// functions) live in an inline
 /// namespace named after the instruction set they are compiled for, so the AVX2
 /// and baseline instantiations of the same templates get different symbols and
 /// the linker cannot merge one into the other. Users never spell it.

@@ -158,7 +158,7 @@ class InferredLangevin {
  private:
   bool assemble(const T* inputs, const double* inputs64, std::int64_t n, int n_samples, std::uint64_t seed,
                 bool paired, double* drift, double* diffusion, const std::atomic<bool>* cancel);
-  detail::NnIsaCheck isa_check_;  // first: refuses a CPU without nn_isa() before any of its code runs
+  NnIsaCheck isa_check_;  // first: refuses a CPU without nn_isa() before any of its code runs
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

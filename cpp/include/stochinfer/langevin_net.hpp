@@ -128,7 +128,7 @@ class LangevinNet {
                const std::atomic<bool>* cancel = nullptr, bool paired = false);
 
  private:
-  detail::NnIsaCheck isa_check_;  // first: refuses a CPU without nn_isa() before any of its code runs
+  NnIsaCheck isa_check_;  // first: refuses a CPU without nn_isa() before any of its code runs
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

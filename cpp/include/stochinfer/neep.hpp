@@ -87,7 +87,7 @@ class NeepModel {
   void forward_rows(const T* x, std::int64_t n, T* out);
 
  private:
-  detail::NnIsaCheck isa_check_;  // first: refuses a CPU without nn_isa() before any of its code runs
+  NnIsaCheck isa_check_;  // first: refuses a CPU without nn_isa() before any of its code runs
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

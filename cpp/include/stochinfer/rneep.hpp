@@ -56,7 +56,7 @@ class RneepModel {
   double loss_and_grad(const StateArray& tokens, const std::vector<Segment>& segments, T* grad);
 
  private:
-  detail::NnIsaCheck isa_check_;  // first: refuses a CPU without nn_isa() before any of its code runs
+  NnIsaCheck isa_check_;  // first: refuses a CPU without nn_isa() before any of its code runs
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "stochinfer/config.hpp"
+
 namespace stochinfer {
 
 enum class Integrator {
@@ -46,10 +48,18 @@ struct SimulationConfig {
   const std::atomic<bool>* cancel = nullptr;  ///< polled; set it to stop early
 };
 
-/// Number of recorded points per trajectory: floor(n_steps / record_every) + 1.
-inline std::int64_t n_records(const SimulationConfig& c) { return c.n_steps / c.record_every + 1; }
-
 enum class SimulationStatus { completed, cancelled };
+
+// The inline functions live in the ISA namespace of the translation unit including them: a copy
+// compiled with -mavx2 must not be the one every other caller links to (config.hpp).
+inline namespace STOCHINFER_ISA_NAMESPACE {
+
+/// Number of recorded points per trajectory: floor(n_steps / record_every) + 1 (throws
+/// std::invalid_argument for record_every < 1, which would divide by zero).
+inline std::int64_t n_records(const SimulationConfig& c) {
+  if (c.record_every < 1) throw std::invalid_argument("record_every must be >= 1");
+  return c.n_steps / c.record_every + 1;
+}
 
 /// Throws std::invalid_argument naming the offending field.
 inline void validate(const SimulationConfig& c) {
@@ -82,4 +92,5 @@ inline void validate_integrator(bool underdamped, Integrator integrator) {
   }
 }
 
+}  // inline namespace STOCHINFER_ISA_NAMESPACE
 }  // namespace stochinfer

@@ -11,6 +11,7 @@
 #include "stochinfer/detail/run_on_threads.hpp"
 #include "stochinfer/movies/spot.hpp"
 #include "stochinfer/rng.hpp"
+#include "../nn_isa_code.hpp"
 
 namespace stochinfer {
 namespace movies {
@@ -181,9 +182,12 @@ SimulationStatus render_typed(const RenderConfig& cfg, const double* states, std
 
 }  // namespace
 
-SimulationStatus render_frames(const RenderConfig& cfg, const double* states, std::int64_t n_movies,
-                               std::int64_t n_frames, const std::int64_t* pairs, std::int64_t n_pairs, void* out,
-                               int n_threads, const std::atomic<bool>* cancel) {
+}  // namespace movies
+
+SimulationStatus nn_isa_code::render_frames(const movies::RenderConfig& cfg, const double* states, std::int64_t n_movies,
+                                            std::int64_t n_frames, const std::int64_t* pairs, std::int64_t n_pairs,
+                                            void* out, int n_threads, const std::atomic<bool>* cancel) {
+  using namespace movies;
   cfg.validate();
   if (n_movies < 0 || n_frames < 0 || n_pairs < 0) throw std::invalid_argument("sizes must be >= 0");
   if (cfg.quantize)
@@ -192,5 +196,4 @@ SimulationStatus render_frames(const RenderConfig& cfg, const double* states, st
   return render_typed(cfg, states, n_movies, n_frames, pairs, n_pairs, static_cast<float*>(out), n_threads, cancel);
 }
 
-}  // namespace movies
 }  // namespace stochinfer

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "stochinfer/nn_isa.hpp"
+#include "../nn_isa_code.hpp"
 
 #ifndef STOCHINFER_NN_ISA_NAME
 #define STOCHINFER_NN_ISA_NAME "baseline"
@@ -26,7 +27,20 @@ bool nn_isa_supported() {
   return true;
 }
 
-detail::NnIsaCheck::NnIsaCheck() {
+SimulationStatus first_passage_times(const FirstPassageConfig& cfg, double* times, int n_threads,
+                                     const std::atomic<bool>* cancel) {
+  NnIsaCheck check;
+  return nn_isa_code::first_passage_times(cfg, times, n_threads, cancel);
+}
+
+SimulationStatus movies::render_frames(const RenderConfig& cfg, const double* states, std::int64_t n_movies,
+                                       std::int64_t n_frames, const std::int64_t* pairs, std::int64_t n_pairs,
+                                       void* out, int n_threads, const std::atomic<bool>* cancel) {
+  NnIsaCheck check;
+  return nn_isa_code::render_frames(cfg, states, n_movies, n_frames, pairs, n_pairs, out, n_threads, cancel);
+}
+
+NnIsaCheck::NnIsaCheck() {
   if (!nn_isa_supported())
     throw std::runtime_error(std::string("stochinfer's network code was built for ") + nn_isa() +
                              " instructions, which this CPU lacks; rebuild with -DSTOCHINFER_NN_ISA=avx2 or baseline "
