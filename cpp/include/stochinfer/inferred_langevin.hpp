@@ -97,9 +97,9 @@ struct InferredSimulationResult {
 /// (underdamped F_r correction) and diffusion network, plus the normalisation.
 /// The single implementation of the field assembly (Python's LangevinFit.drift,
 /// .diffusion and .simulate all call it) and of the simulation loop. The
-/// networks are borrowed and must outlive this object. Not reentrant: one
-/// object serves one caller at a time (it reuses scratch buffers, and so do
-/// the networks' posterior caches).
+/// networks are borrowed and must outlive this object. Calls from several
+/// threads are serialised (call_mutex(): it reuses scratch buffers, and the
+/// networks their posterior caches), not run in parallel.
 ///
 /// Fields come per posterior sample: S = n_members · max(n_samples, 1) samples
 /// (n_samples = 0: the mean weights). `paired`: the states hold S blocks of n
