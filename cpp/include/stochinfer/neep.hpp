@@ -35,8 +35,9 @@ struct NeepTrainStats {
 /// Neural estimator of entropy production (NEEP, methods.md §1) with an MLP
 /// h(s, s') over continuous states or embedded tokens. ΔS(s, s') = h(s, s') -
 /// h(s', s); both orders go through the network in one batched pass. Training
-/// minimises mean(e^{-ΔS} - ΔS) with the OptimizerConfig's method (Adam/AdamW or SGD) on minibatches drawn uniformly (with
-/// replacement) from the transitions of the given segments; every random draw is
+/// minimises mean(e^{-ΔS} - ΔS) with the OptimizerConfig's method (Adam/AdamW or
+/// SGD) on minibatches drawn uniformly (with replacement) from the transitions of
+/// the given segments; every random draw is
 /// keyed by (seed, step, index), and the work is split into fixed chunks reduced
 /// in a fixed order, so results do not depend on the number of threads.
 template <class T>
