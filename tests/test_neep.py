@@ -405,6 +405,11 @@ def test_rneep_save_load(tmp_path):
     with pytest.raises(ValueError, match="not a stochinfer NEEP file \\(it holds a 'rneep' file; read it with "
                                          "RNEEP.load\\)"):
         NEEP.load(str(tmp_path / "r.npz"))
+    # (review, session 24) the core's "token out of range [0, 3)" and "segment (0, 0, 3) is outside the data"
+    with pytest.raises(ValueError, match="token label 7 is beyond the 3 labels .* trained on"):
+        est2.delta_s(np.full((1, 20), 7))
+    with pytest.raises(ValueError, match="paths of 4 points are shorter than one read-out window \\(5 points\\)"):
+        est2.delta_s(tok[:1, :4])
     with pytest.raises(ValueError, match="integer token paths"):
         si.RNEEP().fit(np.zeros((3, 100, 1)), dt=0.1)
 

@@ -220,9 +220,18 @@ class NEEP:
         return d
 
     def _check_trained_input(self, d: EPData) -> None:
-        """New data for a trained estimator must be of the kind it was trained on."""
+        """New data for a trained estimator must be of the kind it was trained on: tokens it
+        has embeddings for, paths at least one read-out window long (RNEEP), states of its
+        dimension."""
         if d.tokens != self.tokens:
             raise ValueError("data: this estimator was trained on " + ("tokens" if self.tokens else "real states"))
+        if d.tokens and d.data.size and int(d.data.max()) >= self._n_tokens:
+            raise ValueError(f"data: token label {int(d.data.max())} is beyond the {self._n_tokens} labels (0 … "
+                             f"{self._n_tokens - 1}) this estimator was trained on; it has no embedding for it: "
+                             "train on data that visit every label")
+        if d.length < self._window:
+            raise ValueError(f"data: paths of {d.length} points are shorter than one read-out window "
+                             f"({self._window} points)")
 
     def _net_config(self) -> dict:
         """What save() records to rebuild the networks."""
