@@ -325,3 +325,11 @@ def test_review_findings_on_the_baselines(bead_spring, tmp_path):
         res = si.entropy_production(small, DT, model=m, method="tur")  # arrays: substeps unknown
     assert any("substeps unknown" in n for n in res.settings["notes"])
     assert "note: substeps unknown: σ_Δt computed for Euler–Maruyama without substeps" in res.summary()
+    # a start away from the stationary law without burn-in: compared with the stationary truth, said so
+    for start, noted in (("zeros", True), ("stationary", False)):
+        tr = si.simulate(m, 20, 2000, DT, substeps=10, seed=1, initial=start, burn_in=0)
+        assert tr.settings["initial"] == start
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = si.entropy_production(tr, method="tur")
+        assert ("note: the trajectories start from initial='zeros' without burn-in" in res.summary()) == noted

@@ -157,7 +157,9 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
         raise FloatingPointError(f"trajectories diverged (trajectory {i} is not finite from record {k}); "
                                  "reduce dt or raise substeps")
     settings = dict(integrator=integrator, substeps=substeps, seed=seed, record_every=record_every,
-                    burn_in=burn_in, initial=init_kind if isinstance(initial, (str, type(None))) else "array",
+                    burn_in=burn_in,  # the start as asked for (the core's kind, e.g. 'gaussian', says less)
+                    initial=initial if isinstance(initial, str) else model.default_initial if initial is None
+                    else "array",
                     dtype=dtype.name, backend=backend, traj_offset=traj_offset, dt_integration=dt / substeps,
                     underdamped=model.underdamped)
     return Trajectories(data=out, dt=dt * record_every, t0=t0, model=model, settings=settings)

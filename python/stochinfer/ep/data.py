@@ -92,6 +92,10 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
         model = model if model is not None else data.model
         substeps = recorded_substeps(data.settings, substeps)
         integrator = data.settings.get("integrator")
+        start = data.settings.get("initial")
+        if data.settings.get("burn_in") == 0 and start in ("zeros", "array") and hasattr(model, "snapshot_ep_rate"):
+            notes.append(f"the trajectories start from initial={start!r} without burn-in: their first transitions "
+                         "are not stationary, while the truth (σ, σ_Δt) is the stationary value")
         arr = data.x
         if arr.dtype.kind in "iu" and arr.shape[-1] == 1:  # token paths, stored (n_traj, L, 1) by Trajectories
             arr = arr[..., 0]
