@@ -316,6 +316,17 @@ def test_review_findings_on_the_baselines(bead_spring, tmp_path):
     def currents(xbar, dx):
         return dx
 
+    def linear(xbar, dx):  # a user's basis named like the built-in one: not treated as it
+        return np.concatenate([xbar ** 2 * dx, dx], axis=1)
+
+    def quad(xbar, dx):
+        return linear(xbar, dx)
+
+    own = tur_bound(small + 3.0, DT, basis=linear)
+    assert own.value == tur_bound(small + 3.0, DT, basis=quad).value and own.details["origin"] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="58 transitions for 100 currents"):
+        tur_bound(small[:2, :30], DT, basis=lambda xb, dx: np.repeat(dx, 50, axis=1))
+
     res = si.entropy_production(small, DT, method="tur", basis=currents)
     assert json.loads(json.dumps(res.to_dict()))["settings"]["options"] == {"basis": "currents"}
     with warnings.catch_warnings():

@@ -169,11 +169,12 @@ def _word_codes(tok: np.ndarray, n: int):
 _MIN_COUNTS_PER_CELL = 10
 
 
-def _warn_undersampled(estimator: str, n_transitions: int, n_cells: int, cells: str) -> None:
+def _warn_undersampled(estimator: str, n_transitions: int, n_cells: int, cells: str,
+                       counted: str = "transitions") -> None:
     """Plug-in histograms need many counts per cell; with few, most pairs are never seen
     both ways and the estimate (and its jackknife error) collapses towards 0."""
     if n_transitions < _MIN_COUNTS_PER_CELL * n_cells:
-        warnings.warn(f"{estimator}: {n_transitions} transitions over {n_cells} visited {cells} "
+        warnings.warn(f"{estimator}: {n_transitions} {counted} over {n_cells} visited {cells} "
                       f"(< {_MIN_COUNTS_PER_CELL} per {cells[:-1]}): the histogram is undersampled and the estimate "
                       f"and its stderr are unreliable (biased towards 0); use more data"
                       + {"cells": " or fewer bins", "words": " or shorter words (smaller n)"}.get(cells, ""),
@@ -282,7 +283,7 @@ def block_kld(tokens, n: int) -> BaselineEstimate:
             return 0.0, np.zeros(len(rects)), 0
         fwd, rev = _word_codes(tok, word_len)
         if word_len == n:  # the longer words set the sampling: few counts per word give 0 ± 0 or negative values
-            _warn_undersampled("block_kld", int(fwd.size), int(np.unique(fwd).size), "words")
+            _warn_undersampled("block_kld", int(fwd.size), int(np.unique(fwd).size), "words", counted="words")
         kld = _PairKLD(fwd, rev, _flat_bounds(rects, n_traj, length - word_len + 1))
         return kld.value(), kld.loo(), kld.seen_both()
 
@@ -359,7 +360,8 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
     """
     x = _positions(x)
     dt = positive_float("dt", dt)
-    if isinstance(basis, str):
+    builtin = isinstance(basis, str)  # not by name: a user's function may be called `linear` too
+    if builtin:
         if basis != "linear":
             raise ValueError(f"basis must be 'linear' or a callable basis(xbar, dx), got {basis!r}")
         fn, name = _linear_basis, "linear"
@@ -370,10 +372,10 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
     n_traj, length, d = x.shape
     rects = _rectangles(n_traj, length - 1)
     origin = np.zeros(d)
-    if name == "linear":
+    if builtin:  # before any moment is built: the count first (it needs no memory at all)
+        _check_enough_transitions(n_traj * (length - 1), d * d + d)
         _check_current_moments(d * d + d, len(rects), "the linear basis has d² + d currents for d = "
                                f"{d}; use NEEP in high dimension, or a callable basis with fewer currents")
-        _check_enough_transitions(n_traj * (length - 1), d * d + d)  # before any moment is built
         # x̄ about the data's mean: the currents change by multiples of the Δx_j currents, which leaves
         # the bound unchanged, but coordinates far from 0 no longer make Σ numerically singular
         origin = np.mean(x, axis=(0, 1), dtype=np.float64)
@@ -387,9 +389,9 @@ def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineE
         if not np.all(np.isfinite(j)):
             raise ValueError("basis returned NaN or inf")
         if shift is None:
-            if name != "linear":
-                _check_current_moments(j.shape[1], len(rects), "use a basis with fewer currents")
+            if not builtin:  # its K is known now, from the first group's currents
                 _check_enough_transitions(n_traj * (length - 1), j.shape[1])
+                _check_current_moments(j.shape[1], len(rects), "use a basis with fewer currents")
             shift = j.mean(axis=0)  # moments about a common shift: avoids cancellation in Σ
             s1s, s2s = np.zeros((len(rects), j.shape[1])), np.zeros((len(rects), j.shape[1], j.shape[1]))
         j = j - shift
