@@ -255,13 +255,15 @@ def test_outputs_never_replace_the_input_and_messages_name_the_files_written(tmp
     os.mkdir(tmp_path / "adir.npz")
     assert main(["ep", path, "--n-iter", "5", "--hidden", "4", "--save-model", str(tmp_path / "adir")]) == 2
     assert "adir.npz: that is a folder" in capsys.readouterr().err
+    assert main(["ep", path, "--n-iter", "5", "--hidden", "4", "--save-model", str(tmp_path / "m")]) == 0
+    assert f"saved to {tmp_path / 'm.npz'}" in capsys.readouterr().out and (tmp_path / "m.npz").exists()
+    import importlib.util
+    if importlib.util.find_spec("matplotlib") is None:  # the test extras do not install it
+        return
     assert main(["ep", path, "--n-iter", "5", "--hidden", "4", "--plot", str(tmp_path / "p.xyz")]) == 2
     assert "matplotlib cannot write .xyz figures" in capsys.readouterr().err
-    assert main(["ep", path, "--n-iter", "5", "--hidden", "4", "--save-model", str(tmp_path / "m"),
-                 "--plot", str(tmp_path / "p")]) == 0
-    out = capsys.readouterr().out
-    assert f"saved to {tmp_path / 'm.npz'}" in out and f"plot saved to {tmp_path / 'p.png'}" in out
-    assert (tmp_path / "m.npz").exists() and (tmp_path / "p.png").exists()
+    assert main(["ep", path, "--n-iter", "5", "--hidden", "4", "--plot", str(tmp_path / "p")]) == 0
+    assert f"plot saved to {tmp_path / 'p.png'}" in capsys.readouterr().out and (tmp_path / "p.png").exists()
 
 
 def test_a_diverging_training_is_a_one_line_error(tmp_path, chain, capsys):

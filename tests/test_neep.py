@@ -406,6 +406,10 @@ def test_rneep_save_load(tmp_path):
                                          "RNEEP.load\\)"):
         NEEP.load(str(tmp_path / "r.npz"))
     # (review, session 24) the core's "token out of range [0, 3)" and "segment (0, 0, 3) is outside the data"
+    with np.load(tmp_path / "r.npz") as f:  # the right kind without its format_version: damaged, not foreign
+        np.savez(tmp_path / "noversion.npz", **{k: f[k] for k in f.files if k != "format_version"})
+    with pytest.raises(ValueError, match="not a stochinfer RNEEP file$"):
+        si.RNEEP.load(str(tmp_path / "noversion.npz"))
     with pytest.raises(ValueError, match="token label 7 is beyond the 3 labels .* trained on"):
         est2.delta_s(np.full((1, 20), 7))
     with pytest.raises(ValueError, match="paths of 4 points are shorter than one read-out window \\(5 points\\)"):

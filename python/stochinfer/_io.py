@@ -40,7 +40,9 @@ def atomic_write(path: str, write, mode: str = "wb") -> str:
     try:
         return _atomic_write(path, write, mode)
     except OSError as exc:
-        if exc.errno is None:  # ours, already naming the path
+        named = exc.filename is None or os.path.basename(os.fspath(exc.filename)).startswith(
+            (os.path.basename(path), "." + os.path.basename(os.path.realpath(path))))
+        if exc.errno is None or not named:  # ours, already naming the path; or about another file
             raise
         raise type(exc)(exc.errno, f"cannot save {path}: {exc.strerror}") from None
 
@@ -143,6 +145,7 @@ def load_versioned(path, kind: str, max_version: int, what: str):
     with open_npz(path, what) as f:
         if "format_version" not in f or "kind" not in f or str(f["kind"]) != kind:
             found = str(f["kind"]) if "kind" in f and f["kind"].dtype.kind == "U" and f["kind"].size == 1 else ""
+            found = "" if found == kind else found  # the right kind without a format_version: damaged, not foreign
             loader = _LOADERS.get(found, "")
             raise ValueError(f"{path}: not a stochinfer {what} file"
                              + (f" (it holds a {found!r} file{f'; read it with {loader}' if loader else ''})"
