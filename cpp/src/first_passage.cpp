@@ -14,19 +14,6 @@
 
 namespace stochinfer {
 
-void FirstPassageConfig::validate() const {
-  const auto need = [](bool ok, const std::string& what) {
-    if (!ok) throw std::invalid_argument(what);
-  };
-  need(std::isfinite(x0) && x0 > 0, "x0 must be finite and > 0");
-  need(std::isfinite(D) && D > 0, "D must be finite and > 0");
-  need(std::isfinite(V), "V must be finite");
-  need(std::isfinite(rate) && rate >= 0, "rate must be finite and >= 0");
-  need(std::isfinite(dt) && dt > 0, "dt must be finite and > 0");
-  need(n_walkers >= 1, "n_walkers must be >= 1");
-  need(max_steps >= 1, "max_steps must be >= 1");
-}
-
 namespace {
 // Steps until the next reset: Geometric(p) on {1, 2, ...} by inversion of one uniform.
 std::int64_t steps_to_reset(double log1m_p, float u) {
