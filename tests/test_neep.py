@@ -503,3 +503,25 @@ def test_a_diverged_training_without_a_usable_model_is_an_error_and_rneep_names_
     res = si.RNEEP(hidden=8, embed_dim=4, window=8, n_iter=20, eval_every=10, progress=False).fit(tok)
     assert "variational bound (1 - test loss)/(7·dt) = " in res.summary()
     assert res.bound == pytest.approx((1 - res.test_loss) / (7 * res.dt))
+
+
+def test_an_ensemble_keeps_its_finished_members_when_a_later_seed_diverges(bead2, monkeypatch):
+    """As for Ctrl-C: a later member that diverges without a usable model ends the ensemble with
+    a warning and a note; the first one still raises (there is nothing to keep)."""
+    import stochinfer.ep.neep as neep_mod
+    train = neep_mod.NEEP._train
+
+    def diverging_second(self, net, d, split, val, seed):
+        if seed == 1:
+            raise FloatingPointError("NEEP training diverged: non-finite loss by update 1; lower the learning rate")
+        return train(self, net, d, split, val, seed)
+
+    monkeypatch.setattr(neep_mod.NEEP, "_train", diverging_second)
+    kw = dict(FAST, n_iter=100, eval_every=50)
+    with pytest.warns(RuntimeWarning, match="seed 1 diverged without a usable model; the ensemble keeps the 1 "
+                                            "finished member\\(s\\) of 3"):
+        res = NEEP(**kw).fit(bead2.x[:12], dt=0.01, seed=0, n_seeds=3)
+    assert res.settings["n_seeds"] == 1 and len(res.estimator.members) == 1 and np.isfinite(res.rate)
+    assert "note: seed 1 diverged without a usable model" in res.summary()
+    with pytest.raises(FloatingPointError, match="non-finite loss"):
+        NEEP(**kw).fit(bead2.x[:12], dt=0.01, seed=1, n_seeds=2)

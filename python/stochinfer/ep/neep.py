@@ -294,7 +294,9 @@ class NEEP:
     def _train_members(self, d: EPData, split: Split, seed: int, n_seeds: int) -> tuple:
         """Trains the n_seeds networks (seeds seed, seed + 1, ...). Ctrl-C ends the
         ensemble: the member in training keeps its best model (or is dropped when it
-        had no evaluation yet) and the members not started are not trained."""
+        had no evaluation yet) and the members not started are not trained. A member
+        whose training diverges without a usable model ends it the same way (the first
+        one raises): the finished members are kept, with a warning and a note."""
         self.dt, self.tokens = d.dt, d.tokens
         self.shift, self.scale = self._input_transform(d, split.train)
         val = _cap_segments(split.val, max(self.val_max_transitions, self._window - 1))  # one window at least
@@ -311,6 +313,14 @@ class NEEP:
                 warnings.warn(f"interrupted before seed {seed + k} was first evaluated: the ensemble keeps the "
                               f"{len(members)} finished member(s) of {n_seeds}", stacklevel=3)
                 fits[-1] = dict(fits[-1], interrupted=True)
+                break
+            except FloatingPointError as exc:
+                if not members:
+                    raise
+                what = f"seed {seed + k} diverged without a usable model; the ensemble keeps the {len(members)} " \
+                       f"finished member(s) of {n_seeds} (lower the learning rate, lr={self.lr})"
+                warnings.warn(f"{what}: {exc}", RuntimeWarning, stacklevel=3)
+                d.notes.append(what)
                 break
             members.append(net)
             fits.append(fit)
