@@ -82,6 +82,11 @@ class TrainSettings:
         check_resetting(self.resetting)
 
 
+def history_interrupted(history: dict) -> bool:
+    """Whether Ctrl-C stopped the training a FieldNetwork.fit history records, or its refit."""
+    return bool(history.get("interrupted") or (history.get("refit") or {}).get("interrupted"))
+
+
 def refuse_refit_with_out_of_bag(refit: bool, out_of_bag: bool) -> None:
     """refit retrains on the validation rows, which out-of-bag validation already trains on."""
     if refit and out_of_bag:

@@ -16,7 +16,7 @@ from .._validate import check_output_fits, positive_int, real_array, seed_value,
 from .._stats import student_t_quantile
 from ..models import Model
 from .data import LangevinData
-from .field_net import FieldNetwork
+from .field_net import FieldNetwork, history_interrupted
 from . import metrics
 
 FORMAT_VERSION = 1
@@ -95,8 +95,7 @@ class LangevinFit:
     def interrupted(self) -> bool:
         """Whether Ctrl-C stopped a network's training or refit: the fit holds the best
         checkpoint reached, not a finished training."""
-        return any(bool(h.get("interrupted") or (h.get("refit") or {}).get("interrupted"))
-                   for h in self.histories.values())
+        return any(history_interrupted(h) for h in self.histories.values())
 
     # ----- inputs -----------------------------------------------------------
     @property

@@ -14,7 +14,8 @@ import numpy as np
 from .._validate import (boolean, increment_moments, integer, positive_float, positive_int, seed_value, thread_count,
                          user_stacklevel)
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
-from .field_net import FieldNetwork, TrainSettings, refuse_refit_with_out_of_bag, refuse_refit_with_resetting
+from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse_refit_with_out_of_bag,
+                        refuse_refit_with_resetting)
 from .fit import LangevinFit
 from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
 from .friction import finite_dt_bias, local_friction, mean_friction
@@ -42,11 +43,6 @@ def _reference_schedule(settings: TrainSettings, epochs: int, n_train: int) -> T
     batches of settings.batch, a checkpoint at the end of each pass."""
     per_epoch = -(-n_train // settings.batch)
     return replace(settings, n_iter=epochs * per_epoch, eval_every=per_epoch)
-
-
-def _interrupted(h: dict) -> bool:
-    """Ctrl-C stopped this network's training or its refit."""
-    return bool(h.get("interrupted") or h.get("refit", {}).get("interrupted"))
 
 
 def _standardise(a: np.ndarray, rows: np.ndarray):
@@ -102,7 +98,7 @@ def _train_drift(make, drift_base: str, x, label, train, val, settings, seed, pr
         net = make(deg)
         fits[deg] = (net, net.fit(x, label, train, val, settings, seed=seed, progress=progress,
                                   desc=f"{desc} (base degree {deg})", refit=refit, oob_blocks=oob_blocks))
-        if _interrupted(fits[deg][1]):  # Ctrl-C: no further candidate
+        if history_interrupted(fits[deg][1]):  # Ctrl-C: no further candidate
             break
     scores = {deg: _validation_score(h) for deg, (_, h) in fits.items()}
     net, hist = fits[min(scores, key=scores.get)]
@@ -229,7 +225,7 @@ def _after_interrupt(h: dict, *settings: TrainSettings) -> tuple:
     """After Ctrl-C stopped a network (h['interrupted']; it keeps its best model), the
     networks still to train get one evaluation block each, so that the fit stays
     usable and the call returns promptly."""
-    if not _interrupted(h) or settings[0].n_iter == settings[0].eval_every:
+    if not history_interrupted(h) or settings[0].n_iter == settings[0].eval_every:
         return settings
     warnings.warn("interrupted: the remaining networks train for one evaluation block each (a rough but usable "
                   "fit); rerun without interrupting for the full fit", stacklevel=3)
