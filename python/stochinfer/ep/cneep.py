@@ -256,7 +256,7 @@ class CNEEP(NEEP):
                 per_step = np.asarray(m.transition_entropy(d.hidden[traj, b:e][None]))[0]
             except ValueError:
                 return None
-            n_win = (e - b - self.seq_len) // step + 1
+            n_win = int(_n_windows(e - b, self.seq_len))
             out.append(per_step[: n_win * step].reshape(n_win, step).sum(axis=1))
         return np.concatenate(out) if out else None
 
@@ -314,7 +314,7 @@ class CNEEP(NEEP):
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
         if not per_window:
             return _mean_map(self.members or [self.net], d.data, segs, self.seq_len)
-        n_win = (d.length - self.seq_len) // (self.seq_len - 1) + 1
+        n_win = int(_n_windows(d.length, self.seq_len))
         per_movie = n_win * int(np.prod(self.map_shape))  # a compiled call's maps: a run of movies
         check_output_fits((d.n_traj, n_win, *self.map_shape), np.float64, "pass fewer movies at a time",
                           extra_bytes=8 * min(d.n_traj * per_movie, max(per_movie, MAP_BATCH_VALUES)))
@@ -397,6 +397,12 @@ def _delta_s_and_mean_map(nets: list, frames: np.ndarray, segs: np.ndarray, seq_
     return per_member, total / (n * len(nets))
 
 
+def _n_windows(length, seq_len: int):
+    """Read-out windows of seq_len frames, stride seq_len − 1 (consecutive windows share an
+    end frame), in a segment of `length` frames (array or scalar): none when shorter."""
+    return np.maximum(0, (np.asarray(length) - seq_len) // (seq_len - 1) + 1)
+
+
 MAP_BATCH_VALUES = 1 << 22  # per-window map values per compiled call (32 MB of float64)
 
 
@@ -406,9 +412,7 @@ def _segment_batches(segs: np.ndarray, seq_len: int, net) -> list:
     hold more; segments without a window never start a run). One compiled call per run:
     a call per short movie cost more than its maps (20 000 movies of 10 frames: 10.8 s
     one at a time, 4.8 s in runs, about delta_s's time)."""
-    step = seq_len - 1
-    lengths = segs[:, 2] - segs[:, 1]
-    windows = np.where(lengths >= seq_len, (lengths - seq_len) // step + 1, 0)
+    windows = _n_windows(segs[:, 2] - segs[:, 1], seq_len)
     per_window = int(np.prod(net.map_shape))
     out, a, held = [], 0, 0
     for k, w in enumerate(windows):
