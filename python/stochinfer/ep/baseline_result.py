@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Optional
 
 from .._io import json_safe
-
 from .baselines import plugin_binned, plugin_discrete, tur_bound
 from .data import _partially_observed, as_ep_data, model_truth
 from .result import EPResult

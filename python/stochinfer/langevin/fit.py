@@ -331,10 +331,10 @@ class LangevinFit:
         if in_time_order and pts.shape[0] >= _DEFAULT_BLOCKS * 10:  # else Fisher's p, for independent points
             block_length = n_in_order // _DEFAULT_BLOCKS
             if kept is not None:  # 20 blocks over the span the scored states cover
-                where = np.flatnonzero(kept)
-                kept = kept[where[0]:where[-1] + 1]
+                scored = np.flatnonzero(kept)
+                kept = kept[scored[0]:scored[-1] + 1]
                 block_length = kept.size // _DEFAULT_BLOCKS
-                if np.unique((where - where[0]) // block_length).size < 10:  # too few blocks hold states
+                if np.unique((scored - scored[0]) // block_length).size < 10:  # too few blocks hold states
                     block_length = None
         where = "given" if points_given else {"refit": "validation (in-sample: refit)",
                                               "out-of-bag": "validation (drift in-sample: out-of-bag)"
