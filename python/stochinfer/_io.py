@@ -83,13 +83,15 @@ def _atomic_write(path: str, write, mode: str) -> str:
     return path
 
 
-def atomic_savez(path, arrays: dict) -> str:
-    """Write `arrays` to an .npz (".npz" appended if missing) with atomic_write.
-    Returns the path written."""
+def npz_path(path) -> str:
+    """The file atomic_savez writes for `path`: ".npz" appended if missing."""
     path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
-    return atomic_write(path, lambda fh: np.savez(fh, **arrays))
+    return path if path.endswith(".npz") else path + ".npz"
+
+
+def atomic_savez(path, arrays: dict) -> str:
+    """Write `arrays` to npz_path(path) with atomic_write. Returns the path written."""
+    return atomic_write(npz_path(path), lambda fh: np.savez(fh, **arrays))
 
 
 def json_safe(value):

@@ -148,8 +148,9 @@ def _flag_value(args, flag: str):
 def _written_path(flag: str, path: str) -> str:
     """The file an output flag writes: fits and models get ".npz" appended (as their save
     does), a figure without an extension is a PNG (matplotlib's default)."""
-    if flag in ("--save", "--save-model") and not path.endswith(".npz"):
-        return path + ".npz"
+    if flag in ("--save", "--save-model"):
+        from ._io import npz_path
+        return npz_path(path)
     if flag == "--plot" and not os.path.splitext(path)[1]:
         return path + ".png"
     return path
