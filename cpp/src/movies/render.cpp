@@ -158,9 +158,10 @@ SimulationStatus render_typed(const RenderConfig& cfg, const double* states, std
 
 }  // namespace movies
 
-SimulationStatus nn_isa_code::render_frames(const movies::RenderConfig& cfg, const double* states, std::int64_t n_movies,
-                                            std::int64_t n_frames, const std::int64_t* pairs, std::int64_t n_pairs,
-                                            void* out, int n_threads, const std::atomic<bool>* cancel) {
+SimulationStatus nn_isa_code::render_frames(const movies::RenderConfig& cfg, const double* states,
+                                            std::int64_t n_movies, std::int64_t n_frames, const std::int64_t* pairs,
+                                            std::int64_t n_pairs, void* out, int n_threads,
+                                            const std::atomic<bool>* cancel) {
   using namespace movies;
   cfg.validate();
   if (n_movies < 0 || n_frames < 0 || n_pairs < 0) throw std::invalid_argument("sizes must be >= 0");

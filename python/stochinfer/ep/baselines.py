@@ -169,12 +169,12 @@ def _word_codes(tok: np.ndarray, n: int):
 _MIN_COUNTS_PER_CELL = 10
 
 
-def _warn_undersampled(estimator: str, n_transitions: int, n_cells: int, cells: str,
+def _warn_undersampled(estimator: str, n_counts: int, n_cells: int, cells: str,
                        counted: str = "transitions") -> None:
     """Plug-in histograms need many counts per cell; with few, most pairs are never seen
     both ways and the estimate (and its jackknife error) collapses towards 0."""
-    if n_transitions < _MIN_COUNTS_PER_CELL * n_cells:
-        warnings.warn(f"{estimator}: {n_transitions} {counted} over {n_cells} visited {cells} "
+    if n_counts < _MIN_COUNTS_PER_CELL * n_cells:
+        warnings.warn(f"{estimator}: {n_counts} {counted} over {n_cells} visited {cells} "
                       f"(< {_MIN_COUNTS_PER_CELL} per {cells[:-1]}): the histogram is undersampled and the estimate "
                       f"and its stderr are unreliable (biased towards 0); use more data"
                       + {"cells": " or fewer bins", "words": " or shorter words (smaller n)"}.get(cells, ""),
