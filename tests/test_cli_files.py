@@ -227,6 +227,32 @@ def test_atomic_writes_go_through_links_keep_modes_and_write_special_files_direc
         locked.chmod(0o700)
 
 
+def test_figures_are_saved_atomically_in_the_format_their_name_asks(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from stochinfer._io import save_figure
+    fig = Figure()
+    fig.add_subplot().plot([0, 1], [1, 0])
+    assert save_figure(fig, tmp_path / "f") == str(tmp_path / "f.png")  # matplotlib's default, named as it names it
+    assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+    save_figure(fig, tmp_path / "f.PDF")
+    assert (tmp_path / "f.PDF").read_bytes().startswith(b"%PDF")
+    with pytest.raises(ValueError, match=r"cannot write \.xyz figures"):
+        save_figure(fig, tmp_path / "f.xyz")
+    old = (tmp_path / "f.png").read_bytes()
+
+    def interrupted(self, fh, **kwargs):
+        fh.write(b"partial")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Figure, "savefig", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_figure(fig, tmp_path / "f.png")
+    assert (tmp_path / "f.png").read_bytes() == old  # the old figure, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.PDF", "f.png"]  # no temporary left
+
+
 def test_flags_a_method_ignores_are_notes_not_errors(tmp_path, chain, capsys):
     path = str(tmp_path / "chain.npz")
     chain.save(path)

@@ -94,6 +94,22 @@ def atomic_savez(path, arrays: dict) -> str:
     return atomic_write(npz_path(path), lambda fh: np.savez(fh, **arrays))
 
 
+def save_figure(fig, path, dpi: int = 120) -> str:
+    """Save a matplotlib figure with atomic_write (an interrupted save leaves the old
+    file). The format follows the extension; a path without one gets matplotlib's
+    default format and its extension appended, as fig.savefig(path) would. Returns
+    the path written."""
+    path = os.fspath(path)
+    fmt = os.path.splitext(path)[1][1:].lower()
+    if not fmt:
+        import matplotlib
+        fmt = str(matplotlib.rcParams["savefig.format"])
+        path = f"{path}.{fmt}"
+    if fmt not in fig.canvas.get_supported_filetypes():  # before the temporary file is created
+        raise ValueError(f"matplotlib cannot write .{fmt} figures ({path}); name a .png, .pdf or .svg file")
+    return atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, dpi=dpi))
+
+
 def json_safe(value):
     """value with numpy scalars and arrays as Python numbers and lists, and NaN/inf as
     None: strict JSON has no NaN."""

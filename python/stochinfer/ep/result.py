@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .._io import save_figure
 from .._stats import student_t_quantile
 
 
@@ -215,5 +216,5 @@ class EPResult:
             ax.set_yticks([])
         fig.tight_layout()
         if path is not None:
-            fig.savefig(path, dpi=120)
+            save_figure(fig, path)
         return fig

@@ -6,6 +6,8 @@ from typing import Optional
 
 import numpy as np
 
+from .._io import save_figure
+
 #: components drawn, one row each (the first ones; a note says when more exist)
 MAX_ROWS = 4
 
@@ -92,7 +94,7 @@ def plot_fields(fit, path: Optional[str] = None, truth=None, n_grid: int = 60, l
         _drift_map(fig, axes[0, 2], fit, states, lo, hi, centre, t, when)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path)
     return fig
 
 
