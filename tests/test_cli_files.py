@@ -337,6 +337,10 @@ def test_trajectories_files_need_a_valid_dt_and_token_paths_load_as_paths(tmp_pa
     assert si.Trajectories.load(tmp_path / "nodt.npz", dt=DT).dt == DT
     with pytest.raises(ValueError, match="does not match"):
         si.Trajectories.load(_saved(chain, tmp_path / "ok.npz"), dt=0.5)
+    # a dt stored as float32 (0.01 reads back as 0.0099999998) still names 0.01
+    np.savez(tmp_path / "f32.npz", x=chain.x, dt=np.float32(DT))
+    assert main(["ep", str(tmp_path / "f32.npz"), "--dt", str(DT), "--method", "tur"]) == 0
+    capsys.readouterr()
     for bad in (np.nan, -0.01, 0.0):
         np.savez(tmp_path / "baddt.npz", x=chain.x, dt=bad)
         with pytest.raises(ValueError, match="is not a positive number"):

@@ -226,8 +226,9 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
 
 
 def same_interval(dt, recorded: float) -> bool:
-    """Whether a time step names the recorded interval (up to rounding: 1e-9 relative)."""
-    return bool(np.isclose(float(dt), recorded, rtol=1e-9, atol=0.0))
+    """Whether a time step names the recorded interval, up to 1e-6 relative: a dt stored
+    as float32 (0.01 reads back as 0.0099999998) still names 0.01."""
+    return bool(np.isclose(float(dt), recorded, rtol=1e-6, atol=0.0))
 
 
 def recording_dt(dt, traj_dt: float) -> float:
