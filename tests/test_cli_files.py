@@ -139,7 +139,14 @@ def test_flags_and_output_paths_are_checked_before_training(tmp_path, chain, cap
              (["ep", path, "--dt", "0.5", "--method", "tur"], "--dt 0.5 does not match the recording interval 0.01"),
              (["infer", path, "--t0", "5"], "--t0 needs --time-dependent"),
              (["infer", path, "--plot", str(tmp_path / "p.png"), "--no-plot"], "--plot and --no-plot contradict"),
-             (["infer", path, "--save", str(tmp_path / "nodir" / "f.npz")], "--save .* does not exist")]
+             (["infer", path, "--save", str(tmp_path / "nodir" / "f.npz")], "--save .* does not exist"),
+             # (session 25) the library's own checks, reworded with the flag ("seed must be >= 0" before)
+             (["ep", path, "--seed", "-1", "--method", "tur"], "error: --seed must be >= 0"),
+             (["infer", path, "--seed", "-1"], "error: --seed must be >= 0"),
+             (["infer", path, "--time-dependent", "--period", "-1"], "error: --period must be > 0"),
+             (["infer", path, "--time-dependent", "--period", "1", "--time-harmonics", "0"],
+              "error: --time-harmonics must be >= 1"),
+             (["infer", path, "--noiseless", "7"], r"error: --noiseless must list coordinates in \[0, 2\)")]
     for argv, message in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err

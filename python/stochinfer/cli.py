@@ -9,6 +9,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -483,10 +484,27 @@ def main(argv=None) -> int:
             return demo(quick=args.quick)
         return {"ep": ep, "infer": infer}[args.command](args)
     except (ValueError, TypeError, OSError, FloatingPointError) as exc:  # FloatingPointError: training diverged
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_as_flag(str(exc), args)}", file=sys.stderr)
         return 2
     finally:
         warnings.formatwarning = formatwarning
+
+
+#: library arguments the command line passes under another flag's name
+_FLAG_OF_ARGUMENT = {"ep": {"n_channel": "--hidden", "n_layer": "--layers"}, "infer": {"n_members": "--members"}}
+
+
+def _as_flag(message: str, args) -> str:
+    """A library error that starts with the name of an argument the command line set
+    ('seed must be >= 0'), reworded with the flag the user typed ('--seed must be >= 0')."""
+    match = re.match(r"(\w+)(?=[ :=])", message)
+    if not match:
+        return message
+    name = match.group(1)
+    flag = _FLAG_OF_ARGUMENT.get(args.command, {}).get(name)
+    if flag is None and name in vars(args) and name not in ("command", "file"):
+        flag = "--" + name.replace("_", "-")
+    return message if flag is None else flag + message[len(name):]
 
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:
