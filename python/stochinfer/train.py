@@ -255,7 +255,7 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
             if bar is not None:
                 bar.update(it - block_start)
                 bar.set_postfix(val_loss=f"{entry['val_loss']:.5f}", best=best["iteration"])
-            if it == next_reset:  # the block's last update was validated first
+            if it == next_reset and it < n_iter:  # the block's last update was validated first (none after the end)
                 next_reset = reset()
             if resetting is not None and resetting_from is None and it - best["iteration"] >= resetting.after:
                 resetting_from = it
