@@ -121,6 +121,30 @@ def test_same_seed_same_fit(ou):
     np.testing.assert_array_equal(a.diffusion(pts).mean, b.diffusion(pts).mean)
 
 
+@pytest.mark.parametrize("method", ["ensemble", "bbb"])
+def test_networks_of_one_fit_share_no_member_initialisation(method, monkeypatch):
+    """(review, session 25) Member e of a network starts from seed + e. The networks of a fit
+    took seeds seed, seed + 1, seed + 2: drift member 1 started from drift_shifted's member 0
+    (and diffusion's, two members apart). Their seed ranges must not overlap; Bayes-by-Backprop's
+    single-member networks keep seed, seed + 1, seed + 2."""
+    from stochinfer.langevin import field_net
+    made = []
+    init = field_net.FieldNetwork.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append((kwargs["seed"], self.config["n_members"]))
+    monkeypatch.setattr(field_net.FieldNetwork, "__init__", spy)
+    tr = si.simulate(si.models.VanDerPol(), n_traj=1, n_steps=1500, dt=0.01, seed=0)
+    si.infer_langevin(tr, regime="underdamped", method=method, n_members=3, seed=5, hidden=8,
+                      drift_settings=TrainSettings(n_iter=20), diffusion_settings=TrainSettings(n_iter=20))
+    ranges = [set(range(seed, seed + n)) for seed, n in made]
+    assert len(made) == 3  # drift, drift_shifted, diffusion
+    assert all(not (a & b) for i, a in enumerate(ranges) for b in ranges[i + 1:]), made
+    if method == "bbb":
+        assert [seed for seed, _ in made] == [5, 6, 7]
+
+
 def test_ensemble_and_homogeneous_diffusion(ou):
     m, tr = ou
     fit = si.infer_langevin(tr, method="ensemble", n_members=4, homogeneous_diffusion=True, **FAST)

@@ -44,6 +44,8 @@ struct LangevinTrainStats {
 /// update number, member, sample), and the work is split into fixed chunks
 /// reduced in a fixed order: results do not depend on the thread count.
 /// Calls on one network from several threads run one at a time (detail/call_lock.hpp).
+/// Member e starts from weights drawn with init_seed + e: networks meant to start
+/// independently need init seeds at least n_members apart.
 template <class T>
 class LangevinNet {
  public:

@@ -521,13 +521,19 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     common = dict(hidden=hidden, layers=layers, n_bayes=n_bayes, method=method, n_members=n_members,
                   bootstrap=bootstrap, dtype=dtype, n_threads=n_threads)
     nets, hist = {}, {}
+    # network j's members are initialised from seeds net_seed(j) + e (e < members): spaced so that no two
+    # networks share a member's initial weights (with seed + j, drift member 1 started as drift_shifted's
+    # member 0)
+    members = n_members if method == "ensemble" else 1
+    net_seed = {"drift": seed, "drift_shifted": seed + members, "diffusion": seed + 2 * members,
+                "drift_noiseless": seed + 3 * members}
     # drift: field F̃ = raw · scale + mean, prediction F̃ Δt
     mean_f, scale_f = _drift_output_scale(X[train], label[train] / d.dt)
     lin_base = drift_base != "none"
     drift, hist["drift"] = _train_drift(
-        lambda deg: FieldNetwork("affine", in_dim, dim, mean_f, scale_f, d.dt / v_unit, seed=seed,
+        lambda deg: FieldNetwork("affine", in_dim, dim, mean_f, scale_f, d.dt / v_unit, seed=net_seed["drift"],
                                  linear_base=lin_base, base_degree=deg, **common),
-        drift_base, X, drift_label, train, val, ds, seed, progress, "drift", refit, oob_blocks)
+        drift_base, X, drift_label, train, val, ds, net_seed["drift"], progress, "drift", refit, oob_blocks)
     nets["drift"] = drift
     ds, dd = _after_interrupt(hist["drift"], ds, dd)
     quiet = [i for i in range(dim) if i not in noisy]
@@ -535,17 +541,20 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         dq = ds if ds.n_iter is not None else replace(ds, n_iter=5 * ds.resolved_n_iter(n_drift_rows))
         drift_q, hist["drift_noiseless"] = _train_drift(
             lambda deg: FieldNetwork("affine", in_dim, len(quiet), mean_f[quiet], scale_f[quiet], d.dt,
-                                     seed=seed + 3, linear_base=lin_base, base_degree=deg, **common),
-            drift_base, X, np.ascontiguousarray(label[:, quiet]), train, val, dq, seed + 3, progress,
+                                     seed=net_seed["drift_noiseless"], linear_base=lin_base, base_degree=deg,
+                                     **common),
+            drift_base, X, np.ascontiguousarray(label[:, quiet]), train, val, dq, net_seed["drift_noiseless"],
+            progress,
             "drift (noiseless)", refit, oob_blocks)
         nets["drift_noiseless"] = drift_q
         ds, dd = _after_interrupt(hist["drift_noiseless"], ds, dd)
     if under and corrections:
         Xs = np.concatenate(shifted, axis=1)
-        drift_r = FieldNetwork("affine", in_dim, dim, mean_f, scale_f, d.dt / v_unit, seed=seed + 1,
+        drift_r = FieldNetwork("affine", in_dim, dim, mean_f, scale_f, d.dt / v_unit, seed=net_seed["drift_shifted"],
                                linear_base=lin_base, base_degree=drift.base_degree, **common)
-        hist["drift_shifted"] = drift_r.fit(Xs, drift_label, train, val, ds, seed=seed + 1, progress=progress,
-                                            desc="drift (shifted)", refit=refit, oob_blocks=oob_blocks)
+        hist["drift_shifted"] = drift_r.fit(Xs, drift_label, train, val, ds, seed=net_seed["drift_shifted"],
+                                            progress=progress, desc="drift (shifted)", refit=refit,
+                                            oob_blocks=oob_blocks)
         nets["drift_shifted"] = drift_r
         ds, dd = _after_interrupt(hist["drift_shifted"], ds, dd)
         if drift_correction == "linear":
@@ -609,15 +618,15 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
             mean_out.append(float(L0[i, j]))
             scale_out.append(0.5 * diag_scale)
     diff = FieldNetwork("cholesky", 0 if homogeneous_diffusion else in_dim, nd, np.array(mean_out),
-                        np.array(scale_out), kappa, seed=seed + 2, **common)
+                        np.array(scale_out), kappa, seed=net_seed["diffusion"], **common)
     if use_base:
         diff.start_at_mean()
     Xd = X[:, :0] if homogeneous_diffusion else X
     # the split even with validation='out_of_bag': out of bag, the diffusion members agreed more closely and
     # their bands covered less (against the same drift, nonlinear 0.86 -> 0.77, Van der Pol with
     # state-dependent D 0.82 -> 0.71 over six datasets; bench/RESULTS.md, "Out-of-bag validation")
-    hist["diffusion"] = diff.fit(Xd, y_d, train, val, dd, seed=seed + 2, progress=progress, desc="diffusion",
-                                 refit=refit)
+    hist["diffusion"] = diff.fit(Xd, y_d, train, val, dd, seed=net_seed["diffusion"], progress=progress,
+                                 desc="diffusion", refit=refit)
     nets["diffusion"] = diff
     norm["diffusion_factor"] = np.full(nd, 1.5 if (under and corrections) else 1.0)
 
