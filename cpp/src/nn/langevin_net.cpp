@@ -133,6 +133,7 @@ struct LangevinNet<T>::Impl {
       net.rho_maps(member(e), slices[std::size_t(t % n_sl)], soft.data() + ns * e, sig.data() + ns * e);
     });
     pool.parallel_for(E * K, [&](int t, int) {
+      nn::FlushDenormals ftz;
       const int e = t / K, k = t % K;
       auto noise = normal_stream(seed, purpose, key(e, k));
       net.sample(member(e), soft.data() + ns * e, mean_weights ? nullptr : &noise, w.data() + ns * t,
@@ -257,6 +258,7 @@ struct LangevinNet<T>::Impl {
       });
     std::vector<double> total(E, 0.0);
     pool.parallel_for(E, [&](int e, int) {
+      nn::FlushDenormals ftz;  // the sum over samples in param_grad, as on the calling thread
       const auto& a0 = acc[std::size_t(e) * G];
       double le = loss[std::size_t(e) * G];
       for (int grp = 1; grp < G; ++grp) le += loss[std::size_t(e) * G + grp];

@@ -111,6 +111,7 @@ template <class Fn>
 void for_each_slice(ThreadPool& pool, std::size_t n, Fn fn) {
   constexpr std::size_t kSlice = 1 << 15, kSerialBelow = 1 << 17;
   if (n < kSerialBelow || pool.size() == 1) {
+    FlushDenormals ftz;  // the same mode as the workers below: results must not depend on the thread count
     fn(std::size_t(0), n);
     return;
   }
@@ -125,7 +126,7 @@ void for_each_slice(ThreadPool& pool, std::size_t n, Fn fn) {
 /// into group c % 16 (the group's first chunk writes), groups are summed in order,
 /// so the result does not depend on how many threads ran the chunks.
 /// chunk_grad(c, w, g) computes chunk c on worker w, writes its gradient into g
-/// and returns its loss sum.
+/// and returns its loss sum. Everything runs with subnormals flushed (FlushDenormals).
 template <class T>
 class GroupedGradient {
  public:
@@ -140,6 +141,9 @@ class GroupedGradient {
     if (scratch_.size() < std::size_t(pool.size())) scratch_.resize(pool.size());
     std::vector<double> loss(n_groups, 0.0);
     pool.parallel_for(n_groups, [&](int grp, int w) {
+      // chunks and their sums under one floating-point mode on every thread: a subnormal
+      // partial sum kept on one worker and flushed on another made gradients thread-dependent
+      FlushDenormals ftz_worker;
       auto& acc = group_[grp];
       acc.resize(n_params);
       auto& tmp = scratch_[w];

@@ -56,7 +56,6 @@ NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const Index& inde
     if (cancel && cancel->load(std::memory_order_relaxed)) break;
     index.sample(seed, st.draws, batch, st.trj.data(), st.start.data());
     const double loss = st.grouped.run(pool, batch, chunk, st.p.size(), st.grad.data(), [&](std::int64_t c, int w, T* g) {
-      FlushDenormals ftz_worker;
       const std::int64_t lo = c * chunk;
       const int n = static_cast<int>(std::min<std::int64_t>(chunk, batch - lo));
       return item_grad(st.trj.data() + lo, st.start.data() + lo, n, w, double(batch), g);
@@ -93,7 +92,6 @@ double full_gradient(ThreadPool& pool, OptimState<T>& st, const Index& index, in
   if (total == 0) throw std::invalid_argument("no items to evaluate: the segments (or rows) are empty");
   std::vector<std::vector<std::int64_t>> idx(pool.size(), std::vector<std::int64_t>(2 * std::size_t(chunk)));
   const double loss = st.grouped.run(pool, total, chunk, st.p.size(), grad, [&](std::int64_t c, int w, T* g) {
-    FlushDenormals ftz_worker;
     const std::int64_t lo = c * chunk;
     const int n = static_cast<int>(std::min<std::int64_t>(chunk, total - lo));
     index.at(lo, n, idx[w].data(), idx[w].data() + chunk);
