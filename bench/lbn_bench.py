@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "peers"))
 
 import stochinfer as si  # noqa: E402
 from stochinfer import _core  # noqa: E402
-from stochinfer.cli import _json_safe  # noqa: E402 (strict JSON: NaN as null)
+from stochinfer._io import json_safe  # noqa: E402 (strict JSON: NaN as null)
 
 from _timing import load_average, load_record, machine  # noqa: E402
 
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
     res["load"] = load_record(load0, args.threads)
     if args.json:  # strict JSON: a missing peer's NaN becomes null
         with open(args.json, "w") as fh:
-            json.dump(_json_safe(res), fh, indent=1, allow_nan=False)
+            json.dump(json_safe(res), fh, indent=1, allow_nan=False)
     return 0
 
 
