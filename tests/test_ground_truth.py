@@ -373,3 +373,14 @@ def test_bad_tokens():
         gt.ratchet_transition_entropy(P, pi[:5], np.array([[0, 1]]))
     with pytest.raises(ValueError, match="shape"):
         gt.ratchet_transition_entropy(P, pi, np.zeros((1, 2, 2), dtype=np.int64))
+
+
+def test_every_public_model_is_exported():
+    """(review, session 25) ElasticNetwork was missing from models.__all__: `from
+    stochinfer.models import *` did not bring it."""
+    import inspect
+    from stochinfer import models
+    public = {name for name, obj in vars(models).items()
+              if inspect.isclass(obj) and issubclass(obj, models.Model) and not name.startswith("_")
+              and obj.__module__ == models.__name__}
+    assert public <= set(models.__all__), public - set(models.__all__)

@@ -21,7 +21,7 @@ gt = _core.ground_truth
 
 __all__ = [
     "Model", "LinearOU", "BeadSpring", "Nonlinear", "Inhomogeneous", "HodgkinHuxley",
-    "VanDerPol", "VanDerPolIHD", "BrownianCarnot", "FlashingRatchet", "PythonModel",
+    "VanDerPol", "VanDerPolIHD", "BrownianCarnot", "ElasticNetwork", "FlashingRatchet", "PythonModel",
 ]
 
 
