@@ -125,7 +125,7 @@ def test_rneep_on_the_command_line(tmp_path, capsys):
     assert "--window applies to --method rneep only" in capsys.readouterr().err  # notes on stderr
 
 
-def test_flags_and_output_paths_are_checked_before_training(tmp_path, chain, capsys):
+def test_flags_and_output_paths_are_checked_before_training(tmp_path, chain, capsys, monkeypatch):
     """Errors name the flags as typed, and come before training (a typo in an output folder
     used to surface only after it, and lost the other outputs)."""
     path = str(tmp_path / "chain.npz")
@@ -151,6 +151,11 @@ def test_flags_and_output_paths_are_checked_before_training(tmp_path, chain, cap
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert re.search(message, err), (argv, err)
+    # only a typed flag is named: a damaged input file called 'seed' keeps its name
+    (tmp_path / "seed").write_text("garbage")
+    monkeypatch.chdir(tmp_path)
+    assert main(["ep", "seed", "--dt", "0.01", "--method", "tur", "--seed", "1"]) == 2
+    assert capsys.readouterr().err.startswith("error: seed: not a readable")
     assert main(["ep", path, "--method", "tur", "--positions-only"]) == 0
     assert "--positions-only applies to underdamped Trajectories files; ignored" in capsys.readouterr().err
 

@@ -484,7 +484,7 @@ def main(argv=None) -> int:
             return demo(quick=args.quick)
         return {"ep": ep, "infer": infer}[args.command](args)
     except (ValueError, TypeError, OSError, FloatingPointError) as exc:  # FloatingPointError: training diverged
-        print(f"error: {_as_flag(str(exc), args)}", file=sys.stderr)
+        print(f"error: {_as_flag(str(exc), args, sys.argv[1:] if argv is None else argv)}", file=sys.stderr)
         return 2
     finally:
         warnings.formatwarning = formatwarning
@@ -494,17 +494,18 @@ def main(argv=None) -> int:
 _FLAG_OF_ARGUMENT = {"ep": {"n_channel": "--hidden", "n_layer": "--layers"}, "infer": {"n_members": "--members"}}
 
 
-def _as_flag(message: str, args) -> str:
-    """A library error that starts with the name of an argument the command line set
-    ('seed must be >= 0'), reworded with the flag the user typed ('--seed must be >= 0')."""
+def _as_flag(message: str, args, typed) -> str:
+    """A library error that starts with the name of an argument whose flag was typed
+    ('seed must be >= 0' after --seed -1), reworded with that flag ('--seed must be >= 0').
+    Messages about the input file (which may be called 'seed') are left alone."""
     match = re.match(r"(\w+)(?=[ :=])", message)
-    if not match:
+    if not match or message.startswith(str(getattr(args, "file", None))):
         return message
     name = match.group(1)
-    flag = _FLAG_OF_ARGUMENT.get(args.command, {}).get(name)
-    if flag is None and name in vars(args) and name not in ("command", "file"):
-        flag = "--" + name.replace("_", "-")
-    return message if flag is None else flag + message[len(name):]
+    flag = _FLAG_OF_ARGUMENT.get(getattr(args, "command", None), {}).get(name, "--" + name.replace("_", "-"))
+    if not any(t == flag or t.startswith(flag + "=") for t in map(str, typed)):
+        return message
+    return flag + message[len(name):]
 
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:
