@@ -31,6 +31,8 @@ def two_fits(data):
     (dict(n_threads=-1), ValueError, "n_threads must be >= 1"),
     (dict(seed=-1), ValueError, "seed must be >= 0"),
     (dict(seed=2**70), ValueError, "seed must be < 2"),
+    # the networks take seeds seed .. seed + 4·members: refused before training, not at the third network
+    (dict(seed=2**64 - 5, method="ensemble", n_members=5), ValueError, r"seed must be at most 2\*\*64 - 21"),
     (dict(seed=1.5), TypeError, "seed must be an integer"),
     (dict(hidden=16.5), TypeError, "hidden must be an integer"),
     (dict(n_members=2.5, method="ensemble"), TypeError, "n_members must be an integer"),

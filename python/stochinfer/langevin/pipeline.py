@@ -438,6 +438,10 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
         raise ValueError(f"diffusion_base must be 'quadratic' or 'none', got {diffusion_base!r}")
     if method == "ensemble" and n_members < 2:
         raise ValueError(f"an ensemble needs n_members >= 2, got {n_members}")
+    n_seeds = 4 * (n_members if method == "ensemble" else 1) + 1  # net_seed below; +1: validation draws
+    if seed + n_seeds > 2**64:  # checked before training, not when the third network is built
+        raise ValueError(f"seed must be at most 2**64 - {n_seeds} (the fit's networks take seeds seed to "
+                         f"seed + {n_seeds - 1}), got {seed}")
     x = d.x
     measurement_noise = positive_float("measurement_noise", measurement_noise, allow_zero=True)
     if measurement_noise:
