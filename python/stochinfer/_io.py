@@ -105,7 +105,8 @@ def save_figure(fig, path, dpi: int = 120) -> str:
         import matplotlib
         fmt = str(matplotlib.rcParams["savefig.format"])
         path = f"{path}.{fmt}"
-    if fmt not in fig.canvas.get_supported_filetypes():  # before the temporary file is created
+    from matplotlib.backend_bases import FigureCanvasBase
+    if fmt not in FigureCanvasBase.get_supported_filetypes():  # before the temporary file; any backend
         raise ValueError(f"matplotlib cannot write .{fmt} figures ({path}); name a .png, .pdf or .svg file")
     return atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, dpi=dpi))
 
