@@ -106,6 +106,27 @@ class CNEEP(NEEP):
         self._pixel_kind = None  # 'integer' or 'float' once fitted; None: unknown (files from before it was saved)
 
     # ---- data ------------------------------------------------------------------
+    def fit(self, data, dt: Optional[float] = None, *, seed: int = 0, model=None, substeps: Optional[int] = None,
+            n_seeds: int = 1) -> EPResult:
+        """Train on movies and estimate the EP rate on held-out movies.
+
+        data: Movies from stochinfer.movies (carrying dt, the hidden states and the model
+        for the truth) or frames (n_movies, n_frames, height, width) of any integer or
+        float pixel type (one movie: 3-D). dt: time between frames (taken from Movies).
+        model, substeps: the generating model and its integration substeps, for the
+        truth of frames given as an array. seed, n_seeds: as for NEEP.fit.
+
+        Returns an EPResult (rate in k_B per unit time) with the dissipation map of
+        the test movies (k_B per window, per map cell)."""
+        return super().fit(data, dt, seed=seed, model=model, substeps=substeps, n_seeds=n_seeds)
+
+    def delta_s(self, data) -> np.ndarray:
+        """Stochastic EP (k_B) of every read-out window of new movies (windows of
+        seq_len frames, stride seq_len − 1) with the trained network(s):
+        (n_movies, n_windows) float64; after fit(n_seeds=K), the mean of the K networks'
+        ΔS. The frames must have the training size, pixel kind and scale."""
+        return super().delta_s(data)
+
     def _as_data(self, data, dt, model, substeps) -> EPData:
         from ..movies import Movies
 

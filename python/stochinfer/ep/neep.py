@@ -425,11 +425,12 @@ class NEEP:
     def save(self, path: str) -> None:
         """Save the trained estimator to a .npz file (atomic write).
 
-        Keys: format_version, kind ('neep' or 'rneep'), config (JSON: constructor
-        settings, dt, tokens, state_dim, n_tokens, precision), params (flat, layout
-        in cpp/include/stochinfer/nn/mlp.hpp for NEEP, gru.hpp for RNEEP; the first
-        network), member_params (K, P)
-        after fit(n_seeds=K > 1), shift/scale (input z-score, may be empty)."""
+        Keys: format_version, kind ('neep', 'rneep' or 'cneep'), config (JSON: the
+        constructor settings (settings(), with dtype), dt, tokens, n_members, and the
+        input's shape: state_dim and n_tokens for NEEP and RNEEP, frame_shape and
+        pixel_kind for CNEEP), params (flat, layout in cpp/include/stochinfer/nn/mlp.hpp
+        for NEEP, gru.hpp for RNEEP, cnn.hpp for CNEEP; the first network), member_params
+        (K, P) after fit(n_seeds=K > 1), shift/scale (input z-score, may be empty)."""
         if self.net is None:
             raise RuntimeError("nothing to save: call fit() first")
         cfg = self.settings()

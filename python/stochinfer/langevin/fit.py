@@ -234,8 +234,12 @@ class LangevinFit:
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
 
     def simulate(self, n_traj: int, n_steps: int, dt: Optional[float] = None, **kwargs):
-        """Simulate the inferred equation with its posterior (see
-        stochinfer.langevin.simulate_fit.simulate_fit for the options)."""
+        """Simulate the inferred equation with its posterior: n_traj paths of n_steps
+        steps of dt (time unit of the data; default the data's dt) per posterior sample.
+        Options (x0, v0, t0, n_samples, mode, seed, record_every, posterior_seed, period,
+        substeps) as documented in stochinfer.langevin.simulate_fit.simulate_fit.
+        Returns InferredTrajectories: x (n_samples, n_traj, n_records, d), v when
+        underdamped, t, dt."""
         from .simulate_fit import simulate_fit
 
         return simulate_fit(self, n_traj, n_steps, dt, **kwargs)

@@ -330,19 +330,21 @@ def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped",
     bias -22% -> -15% (bench/RESULTS.md).
     noiseless: coordinates known to carry no noise (e.g. [0], the
     voltage of the Hodgkin–Huxley model): D is learned on the others and their rows
-    of D are exactly zero (methods.md §3.8). noise_check (overdamped, default True):
+    of D are exactly zero (methods.md §3.8). noise_check (default True): overdamped,
     refuse coordinates whose two-step mean squared increment is over 3 times the
     one-step one (smooth, as a noiseless coordinate is; diffusive ≈ 2), since D would
-    be singular. A strong drift dominating a noisy coordinate's increments trips it
-    too: pass False for such data. separate_noiseless_drift (overdamped,
+    be singular; underdamped, refuse velocities without noise (and warn on positions
+    that look diffusive). A strong drift dominating a noisy coordinate's increments trips
+    it too: pass False for such data. separate_noiseless_drift (overdamped,
     default True): their drift, a noise-free regression, gets its own network with
     five times the updates (unless drift_settings fixes n_iter) and its own checkpoint, instead of stopping when the
     noisy components do (Hodgkin–Huxley voltage R² 0.75 → 0.8–0.86,
     bench/RESULTS.md). measurement_noise: std of Gaussian noise added to every
     position coordinate before training (robustness studies; an absolute std in
     position units: methods.md's m_noise·√T is measurement_noise = m_noise·√T).
-    preset: 'fast' (default) or 'reference' (the published optimiser schedule: lr 1e-6,
-    batch 128, 5000 epochs; slow; the other choices stay this library's: width, KL
+    preset: 'fast' (default) or 'reference' (the published optimiser schedule: constant
+    lr 1e-6 for the drift and 5e-6 for the diffusion, batch 128, 5000 and 10000 epochs;
+    slow; the other choices stay this library's: width, KL
     gradient, drift and diffusion bases, corrections; pass those too to reproduce the
     published protocol, e.g. hidden=256, kl_gradient='detached', drift_base='none',
     diffusion_base='none', drift_correction='network', friction_correction=False);

@@ -74,8 +74,12 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     else none. t0: time of the first state (the data's time unit); default 0, and for
     driven fits without a period the earliest held-out time, whose recorded states
     start the paths (the networks know time only over the data's range: starting or
-    running outside it warns, as do start states recorded far from t0). Same
-    seed, same paths, whatever the thread count."""
+    running outside it warns, as do start states recorded far from t0). n_samples:
+    posterior samples simulated (default 20; ensembles: their members). seed: keys the
+    noise ξ; posterior_seed: keys the posterior samples (the same weights as
+    fit.drift(..., seed=posterior_seed)). record_every: keep every that many steps of dt
+    (the recorded interval is record_every·dt). Same seed, same paths, whatever the
+    thread count."""
     n_traj = positive_int("n_traj", n_traj)
     n_steps = positive_int("n_steps", n_steps)
     record_every = positive_int("record_every", record_every)

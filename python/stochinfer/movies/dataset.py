@@ -109,11 +109,11 @@ def bead_spring_movies(n_movies: int = 100, n_frames: int = 10_000, *, dt: float
     seed keys the simulation and, unless render_options give their own `seed`, the pixel
     noise: data sets simulated with different seeds get different noise.
     motion_blur: each frame averages the spot intensities over the `substeps`
-    integration sub-steps of its frame interval (methods.md §5.9.1; see simulated_movies).
+    integration sub-steps of its frame interval (methods.md §5.9.1; see stochinfer.movies.dataset.simulated_movies).
     render_options: downsample, crop, photons, read_noise, quantize (see render()).
     Memory: n_movies · n_frames · 800 bytes of uint8 frames plus the float64 states;
     path='movies.npy' keeps the frames in that file instead, memory-mapped (the
-    defaults, 100 × 10⁴ frames, are 0.8 GB; see simulated_movies).
+    defaults, 100 × 10⁴ frames, are 0.8 GB; see stochinfer.movies.dataset.simulated_movies).
     """
     from ..models import BeadSpring
 

@@ -55,7 +55,7 @@ def elastic_network_movies(n_movies: int = 100, n_frames: int = 2000, *, model=N
     """Movies of the elastic network (default: ElasticNetwork(), two hot nodes),
     56 × 64 pixel frames, stationary start, Euler–Maruyama with `substeps` per dt.
     motion_blur: frames average the spot intensities over the `substeps` sub-steps of
-    each frame interval (see simulated_movies).
+    each frame interval (see stochinfer.movies.dataset.simulated_movies).
     render_options as for render() (downsample, crop, photons, read_noise, ...).
     seed keys the simulation and, unless render_options give their own, the pixel noise.
     Memory: n_movies · n_frames · 3584 bytes of frames plus the float64 states;
