@@ -587,3 +587,12 @@ def test_asymmetric_mapping_with_non_integer_classes_names_the_argument():
         si.classify.asymmetric_label_noise(np.array([0, 1, 2]), 0.4, mapping={"a": 2})
     with pytest.raises(TypeError, match="mapping value must be an integer"):
         si.classify.asymmetric_label_noise(np.array([0, 1, 2]), 0.4, mapping={0: 1.5})
+
+
+def test_a_resetting_dict_with_unknown_keys_is_a_value_error_naming_it():
+    """(review, session 25) NEEP named the argument; Classifier raised Resetting's raw TypeError."""
+    import stochinfer as si
+    for make in (si.Classifier, si.NEEP):
+        with pytest.raises(ValueError, match="resetting: not the settings of a stochinfer.Resetting"):
+            make(resetting={"bogus": 1})
+    assert si.Classifier(resetting={"prob": 0.01}).resetting == si.Resetting(prob=0.01)

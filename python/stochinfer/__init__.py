@@ -22,10 +22,16 @@ from .train import Resetting
 from . import resetting_theory
 from . import movies
 from .classify import Classifier, asymmetric_label_noise, symmetric_label_noise
+from . import classify, ep, langevin, train
 
 __version__ = _core.__version__
 
-__all__ = ["models", "simulate", "entropy_production", "NEEP", "RNEEP", "CNEEP", "EPResult", "Trajectories", "infer_langevin", "LangevinFit", "TrainSettings", "Resetting", "resetting_theory", "movies", "Classifier", "symmetric_label_noise", "asymmetric_label_noise", "OutputTooLargeError", "cuda_available", "__version__"]
+__all__ = [
+    "models", "ep", "langevin", "classify", "train", "simulate", "entropy_production", "NEEP", "RNEEP",
+    "CNEEP", "EPResult", "Trajectories", "infer_langevin", "LangevinFit", "TrainSettings", "Resetting",
+    "resetting_theory", "movies", "Classifier", "symmetric_label_noise", "asymmetric_label_noise",
+    "OutputTooLargeError", "cuda_available", "__version__",
+]
 
 
 def cuda_available() -> bool:

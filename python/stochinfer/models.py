@@ -21,7 +21,7 @@ gt = _core.ground_truth
 
 __all__ = [
     "Model", "LinearOU", "BeadSpring", "Nonlinear", "Inhomogeneous", "HodgkinHuxley",
-    "VanDerPol", "VanDerPolIHD", "BrownianCarnot", "ElasticNetwork", "FlashingRatchet", "PythonModel",
+    "VanDerPol", "VanDerPolIHD", "BrownianCarnot", "ElasticNetwork", "FlashingRatchet", "PythonModel", "from_dict",
 ]
 
 
@@ -280,7 +280,9 @@ class BeadSpring(_LinearMixin, Model):
 
     γ dx_i = k (x_{i−1} − 2x_i + x_{i+1}) dt + √(2γT_i) dW_i with x_0 = x_{N+1} = 0 and a
     linear temperature profile T_i = t_cold + (t_hot − t_cold)(i − 1)/(N − 1), unless
-    `temperatures` gives every T_i. Units: k_B = 1; time in γ/k when k = γ = 1.
+    `temperatures` gives every T_i. Units: k_B = 1, so temperatures are energies; k is a
+    spring constant (energy per length²) and γ a friction coefficient (energy·time per
+    length²); with the defaults k = γ = 1 time is counted in units of γ/k.
     """
 
     cpp_name = "bead_spring"
@@ -330,7 +332,9 @@ class BeadSpring(_LinearMixin, Model):
 class Nonlinear(Model):
     """Nonlinear rotational system (methods.md §5.4): Φ(x) = A x + α x ⊙ e^{−x⊙x/2},
     A = diag −k, sub-diagonal +k, super-diagonal −k; constant tridiagonal D with
-    D_ii = T, D_{i,i±1} = −√T, positive definite only for T > 4cos²(π/(d+1))."""
+    D_ii = T, D_{i,i±1} = −√T, positive definite only for T > 4cos²(π/(d+1)).
+    Dimensionless units (k_B = 1): k and α are rates (per time unit), temperature T
+    sets the noise (D in length² per time unit)."""
 
     cpp_name = "nonlinear"
 
@@ -374,7 +378,10 @@ class Nonlinear(Model):
 
 class Inhomogeneous(Model):
     """Multiplicative-noise system (methods.md §5.5): D(x) = diag(T(1 + T₀e^{−x_i²/2})),
-    Φ(x) = A x − T T₀ x ⊙ e^{−x²/2} (the spurious drift ∇·D), A = k·tridiag(1, −2, 1)."""
+    Φ(x) = A x − T T₀ x ⊙ e^{−x²/2} (the spurious drift ∇·D), A = k·tridiag(1, −2, 1).
+    Dimensionless units: k a rate (per time unit), temperature T the noise level (D in
+    length² per time unit), t0 = T₀ the dimensionless amplitude of the state-dependent
+    part of D (not a time)."""
 
     cpp_name = "inhomogeneous"
     default_integrator = "euler_maruyama"
@@ -410,7 +417,10 @@ class Inhomogeneous(Model):
 class HodgkinHuxley(Model):
     """Stochastic Hodgkin–Huxley neuron (methods.md §5.6), state (V [mV], n, m, h),
     time in ms. Noise on the gates only, D = diag(0, T, T, T); gates are clipped
-    to [0, 1] after every step. V(0) ~ U(−20, 20) mV, gates at steady state."""
+    to [0, 1] after every step. V(0) ~ U(−20, 20) mV, gates at steady state.
+    Units of the parameters: C in µF/cm², conductances g_* in mS/cm², reversal
+    potentials e_* in mV, i_ext in µA/cm², temperature T the gates' diffusion
+    (dimensionless gate² per ms)."""
 
     cpp_name = "hodgkin_huxley"
     default_initial = "model_default"
@@ -475,7 +485,11 @@ class VanDerPol(Model):
     """Underdamped Van der Pol oscillators (methods.md §5.7): ẋ = v,
     dv = [μ(1 − x²)v − x] dt + √(2D) dW with D = T (1 + c_x x² + c_v v²); `dim`
     independent copies. State (x, v). Default integrator BAOAB; the reference
-    LBN scheme is integrator='underdamped_euler'. Burn-in: 10,000 steps of dt/substeps."""
+    LBN scheme is integrator='underdamped_euler'. Burn-in: 10,000 steps of dt/substeps.
+    Dimensionless units: μ is the damping nonlinearity (per time unit), temperature T
+    and the coefficients c_x (per length²) and c_v (per velocity²) set the velocity
+    diffusion D (velocity² per time unit). dim: the number of oscillators (the state
+    has 2·dim coordinates)."""
 
     cpp_name = "van_der_pol"
     underdamped = True
@@ -523,7 +537,9 @@ class VanDerPolIHD(VanDerPol):
 
 class BrownianCarnot(Model):
     """Underdamped Brownian Carnot engine (methods.md §5.8), m = 1:
-    ẋ = v, dv = [−k(t)x − γv] dt + √(2γT(t)) dW over a cycle of period `tau`.
+    ẋ = v, dv = [−k(t)x − γv] dt + √(2γT(t)) dW over a cycle of period `tau` (time
+    units; k_B = 1: temperatures t_cold, t_hot and work are energies, k_max a stiffness
+    (energy per length²), γ = gamma a friction rate per time unit since m = 1).
     Starts in equilibrium at (k_max/9, t_cold) and runs `burn_in_cycles` cycles
     before recording. The reference protocol uses 100; the slowest relaxation time
     (γ/k ≤ γ·9/k_max ≈ 2.3 at the defaults) makes 3 cycles of τ = 100 ample, and the
@@ -615,6 +631,9 @@ class FlashingRatchet:
 
     Tokens 0–2: position i with the potential on (U = i·V); 3–5: potential off.
     One step = one jump; EP in k_B per jump. Partial observation: position only (token mod 3).
+    potential V and temperature T are energies (k_B = 1: only V/T matters); switch_rate
+    r is the on ↔ off rate relative to the rate-1 jumps of the free (off) ring. Time is
+    counted in jumps, so no rate sets a time unit.
     """
 
     n_states = 6

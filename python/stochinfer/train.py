@@ -93,9 +93,15 @@ class Resetting:
 
 
 def check_resetting(value, layer_wise: bool = False) -> Optional[Resetting]:
-    """A resetting option as estimators take it: None or a Resetting (validated when
-    it was built; it is frozen); TypeError otherwise. Estimators that cannot reset
-    single layers (layer_wise=False) refuse Resetting.layers."""
+    """A resetting option as estimators take it: None, a Resetting (validated when
+    it was built; it is frozen) or the dict of its settings, as saved files store it
+    (ValueError naming `resetting` for keys a Resetting lacks); TypeError otherwise.
+    Estimators that cannot reset single layers (layer_wise=False) refuse Resetting.layers."""
+    if isinstance(value, dict):
+        try:
+            value = Resetting(**value)
+        except TypeError:
+            raise ValueError(f"resetting: not the settings of a stochinfer.Resetting: {value!r}") from None
     if value is not None and not isinstance(value, Resetting):
         raise TypeError(f"resetting must be a stochinfer.Resetting or None, got {value!r}")
     if value is not None and value.layers is not None and not layer_wise:

@@ -132,9 +132,7 @@ class Classifier:
             raise ValueError(f"best_metric must be one of {BEST_METRICS}, got {best_metric!r}")
         self.best_metric = best_metric
         self.patience = None if patience is None else positive_int("patience", patience)
-        if isinstance(resetting, dict):  # as save() writes it
-            resetting = Resetting(**resetting)
-        self.resetting = check_resetting(resetting, layer_wise=True)
+        self.resetting = check_resetting(resetting, layer_wise=True)  # a dict as save() writes it, too
         refuse_patience_with_resetting(self.patience, self.resetting)
         self.val_fraction = positive_float("val_fraction", val_fraction)
         if not self.val_fraction < 1:

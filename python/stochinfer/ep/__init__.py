@@ -31,7 +31,11 @@ def entropy_production(data, dt: Optional[float] = None, *, method: str = "neep"
     Movies or frames (n_movies, n_frames, height, width); options go to CNEEP(...);
     the result carries a dissipation map), 'plugin'
     (histogram KLD: tokens, or binned continuous data in low dimension) or 'tur'
-    (short-time TUR lower bound with a linear current basis; continuous data).
+    (short-time TUR lower bound with a linear current basis; continuous data);
+    their options go to plugin_discrete / plugin_binned and tur_bound.
+    seed: keys the split, weight initialisation and minibatches of the neural methods.
+    model, substeps: the built-in model that generated array data and its integration
+    substeps per dt, for the truth (σ, σ_Δt, per-transition ΔS); Trajectories carry both.
     Returns an EPResult: rate ± stderr in k_B per unit time (per step for tokens),
     with σ and σ_Δt when the data came from a built-in model.
     """

@@ -116,12 +116,7 @@ class NEEP:
         self.n_iter = positive_int("n_iter", n_iter)
         self.eval_every = positive_int("eval_every", eval_every)
         self.patience = None if patience is None else positive_int("patience", patience)
-        if isinstance(resetting, dict):  # as save() writes it
-            try:
-                resetting = Resetting(**resetting)
-            except TypeError:
-                raise ValueError(f"resetting: not the settings of a stochinfer.Resetting: {resetting!r}") from None
-        self.resetting = check_resetting(resetting)
+        self.resetting = check_resetting(resetting)  # a dict as save() writes it, too
         refuse_patience_with_resetting(self.patience, self.resetting)
         self.standardize = bool(standardize)
         self.embed_dim = positive_int("embed_dim", embed_dim)
