@@ -159,7 +159,7 @@ class _LinearMixin:
         return np.asarray(gt.stationary_covariance(self.A, self.D))
 
     def sampled_covariance(self, dt: float, substeps: int = 1, method: str = "euler_maruyama") -> np.ndarray:
-        """Stationary covariance C_s of the chain actually sampled every dt
+        """Stationary covariance C_s of the chain actually sampled every dt (model time unit)
         (method 'euler_maruyama' or 'heun' with `substeps` integrator steps per dt, or 'exact')."""
         return np.asarray(gt.sampled_covariance(self.A, self.D, float(dt), method, positive_int("substeps", substeps)))
 
@@ -168,16 +168,18 @@ class _LinearMixin:
         return float(gt.ep_rate(self.A, self.D))
 
     def snapshot_ep_rate(self, dt: float, substeps: int = 1, method: str = "euler_maruyama") -> float:
-        """σ_Δt: the EP rate visible in snapshot pairs dt apart (k_B per unit time),
-        the value a transition-based estimator converges to (methods.md §5.0), for data
-        made by `method` ('euler_maruyama', 'heun' or 'exact') with `substeps` steps per dt."""
+        """σ_Δt: the EP rate visible in snapshot pairs dt apart (dt in the model's time
+        unit; σ_Δt in k_B per unit time), the value a transition-based estimator converges
+        to (methods.md §5.0), for data made by `method` ('euler_maruyama', 'heun' or
+        'exact') with `substeps` steps per dt."""
         return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, positive_int("substeps", substeps)))
 
     def exposure_ep_rates(self, dt: float, blur: int, seq_len: int = 2, substeps: int = 1,
                           method: str = "euler_maruyama", observed=None) -> dict:
-        """EP visible in windows of seq_len motion-blurred frames dt apart, each the mean
-        image of `blur` states dt/blur apart (each of those intervals integrated with
-        `substeps` steps of `method`), as rates per frame interval (k_B per unit time):
+        """EP visible in windows of seq_len motion-blurred frames dt apart (dt: time between
+        frames, in the model's time unit), each the mean image of `blur` states dt/blur
+        apart (each of those intervals integrated with `substeps` steps of `method`), as
+        rates per frame interval (k_B per unit time):
         'exposure_mean_ep_rate', the window of exposure-mean positions (a spot's centroid
         is linear in the image, so clean frames show at least this), and
         'exposure_span_ep_rate', the whole sub-step path the window spans, seq_len·blur − 1
@@ -758,7 +760,7 @@ _BUILTIN_NAMES = ("LinearOU", "BeadSpring", "Nonlinear", "Inhomogeneous", "Hodgk
                   "VanDerPolIHD", "BrownianCarnot", "ElasticNetwork")
 
 
-def from_dict(d: dict):
+def from_dict(d: dict) -> Optional[Model]:
     """Rebuilds a built-in model from its to_dict() (as stored by Trajectories.save);
     None for models without a stored description (PythonModel). ValueError for a
     description that names no built-in model or does not fit its model's arguments."""

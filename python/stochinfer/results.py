@@ -21,6 +21,9 @@ class Trajectories:
 
     data: (n_traj, n_records, state_dim) array; for underdamped models the state is
     (positions, velocities). dt: time between records (model time unit).
+    t0: time of the first record (model time unit); t = t0 + dt · record index.
+    model: the generating model (e.g. a built-in stochinfer.models model, whose ground
+    truth then comes with the data), or None.
     settings: every option that changed the numbers (integrator, substeps, seed, ...).
     """
 
@@ -32,6 +35,7 @@ class Trajectories:
 
     @property
     def underdamped(self) -> bool:
+        """Whether the states hold positions and velocities (settings['underdamped'])."""
         return bool(self.settings.get("underdamped", False))
 
     @property
@@ -55,6 +59,7 @@ class Trajectories:
 
     @property
     def n_traj(self) -> int:
+        """Number of trajectories."""
         return self.data.shape[0]
 
     def __repr__(self) -> str:

@@ -75,6 +75,7 @@ class Resetting:
             object.__setattr__(self, "layers", tuple(int(l) for l in self.layers))
 
     def validate(self) -> None:
+        """Raises ValueError naming the first setting out of range or of the wrong type."""
         if isinstance(self.prob, bool) or not isinstance(self.prob, numbers.Real) or not 0.0 < float(self.prob) < 1.0:
             raise ValueError(f"Resetting.prob must be a probability per update in (0, 1), got {self.prob!r}")
         if isinstance(self.after, bool) or not isinstance(self.after, numbers.Integral) or self.after < 0:

@@ -76,6 +76,13 @@ class Classifier:
     weight_decay: L2 term added to the gradient (SGD; Adam: decoupled, as AdamW).
     Features are standardised with the training rows' mean and standard deviation
     unless standardize=False. Same seed, same result, for any n_threads.
+
+    hidden: units per hidden layer; layers: number of hidden layers. nesterov:
+    Nesterov momentum (SGD only; needs momentum > 0). patience: updates without
+    improvement of the validation score before training stops (None: runs all
+    n_iter; not allowed with resetting). precision: 'float32' or 'float64', the
+    network's arithmetic (features are converted to it). progress: a tqdm progress
+    bar (None: when stderr is a terminal and tqdm is installed; False: never).
     """
 
     def __init__(self, hidden: int = 256, layers: int = 2, activation: str = "relu",
@@ -158,7 +165,8 @@ class Classifier:
     def _labels(name: str, y, n: int) -> np.ndarray:
         return np.ascontiguousarray(class_labels(name, y, n), dtype=np.int32)
 
-    def fit(self, x, y, x_val=None, y_val=None, n_classes: Optional[int] = None, seed: int = 0) -> "Classifier":
+    def fit(self, x: np.ndarray, y: np.ndarray, x_val: Optional[np.ndarray] = None,
+            y_val: Optional[np.ndarray] = None, n_classes: Optional[int] = None, seed: int = 0) -> "Classifier":
         """Trains on features x (n_samples, n_features) and labels y (class indices).
 
         Validation: (x_val, y_val) when given, else a random val_fraction of the rows
@@ -345,21 +353,21 @@ class Classifier:
         if self.net_ is None:
             raise RuntimeError("this Classifier is not fitted yet: call fit(x, y) first")
 
-    def logits(self, x) -> np.ndarray:
+    def logits(self, x: np.ndarray) -> np.ndarray:
         """Class logits (n_samples, n_classes) of features x."""
         self._check_fitted()
         x = self._features("x", x, self.n_features_)
         return self.net_.logits(x, np.arange(x.shape[0], dtype=np.int64))
 
-    def predict_proba(self, x) -> np.ndarray:
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Softmax class probabilities (n_samples, n_classes)."""
         return softmax_rows(self.logits(x))
 
-    def predict(self, x) -> np.ndarray:
+    def predict(self, x: np.ndarray) -> np.ndarray:
         """The most probable class of each sample."""
         return np.argmax(self.logits(x), axis=1)
 
-    def score(self, x, y) -> float:
+    def score(self, x: np.ndarray, y: np.ndarray) -> float:
         """Accuracy on (x, y): the fraction of samples whose predicted class is y."""
         self._check_fitted()
         x = self._features("x", x, self.n_features_)

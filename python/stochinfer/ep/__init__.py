@@ -3,7 +3,7 @@ baselines, all returning results with error bars and, for built-in models, the
 analytic truth."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from .._validate import seed_value
 from .baselines import BaselineEstimate, block_kld, plugin_binned, plugin_discrete, tur_bound
@@ -19,8 +19,8 @@ __all__ = ["entropy_production", "NEEP", "RNEEP", "CNEEP", "upsample_map", "EPRe
 _METHODS = ("neep", "rneep", "cneep", "plugin", "tur")
 
 
-def entropy_production(data, dt: Optional[float] = None, *, method: str = "neep", seed: int = 0, model=None,
-                       substeps: Optional[int] = None, **options) -> EPResult:
+def entropy_production(data: Any, dt: Optional[float] = None, *, method: str = "neep", seed: int = 0,
+                       model: Optional[Any] = None, substeps: Optional[int] = None, **options: Any) -> EPResult:
     """Estimate the entropy production rate of stationary trajectories.
 
     data: Trajectories (from simulate), float array (n_traj, L, dim), or integer

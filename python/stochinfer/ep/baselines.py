@@ -183,7 +183,7 @@ def _warn_undersampled(estimator: str, n_counts: int, n_cells: int, cells: str,
 
 # ------------------------------------------------------------------------- estimators
 
-def plugin_discrete(tokens, pseudo_count: float = 0.0) -> BaselineEstimate:
+def plugin_discrete(tokens: np.ndarray, pseudo_count: float = 0.0) -> BaselineEstimate:
     """Plug-in (histogram KLD) EP per step of a Markov token chain, k_B per step.
 
     tokens: int array (n_traj, L) or (L,), non-negative state ids. Transition counts
@@ -214,7 +214,7 @@ def plugin_discrete(tokens, pseudo_count: float = 0.0) -> BaselineEstimate:
          "pairs_seen_both_ways": kld.seen_both(), "n_groups": len(rects)})
 
 
-def plugin_binned(x, dt: float, n_bins: int = 20, max_cells: int = 10**6) -> BaselineEstimate:
+def plugin_binned(x: np.ndarray, dt: float, n_bins: int = 20, max_cells: int = 10**6) -> BaselineEstimate:
     """Binned plug-in EP rate of overdamped (even-parity) trajectories, k_B per unit time.
 
     x: float array (n_traj, L, d); dt: time between samples (> 0). Each coordinate is
@@ -259,7 +259,7 @@ def plugin_binned(x, dt: float, n_bins: int = 20, max_cells: int = 10**6) -> Bas
          "cells_visited": k, "pairs_seen_both_ways": kld.seen_both(), "dt": dt, "n_groups": len(rects)})
 
 
-def block_kld(tokens, n: int) -> BaselineEstimate:
+def block_kld(tokens: np.ndarray, n: int) -> BaselineEstimate:
     """Block KLD (Roldán–Parrondo 2012) EP estimate for (partially observed) token paths, k_B per step.
 
     D_n = Σ_w p(w) ln[p(w)/p(w^R)] over words w of n symbols (sliding windows within
@@ -343,11 +343,12 @@ def _check_enough_transitions(n_transitions: int, n_currents: int) -> None:
                          "trajectories, or use a basis with fewer currents")
 
 
-def tur_bound(x, dt: float, basis: Union[str, Callable] = "linear") -> BaselineEstimate:
+def tur_bound(x: np.ndarray, dt: float, basis: Union[str, Callable] = "linear") -> BaselineEstimate:
     """Short-time TUR lower bound on the EP rate, k_B per unit time (kind 'bound').
 
-    x: float array (n_traj, L, d) of overdamped (even-parity) positions; dt > 0.
-    Per transition, currents J_k(x̄, Δx) with x̄ = (x_t + x_{t+1})/2, Δx = x_{t+1} − x_t;
+    x: float array (n_traj, L, d) of overdamped (even-parity) positions; dt > 0: time
+    between samples (the data's time unit). Per transition, currents J_k(x̄, Δx) with
+    x̄ = (x_t + x_{t+1})/2, Δx = x_{t+1} − x_t;
     basis 'linear' (default): x̄_i Δx_j for all i, j and Δx_j (d² + d currents; x̄ measured
     from the data's mean, details['origin'], which leaves the bound unchanged and keeps Σ
     well conditioned for coordinates far from 0), or a callable basis(xbar (N, d),

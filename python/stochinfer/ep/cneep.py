@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -106,8 +106,8 @@ class CNEEP(NEEP):
         self._pixel_kind = None  # 'integer' or 'float' once fitted; None: unknown (files from before it was saved)
 
     # ---- data ------------------------------------------------------------------
-    def fit(self, data, dt: Optional[float] = None, *, seed: int = 0, model=None, substeps: Optional[int] = None,
-            n_seeds: int = 1) -> EPResult:
+    def fit(self, data: Any, dt: Optional[float] = None, *, seed: int = 0, model: Optional[Any] = None,
+            substeps: Optional[int] = None, n_seeds: int = 1) -> EPResult:
         """Train on movies and estimate the EP rate on held-out movies.
 
         data: Movies from stochinfer.movies (carrying dt, the hidden states and the model
@@ -120,7 +120,7 @@ class CNEEP(NEEP):
         the test movies (k_B per window, per map cell)."""
         return super().fit(data, dt, seed=seed, model=model, substeps=substeps, n_seeds=n_seeds)
 
-    def delta_s(self, data) -> np.ndarray:
+    def delta_s(self, data: Any) -> np.ndarray:
         """Stochastic EP (k_B) of every read-out window of new movies (windows of
         seq_len frames, stride seq_len − 1) with the trained network(s):
         (n_movies, n_windows) float64; after fit(n_seeds=K), the mean of the K networks'
@@ -323,7 +323,7 @@ class CNEEP(NEEP):
         return res
 
     # ---- using a trained estimator -------------------------------------------------
-    def dissipation_map(self, movies, *, per_window: bool = False) -> np.ndarray:
+    def dissipation_map(self, movies: Any, *, per_window: bool = False) -> np.ndarray:
         """Where the EP is produced: the map H of methods.md §2.3 on the network's
         last feature grid (map_shape; upsample_map() brings it to the frame size),
         in k_B per window. The time average over every read-out window (default;

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 import warnings
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -236,8 +236,8 @@ class NEEP:
         self._state_dim, self._n_tokens = cfg["state_dim"], cfg["n_tokens"]
 
     # ---- fitting --------------------------------------------------------------
-    def fit(self, data, dt: Optional[float] = None, *, seed: int = 0, model=None, substeps: Optional[int] = None,
-            n_seeds: int = 1) -> EPResult:
+    def fit(self, data: Any, dt: Optional[float] = None, *, seed: int = 0, model: Optional[Any] = None,
+            substeps: Optional[int] = None, n_seeds: int = 1) -> EPResult:
         """Train on `data` and estimate the EP rate on held-out data.
 
         data: Trajectories from stochinfer.simulate, a float array (n_traj, L, dim)
@@ -407,7 +407,7 @@ class NEEP:
             history=fits[0]["history"], settings=settings, estimator=self, dissipation_map=dissipation_map)
 
     # ---- using a trained estimator ---------------------------------------------
-    def delta_s(self, data) -> np.ndarray:
+    def delta_s(self, data: Any) -> np.ndarray:
         """Stochastic EP (k_B) of every transition of new data with the trained
         network(s): (n_traj, L − 1) float64 (RNEEP: of every read-out window). After
         fit(n_seeds=K), the mean of the K networks' ΔS, as the fit's own read-out."""

@@ -27,6 +27,15 @@ class EPResult:
     delta_s: stochastic EP (k_B) of every test transition, in order; delta_s_truth
     the analytic values of the same transitions. settings: every option that changed
     the numbers. history: the training curve.
+    dt: time between consecutive points of the data (the data's time unit; 1 for
+    token paths without one, the rate then per step). window: points per ΔS item, 2
+    for transitions, n for RNEEP windows and CNEEP's seq_len (read with stride n − 1).
+    rate_regression: the slope of the test trajectories' mean cumulative EP against
+    time (the NEEP paper's read-out), bound: the variational bound (1 − test loss) /
+    ((window − 1) dt), both in the units of rate (None for the baselines). dof:
+    degrees of freedom of stderr, for interval()'s Student t (None: normal
+    quantile). seed_rates: each ensemble member's rate after fit(n_seeds=K), K >= 2,
+    in the units of rate (None for one network).
     """
 
     rate: float
@@ -147,10 +156,10 @@ class EPResult:
             d["dissipation_map"] = np.asarray(self.dissipation_map).tolist()
         return d
 
-    def plot(self, path: Optional[str] = None):
+    def plot(self, path: Optional[str] = None) -> Any:
         """Training curve, cumulative EP of test trajectories, and ΔS vs the
         analytic ΔS when known. Needs matplotlib (pip install 'stochinfer[plot]').
-        Saves to `path` when given; returns the figure."""
+        Saves to `path` when given; returns the matplotlib figure."""
         try:
             import matplotlib
             if path is not None:

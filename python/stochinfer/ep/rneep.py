@@ -4,7 +4,7 @@ reversed). Its optimum ln p(w)/p(w^R) is a lower bound on the EP that tightens
 with n."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from .. import _core
 from .._validate import positive_int
@@ -53,8 +53,8 @@ class RNEEP(NEEP):
         self.window = positive_int("window", window, minimum=2)
         self._window = self.window
 
-    def fit(self, data, dt: Optional[float] = None, *, seed: int = 0, model=None, substeps: Optional[int] = None,
-            n_seeds: int = 1) -> EPResult:
+    def fit(self, data: Any, dt: Optional[float] = None, *, seed: int = 0, model: Optional[Any] = None,
+            substeps: Optional[int] = None, n_seeds: int = 1) -> EPResult:
         """Train on integer token paths (n_traj, L) (or (L,)) and estimate EP per step
         (dt = 1) on held-out data; see NEEP.fit. Trajectories need L > window."""
         d = as_ep_data(data, dt, model, substeps)

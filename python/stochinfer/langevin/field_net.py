@@ -34,9 +34,12 @@ class TrainSettings:
     (Adam: decoupled, AdamW; SGD: torch's L2 term), resetting
     (stochinfer.train.Resetting: stochastic resetting to the best checkpoint once
     the validation NLL stalls, methods.md §4; patience then does not apply; None:
-    off). SGD needs a far larger lr than Adam's 1e-3: on OU data with no drift or
-    diffusion base, lr 0.5 with momentum 0.9 reached drift R² 0.93 in 1200 updates
-    (Adam 1e-3: 0.96; SGD 1e-3: no fit)."""
+    off), val_samples (weight samples per validation row in the validation NLL, which
+    is their mean; one pass where the network samples no weights), max_val_rows (most
+    validation rows evaluated: a fixed random subset of this many where there are
+    more, per member for out-of-bag validation). SGD needs a far larger lr than Adam's
+    1e-3: on OU data with no drift or diffusion base, lr 0.5 with momentum 0.9 reached
+    drift R² 0.93 in 1200 updates (Adam 1e-3: 0.96; SGD 1e-3: no fit)."""
 
     lr: float = 1e-3
     batch: int = 256
@@ -55,11 +58,13 @@ class TrainSettings:
     momentum: float = 0.9
 
     def resolved_n_iter(self, n_train: int) -> int:
+        """The number of updates: n_iter, or for None three passes over n_train rows, within [3000, 15 000]."""
         if self.n_iter is not None:
             return int(self.n_iter)
         return int(min(15_000, max(3000, 3 * math.ceil(n_train / self.batch))))
 
     def validate(self) -> None:
+        """Checks every setting; raises ValueError (or TypeError) naming one out of range or of the wrong type."""
         for name in ("batch", "n_iter", "eval_every", "n_samples", "val_samples", "max_val_rows"):
             v = getattr(self, name)
             if v is None and name == "n_iter":

@@ -7,7 +7,7 @@ import math
 import uuid
 import warnings
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -192,7 +192,8 @@ class LangevinFit:
         return self.options["n_posterior"] if n_samples is None else positive_int("n_samples", n_samples)
 
     # ----- fields -------------------------------------------------------------
-    def drift_samples(self, points, t=None, n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
+    def drift_samples(self, points: np.ndarray, t: Optional[Union[float, np.ndarray]] = None,
+                      n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
         """Posterior samples of the drift Φ (S, n, d) in physical units (ensemble: the members).
         Underdamped: the acceleration, with the F + (F − F_r)/4 correction when enabled."""
         z, tt = self._states(points, t)
@@ -200,7 +201,8 @@ class LangevinFit:
         return _finite_field(self._equation().fields(z, tt, S, seed_value("seed", seed), diffusion=False)[0],
                              z, "drift")
 
-    def diffusion_samples(self, points, t=None, n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
+    def diffusion_samples(self, points: np.ndarray, t: Optional[Union[float, np.ndarray]] = None,
+                          n_samples: Optional[int] = None, seed: int = 0) -> np.ndarray:
         """Posterior samples of the diffusion matrix D (S, n, d, d) in physical units
         (underdamped: of the velocity, times 3/2 when the correction is on)."""
         z, tt = self._states(points, t)
@@ -213,18 +215,22 @@ class LangevinFit:
         dt_np = np.float32 if self.nets["drift"].dtype == "float32" else np.float64
         return self._equation().drift_from_inputs(np.ascontiguousarray(rows, dtype=dt_np), n_samples, seed)
 
-    def drift(self, points, t=None, *, n_samples: Optional[int] = None, level: float = 0.95, seed: int = 0,
+    def drift(self, points: np.ndarray, t: Optional[Union[float, np.ndarray]] = None, *,
+              n_samples: Optional[int] = None, level: float = 0.95, seed: int = 0,
               return_samples: bool = False) -> FieldEstimate:
         """Posterior mean, std and central `level` band of the drift at `points`
         ((n, d) positions, or (n, 2d) = (x, v) underdamped; t for time-dependent
         fits, in the data's time unit), each (n, d) in physical units: position per
         time (overdamped) or velocity per time (underdamped). n_samples: posterior
-        samples (None: the fit's n_posterior, 200; ensembles: the members)."""
+        samples (None: the fit's n_posterior, 200; ensembles: the members). seed:
+        seed of the posterior draws. return_samples: also return the posterior
+        samples, (S, n, d), in the result's `samples` (else None)."""
         s = self.drift_samples(points, t, _band_samples(n_samples), seed)
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
 
-    def diffusion(self, points, t=None, *, n_samples: Optional[int] = None, level: float = 0.95, seed: int = 0,
+    def diffusion(self, points: np.ndarray, t: Optional[Union[float, np.ndarray]] = None, *,
+                  n_samples: Optional[int] = None, level: float = 0.95, seed: int = 0,
                   return_samples: bool = False) -> FieldEstimate:
         """Posterior mean, std and band of the diffusion matrix, (n, d, d) each, in
         position² per time (underdamped: velocity² per time); every sample is
@@ -233,7 +239,7 @@ class LangevinFit:
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
 
-    def simulate(self, n_traj: int, n_steps: int, dt: Optional[float] = None, **kwargs):
+    def simulate(self, n_traj: int, n_steps: int, dt: Optional[float] = None, **kwargs: Any) -> "InferredTrajectories":
         """Simulate the inferred equation with its posterior: n_traj paths of n_steps
         steps of dt (time unit of the data; default the data's dt) per posterior sample.
         Options (x0, v0, t0, n_samples, mode, seed, record_every, posterior_seed, period,
@@ -244,7 +250,7 @@ class LangevinFit:
 
         return simulate_fit(self, n_traj, n_steps, dt, **kwargs)
 
-    def thermodynamics(self, sim, model=None) -> dict:
+    def thermodynamics(self, sim: "InferredTrajectories", model: Optional[Any] = None) -> dict:
         """Thermodynamics along simulated paths with posterior error bars: medium EP
         rate (overdamped; simulate_fit.entropy_production), or work per cycle,
         hot-isotherm heat and efficiency of a driven engine whose protocol `model`
@@ -270,7 +276,8 @@ class LangevinFit:
         return entropy_production(self, sim)
 
     # ----- evaluation ---------------------------------------------------------
-    def report(self, truth=None, points=None, t=None, *, n_samples: Optional[int] = None,
+    def report(self, truth: Optional[Any] = None, points: Optional[np.ndarray] = None,
+               t: Optional[Union[float, np.ndarray]] = None, *, n_samples: Optional[int] = None,
                level: float = 0.95, block_length: Optional[int] = None) -> dict:
         """Accuracy and calibration against a model with known drift/diffusion (a
         built-in model, or anything with drift(x, t) and diffusion(x, t)).
@@ -296,7 +303,13 @@ class LangevinFit:
         time, so no block joins the states either side of a gap. The default points
         are in time order: 20 blocks of equal time over the span of the scored states
         when at least 200 are scored (blocks the mask empties drop out; Fisher's p when
-        fewer than 10 hold states), else Fisher's p."""
+        fewer than 10 hold states), else Fisher's p.
+
+        t: time of the given points (scalar or (n,)) in the data's time unit: the
+        fit's time input for time-dependent fits, and the time at which the truth's
+        fields are evaluated (None: t = 0, autonomous fits only); with points=None the validation states'
+        own times are used instead. n_samples: posterior samples per field, as for
+        drift() (None: the fit's n_posterior; ensembles: the members)."""
         truth = truth if truth is not None else self.model
         if truth is None:
             raise ValueError("report needs truth=<model with drift() and diffusion()> (none attached to the data)")
@@ -403,10 +416,11 @@ class LangevinFit:
                              f"(or {want[1:]} for a constant field)")
         return f
 
-    def plot(self, path: Optional[str] = None, truth=None, t: Optional[float] = None):
+    def plot(self, path: Optional[str] = None, truth: Optional[Any] = None, t: Optional[float] = None) -> Any:
         """Fields along a slice with posterior bands (and a drift/uncertainty map
         for d >= 2), driven fits at time t (data's unit; default the held-out states'
-        mean time); see stochinfer.langevin.plot.plot_fields. Needs matplotlib."""
+        mean time); see stochinfer.langevin.plot.plot_fields. Needs matplotlib.
+        Saves to `path` when given; returns the matplotlib figure."""
         from .plot import plot_fields
 
         return plot_fields(self, path, truth, t=t)

@@ -7,7 +7,7 @@ import numbers
 import time
 import warnings
 from dataclasses import replace
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -239,20 +239,21 @@ def _coordinate_list(name: str, value) -> list:
     return sorted({integer(f"{name} entries", k) for k in value})
 
 
-def infer_langevin(data, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
+def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
                    hidden: int = 128, layers: int = 4, n_bayes: int = 2, n_members: int = 5,
                    bootstrap: bool = True, homogeneous_diffusion: bool = False, diffusion_base: str = "quadratic",
                    diff_use_drift: bool = True,
                    corrections: bool = True, friction_correction: bool = True, drift_correction: str = "linear",
                    drift_base: str = "linear", refit: bool = False, separate_noiseless_drift: bool = True,
                    time_dependent: bool = False, period: Optional[float] = None,
-                   time_harmonics: Optional[int] = None, t0=None,
+                   time_harmonics: Optional[int] = None, t0: Optional[Union[float, np.ndarray]] = None,
                    measurement_noise: float = 0.0, noiseless: Sequence[int] = (), noise_check: bool = True,
                    preset: str = "fast", drift_settings: Optional[TrainSettings] = None,
                    diffusion_settings: Optional[TrainSettings] = None, kl_gradient: Optional[str] = None,
                    n_posterior: int = 200, val_fraction: float = 0.2, validation: str = "split",
                    dtype: str = "float32", seed: int = 0,
-                   n_threads: Optional[int] = None, progress: Optional[bool] = None, model=None) -> LangevinFit:
+                   n_threads: Optional[int] = None, progress: Optional[bool] = None,
+                   model: Optional[Any] = None) -> LangevinFit:
     """Infer the drift and diffusion of a Langevin equation from trajectories.
 
     data: Trajectories (positions are used) or an array (n_traj, L, d) / (L, d) of

@@ -49,14 +49,17 @@ class Movies:
 
     @property
     def n_movies(self) -> int:
+        """Number of movies."""
         return self.frames.shape[0]
 
     @property
     def n_frames(self) -> int:
+        """Frames per movie."""
         return self.frames.shape[1]
 
     @property
     def frame_shape(self) -> tuple:
+        """(height, width) of a frame in pixels."""
         return tuple(self.frames.shape[2:])
 
     def __repr__(self) -> str:
@@ -104,7 +107,14 @@ def bead_spring_movies(n_movies: int = 100, n_frames: int = 10_000, *, dt: float
                        n_threads: Optional[int] = None, **render_options) -> Movies:
     """Movies of the two-bead chain (methods.md §2.4, §5.9.1): 20 × 40 pixel frames,
     bead i in its own 20 × 20 half, stationary start, Euler–Maruyama with `substeps`
-    per frame interval dt. σ = 2.025 at the default temperatures.
+    per frame interval dt (time between frames, in the model's time unit). σ = 2.025
+    at the default temperatures.
+
+    t_cold, t_hot: temperatures of the first and second bead (energy units, k_B = 1;
+    models.BeadSpring). scale: pixels per unit length of bead displacement. spot_std:
+    std of each Gaussian spot, in pixels. beads: indices of the beads drawn (default
+    all; fewer make the movies partial). n_threads: CPU threads for simulation and
+    rendering (None: all cores).
 
     seed keys the simulation and, unless render_options give their own `seed`, the pixel
     noise: data sets simulated with different seeds get different noise.

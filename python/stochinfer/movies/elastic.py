@@ -35,7 +35,9 @@ def _node_pixels(model, px: float, frame: tuple) -> tuple:
 def elastic_network_layout(model, px_per_spacing: float = 8.0, frame: tuple = FRAME,
                            spot_std: float = 1.0) -> SpotLayout:
     """One spot per node: free nodes move with their displacement (px_per_spacing
-    pixels per lattice spacing, y up), pinned nodes are static spots."""
+    pixels per lattice spacing, y up), pinned nodes are static spots.
+    frame: (height, width) = (rows, columns) of the frame in pixels, the lattice
+    centred in it. spot_std: std of each Gaussian spot, in pixels."""
     px = _validate.positive_float("px_per_spacing", px_per_spacing)
     free, pinned = _node_pixels(model, px, frame)
     n_free = len(free)
@@ -53,7 +55,8 @@ def elastic_network_movies(n_movies: int = 100, n_frames: int = 2000, *, model=N
                            motion_blur: bool = False, path: Optional[str] = None, n_threads: Optional[int] = None,
                            **render_options) -> Movies:
     """Movies of the elastic network (default: ElasticNetwork(), two hot nodes),
-    56 × 64 pixel frames, stationary start, Euler–Maruyama with `substeps` per dt.
+    56 × 64 pixel frames, stationary start, Euler–Maruyama with `substeps` per dt
+    (dt: time between frames, in the model's time unit).
     motion_blur: frames average the spot intensities over the `substeps` sub-steps of
     each frame interval (see stochinfer.movies.dataset.simulated_movies).
     render_options as for render() (downsample, crop, photons, read_noise, ...).

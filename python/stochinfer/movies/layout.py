@@ -48,6 +48,7 @@ class SpotLayout:
 
     @property
     def n_spots(self) -> int:
+        """Number of spots drawn."""
         return self.base.shape[0]
 
     @property
