@@ -596,3 +596,11 @@ def test_a_resetting_dict_with_unknown_keys_is_a_value_error_naming_it():
         with pytest.raises(ValueError, match="resetting: not the settings of a stochinfer.Resetting"):
             make(resetting={"bogus": 1})
     assert si.Classifier(resetting={"prob": 0.01}).resetting == si.Resetting(prob=0.01)
+    # only the estimators' constructors read saved dicts: elsewhere a dict is refused before training
+    # (a version that accepted it there kept the dict and failed after training)
+    with pytest.raises(TypeError, match="resetting must be a stochinfer.Resetting"):
+        si.TrainSettings(resetting={"prob": 0.5}).validate()
+    from stochinfer.classify import compare_resetting
+    with pytest.raises(TypeError, match="resetting must be a stochinfer.Resetting"):
+        compare_resetting(np.zeros((40, 2)), np.zeros(40, dtype=int), np.zeros((10, 2)), np.zeros(10, dtype=int),
+                          resetting={"prob": 0.5}, seeds=range(2))

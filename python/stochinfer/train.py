@@ -93,16 +93,22 @@ class Resetting:
                                  f"as (-1,) for the output layer, got {self.layers!r}")
 
 
-def check_resetting(value, layer_wise: bool = False) -> Optional[Resetting]:
-    """A resetting option as estimators take it: None, a Resetting (validated when
-    it was built; it is frozen) or the dict of its settings, as saved files store it
-    (ValueError naming `resetting` for keys a Resetting lacks); TypeError otherwise.
-    Estimators that cannot reset single layers (layer_wise=False) refuse Resetting.layers."""
+def resetting_option(value, layer_wise: bool = False) -> Optional[Resetting]:
+    """check_resetting for an estimator's constructor, which also takes the dict of a
+    Resetting's settings, as its saved files store them (ValueError naming `resetting`
+    for keys a Resetting lacks). Returns the Resetting to keep."""
     if isinstance(value, dict):
         try:
             value = Resetting(**value)
         except TypeError:
             raise ValueError(f"resetting: not the settings of a stochinfer.Resetting: {value!r}") from None
+    return check_resetting(value, layer_wise)
+
+
+def check_resetting(value, layer_wise: bool = False) -> Optional[Resetting]:
+    """A resetting option as estimators take it: None or a Resetting (validated when
+    it was built; it is frozen); TypeError otherwise. Estimators that cannot reset
+    single layers (layer_wise=False) refuse Resetting.layers."""
     if value is not None and not isinstance(value, Resetting):
         raise TypeError(f"resetting must be a stochinfer.Resetting or None, got {value!r}")
     if value is not None and value.layers is not None and not layer_wise:

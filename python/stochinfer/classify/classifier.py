@@ -14,7 +14,7 @@ from .._io import atomic_savez, load_versioned
 from .._validate import (check_output_fits, finite_array, momentum_value, positive_float, positive_int,
                          seed_value, thread_count)
 from ..ep.neep import _ACTIVATIONS
-from ..train import (Resetting, ScheduledStep, check_resetting, layer_slices, network_state,
+from ..train import (Resetting, ScheduledStep, layer_slices, network_state, resetting_option,
                      refuse_patience_with_resetting, run_training, saved_settings_without_ignored_patience,
                      set_network_state)
 from .label_noise import class_labels
@@ -139,7 +139,7 @@ class Classifier:
             raise ValueError(f"best_metric must be one of {BEST_METRICS}, got {best_metric!r}")
         self.best_metric = best_metric
         self.patience = None if patience is None else positive_int("patience", patience)
-        self.resetting = check_resetting(resetting, layer_wise=True)  # a dict as save() writes it, too
+        self.resetting = resetting_option(resetting, layer_wise=True)  # a dict as save() writes it, too
         refuse_patience_with_resetting(self.patience, self.resetting)
         self.val_fraction = positive_float("val_fraction", val_fraction)
         if not self.val_fraction < 1:

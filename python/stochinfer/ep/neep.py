@@ -16,7 +16,7 @@ from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
 from .._validate import (check_output_fits, momentum_value, positive_float, positive_int, same_interval, seed_value,
                          thread_count)
-from ..train import (Resetting, ScheduledStep, check_resetting, network_state, refuse_patience_with_resetting,
+from ..train import (Resetting, ScheduledStep, network_state, refuse_patience_with_resetting, resetting_option,
                      run_training, saved_settings_without_ignored_patience, set_network_state)
 from . import readout
 from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
@@ -116,7 +116,7 @@ class NEEP:
         self.n_iter = positive_int("n_iter", n_iter)
         self.eval_every = positive_int("eval_every", eval_every)
         self.patience = None if patience is None else positive_int("patience", patience)
-        self.resetting = check_resetting(resetting)  # a dict as save() writes it, too
+        self.resetting = resetting_option(resetting)  # a dict as save() writes it, too
         refuse_patience_with_resetting(self.patience, self.resetting)
         self.standardize = bool(standardize)
         self.embed_dim = positive_int("embed_dim", embed_dim)
