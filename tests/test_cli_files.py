@@ -142,6 +142,7 @@ def test_flags_and_output_paths_are_checked_before_training(tmp_path, chain, cap
              (["infer", path, "--save", str(tmp_path / "nodir" / "f.npz")], "--save .* does not exist"),
              # (session 25) the library's own checks, reworded with the flag ("seed must be >= 0" before)
              (["ep", path, "--seed", "-1", "--method", "tur"], "error: --seed must be >= 0"),
+             (["ep", path, "--se=-1", "--method", "tur"], "error: --seed must be >= 0"),  # as argparse abbreviates
              (["infer", path, "--seed", "-1"], "error: --seed must be >= 0"),
              (["infer", path, "--time-dependent", "--period", "-1"], "error: --period must be > 0"),
              (["infer", path, "--time-dependent", "--period", "1", "--time-harmonics", "0"],

@@ -499,11 +499,13 @@ def _as_flag(message: str, args, typed) -> str:
     ('seed must be >= 0' after --seed -1), reworded with that flag ('--seed must be >= 0').
     Messages about the input file (which may be called 'seed') are left alone."""
     match = re.match(r"(\w+)(?=[ :=])", message)
-    if not match or message.startswith(str(getattr(args, "file", None))):
+    if not match or message.startswith(f"{getattr(args, 'file', None)}:"):
         return message
     name = match.group(1)
     flag = _FLAG_OF_ARGUMENT.get(getattr(args, "command", None), {}).get(name, "--" + name.replace("_", "-"))
-    if not any(t == flag or t.startswith(flag + "=") for t in map(str, typed)):
+    # typed in full, with =value, or abbreviated as argparse allows (it refused ambiguous prefixes)
+    typed_options = [t.split("=", 1)[0] for t in map(str, typed) if t.startswith("--") and len(t) > 3]
+    if not any(flag.startswith(t) for t in typed_options):
         return message
     return flag + message[len(name):]
 
