@@ -95,8 +95,10 @@ class _Checker:
                 fn = self.resolve(chain, node.lineno)
                 if fn is None or not callable(fn):
                     continue
+                # the models' metaclass __call__(*args, **kwargs) hides the constructor's own signature
+                target = fn.__init__ if isinstance(fn, type) and type(fn).__call__ is not type.__call__ else fn
                 try:
-                    params = inspect.signature(fn).parameters
+                    params = inspect.signature(target).parameters
                 except (TypeError, ValueError):  # compiled functions without a signature
                     continue
                 if any(p.kind is p.VAR_KEYWORD for p in params.values()):
@@ -129,6 +131,7 @@ def test_the_check_finds_each_kind_of_stale_name():
         "from .stochinfer_peer import si\nsi.no_such_function()": "si.no_such_function",
         "import stochinfer as si\nrt = si.resetting_theory\nrt.no_such()": "rt.no_such",
         "from stochinfer.langevin import TrainSettings\nTrainSettings(n_itr=3)": "n_itr",
+        "import stochinfer as si\nsi.models.BrownianCarnot(tua=100.0)": "tua",
     }
     for source, name in cases.items():
         problems = _problems(source)

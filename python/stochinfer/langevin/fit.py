@@ -18,6 +18,7 @@ from ..models import Model
 from .data import LangevinData
 from .field_net import FieldNetwork, history_interrupted
 from . import metrics
+from .simulate_fit import InferredTrajectories  # the return type of simulate()
 
 FORMAT_VERSION = 1
 
