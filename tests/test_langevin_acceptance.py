@@ -188,8 +188,8 @@ def test_carnot_work_error_bar_covers_the_exact_value():
     before (Q_h 9.43 ± 1.15, efficiency 0.401 ± 0.089); −3.813 ± 0.408 before the diffusion
     labels were made unitless, session 15; −3.793 ± 0.374 before the underdamped labels were,
     session 14; with
-    one substep −3.718 ± 0.380, Q_h 8.49 ± 0.98). Over six datasets
-    (bench/RESULTS.md, "Carnot engine across datasets") it covers on five."""
+    one substep −3.718 ± 0.380, Q_h 8.49 ± 0.98). Over six datasets it covers on three (five
+    before the seeds were spaced; bench/RESULTS.md, "Spaced initial seeds")."""
     m, _, th = _carnot()
     exact = m.cycle_thermodynamics()["mean_work"]
     assert abs(th["work_per_cycle"] - exact) <= th["error"], th
@@ -201,9 +201,9 @@ def test_carnot_work_error_bar_covers_the_exact_value():
 def test_carnot_work_within_10_percent():
     """Measured −3.918 (+10.2%) since session 25's spaced initial seeds (the drift_shifted and
     diffusion members no longer start as the drift's); −3.725 (+4.8%) before, −3.813 before
-    session 15, −3.793 before session 14. Over six datasets (run before the seeds were spaced)
-    this protocol was within 10% on four, three with seed 0's new value (errors +4.8, −8.2, +2.7,
-    −26.0, +4.8, −20.6%;
+    session 15, −3.793 before session 14. Over six datasets this protocol is within 10% on three
+    (+10.2, −5.8, +0.6, −29.1, +7.5, −21.2%; RMS 16%, bench/RESULTS.md "Spaced initial seeds"),
+    four before the seeds were spaced (errors +4.8, −8.2, +2.7, −26.0, +4.8, −20.6%;
     RMS 14%) and with time as a plain input and one substep on one (+11.4, −4.6, +45.5,
     −48.0, −18.2, −11.8%; RMS 29%). The data's own mean work over its 100 cycles has a 12%
     standard error, and the work is a small difference of compression and expansion
