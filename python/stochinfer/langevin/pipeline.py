@@ -441,7 +441,13 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         raise ValueError(f"diffusion_base must be 'quadratic' or 'none', got {diffusion_base!r}")
     if method == "ensemble" and n_members < 2:
         raise ValueError(f"an ensemble needs n_members >= 2, got {n_members}")
-    n_seeds = 4 * (n_members if method == "ensemble" else 1) + 1  # net_seed below; +1: validation draws
+    # network j's members are initialised from seeds net_seed[j] + e (e < members): spaced so that no two
+    # networks share a member's initial weights (with seed + j, drift member 1 started as drift_shifted's
+    # member 0)
+    members = n_members if method == "ensemble" else 1
+    net_seed = {"drift": seed, "drift_shifted": seed + members, "diffusion": seed + 2 * members,
+                "drift_noiseless": seed + 3 * members}
+    n_seeds = max(net_seed.values()) - seed + members + 1  # +1: the last network's validation draws
     if seed + n_seeds > 2**64:  # checked before training, not when the third network is built
         raise ValueError(f"seed must be at most 2**64 - {n_seeds} (the fit's networks take seeds seed to "
                          f"seed + {n_seeds - 1}), got {seed}")
@@ -528,12 +534,6 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     common = dict(hidden=hidden, layers=layers, n_bayes=n_bayes, method=method, n_members=n_members,
                   bootstrap=bootstrap, dtype=dtype, n_threads=n_threads)
     nets, hist = {}, {}
-    # network j's members are initialised from seeds net_seed(j) + e (e < members): spaced so that no two
-    # networks share a member's initial weights (with seed + j, drift member 1 started as drift_shifted's
-    # member 0)
-    members = n_members if method == "ensemble" else 1
-    net_seed = {"drift": seed, "drift_shifted": seed + members, "diffusion": seed + 2 * members,
-                "drift_noiseless": seed + 3 * members}
     # drift: field F̃ = raw · scale + mean, prediction F̃ Δt
     mean_f, scale_f = _drift_output_scale(X[train], label[train] / d.dt)
     lin_base = drift_base != "none"
