@@ -18,7 +18,7 @@ from ..models import Model
 from .data import LangevinData
 from .field_net import FieldNetwork, history_interrupted
 from . import metrics
-from .simulate_fit import InferredTrajectories  # the return type of simulate()
+from .simulate_fit import InferredTrajectories, carnot_cycle, entropy_production, simulate_fit
 
 FORMAT_VERSION = 1
 
@@ -240,18 +240,16 @@ class LangevinFit:
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
 
-    def simulate(self, n_traj: int, n_steps: int, dt: Optional[float] = None, **kwargs: Any) -> "InferredTrajectories":
+    def simulate(self, n_traj: int, n_steps: int, dt: Optional[float] = None, **kwargs: Any) -> InferredTrajectories:
         """Simulate the inferred equation with its posterior: n_traj paths of n_steps
         steps of dt (time unit of the data; default the data's dt) per posterior sample.
         Options (x0, v0, t0, n_samples, mode, seed, record_every, posterior_seed, period,
         substeps) as documented in stochinfer.langevin.simulate_fit.simulate_fit.
         Returns InferredTrajectories: x (n_samples, n_traj, n_records, d), v when
         underdamped, t, dt."""
-        from .simulate_fit import simulate_fit
-
         return simulate_fit(self, n_traj, n_steps, dt, **kwargs)
 
-    def thermodynamics(self, sim: "InferredTrajectories", model: Optional[Any] = None) -> dict:
+    def thermodynamics(self, sim: InferredTrajectories, model: Optional[Any] = None) -> dict:
         """Thermodynamics along simulated paths with posterior error bars: medium EP
         rate (overdamped; simulate_fit.entropy_production), or work per cycle,
         hot-isotherm heat and efficiency of a driven engine whose protocol `model`
@@ -259,8 +257,6 @@ class LangevinFit:
         from any t0: simulate_fit.carnot_cycle). Units: EP rate in k_B per time
         unit; work and heat in the model's energy unit (k_B T with k_B = 1);
         each with `error`, the posterior spread and path noise combined."""
-        from .simulate_fit import InferredTrajectories, carnot_cycle, entropy_production
-
         if not isinstance(sim, InferredTrajectories):
             raise TypeError(f"sim must be the result of this fit's simulate(), got {type(sim).__name__}")
         if sim.settings.get("fit_id") != self._id:
