@@ -105,10 +105,16 @@ def save_figure(fig, path, dpi: int = 120) -> str:
         import matplotlib
         fmt = str(matplotlib.rcParams["savefig.format"])
         path = f"{path}.{fmt}"
-    from matplotlib.backend_bases import FigureCanvasBase
-    if fmt not in FigureCanvasBase.get_supported_filetypes():  # before the temporary file; any backend
+    if not figure_format_supported(fmt):  # before the temporary file is created
         raise ValueError(f"matplotlib cannot write .{fmt} figures ({path}); name a .png, .pdf or .svg file")
     return atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, dpi=dpi))
+
+
+def figure_format_supported(fmt: str) -> bool:
+    """Whether matplotlib (with any backend) writes figures in this format (an extension
+    without its dot, e.g. 'png')."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    return fmt.lower() in FigureCanvasBase.get_supported_filetypes()
 
 
 def json_safe(value):

@@ -169,8 +169,8 @@ def _plot_format_problem(path: str) -> str:
     ext = os.path.splitext(path)[1][1:].lower()
     if importlib.util.find_spec("matplotlib") is None:
         return ""
-    from matplotlib.figure import Figure
-    if ext not in Figure().canvas.get_supported_filetypes():
+    from ._io import figure_format_supported
+    if not figure_format_supported(ext):
         return f"--plot {path}: matplotlib cannot write .{ext} figures; name a .png, .pdf or .svg file"
     return ""
 
