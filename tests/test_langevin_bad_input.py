@@ -367,6 +367,17 @@ def test_an_autonomous_fit_scored_against_a_driven_truth_warns(two_fits, data):
     assert not any("depends on time" in str(w.message) for w in caught)
 
 
+def test_underdamped_simulation_takes_both_start_positions_and_velocities_or_neither():
+    """x0 alone paired the given positions with velocities of unrelated recorded states."""
+    tr = si.simulate(si.models.VanDerPol(), 2, 600, 0.01, substeps=10, seed=0)
+    fit = si.infer_langevin(tr, regime="underdamped", **SHORT)
+    for given, missing in ((dict(x0=np.zeros(1)), "x0"), (dict(v0=np.zeros(1)), "v0")):
+        with pytest.raises(ValueError, match=f"give both x0 and v0 .*got only {missing}"):
+            fit.simulate(3, 10, n_samples=2, **given)
+    sim = fit.simulate(3, 10, n_samples=2, x0=np.zeros(1), v0=np.ones(1))
+    assert np.all(sim.x[:, :, 0] == 0.0) and np.all(sim.v[:, :, 0] == 1.0)
+
+
 def test_weakly_noisy_underdamped_data_are_not_called_noiseless():
     """Van der Pol at T = 0.01: its velocity increments are mostly drift (ratio ≈ 3.8), but noisy;
     a 3.5 threshold refused it. A truly smooth 1-D velocity is refused without the impossible

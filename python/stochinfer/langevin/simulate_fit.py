@@ -65,7 +65,7 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     both modes (common random numbers): trajectory i reads d normals per step
     from the counter-based stream (seed, 'integrator_noise', i), the one
     stochinfer.simulate uses, so `_core.normals` reproduces it. x0 (and v0,
-    underdamped): (n_traj, d) or (d,) initial states; default: random held-out
+    underdamped: both or neither): (n_traj, d) or (d,) initial states; default: random held-out
     (validation) states of the data, x and v from the same state; for fits with a
     time input, among those recorded closest to t0 (in phase, when periodic). Underdamped: explicit Euler (x advanced with the old v,
     then v). Ensembles use their members as the samples. period: for
@@ -112,6 +112,9 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     check_output_fits((U * (2 if under else 1), n_traj, n_rec, d), np.float64,
                       "simulate fewer trajectories or steps, or raise record_every")
     check_output_fits((S, n_traj, 2 * d + 2, d), np.float64, "simulate fewer trajectories or posterior samples")
+    if under and (x0 is None) != (v0 is None):  # one drawn from the data, one given: unrelated states
+        raise ValueError("give both x0 and v0 for an underdamped fit, or neither (then both come from the same "
+                         f"recorded states); got only {'x0' if v0 is None else 'v0'}")
     rng = np.random.Generator(np.random.Philox(seed))
     rows = None
     if x0 is None or (under and v0 is None):  # x and v from the same recorded states
