@@ -135,7 +135,7 @@ def test_networks_of_one_fit_share_no_member_initialisation(method, monkeypatch)
         init(self, *args, **kwargs)
         made.append((kwargs["seed"], self.config["n_members"]))
     monkeypatch.setattr(field_net.FieldNetwork, "__init__", spy)
-    tr = si.simulate(si.models.VanDerPol(), n_traj=1, n_steps=1500, dt=0.01, seed=0)
+    tr = si.simulate(si.models.VanDerPol(), n_traj=1, n_steps=1500, dt=0.01, substeps=10, seed=0)
     si.infer_langevin(tr, regime="underdamped", method=method, n_members=3, seed=5, hidden=8,
                       drift_settings=TrainSettings(n_iter=20), diffusion_settings=TrainSettings(n_iter=20))
     ranges = [set(range(seed, seed + n)) for seed, n in made]

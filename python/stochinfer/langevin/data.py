@@ -35,7 +35,8 @@ class LangevinData:
     """Validated trajectories and what is known about them.
 
     x: (n_traj, L, d) positions (float64); t: (n_traj, L) times or None for
-    autonomous systems; dt: recording interval (model time unit)."""
+    autonomous systems; dt: recording interval (model time unit); integration:
+    (scheme, integration steps per record) for stochinfer.simulate output, else None."""
 
     x: np.ndarray
     dt: float
@@ -43,6 +44,7 @@ class LangevinData:
     model: Any = None
     t: Optional[np.ndarray] = None
     notes: list = field(default_factory=list)
+    integration: Optional[tuple] = None
 
     @property
     def n_traj(self) -> int:
@@ -68,7 +70,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     if regime not in REGIMES:
         raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
     notes = []
-    t = None
+    t = integration = None
     if t0 is not None and not time_dependent:
         raise ValueError("t0 applies to time-dependent fits (time_dependent=True)")
     if isinstance(data, Trajectories):
@@ -80,6 +82,9 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
             notes.append("underdamped trajectories fitted as overdamped positions")
         t = np.broadcast_to(data.t, data.x.shape[:2]) if time_dependent else None
         arr = data.x
+        step = data.settings.get("dt_integration")
+        if step:
+            integration = (data.settings.get("integrator"), max(1, int(round(data.dt / step))))
     else:
         arr = data
     arr = stacked_array("data", arr)
@@ -116,7 +121,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
                              f"trajectory), got {starts.shape}")
         t = np.reshape(starts, (-1, 1)) + np.arange(arr.shape[1]) * dt
         t = np.broadcast_to(t, arr.shape[:2])
-    return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes)
+    return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes, integration)
 
 
 def tril_pairs(d: int):
