@@ -185,6 +185,33 @@ def test_metrics_against_hand_computed_values():
     assert np.isnan(flat["corr"]) and np.isnan(flat["p_value"]) and flat["n"] == 500
 
 
+def test_calibration_reports_each_component_and_sums_absolute_errors():
+    """(review, session 26) The pointwise sums let a large component hide the others
+    (Hodgkin–Huxley: the voltage); each component's correlation is reported too. The headline
+    is the correlation of the logs of the summed absolute squared error and variance, computed
+    here by hand; §3.5's per-point relative normalisation is not used (it correlates the logs
+    by itself)."""
+    rng = np.random.default_rng(1)
+    n = 2000
+    s0, s1 = np.exp(rng.normal(size=n)), np.exp(rng.normal(size=n))
+    truth = np.zeros((n, 2))
+    mean = np.stack([s0 * rng.normal(size=n), 0.01 * rng.normal(size=n)], axis=1)  # component 1's error: noise
+    std = np.stack([s0, 0.01 * s1], axis=1)
+    c = metrics.calibration(truth, mean, std, block_length=100)
+    err, var = np.sum(mean ** 2, axis=1), np.sum(std ** 2, axis=1)
+    assert c["corr"] == pytest.approx(np.corrcoef(np.log(err), np.log(var))[0, 1], rel=1e-12)
+    first, second = c["components"]
+    for k, part in enumerate((first, second)):
+        alone = metrics.calibration(truth[:, k], mean[:, k], std[:, k], block_length=100)
+        assert part == {"corr": alone["corr"], "p_value": alone["p_value"]} and "components" not in alone
+    assert first["corr"] > 0.3 and first["p_value"] < 1e-6  # tracks its error
+    assert abs(second["corr"]) < 4 / np.sqrt(n) and second["p_value"] > 1e-3  # independent of it
+    # dividing both by one per-point scale, as §3.5 does, makes the uninformative component look calibrated:
+    # expected 1/sqrt((π²/2 + 1)(4 + 1)) = 0.18 for a unit log-normal scale (standard error 0.02)
+    scale = np.exp(rng.normal(size=n))
+    assert np.corrcoef(np.log(mean[:, 1] ** 2 / scale), np.log(std[:, 1] ** 2 / scale))[0, 1] > 0.1
+
+
 def _ar1(n: int, phi: float, rng) -> np.ndarray:
     x = np.empty(n)
     x[0] = rng.normal() / np.sqrt(1 - phi ** 2)

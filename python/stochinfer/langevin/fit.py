@@ -291,7 +291,8 @@ class LangevinFit:
         relative_mse and total_uncertainty (methods.md §3.5), relative_error
         (sqrt(Σ(f̂ − f)²/Σf²) of the posterior mean), coverage (of the `level`
         band; for D, of its distinct entries i >= j on the noisy coordinates), calibration (correlation of
-        log error with log posterior variance, p-value), and provenance (method,
+        log error with log posterior variance summed over components, p-value, and each
+        component's in `components`; metrics.calibration), and provenance (method,
         kl_gradient, corrections). The calibration p-value treats the points as
         independent, which overstates its significance for states along a
         trajectory; for points in time order, block_length (consecutive points per
@@ -435,6 +436,9 @@ class LangevinFit:
                          f"band coverage {r['coverage']:.3f}  corr(log err, log var) {c['corr']:+.2f}"
                          + (f" ± {c['stderr']:.2f} (block p = " if "stderr" in c else " (p = ")
                          + f"{c['p_value']:.2g})")
+            if name == "drift" and len(c.get("components", ())) > 1:  # a large component can hide the rest
+                lines.append("      corr per drift component: " + ", ".join(
+                    f"{k['corr']:+.2f} (p = {k['p_value']:.2g})" for k in c["components"]))
         p = rep["provenance"]
         lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
                      f"drift base {p['drift_base']} (degree {_degrees(p['drift_base_degree'])}), "

@@ -62,9 +62,17 @@ def coverage(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
 
 def calibration(truth: np.ndarray, mean: np.ndarray, std: np.ndarray, block_length: Optional[int] = None,
                 n_boot: int = 1000, seed: int = 0, kept: Optional[np.ndarray] = None) -> dict:
-    """Pearson correlation of log pointwise squared error and log pointwise posterior
-    variance (summed over components; the relative normalisations of §3.5 only
-    shift the logs), with a one-sided p-value for 'positive'.
+    """Pearson correlation of log pointwise squared error ‖f − f̄̂‖² and log pointwise
+    posterior variance Σ std² (each summed over components, absolute units), with a
+    one-sided p-value for 'positive'.
+
+    This departs from methods.md §3.5 (and the reference code), which divide both by the
+    same per-point mean f̂²: a shared per-point term in both logs correlates them even
+    when the variance says nothing about the error (on synthetic data with error
+    independent of the spread, +0.87 that way against +0.03 this way; session 26
+    review). Summed over components, the largest component dominates (Hodgkin–Huxley:
+    the voltage); `components` gives each component's own correlation and p-value
+    (entries of a matrix field, for D) when there is more than one.
 
     Without block_length the p-value is Fisher's z for independent points. States
     along a trajectory are not independent: for points in time order, block_length
@@ -81,8 +89,18 @@ def calibration(truth: np.ndarray, mean: np.ndarray, std: np.ndarray, block_leng
     joins states either side of a gap, and holds fewer points where some were left
     out. The points this function leaves out itself (zero error or variance) keep
     their place the same way."""
-    err = np.sum((_flat(truth) - _flat(mean)) ** 2, axis=1)
-    var = np.sum(_flat(std) ** 2, axis=1)
+    sq_err, sq_std = (_flat(truth) - _flat(mean)) ** 2, _flat(std) ** 2
+    out = _log_correlation(np.sum(sq_err, axis=1), np.sum(sq_std, axis=1), block_length, n_boot, seed, kept)
+    if sq_err.shape[1] > 1:
+        out["components"] = [{k: part[k] for k in ("corr", "p_value")} for part in
+                             (_log_correlation(sq_err[:, c], sq_std[:, c], block_length, n_boot, seed, kept)
+                              for c in range(sq_err.shape[1]))]
+    return out
+
+
+def _log_correlation(err: np.ndarray, var: np.ndarray, block_length: Optional[int], n_boot: int, seed: int,
+                     kept: Optional[np.ndarray]) -> dict:
+    """calibration() for pointwise squared errors and variances (n,)."""
     if kept is None:
         positions, span = np.arange(err.size), err.size
     else:
