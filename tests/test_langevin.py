@@ -390,6 +390,8 @@ def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):
         rate[j] = np.sum(np.linalg.solve(D, F[..., None])[..., 0] * dx) / (40 * 1500 * sim.dt)
     np.testing.assert_allclose(th["per_sample"], rate, rtol=1e-6)
     assert th["ep_rate"] == pytest.approx(rate.mean(), rel=1e-6)
+    with pytest.warns(UserWarning, match="every 3 steps: a coarse-grained estimate, biased low"):
+        ou_fit.thermodynamics(ou_fit.simulate(10, 60, n_samples=2, seed=2, record_every=3))
     again = ou_fit.simulate(40, 100, n_samples=8, seed=2)
     np.testing.assert_array_equal(again.x[:, :, :101], sim.x[:, :, :101])
     mean_path = ou_fit.simulate(10, 50, n_samples=8, seed=2, mode="ensemble_mean", x0=np.zeros(2))
