@@ -96,7 +96,7 @@ def _known_gap(system, method, measured: dict, what: str):
     """(system, method), as a strict xfail stating the measured value when it misses the target."""
     if (system, method) in measured:
         return pytest.param(system, method, marks=pytest.mark.xfail(
-            strict=True, reason=f"measured {what} {measured[(system, method)]}"))
+            strict=True, raises=AssertionError, reason=f"measured {what} {measured[(system, method)]}"))
     return (system, method)
 
 
@@ -132,7 +132,7 @@ def test_error_variance_correlation_is_positive_and_significant(system, method):
 
 
 @pytest.mark.parametrize("system", [pytest.param(s, marks=pytest.mark.xfail(
-    strict=True, reason=f"measured ratio {WIDEN_SHORT[s]}")) if s in WIDEN_SHORT else s for s in SYSTEMS])
+    strict=True, raises=AssertionError, reason=f"measured ratio {WIDEN_SHORT[s]}")) if s in WIDEN_SHORT else s for s in SYSTEMS])
 def test_bands_widen_outside_the_sampled_region(system):
     _, fit, pts, _ = fitted(system, "ensemble")
     far = pts + 3 * pts.std(axis=0)
@@ -159,24 +159,38 @@ def _carnot():
     return _cache["carnot"]
 
 
+def _carnot_report():
+    """The Carnot fit scored as the other systems are (methods.md §3.3–3.4): at the true (x, v)
+    of 20 independent cycles (seed 1), every 50th state, with a block bootstrap of whole cycles.
+    (Until session 26 it was scored at its validation states with finite-difference velocities.)"""
+    if "carnot_report" not in _cache:
+        m, fit, _ = _carnot()
+        te = si.simulate(m, n_traj=20, n_steps=10_000, dt=0.01, substeps=10, seed=1)
+        idx = np.arange(0, 10_000, 50)
+        pts = np.concatenate([te.x[:, idx], te.v[:, idx]], axis=2).reshape(-1, 2)
+        t = np.tile(te.t[idx], te.x.shape[0])
+        _cache["carnot_report"] = fit.report(m, points=pts, t=t, block_length=idx.size)
+    return _cache["carnot_report"]
+
+
 def test_carnot_drift_r2_and_error_variance_correlation():
-    """methods.md §7.4: Carnot drift R² >= 0.9 (measured 0.9979; 0.9974 before session 25's
-    spaced seeds) and a positive, significant error–variance correlation (measured +0.166, block
-    p 3e-9; the validation states are whole trajectories, 20 blocks of one each). Ensemble band
-    coverage 0.972 (0.956 before)."""
-    m, fit, _ = _carnot()
-    rep = fit.report(m)
+    """methods.md §7.4: Carnot drift R² >= 0.9 (measured 0.9981 at the independent cycles' true
+    states; 0.9979 at the validation states with finite-difference velocities, scored until session
+    26; 0.9974 before session 25's spaced seeds) and a positive, significant error–variance
+    correlation (measured +0.198, block p 3e-11, 20 blocks of one cycle each; +0.166 at the
+    validation states). Ensemble band coverage 0.972."""
+    rep = _carnot_report()
     assert rep["drift"]["r2"] >= 0.9, rep["drift"]
     c = rep["drift"]["calibration"]
     assert c["corr"] > 0 and c["p_value"] < 0.01, c
 
 
 def test_carnot_diffusion_relative_error():
-    """γΔt = 0.1: the 3/2 factor alone left D 10.7% low; the finite-γΔt factor gives 1.3%
-    (1.8% before session 25's spaced seeds; 2.9% with time as a plain input; 1.8–2.7% over six
-    datasets, bench/RESULTS.md)."""
-    m, fit, _ = _carnot()
-    rep = fit.report(m)
+    """γΔt = 0.1: the 3/2 factor alone left D 10.7% low; the finite-γΔt factor gives 1.2% at the
+    independent cycles' true states (1.3% at the validation states; 1.8% before session 25's
+    spaced seeds; 2.9% with time as a plain input; 1.8–2.7% over six datasets, bench/RESULTS.md)."""
+    m, _, _ = _carnot()
+    rep = _carnot_report()
     assert rep["diffusion"]["relative_error"] <= 0.10, rep["diffusion"]
     assert rep["provenance"]["friction"][0] == pytest.approx(m.gamma, rel=0.05)
 
@@ -195,9 +209,10 @@ def test_carnot_work_error_bar_covers_the_exact_value():
     assert abs(th["work_per_cycle"] - exact) <= th["error"], th
 
 
-@pytest.mark.xfail(strict=True, reason="measured −3.918 ± 0.507 per cycle, +10.2% (the bar covers the exact "
-                   "−3.5557); +4.8% before the networks' initial seeds were spaced (session 25): the target is "
-                   "within the fit's noise at one dataset")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured −3.918 ± 0.507 per cycle, +10.2% (the bar covers the exact "
+                   "−3.5557); +4.8% before the networks' initial seeds were spaced (session 25). A data limit: "
+                   "an estimator given the true velocities and diffusion is within 10% on 13 of 20 datasets "
+                   "(bench/lbn_carnot_reference.py)")
 def test_carnot_work_within_10_percent():
     """Measured −3.918 (+10.2%) since session 25's spaced initial seeds (the drift_shifted and
     diffusion members no longer start as the drift's); −3.725 (+4.8%) before, −3.813 before
@@ -207,7 +222,11 @@ def test_carnot_work_within_10_percent():
     RMS 14%) and with time as a plain input and one substep on one (+11.4, −4.6, +45.5,
     −48.0, −18.2, −11.8%; RMS 29%). The data's own mean work over its 100 cycles has a 12%
     standard error, and the work is a small difference of compression and expansion
-    terms (±11 each), so a 1.5% error in ⟨x²⟩ moves it 10% (bench/RESULTS.md)."""
+    terms (±11 each), so a 1.5% error in ⟨x²⟩ moves it 10% (bench/RESULTS.md). An
+    oracle-structured reference (true velocities, true diffusion, the drift's affine form;
+    bench/lbn_carnot_reference.py) follows the data's own work (correlation 0.99): RMS error 13%
+    over 20 datasets, within 10% on 13; at seed 0 +6.5% (the data's own +6.7%). The 10% target
+    at 100 cycles is met by no estimator on every dataset (session 26, "What 100 cycles allow")."""
     m, _, th = _carnot()
     exact = m.cycle_thermodynamics()["mean_work"]
     assert abs(th["work_per_cycle"] - exact) <= 0.1 * abs(exact), th
