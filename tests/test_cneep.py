@@ -105,12 +105,42 @@ def test_fit_learns_bead_spring_ep():
     """A short run on 10 movies of 1000 frames: ΔS follows the analytic values (R² 0.52 measured;
     an estimate unrelated to them gets R² of order 1/n = 5e-4 on these 2000 windows) and the rate
     is within 4 standard errors of σ_Δt (the acceptance numbers need far more data and updates:
-    tests/test_cneep_acceptance.py)."""
+    tests/test_cneep_acceptance.py).
+    (review, session 26) R² is scale-free and 4 SE of this short run let a rate off by a factor
+    0.5–5 pass: the rate, its error bar and the test-set truth are now tied exactly to the reported
+    per-window ΔS and the movies' frame interval (numpy float64), so a scale error in either shows."""
     mv = si.movies.bead_spring_movies(10, 1000, seed=3)
     res = si.CNEEP(n_channel=16, lr=1e-3, batch=128, n_iter=2000, eval_every=250, progress=False).fit(mv, seed=0)
     assert res.test_loss < 1.0  # ΔS = 0 scores exactly 1
     assert res.r2 > 0.3
     assert abs(res.rate - res.truth["snapshot_ep_rate"]) < 4 * res.stderr
+    # the rate is the mean ΔS per window over the time a window spans, (seq_len − 1)·dt with dt the
+    # movies' frame interval (0.01), not the result's own dt: both units come from the data
+    assert mv.dt == 0.01 and res.dt == mv.dt and res.window == 2 and res.units == "k_B/time"
+    segs = np.asarray(res.test_segments)
+    per_movie = (segs[:, 2] - segs[:, 1]) - 1  # windows of 2 frames, stride 1: one per transition
+    ds = np.asarray(res.delta_s, dtype=np.float64)
+    assert ds.shape == (per_movie.sum(),) and res.delta_s_truth.shape == ds.shape
+    assert res.rate == pytest.approx(ds.mean() / mv.dt, rel=1e-10)
+    # stderr: two test movies (6/2/2 split) give too few for their spread; block means instead
+    # (readout.block_stderr): 20 blocks of N//20 windows and 40 of N//40, never spanning two movies,
+    # v = var(means)/blocks each, se = √max(2·v₂₀ − v₄₀, v₂₀)/dt, with 0.65·19 degrees of freedom
+    assert len(segs) == 2 and res.settings["stderr_method"].startswith("block means (20 blocks in 2 segments")
+    movies = np.split(ds, np.cumsum(per_movie)[:-1])
+
+    def block_var(n_blocks):
+        size = len(ds) // n_blocks
+        means = np.concatenate([m[:size * (len(m) // size)].reshape(-1, size).mean(1) for m in movies])
+        assert len(means) == n_blocks
+        return means.var(ddof=1) / n_blocks
+
+    v20, v40 = block_var(20), block_var(40)
+    assert res.stderr == pytest.approx(np.sqrt(max(2 * v20 - v40, v20)) / mv.dt, rel=1e-10)
+    assert res.dof == pytest.approx(0.65 * 19, rel=1e-12)
+    assert res.truth["test_set_rate"] == pytest.approx(np.mean(res.delta_s_truth) / mv.dt, rel=1e-10)
+    # the loss and the variational bound read the same windows
+    assert res.test_loss == pytest.approx(np.mean(np.exp(-ds) - ds), rel=1e-10)
+    assert res.bound == pytest.approx((1.0 - res.test_loss) / mv.dt, rel=1e-10)
 
 
 def test_window_truth_sums_transitions():

@@ -347,6 +347,42 @@ def test_tur_currents_whose_covariance_cannot_fit_are_refused():
         si.entropy_production(x, 0.01, method="tur")
 
 
+def _raw(backend, integrator, size=5):
+    params = [1.0] + [1.0] * size
+    out = np.empty((4, 11, size), dtype=np.float64)
+    return _core.simulate("bead_spring", size, params, out, 10, 1, 1, 0, 0.01, 0.0, 0, 0, integrator,
+                          "zeros", None, 0, backend)
+
+
+def _skip_unless_the_cuda_backend_is_built():
+    """The CUDA backend's host code checks its arguments before it looks for a device, so these
+    checks run on any machine with a CUDA build; a build without the toolkit has only a stub."""
+    try:
+        _raw("cuda", "euler_maruyama")  # valid: runs where there is a device
+    except RuntimeError as exc:
+        if "built without CUDA" in str(exc):
+            pytest.skip("stochinfer was built without the CUDA backend")
+        assert "no usable CUDA device" in str(exc)
+
+
+def test_cuda_rejects_what_the_cpu_rejects():
+    """(review, session 26) Moved from test_cuda.py, whose module-wide cuda mark skipped it on
+    machines without a GPU although it needs none."""
+    _skip_unless_the_cuda_backend_is_built()
+    with pytest.raises(ValueError) as cpu_err:
+        _raw("cpu", "baoab")
+    with pytest.raises(ValueError) as gpu_err:
+        _raw("cuda", "baoab")
+    assert str(gpu_err.value) == str(cpu_err.value)
+
+
+def test_cuda_size_limit():
+    """(review, session 26) Moved from test_cuda.py: the size check comes before the device's."""
+    _skip_unless_the_cuda_backend_is_built()
+    with pytest.raises(ValueError, match="CUDA backend supports sizes up to 256"):
+        si.simulate(si.models.BeadSpring(n_beads=300), 2, 10, 0.01, initial="zeros", backend="cuda")
+
+
 def test_cuda_host_staging_counts_against_the_memory_check(monkeypatch):
     """backend='cuda' also holds host staging buffers (up to 256 MiB each, or one record of every
     trajectory) and two per-trajectory states: counted before anything is allocated, on any machine."""
