@@ -526,3 +526,13 @@ def test_a_subclass_redefining_a_field_is_not_simulated_as_its_base_and_python_m
     with pytest.raises(AttributeError, match="PythonModel.d is fixed at construction"):
         pm.d = 5
     assert pm.dim == 1 and si.simulate(pm, 2, 3, 0.01).x.shape == (2, 4, 1)
+
+
+def test_token_labels_out_of_range_name_the_data_and_the_fix():
+    """Negative labels and labels beyond int32 are refused naming `data` (the int32 message named
+    neither the argument nor the fix; review, session 26)."""
+    from stochinfer.ep.data import as_ep_data
+    with pytest.raises(ValueError, match=r"token data must be non-negative"):
+        as_ep_data(np.array([0, -1, 2]), None)
+    with pytest.raises(ValueError, match=r"token data: labels must be below 2\*\*31.*2147483648.*relabel"):
+        as_ep_data(np.array([0, 2**31]), None)

@@ -117,7 +117,8 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
         if arr.size and arr.min() < 0:
             raise ValueError("token data must be non-negative integers (state labels 0, 1, ...)")
         if arr.size and arr.max() >= 2**31:
-            raise ValueError("token labels must fit in int32")
+            raise ValueError(f"token data: labels must be below 2**31 (int32), got a largest label of {int(arr.max())}; "
+                             "relabel the states 0, 1, ... (np.unique(data, return_inverse=True))")
         arr = np.ascontiguousarray(arr, dtype=np.int32)
         tokens = True
         dt = 1.0 if dt is None else dt
