@@ -285,9 +285,13 @@ def test_bands_need_two_samples_and_a_numeric_level(two_fits, data):
 
 def test_report_says_which_states_it_scores(two_fits, data):
     fit, m = two_fits[0], si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
-    assert "held-out states" in fit.format_report(fit.report(m))
+    # (review, session 26) they were called held-out; they are held out of training but chose the checkpoint
+    assert "validation states" in fit.format_report(fit.report(m))
     given = fit.report(m, points=data[0, :50])
     assert given["points"] == "given" and "on 50 given states" in fit.format_report(given)
+    vdp = si.models.VanDerPol()
+    under = si.infer_langevin(si.simulate(vdp, 2, 600, 0.01, substeps=10, seed=0), regime="underdamped", **SHORT)
+    assert under.report(vdp)["points"] == "validation, finite-difference velocities"
 
 
 def test_split_and_initial_state_errors_name_the_fix(two_fits):

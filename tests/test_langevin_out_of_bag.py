@@ -108,7 +108,7 @@ def test_out_of_bag_trains_every_member_on_all_rows(ou):
     split = si.infer_langevin(tr, method="ensemble", n_members=3, **FAST)  # the default
     assert split.histories["drift"]["validation"] == {"kind": "split", "train_rows": 2400, "val_rows": 600}
     assert split.provenance()["validation"] == "split"
-    assert split.report(m)["points"] == "held-out"
+    assert split.report(m)["points"] == "validation"
 
 
 def test_out_of_bag_fit_is_reproducible_and_thread_independent(ou):

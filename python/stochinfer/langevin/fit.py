@@ -279,7 +279,8 @@ class LangevinFit:
         """Accuracy and calibration against a model with known drift/diffusion (a
         built-in model, or anything with drift(x, t) and diffusion(x, t)).
 
-        points default to the held-out validation states (in-sample, with a
+        points default to the validation states, held out of training but used to
+        choose the checkpoint, labelled 'validation' (in-sample, with a
         warning, for a fit made with refit=True or an ensemble with out-of-bag
         validation, whose drift members train on them); for underdamped fits these are the
         reconstructed states (x, v̂) with finite-difference velocities, not the true
@@ -353,7 +354,10 @@ class LangevinFit:
                     block_length = None
         where = "given" if points_given else {"refit": "validation (in-sample: refit)",
                                               "out-of-bag": "validation (drift in-sample: out-of-bag)"
-                                              }.get(in_sample, "held-out")
+                                              }.get(in_sample, "validation")  # held out of training, not
+        # of checkpoint selection: pass independent states as points for a clean score
+        if not points_given and self.regime == "underdamped":
+            where += ", finite-difference velocities"
         out = {"n_points": int(pts.shape[0]), "n_excluded": n_excluded, "level": level, "points": where,
                "provenance": self.provenance()}
         for name, est_fn, true_fn in (("drift", self.drift, truth.drift), ("diffusion", self.diffusion,
@@ -426,7 +430,7 @@ class LangevinFit:
     def format_report(self, rep: dict) -> str:
         """Human-readable lines of report()."""
         skipped = f", {rep['n_excluded']} outside the truth's scoring mask left out" if rep.get("n_excluded") else ""
-        lines = [f"  vs truth on {rep['n_points']} {rep.get('points', 'held-out')} states ({rep['level']:.0%} "
+        lines = [f"  vs truth on {rep['n_points']} {rep.get('points', 'validation')} states ({rep['level']:.0%} "
                  f"bands{skipped}):"]
         for name in ("drift", "diffusion"):
             r = rep[name]
