@@ -402,6 +402,31 @@ def test_underdamped_corrections_warn_on_records_of_every_integration_step():
         si.infer_langevin(coarse, regime="underdamped", **SHORT)
 
 
+def test_least_squares_bases_too_large_for_the_inputs_are_refused_before_training(data, monkeypatch):
+    """(review, session 26) Many time harmonics (two inputs each) made the quadratic diffusion base
+    a fit of 10⁴–10⁸ coefficients: minutes, 10+ GB, a MemoryError, and at 10⁴ harmonics a segfault
+    in LAPACK. Refused up front, naming the option and the fix."""
+    from stochinfer.langevin import field_net
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a network trained before the sizes were checked")
+    monkeypatch.setattr(field_net, "run_training", no_training)
+    m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
+    x = si.simulate(m, 6, 200, 0.01, substeps=5, seed=2).x  # split by trajectory: 5 x 200 training rows
+    kw = dict(time_dependent=True, t0=0.0, period=1.0, **SHORT)
+    with pytest.raises(ValueError, match=r"diffusion_base='quadratic': .* 202 inputs has 20706 coefficients .*"
+                                         r"diffusion_base='none' \(or fewer time_harmonics"):
+        si.infer_langevin(x, 0.01, time_harmonics=100, **kw)
+    with pytest.raises(ValueError, match=r"linear fits of the drift .* 20002 inputs has 20003 coefficients"):
+        si.infer_langevin(x, 0.01, time_harmonics=10_000, diffusion_base="none", **kw)
+    with pytest.raises(ValueError, match=r"too few points for diffusion_base='quadratic': 946 coefficients need "
+                                         r"at least 1892 training rows, got 1000"):
+        si.infer_langevin(x, 0.01, time_harmonics=20, **kw)
+    with pytest.raises(ValueError, match=r"too few points for drift_base='cubic': 680 coefficients need at least "
+                                         r"1360 training rows, got 1000; pass drift_base='none', or pass longer"):
+        si.infer_langevin(x, 0.01, time_harmonics=6, drift_base="cubic", diffusion_base="none", **kw)
+
+
 def test_weakly_noisy_underdamped_data_are_not_called_noiseless():
     """Van der Pol at T = 0.01: its velocity increments are mostly drift (ratio ≈ 3.8), but noisy;
     a 3.5 threshold refused it. A truly smooth 1-D velocity is refused without the impossible

@@ -11,15 +11,15 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from .._validate import (boolean, increment_moments, integer, positive_float, positive_int, seed_value, thread_count,
-                         user_stacklevel)
+from .._validate import (boolean, check_output_fits, increment_moments, integer, positive_float, positive_int,
+                         seed_value, thread_count, user_stacklevel)
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse_refit_with_out_of_bag,
                         refuse_refit_with_resetting)
 from .fit import LangevinFit
 from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
 from .friction import finite_dt_bias, local_friction, mean_friction
-from .linear import linear_fit, polynomial_features, select_degree
+from .linear import linear_fit, n_monomials, polynomial_features, select_degree
 from .out_of_bag import require_blocks, row_blocks
 
 #: Faster than the published protocol (Adam lr 1e-6/5e-6, 5000/10000 epochs of batch
@@ -221,6 +221,36 @@ def _corrected_drift(drift, drift_r, fr_linear):
     return field
 
 
+#: most coefficients per output of a least-squares base (drift base, diffusion base, the linear fits
+#: of the corrections): a 1000-column fit on 10⁵ rows is 10¹¹ flops and 0.8 GB of design matrix
+MAX_BASE_COEFFS = 1000
+
+
+def _check_least_squares_sizes(in_dim: int, dim: int, n_train: int, n_rows: int, drift_base: str,
+                               diffusion_base: bool, bbb: bool, harmonics: bool) -> None:
+    """Refuses, before any training, least-squares fits the network inputs make too large
+    (their design matrices and, for Bayes-by-Backprop, the coefficients' covariance grow as
+    the inputs to the power of the degree) or too few rows determine."""
+    also = " (or fewer time_harmonics: each adds two inputs)" if harmonics else ""
+    deg = DRIFT_BASES[drift_base] or 1  # 'auto' tries higher degrees only within 400 coefficients
+    fits = [("the linear fits of the drift (its output scale, corrections)", 1, "reduce the data's dimension")]
+    if drift_base != "none":
+        fits.append((f"drift_base={drift_base!r}", deg, "pass drift_base='none'"))
+    if diffusion_base:
+        fits.append(("diffusion_base='quadratic'", 2, "pass diffusion_base='none'"))
+    for what, degree, fix in fits:
+        p = n_monomials(in_dim, degree)
+        if p > MAX_BASE_COEFFS:
+            raise ValueError(f"{what}: a degree-{degree} least-squares fit in the networks' {in_dim} inputs has {p} "
+                             f"coefficients per output (at most {MAX_BASE_COEFFS}); {fix}{also}")
+        if n_train < 2 * p:
+            raise ValueError(f"too few points for {what}: {p} coefficients need at least {2 * p} training rows, got "
+                             f"{n_train}; {fix}, or pass longer or more trajectories{also}")
+        check_output_fits((n_rows, p), np.float64, f"{fix}{also}")
+        if bbb and degree == deg and what.startswith("drift_base"):  # its posterior samples: kron covariance
+            check_output_fits((p * dim, p * dim), np.float64, f"{fix}{also}")
+
+
 def _warn_coarse_integration(scheme: str, steps: int) -> None:
     """The 3/2 and F_r corrections assume positions recorded from continuous motion. With n
     explicit Euler steps per record (x advanced with the old v) the finite-difference velocity
@@ -291,7 +321,10 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     homogeneous_diffusion=True when D is known to be constant) (bench/RESULTS.md).
     'none': the network alone, as published. Bayes-by-Backprop draws the trend per
     posterior sample from its coefficients' sandwich covariance; one trend serves all
-    ensemble members.
+    ensemble members. Every least-squares base (drift, diffusion, the corrections'
+    linear fits) is limited to 1000 coefficients per output and needs twice as many
+    training rows: the quadratic diffusion base allows up to 43 network inputs
+    (coordinates, velocities, 2 per time harmonic); beyond, diffusion_base='none'.
     diff_use_drift (default True): subtract the frozen drift's (ΦΔt)(ΦΔt)ᵀ from the
     diffusion labels; without it D is biased by Φ²Δt/2 (25% for the nonlinear
     system's strong drift, 3x the target error for Van der Pol). corrections (underdamped): D × 3/2
@@ -499,6 +532,10 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         raise ValueError(f"too few points for the chosen network: {train.size} training rows "
                          f"(need at least {max(min_rows, 50)}, with val_fraction={val_fraction} held out); pass "
                          "longer or more trajectories")
+    in_dim = dim * (2 if under else 1) + (0 if d.t is None else 1 if period is None else 2 * time_harmonics)
+    _check_least_squares_sizes(in_dim, dim, train.size, M * n_pts, drift_base,
+                               diffusion_base == "quadratic" and not homogeneous_diffusion, method == "bbb",
+                               d.t is not None and period is not None)
     if under and corrections and d.integration is not None and d.integration[1] < 5:
         _warn_coarse_integration(*d.integration)
     if noise_check:  # before any training: a coordinate without noise makes D singular
@@ -543,7 +580,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         if shifted is not None:
             shifted.append(time_inputs(np.asarray(d.t, dtype=np.float64)[:, 1:n_pts + 1].reshape(-1), norm))
     X = np.concatenate(inputs, axis=1)
-    in_dim = X.shape[1]
+    assert X.shape[1] == in_dim, (X.shape, in_dim)  # the size checks above counted these inputs
     fit_rows = train[:: max(1, train.size // 20_000)]  # training rows for the linear fits of the corrections
 
     # underdamped labels Δv̂ carry 1/time; the networks train on Δv̂ / v_unit, unitless as the overdamped
