@@ -220,9 +220,14 @@ def test_divergence_and_bad_simulation_input_are_clear_errors(fits):
         fit.simulate(3, 50, dt=1e6, x0=np.array([1e3, 1e3]), n_samples=2)
     for kwargs, match in [(dict(dt=-0.1), "dt"), (dict(dt=float("nan")), "dt"), (dict(t0=float("inf")), "t0"),
                           (dict(record_every=0), "record_every"), (dict(n_samples=0), "n_samples"),
-                          (dict(x0=np.array([np.nan, 0.0])), "x0"), (dict(period=0.0), "period")]:
+                          (dict(x0=np.array([np.nan, 0.0])), "x0"), (dict(period=0.0), "period"),
+                          # (review, session 26) ~10¹² steps started, or a raw pybind11 TypeError
+                          (dict(substeps=2**40), r"substeps must be < 2\*\*31"),
+                          (dict(record_every=2**54, substeps=4), r"record_every \(\d+\) times substeps \(4\)")]:
         with pytest.raises((ValueError, TypeError), match=match):
             fit.simulate(3, 5, **kwargs)
+    with pytest.raises(ValueError, match=r"n_steps \(\d+\) times substeps \(4\) must be below 2\*\*56"):
+        fit.simulate(1, 2**62, record_every=2**62, substeps=4)
     with pytest.raises(si.OutputTooLargeError, match="record_every"):
         fit.simulate(10**6, 10**7, n_samples=2)
 

@@ -85,6 +85,11 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     record_every = positive_int("record_every", record_every)
     dt = fit.dt if dt is None else positive_float("dt", dt)
     substeps = _default_substeps(fit, dt) if substeps is None else positive_int("substeps", substeps)
+    if substeps > 2**31 - 1:
+        raise ValueError(f"substeps must be < 2**31, got {substeps}")
+    for name, steps in (("n_steps", n_steps), ("record_every", record_every)):
+        if steps * substeps >= 2**56:  # the noise streams' step counter has 56 bits, as stochinfer.simulate's
+            raise ValueError(f"{name} ({steps}) times substeps ({substeps}) must be below 2**56 integration steps")
     t0 = _start_time(fit, t0, n_steps * dt, period)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
