@@ -118,6 +118,25 @@ def test_field_calls_check_seed_samples_points_and_memory(two_fits):
     assert one["n_points"] == 1
 
 
+def test_posterior_samples_count_the_weights_they_draw(two_fits, monkeypatch):
+    """(review, session 26) The check counted only the (S, n, d) output: fit.drift(pt, n_samples=10**5)
+    drew 6.5 GB of Bayesian-layer weights against a check of 1.6 MB. Measured on this build: the
+    peak grows by the weights counted here, to 0.1%."""
+    import stochinfer._validate as v
+    fit = two_fits[0]
+    assert fit.options["method"] == "bbb"
+    drift = fit.nets["drift"]
+    h, d = drift.config["hidden"], drift.config["d"]
+    assert drift.sampled_params == (h * d + d) + (h * h + h) + len(drift.config["linear"])  # the last 2 layers
+    monkeypatch.setattr(v, "available_memory_bytes", lambda: 100 * 2**20)  # 100 MiB
+    S = 2 * 100 * 2**20 // fit._sample_bytes(("drift",))  # the weights need 200 MiB, the output 1 MiB
+    with pytest.raises(si.OutputTooLargeError, match="of working memory .*fewer n_samples"):
+        fit.drift(np.zeros((1, 2)), n_samples=S)
+    with pytest.raises(si.OutputTooLargeError, match="of working memory .*posterior samples"):
+        fit.simulate(1, 1, n_samples=S)
+    fit.drift(np.zeros((1, 2)), n_samples=S // 4)  # 50 MiB: fits
+
+
 def test_simulate_checks_memory_before_allocating_initial_states(two_fits):
     fit = two_fits[0]
     with pytest.raises(si.OutputTooLargeError, match="fewer trajectories"):

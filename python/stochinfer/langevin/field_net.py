@@ -187,6 +187,21 @@ class FieldNetwork:
         self.history: dict = {}
         self._initial = self.net.get_params().copy()  # a refit starts again from here
 
+    @property
+    def sampled_params(self) -> int:
+        """Weights drawn per posterior sample: the Bayesian layers' (and the linear base's
+        coefficients); 0 for ensembles, whose members are the samples."""
+        c = self.config
+        if c["method"] != "bbb" or c["n_bayes"] == 0:
+            return 0
+        m = c["d"] * (c["d"] + 1) // 2 if c["head"] == "cholesky" else c["d"]
+        if c["in_dim"] == 0:  # homogeneous: one Bayesian vector
+            return m
+        widths = [c["in_dim"]] + [c["hidden"]] * (c["layers"] - 1) + [m]
+        layers = list(zip(widths[:-1], widths[1:]))[-c["n_bayes"]:]
+        base = len(self.config.get("linear", []))
+        return sum(a * b + b for a, b in layers) + base
+
     @classmethod
     def restore(cls, config: dict, params: np.ndarray, n_threads: Optional[int] = None) -> "FieldNetwork":
         """A network rebuilt from its `config` and trained parameters (LangevinFit.load)."""

@@ -183,11 +183,18 @@ class LangevinFit:
         shape = samples.shape[1:]
         return [a.reshape(shape) for a in (mean, std, lo, hi)]
 
-    def _sample_count(self, n_samples: int, n_points: int, per_point: int = 1) -> int:
-        """n_samples, after checking the (S, n, d[, d]) float64 output fits in memory."""
+    def _sample_count(self, n_samples: int, n_points: int, per_point: int = 1,
+                      nets: tuple = ("drift", "drift_shifted", "drift_noiseless")) -> int:
+        """n_samples, after checking the (S, n, d[, d]) float64 output and the networks'
+        weights drawn per sample (Bayes-by-Backprop) fit in memory."""
         check_output_fits((n_samples, n_points, self.dim, per_point), np.float64,
-                          "ask for fewer n_samples or fewer points at a time")
+                          "ask for fewer n_samples or fewer points at a time",
+                          extra_bytes=n_samples * self._sample_bytes(nets))
         return n_samples
+
+    def _sample_bytes(self, nets: tuple = ("drift", "drift_shifted", "drift_noiseless", "diffusion")) -> int:
+        """Bytes of network weights drawn per posterior sample (0 for ensembles)."""
+        return sum(self.nets[k].sampled_params * np.dtype(self.nets[k].dtype).itemsize for k in nets if k in self.nets)
 
     def _n_samples(self, n_samples: Optional[int]) -> int:
         return self.options["n_posterior"] if n_samples is None else positive_int("n_samples", n_samples)
@@ -207,7 +214,7 @@ class LangevinFit:
         """Posterior samples of the diffusion matrix D (S, n, d, d) in physical units
         (underdamped: of the velocity, times 3/2 when the correction is on)."""
         z, tt = self._states(points, t)
-        S = self._sample_count(self._n_samples(n_samples), z.shape[0], self.dim)
+        S = self._sample_count(self._n_samples(n_samples), z.shape[0], self.dim, nets=("diffusion",))
         return _finite_field(self._equation().fields(z, tt, S, seed_value("seed", seed), drift=False)[1],
                              z, "diffusion")
 

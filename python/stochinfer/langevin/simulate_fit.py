@@ -116,7 +116,8 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     # before anything of size n_traj is allocated (the initial states included)
     check_output_fits((U * (2 if under else 1), n_traj, n_rec, d), np.float64,
                       "simulate fewer trajectories or steps, or raise record_every")
-    check_output_fits((S, n_traj, 2 * d + 2, d), np.float64, "simulate fewer trajectories or posterior samples")
+    check_output_fits((S, n_traj, 2 * d + 2, d), np.float64, "simulate fewer trajectories or posterior samples",
+                      extra_bytes=S * fit._sample_bytes())  # and the weights drawn per sample
     if under and (x0 is None) != (v0 is None):  # one drawn from the data, one given: unrelated states
         raise ValueError("give both x0 and v0 for an underdamped fit, or neither (then both come from the same "
                          f"recorded states); got only {'x0' if v0 is None else 'v0'}")
