@@ -406,3 +406,20 @@ def test_warnings_print_as_one_line_without_python_source(tmp_path, chain):
     lines = run.stderr.splitlines()
     assert lines and all(line.startswith("warning: ") for line in lines), lines
     assert any("tur_bound" in line for line in lines) and ".py:" not in run.stderr
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(data=[[[0.0]] * 5] * 2, dt=0.01), TypeError, "data must be a numpy array"),
+    (dict(data=np.zeros((5, 1)), dt=0.01), ValueError, r"data must be a numeric array .* shape \(5, 1\)"),
+    (dict(data=np.zeros((2, 5, 1), complex), dt=0.01), ValueError, "data must be a numeric array .*complex128"),
+    (dict(data=np.zeros((2, 5, 1)), dt=-0.01), ValueError, "dt must be > 0"),
+    (dict(data=np.zeros((2, 5, 1)), dt=0.01, t0=float("nan")), ValueError, "t0 must be a finite number"),
+    (dict(data=np.zeros((2, 5, 1)), dt=0.01, t0=float("inf")), ValueError, "t0 must be a finite number"),
+    (dict(data=np.zeros((2, 5, 1)), dt=0.01, settings=None), TypeError, "settings must be a dict"),
+    (dict(data=np.zeros((2, 5, 1)), dt=0.01, settings={"underdamped": True}), ValueError, "an even last axis"),
+])
+def test_trajectories_check_their_arguments(kwargs, error, match):
+    """(review, session 26) Trajectories took anything: t0=nan reached infer_langevin as a LAPACK
+    message, dt < 0 was saved to a file load() refuses, a list failed with AttributeError."""
+    with pytest.raises(error, match=match):
+        si.Trajectories(**kwargs)

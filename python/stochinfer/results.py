@@ -33,6 +33,27 @@ class Trajectories:
     model: Optional[Any] = None
     settings: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # checked at construction: an unchecked dt or t0 surfaced as a LAPACK message deep in a fit,
+        # or as a file that load() refuses (review, session 26)
+        if not isinstance(self.data, np.ndarray):
+            raise TypeError(f"data must be a numpy array (n_traj, n_records, state_dim), got {type(self.data).__name__}"
+                            "; wrap it with np.asarray")
+        if self.data.ndim != 3 or self.data.dtype.kind not in "fiu":
+            raise ValueError(f"data must be a numeric array (n_traj, n_records, state_dim), got {self.data.dtype} of "
+                             f"shape {self.data.shape}")
+        self.dt = positive_float("dt", self.dt)
+        if isinstance(self.t0, (bool, np.bool_)) or not isinstance(self.t0, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(self.t0):
+            raise ValueError(f"t0 must be a finite number (time of the first record), got {self.t0!r}")
+        self.t0 = float(self.t0)
+        if not isinstance(self.settings, dict):
+            raise TypeError(f"settings must be a dict, got {type(self.settings).__name__}")
+        under = self.settings.get("underdamped", False)
+        if not isinstance(under, (bool, np.bool_)) or (under and self.data.shape[-1] % 2):
+            raise ValueError(f"settings['underdamped'] must be a bool, and True needs data with positions and "
+                             f"velocities (an even last axis); got {under!r} with shape {self.data.shape}")
+
     @property
     def underdamped(self) -> bool:
         """Whether the states hold positions and velocities (settings['underdamped'])."""

@@ -2,6 +2,7 @@
 normalisation and the regression targets of methods.md §3.3."""
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -83,8 +84,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         t = np.broadcast_to(data.t, data.x.shape[:2]) if time_dependent else None
         arr = data.x
         step = data.settings.get("dt_integration")
-        if step:
-            integration = (data.settings.get("integrator"), max(1, int(round(data.dt / step))))
+        if isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step) and step > 0:
+            integration = (str(data.settings.get("integrator")), max(1, int(round(data.dt / step))))
     else:
         arr = data
     arr = stacked_array("data", arr)
