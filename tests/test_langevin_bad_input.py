@@ -137,6 +137,36 @@ def test_posterior_samples_count_the_weights_they_draw(two_fits, monkeypatch):
     fit.drift(np.zeros((1, 2)), n_samples=S // 4)  # 50 MiB: fits
 
 
+def test_flags_models_times_and_thread_counts_are_checked_where_given(data, two_fits, tmp_path):
+    """(review, session 26) Strings read as True (progress="no", return_samples="no"); a model of
+    the wrong kind was accepted until report(); an autonomous fit ignored t, even NaN; the
+    n_threads attribute took 0, -1 or "2" and failed later inside C++."""
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        si.infer_langevin(data, dt=0.01, progress="no")
+    with pytest.raises(TypeError, match="model must have drift"):
+        si.infer_langevin(data, dt=0.01, model="ou")
+    with pytest.raises(ValueError, match="model is an overdamped model with 3 position coordinates; this fit is "
+                                         "overdamped with 2"):
+        si.infer_langevin(data, dt=0.01, model=si.models.BeadSpring(3))
+    fit = two_fits[0]
+    pts = np.zeros((1, 2))
+    for method in (fit.drift, fit.diffusion):
+        with pytest.raises(TypeError, match="return_samples must be True or False"):
+            method(pts, return_samples="no")
+        with pytest.raises(ValueError, match="t applies to fits with time as an input"):
+            method(pts, t=float("nan"))
+    for value, error in ((0, ValueError), (-1, ValueError), (10**6, ValueError), ("2", TypeError), (2.5, TypeError)):
+        with pytest.raises(error, match="n_threads"):
+            fit.n_threads = value
+    fit.n_threads = 1
+    assert fit.n_threads == 1
+    fit.n_threads = None
+    path = tmp_path / "fit.npz"
+    fit.save(str(path))
+    with pytest.raises(ValueError, match="model is an overdamped model with 3"):
+        si.LangevinFit.load(str(path), model=si.models.BeadSpring(3))
+
+
 def test_simulate_checks_memory_before_allocating_initial_states(two_fits):
     fit = two_fits[0]
     with pytest.raises(si.OutputTooLargeError, match="fewer trajectories"):

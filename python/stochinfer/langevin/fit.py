@@ -12,7 +12,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .._io import atomic_savez, load_versioned
-from .._validate import check_output_fits, positive_int, real_array, seed_value, thread_count
+from .._validate import boolean, check_output_fits, positive_int, real_array, seed_value, thread_count
 from .._stats import student_t_quantile
 from ..models import Model
 from .data import LangevinData
@@ -93,6 +93,16 @@ class LangevinFit:
         self._id = uuid.uuid4().hex  # stamps this fit's simulations (thermodynamics checks it)
 
     @property
+    def n_threads(self) -> Optional[int]:
+        """CPU threads of field queries and simulations (None: all cores); results do not
+        depend on it."""
+        return self._n_threads
+
+    @n_threads.setter
+    def n_threads(self, value: Optional[int]) -> None:
+        self._n_threads = None if value is None else thread_count(value)  # checked: it reaches C++ later
+
+    @property
     def interrupted(self) -> bool:
         """Whether Ctrl-C stopped a network's training or refit: the fit holds the best
         checkpoint reached, not a finished training."""
@@ -122,6 +132,9 @@ class LangevinFit:
         if largest > 1e30:  # the float32 networks would overflow to NaN
             raise ValueError(f"points reach {largest:.3g} in magnitude: pass states within 1e30")
         if not self.time_dependent:
+            if t is not None:  # it was ignored, even NaN (review, session 26)
+                raise ValueError("t applies to fits with time as an input (infer_langevin(time_dependent=True)); "
+                                 "this fit is autonomous: leave t out")
             return np.ascontiguousarray(z), None
         if t is None:
             raise ValueError("this fit has time as an input: pass t (scalar or (n,)) in the data's time unit")
@@ -233,6 +246,7 @@ class LangevinFit:
         samples (None: the fit's n_posterior, 200; ensembles: the members). seed:
         seed of the posterior draws. return_samples: also return the posterior
         samples, (S, n, d), in the result's `samples` (else None)."""
+        return_samples = boolean("return_samples", return_samples)
         s = self.drift_samples(points, t, _band_samples(n_samples), seed)
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
@@ -243,6 +257,7 @@ class LangevinFit:
         """Posterior mean, std and band of the diffusion matrix, (n, d, d) each, in
         position² per time (underdamped: velocity² per time); every sample is
         symmetric positive definite by construction. Arguments as for drift()."""
+        return_samples = boolean("return_samples", return_samples)
         s = self.diffusion_samples(points, t, _band_samples(n_samples), seed)
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
@@ -392,14 +407,7 @@ class LangevinFit:
     def _check_truth(self, truth):
         """`truth` when it can score this fit (drift and diffusion methods; a built-in
         model of the same regime and dimension); else TypeError / ValueError."""
-        if not (callable(getattr(truth, "drift", None)) and callable(getattr(truth, "diffusion", None))):
-            raise TypeError(f"truth must have drift(x, t) and diffusion(x, t) methods, got {type(truth).__name__}")
-        if isinstance(truth, Model):  # built-in models say what they are: catch a mismatched truth early
-            if truth.underdamped != (self.regime == "underdamped") or truth.dof != self.dim:
-                kind = "an underdamped" if truth.underdamped else "an overdamped"
-                raise ValueError(f"truth is {kind} model with {truth.dof} position coordinates; this fit is "
-                                 f"{self.regime} with {self.dim}")
-        return truth
+        return check_truth(truth, self.regime, self.dim)
 
     def _distinct_noisy_entries(self, a: np.ndarray) -> np.ndarray:
         """(n, d, d) matrices → (n, K): the entries i >= j of the noisy coordinates."""
@@ -531,6 +539,8 @@ class LangevinFit:
         bad = [k for k, p in params.items() if not np.isfinite(p).all()]
         if bad:
             raise ValueError(f"{path}: the parameters of {bad} are not finite; refit and save again")
+        if model is not None:
+            check_truth(model, regime, dim, "model")
         nets = {k: FieldNetwork.restore(c, params[k], n_threads) for k, c in cfg["nets"].items()}
         t = np.zeros((1, 1)) if time_dependent else None
         d = LangevinData(np.zeros((1, 1, dim)), dt, regime, model, t, notes)
@@ -580,3 +590,17 @@ def _time_input(norm: dict) -> str:
         return "t"
     harmonics = int(norm.get("time_harmonics", 1))
     return f"periodic, period {period:g}" + (f", {harmonics} harmonics" if harmonics > 1 else "")
+
+
+def check_truth(truth, regime: str, dim: int, name: str = "truth"):
+    """`truth` when it can score a fit of this regime and dimension (drift and diffusion
+    methods; a built-in model of the same regime and number of coordinates); else
+    TypeError / ValueError naming `name`."""
+    if not (callable(getattr(truth, "drift", None)) and callable(getattr(truth, "diffusion", None))):
+        raise TypeError(f"{name} must have drift(x, t) and diffusion(x, t) methods, got {type(truth).__name__}")
+    if isinstance(truth, Model):  # built-in models say what they are: catch a mismatched truth early
+        if truth.underdamped != (regime == "underdamped") or truth.dof != dim:
+            kind = "an underdamped" if truth.underdamped else "an overdamped"
+            raise ValueError(f"{name} is {kind} model with {truth.dof} position coordinates; this fit is "
+                             f"{regime} with {dim}")
+    return truth

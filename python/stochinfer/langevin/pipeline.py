@@ -16,7 +16,7 @@ from .._validate import (boolean, check_output_fits, increment_moments, integer,
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse_refit_with_out_of_bag,
                         refuse_refit_with_resetting)
-from .fit import LangevinFit
+from .fit import LangevinFit, check_truth
 from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
 from .friction import finite_dt_bias, local_friction, mean_friction
 from .linear import linear_fit, n_monomials, polynomial_features, select_degree
@@ -475,6 +475,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         warnings.warn("method='bbb' with n_bayes=0 has no Bayesian layer: a point estimate, with bands of zero "
                       "width; use n_bayes >= 1 or method='ensemble' for uncertainty", stacklevel=2)
     seed, n_threads = seed_value("seed", seed), thread_count(n_threads) or None
+    progress = None if progress is None else boolean("progress", progress)
+    if model is not None:  # it was accepted until report() (review, session 26)
+        check_truth(model, d.regime, d.dim, "model")
     noiseless = _coordinate_list("noiseless", noiseless)
     if drift_base not in DRIFT_BASES:
         raise ValueError(f"drift_base must be one of {tuple(DRIFT_BASES)}, got {drift_base!r}")
