@@ -203,3 +203,18 @@ def test_resetting_settings_are_checked():
     with pytest.raises(ValueError, match="ScheduledStep"):
         run_training(fake.step, fake.evaluate, fake.get_state, fake.set_state, 100, 10,
                      resetting=Resetting(lr_policy="rewound"))
+
+
+def test_run_training_checks_its_counts():
+    """(review, session 26) eval_every=0 raised ZeroDivisionError from inside the loop."""
+    from stochinfer.train import run_training
+    kw = dict(step=lambda n: 0.0, evaluate=lambda: {"val_loss": 0.0}, get_state=lambda: None,
+              set_state=lambda s: None)
+    for bad, match in ((dict(n_iter=10, eval_every=0), "eval_every must be >= 1"),
+                       (dict(n_iter=0, eval_every=5), "n_iter must be >= 1"),
+                       (dict(n_iter=10, eval_every=5, patience=0), "patience must be >= 1")):
+        with pytest.raises(ValueError, match=match):
+            run_training(**kw, **bad)
+    with pytest.raises(TypeError, match="eval_every must be an integer"):
+        run_training(**kw, n_iter=10, eval_every=2.5)
+    assert run_training(**kw, n_iter=10, eval_every=5, progress=False)["iterations"] == 10

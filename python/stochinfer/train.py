@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ._validate import user_stacklevel
+from ._validate import positive_int, user_stacklevel
 
 LR_POLICIES = ("global", "rewound", "reference")
 
@@ -200,6 +200,9 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     for every reset, and 'resetting_from', the update at which resetting began
     (None if it never did), when resetting is given.
     """
+    n_iter, eval_every = positive_int("n_iter", n_iter), positive_int("eval_every", eval_every)
+    if patience is not None:
+        patience = positive_int("patience", patience)
     if check_resetting(resetting, layer_wise=reset_state is not None) is not None:
         if resetting.lr_policy != "global" and not isinstance(step, ScheduledStep):
             raise ValueError(f"lr_policy='{resetting.lr_policy}' needs a ScheduledStep (the schedule to "
