@@ -1,4 +1,5 @@
 """Simulation engine against exact results (methods.md §7.1)."""
+import os
 import time
 
 import numpy as np
@@ -367,3 +368,41 @@ def test_a_large_stationary_start_warns_that_it_cannot_be_interrupted(monkeypatc
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         si.simulate(models.BeadSpring(n_beads=3), 2, 2, 0.01, initial="zeros")
+
+
+def test_memory_checks_honour_process_and_control_group_limits(monkeypatch):
+    """(review, session 26) Only the machine's MemAvailable was read: under `ulimit -v` or a
+    container's memory limit, refusable sizes died in std::bad_alloc instead."""
+    import io
+    import subprocess
+    import sys
+    child = ("import resource, numpy as np, stochinfer as si\n"
+             "from stochinfer import _validate as v\n"
+             "used = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmSize:'))\n"
+             "resource.setrlimit(resource.RLIMIT_AS, (used + 2**31, resource.getrlimit(resource.RLIMIT_AS)[1]))\n"
+             "assert 2**30 < v.available_memory_bytes() <= 2**31, v.available_memory_bytes()\n"
+             "try:\n"
+             "    si.simulate(si.models.BeadSpring(2), 2000, 100_000, 0.01)  # 3.0 GB of float64\n"
+             "except si.OutputTooLargeError as e:\n"
+             "    print('refused:', e)\n")
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert out.returncode == 0 and "refused: output of shape (2000, 100001, 2)" in out.stdout, out.stderr[-2000:]
+    from stochinfer import _validate as v
+    files = {"/proc/self/cgroup": "4:memory:/job\n0::/job\n",
+             "/sys/fs/cgroup/memory/job/memory.limit_in_bytes": "9223372036854771712",  # v1: unlimited
+             "/sys/fs/cgroup/memory/job/memory.usage_in_bytes": "1000",
+             "/sys/fs/cgroup/job/memory.max": str(3 * 2**30), "/sys/fs/cgroup/job/memory.current": str(2**30)}
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        if path in files:
+            return io.StringIO(files[path])
+        if str(path).startswith(("/sys/fs/cgroup", "/proc/self/cgroup")):
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr("builtins.open", fake_open)
+    assert v._cgroup_room() == 2 * 2**30  # v2: 3 GiB limit, 1 GiB used; v1 unlimited
+    assert v.available_memory_bytes() <= 2 * 2**30
+    files["/sys/fs/cgroup/job/memory.max"] = "max"
+    assert v._cgroup_room() is None

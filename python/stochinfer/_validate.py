@@ -280,6 +280,23 @@ def positive_definite(name: str, m: np.ndarray) -> np.ndarray:
 
 
 def available_memory_bytes() -> int | None:
+    """Memory this process can still allocate: the least of the machine's available
+    memory, the room under its address-space limit (ulimit -v) and the room under its
+    control group's memory limit (containers, batch schedulers); None if none is known."""
+    room = [b for b in (_machine_available(), _address_space_room(), _cgroup_room()) if b is not None]
+    return min(room) if room else None
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as fh:
+            text = fh.read().strip()
+        return None if text == "max" else int(text)
+    except (OSError, ValueError):
+        return None
+
+
+def _machine_available() -> int | None:
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
@@ -291,6 +308,46 @@ def available_memory_bytes() -> int | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def _address_space_room() -> int | None:
+    """RLIMIT_AS minus the address space in use (VmSize): allocations fail beyond it."""
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft == resource.RLIM_INFINITY or soft <= 0:
+            return None
+        with open("/proc/self/status") as fh:
+            used = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+        return max(soft - used, 0)
+    except (ImportError, OSError, ValueError, StopIteration):
+        return None
+
+
+def _cgroup_room() -> int | None:
+    """The memory control group's limit minus its usage (cgroup v2 or v1), where one is set."""
+    try:
+        with open("/proc/self/cgroup") as fh:
+            lines = [line.strip().split(":", 2) for line in fh if line.count(":") >= 2]
+    except OSError:
+        return None
+    room = []
+    for _, controllers, path in lines:
+        if controllers == "":  # v2: the unified hierarchy
+            files = [("/sys/fs/cgroup" + path.rstrip("/"), "memory.max", "memory.current"),
+                     ("/sys/fs/cgroup", "memory.max", "memory.current")]
+        elif "memory" in controllers.split(","):
+            files = [("/sys/fs/cgroup/memory" + path.rstrip("/"), "memory.limit_in_bytes", "memory.usage_in_bytes"),
+                     ("/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes")]
+        else:
+            continue
+        for base, limit_file, usage_file in files:  # the own group, or the namespace's root in a container
+            limit, usage = _read_int(f"{base}/{limit_file}"), _read_int(f"{base}/{usage_file}")
+            if limit is not None and usage is not None:
+                if limit < 2**60:  # 'unlimited' reads as a huge number under v1
+                    room.append(max(limit - usage, 0))
+                break
+    return min(room) if room else None
 
 
 def check_output_fits(shape: tuple, dtype, hint: str, extra_bytes: int = 0) -> None:
