@@ -384,3 +384,16 @@ def test_every_public_model_is_exported():
               if inspect.isclass(obj) and issubclass(obj, models.Model) and not name.startswith("_")
               and obj.__module__ == models.__name__}
     assert public <= set(models.__all__), public - set(models.__all__)
+
+
+def test_ground_truth_counts_and_targets_out_of_range_are_named():
+    """(review, session 26) substeps=2**40 reached pybind11 ('incompatible function arguments'); an
+    unreachable EP target surfaced as a root finder's RuntimeError."""
+    from stochinfer import models
+    m = models.BeadSpring(n_beads=2)
+    with pytest.raises(ValueError, match=r"substeps must be < 2\*\*31"):
+        m.snapshot_ep_rate(0.01, 2**40)
+    with pytest.raises(ValueError, match=r"blur must be < 2\*\*31"):
+        m.exposure_ep_rates(0.01, 2**40)
+    with pytest.raises(ValueError, match=r"target_ep_rate=1e\+300 is out of reach for n_beads=4"):
+        models.BeadSpring.high_dimensional(4, target_ep_rate=1e300)

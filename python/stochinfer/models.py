@@ -25,6 +25,15 @@ __all__ = [
 ]
 
 
+def _c_int(name: str, value, minimum: int = 1) -> int:
+    """A count passed to the C++ ground truth as a C int: refused beyond 2**31 - 1 (pybind11's
+    message names neither the argument nor the limit)."""
+    value = positive_int(name, value, minimum=minimum)
+    if value > 2**31 - 1:
+        raise ValueError(f"{name} must be < 2**31, got {value}")
+    return value
+
+
 class _FrozenAfterConstruction(type):
     """Freezes a Model once its whole construction is done, whatever the MRO (mixins,
     subclasses that set attributes after super().__init__())."""
@@ -161,7 +170,7 @@ class _LinearMixin:
     def sampled_covariance(self, dt: float, substeps: int = 1, method: str = "euler_maruyama") -> np.ndarray:
         """Stationary covariance C_s of the chain actually sampled every dt (model time unit)
         (method 'euler_maruyama' or 'heun' with `substeps` integrator steps per dt, or 'exact')."""
-        return np.asarray(gt.sampled_covariance(self.A, self.D, float(dt), method, positive_int("substeps", substeps)))
+        return np.asarray(gt.sampled_covariance(self.A, self.D, float(dt), method, _c_int("substeps", substeps)))
 
     def ep_rate(self) -> float:
         """Entropy production rate σ = tr[Ωᵀ D⁻¹ Ω C] (k_B per unit time)."""
@@ -172,7 +181,7 @@ class _LinearMixin:
         unit; σ_Δt in k_B per unit time), the value a transition-based estimator converges
         to (methods.md §5.0), for data made by `method` ('euler_maruyama', 'heun' or
         'exact') with `substeps` steps per dt."""
-        return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, positive_int("substeps", substeps)))
+        return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, _c_int("substeps", substeps)))
 
     def exposure_ep_rates(self, dt: float, blur: int, seq_len: int = 2, substeps: int = 1,
                           method: str = "euler_maruyama", observed=None) -> dict:
@@ -190,8 +199,8 @@ class _LinearMixin:
         obs = [] if observed is None else sorted({integer("observed", i) for i in observed})
         if any(not 0 <= i < self.A.shape[0] for i in obs):
             raise ValueError(f"observed must list coordinates in [0, {self.A.shape[0]}), got {observed!r}")
-        mean, span = gt.exposure_window_ep(self.A, self.D, float(dt), method, positive_int("substeps", substeps),
-                                           positive_int("blur", blur), positive_int("seq_len", seq_len, minimum=2),
+        mean, span = gt.exposure_window_ep(self.A, self.D, float(dt), method, _c_int("substeps", substeps),
+                                           _c_int("blur", blur), _c_int("seq_len", seq_len, minimum=2),
                                            obs)
         return {"exposure_mean_ep_rate": float(mean), "exposure_span_ep_rate": float(span)}
 
@@ -318,7 +327,12 @@ class BeadSpring(_LinearMixin, Model):
         """The σ = 1 family of methods.md §5.2: T_N = t_hot and T_1 solved so that ep_rate() = target."""
         n = positive_int("n_beads", n_beads, minimum=2)
         _dense_dim("n_beads", n)
-        t1 = float(gt.high_dim_cold_temperature(n, positive_float("t_hot", t_hot), positive_float("target_ep_rate", target_ep_rate)))
+        t_hot, target = positive_float("t_hot", t_hot), positive_float("target_ep_rate", target_ep_rate)
+        try:
+            t1 = float(gt.high_dim_cold_temperature(n, t_hot, target))
+        except RuntimeError as exc:  # no cold temperature in (0, t_hot) reaches the target
+            raise ValueError(f"target_ep_rate={target:g} is out of reach for n_beads={n}, t_hot={t_hot:g} (no cold "
+                             f"temperature gives it: {exc}); choose a smaller target or a larger t_hot") from None
         return cls(n_beads=n, t_cold=t1, t_hot=t_hot)
 
     def _size(self):
