@@ -390,6 +390,10 @@ def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):
         rate[j] = np.sum(np.linalg.solve(D, F[..., None])[..., 0] * dx) / (40 * 1500 * sim.dt)
     np.testing.assert_allclose(th["per_sample"], rate, rtol=1e-6)
     assert th["ep_rate"] == pytest.approx(rate.mean(), rel=1e-6)
+    # the error bar: the spread of the 8 samples' rates with the Monte Carlo error of their mean
+    # (σ√(1 + 1/8); session 26), and the noise of the 40 paths' mean rate, in quadrature
+    assert th["posterior_std"] == pytest.approx(rate.std(ddof=1), rel=1e-6)
+    assert th["error"] == pytest.approx(np.hypot(rate.std(ddof=1) * np.sqrt(1 + 1 / 8), th["stderr_paths"]), rel=1e-6)
     with pytest.warns(UserWarning, match="every 3 steps: a coarse-grained estimate, biased low"):
         ou_fit.thermodynamics(ou_fit.simulate(10, 60, n_samples=2, seed=2, record_every=3))
     again = ou_fit.simulate(40, 100, n_samples=8, seed=2)

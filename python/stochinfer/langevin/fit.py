@@ -278,7 +278,8 @@ class LangevinFit:
         provides (e.g. BrownianCarnot; sim must span a whole number of its periods,
         from any t0: simulate_fit.carnot_cycle). Units: EP rate in k_B per time
         unit; work and heat in the model's energy unit (k_B T with k_B = 1);
-        each with `error`, the posterior spread and path noise combined."""
+        each with `error`: the posterior spread σ over the S simulated samples, as
+        σ√(1 + 1/S) (the estimate is their mean), and the path noise in quadrature."""
         if not isinstance(sim, InferredTrajectories):
             raise TypeError(f"sim must be the result of this fit's simulate(), got {type(sim).__name__}")
         if sim.settings.get("fit_id") != self._id:
