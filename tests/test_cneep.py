@@ -348,3 +348,17 @@ def test_docstring_states_what_is_capped_and_the_map_tolerance(uint8_fit):
     ds, maps = est.delta_s(mv), est.dissipation_map(mv, per_window=True)
     np.testing.assert_allclose(maps.sum(axis=(2, 3)), ds, rtol=0, atol=1e-5)
     assert "exactly" not in si.CNEEP.__doc__ and "float32 rounding of h" in si.CNEEP.__doc__
+
+
+def test_review_string_flag_huge_upsampling_and_huge_batch_are_refused(small_fit):
+    """(review) per_window='yes' read as True; upsample_map to (10**6, 10**6) tried to allocate
+    7.3 TiB; batch=10**6 on 116 training windows ran one update for 40 s, deaf to Ctrl-C."""
+    from stochinfer._validate import OutputTooLargeError
+    mv, est, _ = small_fit
+    with pytest.raises(TypeError, match="per_window must be True or False, got 'yes'"):
+        est.dissipation_map(mv.frames[:1, :5], per_window="yes")
+    with pytest.raises(OutputTooLargeError, match=r"frame_shape \(1000000, 1000000\) is far beyond a movie frame"):
+        upsample_map(np.ones((5, 10)), (10**6, 10**6))
+    small = si.movies.bead_spring_movies(6, 30)
+    with pytest.raises(ValueError, match=r"batch=1000000 is over 1000× the 116 training windows of 2 frames"):
+        si.CNEEP(n_channel=4, batch=10**6, n_iter=1, eval_every=1, progress=False).fit(small)

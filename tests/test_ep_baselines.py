@@ -382,3 +382,31 @@ def test_review_findings_on_the_baselines(bead_spring, tmp_path):
             warnings.simplefilter("ignore")
             res = si.entropy_production(tr, method="tur")
         assert ("note: the trajectories start from initial='zeros' without burn-in" in res.summary()) == noted
+
+
+def test_a_callable_basis_with_complex_or_changing_currents_is_refused_naming_it():
+    """(review) complex currents lost their imaginary part (with only a ComplexWarning), and a basis
+    returning fewer columns for some transitions was broadcast over the others."""
+    import itertools
+    x = si.simulate(si.models.BeadSpring(2), 6, 300, DT, seed=1).x
+
+    def complex_currents(xbar, dx):
+        return dx + 1j
+
+    with pytest.raises(TypeError, match="the currents of basis 'complex_currents' must hold real numbers, got "
+                                        "complex values"):
+        tur_bound(x, DT, basis=complex_currents)
+    with pytest.raises(TypeError, match="must hold real numbers, got boolean values"):
+        tur_bound(x, DT, basis=lambda xbar, dx: dx > 0)
+    calls = itertools.count()
+
+    def changing(xbar, dx):
+        return dx if next(calls) == 0 else dx[:, :1]
+
+    with pytest.raises(ValueError, match="basis 'changing' returned 1 currents for some transitions and 2 for "
+                                         "others: it must return the same K currents"):
+        tur_bound(x, DT, basis=changing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the small-sample bias note
+        assert tur_bound(x, DT, basis=lambda xbar, dx: dx.astype(np.float32)).value == \
+            tur_bound(x, DT, basis=lambda xbar, dx: dx.astype(np.float32).astype(np.float64)).value

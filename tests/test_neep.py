@@ -531,3 +531,70 @@ def test_an_ensemble_keeps_its_finished_members_when_a_later_seed_diverges(bead2
     assert "note: seed 1 diverged without a usable model" in res.summary()
     with pytest.raises(FloatingPointError, match="non-finite loss"):
         NEEP(**kw).fit(bead2.x[:12], dt=0.01, seed=1, n_seeds=2)
+
+
+TINY = dict(hidden=8, layers=2, batch=64, n_iter=20, eval_every=10, progress=False)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return si.simulate(si.models.BeadSpring(n_beads=2), n_traj=6, n_steps=300, dt=0.01, seed=1)
+
+
+def test_string_flags_are_refused_not_read_as_true():
+    """(review) standardize='False' and the like read as True."""
+    for name in ("standardize", "record_test", "decoupled_weight_decay", "progress"):
+        with pytest.raises(TypeError, match=f"{name} must be True or False, got 'False'"):
+            NEEP(**{name: "False"})
+    with pytest.raises(TypeError, match="decoupled_weight_decay must be True or False"):
+        si.RNEEP(decoupled_weight_decay="no")
+    est = NEEP(standardize=np.bool_(False), record_test=True, progress=None)
+    assert est.standardize is False and est.record_test is True and est.progress is None
+
+
+def test_delta_s_beyond_the_networks_range_is_refused_not_nan(small):
+    """(review) A float32 NEEP read states ×1e39 (finite in float64) as all-NaN ΔS; a test
+    trajectory with such a value made the fitted rate NaN."""
+    est = NEEP(**TINY)
+    est.fit(small)
+    assert np.isfinite(est.delta_s(small.x[:1, :4] * 1e3)).all()  # far out, but readable
+    with pytest.raises(ValueError, match=r"data: the float32 network's ΔS is NaN or inf for 3 of 3 items: .* the "
+                                         r"values reach 1\.9\d*e\+39.*rescale the data to that range \(or train "
+                                         r"with dtype='float64'\)"):
+        est.delta_s(small.x[:1, :4] * 1e39)
+    x = small.x.astype(np.float64)
+    x[three_way_split(6, x.shape[1], seed=0).test[0, 0], 100] = 1e39
+    rate = est.result_.rate
+    with pytest.raises(ValueError, match="ΔS on the test set is NaN or inf for 2 of 300 items"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the spike hides the lag-1 correlation
+        est.fit(x, 0.01)
+    assert est.result_.rate == rate  # the failed fit left the previous one whole
+
+
+def test_a_batch_far_above_the_training_set_is_refused_before_training():
+    """(review) batch=10**8 on 1200 transitions: one update ran 8 s, deaf to Ctrl-C. Batches are
+    drawn with replacement, so up to 1000× the training items is allowed (the default 4096 on the
+    smallest data fit accepts), beyond that refused naming both."""
+    x = si.simulate(si.models.BeadSpring(n_beads=1), n_traj=1, n_steps=59, dt=0.01, seed=0).x  # 60 points
+    n_train = 35  # the time-block split's train part: 36 points
+    NEEP(hidden=4, layers=1, batch=1000 * n_train, n_iter=1, eval_every=1, progress=False).fit(x, 0.01)
+    with pytest.raises(ValueError, match=r"batch=35001 is over 1000× the 35 training transitions: each update "
+                                         r"draws batch items with replacement .* pass a batch of at most about the "
+                                         r"training set's size \(35\)"):
+        NEEP(hidden=4, layers=1, batch=1000 * n_train + 1, n_iter=1, eval_every=1, progress=False).fit(x, 0.01)
+    tok = si.models.FlashingRatchet().sample(6, 200, seed=0)
+    with pytest.raises(ValueError, match=r"batch=10000000 is over 1000× the \d+ training windows of 8 points"):
+        si.RNEEP(hidden=4, embed_dim=2, window=8, batch=10**7, n_iter=1, eval_every=1, progress=False).fit(tok)
+
+
+def test_interval_level_must_be_a_number(small):
+    """(review) res.interval('0.9') failed with "'<' not supported"."""
+    res = NEEP(**TINY).fit(small)
+    lo, hi = res.interval(np.float32(0.9))
+    assert lo < res.rate < hi
+    for bad in ("0.9", None, True):
+        with pytest.raises(TypeError, match="level must be a number in \\(0, 1\\), got"):
+            res.interval(bad)
+    with pytest.raises(ValueError, match="level must be in \\(0, 1\\)"):
+        res.interval(float("nan"))

@@ -536,3 +536,38 @@ def test_token_labels_out_of_range_name_the_data_and_the_fix():
         as_ep_data(np.array([0, -1, 2]), None)
     with pytest.raises(ValueError, match=r"token data: labels must be below 2\*\*31.*2147483648.*relabel"):
         as_ep_data(np.array([0, 2**31]), None)
+
+
+def test_split_seeds_beyond_2_63_give_distinct_splits_and_small_seeds_keep_theirs():
+    """(review) The split's key went through float64 for seeds >= 2**63: 2**64 − 1 split like seed 0,
+    and 2**63, 2**63 + 1, 2**63 + 1000 all alike (with a RuntimeWarning from the cast)."""
+    from stochinfer.ep import three_way_split
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tests = {s: tuple(three_way_split(30, 100, seed=s).test[:, 0]) for s in
+                 (0, 1, 2**63 - 1, 2**63, 2**63 + 1, 2**63 + 1000, 2**64 - 1)}
+    assert len(set(tests.values())) == len(tests)
+    assert tests[2**63] == (1, 8, 15, 18, 20, 24) and tests[2**64 - 1] == (6, 10, 13, 22, 23, 27)
+    # seeds below 2**63 split exactly as before the fix
+    for seed, test, val in [(0, [0, 5], [4, 8]), (7, [3, 8], [0, 9]), (2**53 + 1, [1, 2], [3, 8]),
+                            (2**63 - 1, [2, 7], [0, 4])]:
+        s = three_way_split(10, 50, seed=seed)
+        assert s.test[:, 0].tolist() == test and s.val[:, 0].tolist() == val
+    with pytest.raises(ValueError, match="seed must be < 2\\*\\*64"):
+        three_way_split(30, 100, seed=2**64)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        three_way_split(30, 100, seed=-1)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        three_way_split(30, 100, seed=1.5)
+
+
+def test_substeps_beyond_32_bits_are_refused_naming_them():
+    """(review) substeps=2**40 reached the compiled truth as a raw pybind11 TypeError."""
+    m = si.models.BeadSpring(2)
+    x = si.simulate(m, 6, 50, 0.01, seed=1).x
+    for est in (NEEP(hidden=4, layers=1, n_iter=1, eval_every=1, progress=False),
+                si.CNEEP(n_channel=2, n_iter=1, eval_every=1, progress=False)):
+        data = x if type(est) is NEEP else si.movies.render(x, si.movies.bead_spring_layout())
+        with pytest.raises(ValueError, match=r"substeps must be <= 2147483647 \(integration steps per recorded "
+                                             r"interval.*got 1099511627776"):
+            est.fit(data, 0.01, model=m, substeps=2**40)

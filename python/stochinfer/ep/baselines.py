@@ -21,7 +21,7 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
-from .._validate import check_output_fits, finite_array, positive_float, positive_int, user_stacklevel
+from .._validate import check_output_fits, finite_array, positive_float, positive_int, real_array, user_stacklevel
 
 __all__ = ["BaselineEstimate", "plugin_discrete", "plugin_binned", "block_kld", "tur_bound"]
 
@@ -384,9 +384,15 @@ def tur_bound(x: np.ndarray, dt: float, basis: Union[str, Callable] = "linear") 
     for g, (i0, i1, t0, t1) in enumerate(rects):  # per-group moment sums (loop over ≤ 38 groups, not transitions)
         seg = x[i0:i1, t0:t1 + 1]
         a, b = seg[:, :-1].reshape(-1, d), seg[:, 1:].reshape(-1, d)
-        j = np.asarray(fn(0.5 * (a + b) - origin, b - a), dtype=np.float64)
+        j = fn(0.5 * (a + b) - origin, b - a)
+        # complex currents would lose their imaginary part, booleans or strings be read as numbers
+        j = j if builtin else real_array(f"the currents of basis {name!r}", j)
+        j = np.asarray(j, dtype=np.float64)
         if j.ndim != 2 or j.shape[0] != a.shape[0]:
             raise ValueError(f"basis must return an (N, K) array for N = {a.shape[0]} transitions, got {j.shape}")
+        if shift is not None and j.shape[1] != shift.size:  # numpy would broadcast one column over K
+            raise ValueError(f"basis {name!r} returned {j.shape[1]} currents for some transitions and {shift.size} "
+                             "for others: it must return the same K currents (columns) for every call")
         if not np.all(np.isfinite(j)):
             raise ValueError("basis returned NaN or inf")
         if shift is None:

@@ -13,8 +13,8 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _core
-from .._validate import (check_output_fits, finite_states, positive_int, recording_dt, required_dt, positive_float,
-                         stacked_array)
+from .._validate import (boolean, check_output_fits, finite_states, positive_int, recording_dt, required_dt,
+                         positive_float, stacked_array)
 from .data import EPData, _check_model, checked_substeps, recorded_substeps
 from .neep import NEEP
 from .result import EPResult
@@ -78,6 +78,7 @@ class CNEEP(NEEP):
     """
 
     _method, _kind = "cneep", "estimate"
+    _points = "frames"
     _config_keys = _CNEEP_KEYS
     # a failed refit keeps the old network's frame size and pixel kind
     _fitted_state = NEEP._fitted_state + ("_frame_shape", "_pixel_kind")
@@ -331,6 +332,7 @@ class CNEEP(NEEP):
         H', W'), each summing to that window's ΔS. An ensemble averages its members."""
         if self.net is None:
             raise RuntimeError("CNEEP is not trained: call fit() or CNEEP.load() first")
+        per_window = boolean("per_window", per_window)
         d = self._trained_input(movies)
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
         if not per_window:
@@ -486,6 +488,10 @@ def upsample_map(hmap: np.ndarray, frame_shape: tuple) -> np.ndarray:
     if H < h or W < w:  # each cell needs a pixel, or its EP would be lost
         raise ValueError(f"frame_shape {(H, W)} must be at least the map's {(h, w)} (the movie's frame size, "
                          "e.g. res.settings['frame_shape'])")
+    # the output, and the row and column indices (a few int64 temporaries of H and W values)
+    check_output_fits((*hmap.shape[:-2], H, W), np.float64,
+                      f"frame_shape {(H, W)} is far beyond a movie frame: pass the movie's frame size "
+                      "(res.settings['frame_shape']), or fewer maps at a time", extra_bytes=24 * (H + W))
     rows = np.minimum(np.arange(H) * h // H, h - 1)
     cols = np.minimum(np.arange(W) * w // W, w - 1)
     count = np.bincount(rows, minlength=h)[:, None] * np.bincount(cols, minlength=w)[None, :]

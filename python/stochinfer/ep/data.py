@@ -67,9 +67,13 @@ def recorded_substeps(settings: dict, substeps: Optional[int]) -> Optional[int]:
 
 
 def checked_substeps(substeps) -> Optional[int]:
-    """None, or an integer >= 1 (ValueError otherwise)."""
+    """None, or an integer in [1, 2**31) (ValueError otherwise): the compiled truth takes
+    the integration steps per recorded interval as a 32-bit int, as stochinfer.simulate does."""
     if substeps is not None and (not isinstance(substeps, numbers.Integral) or substeps < 1):
         raise ValueError(f"substeps must be an integer >= 1, got {substeps}")
+    if substeps is not None and substeps > 2**31 - 1:
+        raise ValueError(f"substeps must be <= {2**31 - 1} (integration steps per recorded interval, as "
+                         f"stochinfer.simulate takes them; for a simulation, substeps × record_every), got {substeps}")
     return None if substeps is None else int(substeps)
 
 

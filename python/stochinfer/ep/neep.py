@@ -14,8 +14,8 @@ import numpy as np
 from .. import _core
 from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
-from .._validate import (check_output_fits, momentum_value, positive_float, positive_int, same_interval, seed_value,
-                         thread_count)
+from .._validate import (boolean, check_output_fits, momentum_value, positive_float, positive_int, same_interval,
+                         seed_value, thread_count)
 from ..train import (Resetting, ScheduledStep, network_state, refuse_patience_with_resetting, resetting_option,
                      run_training, saved_settings_without_ignored_patience, set_network_state)
 from . import readout
@@ -26,6 +26,11 @@ from .splits import Split, split_fractions, three_way_split
 FORMAT_VERSION = 1
 #: read-out windows (transitions for NEEP) each part of the split must hold: a rate and its error bar
 MIN_WINDOWS = 10
+#: batch / training items above which a batch is refused: minibatches are drawn with replacement, so
+#: a batch far above the training set only repeats its items, at that many passes over it per update
+#: (which Ctrl-C waits for). Generous: the defaults (NEEP batch 4096) pass on the smallest data fit
+#: accepts (MIN_WINDOWS transitions) and keep their results.
+MAX_BATCH_PER_ITEM = 1000
 #: what fit() sets besides the networks: restored when a fit fails
 _FITTED_STATE = ("dt", "tokens", "shift", "scale", "_state_dim", "_n_tokens", "net", "members", "result_")
 _ACTIVATIONS = ("relu", "elu", "tanh", "softplus", "silu")
@@ -65,7 +70,8 @@ class NEEP:
     weight_decay is then an L2 term in the gradient; needs a larger lr than Adam).
     lr_schedule: 'cosine' (decay to lr/100 over n_iter; averages out minibatch noise
     in the read-out) or 'constant' (the reference).
-    batch: transitions per update.  n_iter: updates.  eval_every: updates between
+    batch: transitions per update (drawn with replacement; at most 1000× the training
+    transitions).  n_iter: updates.  eval_every: updates between
     validation checks.  patience: stop when the validation loss has not improved
     for this many updates (None: never).
     resetting: stochinfer.Resetting, stochastic resetting to the best checkpoint
@@ -84,6 +90,7 @@ class NEEP:
     progress: progress bar (None: only on an interactive terminal; needs tqdm).
     """
     _method, _kind, _window = "neep", "estimate", 2
+    _points = "points"  # what a path is made of (CNEEP: frames)
     _config_keys = _CONFIG_KEYS
     _fitted_state = _FITTED_STATE
 
@@ -105,7 +112,7 @@ class NEEP:
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
         self.lr_schedule = lr_schedule
         self.weight_decay = positive_float("weight_decay", weight_decay, allow_zero=True)
-        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+        self.decoupled_weight_decay = boolean("decoupled_weight_decay", decoupled_weight_decay)
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
         self.optimizer = optimizer
@@ -118,16 +125,16 @@ class NEEP:
         self.patience = None if patience is None else positive_int("patience", patience)
         self.resetting = resetting_option(resetting)  # a dict as save() writes it, too
         refuse_patience_with_resetting(self.patience, self.resetting)
-        self.standardize = bool(standardize)
+        self.standardize = boolean("standardize", standardize)
         self.embed_dim = positive_int("embed_dim", embed_dim)
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = dtype
         self.split = split_fractions(split)
         self.val_max_transitions = positive_int("val_max_transitions", val_max_transitions)
-        self.record_test = bool(record_test)
+        self.record_test = boolean("record_test", record_test)
         self.n_threads = thread_count(n_threads)
-        self.progress = progress
+        self.progress = None if progress is None else boolean("progress", progress)
         self.net = None          # compiled network after fit/load (the first of self.members)
         self.members = []        # every network of fit(n_seeds=K); delta_s averages them
         self.dt = None
@@ -273,6 +280,13 @@ class NEEP:
                 raise ValueError(f"data: the {split.kind.replace('_', ' ')} split leaves {n_windows} window(s) of "
                                  f"{w} points in the {part} part (need at least {MIN_WINDOWS} for a rate and its "
                                  "error bar); pass longer or more paths, or a smaller window")
+        n_train = int((lengths["train"] - w + 1).sum())  # the items training draws from (stride 1)
+        if self.batch > MAX_BATCH_PER_ITEM * n_train:
+            items = "transitions" if w == 2 and self._points == "points" else f"windows of {w} {self._points}"
+            raise ValueError(f"batch={self.batch} is over {MAX_BATCH_PER_ITEM}× the {n_train} training {items}: each "
+                             f"update draws batch items with replacement from them, so a batch this large only "
+                             f"repeats them ({self.batch // n_train} times each per update, for the cost of as many "
+                             f"passes); pass a batch of at most about the training set's size ({n_train}), or more data")
         # a fit that fails (divergence, Ctrl-C before any evaluation) leaves the previous fit whole: its
         # weights stay consistent with its dt, input transform and sizes (save() writes them together)
         previous = {k: getattr(self, k, None) for k in self._fitted_state}
@@ -355,6 +369,7 @@ class NEEP:
 
     def _read_out(self, d: EPData, split: Split, members, fits, truth: dict, seed: int) -> EPResult:
         per_member, ds, dissipation_map = self._test_delta_s(members, d.data, split.test)
+        self._refuse_non_finite_delta_s(d, ds, " on the test set")
         item_dt = d.dt * (self._window - 1)  # time spanned by one ΔS item
         parts = readout.per_segment(ds, split.test, self._window)
         rate = readout.mean_rate(ds, item_dt)
@@ -415,7 +430,26 @@ class NEEP:
             raise RuntimeError("NEEP is not trained: call fit() or NEEP.load() first")
         d = self._trained_input(data)
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
-        return _ensemble_delta_s(self.members or [self.net], d.data, segs)[1].reshape(d.n_traj, -1)
+        ds = _ensemble_delta_s(self.members or [self.net], d.data, segs)[1].reshape(d.n_traj, -1)
+        self._refuse_non_finite_delta_s(d, ds, "")
+        return ds
+
+    def _refuse_non_finite_delta_s(self, d: EPData, ds: np.ndarray, where: str) -> None:
+        """A NaN or inf ΔS is the network's arithmetic overflowing on values far outside the
+        training data (e.g. 1e39 beyond float32): a ValueError naming the data, not garbage."""
+        ok = np.isfinite(ds)
+        if ok.all():
+            return
+        reach = ""
+        if not d.tokens and d.data.size:
+            reach = f"; the values reach {max(abs(float(d.data.max())), abs(float(d.data.min()))):.3g}"
+            if self.shift is not None:
+                reach += (f", while the training data had mean {np.round(self.shift, 4).tolist()} and std "
+                          f"{np.round(1.0 / self.scale, 4).tolist()}")
+        wider = " (or train with dtype='float64')" if self.dtype == "float32" else ""
+        raise ValueError(f"data: the {self.dtype} network's ΔS{where} is NaN or inf for {int((~ok).sum())} of "
+                         f"{ok.size} items: its arithmetic overflows on values far outside its training range"
+                         f"{reach}; rescale the data to that range{wider}")
 
     def save(self, path: str) -> None:
         """Save the trained estimator to a .npz file (atomic write).

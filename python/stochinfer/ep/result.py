@@ -3,6 +3,7 @@ data came from a built-in model, the analytic truth."""
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -85,6 +86,8 @@ class EPResult:
         with t the Student-t quantile for `dof` degrees of freedom (the standard error
         is itself estimated, from few test trajectories and seeds), or the normal
         quantile when dof is None."""
+        if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Real):  # '0.9': no failed comparison
+            raise TypeError(f"level must be a number in (0, 1), got {level!r}")
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
         q = 0.5 * (1 + level)

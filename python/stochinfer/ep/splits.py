@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import seed_value
+
 
 @dataclass(frozen=True)
 class Split:
@@ -62,8 +64,11 @@ def three_way_split(n_traj: int, length: int, fractions=(0.6, 0.2, 0.2), seed: i
         raise ValueError(f"split fractions must be 3 positive numbers summing to 1, got {fractions}")
     if length < 2:
         raise ValueError(f"data: need at least 2 time points per trajectory, got {length}")
+    seed = seed_value("seed", seed)
     if n_traj >= 3:
-        order = np.random.Generator(np.random.Philox(key=[seed, 0x5B117])).permutation(n_traj)
+        # the key as exact uint64 words: a plain list of a seed >= 2**63 became float64 (colliding keys)
+        key = np.array([seed, 0x5B117], dtype=np.uint64)
+        order = np.random.Generator(np.random.Philox(key=key)).permutation(n_traj)
         counts = np.maximum(1, np.floor(f * n_traj).astype(int))
         counts[0] = n_traj - counts[1] - counts[2]
         if counts[0] < 1:
