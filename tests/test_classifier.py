@@ -604,3 +604,67 @@ def test_a_resetting_dict_with_unknown_keys_is_a_value_error_naming_it():
     with pytest.raises(TypeError, match="resetting must be a stochinfer.Resetting"):
         compare_resetting(np.zeros((40, 2)), np.zeros(40, dtype=int), np.zeros((10, 2)), np.zeros(10, dtype=int),
                           resetting={"prob": 0.5}, seeds=range(2))
+
+
+def test_string_flags_are_refused_not_read_as_true():
+    """(review) Classifier(nesterov='False', standardize='False') read both as True."""
+    for name in ("nesterov", "standardize", "progress"):
+        with pytest.raises(TypeError, match=f"{name} must be True or False, got 'False'"):
+            si.Classifier(**{name: "False"})
+    clf = si.Classifier(nesterov=np.bool_(True), standardize=False, progress=None)
+    assert clf.nesterov is True and clf.standardize is False and clf.progress is None
+
+
+def test_label_noise_refuses_classes_beyond_int32_and_builds_no_table_over_class_indices():
+    """(review) n_classes=2**62 gave labels near 2e18 (class indices are int32, as Classifier takes
+    them), 10**20 numpy's 'high is out of bounds'; mapping={0: 10**9} built a 7.45 GiB table."""
+    import tracemalloc
+    y = np.arange(10) % 3
+    for k in (2**31 + 1, 2**62, 10**20):
+        with pytest.raises(ValueError, match=r"n_classes must be <= 2\*\*31: labels are drawn in \[0, n_classes\)"):
+            si.symmetric_label_noise(y, 0.4, n_classes=k)
+    noisy = si.symmetric_label_noise(y, 1.0, n_classes=2**31, seed=3)[0]
+    assert noisy.max() < 2**31 and (noisy != y).all()
+    for mapping in ({0: 2**31}, {2**40: 1}):
+        with pytest.raises(ValueError, match=r"mapping: class \d+ is too large .* below 2\*\*31"):
+            si.asymmetric_label_noise(y, 0.3, mapping=mapping)
+    tracemalloc.start()
+    try:
+        noisy, flagged = si.asymmetric_label_noise(y, 1.0, mapping={0: 5 * 10**7})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # the table of every class up to 5·10⁷ took 400 MB
+    assert noisy.tolist() == [5 * 10**7 if c == 0 else c for c in y] and flagged.tolist() == (y == 0).tolist()
+    # the same noise as the table it replaces
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 12, size=500)
+    mapping = {0: 3, 3: 0, 7: 11, 9: 20, 15: 2}
+    table = np.arange(21)
+    for a, b in mapping.items():
+        table[a] = b
+    draw = np.random.default_rng([4, 0xA5E3]).random(labels.size) < 0.4
+    noisy, flagged = si.asymmetric_label_noise(labels, 0.4, mapping=mapping, seed=4)
+    want_flags = draw & (table[labels] != labels)
+    assert np.array_equal(flagged, want_flags) and np.array_equal(noisy, np.where(want_flags, table[labels], labels))
+    assert noisy.dtype == np.int64
+
+
+def test_compare_resetting_checks_every_seed():
+    """(review) seeds=[1.7] ran with seed 1, seeds=['a'] failed with "invalid literal for int()"."""
+    from stochinfer.classify import compare_resetting
+    x, y = _data(60, k=3)
+    args = (x[:40], y[:40], x[40:], y[40:], si.Resetting(prob=0.01, after=5))
+    for seeds, err, match in [([1.7], TypeError, "seeds must be an integer, got float"),
+                              (["a"], TypeError, "seeds must be an integer, got str"),
+                              ([True], TypeError, "seeds must be an integer, got bool"),
+                              ([-3], ValueError, "seeds must be >= 0"),
+                              ([2**64], ValueError, "seeds must be < 2\\*\\*64"),
+                              (3, TypeError, "seeds must be an iterable of integer seeds, e.g. range\\(5\\), got int")]:
+        with pytest.raises(err, match=match):
+            compare_resetting(*args, seeds=seeds, n_iter=5, eval_every=5, progress=False)
+    with pytest.raises(ValueError, match=r"seeds must be < 2\*\*64 - 2\*\*32 with validation='test'"):
+        compare_resetting(*args, noise_rate=0.2, validation="test", seeds=[2**64 - 2], n_iter=5, eval_every=5,
+                          progress=False)
+    res = compare_resetting(*args, seeds=np.arange(2), n_iter=5, eval_every=5, progress=False)
+    assert res.seeds == [0, 1] and all(type(s) is int for s in res.seeds)

@@ -1,6 +1,7 @@
 """Movie renderer (methods.md §5.9.1) against an independent numpy float64
 reference: pixel-integrated Gaussian spots, peak normalisation, downsampling as
 block means, crops, 8-bit quantisation, keyed pixel noise and its statistics."""
+import importlib
 import math
 
 import numpy as np
@@ -261,3 +262,23 @@ def test_movies_are_checked():
         si.movies.render_movies(traj, bead_spring_layout(), frames=[[0, 1]])
     with pytest.raises(TypeError, match="frames must be integer"):
         render(np.zeros((1, 3, 2)), bead_spring_layout(), frames=[[0.7, 1.9]])
+
+
+def test_spot_widths_and_read_noise_that_overflow_the_renderer_are_refused():
+    """(review) spot_std=1e300 gave NaN frames (the spot integrals are differences of erfc near 1:
+    about 3e-16·spot_std relative error), read_noise=1e300 inf float32 frames."""
+    x = np.zeros((1, 2, 2))
+    wide = SpotLayout(8, 8, np.array([[3.2, 4.7]]), np.zeros((1, 2, 2)), spot_std=1e8)  # the widest allowed
+    f = render(x, wide, quantize=False)
+    np.testing.assert_allclose(f, 1.0, rtol=1e-6)  # a uniform haze at the peak value, still exact
+    for std in (1.0000001e8, 1e16, 1e300):
+        with pytest.raises(ValueError, match=r"spot_std must be <= 1e\+08 pixels, got .*NaN frames"):
+            bead_spring_layout(spot_std=std)
+    layout = bead_spring_layout()
+    top = importlib.import_module("stochinfer.movies.render").MAX_FLOAT_READ_NOISE  # (the name is the function)
+    assert np.isfinite(render(x, layout, read_noise=top, quantize=False)).all()
+    for noise in (top * 1.001, 1e300):
+        with pytest.raises(ValueError, match=r"read_noise=.* overflows the float32 frames of quantize=False.*"
+                                             r"pass read_noise <= 4\.25e\+37 .* or quantize=True"):
+            render(x, layout, read_noise=noise, quantize=False)
+    assert render(x, layout, read_noise=1e300).dtype == np.uint8  # clipped to 0 or 255: no overflow

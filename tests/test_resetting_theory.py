@@ -2,6 +2,7 @@
 §4.1, §7.5 'Theory helper'): the closed form against its known limits and optimum,
 and the compiled walkers against the closed form within their standard error."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -122,3 +123,16 @@ def test_ctrl_c_stops_many_short_walkers():
     with sigint_after(0.5) as elapsed, pytest.raises(KeyboardInterrupt):
         rt.first_passage_times(1.0, 1.0, 0.0, V=-5.0, n_walkers=n, **kw)
     assert elapsed() < 5.0
+
+
+def test_optimal_rate_outside_the_float_range_is_refused_naming_the_arguments():
+    """(review) V=-1e200 gave nan, x0=1e-200 a ZeroDivisionError (x0² underflows)."""
+    for x0, D, V in [(1.0, 1.0, -1e200), (1e-200, 1.0, 0.5), (1e-200, 1.0, 0.0), (1e200, 1.0, 0.0),
+                     (1.0, 1e305, -1.0), (1e-160, 1.0, -1.0)]:
+        with pytest.raises(ValueError, match=re.escape(f"optimal_rate: x0={x0:g}, D={D:g}, V={V:g} put the rate "
+                                                       "scales D/x0², |V|/x0 or V²/D beyond the float range")):
+            rt.optimal_rate(x0, D, V)
+    # large but representable scales still work, and a drift towards the target needs no resetting
+    assert rt.optimal_rate(1e-100, 1.0, 0.0) == pytest.approx(rt.Z_STAR ** 2 * 1e200)
+    assert rt.optimal_rate(1.0, 1e-300, -1.0) > 0
+    assert rt.optimal_rate(1.0, 1.0, 1e200) == 0.0

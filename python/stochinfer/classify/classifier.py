@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _core
 from .._io import atomic_savez, load_versioned
-from .._validate import (check_output_fits, finite_array, momentum_value, positive_float, positive_int,
+from .._validate import (boolean, check_output_fits, finite_array, momentum_value, positive_float, positive_int,
                          seed_value, thread_count)
 from ..ep.neep import _ACTIVATIONS
 from ..train import (Resetting, ScheduledStep, layer_slices, network_state, resetting_option,
@@ -123,7 +123,7 @@ class Classifier:
         self.optimizer = optimizer
         self.lr = positive_float("lr", lr)
         self.momentum = momentum_value(momentum)
-        self.nesterov = bool(nesterov)
+        self.nesterov = boolean("nesterov", nesterov)
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
         self.weight_decay = positive_float("weight_decay", weight_decay, allow_zero=True)
@@ -144,12 +144,12 @@ class Classifier:
         self.val_fraction = positive_float("val_fraction", val_fraction)
         if not self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-        self.standardize = bool(standardize)
+        self.standardize = boolean("standardize", standardize)
         if precision not in ("float32", "float64"):
             raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
         self.precision = precision
         self.n_threads = thread_count(n_threads)
-        self.progress = progress
+        self.progress = None if progress is None else boolean("progress", progress)
         self.net_ = None
 
     # -- data ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from .._validate import seed_value
 from ..train import Resetting, check_resetting
 from .classifier import Classifier
 from .label_noise import class_labels, noise_rate as checked_rate, symmetric_label_noise
@@ -65,10 +66,18 @@ def compare_resetting(x, y, x_test, y_test, resetting: Resetting, noise_rate: fl
     if validation not in ("split", "test"):
         raise ValueError(f"validation must be 'split' or 'test', got {validation!r}")
     Classifier(**classifier_kwargs, resetting=resetting)  # its settings refused before any training
-    seeds = [int(s) for s in seeds]
+    try:
+        seeds = list(seeds)
+    except TypeError:
+        raise TypeError(f"seeds must be an iterable of integer seeds, e.g. range(5), got {type(seeds).__name__}") \
+            from None
+    seeds = [seed_value("seeds", s) for s in seeds]  # 1.7 or '1' are refused, not read as 1
     if not seeds:
         raise ValueError("seeds must name at least one seed")
     noise_rate = checked_rate(noise_rate)
+    if validation == "test" and noise_rate > 0 and max(seeds) >= 2**64 - 2**32:
+        raise ValueError(f"seeds must be < 2**64 - 2**32 with validation='test' (the validation labels' noise is "
+                         f"drawn from seed + 2**32), got {max(seeds)}")
     y, y_test = class_labels("y", y), class_labels("y_test", y_test)
     # noise draws over every class of both sets (a test set may lack the largest)
     k = n_classes if n_classes is not None else int(max(np.max(y), np.max(y_test))) + 1

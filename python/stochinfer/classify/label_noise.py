@@ -31,6 +31,10 @@ def cyclic_mapping(groups) -> dict:
     return out
 
 
+#: class indices are below this (int32), as Classifier and class_labels take them
+MAX_CLASSES = 2**31
+
+
 def class_labels(name: str, labels, n: Optional[int] = None) -> np.ndarray:
     """Class indices as int64: a 1-D integer array (of length n when given) with
     values >= 0. Floats are refused, integer-valued or not (cast with .astype(int))."""
@@ -42,7 +46,7 @@ def class_labels(name: str, labels, n: Optional[int] = None) -> np.ndarray:
         raise TypeError(f"{name} must hold integer class indices, got dtype {y.dtype} (cast with .astype(int))")
     if y.min() < 0:
         raise ValueError(f"{name} must be >= 0 (class indices), got {int(y.min())}")
-    if y.max() >= 2**31:
+    if y.max() >= MAX_CLASSES:
         raise ValueError(f"{name}: class index {int(y.max())} is too large")
     return y.astype(np.int64)
 
@@ -52,6 +56,9 @@ def _labels(labels, n_classes: Optional[int]) -> Tuple[np.ndarray, int]:
     k = int(y.max()) + 1 if n_classes is None else integer("n_classes", n_classes)
     if k < 2 or y.max() >= k:
         raise ValueError(f"n_classes must be >= 2 and above every label (largest label {int(y.max())}), got {k}")
+    if k > MAX_CLASSES:
+        raise ValueError(f"n_classes must be <= 2**31: labels are drawn in [0, n_classes) and class indices must be "
+                         f"below 2**31 (int32), as Classifier takes them; got {k}")
     return y, k
 
 
@@ -91,9 +98,13 @@ def asymmetric_label_noise(labels, rate: float, mapping: Mapping[int, int] = CIF
     for a, b in pairs:
         if a < 0 or b < 0 or a == b:
             raise ValueError(f"mapping must send a class >= 0 to another class >= 0, got {a} -> {b}")
-    table = np.arange(max(int(y.max()), *(a for a, _ in pairs), *(b for _, b in pairs)) + 1)
-    for a, b in pairs:
-        table[a] = b
+        if max(a, b) >= MAX_CLASSES:
+            raise ValueError(f"mapping: class {max(a, b)} is too large ({a} -> {b}); class indices must be below "
+                             "2**31 (int32), as Classifier takes them")
+    # each label's target class, looked up per distinct label: no table over every class index up to the largest
+    lookup = dict(pairs)
+    classes, inverse = np.unique(y, return_inverse=True)
+    target = np.array([lookup.get(int(c), int(c)) for c in classes], dtype=np.int64)[inverse.reshape(-1)]
     rng = np.random.default_rng([seed_value("seed", seed), 0xA5E3])
-    flagged = (rng.random(y.size) < rate) & (table[y] != y)
-    return np.where(flagged, table[y], y), flagged
+    flagged = (rng.random(y.size) < rate) & (target != y)
+    return np.where(flagged, target, y), flagged

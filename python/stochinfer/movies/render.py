@@ -11,6 +11,10 @@ from .layout import SpotLayout
 
 #: shot-noise means at or above this use the normal approximation N(λ, λ)
 POISSON_EXACT_BELOW = float(_core.POISSON_EXACT_BELOW)
+#: largest read_noise of float32 frames (quantize=False): the renderer's normals (Box–Muller on
+#: 31-bit uniforms) stay below sqrt(2 ln 2**32) = 6.66 in size, so the noise stays below float32's
+#: largest value with room for the spots' intensity
+MAX_FLOAT_READ_NOISE = float(np.finfo(np.float32).max) / 8
 
 
 def crop_box(crop, height: int, width: int) -> tuple:
@@ -100,6 +104,10 @@ def render(states, layout: SpotLayout, *, downsample: int = 1, crop=None, photon
     shot = 0.0 if photons is None else _validate.positive_float("photons", photons)
     read = _validate.positive_float("read_noise", read_noise, allow_zero=True)
     _validate.boolean("quantize", quantize)
+    if not quantize and read > MAX_FLOAT_READ_NOISE:
+        raise ValueError(f"read_noise={read:g} overflows the float32 frames of quantize=False (the noise reaches "
+                         f"6.66 × read_noise); pass read_noise <= {MAX_FLOAT_READ_NOISE:.3g} (in units of the spot "
+                         "peak), or quantize=True")
     seed = _validate.seed_value("seed", seed)
     threads = _validate.thread_count(n_threads)
     movie_offset = _validate.seed_value("movie_offset", movie_offset)
