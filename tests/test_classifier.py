@@ -668,3 +668,12 @@ def test_compare_resetting_checks_every_seed():
                           progress=False)
     res = compare_resetting(*args, seeds=np.arange(2), n_iter=5, eval_every=5, progress=False)
     assert res.seeds == [0, 1] and all(type(s) is int for s in res.seeds)
+
+
+def test_a_batch_far_above_the_training_rows_is_refused_before_training():
+    """(review, session 26) Rows are drawn with replacement: batch=10**7 on 180 rows held one
+    update (and Ctrl-C) for about a second, 10**8 for ten, only repeating the rows."""
+    x, y = np.random.default_rng(0).random((200, 3)), np.arange(200) % 2
+    with pytest.raises(ValueError, match=r"batch=10000000 is over 1000× the 180 training rows"):
+        si.Classifier(hidden=4, layers=1, batch=10**7, n_iter=1, eval_every=1, progress=False).fit(x, y)
+    si.Classifier(hidden=4, layers=1, batch=180_000, n_iter=1, eval_every=1, progress=False).fit(x, y)  # 1000×

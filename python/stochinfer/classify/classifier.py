@@ -208,6 +208,10 @@ class Classifier:
             scale = 1.0 / np.where(std > 0, std, 1.0)
             net.set_input_transform(list(shift), list(scale))
         train_rows = np.ascontiguousarray(train_rows, dtype=np.int64)
+        if self.batch > 1000 * train_rows.size:  # drawn with replacement: only repeats, at that many passes
+            raise ValueError(f"batch={self.batch} is over 1000× the {train_rows.size} training rows: each update draws "
+                             "batch rows with replacement, so a batch this large only repeats them, for the cost of "
+                             f"as many passes per update; pass a batch of at most about {train_rows.size}, or more data")
         val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
         sample_seed = seed ^ 0x5A17
 
