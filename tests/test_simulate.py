@@ -404,5 +404,8 @@ def test_memory_checks_honour_process_and_control_group_limits(monkeypatch):
     monkeypatch.setattr("builtins.open", fake_open)
     assert v._cgroup_room() == 2 * 2**30  # v2: 3 GiB limit, 1 GiB used; v1 unlimited
     assert v.available_memory_bytes() <= 2 * 2**30
+    # usage counts file cache the kernel frees on demand (a file just read): its inactive part is room
+    files["/sys/fs/cgroup/job/memory.stat"] = f"anon 1000\nactive_file 5\ninactive_file {2**29}\n"
+    assert v._cgroup_room() == 2 * 2**30 + 2**29
     files["/sys/fs/cgroup/job/memory.max"] = "max"
     assert v._cgroup_room() is None

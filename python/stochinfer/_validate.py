@@ -334,20 +334,36 @@ def _cgroup_room() -> int | None:
     room = []
     for _, controllers, path in lines:
         if controllers == "":  # v2: the unified hierarchy
-            files = [("/sys/fs/cgroup" + path.rstrip("/"), "memory.max", "memory.current"),
-                     ("/sys/fs/cgroup", "memory.max", "memory.current")]
+            files = [("/sys/fs/cgroup" + path.rstrip("/"), "memory.max", "memory.current", "inactive_file"),
+                     ("/sys/fs/cgroup", "memory.max", "memory.current", "inactive_file")]
         elif "memory" in controllers.split(","):
-            files = [("/sys/fs/cgroup/memory" + path.rstrip("/"), "memory.limit_in_bytes", "memory.usage_in_bytes"),
-                     ("/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes")]
+            files = [("/sys/fs/cgroup/memory" + path.rstrip("/"), "memory.limit_in_bytes", "memory.usage_in_bytes",
+                      "total_inactive_file"),
+                     ("/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")]
         else:
             continue
-        for base, limit_file, usage_file in files:  # the own group, or the namespace's root in a container
+        for base, limit_file, usage_file, cache_key in files:  # the own group, or the namespace's root
             limit, usage = _read_int(f"{base}/{limit_file}"), _read_int(f"{base}/{usage_file}")
             if limit is not None and usage is not None:
                 if limit < 2**60:  # 'unlimited' reads as a huge number under v1
-                    room.append(max(limit - usage, 0))
+                    # usage counts the file cache the kernel frees on demand (a file just read): as docker and
+                    # the kubelet do, the inactive part of it is room
+                    room.append(max(limit - usage + _stat_value(f"{base}/memory.stat", cache_key), 0))
                 break
     return min(room) if room else None
+
+
+def _stat_value(path: str, key: str) -> int:
+    """A counter of a cgroup's memory.stat (0 if absent)."""
+    try:
+        with open(path) as fh:
+            for line in fh:
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def check_output_fits(shape: tuple, dtype, hint: str, extra_bytes: int = 0) -> None:
