@@ -135,6 +135,11 @@ def test_posterior_samples_count_the_weights_they_draw(two_fits, monkeypatch):
     with pytest.raises(si.OutputTooLargeError, match="of working memory .*posterior samples"):
         fit.simulate(1, 1, n_samples=S)
     fit.drift(np.zeros((1, 2)), n_samples=S // 4)  # 50 MiB: fits
+    # underdamped, linear F_r correction (the default): the shifted drift network is never evaluated
+    vdp = si.infer_langevin(si.simulate(si.models.VanDerPol(), 2, 600, 0.01, substeps=10, seed=0),
+                            regime="underdamped", **SHORT)
+    assert vdp.nets["drift_shifted"].sampled_params > 0 and not vdp._uses_shifted_drift()
+    assert vdp._sample_bytes(("drift", "drift_shifted")) == vdp._sample_bytes(("drift",)) > 0
 
 
 def test_flags_models_times_and_thread_counts_are_checked_where_given(data, two_fits, tmp_path):
@@ -145,9 +150,9 @@ def test_flags_models_times_and_thread_counts_are_checked_where_given(data, two_
         si.infer_langevin(data, dt=0.01, progress="no")
     with pytest.raises(TypeError, match="model must have drift"):
         si.infer_langevin(data, dt=0.01, model="ou")
-    with pytest.raises(ValueError, match="model is an overdamped model with 3 position coordinates; this fit is "
-                                         "overdamped with 2"):
-        si.infer_langevin(data, dt=0.01, model=si.models.BeadSpring(3))
+    with pytest.warns(UserWarning, match="model is an overdamped model with 3 position coordinates; this fit is "
+                                         "overdamped with 2: report.. and plot.. will need another truth"):
+        si.infer_langevin(data, dt=0.01, model=si.models.BeadSpring(3), **SHORT)
     fit = two_fits[0]
     pts = np.zeros((1, 2))
     for method in (fit.drift, fit.diffusion):

@@ -158,8 +158,7 @@ class LangevinFit:
         noisy = [int(i) for i in nm["noisy"]]
         vec = lambda key: [float(v) for v in np.broadcast_to(np.asarray(nm[key], dtype=np.float64), (d,))]
         cls = _core.InferredLangevin32 if self.nets["drift"].dtype == "float32" else _core.InferredLangevin64
-        linear = self.options.get("drift_correction") == "linear" and "fr_linear" in nm
-        shifted = None if linear else self.nets.get("drift_shifted")
+        shifted = self.nets.get("drift_shifted") if self._uses_shifted_drift() else None
         eq = cls(self.nets["drift"].net, shifted.net if shifted is not None else None,
                  self.nets["diffusion"].net, dim=d, underdamped=under, time_input=self.time_dependent,
                  mu_x=vec("mu_x"), s_x=vec("s_x"), mu_v=vec("mu_v") if under else [],
@@ -170,7 +169,7 @@ class LangevinFit:
                                    for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
                  friction=vec("friction") if "friction" in nm else [], dt=float(self.dt),
                  homogeneous_diffusion=bool(self.options["homogeneous_diffusion"]),
-                 fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if linear else [],
+                 fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if not self._uses_shifted_drift() else [],
                  diffusion_base=[float(v) for v in np.ravel(nm.get("diffusion_base", []))],
                  diffusion_base_floor=float(nm.get("diffusion_base_floor", 0.0)),
                  diffusion_base_chol=[float(v) for v in np.ravel(nm.get("diffusion_base_chol", []))],
@@ -206,8 +205,15 @@ class LangevinFit:
         return n_samples
 
     def _sample_bytes(self, nets: tuple = ("drift", "drift_shifted", "drift_noiseless", "diffusion")) -> int:
-        """Bytes of network weights drawn per posterior sample (0 for ensembles)."""
-        return sum(self.nets[k].sampled_params * np.dtype(self.nets[k].dtype).itemsize for k in nets if k in self.nets)
+        """Bytes of network weights drawn per posterior sample (0 for ensembles), of the
+        networks the compiled equation evaluates."""
+        used = [k for k in nets if k in self.nets and (k != "drift_shifted" or self._uses_shifted_drift())]
+        return sum(self.nets[k].sampled_params * np.dtype(self.nets[k].dtype).itemsize for k in used)
+
+    def _uses_shifted_drift(self) -> bool:
+        """Whether the fields evaluate F_r pointwise (drift_correction='network'); the linear
+        correction is its least-squares projection, fitted once."""
+        return not (self.options.get("drift_correction") == "linear" and "fr_linear" in self.norm)
 
     def _n_samples(self, n_samples: Optional[int]) -> int:
         return self.options["n_posterior"] if n_samples is None else positive_int("n_samples", n_samples)
@@ -436,7 +442,7 @@ class LangevinFit:
 
     def plot(self, path: Optional[str] = None, truth: Optional[Any] = None, t: Optional[float] = None) -> Any:
         """Fields along a slice with posterior bands (and a drift/uncertainty map
-        for d >= 2), driven fits at time t (data's unit; default the held-out states'
+        for d >= 2), driven fits at time t (data's unit; default the validation states'
         mean time); see stochinfer.langevin.plot.plot_fields. Needs matplotlib.
         Saves to `path` when given; returns the matplotlib figure."""
         from .plot import plot_fields
@@ -503,7 +509,7 @@ class LangevinFit:
         Keys: format_version, kind ('langevin_fit'), config (JSON: regime, dim, dt,
         options, normalisation, network configurations, training histories),
         params_<network> (flat, layout in cpp/include/stochinfer/nn/bayes_mlp.hpp),
-        val_states / val_t (held-out states used by report()). The truth model is
+        val_states / val_t (validation states used by report()). The truth model is
         not stored."""
         norm = {k: (np.asarray(v).tolist()) for k, v in self.norm.items()}
         cfg = {"regime": self.regime, "dim": self.dim, "dt": self.dt, "time_dependent": self.time_dependent,

@@ -477,7 +477,11 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     seed, n_threads = seed_value("seed", seed), thread_count(n_threads) or None
     progress = None if progress is None else boolean("progress", progress)
     if model is not None:  # it was accepted until report() (review, session 26)
-        check_truth(model, d.regime, d.dim, "model")
+        try:
+            check_truth(model, d.regime, d.dim, "model")
+        except ValueError as exc:  # e.g. underdamped data fitted as overdamped positions: it cannot score the fit
+            warnings.warn(f"{exc}: report() and plot() will need another truth", UserWarning,
+                          stacklevel=user_stacklevel())
     noiseless = _coordinate_list("noiseless", noiseless)
     if drift_base not in DRIFT_BASES:
         raise ValueError(f"drift_base must be one of {tuple(DRIFT_BASES)}, got {drift_base!r}")

@@ -23,7 +23,7 @@ def plot_fields(fit, path: Optional[str] = None, truth=None, n_grid: int = 60, l
     coordinates: drift arrows and the posterior std of the drift (colour), each
     component in units of its coordinate's spread so that coordinates of
     different units compare. Driven (time-dependent) fits are drawn at time `t`
-    (default: the mean time of the held-out states), stated in the titles.
+    (default: the mean time of the validation states), stated in the titles.
     Saves to `path` when given; returns the figure."""
     try:
         import matplotlib
