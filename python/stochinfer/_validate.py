@@ -77,6 +77,25 @@ def positive_float(name: str, value, allow_zero: bool = False) -> float:
     return v
 
 
+def c_int_count(name: str, value, minimum: int = 1) -> int:
+    """A count the compiled core takes as a C int: an integer in [minimum, 2**31), refused
+    beyond it by name (pybind11's message names neither the argument nor the limit)."""
+    value = positive_int(name, value, minimum=minimum)
+    if value > 2**31 - 1:
+        raise ValueError(f"{name} must be < 2**31, got {value}")
+    return value
+
+
+def band_level(level) -> float:
+    """A central band's or interval's probability level: a real number in (0, 1) (a string
+    such as '0.9' would fail in a comparison, a bool read as 0 or 1)."""
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Real):
+        raise TypeError(f"level must be a number in (0, 1), got {level!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    return level
+
+
 def momentum_value(value) -> float:
     """SGD momentum: a real number in [0, 1)."""
     v = positive_float("momentum", value, allow_zero=True)

@@ -14,8 +14,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import _core
-from ._validate import (check_output_fits, finite_array, finite_float, integer, positive_definite, positive_float,
-                        positive_int, seed_value, thread_count)
+from ._validate import (c_int_count, check_output_fits, finite_array, finite_float, integer, positive_definite,
+                        positive_float, positive_int, seed_value, thread_count)
 
 gt = _core.ground_truth
 
@@ -23,15 +23,6 @@ __all__ = [
     "Model", "LinearOU", "BeadSpring", "Nonlinear", "Inhomogeneous", "HodgkinHuxley",
     "VanDerPol", "VanDerPolIHD", "BrownianCarnot", "ElasticNetwork", "FlashingRatchet", "PythonModel", "from_dict",
 ]
-
-
-def _c_int(name: str, value, minimum: int = 1) -> int:
-    """A count passed to the C++ ground truth as a C int: refused beyond 2**31 - 1 (pybind11's
-    message names neither the argument nor the limit)."""
-    value = positive_int(name, value, minimum=minimum)
-    if value > 2**31 - 1:
-        raise ValueError(f"{name} must be < 2**31, got {value}")
-    return value
 
 
 class _FrozenAfterConstruction(type):
@@ -170,7 +161,7 @@ class _LinearMixin:
     def sampled_covariance(self, dt: float, substeps: int = 1, method: str = "euler_maruyama") -> np.ndarray:
         """Stationary covariance C_s of the chain actually sampled every dt (model time unit)
         (method 'euler_maruyama' or 'heun' with `substeps` integrator steps per dt, or 'exact')."""
-        return np.asarray(gt.sampled_covariance(self.A, self.D, float(dt), method, _c_int("substeps", substeps)))
+        return np.asarray(gt.sampled_covariance(self.A, self.D, float(dt), method, c_int_count("substeps", substeps)))
 
     def ep_rate(self) -> float:
         """Entropy production rate σ = tr[Ωᵀ D⁻¹ Ω C] (k_B per unit time)."""
@@ -181,7 +172,7 @@ class _LinearMixin:
         unit; σ_Δt in k_B per unit time), the value a transition-based estimator converges
         to (methods.md §5.0), for data made by `method` ('euler_maruyama', 'heun' or
         'exact') with `substeps` steps per dt."""
-        return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, _c_int("substeps", substeps)))
+        return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, c_int_count("substeps", substeps)))
 
     def exposure_ep_rates(self, dt: float, blur: int, seq_len: int = 2, substeps: int = 1,
                           method: str = "euler_maruyama", observed=None) -> dict:
@@ -199,8 +190,8 @@ class _LinearMixin:
         obs = [] if observed is None else sorted({integer("observed", i) for i in observed})
         if any(not 0 <= i < self.A.shape[0] for i in obs):
             raise ValueError(f"observed must list coordinates in [0, {self.A.shape[0]}), got {observed!r}")
-        mean, span = gt.exposure_window_ep(self.A, self.D, float(dt), method, _c_int("substeps", substeps),
-                                           _c_int("blur", blur), _c_int("seq_len", seq_len, minimum=2),
+        mean, span = gt.exposure_window_ep(self.A, self.D, float(dt), method, c_int_count("substeps", substeps),
+                                           c_int_count("blur", blur), c_int_count("seq_len", seq_len, minimum=2),
                                            obs)
         return {"exposure_mean_ep_rate": float(mean), "exposure_span_ep_rate": float(span)}
 

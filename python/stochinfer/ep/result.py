@@ -3,7 +3,6 @@ data came from a built-in model, the analytic truth."""
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from .._io import save_figure
 from .._stats import student_t_quantile
+from .._validate import band_level
 
 
 @dataclass
@@ -86,11 +86,7 @@ class EPResult:
         with t the Student-t quantile for `dof` degrees of freedom (the standard error
         is itself estimated, from few test trajectories and seeds), or the normal
         quantile when dof is None."""
-        if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Real):  # '0.9': no failed comparison
-            raise TypeError(f"level must be a number in (0, 1), got {level!r}")
-        if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1), got {level}")
-        q = 0.5 * (1 + level)
+        q = 0.5 * (1 + band_level(level))
         k = student_t_quantile(q, self.dof or math.inf)
         return self.rate - k * self.stderr, self.rate + k * self.stderr
 

@@ -12,7 +12,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .._io import atomic_savez, load_versioned
-from .._validate import boolean, check_output_fits, positive_int, real_array, seed_value, thread_count
+from .._validate import band_level, boolean, check_output_fits, positive_int, real_array, seed_value, thread_count
 from .._stats import student_t_quantile
 from ..models import Model
 from .data import LangevinData
@@ -158,7 +158,8 @@ class LangevinFit:
         noisy = [int(i) for i in nm["noisy"]]
         vec = lambda key: [float(v) for v in np.broadcast_to(np.asarray(nm[key], dtype=np.float64), (d,))]
         cls = _core.InferredLangevin32 if self.nets["drift"].dtype == "float32" else _core.InferredLangevin64
-        shifted = self.nets.get("drift_shifted") if self._uses_shifted_drift() else None
+        pointwise_fr = self._uses_shifted_drift()  # else the linear F_r correction, fitted once
+        shifted = self.nets.get("drift_shifted") if pointwise_fr else None
         eq = cls(self.nets["drift"].net, shifted.net if shifted is not None else None,
                  self.nets["diffusion"].net, dim=d, underdamped=under, time_input=self.time_dependent,
                  mu_x=vec("mu_x"), s_x=vec("s_x"), mu_v=vec("mu_v") if under else [],
@@ -169,7 +170,7 @@ class LangevinFit:
                                    for v in np.broadcast_to(nm["diffusion_factor"], (len(noisy),))],
                  friction=vec("friction") if "friction" in nm else [], dt=float(self.dt),
                  homogeneous_diffusion=bool(self.options["homogeneous_diffusion"]),
-                 fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if not self._uses_shifted_drift() else [],
+                 fr_linear=[float(v) for v in np.ravel(nm["fr_linear"])] if not pointwise_fr else [],
                  diffusion_base=[float(v) for v in np.ravel(nm.get("diffusion_base", []))],
                  diffusion_base_floor=float(nm.get("diffusion_base_floor", 0.0)),
                  diffusion_base_chol=[float(v) for v in np.ravel(nm.get("diffusion_base_chol", []))],
@@ -181,10 +182,7 @@ class LangevinFit:
     def _band(self, samples: np.ndarray, level: float, ensemble: bool):
         from .. import _core
 
-        if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, float, np.integer, np.floating)):
-            raise TypeError(f"level must be a number in (0, 1), got {level!r}")
-        if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1), got {level}")
+        level = band_level(level)
         flat = np.ascontiguousarray(samples.reshape(samples.shape[0], samples.shape[1], -1))
         q = (1 - level) / 2
         mean, std, lo, hi = _core.posterior_summary(flat, q, 1 - q)

@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._validate import check_output_fits, finite_float, positive_float, positive_int, real_array, seed_value
+from .._validate import c_int_count, check_output_fits, finite_float, positive_float, positive_int, real_array, seed_value
 
 MODES = ("ensemble_mean", "per_sample")
 
@@ -84,9 +84,7 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     n_steps = positive_int("n_steps", n_steps)
     record_every = positive_int("record_every", record_every)
     dt = fit.dt if dt is None else positive_float("dt", dt)
-    substeps = _default_substeps(fit, dt) if substeps is None else positive_int("substeps", substeps)
-    if substeps > 2**31 - 1:
-        raise ValueError(f"substeps must be < 2**31, got {substeps}")
+    substeps = _default_substeps(fit, dt) if substeps is None else c_int_count("substeps", substeps)
     for name, steps in (("n_steps", n_steps), ("record_every", record_every)):
         if steps * substeps >= 2**56:  # the noise streams' step counter has 56 bits, as stochinfer.simulate's
             raise ValueError(f"{name} ({steps}) times substeps ({substeps}) must be below 2**56 integration steps")
@@ -107,9 +105,7 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     seed, posterior_seed = seed_value("seed", seed), seed_value("posterior_seed", posterior_seed)
     ensemble = fit.options["method"] == "ensemble"
     eq = fit._equation()
-    S = fit.nets["drift"].n_members if ensemble else positive_int("n_samples", n_samples)
-    if S > 2**31 - 1:
-        raise ValueError(f"n_samples must be < 2**31, got {S}")
+    S = fit.nets["drift"].n_members if ensemble else c_int_count("n_samples", n_samples)
     S = eq.n_outputs(S)  # 1 for networks without Bayesian layers
     U = S if mode == "per_sample" else 1
     n_rec = n_steps // record_every + 1
