@@ -105,6 +105,22 @@ def resetting_option(value, layer_wise: bool = False) -> Optional[Resetting]:
     return check_resetting(value, layer_wise)
 
 
+#: batch / training items above which a batch is refused: minibatches are drawn with replacement, so
+#: a batch far above the training set only repeats its items, at that many passes over it per update
+#: (which Ctrl-C waits for). Generous: NEEP's default 4096 passes on the smallest data its fit accepts.
+MAX_BATCH_PER_ITEM = 1000
+
+
+def check_batch_size(batch: int, n_items: int, items: str) -> None:
+    """Refuses a batch over MAX_BATCH_PER_ITEM times the n_items training `items` it is drawn from
+    (with replacement), naming both."""
+    if batch > MAX_BATCH_PER_ITEM * n_items:
+        raise ValueError(f"batch={batch} is over {MAX_BATCH_PER_ITEM}× the {n_items} training {items}: each update "
+                         f"draws batch items with replacement from them, so a batch this large only repeats them "
+                         f"({batch // n_items} times each per update, for the cost of as many passes); pass a batch "
+                         f"of at most about the training set's size ({n_items}), or more data")
+
+
 def check_resetting(value, layer_wise: bool = False) -> Optional[Resetting]:
     """A resetting option as estimators take it: None or a Resetting (validated when
     it was built; it is frozen); TypeError otherwise. Estimators that cannot reset

@@ -14,9 +14,9 @@ from .._io import atomic_savez, load_versioned
 from .._validate import (boolean, check_output_fits, finite_array, momentum_value, positive_float, positive_int,
                          seed_value, thread_count)
 from ..ep.neep import _ACTIVATIONS
-from ..train import (Resetting, ScheduledStep, layer_slices, network_state, resetting_option,
-                     refuse_patience_with_resetting, run_training, saved_settings_without_ignored_patience,
-                     set_network_state)
+from ..train import (Resetting, ScheduledStep, check_batch_size, layer_slices, network_state,
+                     refuse_patience_with_resetting, resetting_option, run_training,
+                     saved_settings_without_ignored_patience, set_network_state)
 from .label_noise import class_labels
 
 FORMAT_VERSION = 1
@@ -199,6 +199,7 @@ class Classifier:
             raise ValueError("the labels hold one class only: a classifier needs at least 2 (or pass n_classes)")
         if top > k:
             raise ValueError(f"labels go up to {top - 1}, beyond n_classes={k}")
+        check_batch_size(self.batch, len(train_rows), "rows")  # before the network is built
         self._check_memory(x.shape[1], k, table_x.shape[0])
         net = self._core_net(x.shape[1], k, seed)
         shift = scale = np.zeros(0)
@@ -208,10 +209,6 @@ class Classifier:
             scale = 1.0 / np.where(std > 0, std, 1.0)
             net.set_input_transform(list(shift), list(scale))
         train_rows = np.ascontiguousarray(train_rows, dtype=np.int64)
-        if self.batch > 1000 * train_rows.size:  # drawn with replacement: only repeats, at that many passes
-            raise ValueError(f"batch={self.batch} is over 1000× the {train_rows.size} training rows: each update draws "
-                             "batch rows with replacement, so a batch this large only repeats them, for the cost of "
-                             f"as many passes per update; pass a batch of at most about {train_rows.size}, or more data")
         val_rows = np.ascontiguousarray(val_rows, dtype=np.int64)
         sample_seed = seed ^ 0x5A17
 

@@ -16,8 +16,8 @@ from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
 from .._validate import (boolean, check_output_fits, momentum_value, positive_float, positive_int, same_interval,
                          seed_value, thread_count)
-from ..train import (Resetting, ScheduledStep, network_state, refuse_patience_with_resetting, resetting_option,
-                     run_training, saved_settings_without_ignored_patience, set_network_state)
+from ..train import (Resetting, ScheduledStep, check_batch_size, network_state, refuse_patience_with_resetting,
+                     resetting_option, run_training, saved_settings_without_ignored_patience, set_network_state)
 from . import readout
 from .data import EPData, _partially_observed, as_ep_data, model_truth, truth_delta_s
 from .result import EPResult
@@ -26,11 +26,6 @@ from .splits import Split, split_fractions, three_way_split
 FORMAT_VERSION = 1
 #: read-out windows (transitions for NEEP) each part of the split must hold: a rate and its error bar
 MIN_WINDOWS = 10
-#: batch / training items above which a batch is refused: minibatches are drawn with replacement, so
-#: a batch far above the training set only repeats its items, at that many passes over it per update
-#: (which Ctrl-C waits for). Generous: the defaults (NEEP batch 4096) pass on the smallest data fit
-#: accepts (MIN_WINDOWS transitions) and keep their results.
-MAX_BATCH_PER_ITEM = 1000
 #: what fit() sets besides the networks: restored when a fit fails
 _FITTED_STATE = ("dt", "tokens", "shift", "scale", "_state_dim", "_n_tokens", "net", "members", "result_")
 _ACTIVATIONS = ("relu", "elu", "tanh", "softplus", "silu")
@@ -281,12 +276,8 @@ class NEEP:
                                  f"{w} points in the {part} part (need at least {MIN_WINDOWS} for a rate and its "
                                  "error bar); pass longer or more paths, or a smaller window")
         n_train = int((lengths["train"] - w + 1).sum())  # the items training draws from (stride 1)
-        if self.batch > MAX_BATCH_PER_ITEM * n_train:
-            items = "transitions" if w == 2 and self._points == "points" else f"windows of {w} {self._points}"
-            raise ValueError(f"batch={self.batch} is over {MAX_BATCH_PER_ITEM}× the {n_train} training {items}: each "
-                             f"update draws batch items with replacement from them, so a batch this large only "
-                             f"repeats them ({self.batch // n_train} times each per update, for the cost of as many "
-                             f"passes); pass a batch of at most about the training set's size ({n_train}), or more data")
+        check_batch_size(self.batch, n_train,
+                         "transitions" if w == 2 and self._points == "points" else f"windows of {w} {self._points}")
         # a fit that fails (divergence, Ctrl-C before any evaluation) leaves the previous fit whole: its
         # weights stay consistent with its dt, input transform and sizes (save() writes them together)
         previous = {k: getattr(self, k, None) for k in self._fitted_state}
