@@ -232,13 +232,13 @@ def _check_least_squares_sizes(in_dim: int, dim: int, n_train: int, n_rows: int,
     (their design matrices and, for Bayes-by-Backprop, the coefficients' covariance grow as
     the inputs to the power of the degree) or too few rows determine."""
     also = " (or fewer time_harmonics: each adds two inputs)" if harmonics else ""
-    deg = DRIFT_BASES[drift_base] or 1  # 'auto' tries higher degrees only within 400 coefficients
-    fits = [("the linear fits of the drift (its output scale, corrections)", 1, "reduce the data's dimension")]
-    if drift_base != "none":
-        fits.append((f"drift_base={drift_base!r}", deg, "pass drift_base='none'"))
+    # (what, polynomial degree, fix, whether Bayes-by-Backprop samples its coefficients' kron covariance)
+    fits = [("the linear fits of the drift (its output scale, corrections)", 1, "reduce the data's dimension", False)]
+    if drift_base != "none":  # 'auto' tries higher degrees only within 400 coefficients
+        fits.append((f"drift_base={drift_base!r}", DRIFT_BASES[drift_base] or 1, "pass drift_base='none'", bbb))
     if diffusion_base:
-        fits.append(("diffusion_base='quadratic'", 2, "pass diffusion_base='none'"))
-    for what, degree, fix in fits:
+        fits.append(("diffusion_base='quadratic'", 2, "pass diffusion_base='none'", False))
+    for what, degree, fix, kron in fits:
         p = n_monomials(in_dim, degree)
         if p > MAX_BASE_COEFFS:
             raise ValueError(f"{what}: a degree-{degree} least-squares fit in the networks' {in_dim} inputs has {p} "
@@ -247,7 +247,7 @@ def _check_least_squares_sizes(in_dim: int, dim: int, n_train: int, n_rows: int,
             raise ValueError(f"too few points for {what}: {p} coefficients need at least {2 * p} training rows, got "
                              f"{n_train}; {fix}, or pass longer or more trajectories{also}")
         check_output_fits((n_rows, p), np.float64, f"{fix}{also}")
-        if bbb and degree == deg and what.startswith("drift_base"):  # its posterior samples: kron covariance
+        if kron:
             check_output_fits((p * dim, p * dim), np.float64, f"{fix}{also}")
 
 
