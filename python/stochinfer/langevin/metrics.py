@@ -69,8 +69,8 @@ def calibration(truth: np.ndarray, mean: np.ndarray, std: np.ndarray, block_leng
     This departs from methods.md §3.5 (and the reference code), which divide both by the
     same per-point mean f̂²: a shared per-point term in both logs correlates them even
     when the variance says nothing about the error (on synthetic data with error
-    independent of the spread, +0.87 that way against +0.03 this way; session 26
-    review). Summed over components, the largest component dominates (Hodgkin–Huxley:
+    independent of the spread, +0.87 that way against +0.03 this way:
+    bench/lbn_calibration_definition.py). Summed over components, the largest component dominates (Hodgkin–Huxley:
     the voltage); `components` gives each component's own correlation and p-value
     (entries of a matrix field, for D) when there is more than one.
 
