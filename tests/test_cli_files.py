@@ -413,8 +413,9 @@ def test_warnings_print_as_one_line_without_python_source(tmp_path, chain):
     (dict(data=np.zeros((5, 1)), dt=0.01), ValueError, r"data must be a numeric array .* shape \(5, 1\)"),
     (dict(data=np.zeros((2, 5, 1), complex), dt=0.01), ValueError, "data must be a numeric array .*complex128"),
     (dict(data=np.zeros((2, 5, 1)), dt=-0.01), ValueError, "dt must be > 0"),
-    (dict(data=np.zeros((2, 5, 1)), dt=0.01, t0=float("nan")), ValueError, "t0 must be a finite number"),
-    (dict(data=np.zeros((2, 5, 1)), dt=0.01, t0=float("inf")), ValueError, "t0 must be a finite number"),
+    (dict(data=np.zeros((2, 5, 1)), dt=0.01, t0=float("nan")), ValueError, "t0 must be finite"),
+    (dict(data=np.zeros((2, 5, 1)), dt=0.01, t0=float("inf")), ValueError, "t0 must be finite"),
+    (dict(data=np.zeros((2, 5, 1)), dt=0.01, t0="0"), TypeError, "t0 must be a real number"),
     (dict(data=np.zeros((2, 5, 1)), dt=0.01, settings=None), TypeError, "settings must be a dict"),
     (dict(data=np.zeros((2, 5, 1)), dt=0.01, settings={"underdamped": True}), ValueError, "an even last axis"),
 ])

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ._io import UNREADABLE, atomic_savez, json_text, open_npz
-from ._validate import positive_float, recording_dt
+from ._validate import finite_float, positive_float, recording_dt
 
 FORMAT_VERSION = 1
 
@@ -43,10 +43,7 @@ class Trajectories:
             raise ValueError(f"data must be a numeric array (n_traj, n_records, state_dim), got {self.data.dtype} of "
                              f"shape {self.data.shape}")
         self.dt = positive_float("dt", self.dt)
-        if isinstance(self.t0, (bool, np.bool_)) or not isinstance(self.t0, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(self.t0):
-            raise ValueError(f"t0 must be a finite number (time of the first record), got {self.t0!r}")
-        self.t0 = float(self.t0)
+        self.t0 = finite_float("t0", self.t0)
         if not isinstance(self.settings, dict):
             raise TypeError(f"settings must be a dict, got {type(self.settings).__name__}")
         under = self.settings.get("underdamped", False)
