@@ -409,3 +409,12 @@ def test_memory_checks_honour_process_and_control_group_limits(monkeypatch):
     assert v._cgroup_room() == 2 * 2**30 + 2**29
     files["/sys/fs/cgroup/job/memory.max"] = "max"
     assert v._cgroup_room() is None
+    # a job's group without a limit inside a limited parent (a scheduler's allocation): the parent's
+    # room counts, as does a tighter v1 ancestor (review, session 26)
+    files["/proc/self/cgroup"] = "4:memory:/alloc/job\n0::/alloc/job\n"
+    files.update({"/sys/fs/cgroup/alloc/job/memory.max": "max", "/sys/fs/cgroup/alloc/job/memory.current": "5",
+                  "/sys/fs/cgroup/alloc/memory.max": str(4 * 2**30), "/sys/fs/cgroup/alloc/memory.current": str(2**30)})
+    assert v._cgroup_room() == 3 * 2**30
+    files.update({"/sys/fs/cgroup/memory/alloc/memory.limit_in_bytes": str(2**31),
+                  "/sys/fs/cgroup/memory/alloc/memory.usage_in_bytes": str(2**30)})
+    assert v._cgroup_room() == 2**30

@@ -344,7 +344,9 @@ def _address_space_room() -> int | None:
 
 
 def _cgroup_room() -> int | None:
-    """The memory control group's limit minus its usage (cgroup v2 or v1), where one is set."""
+    """The least room (limit minus usage) of the process's memory control group and of
+    every group above it (cgroup v2 or v1), where a limit is set: a job's group may be
+    unlimited inside a limited parent (a batch scheduler's allocation, a pod)."""
     try:
         with open("/proc/self/cgroup") as fh:
             lines = [line.strip().split(":", 2) for line in fh if line.count(":") >= 2]
@@ -353,22 +355,22 @@ def _cgroup_room() -> int | None:
     room = []
     for _, controllers, path in lines:
         if controllers == "":  # v2: the unified hierarchy
-            files = [("/sys/fs/cgroup" + path.rstrip("/"), "memory.max", "memory.current", "inactive_file"),
-                     ("/sys/fs/cgroup", "memory.max", "memory.current", "inactive_file")]
+            root, limit_file, usage_file, cache_key = "/sys/fs/cgroup", "memory.max", "memory.current", "inactive_file"
         elif "memory" in controllers.split(","):
-            files = [("/sys/fs/cgroup/memory" + path.rstrip("/"), "memory.limit_in_bytes", "memory.usage_in_bytes",
-                      "total_inactive_file"),
-                     ("/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")]
+            root, limit_file, usage_file, cache_key = ("/sys/fs/cgroup/memory", "memory.limit_in_bytes",
+                                                       "memory.usage_in_bytes", "total_inactive_file")
         else:
             continue
-        for base, limit_file, usage_file, cache_key in files:  # the own group, or the namespace's root
+        parts = [p for p in path.split("/") if p]
+        # the own group up to the mount's root (a container sees its own group there); levels not
+        # mounted in this namespace are skipped
+        for depth in range(len(parts), -1, -1):
+            base = "/".join([root] + parts[:depth])
             limit, usage = _read_int(f"{base}/{limit_file}"), _read_int(f"{base}/{usage_file}")
-            if limit is not None and usage is not None:
-                if limit < 2**60:  # 'unlimited' reads as a huge number under v1
-                    # usage counts the file cache the kernel frees on demand (a file just read): as docker and
-                    # the kubelet do, the inactive part of it is room
-                    room.append(max(limit - usage + _stat_value(f"{base}/memory.stat", cache_key), 0))
-                break
+            if limit is not None and usage is not None and limit < 2**60:  # 'unlimited' is a huge number in v1
+                # usage counts the file cache the kernel frees on demand (a file just read): as docker and
+                # the kubelet do, the inactive part of it is room
+                room.append(max(limit - usage + _stat_value(f"{base}/memory.stat", cache_key), 0))
     return min(room) if room else None
 
 
