@@ -70,17 +70,18 @@ def optimal_rate(x0: float, D: float, V: float = 0.0) -> float:
     x0, D, V = _check(x0, D, V)
     if V * x0 / (2.0 * D) >= 1.0:
         return 0.0
-    out_of_range = ValueError(
-        f"optimal_rate: x0={x0:g}, D={D:g}, V={V:g} put the rate scales D/x0², |V|/x0 or V²/D beyond the float "
-        "range; express them in units nearer 1 (e.g. lengths in units of x0 and times in units of x0²/D: x0 = 1, "
-        "D = 1, V·x0/D, then multiply the rate by D/x0²)")
+    def out_of_range() -> ValueError:  # built only when raised
+        return ValueError(
+            f"optimal_rate: x0={x0:g}, D={D:g}, V={V:g} put the rate scales D/x0², |V|/x0 or V²/D beyond the float "
+            "range; express them in units nearer 1 (e.g. lengths in units of x0 and times in units of x0²/D: x0 = 1, "
+            "D = 1, V·x0/D, then multiply the rate by D/x0²)")
     if V == 0.0:
         try:
             r = Z_STAR ** 2 * D / x0 ** 2
         except (OverflowError, ZeroDivisionError):
-            raise out_of_range from None
+            raise out_of_range() from None
         if not 0.0 < r < math.inf:
-            raise out_of_range
+            raise out_of_range()
         return r
     # ⟨T_r⟩ is unimodal in log r: golden-section search between rates far on either side
     f = lambda u: _log_mean_first_passage_time(x0, D, math.exp(u), V)  # noqa: E731, log: no overflow
@@ -90,7 +91,7 @@ def optimal_rate(x0: float, D: float, V: float = 0.0) -> float:
     except (OverflowError, ZeroDivisionError, ValueError):  # x0² underflowing, a log of 0 or of inf
         ends_ok = False
     if not ends_ok:
-        raise out_of_range
+        raise out_of_range()
     g = (math.sqrt(5.0) - 1.0) / 2.0
     a, b = hi - g * (hi - lo), lo + g * (hi - lo)
     fa, fb = f(a), f(b)
