@@ -2,6 +2,7 @@
 conventions, the dissipation map's identities, window truth, save/load, thread
 invariance, bad input, and a short fit on bead-spring movies."""
 import json
+import time
 
 import numpy as np
 import pytest
@@ -362,3 +363,16 @@ def test_review_string_flag_huge_upsampling_and_huge_batch_are_refused(small_fit
     small = si.movies.bead_spring_movies(6, 30)
     with pytest.raises(ValueError, match=r"batch=1000000 is over 1000× the 116 training windows of 2 frames"):
         si.CNEEP(n_channel=4, batch=10**6, n_iter=1, eval_every=1, progress=False).fit(small)
+
+
+def test_ctrl_c_stops_inside_one_update_of_a_large_batch():
+    """One update at the batch cap (1000× the training windows) takes seconds; Ctrl-C waited for
+    it to finish. The signal now skips the update's remaining chunks and drops the update."""
+    mv = si.movies.bead_spring_movies(4, 40, seed=2)
+    kw = dict(n_channel=4, batch=78_000, eval_every=1, progress=False)  # 78 training windows
+    start = time.perf_counter()
+    si.CNEEP(n_iter=1, **kw).fit(mv, seed=0)
+    one = time.perf_counter() - start  # setup, one update and one evaluation
+    with sigint_after(0.3) as elapsed, pytest.raises(KeyboardInterrupt):  # before the first checkpoint
+        si.CNEEP(n_iter=1000, **kw).fit(mv, seed=0)
+    assert elapsed() < 0.3 + 0.25 * one, (elapsed(), one)

@@ -56,10 +56,13 @@ NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const Index& inde
     if (cancel && cancel->load(std::memory_order_relaxed)) break;
     index.sample(seed, st.draws, batch, st.trj.data(), st.start.data());
     const double loss = st.grouped.run(pool, batch, chunk, st.p.size(), st.grad.data(), [&](std::int64_t c, int w, T* g) {
+      // a large batch takes seconds: Ctrl-C skips its remaining chunks, and the update is dropped below
+      if (cancel && cancel->load(std::memory_order_relaxed)) return 0.0;
       const std::int64_t lo = c * chunk;
       const int n = static_cast<int>(std::min<std::int64_t>(chunk, batch - lo));
       return item_grad(st.trj.data() + lo, st.start.data() + lo, n, w, double(batch), g);
     });
+    if (cancel && cancel->load(std::memory_order_relaxed)) break;  // a partial gradient is never applied
     ++st.step;
     ++st.draws;
     optimizer_update(pool, optimizer, st);
