@@ -518,3 +518,20 @@ def test_files_saved_with_patience_and_resetting_still_load(tmp_path):
     np.savez(path, **arrays)
     back = NEEP.load(path)
     assert back.patience is None and back.resetting is not None
+
+
+def test_batches_far_larger_than_the_training_rows_are_refused_before_training(data, monkeypatch):
+    """A batch of millions of rows on a thousand training rows only repeats them: minutes per update
+    (two updates of 1.7·10⁶ took 1.7 s) and gigabytes of indices at 10⁹. Refused up front, naming
+    the network's settings, as the EP estimators refuse theirs."""
+    from stochinfer.langevin import field_net
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a network trained before the batch was checked")
+    monkeypatch.setattr(field_net, "run_training", no_training)
+    n_train = 960  # 2 trajectories of 600 records: 1198 rows, about a fifth held out
+    for which in ("drift_settings", "diffusion_settings"):
+        kw = dict(SHORT, **{which: TrainSettings(n_iter=2, batch=1000 * n_train + 1)})
+        with pytest.raises(ValueError, match=rf"batch={1000 * n_train + 1} is over 1000× the {n_train} training rows "
+                                             rf"\({which}\).* pass a batch of at most"):
+            si.infer_langevin(data, 0.01, **kw)

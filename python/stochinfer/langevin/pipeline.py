@@ -13,6 +13,7 @@ import numpy as np
 
 from .._validate import (boolean, check_output_fits, increment_moments, integer, positive_float, positive_int,
                          seed_value, thread_count, user_stacklevel)
+from ..train import check_batch_size
 from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse_refit_with_out_of_bag,
                         refuse_refit_with_resetting)
@@ -539,6 +540,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         raise ValueError(f"too few points for the chosen network: {train.size} training rows "
                          f"(need at least {max(min_rows, 50)}, with val_fraction={val_fraction} held out); pass "
                          "longer or more trajectories")
+    # a batch of millions of rows repeats them, for minutes per update and gigabytes of indices
+    check_batch_size(ds.batch, n_drift_rows, "rows (drift_settings)")
+    check_batch_size(dd.batch, train.size, "rows (diffusion_settings)")
     in_dim = dim * (2 if under else 1) + (0 if d.t is None else 1 if period is None else 2 * time_harmonics)
     _check_least_squares_sizes(in_dim, dim, train.size, M * n_pts, drift_base,
                                diffusion_base == "quadratic" and not homogeneous_diffusion, method == "bbb",
