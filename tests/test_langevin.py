@@ -360,6 +360,20 @@ def test_ctrl_c_keeps_the_best_model(ou):
     assert np.all(np.isfinite(fit.diffusion(np.zeros((2, 2))).mean))
 
 
+def test_ctrl_c_stops_inside_one_update_of_a_large_batch():
+    """One update of 960 000 rows (1000× the training rows, the largest allowed) takes seconds;
+    Ctrl-C waited for it. The signal now skips the update's remaining chunks and drops it."""
+    m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
+    x = si.simulate(m, 2, 600, 0.01, substeps=5, seed=2).x  # 960 training rows
+    kw = dict(progress=False, diffusion_settings=TrainSettings(n_iter=2))
+    start = time.perf_counter()
+    si.infer_langevin(x, 0.01, drift_settings=TrainSettings(n_iter=1, batch=960_000), **kw)
+    one = time.perf_counter() - start  # mostly the one update
+    with sigint_after(0.3) as elapsed, pytest.raises(KeyboardInterrupt):  # before the first checkpoint
+        si.infer_langevin(x, 0.01, drift_settings=TrainSettings(n_iter=100, batch=960_000), **kw)
+    assert elapsed() < 0.3 + 0.25 * one, (elapsed(), one)
+
+
 def _finished(fit):
     """A stand-in with the fit's histories marked as finished."""
     class Finished:

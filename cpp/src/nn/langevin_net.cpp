@@ -223,7 +223,7 @@ struct LangevinNet<T>::Impl {
   /// Sum over members of each member's objective (mean NLL over its rows and K
   /// samples + kl_weight * KL̄), gradient into g_all; weight noise must be sampled.
   double objective(const RegressionData<T>& d, const std::vector<const std::int64_t*>& rows, std::int64_t n_rows,
-                   int K, const LangevinTrainConfig& cfg, T* g_all) {
+                   int K, const LangevinTrainConfig& cfg, T* g_all, const std::atomic<bool>* cancel = nullptr) {
     const std::int64_t nc = (n_rows + kTrainChunk - 1) / kTrainChunk;
     const int G = static_cast<int>(std::min<std::int64_t>(nc, kMaxGroups));
     const std::size_t np = net.n_prefix(), ns = net.n_sampled(), na = np + std::size_t(K) * ns;
@@ -236,6 +236,8 @@ struct LangevinNet<T>::Impl {
       a.assign(na, T(0));
       Worker& w = wk[wi];
       for (std::int64_t ch = grp; ch < nc; ch += G) {
+        // a large batch takes seconds: Ctrl-C skips the rest, and train() drops the update
+        if (cancel && cancel->load(std::memory_order_relaxed)) break;
         const std::int64_t lo = ch * kTrainChunk;
         const int n = static_cast<int>(std::min<std::int64_t>(kTrainChunk, n_rows - lo));
         gather(d, rows[e] + lo, n, w, true);
@@ -509,7 +511,9 @@ LangevinTrainStats LangevinNet<T>::train(const RegressionData<T>& data,
     }
     im.sample_weights(K, cfg.seed, RngPurpose::weight_sample, false,
                       [&](int e, int k) { return im.train_key(key, e, k); }, im.wsamp, &im.eps);
-    loss_sum += im.objective(data, bptr, cfg.batch, K, cfg, im.grad.data()) / im.E;
+    const double loss = im.objective(data, bptr, cfg.batch, K, cfg, im.grad.data(), cancel);
+    if (cancel && cancel->load(std::memory_order_relaxed)) break;  // a partial gradient is never applied
+    loss_sum += loss / im.E;
     ++im.step;
     ++im.draws;
     nn::optimizer_step(cfg.optimizer, long(im.step), im.p.data(), im.grad.data(), im.m.data(), im.v.data(),
