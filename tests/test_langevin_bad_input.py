@@ -238,12 +238,19 @@ def test_damaged_or_foreign_files_give_clear_errors(two_fits, tmp_path):
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(hidden=10**6), "smaller hidden width"),
-    (dict(drift_settings=TrainSettings(n_iter=60, batch=10**12)), "lower batch"),
     (dict(drift_settings=TrainSettings(n_iter=60, val_samples=10**12)), "lower val_samples"),
 ])
 def test_network_sizes_that_cannot_fit_in_memory_are_refused(data, kwargs, match):
     with pytest.raises(si.OutputTooLargeError, match=match):
         si.infer_langevin(data, dt=0.01, **{**SHORT, **kwargs})
+
+
+def test_a_batch_that_cannot_fit_in_memory_is_refused(data, monkeypatch):
+    """An allowed batch (at most 1000× the training rows) on a machine with little memory."""
+    from stochinfer import _validate
+    monkeypatch.setattr(_validate, "available_memory_bytes", lambda: 10 * 2**20)
+    with pytest.raises(si.OutputTooLargeError, match="lower batch"):
+        si.infer_langevin(data, dt=0.01, **{**SHORT, "drift_settings": TrainSettings(n_iter=60, batch=960_000)})
 
 
 def test_report_refuses_a_truth_of_another_kind(two_fits):
