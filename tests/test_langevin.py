@@ -1140,6 +1140,25 @@ def test_driven_fit_knows_every_recorded_time_not_only_the_held_out_ones(ou, tmp
             f.simulate(3, 100, seed=1, t0=45.0)
 
 
+def test_driven_fields_outside_the_recorded_times_warn(ou):
+    """(user trial, session 27) Without a period the time input extrapolates beyond the record:
+    D came out 4x low at 4x the record's end, its band excluding the truth, without a word."""
+    _, tr = ou
+    x = tr.x[:2, :2000].reshape(40, 100, 2)  # pieces from t = 0 ... 39, each 0.99 long
+    fit = si.infer_langevin(x, dt=0.01, time_dependent=True, t0=np.arange(40.0), hidden=8, progress=False,
+                            drift_settings=TrainSettings(n_iter=40), diffusion_settings=TrainSettings(n_iter=40))
+    z = np.zeros((2, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit.drift(z, t=np.array([0.0, 39.99]))  # within the record, its last interval included
+        fit.report(si.models.LinearOU(-np.eye(2), np.eye(2)))  # the held-out states' own times
+    for call in (fit.drift, fit.diffusion):
+        with pytest.warns(UserWarning, match=r"t in \[-1, 20\] reaches outside the data's times \[0, 39\.98\]"):
+            call(z, t=np.array([-1.0, 20.0]))
+        with pytest.warns(UserWarning, match="extrapolates"):
+            call(z, t=41.0)
+
+
 def test_driven_start_states_recorded_far_from_t0_warn(ou):
     """Five pieces from t = 0, 2, 4, 6, 8, the last one held out: paths started at t0 = 0 from
     states recorded near t = 8 without a word."""

@@ -542,3 +542,44 @@ def test_batches_far_larger_than_the_training_rows_are_refused_before_training(d
         with pytest.raises(ValueError, match=rf"batch={1000 * n_train + 1} is over 1000× the {n_train} training rows "
                                              rf"\({which}\).* pass a batch of at most"):
             si.infer_langevin(data, 0.01, **kw)
+
+
+def test_user_trial_inputs(data, two_fits, tmp_path):
+    """(user trial, session 27) dt read back from an .npz is a 0-d array; a masked array
+    hid NaN from the NaN check (reported as a units problem); data with time along the
+    last axis were refused without saying so."""
+    np.savez(tmp_path / "d.npz", x=data, dt=0.01)
+    with np.load(tmp_path / "d.npz") as f:
+        a = si.infer_langevin(f["x"], dt=f["dt"], **SHORT)
+    np.testing.assert_array_equal(a.drift(np.zeros((2, 2))).mean, two_fits[0].drift(np.zeros((2, 2))).mean)
+    with pytest.raises(TypeError, match="dt must be a real number"):
+        si.infer_langevin(data, dt=np.array([0.01]), **SHORT)
+    gap = data.copy()
+    gap[0, 10] = np.nan
+    with pytest.raises(TypeError, match=r"data is a numpy masked array \(2 masked values\).*cut the trajectories"):
+        si.infer_langevin(np.ma.masked_invalid(gap), dt=0.01, **SHORT)
+    with pytest.raises(ValueError, match=r"got 2; the axes look swapped .*\(x\.T for one trajectory"):
+        si.infer_langevin(data[0].T, dt=0.01, **SHORT)
+    with pytest.raises(ValueError, match=r"got 2; the axes look swapped .* x\.transpose\(0, 2, 1\)"):
+        si.infer_langevin(data.transpose(0, 2, 1), dt=0.01, **SHORT)
+    with pytest.raises(ValueError, match=r"need at least 3 time points per trajectory for the overdamped regime, "
+                                         r"got 2$"):  # no hint where nothing looks swapped
+        si.infer_langevin(data[:, :2], dt=0.01, **SHORT)
+
+
+def test_ensemble_diffusion_bands_stop_at_zero_far_from_the_data(data):
+    """An ensemble's t band of D_ii reached below 0 where its members disagree (user trial,
+    session 27: [−0.31, 1.57] at states far outside the data); every member's D_ii > 0."""
+    fit = si.infer_langevin(data, dt=0.01, method="ensemble", n_members=3, **SHORT)
+    far = np.full((1, 2), 50.0)
+    s = fit.diffusion_samples(far)
+    est = fit.diffusion(far)
+    diag = np.arange(2)
+    assert np.all(s[:, 0, diag, diag] > 0)
+    raw_lo = est.mean - (est.hi - est.mean)  # the symmetric t band before the cut
+    assert np.any(raw_lo[0, diag, diag] < 0), raw_lo  # this fit's members disagree that much here
+    np.testing.assert_array_equal(est.lo[0, diag, diag], np.maximum(raw_lo[0, diag, diag], 0.0))
+    np.testing.assert_array_equal(est.lo[0, 0, 1], raw_lo[0, 0, 1])  # off-diagonal entries keep their sign
+    m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
+    text = fit.format_report(fit.report(m))
+    assert "provenance: method ensemble, drift base" in text and "kl_gradient" not in text  # no KL term

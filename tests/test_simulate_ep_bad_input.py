@@ -571,3 +571,13 @@ def test_substeps_beyond_32_bits_are_refused_naming_them():
         with pytest.raises(ValueError, match=r"substeps must be <= 2147483647 \(integration steps per recorded "
                                              r"interval.*got 1099511627776"):
             est.fit(data, 0.01, model=m, substeps=2**40)
+
+
+def test_ep_refuses_masked_and_transposed_data():
+    """(user trial, session 27) A masked array's hidden values were read as data; a (dim, L)
+    array was refused as too short without naming the swapped axes."""
+    x = np.cumsum(np.random.default_rng(0).normal(size=(2, 500, 2)), axis=1)
+    with pytest.raises(TypeError, match=r"masked array \(0 masked values\).*data\.filled\(\)"):
+        si.entropy_production(np.ma.masked_array(x), 0.01)
+    with pytest.raises(ValueError, match=r"got 1; the axes look swapped"):
+        si.entropy_production(x[0].T[:1], 0.01)

@@ -14,8 +14,16 @@ class OutputTooLargeError(ValueError, MemoryError):
     """The requested output does not fit in available memory."""
 
 
+def _unwrap_0d(value):
+    """A 0-d numeric array (a scalar read back from an .npz: np.load(f)["dt"]) as its numpy scalar."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu":
+        return value[()]
+    return value
+
+
 def integer(name: str, value) -> int:
-    """A Python or numpy integer (not bool) as int."""
+    """A Python or numpy integer (not bool; a 0-d integer array too) as int."""
+    value = _unwrap_0d(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     return int(value)
@@ -67,6 +75,7 @@ def _float(name: str, value) -> float:
 
 
 def positive_float(name: str, value, allow_zero: bool = False) -> float:
+    value = _unwrap_0d(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     v = _float(name, value)
@@ -105,6 +114,7 @@ def momentum_value(value) -> float:
 
 
 def finite_float(name: str, value) -> float:
+    value = _unwrap_0d(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     v = _float(name, value)
@@ -162,7 +172,14 @@ def finite_array(name: str, value, shape: tuple | None = None, dtype=np.float64)
 
 
 def stacked_array(name: str, value):
-    """A list or tuple of trajectories as one numpy array; other values pass through."""
+    """A list or tuple of trajectories as one numpy array; other values pass through.
+    Refuses a masked array: its masked points would be read as whatever data lie under
+    the mask (NaN hidden there even passed the NaN check, as garbage)."""
+    if isinstance(value, np.ma.MaskedArray):
+        n = int(np.ma.count_masked(value))
+        raise TypeError(f"{name} is a numpy masked array ({n} masked values): pass a plain array. The estimators "
+                        "need evenly spaced points without gaps: cut the trajectories at masked points into pieces "
+                        "of a common length" + ("" if n else ", or pass data.filled() when nothing is masked"))
     if not isinstance(value, (list, tuple)):
         return value
     message = (f"{name}: the nested lists do not stack into a rectangular array (n_traj, L, dim); "
@@ -176,6 +193,15 @@ def stacked_array(name: str, value):
     if arr.dtype == object:
         raise ValueError(message)
     return arr
+
+
+def swapped_axes_hint(given_shape: tuple, n_points: int) -> str:
+    """The hint for data with too few time points whose shape looks transposed: a (dim, L)
+    array read as one trajectory of dim points, or (n_traj, dim, L)."""
+    if len(given_shape) in (2, 3) and given_shape[-1] > max(n_points, 16):
+        return ("; the axes look swapped (time along the last axis?): trajectories are (n_traj, L, dim), one "
+                "trajectory (L, dim), so transpose it (x.T for one trajectory, x.transpose(0, 2, 1) for several)")
+    return ""
 
 
 #: lag-1 autocorrelation below which consecutive points look independent

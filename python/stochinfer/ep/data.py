@@ -9,7 +9,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import finite_states, positive_float, recording_dt, required_dt, stacked_array, time_axis_warning
+from .._validate import (finite_states, positive_float, recording_dt, required_dt, stacked_array,
+                         swapped_axes_hint, time_axis_warning)
 
 
 @dataclass
@@ -144,7 +145,8 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
     if arr.shape[0] < 1 or (not tokens and arr.shape[2] < 1):
         raise ValueError(f"data is empty (shape {arr.shape}): need at least one trajectory with one component")
     if arr.shape[1] < 2:
-        raise ValueError(f"data: need at least 2 time steps per trajectory, got {arr.shape[1]}")
+        raise ValueError(f"data: need at least 2 time steps per trajectory, got {arr.shape[1]}"
+                         + ("" if tokens else swapped_axes_hint(given_shape, arr.shape[1])))
     dt = positive_float("dt", dt)
     substeps = checked_substeps(substeps)
     _check_model(model, arr, tokens)

@@ -9,8 +9,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import (finite_states, recording_dt, required_dt, stacked_array, time_axis_warning,
-                         user_stacklevel)
+from .._validate import (finite_states, recording_dt, required_dt, stacked_array, swapped_axes_hint,
+                         time_axis_warning, user_stacklevel)
 
 REGIMES = ("overdamped", "underdamped")
 
@@ -106,7 +106,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     need = 3 if regime == "overdamped" else 4
     if arr.shape[1] < need:
         raise ValueError(f"data: need at least {need} time points per trajectory for the {regime} regime, "
-                         f"got {arr.shape[1]}")
+                         f"got {arr.shape[1]}" + swapped_axes_hint(given_shape, arr.shape[1]))
     finite_states(arr)
     dt = required_dt(dt)
     time_axis_warning(arr, given_shape)

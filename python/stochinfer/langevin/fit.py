@@ -12,7 +12,8 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .._io import atomic_savez, load_versioned
-from .._validate import band_level, boolean, check_output_fits, positive_int, real_array, seed_value, thread_count
+from .._validate import (band_level, boolean, check_output_fits, positive_int, real_array, seed_value, thread_count,
+                         user_stacklevel)
 from .._stats import student_t_quantile
 from ..models import Model
 from .data import LangevinData
@@ -145,7 +146,22 @@ class LangevinFit:
             raise ValueError("t contains NaN or inf")
         if tt.size and np.abs(tt).max() > 1e30:  # as for points: the float32 networks would overflow
             raise ValueError(f"t reaches {np.abs(tt).max():.3g} in magnitude: pass times within 1e30")
+        self._warn_time_extrapolation(tt)
         return np.ascontiguousarray(z), np.ascontiguousarray(np.broadcast_to(tt, (z.shape[0],)))
+
+    def _warn_time_extrapolation(self, tt: np.ndarray) -> None:
+        """Warns when a driven fit without a period is evaluated at times outside the data's:
+        its time input extrapolates there, and so do its bands (D at 4x the record's end
+        came out 4x low with a band excluding the truth: user trial, session 27)."""
+        if self.norm.get("time_period") is not None or "t_range" not in self.norm or not tt.size:
+            return
+        lo, hi = (float(v) for v in self.norm["t_range"])
+        margin = 2 * self.dt + 1e-9 * max(abs(lo), abs(hi))
+        if tt.min() < lo - margin or tt.max() > hi + margin:
+            warnings.warn(f"t in [{tt.min():.6g}, {tt.max():.6g}] reaches outside the data's times [{lo:.6g}, {hi:.6g}]: "
+                          "the fit's time input extrapolates there, and its bands do not account for it (evaluate "
+                          "within the record, or fit with period= for periodic driving)", UserWarning,
+                          stacklevel=user_stacklevel())
 
     def _equation(self):
         """The compiled equation (cpp/include/stochinfer/inferred_langevin.hpp): the one
@@ -260,10 +276,15 @@ class LangevinFit:
                   return_samples: bool = False) -> FieldEstimate:
         """Posterior mean, std and band of the diffusion matrix, (n, d, d) each, in
         position² per time (underdamped: velocity² per time); every sample is
-        symmetric positive definite by construction. Arguments as for drift()."""
+        symmetric positive definite by construction, and the band of a diagonal
+        entry stops at 0. Arguments as for drift()."""
         return_samples = boolean("return_samples", return_samples)
         s = self.diffusion_samples(points, t, _band_samples(n_samples), seed)
         mean, std, lo, hi = self._band(s, level, self.options["method"] == "ensemble")
+        # an ensemble's t band of a diagonal entry can reach below 0 where the members disagree (far from
+        # the data); every sample's D_ii is positive, so the band stops at 0
+        diag = np.arange(self.dim)
+        lo[..., diag, diag] = np.maximum(lo[..., diag, diag], 0.0)
         return FieldEstimate(mean, std, lo, hi, level, s if return_samples else None)
 
     def simulate(self, n_traj: int, n_steps: int, dt: Optional[float] = None, **kwargs: Any) -> InferredTrajectories:
@@ -464,7 +485,8 @@ class LangevinFit:
                 lines.append("      corr per drift component: " + ", ".join(
                     f"{k['corr']:+.2f} (p = {k['p_value']:.2g})" for k in c["components"]))
         p = rep["provenance"]
-        lines.append(f"    provenance: method {p['method']}, kl_gradient {p['kl_gradient']}, "
+        kl = f"kl_gradient {p['kl_gradient']}, " if p["method"] == "bbb" else ""  # ensembles have no KL term
+        lines.append(f"    provenance: method {p['method']}, {kl}"
                      f"drift base {p['drift_base']} (degree {_degrees(p['drift_base_degree'])}), "
                      f"3/2 diffusion correction {p['diffusion_factor_3_2']}, "
                      f"F_r drift correction {p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}, "
