@@ -271,7 +271,7 @@ def test_flags_a_method_ignores_are_notes_not_errors(tmp_path, chain, capsys):
     chain.save(path)
     assert main(["ep", path, "--method", "tur", "--hidden", "0", "--window", "1"]) == 0
     err = capsys.readouterr().err
-    assert "--hidden apply to --method neep, rneep or cneep only" in err and "--window applies to --method rneep" in err
+    assert "--hidden applies to --method neep, rneep or cneep only" in err and "--window applies to --method rneep" in err
     assert main(["ep", path, "--method", "tur", "--json", str(tmp_path)]) == 2
     assert "that is a folder" in capsys.readouterr().err
 

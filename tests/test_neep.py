@@ -598,3 +598,22 @@ def test_interval_level_must_be_a_number(small):
             res.interval(bad)
     with pytest.raises(ValueError, match="level must be in \\(0, 1\\)"):
         res.interval(float("nan"))
+
+
+def test_sparse_token_labels_warn_and_their_memory_is_counted(monkeypatch):
+    """(user trial, session 27) Three states labelled 10⁶, 2·10⁶, 3·10⁶: an embedding row per
+    label up to the largest grew towards 25 GB; the memory check counted 8 parameter copies,
+    not the gradient's 16 group accumulators and per-thread scratch, and let it start."""
+    from stochinfer import _validate
+    from stochinfer.ep.neep import GRADIENT_GROUPS
+    tok = np.random.default_rng(0).integers(0, 3, size=(10, 300))
+    est = NEEP(n_iter=2, eval_every=1, batch=16, embed_dim=4, hidden=8, layers=1, n_threads=2, progress=False)
+    with pytest.warns(UserWarning, match=r"token labels reach 3000 but only 3 distinct ones occur.*np\.unique"):
+        est.fit((tok + 1) * 1000)
+    n_params = 3001 * 4 + 2 * 4 * 8 + 1 * 8 ** 2  # as NEEP._build_net counts them
+    batch_rows = 4 * 16 * 8
+    room = (8 + GRADIENT_GROUPS + 2 - 1) * n_params * 4 + batch_rows * 4  # one copy short
+    monkeypatch.setattr(_validate, "available_memory_bytes", lambda: room)
+    with pytest.warns(UserWarning, match="token labels reach"), \
+            pytest.raises(si.OutputTooLargeError, match="or the largest token label"):
+        est.fit((tok + 1) * 1000)

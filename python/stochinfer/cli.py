@@ -277,7 +277,8 @@ def ep(args) -> int:
         ignored = [f"--{k.replace('_', '-')}" for k in ("hidden", "layers", "n_iter", "lr", "save_model")
                    if getattr(args, k) is not None]
         if ignored:
-            print(f"note: {' '.join(ignored)} apply to --method neep, rneep or cneep only; ignored for {args.method}",
+            verb = "applies" if len(ignored) == 1 else "apply"
+            print(f"note: {' '.join(ignored)} {verb} to --method neep, rneep or cneep only; ignored for {args.method}",
                   file=sys.stderr)
     data = _states(args)
     if args.method == "cneep" and (isinstance(data, si.Trajectories) or np.ndim(data) not in (3, 4)):

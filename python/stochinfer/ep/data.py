@@ -133,7 +133,8 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
             arr = arr[None]
             notes.append("2-D float data read as one trajectory (L, dim)")
         if arr.ndim != 3:
-            raise ValueError(f"data must have shape (n_traj, L, dim), got {arr.shape}")
+            fix = ": for one trajectory of a 1-D state pass data[None, :, None] (shape (1, L, 1))" if arr.ndim == 1 else ""
+            raise ValueError(f"data must have shape (n_traj, L, dim), got {arr.shape}{fix}")
         if arr.dtype not in (np.float32, np.float64):
             arr = arr.astype(np.float64)
         arr = np.ascontiguousarray(arr)  # no copy when already C-contiguous

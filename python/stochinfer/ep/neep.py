@@ -5,8 +5,9 @@ and reports the estimate with its error bar."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+import os
 import warnings
+from dataclasses import asdict
 from typing import Any, Optional
 
 import numpy as np
@@ -15,7 +16,7 @@ from .. import _core
 from .._io import atomic_savez, load_versioned
 from .._stats import welch_dof
 from .._validate import (boolean, check_output_fits, momentum_value, positive_float, positive_int, same_interval,
-                         seed_value, thread_count)
+                         seed_value, thread_count, user_stacklevel)
 from ..train import (Resetting, ScheduledStep, check_batch_size, network_state, refuse_patience_with_resetting,
                      resetting_option, run_training, saved_settings_without_ignored_patience, set_network_state)
 from . import readout
@@ -27,6 +28,10 @@ FORMAT_VERSION = 1
 #: read-out windows (transitions for NEEP) each part of the split must hold: a rate and its error bar
 MIN_WINDOWS = 10
 #: what fit() sets besides the networks: restored when a fit fails
+#: gradient group accumulators of the compiled training loop (nn::GroupedGradient::kGroups)
+GRADIENT_GROUPS = 16
+#: token labels beyond which a sparse labelling (largest label > 10x the distinct ones) warns
+SPARSE_LABELS_FROM = 1000
 _FITTED_STATE = ("dt", "tokens", "shift", "scale", "_state_dim", "_n_tokens", "net", "members", "result_")
 _ACTIVATIONS = ("relu", "elu", "tanh", "softplus", "silu")
 _CONFIG_KEYS = ("hidden", "layers", "activation", "lr", "lr_schedule", "weight_decay", "decoupled_weight_decay", "batch",
@@ -147,16 +152,27 @@ class NEEP:
 
     def _new_net(self, d: EPData, seed: int):
         n_tokens = int(d.data.max()) + 1 if d.tokens else 0
+        if n_tokens > SPARSE_LABELS_FROM:
+            n_seen = int(np.unique(d.data).size)
+            if n_tokens > 10 * n_seen:
+                warnings.warn(f"data: token labels reach {n_tokens - 1} but only {n_seen} distinct ones occur; the "
+                              f"embedding has a row per label up to the largest (memory and time grow with it): "
+                              "relabel the states 0, 1, ... first (np.unique(data, return_inverse=True))",
+                              UserWarning, stacklevel=user_stacklevel())
         if d.tokens and d.model is not None and getattr(d.model, "n_states", 0) > n_tokens:
             n_tokens = int(d.model.n_states)
         self._state_dim, self._n_tokens = d.dim, n_tokens
         return self._build_net(seed)
 
     def _check_size(self, n_params: int, hint: str) -> None:
-        """Parameters, gradients, Adam moments, checkpoints and minibatch activations
-        (fewer than 8 copies and 4 rows per batch element): refused before the C++
-        core allocates them."""
-        check_output_fits((8 * n_params + 4 * self.batch * self.hidden * max(self.layers, 1),), self.dtype, hint)
+        """Parameters, gradients, Adam moments, checkpoints (fewer than 8 copies), the
+        gradient's group accumulators and per-thread scratch (16 + threads copies:
+        nn::GroupedGradient) and minibatch activations (4 rows per batch element): refused
+        before the C++ core allocates them. (With 8 copies counted, sparse token labels up
+        to 3·10⁶ passed the check and grew towards 25 GB: user trial, session 27.)"""
+        threads = self.n_threads or os.cpu_count() or 1
+        copies = 8 + GRADIENT_GROUPS + threads
+        check_output_fits((copies * n_params + 4 * self.batch * self.hidden * max(self.layers, 1),), self.dtype, hint)
 
     def _build_net(self, seed: int):
         cls = _core.NeepModel32 if self.dtype == "float32" else _core.NeepModel64
