@@ -371,7 +371,7 @@ def test_ctrl_c_stops_inside_one_update_of_a_large_batch():
     one = time.perf_counter() - start  # mostly the one update
     with sigint_after(0.3) as elapsed, pytest.raises(KeyboardInterrupt):  # before the first checkpoint
         si.infer_langevin(x, 0.01, drift_settings=TrainSettings(n_iter=100, batch=960_000), **kw)
-    assert elapsed() < 0.3 + 0.25 * one, (elapsed(), one)
+    assert elapsed() < 0.3 + max(0.3 * one, 1.0), (elapsed(), one)  # a shared machine: slack, not a whole update
 
 
 def _finished(fit):

@@ -397,6 +397,7 @@ class NEEP:
             se = float(np.sqrt(se**2 + v_seed))
             se_method += f" + seed spread / sqrt({len(seed_rates)})"
         test_loss = readout.neep_loss(ds)
+        self._warn_fluctuation_theorem(parts, item_dt, rate, se, (1.0 - test_loss) / item_dt)
         ds_truth = self._truth_delta_s(d, split.test)
         r2 = readout.r_squared(ds, ds_truth) if ds_truth is not None else None
         if ds_truth is not None:  # the truth on these very transitions: separates estimator from sampling error
@@ -427,6 +428,23 @@ class NEEP:
             test_loss=test_loss, r2=r2, delta_s=ds, delta_s_truth=ds_truth, test_segments=split.test,
             truth=truth, seed_rates=seed_rates, dof=float(dof) if dof and dof > 0 else None,
             history=fits[0]["history"], settings=settings, estimator=self, dissipation_map=dissipation_map)
+
+    @staticmethod
+    def _warn_fluctuation_theorem(parts: list, item_dt: float, rate: float, stderr: float, bound: float) -> None:
+        """Warns when the read-out rate exceeds the variational bound by more than 20% of the
+        rate and 4 of its standard errors (readout.fluctuation_theorem_gap): the checkpoint's
+        ΔS violates ⟨e^{−ΔS}⟩ = 1. The gap's own standard error is useless here: the few
+        transitions that make it large make its spread larger still. (User trial, session 27:
+        73.5 ± 5.9 against an exact 56.7, bound 9.6, one held-out ΔS of 155 k_B, without a
+        word; two other seeds: gaps of 11%.)"""
+        gap = readout.fluctuation_theorem_gap(parts, item_dt)
+        if not np.isfinite(gap) or (gap > 4 * stderr and gap > 0.2 * abs(rate)):
+            warnings.warn(f"the network's ΔS violates the integral fluctuation theorem on the test transitions: "
+                          f"⟨e^(−ΔS)⟩ − 1 = {gap * item_dt:.3g} (0 for an accurate ΔS), so the read-out rate "
+                          f"{rate:.4g} exceeds the variational bound {bound:.4g}: the kept network's ΔS is far from the "
+                          "true one (a few strongly negative values, a network blown up on rare transitions, or "
+                          "noise) and the rate is unreliable. Refit with another seed or n_seeds=4, a lower lr, "
+                          "more updates or more data", UserWarning, stacklevel=user_stacklevel())
 
     # ---- using a trained estimator ---------------------------------------------
     def delta_s(self, data: Any) -> np.ndarray:
