@@ -583,3 +583,32 @@ def test_ensemble_diffusion_bands_stop_at_zero_far_from_the_data(data):
     m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
     text = fit.format_report(fit.report(m))
     assert "provenance: method ensemble, drift base" in text and "kl_gradient" not in text  # no KL term
+
+
+def test_measurement_noise_in_the_positions_is_named():
+    """(user trial, session 27) 10 nm of localisation noise on a trap (D = 0.1 µm²/s, k = 10/s,
+    Δt = 1 ms) doubled D and the stiffness without a word. The drift residuals' lag-1
+    correlation, −σ²/(2DΔt + 2σ²) = −0.25 here and O(Δt²) without noise, names it with σ. The
+    estimate σ̂² = −mean(r_i r_{i+1}) has standard error about (2DΔt + 2σ²)/√n (n pairs)."""
+    k, diff, dt, sigma = 10.0, 0.1, 1e-3, 0.01
+    rng = np.random.default_rng(0)
+    x = np.zeros((3, 5000, 1))
+    for i in range(1, 5000):  # exact OU steps
+        x[:, i] = x[:, i - 1] * np.exp(-k * dt) + np.sqrt(diff / k * (1 - np.exp(-2 * k * dt))) * rng.normal(size=(3, 1))
+    kw = dict(hidden=16, drift_settings=TrainSettings(n_iter=300), diffusion_settings=TrainSettings(n_iter=100),
+              progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        si.infer_langevin(x, dt, **kw)
+    noisy = x + rng.normal(scale=sigma, size=x.shape)
+    with pytest.warns(UserWarning, match=r"anticorrelated, the mark of measurement \(localisation\) noise in the "
+                                         r"positions: coordinate 0: lag-1 correlation -0\.2\d, noise std about ") as rec:
+        si.infer_langevin(noisy, dt, **kw)
+    said = next(str(w.message) for w in rec if "anticorrelated" in str(w.message))
+    got = float(said.split("noise std about ")[1].split(" ")[0])
+    n = 0.8 * 3 * 5000  # training pairs, about
+    se_var = (2 * diff * dt + 2 * sigma**2) / np.sqrt(n)
+    assert abs(got**2 - sigma**2) < 4 * se_var, (got, se_var)
+    with warnings.catch_warnings():  # noise added on purpose (measurement_noise=) is known
+        warnings.simplefilter("error", UserWarning)
+        si.infer_langevin(x, dt, measurement_noise=sigma, **kw)

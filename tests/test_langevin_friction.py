@@ -26,7 +26,7 @@ def _three_halves_estimate(gamma, k, diff, dt, n_steps, n_traj=200, sub=40, seed
     Φ = −γv − kx, from positions of a finely integrated underdamped oscillator."""
     xs = _oscillator_positions(gamma, k, diff, dt, n_steps, n_traj, sub, seed)
     vh = np.diff(xs, axis=1) / dt
-    r = vh[:, 1:] - vh[:, :-1] - (-gamma * vh[:, :-1] - k * xs[:, :-2]) * dt
+    r = vh[:, 1:] - vh[:, :-1] - (-gamma * vh[:, :-1] - k * xs[:, 1:-1]) * dt
     return 1.5 * np.mean(r**2, axis=1) / (2 * dt)
 
 
@@ -60,28 +60,32 @@ def test_mean_friction_reads_the_velocity_slope():
 @pytest.mark.parametrize("k", [4.4, 35.0])
 def test_unshrink_drift_restores_the_stiffness(k):
     """The pipeline's drift estimator made exact: least squares of the second-difference
-    label on (x, v̂), Φ + (Φ − Φ_r)/4 with the shifted regression. Its stiffness is
+    label on (x_{i+1}, v̂_i), Φ + (Φ − Φ_r)/4 with the shifted regression. Its stiffness is
     ~6% low at γΔt = 0.1; the assembly's unshrink f + (γΔt/2)(f + γv) (the compiled
-    formula is checked against this one in test_inferred_langevin.py) brings it
-    within 3% (higher orders remain)."""
+    formula is checked against this one in test_inferred_langevin.py) brings it within
+    2% (higher orders remain: −1.6% to −1.8% at k = 35 over two seeds of 2000 paths,
+    standard error 0.26%) plus 4 standard errors of this data set (20 groups of paths)."""
     gamma, dt = 10.0, 0.01
-    xs = _oscillator_positions(gamma, k, diff=gamma * 10.0, dt=dt, n_steps=3000, n_traj=400, sub=20, seed=3)
+    xs = _oscillator_positions(gamma, k, diff=gamma * 10.0, dt=dt, n_steps=3000, n_traj=1000, sub=20, seed=3)
     v = np.diff(xs, axis=1) / dt
-    label = (np.diff(v, axis=1) / dt).ravel()
-    def fit(x, vv):
-        design = np.stack([x.ravel(), vv.ravel(), np.ones(label.size)], axis=1)
-        return np.linalg.lstsq(design, label, rcond=None)[0]
-    c, cr = fit(xs[:, :-2], v[:, :-1]), fit(xs[:, 1:-1], v[:, 1:])
-    comb = c + (c - cr) / 4  # coefficients of x and v
-    g_hat = -comb[1]
-    raw_k = -comb[0]
-    # unshrink is linear in (f, v): apply it to the fitted linear drift at unit x (v = 0)
-    unshrink = lambda f, v: f + 0.5 * g_hat * dt * (f + g_hat * v)
-    k_fixed = -unshrink(comb[0], 0.0)
-    slope_v = unshrink(comb[1], 1.0)
+    label = np.diff(v, axis=1) / dt
+
+    def estimate(paths):
+        def fit(x, vv):
+            design = np.stack([x[paths].ravel(), vv[paths].ravel(), np.ones(label[paths].size)], axis=1)
+            return np.linalg.lstsq(design, label[paths].ravel(), rcond=None)[0]
+        c, cr = fit(xs[:, 1:-1], v[:, :-1]), fit(xs[:, 1:-1], v[:, 1:])  # the centred position, as the pipeline
+        comb = c + (c - cr) / 4  # coefficients of x and v
+        g_hat = -comb[1]
+        # unshrink is linear in (f, v): apply it to the fitted linear drift at unit x (v = 0)
+        unshrink = lambda f, v: f + 0.5 * g_hat * dt * (f + g_hat * v)
+        return -comb[0], -unshrink(comb[0], 0.0), comb[1], unshrink(comb[1], 1.0)
+    raw_k, k_fixed, slope_v, slope_v_fixed = estimate(slice(None))
+    groups = np.array([estimate(slice(j, None, 20))[1] for j in range(20)])
+    se = groups.std(ddof=1) / np.sqrt(groups.size) / k
     assert raw_k / k - 1 < -0.04  # the shrinkage this corrects
-    assert abs(k_fixed / k - 1) < 0.03, (raw_k, k_fixed)
-    assert slope_v == pytest.approx(comb[1])  # the friction part is left alone
+    assert abs(k_fixed / k - 1) < 0.02 + 4 * se, (raw_k, k_fixed, se)
+    assert slope_v_fixed == pytest.approx(slope_v)  # the friction part is left alone
 
 
 def test_local_factor_matches_simulation_where_friction_depends_on_position():
@@ -100,7 +104,7 @@ def test_local_factor_matches_simulation_where_friction_depends_on_position():
         v = v + (-gam(x) * v - k * x) * h + np.sqrt(2 * h) * rng.normal(size=n_traj)
         x = x + v * h
     vh = np.diff(xs, axis=1) / dt
-    xi = xs[:, :-2]
+    xi = xs[:, 1:-1]  # the state the pipeline pairs with the label (its centre)
     r = vh[:, 1:] - vh[:, :-1] - (-gam(xi) * vh[:, :-1] - k * xi) * dt
     est, a = 1.5 * r**2 / (2 * dt), gam(xi) * dt
     rho_mean = float(finite_dt_bias(a.mean()))
@@ -164,7 +168,7 @@ def test_pipeline_diffusion_at_finite_friction_step():
     gamma, k, diff, dt = 10.0, 4.0, 10.0, 0.01
     xs = _oscillator_positions(gamma, k, diff, dt, 2000, 40, 10, seed=3)
     vh = np.diff(xs, axis=1) / dt  # the per-trajectory 3/2 labels with the true drift give the spread
-    r = vh[:, 1:] - vh[:, :-1] - (-gamma * vh[:, :-1] - k * xs[:, :-2]) * dt
+    r = vh[:, 1:] - vh[:, :-1] - (-gamma * vh[:, :-1] - k * xs[:, 1:-1]) * dt
     per_traj = 1.5 * np.mean(r**2, axis=1) / (2 * dt)
     # relative standard error of the mean label; the fit trains on 80% of each trajectory
     se = per_traj.std(ddof=1) / np.sqrt(0.8 * per_traj.size) / per_traj.mean()  # about 0.6%
@@ -176,3 +180,35 @@ def test_pipeline_diffusion_at_finite_friction_step():
         got[corrected] = float(fit.diffusion(np.zeros((1, 2))).mean[0, 0, 0]) / diff - 1
     assert abs(got[True]) < 4 * se, (got, se)  # measured −0.7% (se 0.6%)
     assert got[False] < -(gamma * dt) / 2, (got, se)  # measured −9.5%: about γΔt low
+
+
+def test_pipeline_friction_of_a_stiff_oscillator():
+    """ω = 10, γ = 2 at Δt = 0.01 (ω²Δt = 1, 63 records per period; user trial, session 27).
+    The label Δv̂_i is a second difference centred on x_{i+1}: paired with x_i (methods.md
+    §3.3) the force −ω²x read as friction +ω²Δt, and after the (F − F_r)/4 correction
+    γ̂ = γ + (5/4)ω²Δt = 3.25, with bands covering the true drift at half the states. The
+    pipeline pairs it with x_{i+1}. Tolerance: 4 standard errors of the same estimator as
+    exact least squares on these data (20 groups of paths; the fit trains on 80%)."""
+    import stochinfer as si
+    from stochinfer.langevin import TrainSettings
+
+    gamma, k, dt = 2.0, 100.0, 0.01
+    xs = _oscillator_positions(gamma, k, diff=gamma, dt=dt, n_steps=1500, n_traj=20, sub=20, seed=5)
+    v = np.diff(xs, axis=1) / dt
+    label = np.diff(v, axis=1) / dt
+
+    def friction(paths, x_of_label):
+        def fit(x, vv):
+            design = np.stack([x[paths].ravel(), vv[paths].ravel(), np.ones(label[paths].size)], axis=1)
+            return np.linalg.lstsq(design, label[paths].ravel(), rcond=None)[0]
+        c, cr = fit(x_of_label, v[:, :-1]), fit(xs[:, 1:-1], v[:, 1:])
+        return -(c + (c - cr) / 4)[1]
+    groups = np.array([friction(slice(j, j + 1), xs[:, 1:-1]) for j in range(20)])
+    se = groups.std(ddof=1) / np.sqrt(groups.size) / np.sqrt(0.8)
+    assert friction(slice(None), xs[:, :-2]) - gamma > 4 * se  # the tolerance tells the two pairings apart
+    fit = si.infer_langevin(xs[..., None], dt=dt, regime="underdamped", hidden=16, progress=False,
+                            drift_settings=TrainSettings(n_iter=300), diffusion_settings=TrainSettings(n_iter=200))
+    rng = np.random.default_rng(0)
+    states = np.column_stack([rng.normal(size=400) * np.sqrt(1 / k), rng.normal(size=400)])  # T = D/γ = 1
+    slopes = np.linalg.lstsq(np.column_stack([states, np.ones(400)]), fit.drift(states).mean, rcond=None)[0]
+    assert abs(-slopes[1, 0] - gamma) < 4 * se, (-slopes[1, 0], se)

@@ -1,7 +1,7 @@
 """Finite-γΔt corrections of the underdamped diffusion and drift estimates.
 
 From positions alone the pipeline sees window averages v̂_i = (x_{i+1} − x_i)/Δt and
-estimates D from r_i = v̂_{i+1} − v̂_i − Φ(x_i, v̂_i)Δt as D ≈ (3/2) E[r²]/(2Δt). The
+estimates D from r_i = v̂_{i+1} − v̂_i − Φ(x_{i+1}, v̂_i)Δt as D ≈ (3/2) E[r²]/(2Δt). The
 factor 3/2 is exact only for γΔt → 0. For a velocity relaxing with friction γ
 (an Ornstein–Uhlenbeck velocity; the position force enters at O(kΔt²)) the
 expectation is exact in closed form:

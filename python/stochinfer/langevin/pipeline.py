@@ -187,6 +187,43 @@ def _check_scales(x: np.ndarray, dt: float, var: np.ndarray, ms: np.ndarray, lo:
                              f"[{lo:g}, {hi:g}]: express positions and dt in units closer to the motion's scale")
 
 
+#: lag-1 correlation of the drift residuals below which measurement noise is reported: D is then
+#: about 1/(1 − 2|ρ|) = 10% high or more
+MEASUREMENT_NOISE_CORRELATION = -0.045
+
+
+def _warn_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_pts: int, coords: list, dt: float,
+                            s_x: np.ndarray) -> None:
+    """Warns when consecutive overdamped increments, less the drift, are anticorrelated.
+    Localisation (measurement) noise of variance σ² in the positions gives the residuals
+    r_i = Δx_i − Φ(x_i)Δt a lag-1 covariance −σ² and variance 2DΔt + 2σ², so the
+    estimated D is D + σ²/Δt, a factor 1/(1 − 2|ρ|) high, and the drift is biased too;
+    without it ρ is O(Δt²) (user trial, session 27: 10 nm on a trap with D = 0.1 µm²/s at
+    Δt = 1 ms doubled D and the stiffness without a word). resid: (rows, k) in
+    normalised units; rows: the training rows (consecutive pairs within a trajectory)."""
+    kept = np.zeros(resid.shape[0], dtype=bool)
+    kept[rows] = True
+    j = np.arange(resid.shape[0] - 1)
+    pair = kept[j] & kept[j + 1] & ((j + 1) % n_pts != 0)
+    n = int(pair.sum())
+    if n < 100:
+        return
+    a, b = resid[:-1][pair], resid[1:][pair]
+    rho = np.sum(a * b, axis=0) / np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
+    bad = (rho < MEASUREMENT_NOISE_CORRELATION) & (rho < -4.0 / np.sqrt(n))
+    if not bad.any():
+        return
+    parts = []
+    for k in np.flatnonzero(bad):
+        sigma = float(np.sqrt(max(-np.mean(a[:, k] * b[:, k]), 0.0))) * float(s_x[coords[k]])
+        parts.append(f"coordinate {coords[k]}: lag-1 correlation {rho[k]:+.2f}, noise std about {sigma:.3g} "
+                     f"(position unit), D about {1 / (1 - 2 * min(-rho[k], 0.45)):.2g}x high")
+    warnings.warn("the increments less the drift are anticorrelated, the mark of measurement (localisation) noise "
+                  "in the positions: " + "; ".join(parts) + ". The drift is biased too. Use data recorded less often "
+                  f"(e.g. x[:, ::n], with dt={dt:g}·n), so that the noise variance is small beside D·dt, or "
+                  "correct the positions first", UserWarning, stacklevel=user_stacklevel())
+
+
 def _check_drift_trained(pred: np.ndarray, label: np.ndarray, ratio: float = 2.0) -> None:
     """A drift whose one-step predictions FΔt are larger than the increments did not
     converge (too large a learning rate): E[Δ²] = (FΔt)² + 2DΔt bounds the first
@@ -307,7 +344,13 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     data: Trajectories (positions are used) or an array (n_traj, L, d) / (L, d) of
     positions recorded every `dt` (model time unit). regime: 'overdamped'
     (dx = Φ(x) dt + √(2D(x)) dW) or 'underdamped' (dv = Φ(x, v) dt + √(2D) dW;
-    velocities are reconstructed by finite differences, never observed).
+    velocities are reconstructed by finite differences, never observed). Φ is the Itô
+    drift, E[dx | x]/dt (with state-dependent D it includes any noise-induced drift,
+    e.g. ∇·D for an overdamped particle: Φ = D∇ ln P_eq + ∇·D in equilibrium).
+    Underdamped rows pair the second difference Δv̂_i with the state (x_{i+1}, v̂_i),
+    the position at its centre (methods.md §3.3 pairs it with x_i, which biases the
+    friction by −Δt ∂Φ/∂x: +(5/4)ω²Δt for an oscillator after the correction;
+    bench/RESULTS.md, "Centred positions").
     method: 'bbb' (Bayes-by-Backprop, the last n_bayes (2) of `layers` (4) layers
     Bayesian) or 'ensemble' (n_members (5) deterministic networks trained together,
     each on a bootstrap resample when bootstrap=True). hidden: width (128; the
@@ -568,7 +611,11 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     norm = {"mu_x": mu_x, "s_x": s_x, "noisy": noisy}
     if under:
         v = np.diff(xt, axis=1) / d.dt            # v̂_i = (x̃_{i+1} − x̃_i)/Δt, (M, L−1, d)
-        z_x, z_v = xt[:, :-2], v[:, :-1]          # states (x̃_i, v̂_i), i < L − 2
+        # states (x̃_{i+1}, v̂_i), i < L − 2: the label Δv̂_i is a second difference centred on x̃_{i+1}.
+        # methods.md §3.3's x̃_i puts the force at the wrong position by v̂Δt, a friction error of
+        # −Δt ∂F/∂x: an oscillator's γ̂ = γ + (5/4)ω²Δt after the (F − F_r)/4 correction (ω = 10, γ = 2,
+        # Δt = 0.01: 3.25 instead of 2.0); centred, 2.01 (bench/RESULTS.md, "Centred positions")
+        z_x, z_v = xt[:, 1:-1], v[:, :-1]
         label = (v[:, 1:] - v[:, :-1]).reshape(-1, dim)  # Δv̂_i
         vr = z_v.reshape(-1, dim)
         mu_v, s_v = _standardise(vr, train)
@@ -580,7 +627,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         label = np.diff(xt, axis=1).reshape(-1, dim)  # Δx̃_i
         shifted = None
     if d.t is not None:
-        tt = np.asarray(d.t, dtype=np.float64)[:, :n_pts].reshape(-1)
+        first = 1 if under else 0  # the time of each row's position input
+        tt = np.asarray(d.t, dtype=np.float64)[:, first:first + n_pts].reshape(-1)
         norm["t_range"] = [float(tt.min()), float(tt.max())]  # all recorded rows: simulate's default t0 and range
         if period is None:
             mu_t, s_t = _standardise(tt[:, None], train)
@@ -589,7 +637,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
             norm.update(time_period=period, time_harmonics=time_harmonics)
         inputs.append(time_inputs(tt, norm))
         if shifted is not None:
-            shifted.append(time_inputs(np.asarray(d.t, dtype=np.float64)[:, 1:n_pts + 1].reshape(-1), norm))
+            shifted.append(time_inputs(tt, norm))  # the same position, hence time
     X = np.concatenate(inputs, axis=1)
     assert X.shape[1] == in_dim, (X.shape, in_dim)  # the size checks above counted these inputs
     fit_rows = train[:: max(1, train.size // 20_000)]  # training rows for the linear fits of the corrections
@@ -641,6 +689,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     y_d = tril_outer(label[:, noisy])
     f = drift.samples(X, 0, 0).mean(axis=0)[:, noisy] * d.dt  # ensembles: the members' mean
     _check_drift_trained(f, label[train][:, noisy])
+    if not under and not measurement_noise:  # (noise the user adds on purpose is known)
+        _warn_measurement_noise(label[:, noisy] - f, train, n_pts, noisy, d.dt, s_x)
     if diff_use_drift:
         y_d = y_d - tril_outer(f)
     pairs = tril_pairs(nd)
@@ -708,12 +758,12 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
 
     # held-out states in physical units, for report()
     if under:
-        xs = x[:, :-2].reshape(-1, dim)[val]
+        xs = x[:, 1:-1].reshape(-1, dim)[val]  # the rows' states (x_{i+1}, v̂_i)
         vs = (np.diff(x, axis=1)[:, :-1] / d.dt).reshape(-1, dim)[val]
         val_states = np.concatenate([xs, vs], axis=1)
     else:
         val_states = x[:, :-1].reshape(-1, dim)[val]
-    val_t = np.asarray(d.t, dtype=np.float64)[:, :n_pts].reshape(-1)[val] if d.t is not None else None
+    val_t = tt[val] if d.t is not None else None
     kl = (ds.kl_gradient if ds.kl_gradient == dd.kl_gradient
           else f"{ds.kl_gradient} (drift), {dd.kl_gradient} (diffusion)")
     options = dict(method=method, kl_gradient=kl, corrections=corrections, drift_base=drift_base,
