@@ -246,9 +246,10 @@ def test_network_sizes_that_cannot_fit_in_memory_are_refused(data, kwargs, match
 
 
 def test_a_batch_that_cannot_fit_in_memory_is_refused(data, monkeypatch):
-    """An allowed batch (at most 1000× the training rows) on a machine with little memory."""
+    """An allowed batch (at most 1000× the training rows) on a machine with little memory: its
+    row indices, 8 bytes each (the core's activations are per chunk of 64 rows)."""
     from stochinfer import _validate
-    monkeypatch.setattr(_validate, "available_memory_bytes", lambda: 10 * 2**20)
+    monkeypatch.setattr(_validate, "available_memory_bytes", lambda: 960_000 * 8 - 1)
     with pytest.raises(si.OutputTooLargeError, match="lower batch"):
         si.infer_langevin(data, dt=0.01, **{**SHORT, "drift_settings": TrainSettings(n_iter=60, batch=960_000)})
 

@@ -280,8 +280,10 @@ class FieldNetwork:
                                   np.random.default_rng([seed, 7]))
         n_val = max(v.size for v in oob.val) if oob is not None else min(val_rows.size, settings.max_val_rows)
         width = self.config["hidden"] * self.config["layers"]
-        check_output_fits((self.n_members, settings.n_samples, settings.batch, 4 * width), self.dtype,
-                          "lower batch or n_samples in the training settings")
+        # a minibatch's row indices: the core runs it in chunks of 64 rows per thread, so its activations
+        # do not grow with the batch (this counted K·batch·4·width and refused a 960 000-row batch that
+        # runs in a few MB)
+        check_output_fits((self.n_members, settings.batch), np.int64, "lower batch in the training settings")
         check_output_fits((self.n_members, settings.val_samples, n_val, 4 * width), self.dtype,
                           "lower val_samples or max_val_rows in the training settings")
         n_train = oob.train.shape[1] if oob is not None else train_rows.size
