@@ -3,6 +3,7 @@ conventions, the dissipation map's identities, window truth, save/load, thread
 invariance, bad input, and a short fit on bead-spring movies."""
 import json
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -320,7 +321,8 @@ def test_frames_are_scanned_for_nan_in_bounded_chunks(monkeypatch):
     sizes, isfinite = [], np.isfinite
     monkeypatch.setattr(np, "isfinite", lambda a, *args, **kw: sizes.append(np.size(a)) or isfinite(a, *args, **kw))
     assert si.CNEEP()._as_data(frames, 0.01, None, None).data.dtype == np.float32
-    assert max(sizes, default=0) <= 1  # integer pixels cannot be NaN: not scanned
+    # integer pixels cannot be NaN: not scanned (the time-axis check reads one moment per pixel)
+    assert max(sizes, default=0) <= 20 * 40
     floats = frames.astype(np.float32)
     floats[1, 2600, 0, 0], floats[1, 2500, 3, 4] = np.nan, np.inf
     sizes.clear()
@@ -376,3 +378,18 @@ def test_ctrl_c_stops_inside_one_update_of_a_large_batch():
     with sigint_after(0.3) as elapsed, pytest.raises(KeyboardInterrupt):  # before the first checkpoint
         si.CNEEP(n_iter=1000, **kw).fit(mv, seed=0)
     assert elapsed() < 0.3 + max(0.3 * one, 1.0), (elapsed(), one)  # a shared machine: slack, not a whole update
+
+
+def test_movies_with_swapped_axes_or_trajectories_are_named():
+    """(user trial, session 27) Frames passed as (n_frames, n_movies, H, W) trained without a word,
+    and trajectories (n_traj, L, 2) failed as frames 'too small for 2 blocks'."""
+    frames = np.random.default_rng(0).random((6, 40, 16, 16), dtype=np.float32)  # unrelated frames
+    est = si.CNEEP(n_channel=4, n_iter=2, eval_every=1, batch=16, progress=False)
+    with pytest.warns(UserWarning, match=r"nearly uncorrelated .* shape \(6, 40, 16, 16\).*movies\.transpose\(1, 0, 2, 3\)"):
+        est.fit(frames, 0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        est.fit(si.movies.bead_spring_movies(4, 40, seed=2))  # uint8 frames of a Brownian movie
+    x = np.cumsum(np.random.default_rng(0).normal(size=(60, 50, 2)), axis=1)  # one movie of 60 frames
+    with pytest.raises(ValueError, match="look like trajectories .* use method='neep'"):
+        si.CNEEP(n_iter=2, progress=False).fit(x, 0.01)

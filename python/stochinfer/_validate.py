@@ -241,7 +241,7 @@ def wide_2d_warning(given_shape: tuple) -> bool:
     return False
 
 
-def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
+def time_axis_warning(arr: np.ndarray, given_shape: tuple, transposed_hint: str | None = None) -> None:
     """Warns when 2-D data have more coordinates than time points (wide_2d_warning), or
     when consecutive points of (n_traj, L, d) data are not positively correlated in
     any coordinate: the usual sign of an array passed as (L, n_traj, d), or of a dt
@@ -255,6 +255,8 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
     # at most ~_TIME_AXIS_SAMPLE values: enough to tell, cheap in time and memory
     keep_len = max(3, min(length, _TIME_AXIS_SAMPLE // dim))
     sample = arr[: max(1, _TIME_AXIS_SAMPLE // (keep_len * dim)), :keep_len]
+    if sample.dtype.kind in "iu":  # uint8 pixels: differences would wrap around
+        sample = sample.astype(np.float64)
     var, step = increment_moments(sample)  # absurd scales are refused later, with their own message
     moving = (var > 0) & np.isfinite(var) & np.isfinite(step)
     if not moving.any():
@@ -263,7 +265,8 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple) -> None:
     if rho.max() < _MIN_LAG1_CORRELATION:
         hint = ("2-D data are read as one trajectory (L, dim); for scalar paths (n_traj, L) pass x[..., None] "
                 "(command line: --scalar-paths)"
-                if len(given_shape) == 2 else "if the array is (L, n_traj, dim), transpose it to (n_traj, L, dim)")
+                if len(given_shape) == 2 else
+                transposed_hint or "if the array is (L, n_traj, dim), transpose it to (n_traj, L, dim)")
         warnings.warn(f"consecutive points are nearly uncorrelated (lag-1 autocorrelation at most {rho.max():.2f} "
                       f"in every coordinate) for data of shape {tuple(given_shape)}: {hint}; otherwise dt is long "
                       "compared with the relaxation time (or noise drowns the signal) and the results will not "

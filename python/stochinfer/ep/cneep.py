@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _core
 from .._validate import (boolean, check_output_fits, finite_states, positive_int, recording_dt, required_dt,
-                         positive_float, stacked_array)
+                         positive_float, stacked_array, time_axis_warning)
 from .data import EPData, _check_model, checked_substeps, recorded_substeps
 from .neep import NEEP
 from .result import EPResult
@@ -170,6 +170,11 @@ class CNEEP(NEEP):
             raise ValueError(f"movies are empty (shape {frames.shape})")
         if frames.shape[1] < self.seq_len:
             raise ValueError(f"movies of {frames.shape[1]} frames are shorter than seq_len={self.seq_len}")
+        # frames of a Brownian movie are correlated at lag 1 where something moves; (n_frames, n_movies,
+        # H, W) reads as unrelated consecutive frames (user trial, session 27)
+        time_axis_warning(frames.reshape(frames.shape[0], frames.shape[1], -1), frames.shape,
+                          transposed_hint="if the array is (n_frames, n_movies, height, width), pass "
+                                          "movies.transpose(1, 0, 2, 3)")
         dt = positive_float("dt", dt)
         substeps = checked_substeps(substeps)
         if model is not None:
@@ -232,7 +237,9 @@ class CNEEP(NEEP):
             return cls(seq_len=self.seq_len, height=h, width=w, n_layer=self.n_layer, n_channel=self.n_channel,
                        seed=int(seed), n_threads=self.n_threads)
         except ValueError as exc:
-            raise ValueError(f"movies: {exc}") from None
+            hint = ("; frames this narrow look like trajectories (n_traj, L, dim), read as one movie: use "
+                    "method='neep' for those" if min(h, w) <= 8 else "")
+            raise ValueError(f"movies: {exc}{hint}") from None
 
     def _check_size(self, n_values: int, hint: str) -> None:
         check_output_fits((n_values,), self.dtype, hint)
