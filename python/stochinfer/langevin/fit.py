@@ -158,7 +158,8 @@ class LangevinFit:
         lo, hi = (float(v) for v in self.norm["t_range"])
         margin = 2 * self.dt + 1e-9 * max(abs(lo), abs(hi))
         if tt.min() < lo - margin or tt.max() > hi + margin:
-            warnings.warn(f"t in [{tt.min():.6g}, {tt.max():.6g}] reaches outside the data's times [{lo:.6g}, {hi:.6g}]: "
+            warnings.warn(f"t in [{tt.min():.6g}, {tt.max():.6g}] reaches outside the data's times "
+                          f"[{lo:.6g}, {hi:.6g}]: "
                           "the fit's time input extrapolates there, and its bands do not account for it (evaluate "
                           "within the record, or fit with period= for periodic driving)", UserWarning,
                           stacklevel=user_stacklevel())
