@@ -819,6 +819,22 @@ def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+def test_cli_infer_passes_the_fit_options_users_asked_for(tmp_path, capsys):
+    """(user trial, session 27) --homogeneous-diffusion, --val-fraction and --measurement-noise
+    reach infer_langevin (the CLI had no way to ask for them)."""
+    from stochinfer.cli import main
+    path = str(tmp_path / "traj.npz")
+    si.simulate(si.models.LinearOU(A, D), 2, 1500, 0.01, substeps=5, seed=8).save(path)
+    fit_path = str(tmp_path / "fit.npz")
+    assert main(["infer", path, "--hidden", "8", "--no-plot", "--homogeneous-diffusion", "--val-fraction", "0.3",
+                 "--measurement-noise", "0.001", "--save", fit_path]) == 0
+    o = si.LangevinFit.load(fit_path).options
+    assert o["homogeneous_diffusion"] is True and o["val_fraction"] == 0.3 and o["measurement_noise"] == 0.001
+    capsys.readouterr()
+    assert main(["infer", path, "--no-plot", "--val-fraction", "1.5"]) == 2
+    assert "--val-fraction must be a number in (0, 1)" in capsys.readouterr().err
+
+
 def test_cli_infer_a_periodically_driven_system(tmp_path, capsys):
     from stochinfer.cli import main
     path = str(tmp_path / "carnot.npz")

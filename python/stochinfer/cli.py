@@ -384,7 +384,10 @@ def infer(args) -> int:
     shape = data.x.shape if isinstance(data, si.Trajectories) else np.shape(data)
     print(f"stochinfer infer: {args.file}, shape {shape}, dt = {args.dt}, regime = {args.regime}, "
           f"method = {args.method}")
-    options = {k: v for k, v in dict(hidden=args.hidden, n_members=args.members).items() if v is not None}
+    options = {k: v for k, v in dict(hidden=args.hidden, n_members=args.members, val_fraction=args.val_fraction,
+                                     measurement_noise=args.measurement_noise).items() if v is not None}
+    if args.homogeneous_diffusion:
+        options["homogeneous_diffusion"] = True
     t = time.perf_counter()
     fit = si.infer_langevin(data, args.dt, regime=args.regime, method=args.method, seed=args.seed,
                             time_dependent=args.time_dependent, period=args.period,
@@ -471,6 +474,15 @@ def main(argv=None) -> int:
     p_in.add_argument("--drift-base", default="linear", choices=["linear", "quadratic", "cubic", "auto", "none"],
                       help="polynomial the drift networks start from (cubic: forces close to a low-order "
                            "polynomial, e.g. oscillators)")
+    p_in.add_argument("--homogeneous-diffusion", action="store_true",
+                      help="a constant diffusion matrix (a learned constant, no input): when D is known not to "
+                           "depend on the state")
+    p_in.add_argument("--val-fraction", type=float, default=None, metavar="F",
+                      help="fraction held out for validation (default 0.2: the last 20%% of the time, or of the "
+                           "trajectories with --time-dependent)")
+    p_in.add_argument("--measurement-noise", type=float, default=None, metavar="SIGMA",
+                      help="add Gaussian position noise of this std (position unit) before fitting: robustness "
+                           "studies")
     p_in.add_argument("--seed", type=int, default=0)
     p_in.add_argument("--plot", default=None, help="write the figure of the fields with bands (PNG) here "
                       "(default, when matplotlib is installed: FILE_fields.png next to the input)")
