@@ -95,13 +95,3 @@ def neep_loss(delta_s: np.ndarray) -> float:
     d = np.asarray(delta_s, dtype=np.float64)
     return float(np.mean(np.exp(-d) - d))
 
-
-def fluctuation_theorem_gap(parts: list, dt: float) -> float:
-    """(⟨e^{−ΔS}⟩ − 1)/dt over the items. The exact ΔS has ⟨e^{−ΔS}⟩ = 1 (the integral
-    fluctuation theorem, which the optimum of the NEEP loss satisfies too), and the
-    read-out rate minus the variational bound is exactly this gap: a large positive one
-    means a few transitions with strongly negative ΔS, a network that has blown up on
-    rare events (inf where e^{−ΔS} overflows)."""
-    with np.errstate(over="ignore"):
-        excess = np.concatenate([np.expm1(-np.asarray(p, dtype=np.float64)) for p in parts])
-    return float(np.mean(excess) / dt)
