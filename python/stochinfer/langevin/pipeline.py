@@ -620,8 +620,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         vr = z_v.reshape(-1, dim)
         mu_v, s_v = _standardise(vr, train)
         norm.update(mu_v=mu_v, s_v=s_v)
-        inputs = [z_x.reshape(-1, dim), (vr - mu_v) / s_v]
-        shifted = [xt[:, 1:-1].reshape(-1, dim), ((v[:, 1:].reshape(-1, dim)) - mu_v) / s_v]
+        positions = z_x.reshape(-1, dim)
+        inputs = [positions, (vr - mu_v) / s_v]
+        shifted = [positions, ((v[:, 1:].reshape(-1, dim)) - mu_v) / s_v]  # the same position, v̂_{i+1}
     else:
         inputs = [xt[:, :-1].reshape(-1, dim)]
         label = np.diff(xt, axis=1).reshape(-1, dim)  # Δx̃_i
@@ -637,7 +638,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
             norm.update(time_period=period, time_harmonics=time_harmonics)
         inputs.append(time_inputs(tt, norm))
         if shifted is not None:
-            shifted.append(time_inputs(tt, norm))  # the same position, hence time
+            shifted.append(inputs[-1])  # the same position, hence time
     X = np.concatenate(inputs, axis=1)
     assert X.shape[1] == in_dim, (X.shape, in_dim)  # the size checks above counted these inputs
     fit_rows = train[:: max(1, train.size // 20_000)]  # training rows for the linear fits of the corrections
