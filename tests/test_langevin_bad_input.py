@@ -206,7 +206,7 @@ def test_driven_fits_simulate_from_the_datas_first_time():
     sim = fit.simulate(3, 50, n_samples=2)
     lo = float(np.min(fit._val_states[1]))
     assert 1000.0 <= lo < 1000.5 and sim.t[0] == lo
-    with pytest.warns(UserWarning, match=r"outside the data's \[1000"):
+    with pytest.warns(UserWarning, match=r"simulating t in \[0, 0\.49\] reaches outside the data's times \[1000"):
         fit.simulate(3, 50, n_samples=2, t0=0.0)
     with pytest.warns(UserWarning, match="extrapolates"):
         fit.simulate(3, 500, n_samples=2, t0=1002.0)  # runs past the record's end

@@ -146,23 +146,36 @@ class LangevinFit:
             raise ValueError("t contains NaN or inf")
         if tt.size and np.abs(tt).max() > 1e30:  # as for points: the float32 networks would overflow
             raise ValueError(f"t reaches {np.abs(tt).max():.3g} in magnitude: pass times within 1e30")
-        self._warn_time_extrapolation(tt)
+        if tt.size:
+            self._warn_outside_record(float(tt.min()), float(tt.max()), "t in",
+                                      ", and its bands do not account for it (evaluate within the record")
         return np.ascontiguousarray(z), np.ascontiguousarray(np.broadcast_to(tt, (z.shape[0],)))
 
-    def _warn_time_extrapolation(self, tt: np.ndarray) -> None:
-        """Warns when a driven fit without a period is evaluated at times outside the data's:
-        its time input extrapolates there, and so do its bands (D at 4x the record's end
-        came out 4x low with a band excluding the truth: user trial, session 27)."""
-        if self.norm.get("time_period") is not None or "t_range" not in self.norm or not tt.size:
+    def _recorded_times(self) -> Optional[tuple]:
+        """(lo, hi), the times of the data's rows, for a driven fit without a period (fits
+        saved before t_range was kept: the held-out rows'); None otherwise."""
+        times = self._val_states[1]
+        if not self.time_dependent or self.norm.get("time_period") is not None or times is None:
+            return None
+        if "t_range" in self.norm:
+            return tuple(float(v) for v in self.norm["t_range"])
+        return float(np.min(times)), float(np.max(times))
+
+    def _warn_outside_record(self, t_min: float, t_max: float, what: str, fix: str) -> None:
+        """Warns when a driven fit without a period is used at times in [t_min, t_max]
+        outside the data's: its time input extrapolates there, and so do its bands (D at 4x
+        the record's end came out 4x low with a band excluding the truth: user trial,
+        session 27). The record reaches 2Δt beyond its rows' times (an underdamped row's
+        time is its second point's)."""
+        record = self._recorded_times()
+        if record is None:
             return
-        lo, hi = (float(v) for v in self.norm["t_range"])
-        margin = 2 * self.dt + 1e-9 * max(abs(lo), abs(hi))
-        if tt.min() < lo - margin or tt.max() > hi + margin:
-            warnings.warn(f"t in [{tt.min():.6g}, {tt.max():.6g}] reaches outside the data's times "
-                          f"[{lo:.6g}, {hi:.6g}]: "
-                          "the fit's time input extrapolates there, and its bands do not account for it (evaluate "
-                          "within the record, or fit with period= for periodic driving)", UserWarning,
-                          stacklevel=user_stacklevel())
+        lo, hi = record
+        margin = 2 * self.dt + 1e-9 * max(abs(lo), abs(hi), abs(t_min), abs(t_max))
+        if t_min < lo - margin or t_max > hi + margin:
+            warnings.warn(f"{what} [{t_min:.6g}, {t_max:.6g}] reaches outside the data's times [{lo:.6g}, {hi:.6g}]: "
+                          f"the fit's time input extrapolates there{fix}, or fit with period= for periodic "
+                          "driving)", UserWarning, stacklevel=user_stacklevel())
 
     def _equation(self):
         """The compiled equation (cpp/include/stochinfer/inferred_langevin.hpp): the one

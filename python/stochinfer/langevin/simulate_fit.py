@@ -154,21 +154,15 @@ def _default_substeps(fit, dt: float, max_step: float = 0.02) -> int:
 
 def _start_time(fit, t0, span: float, period) -> float:
     """t0 checked, or its default; warns when a driven fit without a period would be
-    simulated over times outside the data's (the time input would extrapolate)."""
-    times = fit._val_states[1]
-    aperiodic = fit.time_dependent and period is None and fit.norm.get("time_period") is None and times is not None
-    if aperiodic:  # the recorded times (fits saved before t_range was kept: the held-out ones)
-        lo, hi = (float(v) for v in fit.norm["t_range"]) if "t_range" in fit.norm else \
-            (float(np.min(times)), float(np.max(times)))
+    simulated over times outside the data's (the time input would extrapolate). span: the
+    simulated time, n_steps·dt (the fields are read up to t0 + span − dt)."""
+    aperiodic = period is None and fit._recorded_times() is not None
     if t0 is None:  # the earliest held-out time: the start states are held-out states recorded near t0
-        return float(np.min(times)) if aperiodic else 0.0
+        return float(np.min(fit._val_states[1])) if aperiodic else 0.0
     t0 = finite_float("t0", t0)
     if aperiodic:
-        tol = 1e-9 * max(abs(lo), abs(hi), span)
-        if t0 < lo - tol or t0 + span > hi + tol + fit.dt:
-            warnings.warn(f"simulating t in [{t0:.6g}, {t0 + span:.6g}], outside the data's [{lo:.6g}, {hi:.6g}]: "
-                          "the fit's time input extrapolates there (pass t0 and n_steps within the record, or "
-                          "fit with period= for periodic driving)", stacklevel=4)
+        fit._warn_outside_record(t0, t0 + span - fit.dt, "simulating t in",
+                                 " (pass t0 and n_steps within the record")
     return t0
 
 
