@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .._pieces import cut_into_pieces, ragged_segments, smallest_length
 from .._validate import (finite_states, recording_dt, required_dt, stacked_array, swapped_axes_hint,
                          time_axis_warning, user_stacklevel)
 
@@ -37,7 +38,9 @@ class LangevinData:
 
     x: (n_traj, L, d) positions (float64); t: (n_traj, L) times or None for
     autonomous systems; dt: recording interval (model time unit); integration:
-    (scheme, integration steps per record) for stochinfer.simulate output, else None."""
+    (scheme, integration steps per record) for stochinfer.simulate output, else None;
+    tracks: for tracks of different lengths cut into pieces, the track of each piece
+    (n_traj,), else None (each trajectory its own)."""
 
     x: np.ndarray
     dt: float
@@ -46,6 +49,7 @@ class LangevinData:
     t: Optional[np.ndarray] = None
     notes: list = field(default_factory=list)
     integration: Optional[tuple] = None
+    tracks: Optional[np.ndarray] = None
 
     @property
     def n_traj(self) -> int:
@@ -60,12 +64,46 @@ class LangevinData:
         return self.x.shape[2]
 
 
+def _start_times(t0, n: int, what: str) -> np.ndarray:
+    """t0 as a finite scalar or (n,) array of start times."""
+    starts = np.asarray(t0, dtype=np.float64)
+    if starts.ndim > 1 or (starts.ndim == 1 and starts.shape[0] != n) or not np.isfinite(starts).all():
+        raise ValueError(f"t0 must be a finite scalar or have shape ({n},) (one start time per {what}), got "
+                         f"{starts.shape}")
+    return starts
+
+
+def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: Optional[float]):
+    """Tracks (L_k, d) of different lengths cut into pieces of one length (stochinfer._pieces)
+    that every row of the fit can use: the rows of a piece (L − 1 overdamped, L − 2
+    underdamped) must take the validation split (autonomous fits: the last val_fraction
+    of each piece's rows, at least 2 on each side)."""
+    bad = [k for k, a in enumerate(tracks) if a.ndim != 2]
+    if bad:
+        fix = ": for 1-D states pass [x[:, None] for x in tracks]" if tracks[bad[0]].ndim == 1 else ""
+        raise ValueError(f"data: each track of a list must be (L_k, dim); track {bad[0]} has shape "
+                         f"{tracks[bad[0]].shape}{fix}")
+    overlap = 2 if regime == "underdamped" else 1
+
+    def rows_ok(n: int) -> bool:
+        if by_trajectory or val_fraction is None:
+            return True
+        cut = int(round((1 - val_fraction) * n))
+        return cut >= 2 and n - cut >= 2
+    need = smallest_length(overlap, overlap + 2, rows_ok)
+    why = f"the {regime} fit" + ("" if by_trajectory or val_fraction is None else
+                                 f" with its {val_fraction:.0%} validation split (the last rows of each piece)")
+    return cut_into_pieces("data", tracks, overlap, need, why)
+
+
 def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_dependent: bool = False,
-                     t0=None) -> LangevinData:
+                     t0=None, val_fraction: Optional[float] = None) -> LangevinData:
     """Validates `data`: Trajectories (positions are used; velocities are never
-    observed), or a float array (n_traj, L, d) or (L, d) for one trajectory.
+    observed), a float array (n_traj, L, d) or (L, d) for one trajectory, or a list of
+    tracks (L_k, d) of different lengths, cut into pieces of one length (_track_pieces;
+    val_fraction: the fit's validation split, which the pieces must take).
     dt is required for arrays and must match a Trajectories' dt. t0: start time of
-    each trajectory of an array (scalar or (n_traj,)), for time-dependent fits."""
+    each trajectory (or track) of an array (scalar or (n_traj,)), for time-dependent fits."""
     from ..results import Trajectories
 
     if regime not in REGIMES:
@@ -88,6 +126,19 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
             integration = (str(data.settings.get("integrator")), max(1, int(round(data.dt / step))))
     else:
         arr = data
+    tracks = first = None
+    pieces = ragged_segments("data", arr) if not isinstance(data, Trajectories) else None
+    if pieces is not None:
+        arr, tracks, first, note = _track_pieces(pieces, regime, time_dependent, val_fraction)
+        notes.append(note)
+        if time_dependent:  # each piece starts where it lies in its track
+            dt = required_dt(dt)
+            if t0 is None:
+                warnings.warn("time-dependent tracks: every track is taken to start at t = 0; pass t0= (a scalar or "
+                              "one start time per track) if they do not", UserWarning, stacklevel=user_stacklevel())
+                t0 = 0.0
+            starts = np.broadcast_to(_start_times(t0, len(pieces), "track"), (len(pieces),))
+            t0 = starts[tracks] + first * dt
     arr = stacked_array("data", arr)
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"data must be a numpy array or Trajectories, got {type(arr).__name__}")
@@ -116,13 +167,10 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
                           "pass t0= (a scalar or one start time per trajectory) if they do not",
                           UserWarning, stacklevel=user_stacklevel())
             t0 = 0.0
-        starts = np.asarray(t0, dtype=np.float64)
-        if starts.ndim > 1 or (starts.ndim == 1 and starts.shape[0] != arr.shape[0]) or not np.isfinite(starts).all():
-            raise ValueError(f"t0 must be a finite scalar or have shape ({arr.shape[0]},) (one start time per "
-                             f"trajectory), got {starts.shape}")
+        starts = _start_times(t0, arr.shape[0], "trajectory")
         t = np.reshape(starts, (-1, 1)) + np.arange(arr.shape[1]) * dt
         t = np.broadcast_to(t, arr.shape[:2])
-    return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes, integration)
+    return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes, integration, tracks)
 
 
 def tril_pairs(d: int):
@@ -145,26 +193,31 @@ def tril_to_matrix(v: np.ndarray, d: int) -> np.ndarray:
     return out
 
 
-def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: bool, seed: int = 0):
+def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: bool, seed: int = 0,
+               tracks: Optional[np.ndarray] = None):
     """Train and validation point indices (flattened (traj, time) over n_points per
     trajectory). Autonomous data: the last val_fraction of *time* of every
     trajectory validates (one trajectory suffices); time-dependent data: a
-    val_fraction of *trajectories* (methods.md §3.4)."""
+    val_fraction of *trajectories* (methods.md §3.4), or of tracks when the
+    trajectories are pieces of tracks (tracks: the track of each), so that no track
+    lends rows to both sides."""
     idx = np.arange(n_traj * n_points).reshape(n_traj, n_points)
     if by_trajectory:
-        n_val = int(round(val_fraction * n_traj))
-        if n_traj < 5:
-            raise ValueError(f"time-dependent data are split by trajectory: need at least 5 trajectories "
-                             f"(got {n_traj}); a long record can be cut into pieces, each with its start "
+        unit = np.arange(n_traj) if tracks is None else np.unique(tracks, return_inverse=True)[1].ravel()
+        n_units, what = int(unit.max()) + 1, ("trajectories" if tracks is None else "tracks")
+        n_val = int(round(val_fraction * n_units))
+        if n_units < 5:
+            raise ValueError(f"time-dependent data are split by trajectory: need at least 5 {what} "
+                             f"(got {n_units}); a long record can be cut into pieces, each with its start "
                              "time in t0")
         if n_val < 1:
-            raise ValueError(f"val_fraction={val_fraction} of {n_traj} trajectories leaves none to validate: "
-                             f"raise val_fraction above {0.5 / n_traj:.3g}")
-        if n_val >= n_traj:
-            raise ValueError(f"val_fraction={val_fraction} of {n_traj} trajectories leaves none to train on: "
-                             f"lower val_fraction below {(n_traj - 0.5) / n_traj:.3g}")
-        perm = np.random.default_rng(seed).permutation(n_traj)
-        return np.sort(idx[perm[n_val:]].ravel()), np.sort(idx[perm[:n_val]].ravel())
+            raise ValueError(f"val_fraction={val_fraction} of {n_units} {what} leaves none to validate: "
+                             f"raise val_fraction above {0.5 / n_units:.3g}")
+        if n_val >= n_units:
+            raise ValueError(f"val_fraction={val_fraction} of {n_units} {what} leaves none to train on: "
+                             f"lower val_fraction below {(n_units - 0.5) / n_units:.3g}")
+        held = np.isin(unit, np.random.default_rng(seed).permutation(n_units)[:n_val])
+        return np.sort(idx[~held].ravel()), np.sort(idx[held].ravel())
     cut = int(round((1 - val_fraction) * n_points))
     if cut < 2 or n_points - cut < 2:
         lo, hi = 2 / n_points, 1 - 2 / n_points

@@ -13,7 +13,7 @@ so it scores interpolation, and may stop later than the time split would."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
@@ -27,14 +27,18 @@ MIN_BLOCKS = 20
 MIN_VAL_ROWS = 20
 
 
-def row_blocks(n_traj: int, n_points: int, by_trajectory: bool, block: int = BLOCK_ROWS) -> List[np.ndarray]:
+def row_blocks(n_traj: int, n_points: int, by_trajectory: bool, block: int = BLOCK_ROWS,
+               tracks: Optional[np.ndarray] = None) -> List[np.ndarray]:
     """Row indices (flattened (trajectory, point), n_points per trajectory) cut into
     bootstrap blocks: whole trajectories for time-dependent data (split by
-    trajectory, methods.md §3.4), else each trajectory into max(1, n_points // block)
-    runs of consecutive points of near-equal length (block to 2·block − 1 points; a
-    trajectory shorter than `block` is one block)."""
+    trajectory, methods.md §3.4; whole tracks when the trajectories are pieces of
+    tracks, `tracks` the track of each), else each trajectory into
+    max(1, n_points // block) runs of consecutive points of near-equal length (block to
+    2·block − 1 points; a trajectory shorter than `block` is one block)."""
     idx = np.arange(n_traj * n_points, dtype=np.int64).reshape(n_traj, n_points)
     if by_trajectory:
+        if tracks is not None:
+            return [idx[tracks == k].ravel() for k in np.unique(tracks)]
         return list(idx)
     return [b for r in idx for b in np.array_split(r, max(1, n_points // block))]
 
@@ -43,7 +47,7 @@ def require_blocks(blocks: List[np.ndarray]) -> None:
     """Refuses data cut into fewer than MIN_BLOCKS bootstrap blocks."""
     if len(blocks) < MIN_BLOCKS:
         raise ValueError(f"validation='out_of_bag' needs at least {MIN_BLOCKS} bootstrap blocks (runs of "
-                         f"{BLOCK_ROWS}-{2 * BLOCK_ROWS - 1} points, or trajectories for driven fits); these data "
+                         f"{BLOCK_ROWS}-{2 * BLOCK_ROWS - 1} points, or trajectories (tracks) for driven fits); these data "
                          f"have {len(blocks)}: pass more data or validation='split'")
 
 

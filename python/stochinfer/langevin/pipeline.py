@@ -342,7 +342,13 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     """Infer the drift and diffusion of a Langevin equation from trajectories.
 
     data: Trajectories (positions are used) or an array (n_traj, L, d) / (L, d) of
-    positions recorded every `dt` (model time unit). regime: 'overdamped'
+    positions recorded every `dt` (model time unit), or a list of tracks (L_k, d) of
+    different lengths (single-particle tracking; a record with gaps split at them): they
+    are cut into pieces of one length, consecutive pieces sharing the one (overdamped)
+    or two (underdamped) points a row spans beyond its first, so every row is used once
+    but each track's remainder after its last whole piece; the length is the longest
+    that keeps 95% of the most rows any length keeps (fit.notes says what was kept).
+    Driven tracks take t0 per track and are split by track. regime: 'overdamped'
     (dx = Φ(x) dt + √(2D(x)) dW) or 'underdamped' (dv = Φ(x, v) dt + √(2D) dW;
     velocities are reconstructed by finite differences, never observed). Φ is the Itô
     drift, E[dx | x]/dt (with state-dependent D it includes any noise-induced drift,
@@ -480,7 +486,10 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
                        ("separate_noiseless_drift", separate_noiseless_drift), ("time_dependent", time_dependent),
                        ("noise_check", noise_check)):
         boolean(name, flag)
-    d = as_langevin_data(data, dt, regime, model=model, time_dependent=time_dependent, t0=t0)
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    d = as_langevin_data(data, dt, regime, model=model, time_dependent=time_dependent, t0=t0,
+                         val_fraction=float(val_fraction))
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}")
     ds, dd = (replace(s) for s in PRESETS[preset])
@@ -501,8 +510,6 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         raise ValueError("validation='out_of_bag' needs a bagged ensemble (method='ensemble', bootstrap=True): "
                          "its members' resamples leave the out-of-bag rows; use validation='split'")
     refuse_refit_with_out_of_bag(refit, validation == "out_of_bag")
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
     n_posterior = positive_int("n_posterior", n_posterior, minimum=2)
     hidden, layers = positive_int("hidden", hidden), positive_int("layers", layers)
     n_bayes, n_members = positive_int("n_bayes", n_bayes, minimum=0), positive_int("n_members", n_members)
@@ -571,10 +578,10 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     # noise is independent of the validation labels' (overdamped), or shared with the first one or two
     # (underdamped finite differences, measurement noise): 1-2 rows per trajectory among thousands, left
     # as is rather than discarding data
-    train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed)
+    train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed, tracks=d.tracks)
     oob_blocks = None
     if validation == "out_of_bag":
-        oob_blocks = row_blocks(M, n_pts, by_trajectory=d.t is not None)
+        oob_blocks = row_blocks(M, n_pts, by_trajectory=d.t is not None, tracks=d.tracks)
         require_blocks(oob_blocks)  # before any network trains
     # rows each drift member trains on (out of bag: a resample of all of them), for the update counts
     n_drift_rows = M * n_pts if oob_blocks is not None else train.size

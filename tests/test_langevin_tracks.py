@@ -1,0 +1,101 @@
+"""Tracks of different lengths (single-particle tracking, records cut at gaps):
+stochinfer._pieces cuts them into pieces of one length that use every row once, and
+infer_langevin fits them."""
+import warnings
+
+import numpy as np
+import pytest
+
+import stochinfer as si
+from stochinfer._pieces import cut_into_pieces, piece_length, ragged_segments
+from stochinfer.langevin import TrainSettings
+from stochinfer.langevin.data import as_langevin_data, split_rows
+
+SHORT = dict(hidden=16, progress=False, drift_settings=TrainSettings(n_iter=150),
+             diffusion_settings=TrainSettings(n_iter=100))
+
+
+def _tracks(lengths, dim=2, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(n, dim)).cumsum(axis=0) for n in lengths]
+
+
+def _rows(pieces_or_tracks, overlap):
+    """Every row (the overlap + 1 consecutive points it spans) as a set of byte strings."""
+    return [a[i:i + overlap + 1].tobytes() for a in pieces_or_tracks for i in range(a.shape[0] - overlap)]
+
+
+@pytest.mark.parametrize("overlap", [1, 2])
+def test_pieces_use_every_row_once(overlap):
+    tracks = _tracks([57, 200, 31, 8, 122, 64])
+    pieces, track, first, note = cut_into_pieces("data", tracks, overlap, 10, "the fit")
+    length = pieces.shape[1]
+    for p, k, f in zip(pieces, track, first):
+        np.testing.assert_array_equal(p, tracks[k][f:f + length])
+    rows = _rows(pieces, overlap)
+    assert len(rows) == len(set(rows))  # no row twice
+    step = length - overlap  # each track loses only its remainder after the last whole piece
+    kept = sum((len(t) - overlap) // step * step for t in tracks)
+    assert len(rows) == kept and set(rows) <= set(_rows(tracks, overlap))
+    assert f"{kept} of {sum(len(t) - overlap for t in tracks)} rows kept" in note
+    assert "tracks shorter than" in note  # the 8-point track
+
+
+def test_piece_length_keeps_most_rows_with_the_longest_pieces():
+    assert piece_length(np.array([201, 201, 101]), 1, 10) == 101  # every row in pieces of 101; 201: 400 of 500
+    assert piece_length(np.array([300, 290]), 1, 10) == 290  # 578 of 588 rows: within 5% of the most, longest
+    assert piece_length(np.array([5, 6]), 1, 10) == 0
+    rng = np.random.default_rng(3)  # a brute force over every length
+    lengths = rng.integers(12, 300, size=40)
+    rows = {L: sum((n - 1) // (L - 1) * (L - 1) for n in lengths) for L in range(10, 301)}
+    best = max(rows.values())
+    assert piece_length(lengths, 1, 10) == max(L for L, r in rows.items() if r >= 0.95 * best)
+
+
+def test_lists_of_equal_tracks_and_bad_tracks():
+    assert ragged_segments("data", _tracks([20, 20])) is None  # rectangular: stacked as before
+    assert ragged_segments("data", np.zeros((2, 20, 1))) is None
+    with pytest.raises(ValueError, match="share the shape of a state"):
+        ragged_segments("data", [np.zeros((20, 2)), np.zeros((30, 3))])
+    with pytest.raises(ValueError, match=r"track 0 has shape \(20,\): for 1-D states pass \[x\[:, None\]"):
+        as_langevin_data([np.zeros(20), np.zeros(30)], 0.01, "overdamped")
+    with pytest.raises(ValueError, match="longest of the 2 tracks has 8 points; the overdamped fit with its 20% "
+                                         "validation split .* needs at least 9"):
+        as_langevin_data(_tracks([8, 6]), 0.01, "overdamped", val_fraction=0.2)
+    with pytest.raises(ValueError, match="contain NaN|NaN"):
+        as_langevin_data([np.full((20, 1), np.nan), np.zeros((30, 1))], 0.01, "overdamped")
+
+
+def test_driven_tracks_keep_their_times_and_split_by_track():
+    tracks = _tracks([60, 130, 45, 90, 200, 75, 50], dim=1)
+    starts = np.arange(7) * 100.0
+    d = as_langevin_data(tracks, 0.5, "overdamped", time_dependent=True, t0=starts)
+    for piece, times, k in zip(d.x, d.t, d.tracks):
+        i = int(round((times[0] - starts[k]) / 0.5))
+        np.testing.assert_array_equal(piece, tracks[k][i:i + piece.shape[0]])
+        np.testing.assert_allclose(times, starts[k] + 0.5 * (i + np.arange(piece.shape[0])))
+    n_pts = d.length - 1
+    train, val = split_rows(d.n_traj, n_pts, 0.3, by_trajectory=True, seed=0, tracks=d.tracks)
+    held = np.unique(d.tracks[val // n_pts])
+    assert held.size == 2 and not np.isin(d.tracks[train // n_pts], held).any()  # whole tracks on one side
+    with pytest.warns(UserWarning, match="every track is taken to start at t = 0"):
+        as_langevin_data(tracks, 0.5, "overdamped", time_dependent=True)
+    with pytest.raises(ValueError, match=r"one start time per track\), got \(3,\)"):
+        as_langevin_data(tracks, 0.5, "overdamped", time_dependent=True, t0=[0.0, 1.0, 2.0])
+
+
+def test_infer_langevin_on_tracks_of_different_lengths():
+    """An OU process cut into 60 tracks of 15-400 points (2 of them under the piece length):
+    the fit says what it kept and recovers the drift as well as on the whole record."""
+    m = si.models.LinearOU(-np.eye(2), 0.5 * np.eye(2))
+    x = si.simulate(m, 1, 16_000, 0.01, seed=0).x[0]
+    lengths = np.random.default_rng(1).integers(15, 400, size=80)
+    cuts = np.cumsum(lengths)
+    tracks = np.split(x, cuts[cuts < x.shape[0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = si.infer_langevin(tracks, dt=0.01, **SHORT)
+    whole = si.infer_langevin(x, dt=0.01, **SHORT)
+    assert any("cut into" in n and "rows kept" in n for n in fit.notes)
+    r2, r2_whole = fit.report(m)["drift"]["r2"], whole.report(m)["drift"]["r2"]
+    assert r2 > 0.9 and r2 > r2_whole - 0.05, (r2, r2_whole)
