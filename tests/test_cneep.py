@@ -393,3 +393,18 @@ def test_movies_with_swapped_axes_or_trajectories_are_named():
     x = np.cumsum(np.random.default_rng(0).normal(size=(60, 50, 2)), axis=1)  # one movie of 60 frames
     with pytest.raises(ValueError, match="look like trajectories .* use method='neep'"):
         si.CNEEP(n_iter=2, progress=False).fit(x, 0.01)
+
+
+def test_movies_with_time_on_the_last_axis_are_named():
+    """(n_movies, height, width, n_frames), as image stacks are often stored, read as a few
+    frames far wider than tall: the seq_len error and a warning name the transpose."""
+    mv = si.movies.bead_spring_movies(3, 200, seed=1)
+    stacked = np.ascontiguousarray(mv.frames.transpose(0, 2, 3, 1))  # (3, H, W, 200)
+    with pytest.raises(ValueError, match=r"shorter than seq_len=.*pass movies\.transpose\(0, 3, 1, 2\)"):
+        si.CNEEP(seq_len=stacked.shape[1] + 1, n_iter=2, progress=False).fit(stacked, mv.dt)
+    est = si.CNEEP(n_channel=4, n_iter=2, eval_every=1, batch=16, progress=False)
+    with pytest.warns(UserWarning, match=r"at least 4 times wider .* pass movies\.transpose\(0, 3, 1, 2\)"):
+        est.fit(stacked, mv.dt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        est.fit(mv)  # the same movies the right way round

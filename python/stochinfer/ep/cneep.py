@@ -7,6 +7,7 @@ training and reads out the rate, its error bar and the dissipation map."""
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from .. import _core
 from .._validate import (boolean, check_output_fits, finite_states, positive_int, recording_dt, required_dt,
-                         positive_float, stacked_array, time_axis_warning)
+                         positive_float, stacked_array, time_axis_warning, user_stacklevel)
 from .data import EPData, _check_model, checked_substeps, recorded_substeps
 from .neep import NEEP
 from .result import EPResult
@@ -168,8 +169,16 @@ class CNEEP(NEEP):
             finite_states(frames, "movies contain", "frames")
         if frames.shape[0] < 1 or frames.shape[2] < 1 or frames.shape[3] < 1:
             raise ValueError(f"movies are empty (shape {frames.shape})")
+        # (n_movies, height, width, n_frames) reads as a few frames far wider than tall (user trial, session 27)
+        last_axis_time = frames.shape[3] >= 4 * max(frames.shape[1], frames.shape[2])
+        time_last = (f"; if the array is (n_movies, height, width, n_frames), pass movies.transpose(0, 3, 1, 2)"
+                     if last_axis_time else "")
         if frames.shape[1] < self.seq_len:
-            raise ValueError(f"movies of {frames.shape[1]} frames are shorter than seq_len={self.seq_len}")
+            raise ValueError(f"movies of {frames.shape[1]} frames are shorter than seq_len={self.seq_len}{time_last}")
+        if last_axis_time:
+            warnings.warn(f"movies of shape {frames.shape} read as {frames.shape[1]} frames of {frames.shape[2]} × "
+                          f"{frames.shape[3]} pixels, at least 4 times wider than the frames are tall or many"
+                          f"{time_last[1:]}", UserWarning, stacklevel=user_stacklevel())
         # frames of a Brownian movie are correlated at lag 1 where something moves; (n_frames, n_movies,
         # H, W) reads as unrelated consecutive frames (user trial, session 27)
         time_axis_warning(frames.reshape(frames.shape[0], frames.shape[1], -1), frames.shape,
