@@ -29,11 +29,13 @@ def baseline_result(method: str, data, dt: Optional[float], model=None, substeps
         kind = "bound"
         notes.append("coarse-grained token paths: the plug-in EP of pairs is a lower bound on the EP")
     n_groups = int(est.details["n_groups"])
+    fixed = est.details.get("bias_corrected")
     return EPResult(rate=est.value * scale, stderr=stderr, method=est.method, kind=kind, dt=d.dt,
                     units="k_B/step" if d.tokens and d.dt == 1.0 else "k_B/time", truth=truth,
                     dof=float(n_groups - 1) if n_groups > 1 and est.stderr is not None else None,
                     settings={"options": _recorded(options), "details": est.details, "notes": notes,
-                              "stderr_method": f"jackknife over {n_groups} groups"})
+                              "stderr_method": f"jackknife over {n_groups} groups",
+                              "bias_corrected_rate": None if fixed is None else fixed * scale})
 
 
 def _recorded(options: dict) -> dict:

@@ -11,6 +11,14 @@ n_traj ≥ 20 the groups are 20 contiguous sets of whole trajectories; with fewe
 trajectories each trajectory is cut into ⌈20/n_traj⌉ contiguous time blocks
 (G = n_traj·⌈20/n_traj⌉ ≥ 20 groups). Time blocks assume they are much longer than
 the correlation time of the data. With fewer than 2 groups, stderr is None.
+
+Bias: the histogram estimators (plug-in, binned plug-in, block KLD) are biased upwards
+by about (pairs seen)/(2N) for N counts: even equilibrium data give a positive value.
+details['bias_corrected'] is the jackknife's bias-corrected value G·θ − (G − 1)·θ̄_(−g),
+which removes that 1/N term (a reversible 30-state chain, truth 0, means over 10
+datasets of 10⁵ transitions: 0.0085 → 0.0002, scatter 0.0007); it does not restore pairs
+seen one way only, so an undersampled histogram stays biased (3000 transitions over 900
+pairs: 0.21 → 0.15).
 """
 from __future__ import annotations
 
@@ -50,7 +58,9 @@ class BaselineEstimate:
                  "tur": "TUR lower bound"}.get(self.method, f"{self.method} {self.kind}")
         err = "" if self.stderr is None else f" ± {self.stderr:.2g}"
         unit = "k_B/step" if self.units == "per_step" else "k_B/time"
-        return f"{label} {self.value:.4g}{err} {unit}"
+        fixed = self.details.get("bias_corrected")
+        fixed = "" if fixed is None else f" (jackknife bias-corrected {fixed:.4g})"
+        return f"{label} {self.value:.4g}{err} {unit}{fixed}"
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -108,6 +118,15 @@ def _jackknife(loo: np.ndarray) -> Optional[float]:
     if g < 2 or not np.all(np.isfinite(loo)):
         return None
     return float(math.sqrt((g - 1) / g * np.sum((loo - loo.mean()) ** 2)))
+
+
+def _jackknife_corrected(value: float, loo: np.ndarray) -> Optional[float]:
+    """The delete-one-group jackknife's bias-corrected value G·θ − (G − 1)·mean(θ_(−g))
+    (module docstring), or None with fewer than 2 groups."""
+    g = len(loo)
+    if g < 2 or not np.all(np.isfinite(loo)):
+        return None
+    return float(g * value - (g - 1) * loo.mean())
 
 
 class _PairKLD:
@@ -180,7 +199,8 @@ def _warn_undersampled(estimator: str, n_counts: int, n_cells: int, cells: str,
         warnings.warn(f"{estimator}: {n_counts} {counted} over {per} (< {_MIN_COUNTS_PER_CELL} per "
                       f"{cells[:-1] if n_pairs <= n_cells else 'pair'}): the histogram is undersampled and the "
                       "estimate and its stderr are unreliable (biased, usually upwards: even equilibrium data give "
-                      "a positive value; the stderr does not include the bias); use more data"
+                      "a positive value; the stderr does not include the bias, and details['bias_corrected'] removes "
+                      "only part of it here); use more data"
                       + {"cells": " or fewer bins", "words": " or shorter words (smaller n)"}.get(cells, ""),
                       RuntimeWarning, stacklevel=user_stacklevel())
 
@@ -216,12 +236,13 @@ def plugin_discrete(tokens: np.ndarray, pseudo_count: float = 0.0) -> BaselineEs
     rects = _rectangles(n_traj, n_t)
     kd = labels.size
     kld = _PairKLD(a * kd + b, b * kd + a, _flat_bounds(rects, n_traj, n_t), pc, float(k) ** 2)
-    value = kld.value()
+    value, loo = kld.value(), kld.loo()
     _warn_undersampled("plugin", int(a.size), int(kd), "states", n_pairs=_distinct_pairs(a, b, kd))
     return BaselineEstimate(
-        value, _jackknife(kld.loo()), "per_step", "estimate", "plugin",
+        value, _jackknife(loo), "per_step", "estimate", "plugin",
         {"n_transitions": int(a.size), "n_states": k, "pseudo_count": pc,
-         "pairs_seen_both_ways": kld.seen_both(), "n_groups": len(rects)})
+         "pairs_seen_both_ways": kld.seen_both(), "n_groups": len(rects),
+         "bias_corrected": _jackknife_corrected(value, loo)})
 
 
 def plugin_binned(x: np.ndarray, dt: float, n_bins: int = 20, max_cells: int = 10**6) -> BaselineEstimate:
@@ -260,13 +281,13 @@ def plugin_binned(x: np.ndarray, dt: float, n_bins: int = 20, max_cells: int = 1
     a, b = dense[:, :-1].ravel(), dense[:, 1:].ravel()
     rects = _rectangles(n_traj, length - 1)
     kld = _PairKLD(a * k + b, b * k + a, _flat_bounds(rects, n_traj, length - 1))
-    value = kld.value() / dt
-    se = _jackknife(kld.loo() / dt)
+    value, loo = kld.value() / dt, kld.loo() / dt
     _warn_undersampled("plugin_binned", int(a.size), k, "cells", n_pairs=_distinct_pairs(a, b, k))
     return BaselineEstimate(
-        value, se, "per_time", "estimate", "plugin_binned",
+        value, _jackknife(loo), "per_time", "estimate", "plugin_binned",
         {"n_transitions": int(a.size), "n_bins": n_bins, "dim": d, "n_cells": cells,
-         "cells_visited": k, "pairs_seen_both_ways": kld.seen_both(), "dt": dt, "n_groups": len(rects)})
+         "cells_visited": k, "pairs_seen_both_ways": kld.seen_both(), "dt": dt, "n_groups": len(rects),
+         "bias_corrected": _jackknife_corrected(value, loo)})
 
 
 def block_kld(tokens: np.ndarray, n: int) -> BaselineEstimate:
@@ -304,7 +325,8 @@ def block_kld(tokens: np.ndarray, n: int) -> BaselineEstimate:
         value, _jackknife(loo_n - loo_m), "per_step", "estimate", "block_kld",
         {"n": n, "D_n": dn, "D_n_stderr": _jackknife(loo_n), "D_n_minus_1": dm,
          "D_n_minus_1_stderr": _jackknife(loo_m), "n_words": int(n_traj * (length - n + 1)),
-         "words_seen_both_ways": seen, "n_groups": len(rects)})
+         "words_seen_both_ways": seen, "n_groups": len(rects),
+         "bias_corrected": _jackknife_corrected(value, loo_n - loo_m)})
 
 
 def _linear_basis(xbar: np.ndarray, dx: np.ndarray) -> np.ndarray:
