@@ -799,6 +799,12 @@ def test_cli_infer_on_a_saved_trajectories_file(tmp_path, capsys):
     assert "Langevin fit (overdamped" in out and "vs truth" in out and "provenance" in out
     assert "drift base quadratic (degree 2)" in out
     assert (tmp_path / "r.json").exists() and si.LangevinFit.load(str(tmp_path / "fit.npz")).dim == 2
+    fields = json.loads((tmp_path / "r.json").read_text())["fields_at_held_out_states"]  # the saved fit's own
+    fit = si.LangevinFit.load(str(tmp_path / "fit.npz"))
+    pts = np.array(fields["points"])
+    assert pts.shape == (1000, 2) and fields["t"] is None
+    np.testing.assert_allclose(fields["drift"]["mean"], fit.drift(pts).mean, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fields["diffusion"]["hi"], fit.diffusion(pts).hi, rtol=1e-6, atol=1e-9)
     if importlib.util.find_spec("matplotlib") is not None:  # the fields with their bands, next to the input
         png = tmp_path / "traj_fields.png"
         assert png.exists() and png.stat().st_size > 10_000 and "plot saved to" in out

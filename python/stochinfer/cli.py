@@ -396,7 +396,9 @@ def infer(args) -> int:
                             refit=args.refit, validation=args.validation, drift_base=args.drift_base, **options)
     print(fit.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
-    out = {"summary": fit.summary(), "provenance": fit.provenance()}
+    out = {"summary": fit.summary(), "provenance": fit.provenance(), "notes": list(fit.notes)}
+    if args.json:  # the fields themselves: without a truth in the file, the only numbers to check
+        out["fields_at_held_out_states"] = fit.held_out_fields()
     if args.save:  # first: nothing after training may lose the fit
         print(f"  fit saved to {fit.save(args.save)}")
     if fit.model is not None:
@@ -487,7 +489,8 @@ def main(argv=None) -> int:
     p_in.add_argument("--plot", default=None, help="write the figure of the fields with bands (PNG) here "
                       "(default, when matplotlib is installed: FILE_fields.png next to the input)")
     p_in.add_argument("--no-plot", action="store_true", help="write no figure")
-    p_in.add_argument("--json", default=None, help="write the summary and report as JSON here (NaN as null)")
+    p_in.add_argument("--json", default=None, help="write the summary, the fields (mean, std, 95%% band) at up to "
+                      "1000 held-out states and the report (files with a model) as JSON here (NaN as null)")
     p_in.add_argument("--save", default=None, help="write the fit to this .npz (LangevinFit.load reads it)")
     args = parser.parse_args(argv)
     # warnings printed as one line; recorded ones (e.g. by pytest) are untouched

@@ -109,6 +109,22 @@ class LangevinFit:
         checkpoint reached, not a finished training."""
         return any(history_interrupted(h) for h in self.histories.values())
 
+    def held_out_fields(self, max_points: int = 1000) -> dict:
+        """The fields at up to max_points of the held-out states (evenly spaced in the data's
+        order), as plain lists for JSON (the command line's --json): points (n, state_dim)
+        and t (n,) or None, in the data's units; drift and diffusion each with mean, std
+        and the 95% band lo, hi ((n, d) and (n, d, d)). Without a truth, the numbers to
+        check the fit against one's own expectations."""
+        max_points = positive_int("max_points", max_points)
+        states, times = self._val_states
+        pick = np.unique(np.linspace(0, states.shape[0] - 1, min(max_points, states.shape[0])).astype(np.int64))
+        t = None if times is None else np.asarray(times)[pick]
+        out = {"points": states[pick].tolist(), "t": None if t is None else t.tolist(),
+               "level": 0.95, "units": "the data's position and time units"}
+        for name, field in (("drift", self.drift(states[pick], t)), ("diffusion", self.diffusion(states[pick], t))):
+            out[name] = {k: getattr(field, k).tolist() for k in ("mean", "std", "lo", "hi")}
+        return out
+
     # ----- inputs -----------------------------------------------------------
     @property
     def state_dim(self) -> int:
