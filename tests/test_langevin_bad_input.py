@@ -236,13 +236,20 @@ def test_damaged_or_foreign_files_give_clear_errors(two_fits, tmp_path):
         fit.save(tmp_path / "missing" / "fit.npz")
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(hidden=10**6), "smaller hidden width"),
-    (dict(drift_settings=TrainSettings(n_iter=60, val_samples=10**12)), "lower val_samples"),
-])
-def test_network_sizes_that_cannot_fit_in_memory_are_refused(data, kwargs, match):
-    with pytest.raises(si.OutputTooLargeError, match=match):
-        si.infer_langevin(data, dt=0.01, **{**SHORT, **kwargs})
+def test_network_sizes_that_cannot_fit_in_memory_are_refused(data):
+    with pytest.raises(si.OutputTooLargeError, match="smaller hidden width"):
+        si.infer_langevin(data, dt=0.01, **{**SHORT, "hidden": 10**6})
+    with pytest.raises(ValueError, match=r"val_samples must be an integer in \[1, 2147483647\]"):
+        si.infer_langevin(data, dt=0.01, **{**SHORT, "drift_settings": TrainSettings(n_iter=60, val_samples=10**12)})
+
+
+def test_validation_rows_need_only_their_indices(data, monkeypatch):
+    """The validation pass runs in chunks of 256 rows: a default ensemble needs its members' row
+    lists, not K·val_samples·n_val·4·width activations (2.5 GB, refused on small machines)."""
+    from stochinfer import _validate
+    monkeypatch.setattr(_validate, "available_memory_bytes", lambda: 2_000_000)  # 2 MB
+    fit = si.infer_langevin(data, dt=0.01, method="ensemble", n_members=5, **SHORT)
+    assert fit.histories["drift"]["validation"]["val_rows"] > 0
 
 
 def test_a_batch_that_cannot_fit_in_memory_is_refused(data, monkeypatch):

@@ -422,8 +422,13 @@ def check_output_fits(shape: tuple, dtype, hint: str, extra_bytes: int = 0) -> N
     nbytes = int(np.prod([int(s) for s in shape], dtype=object)) * np.dtype(dtype).itemsize + int(extra_bytes)
     avail = available_memory_bytes()
     if avail is not None and nbytes > avail:
-        extra = f" and {extra_bytes / 2**30:.2f} GiB of working memory" if extra_bytes else ""
+        extra = f" and {_size_text(extra_bytes)} of working memory" if extra_bytes else ""
         raise OutputTooLargeError(
-            f"output of shape {tuple(shape)} ({np.dtype(dtype).name}){extra} needs {nbytes / 2**30:.2f} GiB "
-            f"but only {avail / 2**30:.2f} GiB are available; {hint}"
+            f"output of shape {tuple(shape)} ({np.dtype(dtype).name}){extra} needs {_size_text(nbytes)} "
+            f"but only {_size_text(avail)} are available; {hint}"
         )
+
+
+def _size_text(nbytes: int) -> str:
+    """A byte count in GiB, or MiB below 0.1 GiB (0.00 GiB told a small machine nothing)."""
+    return f"{nbytes / 2**30:.2f} GiB" if nbytes >= 0.1 * 2**30 else f"{nbytes / 2**20:.2f} MiB"

@@ -71,6 +71,9 @@ class TrainSettings:
                 continue
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+            if name in ("n_samples", "val_samples") and v > 2**31 - 1:  # the core counts them in a C int
+                raise ValueError(f"{name} must be an integer in [1, {2**31 - 1}] (weight samples per row; default "
+                                 f"3), got {v!r}")
         positive_float("lr", self.lr)
         positive_float("beta", self.beta, allow_zero=True)
         if self.patience is not None and (isinstance(self.patience, (bool, np.bool_))
@@ -279,13 +282,13 @@ class FieldNetwork:
             oob = draw_out_of_bag(oob_blocks, self.n_members, settings.max_val_rows,
                                   np.random.default_rng([seed, 7]))
         n_val = max(v.size for v in oob.val) if oob is not None else min(val_rows.size, settings.max_val_rows)
-        width = self.config["hidden"] * self.config["layers"]
         # a minibatch's row indices: the core runs it in chunks of 64 rows per thread, so its activations
         # do not grow with the batch (this counted K·batch·4·width and refused a 960 000-row batch that
         # runs in a few MB)
         check_output_fits((self.n_members, settings.batch), np.int64, "lower batch in the training settings")
-        check_output_fits((self.n_members, settings.val_samples, n_val, 4 * width), self.dtype,
-                          "lower val_samples or max_val_rows in the training settings")
+        # validation: chunks of 256 rows per task too, with each member's row list (this counted
+        # K·val_samples·n_val·4·width activations, 2.5 GB for a default ensemble that needs a few MB)
+        check_output_fits((self.n_members, n_val), np.int64, "lower max_val_rows in the training settings")
         n_train = oob.train.shape[1] if oob is not None else train_rows.size
         n_iter = settings.resolved_n_iter(n_train)
         dt_np = np.float32 if self.dtype == "float32" else np.float64
