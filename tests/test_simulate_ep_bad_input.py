@@ -284,14 +284,16 @@ def test_stored_model_descriptions_that_name_no_model_are_refused(tmp_path):
     assert tr.model is None and tr.data.shape == (2, 3, 1)
 
 
-@pytest.mark.parametrize("call", [
-    lambda x: si.entropy_production(x, 0.1, method="tur"),
-    lambda x: si.infer_langevin(x, dt=0.1),
-])
-def test_ragged_trajectory_lists_name_the_fix(call):
-    ragged = [np.zeros((5, 1)).tolist(), np.zeros((4, 1)).tolist()]
-    with pytest.raises(ValueError, match="trimmed to a common length"):
-        call(ragged)
+def test_ragged_trajectory_lists_are_cut_into_pieces_or_name_their_minimum():
+    """Nested lists of different lengths are tracks (tests/test_tracks.py): cut into pieces of
+    one length, or refused naming the length the estimator needs."""
+    x = np.cumsum(np.random.default_rng(0).normal(size=(60, 1)), axis=0)
+    ragged = [x[:25].tolist(), x[25:].tolist()]
+    res = si.entropy_production(ragged, 0.1, method="tur")
+    assert any("2 tracks of 25-35 points cut into" in n for n in res.settings["notes"])
+    with pytest.raises(ValueError, match="the longest of the 2 tracks has 5 points; the overdamped fit .* needs at "
+                                         "least 9 points per track"):
+        si.infer_langevin([np.zeros((5, 1)).tolist(), np.zeros((4, 1)).tolist()], dt=0.1)
 
 
 def test_plugin_estimates_from_undersampled_histograms_warn():

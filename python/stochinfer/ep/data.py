@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .._pieces import cut_into_pieces, ragged_segments
 from .._validate import (finite_states, positive_float, recording_dt, required_dt, stacked_array,
                          swapped_axes_hint, time_axis_warning)
 
@@ -78,9 +79,27 @@ def checked_substeps(substeps) -> Optional[int]:
     return None if substeps is None else int(substeps)
 
 
-def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = None) -> EPData:
+def _track_pieces(tracks: list, min_length: int):
+    """Tracks of different lengths, float (L_k, d) or integer tokens (L_k,), cut into pieces
+    of one length (stochinfer._pieces; consecutive pieces share a point, so every
+    transition is used once but each track's remainder)."""
+    kinds = {a.dtype.kind in "iu" for a in tracks}
+    for k, a in enumerate(tracks):
+        want = 1 if a.dtype.kind in "iu" else 2
+        if len(kinds) > 1 or a.dtype.kind not in "iuf" or a.ndim != want:
+            raise ValueError(f"data: tracks of different lengths must all be float states (L_k, dim) or all integer "
+                             f"tokens (L_k,); track {k} is {a.dtype} of shape {a.shape}"
+                             + (": for 1-D states pass [x[:, None] for x in tracks]"
+                                if a.dtype.kind == "f" and a.ndim == 1 else ""))
+    return cut_into_pieces("data", tracks, 1, min_length, "the estimator")
+
+
+def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = None,
+               min_length: int = 2) -> EPData:
     """Validates `data`: a Trajectories object, a float array (n_traj, L, d) or (L, d)
-    for one trajectory, or integer token paths (n_traj, L) or (L,).
+    for one trajectory, integer token paths (n_traj, L) or (L,), or a list of tracks of
+    different lengths ((L_k, d) floats or (L_k,) tokens), cut into pieces of one length
+    of at least min_length points.
 
     dt (model time unit) is required for arrays and must match a Trajectories' dt.
     Token paths default to dt = 1 (EP per step)."""
@@ -109,6 +128,10 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
     if type(arr).__name__ == "Movies" or (isinstance(arr, np.ndarray) and arr.ndim == 4):
         raise TypeError("data: movies (frames (n_movies, n_frames, height, width)) are read by CNEEP: pass "
                         "method='cneep' (or use stochinfer.CNEEP)")
+    tracks = ragged_segments("data", arr) if not isinstance(data, Trajectories) else None
+    if tracks is not None:
+        arr, _, _, note = _track_pieces(tracks, min_length)
+        notes.append(note)
     arr = stacked_array("data", arr)
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"data must be a numpy array or Trajectories, got {type(arr).__name__}")

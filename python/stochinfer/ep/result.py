@@ -103,7 +103,9 @@ class EPResult:
         if self.rate_regression is not None:
             lines.append(f"  cumulative-regression read-out {self.rate_regression:.5g}")
         if self.settings.get("bias_corrected_rate") is not None:  # histogram baselines (ep/baselines.py)
-            lines.append(f"  jackknife bias-corrected {self.settings['bias_corrected_rate']:.5g} (the 1/N bias removed)")
+            binned = "; the binning's, of either sign, remains" if self.method == "plugin_binned" else ""
+            lines.append(f"  jackknife bias-corrected {self.settings['bias_corrected_rate']:.5g} (the 1/N bias "
+                         f"removed{binned})")
         if self.bound is not None:
             per = "dt" if self.window <= 2 else f"({self.window - 1}·dt)"  # one ΔS item spans window − 1 steps
             lines.append(f"  variational bound (1 - test loss)/{per} = {self.bound:.5g}; test loss {self.test_loss:.6f}")

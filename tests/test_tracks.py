@@ -1,7 +1,8 @@
 """Tracks of different lengths (single-particle tracking, records cut at gaps):
 stochinfer._pieces cuts them into pieces of one length that use every row once, and
-infer_langevin fits them."""
+infer_langevin and the EP estimators take them."""
 import warnings
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 import stochinfer as si
 from stochinfer._pieces import cut_into_pieces, piece_length, ragged_segments
 from stochinfer.langevin import TrainSettings
+from stochinfer.ep.data import as_ep_data
 from stochinfer.langevin.data import as_langevin_data, split_rows
 
 SHORT = dict(hidden=16, progress=False, drift_settings=TrainSettings(n_iter=150),
@@ -99,3 +101,30 @@ def test_infer_langevin_on_tracks_of_different_lengths():
     assert any("cut into" in n and "rows kept" in n for n in fit.notes)
     r2, r2_whole = fit.report(m)["drift"]["r2"], whole.report(m)["drift"]["r2"]
     assert r2 > 0.9 and r2 > r2_whole - 0.05, (r2, r2_whole)
+
+
+def test_ep_estimators_take_tracks_of_different_lengths():
+    """Token tracks: the plug-in counts exactly the transitions of the pieces, which are the
+    tracks' own but each track's remainder; RNEEP's pieces hold more points than its window;
+    float tracks reach NEEP with a note."""
+    rat = si.models.FlashingRatchet(potential=2.0)
+    tok = rat.sample(3, 3000, seed=0)
+    tracks = [tok[0, :500], tok[1, :1200], tok[2]]
+    d = as_ep_data(tracks, None)
+    assert d.tokens and d.data.ndim == 2 and "cut into" in d.notes[0]
+    step = d.length - 1  # every transition of the pieces is the tracks' (tokens repeat: as multisets)
+    kept, seen = Counter(_rows(list(d.data), 1)), Counter(_rows(tracks, 1))
+    assert all(seen[r] >= c for r, c in kept.items())
+    assert sum(kept.values()) == sum((len(t) - 1) // step * step for t in tracks)
+    est = si.ep.plugin_discrete(d.data)
+    res = si.entropy_production(tracks, method="plugin")
+    assert res.rate == pytest.approx(est.value) and any("cut into" in n for n in res.settings["notes"])
+    short = [tok[0, :8], tok[1, :13], tok[2, :30]]
+    assert as_ep_data(short, None, min_length=6).length >= 6  # RNEEP asks for window + 1 points
+    with pytest.raises(ValueError, match="all be float states .* or all integer tokens"):
+        as_ep_data([tok[0, :50], np.zeros(60)], None)
+    with pytest.raises(ValueError, match=r"for 1-D states pass \[x\[:, None\] for x in tracks\]"):
+        as_ep_data([np.zeros(50), np.zeros(60)], 0.01)
+    x = si.simulate(si.models.BeadSpring(n_beads=2), 1, 3000, 0.01, seed=0).x[0]
+    res = si.NEEP(n_iter=20, progress=False).fit([x[:1000], x[1000:2700], x[2700:]], 0.01)
+    assert any("cut into" in n for n in res.settings["notes"])
