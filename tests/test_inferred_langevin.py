@@ -36,6 +36,7 @@ def fits():
                                              time_harmonics=2, method="ensemble", n_members=2, **SHORT),
     }
     assert "friction" in out["driven_underdamped"].norm  # every correction is exercised
+    assert np.all(np.asarray(out["driven_underdamped"].norm["friction_bias"]) > 0)
     assert "diffusion_base" in out["noiseless_bbb"].norm and "diffusion_base" in out["driven_underdamped"].norm
     assert "diffusion_base" not in out["ensemble_homogeneous"].norm  # a constant D has no trend
     assert "diffusion_base_chol" in out["noiseless_bbb"].norm  # bbb draws the trend per sample
@@ -68,10 +69,10 @@ def reference_fields(fit, z, t, n_samples, seed, paired):
     elif "drift_shifted" in fit.nets:
         fr = fit.nets["drift_shifted"].samples(x, n_samples, seed + 7919, paired)
         f = f + (f - fr) / 4.0
-    if "friction" in nm:  # f + (γΔt/2)(f + γv), v in normalised position units
-        g = np.asarray(nm["friction"])
+    if "friction" in nm:  # f + (γΔt/2)(f + (γ − δ)v) − δv, v in normalised position units
+        g, bias = np.asarray(nm["friction"]), np.asarray(nm.get("friction_bias", 0.0))
         v = x[..., d:2 * d] * nm["s_v"] + nm["mu_v"]
-        f = f + 0.5 * g * fit.dt * (f + g * v)
+        f = f + 0.5 * g * fit.dt * (f + (g - bias) * v) - bias * v
     F = f * nm["s_x"]
     xin = x[..., :0] if fit.options["homogeneous_diffusion"] else x
     tri = fit.nets["diffusion"].samples(xin, n_samples, seed + 104729, paired)

@@ -41,7 +41,7 @@ void bind_inferred(py::module_& m, const char* name) {
                       std::vector<double> diffusion_factor, std::vector<double> friction, double dt,
                       bool homogeneous_diffusion, std::vector<double> fr_linear, std::vector<double> diffusion_base,
                       double diffusion_base_floor, std::vector<double> diffusion_base_chol, double time_period,
-                      int time_harmonics, int n_threads) {
+                      int time_harmonics, int n_threads, std::vector<double> friction_bias) {
             stochinfer::InferredFieldsSpec s;
             s.dim = dim;
             s.underdamped = underdamped;
@@ -57,6 +57,7 @@ void bind_inferred(py::module_& m, const char* name) {
             s.noisy = std::move(noisy);
             s.diffusion_factor = std::move(diffusion_factor);
             s.friction = std::move(friction);
+            s.friction_bias = std::move(friction_bias);
             s.dt = dt;
             s.homogeneous_diffusion = homogeneous_diffusion;
             s.fr_linear = std::move(fr_linear);
@@ -71,7 +72,7 @@ void bind_inferred(py::module_& m, const char* name) {
           py::arg("homogeneous_diffusion"), py::arg("fr_linear") = std::vector<double>{},
           py::arg("diffusion_base") = std::vector<double>{}, py::arg("diffusion_base_floor") = 0.0,
           py::arg("diffusion_base_chol") = std::vector<double>{}, py::arg("time_period") = 0.0,
-          py::arg("time_harmonics") = 1, py::arg("n_threads") = 0,
+          py::arg("time_harmonics") = 1, py::arg("n_threads") = 0, py::arg("friction_bias") = std::vector<double>{},
           py::keep_alive<1, 2>(), py::keep_alive<1, 3>(), py::keep_alive<1, 4>())
       .def(
           "n_outputs",

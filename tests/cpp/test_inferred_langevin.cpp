@@ -122,6 +122,18 @@ int main() {
   CHECK(rejects(bad));
   bad.diffusion_base_chol.push_back(1.0);
   CHECK(!rejects(bad));
+  // the friction the drift lacks is added to an unshrink only, one per coordinate
+  InferredFieldsSpec moving = spec;
+  moving.underdamped = true;
+  moving.mu_v = {0.0};
+  moving.s_v = {1.0};
+  moving.dt = 0.01;
+  moving.friction_bias = {0.4};
+  CHECK(rejects(moving));
+  moving.friction = {10.0};
+  CHECK(!rejects(moving));
+  moving.friction_bias = {0.4, 0.4};
+  CHECK(rejects(moving));
 
   // a periodic time input: two columns cos, sin of 2πt/P, so t and t + P are the same input
   InferredFieldsSpec periodic = spec;

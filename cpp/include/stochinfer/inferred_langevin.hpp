@@ -22,9 +22,10 @@ namespace stochinfer {
 /// Drift: f = F + (F − F_r)/4 when a shifted drift network F_r is given
 /// (methods.md §3.3), or f = F + [1, inputs]·C with `fr_linear` = C, the
 /// least-squares linear projection of (F − F_r)/4 over the training states
-/// (the same first-order correction without the two networks' noise); with `friction` set, the non-friction part is scaled back
-/// by (1 + γΔt/2): f + (γΔt/2)(f + γv) (python/stochinfer/langevin/friction.py
-/// derives both finite-γΔt corrections); Φ = f · s_x.
+/// (the same first-order correction without the two networks' noise); with `friction` γ set, the non-friction part is
+/// scaled back by (1 + γΔt/2) and the friction the drift lacks, δ = `friction_bias` (γ − γ̂, γ̂ the friction of f; 0
+/// when empty), is added: f + (γΔt/2)(f + (γ − δ)v) − δv (python/stochinfer/langevin/friction.py derives the
+/// finite-γΔt corrections); Φ = f · s_x.
 /// Diffusion: the noisy block is b(u) D̃ s_i s_j with s = s_x[noisy] √factor;
 /// noiseless coordinates get exactly zero rows and columns. b(u) is the scalar
 /// quadratic base of the network inputs u (diffusion_base, 1 when empty), the
@@ -42,6 +43,7 @@ struct InferredFieldsSpec {
   std::vector<int> noisy;                   ///< noisy coordinates, increasing; empty = all
   std::vector<double> diffusion_factor;     ///< one per noisy coordinate (3/2 / ρ(γΔt) underdamped)
   std::vector<double> friction;             ///< d mean frictions γ (1/time); empty: no unshrink
+  std::vector<double> friction_bias;        ///< d: γ − γ̂, the friction f lacks (1/time); empty: 0 (needs friction)
   std::vector<double> fr_linear;            ///< (1 + in_dim) x d row-major C; empty: none (or the network F_r)
   double dt = 0.0;                          ///< the data's time step (for the unshrink)
   /// c of b(u) = max(floor, c₀ + Σ_j c_j u_j + Σ_{j≤k} c_jk u_j u_k), the pairs (j, k) in

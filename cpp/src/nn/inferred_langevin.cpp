@@ -137,6 +137,10 @@ void InferredFieldsSpec::validate() const {
     sized(friction, "friction", false);
     need(finite_positive(dt), "dt must be > 0 with a friction correction");
   }
+  if (!friction_bias.empty()) {
+    need(!friction.empty(), "friction_bias needs a friction");
+    sized(friction_bias, "friction_bias", false);
+  }
 }
 
 void InferredSimulationConfig::validate() const {
@@ -329,9 +333,11 @@ bool InferredLangevin<T>::assemble(const T* inputs, const double* inputs64, std:
           for (int j = 0; j < din; ++j) c += input(row + j) * C[std::size_t(1 + j) * d + k];
           f += c;
         }
-        if (!s.friction.empty()) {  // (1 + γΔt/2) on the non-friction part; v in normalised position units
+        if (!s.friction.empty()) {  // (1 + γΔt/2) on the non-friction part, −δv the friction f lacks; v in
+          // normalised position units
           const double g = s.friction[k], v = input(row + d + k) * s.s_v[k] + s.mu_v[k];
-          f += 0.5 * g * s.dt * (f + g * v);
+          const double bias = s.friction_bias.empty() ? 0.0 : s.friction_bias[k];
+          f += 0.5 * g * s.dt * (f + (g - bias) * v) - bias * v;
         }
         drift[r * d + k] = f * s.s_x[k];
       }

@@ -220,7 +220,8 @@ class LangevinFit:
                  diffusion_base=[float(v) for v in np.ravel(nm.get("diffusion_base", []))],
                  diffusion_base_floor=float(nm.get("diffusion_base_floor", 0.0)),
                  diffusion_base_chol=[float(v) for v in np.ravel(nm.get("diffusion_base_chol", []))],
-                 n_threads=self.n_threads or 0)
+                 n_threads=self.n_threads or 0,
+                 friction_bias=vec("friction_bias") if "friction_bias" in nm else [])
         if "drift_noiseless" in self.nets:
             eq.set_noiseless_drift(self.nets["drift_noiseless"].net)
         return eq
@@ -523,8 +524,10 @@ class LangevinFit:
                      f"diffusion base {p['diffusion_base']}"
                      + (f", time input {p['time_input']}" if p.get("time_input") else ""))
         if p.get("friction_correction"):
+            added = (f" (+{np.round(p['friction_bias'], 3).tolist()} added to the trained drift's)"
+                     if p.get("friction_bias") else "")
             lines.append(f"    finite-γΔt correction: D labels / ρ(γ(z)Δt) at the local friction, drift unshrunk "
-                         f"with the mean friction γ {np.round(p['friction'], 3).tolist()}")
+                         f"with the mean friction γ {np.round(p['friction'], 3).tolist()}{added}")
         return "\n".join(lines)
 
     def _in_sample(self) -> Optional[str]:
@@ -549,6 +552,7 @@ class LangevinFit:
                 "diffusion_base": o.get("diffusion_base", "none"),
                 "friction_correction": o.get("friction_correction", False),
                 "friction": np.asarray(self.norm.get("friction", [])).tolist(),
+                "friction_bias": np.asarray(self.norm.get("friction_bias", [])).tolist(),
                 "diffusion_factor": np.atleast_1d(self.norm["diffusion_factor"]).tolist(),
                 "time_input": _time_input(self.norm) if self.time_dependent else None,
                 "seed": o.get("seed"), "val_fraction": o.get("val_fraction")}  # None: saved before they were kept
