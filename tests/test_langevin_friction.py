@@ -183,6 +183,35 @@ def test_pipeline_diffusion_at_finite_friction_step():
     assert got[False] < -(gamma * dt) / 2, (got, se)  # measured −9.5%: about γΔt low
 
 
+def _corrected_least_squares_friction(xs, dt, paths=slice(None), x_of_label=None):
+    """−∂Φ/∂v of F + (F − F_r)/4 by exact least squares on (x, v̂, 1), the pipeline's estimator
+    without networks: F on v̂_i, F_r on v̂_{i+1}, both with x_{i+1} (F: x_of_label when given,
+    e.g. x_i, methods.md §3.3's pairing)."""
+    v = np.diff(xs, axis=1) / dt
+    label = np.diff(v, axis=1) / dt
+
+    def fit(x, vv):
+        design = np.stack([x[paths].ravel(), vv[paths].ravel(), np.ones(label[paths].size)], axis=1)
+        return np.linalg.lstsq(design, label[paths].ravel(), rcond=None)[0]
+    c = fit(xs[:, 1:-1] if x_of_label is None else x_of_label, v[:, :-1])
+    cr = fit(xs[:, 1:-1], v[:, 1:])
+    return -(c + (c - cr) / 4)[1]
+
+
+def _pipeline_friction(xs, dt, k):
+    """A short infer_langevin fit of oscillator positions xs (n_traj, L) with T = 1, and the
+    friction −∂Φ/∂v of its drift by least squares at 400 stationary states."""
+    import stochinfer as si
+    from stochinfer.langevin import TrainSettings
+
+    fit = si.infer_langevin(xs[..., None], dt=dt, regime="underdamped", hidden=16, progress=False,
+                            drift_settings=TrainSettings(n_iter=300), diffusion_settings=TrainSettings(n_iter=200))
+    rng = np.random.default_rng(0)
+    states = np.column_stack([rng.normal(size=400) * np.sqrt(1 / k), rng.normal(size=400)])  # T = D/γ = 1
+    slopes = np.linalg.lstsq(np.column_stack([states, np.ones(400)]), fit.drift(states).mean, rcond=None)[0]
+    return fit, -slopes[1, 0]
+
+
 def test_pipeline_friction_of_a_stiff_oscillator():
     """ω = 10, γ = 2 at Δt = 0.01 (ω²Δt = 1, 63 records per period; user trial, session 27).
     The label Δv̂_i is a second difference centred on x_{i+1}: paired with x_i (methods.md
@@ -190,42 +219,14 @@ def test_pipeline_friction_of_a_stiff_oscillator():
     γ̂ = γ + (5/4)ω²Δt = 3.25, with bands covering the true drift at half the states. The
     pipeline pairs it with x_{i+1}. Tolerance: 4 standard errors of the same estimator as
     exact least squares on these data (20 groups of paths; the fit trains on 80%)."""
-    import stochinfer as si
-    from stochinfer.langevin import TrainSettings
-
     gamma, k, dt = 2.0, 100.0, 0.01
     xs = _oscillator_positions(gamma, k, diff=gamma, dt=dt, n_steps=1500, n_traj=20, sub=20, seed=5)
-    v = np.diff(xs, axis=1) / dt
-    label = np.diff(v, axis=1) / dt
-
-    def friction(paths, x_of_label):
-        def fit(x, vv):
-            design = np.stack([x[paths].ravel(), vv[paths].ravel(), np.ones(label[paths].size)], axis=1)
-            return np.linalg.lstsq(design, label[paths].ravel(), rcond=None)[0]
-        c, cr = fit(x_of_label, v[:, :-1]), fit(xs[:, 1:-1], v[:, 1:])
-        return -(c + (c - cr) / 4)[1]
-    groups = np.array([friction(slice(j, j + 1), xs[:, 1:-1]) for j in range(20)])
+    groups = np.array([_corrected_least_squares_friction(xs, dt, slice(j, j + 1)) for j in range(20)])
     se = groups.std(ddof=1) / np.sqrt(groups.size) / np.sqrt(0.8)
-    assert friction(slice(None), xs[:, :-2]) - gamma > 4 * se  # the tolerance tells the two pairings apart
-    fit = si.infer_langevin(xs[..., None], dt=dt, regime="underdamped", hidden=16, progress=False,
-                            drift_settings=TrainSettings(n_iter=300), diffusion_settings=TrainSettings(n_iter=200))
-    rng = np.random.default_rng(0)
-    states = np.column_stack([rng.normal(size=400) * np.sqrt(1 / k), rng.normal(size=400)])  # T = D/γ = 1
-    slopes = np.linalg.lstsq(np.column_stack([states, np.ones(400)]), fit.drift(states).mean, rcond=None)[0]
-    assert abs(-slopes[1, 0] - gamma) < 4 * se, (-slopes[1, 0], se)
-
-
-def _corrected_least_squares_friction(xs, dt, paths=slice(None)):
-    """−∂Φ/∂v of F + (F − F_r)/4 by exact least squares on (x_{i+1}, v̂, 1), the pipeline's
-    estimator without networks: F on v̂_i, F_r on v̂_{i+1}."""
-    v = np.diff(xs, axis=1) / dt
-    label = np.diff(v, axis=1) / dt
-
-    def fit(vv):
-        design = np.stack([xs[paths, 1:-1].ravel(), vv[paths].ravel(), np.ones(label[paths].size)], axis=1)
-        return np.linalg.lstsq(design, label[paths].ravel(), rcond=None)[0]
-    c, cr = fit(v[:, :-1]), fit(v[:, 1:])
-    return -(c + (c - cr) / 4)[1]
+    spec = _corrected_least_squares_friction(xs, dt, x_of_label=xs[:, :-2])
+    assert spec - gamma > 4 * se  # the tolerance tells the two pairings apart
+    _, friction = _pipeline_friction(xs, dt, k)
+    assert abs(friction - gamma) < 4 * se, (friction, se)
 
 
 def test_unbiased_friction_inverts_the_estimate():
@@ -261,18 +262,11 @@ def test_pipeline_friction_at_finite_friction_step():
     """infer_langevin's drift on the same oscillators: its friction is within 4 standard
     errors of the truth (the field assembly adds the γ − γ̂ the trained drift lacks); the
     trained drift's own friction, γ − friction_bias, is as low as the least-squares one."""
-    import stochinfer as si
-    from stochinfer.langevin import TrainSettings
-
     gamma, k, dt = 20.0, 4.0, 0.01
     xs = _oscillator_positions(gamma, k, diff=gamma, dt=dt, n_steps=2500, n_traj=40, sub=10, seed=7)
     groups = np.array([_corrected_least_squares_friction(xs, dt, slice(2 * j, 2 * j + 2)) for j in range(20)])
     se = groups.std(ddof=1) / np.sqrt(groups.size) / np.sqrt(0.8)  # the fit trains on 80% of each path
-    fit = si.infer_langevin(xs[..., None], dt=dt, regime="underdamped", hidden=16, progress=False,
-                            drift_settings=TrainSettings(n_iter=300), diffusion_settings=TrainSettings(n_iter=200))
-    rng = np.random.default_rng(0)
-    states = np.column_stack([rng.normal(size=400) * np.sqrt(1 / k), rng.normal(size=400)])  # T = D/γ = 1
-    slopes = np.linalg.lstsq(np.column_stack([states, np.ones(400)]), fit.drift(states).mean, rcond=None)[0]
-    assert abs(-slopes[1, 0] - gamma) < 4 * se, (-slopes[1, 0], se)
+    fit, friction = _pipeline_friction(xs, dt, k)
+    assert abs(friction - gamma) < 4 * se, (friction, se)
     trained = fit.norm["friction"][0] - fit.norm["friction_bias"][0]
     assert gamma - trained > 4 * se, (trained, se)  # what the drift alone would have given
