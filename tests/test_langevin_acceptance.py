@@ -143,7 +143,8 @@ def _carnot():
     """Brownian Carnot engine, τ = 100, 100 recorded cycles (methods.md §5.8), ensemble
     fit with a periodic time input (period=100: the protocol's period is known; three
     harmonics, the default); its inferred equation simulated for 1200 cycles per member
-    (5 substeps per step, the default at γΔt = 0.1: about 2.5 minutes in C++) from the
+    (6 substeps per step, the default at the fit's γ̂Δt = 0.1005, 5 before session 28's unbiased
+    friction: about 2.5 minutes in C++) from the
     data's 100 cycle-start states. The path noise of the mean work is then 0.13 (3.6%);
     at 60 cycles it was 0.47 (13%), too coarse to test a 10% claim."""
     if "carnot" not in _cache:
