@@ -220,7 +220,7 @@ def test_carnot_work_error_bar_covers_the_exact_value():
 
 def test_carnot_work_within_10_percent():
     """Measured −3.623 (+1.9%) since session 28's unbiased friction (the friction read from positions
-    is 5γΔt/12 low, 3.8% at γΔt = 0.1, and raised the inferred temperature D/γ: bench/RESULTS.md,
+    is 5γΔt/12 low, 4% at γΔt = 0.1, and raised the inferred temperature D/γ: bench/RESULTS.md,
     "Unbiased friction"); this was a strict xfail before. Across datasets it remains a data limit
     (below). −3.982 (+12.0%) since session 27's centred positions, −3.918 (+10.2%) since
     session 25's spaced initial seeds (the drift_shifted and

@@ -241,6 +241,9 @@ def test_network_sizes_that_cannot_fit_in_memory_are_refused(data):
         si.infer_langevin(data, dt=0.01, **{**SHORT, "hidden": 10**6})
     with pytest.raises(ValueError, match=r"val_samples must be an integer in \[1, 2147483647\]"):
         si.infer_langevin(data, dt=0.01, **{**SHORT, "drift_settings": TrainSettings(n_iter=60, val_samples=10**12)})
+    # Bayes-by-Backprop draws every weight sample at once (review, session 28)
+    with pytest.raises(si.OutputTooLargeError, match="lower n_samples or val_samples"):
+        si.infer_langevin(data, dt=0.01, **{**SHORT, "drift_settings": TrainSettings(n_iter=60, val_samples=10**8)})
 
 
 def test_validation_rows_need_only_their_indices(data, monkeypatch):

@@ -40,7 +40,7 @@ def test_pieces_use_every_row_once(overlap):
     kept = sum((len(t) - overlap) // step * step for t in tracks)
     assert len(rows) == kept and set(rows) <= set(_rows(tracks, overlap))
     assert f"{kept} of {sum(len(t) - overlap for t in tracks)} rows kept" in note
-    assert "tracks shorter than" in note  # the 8-point track
+    assert "1 track shorter than" in note  # the 8-point track
 
 
 def test_piece_length_keeps_most_rows_with_the_longest_pieces():
@@ -116,7 +116,7 @@ def test_ep_estimators_take_tracks_of_different_lengths():
     kept, seen = Counter(_rows(list(d.data), 1)), Counter(_rows(tracks, 1))
     assert all(seen[r] >= c for r, c in kept.items())
     assert sum(kept.values()) == sum((len(t) - 1) // step * step for t in tracks)
-    est = si.ep.plugin_discrete(d.data)
+    est = si.ep.plugin_discrete(as_ep_data(tracks, None, keep=1.0).data)  # pairs: every transition it can
     res = si.entropy_production(tracks, method="plugin")
     assert res.rate == pytest.approx(est.value) and any("cut into" in n for n in res.settings["notes"])
     short = [tok[0, :8], tok[1, :13], tok[2, :30]]
@@ -128,3 +128,44 @@ def test_ep_estimators_take_tracks_of_different_lengths():
     x = si.simulate(si.models.BeadSpring(n_beads=2), 1, 3000, 0.01, seed=0).x[0]
     res = si.NEEP(n_iter=20, progress=False).fit([x[:1000], x[1000:2700], x[2700:]], 0.01)
     assert any("cut into" in n for n in res.settings["notes"])
+
+
+def test_review_findings_on_tracks(tmp_path):
+    """(review, session 28) A driven fit keeps 5 tracks when a length allows it; NaN names its
+    track; added measurement noise is one draw per shared point; delta_s refuses tracks; RNEEP
+    keeps the note; pair-based estimators keep every transition they can."""
+    long_and_short = [np.zeros((10_000, 1))] + [np.zeros((50, 1))] * 5
+    d = as_langevin_data(long_and_short, 0.01, "overdamped", time_dependent=True, t0=0.0)
+    assert np.unique(d.tracks).size == 6 and d.length <= 50
+    with pytest.raises(ValueError, match=r"track 1 contains NaN or inf \(first at point 20\)"):
+        as_langevin_data([np.zeros((40, 1)), np.where(np.arange(60)[:, None] == 20, np.nan, 0.0)], 0.01, "overdamped")
+    x = np.cumsum(np.random.default_rng(2).normal(size=(3000, 1)), axis=0) * 0.1
+    tracks = [x[:1700], x[1700:]]
+    captured = {}
+    import stochinfer.langevin.pipeline as pl
+    original = pl._check_scales
+
+    def spy(xx, *args):
+        captured["x"] = xx.copy()
+        return original(xx, *args)
+    pl._check_scales = spy
+    try:
+        si.infer_langevin(tracks, dt=0.01, measurement_noise=0.05, **SHORT)
+    finally:
+        pl._check_scales = original
+    d = as_langevin_data(tracks, 0.01, "overdamped", val_fraction=0.2)
+    noisy, step = captured["x"], d.length - 1
+    for p in range(1, d.n_traj):
+        if d.tracks[p] == d.tracks[p - 1]:  # the shared point carries the same noise in both pieces
+            assert noisy[p, 0, 0] == noisy[p - 1, step, 0]
+    rat = si.models.FlashingRatchet(potential=2.0)
+    tok = rat.sample(3, 400, seed=0)
+    ragged = [tok[0, :120], tok[1, :250], tok[2]]
+    est = si.NEEP(n_iter=20, progress=False)
+    est.fit(ragged)
+    with pytest.raises(ValueError, match="delta_s takes trajectories of one length"):
+        est.delta_s(ragged)
+    res = si.RNEEP(window=3, n_iter=20, progress=False).fit(ragged)
+    assert any("cut into" in n for n in res.settings["notes"])
+    pairs = si.entropy_production(ragged, method="plugin")  # keep=1: every transition but remainders
+    assert any("768 of 768 rows kept" in n for n in pairs.settings["notes"]), pairs.settings["notes"]

@@ -17,6 +17,16 @@ import numpy as np
 KEEP_FRACTION = 0.95
 
 
+def finite_tracks(name: str, tracks: List[np.ndarray]) -> None:
+    """Rejects NaN/inf in float tracks, naming the track and point (an index into the
+    pieces would point nowhere the user knows)."""
+    for k, a in enumerate(tracks):
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            point = int(np.argwhere(~np.isfinite(a))[0][0])
+            raise ValueError(f"{name}: track {k} contains NaN or inf (first at point {point}); split the track there "
+                             "into two tracks, or interpolate")
+
+
 def ragged_segments(name: str, value) -> Optional[List[np.ndarray]]:
     """The tracks of a list or tuple of arrays whose first (time) axes differ, else None
     (a rectangular list stacks as before). Tracks must share the shape of a state."""
@@ -37,35 +47,44 @@ def ragged_segments(name: str, value) -> Optional[List[np.ndarray]]:
     return arrays
 
 
-def piece_length(lengths: np.ndarray, overlap: int, min_length: int) -> int:
+#: piece lengths up to this are all tried; above it, the lengths where a track's piece count changes
+_EXHAUSTIVE_LENGTHS = 4096
+
+
+def piece_length(lengths: np.ndarray, overlap: int, min_length: int, keep: float = KEEP_FRACTION,
+                 min_tracks: int = 1) -> int:
     """The common piece length L ≥ min_length: the largest L whose pieces keep at least
-    KEEP_FRACTION of the most rows any L ≥ min_length keeps; 0 when no track reaches
-    min_length. A track of l points gives ⌊(l − overlap)/(L − overlap)⌋ pieces of
-    L − overlap rows each."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    if lengths.max() < min_length:
+    `keep` of the most rows any L ≥ min_length keeps, among the lengths that leave at least
+    min_tracks tracks with a piece (when any does); 0 when no track reaches min_length. A
+    track of l points gives ⌊(l − overlap)/(L − overlap)⌋ pieces of L − overlap rows each.
+    Every L up to 4096 is tried; above, the lengths where some track's piece count changes,
+    up to 64 pieces per track (the optimum can be missed only for tracks over 262 144 points)."""
+    distinct, counts = np.unique(np.asarray(lengths, dtype=np.int64), return_counts=True)
+    if distinct.max() < min_length:
         return 0
-    # the rows kept change only where (l − overlap)/(L − overlap) is an integer: the candidates
-    span = lengths[lengths >= min_length] - overlap
+    span = distinct[distinct >= min_length] - overlap
     m = np.arange(1, 65)
-    cand = np.unique(np.concatenate([(span[:, None] // m[None, :]).ravel() + overlap, [min_length]]))
+    breaks = (span[:, None] // m[None, :]).ravel() + overlap  # rows kept change where (l − overlap)/(L − overlap) ∈ ℕ
+    cand = np.unique(np.concatenate([np.arange(min_length, min(_EXHAUSTIVE_LENGTHS, int(distinct.max())) + 1),
+                                     breaks[breaks > _EXHAUSTIVE_LENGTHS]]))
     cand = cand[cand >= min_length]
-    if cand.size > 4000:  # very many distinct lengths: a log-spaced subset
-        cand = np.unique(np.concatenate([cand[np.unique(np.geomspace(1, cand.size, 4000).astype(int) - 1)],
-                                         [min_length]]))
-    distinct, counts = np.unique(lengths, return_counts=True)
-    rows = np.array([np.sum(counts * (np.maximum(distinct - overlap, 0) // (c - overlap))) * (c - overlap)
-                     for c in cand])
-    return int(cand[rows >= KEEP_FRACTION * rows.max()].max())
+    usable = np.maximum(distinct - overlap, 0)
+    rows = np.array([np.sum(counts * (usable // (c - overlap))) * (c - overlap) for c in cand])
+    tracks_kept = np.array([np.sum(counts[distinct >= c]) for c in cand])
+    enough = tracks_kept >= min_tracks
+    if enough.any():
+        cand, rows = cand[enough], rows[enough]
+    return int(cand[rows >= keep * rows.max()].max())
 
 
-def cut_into_pieces(name: str, tracks: List[np.ndarray], overlap: int, min_length: int,
-                    why: str) -> tuple:
+def cut_into_pieces(name: str, tracks: List[np.ndarray], overlap: int, min_length: int, why: str,
+                    keep: float = KEEP_FRACTION, min_tracks: int = 1) -> tuple:
     """(pieces (n, L, ...), track index per piece (n,), first point of each piece in its
     track (n,), a note saying what was kept). why: what needs min_length points, for the
-    error when no track is that long."""
+    error when no track is that long; keep, min_tracks: as for piece_length (pair-based
+    estimators keep every row they can: keep=1)."""
     lengths = np.array([a.shape[0] for a in tracks])
-    length = piece_length(lengths, overlap, min_length)
+    length = piece_length(lengths, overlap, min_length, keep, min_tracks)
     if length == 0:
         raise ValueError(f"{name}: the longest of the {len(tracks)} tracks has {lengths.max()} points; {why} needs "
                          f"at least {min_length} points per track")
@@ -78,9 +97,10 @@ def cut_into_pieces(name: str, tracks: List[np.ndarray], overlap: int, min_lengt
             first.append(j * step)
     rows = np.maximum(lengths - overlap, 0)
     short = int(np.sum(lengths < length))
-    note = (f"{len(tracks)} tracks of {lengths.min()}-{lengths.max()} points cut into {len(pieces)} pieces of "
-            f"{length} points (consecutive pieces share {overlap}): {len(pieces) * step} of {int(rows.sum())} rows "
-            f"kept" + (f"; {short} tracks shorter than {length} points left out" if short else ""))
+    note = (f"{len(tracks)} tracks of {lengths.min()}-{lengths.max()} points cut into {len(pieces)} "
+            f"piece{'s' if len(pieces) != 1 else ''} of {length} points (consecutive pieces share {overlap}): "
+            f"{len(pieces) * step} of {int(rows.sum())} rows kept"
+            + (f"; {short} track{'s' if short != 1 else ''} shorter than {length} points left out" if short else ""))
     return np.stack(pieces), np.array(track), np.array(first), note
 
 

@@ -397,10 +397,10 @@ def infer(args) -> int:
     print(fit.summary())
     print(f"  ({time.perf_counter() - t:.1f} s)")
     out = {"summary": fit.summary(), "provenance": fit.provenance(), "notes": list(fit.notes)}
-    if args.json:  # the fields themselves: without a truth in the file, the only numbers to check
-        out["fields_at_held_out_states"] = fit.held_out_fields()
     if args.save:  # first: nothing after training may lose the fit
         print(f"  fit saved to {fit.save(args.save)}")
+    if args.json:  # the fields themselves: without a truth in the file, the only numbers to check
+        out["fields_at_held_out_states"] = fit.held_out_fields()
     if fit.model is not None:
         try:
             truth = fit._check_truth(fit.model)

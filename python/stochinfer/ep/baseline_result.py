@@ -12,7 +12,7 @@ from .result import EPResult
 
 def baseline_result(method: str, data, dt: Optional[float], model=None, substeps: Optional[int] = None,
                     **options) -> EPResult:
-    d = as_ep_data(data, dt, model, substeps)
+    d = as_ep_data(data, dt, model, substeps, keep=1.0)  # pairs alone: tracks keep every transition they can
     if method == "plugin":
         est = plugin_discrete(d.data, **options) if d.tokens else plugin_binned(d.data, d.dt, **options)
     elif method == "tur":

@@ -177,8 +177,8 @@ class CNEEP(NEEP):
             raise ValueError(f"movies of {frames.shape[1]} frames are shorter than seq_len={self.seq_len}{time_last}")
         if last_axis_time:
             warnings.warn(f"movies of shape {frames.shape} read as {frames.shape[1]} frames of {frames.shape[2]} × "
-                          f"{frames.shape[3]} pixels, at least 4 times wider than the frames are tall or many"
-                          f"{time_last[1:]}", UserWarning, stacklevel=user_stacklevel())
+                          f"{frames.shape[3]} pixels, each at least 4 times wider than it is tall and than there are "
+                          f"frames{time_last}", UserWarning, stacklevel=user_stacklevel())
         # frames of a Brownian movie are correlated at lag 1 where something moves; (n_frames, n_movies,
         # H, W) reads as unrelated consecutive frames (user trial, session 27)
         time_axis_warning(frames.reshape(frames.shape[0], frames.shape[1], -1), frames.shape,

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._pieces import cut_into_pieces, ragged_segments
+from .._pieces import KEEP_FRACTION, cut_into_pieces, finite_tracks, ragged_segments
 from .._validate import (finite_states, positive_float, recording_dt, required_dt, stacked_array,
                          swapped_axes_hint, time_axis_warning)
 
@@ -79,7 +79,7 @@ def checked_substeps(substeps) -> Optional[int]:
     return None if substeps is None else int(substeps)
 
 
-def _track_pieces(tracks: list, min_length: int):
+def _track_pieces(tracks: list, min_length: int, keep: float):
     """Tracks of different lengths, float (L_k, d) or integer tokens (L_k,), cut into pieces
     of one length (stochinfer._pieces; consecutive pieces share a point, so every
     transition is used once but each track's remainder)."""
@@ -91,15 +91,17 @@ def _track_pieces(tracks: list, min_length: int):
                              f"tokens (L_k,); track {k} is {a.dtype} of shape {a.shape}"
                              + (": for 1-D states pass [x[:, None] for x in tracks]"
                                 if a.dtype.kind == "f" and a.ndim == 1 else ""))
-    return cut_into_pieces("data", tracks, 1, min_length, "the estimator")
+    finite_tracks("data", tracks)
+    return cut_into_pieces("data", tracks, 1, min_length, "the estimator", keep=keep)
 
 
 def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = None,
-               min_length: int = 2) -> EPData:
+               min_length: int = 2, keep: float = KEEP_FRACTION) -> EPData:
     """Validates `data`: a Trajectories object, a float array (n_traj, L, d) or (L, d)
     for one trajectory, integer token paths (n_traj, L) or (L,), or a list of tracks of
     different lengths ((L_k, d) floats or (L_k,) tokens), cut into pieces of one length
-    of at least min_length points.
+    of at least min_length points (the longest keeping `keep` of the most transitions;
+    estimators of pairs alone take keep=1, every transition they can).
 
     dt (model time unit) is required for arrays and must match a Trajectories' dt.
     Token paths default to dt = 1 (EP per step)."""
@@ -130,7 +132,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
                         "method='cneep' (or use stochinfer.CNEEP)")
     tracks = ragged_segments("data", arr) if not isinstance(data, Trajectories) else None
     if tracks is not None:
-        arr, _, _, note = _track_pieces(tracks, min_length)
+        arr, _, _, note = _track_pieces(tracks, min_length, keep)
         notes.append(note)
     arr = stacked_array("data", arr)
     if not isinstance(arr, np.ndarray):

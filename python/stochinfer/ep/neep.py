@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _core
 from .._io import atomic_savez, load_versioned
+from .._pieces import ragged_segments
 from .._stats import welch_dof
 from .._validate import (boolean, check_output_fits, momentum_value, positive_float, positive_int, same_interval,
                          seed_value, thread_count, user_stacklevel)
@@ -455,6 +456,9 @@ class NEEP:
         fit(n_seeds=K), the mean of the K networks' ΔS, as the fit's own read-out."""
         if self.net is None:
             raise RuntimeError("NEEP is not trained: call fit() or NEEP.load() first")
+        if ragged_segments("data", data) is not None:  # its rows would be pieces, not the tracks
+            raise ValueError("data: delta_s takes trajectories of one length, (n_traj, L, dim); for tracks of different "
+                             "lengths call it on each track, e.g. [est.delta_s(x[None]) for x in tracks]")
         d = self._trained_input(data)
         segs = np.array([[m, 0, d.length] for m in range(d.n_traj)], dtype=np.int64)
         ds = _ensemble_delta_s(self.members or [self.net], d.data, segs)[1].reshape(d.n_traj, -1)

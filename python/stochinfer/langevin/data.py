@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._pieces import cut_into_pieces, ragged_segments, smallest_length
+from .._pieces import cut_into_pieces, finite_tracks, ragged_segments, smallest_length
 from .._validate import (finite_states, recording_dt, required_dt, stacked_array, swapped_axes_hint,
                          time_axis_warning, user_stacklevel)
 
@@ -39,8 +39,9 @@ class LangevinData:
     x: (n_traj, L, d) positions (float64); t: (n_traj, L) times or None for
     autonomous systems; dt: recording interval (model time unit); integration:
     (scheme, integration steps per record) for stochinfer.simulate output, else None;
-    tracks: for tracks of different lengths cut into pieces, the track of each piece
-    (n_traj,), else None (each trajectory its own)."""
+    tracks, track_starts: for tracks of different lengths cut into pieces, the track of each
+    piece and its first point there (n_traj,) each, else None (each trajectory its own);
+    consecutive pieces of a track share `overlap` points."""
 
     x: np.ndarray
     dt: float
@@ -50,6 +51,7 @@ class LangevinData:
     notes: list = field(default_factory=list)
     integration: Optional[tuple] = None
     tracks: Optional[np.ndarray] = None
+    track_starts: Optional[np.ndarray] = None
 
     @property
     def n_traj(self) -> int:
@@ -83,6 +85,7 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
         fix = ": for 1-D states pass [x[:, None] for x in tracks]" if tracks[bad[0]].ndim == 1 else ""
         raise ValueError(f"data: each track of a list must be (L_k, dim); track {bad[0]} has shape "
                          f"{tracks[bad[0]].shape}{fix}")
+    finite_tracks("data", tracks)
     overlap = 2 if regime == "underdamped" else 1
 
     def rows_ok(n: int) -> bool:
@@ -93,7 +96,8 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
     need = smallest_length(overlap, overlap + 2, rows_ok)
     why = f"the {regime} fit" + ("" if by_trajectory or val_fraction is None else
                                  f" with its {val_fraction:.0%} validation split (the last rows of each piece)")
-    return cut_into_pieces("data", tracks, overlap, need, why)
+    # a driven fit is split by track (split_rows): the length must leave it 5 tracks if it can
+    return cut_into_pieces("data", tracks, overlap, need, why, min_tracks=5 if by_trajectory else 1)
 
 
 def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_dependent: bool = False,
@@ -170,7 +174,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         starts = _start_times(t0, arr.shape[0], "trajectory")
         t = np.reshape(starts, (-1, 1)) + np.arange(arr.shape[1]) * dt
         t = np.broadcast_to(t, arr.shape[:2])
-    return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes, integration, tracks)
+    return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes, integration, tracks, first)
 
 
 def tril_pairs(d: int):

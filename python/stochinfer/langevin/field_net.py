@@ -289,6 +289,10 @@ class FieldNetwork:
         # validation: chunks of 256 rows per task too, with each member's row list (this counted
         # K·val_samples·n_val·4·width activations, 2.5 GB for a default ensemble that needs a few MB)
         check_output_fits((self.n_members, n_val), np.int64, "lower max_val_rows in the training settings")
+        if self.config.get("n_bayes", 0) > 0:  # Bayesian layers: every weight sample is drawn at once
+            check_output_fits((self.n_members, max(settings.n_samples, settings.val_samples),
+                               2 * self.net.n_params_member), self.dtype,
+                              "lower n_samples or val_samples in the training settings")
         n_train = oob.train.shape[1] if oob is not None else train_rows.size
         n_iter = settings.resolved_n_iter(n_train)
         dt_np = np.float32 if self.dtype == "float32" else np.float64

@@ -181,13 +181,13 @@ class LangevinFit:
         """Warns when a driven fit without a period is used at times in [t_min, t_max]
         outside the data's: its time input extrapolates there, and so do its bands (D at 4x
         the record's end came out 4x low with a band excluding the truth: user trial,
-        session 27). The record reaches 2Δt beyond its rows' times (an underdamped row's
-        time is its second point's)."""
+        session 27). The record reaches Δt beyond its rows' times on either side (overdamped:
+        the last row's end point; underdamped: a row's time is its second point's)."""
         record = self._recorded_times()
         if record is None:
             return
         lo, hi = record
-        margin = 2 * self.dt + 1e-9 * max(abs(lo), abs(hi), abs(t_min), abs(t_max))
+        margin = self.dt + 1e-9 * max(abs(lo), abs(hi), abs(t_min), abs(t_max))
         if t_min < lo - margin or t_max > hi + margin:
             warnings.warn(f"{what} [{t_min:.6g}, {t_max:.6g}] reaches outside the data's times [{lo:.6g}, {hi:.6g}]: "
                           f"the fit's time input extrapolates there{fix}, or fit with period= for periodic "
@@ -525,7 +525,7 @@ class LangevinFit:
                      + (f", time input {p['time_input']}" if p.get("time_input") else ""))
         if p.get("friction_correction"):
             added = (f" (+{np.round(p['friction_bias'], 3).tolist()} added to the trained drift's)"
-                     if p.get("friction_bias") else "")
+                     if np.any(np.asarray(p.get("friction_bias", [])) != 0) else "")
             lines.append(f"    finite-γΔt correction: D labels / ρ(γ(z)Δt) at the local friction, drift unshrunk "
                          f"with the mean friction γ {np.round(p['friction'], 3).tolist()}{added}")
         return "\n".join(lines)

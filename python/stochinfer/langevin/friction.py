@@ -36,7 +36,7 @@ slopes ∓(C₀ − C₁)/(C₀Δt), C₀ = I_s/a², C₁ = I_c/a² the covarian
 
     γ̂Δt = g(a) = (3/2)(I_s − I_c)/I_s = a − 5a²/12 + 23a³/180 + O(a⁴),
 
-3.8% low at γΔt = 0.1 (exact least squares on damped oscillators: 9.61–9.62 for γ = 10;
+4.0% low at γΔt = 0.1 (3.8% by exact least squares on damped oscillators: 9.61–9.62 for γ = 10;
 the Carnot engine's work per cycle is 4% too large in magnitude with it, the moment ODEs
 at γ 3.7% low and γT fixed). unbiased_friction inverts g; the pipeline uses it for both
 the local friction of the diffusion labels' ρ and the mean friction of the field assembly.
