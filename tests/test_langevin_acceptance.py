@@ -225,7 +225,9 @@ def test_carnot_work_within_10_percent():
     (below). −3.982 (+12.0%) since session 27's centred positions, −3.918 (+10.2%) since
     session 25's spaced initial seeds (the drift_shifted and
     diffusion members no longer start as the drift's); −3.725 (+4.8%) before, −3.813 before
-    session 15, −3.793 before session 14. Over six datasets this protocol (before session 27) is within 10% on three
+    session 15, −3.793 before session 14. Over six datasets this protocol is within 10% on three
+    since session 28 (+1.9, −13.3, +5.5, −34.7, +7.3, −20.8%; RMS 18%, the data's own draws +6.7,
+    −1.7, +4.0, −38.3, −8.6, −19.0%; bench/RESULTS.md "Unbiased friction"), and before session 27 on three
     (+10.2, −5.8, +0.6, −29.1, +7.5, −21.2%; RMS 16%, bench/RESULTS.md "Spaced initial seeds"),
     four before the seeds were spaced (errors +4.8, −8.2, +2.7, −26.0, +4.8, −20.6%;
     RMS 14%) and with time as a plain input and one substep on one (+11.4, −4.6, +45.5,
