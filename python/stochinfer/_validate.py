@@ -178,12 +178,15 @@ def stacked_array(name: str, value):
     if isinstance(value, np.ma.MaskedArray):
         n = int(np.ma.count_masked(value))
         raise TypeError(f"{name} is a numpy masked array ({n} masked values): pass a plain array. The estimators "
-                        "need evenly spaced points without gaps: cut the trajectories at masked points into pieces "
-                        "of a common length" + ("" if n else ", or pass data.filled() when nothing is masked"))
+                        "need evenly spaced points without gaps: cut the trajectories at masked points and pass the "
+                        "list of tracks (L_k, dim) (infer_langevin and the EP estimators of trajectories cut tracks of "
+                        "different lengths into pieces of one length)"
+                        + ("" if n else ", or pass data.filled() when nothing is masked"))
     if not isinstance(value, (list, tuple)):
         return value
     message = (f"{name}: the nested lists do not stack into a rectangular array (n_traj, L, dim); "
-               "trajectories of different lengths must be trimmed to a common length L (or cut into equal pieces)")
+               "pass each trajectory as an array (L_k, dim): infer_langevin and the EP estimators of trajectories "
+               "cut tracks of different lengths into pieces of one length (movies must share their length)")
     try:
         with warnings.catch_warnings():  # numpy < 1.24 builds an object array, with a deprecation warning
             warnings.simplefilter("ignore")
