@@ -66,6 +66,13 @@ class LangevinData:
         return self.x.shape[2]
 
 
+def row_span(regime: str) -> int:
+    """Points one regression row spans beyond its first: 1 for an overdamped increment, 2 for
+    an underdamped second difference. A trajectory of L points gives L − row_span rows, and
+    consecutive pieces of a track share row_span points (_track_pieces)."""
+    return 2 if regime == "underdamped" else 1
+
+
 def _start_times(t0, n: int, what: str) -> np.ndarray:
     """t0 as a finite scalar or (n,) array of start times."""
     starts = np.asarray(t0, dtype=np.float64)
@@ -86,7 +93,7 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
         raise ValueError(f"data: each track of a list must be (L_k, dim); track {bad[0]} has shape "
                          f"{tracks[bad[0]].shape}{fix}")
     finite_tracks("data", tracks)
-    overlap = 2 if regime == "underdamped" else 1
+    overlap = row_span(regime)
 
     def rows_ok(n: int) -> bool:
         if by_trajectory or val_fraction is None:

@@ -48,26 +48,29 @@ import numpy as np
 from .linear import linear_fit
 
 
+def _window_integrals(a: np.ndarray) -> tuple:
+    """(small, b, I_s, I_c) at a = γΔt (module docstring), the closed forms evaluated at
+    b = a, or at b = 1 where a < 1e-3 (small): there they cancel to ~1e-16/a² relative and
+    the callers take their series instead."""
+    small = a < 1e-3
+    b = np.where(small, 1.0, a)
+    e = np.expm1(-b)  # e^{−a} − 1
+    return small, b, 2.0 * (b + e), e * e
+
+
 def finite_dt_bias(a) -> np.ndarray:
     """ρ(γΔt): the 3/2 estimate of D divided by the true D, for friction γ ≥ 0
     (a = γΔt, dimensionless; negative values are treated as 0)."""
     a = np.maximum(np.asarray(a, dtype=np.float64), 0.0)
-    small = a < 1e-3
-    b = np.where(small, 1.0, a)  # the closed form cancels to ~1e-16/a² relative: series below 1e-3
-    e = np.expm1(-b)             # e^{−a} − 1
-    i_s = 2.0 * (b + e)
-    i_c = e * e
+    small, b, i_s, i_c = _window_integrals(a)
     exact = 0.75 * ((2.0 - 2.0 * b) * (i_s - i_c) + b * b * i_s) / b**3
     return np.where(small, 1.0 - a + 0.85 * a * a, exact)
 
 
 def _estimated_friction_step(a: np.ndarray) -> np.ndarray:
     """g(a) = γ̂Δt, the corrected drift's friction × Δt for a true a = γΔt ≥ 0 (module docstring)."""
-    small = a < 1e-3
-    b = np.where(small, 1.0, a)  # as finite_dt_bias: the closed form cancels below 1e-3
-    e = np.expm1(-b)
-    i_s = 2.0 * (b + e)
-    return np.where(small, a - 5.0 * a * a / 12.0 + 23.0 * a**3 / 180.0, 1.5 * (i_s - e * e) / i_s)
+    small, _, i_s, i_c = _window_integrals(a)
+    return np.where(small, a - 5.0 * a * a / 12.0 + 23.0 * a**3 / 180.0, 1.5 * (i_s - i_c) / i_s)
 
 
 def unbiased_friction(gamma_hat, dt: float) -> np.ndarray:

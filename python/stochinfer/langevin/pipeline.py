@@ -14,7 +14,7 @@ import numpy as np
 from .._validate import (boolean, check_output_fits, increment_moments, integer, positive_float, positive_int,
                          seed_value, thread_count, user_stacklevel)
 from ..train import check_batch_size
-from .data import as_langevin_data, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
+from .data import as_langevin_data, row_span, split_rows, time_inputs, tril_outer, tril_pairs, tril_to_matrix
 from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse_refit_with_out_of_bag,
                         refuse_refit_with_resetting)
 from .fit import LangevinFit, check_truth
@@ -569,14 +569,14 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     if measurement_noise:
         noise = np.random.default_rng([seed, 11]).normal(scale=measurement_noise, size=x.shape)
         if d.tracks is not None:  # a point two pieces of a track share is one measurement: one noise
-            shared = 2 if regime == "underdamped" else 1  # as langevin/data.py cut them
+            shared = row_span(regime)
             follows = (d.tracks[1:] == d.tracks[:-1]) & (d.track_starts[1:] > d.track_starts[:-1])
             for p in np.flatnonzero(follows) + 1:  # in order: a chain of pieces passes its noise along
                 noise[p, :shared] = noise[p - 1, x.shape[1] - shared:]
         x = x + noise
     M, L, dim = x.shape
     under = regime == "underdamped"
-    n_pts = L - (2 if under else 1)  # rows per trajectory
+    n_pts = L - row_span(regime)  # rows per trajectory
     noisy = [i for i in range(dim) if i not in set(int(k) for k in noiseless)]
     if any(not 0 <= int(k) < dim for k in noiseless) or not noisy:
         raise ValueError(f"noiseless must list coordinates in [0, {dim}) and leave at least one noisy one, "
