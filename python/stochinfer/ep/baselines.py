@@ -15,10 +15,9 @@ the correlation time of the data. With fewer than 2 groups, stderr is None.
 Bias: the histogram estimators (plug-in, binned plug-in, block KLD) are biased upwards
 by about (pairs seen)/(2N) for N counts: even equilibrium data give a positive value.
 details['bias_corrected'] is the jackknife's bias-corrected value G·θ − (G − 1)·θ̄_(−g),
-which removes that 1/N term (a reversible 30-state chain, truth 0, means over 10
-datasets of 10⁵ transitions: 0.0085 → 0.0002, scatter 0.0007); it does not restore pairs
-seen one way only, so an undersampled histogram stays biased (3000 transitions over 900
-pairs: 0.21 → 0.15).
+which removes that 1/N term (a reversible 30-state chain, truth 0, 10⁵ transitions:
+0.0079 ± 0.0008 → −0.0002, tests/test_ep_baselines.py); it does not restore pairs seen
+one way only, so an undersampled histogram stays biased.
 """
 from __future__ import annotations
 
