@@ -424,3 +424,53 @@ def test_trajectories_check_their_arguments(kwargs, error, match):
     message, dt < 0 was saved to a file load() refuses, a list failed with AttributeError."""
     with pytest.raises(error, match=match):
         si.Trajectories(**kwargs)
+
+
+def test_an_npz_of_several_arrays_is_read_as_tracks(tmp_path, capsys):
+    """Tracks of different lengths (np.savez(FILE, *tracks)) reach the estimators as the same
+    list the library takes, in the order written (arr_2 before arr_10); 1-D float arrays are
+    scalar tracks; mixed or malformed arrays are one-line errors naming the array."""
+    m = si.models.BeadSpring(n_beads=2, t_cold=1.0, t_hot=10.0)
+    x = si.simulate(m, n_traj=11, n_steps=1500, dt=DT, substeps=10, seed=3).x
+    tracks = [x[k, : 400 + 100 * k] for k in range(11)]
+    np.savez(tmp_path / "tracks.npz", *tracks)
+    assert main(["ep", str(tmp_path / "tracks.npz"), "--dt", str(DT), "--method", "tur"]) == 0
+    out = capsys.readouterr().out
+    assert "11 tracks of 400–1400 points (dim 2)" in out
+    lib = si.entropy_production(tracks, DT, method="tur")
+    assert f"{lib.rate:.5g}" in _rate_line(out)
+    from stochinfer.cli import _load_states  # in the order written: a driven fit's tracks keep their times
+    read = _load_states(str(tmp_path / "tracks.npz"))
+    assert isinstance(read, list) and all(np.array_equal(a, b) for a, b in zip(read, tracks))
+    np.savez(tmp_path / "scalar.npz", *[t[:, 0] for t in tracks[:3]])
+    assert [a.shape for a in _load_states(str(tmp_path / "scalar.npz"))] == [(400, 1), (500, 1), (600, 1)]
+    np.savez(tmp_path / "tok.npz", np.tile([0, 1, 2], 200), np.tile([0, 2, 1, 0, 1, 2], 50))
+    assert main(["ep", str(tmp_path / "tok.npz"), "--method", "plugin"]) == 0
+    assert "2 tracks of 300–600 points (tokens)" in capsys.readouterr().out
+    assert main(["ep", str(tmp_path / "tracks.npz"), "--method", "tur"]) == 2
+    assert "--dt is required for plain arrays and tracks" in capsys.readouterr().err
+    assert main(["ep", str(tmp_path / "tracks.npz"), "--dt", str(DT), "--method", "cneep"]) == 2
+    assert "holds 11 tracks of 400–1400 points" in capsys.readouterr().err
+    for name, arrays, match in (("mixed", [tracks[0], np.arange(5)], "must all be states of one dimension or all token"),
+                                ("dims", [tracks[0], tracks[1][:, :1]], "found dim 1, dim 2"),
+                                ("cube", [tracks[0], x[:2]], "array 'arr_1' is float64 of shape"),
+                                ("xonly", {"x": x, "t": np.arange(3)}, "holds both x and dt; found")):
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **arrays) if isinstance(arrays, dict) else np.savez(path, *arrays)
+        for command in ("ep", "infer"):
+            assert main([command, str(path), "--dt", str(DT)]) == 2
+            assert match in capsys.readouterr().err
+
+
+def test_infer_on_an_npz_of_tracks_prints_how_they_were_cut(tmp_path, capsys):
+    m = si.models.Nonlinear()
+    x = si.simulate(m, n_traj=3, n_steps=3000, dt=DT, substeps=10, seed=1).x
+    np.savez(tmp_path / "tracks.npz", x[0], x[1, :2000], x[2, :1200])
+    assert main(["infer", str(tmp_path / "tracks.npz"), "--dt", str(DT), "--no-plot", "--hidden", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "3 tracks of 1200–3001 points (dim 2)" in out
+    assert re.search(r"note: 3 tracks of 1200-3001 points cut into \d+ pieces", out)
+
+
+def _rate_line(out: str) -> str:
+    return next(line for line in out.splitlines() if "TUR EP rate" in line)

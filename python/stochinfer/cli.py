@@ -101,9 +101,46 @@ def demo(quick: bool = False) -> int:
     return 0
 
 
+def _natural_order(keys: list) -> list:
+    """Array names in the order np.savez(*tracks) wrote them: arr_2 before arr_10."""
+    return sorted(keys, key=lambda k: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", k)])
+
+
+def _track_list(path: str, f, keys: list) -> list:
+    """The arrays of an .npz of several arrays as tracks (L_k, dim), or token paths
+    (L_k,), in natural order of their names. A 1-D float track is a scalar track (L_k, 1):
+    one array's only axis is time."""
+    from ._io import UNREADABLE as unreadable
+    tracks = []
+    for key in _natural_order(keys):
+        try:
+            a = f[key]
+        except unreadable as exc:
+            raise ValueError(f"{path}: a damaged .npz file ({type(exc).__name__})") from None
+        if a.ndim not in (1, 2) or a.dtype.kind not in "fiu" or a.shape[0] == 0:
+            raise ValueError(f"{path}: an .npz of several arrays is read as tracks, each (L_k, dim) floats or (L_k,) "
+                             f"floats or integer tokens; array {key!r} is {a.dtype} of shape {a.shape}")
+        tracks.append(a[:, None] if a.ndim == 1 and a.dtype.kind == "f" else a)
+    kinds = {"tokens" if a.dtype.kind in "iu" else f"dim {a.shape[1]}" for a in tracks}
+    if len(kinds) > 1:
+        raise ValueError(f"{path}: the tracks must all be states of one dimension or all token paths; found "
+                         f"{', '.join(sorted(kinds))}")
+    return tracks
+
+
+def _describe(data) -> str:
+    """The shape of what a file holds, for the first line of a command's output."""
+    if isinstance(data, list):
+        lengths = [len(a) for a in data]
+        state = "tokens" if data[0].dtype.kind in "iu" else f"dim {data[0].shape[1]}"
+        return f"{len(data)} tracks of {min(lengths)}–{max(lengths)} points ({state})"
+    return f"shape {data.x.shape if hasattr(data, 'x') else np.shape(data)}"
+
+
 def _load_states(path: str, scalar_paths: bool = False, mmap: bool = False):
     """A Trajectories .npz (from simulate(...).save), or an .npy/.npz holding one
-    array (n_traj, L, dim) / token paths (n_traj, L). ValueError for a file numpy
+    array (n_traj, L, dim) / token paths (n_traj, L), or an .npz of several arrays:
+    tracks of different lengths (a list, see _track_list). ValueError for a file numpy
     cannot read (damaged, truncated, text, pickled objects), whatever its name.
     mmap: an .npy is memory-mapped read-only (movies larger than memory)."""
     import stochinfer as si
@@ -120,8 +157,12 @@ def _load_states(path: str, scalar_paths: bool = False, mmap: bool = False):
     with loaded as f:
         keys = list(f.keys())
         if not ("x" in keys and "dt" in keys):  # else a Trajectories file, read below
-            if len(keys) != 1:
-                raise ValueError(f"{path}: expected a Trajectories file (keys x, dt) or a single array; found {keys}")
+            if not keys:
+                raise ValueError(f"{path}: the .npz holds no arrays")
+            if "x" in keys or "dt" in keys:
+                raise ValueError(f"{path}: a Trajectories file holds both x and dt; found {keys}")
+            if len(keys) > 1:
+                return _track_list(path, f, keys)
             try:
                 return f[keys[0]]
             except unreadable as exc:
@@ -133,7 +174,10 @@ def _states(args):
     """The file's states, 2-D float arrays read as scalar paths with --scalar-paths;
     movies for CNEEP memory-mapped."""
     data = _load_states(args.file, args.scalar_paths, mmap=getattr(args, "method", None) == "cneep")
-    if args.scalar_paths and isinstance(data, np.ndarray):
+    if args.scalar_paths and isinstance(data, list):
+        print("note: --scalar-paths reads one 2-D array; tracks in an .npz of several arrays are read as they are "
+              "(a 1-D float track is a scalar track); ignored", file=sys.stderr)
+    elif args.scalar_paths and isinstance(data, np.ndarray):
         if not (data.ndim == 2 and data.dtype.kind == "f"):
             raise ValueError(f"--scalar-paths reads a 2-D float array (n_traj, L) as scalar paths; "
                              f"{args.file} holds {data.dtype} of shape {data.shape}")
@@ -281,11 +325,9 @@ def ep(args) -> int:
             print(f"note: {' '.join(ignored)} {verb} to --method neep, rneep or cneep only; ignored for {args.method}",
                   file=sys.stderr)
     data = _states(args)
-    if args.method == "cneep" and (isinstance(data, si.Trajectories) or np.ndim(data) not in (3, 4)):
+    if args.method == "cneep" and (not isinstance(data, np.ndarray) or data.ndim not in (3, 4)):
         print(f"error: --method cneep reads movies, an array (n_movies, n_frames, height, width) or one movie "
-              f"(n_frames, height, width); "
-              f"{args.file} holds shape {np.shape(data.x if isinstance(data, si.Trajectories) else data)}",
-              file=sys.stderr)
+              f"(n_frames, height, width); {args.file} holds {_describe(data)}", file=sys.stderr)
         return 2
     if args.method != "cneep" and isinstance(data, np.ndarray) and (
             data.ndim == 4 or (data.ndim == 3 and data.dtype.kind in "iu")):
@@ -309,9 +351,10 @@ def ep(args) -> int:
     if isinstance(data, si.Trajectories) and (problem := _file_dt(args, data)):
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    if not isinstance(data, si.Trajectories) and args.dt is None and (np.asarray(data).dtype.kind == "f"
-                                                                       or args.method == "cneep"):
-        print("error: --dt is required for plain arrays (time between consecutive points or frames)",
+    kind = (data[0] if isinstance(data, list) else np.asarray(data)).dtype.kind if not isinstance(
+        data, si.Trajectories) else "f"
+    if not isinstance(data, si.Trajectories) and args.dt is None and (kind == "f" or args.method == "cneep"):
+        print("error: --dt is required for plain arrays and tracks (time between consecutive points or frames)",
               file=sys.stderr)
         return 2
     options = {}
@@ -326,9 +369,8 @@ def ep(args) -> int:
     elif args.method == "cneep":
         options = dict(n_channel=args.hidden, n_layer=args.layers, n_iter=args.n_iter, lr=args.lr)
     options = {k: v for k, v in options.items() if v is not None}
-    shape = data.x.shape if isinstance(data, si.Trajectories) else np.shape(data)
     dt_text = args.dt if args.dt is not None else "1 (token paths: EP per step)"
-    print(f"stochinfer ep: {args.file}, shape {shape}, dt = {dt_text}, method = {args.method}")
+    print(f"stochinfer ep: {args.file}, {_describe(data)}, dt = {dt_text}, method = {args.method}")
     t = time.perf_counter()
     res = si.entropy_production(data, args.dt, method=args.method, seed=args.seed, **options)
     if positions_only:  # the velocities are hidden: pairs of positions see part of the EP
@@ -379,10 +421,10 @@ def infer(args) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     if not isinstance(data, si.Trajectories) and args.dt is None:
-        print("error: --dt is required for plain arrays (time between consecutive points)", file=sys.stderr)
+        print("error: --dt is required for plain arrays and tracks (time between consecutive points)",
+              file=sys.stderr)
         return 2
-    shape = data.x.shape if isinstance(data, si.Trajectories) else np.shape(data)
-    print(f"stochinfer infer: {args.file}, shape {shape}, dt = {args.dt}, regime = {args.regime}, "
+    print(f"stochinfer infer: {args.file}, {_describe(data)}, dt = {args.dt}, regime = {args.regime}, "
           f"method = {args.method}")
     options = {k: v for k, v in dict(hidden=args.hidden, n_members=args.members, val_fraction=args.val_fraction,
                                      measurement_noise=args.measurement_noise).items() if v is not None}
@@ -422,8 +464,9 @@ def main(argv=None) -> int:
     p_demo = sub.add_parser("demo", help="simulate built-in systems and compare with analytic truth")
     p_demo.add_argument("--quick", action="store_true", help="4x less data (faster, wider error bars)")
     p_ep = sub.add_parser("ep", help="estimate entropy production of trajectories in a file")
-    p_ep.add_argument("file", help=".npz from simulate(...).save(); an .npz with arrays x and dt; or .npy/.npz with one "
-                      "(n_traj, L, dim) array (2-D: one trajectory (L, dim), or --scalar-paths)")
+    p_ep.add_argument("file", help=".npz from simulate(...).save(); an .npz with arrays x and dt; .npy/.npz with one "
+                      "(n_traj, L, dim) array (2-D: one trajectory (L, dim), or --scalar-paths); or an .npz of "
+                      "several arrays: tracks of different lengths, (L_k, dim) or token paths (L_k,)")
     p_ep.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
     p_ep.add_argument("--scalar-paths", action="store_true",
                       help="read a 2-D float array as scalar paths (n_traj, L), not one trajectory (L, dim)")
@@ -442,8 +485,9 @@ def main(argv=None) -> int:
     p_ep.add_argument("--positions-only", action="store_true",
                       help="underdamped files: estimate the EP visible in the positions alone")
     p_in = sub.add_parser("infer", help="infer drift and diffusion (with uncertainty) of trajectories in a file")
-    p_in.add_argument("file", help=".npz from simulate(...).save(); an .npz with arrays x and dt; or .npy/.npz with one "
-                      "(n_traj, L, dim) array (2-D: one trajectory (L, dim), or --scalar-paths)")
+    p_in.add_argument("file", help=".npz from simulate(...).save(); an .npz with arrays x and dt; .npy/.npz with one "
+                      "(n_traj, L, dim) array (2-D: one trajectory (L, dim), or --scalar-paths); or an .npz of "
+                      "several arrays: tracks of different lengths (L_k, dim), as np.savez(FILE, *tracks) writes")
     p_in.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
     p_in.add_argument("--scalar-paths", action="store_true",
                       help="read a 2-D float array as scalar paths (n_traj, L), not one trajectory (L, dim)")

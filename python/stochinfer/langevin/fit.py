@@ -608,7 +608,8 @@ class LangevinFit:
         return cls(d, nets, norm, options, histories, (val_states, val_t), n_threads)
 
     def summary(self) -> str:
-        """Human-readable lines: regime, method, and per network its kept checkpoint(s) and time."""
+        """Human-readable lines: regime, method, per network its kept checkpoint(s) and time,
+        and the notes on how the data were read (tracks cut into pieces, noise checks)."""
         o = self.options
         lines = [f"Langevin fit ({self.regime}, d = {self.dim}, dt = {self.dt:g}): {o['method']}"
                  + (f" ({self.nets['drift'].n_members} members)" if o["method"] == "ensemble" else
@@ -629,6 +630,7 @@ class LangevinFit:
             if h.get("resetting_from") is not None:  # stochastic resetting (TrainSettings.resetting)
                 line += f", {len(h['resets'])} resets to the checkpoint from update {h['resetting_from']}"
             lines.append(line + f" ({h['train_s']:.1f} s)")
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
