@@ -51,8 +51,8 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     temperature where γΔt is not small: for an Ornstein–Uhlenbeck velocity the
     stationary ⟨v²⟩ is T/(1 − γΔt/2), +5% at γΔt = 0.1. Default: underdamped fits
     with a friction estimate take the fewest substeps that keep γΔt/substeps ≤ 0.02
-    (Carnot engine, γΔt = 0.1: 5 substeps; ⟨v²⟩ 7% high → 1–3%, hot-bath heat
-    8.49 → 9.61 against 9.17, bench/RESULTS.md), others 1.
+    (Carnot engine, fitted γ̂Δt ≈ 0.1005: 6 substeps; one step per dt leaves ⟨v²⟩ 7%
+    high, substeps 1–3%, bench/RESULTS.md), others 1.
 
     mode 'per_sample': every posterior sample j drives its own set of n_traj
     trajectories (the spread of derived quantities over samples is the posterior
