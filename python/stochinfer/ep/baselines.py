@@ -111,21 +111,24 @@ def _flat_bounds(rects: list, n_traj: int, m: int) -> np.ndarray:
     return np.searchsorted(label.ravel(), np.arange(len(rects) + 1))
 
 
+def _jackknife_groups(loo: np.ndarray) -> Optional[int]:
+    """The number of groups G of delete-one-group jackknife values, or None when they
+    cannot give a jackknife (fewer than 2, or not all finite)."""
+    g = len(loo)
+    return g if g >= 2 and np.all(np.isfinite(loo)) else None
+
+
 def _jackknife(loo: np.ndarray) -> Optional[float]:
     """Delete-one-group jackknife standard error from the leave-one-out values."""
-    g = len(loo)
-    if g < 2 or not np.all(np.isfinite(loo)):
-        return None
-    return float(math.sqrt((g - 1) / g * np.sum((loo - loo.mean()) ** 2)))
+    g = _jackknife_groups(loo)
+    return None if g is None else float(math.sqrt((g - 1) / g * np.sum((loo - loo.mean()) ** 2)))
 
 
 def _jackknife_corrected(value: float, loo: np.ndarray) -> Optional[float]:
     """The delete-one-group jackknife's bias-corrected value G·θ − (G − 1)·mean(θ_(−g))
     (module docstring), or None with fewer than 2 groups."""
-    g = len(loo)
-    if g < 2 or not np.all(np.isfinite(loo)):
-        return None
-    return float(g * value - (g - 1) * loo.mean())
+    g = _jackknife_groups(loo)
+    return None if g is None else float(g * value - (g - 1) * loo.mean())
 
 
 class _PairKLD:
