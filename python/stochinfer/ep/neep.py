@@ -273,7 +273,7 @@ class NEEP:
 
         Returns an EPResult (rate in k_B per unit time, or per step for tokens).
         """
-        d = self._as_data(data, dt, model, substeps)
+        d = data if isinstance(data, EPData) else self._as_data(data, dt, model, substeps)  # EPData: a subclass's
         n_seeds = positive_int("n_seeds", n_seeds)
         seed = seed_value("seed", seed)
         if seed + n_seeds > 2**64:

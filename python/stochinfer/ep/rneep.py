@@ -63,10 +63,7 @@ class RNEEP(NEEP):
         if d.length <= self.window:
             raise ValueError(f"paths of {d.length} points are too short for window={self.window}: each path needs "
                              "more points than the window (pass longer paths or a smaller window)")
-        res = super().fit(d.data, d.dt, seed=seed, model=d.model, n_seeds=n_seeds)
-        notes = res.settings.setdefault("notes", [])
-        notes[:0] = [n for n in d.notes if n not in notes]  # e.g. how tracks were cut into pieces
-        return res
+        return super().fit(d, seed=seed, n_seeds=n_seeds)  # validated once: NEEP.fit takes the EPData as it is
 
     def _new_net(self, d: EPData, seed: int):
         self._state_dim, self._n_tokens = 1, int(d.data.max()) + 1
