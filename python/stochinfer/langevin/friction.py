@@ -19,7 +19,8 @@ acceleration over two steps, so it carries −γ a Δt/2 of its own acceleration
 The Φ + (Φ − Φ_r)/4 combination removes the friction's bias, but the rest of the
 force (e.g. −kx) is left shrunk by 1/(1 + γΔt/2) to first order: 5–7% at γΔt = 0.1.
 The field assembly (InferredLangevin, cpp/src/nn/inferred_langevin.cpp) undoes this
-with the mean friction: Φ ← Φ + (γΔt/2)(Φ + γv).
+with the mean friction γ (unbiased, below) and adds the friction the trained drift
+lacks, δ = γ − γ̂: Φ ← Φ + (γΔt/2)(Φ + (γ − δ)v) − δv.
 
 Where the friction depends on the state (Van der Pol), the pipeline divides each
 diffusion label by ρ(γ(z_i)Δt) with the local friction γ(z_i) (local_friction) of
@@ -36,7 +37,7 @@ slopes ∓(C₀ − C₁)/(C₀Δt), C₀ = I_s/a², C₁ = I_c/a² the covarian
 
     γ̂Δt = g(a) = (3/2)(I_s − I_c)/I_s = a − 5a²/12 + 23a³/180 + O(a⁴),
 
-4.0% low at γΔt = 0.1 (3.8% by exact least squares on damped oscillators: 9.61–9.62 for γ = 10;
+4.0% low at γΔt = 0.1 (exact least squares on exactly sampled damped oscillators: 9.58–9.59 for γ = 10;
 the Carnot engine's work per cycle is 4% too large in magnitude with it, the moment ODEs
 at γ 3.7% low and γT fixed). unbiased_friction inverts g; the pipeline uses it for both
 the local friction of the diffusion labels' ρ and the mean friction of the field assembly.
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import positive_float
 from .linear import linear_fit
 
 
@@ -81,11 +83,12 @@ def unbiased_friction(gamma_hat, dt: float) -> np.ndarray:
     its inverse would blow up. Values ≤ 0 (anti-damping) are returned unchanged: g is
     derived for a relaxing velocity."""
     gamma_hat = np.asarray(gamma_hat, dtype=np.float64)
-    read = gamma_hat * dt
+    read = gamma_hat * positive_float("dt", dt)
     top = float(_estimated_friction_step(np.array(1.0)))
     target = np.clip(read, 0.0, top)
-    lo, hi = target.copy(), np.ones_like(target)  # g(a) ≤ a
-    for _ in range(60):  # bisection to 2⁻⁶⁰, below float64 resolution
+    # g(a)/a falls from 1 to g(1) on [0, 1], so a lies in [g, g/g(1)]: a relative bracket
+    lo, hi = target.copy(), np.minimum(1.0, target / top)
+    for _ in range(60):  # bisection to 2⁻⁶⁰ of the bracket, below float64 resolution
         mid = 0.5 * (lo + hi)
         below = _estimated_friction_step(mid) < target
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
