@@ -41,7 +41,7 @@ struct InferredFieldsSpec {
   double time_period = 0.0;                 ///< > 0: time enters as cos, sin of 2πht/time_period
   int time_harmonics = 1;                   ///< h = 1 … time_harmonics (with a time_period)
   std::vector<int> noisy;                   ///< noisy coordinates, increasing; empty = all
-  std::vector<double> diffusion_factor;     ///< one per noisy coordinate (3/2 / ρ(γΔt) underdamped)
+  std::vector<double> diffusion_factor;     ///< one per noisy coordinate (3/2 underdamped: ρ(γΔt) is divided out of the labels)
   std::vector<double> friction;             ///< d mean frictions γ (1/time); empty: no unshrink
   std::vector<double> friction_bias;        ///< d: γ − γ̂, the friction f lacks (1/time); empty: 0 (needs friction)
   std::vector<double> fr_linear;            ///< (1 + in_dim) x d row-major C; empty: none (or the network F_r)

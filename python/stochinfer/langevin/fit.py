@@ -21,7 +21,9 @@ from .field_net import FieldNetwork, history_interrupted
 from . import metrics
 from .simulate_fit import InferredTrajectories, carnot_cycle, entropy_production, simulate_fit
 
-FORMAT_VERSION = 1
+#: 2: the field assembly adds norm["friction_bias"] (session 28); fits without one are written
+#: as version 1, which older stochinfer reads to the same fields
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -569,7 +571,9 @@ class LangevinFit:
         cfg = {"regime": self.regime, "dim": self.dim, "dt": self.dt, "time_dependent": self.time_dependent,
                "options": self.options, "notes": self.notes, "norm": norm,
                "nets": {k: n.config for k, n in self.nets.items()}, "histories": self.histories}
-        arrays = {"format_version": np.array(FORMAT_VERSION), "kind": np.array("langevin_fit"),
+        # an older reader would drop a friction bias and return another drift: it must refuse the file
+        version = FORMAT_VERSION if np.any(np.asarray(self.norm.get("friction_bias", [])) != 0) else 1
+        arrays = {"format_version": np.array(version), "kind": np.array("langevin_fit"),
                   "config": np.array(json.dumps(cfg, default=float)),
                   "val_states": self._val_states[0],
                   "val_t": np.array([]) if self._val_states[1] is None else self._val_states[1]}
@@ -600,6 +604,10 @@ class LangevinFit:
         bad = [k for k, p in params.items() if not np.isfinite(p).all()]
         if bad:
             raise ValueError(f"{path}: the parameters of {bad} are not finite; refit and save again")
+        bad = [k for k, v in norm.items() if isinstance(v, np.ndarray) and v.dtype.kind in "fiu"
+               and not np.isfinite(v).all()]
+        if bad:  # e.g. a NaN friction would surface later as a nonsensical substep count
+            raise ValueError(f"{path}: a damaged Langevin fit file (normalisation {bad} not finite)")
         if model is not None:
             check_truth(model, regime, dim, "model")
         nets = {k: FieldNetwork.restore(c, params[k], n_threads) for k, c in cfg["nets"].items()}
