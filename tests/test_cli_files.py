@@ -439,7 +439,7 @@ def test_an_npz_of_several_arrays_is_read_as_tracks(tmp_path, capsys):
     assert "11 tracks of 400–1400 points (dim 2)" in out
     lib = si.entropy_production(tracks, DT, method="tur")
     assert f"{lib.rate:.5g}" in _rate_line(out)
-    from stochinfer.cli import _load_states  # in the order written: a driven fit's tracks keep their times
+    from stochinfer.cli import _load_states  # in the order written (np.savez names them arr_0, arr_1, ...)
     read = _load_states(str(tmp_path / "tracks.npz"))
     assert isinstance(read, list) and all(np.array_equal(a, b) for a, b in zip(read, tracks))
     np.savez(tmp_path / "scalar.npz", *[t[:, 0] for t in tracks[:3]])
@@ -474,3 +474,17 @@ def test_infer_on_an_npz_of_tracks_prints_how_they_were_cut(tmp_path, capsys):
 
 def _rate_line(out: str) -> str:
     return next(line for line in out.splitlines() if "TUR EP rate" in line)
+
+
+def test_pickled_and_integer_arrays_in_an_npz_of_tracks(tmp_path, capsys):
+    """(review, session 29) A pickled object array read as 'a damaged .npz file'; 2-D integer
+    arrays passed as tracks and were described as token paths."""
+    boxed = np.empty(2, dtype=object)
+    boxed[:] = [np.zeros((5, 1)), np.zeros((7, 1))]
+    np.savez(tmp_path / "obj.npz", tracks=boxed)
+    np.savez(tmp_path / "obj2.npz", boxed, np.zeros((9, 1)))
+    np.savez(tmp_path / "int2d.npz", np.zeros((50, 2), dtype=int), np.zeros((60, 2), dtype=int))
+    for name, match in (("obj", "array 'tracks' holds Python objects"), ("obj2", "array 'arr_0' holds Python objects"),
+                        ("int2d", "array 'arr_0' is int64 of shape (50, 2)")):
+        assert main(["infer", str(tmp_path / f"{name}.npz"), "--dt", str(DT)]) == 2
+        assert match in capsys.readouterr().err

@@ -169,3 +169,48 @@ def test_review_findings_on_tracks(tmp_path):
     assert any("cut into" in n for n in res.settings["notes"])
     pairs = si.entropy_production(ragged, method="plugin")  # keep=1: every transition but remainders
     assert any("768 of 768 rows kept" in n for n in pairs.settings["notes"]), pairs.settings["notes"]
+
+
+def test_review_findings_on_tracks_session_29(tmp_path):
+    """(review, session 29) Driven tracks held out whole come closest to val_fraction of the
+    rows, not of the tracks, and a split far from it warns (one long track beside tiny ones
+    validated on 3 rows of 30 000, silently); mixed uint64/int64 token tracks stayed tokens
+    only by luck of the stack (they became floats); integer, empty and object-array inputs
+    get messages that fit lists; pieces draw no time-axis warning about their own shape."""
+    lengths = [3000, 200, 200, 200, 200, 200, 200, 200]  # one track holds 2/3 of the rows
+    d = as_langevin_data(_tracks(lengths, dim=1), 0.01, "overdamped", time_dependent=True, t0=0.0)
+    n_pts = d.length - 1
+    for seed in range(6):
+        train, val = split_rows(d.n_traj, n_pts, 0.2, by_trajectory=True, seed=seed, tracks=d.tracks)
+        held = np.unique(d.tracks[val // n_pts])
+        assert 0 not in held and not np.isin(d.tracks[train // n_pts], held).any()  # never the long track
+        assert 0.1 <= val.size / (train.size + val.size) <= 0.3
+    x = si.simulate(si.models.LinearOU(-np.eye(1), 0.5 * np.eye(1)), 1, 30019, 0.01, seed=0).x[0]
+    lopsided = np.split(x, np.cumsum([30000, 4, 4, 4, 4]))
+    with pytest.warns(UserWarning, match=r"too unequal to hold out val_fraction=0.2 of the rows: validation gets"):
+        fit = si.infer_langevin(lopsided, dt=0.01, time_dependent=True, t0=[0, 300, 301, 302, 303, 304], **SHORT)
+    assert any("held out whole" in n for n in fit.notes)
+    tok = si.models.FlashingRatchet(potential=2.0).sample(2, 3000, seed=0)
+    same = si.entropy_production([tok[0, :1000], tok[1]], method="plugin")
+    mixed = si.entropy_production([tok[0, :1000].astype(np.uint64), tok[1].astype(np.int64)], method="plugin")
+    assert mixed.rate == same.rate
+    with pytest.raises(ValueError, match="labels must be below 2\\*\\*31"):
+        as_ep_data([tok[0, :100].astype(np.uint64) + 2**40, tok[1]], None)
+    ints = [np.arange(50)[:, None], np.arange(80)[:, None]]
+    with pytest.raises(TypeError, match=r"track 0 is int64: convert each with np.asarray\(track, dtype=float\)"):
+        as_langevin_data(ints, 0.01, "overdamped")
+    with pytest.raises(TypeError, match=r"np.asarray\(data, dtype=float\)"):
+        as_langevin_data([np.arange(50)[:, None]] * 2, 0.01, "overdamped")
+    for reader in (lambda v: as_langevin_data(v, 0.01, "overdamped"), lambda v: as_ep_data(v, 0.01)):
+        with pytest.raises(ValueError, match="data is an empty list: pass at least one trajectory"):
+            reader([])
+    tracks = _tracks([300, 500], dim=1)
+    boxed = np.empty(2, dtype=object)
+    boxed[:] = tracks
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # white-noise-like tracks: no warning about the pieces' (n, L, 1) shape
+        white = [np.random.default_rng(k).normal(size=(n, 1)) for k, n in enumerate((300, 500))]
+        as_ep_data(white, 0.01)
+        as_langevin_data(white, 0.01, "overdamped")
+    np.testing.assert_array_equal(as_langevin_data(boxed, 0.01, "overdamped").x,
+                                  as_langevin_data(tracks, 0.01, "overdamped").x)

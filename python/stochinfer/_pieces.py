@@ -29,7 +29,12 @@ def finite_tracks(name: str, tracks: List[np.ndarray]) -> None:
 
 def ragged_segments(name: str, value) -> Optional[List[np.ndarray]]:
     """The tracks of a list or tuple of arrays whose first (time) axes differ, else None
-    (a rectangular list stacks as before). Tracks must share the shape of a state."""
+    (a rectangular list stacks as before). Tracks must share the shape of a state. A 1-D
+    object array of arrays (np.load(..., allow_pickle=True) of a list) is a list. (Equal
+    1-D float arrays stack as an array (L, dim), as a list of states would; scalar tracks
+    of one length read so draw the wide-array warning.)"""
+    if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 1:
+        value = list(value)
     if not isinstance(value, (list, tuple)) or len(value) < 2:
         return None
     if not all(isinstance(v, np.ndarray) or (isinstance(v, (list, tuple)) and len(v) > 0) for v in value):

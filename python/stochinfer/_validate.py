@@ -184,6 +184,8 @@ def stacked_array(name: str, value):
                         + ("" if n else ", or pass data.filled() when nothing is masked"))
     if not isinstance(value, (list, tuple)):
         return value
+    if len(value) == 0:
+        raise ValueError(f"{name} is an empty {type(value).__name__}: pass at least one trajectory")
     message = (f"{name}: the nested lists do not stack into a rectangular array (n_traj, L, dim); "
                "pass each trajectory as an array (L_k, dim): infer_langevin and the EP estimators of trajectories "
                "cut tracks of different lengths into pieces of one length (movies must share their length)")

@@ -106,18 +106,31 @@ def _natural_order(keys: list) -> list:
     return sorted(keys, key=lambda k: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", k)])
 
 
+def _npz_array(path: str, f, key: str) -> np.ndarray:
+    """One array of an open .npz; ValueError naming the file when it is damaged or holds
+    pickled Python objects (never unpickled: that could run code)."""
+    from ._io import UNREADABLE as unreadable
+    try:
+        return f[key]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise ValueError(f"{path}: array {key!r} holds Python objects (a pickled object array), which are not "
+                             "read; save each trajectory or track as its own numeric array "
+                             "(np.savez(FILE, *tracks))") from None
+        raise ValueError(f"{path}: a damaged .npz file (ValueError)") from None
+    except unreadable as exc:
+        raise ValueError(f"{path}: a damaged .npz file ({type(exc).__name__})") from None
+
+
 def _track_list(path: str, f, keys: list) -> list:
     """The arrays of an .npz of several arrays as tracks (L_k, dim), or token paths
     (L_k,), in natural order of their names. A 1-D float track is a scalar track (L_k, 1):
     one array's only axis is time."""
-    from ._io import UNREADABLE as unreadable
     tracks = []
     for key in _natural_order(keys):
-        try:
-            a = f[key]
-        except unreadable as exc:
-            raise ValueError(f"{path}: a damaged .npz file ({type(exc).__name__})") from None
-        if a.ndim not in (1, 2) or a.dtype.kind not in "fiu" or a.shape[0] == 0:
+        a = _npz_array(path, f, key)
+        if (a.ndim not in (1, 2) or a.dtype.kind not in "fiu" or a.shape[0] == 0
+                or (a.ndim == 2 and a.dtype.kind != "f")):
             raise ValueError(f"{path}: an .npz of several arrays is read as tracks, each (L_k, dim) floats or (L_k,) "
                              f"floats or integer tokens; array {key!r} is {a.dtype} of shape {a.shape}")
         tracks.append(a[:, None] if a.ndim == 1 and a.dtype.kind == "f" else a)
@@ -163,10 +176,7 @@ def _load_states(path: str, scalar_paths: bool = False, mmap: bool = False):
                 raise ValueError(f"{path}: a Trajectories file holds both x and dt; found {keys}")
             if len(keys) > 1:
                 return _track_list(path, f, keys)
-            try:
-                return f[keys[0]]
-            except unreadable as exc:
-                raise ValueError(f"{path}: a damaged .npz file ({type(exc).__name__})") from None
+            return _npz_array(path, f, keys[0])
     return si.Trajectories.load(path, scalar_paths=scalar_paths)
 
 

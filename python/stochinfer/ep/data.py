@@ -79,6 +79,15 @@ def checked_substeps(substeps) -> Optional[int]:
     return None if substeps is None else int(substeps)
 
 
+def _check_token_labels(arr: np.ndarray) -> None:
+    """Token labels must be non-negative and fit int32 (the networks' embedding index)."""
+    if arr.size and arr.min() < 0:
+        raise ValueError("token data must be non-negative integers (state labels 0, 1, ...)")
+    if arr.size and arr.max() >= 2**31:
+        raise ValueError(f"token data: labels must be below 2**31 (int32), got a largest label of {int(arr.max())}; "
+                         "relabel the states 0, 1, ... (np.unique(data, return_inverse=True))")
+
+
 def _track_pieces(tracks: list, min_length: int, keep: float):
     """Tracks of different lengths, float (L_k, d) or integer tokens (L_k,), cut into pieces
     of one length (stochinfer._pieces; consecutive pieces share a point, so every
@@ -92,6 +101,10 @@ def _track_pieces(tracks: list, min_length: int, keep: float):
                              + (": for 1-D states pass [x[:, None] for x in tracks]"
                                 if a.dtype.kind == "f" and a.ndim == 1 else ""))
     finite_tracks("data", tracks)
+    if True in kinds:  # checked, then int32: int64 beside uint64 tracks would stack as floats
+        for a in tracks:
+            _check_token_labels(a)
+        tracks = [a.astype(np.int32) for a in tracks]
     return cut_into_pieces("data", tracks, 1, min_length, "the estimator", keep=keep)
 
 
@@ -144,11 +157,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
             hint = (" (integer positions, e.g. a lattice walk (n_traj, L, d)? pass them as floats: "
                     "x.astype(float); integer frames of one movie? pass method='cneep')" if arr.ndim == 3 else "")
             raise ValueError(f"token data must have shape (n_traj, L) or (L,), got {arr.shape}{hint}")
-        if arr.size and arr.min() < 0:
-            raise ValueError("token data must be non-negative integers (state labels 0, 1, ...)")
-        if arr.size and arr.max() >= 2**31:
-            raise ValueError(f"token data: labels must be below 2**31 (int32), got a largest label of {int(arr.max())}; "
-                             "relabel the states 0, 1, ... (np.unique(data, return_inverse=True))")
+        _check_token_labels(arr)
         arr = np.ascontiguousarray(arr, dtype=np.int32)
         tokens = True
         dt = 1.0 if dt is None else dt
@@ -176,7 +185,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
     dt = positive_float("dt", dt)
     substeps = checked_substeps(substeps)
     _check_model(model, arr, tokens)
-    if not tokens:
+    if not tokens and tracks is None:  # pieces of tracks: the user's axes are (L_k, dim)
         time_axis_warning(arr, given_shape)
     return EPData(arr, dt, tokens, model, substeps, integrator, notes)
 

@@ -87,6 +87,12 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
     that every row of the fit can use: the rows of a piece (L − 1 overdamped, L − 2
     underdamped) must take the validation split (autonomous fits: the last val_fraction
     of each piece's rows, at least 2 on each side)."""
+    bad = [k for k, a in enumerate(tracks) if a.dtype.kind != "f"]
+    if bad:
+        a = tracks[bad[0]]
+        fix = (" (integer token paths are for the EP estimators)" if a.dtype.kind in "iu" else "")
+        raise TypeError(f"data: tracks must hold float states; track {bad[0]} is {a.dtype}: convert each with "
+                        f"np.asarray(track, dtype=float){fix}")
     bad = [k for k, a in enumerate(tracks) if a.ndim != 2]
     if bad:
         fix = ": for 1-D states pass [x[:, None] for x in tracks]" if tracks[bad[0]].ndim == 1 else ""
@@ -102,7 +108,7 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
         return cut >= 2 and n - cut >= 2
     need = smallest_length(overlap, overlap + 2, rows_ok)
     why = f"the {regime} fit" + ("" if by_trajectory or val_fraction is None else
-                                 f" with its {val_fraction:.0%} validation split (the last rows of each piece)")
+                                 f" with its {100 * val_fraction:.3g}% validation split (the last rows of each piece)")
     # a driven fit is split by track (split_rows): the length must leave it 5 tracks if it can
     return cut_into_pieces("data", tracks, overlap, need, why, min_tracks=5 if by_trajectory else 1)
 
@@ -114,7 +120,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     tracks (L_k, d) of different lengths, cut into pieces of one length (_track_pieces;
     val_fraction: the fit's validation split, which the pieces must take).
     dt is required for arrays and must match a Trajectories' dt. t0: start time of
-    each trajectory (or track) of an array (scalar or (n_traj,)), for time-dependent fits."""
+    each trajectory of an array (scalar or (n_traj,)) or of each track of a list (scalar or
+    one per track), for time-dependent fits."""
     from ..results import Trajectories
 
     if regime not in REGIMES:
@@ -154,7 +161,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"data must be a numpy array or Trajectories, got {type(arr).__name__}")
     if arr.dtype.kind not in "f":
-        fix = ": convert it with data.astype(float)" if arr.dtype.kind in "iu" else ""
+        fix = ((": convert it with np.asarray(data, dtype=float)" if isinstance(data, (list, tuple))
+                else ": convert it with data.astype(float)") if arr.dtype.kind in "iu" else "")
         raise TypeError(f"data must be a float array of states, got dtype {arr.dtype}{fix}")
     given_shape = arr.shape
     if arr.ndim == 2:
@@ -171,7 +179,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
                          f"got {arr.shape[1]}" + swapped_axes_hint(given_shape, arr.shape[1]))
     finite_states(arr)
     dt = required_dt(dt)
-    time_axis_warning(arr, given_shape)
+    if pieces is None:  # pieces of tracks: the user's axes are (L_k, dim), checked by ragged_segments
+        time_axis_warning(arr, given_shape)
     if time_dependent and t is None:
         if t0 is None:
             warnings.warn("time-dependent data given as an array: every trajectory is taken to start at t = 0; "
@@ -209,9 +218,10 @@ def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: b
     """Train and validation point indices (flattened (traj, time) over n_points per
     trajectory). Autonomous data: the last val_fraction of *time* of every
     trajectory validates (one trajectory suffices); time-dependent data: a
-    val_fraction of *trajectories* (methods.md §3.4), or of tracks when the
+    val_fraction of *trajectories* (methods.md §3.4), or whole tracks when the
     trajectories are pieces of tracks (tracks: the track of each), so that no track
-    lends rows to both sides."""
+    lends rows to both sides: in a random order, each track that brings the held-out
+    rows closer to val_fraction of all rows (at least one track on each side)."""
     idx = np.arange(n_traj * n_points).reshape(n_traj, n_points)
     if by_trajectory:
         unit = np.arange(n_traj) if tracks is None else np.unique(tracks, return_inverse=True)[1].ravel()
@@ -221,6 +231,18 @@ def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: b
             raise ValueError(f"time-dependent data are split by trajectory: need at least 5 {what} "
                              f"(got {n_units}); a long record can be cut into pieces, each with its start "
                              "time in t0")
+        if tracks is not None:  # tracks hold different numbers of pieces: count rows, not tracks
+            order = np.random.default_rng(seed).permutation(n_units)
+            share = np.bincount(unit, minlength=n_units) / n_traj
+            chosen, total = [], 0.0
+            for k in order:  # greedy, in random order: a track joins if it brings the share closer
+                if abs(total + share[k] - val_fraction) < abs(total - val_fraction) and len(chosen) < n_units - 1:
+                    chosen.append(k)
+                    total += share[k]
+            if not chosen:  # every track alone overshoots by more than it would miss: the smallest
+                chosen = [order[np.argmin(share[order])]]
+            held = np.isin(unit, chosen)
+            return np.sort(idx[~held].ravel()), np.sort(idx[held].ravel())
         if n_val < 1:
             raise ValueError(f"val_fraction={val_fraction} of {n_units} {what} leaves none to validate: "
                              f"raise val_fraction above {0.5 / n_units:.3g}")

@@ -324,6 +324,19 @@ def _coordinate_list(name: str, value) -> list:
     return sorted({integer(f"{name} entries", k) for k in value})
 
 
+def _note_track_split(d, val_pieces: np.ndarray, share: float, val_fraction: float) -> None:
+    """Notes which share of the rows validates when driven tracks are held out whole, and
+    warns when unequal tracks put it far from val_fraction (e.g. one long track beside
+    short ones: validation on a few rows, or training on them)."""
+    held, n_tracks = np.unique(d.tracks[val_pieces]).size, np.unique(d.tracks).size
+    d.notes.append(f"validation on {held} of {n_tracks} tracks, held out whole: {100 * share:.3g}% of the rows "
+                   f"(val_fraction {val_fraction:g})")
+    if not 0.5 * val_fraction <= share <= min(2.0 * val_fraction, 0.5 * (1.0 + val_fraction)):
+        warnings.warn(f"the driven tracks are split whole, and their lengths are too unequal to hold out "
+                      f"val_fraction={val_fraction:g} of the rows: validation gets {100 * share:.3g}%. Cut long tracks "
+                      "into several, each with its own start time in t0", UserWarning, stacklevel=user_stacklevel())
+
+
 def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
                    hidden: int = 128, layers: int = 4, n_bayes: int = 2, n_members: int = 5,
                    bootstrap: bool = True, homogeneous_diffusion: bool = False, diffusion_base: str = "quadratic",
@@ -588,6 +601,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     # (underdamped finite differences, measurement noise): 1-2 rows per trajectory among thousands, left
     # as is rather than discarding data
     train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed, tracks=d.tracks)
+    if d.t is not None and d.tracks is not None:
+        _note_track_split(d, val // n_pts, val.size / (M * n_pts), val_fraction)
     oob_blocks = None
     if validation == "out_of_bag":
         oob_blocks = row_blocks(M, n_pts, by_trajectory=d.t is not None, tracks=d.tracks)
