@@ -52,6 +52,16 @@ def test_piece_length_keeps_most_rows_with_the_longest_pieces():
     rows = {L: sum((n - 1) // (L - 1) * (L - 1) for n in lengths) for L in range(10, 301)}
     best = max(rows.values())
     assert piece_length(lengths, 1, 10) == max(L for L, r in rows.items() if r >= 0.95 * best)
+    # RNEEP reads windows of w points: a piece of L points holds L − w + 1 (review, session 29: sized by
+    # transitions, 500 tracks of 33–199 tokens kept 26% of the windows of 32)
+    w = 12
+    windows = {L: sum((n - 1) // (L - 1) * (L - w + 1) for n in lengths) for L in range(w + 1, 301)}
+    best = max(windows.values())
+    assert piece_length(lengths, 1, w + 1, unused=w - 2) == max(L for L, r in windows.items() if r >= 0.95 * best)
+    tok = [np.zeros(int(n), dtype=np.int64) for n in np.random.default_rng(0).integers(33, 200, size=500)]
+    d = as_ep_data(tok, None, min_length=33, window=32)
+    assert d.n_traj * (d.length - 31) > 0.5 * sum(len(t) - 31 for t in tok)  # 55% here; 26% by transitions
+    assert f"{d.n_traj * (d.length - 31)} of {sum(len(t) - 31 for t in tok)} windows of 32 points kept" in d.notes[0]
 
 
 def test_lists_of_equal_tracks_and_bad_tracks():

@@ -57,11 +57,13 @@ _EXHAUSTIVE_LENGTHS = 4096
 
 
 def piece_length(lengths: np.ndarray, overlap: int, min_length: int, keep: float = KEEP_FRACTION,
-                 min_tracks: int = 1) -> int:
+                 min_tracks: int = 1, unused: int = 0) -> int:
     """The common piece length L ≥ min_length: the largest L whose pieces keep at least
     `keep` of the most rows any L ≥ min_length keeps, among the lengths that leave at least
     min_tracks tracks with a piece (when any does); 0 when no track reaches min_length. A
-    track of l points gives ⌊(l − overlap)/(L − overlap)⌋ pieces of L − overlap rows each.
+    track of l points gives ⌊(l − overlap)/(L − overlap)⌋ pieces of L − overlap rows each,
+    of which an estimator reading windows longer than a row uses L − overlap − unused
+    (RNEEP: windows of w tokens, unused = w − 2).
     Every L up to 4096 is tried; above, the lengths where some track's piece count changes,
     up to 64 pieces per track (the optimum can be missed only for tracks over 262 144 points)."""
     distinct, counts = np.unique(np.asarray(lengths, dtype=np.int64), return_counts=True)
@@ -74,7 +76,7 @@ def piece_length(lengths: np.ndarray, overlap: int, min_length: int, keep: float
                                      breaks[breaks > _EXHAUSTIVE_LENGTHS]]))
     cand = cand[cand >= min_length]
     usable = np.maximum(distinct - overlap, 0)
-    rows = np.array([np.sum(counts * (usable // (c - overlap))) * (c - overlap) for c in cand])
+    rows = np.array([np.sum(counts * (usable // (c - overlap))) * (c - overlap - unused) for c in cand])
     tracks_kept = np.array([np.sum(counts[distinct >= c]) for c in cand])
     enough = tracks_kept >= min_tracks
     if enough.any():
@@ -83,13 +85,15 @@ def piece_length(lengths: np.ndarray, overlap: int, min_length: int, keep: float
 
 
 def cut_into_pieces(name: str, tracks: List[np.ndarray], overlap: int, min_length: int, why: str,
-                    keep: float = KEEP_FRACTION, min_tracks: int = 1) -> tuple:
+                    keep: float = KEEP_FRACTION, min_tracks: int = 1, window: int = 0) -> tuple:
     """(pieces (n, L, ...), track index per piece (n,), first point of each piece in its
     track (n,), a note saying what was kept). why: what needs min_length points, for the
     error when no track is that long; keep, min_tracks: as for piece_length (pair-based
-    estimators keep every row they can: keep=1)."""
+    estimators keep every row they can: keep=1); window: an estimator reading windows of
+    this many points (RNEEP) counts and reports windows, not rows."""
     lengths = np.array([a.shape[0] for a in tracks])
-    length = piece_length(lengths, overlap, min_length, keep, min_tracks)
+    unused = max(window - 1 - overlap, 0)
+    length = piece_length(lengths, overlap, min_length, keep, min_tracks, unused)
     if length == 0:
         raise ValueError(f"{name}: the longest of the {len(tracks)} tracks has {lengths.max()} points; {why} needs "
                          f"at least {min_length} points per track")
@@ -100,11 +104,12 @@ def cut_into_pieces(name: str, tracks: List[np.ndarray], overlap: int, min_lengt
             pieces.append(a[j * step:j * step + length])
             track.append(k)
             first.append(j * step)
-    rows = np.maximum(lengths - overlap, 0)
+    rows = np.maximum(lengths - overlap - unused, 0)
+    what = f"windows of {window} points" if unused else "rows"
     short = int(np.sum(lengths < length))
     note = (f"{len(tracks)} tracks of {lengths.min()}-{lengths.max()} points cut into {len(pieces)} "
             f"piece{'s' if len(pieces) != 1 else ''} of {length} points (consecutive pieces share {overlap}): "
-            f"{len(pieces) * step} of {int(rows.sum())} rows kept"
+            f"{len(pieces) * (step - unused)} of {int(rows.sum())} {what} kept"
             + (f"; {short} track{'s' if short != 1 else ''} shorter than {length} points left out" if short else ""))
     return np.stack(pieces), np.array(track), np.array(first), note
 

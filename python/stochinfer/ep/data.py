@@ -88,7 +88,7 @@ def _check_token_labels(arr: np.ndarray) -> None:
                          "relabel the states 0, 1, ... (np.unique(data, return_inverse=True))")
 
 
-def _track_pieces(tracks: list, min_length: int, keep: float):
+def _track_pieces(tracks: list, min_length: int, keep: float, window: int = 0):
     """Tracks of different lengths, float (L_k, d) or integer tokens (L_k,), cut into pieces
     of one length (stochinfer._pieces; consecutive pieces share a point, so every
     transition is used once but each track's remainder)."""
@@ -105,16 +105,17 @@ def _track_pieces(tracks: list, min_length: int, keep: float):
         for a in tracks:
             _check_token_labels(a)
         tracks = [a.astype(np.int32) for a in tracks]
-    return cut_into_pieces("data", tracks, 1, min_length, "the estimator", keep=keep)
+    return cut_into_pieces("data", tracks, 1, min_length, "the estimator", keep=keep, window=window)
 
 
 def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = None,
-               min_length: int = 2, keep: float = KEEP_FRACTION) -> EPData:
+               min_length: int = 2, keep: float = KEEP_FRACTION, window: int = 0) -> EPData:
     """Validates `data`: a Trajectories object, a float array (n_traj, L, d) or (L, d)
     for one trajectory, integer token paths (n_traj, L) or (L,), or a list of tracks of
     different lengths ((L_k, d) floats or (L_k,) tokens), cut into pieces of one length
     of at least min_length points (the longest keeping `keep` of the most transitions;
-    estimators of pairs alone take keep=1, every transition they can).
+    estimators of pairs alone take keep=1, every transition they can; window: an estimator
+    of windows of that many points (RNEEP) keeps the most windows, not transitions).
 
     dt (model time unit) is required for arrays and must match a Trajectories' dt.
     Token paths default to dt = 1 (EP per step)."""
@@ -145,7 +146,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
                         "method='cneep' (or use stochinfer.CNEEP)")
     tracks = ragged_segments("data", arr) if not isinstance(data, Trajectories) else None
     if tracks is not None:
-        arr, _, _, note = _track_pieces(tracks, min_length, keep)
+        arr, _, _, note = _track_pieces(tracks, min_length, keep, window)
         notes.append(note)
     arr = stacked_array("data", arr)
     if not isinstance(arr, np.ndarray):

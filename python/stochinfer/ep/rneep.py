@@ -57,7 +57,7 @@ class RNEEP(NEEP):
             substeps: Optional[int] = None, n_seeds: int = 1) -> EPResult:
         """Train on integer token paths (n_traj, L) (or (L,)) and estimate EP per step
         (dt = 1) on held-out data; see NEEP.fit. Trajectories need L > window."""
-        d = as_ep_data(data, dt, model, substeps, min_length=self.window + 1)
+        d = as_ep_data(data, dt, model, substeps, min_length=self.window + 1, window=self.window)
         if not d.tokens:
             raise ValueError("RNEEP takes integer token paths; for real-valued states use NEEP")
         if d.length <= self.window:
