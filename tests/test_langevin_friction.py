@@ -299,3 +299,47 @@ def test_pipeline_friction_at_finite_friction_step(tmp_path):
         assert int(f["format_version"]) == 2
     states = np.random.default_rng(1).normal(size=(50, 2))
     np.testing.assert_array_equal(si.LangevinFit.load(path).drift(states).mean, fit.drift(states).mean)
+
+
+def test_inertial_residual_correlation_matches_simulation():
+    """ρ₀(γΔt), the lag-1 correlation of the second differences less their regression on
+    (x, v̂), against exactly sampled oscillators (4 standard errors, 1/√n)."""
+    from stochinfer.langevin.friction import inertial_residual_correlation
+    for gamma, k in ((10.0, 4.0), (30.0, 4.0), (0.5, 4.0)):
+        xs = _oscillator_positions(gamma, k, gamma, 0.01, 3000, 40, seed=11)
+        v = np.diff(xs, axis=1) / 0.01
+        label = np.diff(v, axis=1)
+        design = np.stack([xs[:, 1:-1].ravel(), v[:, :-1].ravel(), np.ones(label.size)], axis=1)
+        r = (label.ravel() - design @ np.linalg.lstsq(design, label.ravel(), rcond=None)[0]).reshape(label.shape)
+        a, b = r[:, :-1].ravel(), r[:, 1:].ravel()
+        rho = np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b))
+        assert abs(rho - float(inertial_residual_correlation(gamma * 0.01))) < 4 / np.sqrt(a.size), (gamma, rho)
+    assert float(inertial_residual_correlation(0.0)) == pytest.approx(0.25, abs=4e-4)
+
+
+def test_underdamped_localisation_noise_is_reported():
+    """Position noise of 0.1% of the spread at γΔt = 0.1 makes D 10% high (session 29): the
+    fit says so, with the noise's size; the same positions without noise draw no warning."""
+    import warnings
+
+    import stochinfer as si
+    from stochinfer.langevin import TrainSettings
+
+    gamma, k, dt = 10.0, 4.0, 0.01
+    xs = _oscillator_positions(gamma, k, gamma, dt, 2500, 24, seed=3)  # spread √(T/k) = 0.5
+    sigma = 1e-3 * 0.5
+    short = dict(hidden=32, drift_settings=TrainSettings(n_iter=800), diffusion_settings=TrainSettings(n_iter=200),
+                 progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        si.infer_langevin(xs[..., None], dt=dt, regime="underdamped", **short)
+    noisy = xs + sigma * np.random.default_rng(1).normal(size=xs.shape)
+    with pytest.warns(UserWarning, match="localisation") as rec:
+        si.infer_langevin(noisy[..., None], dt=dt, regime="underdamped", **short)
+    text = next(str(w.message) for w in rec if "localisation" in str(w.message))
+    import re
+    estimate = float(re.search(r"noise std about ([0-9.e-]+)", text).group(1))
+    assert 0.7 * sigma < estimate < 1.4 * sigma, text
+    with warnings.catch_warnings():  # noise added on purpose is known: no warning
+        warnings.simplefilter("error")
+        si.infer_langevin(xs[..., None], dt=dt, regime="underdamped", measurement_noise=sigma, **short)

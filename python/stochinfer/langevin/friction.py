@@ -75,6 +75,19 @@ def _estimated_friction_step(a: np.ndarray) -> np.ndarray:
     return np.where(small, a - 5.0 * a * a / 12.0 + 23.0 * a**3 / 180.0, 1.5 * (i_s - i_c) / i_s)
 
 
+def inertial_residual_correlation(a) -> np.ndarray:
+    """ρ₀(a): the lag-1 correlation of the residuals r_i = v̂_{i+1} − φ v̂_i of the window
+    averages v̂ of an Ornstein–Uhlenbeck velocity, a = γΔt ≥ 0 (values below 1e-3 are taken
+    at 1e-3, where ρ₀ is 1/4 within 4e-4). With C_k the covariances of v̂ at lag k (C₀ ∝ I_s,
+    C₁ ∝ I_c, C₂ = e^{−a} C₁) and φ = C₁/C₀ the regression slope the drift fit reproduces,
+    ρ₀ = φ(φC₁ − C₂)/(C₀(1 − φ²)) = φ I_c (φ − e^{−a}) / (I_s (1 − φ²)): 0.221 at a = 0.1.
+    Measurement noise in the positions lowers it (the pipeline's check)."""
+    a = np.maximum(np.asarray(a, dtype=np.float64), 1e-3)
+    _, _, i_s, i_c = _window_integrals(a)
+    phi = i_c / i_s
+    return phi * i_c * (phi - np.exp(-a)) / (i_s * (1.0 - phi * phi))
+
+
 def unbiased_friction(gamma_hat, dt: float) -> np.ndarray:
     """The friction γ (1/time) whose corrected-drift estimate is gamma_hat: the
     solution of g(γΔt) = γ̂Δt (module docstring). Beyond γΔt = 1 (γ̂Δt = g(1) = 0.685,

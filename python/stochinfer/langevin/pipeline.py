@@ -19,7 +19,8 @@ from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse
                         refuse_refit_with_resetting)
 from .fit import LangevinFit, check_truth
 from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
-from .friction import finite_dt_bias, local_friction, mean_friction, unbiased_friction
+from .friction import (finite_dt_bias, inertial_residual_correlation, local_friction, mean_friction,
+                       unbiased_friction)
 from .linear import linear_fit, n_monomials, polynomial_features, select_degree
 from .out_of_bag import require_blocks, row_blocks
 
@@ -192,6 +193,59 @@ def _check_scales(x: np.ndarray, dt: float, var: np.ndarray, ms: np.ndarray, lo:
 MEASUREMENT_NOISE_CORRELATION = -0.045
 
 
+def _consecutive_residuals(resid: np.ndarray, rows: np.ndarray, n_pts: int):
+    """(a, b, ρ): the residuals (rows, k) of consecutive training rows within a trajectory
+    (n_pts rows each), a the earlier and b the later, and their lag-1 correlation per column;
+    None under 100 pairs."""
+    kept = np.zeros(resid.shape[0], dtype=bool)
+    kept[rows] = True
+    j = np.arange(resid.shape[0] - 1)
+    pair = kept[j] & kept[j + 1] & ((j + 1) % n_pts != 0)
+    if int(pair.sum()) < 100:
+        return None
+    a, b = resid[:-1][pair], resid[1:][pair]
+    return a, b, np.sum(a * b, axis=0) / np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
+
+
+#: drop of the lag-1 correlation of underdamped residuals below its noiseless value that is
+#: reported as measurement noise: D is then about 5% high
+UNDERDAMPED_NOISE_DROP = 0.04
+
+
+def _warn_underdamped_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_pts: int, coords: list,
+                                        dt: float, friction_step: np.ndarray, s_x: np.ndarray) -> None:
+    """Warns when the second differences less the drift are less correlated at lag 1 than
+    an inertial system's, ρ₀(γΔt) (inertial_residual_correlation: 1/4 as γΔt → 0).
+    Localisation noise of variance σ² adds Δ²η/Δt to the labels Δv̂ (variance 6σ²/Δt²,
+    lag-1 covariance −4σ²/Δt²), so D is (1 + ε) high with ε ≈ (ρ₀ − ρ)/(ρ + 2/3); at
+    γΔt = 0.1 noise of 0.1% of the positions' spread already makes D 10% high and the
+    friction 10% high (exactly sampled oscillators, session 29): positions-only inertial
+    inference is far more sensitive to it than the overdamped one. resid: (rows, k) in
+    normalised velocity units (Δv̂ of x̃ = x/s_x); friction_step: γΔt per column (≥ 0)."""
+    pairs = _consecutive_residuals(resid, rows, n_pts)
+    if pairs is None:
+        return
+    a, b, rho = pairs
+    rho0 = inertial_residual_correlation(friction_step)
+    drop = rho0 - rho
+    bad = (drop > UNDERDAMPED_NOISE_DROP) & (drop > 4.0 / np.sqrt(a.shape[0]))
+    if not bad.any():
+        return
+    parts = []
+    for k in np.flatnonzero(bad):
+        eps = drop[k] / max(rho[k] + 2.0 / 3.0, 0.05)
+        sigma = dt * float(np.sqrt(eps * np.mean(a[:, k] ** 2) / (6.0 * (1.0 + eps)))) * float(s_x[coords[k]])
+        parts.append(f"coordinate {coords[k]}: lag-1 correlation {rho[k]:+.2f} (inertial motion: {rho0[k]:+.2f} at "
+                     f"γΔt = {friction_step[k]:.2g}), noise std about {sigma:.3g} (position unit), D at least "
+                     f"{1 + eps:.2g}x high")
+    warnings.warn("the second differences of the positions less the drift are less correlated than inertial motion "
+                  "allows, the mark of measurement (localisation) noise: " + "; ".join(parts) + ". The friction "
+                  "and the rest of the drift are biased too: from positions alone, inertial inference needs noise "
+                  "well below the motion over one step. Use data recorded less often (e.g. x[:, ::n], with "
+                  f"dt={dt:g}·n; the noise's share falls as n³), or more precise positions",
+                  UserWarning, stacklevel=user_stacklevel())
+
+
 def _warn_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_pts: int, coords: list, dt: float,
                             s_x: np.ndarray) -> None:
     """Warns when consecutive overdamped increments, less the drift, are anticorrelated.
@@ -201,16 +255,11 @@ def _warn_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_pts: int, coo
     without it ρ is O(Δt²) (user trial, session 27: 10 nm on a trap with D = 0.1 µm²/s at
     Δt = 1 ms doubled D and the stiffness without a word). resid: (rows, k) in
     normalised units; rows: the training rows (consecutive pairs within a trajectory)."""
-    kept = np.zeros(resid.shape[0], dtype=bool)
-    kept[rows] = True
-    j = np.arange(resid.shape[0] - 1)
-    pair = kept[j] & kept[j + 1] & ((j + 1) % n_pts != 0)
-    n = int(pair.sum())
-    if n < 100:
+    pairs = _consecutive_residuals(resid, rows, n_pts)
+    if pairs is None:
         return
-    a, b = resid[:-1][pair], resid[1:][pair]
-    rho = np.sum(a * b, axis=0) / np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
-    bad = (rho < MEASUREMENT_NOISE_CORRELATION) & (rho < -4.0 / np.sqrt(n))
+    a, b, rho = pairs
+    bad = (rho < MEASUREMENT_NOISE_CORRELATION) & (rho < -4.0 / np.sqrt(a.shape[0]))
     if not bad.any():
         return
     parts = []
@@ -729,8 +778,12 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     local_rho = under and corrections and friction_correction
     if local_rho:  # finite-γΔt factor at each state's own friction, its estimate unbiased (langevin/friction.py)
         gamma_i = local_friction(_corrected_drift(drift, drift_r, norm.get("fr_linear")), X, dim, s_v)[:, noisy]
-        rho = finite_dt_bias(np.minimum(unbiased_friction(gamma_i, d.dt) * d.dt, 0.5))
+        gamma_i = unbiased_friction(gamma_i, d.dt)
+        rho = finite_dt_bias(np.minimum(gamma_i * d.dt, 0.5))
         y_d = y_d / np.column_stack([np.sqrt(rho[:, i] * rho[:, j]) for i, j in pairs])
+        if not measurement_noise:
+            step = np.clip(np.mean(gamma_i[train], axis=0) * d.dt, 0.0, 1.0)
+            _warn_underdamped_measurement_noise(label[:, noisy] - f, train, n_pts, noisy, d.dt, step, s_x)
     diag = [k for k, (i, j) in enumerate(pairs) if i == j]
     # the labels' natural unitless size: the mean square of the increments in the drift's label units
     # (Δx̃, or Δv̂ / v_unit), whatever the unit of time
