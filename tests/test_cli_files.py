@@ -488,3 +488,28 @@ def test_pickled_and_integer_arrays_in_an_npz_of_tracks(tmp_path, capsys):
                         ("int2d", "array 'arr_0' is int64 of shape (50, 2)")):
         assert main(["infer", str(tmp_path / f"{name}.npz"), "--dt", str(DT)]) == 2
         assert match in capsys.readouterr().err
+
+
+def test_an_npz_of_driven_tracks_carries_their_start_times(tmp_path, capsys):
+    """An array named t0 in an .npz of tracks gives each track's start time to --time-dependent
+    fits (--t0 is one time for all); without --time-dependent, or beside --t0, it is an error."""
+    m = si.models.LinearOU(-np.eye(1), 0.5 * np.eye(1))
+    x = si.simulate(m, n_traj=6, n_steps=600, dt=DT, seed=2).x
+    tracks = [x[k, : 300 + 50 * k] for k in range(6)]
+    starts = np.array([5.0, 12.0, 20.0, 31.0, 40.0, 55.0])
+    np.savez(tmp_path / "driven.npz", *tracks, t0=starts)
+    fit_path = tmp_path / "fit.npz"
+    assert main(["infer", str(tmp_path / "driven.npz"), "--dt", str(DT), "--time-dependent", "--no-plot",
+                 "--save", str(fit_path)]) == 0
+    assert "6 tracks of 300–550 points (dim 1)" in capsys.readouterr().out
+    t_range = si.LangevinFit.load(str(fit_path)).norm["t_range"]
+    assert t_range[0] == pytest.approx(5.0) and t_range[1] < 55.0 + 550 * DT  # the tracks' own times
+    assert main(["infer", str(tmp_path / "driven.npz"), "--dt", str(DT), "--no-plot"]) == 2
+    assert "holds start times (t0) for driven tracks: pass --time-dependent" in capsys.readouterr().err
+    assert main(["infer", str(tmp_path / "driven.npz"), "--dt", str(DT), "--time-dependent", "--t0", "1"]) == 2
+    assert "--t0 and the t0 stored in" in capsys.readouterr().err
+    np.savez(tmp_path / "bad_t0.npz", *tracks, t0=starts[:3])
+    assert main(["infer", str(tmp_path / "bad_t0.npz"), "--dt", str(DT), "--time-dependent"]) == 2
+    assert "t0 must hold one finite start time per track (6)" in capsys.readouterr().err
+    assert main(["ep", str(tmp_path / "driven.npz"), "--dt", str(DT), "--method", "tur"]) == 0
+    assert "start times (t0) are for driven fits" in capsys.readouterr().err

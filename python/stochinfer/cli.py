@@ -122,12 +122,18 @@ def _npz_array(path: str, f, key: str) -> np.ndarray:
         raise ValueError(f"{path}: a damaged .npz file ({type(exc).__name__})") from None
 
 
+class _Tracks(list):
+    """Tracks read from an .npz of several arrays, with the start time of each (t0) when
+    the file holds an array named t0 (driven systems), else None."""
+    t0 = None
+
+
 def _track_list(path: str, f, keys: list) -> list:
     """The arrays of an .npz of several arrays as tracks (L_k, dim), or token paths
     (L_k,), in natural order of their names. A 1-D float track is a scalar track (L_k, 1):
-    one array's only axis is time."""
-    tracks = []
-    for key in _natural_order(keys):
+    one array's only axis is time. An array named t0 holds the tracks' start times."""
+    tracks = _Tracks()
+    for key in _natural_order([k for k in keys if k != "t0"]):
         a = _npz_array(path, f, key)
         if (a.ndim not in (1, 2) or a.dtype.kind not in "fiu" or a.shape[0] == 0
                 or (a.ndim == 2 and a.dtype.kind != "f")):
@@ -138,6 +144,12 @@ def _track_list(path: str, f, keys: list) -> list:
     if len(kinds) > 1:
         raise ValueError(f"{path}: the tracks must all be states of one dimension or all token paths; found "
                          f"{', '.join(sorted(kinds))}")
+    if "t0" in keys:
+        t0 = _npz_array(path, f, "t0")
+        if t0.shape != (len(tracks),) or t0.dtype.kind not in "fiu" or not np.isfinite(t0).all():
+            raise ValueError(f"{path}: t0 must hold one finite start time per track ({len(tracks)}), got "
+                             f"{t0.dtype} of shape {t0.shape}")
+        tracks.t0 = t0.astype(np.float64)
     return tracks
 
 
@@ -335,6 +347,9 @@ def ep(args) -> int:
             print(f"note: {' '.join(ignored)} {verb} to --method neep, rneep or cneep only; ignored for {args.method}",
                   file=sys.stderr)
     data = _states(args)
+    if getattr(data, "t0", None) is not None:
+        print("note: the tracks' start times (t0) are for driven fits (stochinfer infer --time-dependent); "
+              "the EP estimators assume a steady state; ignored", file=sys.stderr)
     if args.method == "cneep" and (not isinstance(data, np.ndarray) or data.ndim not in (3, 4)):
         print(f"error: --method cneep reads movies, an array (n_movies, n_frames, height, width) or one movie "
               f"(n_frames, height, width); {args.file} holds {_describe(data)}", file=sys.stderr)
@@ -434,6 +449,16 @@ def infer(args) -> int:
         print("error: --dt is required for plain arrays and tracks (time between consecutive points)",
               file=sys.stderr)
         return 2
+    t0 = args.t0
+    if getattr(data, "t0", None) is not None:
+        if not args.time_dependent:
+            print(f"error: {args.file} holds start times (t0) for driven tracks: pass --time-dependent to use "
+                  "them as the time input", file=sys.stderr)
+            return 2
+        if args.t0 is not None:
+            print(f"error: --t0 and the t0 stored in {args.file} both give start times; drop --t0", file=sys.stderr)
+            return 2
+        t0 = data.t0
     print(f"stochinfer infer: {args.file}, {_describe(data)}, dt = {args.dt}, regime = {args.regime}, "
           f"method = {args.method}")
     options = {k: v for k, v in dict(hidden=args.hidden, n_members=args.members, val_fraction=args.val_fraction,
@@ -443,7 +468,7 @@ def infer(args) -> int:
     t = time.perf_counter()
     fit = si.infer_langevin(data, args.dt, regime=args.regime, method=args.method, seed=args.seed,
                             time_dependent=args.time_dependent, period=args.period,
-                            time_harmonics=args.time_harmonics, t0=args.t0, noiseless=args.noiseless,
+                            time_harmonics=args.time_harmonics, t0=t0, noiseless=args.noiseless,
                             noise_check=not args.no_noise_check,
                             refit=args.refit, validation=args.validation, drift_base=args.drift_base, **options)
     print(fit.summary())
@@ -514,8 +539,8 @@ def main(argv=None) -> int:
     p_in.add_argument("--time-harmonics", type=int, default=None, metavar="K",
                       help="with --period: cos and sin of 2πht/period for h = 1 … K (default 3)")
     p_in.add_argument("--t0", type=float, default=None,
-                      help="with --time-dependent, for plain arrays: the time of every trajectory's first point "
-                           "(default 0)")
+                      help="with --time-dependent, for plain arrays and tracks: the time of every trajectory's "
+                           "first point (default 0; an .npz of tracks may hold an array t0, one per track)")
     p_in.add_argument("--noiseless", type=int, nargs="+", default=(), metavar="I",
                       help="coordinates without noise (e.g. 0 for a Hodgkin-Huxley voltage): zero rows of D")
     p_in.add_argument("--no-noise-check", action="store_true",
