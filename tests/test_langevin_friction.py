@@ -343,3 +343,29 @@ def test_underdamped_localisation_noise_is_reported():
     with warnings.catch_warnings():  # noise added on purpose is known: no warning
         warnings.simplefilter("error")
         si.infer_langevin(xs[..., None], dt=dt, regime="underdamped", measurement_noise=sigma, **short)
+
+
+def test_localisation_check_review_findings():
+    """(review, session 29) No false alarm at γΔt > 0.5 (ρ₀ was taken at γΔt = 1 there) nor on
+    a record of single Euler steps (not continuous motion: warned otherwise); the check runs
+    with friction_correction=False too."""
+    import warnings
+
+    import stochinfer as si
+    from stochinfer.langevin import TrainSettings
+
+    short = dict(hidden=32, drift_settings=TrainSettings(n_iter=600), diffusion_settings=TrainSettings(n_iter=150),
+                 progress=False)
+
+    def localisation(data, **kw):
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            si.infer_langevin(data, regime="underdamped", **short, **kw)
+        return [str(w.message) for w in rec if "localisation" in str(w.message)]
+    xs = _oscillator_positions(20.0, 4.0, 20.0, 0.1, 1500, 40, seed=2)  # γΔt = 2
+    assert not localisation(xs[..., None], dt=0.1)
+    coarse = si.simulate(si.models.VanDerPol(), 24, 2500, 0.01, substeps=1, integrator="underdamped_euler", seed=0)
+    assert not localisation(coarse)
+    xs = _oscillator_positions(10.0, 4.0, 10.0, 0.01, 2500, 24, seed=3)
+    noisy = xs + 1e-3 * 0.5 * np.random.default_rng(1).normal(size=xs.shape)
+    assert localisation(noisy[..., None], dt=0.01, friction_correction=False)

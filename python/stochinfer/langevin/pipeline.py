@@ -221,14 +221,16 @@ def _warn_underdamped_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_p
     γΔt = 0.1 noise of 0.1% of the positions' spread already makes D 10% high and the
     friction 10% high (exactly sampled oscillators, session 29): positions-only inertial
     inference is far more sensitive to it than the overdamped one. resid: (rows, k) in
-    normalised velocity units (Δv̂ of x̃ = x/s_x); friction_step: γΔt per column (≥ 0)."""
+    normalised velocity units (Δv̂ of x̃ = x/s_x); friction_step: γΔt per column (columns
+    beyond 0.5 are not checked)."""
     pairs = _consecutive_residuals(resid, rows, n_pts)
     if pairs is None:
         return
     a, b, rho = pairs
     rho0 = inertial_residual_correlation(friction_step)
     drop = rho0 - rho
-    bad = (drop > UNDERDAMPED_NOISE_DROP) & (drop > 4.0 / np.sqrt(a.shape[0]))
+    # beyond γΔt = 0.5 the friction is unreliable (warned at the end of the fit), and ρ₀ with it
+    bad = (drop > UNDERDAMPED_NOISE_DROP) & (drop > 4.0 / np.sqrt(a.shape[0])) & (friction_step <= 0.5)
     if not bad.any():
         return
     parts = []
@@ -510,6 +512,10 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     bench/RESULTS.md). measurement_noise: std of Gaussian noise added to every
     position coordinate before training (robustness studies; an absolute std in
     position units: methods.md's m_noise·√T is measurement_noise = m_noise·√T).
+    Noise already in the positions is checked for (without measurement_noise): overdamped
+    increments less the drift anticorrelated, or underdamped second differences less
+    correlated than inertial motion allows (with corrections, γΔt ≤ 0.5, and not for
+    simulate output recorded every < 5 integration steps) warn with the noise's size.
     preset: 'fast' (default) or 'reference' (the published optimiser schedule: constant
     lr 1e-6 for the drift and 5e-6 for the diffusion, batch 128, 5000 and 10000 epochs;
     slow; the other choices stay this library's: width, KL
@@ -781,9 +787,12 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         gamma_i = unbiased_friction(gamma_i, d.dt)
         rho = finite_dt_bias(np.minimum(gamma_i * d.dt, 0.5))
         y_d = y_d / np.column_stack([np.sqrt(rho[:, i] * rho[:, j]) for i, j in pairs])
-        if not measurement_noise:
-            step = np.clip(np.mean(gamma_i[train], axis=0) * d.dt, 0.0, 1.0)
-            _warn_underdamped_measurement_noise(label[:, noisy] - f, train, n_pts, noisy, d.dt, step, s_x)
+    # localisation noise, unless added on purpose or the record is a coarse integration (its positions are
+    # not samples of continuous motion: warned above)
+    if under and corrections and not measurement_noise and (d.integration is None or d.integration[1] >= 5):
+        gamma = (np.mean(gamma_i[train], axis=0) if local_rho else unbiased_friction(mean_friction(
+            _corrected_drift(drift, drift_r, norm.get("fr_linear")), X[fit_rows], dim, s_v)[noisy], d.dt))
+        _warn_underdamped_measurement_noise(label[:, noisy] - f, train, n_pts, noisy, d.dt, gamma * d.dt, s_x)
     diag = [k for k, (i, j) in enumerate(pairs) if i == j]
     # the labels' natural unitless size: the mean square of the increments in the drift's label units
     # (Δx̃, or Δv̂ / v_unit), whatever the unit of time
