@@ -513,3 +513,28 @@ def test_an_npz_of_driven_tracks_carries_their_start_times(tmp_path, capsys):
     assert "t0 must hold one finite start time per track (6)" in capsys.readouterr().err
     assert main(["ep", str(tmp_path / "driven.npz"), "--dt", str(DT), "--method", "tur"]) == 0
     assert "start times (t0) are for driven fits" in capsys.readouterr().err
+
+
+def test_npz_tracks_review_findings(tmp_path, capsys):
+    """(review, session 29) Named tracks were put in natural order of their names while t0
+    followed the file's order, pairing start times with the wrong tracks; a dt stored beside
+    tracks was refused as a broken Trajectories file; (L, 0) tracks failed late; an object
+    array of equal tracks was refused."""
+    from stochinfer.cli import _load_states
+    a, b = np.zeros((300, 1)), np.ones((500, 1))
+    np.savez(tmp_path / "named.npz", run_b=a, run_a=b, t0=np.array([200.0, 100.0]))
+    read = _load_states(str(tmp_path / "named.npz"))
+    assert [len(t) for t in read] == [300, 500] and read.t0.tolist() == [200.0, 100.0]
+    x = si.simulate(si.models.LinearOU(-np.eye(1), 0.5 * np.eye(1)), n_traj=2, n_steps=900, dt=DT, seed=1).x
+    np.savez(tmp_path / "with_dt.npz", x[0, :600], x[1], dt=DT)
+    assert main(["ep", str(tmp_path / "with_dt.npz"), "--method", "tur"]) == 0
+    assert "dt = 0.01" in capsys.readouterr().out
+    assert main(["ep", str(tmp_path / "with_dt.npz"), "--dt", "0.02", "--method", "tur"]) == 2
+    assert "does not match the recording interval 0.01" in capsys.readouterr().err
+    np.savez(tmp_path / "empty_dim.npz", np.zeros((20, 0)), np.zeros((30, 0)))
+    assert main(["infer", str(tmp_path / "empty_dim.npz"), "--dt", str(DT)]) == 2
+    assert "array 'arr_0' is float64 of shape (20, 0)" in capsys.readouterr().err
+    boxed = np.empty(2, dtype=object)
+    boxed[:] = [x[0], x[1]]  # equal lengths: stacked, as the list would be
+    from stochinfer.ep.data import as_ep_data
+    np.testing.assert_array_equal(as_ep_data(boxed, DT).data, as_ep_data([x[0], x[1]], DT).data)

@@ -182,6 +182,9 @@ def stacked_array(name: str, value):
                         "list of tracks (L_k, dim) (infer_langevin and the EP estimators of trajectories cut tracks of "
                         "different lengths into pieces of one length)"
                         + ("" if n else ", or pass data.filled() when nothing is masked"))
+    if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 1 and value.size and all(
+            isinstance(v, np.ndarray) for v in value):  # np.load(allow_pickle=True) of a list of tracks
+        value = list(value)
     if not isinstance(value, (list, tuple)):
         return value
     if len(value) == 0:

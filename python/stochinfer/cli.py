@@ -101,11 +101,6 @@ def demo(quick: bool = False) -> int:
     return 0
 
 
-def _natural_order(keys: list) -> list:
-    """Array names in the order np.savez(*tracks) wrote them: arr_2 before arr_10."""
-    return sorted(keys, key=lambda k: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", k)])
-
-
 def _npz_array(path: str, f, key: str) -> np.ndarray:
     """One array of an open .npz; ValueError naming the file when it is damaged or holds
     pickled Python objects (never unpickled: that could run code)."""
@@ -124,19 +119,23 @@ def _npz_array(path: str, f, key: str) -> np.ndarray:
 
 class _Tracks(list):
     """Tracks read from an .npz of several arrays, with the start time of each (t0) when
-    the file holds an array named t0 (driven systems), else None."""
+    the file holds an array named t0 (driven systems), and the recording interval (dt)
+    when it holds a scalar named dt; else None."""
     t0 = None
+    dt = None
 
 
 def _track_list(path: str, f, keys: list) -> list:
     """The arrays of an .npz of several arrays as tracks (L_k, dim), or token paths
-    (L_k,), in natural order of their names. A 1-D float track is a scalar track (L_k, 1):
-    one array's only axis is time. An array named t0 holds the tracks' start times."""
+    (L_k,), in the order the file holds them (np.savez(FILE, *tracks): arr_0, arr_1, …;
+    keyword arrays in the order given). A 1-D float track is a scalar track (L_k, 1): one
+    array's only axis is time. Arrays named t0 (one start time per track) and dt (a
+    scalar) are not tracks."""
     tracks = _Tracks()
-    for key in _natural_order([k for k in keys if k != "t0"]):
+    for key in [k for k in keys if k not in ("t0", "dt")]:
         a = _npz_array(path, f, key)
         if (a.ndim not in (1, 2) or a.dtype.kind not in "fiu" or a.shape[0] == 0
-                or (a.ndim == 2 and a.dtype.kind != "f")):
+                or (a.ndim == 2 and (a.dtype.kind != "f" or a.shape[1] == 0))):
             raise ValueError(f"{path}: an .npz of several arrays is read as tracks, each (L_k, dim) floats or (L_k,) "
                              f"floats or integer tokens; array {key!r} is {a.dtype} of shape {a.shape}")
         tracks.append(a[:, None] if a.ndim == 1 and a.dtype.kind == "f" else a)
@@ -150,6 +149,11 @@ def _track_list(path: str, f, keys: list) -> list:
             raise ValueError(f"{path}: t0 must hold one finite start time per track ({len(tracks)}), got "
                              f"{t0.dtype} of shape {t0.shape}")
         tracks.t0 = t0.astype(np.float64)
+    if "dt" in keys:
+        dt = _npz_array(path, f, "dt")
+        if dt.shape != () or dt.dtype.kind not in "fiu" or not (np.isfinite(dt) and dt > 0):
+            raise ValueError(f"{path}: dt must be one positive number (the recording interval), got {dt!r}")
+        tracks.dt = float(dt)
     return tracks
 
 
@@ -184,7 +188,7 @@ def _load_states(path: str, scalar_paths: bool = False, mmap: bool = False):
         if not ("x" in keys and "dt" in keys):  # else a Trajectories file, read below
             if not keys:
                 raise ValueError(f"{path}: the .npz holds no arrays")
-            if "x" in keys or "dt" in keys:
+            if "x" in keys:
                 raise ValueError(f"{path}: a Trajectories file holds both x and dt; found {keys}")
             if len(keys) > 1:
                 return _track_list(path, f, keys)
@@ -308,9 +312,12 @@ def _flag_problem(args, positive: tuple) -> str:
 
 
 def _file_dt(args, data) -> str:
-    """Takes the recording interval of a Trajectories file into args.dt; a --dt that
-    disagrees with it is an error."""
+    """Takes the recording interval of a Trajectories file (or of tracks stored with dt)
+    into args.dt; a --dt that disagrees with it is an error."""
     from ._validate import same_interval
+    from .results import Trajectories
+    if not isinstance(data, (Trajectories, _Tracks)) or data.dt is None:
+        return ""
     if args.dt is not None and not same_interval(args.dt, data.dt):
         return (f"--dt {args.dt} does not match the recording interval {data.dt} stored in {args.file}; omit --dt "
                 "for this file")
@@ -347,7 +354,7 @@ def ep(args) -> int:
             print(f"note: {' '.join(ignored)} {verb} to --method neep, rneep or cneep only; ignored for {args.method}",
                   file=sys.stderr)
     data = _states(args)
-    if getattr(data, "t0", None) is not None:
+    if isinstance(data, _Tracks) and data.t0 is not None:
         print("note: the tracks' start times (t0) are for driven fits (stochinfer infer --time-dependent); "
               "the EP estimators assume a steady state; ignored", file=sys.stderr)
     if args.method == "cneep" and (not isinstance(data, np.ndarray) or data.ndim not in (3, 4)):
@@ -373,7 +380,7 @@ def ep(args) -> int:
         positions_only = False
         if args.positions_only:
             print("note: --positions-only applies to underdamped Trajectories files; ignored", file=sys.stderr)
-    if isinstance(data, si.Trajectories) and (problem := _file_dt(args, data)):
+    if (problem := _file_dt(args, data)):
         print(f"error: {problem}", file=sys.stderr)
         return 2
     kind = (data[0] if isinstance(data, list) else np.asarray(data)).dtype.kind if not isinstance(
@@ -442,7 +449,7 @@ def infer(args) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     data = _states(args)
-    if isinstance(data, si.Trajectories) and (problem := _file_dt(args, data)):
+    if (problem := _file_dt(args, data)):
         print(f"error: {problem}", file=sys.stderr)
         return 2
     if not isinstance(data, si.Trajectories) and args.dt is None:
@@ -450,7 +457,7 @@ def infer(args) -> int:
               file=sys.stderr)
         return 2
     t0 = args.t0
-    if getattr(data, "t0", None) is not None:
+    if isinstance(data, _Tracks) and data.t0 is not None:
         if not args.time_dependent:
             print(f"error: {args.file} holds start times (t0) for driven tracks: pass --time-dependent to use "
                   "them as the time input", file=sys.stderr)

@@ -617,7 +617,7 @@ class LangevinFit:
 
     def summary(self) -> str:
         """Human-readable lines: regime, method, per network its kept checkpoint(s) and time,
-        and the notes on how the data were read (tracks cut into pieces, noise checks)."""
+        and the notes on how the data were read (e.g. tracks cut into pieces)."""
         o = self.options
         lines = [f"Langevin fit ({self.regime}, d = {self.dim}, dt = {self.dt:g}): {o['method']}"
                  + (f" ({self.nets['drift'].n_members} members)" if o["method"] == "ensemble" else
