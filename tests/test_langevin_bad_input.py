@@ -614,7 +614,8 @@ def test_measurement_noise_in_the_positions_is_named():
     noisy = x + rng.normal(scale=sigma, size=x.shape)
     with pytest.warns(UserWarning, match=r"anticorrelated, the mark of measurement \(localisation\) noise in the "
                                          r"positions: coordinate 0: lag-1 correlation -0\.2\d, noise std about ") as rec:
-        si.infer_langevin(noisy, dt, **kw)
+        fit = si.infer_langevin(noisy, dt, **kw)
+    assert any(n.startswith("measurement noise suspected") for n in fit.notes)  # kept with the fit
     said = next(str(w.message) for w in rec if "anticorrelated" in str(w.message))
     got = float(said.split("noise std about ")[1].split(" ")[0])
     n = 0.8 * 3 * 5000  # training pairs, about

@@ -335,7 +335,8 @@ def test_underdamped_localisation_noise_is_reported():
         si.infer_langevin(xs[..., None], dt=dt, regime="underdamped", **short)
     noisy = xs + sigma * np.random.default_rng(1).normal(size=xs.shape)
     with pytest.warns(UserWarning, match="localisation") as rec:
-        si.infer_langevin(noisy[..., None], dt=dt, regime="underdamped", **short)
+        fit = si.infer_langevin(noisy[..., None], dt=dt, regime="underdamped", **short)
+    assert any(n.startswith("measurement noise suspected") for n in fit.notes)  # kept with the fit
     text = next(str(w.message) for w in rec if "localisation" in str(w.message))
     import re
     estimate = float(re.search(r"noise std about ([0-9.e-]+)", text).group(1))

@@ -213,7 +213,7 @@ UNDERDAMPED_NOISE_DROP = 0.04
 
 
 def _warn_underdamped_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_pts: int, coords: list,
-                                        dt: float, friction_step: np.ndarray, s_x: np.ndarray) -> None:
+                                        dt: float, friction_step: np.ndarray, s_x: np.ndarray, notes: list) -> None:
     """Warns when the second differences less the drift are less correlated at lag 1 than
     an inertial system's, ρ₀(γΔt) (inertial_residual_correlation: 1/4 as γΔt → 0).
     Localisation noise of variance σ² adds Δ²η/Δt to the labels Δv̂ (variance 6σ²/Δt²,
@@ -222,7 +222,7 @@ def _warn_underdamped_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_p
     friction 10% high (exactly sampled oscillators, session 29): positions-only inertial
     inference is far more sensitive to it than the overdamped one. resid: (rows, k) in
     normalised velocity units (Δv̂ of x̃ = x/s_x); friction_step: γΔt per column (columns
-    beyond 0.5 are not checked)."""
+    beyond 0.5 are not checked); notes: the fit's notes, which keep the finding."""
     pairs = _consecutive_residuals(resid, rows, n_pts)
     if pairs is None:
         return
@@ -240,6 +240,7 @@ def _warn_underdamped_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_p
         parts.append(f"coordinate {coords[k]}: lag-1 correlation {rho[k]:+.2f} (inertial motion: {rho0[k]:+.2f} at "
                      f"γΔt = {friction_step[k]:.2g}), noise std about {sigma:.3g} (position unit), D at least "
                      f"{1 + eps:.2g}x high")
+    notes.append("measurement noise suspected (underdamped residuals): " + "; ".join(parts))
     warnings.warn("the second differences of the positions less the drift are less correlated than inertial motion "
                   "allows, the mark of measurement (localisation) noise: " + "; ".join(parts) + ". The friction "
                   "and the rest of the drift are biased too: from positions alone, inertial inference needs noise "
@@ -249,14 +250,15 @@ def _warn_underdamped_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_p
 
 
 def _warn_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_pts: int, coords: list, dt: float,
-                            s_x: np.ndarray) -> None:
+                            s_x: np.ndarray, notes: list) -> None:
     """Warns when consecutive overdamped increments, less the drift, are anticorrelated.
     Localisation (measurement) noise of variance σ² in the positions gives the residuals
     r_i = Δx_i − Φ(x_i)Δt a lag-1 covariance −σ² and variance 2DΔt + 2σ², so the
     estimated D is D + σ²/Δt, a factor 1/(1 − 2|ρ|) high, and the drift is biased too;
     without it ρ is O(Δt²) (user trial, session 27: 10 nm on a trap with D = 0.1 µm²/s at
     Δt = 1 ms doubled D and the stiffness without a word). resid: (rows, k) in
-    normalised units; rows: the training rows (consecutive pairs within a trajectory)."""
+    normalised units; rows: the training rows (consecutive pairs within a trajectory);
+    notes: the fit's notes, which keep the finding."""
     pairs = _consecutive_residuals(resid, rows, n_pts)
     if pairs is None:
         return
@@ -269,6 +271,7 @@ def _warn_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_pts: int, coo
         sigma = float(np.sqrt(max(-np.mean(a[:, k] * b[:, k]), 0.0))) * float(s_x[coords[k]])
         parts.append(f"coordinate {coords[k]}: lag-1 correlation {rho[k]:+.2f}, noise std about {sigma:.3g} "
                      f"(position unit), D about {1 / (1 - 2 * min(-rho[k], 0.45)):.2g}x high")
+    notes.append("measurement noise suspected (anticorrelated increments): " + "; ".join(parts))
     warnings.warn("the increments less the drift are anticorrelated, the mark of measurement (localisation) noise "
                   "in the positions: " + "; ".join(parts) + ". The drift is biased too. Use data recorded less often "
                   f"(e.g. x[:, ::n], with dt={dt:g}·n), so that the noise variance is small beside D·dt, or "
@@ -777,7 +780,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     f = drift.samples(X, 0, 0).mean(axis=0)[:, noisy] * d.dt  # ensembles: the members' mean
     _check_drift_trained(f, label[train][:, noisy])
     if not under and not measurement_noise:  # (noise the user adds on purpose is known)
-        _warn_measurement_noise(label[:, noisy] - f, train, n_pts, noisy, d.dt, s_x)
+        _warn_measurement_noise(label[:, noisy] - f, train, n_pts, noisy, d.dt, s_x, d.notes)
     if diff_use_drift:
         y_d = y_d - tril_outer(f)
     pairs = tril_pairs(nd)
@@ -792,7 +795,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     if under and corrections and not measurement_noise and (d.integration is None or d.integration[1] >= 5):
         gamma = (np.mean(gamma_i[train], axis=0) if local_rho else unbiased_friction(mean_friction(
             _corrected_drift(drift, drift_r, norm.get("fr_linear")), X[fit_rows], dim, s_v)[noisy], d.dt))
-        _warn_underdamped_measurement_noise(label[:, noisy] - f, train, n_pts, noisy, d.dt, gamma * d.dt, s_x)
+        _warn_underdamped_measurement_noise(label[:, noisy] - f, train, n_pts, noisy, d.dt, gamma * d.dt, s_x,
+                                            d.notes)
     diag = [k for k, (i, j) in enumerate(pairs) if i == j]
     # the labels' natural unitless size: the mean square of the increments in the drift's label units
     # (Δx̃, or Δv̂ / v_unit), whatever the unit of time
