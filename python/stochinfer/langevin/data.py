@@ -66,11 +66,18 @@ class LangevinData:
         return self.x.shape[2]
 
 
-def row_span(regime: str) -> int:
+#: how the fit treats localisation (measurement) noise already in the positions
+LOCALISATION_MODES = ("check", "robust")
+
+
+def row_span(regime: str, localisation: str = "check") -> int:
     """Points one regression row spans beyond its first: 1 for an overdamped increment, 2 for
-    an underdamped second difference. A trajectory of L points gives L − row_span rows, and
-    consecutive pieces of a track share row_span points (_track_pieces)."""
-    return 2 if regime == "underdamped" else 1
+    an underdamped second difference, 3 for overdamped rows robust to localisation noise
+    (input x_j, increments x_{j+1} → x_{j+2} → x_{j+3}). A trajectory of L points gives
+    L − row_span rows, and consecutive pieces of a track share row_span points (_track_pieces)."""
+    if regime == "underdamped":
+        return 2
+    return 3 if localisation == "robust" else 1
 
 
 def _start_times(t0, n: int, what: str) -> np.ndarray:
@@ -82,7 +89,8 @@ def _start_times(t0, n: int, what: str) -> np.ndarray:
     return starts
 
 
-def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: Optional[float]):
+def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: Optional[float],
+                  localisation: str = "check"):
     """Tracks (L_k, d) of different lengths cut into pieces of one length (stochinfer._pieces)
     that every row of the fit can use: the rows of a piece (L − 1 overdamped, L − 2
     underdamped) must take the validation split (autonomous fits: the last val_fraction
@@ -99,7 +107,7 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
         raise ValueError(f"data: each track of a list must be (L_k, dim); track {bad[0]} has shape "
                          f"{tracks[bad[0]].shape}{fix}")
     finite_tracks("data", tracks)
-    overlap = row_span(regime)
+    overlap = row_span(regime, localisation)
 
     def rows_ok(n: int) -> bool:
         if by_trajectory or val_fraction is None:
@@ -114,14 +122,15 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
 
 
 def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_dependent: bool = False,
-                     t0=None, val_fraction: Optional[float] = None) -> LangevinData:
+                     t0=None, val_fraction: Optional[float] = None, localisation: str = "check") -> LangevinData:
     """Validates `data`: Trajectories (positions are used; velocities are never
     observed), a float array (n_traj, L, d) or (L, d) for one trajectory, or a list of
     tracks (L_k, d) of different lengths, cut into pieces of one length (_track_pieces;
     val_fraction: the fit's validation split, which the pieces must take).
     dt is required for arrays and must match a Trajectories' dt. t0: start time of
     each trajectory of an array (scalar or (n_traj,)) or of each track of a list (scalar or
-    one per track), for time-dependent fits."""
+    one per track), for time-dependent fits. localisation: 'robust' rows span more points
+    (row_span), which pieces of tracks share."""
     from ..results import Trajectories
 
     if regime not in REGIMES:
@@ -147,7 +156,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     tracks = first = None
     pieces = ragged_segments("data", arr) if not isinstance(data, Trajectories) else None
     if pieces is not None:
-        arr, tracks, first, note = _track_pieces(pieces, regime, time_dependent, val_fraction)
+        arr, tracks, first, note = _track_pieces(pieces, regime, time_dependent, val_fraction, localisation)
         notes.append(note)
         if time_dependent:  # each piece starts where it lies in its track
             dt = required_dt(dt)
@@ -173,7 +182,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         raise ValueError(f"data must have shape (n_traj, L, dim), got {arr.shape}{fix}")
     if arr.shape[0] < 1 or arr.shape[2] < 1:
         raise ValueError(f"data is empty (shape {arr.shape}): need at least one trajectory with one component")
-    need = 3 if regime == "overdamped" else 4
+    need = row_span(regime, localisation) + 2
     if arr.shape[1] < need:
         raise ValueError(f"data: need at least {need} time points per trajectory for the {regime} regime, "
                          f"got {arr.shape[1]}" + swapped_axes_hint(given_shape, arr.shape[1]))

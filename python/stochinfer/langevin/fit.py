@@ -552,6 +552,7 @@ class LangevinFit:
                 else False, "preset": o["preset"],
                 "homogeneous_diffusion": o["homogeneous_diffusion"], "diff_use_drift": o["diff_use_drift"],
                 "diffusion_base": o.get("diffusion_base", "none"),
+                "localisation_noise": o.get("localisation_noise", "check"),
                 "friction_correction": o.get("friction_correction", False),
                 "friction": np.asarray(self.norm.get("friction", [])).tolist(),
                 "friction_bias": np.asarray(self.norm.get("friction_bias", [])).tolist(),
