@@ -524,7 +524,8 @@ class LangevinFit:
                      f"3/2 diffusion correction {p['diffusion_factor_3_2']}, "
                      f"F_r drift correction {p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}, "
                      f"diffusion base {p['diffusion_base']}"
-                     + (f", time input {p['time_input']}" if p.get("time_input") else ""))
+                     + (f", time input {p['time_input']}" if p.get("time_input") else "")
+                     + (", labels robust to localisation noise" if p.get("localisation_noise") == "robust" else ""))
         if p.get("friction_correction"):
             added = (f" (+{np.round(p['friction_bias'], 3).tolist()} added to the trained drift's)"
                      if np.any(np.asarray(p.get("friction_bias", [])) != 0) else "")
