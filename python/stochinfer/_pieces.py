@@ -3,7 +3,7 @@ of one common length, the rectangular (n_traj, L, dim) array the estimators take
 
 Consecutive pieces of a track share `overlap` points, the points one row of the
 estimator spans beyond its first (1 for overdamped increments, 2 for underdamped second
-differences), so that every row of the track is used exactly once: only each track's
+differences, 3 for overdamped rows robust to localisation noise), so that every row of the track is used exactly once: only each track's
 remainder after its last whole piece is left out."""
 from __future__ import annotations
 

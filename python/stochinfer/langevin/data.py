@@ -92,9 +92,9 @@ def _start_times(t0, n: int, what: str) -> np.ndarray:
 def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: Optional[float],
                   localisation: str = "check"):
     """Tracks (L_k, d) of different lengths cut into pieces of one length (stochinfer._pieces)
-    that every row of the fit can use: the rows of a piece (L − 1 overdamped, L − 2
-    underdamped) must take the validation split (autonomous fits: the last val_fraction
-    of each piece's rows, at least 2 on each side)."""
+    that every row of the fit can use: the rows of a piece (L − row_span: L − 1 overdamped,
+    L − 3 robust to localisation noise, L − 2 underdamped) must take the validation split
+    (autonomous fits: the last val_fraction of each piece's rows, at least 2 on each side)."""
     bad = [k for k, a in enumerate(tracks) if a.dtype.kind != "f"]
     if bad:
         a = tracks[bad[0]]
@@ -115,7 +115,8 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
         cut = int(round((1 - val_fraction) * n))
         return cut >= 2 and n - cut >= 2
     need = smallest_length(overlap, overlap + 2, rows_ok)
-    why = f"the {regime} fit" + ("" if by_trajectory or val_fraction is None else
+    why = f"the {regime} fit" + (" with localisation_noise='robust' (a row spans 4 points)"
+                                 if localisation == "robust" else "") + ("" if by_trajectory or val_fraction is None else
                                  f" with its {100 * val_fraction:.3g}% validation split (the last rows of each piece)")
     # a driven fit is split by track (split_rows): the length must leave it 5 tracks if it can
     return cut_into_pieces("data", tracks, overlap, need, why, min_tracks=5 if by_trajectory else 1)
@@ -184,7 +185,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         raise ValueError(f"data is empty (shape {arr.shape}): need at least one trajectory with one component")
     need = row_span(regime, localisation) + 2
     if arr.shape[1] < need:
-        raise ValueError(f"data: need at least {need} time points per trajectory for the {regime} regime, "
+        mode = " with localisation_noise='robust' (a row spans 4 points)" if localisation == "robust" else ""
+        raise ValueError(f"data: need at least {need} time points per trajectory for the {regime} regime{mode}, "
                          f"got {arr.shape[1]}" + swapped_axes_hint(given_shape, arr.shape[1]))
     finite_states(arr)
     dt = required_dt(dt)

@@ -413,8 +413,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     data: Trajectories (positions are used) or an array (n_traj, L, d) / (L, d) of
     positions recorded every `dt` (model time unit), or a list of tracks (L_k, d) of
     different lengths (single-particle tracking; a record with gaps split at them): they
-    are cut into pieces of one length, consecutive pieces sharing the one (overdamped)
-    or two (underdamped) points a row spans beyond its first, so every row is used once
+    are cut into pieces of one length, consecutive pieces sharing the one (overdamped),
+    two (underdamped) or three (localisation_noise='robust') points a row spans beyond its
+    first, so every row is used once
     but each track's remainder after its last whole piece; the length is the longest
     that keeps 95% of the most rows any length keeps (fit.notes says what was kept).
     Driven tracks take t0 per track and are split by track. regime: 'overdamped'
@@ -445,7 +446,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     training rows: the quadratic diffusion base allows up to 43 network inputs
     (coordinates, velocities, 2 per time harmonic); beyond, diffusion_base='none'.
     diff_use_drift (default True): subtract the frozen drift's (ΦΔt)(ΦΔt)ᵀ from the
-    diffusion labels; without it D is biased by Φ²Δt/2 (25% for the nonlinear
+    diffusion labels (three times it with localisation_noise='robust'); without it D is
+    biased by Φ²Δt/2 (3Φ²Δt/2 robust; 25% for the nonlinear
     system's strong drift, 3x the target error for Van der Pol). corrections (underdamped): D × 3/2
     and Φ + (Φ − Φ_r)/4 (methods.md §3.3), for positions sampled from continuous
     motion; stochinfer.simulate output recorded every < 5 integration steps warns
@@ -525,10 +527,10 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     does not bias: the drift from the increment x_{j+2} − x_{j+1} at the input x_j (the
     noise of x_j is not in it), the diffusion from Δ_{j+1}Δ_{j+1}ᵀ + Δ_{j+1}Δ_{j+2}ᵀ +
     Δ_{j+2}Δ_{j+1}ᵀ (the noise's variance cancels; Vestergaard, Blainey and Flyvbjerg
-    2014), less 3(FΔt)(FΔt)ᵀ. A trap with 10 nm noise (D = 0.1 µm²/s, k = 10/s, Δt = 1 ms):
-    stiffness 18.7 and D 0.199 by default, 9.2 and 0.098 robust. The price: an O(Δt) bias
-    about three times the default's (−3kΔt for a trap: D −4% here without noise) and
-    errors in the input x_j itself (σ² beside the spread) remain.
+    2014), less 3(FΔt)(FΔt)ᵀ. A trap with 10 nm noise (D = 0.1 µm²/s, k = 10/s, Δt = 1 ms;
+    tests/test_langevin_localisation.py): stiffness 19.9 and D 0.197 by default, 9.7 and
+    0.097 robust. The price: an O(Δt) bias about three times the default's (for a trap
+    −1.5kΔt in k, −3kΔt in D) and errors in the input x_j itself (σ² beside the spread).
     preset: 'fast' (default) or 'reference' (the published optimiser schedule: constant
     lr 1e-6 for the drift and 5e-6 for the diffusion, batch 128, 5000 and 10000 epochs;
     slow; the other choices stay this library's: width, KL
@@ -671,9 +673,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     var, ms = increment_moments(x)
     _check_scales(x, d.dt, var, ms)
     # no gap at the time split: the last training row's label reaches the first validation state. Its
-    # noise is independent of the validation labels' (overdamped), or shared with the first one or two
-    # (underdamped finite differences, measurement noise): 1-2 rows per trajectory among thousands, left
-    # as is rather than discarding data
+    # noise is independent of the validation labels' (overdamped), or shared with the first one to three
+    # (underdamped finite differences, robust rows' increments, measurement noise): 1-3 rows per
+    # trajectory among thousands, left as is rather than discarding data
     train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed, tracks=d.tracks)
     if d.t is not None and d.tracks is not None:
         _note_track_split(d, val // n_pts, val.size / (M * n_pts), val_fraction)
@@ -730,10 +732,10 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         shifted = [positions, ((v[:, 1:].reshape(-1, dim)) - mu_v) / s_v]  # the same position, v̂_{i+1}
     elif robust:
         # localisation noise η: the increment after the input's point carries no η of the input, so the
-        # drift label Δx̃_{j+1} on x̃_j is free of the −σ² coupling that inflates the stiffness (a trap
-        # with 10 nm noise: k 19.5 instead of 10 from Δx̃_j, 9.65 so); the diffusion label Δ_{j+1}Δ_{j+1}ᵀ
-        # + Δ_{j+1}Δ_{j+2}ᵀ + Δ_{j+2}Δ_{j+1}ᵀ has the noise's +2σ² and −σ² −σ² cancel (Vestergaard et al.
-        # 2014): D 0.097 against 0.198 (bench/RESULTS.md, "Localisation noise")
+        # drift label Δx̃_{j+1} on x̃_j is free of the −σ² coupling that inflates the stiffness; the
+        # diffusion label Δ_{j+1}Δ_{j+1}ᵀ + Δ_{j+1}Δ_{j+2}ᵀ + Δ_{j+2}Δ_{j+1}ᵀ has the noise's +2σ² and −σ²
+        # −σ² cancel (Vestergaard et al. 2014). A trap with 10 nm noise (tests/test_langevin_localisation.py):
+        # k 19.9 and D 0.197 from Δx̃_j, 9.7 and 0.097 so (truth 10, 0.1)
         inputs = [xt[:, :-3].reshape(-1, dim)]
         label = (xt[:, 2:-1] - xt[:, 1:-2]).reshape(-1, dim)  # Δx̃_{j+1}
         label_next = (xt[:, 3:] - xt[:, 2:-1]).reshape(-1, dim)  # Δx̃_{j+2}
