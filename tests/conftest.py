@@ -57,3 +57,18 @@ def within_se(estimate, truth, se, n_se=4.0):
     """|estimate - truth| <= n_se standard errors (fixed seeds: a deterministic check)."""
     estimate, truth, se = map(np.asarray, (estimate, truth, se))
     return np.all(np.abs(estimate - truth) <= n_se * se)
+
+
+@pytest.fixture
+def fitted_positions(monkeypatch):
+    """A dict that infer_langevin calls fill with the positions they fit ("x": (n, L, d)),
+    after the fit's own measurement noise (read where every fit checks their scales)."""
+    import stochinfer.langevin.pipeline as pl
+    captured = {}
+    original = pl._check_scales
+
+    def spy(x, *args):
+        captured["x"] = x.copy()
+        return original(x, *args)
+    monkeypatch.setattr(pl, "_check_scales", spy)
+    return captured

@@ -89,27 +89,16 @@ def test_command_line_flag(tmp_path, capsys):
     assert "is for overdamped fits" in capsys.readouterr().err
 
 
-def test_robust_rows_on_tracks_keep_shared_noise_and_times():
+def test_robust_rows_on_tracks_keep_shared_noise_and_times(fitted_positions):
     """(review, session 29) Pieces of a track share three points in robust mode: the noise
     added on purpose is one draw per shared point, and driven pieces keep their tracks' times."""
-    import stochinfer.langevin.pipeline as pl
     x = np.cumsum(np.random.default_rng(2).normal(size=(3000, 1)), axis=0) * 0.1
     tracks = [x[:1700], x[1700:]]
-    captured = {}
-    original = pl._check_scales
-
-    def spy(xx, *args):
-        captured["x"] = xx.copy()
-        return original(xx, *args)
-    pl._check_scales = spy
     short = dict(hidden=16, progress=False, drift_settings=TrainSettings(n_iter=100),
                  diffusion_settings=TrainSettings(n_iter=50), localisation_noise="robust")
-    try:
-        si.infer_langevin(tracks, dt=0.01, measurement_noise=0.05, **short)
-    finally:
-        pl._check_scales = original
+    si.infer_langevin(tracks, dt=0.01, measurement_noise=0.05, **short)
     d = as_langevin_data(tracks, 0.01, "overdamped", val_fraction=0.2, localisation="robust")
-    noisy, step = captured["x"], d.length - 3
+    noisy, step = fitted_positions["x"], d.length - 3
     shared = 0
     for p in range(1, d.n_traj):
         if d.tracks[p] == d.tracks[p - 1]:

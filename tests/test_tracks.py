@@ -140,7 +140,7 @@ def test_ep_estimators_take_tracks_of_different_lengths():
     assert any("cut into" in n for n in res.settings["notes"])
 
 
-def test_review_findings_on_tracks(tmp_path):
+def test_review_findings_on_tracks(tmp_path, fitted_positions):
     """(review, session 28) A driven fit keeps 5 tracks when a length allows it; NaN names its
     track; added measurement noise is one draw per shared point; delta_s refuses tracks; RNEEP
     keeps the note; pair-based estimators keep every transition they can."""
@@ -151,20 +151,9 @@ def test_review_findings_on_tracks(tmp_path):
         as_langevin_data([np.zeros((40, 1)), np.where(np.arange(60)[:, None] == 20, np.nan, 0.0)], 0.01, "overdamped")
     x = np.cumsum(np.random.default_rng(2).normal(size=(3000, 1)), axis=0) * 0.1
     tracks = [x[:1700], x[1700:]]
-    captured = {}
-    import stochinfer.langevin.pipeline as pl
-    original = pl._check_scales
-
-    def spy(xx, *args):
-        captured["x"] = xx.copy()
-        return original(xx, *args)
-    pl._check_scales = spy
-    try:
-        si.infer_langevin(tracks, dt=0.01, measurement_noise=0.05, **SHORT)
-    finally:
-        pl._check_scales = original
+    si.infer_langevin(tracks, dt=0.01, measurement_noise=0.05, **SHORT)
     d = as_langevin_data(tracks, 0.01, "overdamped", val_fraction=0.2)
-    noisy, step = captured["x"], d.length - 1
+    noisy, step = fitted_positions["x"], d.length - 1
     for p in range(1, d.n_traj):
         if d.tracks[p] == d.tracks[p - 1]:  # the shared point carries the same noise in both pieces
             assert noisy[p, 0, 0] == noisy[p - 1, step, 0]
