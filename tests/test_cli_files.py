@@ -538,3 +538,19 @@ def test_npz_tracks_review_findings(tmp_path, capsys):
     boxed[:] = [x[0], x[1]]  # equal lengths: stacked, as the list would be
     from stochinfer.ep.data import as_ep_data
     np.testing.assert_array_equal(as_ep_data(boxed, DT).data, as_ep_data([x[0], x[1]], DT).data)
+
+
+def test_one_array_of_trajectories_with_start_times(tmp_path, capsys):
+    """An .npz with one (n_traj, L, dim) array and t0 (one start time per trajectory), as the
+    library's t0= takes it (review, session 29: refused as not tracks)."""
+    from stochinfer.cli import _load_states
+    x = si.simulate(si.models.LinearOU(-np.eye(1), 0.5 * np.eye(1)), n_traj=5, n_steps=400, dt=DT, seed=4).x
+    np.savez(tmp_path / "runs.npz", runs=x, t0=np.arange(5) * 10.0, dt=DT)
+    read = _load_states(str(tmp_path / "runs.npz"))
+    assert len(read) == 5 and read.t0.tolist() == [0.0, 10.0, 20.0, 30.0, 40.0] and read.dt == DT
+    np.testing.assert_array_equal(np.stack(read), x)
+    fit_path = tmp_path / "fit.npz"
+    assert main(["infer", str(tmp_path / "runs.npz"), "--time-dependent", "--no-plot", "--hidden", "16",
+                 "--save", str(fit_path)]) == 0
+    assert "5 tracks of 401 points (dim 1)" in capsys.readouterr().out
+    assert si.LangevinFit.load(str(fit_path)).norm["t_range"][1] > 40.0  # the last trajectory's own times

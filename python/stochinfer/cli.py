@@ -130,10 +130,15 @@ def _track_list(path: str, f, keys: list) -> list:
     (L_k,), in the order the file holds them (np.savez(FILE, *tracks): arr_0, arr_1, …;
     keyword arrays in the order given). A 1-D float track is a scalar track (L_k, 1): one
     array's only axis is time. Arrays named t0 (one start time per track) and dt (a
-    scalar) are not tracks."""
+    scalar) are not tracks; beside them, one (n_traj, L, dim) float array is n_traj tracks
+    of one length (t0: one start time per trajectory)."""
     tracks = _Tracks()
-    for key in [k for k in keys if k not in ("t0", "dt")]:
+    names = [k for k in keys if k not in ("t0", "dt")]
+    for key in names:
         a = _npz_array(path, f, key)
+        if len(names) == 1 and a.ndim == 3 and a.dtype.kind == "f" and 0 not in a.shape:
+            tracks.extend(a)  # equal tracks: the estimators stack them back to (n_traj, L, dim)
+            continue
         if (a.ndim not in (1, 2) or a.dtype.kind not in "fiu" or a.shape[0] == 0
                 or (a.ndim == 2 and (a.dtype.kind != "f" or a.shape[1] == 0))):
             raise ValueError(f"{path}: an .npz of several arrays is read as tracks, each (L_k, dim) floats or (L_k,) "
@@ -162,7 +167,8 @@ def _describe(data) -> str:
     if isinstance(data, list):
         lengths = [len(a) for a in data]
         state = "tokens" if data[0].dtype.kind in "iu" else f"dim {data[0].shape[1]}"
-        return f"{len(data)} tracks of {min(lengths)}–{max(lengths)} points ({state})"
+        span = f"{min(lengths)}" if min(lengths) == max(lengths) else f"{min(lengths)}–{max(lengths)}"
+        return f"{len(data)} tracks of {span} points ({state})"
     return f"shape {data.x.shape if hasattr(data, 'x') else np.shape(data)}"
 
 
