@@ -109,3 +109,26 @@ def test_robust_rows_on_tracks_keep_shared_noise_and_times(fitted_positions):
     six = [x[k * 500:k * 500 + 300 + 30 * k] for k in range(6)]
     fit = si.infer_langevin(six, dt=0.01, time_dependent=True, t0=starts, **short)
     assert fit.norm["t_range"][0] == 0.0 and fit.norm["t_range"][1] <= 45.0 + (300 + 150 - 4) * 0.01 + 1e-9
+
+
+def test_a_coordinate_of_noise_alone_is_named():
+    """(review, session 29) A coordinate without dynamics noise (y' = x) under localisation
+    noise read D ≈ 0 in robust mode without a word; its increments are then almost all noise."""
+    x = _trap(n_traj=4, n_steps=5000)[..., 0]
+    y = np.cumsum(x, axis=1) * DT  # deterministic: dy = x dt
+    data = np.stack([x, y], axis=-1) + SIGMA * np.random.default_rng(3).normal(size=x.shape + (2,))
+    short = dict(hidden=16, progress=False, drift_settings=TrainSettings(n_iter=100),
+                 diffusion_settings=TrainSettings(n_iter=50), localisation_noise="robust", noise_check=False)
+    # here the robust D of y comes out slightly negative, and the singular-D check stops the fit too
+    with pytest.warns(UserWarning, match=r"increments of coordinate 1 \(.*\) are almost all localisation noise.*"
+                                         r"pass noiseless=\[1\]") as rec, pytest.raises(ValueError, match="singular"):
+        si.infer_langevin(data, DT, **short)
+    assert not any("coordinate 0" in str(w.message) for w in rec if "almost all" in str(w.message))
+    from stochinfer.langevin.pipeline import _warn_noise_only
+    rng = np.random.default_rng(0)
+    eta = rng.normal(size=(10_001, 2)) * [0.1, 1.0]
+    steps = np.diff(eta, axis=0) + rng.normal(size=(10_000, 2)) * [1.0, 0.01]  # coordinate 1: noise ≫ motion
+    notes = []
+    with pytest.warns(UserWarning, match=r"increments of coordinate 7 \("):
+        _warn_noise_only(steps[:-1], steps[1:], [3, 7], notes)
+    assert len(notes) == 1 and "coordinate 7" in notes[0] and "coordinate 3" not in notes[0]

@@ -250,6 +250,31 @@ def _warn_underdamped_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_p
                   UserWarning, stacklevel=user_stacklevel())
 
 
+#: share of a coordinate's squared increments below which robust labels call it noise only
+NOISE_ONLY_SHARE = 0.01
+
+
+def _warn_noise_only(first: np.ndarray, second: np.ndarray, coords: list, notes: list) -> None:
+    """Robust labels: warns for coordinates whose diffusion, E[Δ₁² + 2Δ₁Δ₂], is under 1% of
+    their squared increments E[Δ₁²] (plus 3 standard errors of that share): their increments are localisation noise, either over a
+    coordinate without dynamics noise (D ≈ 0 is then right, but noiseless= says so) or
+    swamping its diffusion (review, session 29: such a coordinate read D ≈ 0 silently).
+    first, second: consecutive increments Δ₁, Δ₂ of the training rows, (rows, k)."""
+    raw = np.maximum(np.mean(first * first, axis=0), 1e-300)
+    label = first * first + 2.0 * first * second
+    share = np.mean(label, axis=0) / raw
+    se = np.std(label, axis=0) / np.sqrt(label.shape[0]) / raw  # a zero share reads ±se: 3 of them still count
+    low = [(coords[k], share[k]) for k in range(len(coords)) if share[k] < NOISE_ONLY_SHARE + 3.0 * se[k]]
+    if not low:
+        return
+    text = ", ".join(f"coordinate {i} ({100 * r:.2g}%)" for i, r in low)
+    notes.append(f"increments almost all localisation noise: {text} of their squared increments is diffusion")
+    warnings.warn(f"the increments of {text} are almost all localisation noise (the diffusion's share of their "
+                  f"squared increments in parentheses): a coordinate without dynamics noise (pass noiseless="
+                  f"{[i for i, _ in low]}), or noise that swamps its motion over a step (record less often)",
+                  UserWarning, stacklevel=user_stacklevel())
+
+
 def _warn_measurement_noise(resid: np.ndarray, rows: np.ndarray, n_pts: int, coords: list, dt: float,
                             s_x: np.ndarray, notes: list) -> None:
     """Warns when consecutive overdamped increments, less the drift, are anticorrelated.
@@ -808,6 +833,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     if robust:  # the cross terms of consecutive increments cancel the noise's variance (above)
         y_d = y_d + tril_outer(label[:, noisy], label_next[:, noisy]) + tril_outer(label_next[:, noisy],
                                                                                     label[:, noisy])
+        _warn_noise_only(label[train][:, noisy], label_next[train][:, noisy], noisy, d.notes)
     f = drift.samples(X, 0, 0).mean(axis=0)[:, noisy] * d.dt  # ensembles: the members' mean
     _check_drift_trained(f, label[train][:, noisy])
     if not under and not measurement_noise and not robust:  # (noise the user adds on purpose is known)
