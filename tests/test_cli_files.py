@@ -554,3 +554,12 @@ def test_one_array_of_trajectories_with_start_times(tmp_path, capsys):
                  "--save", str(fit_path)]) == 0
     assert "5 tracks of 401 points (dim 1)" in capsys.readouterr().out
     assert si.LangevinFit.load(str(fit_path)).norm["t_range"][1] > 40.0  # the last trajectory's own times
+
+
+def test_an_npz_of_only_t0_and_dt_is_a_clear_error(tmp_path, capsys):
+    """(review of the change, session 29) an .npz with t0 and dt but no tracks failed with an
+    IndexError traceback."""
+    np.savez(tmp_path / "only.npz", t0=np.arange(3.0), dt=DT)
+    for command in ("ep", "infer"):
+        assert main([command, str(tmp_path / "only.npz")]) == 2
+        assert "holds t0 and dt but no trajectories or tracks" in capsys.readouterr().err

@@ -134,6 +134,8 @@ def _track_list(path: str, f, keys: list) -> list:
     of one length (t0: one start time per trajectory)."""
     tracks = _Tracks()
     names = [k for k in keys if k not in ("t0", "dt")]
+    if not names:
+        raise ValueError(f"{path}: the .npz holds {' and '.join(keys)} but no trajectories or tracks")
     for key in names:
         a = _npz_array(path, f, key)
         if len(names) == 1 and a.ndim == 3 and a.dtype.kind == "f" and 0 not in a.shape:
