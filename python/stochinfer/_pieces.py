@@ -3,13 +3,16 @@ of one common length, the rectangular (n_traj, L, dim) array the estimators take
 
 Consecutive pieces of a track share `overlap` points, the points one row of the
 estimator spans beyond its first (1 for overdamped increments, 2 for underdamped second
-differences, 3 for overdamped rows robust to localisation noise), so that every row of the track is used exactly once: only each track's
-remainder after its last whole piece is left out."""
+differences, 3 for overdamped rows robust to localisation noise), so that every row of
+the track is used exactly once: only each track's remainder after its last whole piece
+is left out."""
 from __future__ import annotations
 
 from typing import Callable, List, Optional
 
 import numpy as np
+
+from ._validate import listed_arrays
 
 #: the common length is the largest one that keeps at least this fraction of the most
 #: rows any length keeps: longer pieces keep more of each track's time order (the
@@ -33,8 +36,7 @@ def ragged_segments(name: str, value) -> Optional[List[np.ndarray]]:
     object array of arrays (np.load(..., allow_pickle=True) of a list) is a list. (Equal
     1-D float arrays stack as an array (L, dim), as a list of states would; scalar tracks
     of one length read so draw the wide-array warning.)"""
-    if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 1:
-        value = list(value)
+    value = listed_arrays(value)
     if not isinstance(value, (list, tuple)) or len(value) < 2:
         return None
     if not all(isinstance(v, np.ndarray) or (isinstance(v, (list, tuple)) and len(v) > 0) for v in value):
@@ -71,7 +73,8 @@ def piece_length(lengths: np.ndarray, overlap: int, min_length: int, keep: float
         return 0
     span = distinct[distinct >= min_length] - overlap
     m = np.arange(1, 65)
-    breaks = (span[:, None] // m[None, :]).ravel() + overlap  # rows kept change where (l − overlap)/(L − overlap) ∈ ℕ
+    # rows kept change where (l − overlap)/(L − overlap) ∈ ℕ
+    breaks = (span[:, None] // m[None, :]).ravel() + overlap
     cand = np.unique(np.concatenate([np.arange(min_length, min(_EXHAUSTIVE_LENGTHS, int(distinct.max())) + 1),
                                      breaks[breaks > _EXHAUSTIVE_LENGTHS]]))
     cand = cand[cand >= min_length]

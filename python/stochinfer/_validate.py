@@ -171,6 +171,15 @@ def finite_array(name: str, value, shape: tuple | None = None, dtype=np.float64)
     return arr
 
 
+def listed_arrays(value):
+    """A 1-D object array of arrays (np.load(..., allow_pickle=True) of a list of tracks) as
+    that list; any other value unchanged."""
+    if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 1 and value.size and all(
+            isinstance(v, np.ndarray) for v in value):
+        return list(value)
+    return value
+
+
 def stacked_array(name: str, value):
     """A list or tuple of trajectories as one numpy array; other values pass through.
     Refuses a masked array: its masked points would be read as whatever data lie under
@@ -182,9 +191,7 @@ def stacked_array(name: str, value):
                         "list of tracks (L_k, dim) (infer_langevin and the EP estimators of trajectories cut tracks of "
                         "different lengths into pieces of one length)"
                         + ("" if n else ", or pass data.filled() when nothing is masked"))
-    if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 1 and value.size and all(
-            isinstance(v, np.ndarray) for v in value):  # np.load(allow_pickle=True) of a list of tracks
-        value = list(value)
+    value = listed_arrays(value)
     if not isinstance(value, (list, tuple)):
         return value
     if len(value) == 0:

@@ -391,9 +391,8 @@ def ep(args) -> int:
     if (problem := _file_dt(args, data)):
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    kind = (data[0] if isinstance(data, list) else np.asarray(data)).dtype.kind if not isinstance(
-        data, si.Trajectories) else "f"
-    if not isinstance(data, si.Trajectories) and args.dt is None and (kind == "f" or args.method == "cneep"):
+    if not isinstance(data, si.Trajectories) and args.dt is None and (
+            (data[0] if isinstance(data, list) else np.asarray(data)).dtype.kind == "f" or args.method == "cneep"):
         print("error: --dt is required for plain arrays and tracks (time between consecutive points or frames)",
               file=sys.stderr)
         return 2

@@ -116,8 +116,9 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
         return cut >= 2 and n - cut >= 2
     need = smallest_length(overlap, overlap + 2, rows_ok)
     why = f"the {regime} fit" + (" with localisation_noise='robust' (a row spans 4 points)"
-                                 if localisation == "robust" else "") + ("" if by_trajectory or val_fraction is None else
-                                 f" with its {100 * val_fraction:.3g}% validation split (the last rows of each piece)")
+                                 if localisation == "robust" else "")
+    if not (by_trajectory or val_fraction is None):
+        why += f" with its {100 * val_fraction:.3g}% validation split (the last rows of each piece)"
     # a driven fit is split by track (split_rows): the length must leave it 5 tracks if it can
     return cut_into_pieces("data", tracks, overlap, need, why, min_tracks=5 if by_trajectory else 1)
 

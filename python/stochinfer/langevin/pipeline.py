@@ -256,10 +256,10 @@ NOISE_ONLY_SHARE = 0.01
 
 def _warn_noise_only(first: np.ndarray, second: np.ndarray, coords: list, notes: list) -> None:
     """Robust labels: warns for coordinates whose diffusion, E[Δ₁² + 2Δ₁Δ₂], is under 1% of
-    their squared increments E[Δ₁²] (plus 3 standard errors of that share): their increments are localisation noise, either over a
-    coordinate without dynamics noise (D ≈ 0 is then right, but noiseless= says so) or
-    swamping its diffusion (review, session 29: such a coordinate read D ≈ 0 silently).
-    first, second: consecutive increments Δ₁, Δ₂ of the training rows, (rows, k)."""
+    their squared increments E[Δ₁²] (plus 3 standard errors of that share): their increments
+    are localisation noise, either over a coordinate without dynamics noise (D ≈ 0 is then
+    right, but noiseless= says so) or swamping its diffusion (review, session 29: such a
+    coordinate read D ≈ 0 silently). first, second: consecutive increments Δ₁, Δ₂ of the training rows, (rows, k)."""
     raw = np.maximum(np.mean(first * first, axis=0), 1e-300)
     label = first * first + 2.0 * first * second
     share = np.mean(label, axis=0) / raw
@@ -427,7 +427,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
                    time_dependent: bool = False, period: Optional[float] = None,
                    time_harmonics: Optional[int] = None, t0: Optional[Union[float, np.ndarray]] = None,
                    measurement_noise: float = 0.0, noiseless: Sequence[int] = (), noise_check: bool = True,
-                   localisation_noise: str = "check", preset: str = "fast", drift_settings: Optional[TrainSettings] = None,
+                   localisation_noise: str = "check", preset: str = "fast",
+                   drift_settings: Optional[TrainSettings] = None,
                    diffusion_settings: Optional[TrainSettings] = None, kl_gradient: Optional[str] = None,
                    n_posterior: int = 200, val_fraction: float = 0.2, validation: str = "split",
                    dtype: str = "float32", seed: int = 0,
@@ -605,6 +606,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         raise ValueError("localisation_noise='robust' is for overdamped fits: underdamped labels are second "
                          "differences, which no lag removes the noise from; record less often instead (x[:, ::n])")
     robust = localisation_noise == "robust"
+    span = row_span(regime, localisation_noise)  # the points one row spans beyond its first
     d = as_langevin_data(data, dt, regime, model=model, time_dependent=time_dependent, t0=t0,
                          val_fraction=float(val_fraction), localisation=localisation_noise)
     if preset not in PRESETS:
@@ -683,14 +685,13 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     if measurement_noise:
         noise = np.random.default_rng([seed, 11]).normal(scale=measurement_noise, size=x.shape)
         if d.tracks is not None:  # a point two pieces of a track share is one measurement: one noise
-            shared = row_span(regime, localisation_noise)
             follows = (d.tracks[1:] == d.tracks[:-1]) & (d.track_starts[1:] > d.track_starts[:-1])
             for p in np.flatnonzero(follows) + 1:  # in order: a chain of pieces passes its noise along
-                noise[p, :shared] = noise[p - 1, x.shape[1] - shared:]
+                noise[p, :span] = noise[p - 1, x.shape[1] - span:]
         x = x + noise
     M, L, dim = x.shape
     under = regime == "underdamped"
-    n_pts = L - row_span(regime, localisation_noise)  # rows per trajectory
+    n_pts = L - span  # rows per trajectory
     noisy = [i for i in range(dim) if i not in set(int(k) for k in noiseless)]
     if any(not 0 <= int(k) < dim for k in noiseless) or not noisy:
         raise ValueError(f"noiseless must list coordinates in [0, {dim}) and leave at least one noisy one, "
@@ -722,7 +723,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     _check_least_squares_sizes(in_dim, dim, train.size, M * n_pts, drift_base,
                                diffusion_base == "quadratic" and not homogeneous_diffusion, method == "bbb",
                                d.t is not None and period is not None)
-    if under and corrections and d.integration is not None and d.integration[1] < 5:
+    # stochinfer.simulate output recorded every < 5 integration steps: not samples of continuous motion
+    coarse_record = d.integration is not None and d.integration[1] < 5
+    if under and corrections and coarse_record:
         _warn_coarse_integration(*d.integration)
     if noise_check:  # before any training: a coordinate without noise makes D singular
         if under:
@@ -847,9 +850,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         gamma_i = unbiased_friction(gamma_i, d.dt)
         rho = finite_dt_bias(np.minimum(gamma_i * d.dt, 0.5))
         y_d = y_d / np.column_stack([np.sqrt(rho[:, i] * rho[:, j]) for i, j in pairs])
-    # localisation noise, unless added on purpose or the record is a coarse integration (its positions are
-    # not samples of continuous motion: warned above)
-    if under and corrections and not measurement_noise and (d.integration is None or d.integration[1] >= 5):
+    # localisation noise, unless added on purpose or the record is a coarse integration (warned above)
+    if under and corrections and not measurement_noise and not coarse_record:
         gamma = (np.mean(gamma_i[train], axis=0) if local_rho else unbiased_friction(mean_friction(
             _corrected_drift(drift, drift_r, norm.get("fr_linear")), X[fit_rows], dim, s_v)[noisy], d.dt))
         _warn_underdamped_measurement_noise(label[:, noisy] - f, train, n_pts, noisy, d.dt, gamma * d.dt, s_x,
@@ -917,7 +919,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         vs = (np.diff(x, axis=1)[:, :-1] / d.dt).reshape(-1, dim)[val]
         val_states = np.concatenate([xs, vs], axis=1)
     else:
-        val_states = x[:, :-row_span(regime, localisation_noise)].reshape(-1, dim)[val]
+        val_states = x[:, :-span].reshape(-1, dim)[val]
     val_t = tt[val] if d.t is not None else None
     kl = (ds.kl_gradient if ds.kl_gradient == dd.kl_gradient
           else f"{ds.kl_gradient} (drift), {dd.kl_gradient} (diffusion)")
