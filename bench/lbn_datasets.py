@@ -13,6 +13,7 @@ the variant:
   out_of_bag ensemble only: validation="out_of_bag" (each drift member validates on the
              blocks its bootstrap left out, and trains on a resample of all rows)
   no_dbase   diffusion_base="none" (the diffusion network alone, as published)
+  first_order_d  second_order_diffusion=False (the diffusion labels keep Δt²(JD + DJᵀ))
   resetting  the drift network trained with stochinfer.Resetting(prob=0.002, after=1000)
   recentred  ensemble only: the bagged members shifted by (full-data ensemble mean
              − bagged mean) at each state; the full-data ensemble is
@@ -23,7 +24,8 @@ the variant:
 
 Usage: PYTHONPATH=python python bench/lbn_datasets.py [--systems nonlinear,inhomogeneous]
        [--methods bbb,ensemble] [--seeds 0,1,2,3,4,10]
-       [--variants default,none,refit,out_of_bag,no_dbase,linear,cubic,auto,resetting,recentred]
+       [--variants default,none,refit,out_of_bag,no_dbase,linear,cubic,auto,first_order_d,resetting,
+       recentred]
        [--points 10000] [--json out.json]
 """
 from __future__ import annotations
@@ -50,6 +52,9 @@ VARIANTS = {"default": {}, "none": dict(drift_base="none"), "refit": dict(refit=
             "out_of_bag": dict(validation="out_of_bag"),
             "no_dbase": dict(diffusion_base="none"), "linear": dict(drift_base="linear"),
             "cubic": dict(drift_base="cubic"), "auto": dict(drift_base="auto"),
+            # the diffusion labels without the drift gradient's O(dt) term (bench/RESULTS.md,
+            # "Second-order diffusion labels")
+            "first_order_d": dict(second_order_diffusion=False),
             # stochastic resetting of the drift network's training (bench/RESULTS.md, "Stochastic resetting")
             "resetting": dict(drift_settings=TrainSettings(resetting=si.Resetting(prob=0.002, after=1000)))}
 

@@ -523,6 +523,7 @@ class LangevinFit:
                      f"drift base {p['drift_base']} (degree {_degrees(p['drift_base_degree'])}), "
                      f"3/2 diffusion correction {p['diffusion_factor_3_2']}, "
                      f"F_r drift correction {p['drift_correction_F_r']}, diff_use_drift {p['diff_use_drift']}, "
+                     f"second-order diffusion labels {p['second_order_diffusion']}, "
                      f"diffusion base {p['diffusion_base']}"
                      + (f", time input {p['time_input']}" if p.get("time_input") else "")
                      + (", labels robust to localisation noise" if p.get("localisation_noise") == "robust" else ""))
@@ -552,6 +553,7 @@ class LangevinFit:
                 "drift_correction_F_r": (o.get("drift_correction") or "network") if "drift_shifted" in self.nets
                 else False, "preset": o["preset"],
                 "homogeneous_diffusion": o["homogeneous_diffusion"], "diff_use_drift": o["diff_use_drift"],
+                "second_order_diffusion": o.get("second_order_diffusion", False),
                 "diffusion_base": o.get("diffusion_base", "none"),
                 "localisation_noise": o.get("localisation_noise", "check"),
                 "friction_correction": o.get("friction_correction", False),

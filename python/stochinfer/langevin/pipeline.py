@@ -16,6 +16,7 @@ from .._validate import (boolean, check_output_fits, increment_moments, integer,
 from ..train import check_batch_size
 from .data import (LOCALISATION_MODES, as_langevin_data, row_span, split_rows, time_inputs, tril_outer, tril_pairs,
                    tril_to_matrix)
+from .ito_taylor import field_jacobian, remove_gradient_bias
 from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse_refit_with_out_of_bag,
                         refuse_refit_with_resetting)
 from .fit import LangevinFit, check_truth
@@ -421,7 +422,7 @@ def _note_track_split(d, val_pieces: np.ndarray, share: float, val_fraction: flo
 def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
                    hidden: int = 128, layers: int = 4, n_bayes: int = 2, n_members: int = 5,
                    bootstrap: bool = True, homogeneous_diffusion: bool = False, diffusion_base: str = "quadratic",
-                   diff_use_drift: bool = True,
+                   diff_use_drift: bool = True, second_order_diffusion: bool = True,
                    corrections: bool = True, friction_correction: bool = True, drift_correction: str = "linear",
                    drift_base: str = "linear", refit: bool = False, separate_noiseless_drift: bool = True,
                    time_dependent: bool = False, period: Optional[float] = None,
@@ -474,9 +475,15 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     diff_use_drift (default True): subtract the frozen drift's (ΦΔt)(ΦΔt)ᵀ from the
     diffusion labels (three times it with localisation_noise='robust'); without it D is
     biased by Φ²Δt/2 (3Φ²Δt/2 robust; 25% for the nonlinear
-    system's strong drift, 3x the target error for Van der Pol). corrections (underdamped): D × 3/2
-    and Φ + (Φ − Φ_r)/4 (methods.md §3.3), for positions sampled from continuous
-    motion; stochinfer.simulate output recorded every < 5 integration steps warns
+    system's strong drift, 3x the target error for Van der Pol). second_order_diffusion
+    (overdamped, default True): also subtract ½Δt(JY + YJᵀ) from each diffusion label Y,
+    J the frozen drift's Jacobian (central differences): the drift's gradient puts
+    Δt²(JD + DJᵀ) into E[ΔxΔxᵀ] (a trap reads D(1 − kΔt); langevin/ito_taylor.py).
+    Six datasets each (bench/RESULTS.md, "Second-order diffusion labels"): mean D error
+    nonlinear 0.045 → 0.038 (bbb), 0.053 → 0.038 (ensemble), inhomogeneous 0.088 →
+    0.074, 0.080 → 0.061; underdamped fits have their own finite-γΔt factors.
+    corrections (underdamped): D × 3/2 and Φ + (Φ − Φ_r)/4 (methods.md §3.3), for
+    positions sampled from continuous motion; stochinfer.simulate output recorded every < 5 integration steps warns
     (explicit Euler at one step per record: corrections=False is exact). friction_correction (underdamped, with
     corrections): 3/2 is exact only for γΔt → 0 and leaves D about γΔt low, so each
     diffusion label is divided by the exact factor ρ(γΔt) at the local friction
@@ -554,9 +561,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     noise of x_j is not in it), the diffusion from Δ_{j+1}Δ_{j+1}ᵀ + Δ_{j+1}Δ_{j+2}ᵀ +
     Δ_{j+2}Δ_{j+1}ᵀ (the noise's variance cancels; Vestergaard, Blainey and Flyvbjerg
     2014), less 3(FΔt)(FΔt)ᵀ. A trap with 10 nm noise (D = 0.1 µm²/s, k = 10/s, Δt = 1 ms;
-    tests/test_langevin_localisation.py): stiffness 19.9 and D 0.197 by default, 9.7 and
-    0.097 robust. The price: an O(Δt) bias about three times the default's (for a trap
-    −1.5kΔt in k, −3kΔt in D) and errors in the input x_j itself (σ² beside the spread).
+    tests/test_langevin_localisation.py): stiffness 19.9 and D 0.201 by default, 9.7 and
+    0.100 robust. The price: an O(Δt) drift bias (−1.5kΔt in k for a trap; D's −3kΔt the
+    second-order labels remove) and errors in the input x_j itself (σ² beside the spread).
     preset: 'fast' (default) or 'reference' (the published optimiser schedule: constant
     lr 1e-6 for the drift and 5e-6 for the diffusion, batch 128, 5000 and 10000 epochs;
     slow; the other choices stay this library's: width, KL
@@ -593,7 +600,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     """
     t_start = time.perf_counter()
     for name, flag in (("bootstrap", bootstrap), ("homogeneous_diffusion", homogeneous_diffusion),
-                       ("diff_use_drift", diff_use_drift), ("corrections", corrections),
+                       ("diff_use_drift", diff_use_drift), ("second_order_diffusion", second_order_diffusion),
+                       ("corrections", corrections),
                        ("friction_correction", friction_correction), ("refit", refit),
                        ("separate_noiseless_drift", separate_noiseless_drift), ("time_dependent", time_dependent),
                        ("noise_check", noise_check)):
@@ -763,7 +771,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         # drift label Δx̃_{j+1} on x̃_j is free of the −σ² coupling that inflates the stiffness; the
         # diffusion label Δ_{j+1}Δ_{j+1}ᵀ + Δ_{j+1}Δ_{j+2}ᵀ + Δ_{j+2}Δ_{j+1}ᵀ has the noise's +2σ² and −σ²
         # −σ² cancel (Vestergaard et al. 2014). A trap with 10 nm noise (tests/test_langevin_localisation.py):
-        # k 19.9 and D 0.197 from Δx̃_j, 9.7 and 0.097 so (truth 10, 0.1)
+        # k 19.9 and D 0.201 from Δx̃_j, 9.7 and 0.100 so (truth 10, 0.1)
         inputs = [xt[:, :-3].reshape(-1, dim)]
         label = (xt[:, 2:-1] - xt[:, 1:-2]).reshape(-1, dim)  # Δx̃_{j+1}
         label_next = (xt[:, 3:] - xt[:, 2:-1]).reshape(-1, dim)  # Δx̃_{j+2}
@@ -843,6 +851,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         _warn_measurement_noise(label[:, noisy] - f, train, n_pts, noisy, d.dt, s_x, d.notes)
     if diff_use_drift:  # E[ΔΔᵀ] holds (FΔt)(FΔt)ᵀ once, the robust label three times
         y_d = y_d - (3.0 if robust else 1.0) * tril_outer(f)
+    if second_order_diffusion and not under:  # the drift's gradient in E[ΔΔᵀ], Δt²(JD + DJᵀ) (ito_taylor.py)
+        J = field_jacobian(lambda z: drift.samples(z, 0, 0).mean(axis=0), X, noisy, noisy)
+        y_d = remove_gradient_bias(y_d, J, d.dt, 1.5 if robust else 0.5)
     pairs = tril_pairs(nd)
     local_rho = under and corrections and friction_correction
     if local_rho:  # finite-γΔt factor at each state's own friction, its estimate unbiased (langevin/friction.py)
@@ -929,6 +940,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
                    drift_correction=drift_correction if (under and corrections) else None,
                    friction_correction=bool(under and corrections and friction_correction), preset=preset,
                    homogeneous_diffusion=homogeneous_diffusion, diff_use_drift=diff_use_drift,
+                   second_order_diffusion=bool(second_order_diffusion and not under),
                    diffusion_base="quadratic" if use_base else "none",
                    noiseless=[i for i in range(dim) if i not in noisy], localisation_noise=localisation_noise,
                    n_posterior=n_posterior if method == "bbb" else 1,  # ensembles: the members are the samples
