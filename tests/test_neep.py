@@ -10,7 +10,7 @@ import pytest
 
 import stochinfer as si
 from stochinfer import _core
-from stochinfer.ep import NEEP, three_way_split
+from stochinfer.ep import NEEP, RNEEP, three_way_split
 from stochinfer.train import run_training
 from conftest import sigint_after
 
@@ -612,7 +612,9 @@ def test_sparse_token_labels_warn_and_their_memory_is_counted(monkeypatch):
         est.fit((tok + 1) * 1000)
     n_params = 3001 * 4 + 2 * 4 * 8 + 1 * 8 ** 2  # as NEEP._build_net counts them
     batch_rows = 4 * 16 * 8
-    room = (8 + GRADIENT_GROUPS + 2 - 1) * n_params * 4 + batch_rows * 4  # one copy short
+    workspace = 2 * _core.NeepModel32.workspace_values(state_dim=0, n_tokens=3001, embed_dim=4, n_states=2, hidden=8,
+                                                       n_layers=1, activation=est.activation)  # 2 threads
+    room = (8 + GRADIENT_GROUPS + 2 - 1) * n_params * 4 + workspace * 4 + batch_rows * 4  # one copy short
     monkeypatch.setattr(_validate, "available_memory_bytes", lambda: room)
     with pytest.warns(UserWarning, match="token labels reach"), \
             pytest.raises(si.OutputTooLargeError, match="or the largest token label"):
@@ -644,3 +646,36 @@ def test_fluctuation_theorem_gap_flags_a_blown_up_network():
         NEEP._warn_fluctuation_theorem(dt, *read_out(blown))
     with np.errstate(over="ignore"), pytest.warns(UserWarning, match="violates"):  # e^{−ΔS} beyond the float range
         NEEP._warn_fluctuation_theorem(dt, *read_out([np.array([-1e3, 1.0]), np.ones(2), np.ones(2)]))
+
+
+def test_size_check_counts_each_workers_activations(monkeypatch):
+    """Each worker holds a chunk of columns through every layer, whatever the batch: 10⁶ layers
+    of width 2 at batch 16 passed the check and grew to 24 GB (review, session 30). The count
+    comes from the core (tests/cpp/test_neep.cpp checks it against what reserve allocates)."""
+    from stochinfer import _validate
+
+    tr = si.simulate(si.models.BeadSpring(2), 4, 100, 0.05)
+    est = NEEP(hidden=2, layers=3000, batch=16, n_iter=1, eval_every=1, n_threads=2, progress=False)
+    ws = _core.NeepModel32.workspace_values(state_dim=2, n_tokens=0, embed_dim=0, n_states=2, hidden=2, n_layers=3000,
+                                            activation=est.activation)
+    assert ws >= 3000 * 2 * 64  # 64 columns at least per chunk
+    monkeypatch.setattr(_validate, "available_memory_bytes", lambda: 2 * ws * 4)  # the workspaces alone fill it
+    with pytest.raises(si.OutputTooLargeError, match="lower hidden, layers"):
+        est.fit(tr)
+    monkeypatch.setattr(_validate, "available_memory_bytes", lambda: 4 * ws * 4)
+    est.fit(tr)
+    rws = _core.RneepModel32.workspace_values(n_tokens=6, embed_dim=8, hidden=16, window=5000)
+    assert rws >= 5 * 16 * 128 * 5000  # the GRU's tape of 128 windows
+    tokens = si.models.FlashingRatchet().sample(5, 50_000, observe="position")
+    monkeypatch.setattr(_validate, "available_memory_bytes", lambda: 2 * rws * 4)
+    with pytest.raises(si.OutputTooLargeError, match="window or batch"):
+        RNEEP(window=5000, hidden=16, embed_dim=8, batch=1, n_iter=1, n_threads=2, progress=False).fit(tokens)
+
+
+def test_a_kept_model_worse_than_no_model_is_flagged():
+    """An overfitted network whose e^(−ΔS) explodes on new transitions kept a validation loss
+    of ~10⁹ (ΔS ≡ 0 scores 1) and reported a rate without a word (review, session 30)."""
+    tr = si.simulate(si.models.ElasticNetwork(n=5, hot=((2, 2),)), 10, 300, 0.05)
+    with pytest.warns(RuntimeWarning, match="worse than ΔS ≡ 0.*not meaningful"):
+        res = NEEP(n_iter=300, eval_every=100, progress=False).fit(tr)
+    assert any("worse than ΔS ≡ 0" in n for n in res.settings["notes"])

@@ -47,6 +47,19 @@ void bind_network_methods(Cls& cls) {
       py::arg("data"), py::arg("segments"), "ΔS of every read-out item of the segments, in order (float64).");
 }
 
+stochinfer::MlpSpec mlp_spec(int state_dim, int n_tokens, int embed_dim, int n_states, int hidden, int n_layers,
+                             const std::string& activation) {
+  stochinfer::MlpSpec s;
+  s.state_dim = state_dim;
+  s.n_tokens = n_tokens;
+  s.embed_dim = embed_dim;
+  s.n_states = n_states;
+  s.hidden = hidden;
+  s.n_layers = n_layers;
+  s.activation = stochinfer::activation_from_name(activation);
+  return s;
+}
+
 template <class T>
 void bind_model(py::module_& m, const char* name) {
   using Model = stochinfer::NeepModel<T>;
@@ -54,18 +67,20 @@ void bind_model(py::module_& m, const char* name) {
   py::class_<Model> cls(m, name, "NEEP network h(s, s') with Adam state (see stochinfer.NEEP).");
   cls.def(py::init([](int state_dim, int n_tokens, int embed_dim, int n_states, int hidden, int n_layers,
                       const std::string& activation, std::uint64_t seed, int n_threads) {
-            stochinfer::MlpSpec s;
-            s.state_dim = state_dim;
-            s.n_tokens = n_tokens;
-            s.embed_dim = embed_dim;
-            s.n_states = n_states;
-            s.hidden = hidden;
-            s.n_layers = n_layers;
-            s.activation = stochinfer::activation_from_name(activation);
-            return Model(s, seed, n_threads);
+            return Model(mlp_spec(state_dim, n_tokens, embed_dim, n_states, hidden, n_layers, activation), seed,
+                         n_threads);
           }),
           py::arg("state_dim"), py::arg("n_tokens"), py::arg("embed_dim"), py::arg("n_states"), py::arg("hidden"),
           py::arg("n_layers"), py::arg("activation"), py::arg("seed"), py::arg("n_threads") = 0)
+      .def_static(
+          "workspace_values",
+          [](int state_dim, int n_tokens, int embed_dim, int n_states, int hidden, int n_layers,
+             const std::string& activation) {
+            return Model::workspace_values(
+                mlp_spec(state_dim, n_tokens, embed_dim, n_states, hidden, n_layers, activation));
+          },
+          py::arg("state_dim"), py::arg("n_tokens"), py::arg("embed_dim"), py::arg("n_states"), py::arg("hidden"),
+          py::arg("n_layers"), py::arg("activation"), "Values each worker thread's scratch holds for this spec.")
       .def_property_readonly("input_width", [](Model& md) { return md.spec().input_width(); })
       .def(
           "set_input_transform",
@@ -95,7 +110,14 @@ void bind_rneep(py::module_& m, const char* name) {
             return Model(stochinfer::RneepSpec{n_tokens, embed_dim, hidden, window}, seed, n_threads);
           }),
           py::arg("n_tokens"), py::arg("embed_dim"), py::arg("hidden"), py::arg("window"), py::arg("seed"),
-          py::arg("n_threads") = 0);
+          py::arg("n_threads") = 0)
+      .def_static(
+          "workspace_values",
+          [](int n_tokens, int embed_dim, int hidden, int window) {
+            return Model::workspace_values(stochinfer::RneepSpec{n_tokens, embed_dim, hidden, window});
+          },
+          py::arg("n_tokens"), py::arg("embed_dim"), py::arg("hidden"), py::arg("window"),
+          "Values each worker thread's scratch holds for this spec.");
   bind_network_methods<Model>(cls);
 }
 

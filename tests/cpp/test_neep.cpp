@@ -8,6 +8,7 @@
 
 #include "check.hpp"
 #include "stochinfer/neep.hpp"
+#include "stochinfer/nn/mlp.hpp"
 #include "stochinfer/rng.hpp"
 
 using namespace stochinfer;
@@ -51,5 +52,26 @@ int main() {
     CHECK(std::fabs(mean - exact) < 0.01);
   }
   CHECK(weights[0] == weights[1]);
+
+  // the size check's workspace (Python refuses a model before building it) is what reserve allocates
+  for (const Activation act : {Activation::silu, Activation::elu}) {
+    for (const int tokens : {0, 3}) {
+      MlpSpec w;
+      w.state_dim = tokens ? 1 : 5;
+      w.n_tokens = tokens;
+      w.embed_dim = tokens ? 8 : 0;
+      w.hidden = 24;
+      w.n_layers = 3;
+      w.activation = act;
+      nn::Mlp<float> mlp(w);
+      nn::Mlp<float>::Workspace ws;
+      const int cols = 70;
+      mlp.reserve(ws, cols);
+      std::size_t held = std::size_t(ws.x0.size() + ws.out.size() + ws.g0.size() + ws.g1.size()) + ws.tokens.size();
+      for (const auto& m : ws.pre) held += std::size_t(m.size());
+      for (const auto& m : ws.act) held += std::size_t(m.size());
+      CHECK(held == nn::Mlp<float>::workspace_values(w, cols));
+    }
+  }
   return stochinfer_test::report();
 }

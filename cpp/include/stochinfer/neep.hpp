@@ -51,6 +51,9 @@ class NeepModel {
 
   const MlpSpec& spec() const;
   std::size_t n_params() const;
+  /// Values of T each worker thread's scratch holds for this spec (activations of a
+  /// chunk of pairs through every layer): for size checks before construction.
+  static std::size_t workspace_values(const MlpSpec& spec);
   T* params();  ///< flat parameter buffer (layout: see nn/mlp.hpp)
   const T* params() const;
   T* adam_m();  ///< Adam first-moment buffer

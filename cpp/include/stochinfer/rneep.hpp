@@ -34,6 +34,9 @@ class RneepModel {
 
   const RneepSpec& spec() const;
   std::size_t n_params() const;
+  /// Values of T each worker thread's scratch holds for this spec (the GRU's tape of a
+  /// chunk of windows, the embedding's projections): for size checks before construction.
+  static std::size_t workspace_values(const RneepSpec& spec);
   T* params();  ///< [E (embed x n_tokens)] [W_i (3H x embed)] [b_i] [W_h (3H x H)] [b_h] [w_out (H)] [b_out]
   const T* params() const;
   T* adam_m();

@@ -144,6 +144,11 @@ NeepModel<T>& NeepModel<T>::operator=(NeepModel&&) noexcept = default;
 template <class T>
 const MlpSpec& NeepModel<T>::spec() const { return impl_->mlp.spec(); }
 template <class T>
+std::size_t NeepModel<T>::workspace_values(const MlpSpec& spec) {
+  const int cols = 2 * chunk_pairs(spec);
+  return nn::Mlp<T>::workspace_values(spec, cols) + std::size_t(cols);  // + dout
+}
+template <class T>
 std::size_t NeepModel<T>::n_params() const { return impl_->opt.p.size(); }
 template <class T>
 T* NeepModel<T>::params() { return impl_->opt.p.data(); }

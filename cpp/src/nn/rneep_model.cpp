@@ -180,6 +180,12 @@ const RneepSpec& RneepModel<T>::spec() const { return impl_->spec; }
 template <class T>
 std::size_t RneepModel<T>::n_params() const { return impl_->opt.p.size(); }
 template <class T>
+std::size_t RneepModel<T>::workspace_values(const RneepSpec& s) {
+  // as the constructor reserves: tok, P and dP, gi and dgi, hbar, carry, ext, dout, the tape
+  const std::size_t S = 2 * kChunk, n = std::size_t(s.window), H = std::size_t(s.hidden);
+  return S * n + 6 * H * std::size_t(s.n_tokens) + 6 * H * S + 3 * H * S + S + 5 * H * S * n + 3 * H * S;
+}
+template <class T>
 T* RneepModel<T>::params() { return impl_->p.data(); }
 template <class T>
 const T* RneepModel<T>::params() const { return impl_->p.data(); }

@@ -165,22 +165,29 @@ class NEEP:
         self._state_dim, self._n_tokens = d.dim, n_tokens
         return self._build_net(seed)
 
-    def _check_size(self, n_params: int, hint: str) -> None:
+    def _check_size(self, n_params: int, hint: str, workspace: int = 0) -> None:
         """Parameters, gradients, Adam moments, checkpoints (fewer than 8 copies), the
         gradient's group accumulators and per-thread scratch (16 + threads copies:
-        nn::GroupedGradient) and minibatch activations (4 rows per batch element): refused
-        before the C++ core allocates them. (With 8 copies counted, sparse token labels up
-        to 3·10⁶ passed the check and grew towards 25 GB: user trial, session 27.)"""
+        nn::GroupedGradient), each worker's activations (`workspace` values, from the core:
+        a chunk of items through every layer, whatever the batch) and minibatch activations
+        (4 rows per batch element): refused before the C++ core allocates them. (With 8
+        copies counted, sparse token labels up to 3·10⁶ passed the check and grew towards
+        25 GB: user trial, session 27; without the workspace, 10⁶ layers of width 2 at batch
+        16 passed and grew to 24 GB: review, session 30.)"""
         threads = self.n_threads or os.cpu_count() or 1
         copies = 8 + GRADIENT_GROUPS + threads
-        check_output_fits((copies * n_params + 4 * self.batch * self.hidden * max(self.layers, 1),), self.dtype, hint)
+        check_output_fits((copies * n_params + threads * workspace
+                           + 4 * self.batch * self.hidden * max(self.layers, 1),), self.dtype, hint)
 
     def _build_net(self, seed: int):
         cls = _core.NeepModel32 if self.dtype == "float32" else _core.NeepModel64
         embed = self.embed_dim if self._n_tokens else 0
         width_in = 2 * (self._state_dim + embed)
         self._check_size(self._n_tokens * embed + width_in * self.hidden + self.layers * self.hidden ** 2,
-                         "lower hidden, layers, batch or embed_dim (or the largest token label)")
+                         "lower hidden, layers, batch or embed_dim (or the largest token label)",
+                         cls.workspace_values(state_dim=self._state_dim, n_tokens=self._n_tokens, embed_dim=embed,
+                                              n_states=2, hidden=self.hidden, n_layers=self.layers,
+                                              activation=self.activation))
         return cls(state_dim=self._state_dim, n_tokens=self._n_tokens,
                    embed_dim=embed, n_states=2, hidden=self.hidden,
                    n_layers=self.layers, activation=self.activation, seed=int(seed), n_threads=self.n_threads)
@@ -324,6 +331,7 @@ class NEEP:
                 self._set_transform(net, self.shift, self.scale)
                 fit = self._train(net, d, split, val, seed + k)
                 _refuse_diverged_without_a_usable_model(fit, type(self).__name__, seed + k, self.lr)
+                _warn_worse_than_no_model(fit, type(self).__name__, seed + k, d.notes)
             except KeyboardInterrupt:
                 if not members:
                     raise
@@ -553,6 +561,20 @@ def _refuse_diverged_without_a_usable_model(fit: dict, name: str, seed: int, lr:
         raise FloatingPointError(
             f"{name} training diverged (seed {seed}), and the best model validated before it has validation loss "
             f"{best:.3g}, worse than ΔS ≡ 0 (loss 1): no usable model; lower the learning rate (lr={lr})")
+
+
+def _warn_worse_than_no_model(fit: dict, name: str, seed: int, notes: list) -> None:
+    """A training that did not diverge can still keep a model worse than ΔS ≡ 0 (best
+    validation loss above 1 by 5%): an overfitted network whose e^(−ΔS) explodes on new
+    transitions (a review found 4.5·10⁶, reported as 13.4 ± 6.2 against σ_Δt 8.4). The
+    number is then not an estimate: warned and noted."""
+    best = fit["best"]["val_loss"]
+    if not fit.get("diverged") and best > 1.05:
+        what = (f"{name} (seed {seed}): the kept model's validation loss {best:.3g} is worse than ΔS ≡ 0 (loss 1), "
+                "so the estimate is not meaningful: the network overfits or has not trained (more data, fewer "
+                "updates or a lower lr, a smaller network)")
+        warnings.warn(what, RuntimeWarning, stacklevel=user_stacklevel())
+        notes.append(what)
 
 
 def _ensemble_delta_s(nets: list, data, segs: np.ndarray):

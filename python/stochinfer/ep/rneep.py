@@ -73,7 +73,9 @@ class RNEEP(NEEP):
         cls = _core.RneepModel32 if self.dtype == "float32" else _core.RneepModel64
         self._check_size(self._n_tokens * self.embed_dim + 4 * self.hidden * (self.hidden + self.embed_dim)
                          + self.window * self.batch * self.hidden,
-                         "lower hidden, embed_dim, window or batch (or the largest token label)")
+                         "lower hidden, embed_dim, window or batch (or the largest token label)",
+                         cls.workspace_values(n_tokens=self._n_tokens, embed_dim=self.embed_dim, hidden=self.hidden,
+                                              window=self.window))
         return cls(n_tokens=self._n_tokens, embed_dim=self.embed_dim, hidden=self.hidden, window=self.window,
                    seed=int(seed), n_threads=self.n_threads)
 

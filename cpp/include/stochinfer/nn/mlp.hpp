@@ -62,6 +62,15 @@ class Mlp {
     }
   }
 
+  /// Values (of T; token slots counted alike) reserve(ws, max_cols) allocates: one worker's
+  /// scratch, for size checks before a model is built.
+  static std::size_t workspace_values(const MlpSpec& s, int max_cols) {
+    const std::size_t c = std::size_t(max_cols), H = std::size_t(s.hidden), w = std::size_t(s.input_width());
+    const std::size_t per_layer = H * c * (activation_needs_input(s.activation) ? 2 : 1);  // act (+ pre)
+    return w * c + c * std::size_t(s.n_states) + std::size_t(s.n_layers) * per_layer + std::size_t(s.out_dim) * c +
+           2 * std::max(H, w) * c;  // x0, tokens, layers, out, g0 and g1
+  }
+
   void reserve(Workspace& ws, int max_cols) const {
     if (ws.x0.cols() >= max_cols) return;
     ws.x0.resize(spec_.input_width(), max_cols);
