@@ -14,6 +14,8 @@ OU = si.models.LinearOU(-np.eye(2), np.eye(2))
 
 def test_the_compiled_simulator_reports_divergence_instead_of_returning_nan():
     with pytest.raises(FloatingPointError, match="diverged.*reduce dt or raise substeps"):
+        si.simulate(si.models.Nonlinear(), 2, 400, 10.0, initial="zeros")
+    with pytest.raises(ValueError, match="unstable"):  # a linear model's step is checked up front
         si.simulate(OU, 2, 400, 10.0, initial="zeros")
     with pytest.raises(ValueError, match="substeps must be <= 2147483647"):
         si.simulate(OU, 2, 10, 0.1, substeps=2**40)
@@ -595,3 +597,33 @@ def test_plugin_counts_pairs_when_it_calls_a_histogram_undersampled():
                                             r"distinct pairs \(< 10 per pair\).*usually upwards"):
         est = si.entropy_production(x, 1e-3, method="plugin")
     assert est.rate > 4 * est.stderr  # the bias the warning is about
+
+
+def test_review_findings_session30():
+    m = si.models.BeadSpring(2)
+    # a linear model's unstable step is refused whatever the start (from zeros it grew to 1e54 in
+    # 100 steps and came back finite)
+    for start in (dict(initial="zeros"), dict(initial=np.zeros(2), burn_in=10)):
+        with pytest.raises(ValueError, match="dt = 1.5 with substeps = 1.*unstable.*reduce dt"):
+            si.simulate(m, 5, 100, 1.5, **start)
+    assert np.isfinite(si.simulate(m, 2, 10, 0.1, initial="zeros").x).all()
+    # substeps that contradict a Trajectories object: an error, not another simulation's truth
+    tr = si.simulate(m, 20, 200, 0.1, substeps=2, record_every=5)
+    with pytest.raises(ValueError, match="substeps=2 contradicts the Trajectories.*10 integration steps"):
+        si.entropy_production(tr, method="tur", substeps=2)
+    res = si.entropy_production(tr, method="tur", substeps=10)
+    assert res.truth["snapshot_ep_rate"] == pytest.approx(m.snapshot_ep_rate(0.5, substeps=10))
+    assert not any("integrator" in n for n in res.settings["notes"])
+    # arrays do not carry their integrator: the truth says which one it assumed
+    res = si.entropy_production(tr.x, 0.5, model=m, substeps=10, method="tur")
+    assert any("integrator not recorded with the data: σ_Δt computed for 'euler_maruyama'" in n
+               for n in res.settings["notes"])
+    # a ratchet switch rate beyond the ground truth's reach is refused at construction
+    with pytest.raises(ValueError, match=r"switch_rate must be within \[1e-12, 1e12\]"):
+        si.models.FlashingRatchet(switch_rate=1e-20)
+    assert si.models.FlashingRatchet(switch_rate=1e12).ep_per_step() >= 0
+    # the ground truth's dt is checked by name
+    with pytest.raises(TypeError, match="dt must be a real number"):
+        m.snapshot_ep_rate("0.1")
+    with pytest.raises(ValueError, match="dt must be > 0"):
+        m.sampled_covariance(-0.1)

@@ -161,7 +161,8 @@ class _LinearMixin:
     def sampled_covariance(self, dt: float, substeps: int = 1, method: str = "euler_maruyama") -> np.ndarray:
         """Stationary covariance C_s of the chain actually sampled every dt (model time unit)
         (method 'euler_maruyama' or 'heun' with `substeps` integrator steps per dt, or 'exact')."""
-        return np.asarray(gt.sampled_covariance(self.A, self.D, float(dt), method, c_int_count("substeps", substeps)))
+        return np.asarray(gt.sampled_covariance(self.A, self.D, positive_float("dt", dt), method,
+                                                c_int_count("substeps", substeps)))
 
     def ep_rate(self) -> float:
         """Entropy production rate σ = tr[Ωᵀ D⁻¹ Ω C] (k_B per unit time)."""
@@ -172,7 +173,8 @@ class _LinearMixin:
         unit; σ_Δt in k_B per unit time), the value a transition-based estimator converges
         to (methods.md §5.0), for data made by `method` ('euler_maruyama', 'heun' or
         'exact') with `substeps` steps per dt."""
-        return float(gt.snapshot_ep_rate(self.A, self.D, float(dt), method, c_int_count("substeps", substeps)))
+        return float(gt.snapshot_ep_rate(self.A, self.D, positive_float("dt", dt), method,
+                                         c_int_count("substeps", substeps)))
 
     def exposure_ep_rates(self, dt: float, blur: int, seq_len: int = 2, substeps: int = 1,
                           method: str = "euler_maruyama", observed=None) -> dict:
@@ -190,9 +192,9 @@ class _LinearMixin:
         obs = [] if observed is None else sorted({integer("observed", i) for i in observed})
         if any(not 0 <= i < self.A.shape[0] for i in obs):
             raise ValueError(f"observed must list coordinates in [0, {self.A.shape[0]}), got {observed!r}")
-        mean, span = gt.exposure_window_ep(self.A, self.D, float(dt), method, c_int_count("substeps", substeps),
-                                           c_int_count("blur", blur), c_int_count("seq_len", seq_len, minimum=2),
-                                           obs)
+        mean, span = gt.exposure_window_ep(self.A, self.D, positive_float("dt", dt), method,
+                                           c_int_count("substeps", substeps), c_int_count("blur", blur),
+                                           c_int_count("seq_len", seq_len, minimum=2), obs)
         return {"exposure_mean_ep_rate": float(mean), "exposure_span_ep_rate": float(span)}
 
     def transition_entropy(self, x: np.ndarray) -> np.ndarray:
@@ -206,6 +208,17 @@ class _LinearMixin:
         b = x[:, 1:].reshape(-1, x.shape[2])
         return np.asarray(gt.transition_entropy(self.A, self.D, C, a, b)).reshape(x.shape[0], x.shape[1] - 1)
 
+    def integrator_covariance(self, dt: float, substeps: int, integrator: str) -> np.ndarray:
+        """sampled_covariance, with an unstable step refused naming dt, substeps and the fix
+        (the stationary start, and simulate for any start: stochinfer.simulate)."""
+        try:
+            return self.sampled_covariance(dt, substeps, integrator)
+        except ValueError as exc:
+            if "unstable" not in str(exc):
+                raise
+            raise ValueError(f"dt = {dt:g} with substeps = {substeps}: the {integrator} step dt/substeps is "
+                             f"unstable for this model ({exc}); reduce dt or raise substeps") from None
+
     def initial_distribution(self, dt: float, substeps: int, integrator: str):
         # exactly stationary for the integrator: the discrete Lyapunov covariance of its substep chain
         if self.A.shape[0] > _SLOW_LYAPUNOV_DIM:  # O(d³) with no cancel point: say so before it starts
@@ -213,13 +226,7 @@ class _LinearMixin:
                           f"Lyapunov equation (minutes above d ≈ 2000) that Ctrl-C cannot interrupt; "
                           "initial='zeros' with a burn_in avoids it", stacklevel=4)
         if integrator in ("euler_maruyama", "heun"):
-            try:
-                C = self.sampled_covariance(dt, substeps, integrator)
-            except ValueError as exc:
-                if "unstable" not in str(exc):
-                    raise
-                raise ValueError(f"dt = {dt:g} with substeps = {substeps}: the {integrator} step dt/substeps is "
-                                 f"unstable for this model ({exc}); reduce dt or raise substeps") from None
+            C = self.integrator_covariance(dt, substeps, integrator)
         else:
             C = self.stationary_covariance()
         L = np.linalg.cholesky(C)
@@ -651,6 +658,10 @@ class FlashingRatchet:
         self.potential = positive_float("potential", potential, allow_zero=True)
         self.temperature = positive_float("temperature", temperature)
         self.switch_rate = positive_float("switch_rate", switch_rate)
+        if not 1e-12 <= self.switch_rate <= 1e12:  # 1e-20: "no unique stationary distribution" (review)
+            raise ValueError(f"switch_rate must be within [1e-12, 1e12], got {self.switch_rate:g}: beyond it the "
+                             "jump probabilities lose the switching in double precision and the ground truth "
+                             "cannot be computed")
         limit = gt.RATCHET_MAX_BARRIER  # jump probabilities span exp(−2V/T): they would underflow
         if self.potential / self.temperature > limit:
             raise ValueError(f"potential / temperature must be <= {limit:g}, got "

@@ -26,6 +26,12 @@ def default_burn_in(model: Union[Model, PythonModel], dt: float, substeps: int) 
     return math.ceil(getattr(model, "default_burn_in_substeps", 0) / substeps)  # PythonModel: none
 
 
+#: linear models up to this dimension have their step checked for stability whatever the start
+#: (a Lyapunov solve, milliseconds); above it only the stationary start checks (divergence to
+#: inf or NaN still raises FloatingPointError)
+_STABILITY_CHECK_DIM = 256
+
+
 def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: float, *,
              substeps: int = 1, seed: int = 0, record_every: int = 1, burn_in: Optional[int] = None,
              initial: Union[str, np.ndarray, None] = None, dtype: str = "float64",
@@ -129,6 +135,11 @@ def simulate(model: Union[Model, PythonModel], n_traj: int, n_steps: int, dt: fl
             raise ValueError(f"a parameter of {type(model).__name__} reaches {params.max():.3g}, beyond the float32 "
                              "range: use dtype='float64'")
     init_kind, init_data = _initial(model, initial, n_traj, dim, dt, substeps, integrator)
+    if (init_kind != "gaussian" and integrator in ("euler_maruyama", "heun")
+            and hasattr(model, "integrator_covariance") and dim <= _STABILITY_CHECK_DIM):
+        # the stationary start refuses an unstable step; other starts grew to 1e54 in 100 steps and were
+        # returned as finite (review, session 30): the same check, for any start
+        model.integrator_covariance(dt, substeps, integrator)
     if init_kind in ("broadcast", "per_trajectory") and np.abs(init_data).max() > np.finfo(dtype).max:
         raise ValueError(f"initial reaches {np.abs(init_data).max():.3g}, beyond the {dtype.name} range; "
                          "use dtype='float64' or smaller initial states")

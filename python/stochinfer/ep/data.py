@@ -61,11 +61,20 @@ def _check_model(model, arr: np.ndarray, tokens: bool) -> None:
 
 
 def recorded_substeps(settings: dict, substeps: Optional[int]) -> Optional[int]:
-    """`substeps` as given, else the integration steps per recorded interval of a
-    simulation's settings (record_every intervals of `substeps` each), else None."""
-    if substeps is None and settings.get("substeps") is not None:
-        return int(settings["substeps"]) * int(settings.get("record_every", 1))
-    return substeps
+    """The integration steps per recorded interval of a simulation's settings
+    (record_every intervals of `substeps` each), else `substeps` as given, else None.
+    A given value that contradicts the settings is an error: the truth would be that of
+    another simulation (substeps=2 with record_every=5 read as 2 steps per record gave
+    σ_Δt 0.683 instead of 0.589; review, session 30)."""
+    if settings.get("substeps") is None:
+        return substeps
+    recorded = int(settings["substeps"]) * int(settings.get("record_every", 1))
+    if substeps is not None and (isinstance(substeps, bool) or substeps != recorded):
+        raise ValueError(f"substeps={substeps!r} contradicts the Trajectories, simulated with substeps="
+                         f"{settings['substeps']} and record_every={settings.get('record_every', 1)}: {recorded} "
+                         "integration steps per recorded interval, which is what substeps counts here; omit "
+                         "substeps (Trajectories carry it)")
+    return recorded
 
 
 def checked_substeps(substeps) -> Optional[int]:
@@ -208,7 +217,11 @@ def model_truth(d: EPData) -> dict:
         return t
     if not d.tokens and hasattr(m, "snapshot_ep_rate"):
         t["ep_rate"] = m.ep_rate()
-        method = d.integrator or "euler_maruyama"
+        method = d.integrator or getattr(m, "default_integrator", "euler_maruyama")
+        if d.integrator is None:  # arrays do not say which scheme made them
+            d.notes.append(f"integrator not recorded with the data: σ_Δt computed for {method!r}, the model's "
+                           "default; pass the Trajectories from stochinfer.simulate (they carry it) for data made "
+                           "by another")
         if method not in ("euler_maruyama", "heun", "exact"):
             d.notes.append(f"no snapshot EP rate for data made by {method!r}: σ_Δt and the optimal loss left out")
             return t

@@ -85,8 +85,10 @@ def block_stderr_dof(n_blocks: int) -> float:
 
 
 def r_squared(estimate: np.ndarray, truth: np.ndarray) -> float:
-    """R² of the linear regression of estimate on truth (pooled over transitions)."""
-    c = np.corrcoef(np.asarray(estimate, dtype=np.float64), np.asarray(truth, dtype=np.float64))[0, 1]
+    """R² of the linear regression of estimate on truth (pooled over transitions); NaN,
+    without numpy's warning, when either is constant (a network that outputs ΔS ≡ const)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.corrcoef(np.asarray(estimate, dtype=np.float64), np.asarray(truth, dtype=np.float64))[0, 1]
     return float(c * c)
 
 
