@@ -677,3 +677,20 @@ def test_a_batch_far_above_the_training_rows_is_refused_before_training():
     with pytest.raises(ValueError, match=r"batch=10000000 is over 1000× the 180 training rows"):
         si.Classifier(hidden=4, layers=1, batch=10**7, n_iter=1, eval_every=1, progress=False).fit(x, y)
     si.Classifier(hidden=4, layers=1, batch=180_000, n_iter=1, eval_every=1, progress=False).fit(x, y)  # 1000×
+
+
+def test_review_findings_session30(tmp_path):
+    x, y = _blobs(seed=4)
+    # float32 features below the normal range were flushed to zero: chance accuracy, no word
+    with pytest.raises(ValueError, match=r"x: its float32 values reach only .*precision='float64'"):
+        si.Classifier(hidden=16, n_iter=10, progress=False).fit(x * 1e-40, y)
+    si.Classifier(hidden=16, n_iter=10, progress=False, precision="float64").fit(x * 1e-40, y)
+    # a file with non-finite parameters is damaged (it predicted class 0 everywhere)
+    c = si.Classifier(hidden=16, n_iter=10, progress=False).fit(x, y)
+    c.save(str(tmp_path / "clf.npz"))
+    with np.load(tmp_path / "clf.npz") as f:
+        arrays = dict(f)
+    arrays["params"] = np.full_like(arrays["params"], np.nan)
+    np.savez(tmp_path / "nan.npz", **arrays)
+    with pytest.raises(ValueError, match="damaged Classifier file .*non-finite"):
+        si.Classifier.load(str(tmp_path / "nan.npz"))

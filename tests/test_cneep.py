@@ -408,3 +408,42 @@ def test_movies_with_time_on_the_last_axis_are_named():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         est.fit(mv)  # the same movies the right way round
+
+
+def test_review_findings_session30(monkeypatch):
+    import tracemalloc
+    from stochinfer.ep import cneep
+
+    est = dict(n_channel=4, n_iter=2, eval_every=1, batch=16, progress=False)
+    mv = si.movies.bead_spring_movies(30, 40, seed=0)
+    # (n_frames, n_movies, H, W): the largest pixel correlation along time reached 0.48 by chance
+    with pytest.warns(UserWarning, match=r"consecutive movies look like consecutive frames.*transpose\(1, 0, 2, 3\)"):
+        si.CNEEP(**est).fit(np.ascontiguousarray(mv.frames.transpose(1, 0, 2, 3)), 0.01)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        si.CNEEP(**est).fit(mv)
+    assert not any("consecutive movies" in str(w.message) for w in caught)
+    # float32 frames below the normal range were flushed to zero: a rate of 0
+    with pytest.raises(ValueError, match="movies: its float32 values reach only .*pass them as float64"):
+        si.CNEEP(**est).fit((mv.frames * 1e-42).astype(np.float32), 0.01)
+    # the pixel statistics read a few frames at a time (2000 frames of 512 × 512 at once took 8.9 GB)
+    frames = np.random.default_rng(0).random((2, 300, 64, 64)).astype(np.float32)
+    segs = np.array([[0, 0, 300], [1, 0, 300]])
+    monkeypatch.setattr(cneep, "_MOMENT_CHUNK_VALUES", 2**14)
+    tracemalloc.start()
+    mean, std = cneep._pixel_moments(frames, segs, 600)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 16 * 2**14 * 8, peak  # a few chunks, not the 19.7 MB sample
+    assert mean == pytest.approx(frames.astype(np.float64).mean(), rel=1e-12)
+    assert std == pytest.approx(frames.astype(np.float64).std(), rel=1e-12)
+    # movies rendered from an underdamped simulation: positions only, a lower bound without truth
+    lay = si.movies.SpotLayout(20, 20, np.array([[9.5, 9.5]]), np.array([[[0.0], [2.0]]]))
+    vdp = si.movies.render_movies(si.simulate(si.models.VanDerPol(), 6, 60, 0.01, seed=0), lay)
+    res = si.CNEEP(**est).fit(vdp)
+    assert res.kind == "bound" and any("frames show positions only" in n for n in res.settings["notes"])
+    # an elastic network whose nodes rest outside the frame is refused, naming what fits
+    with pytest.raises(ValueError, match=r"36 of 100 free nodes rest outside the 56 × 64 frame.*px_per_spacing <="):
+        si.movies.elastic_network_movies(2, 10, model=si.models.ElasticNetwork(n=12))
+    assert si.movies.elastic_network_movies(2, 10, model=si.models.ElasticNetwork(n=12), frame=(120, 130)).frames.shape \
+        == (2, 10, 120, 130)

@@ -235,6 +235,21 @@ def user_stacklevel() -> int:
     return level
 
 
+#: float32 data whose largest magnitude is below this (2⁻¹⁰³ ≈ 1e-31) live among the subnormal
+#: numbers, which lose their digits and which the compiled network code flushes to zero (a
+#: classifier at 1e-40 scored chance; CNEEP on float32 frames at 1e-42 returned a rate of 0)
+FLOAT32_SMALLEST_SCALE = 2.0 ** -103
+
+
+def check_float32_scale(name: str, largest: float, fix: str) -> None:
+    """Refuses float32 data whose largest magnitude `largest` is nonzero but below
+    FLOAT32_SMALLEST_SCALE, naming the argument and the fix."""
+    if 0 < largest < FLOAT32_SMALLEST_SCALE:
+        raise ValueError(f"{name}: its float32 values reach only {largest:.3g} in magnitude (below "
+                         f"{FLOAT32_SMALLEST_SCALE:.3g}): subnormal numbers, which lose their digits and which the "
+                         f"network code flushes to zero; {fix}")
+
+
 def increment_moments(arr: np.ndarray):
     """Per coordinate of (n_traj, L, d) data: the variance of the states and the mean
     squared one-step increment, in float64 (inf/nan where the data's scale overflows)."""

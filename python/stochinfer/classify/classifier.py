@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import _core
 from .._io import atomic_savez, load_versioned
-from .._validate import (boolean, check_output_fits, finite_array, momentum_value, positive_float, positive_int,
-                         seed_value, thread_count)
+from .._validate import (boolean, check_float32_scale, check_output_fits, finite_array, momentum_value,
+                         positive_float, positive_int, seed_value, thread_count)
 from ..ep.neep import _ACTIVATIONS
 from ..train import (Resetting, ScheduledStep, check_batch_size, layer_slices, network_state,
                      refuse_patience_with_resetting, resetting_option, run_training,
@@ -159,6 +159,8 @@ class Classifier:
         arr = finite_array(name, x, shape=(None, n_features), dtype=dtype)
         if arr.shape[0] == 0:
             raise ValueError(f"{name} has no samples")
+        if dtype == np.float32 and arr.size:
+            check_float32_scale(name, float(np.abs(arr).max()), "rescale the features or use precision='float64'")
         return arr
 
     @staticmethod
@@ -342,6 +344,9 @@ class Classifier:
         net = clf._core_net(d, k, 0)
         if params.shape != (net.n_params,) or shift.shape != scale.shape or shift.size not in (0, d):
             raise ValueError(f"{path}: a damaged Classifier file (arrays do not fit the network)")
+        if not (np.isfinite(params).all() and np.isfinite(shift).all() and np.isfinite(scale).all()):
+            # (it predicted class 0 for everything; NEEP's and LangevinFit's loaders refuse alike)
+            raise ValueError(f"{path}: a damaged Classifier file (non-finite network parameters or input transform)")
         net.set_params(params)
         if shift.size:
             net.set_input_transform(list(shift), list(scale))

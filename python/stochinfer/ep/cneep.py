@@ -14,8 +14,8 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _core
-from .._validate import (boolean, check_output_fits, finite_states, positive_int, recording_dt, required_dt,
-                         positive_float, stacked_array, time_axis_warning, user_stacklevel)
+from .._validate import (boolean, check_float32_scale, check_output_fits, finite_states, positive_int, recording_dt,
+                         required_dt, positive_float, stacked_array, time_axis_warning, user_stacklevel)
 from .data import EPData, _check_model, checked_substeps, recorded_substeps
 from .neep import NEEP
 from .result import EPResult
@@ -184,9 +184,19 @@ class CNEEP(NEEP):
         time_axis_warning(frames.reshape(frames.shape[0], frames.shape[1], -1), frames.shape,
                           transposed_hint="if the array is (n_frames, n_movies, height, width), pass "
                                           "movies.transpose(1, 0, 2, 3)")
+        _swapped_movie_axes_warning(frames)
         dt = positive_float("dt", dt)
         substeps = checked_substeps(substeps)
-        if model is not None:
+        if model is not None and getattr(model, "underdamped", False) and hidden is not None:
+            # rendered positions of (x, v) dynamics: their EP bounds the full one from below, and no
+            # analytic truth exists for it (refused as a dimension mismatch before; review, session 30)
+            if model.dim // 2 != hidden.shape[2]:
+                raise ValueError(f"model {type(model).__name__} has {model.dim // 2} position components but the "
+                                 f"movies' states have {hidden.shape[2]}")
+            partial = True
+            notes.append(f"movies of the underdamped {type(model).__name__}: frames show positions only, so the "
+                         "estimate is a lower bound of the EP of (x, v), and no analytic truth is available")
+        elif model is not None:
             if hidden is not None:
                 _check_model(model, hidden, False)
             elif not hasattr(model, "snapshot_ep_rate"):
@@ -255,9 +265,9 @@ class CNEEP(NEEP):
 
     def _input_transform(self, d: EPData, segments: np.ndarray):
         """One pixel mean and std over evenly spaced frames of the training movies."""
-        sample = _frame_sample(d.data, segments, _TRANSFORM_FRAMES)
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
-            mean, std = float(sample.mean()), float(sample.std())
+        mean, std = _pixel_moments(d.data, segments, _TRANSFORM_FRAMES)
+        if d.data.dtype == np.float32:
+            check_float32_scale("movies", abs(mean) + std, "rescale the frames or pass them as float64")
         if not (np.isfinite(mean) and np.isfinite(std)):
             raise ValueError("movies: pixel values too large to standardise (their mean or spread overflows double "
                              "precision); rescale the frames")
@@ -332,8 +342,9 @@ class CNEEP(NEEP):
         res = super()._read_out(d, split, members, fits, truth, seed)
         if d.partial and d.blur == 1:  # blurred frames can show more than σ: no lower bound on it
             res.kind = "bound"
-            res.settings["notes"].append("the frames show only part of the system (a subset of spots or a crop): "
-                                         "the EP they reveal bounds the total from below")
+            if not any("frames show positions only" in n for n in res.settings["notes"]):  # said already
+                res.settings["notes"].append("the frames show only part of the system (a subset of spots or a "
+                                             "crop): the EP they reveal bounds the total from below")
         res.settings["frame_shape"] = list(self._frame_shape)
         res.settings["pixel_mean"] = float(self.shift[0])
         res.settings["pixel_std"] = float(1.0 / self.scale[0])
@@ -397,6 +408,34 @@ def _core_frames(frames: np.ndarray) -> np.ndarray:
     return frames.astype(target, order="C")
 
 
+def _pooled_lag1(a: np.ndarray, axis: int) -> float:
+    """Lag-1 correlation along `axis` of (n, L, pixels) values, pooled over the pixels
+    (Σ increments² / 2 Σ variances, so that the pixels that move carry it, not the noise)."""
+    var = a.reshape(-1, a.shape[-1]).var(axis=0).sum()
+    step = np.mean(np.square(np.diff(a, axis=axis)), axis=(0, 1)).sum()
+    return float(1.0 - step / (2.0 * var)) if var > 0 else float("nan")
+
+
+def _swapped_movie_axes_warning(frames: np.ndarray) -> None:
+    """Movies stored (n_frames, n_movies, H, W): consecutive 'movies' are then consecutive
+    frames, correlated, while consecutive 'frames' are unrelated movies. The largest
+    pixel correlation along time (time_axis_warning) reached 0.48 by chance on such data
+    (review, session 30); pooled correlations along both axes tell them apart: 0.95 across
+    'movies' against 0.08 along 'time' there, about 0 across independent movies."""
+    if frames.shape[0] < 3 or frames.shape[1] < 3:
+        return
+    pix = frames.shape[2] * frames.shape[3]
+    picks = np.unique(np.linspace(0, pix - 1, min(pix, 4096)).astype(np.int64))  # no copy of whole frames
+    a = frames[:32, :32][:, :, picks // frames.shape[3], picks % frames.shape[3]].astype(np.float64)
+    with np.errstate(all="ignore"):
+        across, along = _pooled_lag1(a, 0), _pooled_lag1(a, 1)
+    if across > 0.5 and across > along + 0.3:
+        warnings.warn(f"consecutive movies look like consecutive frames (pooled lag-1 pixel correlation {across:.2f} "
+                      f"from one movie to the next, {along:.2f} from one frame to the next) for movies of shape "
+                      f"{frames.shape}: if the array is (n_frames, n_movies, height, width), pass "
+                      "movies.transpose(1, 0, 2, 3)", UserWarning, stacklevel=user_stacklevel())
+
+
 def _frame_picks(segments: np.ndarray, n_frames: int):
     """(movie, frame) indices of up to n_frames frames evenly spaced over the segments (movie, begin, end)."""
     lengths = segments[:, 2] - segments[:, 1]
@@ -407,11 +446,23 @@ def _frame_picks(segments: np.ndarray, n_frames: int):
     return segments[k, 0], segments[k, 1] + picks - cum[k]
 
 
-def _frame_sample(frames: np.ndarray, segments: np.ndarray, n_frames: int) -> np.ndarray:
-    """Up to n_frames frames evenly spaced over the segments, as float64: pixel statistics
-    from a bounded read, whatever the movies' length."""
+#: float64 values of frames converted at a time for the pixel statistics (64 MB)
+_MOMENT_CHUNK_VALUES = 2**23
+
+
+def _pixel_moments(frames: np.ndarray, segments: np.ndarray, n_frames: int) -> tuple:
+    """Mean and std of the pixels of up to n_frames frames evenly spaced over the segments,
+    in float64, two passes over a few frames at a time: bounded reads and memory whatever
+    the movies' length and frame size (all 2000 frames of 512 × 512 at once needed 8.9 GB
+    for 630 MB of uint8 movies; review, session 30). Non-finite when they overflow."""
     movie, frame = _frame_picks(segments, n_frames)
-    return frames[movie, frame].astype(np.float64)
+    step = max(1, _MOMENT_CHUNK_VALUES // max(1, int(np.prod(frames.shape[2:]))))
+    chunks = [(movie[i:i + step], frame[i:i + step]) for i in range(0, movie.size, step)]
+    n = movie.size * int(np.prod(frames.shape[2:]))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused by the caller
+        mean = sum(float(frames[m, f].astype(np.float64).sum()) for m, f in chunks) / n
+        var = sum(float(np.square(frames[m, f].astype(np.float64) - mean).sum()) for m, f in chunks) / n
+    return mean, float(np.sqrt(var))
 
 
 def _mean_map(nets: list, frames: np.ndarray, segs: np.ndarray, seq_len: int) -> np.ndarray:

@@ -39,24 +39,32 @@ def elastic_network_layout(model, px_per_spacing: float = 8.0, frame: tuple = FR
     frame: (height, width) = (rows, columns) of the frame in pixels, the lattice
     centred in it. spot_std: std of each Gaussian spot, in pixels."""
     px = _validate.positive_float("px_per_spacing", px_per_spacing)
+    h, w = (int(v) for v in frame)
     free, pinned = _node_pixels(model, px, frame)
+    outside = (free[:, 0] < 0) | (free[:, 0] > h - 1) | (free[:, 1] < 0) | (free[:, 1] > w - 1)
+    if outside.any():  # unseen nodes made movies partial without a word (n = 12 at 8 px: 36 of 100)
+        span = np.ptp(np.vstack([model.rest_positions, model.pinned_positions]), axis=0)  # (x, y) in spacings
+        fits = min((w - 1) / max(span[0], 1e-300), (h - 1) / max(span[1], 1e-300))
+        raise ValueError(f"{int(outside.sum())} of {len(free)} free nodes rest outside the {h} × {w} frame at "
+                         f"px_per_spacing={px:g}: use px_per_spacing <= {fits:.3g} or a larger frame (frame=(height, "
+                         "width))")
     n_free = len(free)
     base = np.vstack([free, pinned])
     jac = np.zeros((len(base), 2, 2 * n_free))
     for j in range(n_free):
         jac[j, 0, 2 * j + 1] = -px  # u_y up is a smaller row
         jac[j, 1, 2 * j] = px
-    h, w = (int(v) for v in frame)
     return SpotLayout(h, w, base, jac, spot_std)
 
 
 def elastic_network_movies(n_movies: int = 100, n_frames: int = 2000, *, model=None, dt: float = 0.01,
                            substeps: int = 10, seed: int = 0, px_per_spacing: float = 8.0, spot_std: float = 1.0,
                            motion_blur: bool = False, path: Optional[str] = None, n_threads: Optional[int] = None,
-                           **render_options) -> Movies:
+                           frame: tuple = FRAME, **render_options) -> Movies:
     """Movies of the elastic network (default: ElasticNetwork(), two hot nodes),
-    56 × 64 pixel frames, stationary start, Euler–Maruyama with `substeps` per dt
-    (dt: time between frames, in the model's time unit).
+    56 × 64 pixel frames (`frame`: (height, width); a network whose free nodes would rest
+    outside it is refused, naming the px_per_spacing that fits), stationary start,
+    Euler–Maruyama with `substeps` per dt (dt: time between frames, in the model's time unit).
     motion_blur: frames average the spot intensities over the `substeps` sub-steps of
     each frame interval (see stochinfer.movies.dataset.simulated_movies).
     render_options as for render() (downsample, crop, photons, read_noise, ...).
@@ -66,10 +74,11 @@ def elastic_network_movies(n_movies: int = 100, n_frames: int = 2000, *, model=N
     from ..models import ElasticNetwork
 
     model = ElasticNetwork() if model is None else model
-    layout = elastic_network_layout(model, px_per_spacing, spot_std=spot_std)
+    layout = elastic_network_layout(model, px_per_spacing, frame=frame, spot_std=spot_std)
     out = simulated_movies(model, layout, n_movies, n_frames, dt, substeps, seed, n_threads, render_options,
                            motion_blur=motion_blur, path=path)
     out.settings["px_per_spacing"] = float(px_per_spacing)
+    out.settings["frame"] = [int(v) for v in frame]  # node_map and score_node_map take it
     return out
 
 
