@@ -580,7 +580,7 @@ def main(argv=None) -> int:
     p_in.add_argument("--localisation-noise", default="check", choices=["check", "robust"],
                       help="check (default): warn when the positions carry measurement noise; robust "
                            "(overdamped): labels the noise does not bias (a lagged input, the Vestergaard "
-                           "diffusion label), at an O(dt) drift bias 1.5 times the default's")
+                           "diffusion label), at an O(dt) drift bias three times the default's")
     p_in.add_argument("--measurement-noise", type=float, default=None, metavar="SIGMA",
                       help="add Gaussian position noise of this std (position unit) before fitting: robustness "
                            "studies")

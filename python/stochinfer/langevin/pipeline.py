@@ -16,7 +16,7 @@ from .._validate import (boolean, check_output_fits, increment_moments, integer,
 from ..train import check_batch_size
 from .data import (LOCALISATION_MODES, as_langevin_data, row_span, split_rows, time_inputs, tril_outer, tril_pairs,
                    tril_to_matrix)
-from .ito_taylor import field_jacobian, remove_gradient_bias
+from .ito_taylor import field_jacobian, gradient_term_share, remove_gradient_bias
 from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse_refit_with_out_of_bag,
                         refuse_refit_with_resetting)
 from .fit import LangevinFit, check_truth
@@ -478,10 +478,12 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     system's strong drift, 3x the target error for Van der Pol). second_order_diffusion
     (overdamped, default True): also subtract ½Δt(JY + YJᵀ) from each diffusion label Y,
     J the frozen drift's Jacobian (central differences): the drift's gradient puts
-    Δt²(JD + DJᵀ) into E[ΔxΔxᵀ] (a trap reads D(1 − kΔt); langevin/ito_taylor.py).
-    Six datasets each (bench/RESULTS.md, "Second-order diffusion labels"): mean D error
-    nonlinear 0.045 → 0.038 (bbb), 0.053 → 0.038 (ensemble), inhomogeneous 0.088 →
-    0.074, 0.080 → 0.061; underdamped fits have their own finite-γΔt factors.
+    Δt²(JD + DJᵀ) into E[ΔxΔxᵀ] (a trap sampled from continuous motion reads D(1 − kΔt);
+    simulate output by Euler–Maruyama with n steps per record carries 1 − 1/n of it, read
+    from the Trajectories; langevin/ito_taylor.py). Six datasets each (bench/RESULTS.md,
+    "Second-order diffusion labels"): mean D error nonlinear 0.045 → 0.038 (bbb), 0.053 →
+    0.038 (ensemble), inhomogeneous 0.088 → 0.074, 0.080 → 0.062; underdamped fits have
+    their own finite-γΔt factors.
     corrections (underdamped): D × 3/2 and Φ + (Φ − Φ_r)/4 (methods.md §3.3), for
     positions sampled from continuous motion; stochinfer.simulate output recorded every < 5 integration steps warns
     (explicit Euler at one step per record: corrections=False is exact). friction_correction (underdamped, with
@@ -853,7 +855,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         y_d = y_d - (3.0 if robust else 1.0) * tril_outer(f)
     if second_order_diffusion and not under:  # the drift's gradient in E[ΔΔᵀ], Δt²(JD + DJᵀ) (ito_taylor.py)
         J = field_jacobian(lambda z: drift.samples(z, 0, 0).mean(axis=0), X, noisy, noisy)
-        y_d = remove_gradient_bias(y_d, J, d.dt, 1.5 if robust else 0.5)
+        share = gradient_term_share(d.integration)  # simulate's Euler output carries 1 − 1/n of it
+        y_d = remove_gradient_bias(y_d, J, d.dt, (share + 2) / 2 if robust else share / 2)
     pairs = tril_pairs(nd)
     local_rho = under and corrections and friction_correction
     if local_rho:  # finite-γΔt factor at each state's own friction, its estimate unbiased (langevin/friction.py)
