@@ -682,8 +682,14 @@ def test_a_batch_far_above_the_training_rows_is_refused_before_training():
 def test_review_findings_session30(tmp_path):
     x, y = _blobs(seed=4)
     # float32 features below the normal range were flushed to zero: chance accuracy, no word
-    with pytest.raises(ValueError, match=r"x: its float32 values reach only .*precision='float64'"):
+    with pytest.raises(ValueError, match=r"x \(feature column\(s\) 0, 1, 2, 3, 4, …\): 100% of its nonzero float32 "
+                                         r"values are subnormal.*precision='float64'"):
         si.Classifier(hidden=16, n_iter=10, progress=False).fit(x * 1e-40, y)
+    one = x.copy()
+    one[:, 2] *= 1e-40  # one column flushed
+    with pytest.raises(ValueError, match=r"feature column\(s\) 2\)"):
+        si.Classifier(hidden=16, n_iter=10, progress=False).fit(one, y)
+    si.Classifier(hidden=16, n_iter=10, progress=False).fit(x * 1e-36, y)  # small but normal float32
     si.Classifier(hidden=16, n_iter=10, progress=False, precision="float64").fit(x * 1e-40, y)
     # a file with non-finite parameters is damaged (it predicted class 0 everywhere)
     c = si.Classifier(hidden=16, n_iter=10, progress=False).fit(x, y)

@@ -235,19 +235,25 @@ def user_stacklevel() -> int:
     return level
 
 
-#: float32 data whose largest magnitude is below this (2⁻¹⁰³ ≈ 1e-31) live among the subnormal
-#: numbers, which lose their digits and which the compiled network code flushes to zero (a
-#: classifier at 1e-40 scored chance; CNEEP on float32 frames at 1e-42 returned a rate of 0)
-FLOAT32_SMALLEST_SCALE = 2.0 ** -103
+#: the smallest normal float32 magnitude (≈ 1.18e-38): below it float32 values are subnormal,
+#: lose their digits, and the compiled network code flushes them to zero (a classifier at
+#: 1e-40 scored chance; CNEEP on float32 frames at 1e-42 returned a rate of 0)
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
-def check_float32_scale(name: str, largest: float, fix: str) -> None:
-    """Refuses float32 data whose largest magnitude `largest` is nonzero but below
-    FLOAT32_SMALLEST_SCALE, naming the argument and the fix."""
-    if 0 < largest < FLOAT32_SMALLEST_SCALE:
-        raise ValueError(f"{name}: its float32 values reach only {largest:.3g} in magnitude (below "
-                         f"{FLOAT32_SMALLEST_SCALE:.3g}): subnormal numbers, which lose their digits and which the "
-                         f"network code flushes to zero; {fix}")
+def subnormal_share(a: np.ndarray, axis=None):
+    """Share of the nonzero values of a float32 array that are subnormal (0 where none are nonzero)."""
+    nonzero = np.count_nonzero(a, axis=axis)
+    sub = np.count_nonzero((np.abs(a) < FLOAT32_TINY) & (a != 0), axis=axis)
+    return np.where(nonzero > 0, sub / np.maximum(nonzero, 1), 0.0)
+
+
+def refuse_subnormal(name: str, share: float, fix: str) -> None:
+    """Refuses float32 data most of whose nonzero values (share > ½) are subnormal."""
+    if share > 0.5:
+        raise ValueError(f"{name}: {100 * share:.0f}% of its nonzero float32 values are subnormal (below "
+                         f"{FLOAT32_TINY:.3g}): they lose their digits and the network code flushes them to zero; "
+                         f"{fix}")
 
 
 def increment_moments(arr: np.ndarray):

@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import _core
 from .._io import atomic_savez, load_versioned
-from .._validate import (boolean, check_float32_scale, check_output_fits, finite_array, momentum_value,
-                         positive_float, positive_int, seed_value, thread_count)
+from .._validate import (boolean, check_output_fits, finite_array, momentum_value, positive_float, positive_int,
+                         refuse_subnormal, seed_value, subnormal_share, thread_count)
 from ..ep.neep import _ACTIVATIONS
 from ..train import (Resetting, ScheduledStep, check_batch_size, layer_slices, network_state,
                      refuse_patience_with_resetting, resetting_option, run_training,
@@ -160,7 +160,12 @@ class Classifier:
         if arr.shape[0] == 0:
             raise ValueError(f"{name} has no samples")
         if dtype == np.float32 and arr.size:
-            check_float32_scale(name, float(np.abs(arr).max()), "rescale the features or use precision='float64'")
+            share = subnormal_share(arr, axis=0)
+            if share.max() > 0.5:
+                cols = np.flatnonzero(share > 0.5)
+                shown = ", ".join(str(c) for c in cols[:5]) + (", …" if cols.size > 5 else "")
+                refuse_subnormal(f"{name} (feature column(s) {shown})",
+                                 float(share.max()), "rescale the features or use precision='float64'")
         return arr
 
     @staticmethod

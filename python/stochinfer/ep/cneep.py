@@ -14,8 +14,9 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _core
-from .._validate import (boolean, check_float32_scale, check_output_fits, finite_states, positive_int, recording_dt,
-                         required_dt, positive_float, stacked_array, time_axis_warning, user_stacklevel)
+from .._validate import (FLOAT32_TINY, boolean, check_output_fits, finite_states, positive_int, recording_dt,
+                         refuse_subnormal, required_dt, positive_float, stacked_array, time_axis_warning,
+                         user_stacklevel)
 from .data import EPData, _check_model, checked_substeps, recorded_substeps
 from .neep import NEEP
 from .result import EPResult
@@ -265,9 +266,8 @@ class CNEEP(NEEP):
 
     def _input_transform(self, d: EPData, segments: np.ndarray):
         """One pixel mean and std over evenly spaced frames of the training movies."""
-        mean, std = _pixel_moments(d.data, segments, _TRANSFORM_FRAMES)
-        if d.data.dtype == np.float32:
-            check_float32_scale("movies", abs(mean) + std, "rescale the frames or pass them as float64")
+        mean, std, subnormal = _pixel_moments(d.data, segments, _TRANSFORM_FRAMES)
+        refuse_subnormal("movies", subnormal, "rescale the frames or pass them as float64")
         if not (np.isfinite(mean) and np.isfinite(std)):
             raise ValueError("movies: pixel values too large to standardise (their mean or spread overflows double "
                              "precision); rescale the frames")
@@ -452,7 +452,8 @@ _MOMENT_CHUNK_VALUES = 2**23
 
 def _pixel_moments(frames: np.ndarray, segments: np.ndarray, n_frames: int) -> tuple:
     """Mean and std of the pixels of up to n_frames frames evenly spaced over the segments,
-    in float64, two passes over a few frames at a time: bounded reads and memory whatever
+    in float64, and the share of the nonzero float32 pixels that are subnormal; passes over
+    a few frames at a time: bounded reads and memory whatever
     the movies' length and frame size (all 2000 frames of 512 × 512 at once needed 8.9 GB
     for 630 MB of uint8 movies; review, session 30). Non-finite when they overflow."""
     movie, frame = _frame_picks(segments, n_frames)
@@ -462,7 +463,13 @@ def _pixel_moments(frames: np.ndarray, segments: np.ndarray, n_frames: int) -> t
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused by the caller
         mean = sum(float(frames[m, f].astype(np.float64).sum()) for m, f in chunks) / n
         var = sum(float(np.square(frames[m, f].astype(np.float64) - mean).sum()) for m, f in chunks) / n
-    return mean, float(np.sqrt(var))
+    subnormal = 0.0
+    if frames.dtype == np.float32:  # the share of nonzero pixels the core would flush to zero
+        nonzero = sum(int(np.count_nonzero(frames[m, f])) for m, f in chunks)
+        sub = sum(int(np.count_nonzero((np.abs(frames[m, f]) < FLOAT32_TINY) & (frames[m, f] != 0)))
+                  for m, f in chunks)
+        subnormal = sub / nonzero if nonzero else 0.0
+    return mean, float(np.sqrt(var)), subnormal
 
 
 def _mean_map(nets: list, frames: np.ndarray, segs: np.ndarray, seq_len: int) -> np.ndarray:
