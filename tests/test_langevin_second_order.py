@@ -14,7 +14,7 @@ A = np.array([[-3.0, 2.0], [-1.0, -2.0]])  # non-symmetric (driven), stable
 D = np.array([[1.0, 0.3], [0.3, 0.5]])
 
 
-def test_field_jacobian_matches_the_analytic_one():
+def test_field_jacobian_matches_the_analytic_one(monkeypatch):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3))  # the third column is an input (time) the Jacobian leaves out
     field = lambda z: np.stack([np.sin(z[:, 0]) * z[:, 1] + z[:, 2], z[:, 0] ** 2 - np.exp(z[:, 1])], axis=1)
@@ -23,6 +23,9 @@ def test_field_jacobian_matches_the_analytic_one():
                       np.stack([2 * X[:, 0], -np.exp(X[:, 1])], axis=1)], axis=1)
     np.testing.assert_allclose(J, exact, rtol=1e-4, atol=1e-4)  # central differences: h²f'''/6, h = 0.01
     assert field_jacobian(field, X, [1], [1]).shape == (50, 1, 1)
+    import stochinfer.langevin.ito_taylor as it
+    monkeypatch.setattr(it, "ROWS_PER_BLOCK", 7)  # blocks of rows give the same values
+    np.testing.assert_array_equal(field_jacobian(field, X, [0, 1], [0, 1]), J)
 
 
 def _label_bias(dt: float, second_order: bool) -> float:
