@@ -241,10 +241,14 @@ def user_stacklevel() -> int:
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
+def subnormal_counts(a: np.ndarray, axis=None):
+    """(subnormal, nonzero) value counts of a float32 array."""
+    return np.count_nonzero((np.abs(a) < FLOAT32_TINY) & (a != 0), axis=axis), np.count_nonzero(a, axis=axis)
+
+
 def subnormal_share(a: np.ndarray, axis=None):
     """Share of the nonzero values of a float32 array that are subnormal (0 where none are nonzero)."""
-    nonzero = np.count_nonzero(a, axis=axis)
-    sub = np.count_nonzero((np.abs(a) < FLOAT32_TINY) & (a != 0), axis=axis)
+    sub, nonzero = subnormal_counts(a, axis)
     return np.where(nonzero > 0, sub / np.maximum(nonzero, 1), 0.0)
 
 

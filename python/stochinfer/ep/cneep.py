@@ -14,9 +14,9 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _core
-from .._validate import (FLOAT32_TINY, boolean, check_output_fits, finite_states, positive_int, recording_dt,
-                         refuse_subnormal, required_dt, positive_float, stacked_array, time_axis_warning,
-                         user_stacklevel)
+from .._validate import (boolean, check_output_fits, finite_states, increment_moments, positive_int, recording_dt,
+                         refuse_subnormal, required_dt, positive_float, stacked_array, subnormal_counts,
+                         time_axis_warning, user_stacklevel)
 from .data import EPData, _check_model, checked_substeps, recorded_substeps
 from .neep import NEEP
 from .result import EPResult
@@ -411,9 +411,8 @@ def _core_frames(frames: np.ndarray) -> np.ndarray:
 def _pooled_lag1(a: np.ndarray, axis: int) -> float:
     """Lag-1 correlation along `axis` of (n, L, pixels) values, pooled over the pixels
     (Σ increments² / 2 Σ variances, so that the pixels that move carry it, not the noise)."""
-    var = a.reshape(-1, a.shape[-1]).var(axis=0).sum()
-    step = np.mean(np.square(np.diff(a, axis=axis)), axis=(0, 1)).sum()
-    return float(1.0 - step / (2.0 * var)) if var > 0 else float("nan")
+    var, step = increment_moments(a if axis == 1 else np.swapaxes(a, 0, 1))
+    return float(1.0 - step.sum() / (2.0 * var.sum())) if var.sum() > 0 else float("nan")
 
 
 def _swapped_movie_axes_warning(frames: np.ndarray) -> None:
@@ -460,16 +459,17 @@ def _pixel_moments(frames: np.ndarray, segments: np.ndarray, n_frames: int) -> t
     step = max(1, _MOMENT_CHUNK_VALUES // max(1, int(np.prod(frames.shape[2:]))))
     chunks = [(movie[i:i + step], frame[i:i + step]) for i in range(0, movie.size, step)]
     n = movie.size * int(np.prod(frames.shape[2:]))
+    total, sub, nonzero = 0.0, 0, 0
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused by the caller
-        mean = sum(float(frames[m, f].astype(np.float64).sum()) for m, f in chunks) / n
+        for m, f in chunks:  # first pass: the sum, and the float32 pixels the core would flush to zero
+            block = frames[m, f]
+            total += float(block.astype(np.float64).sum())
+            if block.dtype == np.float32:
+                s, z = subnormal_counts(block)
+                sub, nonzero = sub + int(s), nonzero + int(z)
+        mean = total / n
         var = sum(float(np.square(frames[m, f].astype(np.float64) - mean).sum()) for m, f in chunks) / n
-    subnormal = 0.0
-    if frames.dtype == np.float32:  # the share of nonzero pixels the core would flush to zero
-        nonzero = sum(int(np.count_nonzero(frames[m, f])) for m, f in chunks)
-        sub = sum(int(np.count_nonzero((np.abs(frames[m, f]) < FLOAT32_TINY) & (frames[m, f] != 0)))
-                  for m, f in chunks)
-        subnormal = sub / nonzero if nonzero else 0.0
-    return mean, float(np.sqrt(var)), subnormal
+    return mean, float(np.sqrt(var)), (sub / nonzero if nonzero else 0.0)
 
 
 def _mean_map(nets: list, frames: np.ndarray, segs: np.ndarray, seq_len: int) -> np.ndarray:
