@@ -333,6 +333,30 @@ def test_data_passed_as_time_by_trajectory_warn_at_the_users_line(call):
         as_ep_data(np.ascontiguousarray(x[:, :, 0]), 0.01)
 
 
+def test_time_along_the_last_axis_warns_and_transition_pairs_do_not():
+    """(n_traj, dim, L) instead of (n_traj, L, dim): with dim 2-3 the data still read as many short
+    trajectories (or NEEP's transition pairs (n, 2, d)) in L dimensions, so the shape alone cannot tell;
+    consecutive 'coordinates' of such data are correlated like a path, consecutive 'points' are not."""
+    from stochinfer.ep.data import as_ep_data
+    x = si.simulate(si.models.BeadSpring(n_beads=3), 50, 300, 0.01, seed=0).x  # (50, 301, 3)
+    for swapped in (x.transpose(0, 2, 1), x[:, :, :2].transpose(0, 2, 1)):
+        with pytest.warns(UserWarning, match=r"shape \(50, [23], 301\) look like time along the last axis: "
+                                             r"consecutive coordinates .* correlation 0\.9\d\), consecutive time points "
+                                             r"are not .* pass x\.transpose\(0, 2, 1\)") as rec:
+            as_ep_data(np.ascontiguousarray(swapped), 0.01)
+        assert rec[0].filename == __file__
+    with pytest.warns(UserWarning, match="look like time along the last axis"):
+        with pytest.raises(ValueError, match="validation split"):
+            si.infer_langevin(np.ascontiguousarray(x.transpose(0, 2, 1)), dt=0.01, progress=False)
+    # transition pairs of a 40-bead chain (n, 2, 40): neighbouring beads correlate, but less than a step in time
+    chain = si.simulate(si.models.BeadSpring(n_beads=40), 20, 200, 0.01, seed=0).x
+    pairs = np.stack([chain[:, :-1].reshape(-1, 40), chain[:, 1:].reshape(-1, 40)], axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        as_ep_data(pairs, 0.01)
+        as_ep_data(x, 0.01)
+
+
 def test_checks_on_empty_or_dt_less_data_come_before_the_layout_warning():
     with pytest.raises(ValueError, match="data is empty"):
         si.entropy_production(np.zeros((5, 10, 0)), 0.1, method="tur")

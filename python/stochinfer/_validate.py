@@ -269,6 +269,40 @@ def increment_moments(arr: np.ndarray):
     return var, step
 
 
+def pooled_lag1(a: np.ndarray, axis: int) -> float:
+    """Lag-1 correlation along `axis` (0, 1 or 2) of (n, L, d) values, pooled over the other
+    axes (Σ increments² / 2 Σ variances, so that the coordinates that move carry it, not the
+    noise); nan when nothing varies."""
+    var, step = increment_moments(np.moveaxis(a, axis, 1) if axis != 1 else a)
+    total = var.sum()
+    return float(1.0 - step.sum() / (2.0 * total)) if total > 0 and np.isfinite(total) else float("nan")
+
+
+#: trajectories at most this long with many coordinates are checked for time along the last axis
+_SHORT_TRACK = 16
+
+
+def _time_along_last_axis(arr: np.ndarray, given_shape: tuple) -> bool:
+    """Warns (and returns True) when short, wide (n_traj, L, d) data look like (n_traj, d, L):
+    consecutive 'coordinates' correlated like consecutive points of a path while consecutive
+    'time points' are not. Shape alone cannot tell: (n, 2, d) is also NEEP's transition pairs."""
+    n_traj, length, dim = arr.shape
+    if length > _SHORT_TRACK or dim < max(_SHORT_TRACK, 2 * length):
+        return False
+    a = arr[: max(1, _TIME_AXIS_SAMPLE // (length * min(dim, 4096))), :, :4096]
+    if a.dtype.kind in "iu":
+        a = a.astype(np.float64)
+    with np.errstate(all="ignore"):
+        along, across = pooled_lag1(a, 1), pooled_lag1(a, 2)
+    if not (across > 0.5 and (across > along + 0.3 or not np.isfinite(along))):
+        return False
+    warnings.warn(f"data of shape {tuple(given_shape)} look like time along the last axis: consecutive coordinates "
+                  f"are correlated like consecutive points of a path (pooled lag-1 correlation {across:.2f}), "
+                  f"consecutive time points are not ({along:.2f}); if the array is (n_traj, dim, L), pass "
+                  "x.transpose(0, 2, 1) (shape (n_traj, L, dim))", UserWarning, stacklevel=user_stacklevel())
+    return True
+
+
 def wide_2d_warning(given_shape: tuple) -> bool:
     """Warns (and returns True) when 2-D data have more coordinates than time points:
     scalar paths (n_traj, L) read as one trajectory (L, dim)."""
@@ -288,7 +322,7 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple, transposed_hint: str 
     far beyond the relaxation time (or noise that drowns the signal), where no drift
     or entropy production can be resolved. given_shape: the shape the user passed."""
     n_traj, length, dim = arr.shape
-    if wide_2d_warning(given_shape):
+    if wide_2d_warning(given_shape) or (len(given_shape) == 3 and _time_along_last_axis(arr, given_shape)):
         return
     if length < 3 or n_traj * (length - 1) < 20 or dim == 0:
         return

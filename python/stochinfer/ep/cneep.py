@@ -14,8 +14,8 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _core
-from .._validate import (boolean, check_output_fits, finite_states, increment_moments, positive_int, recording_dt,
-                         refuse_subnormal, required_dt, positive_float, stacked_array, subnormal_counts,
+from .._validate import (boolean, check_output_fits, finite_states, positive_int, recording_dt,
+                         refuse_subnormal, required_dt, positive_float, pooled_lag1, stacked_array, subnormal_counts,
                          time_axis_warning, user_stacklevel)
 from .data import EPData, _check_model, checked_substeps, recorded_substeps
 from .neep import NEEP
@@ -408,13 +408,6 @@ def _core_frames(frames: np.ndarray) -> np.ndarray:
     return frames.astype(target, order="C")
 
 
-def _pooled_lag1(a: np.ndarray, axis: int) -> float:
-    """Lag-1 correlation along `axis` of (n, L, pixels) values, pooled over the pixels
-    (Σ increments² / 2 Σ variances, so that the pixels that move carry it, not the noise)."""
-    var, step = increment_moments(a if axis == 1 else np.swapaxes(a, 0, 1))
-    return float(1.0 - step.sum() / (2.0 * var.sum())) if var.sum() > 0 else float("nan")
-
-
 def _swapped_movie_axes_warning(frames: np.ndarray) -> None:
     """Movies stored (n_frames, n_movies, H, W): consecutive 'movies' are then consecutive
     frames, correlated, while consecutive 'frames' are unrelated movies. The largest
@@ -427,7 +420,7 @@ def _swapped_movie_axes_warning(frames: np.ndarray) -> None:
     picks = np.unique(np.linspace(0, pix - 1, min(pix, 4096)).astype(np.int64))  # no copy of whole frames
     a = frames[:32, :32][:, :, picks // frames.shape[3], picks % frames.shape[3]].astype(np.float64)
     with np.errstate(all="ignore"):
-        across, along = _pooled_lag1(a, 0), _pooled_lag1(a, 1)
+        across, along = pooled_lag1(a, 0), pooled_lag1(a, 1)
     if across > 0.5 and across > along + 0.3:
         warnings.warn(f"consecutive movies look like consecutive frames (pooled lag-1 pixel correlation {across:.2f} "
                       f"from one movie to the next, {along:.2f} from one frame to the next) for movies of shape "
