@@ -246,12 +246,31 @@ def test_network_sizes_that_cannot_fit_in_memory_are_refused(data):
         si.infer_langevin(data, dt=0.01, **{**SHORT, "drift_settings": TrainSettings(n_iter=60, val_samples=10**8)})
 
 
+def test_size_check_counts_each_threads_scratch(data, monkeypatch):
+    """Each worker thread holds a chunk of 256 points through every layer, whatever the
+    parameter count: 2·10⁵ layers of width 2 hold 0.4 GB per thread, and nothing counted
+    it (review, session 30). The count comes from the core (tests/cpp/test_langevin_net.cpp
+    checks its network part against what reserve allocates)."""
+    from stochinfer import _core, _validate
+    ws = _core.LangevinNet32.workspace_values(in_dim=2, out_dim=2, hidden=2, n_layers=300, n_bayes=2)
+    assert ws >= 300 * 2 * 256
+    assert ws == _core.LangevinNet64.workspace_values(in_dim=2, out_dim=2, hidden=2, n_layers=300, n_bayes=2)
+    small = {**SHORT, "hidden": 2, "layers": 300, "n_threads": 4}
+    monkeypatch.setattr(_validate, "available_memory_bytes", lambda: 4 * ws * 4)  # the scratch alone fills it
+    with pytest.raises(si.OutputTooLargeError, match="smaller hidden width or fewer layers"):
+        si.infer_langevin(data, dt=0.01, **small)
+    monkeypatch.setattr(_validate, "available_memory_bytes", lambda: 6 * ws * 4)
+    si.infer_langevin(data, dt=0.01, **{**small, "drift_settings": TrainSettings(n_iter=2),
+                                        "diffusion_settings": TrainSettings(n_iter=2)})
+
+
 def test_validation_rows_need_only_their_indices(data, monkeypatch):
     """The validation pass runs in chunks of 256 rows: a default ensemble needs its members' row
     lists, not K·val_samples·n_val·4·width activations (2.5 GB, refused on small machines)."""
     from stochinfer import _validate
     monkeypatch.setattr(_validate, "available_memory_bytes", lambda: 2_000_000)  # 2 MB
-    fit = si.infer_langevin(data, dt=0.01, method="ensemble", n_members=5, **SHORT)
+    # two threads: each thread's scratch (about 0.1 MB here) is counted too
+    fit = si.infer_langevin(data, dt=0.01, method="ensemble", n_members=5, n_threads=2, **SHORT)
     assert fit.histories["drift"]["validation"]["val_rows"] > 0
 
 

@@ -123,6 +123,19 @@ void bind_net(py::module_& m, const char* name) {
           py::arg("activation"), py::arg("prior_std"), py::arg("rho_init"), py::arg("head"), py::arg("d"),
           py::arg("mean"), py::arg("scale"), py::arg("pred_scale"), py::arg("diag_eps"), py::arg("n_members"),
           py::arg("seed"), py::arg("n_threads") = 0)
+      .def_static(
+          "workspace_values",
+          [](int in_dim, int out_dim, int hidden, int n_layers, int n_bayes) {
+            stochinfer::BayesMlpSpec s;
+            s.in_dim = in_dim;
+            s.out_dim = out_dim;
+            s.hidden = hidden;
+            s.n_layers = n_layers;
+            s.n_bayes = n_bayes;
+            return Net::workspace_values(s);
+          },
+          py::arg("in_dim"), py::arg("out_dim"), py::arg("hidden"), py::arg("n_layers"), py::arg("n_bayes"),
+          "Values each worker thread's scratch holds for this network.")
       .def_property_readonly("n_params", &Net::n_params)
       .def_property_readonly("n_params_member", &Net::n_params_member)
       .def_property_readonly("n_members", &Net::n_members)

@@ -13,6 +13,7 @@
 
 #include "check.hpp"
 #include "stochinfer/langevin_net.hpp"
+#include "stochinfer/nn/bayes_mlp.hpp"
 #include "stochinfer/rng.hpp"
 
 using namespace stochinfer;
@@ -142,6 +143,28 @@ int main() {
     BayesMlpSpec bad = net;
     bad.activation = static_cast<Activation>(42);
     CHECK(stochinfer_test::throws_invalid_argument([&] { bad.validate(); }));
+  }
+
+  // the size check's workspace (Python refuses a network before building it): the network's
+  // part is what reserve allocates; the rest is the worker's labels, dout, dacc and gd
+  for (const int bayes : {0, 2}) {
+    BayesMlpSpec w;
+    w.in_dim = 3;
+    w.out_dim = 6;
+    w.hidden = 24;
+    w.n_layers = 4;
+    w.n_bayes = bayes;
+    nn::BayesMlp<float> mlp(w);
+    nn::BayesMlp<float>::Workspace ws;
+    const int cols = 70;
+    mlp.reserve(ws, cols);
+    std::size_t held = std::size_t(ws.x0.size() + ws.out.size() + ws.g0.size() + ws.g1.size());
+    for (const auto& m : ws.act) held += std::size_t(m.size());
+    CHECK(held == nn::BayesMlp<float>::workspace_values(w, cols));
+    const std::size_t dense = 3 * 24 + 24 + 2 * (24 * 24 + 24) + 24 * 6 + 6;
+    CHECK(mlp.n_dense() == dense);
+    CHECK(LangevinNet<float>::workspace_values(w) ==
+          nn::BayesMlp<float>::workspace_values(w, 256) + 256 * (2 * 6 + 24) + dense);
   }
   return stochinfer_test::report();
 }

@@ -55,6 +55,11 @@ class LangevinNet {
   LangevinNet(LangevinNet&&) noexcept;
   LangevinNet& operator=(LangevinNet&&) noexcept;
 
+  /// Values (of T) each worker thread's scratch holds for this network: a chunk of
+  /// points through every layer, labels and gradient scratch; for size checks before a
+  /// network is built (the per-member parameters, moments and accumulators come on top).
+  static std::size_t workspace_values(const BayesMlpSpec& net);
+
   const BayesMlpSpec& net_spec() const;
   const HeadSpec& head_spec() const;
   int n_members() const;

@@ -359,6 +359,13 @@ const HeadSpec& LangevinNet<T>::head_spec() const { return impl_->head_spec; }
 template <class T>
 int LangevinNet<T>::n_members() const { return impl_->E; }
 template <class T>
+std::size_t LangevinNet<T>::workspace_values(const BayesMlpSpec& s) {
+  // what Impl's constructor gives each Worker: the network's scratch, y and dout, dacc, gd
+  return nn::BayesMlp<T>::workspace_values(s, kEvalChunk) +
+         std::size_t(kEvalChunk) * (2 * std::size_t(s.out_dim) + std::size_t(s.hidden)) + nn::BayesMlp<T>(s).n_dense();
+}
+
+template <class T>
 std::size_t LangevinNet<T>::n_params_member() const { return impl_->P; }
 template <class T>
 std::size_t LangevinNet<T>::n_params() const { return impl_->p.size(); }

@@ -4,6 +4,7 @@ and its posterior samples, all in normalised units."""
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import asdict, dataclass
 from typing import List, Optional
@@ -174,8 +175,13 @@ class FieldNetwork:
         cls = _core.LangevinNet32 if dtype == "float32" else _core.LangevinNet64
         n_params = in_dim * hidden + max(layers - 2, 0) * hidden * hidden + hidden * m + layers * hidden
         # parameters, gradients, Adam moments (4), the loop's checkpoint with its moments (3), the
-        # members' own (1), resetting's frozen checkpoint (3); twice for Bayesian layers (mu, rho): < 24
-        check_output_fits((members, 24, n_params), dtype, "use a smaller hidden width or fewer layers or members")
+        # members' own (1), resetting's frozen checkpoint (3); twice for Bayesian layers (mu, rho): < 24;
+        # and each worker thread's scratch, a chunk of points through every layer (from the core: 2·10⁵
+        # layers of width 2 hold 0.4 GB per thread whatever the parameter count)
+        threads = n_threads or os.cpu_count() or 1
+        workspace = cls.workspace_values(in_dim=in_dim, out_dim=m, hidden=hidden, n_layers=layers, n_bayes=n_bayes)
+        check_output_fits((members * 24 * n_params + threads * workspace,), dtype,
+                          "use a smaller hidden width or fewer layers or members")
         self.net = cls(in_dim=in_dim, out_dim=m, hidden=hidden, n_layers=layers, n_bayes=n_bayes,
                        activation="elu", prior_std=0.1, rho_init=-5.0, head=head, d=d,
                        mean=[float(v) for v in mean], scale=[float(v) for v in scale],

@@ -163,6 +163,14 @@ class BayesMlp {
       ptr[l] = is_bayes(l) ? w + (dense_off_[l] - sampled_off_) : p + param_off_[l];
   }
 
+  /// Values reserve(ws, max_cols) allocates: one worker's scratch, for size checks
+  /// before a network is built.
+  static std::size_t workspace_values(const BayesMlpSpec& s, int max_cols) {
+    const std::size_t c = std::size_t(max_cols), wide = std::size_t(std::max({s.hidden, s.in_dim, s.out_dim}));
+    return c * (std::size_t(s.in_dim) + std::size_t(std::max(s.n_layers - 1, 0)) * std::size_t(s.hidden) +
+                std::size_t(s.out_dim) + 2 * wide);  // x0, act, out, g0 and g1
+  }
+
   void reserve(Workspace& ws, int max_cols) const {
     if (ws.out.cols() >= max_cols) return;
     ws.x0.resize(spec_.in_dim, max_cols);
