@@ -88,6 +88,16 @@ stochinfer::LangevinTrainConfig train_config(int batch, int n_samples, double kl
   return c;
 }
 
+stochinfer::BayesMlpSpec bayes_spec(int in_dim, int out_dim, int hidden, int n_layers, int n_bayes) {
+  stochinfer::BayesMlpSpec s;
+  s.in_dim = in_dim;
+  s.out_dim = out_dim;
+  s.hidden = hidden;
+  s.n_layers = n_layers;
+  s.n_bayes = n_bayes;
+  return s;
+}
+
 template <class T>
 void bind_net(py::module_& m, const char* name) {
   using Net = stochinfer::LangevinNet<T>;
@@ -96,12 +106,7 @@ void bind_net(py::module_& m, const char* name) {
                       double prior_std, double rho_init, const std::string& head, int d, std::vector<double> mean,
                       std::vector<double> scale, double pred_scale, double diag_eps, int n_members,
                       std::uint64_t seed, int n_threads) {
-            stochinfer::BayesMlpSpec s;
-            s.in_dim = in_dim;
-            s.out_dim = out_dim;
-            s.hidden = hidden;
-            s.n_layers = n_layers;
-            s.n_bayes = n_bayes;
+            stochinfer::BayesMlpSpec s = bayes_spec(in_dim, out_dim, hidden, n_layers, n_bayes);
             s.activation = stochinfer::activation_from_name(activation);
             s.prior_std = prior_std;
             s.rho_init = rho_init;
@@ -126,13 +131,7 @@ void bind_net(py::module_& m, const char* name) {
       .def_static(
           "workspace_values",
           [](int in_dim, int out_dim, int hidden, int n_layers, int n_bayes) {
-            stochinfer::BayesMlpSpec s;
-            s.in_dim = in_dim;
-            s.out_dim = out_dim;
-            s.hidden = hidden;
-            s.n_layers = n_layers;
-            s.n_bayes = n_bayes;
-            return Net::workspace_values(s);
+            return Net::workspace_values(bayes_spec(in_dim, out_dim, hidden, n_layers, n_bayes));
           },
           py::arg("in_dim"), py::arg("out_dim"), py::arg("hidden"), py::arg("n_layers"), py::arg("n_bayes"),
           "Values each worker thread's scratch holds for this network.")
