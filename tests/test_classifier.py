@@ -422,6 +422,13 @@ def test_cyclic_mapping_moves_each_class_to_the_next_of_its_group():
 
 def test_bad_input_is_refused_with_clear_errors():
     x, y = _blobs(n=100)
+    # Nesterov is an SGD option: with Adam it was ignored without a word (review, session 31)
+    with pytest.raises(ValueError, match=r"nesterov=True is an option of SGD \(optimizer='sgd'\), not of "
+                                         r"optimizer='adam'"):
+        si.Classifier(optimizer="adam", nesterov=True)
+    with pytest.raises(ValueError, match="nesterov=True needs momentum > 0"):
+        si.Classifier(optimizer="sgd", momentum=0.0, nesterov=True)
+    si.Classifier(optimizer="adam", momentum=0.0)  # Adam does not read momentum
     c = si.Classifier(hidden=8, n_iter=10)
     with pytest.raises(RuntimeError, match="not fitted"):
         c.predict(x)

@@ -1050,6 +1050,44 @@ def test_ctrl_c_in_a_refit_shortens_the_networks_still_to_train(ou, monkeypatch)
     assert fit.histories["diffusion"]["refit"]["updates"] <= 100
 
 
+def test_ctrl_c_before_a_later_networks_first_evaluation_keeps_the_trained_ones(ou, monkeypatch):
+    """Ctrl-C inside the diffusion network's first block raised and lost the trained drift
+    (review, session 31): a later network now keeps its state as it is, scored once."""
+    from stochinfer.langevin.field_net import FieldNetwork
+
+    _, tr = ou
+    real_steps = FieldNetwork._steps
+
+    def steps(self, *a):
+        step, klw = real_steps(self, *a)
+        if self.head == "cholesky":
+
+            def stop(n):
+                step(n // 2)  # part of the block, then the signal
+                raise KeyboardInterrupt
+            return stop, klw
+        return step, klw
+
+    monkeypatch.setattr(FieldNetwork, "_steps", steps)
+    s = TrainSettings(n_iter=300, eval_every=100, patience=None)
+    with pytest.warns(UserWarning, match="interrupted") as rec:
+        fit = si.infer_langevin(tr, hidden=16, drift_settings=s, diffusion_settings=s, progress=False)
+    assert any("interrupted in updates 1–100: keeping the model as it is (a rough fit after 0 updates" in
+               str(w.message) and w.filename == __file__ for w in rec)
+    h = fit.histories["diffusion"]
+    assert h["interrupted"] and h["best"]["iteration"] == 0 and np.isfinite(h["best"]["val_loss"])
+    assert fit.histories["drift"]["iterations"] == 300 and not fit.histories["drift"]["interrupted"]
+    assert fit.interrupted and np.all(np.isfinite(fit.diffusion(np.zeros((2, 2))).mean))
+    # the first network has nothing trained before it: Ctrl-C there still raises
+    monkeypatch.setattr(FieldNetwork, "_steps", lambda self, *a: (_raise_interrupt, real_steps(self, *a)[1]))
+    with pytest.raises(KeyboardInterrupt):
+        si.infer_langevin(tr, hidden=16, drift_settings=s, diffusion_settings=s, progress=False)
+
+
+def _raise_interrupt(n):
+    raise KeyboardInterrupt
+
+
 def test_reference_preset_counts_epochs_of_the_training_rows(ou, monkeypatch):
     """The published schedule is 5000 / 10000 epochs of batch 128 with a checkpoint per epoch,
     whatever the data size (fewer epochs here, to run fast)."""

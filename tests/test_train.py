@@ -1,5 +1,7 @@
 """Training machinery shared by the estimators (stochinfer.train): learning-rate
 schedule and the loss a training step reports."""
+import math
+
 import numpy as np
 import pytest
 
@@ -218,3 +220,41 @@ def test_run_training_checks_its_counts():
     with pytest.raises(TypeError, match="eval_every must be an integer"):
         run_training(**kw, n_iter=10, eval_every=2.5)
     assert run_training(**kw, n_iter=10, eval_every=5, progress=False)["iterations"] == 10
+
+
+def test_an_interrupted_step_is_named_and_a_diverged_evaluation_is_not_kept_in_the_history():
+    """Ctrl-C inside a step: the warning names the unfinished block (its updates ran but were
+    not counted) at the user's line; a non-finite evaluation leaves no entry in the history, as
+    a step that raises does, and a ScheduledStep's learning rate is named (review, session 31)."""
+    calls = []
+
+    def step(n):
+        calls.append(n)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return 0.5
+
+    with pytest.warns(UserWarning, match=r"interrupted in updates 21–30: keeping the best model so far "
+                                         r"\(iteration 20, validation loss 0\.5\)") as rec:
+        out = run_training(step, lambda: {"val_loss": 1.0 / len(calls)}, lambda: len(calls), lambda s: None,
+                           n_iter=100, eval_every=10)
+    assert rec[0].filename == __file__
+    assert out["interrupted"] and out["iterations"] == 20 and out["best"]["iteration"] == 20
+    with pytest.raises(KeyboardInterrupt):  # nothing validated: re-raised
+        run_training(_interrupt, lambda: {"val_loss": 1.0}, lambda: 0, lambda s: None, n_iter=100, eval_every=10)
+    with pytest.warns(UserWarning, match=r"interrupted in updates 1–10: keeping the model as it is \(a rough fit "
+                                         r"after 0 updates, validation loss 3\)"):
+        out = run_training(_interrupt, lambda: {"val_loss": 3.0}, lambda: "now", lambda s: None, n_iter=100,
+                           eval_every=10, keep_unvalidated=True)
+    assert out["best"]["iteration"] == 0 and out["history"] == [out["best"]] and out["interrupted"]
+
+    losses = iter([1.0, math.inf])
+    sched = ScheduledStep(lambda k, lr: (k, 0.1), lr=0.25, schedule="constant", n_iter=100)
+    with pytest.warns(RuntimeWarning, match=r"non-finite loss by update 20 .* lower the learning rate \(lr=0\.25\)"):
+        out = run_training(sched, lambda: {"val_loss": next(losses)}, lambda: 0, lambda s: None, n_iter=100,
+                           eval_every=10)
+    assert out["diverged"] and [h["iteration"] for h in out["history"]] == [10]
+
+
+def _interrupt(n):
+    raise KeyboardInterrupt

@@ -193,7 +193,7 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
                  set_state: Callable[[object], None], n_iter: int, eval_every: int,
                  patience: Optional[int] = None, progress: Optional[bool] = None, desc: str = "training",
                  resetting: Optional[Resetting] = None, seed: int = 0,
-                 reset_state: Optional[Callable[[object], None]] = None) -> dict:
+                 reset_state: Optional[Callable[[object], None]] = None, keep_unvalidated: bool = False) -> dict:
     """Runs `step(n)` (n updates, returns their mean loss) in blocks of eval_every,
     calls `evaluate()` (a dict with 'val_loss') after each block, keeps the state
     with the lowest validation loss and restores it at the end.
@@ -205,8 +205,9 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     state returns to the checkpoint at random updates (resets drawn from `seed`)
     through reset_state(checkpoint) (default set_state: layer-wise resetting
     passes one that restores part of it).
-    On Ctrl-C it warns and returns with the best state so far
-    (re-raises if no evaluation finished yet). A non-finite training or validation
+    On Ctrl-C it warns and returns with the best state so far; if no evaluation
+    finished yet it re-raises, or with keep_unvalidated evaluates the state as it is
+    and keeps that (a later network of a fit whose earlier ones are trained). A non-finite training or validation
     loss (or a FloatingPointError from `step`: the learning rate is too large for the
     data) raises FloatingPointError before the first finite evaluation; after it, the
     run stops with a warning, keeps the best state validated so far and reports
@@ -244,12 +245,15 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
         resets.append((it, it - checkpoint[1]))
         return next_reset_after(it)
 
+    lr_text = f"lr={step.lr:g}" if isinstance(step, ScheduledStep) else "lr"
     train_s = eval_s = 0.0
+    block_end, t0, block_open = n_iter, 0.0, False
+    losses, counts = [], []
     bar = _progress_bar(n_iter, desc, progress)
     try:
         while it < n_iter:
             block_start, block_end = it, min(it + eval_every, n_iter)
-            t0 = time.perf_counter()
+            t0, block_open = time.perf_counter(), True
             losses, counts = [], []
             try:
                 while it < block_end:  # the block, cut at the resets that fall inside it
@@ -265,12 +269,14 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
                 t2 = time.perf_counter()
                 train_s += t1 - t0
                 eval_s += t2 - t1
+                block_open = False
                 entry.update(iteration=it, train_loss=train_loss, train_s=train_s, eval_s=eval_s)
                 history.append(entry)
                 if not (math.isfinite(entry["val_loss"]) and math.isfinite(entry["train_loss"])):
+                    history.pop()  # the history holds validated blocks, as when a step raises
                     raise FloatingPointError(
                         f"{desc} diverged: non-finite loss by update {it} (training {entry['train_loss']:.3g}, "
-                        f"validation {entry['val_loss']:.3g}); lower the learning rate (lr)")
+                        f"validation {entry['val_loss']:.3g}); lower the learning rate ({lr_text})")
             except FloatingPointError as exc:
                 if best_state is None:
                     raise
@@ -296,11 +302,28 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
                 stopped_early = True
                 break
     except KeyboardInterrupt:
-        if best_state is None:
+        if best_state is None and not keep_unvalidated:
             raise
         interrupted = True
-        warnings.warn(f"training interrupted at iteration {it}: keeping the best model so far "
-                      f"(iteration {best['iteration']}, validation loss {best['val_loss']:.6g})", stacklevel=2)
+        if block_open:
+            train_s += time.perf_counter() - t0  # the unfinished block's time (its evaluation's too, if begun)
+        # `it` counts the updates of completed steps; the interrupted step ran part of its own
+        where = f"in updates {it + 1}–{block_end}" if it < block_end else f"after update {it}"
+        if best_state is None:  # keep_unvalidated: the state as it is, scored now
+            t1 = time.perf_counter()
+            entry = dict(evaluate())
+            eval_s += time.perf_counter() - t1
+            if not math.isfinite(entry["val_loss"]):
+                raise
+            entry.update(iteration=it, train_loss=float(np.average(losses, weights=counts)) if losses else math.nan,
+                         train_s=train_s, eval_s=eval_s)
+            history.append(entry)
+            best, best_state = entry, get_state()
+            kept = f"keeping the model as it is (a rough fit after {it} updates"
+        else:
+            kept = f"keeping the best model so far (iteration {best['iteration']}"
+        warnings.warn(f"training interrupted {where}: {kept}, validation loss {best['val_loss']:.6g})", UserWarning,
+                      stacklevel=user_stacklevel())
     finally:
         if bar is not None:
             bar.close()

@@ -124,6 +124,8 @@ class Classifier:
         self.lr = positive_float("lr", lr)
         self.momentum = momentum_value(momentum)
         self.nesterov = boolean("nesterov", nesterov)
+        if self.nesterov and optimizer != "sgd":
+            raise ValueError(f"nesterov=True is an option of SGD (optimizer='sgd'), not of optimizer={optimizer!r}")
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
         self.weight_decay = positive_float("weight_decay", weight_decay, allow_zero=True)

@@ -271,8 +271,10 @@ class FieldNetwork:
 
     def fit(self, x: np.ndarray, y: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
             settings: TrainSettings, seed: int = 0, progress: Optional[bool] = None, desc: str = "",
-            refit: bool = False, oob_blocks: Optional[List[np.ndarray]] = None) -> dict:
+            refit: bool = False, oob_blocks: Optional[List[np.ndarray]] = None, keep_unvalidated: bool = False) -> dict:
         """Trains on rows of (x, y); keeps the parameters with the lowest validation NLL.
+        keep_unvalidated: Ctrl-C before the first evaluation keeps the network as it is
+        (run_training) instead of raising: for the networks after a fit's first.
         refit: then trains again from the same initial weights on the training and
         validation rows together, for the number of updates the validation chose
         (same schedule and minibatch keys): a quarter more data at the default split.
@@ -327,7 +329,7 @@ class FieldNetwork:
 
         hist = run_training(step, evaluate, self._get_state, self._set_state, n_iter, settings.eval_every,
                             settings.patience, progress, desc=desc or f"{self.head} network",
-                            resetting=settings.resetting, seed=seed)
+                            resetting=settings.resetting, seed=seed, keep_unvalidated=keep_unvalidated)
         if members is not None and members.params is not None:
             self.net.set_params(members.params.reshape(-1))
             hist["member_best_iterations"] = members.iterations.tolist()

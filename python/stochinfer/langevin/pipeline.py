@@ -81,7 +81,7 @@ def _validation_score(hist: dict) -> float:
 
 
 def _train_drift(make, drift_base: str, x, label, train, val, settings, seed, progress, desc, refit,
-                 oob_blocks=None):
+                 oob_blocks=None, keep_unvalidated: bool = False):
     """Builds (make(degree)) and trains a drift network. drift_base 'auto': the
     polynomial degree of its base is the lowest of 1–3 within one standard error
     of the best held-out least-squares fit of the labels (select_degree); if that
@@ -89,19 +89,22 @@ def _train_drift(make, drift_base: str, x, label, train, val, settings, seed, pr
     lower validation NLL is kept. The polynomial fit alone is not enough: on the
     nonlinear system (a Gaussian bump) the cubic fit beats the linear one, but the
     network on top of it barely trains and ends at drift R² 0.64–0.78 instead of
-    0.88–0.97 (bench/RESULTS.md). Returns (network, history)."""
+    0.88–0.97 (bench/RESULTS.md). keep_unvalidated: FieldNetwork.fit's, for the first
+    candidate (later ones always keep: Ctrl-C must not lose a trained one). Returns
+    (network, history)."""
     fixed = DRIFT_BASES[drift_base]
     if fixed is not None:
         net = make(fixed)
         return net, net.fit(x, label, train, val, settings, seed=seed, progress=progress, desc=desc, refit=refit,
-                            oob_blocks=oob_blocks)
+                            oob_blocks=oob_blocks, keep_unvalidated=keep_unvalidated)
     rows = lambda r: r[:: max(1, r.size // 50_000)]  # least squares on at most ~50 000 rows each
     degree, poly_scores = select_degree(x, label, rows(train), rows(val))
     fits = {}
     for deg in sorted({1, degree}):
         net = make(deg)
         fits[deg] = (net, net.fit(x, label, train, val, settings, seed=seed, progress=progress,
-                                  desc=f"{desc} (base degree {deg})", refit=refit, oob_blocks=oob_blocks))
+                                  desc=f"{desc} (base degree {deg})", refit=refit, oob_blocks=oob_blocks,
+                                  keep_unvalidated=keep_unvalidated or bool(fits)))
         if history_interrupted(fits[deg][1]):  # Ctrl-C: no further candidate
             break
     scores = {deg: _validation_score(h) for deg, (_, h) in fits.items()}
@@ -824,8 +827,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
                                      seed=net_seed["drift_noiseless"], linear_base=lin_base, base_degree=deg,
                                      **common),
             drift_base, X, np.ascontiguousarray(label[:, quiet]), train, val, dq, net_seed["drift_noiseless"],
-            progress,
-            "drift (noiseless)", refit, oob_blocks)
+            progress, "drift (noiseless)", refit, oob_blocks, keep_unvalidated=True)
         nets["drift_noiseless"] = drift_q
         ds, dd = _after_interrupt(hist["drift_noiseless"], ds, dd)
     if under and corrections:
@@ -834,7 +836,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
                                linear_base=lin_base, base_degree=drift.base_degree, **common)
         hist["drift_shifted"] = drift_r.fit(Xs, drift_label, train, val, ds, seed=net_seed["drift_shifted"],
                                             progress=progress, desc="drift (shifted)", refit=refit,
-                                            oob_blocks=oob_blocks)
+                                            oob_blocks=oob_blocks, keep_unvalidated=True)
         nets["drift_shifted"] = drift_r
         ds, dd = _after_interrupt(hist["drift_shifted"], ds, dd)
         if drift_correction == "linear":
@@ -923,7 +925,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     # their bands covered less (against the same drift, nonlinear 0.86 -> 0.77, Van der Pol with
     # state-dependent D 0.82 -> 0.71 over six datasets; bench/RESULTS.md, "Out-of-bag validation")
     hist["diffusion"] = diff.fit(Xd, y_d, train, val, dd, seed=net_seed["diffusion"], progress=progress,
-                                 desc="diffusion", refit=refit)
+                                 desc="diffusion", refit=refit, keep_unvalidated=True)
     nets["diffusion"] = diff
     norm["diffusion_factor"] = np.full(nd, 1.5 if (under and corrections) else 1.0)
 
