@@ -205,6 +205,11 @@ def test_resetting_settings_are_checked():
     with pytest.raises(ValueError, match="ScheduledStep"):
         run_training(fake.step, fake.evaluate, fake.get_state, fake.set_state, 100, 10,
                      resetting=Resetting(lr_policy="rewound"))
+    with pytest.warns(UserWarning, match=r"resetting can never start: .* after=100 updates, and training runs "
+                                         r"n_iter=100; lower after") as rec:
+        out = run_training(fake.step, fake.evaluate, fake.get_state, fake.set_state, 100, 10,
+                           resetting=Resetting(after=100))
+    assert rec[0].filename == __file__ and out["resets"] == []
 
 
 def test_run_training_checks_its_counts():

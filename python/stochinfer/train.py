@@ -225,6 +225,10 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
             raise ValueError(f"lr_policy='{resetting.lr_policy}' needs a ScheduledStep (the schedule to "
                              f"rewind or rescale)")
         patience = None
+        if resetting.after >= n_iter:
+            warnings.warn(f"resetting can never start: it waits for the validation loss to stall for after="
+                          f"{resetting.after} updates, and training runs n_iter={n_iter}; lower after",
+                          UserWarning, stacklevel=user_stacklevel())
     rng = np.random.default_rng([seed, 0x5E5E7])
     history, best, best_state = [], None, None
     checkpoint = None  # (state, update, schedule position) that a reset returns to
