@@ -27,7 +27,8 @@ class EPResult:
     'exposure_span_ep_rate' (the sub-step path a window spans: at most this).
     delta_s: stochastic EP (k_B) of every test transition, in order; delta_s_truth
     the analytic values of the same transitions. settings: every option that changed
-    the numbers. history: the training curve.
+    the numbers. history: the training curve (of the first network when n_seeds > 1;
+    settings['iterations'] and settings['best_iteration'] give every network's).
     dt: time between consecutive points of the data (the data's time unit; 1 for
     token paths without one, the rate then per step). window: points per ΔS item, 2
     for transitions, n for RNEEP windows and CNEEP's seq_len (read with stride n − 1).
