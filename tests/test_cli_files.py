@@ -454,7 +454,8 @@ def test_an_npz_of_several_arrays_is_read_as_tracks(tmp_path, capsys):
     for name, arrays, match in (("mixed", [tracks[0], np.arange(5)], "must all be states of one dimension or all token"),
                                 ("dims", [tracks[0], tracks[1][:, :1]], "found dim 1, dim 2"),
                                 ("cube", [tracks[0], x[:2]], "array 'arr_1' is float64 of shape"),
-                                ("xonly", {"x": x, "t": np.arange(3)}, "holds both x and dt; found")):
+                                ("xonly", {"x": x, "t": np.arange(3)}, "holds x and ['t']: a trajectories file "
+                                                                       "holds x with dt and t0 beside it")):
         path = tmp_path / f"{name}.npz"
         np.savez(path, **arrays) if isinstance(arrays, dict) else np.savez(path, *arrays)
         for command in ("ep", "infer"):
@@ -563,3 +564,64 @@ def test_an_npz_of_only_t0_and_dt_is_a_clear_error(tmp_path, capsys):
     for command in ("ep", "infer"):
         assert main([command, str(tmp_path / "only.npz")]) == 2
         assert "holds t0 and dt but no trajectories or tracks" in capsys.readouterr().err
+
+
+def test_npz_layouts_by_name_saved_models_and_outputs_review_session_31(tmp_path, chain, capsys, monkeypatch):
+    """(review, session 31) A file of one array named x was refused even with --dt; x with
+    one start time per trajectory was 'damaged'; token paths named other than x beside dt, and
+    one array beside a scalar t0 (as Trajectories.save writes it), were refused; a pickled
+    .npy, a saved model and a path without .npz gave unhelpful errors; --json dir/ wrote a file
+    named dir; the default figure could replace --json; Ctrl-C before the first validation
+    printed a traceback."""
+    from stochinfer.cli import _load_states
+    x = chain.x
+    np.savez(tmp_path / "xonly.npz", x=x)
+    assert main(["ep", str(tmp_path / "xonly.npz"), "--dt", str(DT), "--method", "tur"]) == 0
+    rate = _rate(capsys)
+    assert main(["ep", str(tmp_path / "xonly.npz"), "--method", "tur"]) == 2
+    assert "no recording interval dt in the file; pass --dt" in capsys.readouterr().err
+    assert main(["ep", _saved(chain, tmp_path / "c.npz")[:-4], "--method", "tur"]) == 0  # c, not c.npz
+    assert _rate(capsys) == rate
+    np.savez(tmp_path / "x_t0s.npz", x=np.concatenate([x, x]), dt=DT, t0=np.array([0.0, 5.0]))
+    read = _load_states(str(tmp_path / "x_t0s.npz"))
+    assert len(read) == 2 and read.t0.tolist() == [0.0, 5.0] and read.dt == DT
+    with pytest.raises(ValueError, match=r"'t0' must be one number, got float64 of shape \(2,\) \(one start time "
+                                         r"per trajectory: pass the arrays to the estimators with t0="):
+        si.Trajectories.load(tmp_path / "x_t0s.npz")
+    np.savez(tmp_path / "dt1.npz", x=x, dt=[DT])
+    assert main(["ep", str(tmp_path / "dt1.npz"), "--method", "tur"]) == 2
+    assert r"'dt' must be one number, got float64 of shape (1,)" in capsys.readouterr().err
+    tokens = si.models.FlashingRatchet().sample(3, 2000, seed=0)
+    np.savez(tmp_path / "tok_x.npz", x=tokens, dt=0.5)
+    np.savez(tmp_path / "tok_named.npz", tokens=tokens, dt=0.5)
+    lines = []
+    for name in ("tok_x.npz", "tok_named.npz"):
+        assert main(["ep", str(tmp_path / name), "--method", "plugin"]) == 0
+        lines.append([line for line in capsys.readouterr().out.splitlines() if "EP rate" in line])
+    assert lines[0] and lines[0] == lines[1]
+    np.savez(tmp_path / "traj_t0.npz", traj=x, dt=DT, t0=0.0)
+    assert main(["ep", str(tmp_path / "traj_t0.npz"), "--method", "tur"]) == 0
+    out, err = capsys.readouterr()
+    assert "start times" not in err and next(line for line in out.splitlines() if "TUR EP rate" in line) == rate
+    np.save(tmp_path / "obj.npy", np.array([x[0], x[0][:5]], dtype=object), allow_pickle=True)
+    assert main(["ep", str(tmp_path / "obj.npy"), "--dt", str(DT)]) == 2
+    assert "an .npy of Python objects (a pickled object array), which is not read" in capsys.readouterr().err
+    est = si.NEEP(hidden=8, n_iter=20, eval_every=10, progress=False)
+    est.fit(chain)
+    est.save(tmp_path / "model.npz")
+    assert main(["ep", str(tmp_path / "model.npz")]) == 2
+    assert "a saved stochinfer neep file (read it with stochinfer.NEEP.load), not trajectories" in \
+        capsys.readouterr().err
+    path = _saved(chain, tmp_path / "d.npz")
+    assert main(["ep", path, "--method", "tur", "--json", str(tmp_path / "newdir") + "/"]) == 2
+    assert "that names a folder; name a file" in capsys.readouterr().err and not (tmp_path / "newdir").exists()
+    pytest.importorskip("matplotlib")
+    assert main(["infer", path, "--json", str(tmp_path / "d_fields.png")]) == 2
+    assert "is where the default figure goes" in capsys.readouterr().err
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(si.NEEP, "fit", interrupted)
+    assert main(["ep", path, "--json", str(tmp_path / "never.json")]) == 130
+    assert "interrupted (Ctrl-C) before a model was kept" in capsys.readouterr().err
+    assert not (tmp_path / "never.json").exists()

@@ -129,17 +129,18 @@ def _track_list(path: str, f, keys: list) -> list:
     """The arrays of an .npz of several arrays as tracks (L_k, dim), or token paths
     (L_k,), in the order the file holds them (np.savez(FILE, *tracks): arr_0, arr_1, …;
     keyword arrays in the order given). A 1-D float track is a scalar track (L_k, 1): one
-    array's only axis is time. Arrays named t0 (one start time per track) and dt (a
-    scalar) are not tracks; beside them, one (n_traj, L, dim) float array is n_traj tracks
-    of one length (t0: one start time per trajectory)."""
+    array's only axis is time. Arrays named t0 (one start time per track, or one for
+    all) and dt (a scalar) are not tracks; beside them, one (n_traj, L, dim) float array
+    is n_traj tracks of one length, one (n_traj, L) integer array n_traj token paths."""
     tracks = _Tracks()
     names = [k for k in keys if k not in ("t0", "dt")]
     if not names:
         raise ValueError(f"{path}: the .npz holds {' and '.join(keys)} but no trajectories or tracks")
     for key in names:
         a = _npz_array(path, f, key)
-        if len(names) == 1 and a.ndim == 3 and a.dtype.kind == "f" and 0 not in a.shape:
-            tracks.extend(a)  # equal tracks: the estimators stack them back to (n_traj, L, dim)
+        if len(names) == 1 and 0 not in a.shape and ((a.ndim == 3 and a.dtype.kind == "f")
+                                                     or (a.ndim == 2 and a.dtype.kind in "iu")):
+            tracks.extend(a)  # equal tracks (or token paths): the estimators stack them back
             continue
         if (a.ndim not in (1, 2) or a.dtype.kind not in "fiu" or a.shape[0] == 0
                 or (a.ndim == 2 and (a.dtype.kind != "f" or a.shape[1] == 0))):
@@ -152,10 +153,10 @@ def _track_list(path: str, f, keys: list) -> list:
                          f"{', '.join(sorted(kinds))}")
     if "t0" in keys:
         t0 = _npz_array(path, f, "t0")
-        if t0.shape != (len(tracks),) or t0.dtype.kind not in "fiu" or not np.isfinite(t0).all():
-            raise ValueError(f"{path}: t0 must hold one finite start time per track ({len(tracks)}), got "
-                             f"{t0.dtype} of shape {t0.shape}")
-        tracks.t0 = t0.astype(np.float64)
+        if t0.shape not in ((), (len(tracks),)) or t0.dtype.kind not in "fiu" or not np.isfinite(t0).all():
+            raise ValueError(f"{path}: t0 must hold one finite start time per track ({len(tracks)}), or one for "
+                             f"all, got {t0.dtype} of shape {t0.shape}")
+        tracks.t0 = np.broadcast_to(t0.astype(np.float64), (len(tracks),)).copy()
     if "dt" in keys:
         dt = _npz_array(path, f, "dt")
         if dt.shape != () or dt.dtype.kind not in "fiu" or not (np.isfinite(dt) and dt > 0):
@@ -174,40 +175,71 @@ def _describe(data) -> str:
     return f"shape {data.x.shape if hasattr(data, 'x') else np.shape(data)}"
 
 
-def _load_states(path: str, scalar_paths: bool = False, mmap: bool = False):
-    """A Trajectories .npz (from simulate(...).save), or an .npy/.npz holding one
-    array (n_traj, L, dim) / token paths (n_traj, L), or an .npz of several arrays:
-    tracks of different lengths (a list, see _track_list). ValueError for a file numpy
-    cannot read (damaged, truncated, text, pickled objects), whatever its name.
-    mmap: an .npy is memory-mapped read-only (movies larger than memory)."""
+#: the arrays Trajectories.save writes
+_TRAJECTORY_KEYS = ("x", "dt", "t0", "settings", "format_version")
+
+
+def _starts_with(path: str, magic: bytes) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+def _load_states(path: str, scalar_paths: bool = False, mmap: bool = False, dt=None):
+    """A Trajectories .npz (from simulate(...).save, or any .npz with an array x and
+    scalars dt and t0; dt: --dt for a file without one), or an .npy/.npz holding one
+    array (n_traj, L, dim) / token paths (n_traj, L) (with dt and t0 beside it, t0 one
+    start time per trajectory), or an .npz of several arrays: tracks of different
+    lengths (a list, see _track_list). ValueError for a file numpy cannot read
+    (damaged, truncated, text, pickled objects), whatever its name, and for a saved
+    model or fit. mmap: an .npy is memory-mapped read-only (movies larger than memory)."""
     import stochinfer as si
 
-    from ._io import UNREADABLE as unreadable
+    from ._io import _LOADERS, UNREADABLE as unreadable
     try:
         loaded = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except FileNotFoundError:
         raise
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) and _starts_with(path, b"\x93NUMPY"):  # (numpy says it of any unknown file)
+            raise ValueError(f"{path}: an .npy of Python objects (a pickled object array), which is not read; save "
+                             "the trajectories as one numeric array, or tracks as arrays of an .npz "
+                             "(np.savez(FILE, *tracks))") from None
+        raise ValueError(f"{path}: not a readable .npy or .npz file (ValueError)") from None
     except unreadable as exc:
         raise ValueError(f"{path}: not a readable .npy or .npz file ({type(exc).__name__})") from None
     if isinstance(loaded, np.ndarray):  # an .npy, whatever its extension
         return loaded
     with loaded as f:
         keys = list(f.keys())
-        if not ("x" in keys and "dt" in keys):  # else a Trajectories file, read below
-            if not keys:
-                raise ValueError(f"{path}: the .npz holds no arrays")
-            if "x" in keys:
-                raise ValueError(f"{path}: a Trajectories file holds both x and dt; found {keys}")
-            if len(keys) > 1:
-                return _track_list(path, f, keys)
-            return _npz_array(path, f, keys[0])
-    return si.Trajectories.load(path, scalar_paths=scalar_paths)
+        if not keys:
+            raise ValueError(f"{path}: the .npz holds no arrays")
+        if "x" not in keys and "kind" in keys and "format_version" in keys:
+            kind = _npz_array(path, f, "kind")
+            kind = str(kind) if kind.dtype.kind == "U" and kind.size == 1 else ""
+            reader = f" (read it with stochinfer.{_LOADERS[kind]})" if kind in _LOADERS else ""
+            raise ValueError(f"{path}: a saved stochinfer {kind or 'model'} file{reader}, not trajectories")
+        per_trajectory_t0 = "t0" in keys and np.ndim(_npz_array(path, f, "t0")) > 0
+        other = [k for k in keys if k not in _TRAJECTORY_KEYS]
+        if "x" in keys and other:
+            raise ValueError(f"{path}: holds x and {other}: a trajectories file holds x with dt and t0 beside it "
+                             "(Trajectories.save); tracks go in an .npz of several arrays (np.savez(FILE, *tracks))")
+        if "x" not in keys or per_trajectory_t0:
+            if len(keys) == 1:
+                return _npz_array(path, f, keys[0])
+            return _track_list(path, f, keys)
+        if "dt" not in keys and dt is None:
+            raise ValueError(f"{path}: no recording interval dt in the file; pass --dt (time between consecutive "
+                             "points)")
+    return si.Trajectories.load(path, scalar_paths=scalar_paths, dt=None if "dt" in keys else dt)
 
 
 def _states(args):
     """The file's states, 2-D float arrays read as scalar paths with --scalar-paths;
     movies for CNEEP memory-mapped."""
-    data = _load_states(args.file, args.scalar_paths, mmap=getattr(args, "method", None) == "cneep")
+    data = _load_states(args.file, args.scalar_paths, mmap=getattr(args, "method", None) == "cneep", dt=args.dt)
     if args.scalar_paths and isinstance(data, list):
         print("note: --scalar-paths reads one 2-D array; tracks in an .npz of several arrays are read as they are "
               "(a 1-D float track is a scalar track); ignored", file=sys.stderr)
@@ -262,6 +294,8 @@ def _output_problem(args, flags: tuple) -> str:
         typed = _flag_value(args, flag)
         if not typed:
             continue
+        if typed.endswith(("/", os.sep)):
+            return f"{flag} {typed}: that names a folder; name a file"
         path = _written_path(flag, typed)
         if _same_file(path, args.file):
             return f"{flag} {typed}: that is the input file {args.file}, which would be replaced; name another file"
@@ -290,6 +324,7 @@ def _write_outputs(args, content: dict, plot, plot_path=None) -> int:
     figure asked for with --plot could not be drawn (a default one may fail quietly)."""
     if args.json:
         _write_json(args.json, content)
+        print(f"  results saved to {args.json}")
     plot_path = args.plot if plot_path is None else plot_path
     if plot_path:
         try:
@@ -362,7 +397,7 @@ def ep(args) -> int:
             print(f"note: {' '.join(ignored)} {verb} to --method neep, rneep or cneep only; ignored for {args.method}",
                   file=sys.stderr)
     data = _states(args)
-    if isinstance(data, _Tracks) and data.t0 is not None:
+    if isinstance(data, _Tracks) and data.t0 is not None and np.any(data.t0 != 0):
         print("note: the tracks' start times (t0) are for driven fits (stochinfer infer --time-dependent); "
               "the EP estimators assume a steady state; ignored", file=sys.stderr)
     if args.method == "cneep" and (not isinstance(data, np.ndarray) or data.ndim not in (3, 4)):
@@ -447,7 +482,15 @@ def infer(args) -> int:
         return 2
     driving = [flag for flag, v in (("--period", args.period), ("--time-harmonics", args.time_harmonics),
                                     ("--t0", args.t0)) if v is not None]
-    problem = (_output_problem(args, ("--json", "--plot", "--save")) or _flag_problem(args, ("--hidden",))
+    default_plot = (os.path.splitext(args.file)[0] + "_fields.png"
+                    if args.plot is None and not args.no_plot and importlib.util.find_spec("matplotlib") is not None
+                    else None)
+    clash = [flag for flag in ("--json", "--save") if default_plot and _flag_value(args, flag)
+             and _same_file(_written_path(flag, _flag_value(args, flag)), default_plot)]
+    problem = (_output_problem(args, ("--json", "--plot", "--save"))
+               or (f"{clash[0]} {_flag_value(args, clash[0])} is where the default figure goes; name another file, "
+                   "or the figure's with --plot (or --no-plot)" if clash else "")
+               or _flag_problem(args, ("--hidden",))
                or (f"{' and '.join(driving)} {'needs' if len(driving) == 1 else 'need'} --time-dependent (time as "
                    "an input)"
                    if driving and not args.time_dependent else "")
@@ -464,7 +507,7 @@ def infer(args) -> int:
               file=sys.stderr)
         return 2
     t0 = args.t0
-    if isinstance(data, _Tracks) and data.t0 is not None:
+    if isinstance(data, _Tracks) and data.t0 is not None and (args.time_dependent or np.ptp(data.t0) > 0):
         if not args.time_dependent:
             print(f"error: {args.file} holds start times (t0) for driven tracks: pass --time-dependent to use "
                   "them as the time input", file=sys.stderr)
@@ -503,9 +546,7 @@ def infer(args) -> int:
             rep = fit.report(truth)
             print(fit.format_report(rep))
             out["report"] = rep
-    plot_path = args.plot
-    if plot_path is None and not args.no_plot and importlib.util.find_spec("matplotlib") is not None:
-        plot_path = os.path.splitext(args.file)[0] + "_fields.png"  # fields with bands, by default
+    plot_path = args.plot or default_plot  # fields with bands, by default
     return _interrupted_status(_write_outputs(args, out, fit.plot, plot_path), fit.interrupted)
 
 
@@ -597,10 +638,16 @@ def main(argv=None) -> int:
     try:
         if args.command == "demo":
             return demo(quick=args.quick)
+        if not os.path.exists(args.file) and os.path.exists(args.file + ".npz"):
+            args.file += ".npz"  # as save() names it and Trajectories.load finds it
         return {"ep": ep, "infer": infer}[args.command](args)
     except (ValueError, TypeError, OSError, FloatingPointError) as exc:  # FloatingPointError: training diverged
         print(f"error: {_as_flag(str(exc), args, sys.argv[1:] if argv is None else argv)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # after a validated model, training returns it and the outputs are written
+        print("interrupted (Ctrl-C) before a model was kept: no output written by then. Exit status 130",
+              file=sys.stderr)
+        return 130
     finally:
         warnings.formatwarning = formatwarning
 

@@ -108,11 +108,17 @@ class Trajectories:
             try:
                 version = int(f["format_version"]) if "format_version" in f else FORMAT_VERSION
                 data = f["x"]
-                stored_dt = float(f["dt"]) if "dt" in f else None
-                t0 = float(f["t0"]) if "t0" in f else 0.0
+                scalars = {key: f[key] for key in ("dt", "t0") if key in f}
                 settings = json.loads(str(f["settings"])) if "settings" in f else {}
             except (TypeError,) + UNREADABLE as exc:
                 raise ValueError(f"{path}: a damaged trajectories file ({type(exc).__name__}: {exc})") from None
+        for key, value in scalars.items():
+            if value.shape != () or value.dtype.kind not in "fiu":
+                many = (" (one start time per trajectory: pass the arrays to the estimators with t0=; the command "
+                        "line reads such a file as it is)" if key == "t0" and value.ndim == 1 else "")
+                raise ValueError(f"{path}: {key!r} must be one number, got {value.dtype} of shape {value.shape}{many}")
+        stored_dt = float(scalars["dt"]) if "dt" in scalars else None
+        t0 = float(scalars["t0"]) if "t0" in scalars else 0.0
         if version > FORMAT_VERSION:
             raise ValueError(f"{path}: format version {version} is newer than this stochinfer ({FORMAT_VERSION}); "
                              "upgrade stochinfer")

@@ -180,7 +180,8 @@ class EPResult:
         ax = axes[0]
         if self.history:
             it = [h["iteration"] for h in self.history]
-            ax.plot(it, [h["val_loss"] for h in self.history], label="validation loss")
+            ax.plot(it, [h["val_loss"] for h in self.history], marker="o" if len(it) == 1 else None,
+                    label="validation loss")  # one point: a marker, as a line it would not show
             if "optimal_loss" in self.truth:
                 ax.axhline(self.truth["optimal_loss"], color="k", ls="--", lw=1, label="optimum (test loss at the true ΔS)")
             ax.set_xlabel("iteration")
