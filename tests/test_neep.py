@@ -224,9 +224,16 @@ def test_save_load_roundtrip(tmp_path, fit2, bead2):
     damaged = [("params", np.full_like(arrays["params"], np.nan), "non-finite network parameters"),
                ("scale", np.zeros_like(arrays["scale"]), "input standardisation"),
                ("shift", np.zeros(0), "trained with standardize=True but without its shift and scale")]
+    # (review, session 31) a config the constructor refuses, or parameters of another size, did not
+    # name the file; tokens="yes" loaded and failed later
+    import json
+    cfg = json.loads(str(arrays["config"]))
+    damaged += [("config", np.array(json.dumps(dict(cfg, tokens="yes"))), r"tokens='yes', not true or false"),
+                ("config", np.array(json.dumps(dict(cfg, hidden=-3))), "hidden"),
+                ("params", arrays["params"][:-1], "params")]
     for key, value, message in damaged:
         np.savez(bad, **dict(arrays, **{key: value}))
-        with pytest.raises(ValueError, match=f"damaged NEEP file \\({message}"):
+        with pytest.raises(ValueError, match=f"other.npz: a damaged NEEP file \\({message}"):
             NEEP.load(str(bad))
     # transitions at another interval: the trained dt is what is wrong, not a dt argument
     other = si.simulate(si.models.BeadSpring(n_beads=2), 2, 50, 0.02, seed=0)

@@ -523,8 +523,12 @@ class NEEP:
             est._restore_net_config(cfg)
         except KeyError as exc:
             raise ValueError(f"{path}: a damaged {cls._method.upper()} file (missing {exc})") from None
+        except (TypeError, ValueError) as exc:  # settings the constructor refuses
+            raise ValueError(f"{path}: a damaged {cls._method.upper()} file ({exc})") from None
         stack = arrays.get("member_params", params[None])
         damaged = f"{path}: a damaged {cls._method.upper()} file"
+        if not isinstance(est.tokens, bool):
+            raise ValueError(f"{damaged} (tokens={est.tokens!r}, not true or false)")
         if stack.ndim != 2 or stack.shape[1] != params.size or stack.shape[0] < 1 or \
                 stack.shape[0] != cfg.get("n_members", stack.shape[0]):
             raise ValueError(f"{damaged} (member_params of shape {stack.shape}"
@@ -539,7 +543,10 @@ class NEEP:
         est.members = []
         for member in stack:
             net = est._build_net(0)
-            net.set_params(member)
+            try:
+                net.set_params(member)
+            except ValueError as exc:  # parameters of another network size
+                raise ValueError(f"{damaged} ({exc})") from None
             est._set_transform(net, shift if shift.size else None, scale if shift.size else None)
             est.members.append(net)
         est.net = est.members[0]
