@@ -625,3 +625,12 @@ def test_npz_layouts_by_name_saved_models_and_outputs_review_session_31(tmp_path
     assert main(["ep", path, "--json", str(tmp_path / "never.json")]) == 130
     assert "interrupted (Ctrl-C) before a model was kept" in capsys.readouterr().err
     assert not (tmp_path / "never.json").exists()
+
+
+def test_library_advice_in_warnings_is_given_in_command_line_terms():
+    from stochinfer.cli import _format_warning
+    text = _format_warning(UserWarning("time-dependent data given as an array: every trajectory is taken to start "
+                                       "at t = 0; pass t0= (a scalar or one start time per trajectory) if they do "
+                                       "not"), UserWarning, "f.py", 1)
+    assert text == ("warning: time-dependent data given as an array: every trajectory is taken to start at t = 0; "
+                    "pass --t0 (or store t0 in the .npz) if they do not\n")

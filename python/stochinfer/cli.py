@@ -672,10 +672,18 @@ def _as_flag(message: str, args, typed) -> str:
     return flag + message[len(name):]
 
 
+#: the library's advice in the command line's terms
+_CLI_ADVICE = {"pass t0= (a scalar or one start time per trajectory)": "pass --t0 (or store t0 in the .npz)",
+               "pass t0= (a scalar or one start time per track)": "pass --t0 (or store t0 in the .npz)"}
+
+
 def _format_warning(message, category, filename, lineno, line=None) -> str:
     """A warning on the command line: one 'warning: ...' line, without Python's file,
     line number and source line (which name our code, not the user's input)."""
-    return f"warning: {message}\n"
+    text = str(message)
+    for advice, flag in _CLI_ADVICE.items():
+        text = text.replace(advice, flag)
+    return f"warning: {text}\n"
 
 
 if __name__ == "__main__":
