@@ -32,8 +32,9 @@ def test_fit_recovers_an_exact_quadratic():
     rng = np.random.default_rng(1)
     u = rng.normal(size=(500, 2))
     c = np.array([1.0, 0.2, 0.0, 0.3, -0.1, 0.1])
-    coeffs, floor = fit_base(u, quadratic_features(u) @ c, np.arange(500))
+    coeffs, floor, capped = fit_base(u, quadratic_features(u) @ c, np.arange(500))
     np.testing.assert_allclose(coeffs, c, atol=1e-10)
+    assert capped == 0
     assert floor == pytest.approx(0.1 * np.mean(quadratic_features(u) @ c))
 
 
@@ -47,7 +48,7 @@ def test_fit_of_chi_square_labels_is_unbiased_within_its_standard_error():
     q = quadratic_features(u)
     D = q @ c
     y = D * rng.normal(size=n) ** 2
-    coeffs, floor = fit_base(u, y, np.arange(n))
+    coeffs, floor, _ = fit_base(u, y, np.arange(n))
     L = base_covariance_chol(u, y, np.arange(n), coeffs, floor)  # what Bayes-by-Backprop samples from
     assert np.allclose(L, np.tril(L))
     se = np.sqrt(np.diag(L @ L.T))
@@ -70,10 +71,31 @@ def test_sandwich_covariance_matches_the_spread_over_datasets(b0, b2):
     ratios = []
     for _ in range(5):  # the sandwich of a few single data sets
         y = b * rng.chisquare(1, size=n)
-        coeffs, floor = fit_base(u, y, rows)
+        coeffs, floor, _ = fit_base(u, y, rows)
         L = base_covariance_chol(u, y, rows, coeffs, floor)
         ratios.append(np.sqrt(np.diag(L @ L.T)) / spread)
     np.testing.assert_allclose(np.mean(ratios, axis=0), 1.0, atol=0.15)
+
+
+def test_an_outlier_at_high_leverage_is_capped_and_the_fit_converges():
+    """One glitched frame: a label 1000 times the mean at a state 5σ out. The plain reweighting
+    alternated between a sane trend and one pinned at the floor on most rows (review, session
+    31); capped at 25 times the trend, the fit is the one without the outlier to its standard
+    error, and the outlier is counted."""
+    rng = np.random.default_rng(3)
+    n = 6000
+    u = rng.normal(size=(n, 2))
+    c = np.array([1.0, 0.0, 0.0, 0.2, 0.0, 0.1])
+    y = (quadratic_features(u) @ c) * rng.chisquare(1, size=n)
+    clean, floor, capped = fit_base(u, y, np.arange(n))
+    assert capped == 0
+    u_out, y_out = np.vstack([u, [[5.0, 0.0]]]), np.append(y, 1000 * np.mean(y))
+    coeffs, floor, capped = fit_base(u_out, y_out, np.arange(n + 1))
+    assert capped == 1
+    se = np.sqrt(np.diag((L := base_covariance_chol(u, y, np.arange(n), clean, floor)) @ L.T))
+    assert np.all(np.abs(coeffs - clean) < 2 * se), (coeffs, clean, se)
+    b = evaluate_base(u, coeffs, floor)
+    assert 0.5 < b.min() and b.max() < 1.5 * (quadratic_features(u) @ c).max()
 
 
 def test_network_starts_at_its_mean():
@@ -99,3 +121,32 @@ def test_pipeline_option():
     assert si.infer_langevin(tr, homogeneous_diffusion=True, **SHORT).provenance()["diffusion_base"] == "none"
     with pytest.raises(ValueError, match="diffusion_base must be"):
         si.infer_langevin(tr, diffusion_base="cubic", **SHORT)
+
+
+def test_a_glitched_frame_warns_and_does_not_set_the_diffusion():
+    """One frame displaced 5σ (1 of 8004 points): the default fit read D up to 38 times the truth
+    inside the data, with only a localisation-noise warning (review, session 31). Now the point is
+    named, the outlying labels are capped at 25 times the trend (a note says so), and D stays
+    within 10% (the clean fit's own error here: 4%)."""
+    import warnings
+
+    import stochinfer as si
+    m = si.models.LinearOU(np.array([[-1.0, 1.0], [-1.0, -1.0]]), np.array([[1.0, 0.2], [0.2, 0.5]]))
+    x = si.simulate(m, n_traj=4, n_steps=2000, dt=0.01, substeps=10, seed=0).x
+    test = x[1, ::10]
+    glitched = x.copy()
+    glitched[0, 100] += 5.0
+    with pytest.warns(UserWarning, match=r"1 point looks like a glitched frame \(first: trajectory 0, point 100\): "
+                                         r"a jump of more than 20 times the typical increment") as rec:
+        fit = si.infer_langevin(glitched, dt=0.01, hidden=16, seed=0, progress=False)
+    assert len(rec) == 1  # the jump out and back is not read as localisation noise (it was: "D 1.3x high")
+    with pytest.warns(UserWarning, match="glitched frame") as rec:
+        si.infer_langevin(glitched, dt=0.01, hidden=16, seed=0, progress=False, localisation_noise="robust")
+    assert len(rec) == 1  # nor, with robust labels, as a coordinate of noise only (it was: "pass noiseless=[1]")
+    assert any("labels beyond 25 times the fitted trend" in note and "were capped there" in note for note in fit.notes)
+    assert fit.report(truth=m, points=test)["diffusion"]["relative_error"] < 0.10
+    assert fit.diffusion(test).mean[:, 0, 0].max() < 1.5  # truth 1 (was 38)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the clean data: no glitch named, nothing capped
+        clean = si.infer_langevin(x, dt=0.01, hidden=16, seed=0, progress=False)
+    assert not any("capped" in note for note in clean.notes)

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._pieces import KEEP_FRACTION, cut_into_pieces, finite_tracks, ragged_segments
-from .._validate import (finite_states, positive_float, recording_dt, required_dt, stacked_array,
+from .._validate import (finite_states, glitch_warning, positive_float, recording_dt, required_dt, stacked_array,
                          swapped_axes_hint, time_axis_warning)
 
 
@@ -197,6 +197,8 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
     _check_model(model, arr, tokens)
     if not tokens and tracks is None:  # pieces of tracks: the user's axes are (L_k, dim)
         time_axis_warning(arr, given_shape)
+    if not tokens:
+        glitch_warning(arr)
     return EPData(arr, dt, tokens, model, substeps, integrator, notes)
 
 

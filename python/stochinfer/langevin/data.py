@@ -10,8 +10,8 @@ from typing import Any, Optional
 import numpy as np
 
 from .._pieces import cut_into_pieces, finite_tracks, ragged_segments, smallest_length
-from .._validate import (finite_states, recording_dt, required_dt, stacked_array, swapped_axes_hint,
-                         time_axis_warning, user_stacklevel)
+from .._validate import (finite_states, glitch_warning, recording_dt, required_dt, stacked_array,
+                         swapped_axes_hint, time_axis_warning, user_stacklevel)
 
 REGIMES = ("overdamped", "underdamped")
 
@@ -193,6 +193,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     dt = required_dt(dt)
     if pieces is None:  # pieces of tracks: the user's axes are (L_k, dim), checked by ragged_segments
         time_axis_warning(arr, given_shape)
+    glitch_warning(arr)
     if time_dependent and t is None:
         if t0 is None:
             warnings.warn("time-dependent data given as an array: every trajectory is taken to start at t = 0; "

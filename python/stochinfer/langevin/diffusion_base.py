@@ -24,9 +24,19 @@ from .linear import polynomial_features, psd_cholesky
 #: the floor as a fraction of the mean label: keeps b > 0 where the fitted
 #: quadratic dips (far outside the data), so D stays positive definite
 FLOOR_FRACTION = 0.1
-#: reweighting passes: weights 1/b make the fit relative, as the Gaussian
-#: likelihood of the increments is (the labels' std is proportional to D)
-N_REWEIGHT = 5
+#: reweighting passes at most: weights 1/b make the fit relative, as the Gaussian
+#: likelihood of the increments is (the labels' std is proportional to D); they stop
+#: when b changes by less than REWEIGHT_TOL (relative) at every row
+MAX_REWEIGHT = 50
+REWEIGHT_TOL = 1e-6
+#: labels beyond ± this multiple of the trend (first pass: of the mean label) are capped
+#: there while fitting it (robust labels, with their 2Δ₁Δ₂ terms, go negative). A label
+#: is a mean of χ²-distributed squares with mean b, so an honest one passes 25b with
+#: probability < 10⁻⁶; one glitched frame 5σ away gave
+#: labels 1200 times the mean at a point of high leverage, and the plain reweighting
+#: then alternated between a sane trend and one pinned at the floor on 68% of the rows
+#: (D 40 times too high inside the data; review, session 31)
+CAP_RATIO = 25.0
 
 
 def quadratic_features(u: np.ndarray) -> np.ndarray:
@@ -42,29 +52,36 @@ def evaluate_base(u: np.ndarray, coeffs: np.ndarray, floor: float) -> np.ndarray
 
 
 def fit_base(u: np.ndarray, rate: np.ndarray, rows: np.ndarray):
-    """Coefficients and floor of b fitted to `rate` (n,), the mean diagonal
-    diffusion label per row (normalised units), over `rows` of u (n, m).
-    Iteratively reweighted least squares with weights 1/b."""
+    """(coefficients, floor, capped) of b fitted to `rate` (n,), the mean diagonal
+    diffusion label per row (normalised units), over `rows` of u (n, m); capped: the
+    rows whose label exceeds CAP_RATIO times the final trend in size (outliers).
+    Iteratively reweighted least squares with weights 1/b, on labels clipped to ±CAP_RATIO·b."""
     q = quadratic_features(u[rows])
     y = np.asarray(rate, dtype=np.float64)[rows]
-    floor = FLOOR_FRACTION * max(float(np.mean(y)), 1e-300)
-    w = np.ones(rows.size)
-    for _ in range(N_REWEIGHT):
-        coeffs = np.linalg.lstsq(q * w[:, None], y * w, rcond=None)[0]
-        w = 1.0 / np.maximum(q @ coeffs, floor)
-    return coeffs, floor
+    level = float(np.mean(y))
+    if not level > 0:  # robust labels with a glitch's huge negative 2Δ₁Δ₂ term
+        level = float(np.mean(np.abs(y)))
+    floor = FLOOR_FRACTION * max(level, 1e-300)
+    b = np.full(rows.size, max(level, floor))
+    for _ in range(MAX_REWEIGHT):
+        coeffs = np.linalg.lstsq(q / b[:, None], np.clip(y, -CAP_RATIO * b, CAP_RATIO * b) / b, rcond=None)[0]
+        b, previous = np.maximum(q @ coeffs, floor), b
+        if np.max(np.abs(b - previous) / previous) < REWEIGHT_TOL:
+            break
+    return coeffs, floor, int(np.count_nonzero(np.abs(y) > CAP_RATIO * b))
 
 
 def base_covariance_chol(u: np.ndarray, rate: np.ndarray, rows: np.ndarray, coeffs: np.ndarray,
                          floor: float) -> np.ndarray:
     """Lower Cholesky factor (p x p) of the sandwich covariance of `coeffs` =
-    fit_base(u, rate, rows): B⁻¹ M B⁻¹ with B = QᵀVQ, M = QᵀV²diag(e²)Q, e the
+    fit_base(u, rate, rows)[0]: B⁻¹ M B⁻¹ with B = QᵀVQ, M = QᵀV²diag(e²)Q, e the
     residuals and V = 1/b² the weights of that least-squares fit (its rows are scaled
     by 1/b, so their squared residuals are weighted by 1/b²); it holds whatever the
     labels' variance. Bayes-by-Backprop draws the base from it per posterior sample."""
     q = quadratic_features(u[rows])
-    y = np.asarray(rate, dtype=np.float64)[rows]
-    v = 1.0 / np.maximum(q @ coeffs, floor) ** 2
+    b = np.maximum(q @ coeffs, floor)
+    y = np.clip(np.asarray(rate, dtype=np.float64)[rows], -CAP_RATIO * b, CAP_RATIO * b)  # as the fit saw them
+    v = 1.0 / b**2
     bread = np.linalg.pinv(q.T @ (q * v[:, None]))
     meat = q.T @ (q * (v**2 * (y - q @ coeffs) ** 2)[:, None])
     return psd_cholesky(bread @ meat @ bread)

@@ -11,8 +11,8 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from .._validate import (boolean, check_output_fits, increment_moments, integer, positive_float, positive_int,
-                         seed_value, thread_count, user_stacklevel)
+from .._validate import (GLITCH_SD, boolean, check_output_fits, increment_moments, integer, positive_float,
+                         positive_int, seed_value, thread_count, user_stacklevel)
 from ..train import check_batch_size
 from .data import (LOCALISATION_MODES, as_langevin_data, row_span, split_rows, time_inputs, tril_outer, tril_pairs,
                    tril_to_matrix)
@@ -20,7 +20,7 @@ from .ito_taylor import field_jacobian, gradient_term_share, remove_gradient_bia
 from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse_refit_with_out_of_bag,
                         refuse_refit_with_resetting)
 from .fit import LangevinFit, check_truth
-from .diffusion_base import base_covariance_chol, evaluate_base, fit_base
+from .diffusion_base import CAP_RATIO, base_covariance_chol, evaluate_base, fit_base
 from .friction import (finite_dt_bias, inertial_residual_correlation, local_friction, mean_friction,
                        unbiased_friction)
 from .linear import linear_fit, n_monomials, polynomial_features, select_degree
@@ -209,7 +209,20 @@ def _consecutive_residuals(resid: np.ndarray, rows: np.ndarray, n_pts: int):
     if int(pair.sum()) < 100:
         return None
     a, b = resid[:-1][pair], resid[1:][pair]
+    calm = _calm_rows(a, b)  # a glitched frame's jump out and back reads as strong anticorrelation
+    a, b = a[calm], b[calm]
     return a, b, np.sum(a * b, axis=0) / np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
+
+
+def _calm_rows(*columns: np.ndarray) -> np.ndarray:
+    """Rows where every value of the (rows, k) arrays lies within GLITCH_SD robust standard
+    deviations of its column: glitched frames' increments (out and straight back) left out of
+    the noise checks, whose sums of products they would otherwise set (review, session 31)."""
+    calm = np.ones(columns[0].shape[0], dtype=bool)
+    for c in columns:
+        scale = 1.4826 * np.median(np.abs(c), axis=0)
+        calm &= np.all(np.abs(c) <= GLITCH_SD * np.where(scale > 0, scale, np.inf), axis=1)
+    return calm
 
 
 #: drop of the lag-1 correlation of underdamped residuals below its noiseless value that is
@@ -264,6 +277,8 @@ def _warn_noise_only(first: np.ndarray, second: np.ndarray, coords: list, notes:
     are localisation noise, either over a coordinate without dynamics noise (D ≈ 0 is then
     right, but noiseless= says so) or swamping its diffusion (review, session 29: such a
     coordinate read D ≈ 0 silently). first, second: consecutive increments Δ₁, Δ₂ of the training rows, (rows, k)."""
+    calm = _calm_rows(first, second)
+    first, second = first[calm], second[calm]
     raw = np.maximum(np.mean(first * first, axis=0), 1e-300)
     label = first * first + 2.0 * first * second
     share = np.mean(label, axis=0) / raw
@@ -879,8 +894,16 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     use_base = diffusion_base == "quadratic" and not homogeneous_diffusion
     if use_base:  # the network learns D / b(inputs) (langevin/diffusion_base.py)
         rate = y_d[:, diag].mean(axis=1) / (2 * d.dt)
-        coeffs, floor = fit_base(X, rate, train)
-        y_d = y_d / evaluate_base(X, coeffs, floor)[:, None]
+        coeffs, floor, _ = fit_base(X, rate, train)
+        trend = evaluate_base(X, coeffs, floor)
+        # labels far above the trend (an honest one passes CAP_RATIO·b with probability < 10⁻⁶) are outliers:
+        # capped there for the network too, whose squared-error loss a glitched frame would otherwise set
+        capped = np.abs(rate) > CAP_RATIO * trend  # robust labels (2Δ₁Δ₂ terms) go negative as far
+        if capped.any():
+            y_d = y_d * np.where(capped, CAP_RATIO * trend / np.where(capped, np.abs(rate), 1.0), 1.0)[:, None]
+            d.notes.append(f"diffusion: {int(capped.sum())} labels beyond {CAP_RATIO:g} times the fitted trend "
+                           "(outliers: a glitched frame or a jump?) were capped there")
+        y_d = y_d / trend[:, None]
         norm.update(diffusion_base=coeffs, diffusion_base_floor=floor)
         if method == "bbb" and n_bayes > 0:  # its posterior samples draw the trend too (ensembles: the
             # members' spread; no Bayesian layer: a point estimate, as for the drift's base)
