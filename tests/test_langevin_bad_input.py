@@ -643,3 +643,37 @@ def test_measurement_noise_in_the_positions_is_named():
     with warnings.catch_warnings():  # noise added on purpose (measurement_noise=) is known
         warnings.simplefilter("error", UserWarning)
         si.infer_langevin(x, dt, measurement_noise=sigma, **kw)
+
+
+def test_a_python_models_drift_written_for_a_scalar_time_scores_a_driven_fit():
+    """report() of a driven fit evaluates the truth with one time per state; a drift written for
+    a scalar t (as the simulator calls it) returned (n, n) there and report() failed (review,
+    session 31). It now runs once per distinct time."""
+    drift = lambda x, t: x - 2.0 * x - np.sin(t)  # noqa: E731 (scalar t: x − a·sin(t) broadcasts wrongly for arrays)
+    m = si.models.PythonModel(drift, dim=1, diffusion=[[0.5]])
+    x = np.array([[0.1], [0.2], [0.3]])
+    t = np.array([0.0, 1.0, 0.0])
+    np.testing.assert_allclose(m.drift(x, t), [[-0.1], [-0.2 - np.sin(1.0)], [-0.3]])
+    with pytest.raises(ValueError, match=r"one time per state \(3,\)"):
+        m.drift(x, np.zeros(2))
+    tr = si.simulate(m, 6, 300, 0.01, seed=0)
+    fit = si.infer_langevin(tr, time_dependent=True, **SHORT)
+    assert np.isfinite(fit.report(m)["drift"]["r2"])
+
+
+def test_a_model_other_than_the_datas_own_warns():
+    """model= replaced the model Trajectories carry without a word, and report() then scored
+    against another system (R² −0.81 instead of 0.95; review, session 31)."""
+    import warnings
+    m = si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2))
+    tr = si.simulate(m, 2, 400, 0.01, seed=0)
+    with pytest.warns(UserWarning, match=r"model=Nonlinear\(\.\.\.\) replaces the model the data came from "
+                                         r"\(LinearOU\)"):
+        si.infer_langevin(tr, model=si.models.Nonlinear(), **SHORT)
+    with pytest.warns(UserWarning, match="replaces the model the data came from"):
+        si.entropy_production(tr, model=si.models.Nonlinear(), method="tur")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        si.entropy_production(tr, model=si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2)),
+                              method="tur")  # the same system, rebuilt
+        si.entropy_production(tr, model=tr.model, method="tur")

@@ -754,8 +754,20 @@ class PythonModel(_Frozen):
         return self.d
 
     def drift(self, x, t: float = 0.0):
-        """The drift callable given at construction: (..., dim) per time unit."""
-        return self._drift(x, t)
+        """The drift callable given at construction: (..., dim) per time unit. t: a time,
+        or one per state of x (n, dim) (report() of a driven fit): the callable, written for
+        a scalar t as the simulator calls it, then runs once per distinct time."""
+        if np.ndim(t) == 0:
+            return self._drift(x, t)
+        x, t = np.asarray(x, dtype=np.float64), np.asarray(t, dtype=np.float64)
+        if x.ndim != 2 or t.shape != x.shape[:1]:
+            raise ValueError(f"t must be a scalar or have one time per state ({x.shape[0]},), got {t.shape}")
+        out = np.empty((x.shape[0], self.d))
+        times, which = np.unique(t, return_inverse=True)
+        for k, tk in enumerate(times):
+            rows = which == k
+            out[rows] = self._drift(x[rows], float(tk))
+        return out
 
     def _constant_diffusion(self, x, t: float = 0.0) -> np.ndarray:
         """The constant D, broadcast to shape (..., dim, dim)."""

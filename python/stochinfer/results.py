@@ -15,6 +15,20 @@ from ._validate import finite_float, positive_float, recording_dt
 FORMAT_VERSION = 1
 
 
+def given_or_stored_model(model, stored):
+    """`model` if given, else `stored` (the model the data came from); warns when both exist
+    and differ: the estimators' truth would silently be another system's (review, session 31)."""
+    if model is None:
+        return stored
+    if stored is not None and model is not stored:
+        if not (hasattr(model, "to_dict") and hasattr(stored, "to_dict") and model.to_dict() == stored.to_dict()):
+            from ._validate import user_stacklevel
+            warnings.warn(f"model={type(model).__name__}(...) replaces the model the data came from "
+                          f"({type(stored).__name__}): results are scored against the one given",
+                          UserWarning, stacklevel=user_stacklevel())
+    return model
+
+
 @dataclass
 class Trajectories:
     """Simulated (or loaded) trajectories.

@@ -133,7 +133,7 @@ class CNEEP(NEEP):
     def _as_data(self, data, dt, model, substeps) -> EPData:
         from ..movies import Movies
 
-        from ..results import Trajectories
+        from ..results import Trajectories, given_or_stored_model
 
         if isinstance(data, Trajectories):
             raise TypeError("CNEEP reads movies, not trajectories: render them first, e.g. "
@@ -141,7 +141,7 @@ class CNEEP(NEEP):
         hidden, partial, integrator, notes, blur, layout = None, False, None, [], 1, None
         if isinstance(data, Movies):
             dt = recording_dt(dt, data.dt)
-            model = model if model is not None else data.model
+            model = given_or_stored_model(model, data.model)
             substeps = recorded_substeps(data.settings, substeps)
             integrator = data.settings.get("integrator")
             hidden, partial, frames = data.states, data.partial, data.frames

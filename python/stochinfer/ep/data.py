@@ -128,7 +128,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
 
     dt (model time unit) is required for arrays and must match a Trajectories' dt.
     Token paths default to dt = 1 (EP per step)."""
-    from ..results import Trajectories
+    from ..results import Trajectories, given_or_stored_model
 
     notes = []
     integrator = None
@@ -138,7 +138,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
                              "and NEEP assumes even states. Pass traj.x explicitly to estimate the EP visible "
                              "in positions only")
         dt = recording_dt(dt, data.dt)
-        model = model if model is not None else data.model
+        model = given_or_stored_model(model, data.model)
         substeps = recorded_substeps(data.settings, substeps)
         integrator = data.settings.get("integrator")
         start = data.settings.get("initial")

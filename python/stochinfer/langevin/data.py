@@ -133,7 +133,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     each trajectory of an array (scalar or (n_traj,)) or of each track of a list (scalar or
     one per track), for time-dependent fits. localisation: 'robust' rows span more points
     (row_span), which pieces of tracks share."""
-    from ..results import Trajectories
+    from ..results import Trajectories, given_or_stored_model
 
     if regime not in REGIMES:
         raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
@@ -145,7 +145,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         if t0 is not None:
             raise ValueError("t0: Trajectories carry their own times (traj.t); pass t0 with arrays only")
         dt = recording_dt(dt, data.dt)
-        model = model if model is not None else data.model
+        model = given_or_stored_model(model, data.model)
         if data.underdamped and regime == "overdamped":
             notes.append("underdamped trajectories fitted as overdamped positions")
         t = np.broadcast_to(data.t, data.x.shape[:2]) if time_dependent else None
