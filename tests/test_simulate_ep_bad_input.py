@@ -341,8 +341,8 @@ def test_time_along_the_last_axis_warns_and_transition_pairs_do_not():
     x = si.simulate(si.models.BeadSpring(n_beads=3), 50, 300, 0.01, seed=0).x  # (50, 301, 3)
     for swapped in (x.transpose(0, 2, 1), x[:, :, :2].transpose(0, 2, 1)):
         with pytest.warns(UserWarning, match=r"shape \(50, [23], 301\) look like time along the last axis: "
-                                             r"consecutive coordinates .* correlation 0\.9\d\), consecutive time points "
-                                             r"are not .* pass x\.transpose\(0, 2, 1\)") as rec:
+                                             r"consecutive coordinates .* correlation 0\.9\d\), consecutive "
+                                             r"time points are not .* pass x\.transpose\(0, 2, 1\)") as rec:
             as_ep_data(np.ascontiguousarray(swapped), 0.01)
         assert rec[0].filename == __file__
     with pytest.warns(UserWarning, match="look like time along the last axis"):
