@@ -69,6 +69,10 @@ def test_lists_of_equal_tracks_and_bad_tracks():
     assert ragged_segments("data", np.zeros((2, 20, 1))) is None
     with pytest.raises(ValueError, match="share the shape of a state"):
         ragged_segments("data", [np.zeros((20, 2)), np.zeros((30, 3))])
+    # equal lengths, different states: named as such, not as lists that do not stack (review, session 31)
+    with pytest.raises(ValueError, match=r"data: the trajectories must share the shape of a state; got \[\(2,\), "
+                                         r"\(3,\)\]"):
+        as_langevin_data([np.zeros((20, 2)), np.zeros((20, 3))], 0.01, "overdamped")
     with pytest.raises(ValueError, match=r"track 0 has shape \(20,\): for 1-D states pass \[x\[:, None\]"):
         as_langevin_data([np.zeros(20), np.zeros(30)], 0.01, "overdamped")
     with pytest.raises(ValueError, match="longest of the 2 tracks has 8 points; the overdamped fit with its 20% "

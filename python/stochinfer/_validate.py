@@ -204,8 +204,12 @@ def stacked_array(name: str, value):
             warnings.simplefilter("ignore")
             arr = np.asarray(value)
     except ValueError:
-        raise ValueError(message) from None
-    if arr.dtype == object:
+        arr = None
+    if arr is None or arr.dtype == object:
+        states = {np.shape(v)[1:] for v in value if isinstance(v, np.ndarray) and v.ndim >= 1}
+        if len(states) > 1 and all(isinstance(v, np.ndarray) and v.ndim >= 1 for v in value):
+            raise ValueError(f"{name}: the trajectories must share the shape of a state; got {sorted(states)} after "
+                             "the time axis (each trajectory is (L_k, dim))")
         raise ValueError(message)
     return arr
 
