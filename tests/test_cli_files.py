@@ -634,3 +634,11 @@ def test_library_advice_in_warnings_is_given_in_command_line_terms():
                                        "not"), UserWarning, "f.py", 1)
     assert text == ("warning: time-dependent data given as an array: every trajectory is taken to start at t = 0; "
                     "pass --t0 (or store t0 in the .npz) if they do not\n")
+
+
+def test_integer_files_given_to_infer_get_command_line_advice(tmp_path, capsys):
+    np.save(tmp_path / "tok.npy", si.models.FlashingRatchet().sample(3, 500, seed=0))
+    assert main(["infer", str(tmp_path / "tok.npy"), "--dt", "0.01"]) == 2
+    err = capsys.readouterr().err
+    assert "integer arrays are token paths or movie frames (stochinfer ep); store positions as floats" in err
+    assert "astype" not in err

@@ -642,7 +642,8 @@ def main(argv=None) -> int:
             args.file += ".npz"  # as save() names it and Trajectories.load finds it
         return {"ep": ep, "infer": infer}[args.command](args)
     except (ValueError, TypeError, OSError, FloatingPointError) as exc:  # FloatingPointError: training diverged
-        print(f"error: {_as_flag(str(exc), args, sys.argv[1:] if argv is None else argv)}", file=sys.stderr)
+        print(f"error: {_in_cli_terms(_as_flag(str(exc), args, sys.argv[1:] if argv is None else argv))}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # after a validated model, training returns it and the outputs are written
         print("interrupted (Ctrl-C) before a model was kept: no output written by then. Exit status 130",
@@ -674,16 +675,22 @@ def _as_flag(message: str, args, typed) -> str:
 
 #: the library's advice in the command line's terms
 _CLI_ADVICE = {"pass t0= (a scalar or one start time per trajectory)": "pass --t0 (or store t0 in the .npz)",
-               "pass t0= (a scalar or one start time per track)": "pass --t0 (or store t0 in the .npz)"}
+               "pass t0= (a scalar or one start time per track)": "pass --t0 (or store t0 in the .npz)",
+               ": convert it with data.astype(float)": ": integer arrays are token paths or movie frames (stochinfer "
+                                                       "ep); store positions as floats",
+               "pass method='cneep'": "pass --method cneep"}
+
+
+def _in_cli_terms(text: str) -> str:
+    for advice, flag in _CLI_ADVICE.items():
+        text = text.replace(advice, flag)
+    return text
 
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:
     """A warning on the command line: one 'warning: ...' line, without Python's file,
     line number and source line (which name our code, not the user's input)."""
-    text = str(message)
-    for advice, flag in _CLI_ADVICE.items():
-        text = text.replace(advice, flag)
-    return f"warning: {text}\n"
+    return f"warning: {_in_cli_terms(str(message))}\n"
 
 
 if __name__ == "__main__":
