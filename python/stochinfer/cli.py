@@ -678,7 +678,9 @@ _CLI_ADVICE = {"pass t0= (a scalar or one start time per trajectory)": "pass --t
                "pass t0= (a scalar or one start time per track)": "pass --t0 (or store t0 in the .npz)",
                ": convert it with data.astype(float)": ": integer arrays are token paths or movie frames (stochinfer "
                                                        "ep); store positions as floats",
-               "pass method='cneep'": "pass --method cneep"}
+               "pass method='cneep'": "pass --method cneep",
+               "x[:, ::n], with dt=": "every n-th point of each trajectory, with --dt ",
+               "(x[:, ::n])": "(every n-th point)"}
 
 
 def _in_cli_terms(text: str) -> str:
