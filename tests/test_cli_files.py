@@ -645,4 +645,5 @@ def test_integer_files_given_to_infer_get_command_line_advice(tmp_path, capsys):
     from stochinfer.cli import _format_warning
     text = _format_warning(UserWarning("use data recorded less often (e.g. x[:, ::n], with dt=0.01·n)"), UserWarning,
                            "f.py", 1)
-    assert text == "warning: use data recorded less often (e.g. every n-th point of each trajectory, with --dt 0.01·n)\n"
+    assert text == ("warning: use data recorded less often (e.g. every n-th point of each trajectory, with "
+                    "--dt 0.01·n)\n")
