@@ -229,6 +229,20 @@ _MIN_LAG1_CORRELATION = 0.3
 _TIME_AXIS_SAMPLE = 2_000_000
 
 
+def _time_sample(arr: np.ndarray) -> np.ndarray:
+    """The leading trajectories and points of (n_traj, L, d) data, about _TIME_AXIS_SAMPLE
+    values (at least 3 points): enough for the layout checks, cheap in time and memory."""
+    keep_len = max(3, min(arr.shape[1], _TIME_AXIS_SAMPLE // arr.shape[2]))
+    return arr[: max(1, _TIME_AXIS_SAMPLE // (keep_len * arr.shape[2])), :keep_len]
+
+
+def beyond_robust_sd(a: np.ndarray, k: float, axis) -> np.ndarray:
+    """Where |a| exceeds k robust standard deviations (1.4826 × the median |a| over `axis`);
+    nowhere along a slice whose median |a| is 0."""
+    scale = 1.4826 * np.median(np.abs(a), axis=axis, keepdims=True)
+    return np.abs(a) > k * np.where(scale > 0, scale, np.inf)
+
+
 def user_stacklevel() -> int:
     """warnings.warn's stacklevel of the first caller outside this package, so a
     warning raised deep inside points at the user's line (called by the warner)."""
@@ -330,9 +344,7 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple, transposed_hint: str 
         return
     if length < 3 or n_traj * (length - 1) < 20 or dim == 0:
         return
-    # at most ~_TIME_AXIS_SAMPLE values: enough to tell, cheap in time and memory
-    keep_len = max(3, min(length, _TIME_AXIS_SAMPLE // dim))
-    sample = arr[: max(1, _TIME_AXIS_SAMPLE // (keep_len * dim)), :keep_len]
+    sample = _time_sample(arr)
     if sample.dtype.kind in "iu":  # uint8 pixels: differences would wrap around
         sample = sample.astype(np.float64)
     var, step = increment_moments(sample)  # absurd scales are refused later, with their own message
@@ -368,13 +380,11 @@ def glitch_warning(arr: np.ndarray) -> None:
     n_traj, length, dim = arr.shape
     if length < 5 or dim == 0 or arr.dtype.kind != "f":
         return
-    keep_len = max(3, min(length, _TIME_AXIS_SAMPLE // dim))
-    sample = arr[: max(1, _TIME_AXIS_SAMPLE // (keep_len * dim)), :keep_len]
+    sample = _time_sample(arr)
     with np.errstate(all="ignore"):
         inc = np.diff(sample.astype(np.float64, copy=False), axis=1)
         size = np.abs(inc)
-        scale = 1.4826 * np.median(size, axis=(0, 1))  # robust SD per coordinate
-        big = size > GLITCH_SD * np.where(scale > 0, scale, np.inf)
+        big = beyond_robust_sd(inc, GLITCH_SD, axis=(0, 1))  # per coordinate
         out, back = slice(1, -2), slice(2, -1)  # the jump out (point k → k + 1) and back, with a neighbour each side
         smaller = np.minimum(size[:, out], size[:, back])
         glitch = (big[:, out] & big[:, back] & (np.abs(inc[:, out] + inc[:, back]) < 0.5 * smaller)

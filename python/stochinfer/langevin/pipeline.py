@@ -11,8 +11,8 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from .._validate import (GLITCH_SD, boolean, check_output_fits, increment_moments, integer, positive_float,
-                         positive_int, seed_value, thread_count, user_stacklevel)
+from .._validate import (GLITCH_SD, beyond_robust_sd, boolean, check_output_fits, increment_moments, integer,
+                         positive_float, positive_int, seed_value, thread_count, user_stacklevel)
 from ..train import check_batch_size
 from .data import (LOCALISATION_MODES, as_langevin_data, row_span, split_rows, time_inputs, tril_outer, tril_pairs,
                    tril_to_matrix)
@@ -218,11 +218,7 @@ def _calm_rows(*columns: np.ndarray) -> np.ndarray:
     """Rows where every value of the (rows, k) arrays lies within GLITCH_SD robust standard
     deviations of its column: glitched frames' increments (out and straight back) left out of
     the noise checks, whose sums of products they would otherwise set (review, session 31)."""
-    calm = np.ones(columns[0].shape[0], dtype=bool)
-    for c in columns:
-        scale = 1.4826 * np.median(np.abs(c), axis=0)
-        calm &= np.all(np.abs(c) <= GLITCH_SD * np.where(scale > 0, scale, np.inf), axis=1)
-    return calm
+    return ~np.any([beyond_robust_sd(c, GLITCH_SD, axis=0).any(axis=1) for c in columns], axis=0)
 
 
 #: drop of the lag-1 correlation of underdamped residuals below its noiseless value that is
