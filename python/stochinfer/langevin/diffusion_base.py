@@ -51,11 +51,18 @@ def evaluate_base(u: np.ndarray, coeffs: np.ndarray, floor: float) -> np.ndarray
                                           [float(c) for c in np.ravel(coeffs)], float(floor))
 
 
+def cap_factor(y: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row, the factor that brings a label y beyond ±CAP_RATIO·b back to that bound
+    (1 elsewhere): the one outlier rule of the trend's fit, its covariance and the
+    network's labels."""
+    with np.errstate(divide="ignore"):
+        return np.minimum(1.0, CAP_RATIO * b / np.abs(y))
+
+
 def fit_base(u: np.ndarray, rate: np.ndarray, rows: np.ndarray):
-    """(coefficients, floor, capped) of b fitted to `rate` (n,), the mean diagonal
-    diffusion label per row (normalised units), over `rows` of u (n, m); capped: the
-    rows whose label exceeds CAP_RATIO times the final trend in size (outliers).
-    Iteratively reweighted least squares with weights 1/b, on labels clipped to ±CAP_RATIO·b."""
+    """Coefficients and floor of b fitted to `rate` (n,), the mean diagonal diffusion
+    label per row (normalised units), over `rows` of u (n, m). Iteratively reweighted
+    least squares with weights 1/b, on labels capped by cap_factor, to convergence."""
     q = quadratic_features(u[rows])
     y = np.asarray(rate, dtype=np.float64)[rows]
     level = float(np.mean(y))
@@ -64,23 +71,24 @@ def fit_base(u: np.ndarray, rate: np.ndarray, rows: np.ndarray):
     floor = FLOOR_FRACTION * max(level, 1e-300)
     b = np.full(rows.size, max(level, floor))
     for _ in range(MAX_REWEIGHT):
-        coeffs = np.linalg.lstsq(q / b[:, None], np.clip(y, -CAP_RATIO * b, CAP_RATIO * b) / b, rcond=None)[0]
+        coeffs = np.linalg.lstsq(q / b[:, None], y * cap_factor(y, b) / b, rcond=None)[0]
         b, previous = np.maximum(q @ coeffs, floor), b
         if np.max(np.abs(b - previous) / previous) < REWEIGHT_TOL:
             break
-    return coeffs, floor, int(np.count_nonzero(np.abs(y) > CAP_RATIO * b))
+    return coeffs, floor
 
 
 def base_covariance_chol(u: np.ndarray, rate: np.ndarray, rows: np.ndarray, coeffs: np.ndarray,
                          floor: float) -> np.ndarray:
     """Lower Cholesky factor (p x p) of the sandwich covariance of `coeffs` =
-    fit_base(u, rate, rows)[0]: B⁻¹ M B⁻¹ with B = QᵀVQ, M = QᵀV²diag(e²)Q, e the
+    fit_base(u, rate, rows): B⁻¹ M B⁻¹ with B = QᵀVQ, M = QᵀV²diag(e²)Q, e the
     residuals and V = 1/b² the weights of that least-squares fit (its rows are scaled
     by 1/b, so their squared residuals are weighted by 1/b²); it holds whatever the
     labels' variance. Bayes-by-Backprop draws the base from it per posterior sample."""
     q = quadratic_features(u[rows])
     b = np.maximum(q @ coeffs, floor)
-    y = np.clip(np.asarray(rate, dtype=np.float64)[rows], -CAP_RATIO * b, CAP_RATIO * b)  # as the fit saw them
+    y = np.asarray(rate, dtype=np.float64)[rows]
+    y = y * cap_factor(y, b)  # as the fit saw them
     v = 1.0 / b**2
     bread = np.linalg.pinv(q.T @ (q * v[:, None]))
     meat = q.T @ (q * (v**2 * (y - q @ coeffs) ** 2)[:, None])

@@ -20,7 +20,7 @@ from .ito_taylor import field_jacobian, gradient_term_share, remove_gradient_bia
 from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse_refit_with_out_of_bag,
                         refuse_refit_with_resetting)
 from .fit import LangevinFit, check_truth
-from .diffusion_base import CAP_RATIO, base_covariance_chol, evaluate_base, fit_base
+from .diffusion_base import CAP_RATIO, base_covariance_chol, cap_factor, evaluate_base, fit_base
 from .friction import (finite_dt_bias, inertial_residual_correlation, local_friction, mean_friction,
                        unbiased_friction)
 from .linear import linear_fit, n_monomials, polynomial_features, select_degree
@@ -890,15 +890,15 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     use_base = diffusion_base == "quadratic" and not homogeneous_diffusion
     if use_base:  # the network learns D / b(inputs) (langevin/diffusion_base.py)
         rate = y_d[:, diag].mean(axis=1) / (2 * d.dt)
-        coeffs, floor, _ = fit_base(X, rate, train)
+        coeffs, floor = fit_base(X, rate, train)
         trend = evaluate_base(X, coeffs, floor)
-        # labels far above the trend (an honest one passes CAP_RATIO·b with probability < 10⁻⁶) are outliers:
+        # labels far beyond the trend (an honest one passes CAP_RATIO·b with probability < 10⁻⁶) are outliers:
         # capped there for the network too, whose squared-error loss a glitched frame would otherwise set
-        capped = np.abs(rate) > CAP_RATIO * trend  # robust labels (2Δ₁Δ₂ terms) go negative as far
-        if capped.any():
-            y_d = y_d * np.where(capped, CAP_RATIO * trend / np.where(capped, np.abs(rate), 1.0), 1.0)[:, None]
-            d.notes.append(f"diffusion: {int(capped.sum())} labels beyond {CAP_RATIO:g} times the fitted trend "
-                           "(outliers: a glitched frame or a jump?) were capped there")
+        cap = cap_factor(rate, trend)
+        if (cap < 1).any():
+            y_d = y_d * cap[:, None]
+            d.notes.append(f"diffusion: {int(np.count_nonzero(cap < 1))} labels beyond {CAP_RATIO:g} times the "
+                           "fitted trend (outliers: a glitched frame or a jump?) were capped there")
         y_d = y_d / trend[:, None]
         norm.update(diffusion_base=coeffs, diffusion_base_floor=floor)
         if method == "bbb" and n_bayes > 0:  # its posterior samples draw the trend too (ensembles: the
