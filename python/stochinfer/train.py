@@ -253,6 +253,16 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
     train_s = eval_s = 0.0
     block_end, t0, block_open = n_iter, 0.0, False
     losses, counts = [], []
+
+    def scored(train_loss: float) -> dict:
+        """evaluate() of the current state, timed, as a history entry at update `it`."""
+        nonlocal eval_s
+        t1 = time.perf_counter()
+        entry = dict(evaluate())
+        eval_s += time.perf_counter() - t1
+        entry.update(iteration=it, train_loss=train_loss, train_s=train_s, eval_s=eval_s)
+        return entry
+
     bar = _progress_bar(n_iter, desc, progress)
     try:
         while it < n_iter:
@@ -267,20 +277,15 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
                     it += k
                     if it == next_reset and it < block_end:  # one at the block's end waits for its evaluation
                         next_reset = reset()
-                train_loss = float(np.average(losses, weights=counts))
-                t1 = time.perf_counter()
-                entry = dict(evaluate())
-                t2 = time.perf_counter()
-                train_s += t1 - t0
-                eval_s += t2 - t1
+                train_s += time.perf_counter() - t0
                 block_open = False
-                entry.update(iteration=it, train_loss=train_loss, train_s=train_s, eval_s=eval_s)
-                history.append(entry)
+                entry = scored(float(np.average(losses, weights=counts)))
                 if not (math.isfinite(entry["val_loss"]) and math.isfinite(entry["train_loss"])):
-                    history.pop()  # the history holds validated blocks, as when a step raises
+                    # not in the history, which holds validated blocks (as when a step raises)
                     raise FloatingPointError(
                         f"{desc} diverged: non-finite loss by update {it} (training {entry['train_loss']:.3g}, "
                         f"validation {entry['val_loss']:.3g}); lower the learning rate ({lr_text})")
+                history.append(entry)
             except FloatingPointError as exc:
                 if best_state is None:
                     raise
@@ -310,17 +315,13 @@ def run_training(step: Callable[[int], float], evaluate: Callable[[], dict], get
             raise
         interrupted = True
         if block_open:
-            train_s += time.perf_counter() - t0  # the unfinished block's time (its evaluation's too, if begun)
+            train_s += time.perf_counter() - t0  # the unfinished block's time
         # `it` counts the updates of completed steps; the interrupted step ran part of its own
         where = f"in updates {it + 1}–{block_end}" if it < block_end else f"after update {it}"
         if best_state is None:  # keep_unvalidated: the state as it is, scored now
-            t1 = time.perf_counter()
-            entry = dict(evaluate())
-            eval_s += time.perf_counter() - t1
+            entry = scored(float(np.average(losses, weights=counts)) if losses else math.nan)
             if not math.isfinite(entry["val_loss"]):
                 raise
-            entry.update(iteration=it, train_loss=float(np.average(losses, weights=counts)) if losses else math.nan,
-                         train_s=train_s, eval_s=eval_s)
             history.append(entry)
             best, best_state = entry, get_state()
             kept = f"keeping the model as it is (a rough fit after {it} updates"
