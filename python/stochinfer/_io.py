@@ -163,13 +163,22 @@ _LOADERS = {"neep": "NEEP.load", "rneep": "RNEEP.load", "cneep": "CNEEP.load", "
             "langevin_fit": "LangevinFit.load"}
 
 
+def stored_kind(f) -> str:
+    """The kind a saved .npz (open NpzFile) names, '' if it names none: what save() wrote
+    (a key of _LOADERS for stochinfer's own files); '' too if that entry is unreadable."""
+    try:
+        return str(f["kind"]) if "kind" in f and f["kind"].dtype.kind == "U" and f["kind"].size == 1 else ""
+    except UNREADABLE:
+        return ""
+
+
 def load_versioned(path, kind: str, max_version: int, what: str):
     """Reads an .npz written with keys format_version, kind and config (JSON):
     returns (config dict, every array). Raises ValueError for another kind of
     file, a newer format than this stochinfer reads, or a damaged file."""
     with open_npz(path, what) as f:
         if "format_version" not in f or "kind" not in f or str(f["kind"]) != kind:
-            found = str(f["kind"]) if "kind" in f and f["kind"].dtype.kind == "U" and f["kind"].size == 1 else ""
+            found = stored_kind(f)
             found = "" if found == kind else found  # the right kind without a format_version: damaged, not foreign
             loader = _LOADERS.get(found, "")
             raise ValueError(f"{path}: not a stochinfer {what} file"

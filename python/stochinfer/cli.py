@@ -175,10 +175,6 @@ def _describe(data) -> str:
     return f"shape {data.x.shape if hasattr(data, 'x') else np.shape(data)}"
 
 
-#: the arrays Trajectories.save writes
-_TRAJECTORY_KEYS = ("x", "dt", "t0", "settings", "format_version")
-
-
 def _starts_with(path: str, magic: bytes) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -197,7 +193,7 @@ def _load_states(path: str, scalar_paths: bool = False, mmap: bool = False, dt=N
     model or fit. mmap: an .npy is memory-mapped read-only (movies larger than memory)."""
     import stochinfer as si
 
-    from ._io import _LOADERS, UNREADABLE as unreadable
+    from ._io import _LOADERS, UNREADABLE as unreadable, stored_kind
     try:
         loaded = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except FileNotFoundError:
@@ -217,12 +213,11 @@ def _load_states(path: str, scalar_paths: bool = False, mmap: bool = False, dt=N
         if not keys:
             raise ValueError(f"{path}: the .npz holds no arrays")
         if "x" not in keys and "kind" in keys and "format_version" in keys:
-            kind = _npz_array(path, f, "kind")
-            kind = str(kind) if kind.dtype.kind == "U" and kind.size == 1 else ""
+            kind = stored_kind(f)
             reader = f" (read it with stochinfer.{_LOADERS[kind]})" if kind in _LOADERS else ""
             raise ValueError(f"{path}: a saved stochinfer {kind or 'model'} file{reader}, not trajectories")
         per_trajectory_t0 = "t0" in keys and np.ndim(_npz_array(path, f, "t0")) > 0
-        other = [k for k in keys if k not in _TRAJECTORY_KEYS]
+        other = [k for k in keys if k not in si.results.TRAJECTORY_KEYS]
         if "x" in keys and other:
             raise ValueError(f"{path}: holds x and {other}: a trajectories file holds x with dt and t0 beside it "
                              "(Trajectories.save); tracks go in an .npz of several arrays (np.savez(FILE, *tracks))")
@@ -285,10 +280,11 @@ def _plot_format_problem(path: str) -> str:
     return ""
 
 
-def _output_problem(args, flags: tuple) -> str:
+def _output_problem(args, flags: tuple, defaults: dict | None = None) -> str:
     """Why an output named on the command line could not be written ('' if it can): checked
     before training, which may take hours, not after. An output may not be the input file
-    (it would be replaced) or another output."""
+    (it would be replaced), another output, or a file written by default (defaults:
+    {what it is, e.g. "the default figure": (its path, how else to avoid it)})."""
     written = {}
     for flag in flags:
         typed = _flag_value(args, flag)
@@ -302,6 +298,9 @@ def _output_problem(args, flags: tuple) -> str:
         for other, other_path in written.items():
             if _same_file(path, other_path):
                 return f"{flag} and {other} both write {path}; name two files"
+        for what, (default_path, otherwise) in (defaults or {}).items():
+            if _same_file(path, default_path):
+                return f"{flag} {typed} is where {what} goes; name another file, {otherwise}"
         written[flag] = path
         if flag == "--plot" and (problem := _plot_format_problem(path)):
             return problem
@@ -485,11 +484,9 @@ def infer(args) -> int:
     default_plot = (os.path.splitext(args.file)[0] + "_fields.png"
                     if args.plot is None and not args.no_plot and importlib.util.find_spec("matplotlib") is not None
                     else None)
-    clash = [flag for flag in ("--json", "--save") if default_plot and _flag_value(args, flag)
-             and _same_file(_written_path(flag, _flag_value(args, flag)), default_plot)]
-    problem = (_output_problem(args, ("--json", "--plot", "--save"))
-               or (f"{clash[0]} {_flag_value(args, clash[0])} is where the default figure goes; name another file, "
-                   "or the figure's with --plot (or --no-plot)" if clash else "")
+    defaults = ({"the default figure": (default_plot, "or the figure's with --plot (or --no-plot)")}
+                if default_plot else {})
+    problem = (_output_problem(args, ("--json", "--plot", "--save"), defaults)
                or _flag_problem(args, ("--hidden",))
                or (f"{' and '.join(driving)} {'needs' if len(driving) == 1 else 'need'} --time-dependent (time as "
                    "an input)"

@@ -13,6 +13,8 @@ from ._io import UNREADABLE, atomic_savez, json_text, open_npz
 from ._validate import finite_float, positive_float, recording_dt
 
 FORMAT_VERSION = 1
+#: the arrays Trajectories.save writes (other readers of such files recognise them by these)
+TRAJECTORY_KEYS = ("x", "dt", "t0", "settings", "format_version")
 
 
 def given_or_stored_model(model, stored):
@@ -100,7 +102,7 @@ class Trajectories:
                 f"model={self.model!r})")
 
     def save(self, path: str) -> None:
-        """Write an .npz (keys: x, dt, t0, settings as JSON, format_version) atomically."""
+        """Write an .npz (keys: TRAJECTORY_KEYS, settings as JSON) atomically."""
         meta = dict(self.settings)
         if self.model is not None and hasattr(self.model, "to_dict"):
             meta["model"] = self.model.to_dict()
