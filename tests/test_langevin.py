@@ -401,11 +401,24 @@ def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):
         D = ou_fit.diffusion_samples(mid, n_samples=8, seed=sim.settings["posterior_seed"])[j]
         rate[j] = np.sum(np.linalg.solve(D, F[..., None])[..., 0] * dx) / (40 * 1500 * sim.dt)
     np.testing.assert_allclose(th["per_sample"], rate, rtol=1e-6)
-    assert th["ep_rate"] == pytest.approx(rate.mean(), rel=1e-6)
+    assert th["ep_rate_per_sample"] == pytest.approx(rate.mean(), rel=1e-6)
     # the error bar: the spread of the 8 samples' rates with the Monte Carlo error of their mean
     # (σ√(1 + 1/8); session 26), and the noise of the 40 paths' mean rate, in quadrature
     assert th["posterior_std"] == pytest.approx(rate.std(ddof=1), rel=1e-6)
-    assert th["error"] == pytest.approx(np.hypot(rate.std(ddof=1) * np.sqrt(1 + 1 / 8), th["stderr_paths"]), rel=1e-6)
+    raw_error = np.hypot(rate.std(ddof=1) * np.sqrt(1 + 1 / 8), th["stderr_paths"])
+    assert th["error_per_sample"] == pytest.approx(raw_error, rel=1e-6)
+    # the bias correction: the posterior-mean equation simulated with the same noise and start states;
+    # corrected = 2·(its EP) − (per-sample mean), its size added to the bar in quadrature
+    mean_path = ou_fit.simulate(40, 1500, n_samples=8, seed=2, mode="ensemble_mean", x0=sim.x[0, :, 0])
+    mean_rate = ou_fit.thermodynamics(mean_path, bias_correction=False)["ep_rate"]
+    assert th["ep_rate_mean_path"] == pytest.approx(mean_rate, rel=1e-9)
+    assert th["bias_estimate"] == pytest.approx(rate.mean() - mean_rate, rel=1e-6)
+    assert th["ep_rate"] == pytest.approx(2 * mean_rate - rate.mean(), rel=1e-6)
+    assert th["error"] == pytest.approx(np.hypot(raw_error, rate.mean() - mean_rate), rel=1e-6)
+    uncorrected = ou_fit.thermodynamics(sim, bias_correction=False)
+    assert uncorrected["ep_rate"] == th["ep_rate_per_sample"] and "bias_estimate" not in uncorrected
+    with pytest.raises(TypeError, match="bias_correction"):
+        ou_fit.thermodynamics(sim, bias_correction="yes")
     with pytest.warns(UserWarning, match="every 3 steps: a coarse-grained estimate, biased low"):
         ou_fit.thermodynamics(ou_fit.simulate(10, 60, n_samples=2, seed=2, record_every=3))
     again = ou_fit.simulate(40, 100, n_samples=8, seed=2)
@@ -415,6 +428,7 @@ def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):
     # the one mean path carries no posterior spread (the fields' spread along it was reported as one)
     th = ou_fit.thermodynamics(mean_path)
     assert np.isnan(th["posterior_std"]) and th["error"] == th["stderr_paths"] and "path noise only" in th["note"]
+    assert "not corrected" in th["note"] and "bias_estimate" not in th  # nothing to estimate the bias from
     th = ou_fit.thermodynamics(ou_fit.simulate(10, 50, n_samples=1, seed=2))  # likewise one posterior sample
     assert np.isnan(th["posterior_std"]) and th["error"] == th["stderr_paths"] and "n_samples >= 2" in th["note"]
     with pytest.raises(ValueError, match="n_traj >= 2"):  # the path noise needs two paths
@@ -435,6 +449,8 @@ def test_bbb_without_bayesian_layers_is_a_usable_point_estimate(ou):
     d, g = fit.drift(pts), fit.diffusion(pts)  # drift and diffusion give one output each
     assert np.all(d.std == 0) and np.all(g.std == 0)
     assert np.isfinite(fit.simulate(2, 5).x).all()
+    th = fit.thermodynamics(fit.simulate(2, 5))  # one output: no posterior to correct the EP's bias with
+    assert th["posterior_std"] == 0 and "not corrected" in th["note"] and "bias_estimate" not in th
     with pytest.warns(UserWarning, match="a point estimate"):
         based = si.infer_langevin(tr, n_bayes=0, **FAST)  # the quadratic diffusion base is not sampled
     np.testing.assert_array_equal(based.diffusion(pts, seed=1).mean, based.diffusion(pts, seed=2).mean)

@@ -11,7 +11,8 @@ from typing import Optional
 
 import numpy as np
 
-from .._validate import c_int_count, check_output_fits, finite_float, positive_float, positive_int, real_array, seed_value
+from .._validate import (c_int_count, check_output_fits, finite_float, positive_float, positive_int, real_array,
+                         seed_value, user_stacklevel)
 
 MODES = ("ensemble_mean", "per_sample")
 
@@ -201,7 +202,49 @@ def _initial(value, data_states, rows, n, d, name):
     return a.copy()
 
 
-def entropy_production(fit, sim: InferredTrajectories) -> dict:
+def entropy_production(fit, sim: InferredTrajectories, bias_correction: bool = True) -> dict:
+    """Medium EP rate (k_B per time unit) of an overdamped fit's inferred equation, from
+    its simulated paths, with the bias of estimation noise removed (bias_correction).
+
+    Each posterior sample's rate is ΔS = Σ (D̂⁻¹Φ̂)(x̄)·Δx along its own paths, per unit
+    time (path_ep_rates). The EP is a positive quadratic form of the drift, so noise in
+    the fitted drift raises it: once in the fit (its error against the truth) and once
+    more in each posterior sample (its spread around the fit). A calibrated posterior
+    spreads as far as the fit errs, so the second rise, the per-sample mean less the rate
+    along the posterior-mean path (simulate mode 'ensemble_mean', its fields' mean along
+    it: the mean equation's EP), estimates the first: the corrected rate is
+    2·(mean path) − (per-sample mean). Both simulations share their noise and start
+    states (common random numbers), so the correction carries little path noise; it costs
+    one more simulation. Its `error` is the per-sample error bar and the correction's
+    own size in quadrature, since the correction is only as good as the posterior's
+    calibration (8-D bead-spring chain: a 3–5-fold overestimate brought to within its
+    bar; bench/RESULTS.md, "EP bias correction"). Returned: ep_rate and error (corrected),
+    bias_estimate (per-sample mean − mean path: the mean path's estimated upward bias, half the
+    per-sample read-out's), ep_rate_mean_path, ep_rate_per_sample and
+    error_per_sample (the uncorrected read-out), posterior_std, stderr_paths and per_sample
+    (of the per-sample read-out). Without a posterior spread (an ensemble-mean sim, one
+    sample, no Bayesian layer) or with bias_correction=False: the uncorrected read-out as
+    ep_rate and error, and a note on why it is not corrected (if not asked)."""
+    raw = path_ep_rates(fit, sim)
+    if not bias_correction:
+        return raw
+    if "note" in raw or raw["per_sample"].size < 2:  # no posterior spread: nothing to estimate the bias from
+        why = "the EP's estimation-noise bias (upward) is not corrected without a posterior spread"
+        raw["note"] = f"{raw['note']}; {why}" if "note" in raw else why
+        return raw
+    s = sim.settings
+    mean_path = simulate_fit(fit, s["n_traj"], s["n_steps"], sim.dt, x0=sim.x[0, :, 0], t0=float(sim.t[0]),
+                             n_samples=sim.n_samples, mode="ensemble_mean", seed=sim.seed,
+                             record_every=s["record_every"], posterior_seed=s["posterior_seed"],
+                             period=s["period"], substeps=s["substeps"])
+    mean = path_ep_rates(fit, mean_path, warn=False)["ep_rate"]
+    bias = raw["ep_rate"] - mean
+    out = dict(raw, ep_rate=mean - bias, error=float(np.hypot(raw["error"], bias)), bias_estimate=bias,
+               ep_rate_mean_path=mean, ep_rate_per_sample=raw["ep_rate"], error_per_sample=raw["error"])
+    return out
+
+
+def path_ep_rates(fit, sim: InferredTrajectories, warn: bool = True) -> dict:
     """Medium EP along the simulated paths of an overdamped fit, per posterior
     sample: ΔS = Σ (D̂⁻¹Φ̂)(x̄)·Δx (Stratonovich mid-points x̄), as a rate (k_B per
     time unit). With noiseless coordinates D̂ is inverted on the noisy subspace
@@ -210,11 +253,11 @@ def entropy_production(fit, sim: InferredTrajectories) -> dict:
     averages to zero in a steady state only in special cases (e.g. each D_ii depending on
     x_i alone, as in models.Inhomogeneous). Returns the posterior mean and std over samples of the rate, the
     per-sample rates, the standard error over trajectories of their mean, and
-    `error`, the two combined in quadrature, the spread as σ√(1 + 1/S) (the error bar to
-    quote; _combined). The sum runs over
+    `error`, the two combined in quadrature, the spread as σ√(1 + 1/S) (_combined). Not
+    corrected for the bias of estimation noise (entropy_production does that). The sum runs over
     the recorded states: with a record interval Δ (dt × record_every) it is biased low by
     O(Δ) (an Ornstein–Uhlenbeck process of unit relaxation time: −1% at Δ = 0.01, −5% at
-    0.05, −10% at 0.1), so record_every > 1 warns."""
+    0.05, −10% at 0.1), so record_every > 1 warns (warn)."""
     if fit.regime != "overdamped":
         raise ValueError("path EP ΔS = Σ D⁻¹Φ·Δx is defined here for overdamped fits; for a driven "
                          "underdamped engine pass its protocol: thermodynamics(sim, model=BrownianCarnot(...))")
@@ -224,10 +267,10 @@ def entropy_production(fit, sim: InferredTrajectories) -> dict:
     noisy = fit.norm["noisy"]
     i, j = np.ix_(noisy, noisy)
     tau = sim.dt * sim.settings["record_every"]
-    if sim.settings["record_every"] > 1:
+    if sim.settings["record_every"] > 1 and warn:
         warnings.warn(f"the EP sums over the recorded states, every {sim.settings['record_every']} steps: a "
                       "coarse-grained estimate, biased low; simulate with record_every=1 for the EP",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=user_stacklevel())
     eq = fit._equation()
     rates = np.zeros((S, n))
     chunk = max(1, 400_000 // (S * n))  # recorded steps per batched field evaluation
