@@ -2,6 +2,7 @@
 input, reproducibility and interruption. Acceptance at the default data size is
 in test_langevin_acceptance.py (slow)."""
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -415,6 +416,14 @@ def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):
     assert th["bias_estimate"] == pytest.approx(rate.mean() - mean_rate, rel=1e-6)
     assert th["ep_rate"] == pytest.approx(2 * mean_rate - rate.mean(), rel=1e-6)
     assert th["error"] == pytest.approx(np.hypot(raw_error, rate.mean() - mean_rate), rel=1e-6)
+    # a burn-in cut off (review, session 32): the mean path is simulated from the original start states and
+    # cut alike, not started at the cut from posterior sample 0's states
+    cut = dataclasses.replace(sim, x=sim.x[:, :, 500:], t=sim.t[500:])
+    mean_cut = dataclasses.replace(mean_path, x=mean_path.x[:, :, 500:], t=mean_path.t[500:])
+    assert ou_fit.thermodynamics(cut)["ep_rate_mean_path"] == pytest.approx(
+        ou_fit.thermodynamics(mean_cut, bias_correction=False)["ep_rate"], rel=1e-9)
+    some = ou_fit.thermodynamics(dataclasses.replace(sim, x=sim.x[:, :10]))  # which 10 of the 40: not known
+    assert "not corrected: sim holds 10 of the 40" in some["note"] and "bias_estimate" not in some
     uncorrected = ou_fit.thermodynamics(sim, bias_correction=False)
     assert uncorrected["ep_rate"] == th["ep_rate_per_sample"] and "bias_estimate" not in uncorrected
     with pytest.raises(TypeError, match="bias_correction"):
@@ -1237,6 +1246,9 @@ def test_driven_fields_outside_the_recorded_times_warn(ou):
             call(z, t=np.array([-1.0, 20.0]))
         with pytest.warns(UserWarning, match="extrapolates"):
             call(z, t=41.0)
+    # the default t0 (the earliest held-out time) with a span past the record (review, session 32: silent)
+    with pytest.warns(UserWarning, match=r"simulating t in \[.*\] reaches outside the data's times \[0, 39\.98\]"):
+        fit.simulate(2, 5000, seed=1)
 
 
 def test_driven_start_states_recorded_far_from_t0_warn(ou):

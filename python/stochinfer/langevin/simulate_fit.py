@@ -6,7 +6,7 @@ built-in simulator on the per-step fields); the read-outs are numpy."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -137,7 +137,7 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
     return InferredTrajectories(xs, vs, t_rec, dt, mode, S, seed, spread,
                                 {"n_traj": n_traj, "n_steps": n_steps, "record_every": record_every,
                                  "posterior_seed": posterior_seed, "period": period, "substeps": substeps,
-                                 "fit_id": fit._id})
+                                 "fit_id": fit._id, "t0": t0, "x0": x0.copy()})
 
 
 def _default_substeps(fit, dt: float, max_step: float = 0.02) -> int:
@@ -159,7 +159,9 @@ def _start_time(fit, t0, span: float, period) -> float:
     simulated time, n_steps·dt (the fields are read up to t0 + span − dt)."""
     aperiodic = period is None and fit._recorded_times() is not None
     if t0 is None:  # the earliest held-out time: the start states are held-out states recorded near t0
-        return float(np.min(fit._val_states[1])) if aperiodic else 0.0
+        if not aperiodic:
+            return 0.0
+        t0 = float(np.min(fit._val_states[1]))  # the span may still run past the record (review, session 32)
     t0 = finite_float("t0", t0)
     if aperiodic:
         fit._warn_outside_record(t0, t0 + span - fit.dt, "simulating t in",
@@ -217,8 +219,13 @@ def entropy_production(fit, sim: InferredTrajectories, bias_correction: bool = T
     states (common random numbers), so the correction carries little path noise; it costs
     one more simulation. Its `error` is the per-sample error bar and the correction's
     own size in quadrature, since the correction is only as good as the posterior's
-    calibration (8-D bead-spring chain: a 3–5-fold overestimate brought to within its
-    bar; bench/RESULTS.md, "EP bias correction"). Returned: ep_rate and error (corrected),
+    calibration: a conservative bound rather than a standard error (8-D bead-spring chain:
+    a 3–5-fold overestimate brought to within a bar that also holds 0). Where the posterior
+    spreads less than the fit errs, part of the bias stays, upward (4-D rotational and 8-D
+    Ornstein–Uhlenbeck processes: 50–70% removed); near equilibrium the corrected rate may
+    come out negative (bench/RESULTS.md, "EP bias correction"). A sim cut in time (a burn-in
+    dropped) is matched by the same cut of the mean path; one with trajectories removed is
+    not corrected (a note says so). Returned: ep_rate and error (corrected),
     bias_estimate (per-sample mean − mean path: the mean path's estimated upward bias, half the
     per-sample read-out's), ep_rate_mean_path, ep_rate_per_sample and
     error_per_sample (the uncorrected read-out), posterior_std, stderr_paths and per_sample
@@ -232,16 +239,43 @@ def entropy_production(fit, sim: InferredTrajectories, bias_correction: bool = T
         why = "the EP's estimation-noise bias (upward) is not corrected without a posterior spread"
         raw["note"] = f"{raw['note']}; {why}" if "note" in raw else why
         return raw
+    recorded = _recorded_part(sim)
+    if isinstance(recorded, str):
+        raw["note"] = f"the EP's estimation-noise bias (upward) is not corrected: {recorded}"
+        return raw
     s = sim.settings
-    mean_path = simulate_fit(fit, s["n_traj"], s["n_steps"], sim.dt, x0=sim.x[0, :, 0], t0=float(sim.t[0]),
-                             n_samples=sim.n_samples, mode="ensemble_mean", seed=sim.seed,
-                             record_every=s["record_every"], posterior_seed=s["posterior_seed"],
-                             period=s["period"], substeps=s["substeps"])
+    with warnings.catch_warnings():  # the same settings as sim's, whose simulation warned already
+        warnings.simplefilter("ignore")
+        mean_path = simulate_fit(fit, s["n_traj"], s["n_steps"], sim.dt, x0=s["x0"], t0=s["t0"],
+                                 n_samples=sim.n_samples, mode="ensemble_mean", seed=sim.seed,
+                                 record_every=s["record_every"], posterior_seed=s["posterior_seed"],
+                                 period=s["period"], substeps=s["substeps"])
+    mean_path = replace(mean_path, x=mean_path.x[:, :, recorded], t=mean_path.t[recorded])
     mean = path_ep_rates(fit, mean_path, warn=False)["ep_rate"]
     bias = raw["ep_rate"] - mean
     out = dict(raw, ep_rate=mean - bias, error=float(np.hypot(raw["error"], bias)), bias_estimate=bias,
                ep_rate_mean_path=mean, ep_rate_per_sample=raw["ep_rate"], error_per_sample=raw["error"])
     return out
+
+
+def _recorded_part(sim: InferredTrajectories):
+    """The slice of the recorded points that sim still holds (a burn-in cut off the start or
+    an end cut off, in time), for the bias correction's second simulation to match; or why
+    it cannot be matched (trajectories removed, or times off the simulated grid)."""
+    s = sim.settings
+    if "x0" not in s or "t0" not in s:
+        return "sim lacks its start states (made before they were kept): simulate it again"
+    if sim.x.shape[1] != s["n_traj"]:
+        return (f"sim holds {sim.x.shape[1]} of the {s['n_traj']} simulated trajectories (which ones is not known); "
+                "simulate the trajectories wanted")
+    step = sim.dt * s["record_every"]
+    first = (float(sim.t[0]) - s["t0"]) / step
+    k = int(round(first))
+    n_rec = s["n_steps"] // s["record_every"] + 1
+    if abs(first - k) > 1e-6 * max(1.0, abs(first)) or k < 0 or k + sim.t.size > n_rec or \
+            not np.allclose(sim.t, s["t0"] + step * np.arange(k, k + sim.t.size), rtol=1e-9, atol=1e-9 * step):
+        return "sim's times are not a run of its simulated record; pass paths as simulate() returned them"
+    return slice(k, k + sim.t.size)
 
 
 def path_ep_rates(fit, sim: InferredTrajectories, warn: bool = True) -> dict:
