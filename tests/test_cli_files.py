@@ -647,3 +647,24 @@ def test_integer_files_given_to_infer_get_command_line_advice(tmp_path, capsys):
                            "f.py", 1)
     assert text == ("warning: use data recorded less often (e.g. every n-th point of each trajectory, with "
                     "--dt 0.01·n)\n")
+
+
+def test_infer_drops_glitched_frames_unless_told_to_keep_them(tmp_path, capsys):
+    """A glitched frame is named on stderr; its rows are left out (a note says so), or kept with
+    --keep-glitches (then the diffusion labels' cap notes them)."""
+    m = si.models.LinearOU(-np.eye(2), 0.5 * np.eye(2))
+    x = si.simulate(m, n_traj=1, n_steps=3000, dt=DT, seed=3).x[0]
+    x[1000] += 5.0
+    np.save(tmp_path / "g.npy", x)
+    args = ["infer", str(tmp_path / "g.npy"), "--dt", str(DT), "--no-plot", "--hidden", "16"]
+    from stochinfer.cli import _format_warning
+    with pytest.warns(UserWarning, match=r"looks like a glitched frame \(first: point 1000\)") as rec:
+        assert main(args) == 0
+    assert "rows that use them are left out of training and validation (--keep-glitches keeps them)" in \
+        _format_warning(rec[0].message, UserWarning, "f.py", 1)
+    out = capsys.readouterr().out
+    assert "2 rows using 1 glitched frame(s) left out of training and validation (the default; --keep-glitches" in out
+    with pytest.warns(UserWarning, match="glitched frame") as rec:
+        assert main(args + ["--keep-glitches"]) == 0
+    assert "kept (--keep-glitches)" in _format_warning(rec[0].message, UserWarning, "f.py", 1)
+    assert "left out of training" not in capsys.readouterr().out

@@ -122,32 +122,3 @@ def test_pipeline_option():
     assert si.infer_langevin(tr, homogeneous_diffusion=True, **SHORT).provenance()["diffusion_base"] == "none"
     with pytest.raises(ValueError, match="diffusion_base must be"):
         si.infer_langevin(tr, diffusion_base="cubic", **SHORT)
-
-
-def test_a_glitched_frame_warns_and_does_not_set_the_diffusion():
-    """One frame displaced 5σ (1 of 8004 points): the default fit read D up to 38 times the truth
-    inside the data, with only a localisation-noise warning (review, session 31). Now the point is
-    named, the outlying labels are capped at 25 times the trend (a note says so), and D stays
-    within 10% (the clean fit's own error here: 4%)."""
-    import warnings
-
-    import stochinfer as si
-    m = si.models.LinearOU(np.array([[-1.0, 1.0], [-1.0, -1.0]]), np.array([[1.0, 0.2], [0.2, 0.5]]))
-    x = si.simulate(m, n_traj=4, n_steps=2000, dt=0.01, substeps=10, seed=0).x
-    test = x[1, ::10]
-    glitched = x.copy()
-    glitched[0, 100] += 5.0
-    with pytest.warns(UserWarning, match=r"1 point looks like a glitched frame \(first: trajectory 0, point 100\): "
-                                         r"a jump of more than 20 times the typical increment") as rec:
-        fit = si.infer_langevin(glitched, dt=0.01, hidden=16, seed=0, progress=False)
-    assert len(rec) == 1  # the jump out and back is not read as localisation noise (it was: "D 1.3x high")
-    with pytest.warns(UserWarning, match="glitched frame") as rec:
-        si.infer_langevin(glitched, dt=0.01, hidden=16, seed=0, progress=False, localisation_noise="robust")
-    assert len(rec) == 1  # nor, with robust labels, as a coordinate of noise only (it was: "pass noiseless=[1]")
-    assert any("labels beyond 25 times the fitted trend" in note and "were capped there" in note for note in fit.notes)
-    assert fit.report(truth=m, points=test)["diffusion"]["relative_error"] < 0.10
-    assert fit.diffusion(test).mean[:, 0, 0].max() < 1.5  # truth 1 (was 38)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # the clean data: no glitch named, nothing capped
-        clean = si.infer_langevin(x, dt=0.01, hidden=16, seed=0, progress=False)
-    assert not any("capped" in note for note in clean.notes)

@@ -6,6 +6,7 @@ import numbers
 import os
 import sys
 import warnings
+from typing import Optional
 
 import numpy as np
 
@@ -371,32 +372,46 @@ GLITCH_SD = 20.0
 GLITCH_ISOLATION = 10.0
 
 
-def glitch_warning(arr: np.ndarray) -> None:
-    """Warns when points of (n_traj, L, d) float data look like single glitched frames: a
-    jump of more than GLITCH_SD robust standard deviations of that coordinate's increments
-    and straight back, both far above the increments beside them. One such frame 5σ away
-    made the diffusion 1.3 times too high and 100σ 100 times (review, session 31); the
-    estimators' squared-error losses are not robust to them."""
+def glitched_points(arr: np.ndarray) -> np.ndarray:
+    """(trajectory, point) of each point of (n_traj, L, d) float data that looks like a
+    single glitched frame: a jump of more than GLITCH_SD robust standard deviations of that
+    coordinate's increments and straight back, both far above the increments beside them;
+    (k, 2) int64, in C order (none within two points of a trajectory's ends)."""
     n_traj, length, dim = arr.shape
     if length < 5 or dim == 0 or arr.dtype.kind != "f":
-        return
-    sample = _time_sample(arr)
+        return np.zeros((0, 2), dtype=np.int64)
     with np.errstate(all="ignore"):
-        inc = np.diff(sample.astype(np.float64, copy=False), axis=1)
+        inc = np.diff(arr.astype(np.float64, copy=False), axis=1)
         size = np.abs(inc)
         big = beyond_robust_sd(inc, GLITCH_SD, axis=(0, 1))  # per coordinate
         out, back = slice(1, -2), slice(2, -1)  # the jump out (point k → k + 1) and back, with a neighbour each side
         smaller = np.minimum(size[:, out], size[:, back])
         glitch = (big[:, out] & big[:, back] & (np.abs(inc[:, out] + inc[:, back]) < 0.5 * smaller)
                   & (smaller > GLITCH_ISOLATION * np.maximum(size[:, :-3], size[:, 3:]))).any(axis=2)
-    count = int(glitch.sum())
-    if count:
-        i, j = np.argwhere(glitch)[0]
-        where = f"trajectory {i}, point {j + 2}" if n_traj > 1 else f"point {j + 2}"
+    found = np.argwhere(glitch).astype(np.int64)
+    found[:, 1] += 2  # the increment out of point k − 1 is inc[:, k − 1]: the glitched point is k = index + 2
+    return found
+
+
+GLITCH_ADVICE = ("the fits are not robust to them: remove such points (cut the trajectory there and pass the "
+                 "pieces as a list of tracks)")
+
+
+def glitch_warning(arr: np.ndarray, found: Optional[np.ndarray] = None, fix: str = GLITCH_ADVICE) -> None:
+    """Warns when points of (n_traj, L, d) float data look like single glitched frames
+    (glitched_points; found: those points if already known, else a leading sample of the
+    data is searched, _time_sample). One such frame 5σ away made the diffusion 1.3 times
+    too high and 100σ 100 times (review, session 31); the estimators' squared-error losses
+    are not robust to them. fix: what the user is told to do (or what was done)."""
+    sample = arr if found is not None else _time_sample(arr)
+    found = glitched_points(sample) if found is None else found
+    if len(found):
+        i, j = found[0]
+        where = f"trajectory {i}, point {j}" if arr.shape[0] > 1 else f"point {j}"
+        count = len(found)
         warnings.warn(f"{count} point{'s look like glitched frames' if count > 1 else ' looks like a glitched frame'} "
                       f"(first: {where}{' of the data read' if sample.shape != arr.shape else ''}): a jump of more "
-                      f"than {GLITCH_SD:g} times the typical increment and straight back; the fits are not robust to "
-                      "them: remove such points (cut the trajectory there and pass the pieces as a list of tracks)",
+                      f"than {GLITCH_SD:g} times the typical increment and straight back; {fix}",
                       UserWarning, stacklevel=user_stacklevel())
 
 

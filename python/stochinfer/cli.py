@@ -521,13 +521,15 @@ def infer(args) -> int:
         options["homogeneous_diffusion"] = True
     if args.localisation_noise != "check":
         options["localisation_noise"] = args.localisation_noise
+    if args.keep_glitches:
+        options["glitches"] = "keep"
     t = time.perf_counter()
     fit = si.infer_langevin(data, args.dt, regime=args.regime, method=args.method, seed=args.seed,
                             time_dependent=args.time_dependent, period=args.period,
                             time_harmonics=args.time_harmonics, t0=t0, noiseless=args.noiseless,
                             noise_check=not args.no_noise_check,
                             refit=args.refit, validation=args.validation, drift_base=args.drift_base, **options)
-    print(fit.summary())
+    print(_in_cli_terms(fit.summary()))
     print(f"  ({time.perf_counter() - t:.1f} s)")
     out = {"summary": fit.summary(), "provenance": fit.provenance(), "notes": list(fit.notes)}
     if args.save:  # first: nothing after training may lose the fit
@@ -619,6 +621,10 @@ def main(argv=None) -> int:
                       help="check (default): warn when the positions carry measurement noise; robust "
                            "(overdamped): labels the noise does not bias (a lagged input, the Vestergaard "
                            "diffusion label), at an O(dt) drift bias three times the default's")
+    p_in.add_argument("--keep-glitches", action="store_true",
+                      help="train on points that look like glitched frames (a jump far beyond the typical "
+                           "increment and straight back; named in a warning); by default the rows that use them "
+                           "are left out")
     p_in.add_argument("--measurement-noise", type=float, default=None, metavar="SIGMA",
                       help="add Gaussian position noise of this std (position unit) before fitting: robustness "
                            "studies")
@@ -677,7 +683,12 @@ _CLI_ADVICE = {"pass t0= (a scalar or one start time per trajectory)": "pass --t
                                                        "ep); store positions as floats",
                "pass method='cneep'": "pass --method cneep",
                "x[:, ::n], with dt=": "every n-th point of each trajectory, with --dt ",
-               "(x[:, ::n])": "(every n-th point)"}
+               "(x[:, ::n])": "(every n-th point)",
+               "(glitches='keep' keeps them)": "(--keep-glitches keeps them)",
+               "kept (glitches='keep')": "kept (--keep-glitches)",
+               "or pass glitches='drop'": "or leave out --keep-glitches",
+               "(glitches='drop')": "(the default; --keep-glitches keeps them)",
+               "pass glitches='drop' (the default) or remove them": "leave out --keep-glitches, or remove them"}
 
 
 def _in_cli_terms(text: str) -> str:

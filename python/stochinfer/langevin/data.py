@@ -10,7 +10,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._pieces import cut_into_pieces, finite_tracks, ragged_segments, smallest_length
-from .._validate import (finite_states, glitch_warning, recording_dt, required_dt, stacked_array,
+from .._validate import (finite_states, glitch_warning, glitched_points, recording_dt, required_dt, stacked_array,
                          swapped_axes_hint, time_axis_warning, user_stacklevel)
 
 REGIMES = ("overdamped", "underdamped")
@@ -41,7 +41,8 @@ class LangevinData:
     (scheme, integration steps per record) for stochinfer.simulate output, else None;
     tracks, track_starts: for tracks of different lengths cut into pieces, the track of each
     piece and its first point there (n_traj,) each, else None (each trajectory its own);
-    consecutive pieces of a track share `overlap` points."""
+    consecutive pieces of a track share `overlap` points; glitched: (trajectory, point) of
+    points that look like single glitched frames (_validate.glitched_points), (k, 2)."""
 
     x: np.ndarray
     dt: float
@@ -52,6 +53,7 @@ class LangevinData:
     integration: Optional[tuple] = None
     tracks: Optional[np.ndarray] = None
     track_starts: Optional[np.ndarray] = None
+    glitched: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     @property
     def n_traj(self) -> int:
@@ -123,8 +125,26 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
     return cut_into_pieces("data", tracks, overlap, need, why, min_tracks=5 if by_trajectory else 1)
 
 
+#: what the glitch warning says was done with glitched frames, per infer_langevin(glitches=)
+GLITCH_FIX = {"drop": "the rows that use them are left out of training and validation (glitches='keep' keeps them)",
+              "keep": "kept (glitches='keep'): the fits are not robust to them; remove such points, or pass "
+                      "glitches='drop'"}
+
+
+def rows_touching(points: np.ndarray, span: int, n_rows: int) -> np.ndarray:
+    """Flattened row indices (trajectory-major, n_rows per trajectory) of the rows that use
+    any of `points` ((k, 2): trajectory, point): row j spans points j … j + span."""
+    if len(points) == 0:
+        return np.zeros(0, dtype=np.int64)
+    traj, point = points[:, :1], points[:, 1:]
+    rows = point - np.arange(span + 1)  # (k, span + 1)
+    ok = (rows >= 0) & (rows < n_rows)
+    return np.unique((traj * n_rows + rows)[ok])
+
+
 def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_dependent: bool = False,
-                     t0=None, val_fraction: Optional[float] = None, localisation: str = "check") -> LangevinData:
+                     t0=None, val_fraction: Optional[float] = None, localisation: str = "check",
+                     glitches: str = "drop") -> LangevinData:
     """Validates `data`: Trajectories (positions are used; velocities are never
     observed), a float array (n_traj, L, d) or (L, d) for one trajectory, or a list of
     tracks (L_k, d) of different lengths, cut into pieces of one length (_track_pieces;
@@ -132,7 +152,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     dt is required for arrays and must match a Trajectories' dt. t0: start time of
     each trajectory of an array (scalar or (n_traj,)) or of each track of a list (scalar or
     one per track), for time-dependent fits. localisation: 'robust' rows span more points
-    (row_span), which pieces of tracks share."""
+    (row_span), which pieces of tracks share. glitches: 'drop' or 'keep' (infer_langevin's),
+    for the warning on glitched frames."""
     from ..results import Trajectories, given_or_stored_model
 
     if regime not in REGIMES:
@@ -193,7 +214,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     dt = required_dt(dt)
     if pieces is None:  # pieces of tracks: the user's axes are (L_k, dim), checked by ragged_segments
         time_axis_warning(arr, given_shape)
-    glitch_warning(arr)
+    glitched = glitched_points(arr)
+    glitch_warning(arr, glitched, fix=GLITCH_FIX[glitches])
     if time_dependent and t is None:
         if t0 is None:
             warnings.warn("time-dependent data given as an array: every trajectory is taken to start at t = 0; "
@@ -203,7 +225,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         starts = _start_times(t0, arr.shape[0], "trajectory")
         t = np.reshape(starts, (-1, 1)) + np.arange(arr.shape[1]) * dt
         t = np.broadcast_to(t, arr.shape[:2])
-    return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes, integration, tracks, first)
+    return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes, integration, tracks, first,
+                        glitched)
 
 
 def tril_pairs(d: int):
