@@ -1264,3 +1264,15 @@ def test_driven_start_states_recorded_far_from_t0_warn(ou):
     with pytest.warns(UserWarning, match="start states are held-out states recorded up to"):
         fit.simulate(3, 10, seed=1, t0=0.0)
     fit.simulate(3, 10, seed=1, t0=0.0, x0=np.zeros(2))  # given states: nothing to warn about
+
+
+def test_points_far_outside_the_data_warn(ou_fit):
+    """(review, session 31) The quadratic diffusion trend read D ≈ 10¹⁷ at x = 10⁶ without a word;
+    states 3 SD out (where the acceptance tests check that bands widen) pass silently."""
+    s = ou_fit.norm["s_x"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ou_fit.drift(np.asarray(ou_fit.norm["mu_x"]) + 3 * s)
+    with pytest.warns(UserWarning, match=r"1 of 2 points lie more than 20 standard deviations of the data's positions "
+                                         r"from their mean \(up to [0-9.e+]+\): the fields extrapolate there"):
+        ou_fit.diffusion(np.array([[0.0, 0.0], [1e6, 0.0]]))

@@ -72,6 +72,11 @@ def _finite_field(samples: np.ndarray, z: np.ndarray, what: str) -> np.ndarray:
     return samples
 
 
+#: positions this many standard deviations of the data from their mean are far outside it (a
+#: Gaussian sample of 10¹⁰ points reaches about 6.5)
+FAR_SD = 20.0
+
+
 class LangevinFit:
     """A fitted Langevin equation dz = Φ dt + √(2D) dW with posterior uncertainty.
 
@@ -150,6 +155,7 @@ class LangevinFit:
         largest = np.abs(z).max()
         if largest > 1e30:  # the float32 networks would overflow to NaN
             raise ValueError(f"points reach {largest:.3g} in magnitude: pass states within 1e30")
+        self._warn_far_from_data(z)
         if not self.time_dependent:
             if t is not None:  # it was ignored, even NaN (review, session 26)
                 raise ValueError("t applies to fits with time as an input (infer_langevin(time_dependent=True)); "
@@ -168,6 +174,23 @@ class LangevinFit:
             self._warn_outside_record(float(tt.min()), float(tt.max()), "t in",
                                       ", and its bands do not account for it (evaluate within the record")
         return np.ascontiguousarray(z), np.ascontiguousarray(np.broadcast_to(tt, (z.shape[0],)))
+
+    def _warn_far_from_data(self, z: np.ndarray) -> None:
+        """Warns when positions lie more than FAR_SD of the training positions' standard
+        deviations from their mean in some coordinate: the networks and the bases extrapolate
+        there (the quadratic diffusion trend grows as x², e.g. D ≈ 10¹⁷ at x = 10⁶ for an OU
+        fit; review, session 31), and the bands widen without a bound on how wrong the mean is."""
+        mu, s = self.norm.get("mu_x"), self.norm.get("s_x")
+        if mu is None or s is None:
+            return
+        with np.errstate(all="ignore"):
+            far = np.abs((z[:, :self.dim] - np.asarray(mu)) / np.asarray(s)).max(axis=1)
+        count = int(np.count_nonzero(far > FAR_SD))
+        if count:
+            warnings.warn(f"{count} of {z.shape[0]} points lie more than {FAR_SD:g} standard deviations of the data's "
+                          f"positions from their mean (up to {far.max():.3g}): the fields extrapolate there, their "
+                          "bands widen but do not bound the error; evaluate within the sampled region",
+                          UserWarning, stacklevel=user_stacklevel())
 
     def _recorded_times(self) -> Optional[tuple]:
         """(lo, hi), the times of the data's rows, for a driven fit without a period (fits
