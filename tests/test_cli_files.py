@@ -668,3 +668,24 @@ def test_infer_drops_glitched_frames_unless_told_to_keep_them(tmp_path, capsys):
         assert main(args + ["--keep-glitches"]) == 0
     assert "kept (--keep-glitches)" in _format_warning(rec[0].message, UserWarning, "f.py", 1)
     assert "left out of training" not in capsys.readouterr().out
+
+
+def test_infer_ep_prints_the_corrected_ep_rate_of_the_inferred_equation(tmp_path, capsys):
+    """--ep: the EP rate of the inferred equation (LangevinFit.thermodynamics of 100 paths of 2000
+    steps, seed 1), corrected for estimation noise, beside the file's model's exact rate; in --json."""
+    m = si.models.BeadSpring(n_beads=2)
+    path = str(tmp_path / "bs.npz")
+    si.simulate(m, n_traj=2, n_steps=3000, dt=DT, substeps=10, seed=4).save(path)
+    out_json = str(tmp_path / "r.json")
+    assert main(["infer", path, "--no-plot", "--hidden", "16", "--ep", "--json", out_json]) == 0
+    out = capsys.readouterr().out
+    line = next(t for t in out.splitlines() if "EP rate of the inferred equation" in t)
+    assert re.search(r"EP rate of the inferred equation: [-0-9.e]+ ± [0-9.e]+ k_B per time unit \(corrected for "
+                     r"estimation noise; per posterior sample [0-9.e]+ ± [0-9.e]+\)", line), line
+    assert f"the file's model: {m.ep_rate():.4g} (exact)" in out
+    with open(out_json) as f:
+        ep = json.load(f)["entropy_production"]
+    assert {"ep_rate", "error", "ep_rate_per_sample", "bias_estimate", "per_sample"} <= ep.keys()
+    assert f"{ep['ep_rate']:.4g}" in line and len(ep["per_sample"]) == 20
+    assert main(["infer", path, "--regime", "underdamped", "--ep", "--no-plot"]) == 2
+    assert "--ep is the EP rate of an overdamped equation" in capsys.readouterr().err
