@@ -89,3 +89,50 @@ def test_a_glitched_frame_does_not_set_the_drift(data, method, options):
         r2[name] = fit.report(truth=OU, points=test)["drift"]["r2"]
     assert abs(r2["dropped"] - r2["clean"]) < 0.03, r2
     assert r2["kept"] < r2["clean"] - 0.2, r2
+
+
+def test_a_frame_far_out_is_dropped_without_tripping_the_data_checks(data):
+    """(review, session 32) A frame at 3000 where the motion spans ±2 (a tracker's placeholder) was
+    found and dropped, then failed the drift's convergence check on the dropped rows (at 10¹² the
+    scale check) and read as 'consecutive points are nearly uncorrelated'."""
+    x, test = data
+    for value in (3000.0, 1e12):
+        y = x.copy()
+        y[0, 500] = value
+        with pytest.warns(UserWarning, match="glitched frame") as rec:
+            fit = si.infer_langevin(y, **FIT)
+        assert len(rec) == 1, [str(r.message) for r in rec]
+        assert fit.report(truth=OU, points=test)["drift"]["r2"] > 0.85
+
+
+def test_tracks_are_searched_whole_before_they_are_cut(data):
+    """(review, session 32) Tracks cut into pieces of 300 points (sharing one) were searched piece by
+    piece: frames within two of a cut were missed, and found ones were named by piece. A frame at a
+    cut (track 0, point 299: the last of piece 0 and the first of piece 1) is named in the track's
+    terms and leaves the rows of both pieces."""
+    x, _ = data
+    tracks = [x[0].copy(), x[1, :1500].copy(), x[2, :1200].copy(), x[3, :900].copy()]
+    tracks[0][299] += 5.0
+    with pytest.warns(UserWarning, match=r"1 point looks like a glitched frame \(first: track 0, point 299\)"):
+        fit = si.infer_langevin(tracks, **FIT)
+    assert "2 rows using 1 glitched frame(s) left out of training and validation (glitches='drop')" in fit.notes
+    assert glitched_points(tracks).tolist() == [[0, 299]]
+
+
+def test_spike_peaks_of_a_coarse_record_are_not_glitches():
+    """(review, session 32) Hodgkin–Huxley recorded every 0.1 ms: the voltage's sharp spike peaks
+    (47 → 57 → 47 mV, 20 times its typical increment) were flagged at seeds 0, 3 and 4; a glitch
+    must also jump more than one standard deviation of the coordinate's values."""
+    for seed in (0, 3, 4):
+        v = si.simulate(si.models.HodgkinHuxley(), 2, 10_000, 0.1, substeps=10, seed=seed).x
+        assert glitched_points(v).size == 0, seed
+
+
+def test_kept_glitches_are_recorded(data):
+    x, _ = data
+    y = x.copy()
+    y[0, 100] += 5.0
+    with pytest.warns(UserWarning, match="glitched frame"):
+        kept = si.infer_langevin(y, glitches="keep", **FIT)
+    assert "1 glitched frame(s) kept in the training and validation rows (glitches='keep')" in kept.notes
+    assert kept.provenance()["glitches"] == "keep" and si.infer_langevin(x, **FIT).provenance()["glitches"] == "drop"

@@ -348,6 +348,7 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple, transposed_hint: str 
     sample = _time_sample(arr)
     if sample.dtype.kind in "iu":  # uint8 pixels: differences would wrap around
         sample = sample.astype(np.float64)
+    sample = bridge_points(sample, glitched_points(sample))  # one frame at 3000 in ±2 read as "uncorrelated"
     var, step = increment_moments(sample)  # absurd scales are refused later, with their own message
     moving = (var > 0) & np.isfinite(var) & np.isfinite(step)
     if not moving.any():
@@ -370,47 +371,80 @@ def time_axis_warning(arr: np.ndarray, given_shape: tuple, transposed_hint: str 
 #: zigzags by 20 times its median increment near a spike's peak, but over many steps)
 GLITCH_SD = 20.0
 GLITCH_ISOLATION = 10.0
+#: ... and more than this many standard deviations of the coordinate's values
+GLITCH_SPREAD = 1.0
 
 
-def glitched_points(arr: np.ndarray) -> np.ndarray:
-    """(trajectory, point) of each point of (n_traj, L, d) float data that looks like a
-    single glitched frame: a jump of more than GLITCH_SD robust standard deviations of that
-    coordinate's increments and straight back, both far above the increments beside them;
-    (k, 2) int64, in C order (none within two points of a trajectory's ends)."""
-    n_traj, length, dim = arr.shape
-    if length < 5 or dim == 0 or arr.dtype.kind != "f":
+def glitched_points(series) -> np.ndarray:
+    """(series, point) of each point that looks like a single glitched frame, in (n, L, d)
+    float data or a list of (L_k, d) series (tracks): a jump of more than GLITCH_SD robust
+    standard deviations of that coordinate's increments (pooled over all series) and straight
+    back, both GLITCH_ISOLATION times the increments beside them and more than GLITCH_SPREAD
+    standard deviations of the coordinate's values (so that a spike's sharp peak on a smooth
+    coordinate, e.g. the Hodgkin–Huxley voltage recorded every 0.1 ms, is not one: review,
+    session 32). (k, 2) int64, in order. Not found: points within two of a series' ends,
+    two glitched frames side by side or two apart, and glitches in over about a quarter of the
+    frames (they set the robust scale)."""
+    series = [np.asarray(a) for a in series]  # (L_k, d) each
+    if not series or series[0].ndim != 2 or series[0].shape[1] == 0 or series[0].dtype.kind != "f":
         return np.zeros((0, 2), dtype=np.int64)
     with np.errstate(all="ignore"):
-        inc = np.diff(arr.astype(np.float64, copy=False), axis=1)
-        size = np.abs(inc)
-        big = beyond_robust_sd(inc, GLITCH_SD, axis=(0, 1))  # per coordinate
-        out, back = slice(1, -2), slice(2, -1)  # the jump out (point k → k + 1) and back, with a neighbour each side
-        smaller = np.minimum(size[:, out], size[:, back])
-        glitch = (big[:, out] & big[:, back] & (np.abs(inc[:, out] + inc[:, back]) < 0.5 * smaller)
-                  & (smaller > GLITCH_ISOLATION * np.maximum(size[:, :-3], size[:, 3:]))).any(axis=2)
-    found = np.argwhere(glitch).astype(np.int64)
-    found[:, 1] += 2  # the increment out of point k − 1 is inc[:, k − 1]: the glitched point is k = index + 2
-    return found
+        incs = [np.diff(a.astype(np.float64, copy=False), axis=0) for a in series]
+        pooled = np.concatenate(incs) if incs else np.zeros((0, series[0].shape[1]))
+        if pooled.shape[0] == 0:
+            return np.zeros((0, 2), dtype=np.int64)
+        scale = 1.4826 * np.median(np.abs(pooled), axis=0)
+        scale = np.where(scale > 0, scale, np.inf)
+        spread = np.concatenate(series).std(axis=0, dtype=np.float64)
+        found = []
+        for k, inc in enumerate(incs):
+            if inc.shape[0] < 4:  # a point needs a neighbour either side of its jump out and back
+                continue
+            size = np.abs(inc)
+            big = size > GLITCH_SD * scale
+            out, back = slice(1, -2), slice(2, -1)  # the jump out (point j → j + 1) and back, a neighbour each side
+            smaller = np.minimum(size[out], size[back])
+            glitch = (big[out] & big[back] & (np.abs(inc[out] + inc[back]) < 0.5 * smaller)
+                      & (smaller > GLITCH_ISOLATION * np.maximum(size[:-3], size[3:]))
+                      & (smaller > GLITCH_SPREAD * spread)).any(axis=1)
+            found += [(k, j + 2) for j in np.flatnonzero(glitch)]  # inc[j + 1] leaves point j + 2
+    return np.array(found, dtype=np.int64).reshape(-1, 2)
+
+
+def bridge_points(x: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """x with each of `points` ((k, 2): trajectory, point) replaced by the mean of its
+    neighbours (the one neighbour at a trajectory's end: pieces of tracks may begin or end at
+    one); a copy, or x itself where there are none."""
+    if len(points) == 0:
+        return x
+    out = x.copy()
+    i, j = points[:, 0], points[:, 1]
+    before, after = np.maximum(j - 1, 0), np.minimum(j + 1, x.shape[1] - 1)
+    before, after = np.where(before == j, after, before), np.where(after == j, before, after)
+    out[i, j] = 0.5 * (x[i, before] + x[i, after])
+    return out
 
 
 GLITCH_ADVICE = ("the fits are not robust to them: remove such points (cut the trajectory there and pass the "
                  "pieces as a list of tracks)")
 
 
-def glitch_warning(arr: np.ndarray, found: Optional[np.ndarray] = None, fix: str = GLITCH_ADVICE) -> None:
-    """Warns when points of (n_traj, L, d) float data look like single glitched frames
-    (glitched_points; found: those points if already known, else a leading sample of the
-    data is searched, _time_sample). One such frame 5σ away made the diffusion 1.3 times
-    too high and 100σ 100 times (review, session 31); the estimators' squared-error losses
-    are not robust to them. fix: what the user is told to do (or what was done)."""
-    sample = arr if found is not None else _time_sample(arr)
-    found = glitched_points(sample) if found is None else found
+def glitch_warning(arr: np.ndarray, found: Optional[np.ndarray] = None, fix: str = GLITCH_ADVICE,
+                   unit: str = "trajectory") -> None:
+    """Warns when points of (n_traj, L, d) float data (or a list of tracks) look like single
+    glitched frames (glitched_points; found: those points if already known, else a leading
+    sample of the data is searched, _time_sample). One such frame 5σ away made the diffusion
+    1.3 times too high and 100σ 100 times (review, session 31); the estimators' squared-error
+    losses are not robust to them. fix: what the user is told to do (or what was done); unit:
+    what a series is called ('trajectory', 'track')."""
+    partial = found is None and _time_sample(arr).shape != arr.shape
+    found = glitched_points(_time_sample(arr)) if found is None else found
     if len(found):
         i, j = found[0]
-        where = f"trajectory {i}, point {j}" if arr.shape[0] > 1 else f"point {j}"
+        where = f"{unit} {i}, point {j}" if len(arr) > 1 else f"point {j}"
         count = len(found)
         warnings.warn(f"{count} point{'s look like glitched frames' if count > 1 else ' looks like a glitched frame'} "
-                      f"(first: {where}{' of the data read' if sample.shape != arr.shape else ''}): a jump of more "
+                      f"(first: {where}{' of the data read' if partial else ''}): a jump of more "
                       f"than {GLITCH_SD:g} times the typical increment and straight back; {fix}",
                       UserWarning, stacklevel=user_stacklevel())
 

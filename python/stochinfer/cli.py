@@ -723,7 +723,8 @@ _CLI_ADVICE = {"pass t0= (a scalar or one start time per trajectory)": "pass --t
                "kept (glitches='keep')": "kept (--keep-glitches)",
                "or pass glitches='drop'": "or leave out --keep-glitches",
                "(glitches='drop')": "(the default; --keep-glitches keeps them)",
-               "pass glitches='drop' (the default) or remove them": "leave out --keep-glitches, or remove them"}
+               "pass glitches='drop' (the default) or remove them": "leave out --keep-glitches, or remove them",
+               "pass more data, or glitches='keep'": "pass more data, or --keep-glitches"}
 
 
 def _in_cli_terms(text: str) -> str:

@@ -131,6 +131,14 @@ GLITCH_FIX = {"drop": "the rows that use them are left out of training and valid
                       "glitches='drop'"}
 
 
+def _in_pieces(points: np.ndarray, tracks: np.ndarray, first: np.ndarray, length: int) -> np.ndarray:
+    """(piece, point) of (track, point) `points` in every piece of `length` points that holds
+    them (tracks, first: each piece's track and first point there); pieces share points."""
+    out = [(p, q - first[p]) for k, q in points for p in np.flatnonzero((tracks == k) & (first <= q)
+                                                                          & (q < first + length))]
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
 def rows_touching(points: np.ndarray, span: int, n_rows: int) -> np.ndarray:
     """Flattened row indices (trajectory-major, n_rows per trajectory) of the rows that use
     any of `points` ((k, 2): trajectory, point): row j spans points j … j + span."""
@@ -178,7 +186,10 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         arr = data
     tracks = first = None
     pieces = ragged_segments("data", arr) if not isinstance(data, Trajectories) else None
+    track_glitches = None
     if pieces is not None:
+        # on whole tracks, before they are cut: a piece's ends are not searched (review, session 32)
+        track_glitches = glitched_points(pieces)
         arr, tracks, first, note = _track_pieces(pieces, regime, time_dependent, val_fraction, localisation)
         notes.append(note)
         if time_dependent:  # each piece starts where it lies in its track
@@ -214,8 +225,12 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     dt = required_dt(dt)
     if pieces is None:  # pieces of tracks: the user's axes are (L_k, dim), checked by ragged_segments
         time_axis_warning(arr, given_shape)
-    glitched = glitched_points(arr)
-    glitch_warning(arr, glitched, fix=GLITCH_FIX[glitches])
+    if pieces is None:
+        glitched = glitched_points(arr)
+        glitch_warning(arr, glitched, fix=GLITCH_FIX[glitches])
+    else:  # named in the tracks the user gave, found in every piece that holds them
+        glitch_warning(pieces, track_glitches, fix=GLITCH_FIX[glitches], unit="track")
+        glitched = _in_pieces(track_glitches, tracks, first, arr.shape[1])
     if time_dependent and t is None:
         if t0 is None:
             warnings.warn("time-dependent data given as an array: every trajectory is taken to start at t = 0; "
