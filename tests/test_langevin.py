@@ -1276,3 +1276,17 @@ def test_points_far_outside_the_data_warn(ou_fit):
     with pytest.warns(UserWarning, match=r"1 of 2 points lie more than 20 standard deviations of the data's positions "
                                          r"from their mean \(up to [0-9.e+]+\): the fields extrapolate there"):
         ou_fit.diffusion(np.array([[0.0, 0.0], [1e6, 0.0]]))
+    with pytest.warns(UserWarning, match="5 of 5 start states lie more than 20 standard deviations"):
+        ou_fit.simulate(5, 3, x0=np.array([1e3, 0.0]), n_samples=2)  # paths from there: silent (review, session 32)
+
+
+def test_velocities_far_outside_the_data_warn():
+    """(review, session 32) Underdamped fits checked positions only: D 5e15 at v = 1e6, silently."""
+    tr = si.simulate(si.models.VanDerPol(), 2, 2000, 0.01, substeps=10, seed=0)
+    fit = si.infer_langevin(tr, regime="underdamped", **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit.diffusion(np.array([[0.0, 1.0]]))
+    with pytest.warns(UserWarning, match=r"1 of 1 points lie more than 20 standard deviations of the data's states "
+                                         r"\(positions and velocities\)"):
+        fit.diffusion(np.array([[0.0, 1e4]]))

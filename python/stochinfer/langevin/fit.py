@@ -175,21 +175,28 @@ class LangevinFit:
                                       ", and its bands do not account for it (evaluate within the record")
         return np.ascontiguousarray(z), np.ascontiguousarray(np.broadcast_to(tt, (z.shape[0],)))
 
-    def _warn_far_from_data(self, z: np.ndarray) -> None:
-        """Warns when positions lie more than FAR_SD of the training positions' standard
-        deviations from their mean in some coordinate: the networks and the bases extrapolate
-        there (the quadratic diffusion trend grows as x², e.g. D ≈ 10¹⁷ at x = 10⁶ for an OU
-        fit; review, session 31), and the bands widen without a bound on how wrong the mean is."""
-        mu, s = self.norm.get("mu_x"), self.norm.get("s_x")
-        if mu is None or s is None:
+    def _warn_far_from_data(self, z: np.ndarray, what: str = "points") -> None:
+        """Warns when states (n, state_dim) lie more than FAR_SD of the training data's standard
+        deviations from their mean in some coordinate (position, or the reconstructed velocity
+        of an underdamped fit): the networks and the bases extrapolate there (the quadratic
+        diffusion trend grows as x², e.g. D ≈ 10¹⁷ at x = 10⁶ for an OU fit; review, session 31),
+        and the bands widen without a bound on how wrong the mean is."""
+        nm = self.norm
+        if "mu_x" not in nm or "s_x" not in nm:
             return
+        mu_x, s_x = np.asarray(nm["mu_x"], dtype=np.float64), np.asarray(nm["s_x"], dtype=np.float64)
         with np.errstate(all="ignore"):
-            far = np.abs((z[:, :self.dim] - np.asarray(mu)) / np.asarray(s)).max(axis=1)
+            far = np.abs((z[:, :self.dim] - mu_x) / s_x).max(axis=1)
+            if self.regime == "underdamped" and "mu_v" in nm and z.shape[1] >= 2 * self.dim:
+                # the networks read v̂ of the standardised positions: (v / s_x − mu_v) / s_v
+                v = (z[:, self.dim:2 * self.dim] / s_x - np.asarray(nm["mu_v"])) / np.asarray(nm["s_v"])
+                far = np.maximum(far, np.abs(v).max(axis=1))
         count = int(np.count_nonzero(far > FAR_SD))
         if count:
-            warnings.warn(f"{count} of {z.shape[0]} points lie more than {FAR_SD:g} standard deviations of the data's "
-                          f"positions from their mean (up to {far.max():.3g}): the fields extrapolate there, their "
-                          "bands widen but do not bound the error; evaluate within the sampled region",
+            states = "positions" if self.regime == "overdamped" else "states (positions and velocities)"
+            warnings.warn(f"{count} of {z.shape[0]} {what} lie more than {FAR_SD:g} standard deviations of the data's "
+                          f"{states} from their mean (up to {far.max():.3g}): the fields extrapolate there, their "
+                          "bands widen but do not bound the error; use states within the sampled region",
                           UserWarning, stacklevel=user_stacklevel())
 
     def _recorded_times(self) -> Optional[tuple]:
@@ -588,6 +595,7 @@ class LangevinFit:
                 "second_order_diffusion": o.get("second_order_diffusion", False),
                 "diffusion_base": o.get("diffusion_base", "none"),
                 "localisation_noise": o.get("localisation_noise", "check"),
+                "glitches": o.get("glitches", "keep"),  # fits saved before session 32 trained on them
                 "friction_correction": o.get("friction_correction", False),
                 "friction": np.asarray(self.norm.get("friction", [])).tolist(),
                 "friction_bias": np.asarray(self.norm.get("friction_bias", [])).tolist(),

@@ -119,12 +119,15 @@ def simulate_fit(fit, n_traj: int, n_steps: int, dt: Optional[float] = None, *, 
         raise ValueError("give both x0 and v0 for an underdamped fit, or neither (then both come from the same "
                          f"recorded states); got only {'x0' if v0 is None else 'v0'}")
     rng = np.random.Generator(np.random.Philox(seed))
+    given = x0 is not None
     rows = None
     if x0 is None or (under and v0 is None):  # x and v from the same recorded states
         rows = _data_rows(fit._val_states, t0, period, n_traj, rng)
     states = fit._val_states[0]
     x0 = _initial(x0, states[:, :d], rows, n_traj, d, "x0")
     v0 = _initial(v0, states[:, d:], rows, n_traj, d, "v0") if under else None
+    if given:  # the user's start states (review, session 32: paths from x0 = 1000 in data spanning ±2, silently)
+        fit._warn_far_from_data(x0 if v0 is None else np.concatenate([x0, v0], axis=1), "start states")
     xs, vs, spread, done, diverged, not_pd = eq.simulate(
         x0, v0, n_steps * substeps, dt / substeps, t0, period or 0.0, S, mode == "per_sample", seed,
         posterior_seed, record_every * substeps)
