@@ -136,3 +136,15 @@ def test_kept_glitches_are_recorded(data):
         kept = si.infer_langevin(y, glitches="keep", **FIT)
     assert "1 glitched frame(s) kept in the training and validation rows (glitches='keep')" in kept.notes
     assert kept.provenance()["glitches"] == "keep" and si.infer_langevin(x, **FIT).provenance()["glitches"] == "drop"
+
+
+def test_glitches_in_every_validation_row_are_refused(data):
+    """Robust rows span 4 points: a glitch every third point of the held-out fifth leaves no
+    validation row; that is an error naming the way out, not a training without validation."""
+    x, _ = data
+    y = x[:1].copy()
+    y[0, 1599:1999:3] += 5.0  # rows 1598-1997 validate (L = 2001, n_pts = 1998)
+    with pytest.warns(UserWarning, match="glitched frames"):
+        with pytest.raises(ValueError, match="every validation row uses a glitched frame: pass more data, or "
+                                             "glitches='keep'"):
+            si.infer_langevin(y, localisation_noise="robust", **FIT)

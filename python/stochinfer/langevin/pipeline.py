@@ -753,13 +753,13 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     dropped = rows_touching(d.glitched, span, n_pts) if glitches == "drop" else np.zeros(0, dtype=np.int64)
     if dropped.size:
         train, val = np.setdiff1d(train, dropped), np.setdiff1d(val, dropped)
+        if val.size == 0:
+            raise ValueError("every validation row uses a glitched frame: pass more data, or glitches='keep'")
         d.notes.append(f"{dropped.size} rows using {_frame_count(d)} glitched frame(s) left out of training and "
                        "validation (glitches='drop')")
     elif len(d.glitched):
         d.notes.append(f"{_frame_count(d)} glitched frame(s) kept in the training and validation rows "
                        "(glitches='keep')")
-        if val.size == 0:
-            raise ValueError("every validation row uses a glitched frame: pass more data, or glitches='keep'")
     oob_blocks = None
     if validation == "out_of_bag":
         oob_blocks = row_blocks(M, n_pts, by_trajectory=d.t is not None, tracks=d.tracks)
@@ -959,7 +959,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         ev = np.linalg.eigvalsh(d_bar)
         if glitches == "keep" and len(d.glitched):  # their labels (less a drift fitted to them) can do this
             raise ValueError(f"the data's mean diffusion matrix is not positive definite (eigenvalues {ev}) with "
-                             f"the {len(d.glitched)} glitched frame(s) kept (glitches='keep'): pass glitches='drop' "
+                             f"the {_frame_count(d)} glitched frame(s) kept (glitches='keep'): pass glitches='drop' "
                              "(the default) or remove them") from None
         raise ValueError(f"the data's mean diffusion matrix is singular (eigenvalues {ev}): some directions "
                          "carry no noise. Pass noiseless=[...] (command line: --noiseless I ...) for coordinates known "
