@@ -390,18 +390,16 @@ def glitched_points(series) -> np.ndarray:
         return np.zeros((0, 2), dtype=np.int64)
     with np.errstate(all="ignore"):
         incs = [np.diff(a.astype(np.float64, copy=False), axis=0) for a in series]
-        pooled = np.concatenate(incs) if incs else np.zeros((0, series[0].shape[1]))
+        pooled = np.concatenate(incs)
         if pooled.shape[0] == 0:
             return np.zeros((0, 2), dtype=np.int64)
-        scale = 1.4826 * np.median(np.abs(pooled), axis=0)
-        scale = np.where(scale > 0, scale, np.inf)
+        bigs = np.split(beyond_robust_sd(pooled, GLITCH_SD, axis=0), np.cumsum([len(i) for i in incs])[:-1])
         spread = np.concatenate(series).std(axis=0, dtype=np.float64)
         found = []
-        for k, inc in enumerate(incs):
+        for k, (inc, big) in enumerate(zip(incs, bigs)):
             if inc.shape[0] < 4:  # a point needs a neighbour either side of its jump out and back
                 continue
             size = np.abs(inc)
-            big = size > GLITCH_SD * scale
             out, back = slice(1, -2), slice(2, -1)  # the jump out (point j → j + 1) and back, a neighbour each side
             smaller = np.minimum(size[out], size[back])
             glitch = (big[out] & big[back] & (np.abs(inc[out] + inc[back]) < 0.5 * smaller)
@@ -437,8 +435,10 @@ def glitch_warning(arr: np.ndarray, found: Optional[np.ndarray] = None, fix: str
     1.3 times too high and 100σ 100 times (review, session 31); the estimators' squared-error
     losses are not robust to them. fix: what the user is told to do (or what was done); unit:
     what a series is called ('trajectory', 'track')."""
-    partial = found is None and _time_sample(arr).shape != arr.shape
-    found = glitched_points(_time_sample(arr)) if found is None else found
+    partial = False
+    if found is None:
+        sample = _time_sample(arr)
+        partial, found = sample.shape != arr.shape, glitched_points(sample)
     if len(found):
         i, j = found[0]
         where = f"{unit} {i}, point {j}" if len(arr) > 1 else f"point {j}"

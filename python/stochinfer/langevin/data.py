@@ -225,7 +225,6 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     dt = required_dt(dt)
     if pieces is None:  # pieces of tracks: the user's axes are (L_k, dim), checked by ragged_segments
         time_axis_warning(arr, given_shape)
-    if pieces is None:
         glitched = glitched_points(arr)
         glitch_warning(arr, glitched, fix=GLITCH_FIX[glitches])
     else:  # named in the tracks the user gave, found in every piece that holds them

@@ -247,18 +247,17 @@ def entropy_production(fit, sim: InferredTrajectories, bias_correction: bool = T
         raw["note"] = f"the EP's estimation-noise bias (upward) is not corrected: {recorded}"
         return raw
     s = sim.settings
-    with warnings.catch_warnings():  # the same settings as sim's, whose simulation warned already
+    with warnings.catch_warnings():  # the same settings as sim's, whose simulation and read-out warned already
         warnings.simplefilter("ignore")
         mean_path = simulate_fit(fit, s["n_traj"], s["n_steps"], sim.dt, x0=s["x0"], t0=s["t0"],
                                  n_samples=sim.n_samples, mode="ensemble_mean", seed=sim.seed,
                                  record_every=s["record_every"], posterior_seed=s["posterior_seed"],
                                  period=s["period"], substeps=s["substeps"])
-    mean_path = replace(mean_path, x=mean_path.x[:, :, recorded], t=mean_path.t[recorded])
-    mean = path_ep_rates(fit, mean_path, warn=False)["ep_rate"]
+        mean_path = replace(mean_path, x=mean_path.x[:, :, recorded], t=mean_path.t[recorded])
+        mean = path_ep_rates(fit, mean_path)["ep_rate"]
     bias = raw["ep_rate"] - mean
-    out = dict(raw, ep_rate=mean - bias, error=float(np.hypot(raw["error"], bias)), bias_estimate=bias,
-               ep_rate_mean_path=mean, ep_rate_per_sample=raw["ep_rate"], error_per_sample=raw["error"])
-    return out
+    return dict(raw, ep_rate=mean - bias, error=float(np.hypot(raw["error"], bias)), bias_estimate=bias,
+                ep_rate_mean_path=mean, ep_rate_per_sample=raw["ep_rate"], error_per_sample=raw["error"])
 
 
 def _recorded_part(sim: InferredTrajectories):
@@ -281,7 +280,7 @@ def _recorded_part(sim: InferredTrajectories):
     return slice(k, k + sim.t.size)
 
 
-def path_ep_rates(fit, sim: InferredTrajectories, warn: bool = True) -> dict:
+def path_ep_rates(fit, sim: InferredTrajectories) -> dict:
     """Medium EP along the simulated paths of an overdamped fit, per posterior
     sample: ΔS = Σ (D̂⁻¹Φ̂)(x̄)·Δx (Stratonovich mid-points x̄), as a rate (k_B per
     time unit). With noiseless coordinates D̂ is inverted on the noisy subspace
@@ -294,7 +293,7 @@ def path_ep_rates(fit, sim: InferredTrajectories, warn: bool = True) -> dict:
     corrected for the bias of estimation noise (entropy_production does that). The sum runs over
     the recorded states: with a record interval Δ (dt × record_every) it is biased low by
     O(Δ) (an Ornstein–Uhlenbeck process of unit relaxation time: −1% at Δ = 0.01, −5% at
-    0.05, −10% at 0.1), so record_every > 1 warns (warn)."""
+    0.05, −10% at 0.1), so record_every > 1 warns."""
     if fit.regime != "overdamped":
         raise ValueError("path EP ΔS = Σ D⁻¹Φ·Δx is defined here for overdamped fits; for a driven "
                          "underdamped engine pass its protocol: thermodynamics(sim, model=BrownianCarnot(...))")
@@ -304,7 +303,7 @@ def path_ep_rates(fit, sim: InferredTrajectories, warn: bool = True) -> dict:
     noisy = fit.norm["noisy"]
     i, j = np.ix_(noisy, noisy)
     tau = sim.dt * sim.settings["record_every"]
-    if sim.settings["record_every"] > 1 and warn:
+    if sim.settings["record_every"] > 1:
         warnings.warn(f"the EP sums over the recorded states, every {sim.settings['record_every']} steps: a "
                       "coarse-grained estimate, biased low; simulate with record_every=1 for the EP",
                       UserWarning, stacklevel=user_stacklevel())
