@@ -689,3 +689,30 @@ def test_infer_ep_prints_the_corrected_ep_rate_of_the_inferred_equation(tmp_path
     assert f"{ep['ep_rate']:.4g}" in line and len(ep["per_sample"]) == 20
     assert main(["infer", path, "--regime", "underdamped", "--ep", "--no-plot"]) == 2
     assert "--ep is the EP rate of an overdamped equation" in capsys.readouterr().err
+
+
+def test_split_at_gaps_on_the_command_line(tmp_path, capsys):
+    """NaN frames: an error that names --split-at-gaps (infer and ep); with it, infer cuts the
+    trajectories into tracks (a note counts the missing frames) and ep estimates from the tracks
+    (the same rate as the library on split_at_gaps' tracks)."""
+    m = si.models.BeadSpring(n_beads=2)
+    x = si.simulate(m, n_traj=2, n_steps=3000, dt=DT, substeps=10, seed=4).x
+    x[0, 1000:1003] = np.nan
+    x[1, 200, 1] = np.nan
+    path = str(tmp_path / "gaps.npz")
+    np.savez(path, x=x, dt=DT)
+    for command in (["infer", path, "--no-plot", "--hidden", "16"], ["ep", path, "--method", "tur"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "data contains NaN (first at index (0, 1000, 0)); missing frames? pass --split-at-gaps to cut" in err
+    assert main(["infer", path, "--no-plot", "--hidden", "16", "--split-at-gaps"]) == 0
+    assert ("--split-at-gaps: 4 missing frames (NaN) in 2 gaps; the 2 trajectories cut there into 4 tracks"
+            in capsys.readouterr().out)
+    assert main(["ep", path, "--method", "tur", "--split-at-gaps"]) == 0
+    out = capsys.readouterr()
+    assert "note: --split-at-gaps: 4 missing (NaN) frames; the states cut there into 4 tracks" in out.err
+    expected = si.entropy_production(si.split_at_gaps(x), DT, method="tur")
+    assert f"TUR EP rate lower bound: {expected.rate:.4g}" in out.out
+    np.savez(path, x=np.nan_to_num(x), dt=DT)
+    assert main(["ep", path, "--method", "tur", "--split-at-gaps"]) == 0
+    assert "no missing (NaN) frames in the file; nothing cut" in capsys.readouterr().err

@@ -349,7 +349,8 @@ def test_split_by_trajectory_and_time_blocks():
 
 def test_bad_input_is_rejected_with_clear_errors(bead2):
     x = bead2.x[:10].astype(np.float64)
-    with pytest.raises(ValueError, match="NaN or inf"):
+    with pytest.raises(ValueError, match=r"contains NaN \(first at index \(1, 2, 0\)\); missing frames\? "
+                                         r"stochinfer.split_at_gaps\(data\)"):
         y = x.copy()
         y[1, 2, 0] = np.nan
         NEEP(**FAST).fit(y, dt=0.01)

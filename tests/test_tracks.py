@@ -151,7 +151,7 @@ def test_review_findings_on_tracks(tmp_path, fitted_positions):
     long_and_short = [np.zeros((10_000, 1))] + [np.zeros((50, 1))] * 5
     d = as_langevin_data(long_and_short, 0.01, "overdamped", time_dependent=True, t0=0.0)
     assert np.unique(d.tracks).size == 6 and d.length <= 50
-    with pytest.raises(ValueError, match=r"track 1 contains NaN or inf \(first at point 20\)"):
+    with pytest.raises(ValueError, match=r"track 1 contains NaN \(first at point 20\); missing frames\? pass gaps="):
         as_langevin_data([np.zeros((40, 1)), np.where(np.arange(60)[:, None] == 20, np.nan, 0.0)], 0.01, "overdamped")
     x = np.cumsum(np.random.default_rng(2).normal(size=(3000, 1)), axis=0) * 0.1
     tracks = [x[:1700], x[1700:]]

@@ -13,6 +13,7 @@ if not _core.nn_isa_supported():
         "source on this machine, or build portably with "
         "pip install . --config-settings=cmake.define.STOCHINFER_NN_ISA=baseline")
 from . import models
+from ._pieces import split_at_gaps
 from ._validate import OutputTooLargeError
 from .results import Trajectories
 from .simulate import simulate
@@ -30,7 +31,7 @@ __all__ = [
     "models", "ep", "langevin", "classify", "train", "simulate", "entropy_production", "NEEP", "RNEEP",
     "CNEEP", "EPResult", "Trajectories", "infer_langevin", "LangevinFit", "TrainSettings", "Resetting",
     "resetting_theory", "movies", "Classifier", "symmetric_label_noise", "asymmetric_label_noise",
-    "OutputTooLargeError", "cuda_available", "__version__",
+    "OutputTooLargeError", "split_at_gaps", "cuda_available", "__version__",
 ]
 
 

@@ -20,14 +20,109 @@ from ._validate import listed_arrays
 KEEP_FRACTION = 0.95
 
 
-def finite_tracks(name: str, tracks: List[np.ndarray]) -> None:
+#: what to do about NaN frames, for estimators without a gaps= option of their own
+SPLIT_AT_GAPS_FIX = ("missing frames? stochinfer.split_at_gaps(data) cuts the trajectories there into a list of "
+                     "tracks, which the estimators take (interpolating across a gap would fake its increments)")
+
+
+def finite_tracks(name: str, tracks: List[np.ndarray], fix: str = SPLIT_AT_GAPS_FIX) -> None:
     """Rejects NaN/inf in float tracks, naming the track and point (an index into the
-    pieces would point nowhere the user knows)."""
+    pieces would point nowhere the user knows); fix: what to do about NaN."""
     for k, a in enumerate(tracks):
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             point = int(np.argwhere(~np.isfinite(a))[0][0])
-            raise ValueError(f"{name}: track {k} contains NaN or inf (first at point {point}); split the track there "
-                             "into two tracks, or interpolate")
+            what = "NaN" if np.isnan(a[point]).any() else "inf"
+            raise ValueError(f"{name}: track {k} contains {what} (first at point {point}); "
+                             + (fix if what == "NaN" else "inf is not a missing frame: remove those points"))
+
+
+def _trajectories(name: str, data) -> List[np.ndarray]:
+    """The float trajectories (L_k, dim) of an array (n_traj, L, dim) or (L, dim), a masked
+    array (masked values as NaN) or a list of tracks, for split_at_gaps."""
+    data = listed_arrays(data)
+    if isinstance(data, np.ma.MaskedArray):
+        if data.dtype.kind != "f":
+            raise TypeError(f"{name}: expected float states, got a masked array of dtype {data.dtype}")
+        data = data.filled(np.nan)
+    if isinstance(data, (list, tuple)):
+        if len(data) == 0:
+            raise ValueError(f"{name} is an empty {type(data).__name__}: pass at least one trajectory")
+        items = [np.ma.asarray(a).astype(float).filled(np.nan) if isinstance(a, np.ma.MaskedArray)
+                 else np.asarray(a) for a in data]
+        where = "track"
+    elif isinstance(data, np.ndarray):
+        if data.ndim not in (2, 3):
+            fix = ": for one trajectory of a 1-D state pass data[:, None]" if data.ndim == 1 else ""
+            raise ValueError(f"{name} must have shape (n_traj, L, dim) or (L, dim), got {data.shape}{fix}")
+        items = list(data) if data.ndim == 3 else [data]
+        where = "trajectory"
+    else:
+        raise TypeError(f"{name} must be a float array (n_traj, L, dim) or (L, dim) or a list of tracks (L_k, dim), "
+                        f"got {type(data).__name__}")
+    for k, a in enumerate(items):
+        if a.dtype.kind != "f":
+            raise TypeError(f"{name}: {where} {k} is {a.dtype}; missing frames are NaN, which only float states hold "
+                            "(integer token paths have no gaps to split)")
+        if a.ndim != 2:
+            raise ValueError(f"{name}: each {where} must be (L, dim), {where} {k} has shape {a.shape}"
+                             + (": for 1-D states pass [x[:, None] for x in tracks]" if a.ndim == 1 else ""))
+        if np.isinf(a).any():
+            point = int(np.argwhere(np.isinf(a))[0][0])
+            raise ValueError(f"{name}: {where} {k} holds inf at point {point}; inf is not a missing frame (NaN): remove "
+                             "those points, or set them to NaN to split there")
+    return items
+
+
+def gap_runs(name: str, data, min_length: int = 2) -> tuple:
+    """(runs, source, first, n_missing, n_gaps, n_short): the runs of consecutive recorded
+    frames (no NaN component) of each trajectory or track of `data` with at least
+    min_length frames, the trajectory each comes from and its first frame there ((n,) int
+    arrays), the missing frames, the gaps (runs of missing frames) and the runs left out
+    as shorter than min_length."""
+    runs, source, first = [], [], []
+    n_missing = n_gaps = n_short = 0
+    for k, a in enumerate(_trajectories(name, data)):
+        ok = ~np.isnan(a).any(axis=1)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+        starts, ends = edges[::2], edges[1::2]
+        n_missing += int(ok.size - ok.sum())
+        n_gaps += int(np.count_nonzero(np.diff(np.concatenate([[1], ok.astype(np.int8)])) == -1))
+        for s, e in zip(starts, ends):
+            if e - s < min_length:
+                n_short += 1
+                continue
+            runs.append(a[s:e])
+            source.append(k)
+            first.append(int(s))
+    if not runs:
+        raise ValueError(f"{name}: no run of {min_length} consecutive frames without NaN ({n_missing} missing frames)")
+    return runs, np.array(source, dtype=np.int64), np.array(first, dtype=np.int64), n_missing, n_gaps, n_short
+
+
+def split_at_gaps(data, min_length: int = 2, return_starts: bool = False):
+    """Trajectories with missing frames cut at them into tracks of consecutive recorded frames.
+
+    Tracking software marks frames where a particle was lost with NaN; an estimator of
+    increments cannot step across such a gap, and interpolating across it fakes the
+    increments (a straight line has no noise: the diffusion and the EP come out low).
+    The runs between gaps are tracks (L_k, dim) of different lengths, which
+    infer_langevin, the EP estimators of trajectories and their baselines take (they cut
+    tracks into pieces of one length). infer_langevin(gaps='split') does this itself.
+
+    data: a float array (n_traj, L, dim) or (L, dim) of states recorded at a fixed
+    interval, a list of such tracks, or a numpy masked array (masked values missing). A
+    frame is missing when any component is NaN. inf is not a gap and raises.
+    min_length: runs of fewer frames are left out (default 2: one frame has no increment).
+    return_starts: also return, per track, the index of the trajectory (or track) of
+    `data` it comes from and its first frame there, (n,) int arrays: a driven fit's start
+    times are t0[source] + first * dt.
+
+    Returns the list of tracks (views into `data` where it is an array), or (tracks,
+    source, first). Raises ValueError when no run reaches min_length."""
+    if isinstance(min_length, bool) or not isinstance(min_length, (int, np.integer)) or min_length < 1:
+        raise ValueError(f"min_length must be a positive integer (frames), got {min_length!r}")
+    runs, source, first, *_ = gap_runs("data", data, int(min_length))
+    return (runs, source, first) if return_starts else runs
 
 
 def ragged_segments(name: str, value) -> Optional[List[np.ndarray]]:

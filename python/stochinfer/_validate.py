@@ -189,8 +189,8 @@ def stacked_array(name: str, value):
         n = int(np.ma.count_masked(value))
         raise TypeError(f"{name} is a numpy masked array ({n} masked values): pass a plain array. The estimators "
                         "need evenly spaced points without gaps: cut the trajectories at masked points and pass the "
-                        "list of tracks (L_k, dim) (infer_langevin and the EP estimators of trajectories cut tracks of "
-                        "different lengths into pieces of one length)"
+                        "list of tracks (L_k, dim) (stochinfer.split_at_gaps(data) does that; infer_langevin(..., "
+                        "gaps='split') does it itself)"
                         + ("" if n else ", or pass data.filled() when nothing is masked"))
     value = listed_arrays(value)
     if not isinstance(value, (list, tuple)):
@@ -474,9 +474,11 @@ def required_dt(dt) -> float:
 FINITE_SCAN_VALUES = 1 << 20
 
 
-def finite_states(arr: np.ndarray, subject: str = "data contains", items: str = "points") -> None:
+def finite_states(arr: np.ndarray, subject: str = "data contains", items: str = "points",
+                  nan_fix: Optional[str] = None) -> None:
     """Rejects NaN/inf in trajectory data or movie frames, naming the first bad index (in C
-    order); a C-contiguous array is scanned a bounded block at a time."""
+    order); a C-contiguous array is scanned a bounded block at a time. nan_fix: what to
+    do when the first bad value is NaN (a missing frame), instead of removing the points."""
     flat = arr.reshape(-1) if arr.flags.c_contiguous else None  # a strided view: one pass, as it comes
     blocks = [(0, arr)] if flat is None else \
         ((start, flat[start:start + FINITE_SCAN_VALUES]) for start in range(0, flat.size, FINITE_SCAN_VALUES))
@@ -485,8 +487,10 @@ def finite_states(arr: np.ndarray, subject: str = "data contains", items: str = 
         if not ok.all():
             first = np.argwhere(~ok)[0]
             bad = tuple(first) if flat is None else np.unravel_index(start + int(first[0]), arr.shape)
-            raise ValueError(f"{subject} NaN or inf (first at index {tuple(int(i) for i in bad)}); "
-                             f"remove or interpolate those {items}")
+            where = tuple(int(i) for i in bad)
+            if nan_fix is not None and np.isnan(arr[where]):
+                raise ValueError(f"{subject} NaN (first at index {where}); {nan_fix}")
+            raise ValueError(f"{subject} NaN or inf (first at index {where}); remove those {items}")
 
 
 def positive_definite(name: str, m: np.ndarray) -> np.ndarray:

@@ -444,8 +444,13 @@ def ep(args) -> int:
     options = {k: v for k, v in options.items() if v is not None}
     dt_text = args.dt if args.dt is not None else "1 (token paths: EP per step)"
     print(f"stochinfer ep: {args.file}, {_describe(data)}, dt = {dt_text}, method = {args.method}")
+    model = None
+    if args.split_at_gaps and args.method == "cneep":
+        print("note: --split-at-gaps cuts trajectories; a movie's frames are not cut; ignored", file=sys.stderr)
+    elif args.split_at_gaps:
+        data, model = _cut_at_gaps(data)
     t = time.perf_counter()
-    res = si.entropy_production(data, args.dt, method=args.method, seed=args.seed, **options)
+    res = si.entropy_production(data, args.dt, method=args.method, seed=args.seed, model=model, **options)
     if positions_only:  # the velocities are hidden: pairs of positions see part of the EP
         res.kind = "bound"
         res.settings.setdefault("notes", []).append(
@@ -457,6 +462,22 @@ def ep(args) -> int:
         res.estimator.save(path)
         print(f"  trained estimator saved to {path}")
     return _interrupted_status(_write_outputs(args, res.to_dict(), res.plot), bool(res.settings.get("interrupted")))
+
+
+def _cut_at_gaps(data) -> tuple:
+    """(data, model): float states with NaN frames cut there into tracks (--split-at-gaps),
+    with a Trajectories' model for the truth; data unchanged (a note) when none is missing."""
+    import stochinfer as si
+    x, model = (data.x, data.model) if isinstance(data, si.Trajectories) else (data, None)
+    arrays = x if isinstance(x, list) else [x]
+    if not any(isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isnan(a).any() for a in arrays):
+        print("note: --split-at-gaps: no missing (NaN) frames in the file; nothing cut", file=sys.stderr)
+        return data, None
+    tracks = si.split_at_gaps(x)
+    missing = sum(int(np.isnan(a).any(axis=-1).sum()) for a in arrays)
+    print(f"note: --split-at-gaps: {missing} missing (NaN) frames; the states cut there into {len(tracks)} tracks",
+          file=sys.stderr)
+    return tracks, model
 
 
 def _interrupted_status(status: int, interrupted: bool) -> int:
@@ -525,6 +546,8 @@ def infer(args) -> int:
         options["localisation_noise"] = args.localisation_noise
     if args.keep_glitches:
         options["glitches"] = "keep"
+    if args.split_at_gaps:
+        options["gaps"] = "split"
     t = time.perf_counter()
     fit = si.infer_langevin(data, args.dt, regime=args.regime, method=args.method, seed=args.seed,
                             time_dependent=args.time_dependent, period=args.period,
@@ -596,6 +619,7 @@ def main(argv=None) -> int:
                       help="rneep: token paths of a partially observed chain, windows of --window tokens (a "
                            "lower bound); cneep: movies (n_movies, n_frames, height, width), with a dissipation map")
     p_ep.add_argument("--window", type=int, default=None, help="RNEEP: tokens per window (default 32)")
+    p_ep.add_argument("--split-at-gaps", action="store_true", help=GAPS_HELP)
     p_ep.add_argument("--seed", type=int, default=0)
     p_ep.add_argument("--hidden", type=int, default=None, help="NEEP width (CNEEP: channels of the first block)")
     p_ep.add_argument("--layers", type=int, default=None, help="NEEP hidden layers (CNEEP: convolution blocks)")
@@ -660,6 +684,7 @@ def main(argv=None) -> int:
                       help="train on points that look like glitched frames (a jump far beyond the typical "
                            "increment and straight back; named in a warning); by default the rows that use them "
                            "are left out")
+    p_in.add_argument("--split-at-gaps", action="store_true", help=GAPS_HELP)
     p_in.add_argument("--measurement-noise", type=float, default=None, metavar="SIGMA",
                       help="add Gaussian position noise of this std (position unit) before fitting: robustness "
                            "studies")
@@ -712,7 +737,10 @@ def _as_flag(message: str, args, typed) -> str:
 
 
 #: the library's advice in the command line's terms
-_CLI_ADVICE = {"pass t0= (a scalar or one start time per trajectory)": "pass --t0 (or store t0 in the .npz)",
+_CLI_ADVICE = {"pass gaps='split' to cut": "pass --split-at-gaps to cut",
+               "stochinfer.split_at_gaps(data) cuts the trajectories there into a list of tracks, which the "
+               "estimators take": "pass --split-at-gaps to cut the trajectories there into tracks",
+               "gaps='split': ": "--split-at-gaps: ","pass t0= (a scalar or one start time per trajectory)": "pass --t0 (or store t0 in the .npz)",
                "pass t0= (a scalar or one start time per track)": "pass --t0 (or store t0 in the .npz)",
                ": convert it with data.astype(float)": ": integer arrays are token paths or movie frames (stochinfer "
                                                        "ep); store positions as floats",
@@ -725,6 +753,10 @@ _CLI_ADVICE = {"pass t0= (a scalar or one start time per trajectory)": "pass --t
                "(glitches='drop')": "(the default; --keep-glitches keeps them)",
                "pass glitches='drop' (the default) or remove them": "leave out --keep-glitches, or remove them",
                "pass more data, or glitches='keep'": "pass more data, or --keep-glitches"}
+
+
+GAPS_HELP = ("frames with a NaN are missing (a lost particle): cut the trajectories there into tracks of the "
+             "recorded frames; by default NaN is an error")
 
 
 def _in_cli_terms(text: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._pieces import KEEP_FRACTION, cut_into_pieces, finite_tracks, ragged_segments
+from .._pieces import KEEP_FRACTION, SPLIT_AT_GAPS_FIX, cut_into_pieces, finite_tracks, ragged_segments
 from .._validate import (finite_states, glitch_warning, positive_float, recording_dt, required_dt, stacked_array,
                          swapped_axes_hint, time_axis_warning)
 
@@ -182,7 +182,7 @@ def as_ep_data(data, dt: Optional[float], model=None, substeps: Optional[int] = 
         if arr.dtype not in (np.float32, np.float64):
             arr = arr.astype(np.float64)
         arr = np.ascontiguousarray(arr)  # no copy when already C-contiguous
-        finite_states(arr)
+        finite_states(arr, nan_fix=SPLIT_AT_GAPS_FIX)
         tokens = False
         dt = required_dt(dt)
     else:

@@ -9,9 +9,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._pieces import cut_into_pieces, finite_tracks, ragged_segments, smallest_length
-from .._validate import (finite_states, glitch_warning, glitched_points, recording_dt, required_dt, stacked_array,
-                         swapped_axes_hint, time_axis_warning, user_stacklevel)
+from .._pieces import cut_into_pieces, finite_tracks, gap_runs, ragged_segments, smallest_length
+from .._validate import (finite_states, glitch_warning, glitched_points, listed_arrays, recording_dt, required_dt,
+                         stacked_array, swapped_axes_hint, time_axis_warning, user_stacklevel)
 
 REGIMES = ("overdamped", "underdamped")
 
@@ -108,7 +108,7 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
         fix = ": for 1-D states pass [x[:, None] for x in tracks]" if tracks[bad[0]].ndim == 1 else ""
         raise ValueError(f"data: each track of a list must be (L_k, dim); track {bad[0]} has shape "
                          f"{tracks[bad[0]].shape}{fix}")
-    finite_tracks("data", tracks)
+    finite_tracks("data", tracks, fix=GAP_FIX)
     overlap = row_span(regime, localisation)
 
     def rows_ok(n: int) -> bool:
@@ -123,6 +123,55 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
         why += f" with its {100 * val_fraction:.3g}% validation split (the last rows of each piece)"
     # a driven fit is split by track (split_rows): the length must leave it 5 tracks if it can
     return cut_into_pieces("data", tracks, overlap, need, why, min_tracks=5 if by_trajectory else 1)
+
+
+#: infer_langevin(gaps=): NaN frames are an error, or the trajectories are cut there into tracks
+GAP_MODES = ("error", "split")
+#: what the error on NaN frames says to do (gaps='error')
+GAP_FIX = ("missing frames? pass gaps='split' to cut the trajectories there into tracks (interpolating across a gap "
+           "would fake its increments)")
+
+
+def _missing_frames(data) -> bool:
+    """Whether float data (an array, masked array or list of tracks) hold a NaN or masked value."""
+    items = listed_arrays(data)
+    if isinstance(items, np.ma.MaskedArray):
+        return bool(np.ma.count_masked(items)) or (items.dtype.kind == "f" and bool(np.isnan(items.data).any()))
+    for a in (items if isinstance(items, (list, tuple)) else [items]):
+        if isinstance(a, np.ma.MaskedArray) and np.ma.count_masked(a):
+            return True
+        try:
+            a = np.asarray(a)
+        except ValueError:  # ragged nested lists: stacked_array names them
+            return False
+        if a.dtype.kind == "f" and np.isnan(a).any():
+            return True
+    return False
+
+
+def _split_at_gaps(data, dt, span: int, time_dependent: bool, t0, notes: list):
+    """(tracks, t0): data cut at its NaN (or masked) frames into the runs of recorded frames
+    with at least one row (span + 1 points), and for driven fits each run's start time,
+    t0 of its trajectory (or track) + its first frame × dt (gaps='split')."""
+    runs, source, first, n_missing, n_gaps, n_short = gap_runs("data", data, span + 1)
+    items = listed_arrays(data)
+    unit = "track" if isinstance(items, (list, tuple)) else "trajectory"
+    n_source = len(items) if unit == "track" else (items.shape[0] if np.ndim(items) == 3 else 1)
+    units = unit if n_source == 1 else ("tracks" if unit == "track" else "trajectories")
+    notes.append(f"gaps='split': {n_missing} missing frame{'s' if n_missing != 1 else ''} (NaN) in {n_gaps} "
+                 f"gap{'s' if n_gaps != 1 else ''}; the {n_source} {units} cut there into {len(runs)} "
+                 f"track{'s' if len(runs) != 1 else ''} (numbered by {unit}, then time)"
+                 + (f"; {n_short} run{'s' if n_short != 1 else ''} shorter than {span + 1} points (no row) left out"
+                    if n_short else ""))
+    if time_dependent:
+        step = required_dt(dt)
+        if t0 is None:
+            warnings.warn(f"time-dependent data: every {unit} is taken to start at t = 0 (each track cut at a gap "
+                          f"starts where it lies in its {unit}); pass t0= (a scalar or one start time per {unit}) if "
+                          "they do not", UserWarning, stacklevel=user_stacklevel())
+            t0 = 0.0
+        t0 = np.broadcast_to(_start_times(t0, n_source, unit), (n_source,))[source] + first * step
+    return runs, t0
 
 
 #: what the glitch warning says was done with glitched frames, per infer_langevin(glitches=)
@@ -152,7 +201,7 @@ def rows_touching(points: np.ndarray, span: int, n_rows: int) -> np.ndarray:
 
 def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_dependent: bool = False,
                      t0=None, val_fraction: Optional[float] = None, localisation: str = "check",
-                     glitches: str = "drop") -> LangevinData:
+                     glitches: str = "drop", gaps: str = "error") -> LangevinData:
     """Validates `data`: Trajectories (positions are used; velocities are never
     observed), a float array (n_traj, L, d) or (L, d) for one trajectory, or a list of
     tracks (L_k, d) of different lengths, cut into pieces of one length (_track_pieces;
@@ -161,7 +210,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
     each trajectory of an array (scalar or (n_traj,)) or of each track of a list (scalar or
     one per track), for time-dependent fits. localisation: 'robust' rows span more points
     (row_span), which pieces of tracks share. glitches: 'drop' or 'keep' (infer_langevin's),
-    for the warning on glitched frames."""
+    for the warning on glitched frames. gaps: 'error' (NaN frames raise) or 'split'
+    (the trajectories or tracks are cut at them into tracks: _split_at_gaps)."""
     from ..results import Trajectories, given_or_stored_model
 
     if regime not in REGIMES:
@@ -184,8 +234,13 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
             integration = (str(data.settings.get("integrator")), max(1, int(round(data.dt / step))))
     else:
         arr = data
+    split = gaps == "split" and _missing_frames(arr)
+    if split:
+        if t is not None:  # a Trajectories' times: each trajectory starts at its first
+            t0, t = np.array(t[:, 0]), None
+        arr, t0 = _split_at_gaps(arr, dt, row_span(regime, localisation), time_dependent, t0, notes)
     tracks = first = None
-    pieces = ragged_segments("data", arr) if not isinstance(data, Trajectories) else None
+    pieces = ragged_segments("data", arr) if split or not isinstance(data, Trajectories) else None
     track_glitches = None
     if pieces is not None:
         # on whole tracks, before they are cut: a piece's ends are not searched (review, session 32)
@@ -221,7 +276,7 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         mode = " with localisation_noise='robust' (a row spans 4 points)" if localisation == "robust" else ""
         raise ValueError(f"data: need at least {need} time points per trajectory for the {regime} regime{mode}, "
                          f"got {arr.shape[1]}" + swapped_axes_hint(given_shape, arr.shape[1]))
-    finite_states(arr)
+    finite_states(arr, nan_fix=GAP_FIX)
     dt = required_dt(dt)
     if pieces is None:  # pieces of tracks: the user's axes are (L_k, dim), checked by ragged_segments
         time_axis_warning(arr, given_shape)

@@ -14,8 +14,8 @@ import numpy as np
 from .._validate import (GLITCH_SD, beyond_robust_sd, boolean, bridge_points, check_output_fits, increment_moments,
                          integer, positive_float, positive_int, seed_value, thread_count, user_stacklevel)
 from ..train import check_batch_size
-from .data import (GLITCH_FIX, LOCALISATION_MODES, as_langevin_data, row_span, rows_touching, split_rows, time_inputs,
-                   tril_outer, tril_pairs, tril_to_matrix)
+from .data import (GAP_MODES, GLITCH_FIX, LOCALISATION_MODES, as_langevin_data, row_span, rows_touching, split_rows,
+                   time_inputs, tril_outer, tril_pairs, tril_to_matrix)
 from .ito_taylor import field_jacobian, gradient_term_share, remove_gradient_bias
 from .field_net import (FieldNetwork, TrainSettings, history_interrupted, refuse_refit_with_out_of_bag,
                         refuse_refit_with_resetting)
@@ -450,7 +450,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
                    time_dependent: bool = False, period: Optional[float] = None,
                    time_harmonics: Optional[int] = None, t0: Optional[Union[float, np.ndarray]] = None,
                    measurement_noise: float = 0.0, noiseless: Sequence[int] = (), noise_check: bool = True,
-                   localisation_noise: str = "check", glitches: str = "drop", preset: str = "fast",
+                   localisation_noise: str = "check", glitches: str = "drop", gaps: str = "error",
+                   preset: str = "fast",
                    drift_settings: Optional[TrainSettings] = None,
                    diffusion_settings: Optional[TrainSettings] = None, kl_gradient: Optional[str] = None,
                    n_posterior: int = 200, val_fraction: float = 0.2, validation: str = "split",
@@ -596,6 +597,12 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     in 10⁴ points of the nonlinear system, kept, took the drift R² from 0.956 to 0.582 (bbb;
     ensemble 0.946 to 0.733), 100 SD to −0.80 (the ensemble refused the data: no positive-definite
     mean diffusion); dropped, 0.942 / 0.953 (bench/RESULTS.md, "Glitched frames: dropped by default").
+    gaps: 'error' (default: NaN states raise) or 'split': frames with a NaN component (or
+    masked values of a masked array) are missing, as tracking software marks a lost
+    particle, and the trajectories (or tracks) are cut there into tracks, as
+    stochinfer.split_at_gaps does (driven fits: each track's t0 is its trajectory's plus
+    its first frame × dt); a note counts the missing frames. Interpolating across a gap
+    instead fakes its increments: a straight line has no noise, so D comes out low.
     preset: 'fast' (default) or 'reference' (the published optimiser schedule: constant
     lr 1e-6 for the drift and 5e-6 for the diffusion, batch 128, 5000 and 10000 epochs;
     slow; the other choices stay this library's: width, KL
@@ -644,13 +651,16 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
         raise ValueError(f"localisation_noise must be one of {LOCALISATION_MODES}, got {localisation_noise!r}")
     if glitches not in GLITCH_FIX:
         raise ValueError(f"glitches must be one of {tuple(GLITCH_FIX)}, got {glitches!r}")
+    if gaps not in GAP_MODES:
+        raise ValueError(f"gaps must be one of {GAP_MODES}, got {gaps!r}")
     if localisation_noise == "robust" and regime == "underdamped":
         raise ValueError("localisation_noise='robust' is for overdamped fits: underdamped labels are second "
                          "differences, which no lag removes the noise from; record less often instead (x[:, ::n])")
     robust = localisation_noise == "robust"
     span = row_span(regime, localisation_noise)  # the points one row spans beyond its first
     d = as_langevin_data(data, dt, regime, model=model, time_dependent=time_dependent, t0=t0,
-                         val_fraction=float(val_fraction), localisation=localisation_noise, glitches=glitches)
+                         val_fraction=float(val_fraction), localisation=localisation_noise, glitches=glitches,
+                         gaps=gaps)
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}")
     ds, dd = (replace(s) for s in PRESETS[preset])
@@ -1008,7 +1018,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
                    noiseless=[i for i in range(dim) if i not in noisy], localisation_noise=localisation_noise,
                    n_posterior=n_posterior if method == "bbb" else 1,  # ensembles: the members are the samples
                    measurement_noise=measurement_noise, seed=seed, val_fraction=float(val_fraction),
-                   validation=validation, glitches=glitches,
+                   validation=validation, glitches=glitches, gaps=gaps,
                    train_s=time.perf_counter() - t_start)
     fit = LangevinFit(d, nets, norm, options, hist, (val_states, val_t), n_threads)
     if options["friction_correction"]:
