@@ -281,7 +281,11 @@ def test_bad_input_is_rejected_with_clear_errors(ou):
         si.infer_langevin(x, dt=0.01, regime="inertial")
     bad = x.copy()
     bad[0, 5, 1] = np.nan
-    with pytest.raises(ValueError, match="NaN or inf"):
+    with pytest.raises(ValueError, match=r"data contains NaN \(first at index \(0, 5, 1\)\); missing frames\? pass "
+                                         "gaps='split'"):
+        si.infer_langevin(bad, dt=0.01)
+    bad[0, 5, 1] = np.inf
+    with pytest.raises(ValueError, match=r"data contains NaN or inf \(first at index \(0, 5, 1\)\); remove those"):
         si.infer_langevin(bad, dt=0.01)
     with pytest.raises(ValueError, match="dt is required"):
         si.infer_langevin(x)
