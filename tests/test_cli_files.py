@@ -708,11 +708,22 @@ def test_split_at_gaps_on_the_command_line(tmp_path, capsys):
     assert main(["infer", path, "--no-plot", "--hidden", "16", "--split-at-gaps"]) == 0
     assert ("--split-at-gaps: 4 missing frames (NaN) in 2 gaps; the 2 trajectories cut there into 4 tracks"
             in capsys.readouterr().out)
-    assert main(["ep", path, "--method", "tur", "--split-at-gaps"]) == 0
+    out_json = str(tmp_path / "ep.json")
+    assert main(["ep", path, "--method", "tur", "--split-at-gaps", "--json", out_json]) == 0
     out = capsys.readouterr()
     assert "note: --split-at-gaps: 4 missing (NaN) frames; the states cut there into 4 tracks" in out.err
     expected = si.entropy_production(si.split_at_gaps(x), DT, method="tur")
     assert f"TUR EP rate lower bound: {expected.rate:.4g}" in out.out
+    with open(out_json) as f:
+        assert json.load(f)["settings"]["notes"][0].startswith("--split-at-gaps: 4 missing (NaN) frames")
+    # a Trajectories file: its model and integration steps per record give the truth
+    traj = si.simulate(m, n_traj=2, n_steps=3000, dt=DT, substeps=4, seed=4, integrator="heun")
+    traj.x[0, 1000:1003] = np.nan
+    traj.save(path)
+    assert main(["ep", path, "--method", "tur", "--split-at-gaps"]) == 0
+    out = capsys.readouterr()
+    assert "the tracks do not carry the file's integrator (heun)" in out.err
+    assert "substeps unknown" not in out.out and f"truth σ = {m.ep_rate():.5g}" in out.out
     np.savez(path, x=np.nan_to_num(x), dt=DT)
     assert main(["ep", path, "--method", "tur", "--split-at-gaps"]) == 0
     assert "no missing (NaN) frames in the file; nothing cut" in capsys.readouterr().err

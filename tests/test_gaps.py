@@ -119,15 +119,46 @@ def test_gaps_split_fits_as_the_tracks_between_the_gaps():
     pts = np.random.default_rng(0).normal(size=(50, 2))
     np.testing.assert_array_equal(fit.drift(pts).mean, ref.drift(pts).mean)
     np.testing.assert_array_equal(fit.diffusion(pts).mean, ref.diffusion(pts).mean)
-    assert ("gaps='split': 14 missing frames (NaN) in 3 gaps; the 2 trajectories cut there into 5 tracks "
-            "(numbered by trajectory, then time)") in fit.notes
+    assert "gaps='split': 14 missing frames (NaN) in 3 gaps; the 2 trajectories cut there into 5 tracks" in fit.notes
     assert fit.options["gaps"] == "split" and ref.options["gaps"] == "error"
-    # one gap in the middle of one trajectory: two tracks (equal lengths stack as an array)
-    y = x[1, :1999].copy()
-    y[999] = np.nan
-    d = as_langevin_data(y, 0.01, "overdamped", gaps="split")
-    assert d.x.shape == (2, 999, 2) and d.tracks is None
-    np.testing.assert_array_equal(d.x[1], y[1000:])
+    assert fit.provenance()["gaps"] == "split" and ref.provenance()["gaps"] == "error"
+
+
+def test_review_findings_on_gaps(recwarn):
+    """(review, session 33) Runs of one length are still tracks (every 4th frame lost: runs of 3
+    points, validated on whole tracks, not 'too few points per trajectory'); a glitch is named
+    in the user's record, not in the cut tracks; masked tracks in a list are refused unless
+    split; nested lists and Trajectories are split as the arrays they hold."""
+    m = si.models.LinearOU(-np.eye(2), 0.5 * np.eye(2))
+    x = si.simulate(m, 3, 2000, 0.01, seed=3).x
+    q = x[:2, :600].copy()
+    q[:, ::4] = np.nan
+    d = as_langevin_data(q, 0.01, "overdamped", val_fraction=0.2, gaps="split")
+    assert d.x.shape == (300, 3, 2) and d.split_by_trajectory
+    si.infer_langevin(q, dt=0.01, gaps="split", **SHORT)
+    y = x.copy()
+    y[0, 100:103] = y[0, 500] = y[1, 0:4] = np.nan
+    y[1, 1000, 0] += 5.0
+    with pytest.warns(UserWarning, match=r"looks like a glitched frame \(first: trajectory 1, point 1000\)"):
+        d = as_langevin_data(y, 0.01, "overdamped", val_fraction=0.2, gaps="split")
+    assert [d.track_source[d.tracks[p]] for p, _ in d.glitched] == [1] * len(d.glitched)
+    masked = np.ma.masked_array(x[0].copy(), mask=False)
+    masked.mask[100:110] = True
+    masked.data[100:110] = 5.0
+    for call in (lambda: si.infer_langevin([masked, x[1, :700]], dt=0.01, **SHORT),
+                 lambda: si.entropy_production([masked, x[1, :700]], 0.01, method="tur")):
+        with pytest.raises(TypeError, match=r"track 0 is a numpy masked array \(20 masked values\)"):
+            call()
+    fit = si.infer_langevin([masked, x[1, :700]], dt=0.01, gaps="split", **SHORT)
+    assert fit.notes[0] == "gaps='split': 10 missing frames (NaN or masked) in 1 gap; the 2 tracks cut there into 3 tracks"
+    z = x[0].copy()
+    z[10] = np.nan
+    assert [t.shape for t in si.split_at_gaps(z.tolist())] == [(10, 2), (1990, 2)]
+    traj = si.simulate(m, 2, 300, 0.01, seed=3)
+    traj.x[0, 50] = np.nan
+    assert [t.shape for t in si.split_at_gaps(traj)] == [(50, 2), (250, 2), (301, 2)]
+    with pytest.warns(UserWarning, match=r"read as one trajectory of 5 points in 40 dimensions"):
+        si.split_at_gaps(np.ones((5, 40)))
 
 
 def test_driven_runs_start_where_they_lie_in_their_trajectory():
@@ -145,6 +176,14 @@ def test_driven_runs_start_where_they_lie_in_their_trajectory():
             np.testing.assert_allclose(times, starts[k] + 0.5 * (i + np.arange(piece.shape[0])))
         found.append(d.x.shape)
     assert found[0] == found[1] == found[2]
+    # validation holds out whole trajectories when there are 5: no trajectory on both sides of a gap
+    six = si.simulate(si.models.LinearOU(-np.eye(1), np.eye(1)), 6, 1000, 0.01, seed=3).x
+    six[:, 500] = np.nan
+    d = as_langevin_data(six, 0.01, "overdamped", time_dependent=True, t0=0.0, gaps="split")
+    assert np.array_equal(d.split_units, d.track_source[d.tracks]) and np.unique(d.split_units).size == 6
+    fit = si.infer_langevin(six, dt=0.01, gaps="split", time_dependent=True, t0=0.0, **SHORT)
+    assert any(n.startswith("validation on 1 of 6 trajectories (with their tracks cut at gaps), held out whole")
+               for n in fit.notes), fit.notes
     with pytest.warns(UserWarning, match="every trajectory is taken to start at t = 0 \\(each track cut at a gap"):
         as_langevin_data(x, 0.5, "overdamped", time_dependent=True, gaps="split")
 

@@ -8,11 +8,11 @@ the track is used exactly once: only each track's remainder after its last whole
 is left out."""
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+from typing import Callable, List, NamedTuple, Optional
 
 import numpy as np
 
-from ._validate import listed_arrays
+from ._validate import listed_arrays, refuse_masked, wide_2d_warning
 
 #: the common length is the largest one that keeps at least this fraction of the most
 #: rows any length keeps: longer pieces keep more of each track's time order (the
@@ -36,10 +36,22 @@ def finite_tracks(name: str, tracks: List[np.ndarray], fix: str = SPLIT_AT_GAPS_
                              + (fix if what == "NaN" else "inf is not a missing frame: remove those points"))
 
 
-def _trajectories(name: str, data) -> List[np.ndarray]:
-    """The float trajectories (L_k, dim) of an array (n_traj, L, dim) or (L, dim), a masked
-    array (masked values as NaN) or a list of tracks, for split_at_gaps."""
+def _trajectories(name: str, data) -> tuple:
+    """(trajectories, unit): the float trajectories (L_k, dim) of an array (n_traj, L, dim) or
+    (L, dim), nested lists that stack to one, a masked array (masked values as NaN), a list
+    of tracks or a Trajectories' positions, and what one is called ('trajectory', 'track'),
+    for split_at_gaps."""
+    from .results import Trajectories
+    if isinstance(data, Trajectories):
+        data = data.x
     data = listed_arrays(data)
+    if isinstance(data, (list, tuple)) and data and not any(isinstance(a, np.ndarray) for a in data):
+        try:  # nested lists of numbers: an array when they stack (as the estimators read them)
+            stacked = np.asarray(data, dtype=float)
+        except (ValueError, TypeError):
+            stacked = None
+        if stacked is not None and stacked.ndim in (2, 3):
+            data = stacked
     if isinstance(data, np.ma.MaskedArray):
         if data.dtype.kind != "f":
             raise TypeError(f"{name}: expected float states, got a masked array of dtype {data.dtype}")
@@ -47,13 +59,16 @@ def _trajectories(name: str, data) -> List[np.ndarray]:
     if isinstance(data, (list, tuple)):
         if len(data) == 0:
             raise ValueError(f"{name} is an empty {type(data).__name__}: pass at least one trajectory")
-        items = [np.ma.asarray(a).astype(float).filled(np.nan) if isinstance(a, np.ma.MaskedArray)
-                 else np.asarray(a) for a in data]
+        items = [a.filled(np.nan) if isinstance(a, np.ma.MaskedArray) and a.dtype.kind == "f" else np.asarray(a)
+                 for a in data]
         where = "track"
     elif isinstance(data, np.ndarray):
         if data.ndim not in (2, 3):
             fix = ": for one trajectory of a 1-D state pass data[:, None]" if data.ndim == 1 else ""
             raise ValueError(f"{name} must have shape (n_traj, L, dim) or (L, dim), got {data.shape}{fix}")
+        if data.size == 0:
+            raise ValueError(f"{name} is empty (shape {data.shape}): pass at least one trajectory with one point")
+        wide_2d_warning(data.shape)
         items = list(data) if data.ndim == 3 else [data]
         where = "trajectory"
     else:
@@ -66,22 +81,38 @@ def _trajectories(name: str, data) -> List[np.ndarray]:
         if a.ndim != 2:
             raise ValueError(f"{name}: each {where} must be (L, dim), {where} {k} has shape {a.shape}"
                              + (": for 1-D states pass [x[:, None] for x in tracks]" if a.ndim == 1 else ""))
+        if a.shape[1] != items[0].shape[1]:
+            raise ValueError(f"{name}: the tracks must share the dimension of a state; track 0 has {items[0].shape[1]}, "
+                             f"track {k} {a.shape[1]}")
         if np.isinf(a).any():
             point = int(np.argwhere(np.isinf(a))[0][0])
             raise ValueError(f"{name}: {where} {k} holds inf at point {point}; inf is not a missing frame (NaN): remove "
                              "those points, or set them to NaN to split there")
-    return items
+    return items, where
 
 
-def gap_runs(name: str, data, min_length: int = 2) -> tuple:
-    """(runs, source, first, n_missing, n_gaps, n_short): the runs of consecutive recorded
-    frames (no NaN component) of each trajectory or track of `data` with at least
-    min_length frames, the trajectory each comes from and its first frame there ((n,) int
-    arrays), the missing frames, the gaps (runs of missing frames) and the runs left out
-    as shorter than min_length."""
+class GapRuns(NamedTuple):
+    """What gap_runs found: the runs of recorded frames kept, the trajectory (or track) of
+    `data` each comes from and its first frame there ((n,) int arrays), how many series
+    `data` held and what one is called ('trajectory', 'track'), the missing frames, the
+    gaps (runs of missing frames) and the runs left out as too short."""
+    runs: List[np.ndarray]
+    source: np.ndarray
+    first: np.ndarray
+    n_source: int
+    unit: str
+    n_missing: int
+    n_gaps: int
+    n_short: int
+
+
+def gap_runs(name: str, data, min_length: int = 2) -> GapRuns:
+    """The runs of consecutive recorded frames (no NaN component) of each trajectory or
+    track of `data` with at least min_length frames (split_at_gaps)."""
     runs, source, first = [], [], []
     n_missing = n_gaps = n_short = 0
-    for k, a in enumerate(_trajectories(name, data)):
+    items, unit = _trajectories(name, data)
+    for k, a in enumerate(items):
         ok = ~np.isnan(a).any(axis=1)
         edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
         starts, ends = edges[::2], edges[1::2]
@@ -96,7 +127,8 @@ def gap_runs(name: str, data, min_length: int = 2) -> tuple:
             first.append(int(s))
     if not runs:
         raise ValueError(f"{name}: no run of {min_length} consecutive frames without NaN ({n_missing} missing frames)")
-    return runs, np.array(source, dtype=np.int64), np.array(first, dtype=np.int64), n_missing, n_gaps, n_short
+    return GapRuns(runs, np.array(source, dtype=np.int64), np.array(first, dtype=np.int64), len(items), unit,
+                   n_missing, n_gaps, n_short)
 
 
 def split_at_gaps(data, min_length: int = 2, return_starts: bool = False):
@@ -110,8 +142,10 @@ def split_at_gaps(data, min_length: int = 2, return_starts: bool = False):
     tracks into pieces of one length). infer_langevin(gaps='split') does this itself.
 
     data: a float array (n_traj, L, dim) or (L, dim) of states recorded at a fixed
-    interval, a list of such tracks, or a numpy masked array (masked values missing). A
-    frame is missing when any component is NaN. inf is not a gap and raises.
+    interval (a 2-D array is one trajectory: scalar paths (n_traj, L) need x[..., None]), a
+    list of such tracks, a numpy masked array (masked values missing) or Trajectories
+    (their positions; pass dt, model and substeps on to the estimator). A frame is missing
+    when any component is NaN. inf is not a gap and raises.
     min_length: runs of fewer frames are left out (default 2: one frame has no increment).
     return_starts: also return, per track, the index of the trajectory (or track) of
     `data` it comes from and its first frame there, (n,) int arrays: a driven fit's start
@@ -121,8 +155,8 @@ def split_at_gaps(data, min_length: int = 2, return_starts: bool = False):
     source, first). Raises ValueError when no run reaches min_length."""
     if isinstance(min_length, bool) or not isinstance(min_length, (int, np.integer)) or min_length < 1:
         raise ValueError(f"min_length must be a positive integer (frames), got {min_length!r}")
-    runs, source, first, *_ = gap_runs("data", data, int(min_length))
-    return (runs, source, first) if return_starts else runs
+    found = gap_runs("data", data, int(min_length))
+    return (found.runs, found.source, found.first) if return_starts else found.runs
 
 
 def ragged_segments(name: str, value) -> Optional[List[np.ndarray]]:
@@ -131,6 +165,7 @@ def ragged_segments(name: str, value) -> Optional[List[np.ndarray]]:
     object array of arrays (np.load(..., allow_pickle=True) of a list) is a list. (Equal
     1-D float arrays stack as an array (L, dim), as a list of states would; scalar tracks
     of one length read so draw the wide-array warning.)"""
+    refuse_masked(name, value)
     value = listed_arrays(value)
     if not isinstance(value, (list, tuple)) or len(value) < 2:
         return None
@@ -180,6 +215,14 @@ def piece_length(lengths: np.ndarray, overlap: int, min_length: int, keep: float
     if enough.any():
         cand, rows = cand[enough], rows[enough]
     return int(cand[rows >= keep * rows.max()].max())
+
+
+def kept_rows(lengths: np.ndarray, overlap: int, length: int) -> int:
+    """Rows that pieces of `length` points keep of tracks of these lengths (piece_length)."""
+    if length <= overlap:
+        return 0
+    usable = np.maximum(np.asarray(lengths, dtype=np.int64) - overlap, 0)
+    return int(np.sum(usable // (length - overlap)) * (length - overlap))
 
 
 def cut_into_pieces(name: str, tracks: List[np.ndarray], overlap: int, min_length: int, why: str,

@@ -181,17 +181,27 @@ def listed_arrays(value):
     return value
 
 
+def refuse_masked(name: str, value) -> None:
+    """Refuses a masked array, or one among a list of tracks: its masked points would be
+    read as whatever data lie under the mask (NaN hidden there even passed the NaN check,
+    as garbage)."""
+    items = listed_arrays(value)
+    items = items if isinstance(items, (list, tuple)) else [items]
+    for k, a in enumerate(items):
+        if isinstance(a, np.ma.MaskedArray):
+            n = int(np.ma.count_masked(a))
+            what = f"{name} is a numpy masked array" if a is value else f"{name}: track {k} is a numpy masked array"
+            raise TypeError(f"{what} ({n} masked values): pass plain arrays. The estimators "
+                            "need evenly spaced points without gaps: cut the trajectories at masked points and pass "
+                            "the list of tracks (L_k, dim) (stochinfer.split_at_gaps(data) does that; "
+                            "infer_langevin(..., gaps='split') does it itself)"
+                            + ("" if n else ", or pass data.filled() when nothing is masked"))
+
+
 def stacked_array(name: str, value):
     """A list or tuple of trajectories as one numpy array; other values pass through.
-    Refuses a masked array: its masked points would be read as whatever data lie under
-    the mask (NaN hidden there even passed the NaN check, as garbage)."""
-    if isinstance(value, np.ma.MaskedArray):
-        n = int(np.ma.count_masked(value))
-        raise TypeError(f"{name} is a numpy masked array ({n} masked values): pass a plain array. The estimators "
-                        "need evenly spaced points without gaps: cut the trajectories at masked points and pass the "
-                        "list of tracks (L_k, dim) (stochinfer.split_at_gaps(data) does that; infer_langevin(..., "
-                        "gaps='split') does it itself)"
-                        + ("" if n else ", or pass data.filled() when nothing is masked"))
+    Refuses masked arrays (refuse_masked)."""
+    refuse_masked(name, value)
     value = listed_arrays(value)
     if not isinstance(value, (list, tuple)):
         return value

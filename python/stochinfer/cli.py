@@ -444,13 +444,17 @@ def ep(args) -> int:
     options = {k: v for k, v in options.items() if v is not None}
     dt_text = args.dt if args.dt is not None else "1 (token paths: EP per step)"
     print(f"stochinfer ep: {args.file}, {_describe(data)}, dt = {dt_text}, method = {args.method}")
-    model = None
+    model = substeps = gap_note = None
     if args.split_at_gaps and args.method == "cneep":
         print("note: --split-at-gaps cuts trajectories; a movie's frames are not cut; ignored", file=sys.stderr)
     elif args.split_at_gaps:
-        data, model = _cut_at_gaps(data)
+        data, model, substeps, gap_note = _cut_at_gaps(data)
+        print(f"note: {gap_note}", file=sys.stderr)
     t = time.perf_counter()
-    res = si.entropy_production(data, args.dt, method=args.method, seed=args.seed, model=model, **options)
+    res = si.entropy_production(data, args.dt, method=args.method, seed=args.seed, model=model, substeps=substeps,
+                                **options)
+    if gap_note:
+        res.settings.setdefault("notes", []).insert(0, gap_note)
     if positions_only:  # the velocities are hidden: pairs of positions see part of the EP
         res.kind = "bound"
         res.settings.setdefault("notes", []).append(
@@ -465,19 +469,26 @@ def ep(args) -> int:
 
 
 def _cut_at_gaps(data) -> tuple:
-    """(data, model): float states with NaN frames cut there into tracks (--split-at-gaps),
-    with a Trajectories' model for the truth; data unchanged (a note) when none is missing."""
+    """(data, model, substeps, note): float states with NaN frames cut there into tracks
+    (--split-at-gaps), with a Trajectories' model and integration steps per record for the
+    truth; data unchanged when none is missing."""
     import stochinfer as si
-    x, model = (data.x, data.model) if isinstance(data, si.Trajectories) else (data, None)
+    from .ep.data import recorded_substeps
+    x, model, substeps = data, None, None
+    if isinstance(data, si.Trajectories):
+        x, model, substeps = data.x, data.model, recorded_substeps(data.settings, None)
     arrays = x if isinstance(x, list) else [x]
     if not any(isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isnan(a).any() for a in arrays):
-        print("note: --split-at-gaps: no missing (NaN) frames in the file; nothing cut", file=sys.stderr)
-        return data, None
-    tracks = si.split_at_gaps(x)
+        return data, None, None, "--split-at-gaps: no missing (NaN) frames in the file; nothing cut"
+    found = si.split_at_gaps(x)
     missing = sum(int(np.isnan(a).any(axis=-1).sum()) for a in arrays)
-    print(f"note: --split-at-gaps: {missing} missing (NaN) frames; the states cut there into {len(tracks)} tracks",
-          file=sys.stderr)
-    return tracks, model
+    note = f"--split-at-gaps: {missing} missing (NaN) frames; the states cut there into {len(found)} tracks"
+    scheme = data.settings.get("integrator") if isinstance(data, si.Trajectories) else None
+    default = getattr(model, "default_integrator", None)
+    if model is not None and scheme and default and scheme != default:
+        note += (f"; the tracks do not carry the file's integrator ({scheme}): the truth σ_Δt is computed for the "
+                 f"model's default ({default})")
+    return found, model, substeps, note
 
 
 def _interrupted_status(status: int, interrupted: bool) -> int:

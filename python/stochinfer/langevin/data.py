@@ -9,7 +9,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._pieces import cut_into_pieces, finite_tracks, gap_runs, ragged_segments, smallest_length
+from .._pieces import (cut_into_pieces, finite_tracks, gap_runs, kept_rows, piece_length, ragged_segments,
+                       smallest_length)
 from .._validate import (finite_states, glitch_warning, glitched_points, listed_arrays, recording_dt, required_dt,
                          stacked_array, swapped_axes_hint, time_axis_warning, user_stacklevel)
 
@@ -42,7 +43,9 @@ class LangevinData:
     tracks, track_starts: for tracks of different lengths cut into pieces, the track of each
     piece and its first point there (n_traj,) each, else None (each trajectory its own);
     consecutive pieces of a track share `overlap` points; glitched: (trajectory, point) of
-    points that look like single glitched frames (_validate.glitched_points), (k, 2)."""
+    points that look like single glitched frames (_validate.glitched_points), (k, 2);
+    validate_by_track: autonomous tracks validated on whole tracks (_track_pieces);
+    track_source: for tracks cut at gaps, the trajectory (or track) of the data each came from."""
 
     x: np.ndarray
     dt: float
@@ -54,6 +57,25 @@ class LangevinData:
     tracks: Optional[np.ndarray] = None
     track_starts: Optional[np.ndarray] = None
     glitched: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    validate_by_track: bool = False
+    track_source: Optional[np.ndarray] = None
+
+    @property
+    def split_by_trajectory(self) -> bool:
+        """Whether validation holds out whole trajectories (driven fits) or tracks (short
+        autonomous tracks, _track_pieces), rather than the last rows of each."""
+        return self.t is not None or self.validate_by_track
+
+    @property
+    def split_units(self) -> Optional[np.ndarray]:
+        """Per piece, what validation by track holds out whole: its track, or for tracks cut
+        at gaps (gaps='split') from at least 5 trajectories, the trajectory they were cut
+        from, so that no trajectory lends rows to both sides of a gap (review, session 33)."""
+        if self.tracks is None:
+            return None
+        if self.track_source is not None and np.unique(self.track_source[self.tracks]).size >= 5:
+            return self.track_source[self.tracks]
+        return self.tracks
 
     @property
     def n_traj(self) -> int:
@@ -91,12 +113,21 @@ def _start_times(t0, n: int, what: str) -> np.ndarray:
     return starts
 
 
+#: autonomous tracks are validated on whole tracks when that keeps this much more of their rows
+#: than the last rows of each piece (whose pieces need 2 validation rows: 9 points at 20%)
+TRACK_SPLIT_GAIN = 1.02
+
+
 def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: Optional[float],
                   localisation: str = "check"):
-    """Tracks (L_k, d) of different lengths cut into pieces of one length (stochinfer._pieces)
-    that every row of the fit can use: the rows of a piece (L − row_span: L − 1 overdamped,
-    L − 3 robust to localisation noise, L − 2 underdamped) must take the validation split
-    (autonomous fits: the last val_fraction of each piece's rows, at least 2 on each side)."""
+    """(pieces, track of each, first point of each, note, by_track): tracks (L_k, d) of
+    different lengths cut into pieces of one length (stochinfer._pieces) that every row of
+    the fit can use: the rows of a piece (L − row_span: L − 1 overdamped, L − 3 robust to
+    localisation noise, L − 2 underdamped) must take the validation split. Driven fits
+    (by_trajectory) hold out whole tracks; autonomous ones the last val_fraction of each
+    piece's rows (at least 2 on each side), or whole tracks (by_track True) when there are
+    at least 5 and that keeps over TRACK_SPLIT_GAIN times the rows: short tracks (5-50
+    points: 85% → 94% of the rows) lose less."""
     bad = [k for k, a in enumerate(tracks) if a.dtype.kind != "f"]
     if bad:
         a = tracks[bad[0]]
@@ -119,10 +150,19 @@ def _track_pieces(tracks: list, regime: str, by_trajectory: bool, val_fraction: 
     need = smallest_length(overlap, overlap + 2, rows_ok)
     why = f"the {regime} fit" + (" with localisation_noise='robust' (a row spans 4 points)"
                                  if localisation == "robust" else "")
+    by_track = by_trajectory
     if not (by_trajectory or val_fraction is None):
-        why += f" with its {100 * val_fraction:.3g}% validation split (the last rows of each piece)"
-    # a driven fit is split by track (split_rows): the length must leave it 5 tracks if it can
-    return cut_into_pieces("data", tracks, overlap, need, why, min_tracks=5 if by_trajectory else 1)
+        lengths = np.array([a.shape[0] for a in tracks])
+        by_piece, by_whole = (piece_length(lengths, overlap, n, min_tracks=m) for n, m in ((need, 1),
+                                                                                            (overlap + 2, 5)))
+        by_track = (by_whole > 0 and np.count_nonzero(lengths >= by_whole) >= 5
+                    and kept_rows(lengths, overlap, by_whole) > TRACK_SPLIT_GAIN * kept_rows(lengths, overlap, by_piece))
+        if by_track:
+            need = overlap + 2
+        else:
+            why += f" with its {100 * val_fraction:.3g}% validation split (the last rows of each piece)"
+    # a split by track (split_rows) needs 5 tracks: the length must leave them if it can
+    return (*cut_into_pieces("data", tracks, overlap, need, why, min_tracks=5 if by_track else 1), by_track)
 
 
 #: infer_langevin(gaps=): NaN frames are an error, or the trajectories are cut there into tracks
@@ -149,20 +189,21 @@ def _missing_frames(data) -> bool:
     return False
 
 
-def _split_at_gaps(data, dt, span: int, time_dependent: bool, t0, notes: list):
-    """(tracks, t0): data cut at its NaN (or masked) frames into the runs of recorded frames
-    with at least one row (span + 1 points), and for driven fits each run's start time,
-    t0 of its trajectory (or track) + its first frame × dt (gaps='split')."""
-    runs, source, first, n_missing, n_gaps, n_short = gap_runs("data", data, span + 1)
+def _split_at_gaps(data, dt, time_dependent: bool, t0, notes: list):
+    """(GapRuns, t0): data cut at its NaN (or masked) frames into runs of recorded frames, as
+    split_at_gaps (min_length 2) does, and for driven fits each run's start time, t0 of its
+    trajectory (or track) + its first frame × dt (gaps='split')."""
+    found = gap_runs("data", data, 2)
     items = listed_arrays(data)
-    unit = "track" if isinstance(items, (list, tuple)) else "trajectory"
-    n_source = len(items) if unit == "track" else (items.shape[0] if np.ndim(items) == 3 else 1)
-    units = unit if n_source == 1 else ("tracks" if unit == "track" else "trajectories")
-    notes.append(f"gaps='split': {n_missing} missing frame{'s' if n_missing != 1 else ''} (NaN) in {n_gaps} "
-                 f"gap{'s' if n_gaps != 1 else ''}; the {n_source} {units} cut there into {len(runs)} "
-                 f"track{'s' if len(runs) != 1 else ''} (numbered by {unit}, then time)"
-                 + (f"; {n_short} run{'s' if n_short != 1 else ''} shorter than {span + 1} points (no row) left out"
-                    if n_short else ""))
+    masked = any(isinstance(a, np.ma.MaskedArray) for a in (items if isinstance(items, (list, tuple)) else [items]))
+    n, unit = found.n_source, found.unit
+    units = unit if n == 1 else ("tracks" if unit == "track" else "trajectories")
+    plural = "s" if found.n_missing != 1 else ""
+    notes.append(f"gaps='split': {found.n_missing} missing frame{plural} ({'NaN or masked' if masked else 'NaN'}) in "
+                 f"{found.n_gaps} gap{'s' if found.n_gaps != 1 else ''}; the {n} {units} cut there into "
+                 f"{len(found.runs)} track{'s' if len(found.runs) != 1 else ''}"
+                 + (f"; {found.n_short} single frame{'s' if found.n_short != 1 else ''} between gaps left out"
+                    if found.n_short else ""))
     if time_dependent:
         step = required_dt(dt)
         if t0 is None:
@@ -170,8 +211,8 @@ def _split_at_gaps(data, dt, span: int, time_dependent: bool, t0, notes: list):
                           f"starts where it lies in its {unit}); pass t0= (a scalar or one start time per {unit}) if "
                           "they do not", UserWarning, stacklevel=user_stacklevel())
             t0 = 0.0
-        t0 = np.broadcast_to(_start_times(t0, n_source, unit), (n_source,))[source] + first * step
-    return runs, t0
+        t0 = np.broadcast_to(_start_times(t0, n, unit), (n,))[found.source] + found.first * step
+    return found, t0
 
 
 #: what the glitch warning says was done with glitched frames, per infer_langevin(glitches=)
@@ -234,18 +275,21 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
             integration = (str(data.settings.get("integrator")), max(1, int(round(data.dt / step))))
     else:
         arr = data
-    split = gaps == "split" and _missing_frames(arr)
-    if split:
+    runs = None
+    if gaps == "split" and _missing_frames(arr):
         if t is not None:  # a Trajectories' times: each trajectory starts at its first
             t0, t = np.array(t[:, 0]), None
-        arr, t0 = _split_at_gaps(arr, dt, row_span(regime, localisation), time_dependent, t0, notes)
+        runs, t0 = _split_at_gaps(arr, dt, time_dependent, t0, notes)
     tracks = first = None
-    pieces = ragged_segments("data", arr) if split or not isinstance(data, Trajectories) else None
+    if runs is not None:  # tracks, even of one length: pieces of one length may be short
+        pieces = list(runs.runs)
+    else:
+        pieces = ragged_segments("data", arr) if not isinstance(data, Trajectories) else None
     track_glitches = None
     if pieces is not None:
         # on whole tracks, before they are cut: a piece's ends are not searched (review, session 32)
         track_glitches = glitched_points(pieces)
-        arr, tracks, first, note = _track_pieces(pieces, regime, time_dependent, val_fraction, localisation)
+        arr, tracks, first, note, by_track = _track_pieces(pieces, regime, time_dependent, val_fraction, localisation)
         notes.append(note)
         if time_dependent:  # each piece starts where it lies in its track
             dt = required_dt(dt)
@@ -282,8 +326,13 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         time_axis_warning(arr, given_shape)
         glitched = glitched_points(arr)
         glitch_warning(arr, glitched, fix=GLITCH_FIX[glitches])
-    else:  # named in the tracks the user gave, found in every piece that holds them
-        glitch_warning(pieces, track_glitches, fix=GLITCH_FIX[glitches], unit="track")
+    else:  # named in the tracks (or trajectories cut at gaps) the user gave, found in every piece that holds them
+        named, series = track_glitches, pieces
+        if runs is not None:  # (run, point) -> (trajectory or track of the data, frame there)
+            named = np.column_stack([runs.source[track_glitches[:, 0]], runs.first[track_glitches[:, 0]]
+                                     + track_glitches[:, 1]]).reshape(-1, 2)
+            series = range(runs.n_source)  # only its length is read: whether to name the series
+        glitch_warning(series, named, fix=GLITCH_FIX[glitches], unit=runs.unit if runs is not None else "track")
         glitched = _in_pieces(track_glitches, tracks, first, arr.shape[1])
     if time_dependent and t is None:
         if t0 is None:
@@ -295,7 +344,8 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         t = np.reshape(starts, (-1, 1)) + np.arange(arr.shape[1]) * dt
         t = np.broadcast_to(t, arr.shape[:2])
     return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes, integration, tracks, first,
-                        glitched)
+                        glitched, validate_by_track=bool(pieces is not None and by_track and not time_dependent),
+                        track_source=runs.source if runs is not None else None)
 
 
 def tril_pairs(d: int):

@@ -596,6 +596,7 @@ class LangevinFit:
                 "diffusion_base": o.get("diffusion_base", "none"),
                 "localisation_noise": o.get("localisation_noise", "check"),
                 "glitches": o.get("glitches", "keep"),  # fits saved before session 32 trained on them
+                "gaps": o.get("gaps", "error"),
                 "friction_correction": o.get("friction_correction", False),
                 "friction": np.asarray(self.norm.get("friction", [])).tolist(),
                 "friction_bias": np.asarray(self.norm.get("friction_bias", [])).tolist(),

@@ -432,13 +432,18 @@ def _note_track_split(d, val_pieces: np.ndarray, share: float, val_fraction: flo
     """Notes which share of the rows validates when driven tracks are held out whole, and
     warns when unequal tracks put it far from val_fraction (e.g. one long track beside
     short ones: validation on a few rows, or training on them)."""
-    held, n_tracks = np.unique(d.tracks[val_pieces]).size, np.unique(d.tracks).size
-    d.notes.append(f"validation on {held} of {n_tracks} tracks, held out whole: {100 * share:.3g}% of the rows "
+    units = d.split_units
+    held, n_units = np.unique(units[val_pieces]).size, np.unique(units).size
+    what = "tracks" if units is d.tracks else "trajectories (with their tracks cut at gaps)"
+    why = "" if d.t is not None else (" (short tracks: pieces holding out their last rows would be longer and keep "
+                                      "fewer rows)")
+    d.notes.append(f"validation on {held} of {n_units} {what}, held out whole{why}: {100 * share:.3g}% of the rows "
                    f"(val_fraction {val_fraction:g})")
     if not 0.5 * val_fraction <= share <= min(2.0 * val_fraction, 0.5 * (1.0 + val_fraction)):
-        warnings.warn(f"the driven tracks are split whole, and their lengths are too unequal to hold out "
+        what, fix = ("driven tracks", ", each with its own start time in t0") if d.t is not None else ("tracks", "")
+        warnings.warn(f"the {what} are split whole, and their lengths are too unequal to hold out "
                       f"val_fraction={val_fraction:g} of the rows: validation gets {100 * share:.3g}%. Cut long tracks "
-                      "into several, each with its own start time in t0", UserWarning, stacklevel=user_stacklevel())
+                      f"into several{fix}", UserWarning, stacklevel=user_stacklevel())
 
 
 def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdamped", *, method: str = "bbb",
@@ -757,8 +762,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     # noise is independent of the validation labels' (overdamped), or shared with the first one to three
     # (underdamped finite differences, robust rows' increments, measurement noise): 1-3 rows per
     # trajectory among thousands, left as is rather than discarding data
-    train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.t is not None, seed=seed, tracks=d.tracks)
-    if d.t is not None and d.tracks is not None:
+    train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.split_by_trajectory, seed=seed,
+                            tracks=d.split_units)
+    if d.split_by_trajectory and d.tracks is not None:
         _note_track_split(d, val // n_pts, val.size / (M * n_pts), val_fraction)
     dropped = rows_touching(d.glitched, span, n_pts) if glitches == "drop" else np.zeros(0, dtype=np.int64)
     if dropped.size:
