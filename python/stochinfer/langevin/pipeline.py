@@ -473,7 +473,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     first, so every row is used once
     but each track's remainder after its last whole piece; the length is the longest
     that keeps 95% of the most rows any length keeps (fit.notes says what was kept).
-    Driven tracks take t0 per track and are split by track. regime: 'overdamped'
+    Driven tracks take t0 per track and are split by track; so are 5 or more autonomous
+    tracks when that keeps over 25% more rows than the time split, whose pieces need 9
+    points (2 rows held out; data.TRACK_SPLIT_GAIN). regime: 'overdamped'
     (dx = Φ(x) dt + √(2D(x)) dW) or 'underdamped' (dv = Φ(x, v) dt + √(2D) dW;
     velocities are reconstructed by finite differences, never observed). Φ is the Itô
     drift, E[dx | x]/dt (with state-dependent D it includes any noise-induced drift,
@@ -605,9 +607,12 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     gaps: 'error' (default: NaN states raise) or 'split': frames with a NaN component (or
     masked values of a masked array) are missing, as tracking software marks a lost
     particle, and the trajectories (or tracks) are cut there into tracks, as
-    stochinfer.split_at_gaps does (driven fits: each track's t0 is its trajectory's plus
-    its first frame × dt); a note counts the missing frames. Interpolating across a gap
-    instead fakes its increments: a straight line has no noise, so D comes out low.
+    stochinfer.split_at_gaps does (runs of one length are tracks too; driven fits: each
+    track's t0 is its trajectory's plus its first frame × dt; with at least 5 trajectories
+    validation by track holds out whole trajectories, both sides of their gaps); a note
+    counts the missing frames, and glitches are named by trajectory and frame of the record
+    given. Interpolating across a gap instead fakes its increments: a straight line has no
+    noise, so D comes out low (bench/RESULTS.md, "Missing frames").
     preset: 'fast' (default) or 'reference' (the published optimiser schedule: constant
     lr 1e-6 for the drift and 5e-6 for the diffusion, batch 128, 5000 and 10000 epochs;
     slow; the other choices stay this library's: width, KL
