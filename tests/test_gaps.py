@@ -1,6 +1,7 @@
 """Missing frames (NaN, as tracking software marks a lost particle): stochinfer.split_at_gaps
 cuts trajectories there into tracks, infer_langevin(gaps='split') does it itself, and
 without it NaN is an error that names the fix."""
+import re
 import warnings
 
 import numpy as np
@@ -215,3 +216,61 @@ def test_split_gaps_keep_the_diffusion_where_interpolation_lowers_it():
     se = np.sqrt(2 / n_train)
     assert abs(fits["split"] / fits["whole"] - 1) < 3 * se, (fits, se)
     assert fits["filled"] / fits["whole"] < 1 - 3 * se, (fits, se)
+
+
+def _ou(n, rng):
+    x = np.empty(n)
+    x[0] = rng.normal()
+    for i in range(1, n):
+        x[i] = 0.99 * x[i - 1] + np.sqrt(0.02) * rng.normal()
+    return x[:, None]
+
+
+def _dense_gaps(a, rng):
+    a = a.copy()
+    i = int(rng.integers(5, 15))
+    while i < len(a):
+        g = int(rng.integers(1, 6))
+        a[i:i + g] = np.nan
+        i += g + int(rng.integers(5, 15))
+    return a
+
+
+def test_second_review_findings_on_gaps(monkeypatch):
+    """(review, session 33) Glitches next to a gap are found (they set D to 0.29 of the truth);
+    equal short tracks, as split_at_gaps may return, validate on whole tracks instead of failing;
+    whole source trajectories that miss val_fraction give way to their tracks; out-of-bag blocks
+    follow the validation's units."""
+    rng = np.random.default_rng(1)
+    x = np.stack([_dense_gaps(_ou(500, rng), rng) for _ in range(6)])
+    runs, source, first = si.split_at_gaps(x, return_starts=True)
+    y = x.copy()
+    for r in range(0, 30, 3):
+        y[source[r], first[r] + len(runs[r]) - 2] += 30.0  # the frame before a gap's last
+    with pytest.warns(UserWarning, match=r"10 points look like glitched frames \(first: trajectory 0"):
+        fit = si.infer_langevin(y, 0.01, gaps="split", **SHORT)
+    # two rows each, but for rows in a track's remainder after its last piece, not used anyway
+    assert any(n.endswith("rows using 10 glitched frame(s) left out of training and validation (glitches='drop')")
+               for n in fit.notes), fit.notes
+    se = np.sqrt(2 / (0.8 * sum(len(r) - 1 for r in runs)))  # relative SE of D from the training increments
+    assert abs(float(fit.diffusion(np.zeros((1, 1))).mean[0, 0, 0]) - 1.0) < 5 * se  # was 0.29 (truth 1)
+    equal = _ou(3000, np.random.default_rng(15))
+    equal[5::6] = np.nan
+    fit = si.infer_langevin(si.split_at_gaps(equal), 0.01, **SHORT)
+    assert any(n.startswith("validation on 100 of 500 trajectories, held out whole (too short") for n in fit.notes)
+    recs = [_dense_gaps(_ou(10_000, rng), rng)] + [_dense_gaps(_ou(100, rng), rng) for _ in range(4)]
+    fit = si.infer_langevin(recs, 0.01, gaps="split", **SHORT)
+    note = next(n for n in fit.notes if n.startswith("validation on"))
+    share = float(re.search(r"([0-9.]+)% of the rows", note).group(1))
+    assert " tracks, held out whole" in note and 15 < share < 25, note  # whole trajectories: 3.8%
+    from stochinfer.langevin import pipeline
+    seen = {}
+
+    def recorded(n_traj, n_points, by_trajectory, tracks=None, **kw):
+        seen.update(by_trajectory=by_trajectory, tracks=tracks)
+        return pipeline_row_blocks(n_traj, n_points, by_trajectory, tracks=tracks, **kw)
+    pipeline_row_blocks = pipeline.row_blocks
+    monkeypatch.setattr(pipeline, "row_blocks", recorded)
+    short = [_ou(int(n), rng) for n in rng.integers(5, 16, size=300)]
+    si.infer_langevin(short, 0.01, method="ensemble", n_members=2, validation="out_of_bag", **SHORT)
+    assert seen["by_trajectory"] and seen["tracks"] is not None and np.unique(seen["tracks"]).size == 300

@@ -388,7 +388,10 @@ def test_report_says_which_states_it_scores(two_fits, data):
 def test_split_and_initial_state_errors_name_the_fix(two_fits):
     x = si.simulate(si.models.LinearOU(-np.eye(1), np.eye(1)), 400, 4, 0.01, seed=0).x  # 4 rows per trajectory
     with pytest.raises(ValueError, match="pass val_fraction=0.5,"):
-        si.infer_langevin(x, dt=0.01, **SHORT)
+        si.infer_langevin(x[:4], dt=0.01, **SHORT)
+    # five or more such trajectories validate whole (session 33)
+    fit = si.infer_langevin(x, dt=0.01, **SHORT)
+    assert any(n.startswith("validation on 80 of 400 trajectories, held out whole (too short") for n in fit.notes)
     t_x = si.simulate(si.models.LinearOU(-np.eye(1), np.eye(1)), 6, 50, 0.01, seed=0)
     with pytest.raises(ValueError, match="leaves none to train on: lower val_fraction below 0.917"):
         si.infer_langevin(t_x, time_dependent=True, val_fraction=0.95, **SHORT)

@@ -37,6 +37,13 @@ def test_glitched_points_are_found_where_they_are(data):
     y[0, 100, 1] += 5.0
     y[2, 1500] -= 40.0
     assert glitched_points(y).tolist() == [[0, 100], [2, 1500]]
+    # next to an end, against the one increment beside (review, session 33: tracks cut at gaps have many
+    # ends); a first or last point has no jump back
+    y[1, 1] += 40.0
+    y[1, -2] -= 40.0
+    y[2, 0] += 40.0
+    y[2, -1] += 40.0
+    assert glitched_points(y).tolist() == [[0, 100], [1, 1], [1, y.shape[1] - 2], [2, 1500]]
 
 
 def test_a_glitched_frame_warns_and_does_not_set_the_diffusion(data):

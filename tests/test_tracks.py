@@ -221,7 +221,7 @@ def test_review_findings_on_tracks_session_29(tmp_path):
 
 def test_short_autonomous_tracks_validate_on_whole_tracks():
     """The time split needs pieces of 9 points (2 of 8 rows held out); short autonomous tracks
-    hold out whole tracks instead when that keeps over 2% more rows: tracks of 5-15 points keep
+    hold out whole tracks instead when that keeps over 25% more rows: tracks of 5-15 points keep
     95% of their rows instead of 55%, and no track lends rows to both sides. Long tracks keep
     the time split."""
     rng = np.random.default_rng(0)

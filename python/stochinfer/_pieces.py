@@ -248,7 +248,8 @@ def cut_into_pieces(name: str, tracks: List[np.ndarray], overlap: int, min_lengt
     rows = np.maximum(lengths - overlap - unused, 0)
     what = f"windows of {window} points" if unused else "rows"
     short = int(np.sum(lengths < length))
-    note = (f"{len(tracks)} tracks of {lengths.min()}-{lengths.max()} points cut into {len(pieces)} "
+    span = f"{lengths.min()}" if lengths.min() == lengths.max() else f"{lengths.min()}-{lengths.max()}"
+    note = (f"{len(tracks)} tracks of {span} points cut into {len(pieces)} "
             f"piece{'s' if len(pieces) != 1 else ''} of {length} points (consecutive pieces share {overlap}): "
             f"{len(pieces) * (step - unused)} of {int(rows.sum())} {what} kept"
             + (f"; {short} track{'s' if short != 1 else ''} shorter than {length} points left out" if short else ""))

@@ -392,9 +392,10 @@ def glitched_points(series) -> np.ndarray:
     back, both GLITCH_ISOLATION times the increments beside them and more than GLITCH_SPREAD
     standard deviations of the coordinate's values (so that a spike's sharp peak on a smooth
     coordinate, e.g. the Hodgkin–Huxley voltage recorded every 0.1 ms, is not one: review,
-    session 32). (k, 2) int64, in order. Not found: points within two of a series' ends,
-    two glitched frames side by side or two apart, and glitches in over about a quarter of the
-    frames (they set the robust scale)."""
+    session 32). Next to a series' end (points 1 and L − 2: tracks cut at gaps have many)
+    the one increment beside there is. (k, 2) int64, in order. Not found: a series' first and
+    last points (no jump back), two glitched frames side by side or two apart, and glitches in
+    over about a quarter of the frames (they set the robust scale)."""
     series = [np.asarray(a) for a in series]  # (L_k, d) each
     if not series or series[0].ndim != 2 or series[0].shape[1] == 0 or series[0].dtype.kind != "f":
         return np.zeros((0, 2), dtype=np.int64)
@@ -407,15 +408,19 @@ def glitched_points(series) -> np.ndarray:
         spread = np.concatenate(series).std(axis=0, dtype=np.float64)
         found = []
         for k, (inc, big) in enumerate(zip(incs, bigs)):
-            if inc.shape[0] < 4:  # a point needs a neighbour either side of its jump out and back
+            n = inc.shape[0]
+            if n < 3:  # a point needs its jump out and back and an increment beside them
                 continue
             size = np.abs(inc)
-            out, back = slice(1, -2), slice(2, -1)  # the jump out (point j → j + 1) and back, a neighbour each side
+            # the increments beside each jump out (o: point o → o + 1) and back (o + 1), zero past the ends:
+            # next to an end (review, session 33: glitches next to gaps were missed) the one side there is
+            beside = np.concatenate([np.zeros_like(size[:1]), size, np.zeros_like(size[:1])])
+            out, back = slice(0, n - 1), slice(1, n)
             smaller = np.minimum(size[out], size[back])
             glitch = (big[out] & big[back] & (np.abs(inc[out] + inc[back]) < 0.5 * smaller)
-                      & (smaller > GLITCH_ISOLATION * np.maximum(size[:-3], size[3:]))
+                      & (smaller > GLITCH_ISOLATION * np.maximum(beside[0:n - 1], beside[3:n + 2]))
                       & (smaller > GLITCH_SPREAD * spread)).any(axis=1)
-            found += [(k, j + 2) for j in np.flatnonzero(glitch)]  # inc[j + 1] leaves point j + 2
+            found += [(k, o + 1) for o in np.flatnonzero(glitch)]  # inc[o] reaches point o + 1
     return np.array(found, dtype=np.int64).reshape(-1, 2)
 
 

@@ -682,7 +682,7 @@ def main(argv=None) -> int:
                            "depend on the state")
     p_in.add_argument("--val-fraction", type=float, default=None, metavar="F",
                       help="fraction held out for validation (default 0.2: the last 20%% of the time, or of the "
-                           "trajectories with --time-dependent)")
+                           "trajectories or tracks, held out whole, with --time-dependent and for short tracks)")
     p_in.add_argument("--localisation-noise", default="check", choices=["check", "robust"],
                       help="check (default): warn when the positions carry measurement noise; robust "
                            "(overdamped): labels the noise does not bias (a lagged input, the Vestergaard "

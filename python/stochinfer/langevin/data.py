@@ -44,7 +44,8 @@ class LangevinData:
     piece and its first point there (n_traj,) each, else None (each trajectory its own);
     consecutive pieces of a track share `overlap` points; glitched: (trajectory, point) of
     points that look like single glitched frames (_validate.glitched_points), (k, 2);
-    validate_by_track: autonomous tracks validated on whole tracks (_track_pieces);
+    validate_by_track: autonomous data validated on whole tracks (short tracks, _track_pieces) or
+    whole trajectories (too short for the time split, with at least 5 of them);
     track_source: for tracks cut at gaps, the trajectory (or track) of the data each came from."""
 
     x: np.ndarray
@@ -345,9 +346,15 @@ def as_langevin_data(data, dt: Optional[float], regime: str, model=None, time_de
         starts = _start_times(t0, arr.shape[0], "trajectory")
         t = np.reshape(starts, (-1, 1)) + np.arange(arr.shape[1]) * dt
         t = np.broadcast_to(t, arr.shape[:2])
+    by_whole = bool(pieces is not None and by_track and not time_dependent)
+    if pieces is None and not time_dependent and val_fraction is not None and arr.shape[0] >= 5:
+        # trajectories too short for the last rows of each to validate (e.g. a list of equal short tracks, as
+        # split_at_gaps may return): whole trajectories validate, as tracks of different lengths would
+        n_rows = arr.shape[1] - row_span(regime, localisation)
+        cut = int(round((1 - val_fraction) * n_rows))
+        by_whole = cut < 2 or n_rows - cut < 2
     return LangevinData(np.asarray(arr, dtype=np.float64), dt, regime, model, t, notes, integration, tracks, first,
-                        glitched, validate_by_track=bool(pieces is not None and by_track and not time_dependent),
-                        track_source=runs.source if runs is not None else None)
+                        glitched, validate_by_track=by_whole, track_source=runs.source if runs is not None else None)
 
 
 def tril_pairs(d: int):
@@ -373,11 +380,12 @@ def tril_to_matrix(v: np.ndarray, d: int) -> np.ndarray:
 def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: bool, seed: int = 0,
                tracks: Optional[np.ndarray] = None):
     """Train and validation point indices (flattened (traj, time) over n_points per
-    trajectory). Autonomous data: the last val_fraction of *time* of every
-    trajectory validates (one trajectory suffices); time-dependent data: a
+    trajectory). by_trajectory False: the last val_fraction of *time* of every
+    trajectory validates (one trajectory suffices); True (time-dependent data, short
+    autonomous tracks or trajectories: LangevinData.split_by_trajectory): a
     val_fraction of *trajectories* (methods.md §3.4), or whole tracks when the
-    trajectories are pieces of tracks (tracks: the track of each), so that no track
-    lends rows to both sides: in a random order, each track that brings the held-out
+    trajectories are pieces of tracks (tracks: the unit each belongs to,
+    LangevinData.split_units), so that no track lends rows to both sides: in a random order, each track that brings the held-out
     rows closer to val_fraction of all rows (at least one track on each side)."""
     idx = np.arange(n_traj * n_points).reshape(n_traj, n_points)
     if by_trajectory:

@@ -24,7 +24,7 @@ from .diffusion_base import CAP_RATIO, base_covariance_chol, cap_factor, evaluat
 from .friction import (finite_dt_bias, inertial_residual_correlation, local_friction, mean_friction,
                        unbiased_friction)
 from .linear import linear_fit, n_monomials, polynomial_features, select_degree
-from .out_of_bag import require_blocks, row_blocks
+from .out_of_bag import MIN_BLOCKS, require_blocks, row_blocks
 
 #: Faster than the published protocol (Adam lr 1e-6/5e-6, 5000/10000 epochs of batch
 #: 128): larger steps with cosine decay and early stopping on the validation NLL.
@@ -428,21 +428,31 @@ def _coordinate_list(name: str, value) -> list:
     return sorted({integer(f"{name} entries", k) for k in value})
 
 
-def _note_track_split(d, val_pieces: np.ndarray, share: float, val_fraction: float) -> None:
-    """Notes which share of the rows validates when driven tracks are held out whole, and
-    warns when unequal tracks put it far from val_fraction (e.g. one long track beside
-    short ones: validation on a few rows, or training on them)."""
-    units = d.split_units
+def _share_ok(share: float, val_fraction: float) -> bool:
+    """Whether a split by whole tracks came near enough val_fraction of the rows."""
+    return 0.5 * val_fraction <= share <= min(2.0 * val_fraction, 0.5 * (1.0 + val_fraction))
+
+
+def _note_track_split(d, units: Optional[np.ndarray], val_pieces: np.ndarray, share: float,
+                      val_fraction: float) -> None:
+    """Notes which share of the rows validates when tracks (units: the one each piece
+    belongs to; None: each trajectory its own) are held out whole, and warns when unequal
+    tracks put it far from val_fraction (e.g. one long track beside short ones: validation
+    on a few rows, or training on them)."""
+    units = np.arange(d.n_traj) if units is None else units
     held, n_units = np.unique(units[val_pieces]).size, np.unique(units).size
-    what = "tracks" if units is d.tracks else "trajectories (with their tracks cut at gaps)"
+    what = ("tracks" if units is d.tracks else "trajectories" if d.tracks is None
+            else "trajectories (with their tracks cut at gaps)")
     why = "" if d.t is not None else (" (short tracks: pieces holding out their last rows would be longer and keep "
-                                      "fewer rows)")
+                                      "fewer rows)" if d.tracks is not None else
+                                      " (too short for the last rows of each to validate)")
     d.notes.append(f"validation on {held} of {n_units} {what}, held out whole{why}: {100 * share:.3g}% of the rows "
                    f"(val_fraction {val_fraction:g})")
-    if not 0.5 * val_fraction <= share <= min(2.0 * val_fraction, 0.5 * (1.0 + val_fraction)):
-        what, fix = ("driven tracks", ", each with its own start time in t0") if d.t is not None else ("tracks", "")
-        warnings.warn(f"the {what} are split whole, and their lengths are too unequal to hold out "
-                      f"val_fraction={val_fraction:g} of the rows: validation gets {100 * share:.3g}%. Cut long tracks "
+    if not _share_ok(share, val_fraction):
+        fix = ", each with its own start time in t0" if d.t is not None else ""
+        driven = "driven " if d.t is not None else ""
+        warnings.warn(f"the {driven}{what} are split whole, and their lengths are too unequal to hold out "
+                      f"val_fraction={val_fraction:g} of the rows: validation gets {100 * share:.3g}%. Cut long ones "
                       f"into several{fix}", UserWarning, stacklevel=user_stacklevel())
 
 
@@ -622,12 +632,13 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     drift_settings / diffusion_settings override it; kl_gradient 'elbo' (default)
     or 'detached' (the published code). n_posterior: samples for bands (200).
     dtype of the networks: 'float32' (default) or 'float64'. val_fraction: the
-    last fraction of each trajectory's rows (of the trajectories, for driven fits)
-    held out to choose checkpoints and score report() (0.2). validation: how the
+    last fraction of each trajectory's rows (of the trajectories or tracks, held out
+    whole, for driven fits, for short autonomous tracks (see data) and for 5 or more
+    trajectories too short for that) held out to choose checkpoints and score report() (0.2). validation: how the
     drift networks choose checkpoints. 'split' (default): on those held-out rows.
     'out_of_bag' (bagged ensembles: method='ensemble', bootstrap=True): each drift
     member trains on a block bootstrap of all rows (runs of 50–99 consecutive points,
-    or whole trajectories for driven fits; at least 20 blocks) and chooses its
+    or whole trajectories or tracks where validation holds them out; at least 20 blocks) and chooses its
     checkpoint on the blocks its resample left out, so no row is spent on validation
     alone. The left-out blocks lie between training states of the same path, so this
     scores interpolation rather than the time split's extrapolation (out_of_bag.py).
@@ -767,10 +778,14 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     # noise is independent of the validation labels' (overdamped), or shared with the first one to three
     # (underdamped finite differences, robust rows' increments, measurement noise): 1-3 rows per
     # trajectory among thousands, left as is rather than discarding data
-    train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.split_by_trajectory, seed=seed,
-                            tracks=d.split_units)
-    if d.split_by_trajectory and d.tracks is not None:
-        _note_track_split(d, val // n_pts, val.size / (M * n_pts), val_fraction)
+    units = d.split_units
+    train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.split_by_trajectory, seed=seed, tracks=units)
+    if units is not None and units is not d.tracks and not _share_ok(val.size / (M * n_pts), val_fraction):
+        # whole source trajectories of unequal lengths miss val_fraction: hold out their tracks instead
+        units = d.tracks
+        train, val = split_rows(M, n_pts, val_fraction, by_trajectory=True, seed=seed, tracks=units)
+    if d.split_by_trajectory and (d.tracks is not None or d.t is None):
+        _note_track_split(d, units, val // n_pts, val.size / (M * n_pts), val_fraction)
     dropped = rows_touching(d.glitched, span, n_pts) if glitches == "drop" else np.zeros(0, dtype=np.int64)
     if dropped.size:
         train, val = np.setdiff1d(train, dropped), np.setdiff1d(val, dropped)
@@ -783,7 +798,10 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
                        "(glitches='keep')")
     oob_blocks = None
     if validation == "out_of_bag":
-        oob_blocks = row_blocks(M, n_pts, by_trajectory=d.t is not None, tracks=d.tracks)
+        # blocks: whole tracks (or trajectories) where validation holds them out; tracks rather than their
+        # source trajectories where those are too few to bootstrap
+        blocks_of = units if units is not None and np.unique(units).size >= MIN_BLOCKS else d.tracks
+        oob_blocks = row_blocks(M, n_pts, by_trajectory=d.split_by_trajectory, tracks=blocks_of)
         if dropped.size:
             oob_blocks = [b for b in (np.setdiff1d(b, dropped) for b in oob_blocks) if b.size]
         require_blocks(oob_blocks)  # before any network trains
