@@ -438,8 +438,8 @@ def bridge_points(x: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out
 
 
-GLITCH_ADVICE = ("the fits are not robust to them: remove such points (cut the trajectory there and pass the "
-                 "pieces as a list of tracks)")
+GLITCH_ADVICE = ("the estimators are not robust to them: stochinfer.split_at_gaps(data, glitches='cut') cuts the "
+                 "trajectories there into a list of tracks, which they take")
 
 
 def glitch_warning(arr: np.ndarray, found: Optional[np.ndarray] = None, fix: str = GLITCH_ADVICE,
