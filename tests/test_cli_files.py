@@ -713,7 +713,7 @@ def test_split_at_gaps_on_the_command_line(tmp_path, capsys):
     out = capsys.readouterr()
     assert "note: --split-at-gaps: 4 missing (NaN) frames; the states cut there into 4 tracks" in out.err
     expected = si.entropy_production(si.split_at_gaps(x), DT, method="tur")
-    assert f"TUR EP rate lower bound: {expected.rate:.4g}" in out.out
+    assert f"TUR EP rate lower bound: {expected.rate:.5g}" in out.out
     with open(out_json) as f:
         assert json.load(f)["settings"]["notes"][0].startswith("--split-at-gaps: 4 missing (NaN) frames")
     # a Trajectories file: its model and integration steps per record give the truth
@@ -727,3 +727,27 @@ def test_split_at_gaps_on_the_command_line(tmp_path, capsys):
     np.savez(path, x=np.nan_to_num(x), dt=DT)
     assert main(["ep", path, "--method", "tur", "--split-at-gaps"]) == 0
     assert "no missing (NaN) frames in the file; nothing cut" in capsys.readouterr().err
+
+
+def test_ep_cut_glitches_on_the_command_line(tmp_path, capsys):
+    """The EP warning on glitched frames names --cut-glitches on the command line; with it the
+    trajectories are cut there (the library's split_at_gaps(x, glitches='cut') rate)."""
+    m = si.models.BeadSpring(n_beads=2)
+    x = si.simulate(m, n_traj=4, n_steps=3000, dt=DT, substeps=10, seed=4).x
+    x[1, 1000] += 100 * x.std(axis=(0, 1))
+    path = str(tmp_path / "g.npy")
+    np.save(path, x)
+    from stochinfer.cli import _format_warning
+    with pytest.warns(UserWarning, match="glitched frame") as rec:
+        assert main(["ep", path, "--dt", str(DT), "--method", "tur"]) == 0
+    message = next(_format_warning(r.message, UserWarning, "f.py", 1) for r in rec if "glitched" in str(r.message))
+    assert "pass --cut-glitches to cut the trajectories there" in message
+    capsys.readouterr()
+    assert main(["ep", path, "--dt", str(DT), "--method", "tur", "--cut-glitches"]) == 0
+    out = capsys.readouterr()
+    assert "note: --cut-glitches: 0 missing (NaN) frames and 1 glitched; the states cut there into 5 tracks" in out.err
+    expected = si.entropy_production(si.split_at_gaps(x, glitches="cut"), DT, method="tur")
+    assert f"TUR EP rate lower bound: {expected.rate:.5g}" in out.out
+    np.save(path, np.nan_to_num(si.simulate(m, n_traj=2, n_steps=500, dt=DT, seed=1).x))
+    assert main(["ep", path, "--dt", str(DT), "--method", "tur", "--cut-glitches"]) == 0
+    assert "--cut-glitches: no missing (NaN) or glitched frames in the file; nothing cut" in capsys.readouterr().err

@@ -445,10 +445,10 @@ def ep(args) -> int:
     dt_text = args.dt if args.dt is not None else "1 (token paths: EP per step)"
     print(f"stochinfer ep: {args.file}, {_describe(data)}, dt = {dt_text}, method = {args.method}")
     model = substeps = gap_note = None
-    if args.split_at_gaps and args.method == "cneep":
+    if (args.split_at_gaps or args.cut_glitches) and args.method == "cneep":
         print("note: --split-at-gaps cuts trajectories; a movie's frames are not cut; ignored", file=sys.stderr)
-    elif args.split_at_gaps:
-        data, model, substeps, gap_note = _cut_at_gaps(data)
+    elif args.split_at_gaps or args.cut_glitches:
+        data, model, substeps, gap_note = _cut_at_gaps(data, glitches=args.cut_glitches)
         print(f"note: {gap_note}", file=sys.stderr)
     t = time.perf_counter()
     res = si.entropy_production(data, args.dt, method=args.method, seed=args.seed, model=model, substeps=substeps,
@@ -468,21 +468,30 @@ def ep(args) -> int:
     return _interrupted_status(_write_outputs(args, res.to_dict(), res.plot), bool(res.settings.get("interrupted")))
 
 
-def _cut_at_gaps(data) -> tuple:
-    """(data, model, substeps, note): float states with NaN frames cut there into tracks
-    (--split-at-gaps), with a Trajectories' model and integration steps per record for the
-    truth; data unchanged when none is missing."""
+def _cut_at_gaps(data, glitches: bool = False) -> tuple:
+    """(data, model, substeps, note): float states cut into tracks at NaN frames
+    (--split-at-gaps) and, glitches True, at glitched frames (--cut-glitches), with a
+    Trajectories' model and integration steps per record for the truth; data unchanged
+    when nothing is cut."""
     import stochinfer as si
+    from ._validate import glitched_points
     from .ep.data import recorded_substeps
     x, model, substeps = data, None, None
     if isinstance(data, si.Trajectories):
         x, model, substeps = data.x, data.model, recorded_substeps(data.settings, None)
     arrays = x if isinstance(x, list) else [x]
-    if not any(isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isnan(a).any() for a in arrays):
-        return data, None, None, "--split-at-gaps: no missing (NaN) frames in the file; nothing cut"
-    found = si.split_at_gaps(x)
+    if not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arrays):
+        return data, None, None, "--split-at-gaps/--cut-glitches: token paths have no gaps or glitches; nothing cut"
     missing = sum(int(np.isnan(a).any(axis=-1).sum()) for a in arrays)
-    note = f"--split-at-gaps: {missing} missing (NaN) frames; the states cut there into {len(found)} tracks"
+    runs = si.split_at_gaps(x) if missing or glitches else None
+    n_glitched = len(glitched_points(runs)) if glitches else 0
+    flag = "--cut-glitches" if glitches else "--split-at-gaps"
+    if not missing and not n_glitched:
+        what = "missing (NaN) or glitched frames" if glitches else "missing (NaN) frames"
+        return data, None, None, f"{flag}: no {what} in the file; nothing cut"
+    found = si.split_at_gaps(x, glitches="cut") if n_glitched else runs
+    note = (f"{flag}: {missing} missing (NaN) frames" + (f" and {n_glitched} glitched" if glitches else "")
+            + f"; the states cut there into {len(found)} tracks")
     scheme = data.settings.get("integrator") if isinstance(data, si.Trajectories) else None
     default = getattr(model, "default_integrator", None)
     if model is not None and scheme and default and scheme != default:
@@ -631,6 +640,9 @@ def main(argv=None) -> int:
                            "lower bound); cneep: movies (n_movies, n_frames, height, width), with a dissipation map")
     p_ep.add_argument("--window", type=int, default=None, help="RNEEP: tokens per window (default 32)")
     p_ep.add_argument("--split-at-gaps", action="store_true", help=GAPS_HELP)
+    p_ep.add_argument("--cut-glitches", action="store_true",
+                      help="also cut the trajectories at frames that look glitched (a jump far beyond the typical "
+                           "increment and straight back; the estimators only warn on them otherwise)")
     p_ep.add_argument("--seed", type=int, default=0)
     p_ep.add_argument("--hidden", type=int, default=None, help="NEEP width (CNEEP: channels of the first block)")
     p_ep.add_argument("--layers", type=int, default=None, help="NEEP hidden layers (CNEEP: convolution blocks)")
@@ -749,6 +761,8 @@ def _as_flag(message: str, args, typed) -> str:
 
 #: the library's advice in the command line's terms
 _CLI_ADVICE = {"pass gaps='split' to cut": "pass --split-at-gaps to cut",
+               "stochinfer.split_at_gaps(data, glitches='cut') cuts the trajectories there into a list of tracks, "
+               "which they take": "pass --cut-glitches to cut the trajectories there",
                "stochinfer.split_at_gaps(data) cuts the trajectories there into a list of tracks, which the "
                "estimators take": "pass --split-at-gaps to cut the trajectories there into tracks",
                "gaps='split': ": "--split-at-gaps: ","pass t0= (a scalar or one start time per trajectory)": "pass --t0 (or store t0 in the .npz)",
