@@ -164,15 +164,24 @@ def split_at_gaps(data, min_length: int = 2, return_starts: bool = False, glitch
         raise ValueError(f"glitches must be 'keep' or 'cut', got {glitches!r}")
     found = gap_runs("data", data, int(min_length))
     runs, source, first = found.runs, found.source, found.first
-    hits = glitched_points(runs) if glitches == "cut" else np.zeros((0, 2), dtype=np.int64)
+    if glitches == "cut":
+        runs, source, first, _ = cut_glitched(found, int(min_length))
+    return (runs, source, first) if return_starts else runs
+
+
+def cut_glitched(found: GapRuns, min_length: int = 2) -> tuple:
+    """(runs, source, first, n_glitched): found's runs cut again at the frames glitched_points
+    flags in them (split_at_gaps(glitches='cut')), source and first still into the data."""
+    runs, source, first = found.runs, found.source, found.first
+    hits = glitched_points(runs)
     if len(hits):  # those frames missing too: the runs that hold them cut again (copies; the data are not changed)
         marked = list(runs)
         for k in np.unique(hits[:, 0]):
             marked[k] = runs[k].astype(np.result_type(runs[k].dtype, np.float32), copy=True)
             marked[k][hits[hits[:, 0] == k, 1]] = np.nan
-        again = gap_runs("data", marked, int(min_length))
+        again = gap_runs("data", marked, min_length)
         runs, source, first = again.runs, source[again.source], first[again.source] + again.first
-    return (runs, source, first) if return_starts else runs
+    return runs, source, first, len(hits)
 
 
 def ragged_segments(name: str, value) -> Optional[List[np.ndarray]]:
@@ -224,8 +233,7 @@ def piece_length(lengths: np.ndarray, overlap: int, min_length: int, keep: float
     cand = np.unique(np.concatenate([np.arange(min_length, min(_EXHAUSTIVE_LENGTHS, int(distinct.max())) + 1),
                                      breaks[breaks > _EXHAUSTIVE_LENGTHS]]))
     cand = cand[cand >= min_length]
-    usable = np.maximum(distinct - overlap, 0)
-    rows = np.array([np.sum(counts * (usable // (c - overlap))) * (c - overlap - unused) for c in cand])
+    rows = np.array([kept_rows(distinct, overlap, c, unused, counts) for c in cand])
     tracks_kept = np.array([np.sum(counts[distinct >= c]) for c in cand])
     enough = tracks_kept >= min_tracks
     if enough.any():
@@ -233,12 +241,14 @@ def piece_length(lengths: np.ndarray, overlap: int, min_length: int, keep: float
     return int(cand[rows >= keep * rows.max()].max())
 
 
-def kept_rows(lengths: np.ndarray, overlap: int, length: int) -> int:
-    """Rows that pieces of `length` points keep of tracks of these lengths (piece_length)."""
+def kept_rows(lengths: np.ndarray, overlap: int, length: int, unused: int = 0,
+              counts: Optional[np.ndarray] = None) -> int:
+    """Rows (of each, `unused` not read: piece_length) that pieces of `length` points keep of
+    tracks of these lengths, `counts` tracks of each length when given."""
     if length <= overlap:
         return 0
-    usable = np.maximum(np.asarray(lengths, dtype=np.int64) - overlap, 0)
-    return int(np.sum(usable // (length - overlap)) * (length - overlap))
+    pieces = np.maximum(np.asarray(lengths, dtype=np.int64) - overlap, 0) // (length - overlap)
+    return int(np.sum(pieces if counts is None else counts * pieces) * (length - overlap - unused))
 
 
 def cut_into_pieces(name: str, tracks: List[np.ndarray], overlap: int, min_length: int, why: str,

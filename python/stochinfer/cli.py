@@ -474,7 +474,7 @@ def _cut_at_gaps(data, glitches: bool = False) -> tuple:
     Trajectories' model and integration steps per record for the truth; data unchanged
     when nothing is cut."""
     import stochinfer as si
-    from ._validate import glitched_points
+    from ._pieces import cut_glitched, gap_runs
     from .ep.data import recorded_substeps
     x, model, substeps = data, None, None
     if isinstance(data, si.Trajectories):
@@ -482,15 +482,15 @@ def _cut_at_gaps(data, glitches: bool = False) -> tuple:
     arrays = x if isinstance(x, list) else [x]
     if not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arrays):
         return data, None, None, "--split-at-gaps/--cut-glitches: token paths have no gaps or glitches; nothing cut"
-    missing = sum(int(np.isnan(a).any(axis=-1).sum()) for a in arrays)
-    runs = si.split_at_gaps(x) if missing or glitches else None
-    n_glitched = len(glitched_points(runs)) if glitches else 0
+    runs = gap_runs("data", x)  # as split_at_gaps(x) finds them, cut again below with --cut-glitches
+    found, n_glitched = runs.runs, 0
+    if glitches:
+        found, _, _, n_glitched = cut_glitched(runs)
     flag = "--cut-glitches" if glitches else "--split-at-gaps"
-    if not missing and not n_glitched:
+    if not runs.n_missing and not n_glitched:
         what = "missing (NaN) or glitched frames" if glitches else "missing (NaN) frames"
         return data, None, None, f"{flag}: no {what} in the file; nothing cut"
-    found = si.split_at_gaps(x, glitches="cut") if n_glitched else runs
-    note = (f"{flag}: {missing} missing (NaN) frames" + (f" and {n_glitched} glitched" if glitches else "")
+    note = (f"{flag}: {runs.n_missing} missing (NaN) frames" + (f" and {n_glitched} glitched" if glitches else "")
             + f"; the states cut there into {len(found)} tracks")
     scheme = data.settings.get("integrator") if isinstance(data, si.Trajectories) else None
     default = getattr(model, "default_integrator", None)
@@ -765,7 +765,8 @@ _CLI_ADVICE = {"pass gaps='split' to cut": "pass --split-at-gaps to cut",
                "which they take": "pass --cut-glitches to cut the trajectories there",
                "stochinfer.split_at_gaps(data) cuts the trajectories there into a list of tracks, which the "
                "estimators take": "pass --split-at-gaps to cut the trajectories there into tracks",
-               "gaps='split': ": "--split-at-gaps: ","pass t0= (a scalar or one start time per trajectory)": "pass --t0 (or store t0 in the .npz)",
+               "gaps='split': ": "--split-at-gaps: ",
+               "pass t0= (a scalar or one start time per trajectory)": "pass --t0 (or store t0 in the .npz)",
                "pass t0= (a scalar or one start time per track)": "pass --t0 (or store t0 in the .npz)",
                ": convert it with data.astype(float)": ": integer arrays are token paths or movie frames (stochinfer "
                                                        "ep); store positions as floats",
