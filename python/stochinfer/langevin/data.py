@@ -74,9 +74,13 @@ class LangevinData:
         from, so that no trajectory lends rows to both sides of a gap (review, session 33)."""
         if self.tracks is None:
             return None
-        if self.track_source is not None and np.unique(self.track_source[self.tracks]).size >= 5:
-            return self.track_source[self.tracks]
-        return self.tracks
+        return self.track_source[self.tracks] if self.splits_by_source else self.tracks
+
+    @property
+    def splits_by_source(self) -> bool:
+        """Whether split_units are the source trajectories of tracks cut at gaps (>= 5)."""
+        return (self.tracks is not None and self.track_source is not None
+                and np.unique(self.track_source[self.tracks]).size >= 5)
 
     @property
     def n_traj(self) -> int:
@@ -385,8 +389,10 @@ def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: b
     autonomous tracks or trajectories: LangevinData.split_by_trajectory): a
     val_fraction of *trajectories* (methods.md §3.4), or whole tracks when the
     trajectories are pieces of tracks (tracks: the unit each belongs to,
-    LangevinData.split_units), so that no track lends rows to both sides: in a random order, each track that brings the held-out
-    rows closer to val_fraction of all rows (at least one track on each side)."""
+    LangevinData.split_units), so that no track lends rows to both sides: in a random order,
+    each track that keeps the held-out rows within val_fraction of all rows, then the one
+    remaining track that brings them closest to it, if any does (at least one track on each
+    side; filling first keeps one long track drawn early from overshooting)."""
     idx = np.arange(n_traj * n_points).reshape(n_traj, n_points)
     if by_trajectory:
         unit = np.arange(n_traj) if tracks is None else np.unique(tracks, return_inverse=True)[1].ravel()
@@ -400,12 +406,15 @@ def split_rows(n_traj: int, n_points: int, val_fraction: float, by_trajectory: b
             order = np.random.default_rng(seed).permutation(n_units)
             share = np.bincount(unit, minlength=n_units) / n_traj
             chosen, total = [], 0.0
-            for k in order:  # greedy, in random order: a track joins if it brings the share closer
-                if abs(total + share[k] - val_fraction) < abs(total - val_fraction) and len(chosen) < n_units - 1:
+            for k in order:  # in random order, tracks join while the share stays within val_fraction
+                if total + share[k] <= val_fraction and len(chosen) < n_units - 1:
                     chosen.append(k)
                     total += share[k]
-            if not chosen:  # every track alone overshoots by more than it would miss: the smallest
-                chosen = [order[np.argmin(share[order])]]
+            rest = order[~np.isin(order, chosen)]
+            if len(rest) > 1:  # then the one remaining track that brings the share closest, if any does
+                best = min(rest, key=lambda k: abs(total + share[k] - val_fraction))
+                if abs(total + share[best] - val_fraction) < abs(total - val_fraction) or not chosen:
+                    chosen.append(best)
             held = np.isin(unit, chosen)
             return np.sort(idx[~held].ravel()), np.sort(idx[held].ravel())
         if n_val < 1:

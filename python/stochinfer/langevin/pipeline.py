@@ -433,16 +433,16 @@ def _share_ok(share: float, val_fraction: float) -> bool:
     return 0.5 * val_fraction <= share <= min(2.0 * val_fraction, 0.5 * (1.0 + val_fraction))
 
 
-def _note_track_split(d, units: Optional[np.ndarray], val_pieces: np.ndarray, share: float,
+def _note_track_split(d, units: Optional[np.ndarray], by_source: bool, val_pieces: np.ndarray, share: float,
                       val_fraction: float) -> None:
     """Notes which share of the rows validates when tracks (units: the one each piece
-    belongs to; None: each trajectory its own) are held out whole, and warns when unequal
-    tracks put it far from val_fraction (e.g. one long track beside short ones: validation
-    on a few rows, or training on them)."""
+    belongs to; None: each trajectory its own; by_source: the trajectories tracks were cut
+    from) are held out whole, and warns when unequal tracks put it far from val_fraction
+    (e.g. one long track beside short ones: validation on a few rows, or training on them)."""
     units = np.arange(d.n_traj) if units is None else units
     held, n_units = np.unique(units[val_pieces]).size, np.unique(units).size
-    what = ("tracks" if units is d.tracks else "trajectories" if d.tracks is None
-            else "trajectories (with their tracks cut at gaps)")
+    what = ("trajectories (with their tracks cut at gaps)" if by_source else
+            "trajectories" if d.tracks is None else "tracks")
     why = "" if d.t is not None else (" (short tracks: pieces holding out their last rows would be longer and keep "
                                       "fewer rows)" if d.tracks is not None else
                                       " (too short for the last rows of each to validate)")
@@ -780,12 +780,11 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     # trajectory among thousands, left as is rather than discarding data
     units = d.split_units
     train, val = split_rows(M, n_pts, val_fraction, by_trajectory=d.split_by_trajectory, seed=seed, tracks=units)
-    if units is not None and units is not d.tracks and not _share_ok(val.size / (M * n_pts), val_fraction):
+    by_source = d.splits_by_source
+    if by_source and not _share_ok(val.size / (M * n_pts), val_fraction):
         # whole source trajectories of unequal lengths miss val_fraction: hold out their tracks instead
-        units = d.tracks
+        units, by_source = d.tracks, False
         train, val = split_rows(M, n_pts, val_fraction, by_trajectory=True, seed=seed, tracks=units)
-    if d.split_by_trajectory and (d.tracks is not None or d.t is None):
-        _note_track_split(d, units, val // n_pts, val.size / (M * n_pts), val_fraction)
     dropped = rows_touching(d.glitched, span, n_pts) if glitches == "drop" else np.zeros(0, dtype=np.int64)
     if dropped.size:
         train, val = np.setdiff1d(train, dropped), np.setdiff1d(val, dropped)
@@ -796,6 +795,8 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     elif len(d.glitched):
         d.notes.append(f"{_frame_count(d)} glitched frame(s) kept in the training and validation rows "
                        "(glitches='keep')")
+    if d.split_by_trajectory and (d.tracks is not None or d.t is None):  # the share of the rows used
+        _note_track_split(d, units, by_source, val // n_pts, val.size / (train.size + val.size), val_fraction)
     oob_blocks = None
     if validation == "out_of_bag":
         # blocks: whole tracks (or trajectories) where validation holds them out; tracks rather than their
