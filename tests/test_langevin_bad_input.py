@@ -680,3 +680,21 @@ def test_a_model_other_than_the_datas_own_warns():
         si.entropy_production(tr, model=si.models.LinearOU(np.array([[-1.0, 0.5], [-0.5, -1.0]]), np.eye(2)),
                               method="tur")  # the same system, rebuilt
         si.entropy_production(tr, model=tr.model, method="tur")
+
+
+def test_coordinates_declared_noiseless_that_look_noisy_warn():
+    """(review, session 34) --noiseless 0 on a noisy coordinate set its D to zero without a word
+    (the report then scored D 82% off with bands "covering" it). Correct declarations stay quiet:
+    the Hodgkin–Huxley voltage (overdamped) and a velocity without noise (underdamped)."""
+    tr = si.simulate(si.models.Nonlinear(), 1, 2000, 0.01, substeps=10, seed=0)
+    with pytest.warns(UserWarning, match=r"coordinates \[0\] were declared noiseless but look noisy"):
+        si.infer_langevin(tr, noiseless=[0], **SHORT)
+    x = _inertial_pair_with_one_noiseless_velocity()
+    with pytest.warns(UserWarning, match=r"coordinates \[0\] were declared noiseless but look noisy \(their "
+                      r"velocities'"), pytest.raises(ValueError, match=r"coordinates \[1\] look noiseless"):
+        si.infer_langevin(x, dt=0.01, regime="underdamped", noiseless=[0], **SHORT)
+    hh = si.simulate(si.models.HodgkinHuxley(), 2, 2000, 0.01, substeps=10, seed=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*declared noiseless")
+        si.infer_langevin(hh, noiseless=[0], **SHORT)
+        si.infer_langevin(x, dt=0.01, regime="underdamped", noiseless=[1], **SHORT)

@@ -174,6 +174,28 @@ def _check_underdamped(x: np.ndarray, noisy, dt: float) -> None:
                          "(--no-noise-check)")
 
 
+def _check_declared_noiseless(x: np.ndarray, noiseless, under: bool, dt: float) -> None:
+    """Warns when coordinates declared noiseless look diffusive (review, session 34: a noisy
+    coordinate passed as noiseless got D = 0 and bands that covered the truth "1.000" while D
+    was 82% off). Overdamped: the two-step/one-step mean squared increment ratio, ≈ 2
+    diffusive, ≈ 4 smooth (3.2 for the Hodgkin–Huxley voltage at dt 0.1); warned below 2.5.
+    Underdamped: the same ratio of the finite-difference velocities, ≈ 2.5 noisy, ≈ 4
+    smooth; warned below 2.7."""
+    declared = sorted(set(int(k) for k in noiseless))
+    if not declared:
+        return
+    ratio = _increment_ratio(np.diff(x, axis=1) / dt if under else x)
+    limit, typical = (2.7, "noisy ≈ 2.5") if under else (2.5, "diffusive ≈ 2")
+    noisy = [i for i in declared if ratio[i] < limit]
+    if noisy:
+        what = "velocities' " if under else ""
+        warnings.warn(f"coordinates {noisy} were declared noiseless but look noisy (their {what}two-step/one-step "
+                      f"mean squared increment {np.round(ratio[noisy], 2).tolist()}; {typical}, smooth ≈ 4): "
+                      "their diffusion is set to zero and the fit ignores their noise. Drop them from noiseless "
+                      "(--noiseless) unless you know they carry none; noise_check=False silences this",
+                      UserWarning, stacklevel=user_stacklevel())
+
+
 def _noiseless_advice(smooth: list, noisy) -> str:
     """How to fit around coordinates without noise; none left noisy: no such way."""
     if len(smooth) == len(noisy):
@@ -586,8 +608,9 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     refuse coordinates whose two-step mean squared increment is over 3 times the
     one-step one (smooth, as a noiseless coordinate is; diffusive ≈ 2), since D would
     be singular; underdamped, refuse velocities without noise (and warn on positions
-    that look diffusive). A strong drift dominating a noisy coordinate's increments trips
-    it too: pass False for such data. separate_noiseless_drift (overdamped,
+    that look diffusive), and warn on coordinates declared noiseless that look noisy. A
+    strong drift dominating a noisy coordinate's increments trips it too: pass False for
+    such data. separate_noiseless_drift (overdamped,
     default True): their drift, a noise-free regression, gets its own network with
     five times the updates (unless drift_settings fixes n_iter) and its own checkpoint, instead of stopping when the
     noisy components do (Hodgkin–Huxley voltage R² 0.75 → 0.8–0.86,
@@ -826,6 +849,7 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     if under and corrections and coarse_record:
         _warn_coarse_integration(*d.integration)
     if noise_check:  # before any training: a coordinate without noise makes D singular
+        _check_declared_noiseless(x_checks, noiseless, under, d.dt)
         if under:
             _check_underdamped(x_checks, noisy, d.dt)
         else:
