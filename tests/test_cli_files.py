@@ -144,7 +144,7 @@ def test_flags_and_output_paths_are_checked_before_training(tmp_path, chain, cap
              (["ep", path, "--seed", "-1", "--method", "tur"], "error: --seed must be >= 0"),
              (["ep", path, "--se=-1", "--method", "tur"], "error: --seed must be >= 0"),  # as argparse abbreviates
              (["infer", path, "--seed", "-1"], "error: --seed must be >= 0"),
-             (["infer", path, "--time-dependent", "--period", "-1"], "error: --period must be > 0"),
+             (["infer", path, "--time-dependent", "--period", "-1"], "error: --period must be a finite number > 0"),
              (["infer", path, "--time-dependent", "--period", "1", "--time-harmonics", "0"],
               "error: --time-harmonics must be >= 1"),
              (["infer", path, "--noiseless", "7"], r"error: --noiseless must list coordinates in \[0, 2\)")]
@@ -751,3 +751,91 @@ def test_ep_cut_glitches_on_the_command_line(tmp_path, capsys):
     np.save(path, np.nan_to_num(si.simulate(m, n_traj=2, n_steps=500, dt=DT, seed=1).x))
     assert main(["ep", path, "--dt", str(DT), "--method", "tur", "--cut-glitches"]) == 0
     assert "--cut-glitches: no missing (NaN) or glitched frames in the file; nothing cut" in capsys.readouterr().err
+
+
+def test_review_findings_on_the_command_line_session_34(tmp_path, chain, capsys, monkeypatch):
+    """(black-box review, session 34) Ctrl-C in the demo printed the interrupted NEEP as a
+    result and ran on to exit 0; Ctrl-C after `infer --save` said "no output written" and lost
+    --json; a missing matplotlib was found after training; bad --dt, --val-fraction reached the
+    library after the file was read; a complex array got an error that did not name the file;
+    a damaged settings field or a per-trajectory t0 of the wrong length gave raw or unrelated
+    messages; no --version."""
+    import importlib.util
+
+    import stochinfer.cli as cli
+    path = _saved(chain, tmp_path / "c.npz")
+
+    class Interrupted:
+        settings = {"interrupted": True}
+    with pytest.raises(KeyboardInterrupt):
+        cli._finished(Interrupted())
+    assert cli._finished(chain) is chain
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+    with monkeypatch.context() as mp:
+        mp.setattr(si, "simulate", ctrl_c)
+        assert main(["demo", "--quick"]) == 130
+    assert "demo interrupted (Ctrl-C)" in capsys.readouterr().err
+
+    short = ["--hidden", "8", "--no-plot", "--members", "2", "--method", "ensemble"]
+    with monkeypatch.context() as mp:  # Ctrl-C in --ep's simulation: the fit, its report and the JSON are written
+        mp.setattr(cli, "_inferred_ep", ctrl_c)
+        status = main(["infer", path, "--ep", "--save", str(tmp_path / "f"), "--json", str(tmp_path / "f.json")]
+                      + short)
+    assert status == 130 and "interrupted (Ctrl-C) during --ep" in capsys.readouterr().err
+    out = json.loads((tmp_path / "f.json").read_text())
+    assert out["interrupted"] is True and out["entropy_production"] is None and "report" in out
+    assert (tmp_path / "f.npz").exists()
+    with monkeypatch.context() as mp:  # Ctrl-C after the fit was saved names it
+        mp.setattr(si.langevin.LangevinFit, "report", ctrl_c)
+        assert main(["infer", path, "--save", str(tmp_path / "g"), "--json", str(tmp_path / "g.json")] + short) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted (Ctrl-C) after writing {tmp_path / 'g.npz'}" in err and not (tmp_path / "g.json").exists()
+
+    find_spec = importlib.util.find_spec
+    with monkeypatch.context() as mp:
+        mp.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else find_spec(name, *a))
+        mp.setattr(si.NEEP, "fit", ctrl_c)  # never reached: the check comes first
+        assert main(["ep", path, "--plot", str(tmp_path / "p.png")]) == 2
+    assert "figures need matplotlib, which is not installed" in capsys.readouterr().err
+
+    missing = str(tmp_path / "nothing.npz")  # the flags are checked before the file is read
+    for flags, message in ((["ep", missing, "--dt", "-1"], "--dt must be a finite number > 0"),
+                           (["ep", missing, "--dt", "nan"], "--dt must be a finite number > 0"),
+                           (["infer", missing, "--val-fraction", "0"], "--val-fraction must be between 0 and 1"),
+                           (["infer", missing, "--time-dependent", "--period", "0"], "--period must be a finite")):
+        assert main(flags) == 2
+        assert message in capsys.readouterr().err
+    np.save(tmp_path / "z.npy", np.zeros((2, 50, 1), complex))
+    assert main(["ep", str(tmp_path / "z.npy"), "--dt", "0.01", "--method", "tur"]) == 2
+    assert f"{tmp_path / 'z.npy'}: holds complex128 values" in capsys.readouterr().err
+    with np.load(path) as f:
+        stored = dict(f)
+    settings = json.loads(str(stored["settings"]))
+    np.savez(tmp_path / "sub.npz", **{**stored, "settings": json.dumps({**settings, "substeps": "ten"})})
+    assert main(["ep", str(tmp_path / "sub.npz"), "--method", "tur"]) == 2
+    assert "a damaged trajectories file (settings substeps='ten'" in capsys.readouterr().err
+    np.savez(tmp_path / "t0.npz", **{**stored, "t0": np.zeros(3)})
+    assert main(["ep", str(tmp_path / "t0.npz"), "--method", "tur"]) == 2
+    assert "t0 must hold one finite start time per track (1)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"stochinfer {si.__version__}"
+
+
+def test_a_report_notes_bands_far_too_narrow():
+    """(review, session 34) the default bbb fit's drift band covered 59% of the truth and the
+    report said so only in one figure among many."""
+    m = si.models.LinearOU(-np.eye(1), 0.5 * np.eye(1))
+    fit = si.infer_langevin(si.simulate(m, 4, 1000, DT, seed=0), hidden=8, progress=False, method="bbb",
+                            drift_settings=si.langevin.TrainSettings(n_iter=50),
+                            diffusion_settings=si.langevin.TrainSettings(n_iter=50))
+    rep = fit.report(m)
+    rep["drift"]["coverage"], rep["diffusion"]["coverage"] = 0.90, 0.90
+    assert "note:" not in fit.format_report(rep)
+    rep["drift"]["coverage"] = 0.59
+    assert "note: the drift band covers the truth well below 95% of the states: narrower than the error: " \
+           "Bayes-by-Backprop" in fit.format_report(rep)
+    rep["diffusion"]["coverage"] = 0.5
+    assert "the drift and diffusion bands cover the truth" in fit.format_report(rep)

@@ -22,6 +22,14 @@ def _line(name: str, est: float, se: float, truth: float, unit: str = "") -> str
     return f"  {name:<38s} {est:9.4f} ± {se:.4f}   truth {truth:9.4f}   ({z:+.1f} SE){unit}"
 
 
+def _finished(result):
+    """A demo step's result; KeyboardInterrupt when Ctrl-C cut its training short (the
+    training keeps the best model and returns, which a demo must not print as a result)."""
+    if getattr(result, "interrupted", False) or getattr(result, "settings", {}).get("interrupted"):
+        raise KeyboardInterrupt
+    return result
+
+
 def demo(quick: bool = False) -> int:
     import stochinfer as si
     from stochinfer import models
@@ -50,7 +58,7 @@ def demo(quick: bool = False) -> int:
     print(f"  (analytic σ = {bs.ep_rate():.4f}; estimators that see pairs dt apart converge to σ_Δt)")
     sdt = bs.snapshot_ep_rate(0.01, 10)
     t = time.perf_counter()
-    res = si.NEEP(progress=False).fit(tr, seed=0)
+    res = _finished(si.NEEP(progress=False).fit(tr, seed=0))
     el = time.perf_counter() - t
     print(_line("NEEP EP rate (held-out trajectories)", res.rate, res.stderr, sdt))
     print(f"    per-transition R² vs exact ΔS {res.r2:.4f}; trained in {el:.1f} s "
@@ -80,7 +88,7 @@ def demo(quick: bool = False) -> int:
     tr = si.simulate(nl, n_traj=1, n_steps=10_000, dt=0.01, substeps=10, seed=3, burn_in=0, initial="zeros")
     te = si.simulate(nl, n_traj=1, n_steps=10_000, dt=0.01, substeps=10, seed=4, burn_in=0, initial="zeros")
     t = time.perf_counter()
-    fit = si.infer_langevin(tr, method="ensemble", hidden=64, progress=False)
+    fit = _finished(si.infer_langevin(tr, method="ensemble", hidden=64, progress=False))
     el = time.perf_counter() - t
     print(f"  deep ensemble of {fit.nets['drift'].n_members} networks (bootstrap), trained in {el:.1f} s")
     pts = te.x[0, ::4]  # in time order: the correlation's p-value from 20 blocks of the trajectory
@@ -91,7 +99,7 @@ def demo(quick: bool = False) -> int:
           "20 × 40 px")
     mv = si.movies.bead_spring_movies(n_movies, 1000, seed=5)
     t = time.perf_counter()
-    res = si.CNEEP(n_iter=n_iter, progress=False).fit(mv, seed=0)
+    res = _finished(si.CNEEP(n_iter=n_iter, progress=False).fit(mv, seed=0))
     el = time.perf_counter() - t
     print(_line("CNEEP EP rate (held-out movies)", res.rate, res.stderr, res.truth["snapshot_ep_rate"]))
     cols = res.dissipation_map.sum(axis=0)
@@ -133,7 +141,8 @@ def _track_list(path: str, f, keys: list) -> list:
     all) and dt (a scalar) are not tracks; beside them, one (n_traj, L, dim) float array
     is n_traj tracks of one length, one (n_traj, L) integer array n_traj token paths."""
     tracks = _Tracks()
-    names = [k for k in keys if k not in ("t0", "dt")]
+    # a trajectories file's own metadata beside x (its t0 per trajectory) is not a track
+    names = [k for k in keys if k not in ("t0", "dt") and not ("x" in keys and k in ("settings", "format_version"))]
     if not names:
         raise ValueError(f"{path}: the .npz holds {' and '.join(keys)} but no trajectories or tracks")
     for key in names:
@@ -235,6 +244,9 @@ def _states(args):
     """The file's states, 2-D float arrays read as scalar paths with --scalar-paths;
     movies for CNEEP memory-mapped."""
     data = _load_states(args.file, args.scalar_paths, mmap=getattr(args, "method", None) == "cneep", dt=args.dt)
+    if isinstance(data, np.ndarray) and data.dtype.kind not in "fiu":
+        raise ValueError(f"{args.file}: holds {data.dtype} values; trajectories are real numbers (floats), token "
+                         "paths and movie frames integers")
     if args.scalar_paths and isinstance(data, list):
         print("note: --scalar-paths reads one 2-D array; tracks in an .npz of several arrays are read as they are "
               "(a 1-D float track is a scalar track); ignored", file=sys.stderr)
@@ -269,11 +281,11 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def _plot_format_problem(path: str) -> str:
-    """Why matplotlib would refuse to write this figure ('' if it would, or if matplotlib
-    is missing: that is reported when the figure is drawn)."""
+    """Why matplotlib would refuse to write this figure ('' if it would), or that it is
+    missing: before training, not after (review, session 34)."""
     ext = os.path.splitext(path)[1][1:].lower()
     if importlib.util.find_spec("matplotlib") is None:
-        return ""
+        return f"--plot {path}: figures need matplotlib, which is not installed (pip install matplotlib); drop --plot"
     from ._io import figure_format_supported
     if not figure_format_supported(ext):
         return f"--plot {path}: matplotlib cannot write .{ext} figures; name a .png, .pdf or .svg file"
@@ -323,12 +335,14 @@ def _write_outputs(args, content: dict, plot, plot_path=None) -> int:
     figure asked for with --plot could not be drawn (a default one may fail quietly)."""
     if args.json:
         _write_json(args.json, content)
+        args.written.append(args.json)
         print(f"  results saved to {args.json}")
     plot_path = args.plot if plot_path is None else plot_path
     if plot_path:
         try:
             plot_path = _written_path("--plot", plot_path)
             plot(plot_path)
+            args.written.append(plot_path)
             print(f"  plot saved to {plot_path}")
         except (ImportError, OSError) as exc:
             if args.plot:
@@ -350,6 +364,19 @@ def _flag_problem(args, positive: tuple) -> str:
         minimum = 2 if flag == "--window" else 1
         if flag != "--lr" and value < minimum:
             return f"{flag} must be >= {minimum}, got {value}"
+    return ""
+
+
+def _number_problem(args) -> str:
+    """The first real-valued flag outside its range (--dt, --period: finite > 0;
+    --val-fraction: in (0, 1); --measurement-noise: finite >= 0), before the file is read."""
+    for flag, ok, need in (("--dt", lambda v: v > 0, "a finite number > 0 (time between consecutive points)"),
+                           ("--period", lambda v: v > 0, "a finite number > 0 (the driving's period)"),
+                           ("--val-fraction", lambda v: 0 < v < 1, "between 0 and 1 (e.g. 0.2)"),
+                           ("--measurement-noise", lambda v: v >= 0, "a finite number >= 0 (position std)")):
+        value = _flag_value(args, flag)
+        if value is not None and not (math.isfinite(value) and ok(value)):
+            return f"{flag} must be {need}, got {value}"
     return ""
 
 
@@ -378,7 +405,8 @@ def ep(args) -> int:
 
     neural = args.method in ("neep", "rneep", "cneep")
     # flags a method ignores get a note below, not an error
-    problem = _output_problem(args, ("--json", "--plot") + (("--save-model",) if neural else ())) or _flag_problem(
+    problem = _number_problem(args) or _output_problem(
+        args, ("--json", "--plot") + (("--save-model",) if neural else ())) or _flag_problem(
         args, (("--hidden", "--layers", "--n-iter", "--lr") if neural else ())
         + (("--window",) if args.method == "rneep" else ()))
     if problem:
@@ -464,6 +492,7 @@ def ep(args) -> int:
     if args.save_model and neural:
         path = _written_path("--save-model", args.save_model)
         res.estimator.save(path)
+        args.written.append(path)
         print(f"  trained estimator saved to {path}")
     return _interrupted_status(_write_outputs(args, res.to_dict(), res.plot), bool(res.settings.get("interrupted")))
 
@@ -500,12 +529,12 @@ def _cut_at_gaps(data, glitches: bool = False) -> tuple:
     return found, model, substeps, note
 
 
-def _interrupted_status(status: int, interrupted: bool) -> int:
-    """Exit status 130 (as for SIGINT) when Ctrl-C cut the training short, after the
-    outputs were written: a script can tell a partial run from a finished one."""
+def _interrupted_status(status: int, interrupted: bool, what: str = "training was interrupted (Ctrl-C); the "
+                        "outputs hold the best model reached") -> int:
+    """Exit status 130 (as for SIGINT) when Ctrl-C cut the training (or what follows it)
+    short, after the outputs were written: a script can tell a partial run from a finished one."""
     if status == 0 and interrupted:
-        print("note: training was interrupted (Ctrl-C); the outputs hold the best model reached. Exit status 130",
-              file=sys.stderr)
+        print(f"note: {what}. Exit status 130", file=sys.stderr)
         return 130
     return status
 
@@ -527,7 +556,7 @@ def infer(args) -> int:
                     else None)
     defaults = ({"the default figure": (default_plot, "or the figure's with --plot (or --no-plot)")}
                 if default_plot else {})
-    problem = (_output_problem(args, ("--json", "--plot", "--save"), defaults)
+    problem = (_number_problem(args) or _output_problem(args, ("--json", "--plot", "--save"), defaults)
                or _flag_problem(args, ("--hidden",))
                or (f"{' and '.join(driving)} {'needs' if len(driving) == 1 else 'need'} --time-dependent (time as "
                    "an input)"
@@ -578,7 +607,8 @@ def infer(args) -> int:
     print(f"  ({time.perf_counter() - t:.1f} s)")
     out = {"summary": fit.summary(), "provenance": fit.provenance(), "notes": list(fit.notes)}
     if args.save:  # first: nothing after training may lose the fit
-        print(f"  fit saved to {fit.save(args.save)}")
+        args.written.append(fit.save(args.save))
+        print(f"  fit saved to {args.written[-1]}")
     if args.json:  # the fields themselves: without a truth in the file, the only numbers to check
         out["fields_at_held_out_states"] = fit.held_out_fields()
     if fit.model is not None:
@@ -590,10 +620,17 @@ def infer(args) -> int:
             rep = fit.report(truth)
             print(fit.format_report(rep))
             out["report"] = rep
+    interrupted, what = fit.interrupted, {}
     if args.ep:
-        out["entropy_production"] = _inferred_ep(fit)
+        try:
+            out["entropy_production"] = _inferred_ep(fit)
+        except KeyboardInterrupt:  # the fit and its report are still written, without the EP
+            out["entropy_production"], interrupted = None, True
+            if not fit.interrupted:
+                what = {"what": "interrupted (Ctrl-C) during --ep; the outputs hold the fit without the EP rate"}
+    out["interrupted"] = bool(interrupted)  # Ctrl-C cut the training or --ep short
     plot_path = args.plot or default_plot  # fields with bands, by default
-    return _interrupted_status(_write_outputs(args, out, fit.plot, plot_path), fit.interrupted)
+    return _interrupted_status(_write_outputs(args, out, fit.plot, plot_path), interrupted, **what)
 
 
 #: the inferred equation's paths for infer --ep: trajectories, steps of dt each, noise seed
@@ -625,6 +662,8 @@ def _inferred_ep(fit) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="stochinfer", description=__doc__)
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"stochinfer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="simulate built-in systems and compare with analytic truth")
     p_demo.add_argument("--quick", action="store_true", help="4x less data (faster, wider error bars)")
@@ -632,24 +671,31 @@ def main(argv=None) -> int:
     p_ep.add_argument("file", help=".npz from simulate(...).save(); an .npz with arrays x and dt; .npy/.npz with one "
                       "(n_traj, L, dim) array (2-D: one trajectory (L, dim), or --scalar-paths); or an .npz of "
                       "several arrays: tracks of different lengths, (L_k, dim) or token paths (L_k,)")
-    p_ep.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
+    p_ep.add_argument("--dt", type=float, default=None, help="time between points, in the time unit of the results "
+                      "(EP per that unit; read from Trajectories files; token paths without it: EP per step)")
     p_ep.add_argument("--scalar-paths", action="store_true",
                       help="read a 2-D float array as scalar paths (n_traj, L), not one trajectory (L, dim)")
     p_ep.add_argument("--method", default="neep", choices=["neep", "rneep", "cneep", "plugin", "tur"],
-                      help="rneep: token paths of a partially observed chain, windows of --window tokens (a "
-                           "lower bound); cneep: movies (n_movies, n_frames, height, width), with a dissipation map")
+                      help="neep (default): neural estimator on transitions; rneep: token paths of a partially "
+                           "observed chain, windows of --window tokens (a lower bound); cneep: movies (n_movies, "
+                           "n_frames, height, width), with a dissipation map; plugin: empirical transition counts "
+                           "(tokens, or binned states); tur: thermodynamic uncertainty relation lower bound")
     p_ep.add_argument("--window", type=int, default=None, help="RNEEP: tokens per window (default 32)")
     p_ep.add_argument("--split-at-gaps", action="store_true", help=GAPS_HELP)
     p_ep.add_argument("--cut-glitches", action="store_true",
                       help="also cut the trajectories at frames that look glitched (a jump far beyond the typical "
                            "increment and straight back; the estimators only warn on them otherwise)")
-    p_ep.add_argument("--seed", type=int, default=0)
-    p_ep.add_argument("--hidden", type=int, default=None, help="NEEP width (CNEEP: channels of the first block)")
-    p_ep.add_argument("--layers", type=int, default=None, help="NEEP hidden layers (CNEEP: convolution blocks)")
-    p_ep.add_argument("--n-iter", type=int, default=None, help="training updates")
-    p_ep.add_argument("--lr", type=float, default=None, help="learning rate")
+    p_ep.add_argument("--seed", type=int, default=0, help="seed of the data split and the training (default 0)")
+    p_ep.add_argument("--hidden", type=int, default=None,
+                      help="NEEP width (default 64; RNEEP 128; CNEEP: channels of the first block, default 32)")
+    p_ep.add_argument("--layers", type=int, default=None,
+                      help="NEEP hidden layers (default 3; CNEEP: convolution blocks, default 2)")
+    p_ep.add_argument("--n-iter", type=int, default=None,
+                      help="training updates (default NEEP 4000, RNEEP and CNEEP 3000)")
+    p_ep.add_argument("--lr", type=float, default=None, help="learning rate (default NEEP 3e-3, RNEEP and CNEEP 1e-3)")
     p_ep.add_argument("--save-model", default=None, help="write the trained NEEP or CNEEP to this .npz")
-    p_ep.add_argument("--plot", default=None, help="write a figure (PNG) here (needs matplotlib)")
+    p_ep.add_argument("--plot", default=None, help="write a figure (PNG) here: training curve and per-transition EP "
+                      "of neep, rneep, cneep (needs matplotlib)")
     p_ep.add_argument("--json", default=None, help="write the result summary as JSON here (NaN as null)")
     p_ep.add_argument("--positions-only", action="store_true",
                       help="underdamped files: estimate the EP visible in the positions alone")
@@ -657,12 +703,17 @@ def main(argv=None) -> int:
     p_in.add_argument("file", help=".npz from simulate(...).save(); an .npz with arrays x and dt; .npy/.npz with one "
                       "(n_traj, L, dim) array (2-D: one trajectory (L, dim), or --scalar-paths); or an .npz of "
                       "several arrays: tracks of different lengths (L_k, dim), as np.savez(FILE, *tracks) writes")
-    p_in.add_argument("--dt", type=float, default=None, help="time between points (read from Trajectories files)")
+    p_in.add_argument("--dt", type=float, default=None, help="time between points, in the time unit of the fields "
+                      "(drift per that unit; read from Trajectories files)")
     p_in.add_argument("--scalar-paths", action="store_true",
                       help="read a 2-D float array as scalar paths (n_traj, L), not one trajectory (L, dim)")
-    p_in.add_argument("--regime", default="overdamped", choices=["overdamped", "underdamped"])
-    p_in.add_argument("--method", default="bbb", choices=["bbb", "ensemble"])
-    p_in.add_argument("--hidden", type=int, default=None, help="network width")
+    p_in.add_argument("--regime", default="overdamped", choices=["overdamped", "underdamped"],
+                      help="overdamped (default): the states' increments are driven by noise; underdamped: the "
+                           "states are positions of inertial motion (velocities from finite differences)")
+    p_in.add_argument("--method", default="bbb", choices=["bbb", "ensemble"],
+                      help="bbb (default): Bayes-by-Backprop, Bayesian last layers with mean-field Gaussian "
+                           "weights; ensemble: bootstrapped deep ensemble (--members), better-calibrated bands")
+    p_in.add_argument("--hidden", type=int, default=None, help="network width (default 128)")
     p_in.add_argument("--members", type=int, default=None,
                       help="ensemble members (--method ensemble; default 5; 20 with --validation out_of_bag gave "
                            "the most accurate nonlinear-system drift measured, four times the training)")
@@ -711,7 +762,8 @@ def main(argv=None) -> int:
     p_in.add_argument("--measurement-noise", type=float, default=None, metavar="SIGMA",
                       help="add Gaussian position noise of this std (position unit) before fitting: robustness "
                            "studies")
-    p_in.add_argument("--seed", type=int, default=0)
+    p_in.add_argument("--seed", type=int, default=0,
+                      help="seed of the initialisation, minibatches and posterior samples (default 0)")
     p_in.add_argument("--plot", default=None, help="write the figure of the fields with bands (PNG) here "
                       "(default, when matplotlib is installed: FILE_fields.png next to the input)")
     p_in.add_argument("--no-plot", action="store_true", help="write no figure")
@@ -719,6 +771,7 @@ def main(argv=None) -> int:
                       "1000 held-out states and the report (files with a model) as JSON here (NaN as null)")
     p_in.add_argument("--save", default=None, help="write the fit to this .npz (LangevinFit.load reads it)")
     args = parser.parse_args(argv)
+    args.written = []  # output files written so far (named if Ctrl-C stops the rest)
     # warnings printed as one line; recorded ones (e.g. by pytest) are untouched
     formatwarning, warnings.formatwarning = warnings.formatwarning, _format_warning
     try:
@@ -732,8 +785,14 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # after a validated model, training returns it and the outputs are written
-        print("interrupted (Ctrl-C) before a model was kept: no output written by then. Exit status 130",
-              file=sys.stderr)
+        if args.command == "demo":
+            print("\ndemo interrupted (Ctrl-C). Exit status 130", file=sys.stderr)
+        elif args.written:
+            print(f"interrupted (Ctrl-C) after writing {', '.join(args.written)}; the other outputs were not "
+                  "written. Exit status 130", file=sys.stderr)
+        else:
+            print("interrupted (Ctrl-C) before a model was kept: no output written by then. Exit status 130",
+                  file=sys.stderr)
         return 130
     finally:
         warnings.formatwarning = formatwarning
@@ -778,7 +837,19 @@ _CLI_ADVICE = {"pass gaps='split' to cut": "pass --split-at-gaps to cut",
                "or pass glitches='drop'": "or leave out --keep-glitches",
                "(glitches='drop')": "(the default; --keep-glitches keeps them)",
                "pass glitches='drop' (the default) or remove them": "leave out --keep-glitches, or remove them",
-               "pass more data, or glitches='keep'": "pass more data, or --keep-glitches"}
+               "pass more data, or glitches='keep'": "pass more data, or --keep-glitches",
+               "pass data[None, :, None] (shape (1, L, 1))": "store it as (L, 1), or scalar paths (n_traj, L) with "
+                                                             "--scalar-paths",
+               "lower hidden, layers, batch or embed_dim": "lower --hidden or --layers",
+               "use a NEEP estimator (or lower n_bins / raise max_cells)": "use --method neep",
+               "pass them as floats: x.astype(float); integer frames of one movie? pass method='cneep'":
+                   "store them as floats; integer frames of one movie? pass --method cneep",
+               "(refit=True): scores on them are in-sample; pass independent points for held-out scores":
+                   "(--refit): scores on them are in-sample; for held-out scores, score the saved fit (--save) on "
+                   "independent states with LangevinFit.report",
+               "pass independent points for held-out scores, or fit with validation='split'":
+                   "for held-out scores, score the saved fit (--save) on independent states with LangevinFit.report, "
+                   "or use --validation split"}
 
 
 GAPS_HELP = ("frames with a NaN are missing (a lost particle): cut the trajectories there into tracks of the "

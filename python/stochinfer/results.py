@@ -161,6 +161,11 @@ class Trajectories:
                              f"with x of shape {data.shape}: positions and velocities need an even last axis)")
         if not math.isfinite(t0):
             raise ValueError(f"{path}: a damaged trajectories file (t0={t0})")
+        for key in ("substeps", "record_every"):  # the truth's integration steps per record come from these
+            value = settings.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{path}: a damaged trajectories file (settings {key}={value!r}, not an integer "
+                                 ">= 1)")
         if scalar_paths and not (data.ndim == 2 and data.dtype.kind == "f"):
             raise ValueError(f"{path}: scalar_paths reads a 2-D float 'x' (n_traj, L); this one is {data.dtype} "
                              f"of shape {data.shape}")

@@ -75,6 +75,8 @@ def _finite_field(samples: np.ndarray, z: np.ndarray, what: str) -> np.ndarray:
 #: positions this many standard deviations of the data from their mean are far outside it (a
 #: Gaussian sample of 10¹⁰ points reaches about 6.5)
 FAR_SD = 20.0
+#: format_report notes a band whose coverage of the truth is this far below its level (0.85 for 95% bands)
+NARROW_BAND = 0.10
 
 
 class LangevinFit:
@@ -541,7 +543,8 @@ class LangevinFit:
         return plot_fields(self, path, truth, t=t)
 
     def format_report(self, rep: dict) -> str:
-        """Human-readable lines of report()."""
+        """Human-readable lines of report(), with a note when a band covers the truth more
+        than NARROW_BAND below its level."""
         skipped = f", {rep['n_excluded']} outside the truth's scoring mask left out" if rep.get("n_excluded") else ""
         lines = [f"  vs truth on {rep['n_points']} {rep.get('points', 'validation')} states ({rep['level']:.0%} "
                  f"bands{skipped}):"]
@@ -557,6 +560,12 @@ class LangevinFit:
                 lines.append("      corr per drift component: " + ", ".join(
                     f"{k['corr']:+.2f} (p = {k['p_value']:.2g})" for k in c["components"]))
         p = rep["provenance"]
+        narrow = [name for name in ("drift", "diffusion") if rep[name]["coverage"] < rep["level"] - NARROW_BAND]
+        if narrow:  # a coverage figure alone is easy to miss (review, session 34: bbb drift bands covering 59%)
+            why = (": Bayes-by-Backprop's mean-field weights are known to give too narrow bands; method='ensemble' "
+                   "(--method ensemble) gives better-calibrated ones" if p["method"] == "bbb" else "")
+            lines.append(f"    note: the {' and '.join(narrow)} band{'s cover' if len(narrow) > 1 else ' covers'} the truth "
+                         f"well below {rep['level']:.0%} of the states: narrower than the error{why}")
         kl = f"kl_gradient {p['kl_gradient']}, " if p["method"] == "bbb" else ""  # ensembles have no KL term
         lines.append(f"    provenance: method {p['method']}, {kl}"
                      f"drift base {p['drift_base']} (degree {_degrees(p['drift_base_degree'])}), "
