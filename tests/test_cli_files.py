@@ -787,6 +787,21 @@ def test_review_findings_on_the_command_line_session_34(tmp_path, chain, capsys,
     out = json.loads((tmp_path / "f.json").read_text())
     assert out["interrupted"] is True and out["entropy_production"] is None and "report" in out
     assert (tmp_path / "f.npz").exists()
+    import stochinfer.langevin.simulate_fit as simulate_fit
+    calls = []
+
+    def correction_ctrl_c(*args, **kwargs):  # the bias correction's simulation (fit.simulate keeps its own name)
+        calls.append(kwargs.get("mode"))
+        raise KeyboardInterrupt
+    with monkeypatch.context() as mp:
+        mp.setattr(simulate_fit, "simulate_fit", correction_ctrl_c)
+        mp.setattr(cli, "EP_PATHS", 4)
+        mp.setattr(cli, "EP_STEPS", 50)
+        status = main(["infer", path, "--ep", "--json", str(tmp_path / "h.json")] + short)
+    assert status == 130 and calls == ["ensemble_mean"]
+    assert "its EP rate is not corrected for estimation noise" in capsys.readouterr().err
+    ep = json.loads((tmp_path / "h.json").read_text())["entropy_production"]
+    assert ep["interrupted"] is True and "Ctrl-C stopped the correction" in ep["note"]
     with monkeypatch.context() as mp:  # Ctrl-C after the fit was saved names it
         mp.setattr(si.langevin.LangevinFit, "report", ctrl_c)
         assert main(["infer", path, "--save", str(tmp_path / "g"), "--json", str(tmp_path / "g.json")] + short) == 130

@@ -430,6 +430,20 @@ def test_inferred_equation_reproduces_the_ep_rate(ou, ou_fit):
     assert "not corrected: sim holds 10 of the 40" in some["note"] and "bias_estimate" not in some
     uncorrected = ou_fit.thermodynamics(sim, bias_correction=False)
     assert uncorrected["ep_rate"] == th["ep_rate_per_sample"] and "bias_estimate" not in uncorrected
+    # Ctrl-C in the correction's simulation (session 34; it lost the read-out already made): the
+    # uncorrected read-out, with a warning, a note and interrupted=True
+    import stochinfer.langevin.simulate_fit as simulate_fit
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+    original, simulate_fit.simulate_fit = simulate_fit.simulate_fit, ctrl_c
+    try:
+        with pytest.warns(UserWarning, match="Ctrl-C stopped the correction's simulation"):
+            stopped = ou_fit.thermodynamics(sim)
+    finally:
+        simulate_fit.simulate_fit = original
+    assert stopped["interrupted"] and stopped["ep_rate"] == th["ep_rate_per_sample"]
+    assert "not corrected: Ctrl-C" in stopped["note"] and "bias_estimate" not in stopped
     with pytest.raises(TypeError, match="bias_correction"):
         ou_fit.thermodynamics(sim, bias_correction="yes")
     with pytest.warns(UserWarning, match="every 3 steps: a coarse-grained estimate, biased low"):

@@ -628,6 +628,12 @@ def infer(args) -> int:
             out["entropy_production"], interrupted = None, True
             if not fit.interrupted:
                 what = {"what": "interrupted (Ctrl-C) during --ep; the outputs hold the fit without the EP rate"}
+        else:
+            if out["entropy_production"].get("interrupted"):  # in the correction's simulation: uncorrected
+                interrupted = True
+                if not fit.interrupted:
+                    what = {"what": "interrupted (Ctrl-C) during --ep; its EP rate is not corrected for "
+                                    "estimation noise"}
     out["interrupted"] = bool(interrupted)  # Ctrl-C cut the training or --ep short
     plot_path = args.plot or default_plot  # fields with bands, by default
     return _interrupted_status(_write_outputs(args, out, fit.plot, plot_path), interrupted, **what)

@@ -234,7 +234,8 @@ def entropy_production(fit, sim: InferredTrajectories, bias_correction: bool = T
     error_per_sample (the uncorrected read-out), posterior_std, stderr_paths and per_sample
     (of the per-sample read-out). Without a posterior spread (an ensemble-mean sim, one
     sample, no Bayesian layer) or with bias_correction=False: the uncorrected read-out as
-    ep_rate and error, and a note on why it is not corrected (if not asked)."""
+    ep_rate and error, and a note on why it is not corrected (if not asked); so too when
+    Ctrl-C stops the correction's simulation (with a warning and interrupted=True)."""
     raw = path_ep_rates(fit, sim)
     if not bias_correction:
         return raw
@@ -247,14 +248,19 @@ def entropy_production(fit, sim: InferredTrajectories, bias_correction: bool = T
         raw["note"] = f"the EP's estimation-noise bias (upward) is not corrected: {recorded}"
         return raw
     s = sim.settings
-    with warnings.catch_warnings():  # the same settings as sim's, whose simulation and read-out warned already
-        warnings.simplefilter("ignore")
-        mean_path = simulate_fit(fit, s["n_traj"], s["n_steps"], sim.dt, x0=s["x0"], t0=s["t0"],
-                                 n_samples=sim.n_samples, mode="ensemble_mean", seed=sim.seed,
-                                 record_every=s["record_every"], posterior_seed=s["posterior_seed"],
-                                 period=s["period"], substeps=s["substeps"])
-        mean_path = replace(mean_path, x=mean_path.x[:, :, recorded], t=mean_path.t[recorded])
-        mean = path_ep_rates(fit, mean_path)["ep_rate"]
+    try:
+        with warnings.catch_warnings():  # the same settings as sim's, whose simulation and read-out warned already
+            warnings.simplefilter("ignore")
+            mean_path = simulate_fit(fit, s["n_traj"], s["n_steps"], sim.dt, x0=s["x0"], t0=s["t0"],
+                                     n_samples=sim.n_samples, mode="ensemble_mean", seed=sim.seed,
+                                     record_every=s["record_every"], posterior_seed=s["posterior_seed"],
+                                     period=s["period"], substeps=s["substeps"])
+            mean_path = replace(mean_path, x=mean_path.x[:, :, recorded], t=mean_path.t[recorded])
+            mean = path_ep_rates(fit, mean_path)["ep_rate"]
+    except KeyboardInterrupt:  # as an interrupted training keeps its best model: the read-out already made
+        why = "the EP's estimation-noise bias (upward) is not corrected: Ctrl-C stopped the correction's simulation"
+        warnings.warn(why, UserWarning, stacklevel=user_stacklevel())
+        return dict(raw, note=f"{raw['note']}; {why}" if "note" in raw else why, interrupted=True)
     bias = raw["ep_rate"] - mean
     return dict(raw, ep_rate=mean - bias, error=float(np.hypot(raw["error"], bias)), bias_estimate=bias,
                 ep_rate_mean_path=mean, ep_rate_per_sample=raw["ep_rate"], error_per_sample=raw["error"])
