@@ -367,7 +367,7 @@ void require_device() {
     (void)cudaGetLastError();
     throw std::runtime_error(std::string("CUDA backend: no usable CUDA device (") +
                              (e != cudaSuccess ? cudaGetErrorString(e) : "no device found") +
-                             "); use backend='cpu'");
+                             "); use the CPU backend (Python: backend='cpu'; C++: simulate_builtin)");
   }
 }
 
@@ -381,8 +381,10 @@ SimulationStatus run_model(const BuiltinModel& bm, const Model& mh, const Simula
   const ChunkKernel<Model> kernel = pick_kernel<Model>(bm.size);
   if (!kernel)
     throw std::invalid_argument("model: the CUDA backend supports sizes up to " + std::to_string(kMaxSize) +
-                                ", got " + std::to_string(bm.size) + "; use backend='cpu'");
+                                ", got " + std::to_string(bm.size) +
+                                "; use the CPU backend (Python: backend='cpu'; C++: simulate_builtin)");
   const int d = mh.dim();
+  validate_initial_states(c, d);
   if (!kSized<Model> && d > kUnsizedCap) throw std::logic_error("CUDA backend: state capacity too small");
   require_device();
 

@@ -818,7 +818,7 @@ def test_review_findings_on_the_command_line_session_34(tmp_path, chain, capsys,
     missing = str(tmp_path / "nothing.npz")  # the flags are checked before the file is read
     for flags, message in ((["ep", missing, "--dt", "-1"], "--dt must be a finite number > 0"),
                            (["ep", missing, "--dt", "nan"], "--dt must be a finite number > 0"),
-                           (["infer", missing, "--val-fraction", "0"], "--val-fraction must be between 0 and 1"),
+                           (["infer", missing, "--val-fraction", "0"], "--val-fraction must be a number in (0, 1)"),
                            (["infer", missing, "--time-dependent", "--period", "0"], "--period must be a finite")):
         assert main(flags) == 2
         assert message in capsys.readouterr().err

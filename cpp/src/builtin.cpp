@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "stochinfer/builtin.hpp"
 
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -87,6 +89,11 @@ void validate(const BuiltinModel& m) {
 }
 
 SimulationStatus simulate_builtin(const BuiltinModel& m, const SimulationConfig& c, float* out) {
+  validate(m);
+  for (double v : m.params)  // a parameter beyond float's range would integrate as inf
+    if (std::fabs(v) > double(std::numeric_limits<float>::max()))
+      throw std::invalid_argument("model: parameters must be within float's range (|p| <= 3.4e38) for a float "
+                                  "simulation; simulate in double");
   return dispatch(m, c, out);
 }
 SimulationStatus simulate_builtin(const BuiltinModel& m, const SimulationConfig& c, double* out) {

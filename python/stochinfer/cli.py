@@ -372,7 +372,7 @@ def _number_problem(args) -> str:
     --val-fraction: in (0, 1); --measurement-noise: finite >= 0), before the file is read."""
     for flag, ok, need in (("--dt", lambda v: v > 0, "a finite number > 0 (time between consecutive points)"),
                            ("--period", lambda v: v > 0, "a finite number > 0 (the driving's period)"),
-                           ("--val-fraction", lambda v: 0 < v < 1, "between 0 and 1 (e.g. 0.2)"),
+                           ("--val-fraction", lambda v: 0 < v < 1, "a number in (0, 1), e.g. 0.2"),
                            ("--measurement-noise", lambda v: v >= 0, "a finite number >= 0 (position std)")):
         value = _flag_value(args, flag)
         if value is not None and not (math.isfinite(value) and ok(value)):

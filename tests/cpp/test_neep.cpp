@@ -53,6 +53,22 @@ int main() {
   }
   CHECK(weights[0] == weights[1]);
 
+  {  // (C++ review, session 34) negative n_steps and a NaN or zero input transform were accepted
+    MlpSpec cont;
+    cont.state_dim = 2;
+    cont.hidden = 8;
+    cont.n_layers = 1;
+    NeepModel<float> net(cont, 1, 1);
+    using stochinfer_test::throws_invalid_argument;
+    CHECK(throws_invalid_argument([&] { net.set_input_transform({0.0, std::nan("")}, {1.0, 1.0}); }));
+    CHECK(throws_invalid_argument([&] { net.set_input_transform({0.0, 0.0}, {1.0, 0.0}); }));
+    CHECK(throws_invalid_argument([&] { net.set_input_transform({0.0, 0.0}, {1.0, INFINITY}); }));
+    net.set_input_transform({0.5, -0.5}, {2.0, -1.0});
+    NeepModel<float> tok(spec, 1, 1);
+    CHECK(throws_invalid_argument([&] { tok.train(data, train, -1, 16, adam, 7); }));
+    CHECK(tok.train(data, train, 0, 16, adam, 7).steps_done == 0);
+  }
+
   // the size check's workspace (Python refuses a model before building it) is what reserve allocates
   for (const Activation act : {Activation::silu, Activation::elu}) {
     for (const int tokens : {0, 3}) {

@@ -62,5 +62,36 @@ int main() {
   SimulationConfig cc = c;
   cc.cancel = &stop;
   CHECK(simulate_cpu(m, cc, a.data()) == SimulationStatus::cancelled);
+
+  // (C++ review, session 34) a non-finite t0 or starting state, and float parameters beyond float's
+  // range, were accepted and simulated into NaN/inf
+  using stochinfer_test::throws_invalid_argument;
+  SimulationConfig bad = c;
+  bad.t0 = std::nan("");
+  CHECK(throws_invalid_argument([&] { simulate_cpu(m, bad, a.data()); }));
+  bad.t0 = INFINITY;
+  CHECK(throws_invalid_argument([&] { simulate_builtin(bm, bad, a.data()); }));
+  std::vector<double> start(n, 0.5);
+  bad = c;
+  bad.init = InitKind::broadcast;
+  bad.init_data = start.data();
+  simulate_cpu(m, bad, a.data());  // finite: runs
+  start[n - 1] = std::nan("");
+  CHECK(throws_invalid_argument([&] { simulate_cpu(m, bad, a.data()); }));
+  std::vector<double> gauss(n * (n + 1), 0.0);
+  gauss[n] = INFINITY;  // the Cholesky factor's first entry
+  bad.init = InitKind::gaussian;
+  bad.init_data = gauss.data();
+  CHECK(throws_invalid_argument([&] { simulate_builtin(bm, bad, a.data()); }));
+  std::vector<double> each(c.n_traj * n, 0.1);
+  each.back() = -INFINITY;
+  bad.init = InitKind::per_trajectory;
+  bad.init_data = each.data();
+  CHECK(throws_invalid_argument([&] { simulate_cpu(m, bad, a.data()); }));
+  BuiltinModel huge = bm;
+  huge.params[0] = 1e300;
+  std::vector<float> single(fast.size());
+  CHECK(throws_invalid_argument([&] { simulate_builtin(huge, c, single.data()); }));
+  simulate_builtin(bm, c, single.data());  // in range: runs
   return stochinfer_test::report();
 }

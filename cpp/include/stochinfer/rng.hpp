@@ -126,7 +126,7 @@ struct NormalStream {
   U traj_lo, traj_hi;
   std::uint64_t next_block = 0;  ///< block generated on the next refill
   int used = 4;                  ///< normals of `cache` already read (4: empty)
-  F cache[4];
+  F cache[4] = {};  ///< (initialised: brace-initialised streams would warn under -Wextra)
 
   STOCHINFER_HD void refill() {
     U c[4];

@@ -75,11 +75,27 @@ inline void validate(const SimulationConfig& c) {
       c.traj_offset > n_streams - static_cast<std::uint64_t>(c.n_traj))
     fail("traj_offset + n_traj must be <= 2^56");
   if (!(c.dt > 0.0) || c.dt == c.dt + 1.0) fail("dt must be finite, > 0 and below 2^53");
+  if (!(c.t0 == c.t0) || c.t0 - c.t0 != 0.0) fail("t0 must be finite");
   if (c.init != InitKind::zeros && c.init != InitKind::model_default && c.init_data == nullptr)
     fail("init_data is required for this InitKind");
   // in double: burn_in + n_steps can overflow int64 for absurd burn-ins
   const double total = (static_cast<double>(c.burn_in) + static_cast<double>(c.n_steps)) * c.substeps;
   if (total >= 72057594037927936.0) fail("too many integration steps (counter has 56 bits)");
+}
+
+/// Throws std::invalid_argument unless the starting states in c.init_data (dim
+/// components per state; InitKind says how many) are finite.
+inline void validate_initial_states(const SimulationConfig& c, int dim) {
+  std::int64_t n = 0;
+  switch (c.init) {
+    case InitKind::broadcast: n = dim; break;
+    case InitKind::per_trajectory: n = c.n_traj * dim; break;
+    case InitKind::gaussian: n = std::int64_t(dim) * (dim + 1); break;
+    default: return;
+  }
+  for (std::int64_t i = 0; i < n; ++i)
+    if (!(c.init_data[i] == c.init_data[i]) || c.init_data[i] - c.init_data[i] != 0.0)
+      throw std::invalid_argument("init_data must be finite (entry " + std::to_string(i) + ")");
 }
 
 /// Throws std::invalid_argument if the integrator does not fit the model kind.

@@ -170,6 +170,7 @@ SimulationStatus simulate_cpu(const Model& m, const SimulationConfig& c,
                               typename Model::scalar* out) {
   validate(c);
   validate_integrator(Model::kUnderdamped, c.integrator);
+  validate_initial_states(c, m.dim());
   const std::int64_t nblocks = (c.n_traj + W - 1) / W;
   int nthreads = c.n_threads > 0 ? c.n_threads : static_cast<int>(std::thread::hardware_concurrency());
   nthreads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(nthreads, nblocks)));

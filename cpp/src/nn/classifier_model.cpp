@@ -9,6 +9,7 @@
 
 #include "stochinfer/losses/classification.hpp"
 #include "stochinfer/nn/flush_denormals.hpp"
+#include "stochinfer/nn/input_transform.hpp"
 #include "stochinfer/nn/mlp.hpp"
 #include "stochinfer/nn/training_loop.hpp"
 
@@ -175,7 +176,7 @@ CallMutex& ClassifierModel<T>::call_mutex() const { return impl_->call_mutex; }
 template <class T>
 void ClassifierModel<T>::set_input_transform(const std::vector<double>& shift, const std::vector<double>& scale) {
   const CallLock lock(impl_->call_mutex);
-  if (shift.size() != scale.size()) throw std::invalid_argument("shift and scale must have the same length");
+  nn::check_input_transform(shift, scale);
   if (!shift.empty() && int(shift.size()) != impl_->mlp.spec().state_dim)
     throw std::invalid_argument("input transform needs one (shift, scale) per feature");
   impl_->shift = shift;

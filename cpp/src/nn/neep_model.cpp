@@ -10,6 +10,7 @@
 
 #include "stochinfer/losses/neep.hpp"
 #include "stochinfer/nn/flush_denormals.hpp"
+#include "stochinfer/nn/input_transform.hpp"
 #include "stochinfer/nn/mlp.hpp"
 #include "stochinfer/nn/training_loop.hpp"
 
@@ -169,7 +170,7 @@ template <class T>
 void NeepModel<T>::set_input_transform(const std::vector<double>& shift, const std::vector<double>& scale) {
   const CallLock lock(impl_->call_mutex);
   const MlpSpec& s = impl_->mlp.spec();
-  if (shift.size() != scale.size()) throw std::invalid_argument("shift and scale must have the same length");
+  nn::check_input_transform(shift, scale);
   if (!shift.empty() && (s.n_tokens > 0 || int(shift.size()) != s.state_dim))
     throw std::invalid_argument("input transform needs one (shift, scale) per state component");
   impl_->shift = shift;

@@ -78,6 +78,7 @@ template <class T, class Index, class ItemGrad>
 NeepTrainStats train_loop(ThreadPool& pool, OptimState<T>& st, const Index& index, std::int64_t n_steps, int batch,
                           int chunk, const OptimizerConfig& optimizer, std::uint64_t seed,
                           const std::atomic<bool>* cancel, ItemGrad item_grad) {
+  if (n_steps < 0) throw std::invalid_argument("n_steps must be >= 0");
   return std::visit(
       [&](const auto& c) {
         c.validate();
