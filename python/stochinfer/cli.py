@@ -529,11 +529,12 @@ def _cut_at_gaps(data, glitches: bool = False) -> tuple:
     return found, model, substeps, note
 
 
-def _interrupted_status(status: int, interrupted: bool, what: str = "training was interrupted (Ctrl-C); the "
-                        "outputs hold the best model reached") -> int:
-    """Exit status 130 (as for SIGINT) when Ctrl-C cut the training (or what follows it)
-    short, after the outputs were written: a script can tell a partial run from a finished one."""
+def _interrupted_status(status: int, interrupted: bool, what: str | None = None) -> int:
+    """Exit status 130 (as for SIGINT) when Ctrl-C cut the training (or, `what` says, what
+    follows it) short, after the outputs were written: a script can tell a partial run from a
+    finished one."""
     if status == 0 and interrupted:
+        what = what or "training was interrupted (Ctrl-C); the outputs hold the best model reached"
         print(f"note: {what}. Exit status 130", file=sys.stderr)
         return 130
     return status
@@ -620,23 +621,21 @@ def infer(args) -> int:
             rep = fit.report(truth)
             print(fit.format_report(rep))
             out["report"] = rep
-    interrupted, what = fit.interrupted, {}
+    interrupted, what = fit.interrupted, None
     if args.ep:
         try:
-            out["entropy_production"] = _inferred_ep(fit)
+            ep = _inferred_ep(fit)
         except KeyboardInterrupt:  # the fit and its report are still written, without the EP
-            out["entropy_production"], interrupted = None, True
-            if not fit.interrupted:
-                what = {"what": "interrupted (Ctrl-C) during --ep; the outputs hold the fit without the EP rate"}
-        else:
-            if out["entropy_production"].get("interrupted"):  # in the correction's simulation: uncorrected
-                interrupted = True
-                if not fit.interrupted:
-                    what = {"what": "interrupted (Ctrl-C) during --ep; its EP rate is not corrected for "
-                                    "estimation noise"}
+            ep = None
+        out["entropy_production"] = ep
+        if ep is None or ep.get("interrupted"):  # Ctrl-C in the paths' simulation, or in the correction's
+            what = None if fit.interrupted else "interrupted (Ctrl-C) during --ep; " + (
+                "the outputs hold the fit without the EP rate" if ep is None else
+                "its EP rate is not corrected for estimation noise")
+            interrupted = True
     out["interrupted"] = bool(interrupted)  # Ctrl-C cut the training or --ep short
     plot_path = args.plot or default_plot  # fields with bands, by default
-    return _interrupted_status(_write_outputs(args, out, fit.plot, plot_path), interrupted, **what)
+    return _interrupted_status(_write_outputs(args, out, fit.plot, plot_path), interrupted, what)
 
 
 #: the inferred equation's paths for infer --ep: trajectories, steps of dt each, noise seed

@@ -564,8 +564,9 @@ class LangevinFit:
         if narrow:  # a coverage figure alone is easy to miss (review, session 34: bbb drift bands covering 59%)
             why = (": Bayes-by-Backprop's mean-field weights are known to give too narrow bands; method='ensemble' "
                    "(--method ensemble) gives better-calibrated ones" if p["method"] == "bbb" else "")
-            lines.append(f"    note: the {' and '.join(narrow)} band{'s cover' if len(narrow) > 1 else ' covers'} the truth "
-                         f"well below {rep['level']:.0%} of the states: narrower than the error{why}")
+            verb = "bands cover" if len(narrow) > 1 else "band covers"
+            lines.append(f"    note: the {' and '.join(narrow)} {verb} the truth well below {rep['level']:.0%} of "
+                         f"the states: narrower than the error{why}")
         kl = f"kl_gradient {p['kl_gradient']}, " if p["method"] == "bbb" else ""  # ensembles have no KL term
         lines.append(f"    provenance: method {p['method']}, {kl}"
                      f"drift base {p['drift_base']} (degree {_degrees(p['drift_base_degree'])}), "

@@ -121,12 +121,14 @@ def _frame_count(d) -> int:
     return len({(int(d.tracks[a]), int(d.track_starts[a] + b)) for a, b in zip(p, j)})
 
 
-def _check_noisy(x: np.ndarray, noisy, d1: np.ndarray) -> None:
+def _check_noisy(x: np.ndarray, noisy, d1: np.ndarray, noiseless=()) -> None:
     """Rejects coordinates without noise, which the Cholesky head cannot fit: over
     two steps a diffusive coordinate's mean squared increment doubles, a smooth
     (noiseless) one's quadruples. Ratio > 3: noiseless. d1: the mean squared
-    one-step increments (increment_moments)."""
+    one-step increments (increment_moments). Declared noiseless ones that look diffusive
+    warn first (_warn_declared_noisy)."""
     ratio = _increment_ratio(x, d1)
+    _warn_declared_noisy(ratio, noiseless, under=False)
     smooth = [i for i in noisy if ratio[i] > 3.0]  # inf: never changes
     if smooth:
         raise ValueError(f"coordinates {smooth} look noiseless (two-step/one-step mean squared increment "
@@ -147,13 +149,14 @@ def _increment_ratio(x: np.ndarray, d1: Optional[np.ndarray] = None) -> np.ndarr
     return np.where(d1 > 0, d2 / np.maximum(d1, 1e-300), np.inf)
 
 
-def _check_underdamped(x: np.ndarray, noisy, dt: float) -> None:
+def _check_underdamped(x: np.ndarray, noisy, dt: float, noiseless=()) -> None:
     """The underdamped counterpart of _check_noisy, before any training. Positions of an
     inertial system are smooth (two-step/one-step ratio ≈ 4; 3.2-4 on the built-in models
     for dt up to 0.5): ≈ 2 means diffusive positions, overdamped data, whose finite-difference
     'velocities' are noise: a warning, not an error, as position measurement noise lowers the
     ratio too. Velocities v̂ = Δx/dt of a noisy coordinate are diffusive-like (≈ 2.5, up to 3
-    where the drift step is large), of a noiseless one smooth (≈ 4): D is then singular."""
+    where the drift step is large), of a noiseless one smooth (≈ 4): D is then singular.
+    Declared noiseless velocities that look noisy warn (_warn_declared_noisy)."""
     rx = _increment_ratio(x)
     diffusive = [i for i in noisy if rx[i] < 2.5]
     if diffusive:
@@ -164,6 +167,7 @@ def _check_underdamped(x: np.ndarray, noisy, dt: float) -> None:
                       "with large measurement noise, look the same: record more often or more precisely; "
                       "noise_check=False silences this", UserWarning, stacklevel=user_stacklevel())
     rv = _increment_ratio(np.diff(x, axis=1) / dt)
+    _warn_declared_noisy(rv, noiseless, under=True)
     # 3.95, not 3.5: weak noise under a strong drift reaches 3.6-3.9 (Van der Pol at T = 0.01)
     smooth = [i for i in noisy if rv[i] > 3.95]
     if smooth:
@@ -174,17 +178,14 @@ def _check_underdamped(x: np.ndarray, noisy, dt: float) -> None:
                          "(--no-noise-check)")
 
 
-def _check_declared_noiseless(x: np.ndarray, noiseless, under: bool, dt: float) -> None:
+def _warn_declared_noisy(ratio: np.ndarray, noiseless, under: bool) -> None:
     """Warns when coordinates declared noiseless look diffusive (review, session 34: a noisy
     coordinate passed as noiseless got D = 0 and bands that covered the truth "1.000" while D
-    was 82% off). Overdamped: the two-step/one-step mean squared increment ratio, ≈ 2
-    diffusive, ≈ 4 smooth (3.2 for the Hodgkin–Huxley voltage at dt 0.1); warned below 2.5.
-    Underdamped: the same ratio of the finite-difference velocities, ≈ 2.5 noisy, ≈ 4
-    smooth; warned below 2.7."""
+    was 82% off). ratio: per coordinate, the two-step/one-step mean squared increment ratio
+    (_increment_ratio) of the positions (overdamped: ≈ 2 diffusive, ≈ 4 smooth, 3.2 for the
+    Hodgkin–Huxley voltage at dt 0.1; warned below 2.5) or of the finite-difference
+    velocities (underdamped: ≈ 2.5 noisy, ≈ 4 smooth; warned below 2.7)."""
     declared = sorted(set(int(k) for k in noiseless))
-    if not declared:
-        return
-    ratio = _increment_ratio(np.diff(x, axis=1) / dt if under else x)
     limit, typical = (2.7, "noisy ≈ 2.5") if under else (2.5, "diffusive ≈ 2")
     noisy = [i for i in declared if ratio[i] < limit]
     if noisy:
@@ -849,11 +850,10 @@ def infer_langevin(data: Any, dt: Optional[float] = None, regime: str = "overdam
     if under and corrections and coarse_record:
         _warn_coarse_integration(*d.integration)
     if noise_check:  # before any training: a coordinate without noise makes D singular
-        _check_declared_noiseless(x_checks, noiseless, under, d.dt)
         if under:
-            _check_underdamped(x_checks, noisy, d.dt)
+            _check_underdamped(x_checks, noisy, d.dt, noiseless)
         else:
-            _check_noisy(x_checks, noisy, ms)
+            _check_noisy(x_checks, noisy, ms, noiseless)
     if preset == "reference":  # epochs of the training rows (a bootstrap resample has as many)
         if drift_settings is None:
             ds = _reference_schedule(ds, REFERENCE_EPOCHS[0], n_drift_rows)
